@@ -1,0 +1,139 @@
+package event
+
+import (
+	"github.com/parapet-sec/parapet/internal/jsonscan"
+)
+
+// RawFormat says how Raw holds the native record.
+type RawFormat uint8
+
+// Raw formats.
+const (
+	RawNone   RawFormat = iota
+	RawJSON             // Data is one JSON object
+	RawFields           // Names and Values hold a delimited text record
+)
+
+// Raw is the native record, kept so that rules can read any native field.
+type Raw struct {
+	Format RawFormat
+	// Data is the record's bytes: the JSON object, or the text line.
+	Data []byte
+	// Names and Values are the fields of a text record (flow logs); Names
+	// is shared by all records of one file.
+	Names  []string
+	Values []string
+}
+
+// Kind is the JSON type of a Value.
+type Kind uint8
+
+// Value kinds.
+const (
+	KindNull Kind = iota
+	KindString
+	KindNumber
+	KindBool
+	KindObject
+	KindArray
+)
+
+// Value is one native field value.
+type Value struct {
+	Kind Kind
+	raw  []byte // JSON text, for JSON records
+	str  string // the text, for text records
+}
+
+// String returns the value as text: a string's characters, or the JSON
+// text of a number, literal, object or array.
+func (v Value) String() string {
+	if v.raw == nil {
+		return v.str
+	}
+	if v.Kind == KindString {
+		return jsonscan.Unquote(v.raw)
+	}
+	return string(v.raw)
+}
+
+// JSON returns the value's JSON text (a text record's value as a JSON
+// string or number).
+func (v Value) JSON() []byte {
+	if v.raw != nil {
+		return v.raw
+	}
+	if v.Kind == KindNumber {
+		return []byte(v.str)
+	}
+	return AppendString(nil, v.str)
+}
+
+// Lookup returns the first value at the native dotted path
+// (requestParameters.bucketName, userIdentity.sessionContext.sessionIssuer.arn;
+// for flow records the field name, dstport). Arrays on the way are searched
+// element by element; a digit segment selects one element.
+func (e *Event) Lookup(path string) (Value, bool) {
+	var out Value
+	found := false
+	e.Each(path, func(v Value) bool {
+		out, found = v, true
+		return false
+	})
+	return out, found
+}
+
+// Each calls fn with every value at path (several when the path crosses
+// arrays) until fn returns false.
+func (e *Event) Each(path string, fn func(Value) bool) {
+	switch e.Raw.Format {
+	case RawJSON:
+		b := e.Raw.Data
+		jsonscan.Each(b, 0, path, func(vs, ve int) bool {
+			return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
+		})
+	case RawFields:
+		for i, n := range e.Raw.Names {
+			if n == path && i < len(e.Raw.Values) {
+				s := e.Raw.Values[i]
+				if s == "-" || s == "" {
+					return
+				}
+				k := KindString
+				if isDigits(s) {
+					k = KindNumber
+				}
+				fn(Value{Kind: k, str: s})
+				return
+			}
+		}
+	}
+}
+
+func jsonKind(c byte) Kind {
+	switch c {
+	case '"':
+		return KindString
+	case '{':
+		return KindObject
+	case '[':
+		return KindArray
+	case 't', 'f':
+		return KindBool
+	case 'n':
+		return KindNull
+	}
+	return KindNumber
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,385 @@
+// Package ingest turns inputs (files, stdin, later S3/SQS and HTTP bodies)
+// into normalized events: it detects each input's format by content,
+// frames it, decodes on all cores and hands batches on in input order.
+//
+// Goroutines: Run owns all of them. One reader per input in flight (at most
+// Options.Readers at once) gunzips and frames; Options.Workers workers
+// decode and run Options.Map; the caller's goroutine runs emit, in order.
+// Every channel between them is bounded, so memory stays flat however
+// large the input.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/parapet-sec/parapet/internal/decode"
+	"github.com/parapet-sec/parapet/internal/decode/vpcflow"
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// Input is one stream to decode.
+type Input struct {
+	Name string
+	Size int64 // bytes as stored; -1 when unknown
+	Open func() (io.ReadCloser, error)
+}
+
+// Options tune Run. The zero value is usable.
+type Options struct {
+	Workers   int // decoding goroutines; default GOMAXPROCS
+	Readers   int // inputs read at once; default GOMAXPROCS
+	MaxRecord int // largest record accepted, bytes; default decode.DefaultMaxRecord
+	// Map, when set, runs on each batch on a worker goroutine, in
+	// parallel with other batches: the place for per-event work that needs
+	// no order (encoding output, stateless matching).
+	Map func(*Batch)
+	// Counters, when set, is updated as input is read (for progress).
+	Counters *Counters
+}
+
+// Counters are live totals, safe to read while Run works.
+type Counters struct {
+	BytesRead  atomic.Int64 // as stored (compressed bytes for .gz)
+	Events     atomic.Int64
+	InputsDone atomic.Int64
+}
+
+// Batch is a run of events from one input, in input order.
+type Batch struct {
+	Input  int    // index in the inputs given to Run
+	Name   string // the input's name
+	Events []event.Event
+	// Errors are the bad records and bad input met in this batch; Skipped
+	// are inputs or records passed over on purpose (digest files, empty
+	// files).
+	Errors  []*decode.Error
+	Skipped []*decode.Error
+	// Out is for Map to fill (encoded output) and emit to write.
+	Out []byte
+
+	done  chan struct{}
+	chunk *decode.Chunk
+	flow  *vpcflow.Format
+}
+
+// Stats sums up a run.
+type Stats struct {
+	Inputs     int
+	Events     int64
+	BadRecords int64 // records and stretches of input that could not be decoded
+	Skipped    int64
+	Errors     []*decode.Error // the first MaxErrors
+	Notices    []*decode.Error // the first MaxErrors skipped inputs
+}
+
+// MaxErrors bounds the errors Stats keeps; all are counted.
+const MaxErrors = 100
+
+// Bad reports whether any input was bad.
+func (s *Stats) Bad() bool { return s.BadRecords > 0 }
+
+// Run decodes inputs and calls emit with each batch in input order, on the
+// caller's goroutine. It stops at the first error from emit or when ctx
+// ends. Bad input is not an error: it is counted in Stats and reported in
+// the batches.
+func Run(ctx context.Context, inputs []Input, opt Options, emit func(*Batch) error) (Stats, error) {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.Readers <= 0 {
+		opt.Readers = runtime.GOMAXPROCS(0)
+	}
+	if opt.MaxRecord <= 0 {
+		opt.MaxRecord = decode.DefaultMaxRecord
+	}
+	if opt.Counters == nil {
+		opt.Counters = &Counters{}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	work := make(chan *Batch, 2*opt.Workers)
+	order := make(chan chan *Batch, opt.Readers)
+	var workers, readers sync.WaitGroup
+	for range opt.Workers {
+		workers.Go(func() {
+			for b := range work {
+				decodeBatch(b, opt.Counters)
+				if opt.Map != nil {
+					opt.Map(b)
+				}
+				close(b.done)
+			}
+		})
+	}
+	// The dispatcher starts readers in input order, at most opt.Readers at
+	// a time, and tells the emitter the order of their queues. Once every
+	// reader has stopped, it closes work, which ends the workers.
+	go func() {
+		defer close(work)
+		defer readers.Wait()
+		defer close(order)
+		sem := make(chan struct{}, opt.Readers)
+		for idx, in := range inputs {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			q := make(chan *Batch, 4)
+			select {
+			case order <- q:
+			case <-ctx.Done():
+				return
+			}
+			readers.Go(func() {
+				defer func() { <-sem }()
+				defer close(q)
+				read(ctx, idx, in, opt, work, q)
+				opt.Counters.InputsDone.Add(1)
+			})
+		}
+	}()
+
+	var st Stats
+	st.Inputs = len(inputs)
+	var emitErr error
+	for q := range order {
+		for b := range q {
+			<-b.done
+			if emitErr != nil {
+				continue
+			}
+			st.add(b)
+			if err := emit(b); err != nil {
+				emitErr = err
+				cancel()
+			}
+		}
+	}
+	workers.Wait()
+	if emitErr != nil {
+		return st, emitErr
+	}
+	return st, ctx.Err()
+}
+
+func (s *Stats) add(b *Batch) {
+	s.Events += int64(len(b.Events))
+	s.BadRecords += int64(len(b.Errors))
+	s.Skipped += int64(len(b.Skipped))
+	for _, e := range b.Errors {
+		if len(s.Errors) < MaxErrors {
+			s.Errors = append(s.Errors, e)
+		}
+	}
+	for _, e := range b.Skipped {
+		if len(s.Notices) < MaxErrors {
+			s.Notices = append(s.Notices, e)
+		}
+	}
+}
+
+// send hands a batch to the workers and queues it for the emitter.
+func send(ctx context.Context, b *Batch, work chan<- *Batch, q chan<- *Batch) bool {
+	b.done = make(chan struct{})
+	select {
+	case work <- b:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case q <- b:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// sendNote queues a batch holding only an error or a notice.
+func sendNote(ctx context.Context, idx int, in Input, e *decode.Error, skipped bool, q chan<- *Batch) {
+	b := &Batch{Input: idx, Name: in.Name, done: make(chan struct{})}
+	if skipped {
+		b.Skipped = []*decode.Error{e}
+	} else {
+		b.Errors = []*decode.Error{e}
+	}
+	close(b.done)
+	select {
+	case q <- b:
+	case <-ctx.Done():
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// read opens one input, detects its format and frames it into batches.
+func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batch, q chan<- *Batch) {
+	fail := func(off int64, err error) {
+		sendNote(ctx, idx, in, &decode.Error{File: in.Name, Offset: off, Err: err}, false, q)
+	}
+	rc, err := in.Open()
+	if err != nil {
+		fail(0, err)
+		return
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(countingReader{rc, &opt.Counters.BytesRead}, 64<<10)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			fail(0, fmt.Errorf("gzip: %w", err))
+			return
+		}
+		defer zr.Close()
+		r = zr
+	}
+	sr := bufio.NewReaderSize(r, 64<<10)
+	head, _ := sr.Peek(8 << 10)
+	kind, flow, skip, err := sniff(head)
+	if err != nil {
+		if errors.Is(err, errEmpty) {
+			sendNote(ctx, idx, in, &decode.Error{File: in.Name, Err: err}, true, q)
+			return
+		}
+		fail(0, err)
+		return
+	}
+	if skip > 0 {
+		_, _ = sr.Discard(skip)
+	}
+	var fr *decode.Framer
+	if kind == kindFlow {
+		fr = decode.NewLineFramer(sr, in.Name)
+		fr.Skip(int64(skip))
+	} else {
+		fr = decode.NewFramer(sr, in.Name)
+	}
+	fr.MaxRecord = opt.MaxRecord
+	for ctx.Err() == nil {
+		ch, err := fr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			fail(0, err)
+			return
+		}
+		if !send(ctx, &Batch{Input: idx, Name: in.Name, chunk: ch, flow: flow}, work, q) {
+			return
+		}
+	}
+}
+
+type kind uint8
+
+const (
+	kindJSON kind = iota
+	kindFlow
+)
+
+var errEmpty = errors.New("empty input: no records")
+
+// sniff decides the format from the first bytes of the (uncompressed)
+// input. For flow logs it returns the format and how many header bytes to
+// skip.
+func sniff(head []byte) (k kind, flow *vpcflow.Format, skip int, err error) {
+	t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(t) == 0 {
+		return 0, nil, 0, errEmpty
+	}
+	if t[0] == '{' || t[0] == '[' {
+		return kindJSON, nil, 0, nil
+	}
+	if bytes.IndexByte(head, 0) >= 0 || !utf8.Valid(head[:utf8Prefix(head)]) {
+		return 0, nil, 0, fmt.Errorf("%w: binary data", decode.ErrUnknownFormat)
+	}
+	first, _, _ := bytes.Cut(t, []byte("\n"))
+	line := strings.TrimSpace(string(first))
+	if f, ok := vpcflow.ParseHeader(line); ok {
+		n := bytes.Index(head, first) + len(first)
+		if n < len(head) && head[n] == '\n' {
+			n++
+		}
+		return kindFlow, f, n, nil
+	}
+	if fs := strings.Fields(line); len(fs) == len(vpcflow.DefaultFields) && fs[0] == "2" {
+		return kindFlow, vpcflow.Default, 0, nil
+	}
+	return 0, nil, 0, fmt.Errorf("%w: neither JSON nor a VPC flow log (a custom flow log format needs its header line)", decode.ErrUnknownFormat)
+}
+
+// utf8Prefix trims a rune cut at the end of the peeked bytes.
+func utf8Prefix(b []byte) int {
+	n := len(b)
+	for k := 0; k < utf8.UTFMax && n > 0; k++ {
+		if utf8.RuneStart(b[n-1]) {
+			if !utf8.FullRune(b[n-1:]) {
+				return n - 1
+			}
+			return len(b) - k
+		}
+		n--
+	}
+	return len(b)
+}
+
+// decodeBatch decodes the batch's chunk into events on a worker.
+func decodeBatch(b *Batch, c *Counters) {
+	ch := b.chunk
+	if ch == nil {
+		return
+	}
+	b.chunk = nil
+	b.Errors = append(b.Errors, ch.Errors...)
+	b.Events = make([]event.Event, 0, len(ch.Items))
+	for _, it := range ch.Items {
+		data := ch.Data[it.Start:it.End]
+		fail := func(err error) {
+			b.Errors = append(b.Errors, &decode.Error{File: b.Name, Offset: it.Offset, Line: it.Line, Err: err})
+		}
+		if b.flow != nil {
+			var ev event.Event
+			if err := b.flow.Decode(string(data), &ev); err != nil {
+				fail(err)
+				continue
+			}
+			ev.Origin = event.Origin{File: b.Name, Offset: it.Offset}
+			b.Events = append(b.Events, ev)
+			continue
+		}
+		DecodeJSON(data, func(ev *event.Event) {
+			ev.Origin = event.Origin{File: b.Name, Offset: it.Offset}
+			b.Events = append(b.Events, *ev)
+		}, func(err error) {
+			if errors.Is(err, ErrDigest) {
+				b.Skipped = append(b.Skipped, &decode.Error{File: b.Name, Offset: it.Offset, Line: it.Line, Err: err})
+				return
+			}
+			fail(err)
+		})
+	}
+	c.Events.Add(int64(len(b.Events)))
+}

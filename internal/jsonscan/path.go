@@ -1,0 +1,90 @@
+package jsonscan
+
+import "strings"
+
+// Each calls fn with the bounds of every value reached by path in the JSON
+// value at b[i]. Segments are object keys separated by dots; a segment made
+// of digits also selects that element of an array. An array met where a key
+// is wanted is entered: every element is tried, so
+// "items.instanceId" reaches the instanceId of each item. fn returns false
+// to stop. b must be valid JSON (scan it first): malformed input ends the
+// walk early but never panics.
+func Each(b []byte, i int, path string, fn func(vs, ve int) bool) {
+	each(b, SkipSpace(b, i), path, fn)
+}
+
+// Get returns the bounds of the first value reached by path, as Each.
+func Get(b []byte, i int, path string) (vs, ve int, ok bool) {
+	Each(b, i, path, func(s, e int) bool {
+		vs, ve, ok = s, e, true
+		return false
+	})
+	return vs, ve, ok
+}
+
+// each returns false when fn asked to stop.
+func each(b []byte, i int, path string, fn func(vs, ve int) bool) bool {
+	if i >= len(b) {
+		return true
+	}
+	if path == "" {
+		end, err := Value(b, i)
+		if err != nil {
+			return true
+		}
+		return fn(i, end)
+	}
+	seg, rest, _ := strings.Cut(path, ".")
+	switch b[i] {
+	case '{':
+		cont := true
+		_, _ = ObjectEach(b, i, func(key []byte, esc bool, vs, _ int) error {
+			if KeyEqual(key, esc, seg) {
+				cont = each(b, vs, rest, fn)
+				return errStop
+			}
+			return nil
+		})
+		return cont
+	case '[':
+		idx, isIdx := index(seg)
+		cont := true
+		n := 0
+		_, _ = ArrayEach(b, i, func(vs, _ int) error {
+			if isIdx {
+				if n == idx {
+					cont = each(b, vs, rest, fn)
+					return errStop
+				}
+				n++
+				return nil
+			}
+			if cont = each(b, vs, path, fn); !cont {
+				return errStop
+			}
+			return nil
+		})
+		return cont
+	}
+	return true
+}
+
+type stop struct{}
+
+func (stop) Error() string { return "stop" }
+
+var errStop error = stop{}
+
+func index(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
