@@ -273,7 +273,9 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 	var fr *decode.Framer
 	if kind == kindFlow {
 		fr = decode.NewLineFramer(sr, in.Name)
-		fr.Skip(int64(skip))
+		if skip > 0 {
+			fr.Skip(int64(skip))
+		}
 	} else {
 		fr = decode.NewFramer(sr, in.Name)
 	}

@@ -149,13 +149,13 @@ func TestValidatorCatchesErrors(t *testing.T) {
 		return m
 	}
 	breakers := map[string]func(m map[string]any){
-		"missing required api":   func(m map[string]any) { delete(m, "api") },
-		"unknown attribute":      func(m map[string]any) { m["colour"] = "blue" },
-		"wrong type":             func(m map[string]any) { m["time"] = "yesterday" },
-		"enum out of range":      func(m map[string]any) { m["activity_id"] = 42.0 },
-		"bad type_uid":           func(m map[string]any) { m["type_uid"] = 1.0 },
-		"undeclared profile":     func(m map[string]any) { m["metadata"].(map[string]any)["profiles"] = []any{} },
-		"nested unknown":         func(m map[string]any) { m["api"].(map[string]any)["verb"] = "x" },
+		"missing required api":    func(m map[string]any) { delete(m, "api") },
+		"unknown attribute":       func(m map[string]any) { m["colour"] = "blue" },
+		"wrong type":              func(m map[string]any) { m["time"] = "yesterday" },
+		"enum out of range":       func(m map[string]any) { m["activity_id"] = 42.0 },
+		"bad type_uid":            func(m map[string]any) { m["type_uid"] = 1.0 },
+		"undeclared profile":      func(m map[string]any) { m["metadata"].(map[string]any)["profiles"] = []any{} },
+		"nested unknown":          func(m map[string]any) { m["api"].(map[string]any)["verb"] = "x" },
 		"constraint at_least_one": func(m map[string]any) { m["src_endpoint"] = map[string]any{"port": 1.0} },
 	}
 	if errs := schema.Validate(good()); len(errs) != 0 {

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/ingest/file"
+)
+
+// ingestFlags are the flags every command that reads telemetry shares.
+type ingestFlags struct {
+	workers   int
+	maxRecord int
+	progress  string
+	maxErrors int
+}
+
+func (f *ingestFlags) register(fs interface {
+	IntVar(*int, string, int, string)
+	StringVar(*string, string, string, string)
+}) {
+	fs.IntVar(&f.workers, "workers", 0, "decoding goroutines (default: one per CPU)")
+	fs.IntVar(&f.maxRecord, "max-record-size", 16<<20, "largest record accepted, in bytes; larger ones are reported and skipped")
+	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
+	fs.IntVar(&f.maxErrors, "max-errors", 20, "bad-input messages printed on stderr (all are counted)")
+}
+
+// run reads paths, shows progress, and prints the summary line and the
+// bad-input messages on stderr. It returns ExitBadInput (through the
+// caller) when some input was bad.
+func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func(*ingest.Batch), emit func(*ingest.Batch) error) (ingest.Stats, error) {
+	switch f.progress {
+	case "auto", "always", "never":
+	default:
+		return ingest.Stats{}, usagef("--progress: want auto, always or never, got %q", f.progress)
+	}
+	inputs, err := file.Inputs(paths, io.In)
+	if err != nil {
+		return ingest.Stats{}, err
+	}
+	var total int64
+	for _, in := range inputs {
+		if in.Size < 0 {
+			total = -1
+			break
+		}
+		total += in.Size
+	}
+	counters := &ingest.Counters{}
+	opt := ingest.Options{Workers: f.workers, MaxRecord: f.maxRecord, Map: mapFn, Counters: counters}
+
+	start := time.Now()
+	stopBar := func() {}
+	if f.progress == "always" || f.progress == "auto" && isTerminal(io.Err) {
+		stopBar = progress(io.Err, total, len(inputs), counters)
+	}
+	st, err := ingest.Run(ctx, inputs, opt, emit)
+	stopBar()
+	elapsed := time.Since(start)
+
+	shown := 0
+	for _, e := range st.Errors {
+		if shown >= f.maxErrors {
+			break
+		}
+		fmt.Fprintf(io.Err, "parapet: bad input: %v\n", e)
+		shown++
+	}
+	if st.BadRecords > int64(shown) {
+		fmt.Fprintf(io.Err, "parapet: … and %d more bad records (--max-errors to see more)\n", st.BadRecords-int64(shown))
+	}
+	for i, e := range st.Notices {
+		if i >= f.maxErrors {
+			break
+		}
+		fmt.Fprintf(io.Err, "parapet: skipped: %v\n", e)
+	}
+	read := counters.BytesRead.Load()
+	fmt.Fprintf(io.Err, "parapet: %d events from %d inputs (%s read) in %.2f s: %s events/s; %d bad records, %d skipped\n",
+		st.Events, st.Inputs, bytesHuman(read), elapsed.Seconds(), rate(st.Events, elapsed), st.BadRecords, st.Skipped)
+	return st, err
+}
+
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	r := float64(n) / d.Seconds()
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2fM", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.1fk", r/1e3)
+	}
+	return fmt.Sprintf("%.0f", r)
+}
+
+func bytesHuman(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// progress draws a bar of bytes read (or a spinner when the total is
+// unknown) with files and events, until the returned stop is called.
+func progress(w io.Writer, total int64, inputs int, c *ingest.Counters) (stop func()) {
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetPredictTime(true),
+	)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(150 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				bar.Describe(fmt.Sprintf("%d/%d files, %d events", c.InputsDone.Load(), inputs, c.Events.Load()))
+				_ = bar.Set64(c.BytesRead.Load())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		_ = bar.Finish()
+		_ = bar.Clear()
+	}
+}
