@@ -89,6 +89,7 @@ OCSF-aligned event model, and detects, responds to and reports on threats and po
 	root.AddCommand(
 		newVersion(io),
 		newEvents(io),
+		newDemo(io),
 	)
 	return root
 }

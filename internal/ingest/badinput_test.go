@@ -104,7 +104,7 @@ func TestBadInput(t *testing.T) {
 			in:      bytesInput("empty.json", nil),
 			skipped: 1},
 		{name: "record without eventTime",
-			in:  bytesInput("notime.jsonl", []byte(`{"eventVersion":"1.08","eventName":"X"}`+"\n"+goodB+"\n")),
+			in:     bytesInput("notime.jsonl", []byte(`{"eventVersion":"1.08","eventName":"X"}`+"\n"+goodB+"\n")),
 			events: []string{"B"}, bad: 1, errParts: []string{"no eventTime"}},
 		{name: "100 MB single line, then a good one",
 			in: input("huge.jsonl", func() io.Reader {

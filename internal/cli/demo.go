@@ -1,0 +1,259 @@
+package cli
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parapet-sec/parapet/internal/demo"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/ingest"
+)
+
+func newDemo(io IO) *cobra.Command {
+	var (
+		cfg   demo.Config
+		flags ingestFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Generate a week of a small organization's telemetry with attacks in it, and ingest it",
+		Long: `Generate, deterministically from --seed, several days of CloudTrail and VPC Flow Logs for Acme (two
+accounts, ten people, CI, Lambda and EC2 roles, AWS services) laid out as AWS delivers them to S3,
+with five attack stories embedded; write the ground truth to labels.jsonl; then ingest it all and
+print what was seen. No cloud account and no network needed.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			start := time.Now()
+			res, err := demo.Generate(cfg)
+			if err != nil {
+				return err
+			}
+			out := bufio.NewWriter(io.Out)
+			defer out.Flush()
+			fmt.Fprintf(out, "Parapet demo: %d days of Acme's telemetry (seed %d), %s to %s, generated in %.2f s into %s\n",
+				cfg.Days, cfg.Seed, res.Start.Format("Mon 2006-01-02"), res.End.Add(-time.Second).Format("Mon 2006-01-02"), time.Since(start).Seconds(), cfg.Dir)
+			fmt.Fprintf(out, "  %d CloudTrail log files (%d records), %d VPC flow log files (%d records); ground truth: %s (%d labels)\n\n",
+				res.CloudTrailFiles, res.Records, res.FlowFiles, res.Flows, res.LabelsPath, len(res.Labels))
+			out.Flush()
+
+			story := map[string]string{}
+			for _, l := range res.Labels {
+				story[l.EventID] = l.Story
+			}
+			seen := newTally(story)
+			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, nil, func(b *ingest.Batch) error {
+				for i := range b.Events {
+					seen.add(&b.Events[i])
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			seen.print(out, st)
+			if st.Bad() {
+				return &ExitError{Code: ExitBadInput}
+			}
+			if missing := seen.missingLabels(); missing > 0 {
+				return fmt.Errorf("%d labelled records were not among the decoded events", missing)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Dir, "dir", "parapet-demo", "folder to write the demo data into")
+	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed: the same seed gives the same data")
+	cmd.Flags().IntVar(&cfg.Days, "days", 7, "days of telemetry (at least 5)")
+	flags.register(cmd.Flags())
+	return cmd
+}
+
+// tally is what the demo prints about the events it decoded.
+type tally struct {
+	labels    map[string]string
+	found     map[string]int
+	classes   map[string]int
+	accounts  map[string]int
+	principal map[string]int
+	ops       map[string]int
+	errs      map[string]int
+	flows     struct{ accepted, rejected, bytesOut, bytesIn int64 }
+	first     time.Time
+	last      time.Time
+	stories   map[string]*storySeen
+}
+
+type storySeen struct {
+	first, last time.Time
+	trail, flow int
+	ops         map[string]int
+	actors      map[string]bool
+	srcIPs      map[string]bool
+	bytesOut    int64
+	ports       map[uint16]bool
+}
+
+func newTally(labels map[string]string) *tally {
+	return &tally{labels: labels, found: map[string]int{}, classes: map[string]int{}, accounts: map[string]int{}, principal: map[string]int{},
+		ops: map[string]int{}, errs: map[string]int{}, stories: map[string]*storySeen{}}
+}
+
+func actorName(e *event.Event) string {
+	switch {
+	case e.Actor.Type == "AssumedRole":
+		return "role/" + e.Actor.UserName
+	case e.Actor.UserName != "":
+		return e.Actor.UserName
+	case e.Actor.InvokedBy != "":
+		return e.Actor.InvokedBy
+	}
+	return e.Actor.Type
+}
+
+func (t *tally) add(e *event.Event) {
+	if t.first.IsZero() || e.Time.Before(t.first) {
+		t.first = e.Time
+	}
+	if e.Time.After(t.last) {
+		t.last = e.Time
+	}
+	t.classes[e.Source.Service()+"\t"+e.Class.Name()]++
+	t.accounts[e.Cloud.Account+" "+e.Cloud.Region]++
+	if n := e.Network; n != nil {
+		if n.Action == "ACCEPT" {
+			t.flows.accepted++
+		} else {
+			t.flows.rejected++
+		}
+		if n.Direction == "egress" {
+			t.flows.bytesOut += n.Bytes
+		} else {
+			t.flows.bytesIn += n.Bytes
+		}
+	} else {
+		t.principal[actorName(e)]++
+		t.ops[e.API.Service+" "+e.API.Operation]++
+		if e.API.ErrorCode != "" {
+			t.errs[e.API.ErrorCode]++
+		}
+	}
+	name, ok := t.labels[e.ID]
+	if !ok {
+		return
+	}
+	t.found[e.ID]++
+	s := t.stories[name]
+	if s == nil {
+		s = &storySeen{ops: map[string]int{}, actors: map[string]bool{}, srcIPs: map[string]bool{}, ports: map[uint16]bool{}}
+		t.stories[name] = s
+	}
+	if s.first.IsZero() || e.Time.Before(s.first) {
+		s.first = e.Time
+	}
+	if e.Time.After(s.last) {
+		s.last = e.Time
+	}
+	if e.Network != nil {
+		s.flow++
+		s.ports[e.Dst.Port] = true
+		if e.Network.Direction == "egress" {
+			s.bytesOut += e.Network.Bytes
+		}
+		return
+	}
+	s.trail++
+	s.ops[e.API.Operation]++
+	s.actors[actorName(e)] = true
+	if e.Src.IP.IsValid() {
+		s.srcIPs[e.Src.IP.String()] = true
+	}
+}
+
+func (t *tally) missingLabels() int {
+	n := 0
+	for id := range t.labels {
+		if t.found[id] == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// top returns the n largest entries of m, largest first, ties by name.
+func top(m map[string]int, n int) []string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(m[b], m[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return keys[:min(n, len(keys))]
+}
+
+func sortedSet[K cmp.Ordered](m map[K]bool) []K {
+	return slices.Sorted(maps.Keys(m))
+}
+
+func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
+	fmt.Fprintf(w, "\nWhat Parapet saw: %d events, %s to %s, %d bad records\n", st.Events, t.first.Format(time.RFC3339), t.last.Format(time.RFC3339), st.BadRecords)
+	fmt.Fprintln(w, "\n  events by source and OCSF class")
+	for _, k := range slices.Sorted(maps.Keys(t.classes)) {
+		src, class, _ := strings.Cut(k, "\t")
+		fmt.Fprintf(w, "    %-12s %-18s %7d\n", src, class, t.classes[k])
+	}
+	fmt.Fprintln(w, "\n  accounts and regions")
+	for _, k := range slices.Sorted(maps.Keys(t.accounts)) {
+		fmt.Fprintf(w, "    %-28s %7d\n", k, t.accounts[k])
+	}
+	fmt.Fprintln(w, "\n  busiest principals (API calls)")
+	for _, k := range top(t.principal, 8) {
+		fmt.Fprintf(w, "    %-28s %7d\n", k, t.principal[k])
+	}
+	fmt.Fprintln(w, "\n  most frequent API calls")
+	for _, k := range top(t.ops, 8) {
+		fmt.Fprintf(w, "    %-48s %7d\n", k, t.ops[k])
+	}
+	fmt.Fprintf(w, "\n  API errors:")
+	for _, k := range top(t.errs, 5) {
+		fmt.Fprintf(w, " %s %d", k, t.errs[k])
+	}
+	fmt.Fprintf(w, "\n  network: %d flows accepted, %d rejected; %s in, %s out\n",
+		t.flows.accepted, t.flows.rejected, bytesHuman(t.flows.bytesIn), bytesHuman(t.flows.bytesOut))
+
+	fmt.Fprintln(w, "\nThe attack stories hidden in this week (ground truth from labels.jsonl, as decoded):")
+	for _, s := range demo.Stories {
+		seen := t.stories[s.Name]
+		if seen == nil {
+			fmt.Fprintf(w, "  %-15s NOT FOUND in the decoded events\n", s.Name)
+			continue
+		}
+		fmt.Fprintf(w, "  %-15s %s\n", s.Name, s.Summary)
+		fmt.Fprintf(w, "  %15s %s → %s: %d CloudTrail records, %d flow records\n", "", seen.first.Format("Mon 15:04:05Z"), seen.last.Format("Mon 15:04:05Z"), seen.trail, seen.flow)
+		if seen.trail > 0 {
+			var ops []string
+			for _, op := range top(seen.ops, 6) {
+				if seen.ops[op] > 1 {
+					op = fmt.Sprintf("%s×%d", op, seen.ops[op])
+				}
+				ops = append(ops, op)
+			}
+			fmt.Fprintf(w, "  %15s by %s from %s: %s\n", "", strings.Join(sortedSet(seen.actors), ", "), strings.Join(sortedSet(seen.srcIPs), ", "), strings.Join(ops, ", "))
+		}
+		if seen.flow > 0 {
+			var ports []string
+			for _, p := range sortedSet(seen.ports) {
+				ports = append(ports, fmt.Sprint(p))
+			}
+			fmt.Fprintf(w, "  %15s flows to port %s, %s sent out\n", "", strings.Join(ports, ", "), bytesHuman(seen.bytesOut))
+		}
+	}
+	fmt.Fprintln(w, "\nNext: detection rules and behavioural models will turn these into findings (parapet detect).")
+}
