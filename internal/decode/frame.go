@@ -316,7 +316,7 @@ func (f *Framer) endArray(i int) {
 // value frames one value starting at b[i].
 func (f *Framer) value(ch *Chunk, i int, top bool) (needMore bool) {
 	b := f.buf
-	end, status := scanValue(b, i)
+	end, status := scanValue(b, i, top)
 	if status == scanDone && end == i {
 		ch.Errors = append(ch.Errors, f.errAt(i, fmt.Errorf("malformed JSON: unexpected %s, want a value", quote(b[i]))))
 		f.mode = modeResync
@@ -332,6 +332,12 @@ func (f *Framer) value(ch *Chunk, i int, top bool) (needMore bool) {
 			return false
 		}
 		return f.tooLarge(ch, i, false)
+	case scanLineBrace:
+		// At top level a line starting with '{' while an object is open
+		// begins the next record: this one never closed.
+		ch.Errors = append(ch.Errors, f.errAt(i, fmt.Errorf("malformed record: not closed before the next record at offset %d", f.base+int64(end))))
+		f.pos = end
+		return false
 	case scanBadString:
 		ch.Errors = append(ch.Errors, f.errAt(i, fmt.Errorf("malformed record: line break inside a string at offset %d", f.base+int64(end))))
 		if top {
@@ -469,18 +475,23 @@ const (
 	scanDone = iota
 	scanIncomplete
 	scanBadString
+	scanLineBrace
 )
 
 // scanValue finds the end of the value at b[i] by structure alone (the
 // decoders validate it). A line break inside a string, which JSON forbids,
-// is reported so that framing can resynchronise.
-func scanValue(b []byte, i int) (end, status int) {
+// is reported so that framing can resynchronise; so is, at top level, a
+// '{' opening a line while the value is still open.
+func scanValue(b []byte, i int, top bool) (end, status int) {
 	switch b[i] {
 	case '{', '[', '"':
-		st := structState{checkNL: true, badAt: -1}
+		st := structState{checkNL: true, badAt: -1, lineBrace: top, braceAt: -1}
 		end, done := st.advance(b, i)
 		if st.badAt >= 0 {
 			return st.badAt, scanBadString
+		}
+		if st.braceAt >= 0 {
+			return st.braceAt, scanLineBrace
 		}
 		if !done {
 			return len(b), scanIncomplete
@@ -505,6 +516,10 @@ type structState struct {
 	// record it in badAt.
 	checkNL bool
 	badAt   int
+	// lineBrace makes advance stop at a '{' that starts a line inside the
+	// value, recording it in braceAt.
+	lineBrace bool
+	braceAt   int
 }
 
 // advance scans b[i:] and returns the index just past the value once depth
@@ -550,6 +565,10 @@ func (st *structState) advance(b []byte, i int) (int, bool) {
 		case '"':
 			st.inStr = true
 		case '{', '[':
+			if st.lineBrace && b[i] == '{' && st.depth > 0 && i > 0 && b[i-1] == '\n' {
+				st.braceAt = i
+				return i, false
+			}
 			st.depth++
 		case '}', ']':
 			st.depth--

@@ -60,6 +60,7 @@ func TestFramer(t *testing.T) {
 		{name: "garbage separator resyncs", in: `{"Records":[{"eventVersion":"1"} x {"eventVersion":"2"}]}`, items: []string{`{"eventVersion":"1"}`, `{"eventVersion":"2"}`}, errs: []string{"want ',' or ']'"}},
 		{name: "oversized record skipped", in: `{"Records":[{"eventVersion":"0"},` + big + `,{"eventVersion":"2"}]}`, items: []string{`{"eventVersion":"0"}`, `{"eventVersion":"2"}`}, errs: []string{"offset 33", "too large"}},
 		{name: "oversized line skipped", in: "{\"a\":1}\n" + big + "\n{\"a\":3}\n", items: []string{`{"a":1}`, `{"a":3}`}, errs: []string{"line 2", "too large"}},
+		{name: "unclosed first line resumes", in: "{oops\n{\"a\":1}\n{\"a\":2}\n", items: []string{`{"a":1}`, `{"a":2}`}, errs: []string{"offset 0 (line 1)", "not closed before the next record"}},
 		{name: "top-level garbage", in: "hello\n{\"a\":1}\n", items: []string{`{"a":1}`}, errs: []string{"unexpected 'h'"}},
 		{name: "scalar elements", in: `[1,"s",{"a":1}]`, items: []string{`1`, `"s"`, `{"a":1}`}},
 		{name: "empty", in: ""},

@@ -133,7 +133,9 @@ func TestStories(t *testing.T) {
 		{"key-compromise", func(e *event.Event) bool {
 			return e.API.Operation == "CreateAccessKey" && e.Actor.AccessKeyID == "AKIAEXAMPLEFRANK0006" && str(e, "requestParameters.userName") == "erin"
 		}, 1},
-		{"key-compromise", func(e *event.Event) bool { return e.Src.IP.String() == "45.137.21.9" && strings.HasPrefix(e.API.Operation, "List") }, 4},
+		{"key-compromise", func(e *event.Event) bool {
+			return e.Src.IP.String() == "45.137.21.9" && strings.HasPrefix(e.API.Operation, "List")
+		}, 4},
 		{"cryptomining", func(e *event.Event) bool {
 			return e.API.Operation == "RunInstances" && (strings.HasPrefix(str(e, "requestParameters.instanceType"), "p3.") || strings.HasPrefix(str(e, "requestParameters.instanceType"), "g4dn."))
 		}, 6},
@@ -152,8 +154,10 @@ func TestStories(t *testing.T) {
 	}
 	// What makes each story stand out must be absent from the background.
 	quiet := map[string]func(e *event.Event) bool{
-		"grace never uses S3":            func(e *event.Event) bool { return e.Actor.UserName == "grace" && e.API.Service == "s3.amazonaws.com" },
-		"the attacker IP is new":         func(e *event.Event) bool { return e.Src.IP.String() == "45.137.21.9" || e.Src.IP.String() == "185.220.101.34" },
+		"grace never uses S3": func(e *event.Event) bool { return e.Actor.UserName == "grace" && e.API.Service == "s3.amazonaws.com" },
+		"the attacker IP is new": func(e *event.Event) bool {
+			return e.Src.IP.String() == "45.137.21.9" || e.Src.IP.String() == "185.220.101.34"
+		},
 		"SSH is never accepted":          func(e *event.Event) bool { return e.Network != nil && e.Dst.Port == 22 && e.Network.Action == "ACCEPT" },
 		"no mining-pool ports":           func(e *event.Event) bool { return e.Network != nil && (e.Dst.Port == 3333 || e.Dst.Port == 4444) },
 		"no GPU instances":               func(e *event.Event) bool { return e.API.Operation == "RunInstances" },

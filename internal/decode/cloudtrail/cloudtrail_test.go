@@ -1,0 +1,144 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+func typical(t testing.TB) []byte {
+	b, err := os.ReadFile("testdata/typical-record.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSpace(b)
+}
+
+func TestDecodeTypical(t *testing.T) {
+	var ev event.Event
+	if err := Decode(typical(t), &ev); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"id", ev.ID, "4b6b2d1e-6f0c-4a55-9a3e-0d2f8e1c7a11"},
+		{"time", ev.Time.Format("2006-01-02T15:04:05Z"), "2026-11-02T09:15:41Z"},
+		{"actor type", ev.Actor.Type, "AssumedRole"},
+		{"role", ev.Actor.UserName, "ci-deploy"},
+		{"session", ev.Actor.SessionName, "ci-deploy-4711"},
+		{"issuer", ev.Actor.SessionIssuerARN, "arn:aws:iam::111122223333:role/ci-deploy"},
+		{"key", ev.Actor.AccessKeyID, "ASIAEXAMPLEKEY000001"},
+		{"account", ev.Cloud.Account, "111122223333"},
+		{"region", ev.Cloud.Region, "eu-west-1"},
+		{"ip", ev.Src.IP.String(), "198.51.100.23"},
+		{"operation", ev.API.Operation, "PutBucketPolicy"},
+		{"service", ev.API.Service, "s3.amazonaws.com"},
+		{"request", ev.API.RequestID, "EXAMPLE7Q3B9Z2KD"},
+		{"class", ev.Class.Name(), "API Activity"},
+		{"outcome", ev.Outcome.String(), "success"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if ev.Actor.MFA != event.False || ev.API.ReadOnly || ev.Activity != 3 {
+		t.Errorf("mfa %v readOnly %v activity %d, want false, false, 3 (Update)", ev.Actor.MFA, ev.API.ReadOnly, ev.Activity)
+	}
+	if len(ev.Resources) != 1 || ev.Resources[0].UID != "arn:aws:s3:::acme-web-assets" || ev.Resources[0].Type != "AWS::S3::Bucket" {
+		t.Errorf("resources = %+v, want the acme-web-assets bucket once", ev.Resources)
+	}
+	if v, ok := ev.Lookup("requestParameters.bucketPolicy.Statement.Principal.Service"); !ok || v.String() != "cloudfront.amazonaws.com" {
+		t.Errorf("Lookup(principal service) = %q, %v", v.String(), ok)
+	}
+	if v, ok := ev.Lookup("userIdentity.sessionContext.sessionIssuer.arn"); !ok || v.String() != ev.Actor.SessionIssuerARN {
+		t.Errorf("Lookup(session issuer) = %q, %v", v.String(), ok)
+	}
+	if v, ok := ev.Lookup("requestParameters.bucketPolicy"); !ok || v.Kind != event.KindObject || !json.Valid(v.JSON()) {
+		t.Errorf("Lookup(object) = %v %v, want its JSON text", v.Kind, ok)
+	}
+	if _, ok := ev.Lookup("responseElements.x"); ok {
+		t.Error("Lookup into null found a value")
+	}
+}
+
+func TestDecodeDerived(t *testing.T) {
+	cases := []struct {
+		name, rec string
+		class     event.Class
+		activity  uint8
+		outcome   event.Outcome
+		readOnly  bool
+		resources int
+	}{
+		{"read inferred", `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers"}`, event.ClassAPIActivity, 2, event.OutcomeSuccess, true, 0},
+		{"error is failure", `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","errorCode":"Client.UnauthorizedOperation","responseElements":null}`, event.ClassAPIActivity, 1, event.OutcomeFailure, false, 0},
+		{"console failure", `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","responseElements":{"ConsoleLogin":"Failure"}}`, event.ClassAuthentication, 1, event.OutcomeFailure, false, 0},
+		{"key disabled", `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"UpdateAccessKey","requestParameters":{"accessKeyId":"AKIA1","status":"Inactive","userName":"bob"}}`, event.ClassAccountChange, 5, event.OutcomeSuccess, false, 2},
+		{"policy attached", `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy","requestParameters":{"userName":"bob","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}}`, event.ClassAccountChange, 7, event.OutcomeSuccess, false, 2},
+		{"assume role", `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","requestParameters":{"roleArn":"arn:aws:iam::1:role/x"}}`, event.ClassAuthentication, 3, event.OutcomeSuccess, false, 1},
+		{"instances", `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"TerminateInstances","awsRegion":"us-east-1","recipientAccountId":"1","requestParameters":{"instancesSet":{"items":[{"instanceId":"i-1"},{"instanceId":"i-2"}]}}}`, event.ClassAPIActivity, 4, event.OutcomeSuccess, false, 2},
+		{"explicit readOnly wins", `{"eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","readOnly":false}`, event.ClassAPIActivity, 2, event.OutcomeSuccess, false, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var ev event.Event
+			if err := Decode([]byte(tc.rec), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Class != tc.class || ev.Activity != tc.activity || ev.Outcome != tc.outcome || ev.API.ReadOnly != tc.readOnly || len(ev.Resources) != tc.resources {
+				t.Errorf("Decode = class %d activity %d outcome %v readOnly %v resources %+v, want %d %d %v %v %d",
+					ev.Class, ev.Activity, ev.Outcome, ev.API.ReadOnly, ev.Resources, tc.class, tc.activity, tc.outcome, tc.readOnly, tc.resources)
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	cases := map[string]error{
+		`{}`:                                   ErrNoEventTime,
+		`{"eventTime":"2026-01-01T00:00:00Z"}`: ErrNoEventName,
+		`{"eventVersion":"2.1","eventSource":"aws:s3","eventTime":"2026-01-01T00:00:00Z"}`:   ErrS3Notification,
+		`{"eventVersion":"1.0","eventTime":"2026-01-01T00:00:00Z","eventName":"X"} trailing`: nil,
+		`[1]`: nil,
+		`{"eventTime":"yesterday","eventName":"X"}`: nil,
+	}
+	for rec, want := range cases {
+		var ev event.Event
+		err := Decode([]byte(rec), &ev)
+		if err == nil || want != nil && !errors.Is(err, want) {
+			t.Errorf("Decode(%s) = %v, want error %v", rec, err, want)
+		}
+	}
+}
+
+// FuzzDecode: any input either decodes or errors, never panics; whatever
+// decodes is valid JSON by encoding/json's judgement, and its output line
+// is valid JSON too.
+func FuzzDecode(f *testing.F) {
+	f.Add(typical(f))
+	files, _ := filepath.Glob("../../ingest/testdata/samples/*.json*")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"eventTime":"2026-01-01T00:00:00Z","eventName":"X","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","sessionContext":{"attributes":{"mfaAuthenticated":"true"}}},"resources":[{"ARN":"arn:aws:s3:::b"}]}`))
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		var ev event.Event
+		if err := Decode(rec, &ev); err != nil {
+			return
+		}
+		if !json.Valid(rec) {
+			t.Fatalf("Decode accepted invalid JSON %q", rec)
+		}
+		if out := ev.AppendJSON(nil, true); !json.Valid(out) {
+			t.Fatalf("output is not valid JSON: %s", out)
+		}
+		ev.Lookup("requestParameters.a.b")
+	})
+}
