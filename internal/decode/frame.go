@@ -57,6 +57,7 @@ type Framer struct {
 	done    bool
 	began   bool
 	shared  bool // buf was handed out in a chunk
+	grow    int  // size of the next buffer
 
 	mode    mode
 	wrapper bool // the array is the value of a "Records" key
@@ -141,7 +142,9 @@ func (f *Framer) read() {
 	f.lineAt(f.pos)
 	left := f.buf[f.pos:]
 	if f.shared || cap(f.buf)-len(left) < 4096 {
-		nb := make([]byte, len(left), max(f.ChunkSize, 2*len(left))+4096)
+		// Start small (most files are small) and double up to ChunkSize.
+		f.grow = min(max(2*f.grow, 64<<10), f.ChunkSize)
+		nb := make([]byte, len(left), max(f.grow, 2*len(left))+4096)
 		copy(nb, left)
 		f.buf, f.shared = nb, false
 	} else {

@@ -245,18 +245,28 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 		return
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(countingReader{rc, &opt.Counters.BytesRead}, 64<<10)
+	br := bufPool.Get().(*bufio.Reader)
+	br.Reset(countingReader{rc, &opt.Counters.BytesRead})
+	defer bufPool.Put(br)
 	var r io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, _ := gzPool.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(br)
+		} else {
+			err = zr.Reset(br)
+		}
 		if err != nil {
 			fail(0, fmt.Errorf("gzip: %w", err))
 			return
 		}
-		defer zr.Close()
+		defer gzPool.Put(zr)
 		r = zr
 	}
-	sr := bufio.NewReaderSize(r, 64<<10)
+	sr := bufPool.Get().(*bufio.Reader)
+	sr.Reset(r)
+	defer bufPool.Put(sr)
 	head, _ := sr.Peek(8 << 10)
 	kind, flow, skip, err := sniff(head)
 	if err != nil {
@@ -294,6 +304,13 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 		}
 	}
 }
+
+// Readers are reused across inputs: most inputs are small files, and a
+// gzip reader's state costs more to build than its file to read.
+var (
+	bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+	gzPool  sync.Pool
+)
 
 type kind uint8
 

@@ -1,0 +1,51 @@
+# Parapet — see README.md. `make demo` and `make test` are the two set-up commands.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X github.com/parapet-sec/parapet/internal/cli.version=$(VERSION) \
+	-X github.com/parapet-sec/parapet/internal/cli.commit=$(COMMIT) \
+	-X github.com/parapet-sec/parapet/internal/cli.date=$(DATE)
+FUZZTIME ?= 20s
+BENCHCOUNT ?= 6
+
+.PHONY: all build demo test test-short lint fuzz bench bench-compare clean
+
+all: lint test build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/parapet ./cmd/parapet
+
+# Generate a week of demo telemetry with attacks in it, ingest it, show what was seen.
+demo: build
+	bin/parapet demo --dir parapet-demo
+
+# The whole suite: lint, every test (with the 1 GiB memory test), then the race detector on the short suite.
+test: lint
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race -short ./...
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
+
+# Every fuzz target for FUZZTIME each.
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+# Go benchmarks (BENCHCOUNT runs, 1 and 2 CPUs) into bench/out, summarised by benchstat.
+bench:
+	scripts/bench.sh $(BENCHCOUNT)
+
+# parapet events vs jq on 1 GiB of gzipped CloudTrail, with peak RSS.
+bench-compare:
+	bench/compare.sh
+
+clean:
+	rm -rf bin parapet-demo bench/out

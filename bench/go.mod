@@ -1,0 +1,3 @@
+module github.com/parapet-sec/parapet/bench
+
+go 1.26
