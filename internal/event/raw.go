@@ -69,6 +69,27 @@ func (v Value) JSON() []byte {
 	return AppendString(nil, v.str)
 }
 
+// Elements calls fn with each element of an array value until fn returns
+// false; other values have no elements.
+func (v Value) Elements(fn func(Value) bool) {
+	if v.Kind != KindArray || v.raw == nil {
+		return
+	}
+	b := v.raw
+	_, _ = jsonscan.ArrayEach(b, 0, func(vs, ve int) error {
+		if !fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]}) {
+			return errStop
+		}
+		return nil
+	})
+}
+
+type stopErr struct{}
+
+func (stopErr) Error() string { return "stop" }
+
+var errStop error = stopErr{}
+
 // Lookup returns the first value at the native dotted path
 // (requestParameters.bucketName, userIdentity.sessionContext.sessionIssuer.arn;
 // for flow records the field name, dstport). Arrays on the way are searched

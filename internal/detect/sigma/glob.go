@@ -1,0 +1,121 @@
+package sigma
+
+import (
+	"regexp"
+	"strings"
+)
+
+// token is a piece of a Sigma value: literal text, or a wildcard.
+type token struct {
+	lit  string
+	wild byte // '*' or '?', 0 for literal
+}
+
+// tokens splits a Sigma value: * and ? are wildcards; \*, \? and \\ are
+// the literal characters; any other backslash is itself.
+func tokens(v string, literal bool) []token {
+	if literal {
+		return []token{{lit: v}}
+	}
+	var out []token
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			out = append(out, token{lit: b.String()})
+			b.Reset()
+		}
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && i+1 < len(v) && (v[i+1] == '*' || v[i+1] == '?' || v[i+1] == '\\'):
+			b.WriteByte(v[i+1])
+			i++
+		case c == '*' || c == '?':
+			flush()
+			out = append(out, token{wild: c})
+		default:
+			b.WriteByte(c)
+		}
+	}
+	flush()
+	return out
+}
+
+// globMatcher compiles a value under a match kind (equals, contains,
+// startswith, endswith) into a test, case-insensitive unless cased.
+func globMatcher(v, kind string, cased, literal bool) func(string) bool {
+	toks := tokens(v, literal)
+	switch kind {
+	case "contains":
+		toks = append(append([]token{{wild: '*'}}, toks...), token{wild: '*'})
+	case "startswith":
+		toks = append(toks, token{wild: '*'})
+	case "endswith":
+		toks = append([]token{{wild: '*'}}, toks...)
+	}
+	// Collapse runs of '*'.
+	var t []token
+	for _, tk := range toks {
+		if tk.wild == '*' && len(t) > 0 && t[len(t)-1].wild == '*' {
+			continue
+		}
+		t = append(t, tk)
+	}
+	fold := func(s string) string {
+		if cased {
+			return s
+		}
+		return strings.ToLower(s)
+	}
+	star := func(i int) bool { return i >= 0 && i < len(t) && t[i].wild == '*' }
+	lit := func(i int) (string, bool) {
+		if i >= 0 && i < len(t) && t[i].wild == 0 {
+			return fold(t[i].lit), true
+		}
+		return "", false
+	}
+	switch {
+	case len(t) == 0:
+		return func(s string) bool { return s == "" }
+	case len(t) == 1 && star(0):
+		return func(string) bool { return true }
+	case len(t) == 1:
+		l, _ := lit(0)
+		if cased {
+			return func(s string) bool { return s == l }
+		}
+		return func(s string) bool { return strings.EqualFold(s, l) }
+	case len(t) == 2 && star(1):
+		if l, ok := lit(0); ok {
+			return func(s string) bool { return strings.HasPrefix(fold(s), l) }
+		}
+	case len(t) == 2 && star(0):
+		if l, ok := lit(1); ok {
+			return func(s string) bool { return strings.HasSuffix(fold(s), l) }
+		}
+	case len(t) == 3 && star(0) && star(2):
+		if l, ok := lit(1); ok {
+			return func(s string) bool { return strings.Contains(fold(s), l) }
+		}
+	}
+	// General case: an anchored regular expression.
+	var re strings.Builder
+	if !cased {
+		re.WriteString("(?i)")
+	}
+	re.WriteString("(?s)^")
+	for _, tk := range t {
+		switch tk.wild {
+		case '*':
+			re.WriteString(".*")
+		case '?':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(tk.lit))
+		}
+	}
+	re.WriteString("$")
+	rx := regexp.MustCompile(re.String()) // built from quoted parts: always valid
+	return rx.MatchString
+}
