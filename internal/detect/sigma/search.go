@@ -30,6 +30,9 @@ type fieldMatch struct {
 	all     bool   // every value must match (|all)
 	preds   []pred
 	pattern []string // the values as written, for explanations
+	// exact holds the values of plain equality tests without wildcards or
+	// transforms, one per pred when every value is one: the index uses them.
+	exact []string
 }
 
 // pred tests the event; it returns the field value that matched.
@@ -246,6 +249,11 @@ func buildField(field, key string, mods []string, n *yaml.Node, file string, opt
 				p = keywordPred(match)
 			} else {
 				p = stringPred(match)
+			}
+			if kind == "equals" && len(transforms) == 0 && !cased {
+				if toks := tokens(vn.Value, false); len(toks) == 1 && toks[0].wild == 0 {
+					fm.exact = append(fm.exact, toks[0].lit)
+				}
 			}
 		}
 		if err != nil {

@@ -1,0 +1,205 @@
+// Package detect turns events into findings: Sigma rules through an index,
+// external findings (GuardDuty) passed through with their own severity,
+// and, later, behavioural models. A Finding is shaped like an OCSF
+// Detection Finding (2004).
+package detect
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// Levels in ascending order.
+var Levels = []string{"informational", "low", "medium", "high", "critical"}
+
+// LevelRank orders levels; unknown levels rank below informational.
+func LevelRank(level string) int {
+	return slices.Index(Levels, level)
+}
+
+// Finding is one detection.
+type Finding struct {
+	// ID is deterministic: a hash of the rule id and the event ids, so a
+	// rerun over the same events gives the same ids.
+	ID          string
+	Time        time.Time // time of the (last) event
+	RuleID      string
+	Title       string
+	Description string
+	Level       string
+	Source      string // sigma, guardduty
+	Attack      Attack
+	EventIDs    []string
+	Cloud       event.Cloud
+	Actor       event.Actor
+	SrcIP       string
+	Resources   []event.Resource
+	Explanation []Evidence
+	// Summary says in one line what happened, for tables and
+	// notifications.
+	Summary string
+}
+
+// Attack is the MITRE ATT&CK mapping.
+type Attack struct {
+	Techniques []string // T1078.004
+	Tactics    []string // persistence, privilege-escalation
+}
+
+// Evidence is one reason for a finding.
+type Evidence struct {
+	Selection string
+	Field     string
+	Value     string
+	Pattern   []string
+}
+
+// FindingID derives the deterministic id.
+func FindingID(ruleID string, eventIDs []string) string {
+	h := sha256.New()
+	h.Write([]byte(ruleID))
+	for _, id := range eventIDs {
+		h.Write([]byte{0})
+		h.Write([]byte(id))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// AttackFromTags reads Sigma's attack.* tags.
+func AttackFromTags(tags []string) Attack {
+	var a Attack
+	for _, t := range tags {
+		rest, ok := strings.CutPrefix(strings.ToLower(t), "attack.")
+		if !ok {
+			continue
+		}
+		if len(rest) > 1 && rest[0] == 't' && rest[1] >= '0' && rest[1] <= '9' {
+			a.Techniques = append(a.Techniques, strings.ToUpper(rest))
+		} else if !strings.HasPrefix(rest, "g") && !strings.HasPrefix(rest, "s0") {
+			a.Tactics = append(a.Tactics, rest)
+		}
+	}
+	return a
+}
+
+// Engine runs detectors over events. It is safe for concurrent use: rules
+// are immutable once compiled.
+type Engine struct {
+	rules *sigma.Set
+	// External passes findings carried by events (GuardDuty) through.
+	External bool
+}
+
+// NewEngine builds an engine over compiled rules.
+func NewEngine(rules []*sigma.Rule) *Engine {
+	return &Engine{rules: sigma.NewSet(rules), External: true}
+}
+
+// Rules returns the engine's rule set.
+func (e *Engine) Rules() *sigma.Set { return e.rules }
+
+// Detect appends the findings for ev to dst.
+func (e *Engine) Detect(dst []Finding, ev *event.Event) []Finding {
+	if ev.Finding != nil && e.External {
+		dst = append(dst, external(ev))
+	}
+	e.rules.Match(ev, func(r *sigma.Rule) {
+		dst = append(dst, fromRule(r, ev))
+	})
+	return dst
+}
+
+func base(ev *event.Event) Finding {
+	f := Finding{
+		Time:      ev.Time,
+		EventIDs:  []string{ev.ID},
+		Cloud:     ev.Cloud,
+		Actor:     ev.Actor,
+		Resources: ev.Resources,
+	}
+	if ev.Src.IP.IsValid() {
+		f.SrcIP = ev.Src.IP.String()
+	}
+	return f
+}
+
+func fromRule(r *sigma.Rule, ev *event.Event) Finding {
+	f := base(ev)
+	f.RuleID = r.ID
+	if f.RuleID == "" {
+		f.RuleID = r.Title
+	}
+	f.Title = r.Title
+	f.Description = r.Description
+	f.Level = r.Level
+	if f.Level == "" {
+		f.Level = "medium" // Sigma's default when a rule gives none
+	}
+	f.Source = "sigma"
+	f.Attack = AttackFromTags(r.Tags)
+	for _, m := range r.Explain(ev) {
+		f.Explanation = append(f.Explanation, Evidence{Selection: m.Search, Field: m.Field, Value: m.Value, Pattern: m.Pattern})
+	}
+	f.Summary = summary(ev)
+	f.ID = FindingID(f.RuleID, f.EventIDs)
+	return f
+}
+
+func external(ev *event.Event) Finding {
+	x := ev.Finding
+	f := base(ev)
+	f.RuleID = "guardduty." + x.Type
+	f.Title = x.Title
+	if f.Title == "" {
+		f.Title = x.Type
+	}
+	f.Description = x.Description
+	f.Level = x.Level
+	f.Source = "guardduty"
+	f.Explanation = []Evidence{{Selection: "guardduty", Field: "type", Value: x.Type}}
+	f.Summary = x.Type
+	f.ID = FindingID(f.RuleID, f.EventIDs)
+	return f
+}
+
+// summary says who did what from where.
+func summary(ev *event.Event) string {
+	who := ev.Actor.UserName
+	if who == "" {
+		who = ev.Actor.ARN
+	}
+	if ev.Network != nil {
+		return ev.Network.Action + " " + addr(ev.Src) + " → " + addr(ev.Dst) + " " + strings.ToLower(ev.Network.Direction)
+	}
+	s := who + " " + ev.API.Operation
+	for i, r := range ev.Resources {
+		if i == 2 {
+			s += " …"
+			break
+		}
+		s += " " + r.Name
+	}
+	if ev.Src.IP.IsValid() {
+		s += " from " + ev.Src.IP.String()
+	}
+	return strings.TrimSpace(s)
+}
+
+func addr(p event.Endpoint) string {
+	s := "-"
+	if p.IP.IsValid() {
+		s = p.IP.String()
+	}
+	if p.Port != 0 {
+		s += ":" + strconv.Itoa(int(p.Port))
+	}
+	return s
+}
+

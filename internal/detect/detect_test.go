@@ -1,0 +1,113 @@
+package detect_test
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parapet-sec/parapet/content"
+	"github.com/parapet-sec/parapet/internal/demo"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/ingest/file"
+	"github.com/parapet-sec/parapet/internal/sharedtest"
+)
+
+func builtin(t *testing.T) []*sigma.Rule {
+	t.Helper()
+	rules, errs := sigma.Load(content.FS, "rules", sigma.Options{})
+	for _, e := range errs {
+		t.Errorf("builtin rule: %v", e)
+	}
+	return rules
+}
+
+// TestBuiltinRuleExamples runs every builtin rule on its own examples.
+func TestBuiltinRuleExamples(t *testing.T) {
+	rules := builtin(t)
+	if len(rules) < 30 {
+		t.Errorf("%d builtin rules", len(rules))
+	}
+	ids := map[string]string{}
+	for _, r := range rules {
+		if r.ID == "" || r.Level == "" || len(r.Tags) == 0 || len(r.FalsePositives) == 0 {
+			t.Errorf("%s: a builtin rule needs id, level, ATT&CK tags and falsepositives", r.File)
+		}
+		if other, dup := ids[r.ID]; dup {
+			t.Errorf("%s and %s share id %s", r.File, other, r.ID)
+		}
+		ids[r.ID] = r.File
+		if a := detect.AttackFromTags(r.Tags); len(a.Techniques) == 0 {
+			t.Errorf("%s: no ATT&CK technique tag", r.File)
+		}
+	}
+	results, problems := detect.RunExamples(content.FS, rules)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	for _, res := range results {
+		if !res.OK() {
+			t.Errorf("%s:%d: rule %q: want match=%v, got %v (%v)", res.File, res.Line, res.Rule.Title, res.Want, res.Got, res.Err)
+		}
+	}
+}
+
+// TestIndexAgreesWithBruteForce: the index never hides a match.
+func TestIndexAgreesWithBruteForce(t *testing.T) {
+	rules := builtin(t)
+	if dir := sharedtestDir(t); dir != "" {
+		more, errs := sigma.Load(os.DirFS(dir), ".", sigma.Options{})
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		rules = append(rules, more...)
+	}
+	set := sigma.NewSet(rules)
+	d := filepath.Join(t.TempDir(), "demo")
+	if _, err := demo.Generate(demo.Config{Dir: d, Seed: 3, Days: 5}); err != nil {
+		t.Fatal(err)
+	}
+	ins, _ := file.Inputs([]string{filepath.Join(d, "AWSLogs"), "../ingest/testdata/samples"}, nil)
+	checked := 0
+	_, err := ingest.Run(context.Background(), ins, ingest.Options{}, func(b *ingest.Batch) error {
+		for i := range b.Events {
+			ev := &b.Events[i]
+			want := map[*sigma.Rule]bool{}
+			for _, r := range rules {
+				if r.Applies(ev.Source) && r.Match(ev) {
+					want[r] = true
+				}
+			}
+			got := map[*sigma.Rule]bool{}
+			set.Match(ev, func(r *sigma.Rule) { got[r] = true })
+			if len(got) != len(want) {
+				t.Fatalf("event %s (%s): index found %d rules, brute force %d", ev.ID, ev.API.Operation, len(got), len(want))
+			}
+			for r := range want {
+				if !got[r] {
+					t.Fatalf("event %s: index missed %s", ev.ID, r.File)
+				}
+			}
+			checked++
+		}
+		return nil
+	})
+	if err != nil || checked < 10000 {
+		t.Fatalf("checked %d events: %v", checked, err)
+	}
+	if n := set.Candidates(event.SourceCloudTrail, "GetObject"); n >= len(rules)/2 {
+		t.Errorf("GetObject is tested against %d of %d rules: the index does not narrow", n, len(rules))
+	}
+}
+
+func sharedtestDir(t *testing.T) string {
+	p := sharedtest.Path(t, "sigma/rules/cloud")
+	if _, err := fs.Stat(os.DirFS(p), "."); err != nil {
+		return ""
+	}
+	return p
+}

@@ -1,0 +1,122 @@
+package detect
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/parapet-sec/parapet/internal/decode/vpcflow"
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/ingest"
+)
+
+// ExampleResult is the outcome of one rule example.
+type ExampleResult struct {
+	Rule  *sigma.Rule
+	File  string // the examples file
+	Line  int
+	Want  bool // the example should match
+	Got   bool
+	Err   error // the example could not be decoded
+	Count [2]int
+}
+
+// OK reports whether the example behaved as it says.
+func (r ExampleResult) OK() bool { return r.Err == nil && r.Want == r.Got }
+
+// ExamplesFile is where a rule's examples live: beside it, as
+// NAME.examples.jsonl, one {"match": bool, "record": {…}} (a CloudTrail
+// record, EventBridge event or GuardDuty finding) or {"match": bool,
+// "flow": "header line\nrecord line"} per line.
+func ExamplesFile(ruleFile string) string {
+	return strings.TrimSuffix(ruleFile, path.Ext(ruleFile)) + ".examples.jsonl"
+}
+
+// RunExamples evaluates every rule against its examples. A rule without
+// examples, or without both a matching and a non-matching one, is
+// reported in problems.
+func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, problems []error) {
+	for _, r := range rules {
+		file := ExamplesFile(r.File)
+		data, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s: rule %q has no examples (%s)", r.File, r.Title, file))
+			continue
+		}
+		var pos, neg int
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+		for line := 1; sc.Scan(); line++ {
+			text := bytes.TrimSpace(sc.Bytes())
+			if len(text) == 0 {
+				continue
+			}
+			res := ExampleResult{Rule: r, File: file, Line: line}
+			var ex struct {
+				Match  *bool           `json:"match"`
+				Record json.RawMessage `json:"record"`
+				Flow   string          `json:"flow"`
+			}
+			if err := json.Unmarshal(text, &ex); err != nil || ex.Match == nil {
+				res.Err = fmt.Errorf("want {\"match\": true|false, \"record\"|\"flow\": …}: %v", err)
+				results = append(results, res)
+				continue
+			}
+			res.Want = *ex.Match
+			if res.Want {
+				pos++
+			} else {
+				neg++
+			}
+			evs, err := decodeExample(ex.Record, ex.Flow)
+			if err != nil {
+				res.Err = err
+			}
+			for i := range evs {
+				if r.Applies(evs[i].Source) && r.Match(&evs[i]) {
+					res.Got = true
+				}
+			}
+			results = append(results, res)
+		}
+		if pos == 0 || neg == 0 {
+			problems = append(problems, fmt.Errorf("%s: rule %q needs at least one matching and one non-matching example (has %d and %d)", file, r.Title, pos, neg))
+		}
+	}
+	return results, problems
+}
+
+func decodeExample(record json.RawMessage, flow string) ([]event.Event, error) {
+	var evs []event.Event
+	switch {
+	case len(record) > 0:
+		var errs []error
+		ingest.DecodeJSON(record, func(e *event.Event) { evs = append(evs, *e) }, func(err error) { errs = append(errs, err) })
+		if len(errs) > 0 {
+			return evs, errors.Join(errs...)
+		}
+	case flow != "":
+		header, line, ok := strings.Cut(flow, "\n")
+		f, isHeader := vpcflow.ParseHeader(header)
+		if !ok || !isHeader {
+			f, line = vpcflow.Default, flow
+		}
+		var ev event.Event
+		if err := f.Decode(strings.TrimSpace(line), &ev); err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	default:
+		return nil, errors.New("example has neither record nor flow")
+	}
+	if len(evs) == 0 {
+		return nil, errors.New("example decodes to no event")
+	}
+	return evs, nil
+}

@@ -1,0 +1,134 @@
+package sigma
+
+import (
+	"strings"
+
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// Set is a compiled rule set with an index, so that an event is only
+// tested against the rules that could match it: a rule whose condition
+// requires eventName to be one of some constants is filed under those
+// names; the others are tested on every event of their log source.
+type Set struct {
+	rules   []*Rule
+	sources map[event.Source]*index
+}
+
+type index struct {
+	byName map[string][]*Rule // lower-cased eventName
+	always []*Rule
+}
+
+// indexed is the field the index keys on.
+const indexed = "eventName"
+
+// NewSet indexes rules for the sources Parapet decodes.
+func NewSet(rules []*Rule) *Set {
+	s := &Set{rules: rules, sources: map[event.Source]*index{}}
+	for _, src := range []event.Source{event.SourceCloudTrail, event.SourceVPCFlow, event.SourceGuardDuty} {
+		ix := &index{byName: map[string][]*Rule{}}
+		for _, r := range rules {
+			if !r.Applies(src) {
+				continue
+			}
+			names, ok := required(r.cond)
+			if !ok || src != event.SourceCloudTrail {
+				ix.always = append(ix.always, r)
+				continue
+			}
+			for n := range names {
+				ix.byName[n] = append(ix.byName[n], r)
+			}
+		}
+		s.sources[src] = ix
+	}
+	return s
+}
+
+// Rules returns the rules of the set.
+func (s *Set) Rules() []*Rule { return s.rules }
+
+// Candidates is how many rules an event of src with operation op is
+// tested against.
+func (s *Set) Candidates(src event.Source, op string) int {
+	ix := s.sources[src]
+	if ix == nil {
+		return 0
+	}
+	return len(ix.always) + len(ix.byName[strings.ToLower(op)])
+}
+
+// Match calls fn with every rule ev satisfies, in rule order within the
+// indexed and the always-tested groups.
+func (s *Set) Match(ev *event.Event, fn func(*Rule)) {
+	ix := s.sources[ev.Source]
+	if ix == nil {
+		return
+	}
+	if op := ev.API.Operation; op != "" && len(ix.byName) > 0 {
+		for _, r := range ix.byName[strings.ToLower(op)] {
+			if r.Match(ev) {
+				fn(r)
+			}
+		}
+	}
+	for _, r := range ix.always {
+		if r.Match(ev) {
+			fn(r)
+		}
+	}
+}
+
+type nameSet map[string]struct{}
+
+// required returns the eventName values one of which every event matching
+// n must have, when n implies such a set.
+func required(n node) (nameSet, bool) {
+	switch n := n.(type) {
+	case ref:
+		return searchRequired(n.s)
+	case andNode:
+		var best nameSet
+		for _, c := range n {
+			if s, ok := required(c); ok && (best == nil || len(s) < len(best)) {
+				best = s
+			}
+		}
+		return best, best != nil
+	case orNode:
+		all := nameSet{}
+		for _, c := range n {
+			s, ok := required(c)
+			if !ok {
+				return nil, false
+			}
+			for k := range s {
+				all[k] = struct{}{}
+			}
+		}
+		return all, true
+	}
+	return nil, false // not, or anything else: no constraint
+}
+
+func searchRequired(s *search) (nameSet, bool) {
+	all := nameSet{}
+	for _, conj := range s.alts {
+		found := false
+		for _, fm := range conj {
+			if fm.field != indexed || fm.all || len(fm.exact) == 0 || len(fm.exact) != len(fm.preds) {
+				continue
+			}
+			for _, v := range fm.exact {
+				all[strings.ToLower(v)] = struct{}{}
+			}
+			found = true
+			break
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	return all, len(all) > 0
+}

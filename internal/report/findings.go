@@ -1,0 +1,123 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/ocsf"
+)
+
+// FindingFormats lists the formats FindingEncoder knows.
+var FindingFormats = []string{"jsonl", "ocsf", "table"}
+
+// FindingEncoder appends findings in one output format.
+type FindingEncoder struct{ format string }
+
+// NewFindingEncoder returns the encoder for format.
+func NewFindingEncoder(format string) (*FindingEncoder, error) {
+	for _, f := range FindingFormats {
+		if f == format {
+			return &FindingEncoder{format: format}, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(FindingFormats, ", "))
+}
+
+// findingJSON is the JSON lines form of a finding (documented in the
+// README).
+type findingJSON struct {
+	ID          string           `json:"id"`
+	Time        string           `json:"time"`
+	RuleID      string           `json:"rule_id"`
+	Title       string           `json:"title"`
+	Level       string           `json:"level"`
+	Source      string           `json:"source"`
+	Summary     string           `json:"summary,omitempty"`
+	Attack      *attackJSON      `json:"attack,omitempty"`
+	EventIDs    []string         `json:"event_ids"`
+	Cloud       map[string]any   `json:"cloud,omitempty"`
+	Actor       map[string]any   `json:"actor,omitempty"`
+	SrcIP       string           `json:"src_ip,omitempty"`
+	Resources   []map[string]any `json:"resources,omitempty"`
+	Explanation []evidenceJSON   `json:"explanation"`
+}
+
+type attackJSON struct {
+	Techniques []string `json:"techniques,omitempty"`
+	Tactics    []string `json:"tactics,omitempty"`
+}
+
+type evidenceJSON struct {
+	Selection string   `json:"selection"`
+	Field     string   `json:"field,omitempty"`
+	Value     string   `json:"value"`
+	Pattern   []string `json:"pattern,omitempty"`
+}
+
+func nonEmpty(kv ...string) map[string]any {
+	m := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// FindingJSON returns the JSON lines object of f.
+func FindingJSON(f *detect.Finding) any {
+	j := findingJSON{
+		ID: f.ID, Time: f.Time.UTC().Format("2006-01-02T15:04:05.999Z07:00"), RuleID: f.RuleID, Title: f.Title,
+		Level: f.Level, Source: f.Source, Summary: f.Summary, EventIDs: f.EventIDs, SrcIP: f.SrcIP,
+		Cloud: nonEmpty("provider", f.Cloud.Provider, "account", f.Cloud.Account, "region", f.Cloud.Region),
+		Actor: nonEmpty("type", f.Actor.Type, "arn", f.Actor.ARN, "user_name", f.Actor.UserName,
+			"access_key_id", f.Actor.AccessKeyID, "session_name", f.Actor.SessionName, "principal_id", f.Actor.PrincipalID),
+		Explanation: []evidenceJSON{},
+	}
+	if len(f.Attack.Techniques)+len(f.Attack.Tactics) > 0 {
+		j.Attack = &attackJSON{Techniques: f.Attack.Techniques, Tactics: f.Attack.Tactics}
+	}
+	for _, r := range f.Resources {
+		j.Resources = append(j.Resources, nonEmpty("type", r.Type, "uid", r.UID, "name", r.Name))
+	}
+	for _, e := range f.Explanation {
+		j.Explanation = append(j.Explanation, evidenceJSON{Selection: e.Selection, Field: e.Field, Value: e.Value, Pattern: e.Pattern})
+	}
+	return j
+}
+
+// Header is written once before the first finding.
+func (c *FindingEncoder) Header() []byte {
+	if c.format != "table" {
+		return nil
+	}
+	return []byte(fmt.Sprintf("%-20s %-9s %-48s %s\n", "TIME", "LEVEL", "TITLE", "WHAT"))
+}
+
+// Append appends one finding, newline-terminated.
+func (c *FindingEncoder) Append(dst []byte, f *detect.Finding) ([]byte, error) {
+	switch c.format {
+	case "table":
+		title := f.Title
+		if r := []rune(title); len(r) > 48 {
+			title = string(r[:47]) + "…"
+		}
+		return fmt.Appendf(dst, "%-20s %-9s %-48s %s\n", f.Time.UTC().Format("2006-01-02T15:04:05Z"), f.Level, title, f.Summary), nil
+	case "ocsf":
+		b, err := json.Marshal(ocsf.FromFinding(f))
+		if err != nil {
+			return dst, err
+		}
+		return append(append(dst, b...), '\n'), nil
+	}
+	b, err := json.Marshal(FindingJSON(f))
+	if err != nil {
+		return dst, err
+	}
+	return append(append(dst, b...), '\n'), nil
+}
