@@ -90,6 +90,8 @@ OCSF-aligned event model, and detects, responds to and reports on threats and po
 		newVersion(io),
 		newEvents(io),
 		newDemo(io),
+		newDetect(io),
+		newRules(io),
 	)
 	return root
 }

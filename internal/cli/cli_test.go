@@ -126,7 +126,128 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", s)
 		}
 	}
+	if n := strings.Count(out, "DETECTED"); n < 6 {
+		t.Errorf("only %d story detections in the demo output", n)
+	}
 	if strings.Contains(out, "NOT FOUND") {
 		t.Errorf("a story was not found in the decoded events:\n%s", out)
+	}
+}
+
+// writeRule writes a Sigma rule and its examples into dir.
+func writeRule(t *testing.T, dir, name, rule, examples string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name+".yml"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if examples != "" {
+		if err := os.WriteFile(filepath.Join(dir, name+".examples.jsonl"), []byte(examples), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const createUserRule = `title: IAM User Created
+id: 00000000-0000-4000-8000-000000000001
+level: low
+tags: [attack.persistence, attack.t1136.003]
+falsepositives: [onboarding]
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection:
+    eventSource: iam.amazonaws.com
+    eventName: CreateUser
+  condition: selection
+`
+
+func TestDetect(t *testing.T) {
+	dir := t.TempDir()
+	writeRule(t, dir, "create_user", createUserRule, "")
+	good := filepath.Join(samples, "ct-jsonlines.jsonl")
+
+	out, errOut, code := run(t, "", "detect", "--no-builtin", "--rules", dir, good)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("findings %q, want one", out)
+	}
+	var f map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"id", "time", "rule_id", "title", "level", "attack", "event_ids", "actor", "resources", "explanation"} {
+		if _, ok := f[k]; !ok {
+			t.Errorf("finding lacks %q: %s", k, lines[0])
+		}
+	}
+	if f["rule_id"] != "00000000-0000-4000-8000-000000000001" || !strings.Contains(lines[0], `"value":"CreateUser"`) {
+		t.Errorf("finding = %s", lines[0])
+	}
+	again, _, _ := run(t, "", "detect", "--no-builtin", "--rules", dir, good)
+	if again != out {
+		t.Error("a rerun gave different findings (ids must be deterministic)")
+	}
+	if !strings.Contains(errOut, "1 rules, 1 findings (1 low)") {
+		t.Errorf("summary %q", errOut)
+	}
+
+	if _, _, code := run(t, "", "detect", "--no-builtin", "--rules", dir, "--fail-on", "low", good); code != ExitFailure {
+		t.Errorf("--fail-on low: exit %d, want %d", code, ExitFailure)
+	}
+	if _, _, code := run(t, "", "detect", "--no-builtin", "--rules", dir, "--fail-on", "high", good); code != ExitOK {
+		t.Errorf("--fail-on high: exit %d, want 0", code)
+	}
+	if out, _, _ := run(t, "", "detect", "--no-builtin", "--rules", dir, "--min-level", "medium", good); out != "" {
+		t.Errorf("--min-level medium printed %q", out)
+	}
+	if out, _, _ := run(t, "", "detect", "--no-builtin", "--rules", dir, "--format", "ocsf", good); !strings.Contains(out, `"class_uid":2004`) {
+		t.Errorf("ocsf = %q", out)
+	}
+	for _, args := range [][]string{{"detect", "--min-level", "severe", good}, {"detect", "--no-builtin", good}, {"detect", "--rules", filepath.Join(dir, "nope"), good}} {
+		if _, _, code := run(t, "", args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+		}
+	}
+	// A broken rule is reported and skipped; the others still run.
+	writeRule(t, dir, "broken", "title: broken\ndetection:\n  condition: nothing\n", "")
+	out, errOut, _ = run(t, "", "detect", "--no-builtin", "--rules", dir, good)
+	if strings.Count(out, "\n") != 1 || !strings.Contains(errOut, "broken.yml") {
+		t.Errorf("broken rule: out %q err %q", out, errOut)
+	}
+}
+
+func TestDetectGuardDuty(t *testing.T) {
+	out, _, code := run(t, "", "detect", filepath.Join(samples, "gd-finding-iam.json"))
+	if code != ExitOK || !strings.Contains(out, `"source":"guardduty"`) || !strings.Contains(out, `"level":"medium"`) {
+		t.Errorf("GuardDuty pass-through: exit %d out %q", code, out)
+	}
+}
+
+func TestRulesTest(t *testing.T) {
+	out, _, code := run(t, "", "rules", "test")
+	if code != ExitOK || !strings.Contains(out, " 0 failed") {
+		t.Errorf("builtin rules test: exit %d\n%s", code, out)
+	}
+	dir := t.TempDir()
+	rec := func(name string) string {
+		return `{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"` + name + `"}`
+	}
+	writeRule(t, dir, "create_user", createUserRule, `{"match":true,"record":`+rec("CreateUser")+"}\n"+`{"match":true,"record":`+rec("DeleteUser")+"}\n")
+	out, _, code = run(t, "", "rules", "test", dir)
+	if code != ExitFailure || !strings.Contains(out, "create_user.examples.jsonl:2") || !strings.Contains(out, "needs at least one matching and one non-matching") {
+		t.Errorf("failing example: exit %d\n%s", code, out)
+	}
+}
+
+func TestRulesLint(t *testing.T) {
+	dir := t.TempDir()
+	writeRule(t, dir, "ok", createUserRule, "")
+	writeRule(t, dir, "bare", "title: Bare\nlogsource: {product: aws}\ndetection:\n  s:\n    eventName: X\n  condition: s\n", "")
+	writeRule(t, dir, "bad", "title: Bad\nlogsource: {product: aws}\ndetection:\n  s:\n    eventName|nope: X\n  condition: s\n", "")
+	out, _, code := run(t, "", "rules", "lint", dir)
+	if code != ExitFailure || !strings.Contains(out, "bare.yml:1") || !strings.Contains(out, "bad.yml:5") || strings.Contains(out, "ok.yml") {
+		t.Errorf("lint: exit %d\n%s", code, out)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/internal/demo"
+	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 )
@@ -49,9 +50,25 @@ print what was seen. No cloud account and no network needed.`,
 				story[l.EventID] = l.Story
 			}
 			seen := newTally(story)
-			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, nil, func(b *ingest.Batch) error {
+			rules, _, err := loadRules(io, nil, false)
+			if err != nil {
+				return err
+			}
+			engine := detect.NewEngine(rules)
+			detectBatch := func(b *ingest.Batch) {
+				var fs []detect.Finding
+				for i := range b.Events {
+					fs = engine.Detect(fs, &b.Events[i])
+				}
+				b.Data = fs
+			}
+			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, detectBatch, func(b *ingest.Batch) error {
 				for i := range b.Events {
 					seen.add(&b.Events[i])
+				}
+				fs, _ := b.Data.([]detect.Finding)
+				for i := range fs {
+					seen.finding(&fs[i])
 				}
 				return nil
 			})
@@ -77,17 +94,19 @@ print what was seen. No cloud account and no network needed.`,
 
 // tally is what the demo prints about the events it decoded.
 type tally struct {
-	labels    map[string]string
-	found     map[string]int
-	classes   map[string]int
-	accounts  map[string]int
-	principal map[string]int
-	ops       map[string]int
-	errs      map[string]int
-	flows     struct{ accepted, rejected, bytesOut, bytesIn int64 }
-	first     time.Time
-	last      time.Time
-	stories   map[string]*storySeen
+	labels      map[string]string
+	found       map[string]int
+	classes     map[string]int
+	accounts    map[string]int
+	principal   map[string]int
+	ops         map[string]int
+	errs        map[string]int
+	flows       struct{ accepted, rejected, bytesOut, bytesIn int64 }
+	first       time.Time
+	last        time.Time
+	stories     map[string]*storySeen
+	findings    int
+	falseAlerts map[string]int // rule title → findings on background events
 }
 
 type storySeen struct {
@@ -98,11 +117,12 @@ type storySeen struct {
 	srcIPs      map[string]bool
 	bytesOut    int64
 	ports       map[uint16]bool
+	rules       map[string]int // rule title → findings on this story's events
 }
 
 func newTally(labels map[string]string) *tally {
 	return &tally{labels: labels, found: map[string]int{}, classes: map[string]int{}, accounts: map[string]int{}, principal: map[string]int{},
-		ops: map[string]int{}, errs: map[string]int{}, stories: map[string]*storySeen{}}
+		ops: map[string]int{}, errs: map[string]int{}, stories: map[string]*storySeen{}, falseAlerts: map[string]int{}}
 }
 
 func actorName(e *event.Event) string {
@@ -151,7 +171,7 @@ func (t *tally) add(e *event.Event) {
 	t.found[e.ID]++
 	s := t.stories[name]
 	if s == nil {
-		s = &storySeen{ops: map[string]int{}, actors: map[string]bool{}, srcIPs: map[string]bool{}, ports: map[uint16]bool{}}
+		s = &storySeen{ops: map[string]int{}, actors: map[string]bool{}, srcIPs: map[string]bool{}, ports: map[uint16]bool{}, rules: map[string]int{}}
 		t.stories[name] = s
 	}
 	if s.first.IsZero() || e.Time.Before(s.first) {
@@ -176,6 +196,21 @@ func (t *tally) add(e *event.Event) {
 	}
 }
 
+// finding files a finding under the story of its event, or counts it as
+// a false alert on the background.
+func (t *tally) finding(f *detect.Finding) {
+	t.findings++
+	for _, id := range f.EventIDs {
+		if name, ok := t.labels[id]; ok {
+			if s := t.stories[name]; s != nil {
+				s.rules[f.Level+"\t"+f.Title]++
+			}
+			return
+		}
+	}
+	t.falseAlerts[f.Level+"\t"+f.Title]++
+}
+
 func (t *tally) missingLabels() int {
 	n := 0
 	for id := range t.labels {
@@ -184,18 +219,6 @@ func (t *tally) missingLabels() int {
 		}
 	}
 	return n
-}
-
-// top returns the n largest entries of m, largest first, ties by name.
-func top(m map[string]int, n int) []string {
-	keys := slices.Collect(maps.Keys(m))
-	slices.SortFunc(keys, func(a, b string) int {
-		if c := cmp.Compare(m[b], m[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	return keys[:min(n, len(keys))]
 }
 
 func sortedSet[K cmp.Ordered](m map[K]bool) []K {
@@ -214,15 +237,15 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 		fmt.Fprintf(w, "    %-28s %7d\n", k, t.accounts[k])
 	}
 	fmt.Fprintln(w, "\n  busiest principals (API calls)")
-	for _, k := range top(t.principal, 8) {
+	for _, k := range topN(t.principal, 8) {
 		fmt.Fprintf(w, "    %-28s %7d\n", k, t.principal[k])
 	}
 	fmt.Fprintln(w, "\n  most frequent API calls")
-	for _, k := range top(t.ops, 8) {
+	for _, k := range topN(t.ops, 8) {
 		fmt.Fprintf(w, "    %-48s %7d\n", k, t.ops[k])
 	}
 	fmt.Fprintf(w, "\n  API errors:")
-	for _, k := range top(t.errs, 5) {
+	for _, k := range topN(t.errs, 5) {
 		fmt.Fprintf(w, " %s %d", k, t.errs[k])
 	}
 	fmt.Fprintf(w, "\n  network: %d flows accepted, %d rejected; %s in, %s out\n",
@@ -239,7 +262,7 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 		fmt.Fprintf(w, "  %15s %s → %s: %d CloudTrail records, %d flow records\n", "", seen.first.Format("Mon 15:04:05Z"), seen.last.Format("Mon 15:04:05Z"), seen.trail, seen.flow)
 		if seen.trail > 0 {
 			var ops []string
-			for _, op := range top(seen.ops, 6) {
+			for _, op := range topN(seen.ops, 6) {
 				if seen.ops[op] > 1 {
 					op = fmt.Sprintf("%s×%d", op, seen.ops[op])
 				}
@@ -254,6 +277,27 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 			}
 			fmt.Fprintf(w, "  %15s flows to port %s, %s sent out\n", "", strings.Join(ports, ", "), bytesHuman(seen.bytesOut))
 		}
+		if len(seen.rules) == 0 {
+			fmt.Fprintf(w, "  %15s detected by: nothing yet (behavioural models and correlation rules will)\n", "")
+		}
+		for _, k := range slices.Sorted(maps.Keys(seen.rules)) {
+			level, title, _ := strings.Cut(k, "\t")
+			fmt.Fprintf(w, "  %15s DETECTED %-8s %s (%d findings)\n", "", level, title, seen.rules[k])
+		}
 	}
-	fmt.Fprintln(w, "\nNext: detection rules and behavioural models will turn these into findings (parapet detect).")
+	fp := 0
+	for _, n := range t.falseAlerts {
+		fp += n
+	}
+	fmt.Fprintf(w, "\nDetection: %d findings; %d on the attack stories, %d on background events", t.findings, t.findings-fp, fp)
+	if fp == 0 {
+		fmt.Fprintln(w, " (no false alerts).")
+	} else {
+		fmt.Fprintln(w, ":")
+		for _, k := range topN(t.falseAlerts, 10) {
+			level, title, _ := strings.Cut(k, "\t")
+			fmt.Fprintf(w, "  %6d %-8s %s\n", t.falseAlerts[k], level, title)
+		}
+	}
+	fmt.Fprintln(w, "Run it yourself: bin/parapet detect --format table parapet-demo/AWSLogs")
 }

@@ -202,4 +202,3 @@ func addr(p event.Endpoint) string {
 	}
 	return s
 }
-

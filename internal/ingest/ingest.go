@@ -68,6 +68,8 @@ type Batch struct {
 	Skipped []*decode.Error
 	// Out is for Map to fill (encoded output) and emit to write.
 	Out []byte
+	// Data is for Map to hand its results (findings) to emit.
+	Data any
 
 	done  chan struct{}
 	chunk *decode.Chunk

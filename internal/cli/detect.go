@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/report"
+)
+
+func newDetect(io IO) *cobra.Command {
+	var (
+		format, minLevel, failOn string
+		ruleDirs                 []string
+		noBuiltin                bool
+		flags                    ingestFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "detect PATH...",
+		Short: "Run detection rules over telemetry and print findings",
+		Long: `Decode telemetry as parapet events does, run the builtin rule pack, any --rules directories
+(Sigma rules, SigmaHQ's run unmodified) and GuardDuty pass-through on every event, and print one
+finding per line: what matched, with the fields and values that made it match.
+
+Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad, else 0.`,
+		Example: `  parapet detect AWSLogs/
+  parapet detect --rules sigma/rules/cloud/aws --min-level high --format table trail.json.gz
+  parapet detect --fail-on high --format ocsf events/ > findings.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("detect needs at least one PATH (or - for stdin)")
+			}
+			enc, err := report.NewFindingEncoder(format)
+			if err != nil {
+				return usageError{err}
+			}
+			minRank, failRank := detect.LevelRank(minLevel), len(detect.Levels)
+			if minRank < 0 {
+				return usagef("--min-level: want one of %s", strings.Join(detect.Levels, ", "))
+			}
+			if failOn != "" {
+				if failRank = detect.LevelRank(failOn); failRank < 0 {
+					return usagef("--fail-on: want one of %s", strings.Join(detect.Levels, ", "))
+				}
+			}
+			rules, _, err := loadRules(io, ruleDirs, noBuiltin)
+			if err != nil {
+				return err
+			}
+			engine := detect.NewEngine(rules)
+			w := bufio.NewWriterSize(io.Out, 256<<10)
+			if _, err := w.Write(enc.Header()); err != nil {
+				return err
+			}
+			perLevel := map[string]int{}
+			perRule := map[string]int{}
+			failed := false
+			run := func(b *ingest.Batch) {
+				var fs []detect.Finding
+				for i := range b.Events {
+					fs = engine.Detect(fs, &b.Events[i])
+				}
+				kept := fs[:0]
+				for i := range fs {
+					if detect.LevelRank(fs[i].Level) >= minRank {
+						kept = append(kept, fs[i])
+						b.Out, _ = enc.Append(b.Out, &fs[i])
+					}
+				}
+				b.Data = kept
+			}
+			st, err := flags.run(cmd.Context(), io, args, run, func(b *ingest.Batch) error {
+				fs, _ := b.Data.([]detect.Finding)
+				for _, f := range fs {
+					perLevel[f.Level]++
+					perRule[f.Title]++
+					if detect.LevelRank(f.Level) >= failRank {
+						failed = true
+					}
+				}
+				_, err := w.Write(b.Out)
+				return err
+			})
+			if ferr := w.Flush(); err == nil {
+				err = ferr
+			}
+			if err != nil {
+				return err
+			}
+			var levels []string
+			total := 0
+			for i := len(detect.Levels) - 1; i >= 0; i-- {
+				if n := perLevel[detect.Levels[i]]; n > 0 {
+					levels = append(levels, fmt.Sprintf("%d %s", n, detect.Levels[i]))
+					total += n
+				}
+			}
+			fmt.Fprintf(io.Err, "parapet: %d rules, %d findings (%s) in %d events\n", len(rules), total, strings.Join(levels, ", "), st.Events)
+			for _, t := range topN(perRule, 5) {
+				fmt.Fprintf(io.Err, "parapet:   %5d  %s\n", perRule[t], t)
+			}
+			switch {
+			case failed:
+				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("findings at or above %s", failOn)}
+			case st.Bad():
+				return &ExitError{Code: ExitBadInput}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "jsonl", "output format: jsonl, ocsf or table")
+	cmd.Flags().StringArrayVar(&ruleDirs, "rules", nil, "a file or directory of Sigma rules to add (repeatable)")
+	cmd.Flags().BoolVar(&noBuiltin, "no-builtin", false, "run only the --rules given, not the builtin pack")
+	cmd.Flags().StringVar(&minLevel, "min-level", "informational", "print only findings at or above this level")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding reaches this level")
+	flags.register(cmd.Flags())
+	return cmd
+}
+
+// topN returns the n largest entries of m, largest first, ties by name.
+func topN(m map[string]int, n int) []string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(m[b], m[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return keys[:min(n, len(keys))]
+}

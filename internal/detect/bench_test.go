@@ -1,0 +1,59 @@
+package detect_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/demo"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/ingest/file"
+	"github.com/parapet-sec/parapet/internal/sharedtest"
+)
+
+// BenchmarkDetect: the whole detect path (read, gunzip, decode, normalize,
+// the builtin pack and SigmaHQ's 57 AWS CloudTrail rules, findings) over
+// the demo week.
+func BenchmarkDetect(b *testing.B) {
+	rules := builtin(&testing.T{})
+	more, errs := sigma.Load(os.DirFS(sharedtest.Path(b, "sigma/rules/cloud/aws")), ".", sigma.Options{})
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	rules = append(rules, more...)
+	engine := detect.NewEngine(rules)
+	dir := filepath.Join(b.TempDir(), "demo")
+	if _, err := demo.Generate(demo.Config{Dir: dir, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	inputs, err := file.Inputs([]string{filepath.Join(dir, "AWSLogs")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var events, findings int64
+	b.ReportAllocs()
+	for b.Loop() {
+		events, findings = 0, 0
+		st, err := ingest.Run(context.Background(), inputs, ingest.Options{Map: func(bt *ingest.Batch) {
+			var fs []detect.Finding
+			for i := range bt.Events {
+				fs = engine.Detect(fs, &bt.Events[i])
+			}
+			bt.Data = fs
+		}}, func(bt *ingest.Batch) error {
+			fs, _ := bt.Data.([]detect.Finding)
+			findings += int64(len(fs))
+			return nil
+		})
+		if err != nil || st.Bad() {
+			b.Fatal(err, st.Errors)
+		}
+		events = st.Events
+	}
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(findings), "findings")
+	b.ReportMetric(float64(len(rules)), "rules")
+}
