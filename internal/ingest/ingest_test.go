@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/ingest/file"
@@ -223,3 +225,38 @@ func TestStdin(t *testing.T) {
 }
 
 var _ = io.EOF
+
+// TestOCSFFindingSchema validates the OCSF form of findings (a rule
+// finding and a GuardDuty pass-through) against the schema.
+func TestOCSFFindingSchema(t *testing.T) {
+	schema, err := ocsf.Load(sharedtest.Path(t, "ocsf/ocsf-1.8.0-compiled.compact.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, errs := sigma.Parse([]byte("title: t\nid: r1\nlevel: high\ntags: [attack.persistence, attack.t1136.003]\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventName: CreateUser\n  condition: s\n"), "t.yml", sigma.Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	engine := detect.NewEngine(rules)
+	ins, _ := file.Inputs([]string{"testdata/samples/ct-jsonlines.jsonl", "testdata/samples/gd-finding-iam.json"}, nil)
+	evs, _ := decodeAll(t, ins, ingest.Options{})
+	var fs []detect.Finding
+	for i := range evs {
+		fs = engine.Detect(fs, &evs[i])
+	}
+	if len(fs) != 2 {
+		t.Fatalf("%d findings, want a rule finding and a GuardDuty one", len(fs))
+	}
+	for i := range fs {
+		b, _ := json.Marshal(ocsf.FromFinding(&fs[i]))
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range schema.Validate(m) {
+			t.Errorf("finding %s: %v", fs[i].RuleID, err)
+		}
+	}
+}
