@@ -55,20 +55,16 @@ print what was seen. No cloud account and no network needed.`,
 				return err
 			}
 			engine := detect.NewEngine(rules)
-			detectBatch := func(b *ingest.Batch) {
-				var fs []detect.Finding
-				for i := range b.Events {
-					fs = engine.Detect(fs, &b.Events[i])
-				}
-				b.Data = fs
-			}
+			correlator := engine.NewCorrelator()
+			detectBatch := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
 			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, detectBatch, func(b *ingest.Batch) error {
 				for i := range b.Events {
 					seen.add(&b.Events[i])
 				}
-				fs, _ := b.Data.([]detect.Finding)
-				for i := range fs {
-					seen.finding(&fs[i])
+				res := b.Data.(*detect.Batch)
+				correlator.Correlate(b.Events, res)
+				for i := range res.Findings {
+					seen.finding(&res.Findings[i])
 				}
 				return nil
 			})

@@ -55,6 +55,11 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 				return err
 			}
 			engine := detect.NewEngine(rules)
+			_, dangling := engine.Correlations()
+			for _, d := range dangling {
+				fmt.Fprintf(io.Err, "parapet: rule skipped: %s\n", d)
+			}
+			correlator := engine.NewCorrelator()
 			w := bufio.NewWriterSize(io.Out, 256<<10)
 			if _, err := w.Write(enc.Header()); err != nil {
 				return err
@@ -62,30 +67,30 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 			perLevel := map[string]int{}
 			perRule := map[string]int{}
 			failed := false
-			run := func(b *ingest.Batch) {
-				var fs []detect.Finding
-				for i := range b.Events {
-					fs = engine.Detect(fs, &b.Events[i])
-				}
-				kept := fs[:0]
-				for i := range fs {
-					if detect.LevelRank(fs[i].Level) >= minRank {
-						kept = append(kept, fs[i])
-						b.Out, _ = enc.Append(b.Out, &fs[i])
-					}
-				}
-				b.Data = kept
-			}
+			// Rules run in the workers; correlation, which keeps state, and
+			// output run in order on this goroutine.
+			run := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
+			var out []byte
 			st, err := flags.run(cmd.Context(), io, args, run, func(b *ingest.Batch) error {
-				fs, _ := b.Data.([]detect.Finding)
-				for _, f := range fs {
+				res := b.Data.(*detect.Batch)
+				correlator.Correlate(b.Events, res)
+				out = out[:0]
+				for i := range res.Findings {
+					f := &res.Findings[i]
+					if detect.LevelRank(f.Level) < minRank {
+						continue
+					}
 					perLevel[f.Level]++
 					perRule[f.Title]++
 					if detect.LevelRank(f.Level) >= failRank {
 						failed = true
 					}
+					var err error
+					if out, err = enc.Append(out, f); err != nil {
+						return err
+					}
 				}
-				_, err := w.Write(b.Out)
+				_, err := w.Write(out)
 				return err
 			})
 			if ferr := w.Flush(); err == nil {

@@ -37,15 +37,13 @@ func BenchmarkDetect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		events, findings = 0, 0
+		correlator := engine.NewCorrelator()
 		st, err := ingest.Run(context.Background(), inputs, ingest.Options{Map: func(bt *ingest.Batch) {
-			var fs []detect.Finding
-			for i := range bt.Events {
-				fs = engine.Detect(fs, &bt.Events[i])
-			}
-			bt.Data = fs
+			bt.Data = engine.DetectBatch(bt.Events)
 		}}, func(bt *ingest.Batch) error {
-			fs, _ := bt.Data.([]detect.Finding)
-			findings += int64(len(fs))
+			res := bt.Data.(*detect.Batch)
+			correlator.Correlate(bt.Events, res)
+			findings += int64(len(res.Findings))
 			return nil
 		})
 		if err != nil || st.Bad() {

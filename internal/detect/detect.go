@@ -7,6 +7,7 @@ package detect
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,23 +96,76 @@ type Engine struct {
 	rules *sigma.Set
 	// External passes findings carried by events (GuardDuty) through.
 	External bool
+	// correlations are the correlation rules; feeds maps each base rule
+	// to the correlations it feeds; quiet holds base rules whose own
+	// findings the correlations keep back (generate: false).
+	correlations []*sigma.Rule
+	feeds        map[*sigma.Rule][]*corrRef
+	quiet        map[*sigma.Rule]bool
 }
 
-// NewEngine builds an engine over compiled rules.
+// NewEngine builds an engine over compiled rules, correlation rules among
+// them.
 func NewEngine(rules []*sigma.Rule) *Engine {
-	return &Engine{rules: sigma.NewSet(rules), External: true}
+	e := &Engine{External: true, feeds: map[*sigma.Rule][]*corrRef{}, quiet: map[*sigma.Rule]bool{}}
+	var plain []*sigma.Rule
+	for _, r := range rules {
+		if r.Correlation != nil {
+			e.correlations = append(e.correlations, r)
+		} else {
+			plain = append(plain, r)
+		}
+	}
+	for _, c := range e.correlations {
+		for _, r := range plain {
+			ref, ok := c.Correlation.Refers(r)
+			if !ok {
+				continue
+			}
+			e.feeds[r] = append(e.feeds[r], &corrRef{corr: c, ref: ref, index: slices.Index(c.Correlation.Rules, ref)})
+			if !c.Correlation.Generate {
+				e.quiet[r] = true
+			}
+		}
+	}
+	e.rules = sigma.NewSet(plain)
+	return e
+}
+
+// Correlations lists the correlation rules and the references among
+// them that name no loaded rule.
+func (e *Engine) Correlations() (rules []*sigma.Rule, dangling []string) {
+	for _, c := range e.correlations {
+		for _, ref := range c.Correlation.Rules {
+			found := false
+			for _, fs := range e.feeds {
+				for _, f := range fs {
+					if f.corr == c && f.ref == ref {
+						found = true
+					}
+				}
+			}
+			if !found {
+				dangling = append(dangling, fmt.Sprintf("%s: correlation %q names no loaded rule %q", c.File, c.Title, ref))
+			}
+		}
+	}
+	return e.correlations, dangling
 }
 
 // Rules returns the engine's rule set.
 func (e *Engine) Rules() *sigma.Set { return e.rules }
 
-// Detect appends the findings for ev to dst.
+// Detect appends the findings of the stateless detectors for ev to dst
+// (no correlation: see DetectBatch and Correlator).
 func (e *Engine) Detect(dst []Finding, ev *event.Event) []Finding {
 	if ev.Finding != nil && e.External {
 		dst = append(dst, external(ev))
 	}
 	e.rules.Match(ev, func(r *sigma.Rule) {
-		dst = append(dst, fromRule(r, ev))
+		if !e.quiet[r] {
+			dst = append(dst, fromRule(r, ev))
+		}
 	})
 	return dst
 }

@@ -59,9 +59,10 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 			}
 			res := ExampleResult{Rule: r, File: file, Line: line}
 			var ex struct {
-				Match  *bool           `json:"match"`
-				Record json.RawMessage `json:"record"`
-				Flow   string          `json:"flow"`
+				Match   *bool             `json:"match"`
+				Record  json.RawMessage   `json:"record"`
+				Records []json.RawMessage `json:"records"`
+				Flow    string            `json:"flow"`
 			}
 			if err := json.Unmarshal(text, &ex); err != nil || ex.Match == nil {
 				res.Err = fmt.Errorf("want {\"match\": true|false, \"record\"|\"flow\": …}: %v", err)
@@ -73,6 +74,13 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 				pos++
 			} else {
 				neg++
+			}
+			if r.Correlation != nil {
+				// A correlation's example is a sequence of records run
+				// through every rule of the pack, in order.
+				res.Got, res.Err = correlationExample(rules, r, ex.Records)
+				results = append(results, res)
+				continue
 			}
 			evs, err := decodeExample(ex.Record, ex.Flow)
 			if err != nil {
@@ -90,6 +98,29 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 		}
 	}
 	return results, problems
+}
+
+func correlationExample(rules []*sigma.Rule, r *sigma.Rule, records []json.RawMessage) (bool, error) {
+	if len(records) == 0 {
+		return false, errors.New("a correlation example needs \"records\": [ … ]")
+	}
+	var evs []event.Event
+	for _, rec := range records {
+		e, err := decodeExample(rec, "")
+		if err != nil {
+			return false, err
+		}
+		evs = append(evs, e...)
+	}
+	engine := NewEngine(rules)
+	b := engine.DetectBatch(evs)
+	engine.NewCorrelator().Correlate(evs, b)
+	for _, f := range b.Findings {
+		if f.RuleID == r.ID || f.RuleID == r.Title {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func decodeExample(record json.RawMessage, flow string) ([]event.Event, error) {

@@ -23,6 +23,9 @@ type Match struct {
 // positively (not under a not) that holds, with its matching field values.
 // Call it only for events that matched; it re-evaluates.
 func (r *Rule) Explain(ev *event.Event) []Match {
+	if r.cond == nil {
+		return nil
+	}
 	var out []Match
 	seen := map[*search]bool{}
 	r.cond.refs(true, func(s *search, positive bool) {

@@ -19,6 +19,7 @@ import (
 // Rule is one parsed and compiled detection rule.
 type Rule struct {
 	ID             string
+	Name           string // referenced by correlation rules
 	Title          string
 	Status         string
 	Description    string
@@ -35,6 +36,9 @@ type Rule struct {
 
 	File string // where the rule was read from
 	Line int    // line of the rule's first key
+
+	// Correlation is set for correlation rules, which have no detection.
+	Correlation *Correlation
 
 	searches map[string]*search
 	cond     node
@@ -155,6 +159,8 @@ func parseRule(n *yaml.Node, file string, opt Options) (*Rule, error) {
 			r.Title = v.Value
 		case "id":
 			r.ID = v.Value
+		case "name":
+			r.Name = v.Value
 		case "status":
 			r.Status = v.Value
 		case "description":
@@ -205,13 +211,20 @@ func parseRule(n *yaml.Node, file string, opt Options) (*Rule, error) {
 		case "detection":
 			detection = v
 		case "correlation":
-			return nil, errAt(file, kv[0], "correlation rules: %v here yet", ErrUnsupported)
+			c, err := parseCorrelation(v, file)
+			if err != nil {
+				return nil, err
+			}
+			r.Correlation = c
 		case "action":
 			return nil, errAt(file, kv[0], "rule collections (action: %s): %v", v.Value, ErrUnsupported)
 		}
 	}
 	if r.Title == "" {
 		return nil, errAt(file, n, "rule has no title")
+	}
+	if r.Correlation != nil {
+		return r, nil
 	}
 	if detection == nil || detection.Kind != yaml.MappingNode {
 		return nil, errAt(file, n, "rule %q has no detection mapping", r.Title)
@@ -256,7 +269,11 @@ func parseRule(n *yaml.Node, file string, opt Options) (*Rule, error) {
 }
 
 // Applies reports whether the rule is written for events of src.
+// Correlation rules apply to no event directly.
 func (r *Rule) Applies(src event.Source) bool {
+	if r.Correlation != nil {
+		return false
+	}
 	if r.Logsource.Product != "" && r.Logsource.Product != src.Product() {
 		return false
 	}
@@ -272,5 +289,8 @@ func (r *Rule) Condition() string { return r.condText }
 // Match reports whether ev satisfies the rule's condition (logsource
 // routing is the caller's: see Applies).
 func (r *Rule) Match(ev *event.Event) bool {
+	if r.cond == nil {
+		return false
+	}
 	return r.cond.eval(ev)
 }

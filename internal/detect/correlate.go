@@ -1,0 +1,264 @@
+package detect
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// MaxGroups bounds the groups one correlation rule keeps; the stalest go
+// first. MaxEventIDs bounds the event ids a correlation finding lists.
+const (
+	MaxGroups   = 100_000
+	MaxEventIDs = 100
+)
+
+// Batch is what DetectBatch found in a run of events: findings, and the
+// base-rule matches that feed correlation rules.
+type Batch struct {
+	Findings []Finding
+	hits     []hit
+}
+
+type hit struct {
+	event int // index in the batch's events
+	corr  *corrRef
+}
+
+// corrRef ties a base rule to a correlation that references it.
+type corrRef struct {
+	corr  *sigma.Rule
+	ref   string // how the correlation names the rule
+	index int    // position in the correlation's rule list
+}
+
+// DetectBatch runs the stateless detectors over events. It is safe to
+// call from many goroutines; pass the result to a Correlator in event
+// order.
+func (e *Engine) DetectBatch(events []event.Event) *Batch {
+	b := &Batch{}
+	for i := range events {
+		ev := &events[i]
+		if ev.Finding != nil && e.External {
+			b.Findings = append(b.Findings, external(ev))
+		}
+		e.rules.Match(ev, func(r *sigma.Rule) {
+			for _, c := range e.feeds[r] {
+				b.hits = append(b.hits, hit{event: i, corr: c})
+			}
+			if !e.quiet[r] {
+				b.Findings = append(b.Findings, fromRule(r, ev))
+			}
+		})
+	}
+	return b
+}
+
+// Correlator evaluates correlation rules over the stream. It is not safe
+// for concurrent use: feed it batches in order from one goroutine.
+type Correlator struct {
+	states map[*sigma.Rule]*corrState
+}
+
+// NewCorrelator starts empty windows for the engine's correlation rules.
+func (e *Engine) NewCorrelator() *Correlator {
+	c := &Correlator{states: map[*sigma.Rule]*corrState{}}
+	for _, r := range e.correlations {
+		c.states[r] = &corrState{rule: r, c: r.Correlation, groups: map[string]*group{}}
+	}
+	return c
+}
+
+// Correlate feeds the batch's base-rule matches to the correlation rules
+// and appends their findings to b.Findings.
+func (c *Correlator) Correlate(events []event.Event, b *Batch) {
+	for _, h := range b.hits {
+		st := c.states[h.corr.corr]
+		if st == nil {
+			continue
+		}
+		if f, ok := st.add(&events[h.event], h.corr); ok {
+			b.Findings = append(b.Findings, f)
+		}
+	}
+	b.hits = nil
+}
+
+type corrState struct {
+	rule   *sigma.Rule
+	c      *sigma.Correlation
+	groups map[string]*group
+	newest time.Time
+}
+
+type group struct {
+	last   time.Time
+	window []entry          // event_count: the matches in the window
+	values map[string]entry // value_count: the latest match per value
+	seen   []entry          // temporal: the latest match of each rule
+}
+
+// entry is one match: when, and which event.
+type entry struct {
+	t  time.Time
+	id string
+}
+
+func (s *corrState) need() int64 {
+	switch s.c.Op {
+	case "gt":
+		return s.c.N + 1
+	}
+	return max(s.c.N, 1)
+}
+
+func (s *corrState) key(ev *event.Event, ref string) (string, []string) {
+	var parts, shown []string
+	for _, g := range s.c.GroupBy {
+		v, _ := ev.Lookup(s.c.GroupField(g, ref))
+		parts = append(parts, v.String())
+		shown = append(shown, g+"="+v.String())
+	}
+	return strings.Join(parts, "\x1f"), shown
+}
+
+// add takes one base-rule match and reports a finding when the
+// correlation's condition is met; the group then starts over.
+func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
+	t := ev.Time
+	if t.After(s.newest) {
+		s.newest = t
+	}
+	key, shown := s.key(ev, ref.ref)
+	g := s.groups[key]
+	if g == nil {
+		if len(s.groups) >= MaxGroups {
+			s.evict()
+		}
+		g = &group{}
+		s.groups[key] = g
+	}
+	if t.After(g.last) {
+		g.last = t
+	}
+	from := t.Add(-s.c.Timespan)
+	this := entry{t: t, id: ev.ID}
+	var what string
+	var matched []entry
+	fire := false
+	switch s.c.Type {
+	case "event_count":
+		g.window = slices.DeleteFunc(g.window, func(x entry) bool { return x.t.Before(from) })
+		g.window = append(g.window, this)
+		if n := int64(len(g.window)); n > s.need() {
+			g.window = g.window[n-s.need():]
+		}
+		n := int64(len(g.window))
+		fire = n >= s.need() && (s.c.Op != "eq" || n == s.c.N)
+		matched = g.window
+		what = fmt.Sprintf("%d matching events within %s", n, s.c.Timespan)
+	case "value_count":
+		v, ok := ev.Lookup(s.c.Field)
+		if !ok {
+			return Finding{}, false
+		}
+		if g.values == nil {
+			g.values = map[string]entry{}
+		}
+		for k, x := range g.values {
+			if x.t.Before(from) {
+				delete(g.values, k)
+			}
+		}
+		g.values[v.String()] = this
+		n := int64(len(g.values))
+		fire = n >= s.need()
+		for _, x := range g.values {
+			matched = append(matched, x)
+		}
+		what = fmt.Sprintf("%d distinct %s within %s", n, s.c.Field, s.c.Timespan)
+	case "temporal", "temporal_ordered":
+		if g.seen == nil {
+			g.seen = make([]entry, len(s.c.Rules))
+		}
+		if s.c.Type == "temporal_ordered" && ref.index > 0 && (g.seen[ref.index-1].t.IsZero() || g.seen[ref.index-1].t.After(t)) {
+			return Finding{}, false // out of order: the earlier step has not happened
+		}
+		g.seen[ref.index] = this
+		fire = true
+		for _, x := range g.seen {
+			if x.t.IsZero() || x.t.Before(from) {
+				fire = false
+			}
+		}
+		matched = g.seen
+		what = fmt.Sprintf("%s within %s", strings.Join(s.c.Rules, ", then "), s.c.Timespan)
+		if s.c.Type == "temporal" {
+			what = fmt.Sprintf("all of %s within %s", strings.Join(s.c.Rules, ", "), s.c.Timespan)
+		}
+	}
+	if !fire {
+		return Finding{}, false
+	}
+	f := base(ev)
+	f.RuleID = s.rule.ID
+	if f.RuleID == "" {
+		f.RuleID = s.rule.Title
+	}
+	f.Title = s.rule.Title
+	f.Description = s.rule.Description
+	f.Level = s.rule.Level
+	if f.Level == "" {
+		f.Level = "medium"
+	}
+	f.Source = "sigma"
+	f.Attack = AttackFromTags(s.rule.Tags)
+	slices.SortStableFunc(matched, func(a, b entry) int {
+		if c := a.t.Compare(b.t); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	f.EventIDs = nil
+	for _, m := range matched[:min(len(matched), MaxEventIDs)] {
+		f.EventIDs = append(f.EventIDs, m.id)
+	}
+	f.Explanation = []Evidence{{Selection: "correlation", Field: s.c.Type, Value: what, Pattern: shown}}
+	f.Summary = what + " for " + strings.Join(shown, ", ")
+	f.ID = FindingID(f.RuleID, f.EventIDs)
+	delete(s.groups, key)
+	return f, true
+}
+
+// evict drops groups idle for longer than the timespan, or, when none is,
+// the idlest.
+func (s *corrState) evict() {
+	from := s.newest.Add(-s.c.Timespan)
+	var oldest string
+	var oldestT time.Time
+	for k, g := range s.groups {
+		if g.last.Before(from) {
+			delete(s.groups, k)
+			continue
+		}
+		if oldest == "" || g.last.Before(oldestT) {
+			oldest, oldestT = k, g.last
+		}
+	}
+	if len(s.groups) >= MaxGroups {
+		delete(s.groups, oldest)
+	}
+}
+
+// Groups is how many groups the correlator holds, over all rules.
+func (c *Correlator) Groups() int {
+	n := 0
+	for _, s := range c.states {
+		n += len(s.groups)
+	}
+	return n
+}
