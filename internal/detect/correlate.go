@@ -51,7 +51,7 @@ func (e *Engine) DetectBatch(events []event.Event) *Batch {
 				b.hits = append(b.hits, hit{event: i, corr: c})
 			}
 			if !e.quiet[r] {
-				b.Findings = append(b.Findings, fromRule(r, ev))
+				b.Findings = append(b.Findings, fromRule(r, e.attack[r], ev))
 			}
 		})
 	}

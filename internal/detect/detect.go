@@ -102,14 +102,16 @@ type Engine struct {
 	correlations []*sigma.Rule
 	feeds        map[*sigma.Rule][]*corrRef
 	quiet        map[*sigma.Rule]bool
+	attack       map[*sigma.Rule]Attack // parsed once from the tags
 }
 
 // NewEngine builds an engine over compiled rules, correlation rules among
 // them.
 func NewEngine(rules []*sigma.Rule) *Engine {
-	e := &Engine{External: true, feeds: map[*sigma.Rule][]*corrRef{}, quiet: map[*sigma.Rule]bool{}}
+	e := &Engine{External: true, feeds: map[*sigma.Rule][]*corrRef{}, quiet: map[*sigma.Rule]bool{}, attack: map[*sigma.Rule]Attack{}}
 	var plain []*sigma.Rule
 	for _, r := range rules {
+		e.attack[r] = AttackFromTags(r.Tags)
 		if r.Correlation != nil {
 			e.correlations = append(e.correlations, r)
 		} else {
@@ -164,7 +166,7 @@ func (e *Engine) Detect(dst []Finding, ev *event.Event) []Finding {
 	}
 	e.rules.Match(ev, func(r *sigma.Rule) {
 		if !e.quiet[r] {
-			dst = append(dst, fromRule(r, ev))
+			dst = append(dst, fromRule(r, e.attack[r], ev))
 		}
 	})
 	return dst
@@ -184,7 +186,7 @@ func base(ev *event.Event) Finding {
 	return f
 }
 
-func fromRule(r *sigma.Rule, ev *event.Event) Finding {
+func fromRule(r *sigma.Rule, attack Attack, ev *event.Event) Finding {
 	f := base(ev)
 	f.RuleID = r.ID
 	if f.RuleID == "" {
@@ -197,7 +199,7 @@ func fromRule(r *sigma.Rule, ev *event.Event) Finding {
 		f.Level = "medium" // Sigma's default when a rule gives none
 	}
 	f.Source = "sigma"
-	f.Attack = AttackFromTags(r.Tags)
+	f.Attack = attack
 	for _, m := range r.Explain(ev) {
 		f.Explanation = append(f.Explanation, Evidence{Selection: m.Search, Field: m.Field, Value: m.Value, Pattern: m.Pattern})
 	}

@@ -107,6 +107,15 @@ func (e *Event) Lookup(path string) (Value, bool) {
 // Each calls fn with every value at path (several when the path crosses
 // arrays) until fn returns false.
 func (e *Event) Each(path string, fn func(Value) bool) {
+	if e.Source == SourceCloudTrail {
+		// The fields the decoder already holds: no walk of the record.
+		// An empty one may still be present in the record, so it falls
+		// through to the walk.
+		if s := e.cloudTrailField(path); s != "" {
+			fn(Value{Kind: KindString, str: s})
+			return
+		}
+	}
 	switch e.Raw.Format {
 	case RawJSON:
 		b := e.Raw.Data
@@ -129,6 +138,39 @@ func (e *Event) Each(path string, fn func(Value) bool) {
 			}
 		}
 	}
+}
+
+// cloudTrailField returns a native CloudTrail field the decoder keeps.
+func (e *Event) cloudTrailField(path string) string {
+	switch path {
+	case "eventName":
+		return e.API.Operation
+	case "eventSource":
+		return e.API.Service
+	case "awsRegion":
+		return e.Cloud.Region
+	case "userAgent":
+		return e.Src.UserAgent
+	case "errorCode":
+		return e.API.ErrorCode
+	case "eventType":
+		return e.Type
+	case "userIdentity.type":
+		return e.Actor.Type
+	case "userIdentity.arn":
+		return e.Actor.ARN
+	case "userIdentity.accountId":
+		return e.Actor.Account
+	case "userIdentity.accessKeyId":
+		return e.Actor.AccessKeyID
+	case "userIdentity.principalId":
+		return e.Actor.PrincipalID
+	case "userIdentity.invokedBy":
+		return e.Actor.InvokedBy
+	case "userIdentity.sessionContext.sessionIssuer.arn":
+		return e.Actor.SessionIssuerARN
+	}
+	return ""
 }
 
 func jsonKind(c byte) Kind {

@@ -28,52 +28,40 @@ func each(b []byte, i int, path string, fn func(vs, ve int) bool) bool {
 		return true
 	}
 	if path == "" {
-		end, err := Value(b, i)
-		if err != nil {
-			return true
-		}
-		return fn(i, end)
+		return fn(i, skip(b, i))
 	}
 	seg, rest, _ := strings.Cut(path, ".")
 	switch b[i] {
 	case '{':
 		cont := true
-		_, _ = ObjectEach(b, i, func(key []byte, esc bool, vs, _ int) error {
+		objectEachValid(b, i, func(key []byte, esc bool, vs, _ int) bool {
 			if KeyEqual(key, esc, seg) {
 				cont = each(b, vs, rest, fn)
-				return errStop
+				return false
 			}
-			return nil
+			return true
 		})
 		return cont
 	case '[':
 		idx, isIdx := index(seg)
 		cont := true
 		n := 0
-		_, _ = ArrayEach(b, i, func(vs, _ int) error {
+		arrayEachValid(b, i, func(vs, _ int) bool {
 			if isIdx {
 				if n == idx {
 					cont = each(b, vs, rest, fn)
-					return errStop
+					return false
 				}
 				n++
-				return nil
+				return true
 			}
-			if cont = each(b, vs, path, fn); !cont {
-				return errStop
-			}
-			return nil
+			cont = each(b, vs, path, fn)
+			return cont
 		})
 		return cont
 	}
 	return true
 }
-
-type stop struct{}
-
-func (stop) Error() string { return "stop" }
-
-var errStop error = stop{}
 
 func index(s string) (int, bool) {
 	if s == "" || len(s) > 9 {

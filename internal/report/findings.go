@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ocsf"
 )
 
@@ -115,9 +116,118 @@ func (c *FindingEncoder) Append(dst []byte, f *detect.Finding) ([]byte, error) {
 		}
 		return append(append(dst, b...), '\n'), nil
 	}
-	b, err := json.Marshal(FindingJSON(f))
-	if err != nil {
-		return dst, err
+	return append(AppendFindingJSON(dst, f), '\n'), nil
+}
+
+// AppendFindingJSON appends the JSON lines form of f (the same document
+// as FindingJSON, written directly: findings can be as many as events).
+func AppendFindingJSON(b []byte, f *detect.Finding) []byte {
+	str := func(k, v string, first bool) {
+		if !first {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		b = event.AppendString(b, v)
 	}
-	return append(append(dst, b...), '\n'), nil
+	opt := func(k, v string) {
+		if v != "" {
+			str(k, v, false)
+		}
+	}
+	strs := func(k string, vs []string) {
+		b = append(b, ',', '"')
+		b = append(b, k...)
+		b = append(b, '"', ':', '[')
+		for i, v := range vs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = event.AppendString(b, v)
+		}
+		b = append(b, ']')
+	}
+	obj := func(k string, kv ...string) {
+		n := 0
+		for i := 1; i < len(kv); i += 2 {
+			if kv[i] != "" {
+				n++
+			}
+		}
+		if n == 0 {
+			return
+		}
+		b = append(b, ',', '"')
+		b = append(b, k...)
+		b = append(b, '"', ':', '{')
+		first := true
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				str(kv[i], kv[i+1], first)
+				first = false
+			}
+		}
+		b = append(b, '}')
+	}
+	b = append(b, '{')
+	str("id", f.ID, true)
+	str("time", f.Time.UTC().Format("2006-01-02T15:04:05.999Z07:00"), false)
+	str("rule_id", f.RuleID, false)
+	str("title", f.Title, false)
+	str("level", f.Level, false)
+	str("source", f.Source, false)
+	opt("summary", f.Summary)
+	if len(f.Attack.Techniques)+len(f.Attack.Tactics) > 0 {
+		b = append(b, `,"attack":{`...)
+		mark := len(b)
+		if len(f.Attack.Techniques) > 0 {
+			strs("techniques", f.Attack.Techniques)
+		}
+		if len(f.Attack.Tactics) > 0 {
+			strs("tactics", f.Attack.Tactics)
+		}
+		if len(b) > mark && b[mark] == ',' {
+			b = append(b[:mark], b[mark+1:]...)
+		}
+		b = append(b, '}')
+	}
+	strs("event_ids", f.EventIDs)
+	obj("cloud", "provider", f.Cloud.Provider, "account", f.Cloud.Account, "region", f.Cloud.Region)
+	a := &f.Actor
+	obj("actor", "type", a.Type, "arn", a.ARN, "user_name", a.UserName, "access_key_id", a.AccessKeyID, "session_name", a.SessionName, "principal_id", a.PrincipalID)
+	opt("src_ip", f.SrcIP)
+	if len(f.Resources) > 0 {
+		b = append(b, `,"resources":[`...)
+		for i, r := range f.Resources {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			first := true
+			for _, kv := range [][2]string{{"type", r.Type}, {"uid", r.UID}, {"name", r.Name}} {
+				if kv[1] != "" {
+					str(kv[0], kv[1], first)
+					first = false
+				}
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"explanation":[`...)
+	for i, e := range f.Explanation {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		str("selection", e.Selection, true)
+		opt("field", e.Field)
+		str("value", e.Value, false)
+		if len(e.Pattern) > 0 {
+			strs("pattern", e.Pattern)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']', '}')
 }

@@ -99,6 +99,23 @@ func globMatcher(v, kind string, cased, literal bool) func(string) bool {
 			return func(s string) bool { return strings.Contains(fold(s), l) }
 		}
 	}
+	// Only '*' wildcards: literal segments in order, without a regexp.
+	hasQ := false
+	for _, tk := range t {
+		if tk.wild == '?' {
+			hasQ = true
+		}
+	}
+	if !hasQ {
+		var segs []string
+		for _, tk := range t {
+			if tk.wild == 0 {
+				segs = append(segs, fold(tk.lit))
+			}
+		}
+		anchoredStart, anchoredEnd := t[0].wild == 0, t[len(t)-1].wild == 0
+		return func(s string) bool { return segmentsMatch(fold(s), segs, anchoredStart, anchoredEnd) }
+	}
 	// General case: an anchored regular expression.
 	var re strings.Builder
 	if !cased {
@@ -118,4 +135,39 @@ func globMatcher(v, kind string, cased, literal bool) func(string) bool {
 	re.WriteString("$")
 	rx := regexp.MustCompile(re.String()) // built from quoted parts: always valid
 	return rx.MatchString
+}
+
+// segmentsMatch reports whether s holds segs in order, the first at the
+// start when anchoredStart, the last at the end when anchoredEnd.
+func segmentsMatch(s string, segs []string, anchoredStart, anchoredEnd bool) bool {
+	if len(segs) == 0 {
+		return true
+	}
+	last := len(segs) - 1
+	if anchoredEnd {
+		if !strings.HasSuffix(s, segs[last]) {
+			return false
+		}
+		s = s[:len(s)-len(segs[last])]
+		if anchoredStart && last == 0 {
+			// one segment anchored at both ends: the whole string
+			return s == ""
+		}
+		segs = segs[:last]
+	}
+	for i, seg := range segs {
+		if i == 0 && anchoredStart {
+			if !strings.HasPrefix(s, seg) {
+				return false
+			}
+			s = s[len(seg):]
+			continue
+		}
+		k := strings.Index(s, seg)
+		if k < 0 {
+			return false
+		}
+		s = s[k+len(seg):]
+	}
+	return true
 }

@@ -197,3 +197,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestGlobMatcherAgainstRegexp(t *testing.T) {
+	patterns := []string{"a*b", "*a*b*", "a*b*c", "ab*", "*ab", "a*", "*", "a**b", "*a*", "abc", "a*bc*bc", "x*y*z*"}
+	inputs := []string{"", "a", "ab", "aXb", "abab", "aXbXc", "abcbc", "abc", "ba", "xyz", "xxyyzz", "zyx", "aBc", "AXB"}
+	for _, p := range patterns {
+		for _, cased := range []bool{false, true} {
+			fast := globMatcher(p, "equals", cased, false)
+			expr := "^" + strings.ReplaceAll(regexpQuote(p), `\*`, ".*") + "$"
+			if !cased {
+				expr = "(?i)" + expr
+			}
+			re := mustRegexp(t, expr)
+			for _, in := range inputs {
+				if got, want := fast(in), re.MatchString(in); got != want {
+					t.Errorf("glob %q cased=%v on %q = %v, want %v", p, cased, in, got, want)
+				}
+			}
+		}
+	}
+}

