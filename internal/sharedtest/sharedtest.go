@@ -3,6 +3,7 @@
 package sharedtest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,11 +14,21 @@ import (
 // shared/.
 func Path(t testing.TB, rel string) string {
 	t.Helper()
+	p, err := Find(rel)
+	if err != nil {
+		t.Skipf("%v: this test needs the shared/ folder beside the checkout, or PARAPET_SHARED", err)
+	}
+	return p
+}
+
+// Find returns shared/data/<rel>, or an error saying why it is not there,
+// for tests that do more when it is present and less when it is not.
+func Find(rel string) (string, error) {
 	root := os.Getenv("PARAPET_SHARED")
 	if root == "" {
 		dir, err := os.Getwd()
 		if err != nil {
-			t.Fatal(err)
+			return "", err
 		}
 		for {
 			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -26,14 +37,14 @@ func Path(t testing.TB, rel string) string {
 			}
 			parent := filepath.Dir(dir)
 			if parent == dir {
-				t.Skip("shared reference data not found: no go.mod above the test; set PARAPET_SHARED")
+				return "", fmt.Errorf("shared reference data not found: no go.mod above the test")
 			}
 			dir = parent
 		}
 	}
 	p := filepath.Join(root, "data", rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared reference data %s is absent (%v): this test needs the shared/ folder beside the checkout, or PARAPET_SHARED", p, err)
+		return "", fmt.Errorf("shared reference data %s is absent", p)
 	}
-	return p
+	return p, nil
 }
