@@ -118,13 +118,7 @@ func TestOCSFSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var m map[string]any
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil {
-			t.Fatal(err)
-		}
-		for _, err := range schema.Validate(m) {
+		for _, err := range validate(t, schema, b) {
 			t.Errorf("%s %s (%s): %v", evs[i].Origin.File, evs[i].ID, evs[i].Class.Name(), err)
 		}
 		classes[evs[i].Class]++
@@ -134,6 +128,19 @@ func TestOCSFSchema(t *testing.T) {
 			t.Errorf("no sample event of class %s was validated", c.Name())
 		}
 	}
+}
+
+// validate decodes OCSF JSON as a consumer would (numbers kept exact) and
+// checks it against the schema.
+func validate(t *testing.T, schema *ocsf.Schema, b []byte) []error {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("OCSF output is not JSON: %v", err)
+	}
+	return schema.Validate(m)
 }
 
 // TestValidatorCatchesErrors makes sure the validator is not a yes-man.
@@ -249,13 +256,7 @@ func TestOCSFFindingSchema(t *testing.T) {
 	}
 	for i := range fs {
 		b, _ := json.Marshal(ocsf.FromFinding(&fs[i]))
-		var m map[string]any
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil {
-			t.Fatal(err)
-		}
-		for _, err := range schema.Validate(m) {
+		for _, err := range validate(t, schema, b) {
 			t.Errorf("finding %s: %v", fs[i].RuleID, err)
 		}
 	}

@@ -195,18 +195,20 @@ func endpoint(p *event.Endpoint) obj {
 	return o
 }
 
-func resources(e *event.Event) []any {
+// resources maps resources to OCSF resource_details, placed in cloud.
+func resources(rs []event.Resource, cloud event.Cloud) []any {
 	var out []any
-	for _, r := range e.Resources {
+	for _, r := range rs {
 		o := obj{}
 		o.set("uid", r.UID)
 		o.set("name", r.Name)
 		o.set("type", r.Type)
-		o.set("region", e.Cloud.Region)
-		o.set("cloud_partition", e.Cloud.Partition)
-		if len(o) > 0 {
-			out = append(out, o)
+		if len(o) == 0 {
+			continue
 		}
+		o.set("region", cloud.Region)
+		o.set("cloud_partition", cloud.Partition)
+		out = append(out, o)
 	}
 	return out
 }
@@ -228,7 +230,7 @@ func apiCall(o obj, e *event.Event) {
 		o["http_request"] = obj{"user_agent": e.Src.UserAgent}
 	}
 	status(o, e)
-	res := resources(e)
+	res := resources(e.Resources, e.Cloud)
 	switch e.Class {
 	case event.ClassAuthentication:
 		o["user"] = user(&e.Actor)
@@ -377,7 +379,7 @@ func finding(o obj, e *event.Event) {
 	if len(ev) > 0 {
 		o["evidences"] = []any{ev}
 	}
-	o.set("resources", resources(e))
+	o.set("resources", resources(e.Resources, e.Cloud))
 	o["status_id"], o["status"] = 1, "New"
 	if f.Archived {
 		o["status_id"], o["status"] = 4, "Archived"

@@ -54,17 +54,7 @@ func FromFinding(f *detect.Finding) map[string]any {
 	if len(ev) > 0 {
 		o["evidences"] = []any{ev}
 	}
-	var res []any
-	for _, r := range f.Resources {
-		x := obj{}
-		x.set("uid", r.UID)
-		x.set("name", r.Name)
-		x.set("type", r.Type)
-		if len(x) > 0 {
-			res = append(res, x)
-		}
-	}
-	o.set("resources", res)
+	o.set("resources", resources(f.Resources, f.Cloud))
 	o.set("message", f.Summary)
 	return o
 }
