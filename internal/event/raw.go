@@ -52,7 +52,7 @@ func (v Value) String() string {
 		return v.str
 	}
 	if v.Kind == KindString {
-		return jsonscan.Unquote(v.raw)
+		return jsonscan.StrValid(v.raw) // records are validated when decoded
 	}
 	return string(v.raw)
 }
@@ -76,19 +76,10 @@ func (v Value) Elements(fn func(Value) bool) {
 		return
 	}
 	b := v.raw
-	_, _ = jsonscan.ArrayEach(b, 0, func(vs, ve int) error {
-		if !fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]}) {
-			return errStop
-		}
-		return nil
+	jsonscan.ElementsValid(b, 0, func(vs, ve int) bool {
+		return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
 	})
 }
-
-type stopErr struct{}
-
-func (stopErr) Error() string { return "stop" }
-
-var errStop error = stopErr{}
 
 // Lookup returns the first value at the native dotted path
 // (requestParameters.bucketName, userIdentity.sessionContext.sessionIssuer.arn;

@@ -108,3 +108,18 @@ func arrayEachValid(b []byte, i int, fn func(vs, ve int) bool) {
 		i = SkipSpace(b, i+1)
 	}
 }
+
+// ElementsValid calls fn with the bounds of each element of the valid
+// array at b[i] until fn returns false.
+func ElementsValid(b []byte, i int, fn func(vs, ve int) bool) {
+	arrayEachValid(b, i, fn)
+}
+
+// StrValid returns the value of the quoted string s, already known to be
+// valid JSON: without escapes it shares memory with s.
+func StrValid(s []byte) string {
+	if len(s) < 2 {
+		return ""
+	}
+	return Str(s, bytes.IndexByte(s[1:len(s)-1], '\\') >= 0)
+}

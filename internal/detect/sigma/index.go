@@ -117,7 +117,7 @@ func searchRequired(s *search) (nameSet, bool) {
 	for _, conj := range s.alts {
 		found := false
 		for _, fm := range conj {
-			if fm.field != indexed || fm.all || len(fm.exact) == 0 || len(fm.exact) != len(fm.preds) {
+			if fm.field != indexed || fm.all || len(fm.exact) == 0 || len(fm.exact) != len(fm.str) || len(fm.preds) > 0 {
 				continue
 			}
 			for _, v := range fm.exact {

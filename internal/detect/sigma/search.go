@@ -25,10 +25,14 @@ type search struct {
 
 // fieldMatch tests one field (or, for keywords, the whole record).
 type fieldMatch struct {
-	field   string // "" for keywords
-	key     string // as written, with modifiers
-	all     bool   // every value must match (|all)
-	preds   []pred
+	field string // "" for keywords
+	key   string // as written, with modifiers
+	all   bool   // every value must match (|all)
+	preds []pred
+	// str holds the value tests on the field's text; they share one read
+	// of the field (preds holds the others: null, exists, fieldref,
+	// keywords).
+	str     []func(string) bool
 	pattern []string // the values as written, for explanations
 	// exact holds the values of plain equality tests without wildcards or
 	// transforms, one per pred when every value is one: the index uses them.
@@ -55,16 +59,41 @@ func (s *search) eval(ev *event.Event) bool {
 }
 
 func (fm *fieldMatch) eval(ev *event.Event) (string, bool) {
+	var hit string
+	if len(fm.str) > 0 {
+		vals := fm.values(ev)
+		if fm.all {
+			for _, m := range fm.str {
+				found := false
+				for _, v := range vals {
+					if m(v) {
+						hit, found = v, true
+						break
+					}
+				}
+				if !found {
+					return "", false
+				}
+			}
+		} else {
+			for _, v := range vals {
+				for _, m := range fm.str {
+					if m(v) {
+						return v, true
+					}
+				}
+			}
+		}
+	}
 	if fm.all {
-		var last string
 		for _, p := range fm.preds {
 			v, ok := p(ev, fm.field)
 			if !ok {
 				return "", false
 			}
-			last = v
+			hit = v
 		}
-		return last, len(fm.preds) > 0
+		return hit, len(fm.preds)+len(fm.str) > 0
 	}
 	for _, p := range fm.preds {
 		if v, ok := p(ev, fm.field); ok {
@@ -72,6 +101,28 @@ func (fm *fieldMatch) eval(ev *event.Event) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// values reads the field once: every value on its path, an array's
+// elements one by one and then the array as JSON text, objects as JSON
+// text; null is no value.
+func (fm *fieldMatch) values(ev *event.Event) []string {
+	var out []string
+	ev.Each(fm.field, func(v event.Value) bool {
+		if v.Kind == event.KindArray {
+			v.Elements(func(el event.Value) bool {
+				if el.Kind != event.KindNull {
+					out = append(out, el.String())
+				}
+				return true
+			})
+		}
+		if v.Kind != event.KindNull {
+			out = append(out, v.String())
+		}
+		return true
+	})
+	return out
 }
 
 func parseSearch(name string, n *yaml.Node, file string, opt Options) (*search, error) {
@@ -205,16 +256,18 @@ func buildField(field, key string, mods []string, n *yaml.Node, file string, opt
 			if perr != nil {
 				return nil, errAt(file, vn, "%s: %v", key, perr)
 			}
-			p = stringPred(func(s string) bool {
+			fm.str = append(fm.str, func(s string) bool {
 				a, e := netip.ParseAddr(s)
 				return e == nil && pfx.Contains(a.Unmap())
 			})
+			continue
 		case "lt", "lte", "gt", "gte":
 			limit, perr := strconv.ParseFloat(vn.Value, 64)
 			if perr != nil {
 				return nil, errAt(file, vn, "%s: %s wants a number", key, kind)
 			}
-			p = numPred(kind, limit)
+			fm.str = append(fm.str, numMatch(kind, limit))
+			continue
 		case "re":
 			// Sigma regular expressions are case-sensitive unless |i says
 			// otherwise.
@@ -227,7 +280,8 @@ func buildField(field, key string, mods []string, n *yaml.Node, file string, opt
 			if rerr != nil {
 				return nil, errAt(file, vn, "%s: %v", key, rerr)
 			}
-			p = stringPred(re.MatchString)
+			fm.str = append(fm.str, re.MatchString)
+			continue
 		default:
 			values, terr := transform(vn.Value, transforms, opt)
 			if terr != nil {
@@ -245,57 +299,26 @@ func buildField(field, key string, mods []string, n *yaml.Node, file string, opt
 				}
 				return false
 			}
-			if field == "" {
-				p = keywordPred(match)
-			} else {
-				p = stringPred(match)
-			}
 			if kind == "equals" && len(transforms) == 0 && !cased {
 				if toks := tokens(vn.Value, false); len(toks) == 1 && toks[0].wild == 0 {
 					fm.exact = append(fm.exact, toks[0].lit)
 				}
 			}
+			if field != "" {
+				fm.str = append(fm.str, match)
+				continue
+			}
+			p = keywordPred(match)
 		}
 		if err != nil {
 			return nil, err
 		}
 		fm.preds = append(fm.preds, p)
 	}
-	if len(fm.preds) == 0 {
+	if len(fm.preds)+len(fm.str) == 0 {
 		return nil, errAt(file, n, "%s: no values", key)
 	}
 	return fm, nil
-}
-
-// stringPred tests every value of the field (several when the path
-// crosses arrays) as text: an array's elements one by one, then an array
-// or object as its JSON text.
-func stringPred(match func(string) bool) pred {
-	return func(ev *event.Event, field string) (string, bool) {
-		var hit string
-		found := false
-		test := func(v event.Value) bool {
-			if v.Kind == event.KindNull {
-				return true
-			}
-			s := v.String()
-			if match(s) {
-				hit, found = s, true
-				return false
-			}
-			return true
-		}
-		ev.Each(field, func(v event.Value) bool {
-			if v.Kind == event.KindArray {
-				v.Elements(test)
-				if found {
-					return false
-				}
-			}
-			return test(v)
-		})
-		return hit, found
-	}
 }
 
 // keywordPred tests the whole native record.
@@ -339,8 +362,8 @@ func fieldrefPred(other string, cased bool) pred {
 	}
 }
 
-func numPred(kind string, limit float64) pred {
-	return stringPred(func(s string) bool {
+func numMatch(kind string, limit float64) func(string) bool {
+	return func(s string) bool {
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil {
 			return false
@@ -354,7 +377,7 @@ func numPred(kind string, limit float64) pred {
 			return f > limit
 		}
 		return f >= limit
-	})
+	}
 }
 
 // transform applies value modifiers in the order written; each may turn
