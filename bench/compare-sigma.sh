@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # parapet detect vs github.com/bradleyjkemp/sigma-go v0.6.6 on SigmaHQ's AWS CloudTrail rules, same events:
 # the matches must be identical on the rules sigma-go evaluates; throughput per core.
-# Usage: bench/compare-sigma.sh [RULES_DIR]   (default ../shared/data/sigma/rules/cloud/aws). Writes bench/out/sigma.txt.
+# Usage: bench/compare-sigma.sh [RULES_DIR] [demo|s3]
+#   RULES_DIR defaults to ../shared/data/sigma/rules/cloud/aws; the corpus is 28 days of demo data (many small
+#   hourly files) or S3-style files of 2,000 records (150 MB). Writes bench/out/sigma-<corpus>.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rules=${1:-../shared/data/sigma/rules/cloud/aws}
+corpus=${2:-demo}
 out=bench/out; mkdir -p "$out"
 make -s build
 (cd bench && go build -o ../$out/sigmago ./sigmago)
-rm -rf "$out/sigma-demo"
-bin/parapet demo --dir "$out/sigma-demo" --days 28 --progress never > /dev/null 2>&1
-logs=$(ls -d "$out"/sigma-demo/AWSLogs/*/CloudTrail)
-"$out/sigmago" -rules "$rules" -logs "$out/sigma-demo/AWSLogs" > "$out/sigmago-matches.txt" 2> "$out/sigmago.err"
+rm -rf "$out/sigma-$corpus"
+case "$corpus" in
+  demo) bin/parapet demo --dir "$out/sigma-demo" --days 28 --progress never > /dev/null 2>&1 ;;
+  s3) (cd bench/gencorpus && go run . -dir "../../$out/sigma-s3" -size $((150<<20)) > /dev/null) ;;
+  *) echo "corpus: demo or s3" >&2; exit 2 ;;
+esac
+logs=$(ls -d "$out"/sigma-$corpus/AWSLogs/*/CloudTrail)
+"$out/sigmago" -rules "$rules" -logs "$out/sigma-$corpus/AWSLogs" > "$out/sigmago-matches.txt" 2> "$out/sigmago.err"
 grep 'not evaluated' "$out/sigmago.err" | sed 's/^rule not evaluated: \([^:]*\):.*/\1/' > "$out/sigmago-failed.txt" || true
 best=
 for run in 1 2 3; do  # best of three: single runs vary on a shared machine
@@ -35,5 +42,5 @@ pp=$(echo "$events / ($end - $start)" | bc -l)
   echo "matches: sigma-go $(wc -l < "$out/sigmago-matches.txt"), parapet on the same rules $(wc -l < "$out/parapet-matches-common.txt"), parapet on all rules $(wc -l < "$out/parapet-matches.txt"); differences: $differ"
   sg=$(tail -1 "$out/sigmago.err" | grep -o '[0-9]* events/s end to end' | grep -o '^[0-9]*')
   printf "parapet is %.1fx faster end to end (per core)\n" "$(echo "$pp / $sg" | bc -l)"
-} | tee "$out/sigma.txt"
+} | tee "$out/sigma-$corpus.txt"
 [ "$differ" = 0 ]

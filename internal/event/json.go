@@ -14,6 +14,14 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain ASCII bytes at a time.
+		for i+8 <= len(s) && !needsWork(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -56,6 +64,23 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// needsWork reports whether any of the eight bytes in x is not plain
+// ASCII that JSON takes as it is: a control character, '"', '\\' or a
+// byte of a multi-byte character.
+func needsWork(x uint64) bool {
+	ctl := (x - 0x20*ones) & ^x & highs
+	q := x ^ ('"' * ones)
+	q = (q - ones) & ^q & highs
+	bs := x ^ ('\\' * ones)
+	bs = (bs - ones) & ^bs & highs
+	return x&highs|ctl|q|bs != 0
 }
 
 // AppendJSON appends the event's JSON lines form, the stable interchange
