@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -66,21 +68,11 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
 // needsWork reports whether any of the eight bytes in x is not plain
-// ASCII that JSON takes as it is: a control character, '"', '\\' or a
-// byte of a multi-byte character.
+// ASCII that JSON takes as it is: a byte of a multi-byte character, or a
+// quote, backslash or control character.
 func needsWork(x uint64) bool {
-	ctl := (x - 0x20*ones) & ^x & highs
-	q := x ^ ('"' * ones)
-	q = (q - ones) & ^q & highs
-	bs := x ^ ('\\' * ones)
-	bs = (bs - ones) & ^bs & highs
-	return x&highs|ctl|q|bs != 0
+	return x&0x8080808080808080 != 0 || jsonscan.Special(x)
 }
 
 // AppendJSON appends the event's JSON lines form, the stable interchange

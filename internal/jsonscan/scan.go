@@ -74,7 +74,7 @@ func String(b []byte, i int) (end int, escaped bool, err error) {
 	i++
 	for {
 		// Eight bytes at a time while none of them ends the run.
-		for i+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[i:])) {
+		for i+8 <= len(b) && !Special(binary.LittleEndian.Uint64(b[i:])) {
 			i += 8
 		}
 		for i < len(b) && plain[b[i]] {
@@ -118,10 +118,11 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special reports whether any byte of x is a quote, a backslash or a
-// control character (the word-at-a-time test of "Bit Twiddling Hacks":
-// exact for existence).
-func special(x uint64) bool {
+// Special reports whether any of the eight bytes in x is a quote, a
+// backslash or a control character: the bytes that end a run of plain
+// string text (the word-at-a-time test of "Bit Twiddling Hacks", exact
+// for existence).
+func Special(x uint64) bool {
 	ctl := (x - 0x20*ones) & ^x & highs
 	q := x ^ ('"' * ones)
 	q = (q - ones) & ^q & highs
