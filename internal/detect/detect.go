@@ -158,20 +158,6 @@ func (e *Engine) Correlations() (rules []*sigma.Rule, dangling []string) {
 // Rules returns the engine's rule set.
 func (e *Engine) Rules() *sigma.Set { return e.rules }
 
-// Detect appends the findings of the stateless detectors for ev to dst
-// (no correlation: see DetectBatch and Correlator).
-func (e *Engine) Detect(dst []Finding, ev *event.Event) []Finding {
-	if ev.Finding != nil && e.External {
-		dst = append(dst, external(ev))
-	}
-	e.rules.Match(ev, func(r *sigma.Rule) {
-		if !e.quiet[r] {
-			dst = append(dst, fromRule(r, e.attack[r], ev))
-		}
-	})
-	return dst
-}
-
 func base(ev *event.Event) Finding {
 	f := Finding{
 		Time:      ev.Time,

@@ -247,10 +247,7 @@ func TestOCSFFindingSchema(t *testing.T) {
 	engine := detect.NewEngine(rules)
 	ins, _ := file.Inputs([]string{"testdata/samples/ct-jsonlines.jsonl", "testdata/samples/gd-finding-iam.json"}, nil)
 	evs, _ := decodeAll(t, ins, ingest.Options{})
-	var fs []detect.Finding
-	for i := range evs {
-		fs = engine.Detect(fs, &evs[i])
-	}
+	fs := engine.DetectBatch(evs).Findings
 	if len(fs) != 2 {
 		t.Fatalf("%d findings, want a rule finding and a GuardDuty one", len(fs))
 	}

@@ -53,9 +53,6 @@ func (r *Rule) Explain(ev *event.Event) []Match {
 	return out
 }
 
-// LoadError is a rule file that could not be used.
-type LoadError = Error
-
 // Load reads every .yml and .yaml file under root in fsys (recursively,
 // in lexical order). Files that fail are reported and skipped; the other
 // rules load.
