@@ -18,10 +18,17 @@ case "$corpus" in
   *) echo "corpus: demo or s3" >&2; exit 2 ;;
 esac
 logs=$(ls -d "$out"/sigma-$corpus/AWSLogs/*/CloudTrail)
-"$out/sigmago" -rules "$rules" -logs "$out/sigma-$corpus/AWSLogs" > "$out/sigmago-matches.txt" 2> "$out/sigmago.err"
+# Both tools on one core (GOMAXPROCS=1: the garbage collector's work counts too), best of three runs each:
+# single runs vary on a shared machine.
+sgbest=
+for run in 1 2 3; do
+  GOMAXPROCS=1 "$out/sigmago" -rules "$rules" -logs "$out/sigma-$corpus/AWSLogs" > "$out/sigmago-matches.txt" 2> "$out/sigmago-run.err"
+  rate=$(tail -1 "$out/sigmago-run.err" | grep -o '[0-9]* events/s end to end' | grep -o '^[0-9]*')
+  if [ -z "$sgbest" ] || [ "$rate" -gt "$sgbest" ]; then sgbest=$rate; cp "$out/sigmago-run.err" "$out/sigmago.err"; fi
+done
 grep 'not evaluated' "$out/sigmago.err" | sed 's/^rule not evaluated: \([^:]*\):.*/\1/' > "$out/sigmago-failed.txt" || true
 best=
-for run in 1 2 3; do  # best of three: single runs vary on a shared machine
+for run in 1 2 3; do
   start=$(date +%s.%N)
   GOMAXPROCS=1 bin/parapet detect --progress never --no-builtin --rules "$rules" $logs > "$out/parapet-findings.jsonl" 2> "$out/parapet.err"
   end=$(date +%s.%N)
@@ -36,8 +43,8 @@ sort "$out/sigmago-matches.txt" > "$out/sigmago-matches-sorted.txt"
 differ=$(diff "$out/sigmago-matches-sorted.txt" "$out/parapet-matches-common.txt" | grep -c '^[<>]' || true)
 pp=$(echo "$events / ($end - $start)" | bc -l)
 {
-  tail -1 "$out/sigmago.err"
-  printf "parapet (1 core, decode + rules + findings as JSON): %d events in %.2fs: %.0f events/s\n" "$events" "$(echo "$end - $start" | bc -l)" "$pp"
+  echo "$(tail -1 "$out/sigmago.err") (1 core, best of 3)"
+  printf "parapet (1 core, best of 3; decode + rules + findings as JSON): %d events in %.2fs: %.0f events/s\n" "$events" "$(echo "$end - $start" | bc -l)" "$pp"
   echo "rules sigma-go could not evaluate: $(wc -l < "$out/sigmago-failed.txt") ($(tr '\n' ' ' < "$out/sigmago-failed.txt"))"
   echo "matches: sigma-go $(wc -l < "$out/sigmago-matches.txt"), parapet on the same rules $(wc -l < "$out/parapet-matches-common.txt"), parapet on all rules $(wc -l < "$out/parapet-matches.txt"); differences: $differ"
   sg=$(tail -1 "$out/sigmago.err" | grep -o '[0-9]* events/s end to end' | grep -o '^[0-9]*')

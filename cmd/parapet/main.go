@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/parapet-sec/parapet/internal/cli"
@@ -19,8 +20,24 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
 	}
+	// PARAPET_CPUPROFILE=FILE writes a CPU profile of the run, for
+	// `go tool pprof`.
+	if path := os.Getenv("PARAPET_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
+	code := run()
+	pprof.StopCPUProfile()
+	os.Exit(code)
+}
+
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cli.New(cli.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}).ExecuteContext(ctx)
 	stop()
-	os.Exit(cli.Exit(os.Stderr, err))
+	return cli.Exit(os.Stderr, err)
 }

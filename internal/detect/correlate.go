@@ -41,17 +41,18 @@ type corrRef struct {
 // order.
 func (e *Engine) DetectBatch(events []event.Event) *Batch {
 	b := &Batch{}
+	m := e.rules.Matcher()
 	for i := range events {
 		ev := &events[i]
 		if ev.Finding != nil && e.External {
 			b.Findings = append(b.Findings, external(ev))
 		}
-		e.rules.Match(ev, func(r *sigma.Rule) {
+		m.Match(ev, func(r *sigma.Rule) {
 			for _, c := range e.feeds[r] {
 				b.hits = append(b.hits, hit{event: i, corr: c})
 			}
 			if !e.quiet[r] {
-				b.Findings = append(b.Findings, fromRule(r, e.attack[r], ev))
+				b.Findings = append(b.Findings, fromRule(r, e.attack[r], ev, m.Explain(r)))
 			}
 		})
 	}

@@ -172,7 +172,7 @@ func base(ev *event.Event) Finding {
 	return f
 }
 
-func fromRule(r *sigma.Rule, attack Attack, ev *event.Event) Finding {
+func fromRule(r *sigma.Rule, attack Attack, ev *event.Event, why []sigma.Match) Finding {
 	f := base(ev)
 	f.RuleID = r.ID
 	if f.RuleID == "" {
@@ -186,7 +186,10 @@ func fromRule(r *sigma.Rule, attack Attack, ev *event.Event) Finding {
 	}
 	f.Source = "sigma"
 	f.Attack = attack
-	for _, m := range r.Explain(ev) {
+	if len(why) > 0 {
+		f.Explanation = make([]Evidence, 0, len(why))
+	}
+	for _, m := range why {
 		f.Explanation = append(f.Explanation, Evidence{Selection: m.Search, Field: m.Field, Value: m.Value, Pattern: m.Pattern})
 	}
 	f.Summary = summary(ev)

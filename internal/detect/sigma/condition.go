@@ -6,13 +6,11 @@ import (
 	"path"
 	"slices"
 	"strings"
-
-	"github.com/parapet-sec/parapet/internal/event"
 )
 
 // node is a compiled condition.
 type node interface {
-	eval(ev *event.Event) bool
+	eval(d *doc) bool
 	// refs lists the searches the node can use, with whether they count
 	// positively (not under a not).
 	refs(positive bool, fn func(s *search, positive bool))
@@ -23,26 +21,26 @@ type orNode []node
 type notNode struct{ n node }
 type ref struct{ s *search }
 
-func (a andNode) eval(ev *event.Event) bool {
+func (a andNode) eval(d *doc) bool {
 	for _, n := range a {
-		if !n.eval(ev) {
+		if !n.eval(d) {
 			return false
 		}
 	}
 	return true
 }
 
-func (o orNode) eval(ev *event.Event) bool {
+func (o orNode) eval(d *doc) bool {
 	for _, n := range o {
-		if n.eval(ev) {
+		if n.eval(d) {
 			return true
 		}
 	}
 	return false
 }
 
-func (n notNode) eval(ev *event.Event) bool { return !n.n.eval(ev) }
-func (r ref) eval(ev *event.Event) bool     { return r.s.eval(ev) }
+func (n notNode) eval(d *doc) bool { return !n.n.eval(d) }
+func (r ref) eval(d *doc) bool     { return r.s.eval(d) }
 
 func (a andNode) refs(pos bool, fn func(*search, bool)) {
 	for _, n := range a {

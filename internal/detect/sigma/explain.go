@@ -23,31 +23,37 @@ type Match struct {
 // positively (not under a not) that holds, with its matching field values.
 // Call it only for events that matched; it re-evaluates.
 func (r *Rule) Explain(ev *event.Event) []Match {
+	var d doc
+	d.reset(ev)
+	return r.explain(&d)
+}
+
+func (r *Rule) explain(d *doc) []Match {
 	if r.cond == nil {
 		return nil
 	}
 	var out []Match
-	seen := map[*search]bool{}
+	var seen []*search
 	r.cond.refs(true, func(s *search, positive bool) {
-		if !positive || seen[s] {
+		if !positive || slices.Contains(seen, s) {
 			return
 		}
-		seen[s] = true
+		seen = append(seen, s)
 		for _, conj := range s.alts {
-			var ms []Match
+			n := len(out)
 			ok := true
 			for _, fm := range conj {
-				v, m := fm.eval(ev)
+				v, m := fm.eval(d)
 				if !m {
 					ok = false
 					break
 				}
-				ms = append(ms, Match{Search: s.name, Field: fm.field, Key: fm.key, Value: v, Pattern: fm.pattern})
+				out = append(out, Match{Search: s.name, Field: fm.field, Key: fm.key, Value: v, Pattern: fm.pattern})
 			}
 			if ok {
-				out = append(out, ms...)
 				return
 			}
+			out = out[:n]
 		}
 	})
 	return out

@@ -60,24 +60,10 @@ func (s *Set) Candidates(src event.Source, op string) int {
 }
 
 // Match calls fn with every rule ev satisfies, in rule order within the
-// indexed and the always-tested groups.
+// indexed and the always-tested groups. Matching many events, use a
+// Matcher.
 func (s *Set) Match(ev *event.Event, fn func(*Rule)) {
-	ix := s.sources[ev.Source]
-	if ix == nil {
-		return
-	}
-	if op := ev.API.Operation; op != "" && len(ix.byName) > 0 {
-		for _, r := range ix.byName[strings.ToLower(op)] {
-			if r.Match(ev) {
-				fn(r)
-			}
-		}
-	}
-	for _, r := range ix.always {
-		if r.Match(ev) {
-			fn(r)
-		}
-	}
+	s.Matcher().Match(ev, fn)
 }
 
 type nameSet map[string]struct{}

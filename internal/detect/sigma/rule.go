@@ -292,5 +292,7 @@ func (r *Rule) Match(ev *event.Event) bool {
 	if r.cond == nil {
 		return false
 	}
-	return r.cond.eval(ev)
+	var d doc
+	d.reset(ev)
+	return r.cond.eval(&d)
 }

@@ -42,11 +42,11 @@ type fieldMatch struct {
 // pred tests the event; it returns the field value that matched.
 type pred func(ev *event.Event, field string) (string, bool)
 
-func (s *search) eval(ev *event.Event) bool {
+func (s *search) eval(d *doc) bool {
 	for _, conj := range s.alts {
 		ok := true
 		for _, fm := range conj {
-			if _, m := fm.eval(ev); !m {
+			if _, m := fm.eval(d); !m {
 				ok = false
 				break
 			}
@@ -58,10 +58,10 @@ func (s *search) eval(ev *event.Event) bool {
 	return false
 }
 
-func (fm *fieldMatch) eval(ev *event.Event) (string, bool) {
+func (fm *fieldMatch) eval(d *doc) (string, bool) {
 	var hit string
 	if len(fm.str) > 0 {
-		vals := fm.values(ev)
+		vals := d.values(fm.field)
 		if fm.all {
 			for _, m := range fm.str {
 				found := false
@@ -87,7 +87,7 @@ func (fm *fieldMatch) eval(ev *event.Event) (string, bool) {
 	}
 	if fm.all {
 		for _, p := range fm.preds {
-			v, ok := p(ev, fm.field)
+			v, ok := p(d.ev, fm.field)
 			if !ok {
 				return "", false
 			}
@@ -96,33 +96,11 @@ func (fm *fieldMatch) eval(ev *event.Event) (string, bool) {
 		return hit, len(fm.preds)+len(fm.str) > 0
 	}
 	for _, p := range fm.preds {
-		if v, ok := p(ev, fm.field); ok {
+		if v, ok := p(d.ev, fm.field); ok {
 			return v, true
 		}
 	}
 	return "", false
-}
-
-// values reads the field once: every value on its path, an array's
-// elements one by one and then the array as JSON text, objects as JSON
-// text; null is no value.
-func (fm *fieldMatch) values(ev *event.Event) []string {
-	var out []string
-	ev.Each(fm.field, func(v event.Value) bool {
-		if v.Kind == event.KindArray {
-			v.Elements(func(el event.Value) bool {
-				if el.Kind != event.KindNull {
-					out = append(out, el.String())
-				}
-				return true
-			})
-		}
-		if v.Kind != event.KindNull {
-			out = append(out, v.String())
-		}
-		return true
-	})
-	return out
 }
 
 func parseSearch(name string, n *yaml.Node, file string, opt Options) (*search, error) {
@@ -280,7 +258,7 @@ func buildField(field, key string, mods []string, n *yaml.Node, file string, opt
 			if rerr != nil {
 				return nil, errAt(file, vn, "%s: %v", key, rerr)
 			}
-			fm.str = append(fm.str, re.MatchString)
+			fm.str = append(fm.str, reMatcher(re))
 			continue
 		default:
 			values, terr := transform(vn.Value, transforms, opt)

@@ -1,0 +1,110 @@
+package sigma
+
+import (
+	"strings"
+
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// doc is one event under evaluation with the values of the fields read so
+// far, so that the rules testing a field, and the explanation of a match,
+// read it once per event (a field outside the decoded model is a walk
+// through the raw record).
+type doc struct {
+	ev    *event.Event
+	names []string
+	vals  [][]string
+	buf   []string
+}
+
+func (d *doc) reset(ev *event.Event) {
+	d.ev = ev
+	clear(d.names) // let the previous event's strings go
+	clear(d.vals)
+	d.names, d.vals = d.names[:0], d.vals[:0]
+	d.buf = d.buf[:0]
+}
+
+// values reads a field: every value on its path, an array's elements one
+// by one and then the array as JSON text, objects as JSON text; null is no
+// value. The result is valid until the next reset.
+func (d *doc) values(field string) []string {
+	for i, n := range d.names {
+		if n == field {
+			return d.vals[i]
+		}
+	}
+	start := len(d.buf)
+	d.ev.Each(field, func(v event.Value) bool {
+		if v.Kind == event.KindArray {
+			v.Elements(func(el event.Value) bool {
+				if el.Kind != event.KindNull {
+					d.buf = append(d.buf, el.String())
+				}
+				return true
+			})
+		}
+		if v.Kind != event.KindNull {
+			d.buf = append(d.buf, v.String())
+		}
+		return true
+	})
+	v := d.buf[start:len(d.buf):len(d.buf)]
+	d.names = append(d.names, field)
+	d.vals = append(d.vals, v)
+	return v
+}
+
+// Matcher evaluates a Set on one event at a time, reading each field once
+// per event across all the rules. It is not safe for concurrent use: use
+// one per goroutine.
+type Matcher struct {
+	set *Set
+	d   doc
+}
+
+// Matcher returns a matcher over the set.
+func (s *Set) Matcher() *Matcher { return &Matcher{set: s} }
+
+// Match calls fn with every rule ev satisfies, in rule order within the
+// indexed and the always-tested groups. During fn, Explain explains the
+// match.
+func (m *Matcher) Match(ev *event.Event, fn func(*Rule)) {
+	ix := m.set.sources[ev.Source]
+	if ix == nil {
+		return
+	}
+	m.d.reset(ev)
+	defer m.d.reset(nil)
+	if op := ev.API.Operation; op != "" && len(ix.byName) > 0 {
+		var rules []*Rule
+		if len(op) <= 64 {
+			var buf [64]byte
+			b := buf[:len(op)]
+			for i := range len(op) {
+				c := op[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b[i] = c
+			}
+			rules = ix.byName[string(b)] // the conversion does not allocate
+		} else {
+			rules = ix.byName[strings.ToLower(op)]
+		}
+		for _, r := range rules {
+			if r.cond != nil && r.cond.eval(&m.d) {
+				fn(r)
+			}
+		}
+	}
+	for _, r := range ix.always {
+		if r.cond != nil && r.cond.eval(&m.d) {
+			fn(r)
+		}
+	}
+}
+
+// Explain lists what made the event of the current Match call satisfy r;
+// see Rule.Explain.
+func (m *Matcher) Explain(r *Rule) []Match { return r.explain(&m.d) }
