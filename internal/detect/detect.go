@@ -216,25 +216,30 @@ func external(ev *event.Event) Finding {
 
 // summary says who did what from where.
 func summary(ev *event.Event) string {
+	if ev.Network != nil {
+		return ev.Network.Action + " " + addr(ev.Src) + " → " + addr(ev.Dst) + " " + strings.ToLower(ev.Network.Direction)
+	}
 	who := ev.Actor.UserName
 	if who == "" {
 		who = ev.Actor.ARN
 	}
-	if ev.Network != nil {
-		return ev.Network.Action + " " + addr(ev.Src) + " → " + addr(ev.Dst) + " " + strings.ToLower(ev.Network.Direction)
-	}
-	s := who + " " + ev.API.Operation
+	b := make([]byte, 0, 160)
+	b = append(b, who...)
+	b = append(b, ' ')
+	b = append(b, ev.API.Operation...)
 	for i, r := range ev.Resources {
 		if i == 2 {
-			s += " …"
+			b = append(b, " …"...)
 			break
 		}
-		s += " " + r.Name
+		b = append(b, ' ')
+		b = append(b, r.Name...)
 	}
 	if ev.Src.IP.IsValid() {
-		s += " from " + ev.Src.IP.String()
+		b = append(b, " from "...)
+		b = ev.Src.IP.AppendTo(b)
 	}
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(string(b))
 }
 
 func addr(p event.Endpoint) string {

@@ -78,14 +78,15 @@ func TestAppendJSONLeavesOutEmpty(t *testing.T) {
 // TestLookupFastPathAgrees: the fields answered from the decoded event
 // give what walking the record gives.
 func TestLookupFastPathAgrees(t *testing.T) {
-	raw := []byte(`{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","awsRegion":"eu-west-1","userAgent":"cli","errorCode":"AccessDenied","eventType":"AwsApiCall","userIdentity":{"type":"AssumedRole","arn":"arn:x","accountId":"1","accessKeyId":"ASIA","principalId":"AROA:s","invokedBy":"svc","sessionContext":{"sessionIssuer":{"arn":"arn:role"}}}}`)
+	raw := []byte(`{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","awsRegion":"eu-west-1","userAgent":"cli","errorCode":"AccessDenied","eventType":"AwsApiCall","userIdentity":{"type":"AssumedRole","arn":"arn:x","accountId":"1","accessKeyId":"ASIA","principalId":"AROA:s","invokedBy":"svc","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:role"}}}}`)
 	fast := Event{Source: SourceCloudTrail, Raw: Raw{Format: RawJSON, Data: raw},
 		API:   API{Operation: "PutBucketPolicy", Service: "s3.amazonaws.com", ErrorCode: "AccessDenied"},
 		Cloud: Cloud{Region: "eu-west-1"}, Src: Endpoint{UserAgent: "cli"}, Type: "AwsApiCall",
-		Actor: Actor{Type: "AssumedRole", ARN: "arn:x", Account: "1", AccessKeyID: "ASIA", PrincipalID: "AROA:s", InvokedBy: "svc", SessionIssuerARN: "arn:role"}}
+		Actor: Actor{Type: "AssumedRole", ARN: "arn:x", Account: "1", AccessKeyID: "ASIA", PrincipalID: "AROA:s", InvokedBy: "svc", SessionIssuerARN: "arn:role", SessionIssuerType: "Role"}}
 	slow := Event{Raw: fast.Raw}
 	for _, p := range []string{"eventName", "eventSource", "awsRegion", "userAgent", "errorCode", "eventType", "userIdentity.type", "userIdentity.arn",
-		"userIdentity.accountId", "userIdentity.accessKeyId", "userIdentity.principalId", "userIdentity.invokedBy", "userIdentity.sessionContext.sessionIssuer.arn", "eventID"} {
+		"userIdentity.accountId", "userIdentity.accessKeyId", "userIdentity.principalId", "userIdentity.invokedBy", "userIdentity.sessionContext.sessionIssuer.arn",
+		"userIdentity.sessionContext.sessionIssuer.type", "eventID"} {
 		a, okA := fast.Lookup(p)
 		b, okB := slow.Lookup(p)
 		if okA != okB || a.String() != b.String() {

@@ -102,7 +102,9 @@ func (e *Event) Each(path string, fn func(Value) bool) {
 		// The fields the decoder already holds: no walk of the record.
 		// An empty one may still be present in the record, so it falls
 		// through to the walk.
-		if s := e.cloudTrailField(path); s != "" {
+		// Insight events carry the name and source of the calls they
+		// count in insightDetails, not at the top.
+		if s := e.cloudTrailField(path); s != "" && e.Type != "AwsCloudTrailInsight" {
 			fn(Value{Kind: KindString, str: s})
 			return
 		}
@@ -160,6 +162,8 @@ func (e *Event) cloudTrailField(path string) string {
 		return e.Actor.InvokedBy
 	case "userIdentity.sessionContext.sessionIssuer.arn":
 		return e.Actor.SessionIssuerARN
+	case "userIdentity.sessionContext.sessionIssuer.type":
+		return e.Actor.SessionIssuerType
 	}
 	return ""
 }

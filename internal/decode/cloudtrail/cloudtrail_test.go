@@ -142,3 +142,44 @@ func FuzzDecode(f *testing.F) {
 		ev.Lookup("requestParameters.a.b")
 	})
 }
+
+// TestFastPathAgreesWithRecord: every native field a rule can read from the
+// decoded event (without walking the record) has the value the record
+// holds, on the typical record and on AWS's published samples.
+func TestFastPathAgreesWithRecord(t *testing.T) {
+	records := [][]byte{typical(t)}
+	if files, _ := filepath.Glob("../../../../shared/data/aws-formats/cloudtrail/*.json"); len(files) > 0 {
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wrapped struct{ Records []json.RawMessage }
+			if json.Unmarshal(b, &wrapped) == nil && len(wrapped.Records) > 0 {
+				for _, r := range wrapped.Records {
+					records = append(records, r)
+				}
+			} else if bytes.Contains(b, []byte(`"eventVersion"`)) {
+				records = append(records, bytes.TrimSpace(b))
+			}
+		}
+	}
+	fields := []string{"eventName", "eventSource", "awsRegion", "userAgent", "errorCode", "eventType", "eventID",
+		"userIdentity.type", "userIdentity.arn", "userIdentity.accountId", "userIdentity.accessKeyId",
+		"userIdentity.principalId", "userIdentity.invokedBy", "userIdentity.sessionContext.sessionIssuer.arn",
+		"userIdentity.sessionContext.sessionIssuer.type"}
+	for i, rec := range records {
+		var ev event.Event
+		if err := Decode(rec, &ev); err != nil {
+			continue // digest files and the like: not records
+		}
+		walk := event.Event{Raw: ev.Raw}
+		for _, f := range fields {
+			a, okA := ev.Lookup(f)
+			b, okB := walk.Lookup(f)
+			if okA != okB || a.String() != b.String() {
+				t.Errorf("record %d, %s: decoded %q %v, record %q %v", i, f, a.String(), okA, b.String(), okB)
+			}
+		}
+	}
+}
