@@ -25,6 +25,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/parapet-sec/parapet/internal/decode"
+	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
 	"github.com/parapet-sec/parapet/internal/decode/vpcflow"
 	"github.com/parapet-sec/parapet/internal/event"
 )
@@ -389,6 +390,18 @@ func decodeBatch(b *Batch, c *Counters) {
 			}
 			ev.Origin = event.Origin{File: b.Name, Offset: it.Offset}
 			b.Events = append(b.Events, ev)
+			continue
+		}
+		if bytes.HasPrefix(data, ctPrefix) {
+			// The common case, decoded in place: no copy of the event.
+			b.Events = append(b.Events, event.Event{})
+			ev := &b.Events[len(b.Events)-1]
+			if err := cloudtrail.Decode(data, ev); err != nil {
+				b.Events = b.Events[:len(b.Events)-1]
+				fail(fmt.Errorf("cloudtrail record: %w", err))
+				continue
+			}
+			ev.Origin = event.Origin{File: b.Name, Offset: it.Offset}
 			continue
 		}
 		DecodeJSON(data, func(ev *event.Event) {

@@ -172,7 +172,8 @@ func AppendFindingJSON(b []byte, f *detect.Finding) []byte {
 	}
 	b = append(b, '{')
 	str("id", f.ID, true)
-	str("time", f.Time.UTC().Format("2006-01-02T15:04:05.999Z07:00"), false)
+	b = append(b, `,"time":"`...)
+	b = append(f.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.999Z07:00"), '"') // no character to escape
 	str("rule_id", f.RuleID, false)
 	str("title", f.Title, false)
 	str("level", f.Level, false)
