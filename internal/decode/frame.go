@@ -2,9 +2,11 @@ package decode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // Defaults for a Framer.
@@ -45,6 +47,10 @@ type Framer struct {
 	MaxRecord int
 	ChunkSize int
 	MaxItems  int
+	// SizeHint, when positive, is the expected size of the whole input:
+	// the first buffer is cut to it (when below ChunkSize), so a small
+	// file costs a small buffer.
+	SizeHint int
 
 	r       io.Reader
 	buf     []byte
@@ -143,7 +149,11 @@ func (f *Framer) read() {
 	left := f.buf[f.pos:]
 	if f.shared || cap(f.buf)-len(left) < 4096 {
 		// Start small (most files are small) and double up to ChunkSize.
-		f.grow = min(max(2*f.grow, 64<<10), f.ChunkSize)
+		if f.grow == 0 && f.SizeHint > 0 {
+			f.grow = min(f.SizeHint, f.ChunkSize)
+		} else {
+			f.grow = min(max(2*f.grow, 64<<10), f.ChunkSize)
+		}
 		nb := make([]byte, len(left), max(f.grow, 2*len(left))+4096)
 		copy(nb, left)
 		f.buf, f.shared = nb, false
@@ -585,15 +595,46 @@ func (st *structState) advance(b []byte, i int) (int, bool) {
 }
 
 func indexQuoteOrBackslash(b []byte) int {
-	q := bytes.IndexByte(b, '"')
+	// Most strings in a record are short: eight bytes at a time first (the
+	// lowest flagged byte of the zero-byte test is exact), then, for long
+	// ones, the vectorised byte search.
+	i := 0
+	for ; i+8 <= len(b) && i < 64; i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ ('"' * ones)
+		q = (q - ones) & ^q & highs
+		bs := x ^ ('\\' * ones)
+		bs = (bs - ones) & ^bs & highs
+		if m := q | bs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	if i < 64 {
+		for ; i < len(b); i++ {
+			if b[i] == '"' || b[i] == '\\' {
+				return i
+			}
+		}
+		return -1
+	}
+	rest := b[i:]
+	q := bytes.IndexByte(rest, '"')
 	if q < 0 {
-		return bytes.IndexByte(b, '\\')
+		if k := bytes.IndexByte(rest, '\\'); k >= 0 {
+			return i + k
+		}
+		return -1
 	}
-	if k := bytes.IndexByte(b[:q], '\\'); k >= 0 {
-		return k
+	if k := bytes.IndexByte(rest[:q], '\\'); k >= 0 {
+		return i + k
 	}
-	return q
+	return i + q
 }
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) {

@@ -13,9 +13,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -252,7 +254,12 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 	br.Reset(countingReader{rc, &opt.Counters.BytesRead})
 	defer bufPool.Put(br)
 	var r io.Reader = br
+	hint := int64(-1)
+	if in.Size > 0 {
+		hint = in.Size
+	}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		hint = gzipSize(rc, in.Size)
 		zr, _ := gzPool.Get().(*gzip.Reader)
 		var err error
 		if zr == nil {
@@ -293,6 +300,9 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 		fr = decode.NewFramer(sr, in.Name)
 	}
 	fr.MaxRecord = opt.MaxRecord
+	if hint > 0 && hint < math.MaxInt32 {
+		fr.SizeHint = int(hint)
+	}
 	for ctx.Err() == nil {
 		ch, err := fr.Next()
 		if err == io.EOF {
@@ -306,6 +316,26 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 			return
 		}
 	}
+}
+
+// gzipSize reads the uncompressed size a gzip file records in its last
+// four bytes (modulo 4 GiB, and of its last member only), as a hint for
+// buffer sizes; -1 when the file cannot be read at an offset or the figure
+// is implausible.
+func gzipSize(rc io.Reader, size int64) int64 {
+	ra, ok := rc.(io.ReaderAt)
+	if !ok || size < 20 {
+		return -1
+	}
+	var tail [4]byte
+	if _, err := ra.ReadAt(tail[:], size-4); err != nil {
+		return -1
+	}
+	n := int64(binary.LittleEndian.Uint32(tail[:]))
+	if n == 0 || n > 1032*size { // deflate expands at most 1032:1
+		return -1
+	}
+	return n
 }
 
 // Readers are reused across inputs: most inputs are small files, and a
