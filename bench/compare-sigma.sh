@@ -27,27 +27,31 @@ for run in 1 2 3; do
   if [ -z "$sgbest" ] || [ "$rate" -gt "$sgbest" ]; then sgbest=$rate; cp "$out/sigmago-run.err" "$out/sigmago.err"; fi
 done
 grep 'not evaluated' "$out/sigmago.err" | sed 's/^rule not evaluated: \([^:]*\):.*/\1/' > "$out/sigmago-failed.txt" || true
-best=
+best=; bestrate=0
 for run in 1 2 3; do
   start=$(date +%s.%N)
-  GOMAXPROCS=1 bin/parapet detect --progress never --no-builtin --rules "$rules" $logs > "$out/parapet-findings.jsonl" 2> "$out/parapet.err"
+  GOMAXPROCS=1 bin/parapet detect --progress never --no-builtin --rules "$rules" $logs > "$out/parapet-findings.jsonl" 2> "$out/parapet-run.err"
   end=$(date +%s.%N)
   took=$(echo "$end - $start" | bc -l)
   if [ -z "$best" ] || [ "$(echo "$took < $best" | bc -l)" = 1 ]; then best=$took; fi
+  # parapet's own timer, like sigma-go's: from the first read to the last finding written (no process start
+  # or rule loading, which sigma-go's figure leaves out too).
+  rate=$(grep -o 'in [0-9.]* s: [0-9.]*k events/s' "$out/parapet-run.err" | sed 's/.*: \([0-9.]*\)k.*/\1/')
+  if [ "$(echo "$rate > $bestrate" | bc -l)" = 1 ]; then bestrate=$rate; cp "$out/parapet-run.err" "$out/parapet.err"; fi
 done
-start=0; end=$best
 events=$(grep -o '^parapet: [0-9]* events' "$out/parapet.err" | grep -o '[0-9]*')
 jq -r '[.rule_id, .event_ids[0]] | @tsv' "$out/parapet-findings.jsonl" | sort > "$out/parapet-matches.txt"
 grep -v -F -f "$out/sigmago-failed.txt" "$out/parapet-matches.txt" > "$out/parapet-matches-common.txt" || true
 sort "$out/sigmago-matches.txt" > "$out/sigmago-matches-sorted.txt"
 differ=$(diff "$out/sigmago-matches-sorted.txt" "$out/parapet-matches-common.txt" | grep -c '^[<>]' || true)
-pp=$(echo "$events / ($end - $start)" | bc -l)
+pp=$(echo "$bestrate * 1000" | bc -l)
+wall=$(echo "$events / $best" | bc -l)
 {
   echo "$(tail -1 "$out/sigmago.err") (1 core, best of 3)"
-  printf "parapet (1 core, best of 3; decode + rules + findings as JSON): %d events in %.2fs: %.0f events/s\n" "$events" "$(echo "$end - $start" | bc -l)" "$pp"
+  printf "parapet (1 core, best of 3; decode + rules + findings as JSON): %d events: %.0f events/s by its own timer, %.0f events/s by wall clock (process start and rule loading included)\n" "$events" "$pp" "$wall"
   echo "rules sigma-go could not evaluate: $(wc -l < "$out/sigmago-failed.txt") ($(tr '\n' ' ' < "$out/sigmago-failed.txt"))"
   echo "matches: sigma-go $(wc -l < "$out/sigmago-matches.txt"), parapet on the same rules $(wc -l < "$out/parapet-matches-common.txt"), parapet on all rules $(wc -l < "$out/parapet-matches.txt"); differences: $differ"
   sg=$(tail -1 "$out/sigmago.err" | grep -o '[0-9]* events/s end to end' | grep -o '^[0-9]*')
-  printf "parapet is %.1fx faster end to end (per core)\n" "$(echo "$pp / $sg" | bc -l)"
+  printf "parapet is %.1fx faster end to end (per core, both by their own timers); %.1fx by parapet's wall clock\n" "$(echo "$pp / $sg" | bc -l)" "$(echo "$wall / $sg" | bc -l)"
 } | tee "$out/sigma-$corpus.txt"
 [ "$differ" = 0 ]

@@ -61,6 +61,7 @@ func (d *doc) values(field string) []string {
 type Matcher struct {
 	set *Set
 	d   doc
+	why []Match
 }
 
 // Matcher returns a matcher over the set.
@@ -106,5 +107,9 @@ func (m *Matcher) Match(ev *event.Event, fn func(*Rule)) {
 }
 
 // Explain lists what made the event of the current Match call satisfy r;
-// see Rule.Explain.
-func (m *Matcher) Explain(r *Rule) []Match { return r.explain(&m.d) }
+// see Rule.Explain. The slice is valid until the next call: copy what you
+// keep.
+func (m *Matcher) Explain(r *Rule) []Match {
+	m.why = r.appendExplain(m.why[:0], &m.d)
+	return m.why
+}

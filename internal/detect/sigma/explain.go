@@ -29,16 +29,12 @@ func (r *Rule) Explain(ev *event.Event) []Match {
 }
 
 func (r *Rule) explain(d *doc) []Match {
-	if r.cond == nil {
-		return nil
-	}
-	var out []Match
-	var seen []*search
-	r.cond.refs(true, func(s *search, positive bool) {
-		if !positive || slices.Contains(seen, s) {
-			return
-		}
-		seen = append(seen, s)
+	return r.appendExplain(nil, d)
+}
+
+// appendExplain appends to out the matches of the searches that hold.
+func (r *Rule) appendExplain(out []Match, d *doc) []Match {
+	for _, s := range r.positive {
 		for _, conj := range s.alts {
 			n := len(out)
 			ok := true
@@ -51,11 +47,11 @@ func (r *Rule) explain(d *doc) []Match {
 				out = append(out, Match{Search: s.name, Field: fm.field, Key: fm.key, Value: v, Pattern: fm.pattern})
 			}
 			if ok {
-				return
+				break
 			}
 			out = out[:n]
 		}
-	})
+	}
 	return out
 }
 

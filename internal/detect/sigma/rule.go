@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -43,6 +44,9 @@ type Rule struct {
 	searches map[string]*search
 	cond     node
 	condText string
+	// positive lists, once each and in condition order, the searches the
+	// condition uses positively (not under a not): what explains a match.
+	positive []*search
 }
 
 // Logsource says which events a rule is written for.
@@ -265,6 +269,11 @@ func parseRule(n *yaml.Node, file string, opt Options) (*Rule, error) {
 	if len(nodes) > 1 { // a list of conditions: any of them
 		r.cond = orNode(nodes)
 	}
+	r.cond.refs(true, func(s *search, pos bool) {
+		if pos && !slices.Contains(r.positive, s) {
+			r.positive = append(r.positive, s)
+		}
+	})
 	return r, nil
 }
 
