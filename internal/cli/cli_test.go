@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,7 +122,7 @@ func TestDemo(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("demo exit %d: %s", code, errOut)
 	}
-	for _, s := range []string{"ssh-open", "public-bucket", "key-compromise", "cryptomining", "exfiltration", "What Parapet saw"} {
+	for _, s := range []string{"ssh-open", "public-bucket", "key-compromise", "cryptomining", "exfiltration", "instance-credentials", "What Parapet saw"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("demo output lacks %q", s)
 		}
@@ -249,5 +250,41 @@ func TestRulesLint(t *testing.T) {
 	out, _, code := run(t, "", "rules", "lint", dir)
 	if code != ExitFailure || !strings.Contains(out, "bare.yml:1") || !strings.Contains(out, "bad.yml:5") || strings.Contains(out, "ok.yml") {
 		t.Errorf("lint: exit %d\n%s", code, out)
+	}
+}
+
+// TestDetectCloudRanges: instance credentials used from an address outside
+// the AWS ranges given are found; without ranges nothing is claimed, and a
+// bad ranges file is a usage error.
+func TestDetectCloudRanges(t *testing.T) {
+	dir := t.TempDir()
+	rec := `{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:i-0a1f2e3d4c5b60003","arn":"arn:aws:sts::111122223333:assumed-role/ec2-app/i-0a1f2e3d4c5b60003","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/ec2-app"},"attributes":{"mfaAuthenticated":"false"},"ec2RoleDelivery":"2.0"}},"eventTime":"2026-11-02T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"%s","eventID":"%s","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	trail := filepath.Join(dir, "trail.jsonl")
+	body := fmt.Sprintf(rec, "193.142.147.209", "e-outside") + "\n" + fmt.Sprintf(rec, "54.210.33.10", "e-inside") + "\n"
+	if err := os.WriteFile(trail, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ranges := filepath.Join(dir, "ip-ranges.json")
+	if err := os.WriteFile(ranges, []byte(`{"prefixes":[{"ip_prefix":"54.210.0.0/15","region":"us-east-1","service":"EC2"}],"ipv6_prefixes":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const title = "EC2 Instance Credentials Used From Outside AWS"
+	out, errOut, code := run(t, "", "detect", "--progress", "never", "--cloud-ranges", ranges, trail)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Count(out, title) != 1 || !strings.Contains(out, `"e-outside"`) || strings.Contains(out, `"e-inside"`) {
+		t.Errorf("want one finding, on e-outside:\n%s", out)
+	}
+	out, _, _ = run(t, "", "detect", "--progress", "never", trail)
+	if strings.Contains(out, title) {
+		t.Errorf("without ranges no address has a known provider, yet:\n%s", out)
+	}
+	out, _, _ = run(t, "", "events", "--progress", "never", "--cloud-ranges", ranges, trail)
+	if !strings.Contains(out, `"provider":"none"`) || !strings.Contains(out, `"provider":"aws"`) {
+		t.Errorf("events do not carry the provider:\n%s", out)
+	}
+	if _, errOut, code := run(t, "", "detect", "--cloud-ranges", trail, trail); code != ExitUsage || !strings.Contains(errOut, "--cloud-ranges") {
+		t.Errorf("a bad ranges file: exit %d, %s", code, errOut)
 	}
 }

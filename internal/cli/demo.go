@@ -28,7 +28,7 @@ func newDemo(io IO) *cobra.Command {
 		Short: "Generate a week of a small organization's telemetry with attacks in it, and ingest it",
 		Long: `Generate, deterministically from --seed, several days of CloudTrail and VPC Flow Logs for Acme (two
 accounts, ten people, CI, Lambda and EC2 roles, AWS services) laid out as AWS delivers them to S3,
-with five attack stories embedded; write the ground truth to labels.jsonl; then ingest it all and
+with six attack stories embedded; write the ground truth to labels.jsonl; then ingest it all and
 print what was seen. No cloud account and no network needed.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -56,6 +56,9 @@ print what was seen. No cloud account and no network needed.`,
 			}
 			engine := detect.NewEngine(rules)
 			correlator := engine.NewCorrelator()
+			// The demo's AWS addresses, so that rules can tell inside from
+			// outside AWS.
+			flags.cloudRanges = append(flags.cloudRanges, res.RangesPath)
 			detectBatch := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
 			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, detectBatch, func(b *ingest.Batch) error {
 				for i := range b.Events {
@@ -248,14 +251,18 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 		t.flows.accepted, t.flows.rejected, bytesHuman(t.flows.bytesIn), bytesHuman(t.flows.bytesOut))
 
 	fmt.Fprintln(w, "\nThe attack stories hidden in this week (ground truth from labels.jsonl, as decoded):")
+	wd := 0
+	for _, s := range demo.Stories {
+		wd = max(wd, len(s.Name))
+	}
 	for _, s := range demo.Stories {
 		seen := t.stories[s.Name]
 		if seen == nil {
-			fmt.Fprintf(w, "  %-15s NOT FOUND in the decoded events\n", s.Name)
+			fmt.Fprintf(w, "  %-*s NOT FOUND in the decoded events\n", wd, s.Name)
 			continue
 		}
-		fmt.Fprintf(w, "  %-15s %s\n", s.Name, s.Summary)
-		fmt.Fprintf(w, "  %15s %s → %s: %d CloudTrail records, %d flow records\n", "", seen.first.Format("Mon 15:04:05Z"), seen.last.Format("Mon 15:04:05Z"), seen.trail, seen.flow)
+		fmt.Fprintf(w, "  %-*s %s\n", wd, s.Name, s.Summary)
+		fmt.Fprintf(w, "  %*s %s → %s: %d CloudTrail records, %d flow records\n", wd, "", seen.first.Format("Mon 15:04:05Z"), seen.last.Format("Mon 15:04:05Z"), seen.trail, seen.flow)
 		if seen.trail > 0 {
 			var ops []string
 			for _, op := range topN(seen.ops, 6) {
@@ -264,21 +271,21 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 				}
 				ops = append(ops, op)
 			}
-			fmt.Fprintf(w, "  %15s by %s from %s: %s\n", "", strings.Join(sortedSet(seen.actors), ", "), strings.Join(sortedSet(seen.srcIPs), ", "), strings.Join(ops, ", "))
+			fmt.Fprintf(w, "  %*s by %s from %s: %s\n", wd, "", strings.Join(sortedSet(seen.actors), ", "), strings.Join(sortedSet(seen.srcIPs), ", "), strings.Join(ops, ", "))
 		}
 		if seen.flow > 0 {
 			var ports []string
 			for _, p := range sortedSet(seen.ports) {
 				ports = append(ports, fmt.Sprint(p))
 			}
-			fmt.Fprintf(w, "  %15s flows to port %s, %s sent out\n", "", strings.Join(ports, ", "), bytesHuman(seen.bytesOut))
+			fmt.Fprintf(w, "  %*s flows to port %s, %s sent out\n", wd, "", strings.Join(ports, ", "), bytesHuman(seen.bytesOut))
 		}
 		if len(seen.rules) == 0 {
-			fmt.Fprintf(w, "  %15s detected by: nothing yet (behavioural models and correlation rules will)\n", "")
+			fmt.Fprintf(w, "  %*s detected by: nothing yet (behavioural models and correlation rules will)\n", wd, "")
 		}
 		for _, k := range slices.Sorted(maps.Keys(seen.rules)) {
 			level, title, _ := strings.Cut(k, "\t")
-			fmt.Fprintf(w, "  %15s DETECTED %-8s %s (%d findings)\n", "", level, title, seen.rules[k])
+			fmt.Fprintf(w, "  %*s DETECTED %-8s %s (%d findings)\n", wd, "", level, title, seen.rules[k])
 		}
 	}
 	fp := 0
@@ -295,5 +302,5 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 			fmt.Fprintf(w, "  %6d %-8s %s\n", t.falseAlerts[k], level, title)
 		}
 	}
-	fmt.Fprintln(w, "Run it yourself: bin/parapet detect --format table parapet-demo/AWSLogs")
+	fmt.Fprintln(w, "Run it yourself: bin/parapet detect --format table --cloud-ranges parapet-demo/ip-ranges.json parapet-demo/AWSLogs")
 }

@@ -7,27 +7,28 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/pflag"
 
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/ingest/file"
 )
 
 // ingestFlags are the flags every command that reads telemetry shares.
 type ingestFlags struct {
-	workers   int
-	maxRecord int
-	progress  string
-	maxErrors int
+	workers     int
+	maxRecord   int
+	progress    string
+	maxErrors   int
+	cloudRanges []string
 }
 
-func (f *ingestFlags) register(fs interface {
-	IntVar(*int, string, int, string)
-	StringVar(*string, string, string, string)
-}) {
+func (f *ingestFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.workers, "workers", 0, "decoding goroutines (default: one per CPU)")
 	fs.IntVar(&f.maxRecord, "max-record-size", 16<<20, "largest record accepted, in bytes; larger ones are reported and skipped")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
 	fs.IntVar(&f.maxErrors, "max-errors", 20, "bad-input messages printed on stderr (all are counted)")
+	fs.StringArrayVar(&f.cloudRanges, "cloud-ranges", nil, "a cloud provider's published address ranges (AWS ip-ranges.json, Google Cloud cloud.json,\nAzure Service Tags), to tell which addresses belong to which cloud (repeatable)")
 }
 
 // run reads paths, shows progress, and prints the summary line and the
@@ -42,6 +43,21 @@ func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func
 	inputs, err := file.Inputs(paths, io.In)
 	if err != nil {
 		return ingest.Stats{}, err
+	}
+	if len(f.cloudRanges) > 0 {
+		ranges, err := enrich.LoadRanges(f.cloudRanges...)
+		if err != nil {
+			return ingest.Stats{}, usagef("--cloud-ranges: %v", err)
+		}
+		next := mapFn
+		mapFn = func(b *ingest.Batch) {
+			for i := range b.Events {
+				ranges.Enrich(&b.Events[i])
+			}
+			if next != nil {
+				next(b)
+			}
+		}
 	}
 	var total int64
 	for _, in := range inputs {

@@ -146,6 +146,9 @@ func TestStories(t *testing.T) {
 			return e.API.Operation == "GetObject" && str(e, "requestParameters.bucketName") == "acme-customer-data"
 		}, 500},
 		{"exfiltration", func(e *event.Event) bool { return e.Network != nil && e.Network.Bytes > 100<<20 }, 5},
+		{"instance-credentials", func(e *event.Event) bool {
+			return e.Actor.SessionName == "i-0a1f2e3d4c5b60003" && !strings.HasPrefix(e.Src.IP.String(), "54.210.")
+		}, 5},
 	}
 	for _, c := range checks {
 		if n := has(byStory[c.story], c.sig); n < c.min {
@@ -163,6 +166,9 @@ func TestStories(t *testing.T) {
 		"no GPU instances":               func(e *event.Event) bool { return e.API.Operation == "RunInstances" },
 		"no transfer over 100 MB":        func(e *event.Event) bool { return e.Network != nil && e.Network.Bytes > 100<<20 },
 		"nobody creates keys for others": func(e *event.Event) bool { return e.API.Operation == "CreateAccessKey" },
+		"instance credentials stay in AWS": func(e *event.Event) bool {
+			return strings.HasPrefix(e.Actor.SessionName, "i-") && !strings.HasPrefix(e.Src.IP.String(), "54.210.")
+		},
 	}
 	for name, bad := range quiet {
 		if n := has(background, bad); n > 0 {

@@ -41,7 +41,10 @@ type Result struct {
 	Flows           int // flow log records
 	Labels          []Label
 	LabelsPath      string
-	Start, End      time.Time
+	// RangesPath is the demo's own address ranges, in AWS's ip-ranges.json
+	// format: what parapet detect --cloud-ranges reads.
+	RangesPath string
+	Start, End time.Time
 }
 
 // Stories are the attack stories, in the order they happen.
@@ -50,6 +53,7 @@ var Stories = []struct{ Name, Summary string }{
 	{"public-bucket", "finance user who never manages S3 signs in from a new IP and makes a bucket policy public"},
 	{"key-compromise", "a developer's access key used from a new ASN after hours: IAM enumeration, then a new key for another user"},
 	{"cryptomining", "the stolen key launches GPU instances in several regions; they talk to mining pools"},
+	{"instance-credentials", "the app instance's role credentials, taken through its metadata service, used from a server outside AWS"},
 	{"exfiltration", "bulk GetObject from the customer-data bucket by an instance role, then a large outbound transfer"},
 }
 
@@ -345,6 +349,9 @@ func (g *gen) emit(ev *ctEvent, story string) string {
 			SessionIssuer: &sessionIssuer{Type: "Role", PrincipalID: principalID("AROA", p.role), ARN: "arn:aws:iam::" + p.account + ":role/" + p.role, AccountID: p.account, UserName: p.role},
 			Attributes:    sessionAttrs{CreationDate: ev.t.Truncate(time.Hour).Format(time.RFC3339), MFAAuthenticated: "false"},
 		}
+		if p.role == "ec2-app" {
+			ui.SessionContext.EC2RoleDelivery = "2.0" // from the instance metadata service (IMDSv2)
+		}
 	case "AWSService":
 		ui = userIdentity{Type: "AWSService", InvokedBy: p.name}
 	}
@@ -436,8 +443,9 @@ type userIdentity struct {
 }
 
 type sessionContext struct {
-	SessionIssuer *sessionIssuer `json:"sessionIssuer,omitempty"`
-	Attributes    sessionAttrs   `json:"attributes"`
+	SessionIssuer   *sessionIssuer `json:"sessionIssuer,omitempty"`
+	Attributes      sessionAttrs   `json:"attributes"`
+	EC2RoleDelivery string         `json:"ec2RoleDelivery,omitempty"`
 }
 
 type sessionIssuer struct {
@@ -545,6 +553,10 @@ func (g *gen) write() (Result, error) {
 		lb.Write(b)
 		lb.WriteByte('\n')
 	}
+	res.RangesPath = filepath.Join(g.cfg.Dir, "ip-ranges.json")
+	if err := os.WriteFile(res.RangesPath, ipRanges(), 0o644); err != nil {
+		return res, err
+	}
 	res.LabelsPath = filepath.Join(g.cfg.Dir, "labels.jsonl")
 	res.Labels = g.labels
 	return res, os.WriteFile(res.LabelsPath, lb.Bytes(), 0o644)
@@ -565,4 +577,35 @@ func sortedKeys(m map[fileKey][]record) []fileKey {
 		return int(a.hour - b.hour)
 	})
 	return keys
+}
+
+// awsPrefixes are the addresses the demo's AWS workloads use (EC2 in
+// us-east-1, Lambda), as AWS would publish them.
+var awsPrefixes = []struct{ prefix, service string }{
+	{"54.210.0.0/15", "EC2"},
+	{"3.80.0.0/12", "EC2"},
+	{"34.224.0.0/12", "EC2"},
+	{"52.0.0.0/15", "AMAZON"},
+	{"52.216.0.0/15", "S3"},
+}
+
+// ipRanges renders awsPrefixes in the format of AWS's ip-ranges.json.
+func ipRanges() []byte {
+	type prefix struct {
+		IPPrefix string `json:"ip_prefix"`
+		Region   string `json:"region"`
+		Service  string `json:"service"`
+		Border   string `json:"network_border_group"`
+	}
+	doc := struct {
+		SyncToken    string   `json:"syncToken"`
+		CreateDate   string   `json:"createDate"`
+		Prefixes     []prefix `json:"prefixes"`
+		IPv6Prefixes []any    `json:"ipv6_prefixes"`
+	}{SyncToken: "1", CreateDate: "2026-11-01-00-00-00", IPv6Prefixes: []any{}}
+	for _, p := range awsPrefixes {
+		doc.Prefixes = append(doc.Prefixes, prefix{p.prefix, "us-east-1", p.service, "us-east-1"})
+	}
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	return append(b, '\n')
 }

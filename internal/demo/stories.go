@@ -31,7 +31,39 @@ func (g *gen) stories() {
 	g.publicBucket(g.day(2, 14, 12))
 	g.keyCompromise(g.day(3, 10, 5))
 	g.cryptomining(g.day(3, 10, 31))
+	g.instanceCredentials(g.day(4, 3, 12))
 	g.exfiltration(g.day(4, 23, 10))
+}
+
+// instanceCredentials: the app instance's role credentials, read from its
+// metadata service through a server-side request forgery, are used from a
+// rented server outside AWS to look around.
+func (g *gen) instanceCredentials(t time.Time) {
+	const story = "instance-credentials"
+	const ip = "193.142.147.209"
+	role := g.persona("ec2-app")
+	app := g.instances[2]
+	steps := []struct {
+		service, op string
+		params      map[string]any
+		denied      bool
+	}{
+		{"sts", "GetCallerIdentity", nil, false},
+		{"s3", "ListBuckets", nil, false},
+		{"iam", "ListRoles", nil, true},
+		{"ec2", "DescribeInstances", nil, false},
+		{"secretsmanager", "ListSecrets", nil, true},
+		{"s3", "ListObjects", map[string]any{"bucketName": "acme-customer-data", "Host": "acme-customer-data.s3.amazonaws.com"}, false},
+	}
+	for i, s := range steps {
+		ev := g.call(role, t.Add(time.Duration(i*23)*time.Second), "us-east-1", s.service, s.op, s.params)
+		ev.sessionName, ev.ip, ev.agent = app.id, ip, "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.1.0 md/arch#x86_64 lang/python#3.11.8"
+		if s.denied {
+			ev.errorCode = "AccessDenied"
+			ev.errorMessage = "User: arn:aws:sts::" + prodAccount + ":assumed-role/ec2-app/" + app.id + " is not authorized to perform: " + s.service + ":" + s.op
+		}
+		g.emit(ev, story)
+	}
 }
 
 // sshOpen: an admin opens SSH to the world on the web tier; within minutes

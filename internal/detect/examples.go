@@ -12,6 +12,7 @@ import (
 
 	"github.com/parapet-sec/parapet/internal/decode/vpcflow"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 )
@@ -63,6 +64,9 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 				Record  json.RawMessage   `json:"record"`
 				Records []json.RawMessage `json:"records"`
 				Flow    string            `json:"flow"`
+				// CloudRanges, provider → prefixes, enriches the
+				// example's events as --cloud-ranges would.
+				CloudRanges map[string][]string `json:"cloud_ranges"`
 			}
 			if err := json.Unmarshal(text, &ex); err != nil || ex.Match == nil {
 				res.Err = fmt.Errorf("want {\"match\": true|false, \"record\"|\"flow\": …}: %v", err)
@@ -85,6 +89,15 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 			evs, err := decodeExample(ex.Record, ex.Flow)
 			if err != nil {
 				res.Err = err
+			}
+			if ex.CloudRanges != nil {
+				ranges, err := enrich.NewRanges(ex.CloudRanges)
+				if err != nil {
+					res.Err = fmt.Errorf("cloud_ranges: %w", err)
+				}
+				for i := range evs {
+					ranges.Enrich(&evs[i])
+				}
 			}
 			for i := range evs {
 				if r.Applies(evs[i].Source) && r.Match(&evs[i]) {

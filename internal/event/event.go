@@ -193,6 +193,11 @@ type Endpoint struct {
 	// AWSService is the AWS service the address belongs to (flow logs
 	// pkt-src-aws-service / pkt-dst-aws-service).
 	AWSService string
+	// Provider is set by enrichment: the cloud provider whose published
+	// address ranges hold IP (aws, gcp, azure), or "none" when ranges were
+	// loaded and none holds this public address; empty when not looked up.
+	// Rules read it as parapet.src_provider and parapet.dst_provider.
+	Provider string
 }
 
 // API is the call made.

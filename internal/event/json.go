@@ -302,5 +302,6 @@ func (w *objWriter) endpoint(k string, p *Endpoint) {
 	w.str("vpc_id", p.VPCID)
 	w.str("subnet_id", p.SubnetID)
 	w.str("aws_service", p.AWSService)
+	w.str("provider", p.Provider)
 	w.close()
 }

@@ -1,6 +1,8 @@
 package event
 
 import (
+	"strings"
+
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
 
@@ -98,6 +100,13 @@ func (e *Event) Lookup(path string) (Value, bool) {
 // Each calls fn with every value at path (several when the path crosses
 // arrays) until fn returns false.
 func (e *Event) Each(path string, fn func(Value) bool) {
+	if strings.HasPrefix(path, "parapet.") {
+		// What enrichment added: never in the native record.
+		if s := e.parapetField(path[len("parapet."):]); s != "" {
+			fn(Value{Kind: KindString, str: s})
+		}
+		return
+	}
 	if e.Source == SourceCloudTrail {
 		// The fields the decoder already holds: no walk of the record.
 		// An empty one may still be present in the record, so it falls
@@ -131,6 +140,18 @@ func (e *Event) Each(path string, fn func(Value) bool) {
 			}
 		}
 	}
+}
+
+// parapetField returns a field enrichment added, by its name after
+// "parapet.".
+func (e *Event) parapetField(name string) string {
+	switch name {
+	case "src_provider":
+		return e.Src.Provider
+	case "dst_provider":
+		return e.Dst.Provider
+	}
+	return ""
 }
 
 // cloudTrailField returns a native CloudTrail field the decoder keeps.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/ingest/file"
@@ -113,7 +114,17 @@ func TestOCSFSchema(t *testing.T) {
 	}
 	evs, _ := decodeAll(t, ins, ingest.Options{})
 	classes := map[event.Class]int{}
+	// Half the address space is "aws", so that enrichments are validated too.
+	ranges, err := enrich.NewRanges(map[string][]string{"aws": {"0.0.0.0/1", "2000::/4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enriched := 0
 	for i := range evs {
+		ranges.Enrich(&evs[i])
+		if evs[i].Src.Provider != "" || evs[i].Dst.Provider != "" {
+			enriched++
+		}
 		b, err := ocsf.AppendJSON(nil, &evs[i], true)
 		if err != nil {
 			t.Fatal(err)
@@ -127,6 +138,9 @@ func TestOCSFSchema(t *testing.T) {
 		if classes[c] == 0 {
 			t.Errorf("no sample event of class %s was validated", c.Name())
 		}
+	}
+	if enriched == 0 {
+		t.Error("no sample event was enriched, so no enrichment was validated")
 	}
 }
 

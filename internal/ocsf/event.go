@@ -104,6 +104,19 @@ func FromEvent(e *event.Event, withRaw bool) map[string]any {
 	if withRaw && len(e.Raw.Data) > 0 {
 		o["raw_data"] = string(e.Raw.Data)
 	}
+	var enr []any
+	for _, p := range []struct {
+		name string
+		ep   *event.Endpoint
+	}{{"src_endpoint.ip", &e.Src}, {"dst_endpoint.ip", &e.Dst}} {
+		if p.ep.Provider != "" && p.ep.IP.IsValid() {
+			enr = append(enr, obj{"name": p.name, "value": p.ep.IP.String(), "type": "cloud_provider",
+				"provider": "Parapet", "data": obj{"cloud_provider": p.ep.Provider}})
+		}
+	}
+	if len(enr) > 0 {
+		o["enrichments"] = enr
+	}
 
 	switch e.Class {
 	case event.ClassNetworkActivity:
