@@ -26,8 +26,13 @@ func TestAppendString(t *testing.T) {
 func FuzzAppendString(f *testing.F) {
 	f.Add("a\"b\x00\xff")
 	f.Fuzz(func(t *testing.T, s string) {
-		if out := AppendString(nil, s); !json.Valid(out) {
-			t.Fatalf("AppendString(%q) = %s, not valid JSON", s, out)
+		out := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("AppendString(%q) = %s, not valid JSON: %v", s, out, err)
+		}
+		if utf8.ValidString(s) && back != s {
+			t.Fatalf("AppendString(%q) = %s, which reads back as %q", s, out, back)
 		}
 	})
 }

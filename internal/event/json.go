@@ -1,6 +1,7 @@
 package event
 
 import (
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -15,7 +16,12 @@ const hexDigits = "0123456789abcdef"
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	i := firstWork(s)
+	if i == len(s) { // the common case: nothing to escape
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	for i < len(s) {
 		// Eight plain ASCII bytes at a time.
 		for i+8 <= len(s) && !needsWork(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
 			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
@@ -71,6 +77,27 @@ func AppendString(dst []byte, s string) []byte {
 // needsWork reports whether any of the eight bytes in x is not plain
 // ASCII that JSON takes as it is: a byte of a multi-byte character, or a
 // quote, backslash or control character.
+// firstWork returns the index of the first byte of s that is not plain
+// ASCII needing no escape, or len(s).
+func firstWork(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// The high-bit test is exact per byte, and the lowest flagged
+		// byte of the special mask is exact: so is the lowest of both.
+		if m := x&0x8080808080808080 | jsonscan.SpecialMask(x); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
+}
+
 func needsWork(x uint64) bool {
 	return x&0x8080808080808080 != 0 || jsonscan.Special(x)
 }

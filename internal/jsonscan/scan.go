@@ -11,6 +11,7 @@ package jsonscan
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -73,13 +74,19 @@ func String(b []byte, i int) (end int, escaped bool, err error) {
 	}
 	i++
 	for {
-		// Eight bytes at a time while none of them ends the run.
-		for i+8 <= len(b) && !Special(binary.LittleEndian.Uint64(b[i:])) {
+		// Eight bytes at a time to the first byte that ends the run (the
+		// lowest flagged byte of the mask is exact).
+		for i+8 <= len(b) {
+			if m := specialMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto stop
+			}
 			i += 8
 		}
 		for i < len(b) && plain[b[i]] {
 			i++
 		}
+	stop:
 		if i >= len(b) {
 			return i, escaped, &SyntaxError{Offset: i, Msg: "unterminated string"}
 		}
@@ -122,13 +129,23 @@ const (
 // backslash or a control character: the bytes that end a run of plain
 // string text (the word-at-a-time test of "Bit Twiddling Hacks", exact
 // for existence).
-func Special(x uint64) bool {
+func Special(x uint64) bool { return specialMask(x) != 0 }
+
+// SpecialMask flags (high bit of the byte) the bytes of x that Special
+// looks for; the lowest flagged byte is exact, those above it may be
+// false positives.
+func SpecialMask(x uint64) uint64 { return specialMask(x) }
+
+// specialMask flags (high bit of the byte) the bytes of x that Special
+// looks for; the lowest flagged byte is exact, those above it may be
+// false positives.
+func specialMask(x uint64) uint64 {
 	ctl := (x - 0x20*ones) & ^x & highs
 	q := x ^ ('"' * ones)
 	q = (q - ones) & ^q & highs
 	bs := x ^ ('\\' * ones)
 	bs = (bs - ones) & ^bs & highs
-	return ctl|q|bs != 0
+	return ctl | q | bs
 }
 
 func unhex(c byte) int {
