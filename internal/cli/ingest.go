@@ -21,6 +21,7 @@ type ingestFlags struct {
 	progress    string
 	maxErrors   int
 	cloudRanges []string
+	geoip, asn  string
 }
 
 func (f *ingestFlags) register(fs *pflag.FlagSet) {
@@ -28,6 +29,8 @@ func (f *ingestFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.maxRecord, "max-record-size", 16<<20, "largest record accepted, in bytes; larger ones are reported and skipped")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
 	fs.IntVar(&f.maxErrors, "max-errors", 20, "bad-input messages printed on stderr (all are counted)")
+	fs.StringVar(&f.geoip, "geoip", "", "a MaxMind-format City or Country database (GeoLite2, GeoIP2, DB-IP): locate addresses")
+	fs.StringVar(&f.asn, "asn", "", "a MaxMind-format ASN database: name the network of addresses")
 	fs.StringArrayVar(&f.cloudRanges, "cloud-ranges", nil, "a cloud provider's published address ranges (AWS ip-ranges.json, Google Cloud cloud.json,\nAzure Service Tags), to tell which addresses belong to which cloud (repeatable)")
 }
 
@@ -43,6 +46,22 @@ func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func
 	inputs, err := file.Inputs(paths, io.In)
 	if err != nil {
 		return ingest.Stats{}, err
+	}
+	if f.geoip != "" || f.asn != "" {
+		geo, err := enrich.OpenGeo(f.geoip, f.asn)
+		if err != nil {
+			return ingest.Stats{}, usagef("--geoip/--asn: %v", err)
+		}
+		defer geo.Close()
+		next := mapFn
+		mapFn = func(b *ingest.Batch) {
+			for i := range b.Events {
+				geo.Enrich(&b.Events[i])
+			}
+			if next != nil {
+				next(b)
+			}
+		}
 	}
 	if len(f.cloudRanges) > 0 {
 		ranges, err := enrich.LoadRanges(f.cloudRanges...)

@@ -150,3 +150,31 @@ func FuzzParseRanges(f *testing.F) {
 		}
 	})
 }
+
+func TestGeo(t *testing.T) {
+	dir := sharedtest.Path(t, "intel/geo-test-mmdb")
+	g, err := OpenGeo(filepath.Join(dir, "GeoLite2-City-Test.mmdb"), filepath.Join(dir, "GeoLite2-ASN-Test.mmdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	loc, ok := g.Locate(netip.MustParseAddr("81.2.69.142"))
+	if !ok || loc.Country != "GB" || !loc.Located || loc.Lat < 51 || loc.Lat > 52 || loc.RadiusKm == 0 {
+		t.Errorf("81.2.69.142: %+v", loc)
+	}
+	loc, ok = g.Locate(netip.MustParseAddr("1.0.0.1"))
+	if !ok || loc.ASN != 15169 || loc.ASOrg != "Google Inc." {
+		t.Errorf("1.0.0.1: %+v", loc)
+	}
+	ev := event.Event{Src: event.Endpoint{IP: netip.MustParseAddr("89.160.20.115")}, Dst: event.Endpoint{IP: netip.MustParseAddr("10.0.0.1")}}
+	g.Enrich(&ev)
+	if ev.Src.Geo.Country != "SE" || ev.Dst.Geo.Located {
+		t.Errorf("enrich: src %+v dst %+v", ev.Src.Geo, ev.Dst.Geo)
+	}
+	if v, _ := ev.Lookup("parapet.src_country"); v.String() != "SE" {
+		t.Errorf("parapet.src_country = %q", v.String())
+	}
+	if _, err := OpenGeo(filepath.Join(dir, "LICENSE-MIT"), ""); err == nil {
+		t.Error("a file that is no database opened")
+	}
+}

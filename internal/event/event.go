@@ -198,6 +198,19 @@ type Endpoint struct {
 	// loaded and none holds this public address; empty when not looked up.
 	// Rules read it as parapet.src_provider and parapet.dst_provider.
 	Provider string
+	// Geo is set by enrichment from MaxMind-format databases.
+	Geo Geo
+}
+
+// Geo is where an address is, as a geolocation database says.
+type Geo struct {
+	Country  string // ISO 3166-1 alpha-2
+	City     string
+	Lat, Lon float32
+	Located  bool   // Lat and Lon are known
+	RadiusKm uint16 // the database's accuracy radius
+	ASN      uint32
+	ASOrg    string
 }
 
 // API is the call made.

@@ -330,5 +330,22 @@ func (w *objWriter) endpoint(k string, p *Endpoint) {
 	w.str("subnet_id", p.SubnetID)
 	w.str("aws_service", p.AWSService)
 	w.str("provider", p.Provider)
+	if g := &p.Geo; g.Country != "" || g.ASN != 0 || g.Located {
+		w.open("geo")
+		w.str("country", g.Country)
+		w.str("city", g.City)
+		if g.Located {
+			w.key("lat")
+			w.b = strconv.AppendFloat(w.b, float64(g.Lat), 'f', -1, 32)
+			w.key("lon")
+			w.b = strconv.AppendFloat(w.b, float64(g.Lon), 'f', -1, 32)
+			w.int("radius_km", int64(g.RadiusKm))
+		}
+		if g.ASN != 0 {
+			w.int("asn", int64(g.ASN))
+		}
+		w.str("as_org", g.ASOrg)
+		w.close()
+	}
 	w.close()
 }

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/parapet-sec/parapet/internal/jsonscan"
@@ -150,6 +151,20 @@ func (e *Event) parapetField(name string) string {
 		return e.Src.Provider
 	case "dst_provider":
 		return e.Dst.Provider
+	case "src_country":
+		return e.Src.Geo.Country
+	case "dst_country":
+		return e.Dst.Geo.Country
+	case "src_asn":
+		if e.Src.Geo.ASN != 0 {
+			return strconv.FormatUint(uint64(e.Src.Geo.ASN), 10)
+		}
+	case "dst_asn":
+		if e.Dst.Geo.ASN != 0 {
+			return strconv.FormatUint(uint64(e.Dst.Geo.ASN), 10)
+		}
+	case "src_as_org":
+		return e.Src.Geo.ASOrg
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,9 +120,27 @@ func TestOCSFSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enriched := 0
+	// And every address the MaxMind test databases know is located.
+	var geo *enrich.Geo
+	if dir, err := sharedtest.Find("intel/geo-test-mmdb"); err == nil {
+		if geo, err = enrich.OpenGeo(filepath.Join(dir, "GeoLite2-City-Test.mmdb"), filepath.Join(dir, "GeoLite2-ASN-Test.mmdb")); err != nil {
+			t.Fatal(err)
+		}
+		defer geo.Close()
+	}
+	enriched, located := 0, 0
 	for i := range evs {
 		ranges.Enrich(&evs[i])
+		if geo != nil {
+			// The test databases hold few addresses: put one there.
+			if i%3 == 0 && evs[i].Src.IP.IsValid() {
+				evs[i].Src.IP = netip.MustParseAddr("81.2.69.142")
+			}
+			geo.Enrich(&evs[i])
+			if evs[i].Src.Geo.Located {
+				located++
+			}
+		}
 		if evs[i].Src.Provider != "" || evs[i].Dst.Provider != "" {
 			enriched++
 		}
@@ -141,6 +160,9 @@ func TestOCSFSchema(t *testing.T) {
 	}
 	if enriched == 0 {
 		t.Error("no sample event was enriched, so no enrichment was validated")
+	}
+	if geo != nil && located == 0 {
+		t.Error("no sample event was located, so no location was validated")
 	}
 }
 

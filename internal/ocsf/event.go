@@ -205,6 +205,20 @@ func endpoint(p *event.Endpoint) obj {
 	o.set("vpc_uid", p.VPCID)
 	o.set("subnet_uid", p.SubnetID)
 	o.set("svc_name", p.AWSService)
+	if g := p.Geo; g.Country != "" || g.Located {
+		loc := obj{}
+		loc.set("country", g.Country)
+		loc.set("city", g.City)
+		if g.Located {
+			loc["coordinates"] = []any{float64(g.Lon), float64(g.Lat)} // GeoJSON order
+		}
+		o["location"] = loc
+	}
+	if p.Geo.ASN != 0 {
+		as := obj{"number": int(p.Geo.ASN)}
+		as.set("name", p.Geo.ASOrg)
+		o["autonomous_system"] = as
+	}
 	return o
 }
 
