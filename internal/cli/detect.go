@@ -21,13 +21,17 @@ func newDetect(io IO) *cobra.Command {
 		ruleDirs                 []string
 		noBuiltin                bool
 		flags                    ingestFlags
+		uf                       uebaFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "detect PATH...",
 		Short: "Run detection rules over telemetry and print findings",
 		Long: `Decode telemetry as parapet events does, run the builtin rule pack, any --rules directories
-(Sigma rules, SigmaHQ's run unmodified) and GuardDuty pass-through on every event, and print one
-finding per line: what matched, with the fields and values that made it match.
+(Sigma rules, SigmaHQ's run unmodified) and GuardDuty pass-through on every event, and the
+behavioural models (UEBA; --no-ueba turns them off), and print one finding per line: what matched,
+with the fields and values that made it match, or what was unusual and by how much. With UEBA on,
+S3-layout files are read in the order of the times in their names, so that accounts and regions
+interleave in event time; --state FILE carries the learned baselines from one run to the next.
 
 Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad, else 0.`,
 		Example: `  parapet detect AWSLogs/
@@ -60,6 +64,11 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 				fmt.Fprintf(io.Err, "parapet: rule skipped: %s\n", d)
 			}
 			correlator := engine.NewCorrelator()
+			ue, err := uf.engine()
+			if err != nil {
+				return err
+			}
+			flags.timeOrder = ue != nil
 			w := bufio.NewWriterSize(io.Out, 256<<10)
 			if _, err := w.Write(enc.Header()); err != nil {
 				return err
@@ -74,6 +83,7 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 			st, err := flags.run(cmd.Context(), io, args, run, func(b *ingest.Batch) error {
 				res := b.Data.(*detect.Batch)
 				correlator.Correlate(b.Events, res)
+				uf.observe(ue, b.Events, res)
 				out = out[:0]
 				for i := range res.Findings {
 					f := &res.Findings[i]
@@ -97,6 +107,9 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 				err = ferr
 			}
 			if err != nil {
+				return err
+			}
+			if err := uf.finish(io, ue); err != nil {
 				return err
 			}
 			var levels []string
@@ -126,6 +139,7 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 	cmd.Flags().StringVar(&minLevel, "min-level", "informational", "print only findings at or above this level")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding reaches this level")
 	flags.register(cmd.Flags())
+	uf.register(cmd.Flags())
 	return cmd
 }
 

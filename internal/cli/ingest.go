@@ -22,6 +22,9 @@ type ingestFlags struct {
 	maxErrors   int
 	cloudRanges []string
 	geoip, asn  string
+	// timeOrder reads inputs in the order of the times in their names
+	// (behavioural models learn in event time).
+	timeOrder bool
 }
 
 func (f *ingestFlags) register(fs *pflag.FlagSet) {
@@ -46,6 +49,9 @@ func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func
 	inputs, err := file.Inputs(paths, io.In)
 	if err != nil {
 		return ingest.Stats{}, err
+	}
+	if f.timeOrder {
+		file.SortByTime(inputs)
 	}
 	if f.geoip != "" || f.asn != "" {
 		geo, err := enrich.OpenGeo(f.geoip, f.asn)

@@ -35,7 +35,7 @@ type Finding struct {
 	Title       string
 	Description string
 	Level       string
-	Source      string // sigma, guardduty
+	Source      string // sigma, guardduty, ueba
 	Attack      Attack
 	EventIDs    []string
 	Cloud       event.Cloud
@@ -46,6 +46,10 @@ type Finding struct {
 	// Summary says in one line what happened, for tables and
 	// notifications.
 	Summary string
+	// Score is the anomaly score of behavioural findings: -log10 of how
+	// rare the event's raw score is among the account's events (4 means
+	// one event in 10,000 scores as high). Zero for rule findings.
+	Score float64
 }
 
 // Attack is the MITRE ATT&CK mapping.
@@ -56,10 +60,14 @@ type Attack struct {
 
 // Evidence is one reason for a finding.
 type Evidence struct {
-	Selection string
+	Selection string // the rule's search; for behavioural findings the model
 	Field     string
 	Value     string
 	Pattern   []string
+	// Detail says it in words (behavioural findings), and Score is the
+	// factor's contribution (-log10 of its probability).
+	Detail string
+	Score  float64
 }
 
 // FindingID derives the deterministic id.
@@ -157,6 +165,14 @@ func (e *Engine) Correlations() (rules []*sigma.Rule, dangling []string) {
 
 // Rules returns the engine's rule set.
 func (e *Engine) Rules() *sigma.Set { return e.rules }
+
+// FromEvent starts a finding on one event: time, event id, cloud, actor,
+// source and resources; the caller sets the rest and the id.
+func FromEvent(ev *event.Event) Finding {
+	f := base(ev)
+	f.Summary = summary(ev)
+	return f
+}
 
 func base(ev *event.Event) Finding {
 	f := Finding{

@@ -22,7 +22,11 @@ func FromFinding(f *detect.Finding) map[string]any {
 	fi := obj{"uid": f.ID, "title": f.Title}
 	fi.set("desc", f.Description)
 	fi["analytic"] = obj{"uid": f.RuleID, "name": f.Title, "type_id": 1, "type": "Rule"}
-	if f.Source != "sigma" {
+	switch f.Source {
+	case "sigma":
+	case "ueba":
+		fi["analytic"] = obj{"uid": f.RuleID, "name": f.Title, "type_id": 2, "type": "Behavioral"}
+	default:
 		fi["analytic"] = obj{"uid": f.RuleID, "name": f.Title, "type_id": 99, "type": "Other"}
 	}
 	var attacks []any

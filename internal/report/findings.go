@@ -3,6 +3,8 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/parapet-sec/parapet/internal/detect"
@@ -43,6 +45,7 @@ type findingJSON struct {
 	SrcIP       string           `json:"src_ip,omitempty"`
 	Resources   []map[string]any `json:"resources,omitempty"`
 	Explanation []evidenceJSON   `json:"explanation"`
+	Score       float64          `json:"score,omitempty"`
 }
 
 type attackJSON struct {
@@ -55,6 +58,8 @@ type evidenceJSON struct {
 	Field     string   `json:"field,omitempty"`
 	Value     string   `json:"value"`
 	Pattern   []string `json:"pattern,omitempty"`
+	Detail    string   `json:"detail,omitempty"`
+	Score     float64  `json:"score,omitempty"`
 }
 
 func nonEmpty(kv ...string) map[string]any {
@@ -78,7 +83,7 @@ func FindingJSON(f *detect.Finding) any {
 		Cloud: nonEmpty("provider", f.Cloud.Provider, "account", f.Cloud.Account, "region", f.Cloud.Region),
 		Actor: nonEmpty("type", f.Actor.Type, "arn", f.Actor.ARN, "user_name", f.Actor.UserName,
 			"access_key_id", f.Actor.AccessKeyID, "session_name", f.Actor.SessionName, "principal_id", f.Actor.PrincipalID),
-		Explanation: []evidenceJSON{},
+		Explanation: []evidenceJSON{}, Score: round2(f.Score),
 	}
 	if len(f.Attack.Techniques)+len(f.Attack.Tactics) > 0 {
 		j.Attack = &attackJSON{Techniques: f.Attack.Techniques, Tactics: f.Attack.Tactics}
@@ -87,7 +92,7 @@ func FindingJSON(f *detect.Finding) any {
 		j.Resources = append(j.Resources, nonEmpty("type", r.Type, "uid", r.UID, "name", r.Name))
 	}
 	for _, e := range f.Explanation {
-		j.Explanation = append(j.Explanation, evidenceJSON{Selection: e.Selection, Field: e.Field, Value: e.Value, Pattern: e.Pattern})
+		j.Explanation = append(j.Explanation, evidenceJSON{Selection: e.Selection, Field: e.Field, Value: e.Value, Pattern: e.Pattern, Detail: e.Detail, Score: round2(e.Score)})
 	}
 	return j
 }
@@ -228,7 +233,20 @@ func AppendFindingJSON(b []byte, f *detect.Finding) []byte {
 		if len(e.Pattern) > 0 {
 			strs("pattern", e.Pattern)
 		}
+		opt("detail", e.Detail)
+		if e.Score != 0 {
+			b = append(b, `,"score":`...)
+			b = strconv.AppendFloat(b, round2(e.Score), 'f', -1, 64)
+		}
 		b = append(b, '}')
 	}
-	return append(b, ']', '}')
+	b = append(b, ']')
+	if f.Score != 0 {
+		b = append(b, `,"score":`...)
+		b = strconv.AppendFloat(b, round2(f.Score), 'f', -1, 64)
+	}
+	return append(b, '}')
 }
+
+// round2 keeps two decimals: scores are estimates, not measurements.
+func round2(x float64) float64 { return math.Round(x*100) / 100 }

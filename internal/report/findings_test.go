@@ -20,6 +20,8 @@ func TestFindingJSONForms(t *testing.T) {
 			Resources:   []event.Resource{{Type: "AWS::S3::Bucket", Name: "b"}},
 			Explanation: []detect.Evidence{{Selection: "sel", Field: "f", Value: "v", Pattern: []string{"p*"}}}},
 		{ID: "y", RuleID: "guardduty.X", Title: "X", Level: "low", Source: "guardduty", EventIDs: []string{"e"}, Attack: detect.Attack{Tactics: []string{"impact"}}},
+		{ID: "z", RuleID: "ueba.novelty", Title: "U", Level: "medium", Source: "ueba", EventIDs: []string{"e"}, Score: 4.56789,
+			Explanation: []detect.Evidence{{Selection: "novelty", Field: "API", Value: "iam:CreateAccessKey", Detail: "first time", Score: 3.14159}}},
 	}
 	for i := range findings {
 		direct := AppendFindingJSON(nil, &findings[i])

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/parapet-sec/parapet/internal/ingest"
@@ -69,4 +70,39 @@ func Inputs(paths []string, stdin io.Reader) ([]ingest.Input, error) {
 
 func open(path string, size int64) ingest.Input {
 	return ingest.Input{Name: path, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+}
+
+// SortByTime orders inputs by the time AWS wrote into their names (the
+// _YYYYMMDDTHHMMZ_ of CloudTrail and VPC Flow Logs objects under the S3
+// key layout), so that several accounts and regions interleave in event
+// time, as behavioural models need. Inputs without such a time keep their
+// order, ahead of the others; ties keep their order.
+func SortByTime(in []ingest.Input) {
+	slices.SortStableFunc(in, func(a, b ingest.Input) int {
+		return strings.Compare(nameTime(a.Name), nameTime(b.Name))
+	})
+}
+
+// nameTime returns the YYYYMMDDTHHMMZ in a file name, or "".
+func nameTime(path string) string {
+	base := filepath.Base(path)
+	for i := 0; i+15 <= len(base); i++ {
+		if base[i] != '_' || i+15 >= len(base) {
+			continue
+		}
+		s := base[i+1 : i+15]
+		if s[8] == 'T' && s[13] == 'Z' && digits(s[:8]) && digits(s[9:13]) && (i+15 == len(base) || base[i+15] == '_' || base[i+15] == '.') {
+			return s
+		}
+	}
+	return ""
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

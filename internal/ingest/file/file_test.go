@@ -3,8 +3,11 @@ package file
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parapet-sec/parapet/internal/ingest"
 )
 
 func TestInputs(t *testing.T) {
@@ -35,5 +38,28 @@ func TestInputs(t *testing.T) {
 	}
 	if _, err := Inputs([]string{filepath.Join(dir, "nope")}, nil); err == nil {
 		t.Error("a missing path was not an error")
+	}
+}
+
+func TestSortByTime(t *testing.T) {
+	names := []string{
+		"AWSLogs/2/CloudTrail/us-east-1/2026/11/02/2_CloudTrail_us-east-1_20261102T1055Z_ABC.json.gz",
+		"notes.jsonl",
+		"AWSLogs/1/CloudTrail/eu-west-1/2026/11/02/1_CloudTrail_eu-west-1_20261102T0955Z_XYZ.json.gz",
+		"AWSLogs/1/vpcflowlogs/eu-west-1/2026/11/02/1_vpcflowlogs_eu-west-1_fl-1_20261102T1000Z_ab12.log.gz",
+		"export_2026.json",
+	}
+	var in []ingest.Input
+	for _, n := range names {
+		in = append(in, ingest.Input{Name: n})
+	}
+	SortByTime(in)
+	var got []string
+	for _, x := range in {
+		got = append(got, x.Name)
+	}
+	want := []string{names[1], names[4], names[2], names[3], names[0]}
+	if !slices.Equal(got, want) {
+		t.Errorf("order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/ueba"
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// uebaFlags are the behavioural models' flags.
+type uebaFlags struct {
+	off       bool
+	warmup    time.Duration
+	threshold float64
+	minRaw    float64
+	state     string
+	trace     *bufio.Writer
+	traceFile *os.File
+}
+
+func (u *uebaFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&u.off, "no-ueba", false, "do not run the behavioural models")
+	fs.DurationVar(&u.warmup, "ueba-warmup", 7*24*time.Hour, "event time an account's baselines learn before they alert")
+	fs.Float64Var(&u.threshold, "ueba-threshold", 4, "alert when an event's score is this rare among the account's: 4 is one event in 10,000")
+	fs.Float64Var(&u.minRaw, "ueba-min-raw", 5, "alert only when the event's raw score (the sum of its factors' -log10 probabilities) reaches this too")
+	fs.StringVar(&u.state, "state", "", "load the learned baselines from FILE when it exists, and save them there at the end")
+}
+
+// engine builds the UEBA engine, or nil when it is off.
+func (u *uebaFlags) engine() (*ueba.Engine, error) {
+	if u.off {
+		return nil, nil
+	}
+	if u.warmup < 0 || u.threshold <= 0 || u.minRaw <= 0 {
+		return nil, usagef("--ueba-warmup must not be negative, --ueba-threshold and --ueba-min-raw must be positive")
+	}
+	cfg := ueba.Config{Warmup: u.warmup, Threshold: u.threshold, MinRaw: u.minRaw}
+	if path := os.Getenv("PARAPET_UEBA_TRACE"); path != "" {
+		// Every scored event's scores, for evaluation and tuning.
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		u.trace = bufio.NewWriter(f)
+		u.traceFile = f
+		cfg.Trace = u.trace
+	}
+	if cfg.Warmup == 0 {
+		cfg.Warmup = time.Nanosecond // "no warm-up" (0 means the default)
+	}
+	if u.state == "" {
+		return ueba.New(cfg), nil
+	}
+	f, err := os.Open(u.state)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ueba.New(cfg), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	e, err := ueba.Load(f, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--state %s: %w", u.state, err)
+	}
+	return e, nil
+}
+
+// observe runs the models over a batch in order, adding their findings.
+func (u *uebaFlags) observe(e *ueba.Engine, events []event.Event, b *detect.Batch) {
+	if e == nil {
+		return
+	}
+	for i := range events {
+		if f := e.Observe(&events[i]); f != nil {
+			b.Findings = append(b.Findings, *f)
+		}
+	}
+}
+
+// finish saves the state and prints the models' summary.
+func (u *uebaFlags) finish(io IO, e *ueba.Engine) error {
+	if e == nil {
+		return nil
+	}
+	if u.trace != nil {
+		u.trace.Flush()
+		u.traceFile.Close()
+	}
+	st := e.Stats()
+	fmt.Fprintf(io.Err, "parapet: ueba: %d principals, %d access keys, %d addresses in %d accounts; %d events scored (%d late, %d without a principal); %d findings, %d more anomalies inside alerted windows, %d held back by warm-up\n",
+		st.Principals, st.Keys, st.Addresses, st.Accounts, st.Events-st.Skipped-st.Late, st.Late, st.Skipped, st.Findings, st.Suppressed, st.Warmup)
+	if u.state == "" {
+		return nil
+	}
+	tmp := u.state + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := e.Save(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, u.state)
+}

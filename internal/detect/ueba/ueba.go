@@ -1,0 +1,843 @@
+// Package ueba learns, from the event stream, how each identity behaves and
+// scores what departs from it, with every score explained.
+//
+// Entities are principals (an IAM user; a role, keyed by role ARN, its
+// sessions folded in; root; a federated user; an AWS service), long-term
+// access keys, source addresses and accounts. A principal's peers are the
+// principals of the same identity type in its account.
+//
+// Each event is scored before it is learned. Categorical features (API,
+// service, network, country, client, region, resource, API transition)
+// are scored by how rare the value is under the principal's history,
+// smoothed towards its peers' and its account's (novelty is the case of a
+// value never seen); hour of day by the same measure over a smoothed
+// 24-hour profile; volume (events, errors, data reads, resource creations
+// in the current hour) by the tail probability of an over-dispersed
+// Poisson against the principal's hour-of-day baseline; geography by the
+// speed between consecutive located sightings. Each factor is -log10 of a
+// probability (capped at 4); their sum is the raw score, and the finding's
+// score is -log10 of how rare that raw score is among the account's recent
+// events, so that a threshold of 4 alerts on about one event in 10,000.
+package ueba
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// Config tunes the engine. The zero value takes the defaults.
+type Config struct {
+	// Warmup is how long, in event time from an account's first event,
+	// its baselines learn before anything alerts (default 7 days).
+	Warmup time.Duration
+	// Lateness is how far behind the newest event time an event may
+	// arrive and still be scored (default 1 hour); later ones are learned
+	// and counted, not scored.
+	Lateness time.Duration
+	// Threshold is the calibrated score at which an event alerts
+	// (default 4: about one event in 10,000 of the account's).
+	Threshold float64
+	// MinRaw is the raw score an event must also reach (default 5): the
+	// joint improbability of its factors, so that the quietest account's
+	// top events do not alert for being merely its top.
+	MinRaw float64
+	// Window: one finding per principal per window (default 1 hour).
+	Window time.Duration
+	// Trace, when set, receives every scored event's id, raw score,
+	// calibrated score and strongest factor, tab-separated: for
+	// evaluation and tuning.
+	Trace io.Writer
+}
+
+func (c *Config) defaults() {
+	if c.Warmup == 0 {
+		c.Warmup = 7 * 24 * time.Hour
+	}
+	if c.Lateness == 0 {
+		c.Lateness = time.Hour
+	}
+	if c.Threshold == 0 {
+		c.Threshold = 4
+	}
+	if c.MinRaw == 0 {
+		c.MinRaw = 5
+	}
+	if c.Window == 0 {
+		c.Window = time.Hour
+	}
+}
+
+// Stats counts what the engine did.
+type Stats struct {
+	Events                                        int64 // events observed
+	Skipped                                       int64 // events without a principal (flows, findings)
+	Late                                          int64 // events older than the lateness allows: learned, not scored
+	Warmup                                        int64 // events scored while their account was warming up
+	Findings                                      int64
+	Suppressed                                    int64 // anomalies inside a window that already alerted
+	Principals, Keys, Addresses, Groups, Accounts int
+}
+
+// Engine is the online model. It is not safe for concurrent use: feed it
+// events in (about) event-time order from one goroutine.
+type Engine struct {
+	cfg        Config
+	principals map[string]*entity
+	keys       map[string]*keyEntity
+	ips        map[netip.Addr]*ipEntity
+	groups     map[string]*group
+	accounts   map[string]*account
+	maxT       int64
+	stats      Stats
+	factors    []factor // scratch
+}
+
+// New returns an engine with no history.
+func New(cfg Config) *Engine {
+	cfg.defaults()
+	return &Engine{cfg: cfg, principals: map[string]*entity{}, keys: map[string]*keyEntity{}, ips: map[netip.Addr]*ipEntity{},
+		groups: map[string]*group{}, accounts: map[string]*account{}}
+}
+
+// Config returns the engine's configuration with defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.Principals, s.Keys, s.Addresses, s.Groups, s.Accounts = len(e.principals), len(e.keys), len(e.ips), len(e.groups), len(e.accounts)
+	return s
+}
+
+// Features.
+const (
+	fAPI = iota
+	fService
+	fNet
+	fCountry
+	fClient
+	fRegion
+	fResource
+	fSeq
+	nFeat
+)
+
+var featNames = [nFeat]string{"API", "service", "network", "country", "client", "region", "resource", "API sequence"}
+
+// Volume metrics.
+const (
+	mEvents = iota
+	mErrors
+	mReads
+	mCreates
+	nMetric
+)
+
+var metricNames = [nMetric]string{"calls", "access errors", "data reads", "resource creations"}
+
+type entity struct {
+	key, name, kind, group, account string
+	first, last                     int64
+	n                               uint32
+	feats                           [nFeat]sketch
+	hours                           [24]uint32
+	vol                             [nMetric]volume
+	prevOp                          string // the last API, for sequences (copied: never a view of a record)
+	prevT                           int64
+	loc                             sighting
+	alerted                         int64 // the window of the last finding, +1
+}
+
+type sighting struct {
+	lat, lon float32
+	radius   uint16
+	country  string
+	t        int64
+	ok       bool
+}
+
+type volume struct {
+	slot         [24]float32 // counts in closed hours, by hour of day
+	total, sumsq float64     // over closed hours
+	bucket       int64       // the open hour (unix hours)
+	cur          uint32      // its count
+}
+
+type keyEntity struct {
+	feats [2]sketch // network, client
+}
+
+type ipEntity struct {
+	principals sketch
+}
+
+type group struct {
+	key     string
+	members uint32
+	first   int64
+	feats   [nFeat]table
+	hours   [24]uint32
+	n       uint32
+	vol     [nMetric]float64
+}
+
+type account struct {
+	id    string
+	first int64
+	all   group
+	calib calibration
+}
+
+// factor is one reason an event scored.
+type factor struct {
+	model   string // novelty, rarity, volume, time, geography, sequence
+	feature int    // for categorical factors, -1 otherwise
+	score   float64
+	text    string
+	value   string
+	attack  []string
+}
+
+// Observe scores ev against what was learned, learns it, and returns a
+// finding when the event is anomalous enough.
+func (e *Engine) Observe(ev *event.Event) *detect.Finding {
+	e.stats.Events++
+	key, kind := principalKey(ev)
+	if ev.Source != event.SourceCloudTrail || key == "" || ev.Time.IsZero() {
+		e.stats.Skipped++
+		return nil
+	}
+	t := ev.Time.Unix()
+	late := t < e.maxT-int64(e.cfg.Lateness/time.Second)
+	e.maxT = max(e.maxT, t)
+	acctID := ev.Cloud.Account
+	if acctID == "" {
+		acctID = ev.Actor.Account
+	}
+	acct := e.accounts[acctID]
+	if acct == nil {
+		acct = &account{id: strings.Clone(acctID), first: t, all: group{key: "account " + acctID, first: t}}
+		e.accounts[acct.id] = acct
+	}
+	acct.first = min(acct.first, t)
+	gkey := acctID + "/" + kind
+	grp := e.groups[gkey]
+	if grp == nil {
+		grp = &group{key: strings.Clone(gkey), first: t}
+		e.groups[grp.key] = grp
+	}
+	ent := e.principals[key]
+	if ent == nil {
+		ent = &entity{key: strings.Clone(key), name: strings.Clone(displayName(ev)), kind: strings.Clone(kind), group: grp.key, account: acct.id, first: t}
+		e.principals[ent.key] = ent
+		grp.members++
+		acct.all.members++
+	}
+
+	var hs [nFeat]uint64
+	var has [nFeat]bool
+	e.featureHashes(ev, ent, t, &hs, &has)
+
+	var score float64
+	factors := e.factors[:0]
+	if !late {
+		factors = e.score(ev, ent, grp, acct, t, &hs, &has, factors)
+		for _, f := range factors {
+			score += f.score
+		}
+	} else {
+		e.stats.Late++
+	}
+	calibrated := acct.calib.score(score)
+	if e.cfg.Trace != nil && !late {
+		top := ""
+		best := 0.0
+		for _, f := range factors {
+			if f.score > best {
+				best, top = f.score, headline(f)
+			}
+		}
+		fmt.Fprintf(e.cfg.Trace, "%s\t%.2f\t%.2f\t%s\t%s\t%s\n", ev.ID, score, calibrated, ent.name, top, ev.Time.UTC().Format(time.RFC3339))
+	}
+	e.learn(ev, ent, grp, acct, t, &hs, &has)
+	e.factors = factors
+	// Until an account has seen enough events to tell one in 10^T, the
+	// threshold is as high as its history supports.
+	threshold := min(e.cfg.Threshold, math.Log10(acct.calib.total+1)-0.6)
+	anomalous := !late && score >= e.cfg.MinRaw && calibrated >= threshold
+	if !late && !anomalous {
+		// Anomalies stay out of the calibration: an attack's events
+		// would otherwise make the next attack look common.
+		acct.calib.add(score, t)
+	}
+	if !anomalous {
+		return nil
+	}
+	if t < acct.first+int64(e.cfg.Warmup/time.Second) {
+		e.stats.Warmup++
+		return nil
+	}
+	window := t/int64(e.cfg.Window/time.Second) + 1
+	if ent.alerted == window {
+		e.stats.Suppressed++
+		return nil
+	}
+	ent.alerted = window
+	e.stats.Findings++
+	return e.finding(ev, ent, factors, score, calibrated)
+}
+
+// principalKey names the principal of ev and its identity type.
+func principalKey(ev *event.Event) (key, kind string) {
+	a := &ev.Actor
+	kind = a.Type
+	switch a.Type {
+	case "AssumedRole":
+		if a.SessionIssuerARN != "" {
+			return a.SessionIssuerARN, kind
+		}
+	case "Root":
+		return "root:" + a.Account, kind
+	case "AWSService":
+		if a.InvokedBy != "" {
+			return "service:" + a.InvokedBy, kind
+		}
+	case "":
+		return "", ""
+	}
+	if a.ARN != "" {
+		return a.ARN, kind
+	}
+	if a.PrincipalID != "" {
+		return a.Type + ":" + a.PrincipalID, kind
+	}
+	return "", ""
+}
+
+func displayName(ev *event.Event) string {
+	a := &ev.Actor
+	switch {
+	case a.Type == "Root":
+		return "root (" + a.Account + ")"
+	case a.Type == "AssumedRole" && a.UserName != "":
+		return "role/" + a.UserName
+	case a.UserName != "":
+		return a.UserName
+	case a.InvokedBy != "":
+		return a.InvokedBy
+	}
+	return a.ARN
+}
+
+func serviceShort(s string) string { return strings.TrimSuffix(s, ".amazonaws.com") }
+
+// featureValue is the value of feature f for ev, as words.
+func featureValue(ev *event.Event, ent *entity, f int) string {
+	switch f {
+	case fAPI:
+		return serviceShort(ev.API.Service) + ":" + ev.API.Operation
+	case fService:
+		return serviceShort(ev.API.Service)
+	case fNet:
+		if g := ev.Src.Geo; g.ASN != 0 {
+			s := fmt.Sprintf("AS%d", g.ASN)
+			if g.ASOrg != "" {
+				s += " (" + g.ASOrg + ")"
+			}
+			return s
+		}
+		if ev.Src.IP.IsValid() {
+			bits := 24
+			if ev.Src.IP.Is6() && !ev.Src.IP.Is4In6() {
+				bits = 48
+			}
+			p, _ := ev.Src.IP.Unmap().Prefix(bits)
+			return p.String()
+		}
+		return ev.Src.Domain
+	case fCountry:
+		return ev.Src.Geo.Country
+	case fClient:
+		return clientFamily(ev.Src.UserAgent)
+	case fRegion:
+		return ev.Cloud.Region
+	case fResource:
+		if r := sensitiveResource(ev); r != nil {
+			return r.Name
+		}
+	case fSeq:
+		return ent.prevOp + " → " + ev.API.Operation
+	}
+	return ""
+}
+
+func (e *Engine) featureHashes(ev *event.Event, ent *entity, t int64, hs *[nFeat]uint64, has *[nFeat]bool) {
+	set := func(f int, parts ...string) {
+		for _, p := range parts {
+			if p == "" {
+				return
+			}
+		}
+		hs[f], has[f] = hash64(parts...), true
+	}
+	set(fAPI, ev.API.Service, ev.API.Operation)
+	set(fService, ev.API.Service)
+	switch g := ev.Src.Geo; {
+	case g.ASN != 0:
+		hs[fNet], has[fNet] = hash64("AS", fmt.Sprint(g.ASN)), true
+	case ev.Src.IP.IsValid():
+		hs[fNet], has[fNet] = hash64(featureValue(ev, ent, fNet)), true
+	case ev.Src.Domain != "":
+		set(fNet, ev.Src.Domain)
+	}
+	set(fCountry, ev.Src.Geo.Country)
+	set(fClient, clientFamily(ev.Src.UserAgent))
+	set(fRegion, ev.Cloud.Region)
+	if r := sensitiveResource(ev); r != nil {
+		set(fResource, r.Type, r.Name)
+	}
+	if ent.prevOp != "" && t-ent.prevT < 3600 && t >= ent.prevT {
+		set(fSeq, ent.prevOp, ev.API.Operation)
+	}
+}
+
+// sensitiveResource is the first resource of a kind whose first touch by
+// a principal matters: a bucket, a KMS key, a secret, a parameter.
+func sensitiveResource(ev *event.Event) *event.Resource {
+	for i := range ev.Resources {
+		switch ev.Resources[i].Type {
+		case "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::SecretsManager::Secret", "AWS::SSM::Parameter":
+			return &ev.Resources[i]
+		}
+	}
+	return nil
+}
+
+// clientFamily reduces a user agent to the tool that sent it.
+func clientFamily(ua string) string {
+	l := strings.ToLower(ua)
+	switch {
+	case ua == "":
+		return ""
+	case strings.HasPrefix(l, "mozilla/") || ua == "AWS Internal" || strings.Contains(l, "console.amazonaws.com"):
+		return "console"
+	case strings.Contains(l, "terraform"):
+		return "terraform"
+	case strings.Contains(l, "exec-env/github-actions"):
+		return "aws-cli (github actions)"
+	case strings.HasPrefix(l, "aws-cli/"):
+		return "aws-cli"
+	case strings.HasPrefix(l, "boto3/") || strings.HasPrefix(l, "botocore/"):
+		return "boto3"
+	case strings.HasPrefix(l, "aws-sdk-go"):
+		return "aws-sdk-go"
+	case strings.HasPrefix(l, "aws-sdk-java") || strings.HasPrefix(l, "aws-sdk-js") || strings.HasPrefix(l, "aws-sdk-"):
+		f, _, _ := strings.Cut(l, "/")
+		return f
+	case strings.HasSuffix(l, ".amazonaws.com"):
+		return l
+	}
+	f, _, _ := strings.Cut(l, "/")
+	f, _, _ = strings.Cut(f, " ")
+	if len(f) > 40 {
+		f = f[:40]
+	}
+	return f
+}
+
+func metricsOf(ev *event.Event) [nMetric]bool {
+	var m [nMetric]bool
+	m[mEvents] = true
+	if c := ev.API.ErrorCode; c != "" && (strings.Contains(c, "AccessDenied") || strings.Contains(c, "Unauthorized") || strings.Contains(c, "Forbidden") || strings.Contains(c, "NotAuthorized")) {
+		m[mErrors] = true
+	}
+	switch op := ev.API.Operation; {
+	case op == "GetObject" || op == "GetSecretValue" || op == "BatchGetSecretValue" || strings.HasPrefix(op, "GetParameter"):
+		m[mReads] = true
+	case strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Run") || strings.HasPrefix(op, "Launch") || strings.HasPrefix(op, "Allocate") || strings.HasPrefix(op, "Import"):
+		m[mCreates] = true
+	}
+	return m
+}
+
+func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, t int64, hs *[nFeat]uint64, has *[nFeat]bool, out []factor) []factor {
+	// Categorical features.
+	for f := range nFeat {
+		if !has[f] {
+			continue
+		}
+		h := hs[f]
+		le := level{ent.feats[f].count(h), ent.feats[f].n, ent.feats[f].d}
+		lg := level{grp.feats[f].count(h), grp.feats[f].n, grp.feats[f].d}
+		la := level{acct.all.feats[f].count(h), acct.all.feats[f].n, acct.all.feats[f].d}
+		s := surprise(mix(le, lg, la))
+		if s < 0.5 {
+			continue
+		}
+		model := "rarity"
+		if le.c == 0 {
+			model = "novelty"
+		}
+		if f == fSeq {
+			model = "sequence"
+		}
+		out = append(out, factor{model: model, feature: f, score: s, value: featureValue(ev, ent, f), text: words(ent, grp, f, le, lg, la, featureValue(ev, ent, f)), attack: attackFor(f, ev)})
+	}
+	// A long-term key used from a network or client new to the key but
+	// not to its principal (a key shared or leaked among colleagues).
+	if k := e.keys[ev.Actor.AccessKeyID]; k != nil {
+		for i, f := range []int{fNet, fClient} {
+			if !has[f] || ent.feats[f].count(hs[f]) == 0 {
+				continue // the principal-level factor covers it
+			}
+			l := level{k.feats[i].count(hs[f]), k.feats[i].n, k.feats[i].d}
+			if l.c == 0 && l.n > 0 {
+				s := surprise(l.tail())
+				if s >= 0.5 {
+					out = append(out, factor{model: "novelty", feature: f, score: s, value: featureValue(ev, ent, f),
+						text:   fmt.Sprintf("access key %s was never used from %s %s before (%d uses), though %s was", ev.Actor.AccessKeyID, featNames[f], featureValue(ev, ent, f), l.n, ent.name),
+						attack: []string{"T1078.004"}})
+				}
+			}
+		}
+	}
+	// An address serving a principal it never served.
+	if ip := e.ips[ev.Src.IP]; ip != nil && ip.principals.n >= 20 {
+		l := level{ip.principals.count(hash64(ent.key)), ip.principals.n, ip.principals.d}
+		if l.c == 0 {
+			if s := surprise(l.tail()); s >= 0.5 {
+				out = append(out, factor{model: "novelty", feature: -1, score: s, value: ev.Src.IP.String(),
+					text: fmt.Sprintf("address %s served %d other principals in %d calls, never %s", ev.Src.IP, l.d, l.n, ent.name), attack: []string{"T1078.004"}})
+			}
+		}
+	}
+	// Hour of day.
+	hod := int(t/3600) % 24
+	pe, pg, pa := hourShare(&ent.hours, ent.n, hod), hourShare(&grp.hours, grp.n, hod), hourShare(&acct.all.hours, acct.all.n, hod)
+	if ent.n >= 20 {
+		// The same weights as mix, over hour shares (24 shares make a
+		// uniform profile score 0).
+		we := float64(ent.n) / (float64(ent.n) + 30)
+		lg := pa
+		if grp.n > 0 {
+			lg = 0.8*pg + 0.2*pa
+		}
+		tail := math.Min(1, 24*(we*(0.75*pe+0.25*lg)+(1-we)*lg))
+		if s := surprise(tail); s >= 0.5 {
+			out = append(out, factor{model: "time", feature: -1, score: s, value: fmt.Sprintf("%02d:00 UTC", hod),
+				text:   fmt.Sprintf("%s is active at %02d:%02d UTC; %.1f%% of their %d calls fall within an hour of it (peers %.1f%%)", ent.name, hod, (t/60)%60, 100*pe*3/2, ent.n, 100*pg*3/2),
+				attack: []string{"T1078.004"}})
+		}
+	}
+	// Volume in the current hour.
+	ms := metricsOf(ev)
+	hour := t / 3600
+	for m := range nMetric {
+		if !ms[m] {
+			continue
+		}
+		v := &ent.vol[m]
+		x := float64(1)
+		if v.bucket == hour {
+			x += float64(v.cur)
+		}
+		if x < 5 {
+			continue
+		}
+		lambda, phi := e.expected(ent, grp, m, hour)
+		if x <= 3*lambda {
+			continue
+		}
+		p := poissonTail(x/phi, lambda/phi)
+		if s := surprise(p); s >= 0.5 {
+			out = append(out, factor{model: "volume", feature: -1, score: s, value: fmt.Sprintf("%.0f %s", x, metricNames[m]),
+				text:   fmt.Sprintf("%s made %.0f %s in the hour from %02d:00 UTC; %.1f expected at this hour (chance %.0e)", ent.name, x, metricNames[m], hod, lambda, p),
+				attack: volumeAttack[m]})
+		}
+	}
+	// Geography: impossible travel between consecutive located sightings.
+	if g := ev.Src.Geo; g.Located && ent.loc.ok && t >= ent.loc.t {
+		km := haversineKm(float64(ent.loc.lat), float64(ent.loc.lon), float64(g.Lat), float64(g.Lon)) - float64(ent.loc.radius) - float64(g.RadiusKm)
+		if km > 500 {
+			hours := math.Max(float64(t-ent.loc.t)/3600, 1.0/60)
+			speed := km / hours
+			if speed > 900 {
+				s := math.Min(6, 2.5+2*math.Log10(speed/900))
+				out = append(out, factor{model: "geography", feature: -1, score: s, value: ent.loc.country + " → " + g.Country,
+					text:   fmt.Sprintf("%s appeared %.0f km away (%s → %s) %s after the last sighting: %.0f km/h", ent.name, km, orUnknown(ent.loc.country), orUnknown(g.Country), (time.Duration(t-ent.loc.t) * time.Second).String(), speed),
+					attack: []string{"T1078.004"}})
+			}
+		}
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
+
+var volumeAttack = [nMetric][]string{
+	mEvents:  {"T1078.004"},
+	mErrors:  {"T1580", "T1087.004"},
+	mReads:   {"T1530"},
+	mCreates: {"T1496", "T1578"},
+}
+
+func attackFor(f int, ev *event.Event) []string {
+	switch f {
+	case fNet, fCountry, fClient:
+		return []string{"T1078.004"}
+	case fAPI, fSeq, fService:
+		op := ev.API.Operation
+		switch {
+		case strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "Get"):
+			if serviceShort(ev.API.Service) == "iam" {
+				return []string{"T1087.004"}
+			}
+			return []string{"T1580"}
+		case strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Attach") || strings.HasPrefix(op, "Put") || strings.HasPrefix(op, "Update"):
+			if serviceShort(ev.API.Service) == "iam" {
+				return []string{"T1098"}
+			}
+		}
+	case fResource:
+		return []string{"T1530"}
+	case fRegion:
+		return []string{"T1535"}
+	}
+	return nil
+}
+
+// hourShare is the smoothed share of activity at hour h (neighbours count
+// half).
+func hourShare(hours *[24]uint32, n uint32, h int) float64 {
+	if n == 0 {
+		return 1.0 / 24
+	}
+	c := float64(hours[h]) + 0.5*float64(hours[(h+23)%24]) + 0.5*float64(hours[(h+1)%24])
+	return (c + 0.05) / (2*float64(n) + 1.2)
+}
+
+// expected is the principal's expected count of metric m in this hour,
+// and the over-dispersion of its hourly counts.
+func (e *Engine) expected(ent *entity, grp *group, m int, hour int64) (lambda, phi float64) {
+	v := &ent.vol[m]
+	firstHour := ent.first / 3600
+	hoursSeen := float64(hour - firstHour)
+	if hoursSeen < 24 {
+		// Too little history: what a peer does in an hour.
+		gh := math.Max(1, float64(hour-grp.first/3600)) * math.Max(1, float64(grp.members))
+		return math.Max(grp.vol[m]/gh, 0.5), 3
+	}
+	mean := v.total / hoursSeen
+	days := hoursSeen / 24
+	lambda = (float64(v.slot[hour%24]) + 2*mean) / (days + 2)
+	lambda = math.Max(lambda, 0.5)
+	variance := v.sumsq/hoursSeen - mean*mean
+	phi = 1
+	if mean > 0 {
+		phi = math.Min(30, math.Max(1, variance/mean))
+	}
+	return lambda, phi
+}
+
+func words(ent *entity, grp *group, f int, le, lg, la level, value string) string {
+	feature := featNames[f]
+	days := float64(ent.last-ent.first) / 86400
+	peers := "peers"
+	if grp.members > 1 {
+		peers = fmt.Sprintf("%d peers (%s)", grp.members-1, grp.key)
+	}
+	var own string
+	switch {
+	case le.n == 0:
+		own = fmt.Sprintf("%s is new: scored by its peers and account; %s %s", ent.name, feature, value)
+	case le.c == 0 && f == fSeq:
+		own = fmt.Sprintf("%s never went %s in %.0f days of history (%d calls)", ent.name, value, days, le.n)
+	case le.c == 0:
+		own = fmt.Sprintf("first time %s used %s %s in %.0f days of history (%d calls)", ent.name, feature, value, days, le.n)
+	default:
+		own = fmt.Sprintf("%s rarely uses %s %s: %d of %d calls", ent.name, feature, value, le.c, le.n)
+	}
+	other := lg.n - le.n
+	if lg.n < le.n {
+		other = 0
+	}
+	otherC := lg.c - min(lg.c, le.c)
+	return fmt.Sprintf("%s; %d times in %s' %d calls; %d times in the account's %d", own, otherC, peers, other, la.c, la.n)
+}
+
+func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, t int64, hs *[nFeat]uint64, has *[nFeat]bool) {
+	for f := range nFeat {
+		if has[f] {
+			ent.feats[f].add(hs[f])
+			grp.feats[f].add(hs[f])
+			acct.all.feats[f].add(hs[f])
+		}
+	}
+	hod := int(t/3600) % 24
+	ent.hours[hod]++
+	grp.hours[hod]++
+	acct.all.hours[hod]++
+	ent.n++
+	grp.n++
+	acct.all.n++
+	ent.last = max(ent.last, t)
+	ms := metricsOf(ev)
+	hour := t / 3600
+	for m := range nMetric {
+		if !ms[m] {
+			continue
+		}
+		grp.vol[m]++
+		v := &ent.vol[m]
+		switch {
+		case v.bucket == hour:
+			v.cur++
+		case hour > v.bucket:
+			if v.cur > 0 {
+				c := float64(v.cur)
+				v.slot[v.bucket%24] += float32(c)
+				v.total += c
+				v.sumsq += c * c
+			}
+			v.bucket, v.cur = hour, 1
+		default: // late: straight into its hour's slot
+			v.slot[hour%24]++
+			v.total++
+			v.sumsq++
+		}
+	}
+	if ev.API.Operation != ent.prevOp {
+		ent.prevOp = strings.Clone(ev.API.Operation)
+	}
+	ent.prevT = t
+	if g := ev.Src.Geo; g.Located && t >= ent.loc.t {
+		ent.loc = sighting{lat: g.Lat, lon: g.Lon, radius: g.RadiusKm, country: strings.Clone(g.Country), t: t, ok: true}
+	}
+	if id := ev.Actor.AccessKeyID; strings.HasPrefix(id, "AKIA") {
+		k := e.keys[id]
+		if k == nil {
+			k = &keyEntity{}
+			e.keys[strings.Clone(id)] = k
+		}
+		if has[fNet] {
+			k.feats[0].add(hs[fNet])
+		}
+		if has[fClient] {
+			k.feats[1].add(hs[fClient])
+		}
+	}
+	if ip := ev.Src.IP; ip.IsValid() {
+		x := e.ips[ip]
+		if x == nil {
+			x = &ipEntity{}
+			e.ips[ip] = x
+		}
+		x.principals.add(hash64(ent.key))
+	}
+}
+
+func (e *Engine) finding(ev *event.Event, ent *entity, factors []factor, raw, calibrated float64) *detect.Finding {
+	// The strongest factors first.
+	top := append([]factor(nil), factors...)
+	for i := 1; i < len(top); i++ {
+		for j := i; j > 0 && top[j].score > top[j-1].score; j-- {
+			top[j], top[j-1] = top[j-1], top[j]
+		}
+	}
+	if len(top) > 5 {
+		top = top[:5]
+	}
+	f := detect.FromEvent(ev)
+	f.RuleID = "ueba." + top[0].model
+	f.Source = "ueba"
+	f.Score = calibrated
+	f.Title = "Unusual behaviour: " + ent.name + " — " + headline(top[0])
+	f.Description = fmt.Sprintf("Behavioural anomaly: raw score %.1f (the sum of the factors' -log10 probabilities); as rare as %.1f on the account's scale of recent events.", raw, calibrated)
+	switch {
+	case raw >= 2.6*e.cfg.MinRaw:
+		f.Level = "critical"
+	case raw >= 1.7*e.cfg.MinRaw:
+		f.Level = "high"
+	default:
+		f.Level = "medium"
+	}
+	seen := map[string]bool{}
+	for _, fc := range top[:min(3, len(top))] {
+		for _, t := range fc.attack {
+			if !seen[t] {
+				seen[t] = true
+				f.Attack.Techniques = append(f.Attack.Techniques, t)
+			}
+		}
+	}
+	f.Attack.Tactics = tacticsFor(f.Attack.Techniques)
+	for _, fc := range top {
+		name := ""
+		if fc.feature >= 0 {
+			name = featNames[fc.feature]
+		}
+		f.Explanation = append(f.Explanation, detect.Evidence{Selection: fc.model, Field: name, Value: fc.value, Detail: fc.text, Score: fc.score})
+	}
+	f.ID = detect.FindingID(f.RuleID, f.EventIDs)
+	return &f
+}
+
+func headline(f factor) string {
+	switch f.model {
+	case "novelty":
+		if f.feature >= 0 {
+			return "new " + featNames[f.feature] + " " + f.value
+		}
+		return "new " + f.value
+	case "rarity":
+		return "rare " + featNames[f.feature] + " " + f.value
+	case "sequence":
+		return "unusual API sequence " + f.value
+	case "volume":
+		return f.value + " in an hour"
+	case "time":
+		return "active at " + f.value
+	case "geography":
+		return "impossible travel " + f.value
+	}
+	return f.model
+}
+
+var tacticOf = map[string][]string{
+	"T1078.004": {"initial-access", "persistence"},
+	"T1087.004": {"discovery"},
+	"T1580":     {"discovery"},
+	"T1530":     {"collection"},
+	"T1496":     {"impact"},
+	"T1578":     {"defense-evasion"},
+	"T1098":     {"persistence", "privilege-escalation"},
+	"T1535":     {"defense-evasion"},
+}
+
+func tacticsFor(techniques []string) []string {
+	var out []string
+	for _, t := range techniques {
+		for _, tac := range tacticOf[t] {
+			dup := false
+			for _, o := range out {
+				dup = dup || o == tac
+			}
+			if !dup {
+				out = append(out, tac)
+			}
+		}
+	}
+	return out
+}
