@@ -56,9 +56,18 @@ print what was seen. No cloud account and no network needed.`,
 			}
 			engine := detect.NewEngine(rules)
 			correlator := engine.NewCorrelator()
+			// The behavioural models, warmed up on the first three days:
+			// the demo's week is shorter than the default warm-up.
+			uf := uebaFlags{warmup: 72 * time.Hour, threshold: 4, minRaw: 5}
+			ue, err := uf.engine()
+			if err != nil {
+				return err
+			}
+			flags.timeOrder = true
 			// The demo's AWS addresses, so that rules can tell inside from
 			// outside AWS.
 			flags.cloudRanges = append(flags.cloudRanges, res.RangesPath)
+			flags.geoip, flags.asn = res.GeoPath, res.GeoPath
 			detectBatch := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
 			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, detectBatch, func(b *ingest.Batch) error {
 				for i := range b.Events {
@@ -66,6 +75,7 @@ print what was seen. No cloud account and no network needed.`,
 				}
 				res := b.Data.(*detect.Batch)
 				correlator.Correlate(b.Events, res)
+				uf.observe(ue, b.Events, res)
 				for i := range res.Findings {
 					seen.finding(&res.Findings[i])
 				}
@@ -116,7 +126,8 @@ type storySeen struct {
 	srcIPs      map[string]bool
 	bytesOut    int64
 	ports       map[uint16]bool
-	rules       map[string]int // rule title → findings on this story's events
+	rules       map[string]int      // rule title → findings on this story's events
+	why         map[string][]string // behavioural finding title → its strongest reasons
 }
 
 func newTally(labels map[string]string) *tally {
@@ -202,7 +213,16 @@ func (t *tally) finding(f *detect.Finding) {
 	for _, id := range f.EventIDs {
 		if name, ok := t.labels[id]; ok {
 			if s := t.stories[name]; s != nil {
-				s.rules[f.Level+"\t"+f.Title]++
+				k := f.Level + "\t" + f.Title
+				s.rules[k]++
+				if f.Source == "ueba" && s.why[k] == nil {
+					if s.why == nil {
+						s.why = map[string][]string{}
+					}
+					for _, e := range f.Explanation[:min(3, len(f.Explanation))] {
+						s.why[k] = append(s.why[k], fmt.Sprintf("%s %.1f: %s", e.Selection, e.Score, e.Detail))
+					}
+				}
 			}
 			return
 		}
@@ -281,11 +301,14 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 			fmt.Fprintf(w, "  %*s flows to port %s, %s sent out\n", wd, "", strings.Join(ports, ", "), bytesHuman(seen.bytesOut))
 		}
 		if len(seen.rules) == 0 {
-			fmt.Fprintf(w, "  %*s detected by: nothing yet (behavioural models and correlation rules will)\n", wd, "")
+			fmt.Fprintf(w, "  %*s detected by: nothing\n", wd, "")
 		}
 		for _, k := range slices.Sorted(maps.Keys(seen.rules)) {
 			level, title, _ := strings.Cut(k, "\t")
 			fmt.Fprintf(w, "  %*s DETECTED %-8s %s (%d findings)\n", wd, "", level, title, seen.rules[k])
+			for _, why := range seen.why[k] {
+				fmt.Fprintf(w, "  %*s            · %s\n", wd, "", why)
+			}
 		}
 	}
 	fp := 0
@@ -302,5 +325,6 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 			fmt.Fprintf(w, "  %6d %-8s %s\n", t.falseAlerts[k], level, title)
 		}
 	}
-	fmt.Fprintln(w, "Run it yourself: bin/parapet detect --format table --cloud-ranges parapet-demo/ip-ranges.json parapet-demo/AWSLogs")
+	fmt.Fprintln(w, "Behavioural findings (UEBA) learn on the first three days of the week here (--ueba-warmup 72h); the default is seven.")
+	fmt.Fprintln(w, "Run it yourself: bin/parapet detect --format table --ueba-warmup 72h --cloud-ranges parapet-demo/ip-ranges.json \\\n    --geoip parapet-demo/geo.mmdb --asn parapet-demo/geo.mmdb parapet-demo/AWSLogs")
 }

@@ -44,6 +44,9 @@ type Result struct {
 	// RangesPath is the demo's own address ranges, in AWS's ip-ranges.json
 	// format: what parapet detect --cloud-ranges reads.
 	RangesPath string
+	// GeoPath is a MaxMind DB placing the demo's addresses (City and ASN
+	// fields in one file): what --geoip and --asn read.
+	GeoPath string
 	Start, End time.Time
 }
 
@@ -552,6 +555,14 @@ func (g *gen) write() (Result, error) {
 		b, _ := json.Marshal(l)
 		lb.Write(b)
 		lb.WriteByte('\n')
+	}
+	geo, err := geoDB()
+	if err != nil {
+		return res, err
+	}
+	res.GeoPath = filepath.Join(g.cfg.Dir, "geo.mmdb")
+	if err := os.WriteFile(res.GeoPath, geo, 0o644); err != nil {
+		return res, err
 	}
 	res.RangesPath = filepath.Join(g.cfg.Dir, "ip-ranges.json")
 	if err := os.WriteFile(res.RangesPath, ipRanges(), 0o644); err != nil {

@@ -562,8 +562,11 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 				attack: volumeAttack[m]})
 		}
 	}
-	// Geography: impossible travel between consecutive located sightings.
-	if g := ev.Src.Geo; g.Located && ent.loc.ok && t >= ent.loc.t {
+	// Geography: impossible travel between consecutive located sightings,
+	// unless the principal is at home in both places (offices on two
+	// continents, a VPN's exits): a network it used three times or more is
+	// not a journey.
+	if g := ev.Src.Geo; g.Located && ent.loc.ok && t >= ent.loc.t && (!has[fNet] || ent.feats[fNet].count(hs[fNet]) < 3) {
 		km := haversineKm(float64(ent.loc.lat), float64(ent.loc.lon), float64(g.Lat), float64(g.Lon)) - float64(ent.loc.radius) - float64(g.RadiusKm)
 		if km > 500 {
 			hours := math.Max(float64(t-ent.loc.t)/3600, 1.0/60)
@@ -654,14 +657,10 @@ func (e *Engine) expected(ent *entity, grp *group, m int, hour int64) (lambda, p
 func words(ent *entity, grp *group, f int, le, lg, la level, value string) string {
 	feature := featNames[f]
 	days := float64(ent.last-ent.first) / 86400
-	peers := "peers"
-	if grp.members > 1 {
-		peers = fmt.Sprintf("%d peers (%s)", grp.members-1, grp.key)
-	}
 	var own string
 	switch {
 	case le.n == 0:
-		own = fmt.Sprintf("%s is new: scored by its peers and account; %s %s", ent.name, feature, value)
+		own = fmt.Sprintf("%s is new, so its peers and account judge %s %s", ent.name, feature, value)
 	case le.c == 0 && f == fSeq:
 		own = fmt.Sprintf("%s never went %s in %.0f days of history (%d calls)", ent.name, value, days, le.n)
 	case le.c == 0:
@@ -669,12 +668,11 @@ func words(ent *entity, grp *group, f int, le, lg, la level, value string) strin
 	default:
 		own = fmt.Sprintf("%s rarely uses %s %s: %d of %d calls", ent.name, feature, value, le.c, le.n)
 	}
-	other := lg.n - le.n
-	if lg.n < le.n {
-		other = 0
-	}
-	otherC := lg.c - min(lg.c, le.c)
-	return fmt.Sprintf("%s; %d times in %s' %d calls; %d times in the account's %d", own, otherC, peers, other, la.c, la.n)
+	// The peers' figures without the principal's own.
+	other, otherC := lg.n-min(lg.n, le.n), lg.c-min(lg.c, le.c)
+	acct, kind, _ := strings.Cut(grp.key, "/")
+	peers := max(int(grp.members)-1, 0)
+	return fmt.Sprintf("%s; seen %d times in the %d calls of its %d peers (%s in %s), %d times in the account's %d", own, otherC, other, peers, kind, acct, la.c, la.n)
 }
 
 func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, t int64, hs *[nFeat]uint64, has *[nFeat]bool) {
