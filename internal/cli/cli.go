@@ -91,6 +91,7 @@ OCSF-aligned event model, and detects, responds to and reports on threats and po
 		newEvents(io),
 		newDemo(io),
 		newDetect(io),
+		newEval(io),
 		newRules(io),
 	)
 	return root

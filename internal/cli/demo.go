@@ -20,8 +20,10 @@ import (
 
 func newDemo(io IO) *cobra.Command {
 	var (
-		cfg   demo.Config
-		flags ingestFlags
+		cfg             demo.Config
+		flags           ingestFlags
+		evalSet         bool
+		accounts, teams int
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -33,6 +35,21 @@ print what was seen. No cloud account and no network needed.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
+			if evalSet {
+				days := cfg.Days
+				if !cmd.Flags().Changed("days") {
+					days = 28
+				}
+				res, err := demo.GenerateEval(demo.EvalConfig{Dir: cfg.Dir, Seed: cfg.Seed, Days: days, Accounts: accounts, Teams: teams})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(io.Out, "Parapet evaluation set: %d days, %d accounts, %d CloudTrail records in %d files, %d labelled story records (%d stories), generated in %.1f s into %s\n",
+					days, accounts, res.Records, res.CloudTrailFiles, len(res.Labels), countStories(res.Labels), time.Since(start).Seconds(), cfg.Dir)
+				fmt.Fprintf(io.Out, "Evaluate: bin/parapet eval --labels %s --geoip %s --asn %s --cloud-ranges %s %s\n",
+					res.LabelsPath, res.GeoPath, res.GeoPath, res.RangesPath, filepath.Join(cfg.Dir, "AWSLogs"))
+				return nil
+			}
 			res, err := demo.Generate(cfg)
 			if err != nil {
 				return err
@@ -96,7 +113,10 @@ print what was seen. No cloud account and no network needed.`,
 	}
 	cmd.Flags().StringVar(&cfg.Dir, "dir", "parapet-demo", "folder to write the demo data into")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed: the same seed gives the same data")
-	cmd.Flags().IntVar(&cfg.Days, "days", 7, "days of telemetry (at least 5)")
+	cmd.Flags().IntVar(&cfg.Days, "days", 7, "days of telemetry (at least 5; with --eval at least 21, default 28)")
+	cmd.Flags().BoolVar(&evalSet, "eval", false, "write an evaluation set instead (several accounts, weeks of noisy background, each attack\nstory injected three times), for parapet eval; nothing is run")
+	cmd.Flags().IntVar(&accounts, "accounts", 4, "with --eval: accounts")
+	cmd.Flags().IntVar(&teams, "teams", 6, "with --eval: copies of the ten people in each account")
 	flags.register(cmd.Flags())
 	return cmd
 }
@@ -327,4 +347,12 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 	}
 	fmt.Fprintln(w, "Behavioural findings (UEBA) learn on the first three days of the week here (--ueba-warmup 72h); the default is seven.")
 	fmt.Fprintln(w, "Run it yourself: bin/parapet detect --format table --ueba-warmup 72h --cloud-ranges parapet-demo/ip-ranges.json \\\n    --geoip parapet-demo/geo.mmdb --asn parapet-demo/geo.mmdb parapet-demo/AWSLogs")
+}
+
+func countStories(labels []demo.Label) int {
+	seen := map[string]bool{}
+	for _, l := range labels {
+		seen[l.Story] = true
+	}
+	return len(seen)
 }

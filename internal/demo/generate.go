@@ -83,6 +83,7 @@ type gen struct {
 	trail     map[fileKey][]record
 	flows     map[fileKey][]record
 	labels    []Label
+	noFlows   bool
 }
 
 // Generate writes the demo data set into cfg.Dir.
@@ -192,7 +193,11 @@ func pick[T any](g *gen, xs []T) T { return xs[g.rng.IntN(len(xs))] }
 func (g *gen) background() {
 	for h := 0; h < g.cfg.Days*24; h++ {
 		hour := g.cfg.Start.Add(time.Duration(h) * time.Hour)
+		day := h / 24
 		for _, p := range g.personas {
+			if day < p.startDay {
+				continue
+			}
 			local := hour.Add(time.Duration(p.tz) * time.Hour)
 			lh := local.Hour()
 			weekend := local.Weekday() == time.Saturday || local.Weekday() == time.Sunday
@@ -214,8 +219,15 @@ func (g *gen) background() {
 					mean *= 0.5 // lunch
 				}
 			}
+			if p.busyDay > 0 && day == p.busyDay-1 {
+				mean *= 5
+			}
+			ips := p.ips
+			if p.travelIPs != nil && day >= p.travelFrom && day < p.travelTo {
+				ips = p.travelIPs
+			}
 			if p.console && lh == p.start {
-				g.consoleLogin(p, hour.Add(time.Duration(g.rng.IntN(900))*time.Second), pick(g, p.ips), true, "")
+				g.consoleLogin(p, hour.Add(time.Duration(g.rng.IntN(900))*time.Second), pick(g, ips), true, "")
 			}
 			if p.role == "ci-deploy" {
 				g.assumeWebIdentity(p, hour.Add(time.Duration(g.rng.IntN(300))*time.Second))
@@ -232,6 +244,9 @@ func (g *gen) background() {
 					params = c.params(g, p)
 				}
 				ev := g.call(p, t, region, c.service, c.op, params)
+				if p.travelIPs != nil && day >= p.travelFrom && day < p.travelTo {
+					ev.ip = pick(g, ips)
+				}
 				ev.data = c.data
 				if !p.always && p.kind == "IAMUser" && g.rng.IntN(120) == 0 {
 					ev.errorCode, ev.errorMessage = "AccessDenied", "User: "+g.arn(p)+" is not authorized to perform: "+c.service+":"+c.op
@@ -239,7 +254,9 @@ func (g *gen) background() {
 				g.emit(ev, "")
 			}
 		}
-		g.backgroundFlows(hour)
+		if !g.noFlows {
+			g.backgroundFlows(hour)
+		}
 	}
 }
 

@@ -40,6 +40,14 @@ type persona struct {
 	region   []int // indexes into regions, first is home
 	calls    []call
 	console  bool // signs in to the console each working day
+	// The evaluation set's noise: a principal that appears on startDay
+	// (a new employee, a new CI role), travels (its addresses are
+	// travelIPs from travelFrom to travelTo, days), or is busy one day
+	// (busyDay, from 1; a deploy day: five times the calls).
+	startDay             int
+	travelFrom, travelTo int
+	travelIPs            []string
+	busyDay              int
 }
 
 var (

@@ -152,8 +152,16 @@ type entity struct {
 	prevOp                          string // the last API, for sequences (copied: never a view of a record)
 	prevT                           int64
 	loc                             sighting
-	alerted                         int64 // the window of the last finding, +1
+	alerted                         int64   // the window of the last finding, +1
+	burst                           float64 // decayed sum of recent unusual factors
+	burstT                          int64
+	burstN                          uint32
 }
+
+const (
+	burstFactor = 1.5    // a factor this strong (p ≤ 3%) counts towards a session
+	burstTau    = 1200.0 // seconds: a session's sum fades by half in about 14 minutes
+)
 
 type sighting struct {
 	lat, lon float32
@@ -249,8 +257,31 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 	factors := e.factors[:0]
 	if !late {
 		factors = e.score(ev, ent, grp, acct, t, &hs, &has, factors)
+		var unusual float64
 		for _, f := range factors {
 			score += f.score
+			if f.score >= burstFactor && (f.model == "novelty" || f.model == "rarity" || f.model == "sequence") {
+				unusual += f.score
+			}
+		}
+		// A session: unusual calls in quick succession are jointly rarer
+		// than each alone, so the decayed sum of the principal's recent
+		// unusual factors joins the score.
+		if ent.burst > 0 && t >= ent.burstT {
+			ent.burst *= math.Exp(-float64(t-ent.burstT) / burstTau)
+		}
+		if ent.burst >= burstFactor {
+			factors = append(factors, factor{model: "session", feature: -1, score: ent.burst, value: fmt.Sprintf("%d unusual calls", ent.burstN),
+				text: fmt.Sprintf("%s made %d other unusual calls in the last minutes (their factors sum to %.1f, fading by half every %.0f minutes)", ent.name, ent.burstN, ent.burst, burstTau*math.Ln2/60)})
+			score += ent.burst
+		}
+		if unusual > 0 {
+			if ent.burst < burstFactor {
+				ent.burstN = 0
+			}
+			ent.burst += unusual
+			ent.burstN++
+			ent.burstT = t
 		}
 	} else {
 		e.stats.Late++
@@ -809,6 +840,8 @@ func headline(f factor) string {
 		return "active at " + f.value
 	case "geography":
 		return "impossible travel " + f.value
+	case "session":
+		return f.value + " in quick succession"
 	}
 	return f.model
 }
