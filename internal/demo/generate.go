@@ -46,7 +46,7 @@ type Result struct {
 	RangesPath string
 	// GeoPath is a MaxMind DB placing the demo's addresses (City and ASN
 	// fields in one file): what --geoip and --asn read.
-	GeoPath string
+	GeoPath    string
 	Start, End time.Time
 }
 
