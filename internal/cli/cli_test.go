@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -286,5 +287,59 @@ func TestDetectCloudRanges(t *testing.T) {
 	}
 	if _, errOut, code := run(t, "", "detect", "--cloud-ranges", trail, trail); code != ExitUsage || !strings.Contains(errOut, "--cloud-ranges") {
 		t.Errorf("a bad ranges file: exit %d, %s", code, errOut)
+	}
+}
+
+// TestEvaluationSet generates the evaluation set (a million CloudTrail
+// events: four accounts, four weeks, noise, eighteen attack stories) and
+// holds the behavioural models to the bar: recall of at least 0.9
+// on the stories with at most one false alert per 10,000 benign events;
+// and their state to at most 10 KB per entity.
+func TestEvaluationSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million events")
+	}
+	dir := filepath.Join(t.TempDir(), "eval")
+	if out, errOut, code := run(t, "", "demo", "--eval", "--dir", dir); code != ExitOK {
+		t.Fatalf("demo --eval exit %d: %s %s", code, out, errOut)
+	}
+	state := filepath.Join(t.TempDir(), "ueba.state")
+	out, errOut, code := run(t, "", "eval", "--json", "--progress", "never", "--labels", filepath.Join(dir, "labels.jsonl"),
+		"--geoip", filepath.Join(dir, "geo.mmdb"), "--asn", filepath.Join(dir, "geo.mmdb"), "--cloud-ranges", filepath.Join(dir, "ip-ranges.json"),
+		"--state", state, filepath.Join(dir, "AWSLogs"))
+	if code != ExitOK {
+		t.Fatalf("eval exit %d: %s", code, errOut)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Events < 1_000_000 || len(rep.Stories) != 18 || rep.MissingIDs != 0 {
+		t.Fatalf("%d events, %d stories, %d labels not decoded", rep.Events, len(rep.Stories), rep.MissingIDs)
+	}
+	u := rep.BySource["ueba"]
+	t.Logf("ueba: recall %.3f, %d false alerts (%.4f per 1,000 benign), precision %.3f, MTTD median %.0f s", u.Recall, u.FalseAlerts, u.FAPer1000, u.Precision, u.MTTDMedian)
+	if u.Recall < 0.9 {
+		var missed []string
+		for _, s := range rep.Stories {
+			if !slices.Contains(s.DetectedBy, "ueba") {
+				missed = append(missed, s.Story)
+			}
+		}
+		t.Errorf("ueba recall %.3f < 0.9; missed %v", u.Recall, missed)
+	}
+	if u.FAPer1000 > 0.1 {
+		t.Errorf("ueba: %.4f false alerts per 1,000 benign events, more than one per 10,000", u.FAPer1000)
+	}
+	info, err := os.Stat(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entities int
+	if _, err := fmt.Sscanf(errOut[strings.Index(errOut, "parapet: ueba: ")+len("parapet: ueba: "):], "%d principals", &entities); err != nil || entities == 0 {
+		t.Fatalf("no principal count in %q", errOut)
+	}
+	if per := info.Size() / int64(entities); per > 10<<10 {
+		t.Errorf("state: %d bytes for %d principals, %d per principal", info.Size(), entities, per)
 	}
 }

@@ -206,7 +206,7 @@ func (r *reader) u64() uint64   { return binary.LittleEndian.Uint64(r.read(8)) }
 func (r *reader) i64() int64    { return int64(r.u64()) }
 func (r *reader) f64() float64  { return math.Float64frombits(r.u64()) }
 func (r *reader) f32() float32  { return math.Float32frombits(r.u32()) }
-func (r *reader) count() uint32 { return r.limit(r.u32(), 1<<28) }
+func (r *reader) count() uint32 { return r.limit(r.u32(), 1<<24) }
 
 func (r *reader) limit(n, max uint32) uint32 {
 	if n > max && r.err == nil {
@@ -253,6 +253,9 @@ func (r *reader) group(g *group) {
 		n := r.limit(r.u32(), maxTableValues)
 		t.counts = make(map[uint32]uint32, n)
 		for range n {
+			if r.err != nil {
+				return
+			}
 			k := r.u32()
 			t.counts[k] = r.u32()
 		}
@@ -292,11 +295,17 @@ func Load(in io.Reader, cfg Config) (*Engine, error) {
 		e.accounts[a.id] = a
 	}
 	for range r.count() {
+		if r.err != nil {
+			break
+		}
 		g := &group{}
 		r.group(g)
 		e.groups[g.key] = g
 	}
 	for range r.count() {
+		if r.err != nil {
+			break
+		}
 		p := &entity{}
 		p.key, p.name, p.kind, p.group, p.account = r.str(), r.str(), r.str(), r.str(), r.str()
 		p.first, p.last, p.n = r.i64(), r.i64(), r.u32()
@@ -324,6 +333,9 @@ func Load(in io.Reader, cfg Config) (*Engine, error) {
 		e.principals[p.key] = p
 	}
 	for range r.count() {
+		if r.err != nil {
+			break
+		}
 		k := r.str()
 		x := &keyEntity{}
 		r.sketch(&x.feats[0])
@@ -331,6 +343,9 @@ func Load(in io.Reader, cfg Config) (*Engine, error) {
 		e.keys[k] = x
 	}
 	for range r.count() {
+		if r.err != nil {
+			break
+		}
 		var a netip.Addr
 		if err := a.UnmarshalBinary([]byte(r.str())); err != nil && r.err == nil {
 			r.err = err

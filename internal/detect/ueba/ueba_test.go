@@ -1,0 +1,259 @@
+package ueba
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+var t0 = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+
+// call makes a CloudTrail event by an IAM user.
+func call(user, op string, at time.Time, ip string) event.Event {
+	svc, name, _ := strings.Cut(op, ":")
+	ev := event.Event{
+		ID: fmt.Sprintf("%s-%s-%d", user, name, at.UnixNano()), Source: event.SourceCloudTrail, Time: at,
+		Cloud: event.Cloud{Account: "111122223333", Region: "eu-west-1"},
+		Actor: event.Actor{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/" + user, UserName: user, Account: "111122223333", AccessKeyID: "AKIA" + strings.ToUpper(user)},
+		API:   event.API{Service: svc + ".amazonaws.com", Operation: name},
+		Src:   event.Endpoint{IP: netip.MustParseAddr(ip), UserAgent: "aws-cli/2.15.30 md/awscrt"},
+	}
+	return ev
+}
+
+// office simulates weeks of ordinary work: each user calls their usual
+// APIs from the office in working hours. It returns the engine and the
+// time after the last event.
+func office(t *testing.T, e *Engine, users []string, days int) time.Time {
+	t.Helper()
+	ops := []string{"s3:ListBuckets", "logs:FilterLogEvents", "lambda:GetFunction", "dynamodb:DescribeTable", "sts:GetCallerIdentity"}
+	var at time.Time
+	for d := range days {
+		for h := 9; h < 17; h++ {
+			for i, u := range users {
+				for k := range 6 {
+					at = t0.Add(time.Duration(d*24+h)*time.Hour + time.Duration(k*9+i)*time.Minute)
+					ev := call(u, ops[(k+i+d)%len(ops)], at, fmt.Sprintf("203.0.113.%d", 10+i%3))
+					if f := e.Observe(&ev); f != nil {
+						t.Fatalf("day %d: ordinary work alerted: %s (%s)", d, f.Title, f.Explanation[0].Detail)
+					}
+				}
+			}
+		}
+	}
+	return t0.Add(time.Duration(days) * 24 * time.Hour)
+}
+
+func TestNoveltyFromAnUnknownNetworkAlerts(t *testing.T) {
+	e := New(Config{Warmup: 7 * 24 * time.Hour})
+	users := []string{"alice", "bob", "carol", "dave", "erin", "frank"}
+	end := office(t, e, users, 14)
+	// alice's key, from a network nobody uses, at night, doing things she
+	// never does.
+	var found []string
+	for i, op := range []string{"sts:GetCallerIdentity", "iam:ListUsers", "iam:ListRoles", "iam:CreateAccessKey"} {
+		ev := call("alice", op, end.Add(3*time.Hour+time.Duration(i*20)*time.Second), "198.51.100.66")
+		ev.Src.UserAgent = "python-requests/2.31"
+		if f := e.Observe(&ev); f != nil {
+			found = append(found, f.RuleID)
+			if f.Source != "ueba" || f.Score < 4 || len(f.Explanation) == 0 || f.Actor.UserName != "alice" {
+				t.Errorf("finding: %+v", f)
+			}
+			text := ""
+			for _, x := range f.Explanation {
+				text += x.Detail + "\n"
+			}
+			if !strings.Contains(text, "198.51.100.0/24") || !strings.Contains(text, "alice") {
+				t.Errorf("the explanation does not name the network and the user:\n%s", text)
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Errorf("want one finding for the hour's anomalies, got %v", found)
+	}
+	if st := e.Stats(); st.Suppressed == 0 || st.Principals != len(users) {
+		t.Errorf("stats %+v: want the later anomalies suppressed inside the window", st)
+	}
+}
+
+// A value rare for the user but common among peers scores lower than one
+// nobody uses.
+func TestPeerSmoothing(t *testing.T) {
+	user := level{c: 0, n: 500, d: 3}
+	commonForPeers := level{c: 4000, n: 10000, d: 10}
+	unknown := level{c: 0, n: 10000, d: 10}
+	acct := level{c: 4000, n: 20000, d: 20}
+	a := surprise(mix(user, commonForPeers, acct))
+	b := surprise(mix(user, unknown, level{c: 0, n: 20000, d: 20}))
+	if a >= 1 || b < 2 || a >= b {
+		t.Errorf("new to the user but common for peers: %.2f; new to everyone: %.2f", a, b)
+	}
+	// A new principal is judged by its peers from its first event.
+	if s := surprise(mix(level{}, unknown, level{c: 0, n: 20000, d: 20})); s < 2 {
+		t.Errorf("a new principal doing what no peer does scores %.2f", s)
+	}
+}
+
+func TestWarmupHoldsBackThenAFreshIdentityIsScored(t *testing.T) {
+	e := New(Config{Warmup: 7 * 24 * time.Hour})
+	// Inside the warm-up, even the strangest call does not alert.
+	office(t, e, []string{"alice", "bob", "carol", "dave"}, 3)
+	ev := call("alice", "iam:CreateAccessKey", t0.Add(3*24*time.Hour+3*time.Hour), "198.51.100.66")
+	if f := e.Observe(&ev); f != nil {
+		t.Fatalf("alerted during warm-up: %s", f.Title)
+	}
+	e2 := New(Config{Warmup: 7 * 24 * time.Hour})
+	end := office(t, e2, []string{"alice", "bob", "carol", "dave"}, 10)
+	// mallory has no history: her first events are scored against her
+	// peers, and her peers never do this.
+	var got int
+	for i, op := range []string{"iam:ListUsers", "iam:CreateUser", "iam:AttachUserPolicy", "iam:CreateAccessKey"} {
+		ev := call("mallory", op, end.Add(2*time.Hour+time.Duration(i)*time.Minute), "198.51.100.66")
+		ev.Src.UserAgent = "python-requests/2.31"
+		if f := e2.Observe(&ev); f != nil {
+			got++
+		}
+	}
+	if got == 0 {
+		t.Error("a fresh identity doing what no peer does got a free pass")
+	}
+}
+
+func TestVolumeSpike(t *testing.T) {
+	// A one-minute window, so that the spike can alert after the first
+	// novel call has.
+	e := New(Config{Warmup: 24 * time.Hour, Window: time.Minute})
+	end := office(t, e, []string{"alice", "bob", "carol"}, 10)
+	var f0 *struct{ title, detail string }
+	for i := range 300 {
+		ev := call("bob", "s3:GetObject", end.Add(10*time.Hour+time.Duration(i)*5*time.Second), "203.0.113.11")
+		ev.Resources = []event.Resource{{Type: "AWS::S3::Bucket", Name: "finance"}}
+		if f := e.Observe(&ev); f != nil && f0 == nil {
+			for _, x := range f.Explanation {
+				if x.Selection == "volume" {
+					f0 = &struct{ title, detail string }{f.Title, x.Detail}
+				}
+			}
+		}
+	}
+	if f0 == nil || !strings.Contains(f0.detail, "data reads") {
+		t.Fatalf("300 reads in 25 minutes by someone who never reads: no volume finding (%v)", f0)
+	}
+}
+
+func TestPoissonTail(t *testing.T) {
+	for _, c := range []struct{ x, l, want float64 }{{10, 2, 4.65e-5}, {3, 1, 0.0803}, {50, 10, 1.85e-19}} {
+		if got := poissonTail(c.x, c.l); math.Abs(math.Log10(got)-math.Log10(c.want)) > 0.05 {
+			t.Errorf("P(X>=%v | %v) = %.3g, want %.3g", c.x, c.l, got, c.want)
+		}
+	}
+	if poissonTail(1, 5) != 1 {
+		t.Error("below the mean the tail is 1")
+	}
+}
+
+func TestImpossibleTravel(t *testing.T) {
+	e := New(Config{Warmup: time.Hour})
+	end := office(t, e, []string{"alice", "bob"}, 3)
+	london := call("alice", "signin:ConsoleLogin", end.Add(8*time.Hour), "203.0.113.10")
+	london.Src.Geo = event.Geo{Country: "GB", Lat: 51.5, Lon: -0.12, Located: true, RadiusKm: 20}
+	e.Observe(&london)
+	lagos := call("alice", "signin:ConsoleLogin", end.Add(8*time.Hour+30*time.Minute), "41.203.70.20")
+	lagos.Src.Geo = event.Geo{Country: "NG", Lat: 6.52, Lon: 3.38, Located: true, RadiusKm: 20}
+	f := e.Observe(&lagos)
+	if f == nil || f.RuleID != "ueba.geography" || !strings.Contains(f.Explanation[0].Detail, "GB → NG") {
+		t.Fatalf("London then Lagos in 30 minutes: %+v", f)
+	}
+}
+
+func TestLateEventsAreCountedNotScored(t *testing.T) {
+	e := New(Config{Lateness: time.Hour})
+	a := call("alice", "s3:ListBuckets", t0.Add(10*time.Hour), "203.0.113.10")
+	b := call("alice", "s3:ListBuckets", t0.Add(8*time.Hour), "203.0.113.10")
+	e.Observe(&a)
+	e.Observe(&b)
+	if st := e.Stats(); st.Late != 1 || st.Events != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	flow := event.Event{Source: event.SourceVPCFlow, Time: t0}
+	e.Observe(&flow)
+	if e.Stats().Skipped != 1 {
+		t.Error("an event without a principal is not counted as skipped")
+	}
+}
+
+// Saving and loading keeps everything: the reloaded engine saves the same
+// bytes and goes on scoring exactly as the original.
+func TestStateRoundTrip(t *testing.T) {
+	e := New(Config{Warmup: 24 * time.Hour})
+	end := office(t, e, []string{"alice", "bob", "carol"}, 4)
+	var buf bytes.Buffer
+	if err := e.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	saved := buf.Bytes()
+	e2, err := Load(bytes.NewReader(saved), e.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	if err := e2.Save(&again); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(saved, again.Bytes()) {
+		t.Fatal("a loaded state does not save to the same bytes")
+	}
+	for i, op := range []string{"iam:ListUsers", "iam:CreateAccessKey", "s3:ListBuckets"} {
+		ev := call("carol", op, end.Add(time.Duration(i)*time.Minute+4*time.Hour), "198.51.100.9")
+		f1, f2 := e.Observe(&ev), e2.Observe(&ev)
+		if (f1 == nil) != (f2 == nil) || f1 != nil && (f1.ID != f2.ID || f1.Score != f2.Score) {
+			t.Fatalf("event %d: original %+v, reloaded %+v", i, f1, f2)
+		}
+	}
+	for _, bad := range [][]byte{nil, []byte("not a state"), saved[:len(saved)/2]} {
+		if _, err := Load(bytes.NewReader(bad), Config{}); err == nil {
+			t.Errorf("a damaged state (%d bytes) loaded", len(bad))
+		}
+	}
+}
+
+func TestClientFamily(t *testing.T) {
+	for ua, want := range map[string]string{
+		"aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/macos": "aws-cli",
+		"Boto3/1.34.84 md/Botocore#1.34.84":                 "boto3",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)":   "console",
+		"APN/1.0 HashiCorp/1.0 Terraform/1.9.5":             "terraform",
+		"aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5":      "aws-sdk-go",
+		"python-requests/2.31.0":                            "python-requests",
+		"":                                                  "",
+	} {
+		if got := clientFamily(ua); got != want {
+			t.Errorf("%q: %q, want %q", ua, got, want)
+		}
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	e := New(Config{})
+	ev := call("alice", "s3:ListBuckets", t0, "203.0.113.10")
+	e.Observe(&ev)
+	var buf bytes.Buffer
+	_ = e.Save(&buf)
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := Load(bytes.NewReader(data), Config{})
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		if err := e.Save(&out); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
