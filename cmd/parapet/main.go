@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -32,6 +33,15 @@ func main() {
 	}
 	code := run()
 	pprof.StopCPUProfile()
+	// PARAPET_MEMPROFILE=FILE writes a heap profile (what is still held)
+	// at the end of the run.
+	if path := os.Getenv("PARAPET_MEMPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			runtime.GC()
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	os.Exit(code)
 }
 

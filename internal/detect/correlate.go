@@ -141,13 +141,15 @@ func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
 			s.evict()
 		}
 		g = &group{}
-		s.groups[key] = g
+		// Copies: the event's strings point into its input chunk, which a
+		// window must not keep alive.
+		s.groups[strings.Clone(key)] = g
 	}
 	if t.After(g.last) {
 		g.last = t
 	}
 	from := t.Add(-s.c.Timespan)
-	this := entry{t: t, id: ev.ID}
+	this := entry{t: t, id: strings.Clone(ev.ID)}
 	var what string
 	var matched []entry
 	fire := false
@@ -175,7 +177,9 @@ func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
 				delete(g.values, k)
 			}
 		}
-		g.values[v.String()] = this
+		// A copy: assigning even to an existing string key stores the
+		// new key's memory, here a view of the input chunk.
+		g.values[strings.Clone(v.String())] = this
 		n := int64(len(g.values))
 		fire = n >= s.need()
 		for _, x := range g.values {
