@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"unsafe"
 )
 
 // The state file: a magic line, a version, then every account, group,
@@ -46,6 +47,11 @@ func (w *writer) str(s string) {
 }
 
 func (w *writer) sketch(s *sketch) {
+	if littleEndian {
+		// The layout is the little-endian encoding itself: copy it.
+		w.buf = append(w.buf, sketchBytes(s)...)
+		return
+	}
 	for _, b := range s.bloom {
 		w.u64(b)
 	}
@@ -55,6 +61,15 @@ func (w *writer) sketch(s *sketch) {
 	}
 	w.u32(s.n)
 	w.u32(s.d)
+}
+
+// littleEndian: sketches are then written and read as their memory.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// sketchBytes views a sketch as bytes: its fields are all integers,
+// 8-byte words then 4-byte ones, so there is no padding.
+func sketchBytes(s *sketch) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(s)), unsafe.Sizeof(*s))
 }
 
 func (w *writer) group(g *group) {
@@ -231,6 +246,14 @@ func (r *reader) str() string {
 }
 
 func (r *reader) sketch(s *sketch) {
+	if littleEndian {
+		if r.err == nil {
+			if _, err := io.ReadFull(r.r, sketchBytes(s)); err != nil {
+				r.err = err
+			}
+		}
+		return
+	}
 	for i := range s.bloom {
 		s.bloom[i] = r.u64()
 	}

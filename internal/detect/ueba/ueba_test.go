@@ -257,3 +257,23 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// The state layout of a sketch is its little-endian encoding, field by
+// field, with no padding.
+func TestSketchLayout(t *testing.T) {
+	var s sketch
+	s.add(hash64("a"))
+	s.add(hash64("b"))
+	w := &writer{}
+	w.buf = w.buf[:0]
+	saved := littleEndian
+	littleEndian = false
+	w.sketch(&s)
+	littleEndian = saved
+	if !littleEndian {
+		t.Skip("a big-endian machine writes field by field")
+	}
+	if !bytes.Equal(w.buf, sketchBytes(&s)) || len(w.buf) != 8*bloomWords+8*topK+8 {
+		t.Fatalf("the sketch's memory (%d bytes) is not its encoding (%d bytes)", len(sketchBytes(&s)), len(w.buf))
+	}
+}
