@@ -75,7 +75,7 @@ print what was seen. No cloud account and no network needed.`,
 			correlator := engine.NewCorrelator()
 			// The behavioural models, warmed up on the first three days:
 			// the demo's week is shorter than the default warm-up.
-			uf := uebaFlags{warmup: 72 * time.Hour, threshold: 4, minRaw: 5}
+			uf := uebaFlags{warmup: 72 * time.Hour, lateness: time.Hour, threshold: 4, minRaw: 5}
 			ue, err := uf.engine()
 			if err != nil {
 				return err

@@ -19,6 +19,7 @@ import (
 type uebaFlags struct {
 	off       bool
 	warmup    time.Duration
+	lateness  time.Duration
 	threshold float64
 	minRaw    float64
 	state     string
@@ -29,6 +30,7 @@ type uebaFlags struct {
 func (u *uebaFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&u.off, "no-ueba", false, "do not run the behavioural models")
 	fs.DurationVar(&u.warmup, "ueba-warmup", 7*24*time.Hour, "event time an account's baselines learn before they alert")
+	fs.DurationVar(&u.lateness, "ueba-lateness", time.Hour, "how far behind the newest event time an event may arrive and still be scored")
 	fs.Float64Var(&u.threshold, "ueba-threshold", 4, "alert when an event's score is this rare among the account's: 4 is one event in 10,000")
 	fs.Float64Var(&u.minRaw, "ueba-min-raw", 5, "alert only when the event's raw score (the sum of its factors' -log10 probabilities) reaches this too")
 	fs.StringVar(&u.state, "state", "", "load the learned baselines from FILE when it exists, and save them there at the end")
@@ -39,10 +41,10 @@ func (u *uebaFlags) engine() (*ueba.Engine, error) {
 	if u.off {
 		return nil, nil
 	}
-	if u.warmup < 0 || u.threshold <= 0 || u.minRaw <= 0 {
+	if u.warmup < 0 || u.lateness < 0 || u.threshold <= 0 || u.minRaw <= 0 {
 		return nil, usagef("--ueba-warmup must not be negative, --ueba-threshold and --ueba-min-raw must be positive")
 	}
-	cfg := ueba.Config{Warmup: u.warmup, Threshold: u.threshold, MinRaw: u.minRaw}
+	cfg := ueba.Config{Warmup: u.warmup, Lateness: u.lateness, Threshold: u.threshold, MinRaw: u.minRaw}
 	if path := os.Getenv("PARAPET_UEBA_TRACE"); path != "" {
 		// Every scored event's scores, for evaluation and tuning.
 		f, err := os.Create(path)
