@@ -17,7 +17,7 @@ import (
 // written in key order, so the same state gives the same bytes.
 const (
 	stateMagic   = "parapet ueba state\n"
-	stateVersion = 1
+	stateVersion = 2
 )
 
 type writer struct {
@@ -146,6 +146,9 @@ func (e *Engine) Save(out io.Writer) error {
 		for m := range p.vol {
 			v := &p.vol[m]
 			for _, s := range v.slot {
+				w.u32(math.Float32bits(s))
+			}
+			for _, s := range v.dow {
 				w.u32(math.Float32bits(s))
 			}
 			w.f64(v.total)
@@ -342,6 +345,9 @@ func Load(in io.Reader, cfg Config) (*Engine, error) {
 			v := &p.vol[m]
 			for i := range v.slot {
 				v.slot[i] = r.f32()
+			}
+			for i := range v.dow {
+				v.dow[i] = r.f32()
 			}
 			v.total, v.sumsq, v.bucket, v.cur = r.f64(), r.f64(), r.i64(), r.u32()
 		}

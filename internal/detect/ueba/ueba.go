@@ -173,6 +173,7 @@ type sighting struct {
 
 type volume struct {
 	slot         [24]float32 // counts in closed hours, by hour of day
+	dow          [7]float32  // and by day of the week (UTC)
 	total, sumsq float64     // over closed hours
 	bucket       int64       // the open hour (unix hours)
 	cur          uint32      // its count
@@ -676,6 +677,15 @@ func (e *Engine) expected(ent *entity, grp *group, m int, hour int64) (lambda, p
 	mean := v.total / hoursSeen
 	days := hoursSeen / 24
 	lambda = (float64(v.slot[hour%24]) + 2*mean) / (days + 2)
+	// Hour of the week: the hour of day's rate times the day of the
+	// week's share (weekends are quiet for people, not for services),
+	// each smoothed towards the mean while it has few weeks behind it.
+	if meanDay := v.total / days; days >= 7 && meanDay > 0 {
+		day := hour / 24
+		occ := weekdays(firstHour/24, day, int(dayOfWeek(day)))
+		rate := (float64(v.dow[dayOfWeek(day)]) + meanDay) / (float64(occ) + 1)
+		lambda *= math.Min(10, math.Max(0.1, rate/meanDay))
+	}
 	lambda = math.Max(lambda, 0.5)
 	variance := v.sumsq/hoursSeen - mean*mean
 	phi = 1
@@ -683,6 +693,23 @@ func (e *Engine) expected(ent *entity, grp *group, m int, hour int64) (lambda, p
 		phi = math.Min(30, math.Max(1, variance/mean))
 	}
 	return lambda, phi
+}
+
+// dayOfWeek of a unix day: 0 is Sunday (day 0, 1970-01-01, was a Thursday).
+func dayOfWeek(day int64) int64 { return (day + 4) % 7 }
+
+// weekdays counts the days in [from, to) that fall on weekday d.
+func weekdays(from, to int64, d int) int64 {
+	if to <= from {
+		return 0
+	}
+	n := (to - from) / 7
+	for k := from + n*7; k < to; k++ {
+		if dayOfWeek(k) == int64(d) {
+			n++
+		}
+	}
+	return n
 }
 
 func words(ent *entity, grp *group, f int, le, lg, la level, value string) string {
@@ -737,12 +764,14 @@ func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, 
 			if v.cur > 0 {
 				c := float64(v.cur)
 				v.slot[v.bucket%24] += float32(c)
+				v.dow[dayOfWeek(v.bucket/24)] += float32(c)
 				v.total += c
 				v.sumsq += c * c
 			}
 			v.bucket, v.cur = hour, 1
 		default: // late: straight into its hour's slot
 			v.slot[hour%24]++
+			v.dow[dayOfWeek(hour/24)]++
 			v.total++
 			v.sumsq++
 		}

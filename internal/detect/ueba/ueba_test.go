@@ -277,3 +277,47 @@ func TestSketchLayout(t *testing.T) {
 		t.Fatalf("the sketch's memory (%d bytes) is not its encoding (%d bytes)", len(sketchBytes(&s)), len(w.buf))
 	}
 }
+
+func TestWeekdays(t *testing.T) {
+	monday := t0.Unix() / 86400 // 2026-11-02
+	if dayOfWeek(monday) != 1 || dayOfWeek(monday+6) != 0 {
+		t.Fatalf("2026-11-02 is weekday %d, want 1 (Monday)", dayOfWeek(monday))
+	}
+	for _, c := range []struct {
+		from, to int64
+		d        int
+		want     int64
+	}{{0, 7, 1, 1}, {0, 14, 6, 2}, {0, 3, 6, 0}, {5, 6, 6, 1}, {0, 10, 1, 2}, {3, 3, 1, 0}} {
+		if got := weekdays(monday+c.from, monday+c.to, c.d); got != c.want {
+			t.Errorf("weekday %d in days [%d, %d) after a Monday: %d, want %d", c.d, c.from, c.to, got, c.want)
+		}
+	}
+}
+
+// Weekend work by someone who never works weekends scores higher than the
+// same hour's work on a weekday.
+func TestHourOfWeek(t *testing.T) {
+	e := New(Config{})
+	// Three weeks of weekdays only, 9 to 17.
+	for d := range 21 {
+		day := t0.Add(time.Duration(d) * 24 * time.Hour)
+		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			continue
+		}
+		for h := 9; h < 17; h++ {
+			for k := range 10 {
+				ev := call("alice", "s3:ListBuckets", day.Add(time.Duration(h)*time.Hour+time.Duration(k)*time.Minute), "203.0.113.10")
+				e.Observe(&ev)
+			}
+		}
+	}
+	ent := e.principals["arn:aws:iam::111122223333:user/alice"]
+	grp := e.groups[ent.group]
+	weekday := t0.Add(21*24*time.Hour+10*time.Hour).Unix() / 3600 // a Monday, 10:00
+	weekend := t0.Add(26*24*time.Hour+10*time.Hour).Unix() / 3600 // a Saturday, 10:00
+	lw, _ := e.expected(ent, grp, mEvents, weekday)
+	le, _ := e.expected(ent, grp, mEvents, weekend)
+	if !(lw > 5*le) {
+		t.Errorf("expected calls at 10:00: %.2f on a Monday, %.2f on a Saturday", lw, le)
+	}
+}
