@@ -189,6 +189,7 @@ type ipEntity struct {
 
 type group struct {
 	key     string
+	list    []*entity // the principals (not saved: rebuilt on load)
 	members uint32
 	first   int64
 	feats   [nFeat]table
@@ -206,12 +207,14 @@ type account struct {
 
 // factor is one reason an event scored.
 type factor struct {
-	model   string // novelty, rarity, volume, time, geography, sequence
+	model   string // novelty, rarity, volume, time, geography, sequence, session
 	feature int    // for categorical factors, -1 otherwise
 	score   float64
-	text    string
+	text    string // for categorical factors, filled in only for findings
 	value   string
 	attack  []string
+	lv      [3]level // categorical: the principal's, peers' and account's counts
+	h       uint64   // categorical: the value's hash
 }
 
 // Observe scores ev against what was learned, learns it, and returns a
@@ -247,6 +250,7 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 		ent = &entity{key: strings.Clone(key), name: strings.Clone(displayName(ev)), kind: strings.Clone(kind), group: grp.key, account: acct.id, first: t}
 		e.principals[ent.key] = ent
 		grp.members++
+		grp.list = append(grp.list, ent)
 		acct.all.members++
 	}
 
@@ -293,6 +297,9 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 		best := 0.0
 		for _, f := range factors {
 			if f.score > best {
+				if f.feature >= 0 && f.value == "" {
+					f.value = featureValue(ev, ent, f.feature)
+				}
 				best, top = f.score, headline(f)
 			}
 		}
@@ -520,7 +527,8 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 		if f == fSeq {
 			model = "sequence"
 		}
-		out = append(out, factor{model: model, feature: f, score: s, value: featureValue(ev, ent, f), text: words(ent, grp, f, le, lg, la, featureValue(ev, ent, f)), attack: attackFor(f, ev)})
+		// Words are for findings: most events never need them.
+		out = append(out, factor{model: model, feature: f, score: s, lv: [3]level{le, lg, la}, h: h, attack: attackFor(f, ev)})
 	}
 	// A long-term key used from a network or client new to the key but
 	// not to its principal (a key shared or leaked among colleagues).
@@ -628,27 +636,36 @@ var volumeAttack = [nMetric][]string{
 	mCreates: {"T1496", "T1578"},
 }
 
+var (
+	tValidCloud  = []string{"T1078.004"}
+	tAcctDisc    = []string{"T1087.004"}
+	tInfraDisc   = []string{"T1580"}
+	tAcctManip   = []string{"T1098"}
+	tCloudData   = []string{"T1530"}
+	tUnusedRegio = []string{"T1535"}
+)
+
 func attackFor(f int, ev *event.Event) []string {
 	switch f {
 	case fNet, fCountry, fClient:
-		return []string{"T1078.004"}
+		return tValidCloud
 	case fAPI, fSeq, fService:
 		op := ev.API.Operation
 		switch {
 		case strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "Get"):
 			if serviceShort(ev.API.Service) == "iam" {
-				return []string{"T1087.004"}
+				return tAcctDisc
 			}
-			return []string{"T1580"}
+			return tInfraDisc
 		case strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Attach") || strings.HasPrefix(op, "Put") || strings.HasPrefix(op, "Update"):
 			if serviceShort(ev.API.Service) == "iam" {
-				return []string{"T1098"}
+				return tAcctManip
 			}
 		}
 	case fResource:
-		return []string{"T1530"}
+		return tCloudData
 	case fRegion:
-		return []string{"T1535"}
+		return tUnusedRegio
 	}
 	return nil
 }
@@ -712,7 +729,11 @@ func weekdays(from, to int64, d int) int64 {
 	return n
 }
 
-func words(ent *entity, grp *group, f int, le, lg, la level, value string) string {
+// words explains a categorical factor: what the principal, its peers (how
+// many of them ever did it) and its account have seen.
+func (e *Engine) words(ent *entity, fc *factor) string {
+	f, value := fc.feature, fc.value
+	le, lg, la := fc.lv[0], fc.lv[1], fc.lv[2]
 	feature := featNames[f]
 	days := float64(ent.last-ent.first) / 86400
 	var own string
@@ -726,11 +747,24 @@ func words(ent *entity, grp *group, f int, le, lg, la level, value string) strin
 	default:
 		own = fmt.Sprintf("%s rarely uses %s %s: %d of %d calls", ent.name, feature, value, le.c, le.n)
 	}
-	// The peers' figures without the principal's own.
-	other, otherC := lg.n-min(lg.n, le.n), lg.c-min(lg.c, le.c)
-	acct, kind, _ := strings.Cut(grp.key, "/")
-	peers := max(int(grp.members)-1, 0)
-	return fmt.Sprintf("%s; seen %d times in the %d calls of its %d peers (%s in %s), %d times in the account's %d", own, otherC, other, peers, kind, acct, la.c, la.n)
+	// How many peers ever did it: their filters, asked one by one (only
+	// for findings, so the cost is fine).
+	grp := e.groups[ent.group]
+	peers, did := 0, 0
+	if grp != nil {
+		for _, p := range grp.list {
+			if p == ent {
+				continue
+			}
+			peers++
+			if p.feats[f].seen(fc.h) {
+				did++
+			}
+		}
+	}
+	acct, kind, _ := strings.Cut(ent.group, "/")
+	return fmt.Sprintf("%s; %d of %d peers (%s in %s) ever did, %d times in their %d calls; %d times in the account's %d calls",
+		own, did, peers, kind, acct, lg.c-min(lg.c, le.c), lg.n-min(lg.n, le.n), la.c, la.n)
 }
 
 func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, t int64, hs *[nFeat]uint64, has *[nFeat]bool) {
@@ -807,8 +841,14 @@ func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, 
 }
 
 func (e *Engine) finding(ev *event.Event, ent *entity, factors []factor, raw, calibrated float64) *detect.Finding {
-	// The strongest factors first.
+	// The strongest factors first, in words.
 	top := append([]factor(nil), factors...)
+	for i := range top {
+		if fc := &top[i]; fc.feature >= 0 && fc.text == "" {
+			fc.value = featureValue(ev, ent, fc.feature)
+			fc.text = e.words(ent, fc)
+		}
+	}
 	for i := 1; i < len(top); i++ {
 		for j := i; j > 0 && top[j].score > top[j-1].score; j-- {
 			top[j], top[j-1] = top[j-1], top[j]
