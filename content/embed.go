@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds the embedded content, rooted at this folder.
 //
-//go:embed README.md rules
+//go:embed README.md rules playbooks
 var FS embed.FS

@@ -92,6 +92,11 @@ OCSF-aligned event model, and detects, responds to and reports on threats and po
 		newDemo(io),
 		newDetect(io),
 		newEval(io),
+		newRespond(io),
+		newApprovals(io),
+		newAudit(io),
+		newIAMPolicy(io),
+		newPlaybooks(io),
 		newRules(io),
 	)
 	return root

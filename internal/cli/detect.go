@@ -19,7 +19,7 @@ func newDetect(io IO) *cobra.Command {
 	var (
 		format, minLevel, failOn string
 		ruleDirs                 []string
-		noBuiltin                bool
+		noBuiltin, withRecords   bool
 		flags                    ingestFlags
 		uf                       uebaFlags
 	)
@@ -45,6 +45,7 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 			if err != nil {
 				return usageError{err}
 			}
+			enc.Records = withRecords
 			minRank, failRank := detect.LevelRank(minLevel), len(detect.Levels)
 			if minRank < 0 {
 				return usagef("--min-level: want one of %s", strings.Join(detect.Levels, ", "))
@@ -136,6 +137,7 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 	cmd.Flags().StringVarP(&format, "format", "f", "jsonl", "output format: jsonl, ocsf or table")
 	cmd.Flags().StringArrayVar(&ruleDirs, "rules", nil, "a file or directory of Sigma rules to add (repeatable)")
 	cmd.Flags().BoolVar(&noBuiltin, "no-builtin", false, "run only the --rules given, not the builtin pack")
+	cmd.Flags().BoolVar(&withRecords, "records", false, "jsonl: add each finding's native record (\"record\"), which parapet respond reads")
 	cmd.Flags().StringVar(&minLevel, "min-level", "informational", "print only findings at or above this level")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding reaches this level")
 	flags.register(cmd.Flags())

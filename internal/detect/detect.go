@@ -46,6 +46,9 @@ type Finding struct {
 	// Summary says in one line what happened, for tables and
 	// notifications.
 	Summary string
+	// Record is the native record of the finding's (first) event when it
+	// has one: playbooks read request parameters from it.
+	Record []byte
 	// Score is the anomaly score of behavioural findings: -log10 of how
 	// rare the event's raw score is among the account's events (4 means
 	// one event in 10,000 scores as high). Zero for rule findings.
@@ -184,6 +187,9 @@ func base(ev *event.Event) Finding {
 	}
 	if ev.Src.IP.IsValid() {
 		f.SrcIP = ev.Src.IP.String()
+	}
+	if ev.Raw.Format == event.RawJSON {
+		f.Record = ev.Raw.Data
 	}
 	return f
 }

@@ -16,7 +16,12 @@ import (
 var FindingFormats = []string{"jsonl", "ocsf", "table"}
 
 // FindingEncoder appends findings in one output format.
-type FindingEncoder struct{ format string }
+type FindingEncoder struct {
+	format string
+	// Records adds each finding's native record ("record") to JSON lines:
+	// what parapet respond templates playbook parameters from.
+	Records bool
+}
 
 // NewFindingEncoder returns the encoder for format.
 func NewFindingEncoder(format string) (*FindingEncoder, error) {
@@ -121,7 +126,13 @@ func (c *FindingEncoder) Append(dst []byte, f *detect.Finding) ([]byte, error) {
 		}
 		return append(append(dst, b...), '\n'), nil
 	}
-	return append(AppendFindingJSON(dst, f), '\n'), nil
+	dst = AppendFindingJSON(dst, f)
+	if c.Records && len(f.Record) > 0 {
+		dst = append(dst[:len(dst)-1], `,"record":`...)
+		dst = append(dst, f.Record...)
+		dst = append(dst, '}')
+	}
+	return append(dst, '\n'), nil
 }
 
 // AppendFindingJSON appends the JSON lines form of f (the same document

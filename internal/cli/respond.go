@@ -1,0 +1,390 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/parapet-sec/parapet/content"
+	"github.com/parapet-sec/parapet/internal/audit"
+	"github.com/parapet-sec/parapet/internal/respond"
+	"github.com/parapet-sec/parapet/internal/respond/awsaction"
+	"github.com/parapet-sec/parapet/internal/respond/notify"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+// responseFlags build the response engine.
+type responseFlags struct {
+	playbookDirs []string
+	noBuiltin    bool
+	db           string
+	dryRun       bool
+	protect      []string
+}
+
+func (r *responseFlags) register(fs *pflag.FlagSet, dryRunName string) {
+	fs.StringArrayVar(&r.playbookDirs, "playbooks", nil, "a directory of playbooks to add (repeatable)")
+	fs.BoolVar(&r.noBuiltin, "no-builtin-playbooks", false, "run only the --playbooks given")
+	fs.StringVar(&r.db, "db", store.DefaultPath, "the store (SQLite): audit trail, approvals, actions taken")
+	fs.BoolVar(&r.dryRun, dryRunName, false, "plan every action and print the exact API calls; change nothing")
+	fs.StringArrayVar(&r.protect, "protect", nil, "a resource no playbook may touch: name or ARN, * and ? allowed (repeatable;\nresources tagged parapet:protected=true are always protected)")
+}
+
+// registry is every action Parapet has.
+func registry(clients *awsaction.Clients) *respond.Registry {
+	reg := respond.NewRegistry()
+	awsaction.Register(reg, clients)
+	notify.Register(reg, nil)
+	return reg
+}
+
+func loadPlaybooks(reg *respond.Registry, dirs []string, noBuiltin bool) ([]*respond.Playbook, []error) {
+	var all []*respond.Playbook
+	var errs []error
+	if !noBuiltin {
+		sub, _ := fs.Sub(content.FS, "playbooks")
+		p, e := respond.Load(sub, ".", reg)
+		for _, x := range p {
+			x.File = "builtin:" + x.File
+		}
+		all, errs = append(all, p...), append(errs, e...)
+	}
+	for _, d := range dirs {
+		p, e := respond.Load(os.DirFS(d), ".", reg)
+		for _, x := range p {
+			x.File = d + "/" + x.File
+		}
+		all, errs = append(all, p...), append(errs, e...)
+	}
+	return all, errs
+}
+
+// engine opens the store and builds the engine; close releases it.
+func (r *responseFlags) engine(ctx context.Context, io IO) (*respond.Engine, func(), error) {
+	clients := &awsaction.Clients{}
+	reg := registry(clients)
+	pbs, errs := loadPlaybooks(reg, r.playbookDirs, r.noBuiltin)
+	for _, e := range errs {
+		fmt.Fprintf(io.Err, "parapet: playbook skipped: %v\n", e)
+	}
+	db, err := store.Open(ctx, r.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	clients.History = respond.History{DB: db}
+	log, err := audit.Open(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	e := &respond.Engine{Playbooks: pbs, Registry: reg, DB: db, Audit: log, DryRun: r.dryRun, Protect: r.protect, Out: io.Out}
+	return e, func() { db.Close() }, nil
+}
+
+func printResults(io IO, rs []respond.Result) {
+	for _, r := range rs {
+		fmt.Fprintf(io.Err, "parapet: %s on %s: %s", r.Playbook, r.FindingID, r.Status)
+		if r.ApprovalID != "" {
+			fmt.Fprintf(io.Err, " (approval %s)", r.ApprovalID)
+		}
+		fmt.Fprintln(io.Err)
+		for _, s := range r.Steps {
+			line := s.Outcome.Summary
+			if s.Reason != "" {
+				line = s.Reason
+			}
+			fmt.Fprintf(io.Err, "parapet:   %-8s %-36s %s\n", s.Status, s.Action, line)
+		}
+	}
+}
+
+func newRespond(io IO) *cobra.Command {
+	var (
+		rf         responseFlags
+		findings   string
+		approveAll bool
+	)
+	cmd := &cobra.Command{
+		Use:   "respond --findings FILE|-",
+		Short: "Run the response playbooks on findings",
+		Long: `Read findings (JSON lines, as parapet detect --records writes them) and run every enabled playbook
+whose trigger matches: auto playbooks act at once, approve playbooks wait in the approval queue
+(parapet approvals), and --dry-run prints the exact API calls instead of making them. Every
+decision and action goes to the audit trail in --db. Actions reach AWS through the standard
+credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if findings == "" {
+				return usagef("respond needs --findings FILE (or - for stdin)")
+			}
+			ctx := cmd.Context()
+			e, closeFn, err := rf.engine(ctx, io)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			in := io.In
+			if findings != "-" {
+				f, err := os.Open(findings)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			sc := bufio.NewScanner(in)
+			sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+			n, bad := 0, 0
+			for line := 1; sc.Scan(); line++ {
+				text := strings.TrimSpace(sc.Text())
+				if text == "" {
+					continue
+				}
+				f, err := respond.ParseFinding([]byte(text))
+				if err != nil {
+					fmt.Fprintf(io.Err, "parapet: bad input: %s:%d: %v\n", findings, line, err)
+					bad++
+					continue
+				}
+				n++
+				observePolicy(ctx, e, f)
+				rs, err := e.Handle(ctx, f)
+				if err != nil {
+					return err
+				}
+				if approveAll {
+					for i, r := range rs {
+						if r.ApprovalID != "" {
+							if rs[i], err = e.Decide(ctx, r.ApprovalID, "cli --approve-all", "approved by --approve-all", true); err != nil {
+								return err
+							}
+						}
+					}
+				}
+				printResults(io, rs)
+			}
+			if err := sc.Err(); err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Err, "parapet: %d findings read; audit head %s\n", n, e.Audit.Head())
+			if bad > 0 {
+				return &ExitError{Code: ExitBadInput}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&findings, "findings", "", "the findings: a JSON lines file, or - for stdin")
+	cmd.Flags().BoolVar(&approveAll, "approve-all", false, "approve every plan that waits for approval (recorded as such in the audit trail)")
+	rf.register(cmd.Flags(), "dry-run")
+	return cmd
+}
+
+// observePolicy keeps the bucket policies findings show being set, so that
+// a later bad one can be reverted to them.
+func observePolicy(ctx context.Context, e *respond.Engine, f *respond.Finding) {
+	if f.Record["eventName"] != "PutBucketPolicy" {
+		return
+	}
+	rp, _ := f.Record["requestParameters"].(map[string]any)
+	bucket, _ := rp["bucketName"].(string)
+	pol, err := json.Marshal(rp["bucketPolicy"])
+	if bucket == "" || err != nil || rp["bucketPolicy"] == nil {
+		return
+	}
+	at, _ := time.Parse(time.RFC3339, fmt.Sprint(f.Record["eventTime"]))
+	id, _ := f.Record["eventID"].(string)
+	_ = respond.History{DB: e.DB}.ObservePolicy(ctx, bucket, at, id, string(pol))
+}
+
+func newApprovals(io IO) *cobra.Command {
+	var rf responseFlags
+	cmd := &cobra.Command{Use: "approvals", Short: "List and decide the plans waiting for approval"}
+	rf.register(cmd.PersistentFlags(), "dry-run")
+	list := &cobra.Command{
+		Use: "list", Short: "List approvals (pending ones first expire as their playbooks say)", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, closeFn, err := rf.engine(cmd.Context(), io)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if _, err := e.Expire(cmd.Context()); err != nil {
+				return err
+			}
+			all, err := e.Approvals(cmd.Context(), "")
+			if err != nil {
+				return err
+			}
+			w := bufio.NewWriter(io.Out)
+			defer w.Flush()
+			fmt.Fprintf(w, "%-16s %-9s %-26s %-34s %-20s %s\n", "ID", "STATUS", "PLAYBOOK", "FINDING", "EXPIRES", "STEPS")
+			for _, a := range all {
+				var steps []string
+				for _, s := range a.Steps {
+					steps = append(steps, s.Action+" "+s.Target)
+				}
+				fmt.Fprintf(w, "%-16s %-9s %-26s %-34s %-20s %s\n", a.ID, a.Status, a.Playbook, a.FindingID, a.Expires.Format("2006-01-02 15:04Z"), strings.Join(steps, "; "))
+			}
+			return nil
+		},
+	}
+	decide := func(approve bool) *cobra.Command {
+		var by, comment string
+		verb := "deny"
+		if approve {
+			verb = "approve"
+		}
+		c := &cobra.Command{
+			Use: verb + " ID --by NAME", Short: strings.ToUpper(verb[:1]) + verb[1:] + " a pending plan" + map[bool]string{true: " and run it", false: ""}[approve], Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if by == "" {
+					return usagef("--by NAME is required: every decision is recorded with who made it")
+				}
+				e, closeFn, err := rf.engine(cmd.Context(), io)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				r, err := e.Decide(cmd.Context(), args[0], by, comment, approve)
+				if errors.Is(err, respond.ErrNotPending) {
+					return usagef("%s: %v", args[0], err)
+				}
+				printResults(io, []respond.Result{r})
+				return err
+			},
+		}
+		c.Flags().StringVar(&by, "by", "", "who decides (recorded in the audit trail)")
+		c.Flags().StringVar(&comment, "comment", "", "why")
+		return c
+	}
+	cmd.AddCommand(list, decide(true), decide(false))
+	return cmd
+}
+
+func newAudit(io IO) *cobra.Command {
+	var db, head string
+	cmd := &cobra.Command{Use: "audit", Short: "Verify or export the tamper-evident audit trail"}
+	cmd.PersistentFlags().StringVar(&db, "db", store.DefaultPath, "the store")
+	verify := &cobra.Command{
+		Use: "verify", Short: "Check the hash chain: names the first edited, deleted, inserted or reordered record", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := os.Stat(db); err != nil {
+				return err
+			}
+			s, err := store.Open(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			n, h, err := audit.Verify(cmd.Context(), s, head)
+			if err != nil {
+				fmt.Fprintf(io.Out, "audit trail BROKEN after %d good records: %v\n", n, err)
+				return &ExitError{Code: ExitFailure, Err: err}
+			}
+			fmt.Fprintf(io.Out, "audit trail intact: %d records, head %s\n", n, h)
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&head, "head", "", "the head hash written down earlier: records cut off the end are found too")
+	export := &cobra.Command{
+		Use: "export", Short: "Write the audit trail as JSON lines, each record with its hash", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := store.Open(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			w := bufio.NewWriter(io.Out)
+			defer w.Flush()
+			_, err = audit.Export(cmd.Context(), s, w)
+			return err
+		},
+	}
+	cmd.AddCommand(verify, export)
+	return cmd
+}
+
+func newIAMPolicy(io IO) *cobra.Command {
+	var dirs []string
+	var noBuiltin bool
+	cmd := &cobra.Command{
+		Use: "iam-policy", Short: "Print the least-privilege IAM policy the enabled playbooks need", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			reg := registry(&awsaction.Clients{})
+			pbs, errs := loadPlaybooks(reg, dirs, noBuiltin)
+			for _, e := range errs {
+				fmt.Fprintf(io.Err, "parapet: playbook skipped: %v\n", e)
+			}
+			b, _ := json.MarshalIndent(respond.LeastPrivilege(pbs, reg), "", "  ")
+			fmt.Fprintln(io.Out, string(b))
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&dirs, "playbooks", nil, "a directory of playbooks to add (repeatable)")
+	cmd.Flags().BoolVar(&noBuiltin, "no-builtin-playbooks", false, "only the --playbooks given")
+	return cmd
+}
+
+func newPlaybooks(io IO) *cobra.Command {
+	cmd := &cobra.Command{Use: "playbooks", Short: "Lint playbooks, list actions, print the playbook schema"}
+	lint := &cobra.Command{
+		Use: "lint [DIR...]", Short: "Validate playbooks (the builtin ones when no DIR is given)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg := registry(&awsaction.Clients{})
+			pbs, errs := loadPlaybooks(reg, args, len(args) > 0)
+			for _, e := range errs {
+				fmt.Fprintln(io.Out, e)
+			}
+			fmt.Fprintf(io.Out, "playbooks: %d valid, %d problems\n", len(pbs), len(errs))
+			if len(errs) > 0 {
+				return &ExitError{Code: ExitFailure}
+			}
+			return nil
+		},
+	}
+	actions := &cobra.Command{
+		Use: "actions", Short: "List the actions playbooks can use, with their parameters and IAM permissions", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			reg := registry(&awsaction.Clients{})
+			w := bufio.NewWriter(io.Out)
+			defer w.Flush()
+			for _, n := range reg.Names() {
+				a := reg.Get(n)
+				kind := ""
+				if a.Destructive {
+					kind = " (destructive: approve by default)"
+				}
+				fmt.Fprintf(w, "%s%s\n  %s\n  params: %s", n, kind, a.Description, strings.Join(a.Required, ", "))
+				if len(a.Optional) > 0 {
+					fmt.Fprintf(w, " [%s]", strings.Join(a.Optional, ", "))
+				}
+				if len(a.Secrets) > 0 {
+					fmt.Fprintf(w, "; secrets (env:NAME or file:PATH): %s", strings.Join(a.Secrets, ", "))
+				}
+				fmt.Fprintf(w, "\n  rollback: %v\n", a.Rollback != nil)
+				if len(a.Permissions) > 0 {
+					fmt.Fprintf(w, "  permissions: %s\n", strings.Join(a.Permissions, ", "))
+				}
+			}
+			return nil
+		},
+	}
+	schema := &cobra.Command{
+		Use: "schema", Short: "Print the playbooks' JSON Schema", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := io.Out.Write(append(respond.Schema(), '\n'))
+			return err
+		},
+	}
+	cmd.AddCommand(lint, actions, schema)
+	return cmd
+}

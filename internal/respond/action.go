@@ -1,0 +1,164 @@
+package respond
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Params are an action's parameters, rendered from the playbook.
+type Params map[string]string
+
+// Call is one API call an action makes: what dry-run prints.
+type Call struct {
+	Service   string         `json:"service"`
+	Operation string         `json:"operation"`
+	Input     map[string]any `json:"input,omitempty"`
+}
+
+// Outcome is what an action did: the state before (for rollback and the
+// audit trail) and a one-line summary.
+type Outcome struct {
+	Summary string         `json:"summary"`
+	Before  map[string]any `json:"before,omitempty"`
+	After   map[string]any `json:"after,omitempty"`
+	Calls   []Call         `json:"calls,omitempty"`
+}
+
+// ErrNoRollback: the action cannot be undone (a forensic snapshot, a
+// deleted password).
+var ErrNoRollback = errors.New("this action has no rollback")
+
+// Action is one thing Parapet can do. Every action is idempotent (doing it
+// twice leaves the same state as once) and declares the IAM permissions
+// it needs.
+type Action struct {
+	Name        string
+	Description string
+	Required    []string
+	Optional    []string
+	Permissions []string
+	// Secrets are parameters that hold secrets: playbooks give them only
+	// as references, env:NAME or file:PATH, read when the action runs.
+	Secrets []string
+	// Destructive actions change the estate in ways people notice
+	// (deactivating keys, stopping instances): playbooks using them wait
+	// for approval unless they say otherwise.
+	Destructive bool
+	// Target names the resource the action touches (for rate limits,
+	// blast radius, protection and the audit trail).
+	Target func(Params) string
+	// Plan lists the calls Execute would make.
+	Plan     func(Params) []Call
+	Execute  func(context.Context, Params) (Outcome, error)
+	Rollback func(context.Context, Params, Outcome) error // nil: ErrNoRollback
+	// Protected reports whether the target carries the protection tag
+	// (parapet:protected=true); nil when the resource has no tags.
+	Protected func(context.Context, Params) (bool, error)
+}
+
+// ProtectTag marks resources no playbook may touch.
+const ProtectTag = "parapet:protected"
+
+// Registry holds the actions by name.
+type Registry struct {
+	actions map[string]*Action
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{actions: map[string]*Action{}} }
+
+// Add registers actions.
+func (r *Registry) Add(as ...*Action) {
+	for _, a := range as {
+		if a.Target == nil {
+			a.Target = func(Params) string { return "" }
+		}
+		r.actions[a.Name] = a
+	}
+}
+
+// Get returns the action called name, or nil.
+func (r *Registry) Get(name string) *Action { return r.actions[name] }
+
+// Names lists the actions in order.
+func (r *Registry) Names() []string {
+	var out []string
+	for n := range r.actions {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Policy is an IAM policy document.
+type Policy struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one IAM statement.
+type Statement struct {
+	Sid      string   `json:"Sid"`
+	Effect   string   `json:"Effect"`
+	Action   []string `json:"Action"`
+	Resource string   `json:"Resource"`
+}
+
+// LeastPrivilege is the IAM policy the enabled playbooks' actions need:
+// one statement per service, the actions each declares, nothing more.
+func LeastPrivilege(playbooks []*Playbook, reg *Registry) Policy {
+	byService := map[string][]string{}
+	for _, p := range playbooks {
+		if !p.IsEnabled() {
+			continue
+		}
+		for _, s := range p.Steps {
+			a := reg.Get(s.Action)
+			if a == nil {
+				continue
+			}
+			for _, perm := range a.Permissions {
+				svc, _, _ := strings.Cut(perm, ":")
+				if !slices.Contains(byService[svc], perm) {
+					byService[svc] = append(byService[svc], perm)
+				}
+			}
+		}
+	}
+	pol := Policy{Version: "2012-10-17"}
+	var svcs []string
+	for s := range byService {
+		svcs = append(svcs, s)
+	}
+	sort.Strings(svcs)
+	for _, s := range svcs {
+		perms := byService[s]
+		sort.Strings(perms)
+		pol.Statement = append(pol.Statement, Statement{Sid: "Parapet" + strings.ToUpper(s[:1]) + s[1:], Effect: "Allow", Action: perms, Resource: "*"})
+	}
+	return pol
+}
+
+// ResolveSecret reads a secret reference: env:NAME or file:PATH.
+func ResolveSecret(ref string) (string, error) {
+	switch {
+	case strings.HasPrefix(ref, "env:"):
+		v, ok := os.LookupEnv(ref[4:])
+		if !ok || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", ref[4:])
+		}
+		return v, nil
+	case strings.HasPrefix(ref, "file:"):
+		b, err := os.ReadFile(ref[5:])
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", fmt.Errorf("a secret must be a reference (env:NAME or file:PATH), not a value")
+}

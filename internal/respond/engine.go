@@ -1,0 +1,620 @@
+package respond
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/audit"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+// Finding is a finding as playbooks see it: its JSON lines form, and the
+// native record of its event ({} when there is none).
+type Finding struct {
+	Doc    map[string]any
+	Record map[string]any
+}
+
+// ID is the finding's id.
+func (f *Finding) ID() string { s, _ := f.Doc["id"].(string); return s }
+
+// ParseFinding reads one finding JSON line (with "record" when detect
+// wrote it with --records).
+func ParseFinding(line []byte) (*Finding, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(line, &doc); err != nil {
+		return nil, err
+	}
+	if _, ok := doc["id"].(string); !ok {
+		return nil, errors.New("not a finding: no id")
+	}
+	f := &Finding{Doc: doc, Record: map[string]any{}}
+	if r, ok := doc["record"].(map[string]any); ok {
+		f.Record = r
+		delete(doc, "record")
+	}
+	return f, nil
+}
+
+// Engine runs playbooks. Safe for concurrent use.
+type Engine struct {
+	Playbooks []*Playbook
+	Registry  *Registry
+	DB        *store.DB
+	Audit     *audit.Log
+	// DryRun plans every action and executes none (the exact calls go to
+	// Out and the audit trail).
+	DryRun bool
+	// Protect lists resources no playbook touches: names or ARNs, with *
+	// and ? wildcards.
+	Protect []string
+	// ActionRate is how many times an action may run per minute, and
+	// TargetRate how many actions may touch one resource per hour
+	// (defaults 60 and 10).
+	ActionRate, TargetRate int
+	Out                    io.Writer
+	Now                    func() time.Time
+
+	mu      sync.Mutex
+	history map[string][]time.Time // rate-limit windows: "action:NAME", "target:T"
+	fails   map[string][]time.Time // per playbook
+	touched map[string]map[string]time.Time
+}
+
+// StepResult is what became of one step.
+type StepResult struct {
+	Action  string  `json:"action"`
+	Target  string  `json:"target,omitempty"`
+	Status  string  `json:"status"` // executed, planned, skipped, failed, rolled-back
+	Reason  string  `json:"reason,omitempty"`
+	Outcome Outcome `json:"outcome"`
+	Params  Params  `json:"params,omitempty"`
+}
+
+// Result is what became of one playbook for one finding.
+type Result struct {
+	Playbook   string       `json:"playbook"`
+	FindingID  string       `json:"finding_id"`
+	Status     string       `json:"status"` // executed, planned, pending-approval, failed, halted
+	ApprovalID string       `json:"approval_id,omitempty"`
+	Steps      []StepResult `json:"steps"`
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now().UTC()
+}
+
+func (e *Engine) vars(f *Finding) map[string]any {
+	return map[string]any{"finding": f.Doc, "record": f.Record}
+}
+
+// Handle runs every enabled playbook whose trigger matches f.
+func (e *Engine) Handle(ctx context.Context, f *Finding) ([]Result, error) {
+	vars := e.vars(f)
+	var matched []*Playbook
+	for _, p := range e.Playbooks {
+		if !p.IsEnabled() {
+			continue
+		}
+		ok, err := evalBool(p.trigger, vars)
+		if err != nil {
+			// A trigger that cannot read this finding (a field it lacks)
+			// does not match it.
+			continue
+		}
+		if ok {
+			matched = append(matched, p)
+		}
+	}
+	if len(matched) == 0 {
+		return nil, nil
+	}
+	if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.FindingReceived, FindingID: f.ID(),
+		Detail: map[string]any{"rule_id": f.Doc["rule_id"], "title": f.Doc["title"], "level": f.Doc["level"]}}); err != nil {
+		return nil, err
+	}
+	var out []Result
+	for _, p := range matched {
+		r, err := e.run(ctx, p, f, vars)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// plan renders the steps that apply to the finding.
+type plannedStep struct {
+	Index  int    `json:"index"`
+	Action string `json:"action"`
+	Params Params `json:"params"`
+	Target string `json:"target"`
+}
+
+func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
+	var out []plannedStep
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		items := []any{nil}
+		if s.forEach != nil {
+			v, _, err := s.forEach.Eval(vars)
+			if err != nil {
+				continue // nothing to iterate in this finding
+			}
+			list, ok := v.Value().([]any)
+			if !ok {
+				if l, err := v.ConvertToNative(reflectAnySlice); err == nil {
+					list, ok = l.([]any)
+				}
+			}
+			if !ok {
+				return nil, fmt.Errorf("step %d (%s): for_each is not a list", i+1, s.Action)
+			}
+			items = list
+		}
+		for _, item := range items {
+			v := vars
+			if s.forEach != nil {
+				v = map[string]any{"finding": vars["finding"], "record": vars["record"], "item": item}
+			}
+			if s.when != nil {
+				ok, err := evalBool(s.when, v)
+				if err != nil || !ok {
+					continue
+				}
+			}
+			params := Params{}
+			for k, t := range s.params {
+				r, err := t.render(v)
+				if err != nil {
+					return nil, fmt.Errorf("step %d (%s): %s: %v", i+1, s.Action, k, err)
+				}
+				params[k] = r
+			}
+			a := e.Registry.Get(s.Action)
+			out = append(out, plannedStep{Index: i, Action: s.Action, Params: params, Target: a.Target(params)})
+		}
+	}
+	return out, nil
+}
+
+var reflectAnySlice = reflect.TypeOf([]any{})
+
+func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[string]any) (Result, error) {
+	res := Result{Playbook: p.Name, FindingID: f.ID()}
+	steps, err := e.plan(p, vars)
+	if err != nil {
+		res.Status = "failed"
+		_, aerr := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionFailed, FindingID: f.ID(), Playbook: p.Name, Detail: map[string]any{"error": err.Error()}})
+		return res, aerr
+	}
+	mode := p.Mode
+	if e.DryRun {
+		mode = ModeDryRun
+	}
+	if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.PlaybookMatched, FindingID: f.ID(), Playbook: p.Name,
+		Detail: map[string]any{"mode": mode, "steps": len(steps)}}); err != nil {
+		return res, err
+	}
+	if mode == ModeDryRun {
+		res.Status = "planned"
+		for _, s := range steps {
+			a := e.Registry.Get(s.Action)
+			calls := a.Plan(s.Params)
+			res.Steps = append(res.Steps, StepResult{Action: s.Action, Target: s.Target, Status: "planned", Outcome: Outcome{Calls: calls}, Params: s.Params})
+			if e.Out != nil {
+				for _, c := range calls {
+					in, _ := json.Marshal(c.Input)
+					fmt.Fprintf(e.Out, "dry-run %s %s: %s %s %s\n", p.Name, f.ID(), c.Service, c.Operation, in)
+				}
+			}
+			if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionPlanned, FindingID: f.ID(), Playbook: p.Name, Action: s.Action, Target: s.Target,
+				Detail: map[string]any{"calls": callsDetail(calls), "dry_run": true}}); err != nil {
+				return res, err
+			}
+		}
+		return res, nil
+	}
+	if p.NeedsApproval() {
+		id, err := e.requestApproval(ctx, p, f, steps)
+		res.Status, res.ApprovalID = "pending-approval", id
+		return res, err
+	}
+	return e.execute(ctx, p, f.ID(), steps, res)
+}
+
+func callsDetail(calls []Call) []any {
+	var out []any
+	for _, c := range calls {
+		out = append(out, map[string]any{"service": c.Service, "operation": c.Operation, "input": c.Input})
+	}
+	return out
+}
+
+// idempotencyKey: the same finding never runs the same action with the
+// same parameters twice.
+func idempotencyKey(findingID, playbook string, s plannedStep) string {
+	h := sha256.New()
+	keys := make([]string, 0, len(s.Params))
+	for k := range s.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s", findingID, playbook, s.Index, s.Action)
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%s=%s", k, s.Params[k])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, steps []plannedStep, res Result) (Result, error) {
+	res.Status = "executed"
+	type done struct {
+		step plannedStep
+		out  Outcome
+	}
+	var completed []done
+	for _, s := range steps {
+		a := e.Registry.Get(s.Action)
+		sr := StepResult{Action: s.Action, Target: s.Target, Params: s.Params}
+		skip := func(reason string) error {
+			sr.Status, sr.Reason = "skipped", reason
+			res.Steps = append(res.Steps, sr)
+			_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionSkipped, FindingID: findingID, Playbook: p.Name, Action: s.Action, Target: s.Target,
+				Detail: map[string]any{"reason": reason}})
+			return err
+		}
+		key := idempotencyKey(findingID, p.Name, s)
+		if e.done(ctx, key) {
+			if err := skip("already done for this finding (idempotency key " + key + ")"); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if reason := unconfigured(a, s.Params); reason != "" {
+			// A notification nobody configured is skipped, not failed: it
+			// must not open the circuit on the playbook's real work.
+			if err := skip(reason); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if reason := e.guard(ctx, p, a, s); reason != "" {
+			if err := skip(reason); err != nil {
+				return res, err
+			}
+			if strings.HasPrefix(reason, "circuit") || strings.HasPrefix(reason, "blast radius") {
+				res.Status = "halted"
+				break
+			}
+			continue
+		}
+		step := &p.Steps[s.Index]
+		sctx, cancel := context.WithTimeout(ctx, step.timeout)
+		out, err := a.Execute(sctx, s.Params)
+		cancel()
+		sr.Outcome = out
+		if err != nil {
+			sr.Status, sr.Reason = "failed", err.Error()
+			res.Steps = append(res.Steps, sr)
+			e.fail(p)
+			if _, aerr := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionFailed, FindingID: findingID, Playbook: p.Name, Action: s.Action, Target: s.Target,
+				Detail: map[string]any{"error": err.Error(), "calls": callsDetail(out.Calls)}}); aerr != nil {
+				return res, aerr
+			}
+			switch step.OnError {
+			case "continue":
+				continue
+			case "rollback":
+				for i := len(completed) - 1; i >= 0; i-- {
+					c := completed[i]
+					ca := e.Registry.Get(c.step.Action)
+					status := "rolled back"
+					var rerr error
+					if ca.Rollback == nil {
+						rerr = ErrNoRollback
+					} else {
+						rerr = ca.Rollback(ctx, c.step.Params, c.out)
+					}
+					if rerr != nil {
+						status = "rollback failed: " + rerr.Error()
+					}
+					if _, aerr := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionRolledBack, FindingID: findingID, Playbook: p.Name, Action: c.step.Action, Target: c.step.Target,
+						Detail: map[string]any{"status": status, "before": c.out.Before}}); aerr != nil {
+						return res, aerr
+					}
+					for j := range res.Steps {
+						if res.Steps[j].Action == c.step.Action && res.Steps[j].Target == c.step.Target && res.Steps[j].Status == "executed" {
+							res.Steps[j].Status = "rolled-back"
+						}
+					}
+				}
+			}
+			res.Status = "failed"
+			return res, nil
+		}
+		sr.Status = "executed"
+		res.Steps = append(res.Steps, sr)
+		completed = append(completed, done{s, out})
+		e.record(ctx, key)
+		if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionExecuted, FindingID: findingID, Playbook: p.Name, Action: s.Action, Target: s.Target,
+			Detail: map[string]any{"summary": out.Summary, "before": out.Before, "after": out.After, "calls": callsDetail(out.Calls)}}); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// unconfigured names a secret reference that cannot be read, or "".
+func unconfigured(a *Action, p Params) string {
+	for _, name := range a.Secrets {
+		if v, ok := p[name]; ok {
+			if _, err := ResolveSecret(v); err != nil {
+				return "not configured: " + name + ": " + err.Error()
+			}
+		}
+	}
+	return ""
+}
+
+func (e *Engine) done(ctx context.Context, key string) bool {
+	var n int
+	_ = e.DB.QueryRowContext(ctx, `SELECT count(*) FROM executions WHERE key = ?`, key).Scan(&n)
+	return n > 0
+}
+
+func (e *Engine) record(ctx context.Context, key string) {
+	_, _ = e.DB.ExecContext(ctx, `INSERT OR IGNORE INTO executions (key, at, outcome) VALUES (?, ?, 'executed')`, key, e.now().Format(time.RFC3339Nano))
+}
+
+// guard applies the guardrails; it returns why the step may not run, or "".
+func (e *Engine) guard(ctx context.Context, p *Playbook, a *Action, s plannedStep) string {
+	for _, pat := range e.Protect {
+		if ok, _ := path.Match(pat, s.Target); ok || pat == s.Target {
+			return "protected resource " + s.Target + " (configured list)"
+		}
+	}
+	if a.Protected != nil {
+		if prot, err := a.Protected(ctx, s.Params); err == nil && prot {
+			return "protected resource " + s.Target + " (tag " + ProtectTag + "=true)"
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	if e.history == nil {
+		e.history, e.fails, e.touched = map[string][]time.Time{}, map[string][]time.Time{}, map[string]map[string]time.Time{}
+	}
+	recent := func(ts []time.Time, d time.Duration) []time.Time {
+		return slices.DeleteFunc(ts, func(t time.Time) bool { return now.Sub(t) > d })
+	}
+	if f := recent(e.fails[p.Name], p.window); len(f) >= p.MaxFailures {
+		e.fails[p.Name] = f
+		return fmt.Sprintf("circuit open: %d failures of playbook %s within %s", len(f), p.Name, p.window)
+	}
+	touched := e.touched[p.Name]
+	if touched == nil {
+		touched = map[string]time.Time{}
+		e.touched[p.Name] = touched
+	}
+	for t, at := range touched {
+		if now.Sub(at) > p.window {
+			delete(touched, t)
+		}
+	}
+	if _, seen := touched[s.Target]; !seen && s.Target != "" && len(touched) >= p.MaxTargets {
+		return fmt.Sprintf("blast radius: playbook %s already touched %d resources within %s", p.Name, len(touched), p.window)
+	}
+	actionRate, targetRate := e.ActionRate, e.TargetRate
+	if actionRate == 0 {
+		actionRate = 60
+	}
+	if targetRate == 0 {
+		targetRate = 10
+	}
+	ak, tk := "action:"+a.Name, "target:"+s.Target
+	e.history[ak] = recent(e.history[ak], time.Minute)
+	if len(e.history[ak]) >= actionRate {
+		return fmt.Sprintf("rate limit: %s ran %d times in the last minute", a.Name, len(e.history[ak]))
+	}
+	if s.Target != "" {
+		e.history[tk] = recent(e.history[tk], time.Hour)
+		if len(e.history[tk]) >= targetRate {
+			return fmt.Sprintf("rate limit: %d actions on %s in the last hour", len(e.history[tk]), s.Target)
+		}
+		e.history[tk] = append(e.history[tk], now)
+		touched[s.Target] = now
+	}
+	e.history[ak] = append(e.history[ak], now)
+	return ""
+}
+
+func (e *Engine) fail(p *Playbook) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fails == nil {
+		e.fails = map[string][]time.Time{}
+	}
+	e.fails[p.Name] = append(e.fails[p.Name], e.now())
+}
+
+// Approval is a plan waiting for a person.
+type Approval struct {
+	ID        string    `json:"id"`
+	FindingID string    `json:"finding_id"`
+	Playbook  string    `json:"playbook"`
+	Created   time.Time `json:"created"`
+	Expires   time.Time `json:"expires"`
+	OnTimeout string    `json:"on_timeout"`
+	Approvers []string  `json:"approvers"`
+	Status    string    `json:"status"` // pending, approved, denied, expired
+	DecidedBy string    `json:"decided_by,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
+	Steps     []plannedStep
+}
+
+func newID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "apr-" + hex.EncodeToString(b[:])
+}
+
+func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, steps []plannedStep) (string, error) {
+	timeout := 4 * time.Hour
+	if p.Approval.Timeout != "" {
+		timeout, _ = time.ParseDuration(p.Approval.Timeout)
+	}
+	onTimeout := p.Approval.OnTimeout
+	if onTimeout == "" {
+		onTimeout = "deny"
+	}
+	id := newID()
+	now := e.now()
+	fj, _ := json.Marshal(map[string]any{"doc": f.Doc, "record": f.Record})
+	pj, _ := json.Marshal(steps)
+	aj, _ := json.Marshal(p.Approval.Approvers)
+	if _, err := e.DB.ExecContext(ctx, `INSERT INTO approvals (id, finding_id, playbook, created, expires, on_timeout, approvers, status, finding, plan) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+		id, f.ID(), p.Name, now.Format(time.RFC3339Nano), now.Add(timeout).Format(time.RFC3339Nano), onTimeout, string(aj), string(fj), string(pj)); err != nil {
+		return "", err
+	}
+	var targets []string
+	for _, s := range steps {
+		targets = append(targets, s.Action+" "+s.Target)
+	}
+	_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalRequested, FindingID: f.ID(), Playbook: p.Name,
+		Detail: map[string]any{"approval_id": id, "approvers": p.Approval.Approvers, "expires": now.Add(timeout).Format(time.RFC3339), "on_timeout": onTimeout, "steps": targets}})
+	return id, err
+}
+
+// Approvals lists approvals with the given status ("" for all).
+func (e *Engine) Approvals(ctx context.Context, status string) ([]Approval, error) {
+	rows, err := e.DB.QueryContext(ctx, `SELECT id, finding_id, playbook, created, expires, on_timeout, approvers, status, coalesce(decided_by, ''), coalesce(comment, ''), plan FROM approvals WHERE ? = '' OR status = ? ORDER BY created`, status, status)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Approval
+	for rows.Next() {
+		var a Approval
+		var created, expires, approvers, plan string
+		if err := rows.Scan(&a.ID, &a.FindingID, &a.Playbook, &created, &expires, &a.OnTimeout, &approvers, &a.Status, &a.DecidedBy, &a.Comment, &plan); err != nil {
+			return nil, err
+		}
+		a.Created, _ = time.Parse(time.RFC3339Nano, created)
+		a.Expires, _ = time.Parse(time.RFC3339Nano, expires)
+		_ = json.Unmarshal([]byte(approvers), &a.Approvers)
+		_ = json.Unmarshal([]byte(plan), &a.Steps)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// ErrNotPending: the approval was already decided, or never existed.
+var ErrNotPending = errors.New("no pending approval with that id")
+
+// Decide approves (and runs the plan) or denies a pending approval.
+func (e *Engine) Decide(ctx context.Context, id, by, comment string, approve bool) (Result, error) {
+	if by == "" {
+		return Result{}, errors.New("a decision needs the name of who makes it")
+	}
+	var a Approval
+	var plan, approvers string
+	err := e.DB.QueryRowContext(ctx, `SELECT finding_id, playbook, approvers, plan FROM approvals WHERE id = ? AND status = 'pending'`, id).Scan(&a.FindingID, &a.Playbook, &approvers, &plan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Result{}, ErrNotPending
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	_ = json.Unmarshal([]byte(approvers), &a.Approvers)
+	if len(a.Approvers) > 0 && !slices.Contains(a.Approvers, by) {
+		return Result{}, fmt.Errorf("%s may not decide this approval: approvers are %s", by, strings.Join(a.Approvers, ", "))
+	}
+	status, kind := "denied", audit.ApprovalDenied
+	if approve {
+		status, kind = "approved", audit.ApprovalGranted
+	}
+	if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ? WHERE id = ? AND status = 'pending'`,
+		status, by, e.now().Format(time.RFC3339Nano), comment, id); err != nil {
+		return Result{}, err
+	}
+	if _, err := e.Audit.Append(ctx, audit.Record{Kind: kind, Actor: by, FindingID: a.FindingID, Playbook: a.Playbook, Detail: map[string]any{"approval_id": id, "comment": comment}}); err != nil {
+		return Result{}, err
+	}
+	res := Result{Playbook: a.Playbook, FindingID: a.FindingID, ApprovalID: id, Status: status}
+	if !approve {
+		return res, nil
+	}
+	var p *Playbook
+	for _, x := range e.Playbooks {
+		if x.Name == a.Playbook {
+			p = x
+		}
+	}
+	if p == nil {
+		return res, fmt.Errorf("approved, but playbook %q is not loaded: nothing ran", a.Playbook)
+	}
+	var steps []plannedStep
+	if err := json.Unmarshal([]byte(plan), &steps); err != nil {
+		return res, err
+	}
+	if e.DryRun {
+		res.Status = "planned"
+		return res, nil
+	}
+	return e.execute(ctx, p, a.FindingID, steps, res)
+}
+
+// Expire decides the pending approvals past their timeout as their
+// playbooks say (deny unless on_timeout: approve).
+func (e *Engine) Expire(ctx context.Context) ([]Result, error) {
+	pending, err := e.Approvals(ctx, "pending")
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	now := e.now()
+	for _, a := range pending {
+		if now.Before(a.Expires) {
+			continue
+		}
+		if a.OnTimeout == "approve" {
+			// Approved by the clock: recorded as such.
+			if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET approvers = '[]' WHERE id = ?`, a.ID); err != nil {
+				return out, err
+			}
+			r, err := e.Decide(ctx, a.ID, "timeout", "no decision within the approval timeout; the playbook approves on timeout", true)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, r)
+			continue
+		}
+		if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET status = 'expired', decided_by = 'timeout', decided_at = ? WHERE id = ? AND status = 'pending'`, now.Format(time.RFC3339Nano), a.ID); err != nil {
+			return out, err
+		}
+		if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalExpired, Actor: "timeout", FindingID: a.FindingID, Playbook: a.Playbook, Detail: map[string]any{"approval_id": a.ID, "outcome": "denied"}}); err != nil {
+			return out, err
+		}
+		out = append(out, Result{Playbook: a.Playbook, FindingID: a.FindingID, ApprovalID: a.ID, Status: "expired"})
+	}
+	return out, nil
+}
