@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/parapet-sec/parapet/internal/awstest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	awstest.Stop()
+	os.Exit(code)
+}
+
+// receiver is a local webhook endpoint that keeps what it is sent.
+type receiver struct {
+	mu     sync.Mutex
+	bodies []map[string]any
+	srv    *httptest.Server
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		r.mu.Lock()
+		r.bodies = append(r.bodies, m)
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) texts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, b := range r.bodies {
+		if s, ok := b["text"].(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func awsConfig(t *testing.T) aws.Config {
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// ctRecord is a CloudTrail record by an IAM user.
+func ctRecord(id, user, key, source, name string, req, resp any) string {
+	rec := map[string]any{
+		"eventVersion": "1.09", "eventID": id, "eventTime": time.Now().UTC().Format(time.RFC3339),
+		"eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "185.220.101.34",
+		"userAgent": "aws-cli/2.15.30", "requestParameters": req, "responseElements": resp, "eventType": "AwsApiCall",
+		"recipientAccountId": "123456789012", "readOnly": false, "managementEvent": true,
+		"userIdentity": map[string]any{"type": "IAMUser", "principalId": "AIDA" + strings.ToUpper(user), "arn": "arn:aws:iam::123456789012:user/" + user,
+			"accountId": "123456789012", "accessKeyId": key, "userName": user},
+	}
+	b, _ := json.Marshal(rec)
+	return string(b)
+}
+
+// detectAndRespond runs the seed's chain through the CLI: CloudTrail
+// records → parapet detect --records → parapet respond.
+func detectAndRespond(t *testing.T, records []string, respondArgs ...string) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	trail := filepath.Join(dir, "trail.jsonl")
+	if err := os.WriteFile(trail, []byte(strings.Join(records, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	findings, errOut, code := run(t, "", "detect", "--progress", "never", "--records", "--no-ueba", trail)
+	if code != ExitOK {
+		t.Fatalf("detect exit %d: %s", code, errOut)
+	}
+	fpath := filepath.Join(dir, "findings.jsonl")
+	if err := os.WriteFile(fpath, []byte(findings), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "parapet.db")
+	args := append([]string{"respond", "--findings", fpath, "--db", db}, respondArgs...)
+	out, errOut, code := run(t, "", args...)
+	if code != ExitOK {
+		t.Fatalf("respond exit %d: %s", code, errOut)
+	}
+	verify, errV, code := run(t, "", "audit", "verify", "--db", db)
+	if code != ExitOK || !strings.Contains(verify, "intact") {
+		t.Fatalf("audit verify exit %d: %s %s", code, verify, errV)
+	}
+	return out + errOut, db
+}
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func TestRespondPublicBucketEndToEnd(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	cfg := awsConfig(t)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	const bucket = "acme-finance-reports"
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	public := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-finance-reports/*"}]}`
+	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(public)}); err != nil {
+		t.Fatal(err)
+	}
+	slack := newReceiver(t)
+	t.Setenv("PARAPET_SLACK_WEBHOOK", slack.srv.URL)
+	var policy any
+	_ = json.Unmarshal([]byte(public), &policy)
+	rec := ctRecord("ev-public-1", "grace", "ASIAGRACE", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": bucket, "bucketPolicy": policy}, nil)
+	out, db := detectAndRespond(t, []string{rec})
+	if !strings.Contains(out, "public-bucket-policy") || !strings.Contains(out, "executed") {
+		t.Fatalf("the playbook did not run:\n%s", out)
+	}
+	// Read back through the API: the policy is gone, public access blocked.
+	if _, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)}); apiCode(err) != "NoSuchBucketPolicy" {
+		t.Errorf("bucket policy still there (err %v)", err)
+	}
+	pab, err := s3c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pab.PublicAccessBlockConfiguration
+	if !aws.ToBool(c.BlockPublicAcls) || !aws.ToBool(c.BlockPublicPolicy) || !aws.ToBool(c.IgnorePublicAcls) || !aws.ToBool(c.RestrictPublicBuckets) {
+		t.Errorf("public access block: %+v", c)
+	}
+	texts := slack.texts()
+	if len(texts) != 1 || !strings.Contains(texts[0], bucket) {
+		t.Errorf("Slack got %q", texts)
+	}
+	// The audit trail holds every step, and no secret.
+	exported, _, _ := run(t, "", "audit", "export", "--db", db)
+	for _, kind := range []string{"finding.received", "playbook.matched", "action.executed"} {
+		if !strings.Contains(exported, kind) {
+			t.Errorf("audit trail lacks %s", kind)
+		}
+	}
+	if strings.Contains(exported, slack.srv.URL) {
+		t.Error("the webhook URL reached the audit trail")
+	}
+	// The same findings again: nothing runs twice.
+	_, out2, _ := run(t, "", "respond", "--findings", filepath.Join(filepath.Dir(db), "findings.jsonl"), "--db", db)
+	if !strings.Contains(out2, "already done") || len(slack.texts()) != 1 {
+		t.Errorf("a second run acted again:\n%s", out2)
+	}
+}
+
+func TestRespondSSHOpenedEndToEnd(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	ec2c := ec2.NewFromConfig(awsConfig(t))
+	vpcs, err := ec2c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	if err != nil || len(vpcs.Vpcs) == 0 {
+		t.Fatalf("no default VPC: %v", err)
+	}
+	sg, err := ec2c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("web"), Description: aws.String("web"), VpcId: vpcs.Vpcs[0].VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}
+	https := ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}
+	if _, err := ec2c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{open, https}}); err != nil {
+		t.Fatal(err)
+	}
+	req := map[string]any{"groupId": aws.ToString(sg.GroupId), "ipPermissions": map[string]any{"items": []any{map[string]any{
+		"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": map[string]any{"items": []any{map[string]any{"cidrIp": "0.0.0.0/0"}}}}}}}
+	out, _ := detectAndRespond(t, []string{ctRecord("ev-ssh-1", "bob", "AKIABOB", "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", req, nil)})
+	if !strings.Contains(out, "admin-port-open-to-world") {
+		t.Fatalf("the playbook did not run:\n%s", out)
+	}
+	got, err := ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(sg.GroupId)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ports []int32
+	for _, p := range got.SecurityGroups[0].IpPermissions {
+		ports = append(ports, aws.ToInt32(p.FromPort))
+	}
+	if len(ports) != 1 || ports[0] != 443 {
+		t.Errorf("ingress ports after the response: %v, want only 443 (SSH revoked, HTTPS kept)", ports)
+	}
+}
+
+func TestRespondCompromisedKeyEndToEnd(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	iamc := iam.NewFromConfig(awsConfig(t))
+	keys := map[string]string{}
+	for _, u := range []string{"frank", "erin"} {
+		if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}); err != nil {
+			t.Fatal(err)
+		}
+		k, err := iamc.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(u)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[u] = aws.ToString(k.AccessKey.AccessKeyId)
+	}
+	// frank's key creates a key for erin.
+	rec := ctRecord("ev-key-1", "frank", keys["frank"], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": "erin"},
+		map[string]any{"accessKey": map[string]any{"accessKeyId": keys["erin"], "userName": "erin", "status": "Active"}})
+	// Without approval nothing happens: the plan waits.
+	out, db := detectAndRespond(t, []string{rec})
+	if !strings.Contains(out, "pending-approval") {
+		t.Fatalf("a destructive playbook did not wait for approval:\n%s", out)
+	}
+	list, _, _ := run(t, "", "approvals", "list", "--db", db)
+	id := ""
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, "compromised-access-key") && strings.Contains(line, "pending") {
+			id = strings.Fields(line)[0]
+		}
+	}
+	if id == "" {
+		t.Fatalf("no pending approval listed:\n%s", list)
+	}
+	if _, errOut, code := run(t, "", "approvals", "approve", id, "--db", db); code != ExitUsage {
+		t.Fatalf("approval without --by: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := run(t, "", "approvals", "approve", id, "--by", "alice", "--comment", "confirmed with frank", "--db", db); code != ExitOK {
+		t.Fatalf("approve: exit %d: %s", code, errOut)
+	}
+	for u, k := range keys {
+		ks, err := iamc.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(u)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ks.AccessKeyMetadata {
+			if aws.ToString(m.AccessKeyId) == k && m.Status != "Inactive" {
+				t.Errorf("%s's key %s is %s", u, k, m.Status)
+			}
+		}
+	}
+	if _, err := iamc.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String("frank"), PolicyName: aws.String("parapet-quarantine")}); err != nil {
+		t.Errorf("frank is not quarantined: %v", err)
+	}
+	exported, _, _ := run(t, "", "audit", "export", "--db", db)
+	if !strings.Contains(exported, `"kind":"approval.granted","actor":"alice"`) {
+		t.Errorf("the approval is not in the audit trail with who gave it:\n%s", exported)
+	}
+	if _, _, code := run(t, "", "audit", "verify", "--db", db); code != ExitOK {
+		t.Error("audit trail broken after the approval")
+	}
+}
+
+func TestRespondCloudTrailStoppedEndToEnd(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	cfg := awsConfig(t)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	ctc := cloudtrail.NewFromConfig(cfg)
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("trail-logs")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctc.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("org-trail"), S3BucketName: aws.String("trail-logs")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctc.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String("org-trail")}); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := detectAndRespond(t, []string{ctRecord("ev-ct-1", "mallory", "AKIAMAL", "cloudtrail.amazonaws.com", "StopLogging", map[string]any{"name": "org-trail"}, nil)})
+	if !strings.Contains(out, "cloudtrail-stopped") {
+		t.Fatalf("the playbook did not run:\n%s", out)
+	}
+	st, err := ctc.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String("org-trail")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !aws.ToBool(st.IsLogging) {
+		t.Error("the trail is still not logging")
+	}
+}
+
+// Dry-run prints the exact calls and changes nothing.
+func TestRespondDryRunChangesNothing(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	s3c := s3.NewFromConfig(awsConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bucket-one")}); err != nil {
+		t.Fatal(err)
+	}
+	rec := ctRecord("ev-dry-1", "grace", "ASIAGRACE", "s3.amazonaws.com", "DeleteBucketPublicAccessBlock", map[string]any{"bucketName": "bucket-one"}, nil)
+	out, _ := detectAndRespond(t, []string{rec}, "--dry-run")
+	if !strings.Contains(out, `dry-run public-access-block-removed`) || !strings.Contains(out, `s3 PutPublicAccessBlock {"Bucket":"bucket-one"`) {
+		t.Fatalf("dry-run did not print the call:\n%s", out)
+	}
+	if _, err := s3c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String("bucket-one")}); apiCode(err) != "NoSuchPublicAccessBlockConfiguration" {
+		t.Errorf("dry-run changed the bucket: %v", err)
+	}
+}
