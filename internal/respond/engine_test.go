@@ -1,0 +1,286 @@
+package respond
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/audit"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+// fakeAWS is a small in-memory stand-in for the unit tests of the engine's
+// logic; the actions themselves are tested against moto (cli tests).
+type fakeAWS struct {
+	calls     []string
+	failOn    map[string]bool
+	protected map[string]bool
+	undone    []string
+}
+
+func (f *fakeAWS) registry() *Registry {
+	reg := NewRegistry()
+	mk := func(name string, destructive bool) *Action {
+		a := &Action{Name: name, Required: []string{"target"}, Optional: []string{"note"}, Destructive: destructive, Permissions: []string{"svc:" + strings.ToUpper(name[5:6]) + name[6:]},
+			Target: func(p Params) string { return p["target"] },
+			Plan: func(p Params) []Call {
+				return []Call{{Service: "svc", Operation: name, Input: map[string]any{"target": p["target"]}}}
+			},
+			Protected: func(_ context.Context, p Params) (bool, error) {
+				return f.protected[p["target"]], nil
+			},
+		}
+		a.Execute = func(_ context.Context, p Params) (Outcome, error) {
+			f.calls = append(f.calls, name+" "+p["target"])
+			if f.failOn[p["target"]] {
+				return Outcome{}, errors.New("boom")
+			}
+			return Outcome{Summary: "did " + p["target"], Before: map[string]any{"was": "open"}}, nil
+		}
+		a.Rollback = func(_ context.Context, p Params, o Outcome) error {
+			f.undone = append(f.undone, name+" "+p["target"])
+			return nil
+		}
+		return a
+	}
+	reg.Add(mk("fake.fix", false), mk("fake.cut", true))
+	reg.Add(&Action{Name: "fake.notify", Required: []string{"url", "text"}, Secrets: []string{"url"},
+		Plan: func(p Params) []Call { return nil },
+		Execute: func(context.Context, Params) (Outcome, error) {
+			f.calls = append(f.calls, "notify")
+			return Outcome{}, nil
+		}})
+	return reg
+}
+
+func newEngine(t *testing.T, f *fakeAWS, playbooks ...string) *Engine {
+	t.Helper()
+	ctx := context.Background()
+	reg := f.registry()
+	var pbs []*Playbook
+	for i, src := range playbooks {
+		p, err := Parse([]byte(src), "p"+string(rune('a'+i))+".yml", reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pbs = append(pbs, p)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	log, err := audit.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Engine{Playbooks: pbs, Registry: reg, DB: db, Audit: log}
+}
+
+func finding(id, rule string, targets ...string) *Finding {
+	var items []any
+	for _, t := range targets {
+		items = append(items, map[string]any{"name": t})
+	}
+	return &Finding{Doc: map[string]any{"id": id, "rule_id": rule, "level": "high"}, Record: map[string]any{"targets": items}}
+}
+
+const fixEach = `name: fix
+trigger: finding.rule_id == "r1"
+mode: auto
+max_failures: 2
+max_targets: 3
+steps:
+  - action: fake.fix
+    for_each: record.targets
+    params: {target: "${item.name}"}
+    on_error: continue
+`
+
+func TestGuardrails(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAWS{failOn: map[string]bool{"bad1": true, "bad2": true}, protected: map[string]bool{"tagged": true}}
+	e := newEngine(t, f, fixEach)
+	e.Protect = []string{"prod-*"}
+	// Protected by tag and by the configured list: never touched.
+	rs, _ := e.Handle(ctx, finding("f1", "r1", "ok1", "tagged", "prod-db"))
+	if got := strings.Join(f.calls, ","); got != "fake.fix ok1" {
+		t.Errorf("calls %q: protected resources were touched", got)
+	}
+	if rs[0].Steps[1].Status != "skipped" || !strings.Contains(rs[0].Steps[1].Reason, "tag") || !strings.Contains(rs[0].Steps[2].Reason, "configured") {
+		t.Errorf("steps %+v", rs[0].Steps)
+	}
+	// The same finding again: nothing runs twice.
+	f.calls = nil
+	rs, _ = e.Handle(ctx, finding("f1", "r1", "ok1"))
+	if len(f.calls) != 0 || !strings.Contains(rs[0].Steps[0].Reason, "already done") {
+		t.Errorf("idempotency: calls %v, %+v", f.calls, rs[0].Steps)
+	}
+	// Two failures open the circuit: the third finding's steps are halted.
+	e.Handle(ctx, finding("f2", "r1", "bad1"))
+	e.Handle(ctx, finding("f3", "r1", "bad2"))
+	f.calls = nil
+	rs, _ = e.Handle(ctx, finding("f4", "r1", "ok2"))
+	if len(f.calls) != 0 || rs[0].Status != "halted" || !strings.Contains(rs[0].Steps[0].Reason, "circuit open") {
+		t.Errorf("circuit: calls %v, %+v", f.calls, rs[0])
+	}
+	// Blast radius: a new engine, four targets, at most three.
+	f2 := &fakeAWS{}
+	e2 := newEngine(t, f2, fixEach)
+	rs, _ = e2.Handle(ctx, finding("f5", "r1", "a", "b", "c", "d"))
+	if len(f2.calls) != 3 || rs[0].Status != "halted" || !strings.Contains(rs[0].Steps[3].Reason, "blast radius") {
+		t.Errorf("blast radius: calls %v, %+v", f2.calls, rs[0])
+	}
+	// Rate limit per target.
+	f3 := &fakeAWS{}
+	e3 := newEngine(t, f3, fixEach)
+	e3.TargetRate = 2
+	for i := range 3 {
+		e3.Handle(ctx, finding("g"+string(rune('0'+i)), "r1", "same"))
+	}
+	if len(f3.calls) != 2 {
+		t.Errorf("rate limit: %d calls on one target, want 2", len(f3.calls))
+	}
+	if _, _, err := audit.Verify(ctx, e.DB, e.Audit.Head()); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRollbackOnError(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAWS{failOn: map[string]bool{"b": true}}
+	e := newEngine(t, f, `name: chain
+trigger: "true"
+mode: auto
+steps:
+  - action: fake.fix
+    params: {target: a}
+  - action: fake.fix
+    params: {target: b}
+    on_error: rollback
+  - action: fake.fix
+    params: {target: c}
+`)
+	rs, err := e.Handle(ctx, finding("f", "any"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.calls, ",") != "fake.fix a,fake.fix b" || strings.Join(f.undone, ",") != "fake.fix a" || rs[0].Status != "failed" || rs[0].Steps[0].Status != "rolled-back" {
+		t.Errorf("calls %v, undone %v, result %+v", f.calls, f.undone, rs[0])
+	}
+}
+
+func TestApprovals(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAWS{}
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	e := newEngine(t, f, `name: cut
+trigger: "true"
+approval: {approvers: [alice, bob], timeout: 1h}
+steps:
+  - action: fake.cut
+    params: {target: key1}
+`, `name: cut-eager
+trigger: finding.id == "f2"
+approval: {timeout: 1h, on_timeout: approve}
+steps:
+  - action: fake.cut
+    params: {target: key2}
+`)
+	e.Now = func() time.Time { return now }
+	if e.Playbooks[0].Mode != ModeApprove {
+		t.Fatalf("a destructive playbook defaults to %q", e.Playbooks[0].Mode)
+	}
+	rs, _ := e.Handle(ctx, finding("f1", "r"))
+	if len(f.calls) != 0 || rs[0].Status != "pending-approval" {
+		t.Fatalf("ran without approval: %v %+v", f.calls, rs)
+	}
+	if _, err := e.Decide(ctx, rs[0].ApprovalID, "mallory", "", true); err == nil || !strings.Contains(err.Error(), "may not decide") {
+		t.Errorf("a non-approver decided: %v", err)
+	}
+	if _, err := e.Decide(ctx, rs[0].ApprovalID, "alice", "go", true); err != nil || len(f.calls) != 1 {
+		t.Fatalf("approved: %v, calls %v", err, f.calls)
+	}
+	if _, err := e.Decide(ctx, rs[0].ApprovalID, "bob", "", true); !errors.Is(err, ErrNotPending) {
+		t.Errorf("decided twice: %v", err)
+	}
+	// Timeouts: deny by default, approve when the playbook says so.
+	rs, _ = e.Handle(ctx, finding("f2", "r"))
+	now = now.Add(2 * time.Hour)
+	out, err := e.Expire(ctx)
+	if err != nil || len(out) != 2 {
+		t.Fatalf("expire: %v %+v", err, out)
+	}
+	statuses := map[string]string{}
+	for _, r := range out {
+		statuses[r.Playbook] = r.Status
+	}
+	if statuses["cut"] != "expired" || statuses["cut-eager"] != "executed" || strings.Join(f.calls, ",") != "fake.cut key1,fake.cut key2" {
+		t.Errorf("timeouts: %v, calls %v", statuses, f.calls)
+	}
+}
+
+func TestDryRunAndUnconfiguredSecrets(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAWS{}
+	e := newEngine(t, f, `name: tell
+trigger: "true"
+mode: auto
+steps:
+  - action: fake.fix
+    params: {target: x}
+  - action: fake.notify
+    params: {url: env:PARAPET_TEST_UNSET_WEBHOOK, text: hi}
+    on_error: continue
+`)
+	var out strings.Builder
+	e.Out, e.DryRun = &out, true
+	rs, _ := e.Handle(ctx, finding("f", "r"))
+	if len(f.calls) != 0 || rs[0].Status != "planned" || !strings.Contains(out.String(), `svc fake.fix {"target":"x"}`) {
+		t.Errorf("dry-run: calls %v, %+v, printed %q", f.calls, rs, out.String())
+	}
+	e.DryRun = false
+	rs, _ = e.Handle(ctx, finding("g", "r"))
+	if rs[0].Steps[1].Status != "skipped" || !strings.Contains(rs[0].Steps[1].Reason, "not configured") || rs[0].Status != "executed" {
+		t.Errorf("an unconfigured notification: %+v", rs[0])
+	}
+}
+
+func TestPlaybookProblems(t *testing.T) {
+	reg := (&fakeAWS{}).registry()
+	for src, want := range map[string]string{
+		"name: x\ntrigger: \"true\"\n": "schema",
+		"name: X Y\ntrigger: \"true\"\nsteps: [{action: fake.fix, params: {target: a}}]\n":                "schema",
+		"name: x\ntrigger: \"true\"\nsurprise: 1\nsteps: [{action: fake.fix, params: {target: a}}]\n":     "schema",
+		"name: x\ntrigger: \"finding.\"\nsteps: [{action: fake.fix, params: {target: a}}]\n":              "trigger",
+		"name: x\ntrigger: \"1 + 1\"\nsteps: [{action: fake.fix, params: {target: a}}]\n":                 "not a condition",
+		"name: x\ntrigger: \"true\"\nsteps: [{action: fake.nope, params: {target: a}}]\n":                 "unknown action",
+		"name: x\ntrigger: \"true\"\nsteps: [{action: fake.fix}]\n":                                       "required",
+		"name: x\ntrigger: \"true\"\nsteps: [{action: fake.fix, params: {target: a, b: c}}]\n":            "unknown parameter",
+		"name: x\ntrigger: \"true\"\nsteps: [{action: fake.notify, params: {url: https://x, text: t}}]\n": "secret",
+		"name: x\ntrigger: \"true\"\nsteps: [{action: fake.fix, params: {target: \"${finding.}\"}}]\n":    "target",
+	} {
+		_, err := Parse([]byte(src), "bad.yml", reg)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "bad.yml: ") {
+			t.Errorf("%q: error %v, want one naming the file and mentioning %q", src, err, want)
+		}
+	}
+}
+
+func TestLeastPrivilege(t *testing.T) {
+	f := &fakeAWS{}
+	e := newEngine(t, f, fixEach, `name: off
+trigger: "true"
+enabled: false
+steps:
+  - action: fake.cut
+    params: {target: a}
+`)
+	pol := LeastPrivilege(e.Playbooks, e.Registry)
+	if len(pol.Statement) != 1 || strings.Join(pol.Statement[0].Action, ",") != "svc:Fix" || pol.Version != "2012-10-17" {
+		t.Errorf("policy %+v: want only the enabled playbook's permission", pol)
+	}
+}
