@@ -13,6 +13,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/report"
+	"github.com/parapet-sec/parapet/internal/respond"
 )
 
 func newDetect(io IO) *cobra.Command {
@@ -22,6 +23,8 @@ func newDetect(io IO) *cobra.Command {
 		noBuiltin, withRecords   bool
 		flags                    ingestFlags
 		uf                       uebaFlags
+		rf                       responseFlags
+		respondOn                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "detect PATH...",
@@ -70,6 +73,14 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 				return err
 			}
 			flags.timeOrder = ue != nil
+			var resp *respond.Engine
+			if respondOn {
+				var closeFn func()
+				if resp, closeFn, err = rf.engine(cmd.Context(), IO{In: io.In, Out: io.Err, Err: io.Err}); err != nil {
+					return err
+				}
+				defer closeFn()
+			}
 			w := bufio.NewWriterSize(io.Out, 256<<10)
 			if _, err := w.Write(enc.Header()); err != nil {
 				return err
@@ -85,6 +96,11 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 				res := b.Data.(*detect.Batch)
 				correlator.Correlate(b.Events, res)
 				uf.observe(ue, b.Events, res)
+				if resp != nil {
+					if err := respondBatch(cmd.Context(), io, resp, b, res); err != nil {
+						return err
+					}
+				}
 				out = out[:0]
 				for i := range res.Findings {
 					f := &res.Findings[i]
@@ -142,6 +158,8 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding reaches this level")
 	flags.register(cmd.Flags())
 	uf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&respondOn, "respond", false, "run the response playbooks on the findings as they are found (see parapet respond)")
+	rf.register(cmd.Flags(), "respond-dry-run")
 	return cmd
 }
 

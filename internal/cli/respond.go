@@ -16,6 +16,10 @@ import (
 
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/audit"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/respond/awsaction"
 	"github.com/parapet-sec/parapet/internal/respond/notify"
@@ -387,4 +391,39 @@ func newPlaybooks(io IO) *cobra.Command {
 	}
 	cmd.AddCommand(lint, actions, schema)
 	return cmd
+}
+
+// respondBatch runs the playbooks on a batch's findings, in order, after
+// noting the bucket policies its events set (the history a revert reads).
+func respondBatch(ctx context.Context, io IO, e *respond.Engine, b *ingest.Batch, res *detect.Batch) error {
+	h := respond.History{DB: e.DB}
+	for i := range b.Events {
+		ev := &b.Events[i]
+		if ev.API.Operation != "PutBucketPolicy" || ev.Outcome == event.OutcomeFailure {
+			continue
+		}
+		pol, ok := ev.Lookup("requestParameters.bucketPolicy")
+		bucket, ok2 := ev.Lookup("requestParameters.bucketName")
+		if ok && ok2 && pol.Kind == event.KindObject {
+			if err := h.ObservePolicy(ctx, bucket.String(), ev.Time, ev.ID, string(pol.JSON())); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range res.Findings {
+		line := report.AppendFindingJSON(nil, &res.Findings[i])
+		if rec := res.Findings[i].Record; len(rec) > 0 {
+			line = append(append(append(line[:len(line)-1], `,"record":`...), rec...), '}')
+		}
+		f, err := respond.ParseFinding(line)
+		if err != nil {
+			return err
+		}
+		rs, err := e.Handle(ctx, f)
+		if err != nil {
+			return err
+		}
+		printResults(io, rs)
+	}
+	return nil
 }

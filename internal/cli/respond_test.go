@@ -21,6 +21,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/parapet-sec/parapet/internal/awstest"
@@ -323,4 +324,68 @@ func TestRespondDryRunChangesNothing(t *testing.T) {
 	if _, err := s3c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String("bucket-one")}); apiCode(err) != "NoSuchPublicAccessBlockConfiguration" {
 		t.Errorf("dry-run changed the bucket: %v", err)
 	}
+}
+
+// parapet detect --respond: the policy observed before the public one is
+// put back, and a protected bucket is left alone.
+func TestDetectRespondRevertsToObservedPolicy(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	s3c := s3.NewFromConfig(awsConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
+	private := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/reporting"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-reports/*"}]}`
+	public := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-reports/*"}]}`
+	for _, b := range []string{"acme-reports", "acme-website"} {
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b), Policy: aws.String(strings.ReplaceAll(public, "acme-reports", b))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s3c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("acme-website"), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("parapet:protected"), Value: aws.String("true")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var priv, pub, web any
+	_ = json.Unmarshal([]byte(private), &priv)
+	_ = json.Unmarshal([]byte(public), &pub)
+	_ = json.Unmarshal([]byte(strings.ReplaceAll(public, "acme-reports", "acme-website")), &web)
+	dir := t.TempDir()
+	trail := filepath.Join(dir, "trail.jsonl")
+	recs := []string{
+		ctRecord("ev-1", "ops", "AKIAOPS", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "acme-reports", "bucketPolicy": priv}, nil),
+		ctRecord("ev-2", "grace", "ASIAGRACE", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "acme-reports", "bucketPolicy": pub}, nil),
+		ctRecord("ev-3", "web", "AKIAWEB", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "acme-website", "bucketPolicy": web}, nil),
+	}
+	if err := os.WriteFile(trail, []byte(strings.Join(recs, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "p.db")
+	out, errOut, code := run(t, "", "detect", "--progress", "never", "--no-ueba", "--respond", "--db", db, trail)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Count(out, "S3 Bucket Policy Grants Access To Everyone") != 2 {
+		t.Errorf("stdout should hold the findings only:\n%s", out)
+	}
+	got, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("acme-reports")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have, want any
+	_ = json.Unmarshal([]byte(aws.ToString(got.Policy)), &have)
+	_ = json.Unmarshal([]byte(private), &want)
+	if hb, _ := json.Marshal(have); string(hb) != mustJSON(want) {
+		t.Errorf("policy after the response:\n%s\nwant the one observed before:\n%s", aws.ToString(got.Policy), private)
+	}
+	if !strings.Contains(errOut, "protected resource arn:aws:s3:::acme-website") {
+		t.Errorf("the protected bucket was not reported as protected:\n%s", errOut)
+	}
+	if _, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("acme-website")}); err != nil {
+		t.Errorf("the protected bucket's policy was touched: %v", err)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

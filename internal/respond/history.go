@@ -28,16 +28,18 @@ func (h History) ObservePolicy(ctx context.Context, bucket string, at time.Time,
 // PreviousBucketPolicy is the latest policy observed for bucket before the
 // event beforeEventID (or the latest of all when it is not known).
 func (h History) PreviousBucketPolicy(ctx context.Context, bucket, beforeEventID string) (string, bool, error) {
-	var policy string
-	var err error
-	var at string
+	var policy, at string
+	var seq int64
 	if beforeEventID != "" {
-		_ = h.DB.QueryRowContext(ctx, `SELECT at FROM bucket_policies WHERE bucket = ? AND event_id = ?`, bucket, beforeEventID).Scan(&at)
+		_ = h.DB.QueryRowContext(ctx, `SELECT at, rowid FROM bucket_policies WHERE bucket = ? AND event_id = ?`, bucket, beforeEventID).Scan(&at, &seq)
 	}
+	var err error
 	if at != "" {
-		err = h.DB.QueryRowContext(ctx, `SELECT policy FROM bucket_policies WHERE bucket = ? AND at < ? ORDER BY at DESC LIMIT 1`, bucket, at).Scan(&policy)
+		// Before it in event time; in the same second, observed before it.
+		err = h.DB.QueryRowContext(ctx, `SELECT policy FROM bucket_policies WHERE bucket = ? AND (at < ? OR (at = ? AND rowid < ?)) ORDER BY at DESC, rowid DESC LIMIT 1`,
+			bucket, at, at, seq).Scan(&policy)
 	} else {
-		err = h.DB.QueryRowContext(ctx, `SELECT policy FROM bucket_policies WHERE bucket = ? AND event_id != ? ORDER BY at DESC LIMIT 1`, bucket, beforeEventID).Scan(&policy)
+		err = h.DB.QueryRowContext(ctx, `SELECT policy FROM bucket_policies WHERE bucket = ? AND event_id != ? ORDER BY at DESC, rowid DESC LIMIT 1`, bucket, beforeEventID).Scan(&policy)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
