@@ -162,3 +162,20 @@ func ResolveSecret(ref string) (string, error) {
 	}
 	return "", fmt.Errorf("a secret must be a reference (env:NAME or file:PATH), not a value")
 }
+
+type regionKey struct{}
+
+// WithRegion tells the actions run under ctx which region to work in (the
+// finding's).
+func WithRegion(ctx context.Context, region string) context.Context {
+	if region == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, regionKey{}, region)
+}
+
+// RegionFrom is the region WithRegion set, or "" (the configured default).
+func RegionFrom(ctx context.Context) string {
+	r, _ := ctx.Value(regionKey{}).(string)
+	return r
+}

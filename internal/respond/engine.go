@@ -147,6 +147,7 @@ type plannedStep struct {
 	Action string `json:"action"`
 	Params Params `json:"params"`
 	Target string `json:"target"`
+	Region string `json:"region,omitempty"` // the finding's: where the action works
 }
 
 func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
@@ -190,7 +191,13 @@ func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
 				params[k] = r
 			}
 			a := e.Registry.Get(s.Action)
-			out = append(out, plannedStep{Index: i, Action: s.Action, Params: params, Target: a.Target(params)})
+			region := ""
+			if f, ok := vars["finding"].(map[string]any); ok {
+				if c, ok := f["cloud"].(map[string]any); ok {
+					region, _ = c["region"].(string)
+				}
+			}
+			out = append(out, plannedStep{Index: i, Action: s.Action, Params: params, Target: a.Target(params), Region: region})
 		}
 	}
 	return out, nil
@@ -308,7 +315,7 @@ func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, ste
 			continue
 		}
 		step := &p.Steps[s.Index]
-		sctx, cancel := context.WithTimeout(ctx, step.timeout)
+		sctx, cancel := context.WithTimeout(WithRegion(ctx, s.Region), step.timeout)
 		out, err := a.Execute(sctx, s.Params)
 		cancel()
 		sr.Outcome = out
@@ -332,7 +339,7 @@ func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, ste
 					if ca.Rollback == nil {
 						rerr = ErrNoRollback
 					} else {
-						rerr = ca.Rollback(ctx, c.step.Params, c.out)
+						rerr = ca.Rollback(WithRegion(ctx, c.step.Region), c.step.Params, c.out)
 					}
 					if rerr != nil {
 						status = "rollback failed: " + rerr.Error()
@@ -393,7 +400,7 @@ func (e *Engine) guard(ctx context.Context, p *Playbook, a *Action, s plannedSte
 		}
 	}
 	if a.Protected != nil {
-		if prot, err := a.Protected(ctx, s.Params); err == nil && prot {
+		if prot, err := a.Protected(WithRegion(ctx, s.Region), s.Params); err == nil && prot {
 			return "protected resource " + s.Target + " (tag " + ProtectTag + "=true)"
 		}
 	}

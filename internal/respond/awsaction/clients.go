@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/parapet-sec/parapet/internal/respond"
 )
 
 // History answers what Parapet observed of a bucket's policy before an
@@ -26,20 +28,26 @@ type History interface {
 	PreviousBucketPolicy(ctx context.Context, bucket, beforeEventID string) (policy string, ok bool, err error)
 }
 
-// Clients makes the service clients on first use.
+// Clients makes the service clients on first use, one set per region.
 type Clients struct {
 	History History
 	once    sync.Once
 	cfg     aws.Config
 	err     error
-	s3c     *s3.Client
-	iamc    *iam.Client
-	ec2c    *ec2.Client
-	ctc     *cloudtrail.Client
-	gdc     *guardduty.Client
+	custom  bool
+	mu      sync.Mutex
+	regions map[string]*regional
 }
 
-func (c *Clients) load(ctx context.Context) error {
+type regional struct {
+	s3c  *s3.Client
+	iamc *iam.Client
+	ec2c *ec2.Client
+	ctc  *cloudtrail.Client
+	gdc  *guardduty.Client
+}
+
+func (c *Clients) load(ctx context.Context, region string) (*regional, error) {
 	c.once.Do(func() {
 		c.cfg, c.err = config.LoadDefaultConfig(ctx)
 		if c.err != nil {
@@ -48,39 +56,73 @@ func (c *Clients) load(ctx context.Context) error {
 		if c.cfg.Region == "" {
 			c.cfg.Region = "us-east-1"
 		}
-		custom := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
-		c.s3c = s3.NewFromConfig(c.cfg, func(o *s3.Options) { o.UsePathStyle = custom })
-		c.iamc = iam.NewFromConfig(c.cfg)
-		c.ec2c = ec2.NewFromConfig(c.cfg)
-		c.ctc = cloudtrail.NewFromConfig(c.cfg)
-		c.gdc = guardduty.NewFromConfig(c.cfg)
+		c.custom = os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+		c.regions = map[string]*regional{}
 	})
-	return c.err
+	if c.err != nil {
+		return nil, c.err
+	}
+	if region == "" {
+		region = c.cfg.Region
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.regions[region]; r != nil {
+		return r, nil
+	}
+	cfg := c.cfg.Copy()
+	cfg.Region = region
+	r := &regional{
+		s3c:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = c.custom }),
+		iamc: iam.NewFromConfig(cfg),
+		ec2c: ec2.NewFromConfig(cfg),
+		ctc:  cloudtrail.NewFromConfig(cfg),
+		gdc:  guardduty.NewFromConfig(cfg),
+	}
+	c.regions[region] = r
+	return r, nil
 }
 
+func regionOf(ctx context.Context) string { return respond.RegionFrom(ctx) }
+
 func (c *Clients) S3(ctx context.Context) (*s3.Client, error) {
-	err := c.load(ctx)
-	return c.s3c, err
+	r, err := c.load(ctx, regionOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return r.s3c, nil
 }
 
 func (c *Clients) IAM(ctx context.Context) (*iam.Client, error) {
-	err := c.load(ctx)
-	return c.iamc, err
+	r, err := c.load(ctx, regionOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return r.iamc, nil
 }
 
 func (c *Clients) EC2(ctx context.Context) (*ec2.Client, error) {
-	err := c.load(ctx)
-	return c.ec2c, err
+	r, err := c.load(ctx, regionOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return r.ec2c, nil
 }
 
 func (c *Clients) CloudTrail(ctx context.Context) (*cloudtrail.Client, error) {
-	err := c.load(ctx)
-	return c.ctc, err
+	r, err := c.load(ctx, regionOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return r.ctc, nil
 }
 
 func (c *Clients) GuardDuty(ctx context.Context) (*guardduty.Client, error) {
-	err := c.load(ctx)
-	return c.gdc, err
+	r, err := c.load(ctx, regionOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return r.gdc, nil
 }
 
 // apiCode is the AWS error code of err, or "".
