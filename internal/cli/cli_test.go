@@ -134,6 +134,22 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(out, "NOT FOUND") {
 		t.Errorf("a story was not found in the decoded events:\n%s", out)
 	}
+	// The response: on the emulator when moto_server is there, else
+	// dry-run, and the output says which.
+	switch {
+	case strings.Contains(out, "act on an AWS API emulator"):
+		for _, s := range []string{"public policy gone; public access blocked: true", "SSH from the internet revoked", "Inactive; quarantined (deny-all): true", "24 of 24 stopped", "hash chain intact"} {
+			if !strings.Contains(out, s) {
+				t.Errorf("demo response output lacks %q:\n%s", s, out)
+			}
+		}
+	case strings.Contains(out, "Response: DRY-RUN"):
+		if os.Getenv("CI") == "true" {
+			t.Error("the demo ran its response in dry-run under CI: no emulator")
+		}
+	default:
+		t.Errorf("the demo says nothing of its response:\n%s", out)
+	}
 }
 
 // writeRule writes a Sigma rule and its examples into dir.

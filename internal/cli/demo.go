@@ -85,6 +85,7 @@ print what was seen. No cloud account and no network needed.`,
 			// outside AWS.
 			flags.cloudRanges = append(flags.cloudRanges, res.RangesPath)
 			flags.geoip, flags.asn = res.GeoPath, res.GeoPath
+			var all []detect.Finding
 			detectBatch := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
 			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, detectBatch, func(b *ingest.Batch) error {
 				for i := range b.Events {
@@ -96,12 +97,16 @@ print what was seen. No cloud account and no network needed.`,
 				for i := range res.Findings {
 					seen.finding(&res.Findings[i])
 				}
+				all = append(all, res.Findings...)
 				return nil
 			})
 			if err != nil {
 				return err
 			}
 			seen.print(out, st)
+			if err := demoResponse(cmd.Context(), out, cfg.Dir, all); err != nil {
+				return err
+			}
 			if st.Bad() {
 				return &ExitError{Code: ExitBadInput}
 			}
