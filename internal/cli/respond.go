@@ -116,6 +116,7 @@ func newRespond(io IO) *cobra.Command {
 		rf         responseFlags
 		findings   string
 		approveAll bool
+		approveIDs []string
 	)
 	cmd := &cobra.Command{
 		Use:   "respond --findings FILE|-",
@@ -127,8 +128,8 @@ decision and action goes to the audit trail in --db. Actions reach AWS through t
 credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if findings == "" {
-				return usagef("respond needs --findings FILE (or - for stdin)")
+			if findings == "" && len(approveIDs) == 0 {
+				return usagef("respond needs --findings FILE (or - for stdin), or --approve ID")
 			}
 			ctx := cmd.Context()
 			e, closeFn, err := rf.engine(ctx, io)
@@ -136,6 +137,19 @@ credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
 				return err
 			}
 			defer closeFn()
+			for _, id := range approveIDs {
+				r, err := e.Decide(ctx, id, "cli --approve", "approved by parapet respond --approve", true)
+				if errors.Is(err, respond.ErrNotPending) {
+					return usagef("--approve %s: %v", id, err)
+				}
+				if err != nil {
+					return err
+				}
+				printResults(io, []respond.Result{r})
+			}
+			if findings == "" {
+				return nil
+			}
 			in := io.In
 			if findings != "-" {
 				f, err := os.Open(findings)
@@ -188,6 +202,7 @@ credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
 	}
 	cmd.Flags().StringVar(&findings, "findings", "", "the findings: a JSON lines file, or - for stdin")
 	cmd.Flags().BoolVar(&approveAll, "approve-all", false, "approve every plan that waits for approval (recorded as such in the audit trail)")
+	cmd.Flags().StringArrayVar(&approveIDs, "approve", nil, "approve the pending plan ID and run it (repeatable; see parapet approvals list)")
 	rf.register(cmd.Flags(), "dry-run")
 	return cmd
 }
@@ -242,7 +257,7 @@ func newApprovals(io IO) *cobra.Command {
 		},
 	}
 	decide := func(approve bool) *cobra.Command {
-		var by, comment string
+		var by, role, comment string
 		verb := "deny"
 		if approve {
 			verb = "approve"
@@ -258,7 +273,11 @@ func newApprovals(io IO) *cobra.Command {
 					return err
 				}
 				defer closeFn()
-				r, err := e.Decide(cmd.Context(), args[0], by, comment, approve)
+				who := by
+				if role != "" {
+					who = by + " (" + role + ")"
+				}
+				r, err := e.DecideAs(cmd.Context(), args[0], who, []string{by, role}, comment, approve)
 				if errors.Is(err, respond.ErrNotPending) {
 					return usagef("%s: %v", args[0], err)
 				}
@@ -267,6 +286,7 @@ func newApprovals(io IO) *cobra.Command {
 			},
 		}
 		c.Flags().StringVar(&by, "by", "", "who decides (recorded in the audit trail)")
+		c.Flags().StringVar(&role, "role", "", "the approver role the person decides in (playbooks' approvers name people or roles)")
 		c.Flags().StringVar(&comment, "comment", "", "why")
 		return c
 	}

@@ -537,8 +537,15 @@ func (e *Engine) Approvals(ctx context.Context, status string) ([]Approval, erro
 // ErrNotPending: the approval was already decided, or never existed.
 var ErrNotPending = errors.New("no pending approval with that id")
 
-// Decide approves (and runs the plan) or denies a pending approval.
+// Decide approves (and runs the plan) or denies a pending approval; by
+// must be among the playbook's approvers when it names any.
 func (e *Engine) Decide(ctx context.Context, id, by, comment string, approve bool) (Result, error) {
+	return e.DecideAs(ctx, id, by, []string{by}, comment, approve)
+}
+
+// DecideAs is Decide for a person who may hold approver roles: any of
+// names (the person, their roles) may match the playbook's approvers.
+func (e *Engine) DecideAs(ctx context.Context, id, by string, names []string, comment string, approve bool) (Result, error) {
 	if by == "" {
 		return Result{}, errors.New("a decision needs the name of who makes it")
 	}
@@ -552,7 +559,11 @@ func (e *Engine) Decide(ctx context.Context, id, by, comment string, approve boo
 		return Result{}, err
 	}
 	_ = json.Unmarshal([]byte(approvers), &a.Approvers)
-	if len(a.Approvers) > 0 && !slices.Contains(a.Approvers, by) {
+	allowed := len(a.Approvers) == 0
+	for _, n := range names {
+		allowed = allowed || n != "" && slices.Contains(a.Approvers, n)
+	}
+	if !allowed {
 		return Result{}, fmt.Errorf("%s may not decide this approval: approvers are %s", by, strings.Join(a.Approvers, ", "))
 	}
 	status, kind := "denied", audit.ApprovalDenied

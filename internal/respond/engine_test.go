@@ -284,3 +284,23 @@ steps:
 		t.Errorf("policy %+v: want only the enabled playbook's permission", pol)
 	}
 }
+
+func TestApprovalByRole(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAWS{}
+	e := newEngine(t, f, `name: cut
+trigger: "true"
+approval: {approvers: [security-oncall]}
+steps:
+  - action: fake.cut
+    params: {target: key1}
+`)
+	rs, _ := e.Handle(ctx, finding("f1", "r"))
+	if _, err := e.DecideAs(ctx, rs[0].ApprovalID, "carol", []string{"carol", "developer"}, "", true); err == nil {
+		t.Error("someone outside the approver role decided")
+	}
+	r, err := e.DecideAs(ctx, rs[0].ApprovalID, "dave (security-oncall)", []string{"dave", "security-oncall"}, "on call", true)
+	if err != nil || r.Status != "executed" || len(f.calls) != 1 {
+		t.Fatalf("the on-call approver: %v %+v calls %v", err, r, f.calls)
+	}
+}
