@@ -39,7 +39,7 @@ func ParseFinding(line []byte) (*Finding, error) {
 	if err := json.Unmarshal(line, &doc); err != nil {
 		return nil, err
 	}
-	if _, ok := doc["id"].(string); !ok {
+	if id, ok := doc["id"].(string); !ok || id == "" {
 		return nil, errors.New("not a finding: no id")
 	}
 	f := &Finding{Doc: doc, Record: map[string]any{}}

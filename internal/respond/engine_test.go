@@ -304,3 +304,35 @@ steps:
 		t.Fatalf("the on-call approver: %v %+v calls %v", err, r, f.calls)
 	}
 }
+
+func FuzzParsePlaybook(f *testing.F) {
+	f.Add([]byte(fixEach))
+	f.Add([]byte("name: x\ntrigger: \"true\"\nsteps: [{action: fake.fix, params: {target: \"${finding.id}\"}}]\n"))
+	reg := (&fakeAWS{}).registry()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data, "fuzz.yml", reg)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.yml: ") {
+				t.Fatalf("an error that does not name the file: %v", err)
+			}
+			return
+		}
+		if p.Name == "" || len(p.Steps) == 0 || p.Mode == "" {
+			t.Fatalf("accepted an incomplete playbook: %+v", p)
+		}
+	})
+}
+
+func FuzzParseFinding(f *testing.F) {
+	f.Add([]byte(`{"id":"x","rule_id":"r","record":{"eventName":"PutBucketPolicy"}}`))
+	f.Add([]byte(`{"id":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fd, err := ParseFinding(data)
+		if err != nil {
+			return
+		}
+		if fd.ID() == "" || fd.Record == nil {
+			t.Fatalf("accepted a finding without an id or record map: %+v", fd)
+		}
+	})
+}
