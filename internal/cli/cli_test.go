@@ -359,3 +359,48 @@ func TestEvaluationSet(t *testing.T) {
 		t.Errorf("state: %d bytes for %d principals, %d per principal", info.Size(), entities, per)
 	}
 }
+
+func TestIAMPolicyAndPlaybookLint(t *testing.T) {
+	out, errOut, code := run(t, "", "iam-policy")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var pol struct {
+		Version   string
+		Statement []struct {
+			Effect   string
+			Action   []string
+			Resource string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &pol); err != nil || pol.Version != "2012-10-17" || len(pol.Statement) < 4 {
+		t.Fatalf("not an IAM policy: %v\n%s", err, out)
+	}
+	var all []string
+	for _, s := range pol.Statement {
+		if s.Effect != "Allow" || s.Resource != "*" || len(s.Action) == 0 {
+			t.Errorf("statement %+v", s)
+		}
+		all = append(all, s.Action...)
+	}
+	for _, want := range []string{"s3:PutBucketPublicAccessBlock", "iam:UpdateAccessKey", "ec2:RevokeSecurityGroupIngress", "cloudtrail:StartLogging"} {
+		if !slices.Contains(all, want) {
+			t.Errorf("the policy lacks %s", want)
+		}
+	}
+	for _, a := range all {
+		if strings.Contains(a, "*") {
+			t.Errorf("a wildcard action in a least-privilege policy: %s", a)
+		}
+	}
+	if out, _, code := run(t, "", "playbooks", "lint"); code != ExitOK || !strings.Contains(out, "0 problems") {
+		t.Errorf("builtin playbooks: exit %d\n%s", code, out)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bad.yml"), []byte("name: bad\ntrigger: \"true\"\nsteps: [{action: notify.slack, params: {webhook: \"https://hooks.slack.com/x\", text: hi}}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := run(t, "", "playbooks", "lint", dir); code != ExitFailure || !strings.Contains(out, "bad.yml") || !strings.Contains(out, "env:NAME or file:PATH") {
+		t.Errorf("a literal secret: exit %d\n%s", code, out)
+	}
+}
