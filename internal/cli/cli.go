@@ -97,6 +97,8 @@ OCSF-aligned event model, and detects, responds to and reports on threats and po
 		newAudit(io),
 		newIAMPolicy(io),
 		newPlaybooks(io),
+		newScan(io),
+		newChecks(io),
 		newRules(io),
 	)
 	return root

@@ -1,0 +1,5 @@
+resource "aws_cloudtrail" "t" {
+  name                       = "org"
+  s3_bucket_name             = "trail-logs"
+  enable_log_file_validation = true
+}

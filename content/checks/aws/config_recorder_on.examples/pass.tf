@@ -1,0 +1,8 @@
+resource "aws_config_configuration_recorder" "r" {
+  name     = "default"
+  role_arn = "arn:aws:iam::111122223333:role/config"
+}
+resource "aws_config_configuration_recorder_status" "s" {
+  name       = aws_config_configuration_recorder.r.name
+  is_enabled = true
+}

@@ -1,0 +1,7 @@
+resource "aws_instance" "i" {
+  ami           = "ami-1"
+  instance_type = "t3.micro"
+  metadata_options {
+    http_tokens = "required"
+  }
+}

@@ -1,0 +1,7 @@
+resource "aws_instance" "i" {
+  ami           = "ami-1"
+  instance_type = "t3.micro"
+  root_block_device {
+    encrypted = true
+  }
+}

@@ -1,0 +1,6 @@
+resource "aws_iam_user" "u" {
+  name = "alice"
+}
+resource "aws_iam_user_login_profile" "p" {
+  user = aws_iam_user.u.name
+}

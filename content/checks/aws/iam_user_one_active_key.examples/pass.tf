@@ -1,0 +1,6 @@
+resource "aws_iam_user" "u" {
+  name = "ci"
+}
+resource "aws_iam_access_key" "k" {
+  user = aws_iam_user.u.name
+}

@@ -1,0 +1,4 @@
+resource "aws_lambda_function_url" "u" {
+  function_name      = "orders"
+  authorization_type = "NONE"
+}

@@ -1,0 +1,11 @@
+resource "aws_network_acl" "n" {
+  vpc_id = "vpc-1"
+  ingress {
+    rule_no    = 100
+    protocol   = "tcp"
+    action     = "allow"
+    cidr_block = "0.0.0.0/0"
+    from_port  = 443
+    to_port    = 443
+  }
+}

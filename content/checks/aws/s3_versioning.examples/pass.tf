@@ -1,0 +1,6 @@
+resource "aws_s3_bucket" "b" {
+  bucket = "acme-v"
+  versioning {
+    enabled = true
+  }
+}

@@ -1,0 +1,410 @@
+package cli
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parapet-sec/parapet/content"
+	"github.com/parapet-sec/parapet/internal/posture/check"
+	"github.com/parapet-sec/parapet/internal/posture/framework"
+	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+func loadChecks(io IO, dirs []string) ([]*check.Check, error) {
+	sub, _ := fs.Sub(content.FS, "checks")
+	checks, errs := check.Load(sub, ".")
+	for _, d := range dirs {
+		more, e := check.Load(os.DirFS(d), ".")
+		checks, errs = append(checks, more...), append(errs, e...)
+	}
+	for _, e := range errs {
+		fmt.Fprintf(io.Err, "parapet: check skipped: %v\n", e)
+	}
+	return checks, nil
+}
+
+func loadFrameworks() []*framework.Framework {
+	sub, _ := fs.Sub(content.FS, "frameworks")
+	fws, _ := framework.Load(sub, ".")
+	return fws
+}
+
+// scanReport is the JSON form of a scan.
+type scanReport struct {
+	Tool       string            `json:"tool"`
+	Version    string            `json:"version"`
+	Scanned    string            `json:"scanned"`
+	Resources  int               `json:"resources"`
+	Checks     int               `json:"checks"`
+	Passed     int               `json:"passed"`
+	Failed     int               `json:"failed"`
+	Unknown    int               `json:"unknown"`
+	Suppressed []scanResult      `json:"suppressed"`
+	Results    []scanResult      `json:"results"`
+	Frameworks []framework.Score `json:"frameworks,omitempty"`
+	Seconds    float64           `json:"seconds"`
+}
+
+type scanResult struct {
+	CheckID     string              `json:"check_id"`
+	Title       string              `json:"title"`
+	Status      string              `json:"status"`
+	Severity    string              `json:"severity"`
+	Reason      string              `json:"reason,omitempty"`
+	Resource    scanResource        `json:"resource"`
+	Location    scanLocation        `json:"location"`
+	Remediation string              `json:"remediation,omitempty"`
+	IaCFix      string              `json:"iac_fix,omitempty"`
+	Frameworks  map[string][]string `json:"frameworks,omitempty"`
+}
+
+type scanResource struct {
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Address string `json:"address,omitempty"`
+	ARN     string `json:"arn,omitempty"`
+}
+
+type scanLocation struct {
+	File      string `json:"file,omitempty"`
+	StartLine int    `json:"start_line,omitempty"`
+	EndLine   int    `json:"end_line,omitempty"`
+	ARN       string `json:"arn,omitempty"`
+}
+
+func toScanResult(r check.Result) scanResult {
+	return scanResult{CheckID: r.CheckID, Title: r.Title, Status: r.Status, Severity: r.Severity, Reason: r.Reason,
+		Resource:    scanResource{Type: r.Resource.Type, Name: r.Resource.Name, Address: r.Resource.Address, ARN: r.Resource.ARN},
+		Location:    scanLocation{File: r.Location.File, StartLine: r.Location.StartLine, EndLine: r.Location.EndLine, ARN: r.Location.ARN},
+		Remediation: r.Check.Remediation, IaCFix: r.Check.IaCFix, Frameworks: r.Check.Frameworks}
+}
+
+func newScan(io IO) *cobra.Command {
+	var (
+		format, fw, failOn  string
+		checkDirs, varFiles []string
+	)
+	cmd := &cobra.Command{Use: "scan", Short: "Check configuration against the posture checks and compliance frameworks"}
+	iac := &cobra.Command{
+		Use:   "iac PATH",
+		Short: "Scan Terraform (HCL) in PATH: every .tf module under it, with its variables, locals and local modules",
+		Long: `Scan Terraform configurations statically (no plan, no provider): each folder of .tf files under PATH
+is a module; variables take their defaults, terraform.tfvars, *.auto.tfvars and --var-file; locals,
+count, for_each, the common functions and local modules are evaluated; values known only after apply
+make the checks that read them "unknown", not failed. Suppress a check on a resource with a comment
+inside or just above it: # parapet:ignore CHECK-ID reason (the reason is required and reported).
+
+Exit status: 1 when a failure reaches --fail-on, else 0.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			failRank := len(check.Severities)
+			if failOn != "" {
+				if failRank = check.SeverityRank(failOn); failRank < 0 {
+					return usagef("--fail-on: want one of %s", strings.Join(check.Severities, ", "))
+				}
+			}
+			start := time.Now()
+			checks, _ := loadChecks(io, checkDirs)
+			root := args[0]
+			info, err := os.Stat(root)
+			if err != nil {
+				return err
+			}
+			var dirs []string
+			if !info.IsDir() {
+				dirs = []string{filepath.Dir(root)}
+			} else {
+				_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+					if err != nil {
+						return nil
+					}
+					if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != root) {
+						return filepath.SkipDir
+					}
+					if d.IsDir() {
+						if m, _ := filepath.Glob(filepath.Join(p, "*.tf")); len(m) > 0 {
+							dirs = append(dirs, p)
+						}
+					}
+					return nil
+				})
+			}
+			base := root
+			if !info.IsDir() {
+				base = filepath.Dir(root)
+			}
+			var res []*resource.Resource
+			for _, d := range dirs {
+				blocks, errs := terraform.Load(d, terraform.Options{VarFiles: varFiles})
+				for _, e := range errs {
+					fmt.Fprintf(io.Err, "parapet: %v\n", e)
+				}
+				res = append(res, terraform.Resources(blocks, base)...)
+			}
+			results := check.Run(checks, res)
+			// Modules called by other modules were also scanned as roots:
+			// keep one result per check, resource type and location.
+			results = dedupe(results)
+			var unsuppressed []check.Result
+			for _, r := range results {
+				if r.Status == check.Suppressed && strings.TrimSpace(r.Reason) == "" {
+					r.Status, r.Reason = check.Fail, "parapet:ignore without a reason is not honoured"
+				}
+				unsuppressed = append(unsuppressed, r)
+			}
+			results = unsuppressed
+			rep := scanReport{Tool: "parapet", Version: version, Scanned: root, Resources: len(res), Checks: len(checks)}
+			failed := false
+			for _, r := range results {
+				sr := toScanResult(r)
+				switch r.Status {
+				case check.Pass:
+					rep.Passed++
+				case check.Fail:
+					rep.Failed++
+					if check.SeverityRank(r.Severity) >= failRank {
+						failed = true
+					}
+				case check.Unknown:
+					rep.Unknown++
+				case check.Suppressed:
+					rep.Suppressed = append(rep.Suppressed, sr)
+					continue
+				}
+				rep.Results = append(rep.Results, sr)
+			}
+			for _, f := range loadFrameworks() {
+				if fw != "" && f.ID != fw {
+					continue
+				}
+				rep.Frameworks = append(rep.Frameworks, framework.Evaluate(f, checks, results))
+			}
+			if fw != "" && len(rep.Frameworks) == 0 {
+				return usagef("--framework %s: unknown (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)", fw)
+			}
+			rep.Seconds = time.Since(start).Seconds()
+			w := bufio.NewWriter(io.Out)
+			defer w.Flush()
+			switch format {
+			case "json":
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			case "sarif":
+				if err := writeSARIF(w, checks, results); err != nil {
+					return err
+				}
+			case "table":
+				writeScanTable(w, rep)
+			default:
+				return usagef("--format: want table, json or sarif")
+			}
+			w.Flush()
+			fmt.Fprintf(io.Err, "parapet: %d resources, %d checks: %d passed, %d failed, %d unknown, %d suppressed in %.2f s\n",
+				rep.Resources, len(checks), rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed), rep.Seconds)
+			if failed {
+				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("failures at or above %s", failOn)}
+			}
+			return nil
+		},
+	}
+	iac.Flags().StringVarP(&format, "format", "f", "table", "output: table, json or sarif")
+	iac.Flags().StringVar(&fw, "framework", "", "score only this framework (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)")
+	iac.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a failed check has this severity or higher (low, medium, high, critical)")
+	iac.Flags().StringArrayVar(&checkDirs, "checks", nil, "a directory of checks to add (repeatable)")
+	iac.Flags().StringArrayVar(&varFiles, "var-file", nil, "a .tfvars file (repeatable)")
+	cmd.AddCommand(iac)
+	return cmd
+}
+
+func dedupe(in []check.Result) []check.Result {
+	seen := map[string]bool{}
+	var out []check.Result
+	for _, r := range in {
+		k := r.CheckID + "\x00" + r.Resource.Type + "\x00" + r.Location.File + "\x00" + fmt.Sprint(r.Location.StartLine) + "\x00" + r.Resource.Address
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, r)
+	}
+	return out
+}
+
+func writeScanTable(w *bufio.Writer, rep scanReport) {
+	sort.SliceStable(rep.Results, func(i, j int) bool {
+		a, b := rep.Results[i], rep.Results[j]
+		if a.Status != b.Status {
+			return a.Status == check.Fail
+		}
+		if ra, rb := check.SeverityRank(a.Severity), check.SeverityRank(b.Severity); ra != rb {
+			return ra > rb
+		}
+		return a.Location.File+fmt.Sprint(a.Location.StartLine) < b.Location.File+fmt.Sprint(b.Location.StartLine)
+	})
+	fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s\n", "STATUS", "SEVERITY", "CHECK", "RESOURCE", "WHERE")
+	for _, r := range rep.Results {
+		if r.Status == check.Pass {
+			continue
+		}
+		name := r.Resource.Address
+		if len(name) > 44 {
+			name = name[:43] + "…"
+		}
+		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d\n", strings.ToUpper(r.Status), r.Severity, r.CheckID, name, r.Location.File, r.Location.StartLine)
+	}
+	for _, s := range rep.Suppressed {
+		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d  reason: %s\n", "IGNORED", s.Severity, s.CheckID, s.Resource.Address, s.Location.File, s.Location.StartLine, s.Reason)
+	}
+	fmt.Fprintf(w, "\n%d passed, %d failed, %d unknown, %d suppressed\n", rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed))
+	for _, f := range rep.Frameworks {
+		fmt.Fprintf(w, "%-16s %3.0f%%  %d of %d evaluated controls pass (%d manual)\n", f.ID, f.Percent, f.Passed, f.Evaluated, f.Manual)
+	}
+}
+
+var sarifLevel = map[string]string{"low": "note", "medium": "warning", "high": "error", "critical": "error"}
+var securitySeverity = map[string]string{"low": "3.0", "medium": "5.5", "high": "8.0", "critical": "9.5"}
+
+// writeSARIF writes SARIF 2.1.0 as GitHub code scanning reads it: rules
+// with help and security-severity, results with physical locations and
+// partial fingerprints. Passing and unknown results are left out.
+func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) error {
+	type msg struct {
+		Text     string `json:"text"`
+		Markdown string `json:"markdown,omitempty"`
+	}
+	type rule struct {
+		ID                   string            `json:"id"`
+		Name                 string            `json:"name"`
+		ShortDescription     msg               `json:"shortDescription"`
+		FullDescription      msg               `json:"fullDescription"`
+		Help                 msg               `json:"help"`
+		DefaultConfiguration map[string]string `json:"defaultConfiguration"`
+		Properties           map[string]any    `json:"properties"`
+	}
+	var rules []rule
+	index := map[string]int{}
+	for _, c := range checks {
+		index[c.ID] = len(rules)
+		var tags []string
+		for f := range c.Frameworks {
+			tags = append(tags, f)
+		}
+		sort.Strings(tags)
+		tags = append([]string{"security", "iac"}, tags...)
+		rules = append(rules, rule{ID: c.ID, Name: strings.ReplaceAll(strings.Title(strings.ToLower(c.Title)), " ", ""),
+			ShortDescription: msg{Text: c.Title}, FullDescription: msg{Text: strings.TrimSpace(c.Rationale + " " + c.Remediation)},
+			Help:                 msg{Text: c.Remediation + "\nFix: " + c.IaCFix, Markdown: "**" + c.Title + "**\n\n" + c.Rationale + "\n\n" + c.Remediation + "\n\n```hcl\n" + c.IaCFix + "\n```"},
+			DefaultConfiguration: map[string]string{"level": sarifLevel[c.Severity]},
+			Properties:           map[string]any{"security-severity": securitySeverity[c.Severity], "tags": tags, "precision": "high"}})
+	}
+	var out []map[string]any
+	for _, r := range results {
+		if r.Status != check.Fail || r.Location.File == "" {
+			continue
+		}
+		fp := sha256.Sum256([]byte(r.CheckID + "\x00" + r.Resource.Address + "\x00" + r.Location.File))
+		out = append(out, map[string]any{
+			"ruleId": r.CheckID, "ruleIndex": index[r.CheckID], "level": sarifLevel[r.Severity],
+			"message": map[string]string{"text": fmt.Sprintf("%s: %s", r.Resource.Address, r.Title)},
+			"locations": []any{map[string]any{"physicalLocation": map[string]any{
+				"artifactLocation": map[string]string{"uri": filepath.ToSlash(r.Location.File), "uriBaseId": "%SRCROOT%"},
+				"region":           map[string]int{"startLine": max(r.Location.StartLine, 1), "endLine": max(r.Location.EndLine, r.Location.StartLine, 1)},
+			}}},
+			"partialFingerprints": map[string]string{"parapetResource/v1": hex.EncodeToString(fp[:16])},
+		})
+	}
+	if out == nil {
+		out = []map[string]any{}
+	}
+	doc := map[string]any{
+		"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+		"runs": []any{map[string]any{
+			"tool":    map[string]any{"driver": map[string]any{"name": "Parapet", "informationUri": "https://github.com/parapet-sec/parapet", "semanticVersion": strings.TrimPrefix(version, "v"), "rules": rules}},
+			"results": out,
+		}},
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func newChecks(io IO) *cobra.Command {
+	cmd := &cobra.Command{Use: "checks", Short: "Test and list the posture checks"}
+	test := &cobra.Command{
+		Use: "test [DIR...]", Short: "Run each check on the examples beside it (the builtin checks when no DIR is given)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var fsyss []fs.FS
+			if len(args) == 0 {
+				sub, _ := fs.Sub(content.FS, "checks")
+				fsyss = append(fsyss, sub)
+			}
+			for _, a := range args {
+				fsyss = append(fsyss, os.DirFS(a))
+			}
+			passed, failed := 0, 0
+			for _, fsys := range fsyss {
+				checks, errs := check.Load(fsys, ".")
+				for _, e := range errs {
+					fmt.Fprintf(io.Out, "PROBLEM %v\n", e)
+					failed++
+				}
+				results, problems := check.RunExamples(fsys, checks)
+				for _, p := range problems {
+					fmt.Fprintf(io.Out, "PROBLEM %v\n", p)
+					failed++
+				}
+				for _, r := range results {
+					if r.OK() {
+						passed++
+						continue
+					}
+					failed++
+					var got []string
+					for _, g := range r.Got {
+						got = append(got, g.Status)
+					}
+					fmt.Fprintf(io.Out, "FAIL %s %s: want %s, got %v %v\n", r.Check.ID, r.File, r.Want, got, r.Err)
+				}
+			}
+			fmt.Fprintf(io.Out, "checks: %d examples passed, %d failed\n", passed, failed)
+			if failed > 0 {
+				return &ExitError{Code: ExitFailure}
+			}
+			return nil
+		},
+	}
+	list := &cobra.Command{
+		Use: "list", Short: "List the checks", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			checks, _ := loadChecks(io, nil)
+			w := bufio.NewWriter(io.Out)
+			defer w.Flush()
+			for _, c := range checks {
+				var fws []string
+				for f, ids := range c.Frameworks {
+					fws = append(fws, f+" "+strings.Join(ids, ","))
+				}
+				sort.Strings(fws)
+				fmt.Fprintf(w, "%-17s %-9s %-34s %s\n  %s\n", c.ID, c.Severity, c.Resource, c.Title, strings.Join(fws, "; "))
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(test, list)
+	return cmd
+}

@@ -1,0 +1,191 @@
+// Package check holds Parapet's posture checks: YAML, each a CEL condition
+// over one resource type of the resource model, true when the resource
+// complies; with severity, rationale, remediation, an IaC fix hint, the
+// response action that fixes it live, and framework mappings.
+package check
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+// Check is one control.
+type Check struct {
+	ID          string              `yaml:"id" json:"id"`
+	Title       string              `yaml:"title" json:"title"`
+	Severity    string              `yaml:"severity" json:"severity"` // low, medium, high, critical
+	Resource    string              `yaml:"resource" json:"resource"` // a resource model type
+	Condition   string              `yaml:"condition" json:"condition"`
+	Rationale   string              `yaml:"rationale" json:"rationale,omitempty"`
+	Remediation string              `yaml:"remediation" json:"remediation,omitempty"`
+	IaCFix      string              `yaml:"iac_fix" json:"iac_fix,omitempty"`
+	Action      *Action             `yaml:"action" json:"action,omitempty"`
+	Frameworks  map[string][]string `yaml:"frameworks" json:"frameworks,omitempty"` // framework id → control ids
+	File        string              `yaml:"-" json:"-"`
+	prg         cel.Program
+}
+
+// Action is the response action that fixes a failure live, with its
+// parameters as CEL templates over the resource (${r.name}).
+type Action struct {
+	Name   string            `yaml:"name" json:"name"`
+	Params map[string]string `yaml:"params" json:"params,omitempty"`
+}
+
+// Severities in ascending order.
+var Severities = []string{"low", "medium", "high", "critical"}
+
+// SeverityRank orders severities; unknown ones rank below low.
+func SeverityRank(s string) int {
+	for i, x := range Severities {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+var env = func() *cel.Env {
+	e, err := cel.NewEnv(cel.Variable("r", cel.MapType(cel.StringType, cel.DynType)))
+	if err != nil {
+		panic(err)
+	}
+	return e
+}()
+
+// Parse reads one check file.
+func Parse(data []byte, file string) (*Check, error) {
+	var c Check
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	c.File = file
+	switch {
+	case c.ID == "" || c.Title == "" || c.Resource == "" || c.Condition == "":
+		return nil, fmt.Errorf("%s: id, title, resource and condition are required", file)
+	case SeverityRank(c.Severity) < 0:
+		return nil, fmt.Errorf("%s: severity %q: want low, medium, high or critical", file, c.Severity)
+	case !strings.HasPrefix(c.Resource, "aws_"):
+		return nil, fmt.Errorf("%s: resource %q is no resource model type", file, c.Resource)
+	}
+	ast, iss := env.Compile(c.Condition)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("%s: condition: %v", file, iss.Err())
+	}
+	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
+		return nil, fmt.Errorf("%s: condition is a %s, not a condition", file, ast.OutputType())
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	c.prg = prg
+	return &c, nil
+}
+
+// Load reads every *.yaml and *.yml check under root (examples folders
+// are not checks).
+func Load(fsys fs.FS, root string) ([]*Check, []error) {
+	var out []*Check
+	var errs []error
+	_ = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		if d.IsDir() {
+			if strings.HasSuffix(p, ".examples") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		c, err := Parse(data, p)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		out = append(out, c)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	for i := 1; i < len(out); i++ {
+		if out[i].ID == out[i-1].ID {
+			errs = append(errs, fmt.Errorf("%s: check id %s is also used by %s", out[i].File, out[i].ID, out[i-1].File))
+		}
+	}
+	return out, errs
+}
+
+// Statuses of a result.
+const (
+	Pass       = "pass"
+	Fail       = "fail"
+	Unknown    = "unknown"    // the condition read a value known only after apply
+	Suppressed = "suppressed" // parapet:ignore, with its reason
+)
+
+// Result is one check on one resource.
+type Result struct {
+	Check    *Check             `json:"-"`
+	CheckID  string             `json:"check_id"`
+	Title    string             `json:"title"`
+	Severity string             `json:"severity"`
+	Status   string             `json:"status"`
+	Reason   string             `json:"reason,omitempty"` // why unknown, or the suppression's reason
+	Resource *resource.Resource `json:"-"`
+	Location resource.Origin    `json:"location"`
+}
+
+// Run evaluates every check on every resource of its type.
+func Run(checks []*Check, resources []*resource.Resource) []Result {
+	byType := map[string][]*resource.Resource{}
+	for _, r := range resources {
+		byType[r.Type] = append(byType[r.Type], r)
+	}
+	var out []Result
+	for _, c := range checks {
+		for _, r := range byType[c.Resource] {
+			res := Result{Check: c, CheckID: c.ID, Title: c.Title, Severity: c.Severity, Resource: r, Location: r.Location}
+			if reason, ok := r.Suppressed[c.ID]; ok {
+				res.Status, res.Reason = Suppressed, reason
+				out = append(out, res)
+				continue
+			}
+			v, _, err := c.prg.Eval(map[string]any{"r": r.Doc()})
+			switch {
+			case err != nil:
+				res.Status, res.Reason = Unknown, err.Error()
+				if strings.Contains(fmt.Sprint(r.Attrs), resource.Unknown) {
+					res.Reason = "a value it reads is known only after apply"
+				}
+			case v.Value() == true:
+				res.Status = Pass
+			case v.Value() == false:
+				res.Status = Fail
+			default:
+				res.Status, res.Reason = Unknown, fmt.Sprintf("the condition gave %v", v.Value())
+			}
+			out = append(out, res)
+		}
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+package check
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
+)
+
+// ExampleResult is one example file run against its check.
+type ExampleResult struct {
+	Check *Check
+	File  string
+	Want  string // pass or fail
+	Got   []Result
+	Err   error
+}
+
+// OK reports whether the example behaved as its name says: a pass example
+// has passes and no failure; a fail example has a failure.
+func (e ExampleResult) OK() bool {
+	if e.Err != nil {
+		return false
+	}
+	var pass, fail int
+	for _, r := range e.Got {
+		switch r.Status {
+		case Pass:
+			pass++
+		case Fail:
+			fail++
+		}
+	}
+	if e.Want == Pass {
+		return pass > 0 && fail == 0
+	}
+	return fail > 0
+}
+
+// RunExamples runs each check on the examples beside it (NAME.examples/
+// pass*.tf and fail*.tf, each a Terraform module of its own). A check
+// without both kinds is a problem.
+func RunExamples(fsys fs.FS, checks []*Check) (results []ExampleResult, problems []error) {
+	for _, c := range checks {
+		dir := strings.TrimSuffix(c.File, path.Ext(c.File)) + ".examples"
+		entries, err := fs.ReadDir(fsys, dir)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s: check %s has no examples (%s)", c.File, c.ID, dir))
+			continue
+		}
+		kinds := map[string]int{}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			want := ""
+			switch {
+			case strings.HasPrefix(n, "pass"):
+				want = Pass
+			case strings.HasPrefix(n, "fail"):
+				want = Fail
+			default:
+				continue
+			}
+			kinds[want]++
+			res := ExampleResult{Check: c, File: path.Join(dir, n), Want: want}
+			res.Got, res.Err = runExample(fsys, path.Join(dir, n), c)
+			results = append(results, res)
+		}
+		if kinds[Pass] == 0 || kinds[Fail] == 0 {
+			problems = append(problems, fmt.Errorf("%s: check %s needs a pass and a fail example", dir, c.ID))
+		}
+	}
+	return results, problems
+}
+
+func runExample(fsys fs.FS, file string, c *Check) ([]Result, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, err
+	}
+	switch path.Ext(file) {
+	case ".tf":
+		tmp, err := os.MkdirTemp("", "parapet-example-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		if err := os.WriteFile(filepath.Join(tmp, "main.tf"), data, 0o644); err != nil {
+			return nil, err
+		}
+		blocks, errs := terraform.Load(tmp, terraform.Options{})
+		if len(errs) > 0 {
+			return nil, errs[0]
+		}
+		return Run([]*Check{c}, terraform.Resources(blocks, tmp)), nil
+	}
+	return nil, fmt.Errorf("%s: examples are .tf files for now", file)
+}

@@ -1,0 +1,411 @@
+package terraform
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+// Resources turns evaluated blocks into the resource model: each AWS
+// provider resource Parapet checks, with the split resources of provider
+// v4 and later (aws_s3_bucket_public_access_block, aws_security_group_rule,
+// …) joined to the bucket or group they name. base makes file names
+// relative in locations.
+func Resources(blocks []*Block, base string) []*resource.Resource {
+	m := &mapper{base: base, byAddr: map[string]*resource.Resource{}, byName: map[string]*resource.Resource{}}
+	for _, b := range blocks {
+		m.primary(b)
+	}
+	for _, b := range blocks {
+		m.secondary(b)
+	}
+	return m.out
+}
+
+type mapper struct {
+	base   string
+	out    []*resource.Resource
+	byAddr map[string]*resource.Resource // module-prefixed type.name (instances share it)
+	byName map[string]*resource.Resource // type/literal name (bucket names)
+}
+
+func (m *mapper) origin(r hcl.Range) resource.Origin {
+	f := r.Filename
+	if m.base != "" {
+		if rel, err := filepath.Rel(m.base, f); err == nil {
+			f = rel
+		}
+	}
+	return resource.Origin{File: f, StartLine: r.Start.Line, EndLine: r.End.Line, Column: r.Start.Column}
+}
+
+func (m *mapper) blockOrigin(b *Block) resource.Origin {
+	o := m.origin(b.Range)
+	// The block's range is its header; the end is its closing brace.
+	o.EndLine = max(o.EndLine, o.StartLine)
+	return o
+}
+
+func (m *mapper) attrOrigin(b *Block, path string) resource.Origin {
+	if r, ok := b.AttrRanges[path]; ok {
+		return m.origin(r)
+	}
+	return m.blockOrigin(b)
+}
+
+func baseAddr(b *Block) string { return b.Module + b.Type + "." + b.Name }
+
+func (m *mapper) add(b *Block, typ, name string) *resource.Resource {
+	if name == "" || name == resource.Unknown {
+		name = b.Address
+	}
+	r := &resource.Resource{Type: typ, Name: name, Address: b.Address, Source: "terraform", Location: m.blockOrigin(b), Attrs: map[string]any{}, Origins: map[string]resource.Origin{}, Suppressed: b.Ignores}
+	m.out = append(m.out, r)
+	m.byAddr[baseAddr(b)] = r
+	if s, ok := b.Values["bucket"].(string); ok && s != resource.Unknown && typ == resource.S3Bucket {
+		m.byName[typ+"/"+s] = r
+	}
+	return r
+}
+
+// set copies a value from the block, with its origin.
+func (m *mapper) set(r *resource.Resource, b *Block, attr, path string, def any) {
+	v, ok := b.Values[path]
+	if !ok || v == nil {
+		r.Set(attr, def, m.blockOrigin(b))
+		return
+	}
+	r.Set(attr, v, m.attrOrigin(b, path))
+}
+
+func str(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return ""
+}
+
+func first(v any) map[string]any {
+	if l, ok := v.([]any); ok && len(l) > 0 {
+		if m, ok := l[0].(map[string]any); ok {
+			return m
+		}
+	}
+	if m, ok := v.(map[string]any); ok {
+		return m
+	}
+	return nil
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(x, "true") || strings.EqualFold(x, "enabled")
+	}
+	return false
+}
+
+// policyDoc decodes a policy given as a JSON string (jsonencode or a
+// heredoc).
+func policyDoc(v any) any {
+	switch x := v.(type) {
+	case string:
+		if x == resource.Unknown {
+			return resource.Unknown
+		}
+		var doc any
+		if err := json.Unmarshal([]byte(x), &doc); err != nil {
+			return resource.Unknown
+		}
+		return doc
+	case map[string]any:
+		return x
+	}
+	return nil
+}
+
+func statements(v any) any {
+	doc := policyDoc(v)
+	if doc == resource.Unknown {
+		return resource.Unknown
+	}
+	if st := resource.ParsePolicy(doc); st != nil {
+		return st
+	}
+	return []any{}
+}
+
+var publicACLs = map[string]bool{"public-read": true, "public-read-write": true, "authenticated-read": true}
+
+func (m *mapper) primary(b *Block) {
+	v := b.Values
+	switch b.Type {
+	case "aws_s3_bucket":
+		r := m.add(b, resource.S3Bucket, str(v["bucket"]))
+		m.set(r, b, "acl", "acl", "")
+		r.Set("public_acl", publicACLs[str(v["acl"])], m.attrOrigin(b, "acl"))
+		r.Set("policy_statements", statements(v["policy"]), m.attrOrigin(b, "policy"))
+		r.Set("public_access_block", nil, m.blockOrigin(b))
+		enc := first(first(first(v["server_side_encryption_configuration"])["rule"])["apply_server_side_encryption_by_default"])
+		if enc != nil {
+			r.Set("encryption", map[string]any{"algorithm": str(enc["sse_algorithm"]), "kms_key": str(enc["kms_master_key_id"])}, m.attrOrigin(b, "server_side_encryption_configuration.rule.apply_server_side_encryption_by_default.sse_algorithm"))
+		} else {
+			r.Set("encryption", nil, m.blockOrigin(b))
+		}
+		r.Set("versioning", truthy(first(v["versioning"])["enabled"]), m.blockOrigin(b))
+		r.Set("logging", first(v["logging"]) != nil, m.blockOrigin(b))
+		r.Set("object_lock", truthy(v["object_lock_enabled"]) || first(v["object_lock_configuration"]) != nil, m.blockOrigin(b))
+	case "aws_s3_account_public_access_block":
+		r := m.add(b, resource.S3AccountBlock, "account")
+		for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+			m.set(r, b, k, k, false)
+		}
+	case "aws_security_group":
+		r := m.add(b, resource.SecurityGroup, str(v["name"]))
+		r.Set("ingress", sgRules(v["ingress"]), m.blockOrigin(b))
+		r.Set("egress", sgRules(v["egress"]), m.blockOrigin(b))
+		m.set(r, b, "description", "description", "")
+	case "aws_default_security_group":
+		r := m.add(b, resource.SecurityGroup, "default")
+		r.Set("ingress", sgRules(v["ingress"]), m.blockOrigin(b))
+		r.Set("egress", sgRules(v["egress"]), m.blockOrigin(b))
+		r.Set("default", true, m.blockOrigin(b))
+	case "aws_network_acl":
+		r := m.add(b, resource.NetworkACL, "")
+		r.Set("ingress", naclRules(v["ingress"]), m.blockOrigin(b))
+	case "aws_iam_user":
+		r := m.add(b, resource.IAMUser, str(v["name"]))
+		r.Set("access_keys", 0.0, m.blockOrigin(b))
+		r.Set("console_password", false, m.blockOrigin(b))
+		r.Set("inline_policy_statements", []any{}, m.blockOrigin(b))
+	case "aws_iam_role":
+		r := m.add(b, resource.IAMRole, str(v["name"]))
+		r.Set("trust_statements", statements(v["assume_role_policy"]), m.attrOrigin(b, "assume_role_policy"))
+	case "aws_iam_policy", "aws_iam_user_policy", "aws_iam_role_policy", "aws_iam_group_policy":
+		r := m.add(b, resource.IAMPolicy, str(v["name"]))
+		r.Set("statements", statements(v["policy"]), m.attrOrigin(b, "policy"))
+		r.Set("inline", b.Type != "aws_iam_policy", m.blockOrigin(b))
+	case "aws_iam_account_password_policy":
+		r := m.add(b, resource.IAMPasswordPolicy, "account")
+		for _, k := range []string{"minimum_password_length", "password_reuse_prevention", "max_password_age"} {
+			m.set(r, b, k, k, 0.0)
+		}
+		for _, k := range []string{"require_symbols", "require_numbers", "require_uppercase_characters", "require_lowercase_characters"} {
+			m.set(r, b, k, k, false)
+		}
+	case "aws_cloudtrail":
+		r := m.add(b, resource.CloudTrail, str(v["name"]))
+		m.set(r, b, "multi_region", "is_multi_region_trail", false)
+		m.set(r, b, "log_file_validation", "enable_log_file_validation", false)
+		r.Set("kms_encrypted", str(v["kms_key_id"]) != "", m.attrOrigin(b, "kms_key_id"))
+		m.set(r, b, "logging", "enable_logging", true)
+		r.Set("cloudwatch_logs", str(v["cloud_watch_logs_group_arn"]) != "", m.attrOrigin(b, "cloud_watch_logs_group_arn"))
+	case "aws_kms_key":
+		r := m.add(b, resource.KMSKey, str(v["description"]))
+		m.set(r, b, "rotation", "enable_key_rotation", false)
+		m.set(r, b, "key_spec", "customer_master_key_spec", "SYMMETRIC_DEFAULT")
+	case "aws_db_instance", "aws_rds_cluster":
+		r := m.add(b, resource.RDSInstance, str(v["identifier"]))
+		m.set(r, b, "public", "publicly_accessible", false)
+		m.set(r, b, "encrypted", "storage_encrypted", false)
+		m.set(r, b, "backup_retention", "backup_retention_period", 0.0)
+	case "aws_ebs_volume":
+		r := m.add(b, resource.EBSVolume, "")
+		m.set(r, b, "encrypted", "encrypted", false)
+	case "aws_ebs_encryption_by_default":
+		r := m.add(b, resource.EBSDefault, "account")
+		m.set(r, b, "enabled", "enabled", true)
+	case "aws_vpc":
+		r := m.add(b, resource.VPC, "")
+		r.Set("flow_logs", false, m.blockOrigin(b))
+	case "aws_guardduty_detector":
+		r := m.add(b, resource.GuardDutyDetector, "")
+		m.set(r, b, "enabled", "enable", true)
+	case "aws_config_configuration_recorder":
+		r := m.add(b, resource.ConfigRecorder, str(v["name"]))
+		rg := first(v["recording_group"])
+		all := rg == nil || truthy(rg["all_supported"])
+		r.Set("all_supported", all, m.attrOrigin(b, "recording_group.all_supported"))
+		r.Set("recording", false, m.blockOrigin(b))
+	case "aws_instance":
+		r := m.add(b, resource.EC2Instance, "")
+		mo := first(v["metadata_options"])
+		r.Set("imdsv2_required", mo != nil && str(mo["http_tokens"]) == "required", m.attrOrigin(b, "metadata_options.http_tokens"))
+		m.set(r, b, "public_ip", "associate_public_ip_address", false)
+		root := first(v["root_block_device"])
+		r.Set("root_encrypted", root != nil && truthy(root["encrypted"]), m.attrOrigin(b, "root_block_device.encrypted"))
+	case "aws_lambda_function_url":
+		r := m.add(b, resource.LambdaFunctionURL, str(v["function_name"]))
+		m.set(r, b, "auth_type", "authorization_type", "")
+	}
+}
+
+// target finds the resource an attribute of b refers to: by reference
+// (aws_s3_bucket.logs.id) or by literal name.
+func (m *mapper) target(b *Block, attr, typ string) *resource.Resource {
+	for _, ref := range b.Refs[attr] {
+		if r := m.byAddr[b.Module+ref]; r != nil && r.Type == typ {
+			return r
+		}
+	}
+	if s := str(b.Values[attr]); s != "" && s != resource.Unknown {
+		return m.byName[typ+"/"+s]
+	}
+	return nil
+}
+
+func (m *mapper) secondary(b *Block) {
+	v := b.Values
+	switch b.Type {
+	case "aws_s3_bucket_public_access_block":
+		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+			pab := map[string]any{}
+			for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+				pab[k] = truthy(v[k])
+			}
+			r.Set("public_access_block", pab, m.blockOrigin(b))
+		}
+	case "aws_s3_bucket_server_side_encryption_configuration":
+		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+			enc := first(first(v["rule"])["apply_server_side_encryption_by_default"])
+			if enc != nil {
+				r.Set("encryption", map[string]any{"algorithm": str(enc["sse_algorithm"]), "kms_key": str(enc["kms_master_key_id"])}, m.blockOrigin(b))
+			}
+		}
+	case "aws_s3_bucket_versioning":
+		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+			r.Set("versioning", str(first(v["versioning_configuration"])["status"]) == "Enabled", m.blockOrigin(b))
+		}
+	case "aws_s3_bucket_logging":
+		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+			r.Set("logging", true, m.blockOrigin(b))
+		}
+	case "aws_s3_bucket_acl":
+		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+			r.Set("acl", str(v["acl"]), m.attrOrigin(b, "acl"))
+			r.Set("public_acl", publicACLs[str(v["acl"])], m.attrOrigin(b, "acl"))
+		}
+	case "aws_s3_bucket_policy":
+		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+			r.Set("policy_statements", statements(v["policy"]), m.attrOrigin(b, "policy"))
+		}
+	case "aws_s3_bucket_object_lock_configuration":
+		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+			r.Set("object_lock", true, m.blockOrigin(b))
+		}
+	case "aws_security_group_rule":
+		if r := m.target(b, "security_group_id", resource.SecurityGroup); r != nil {
+			key := "ingress"
+			if str(v["type"]) == "egress" {
+				key = "egress"
+			}
+			rules, _ := r.Attrs[key].([]any)
+			r.Set(key, append(rules, sgRule(v, "protocol", "cidr_blocks", "ipv6_cidr_blocks")), r.Origins[key])
+		}
+	case "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule":
+		if r := m.target(b, "security_group_id", resource.SecurityGroup); r != nil {
+			key := "ingress"
+			if strings.HasSuffix(b.Type, "egress_rule") {
+				key = "egress"
+			}
+			w := map[string]any{"from_port": v["from_port"], "to_port": v["to_port"], "ip_protocol": v["ip_protocol"]}
+			if c := str(v["cidr_ipv4"]); c != "" {
+				w["cidr_blocks"] = []any{c}
+			}
+			if c := str(v["cidr_ipv6"]); c != "" {
+				w["ipv6_cidr_blocks"] = []any{c}
+			}
+			rules, _ := r.Attrs[key].([]any)
+			r.Set(key, append(rules, sgRule(w, "ip_protocol", "cidr_blocks", "ipv6_cidr_blocks")), r.Origins[key])
+		}
+	case "aws_iam_access_key":
+		if r := m.target(b, "user", resource.IAMUser); r != nil {
+			n, _ := r.Attrs["access_keys"].(float64)
+			if str(v["status"]) != "Inactive" {
+				r.Set("access_keys", n+1, m.blockOrigin(b))
+			}
+		}
+	case "aws_iam_user_login_profile":
+		if r := m.target(b, "user", resource.IAMUser); r != nil {
+			r.Set("console_password", true, m.blockOrigin(b))
+		}
+	case "aws_iam_user_policy_attachment":
+		if r := m.target(b, "user", resource.IAMUser); r != nil {
+			r.Set("direct_policies", true, m.blockOrigin(b))
+		}
+	case "aws_flow_log":
+		if r := m.target(b, "vpc_id", resource.VPC); r != nil {
+			r.Set("flow_logs", true, m.blockOrigin(b))
+		}
+	case "aws_config_configuration_recorder_status":
+		if r := m.target(b, "name", resource.ConfigRecorder); r != nil {
+			r.Set("recording", truthy(v["is_enabled"]), m.attrOrigin(b, "is_enabled"))
+		} else {
+			for _, x := range m.out {
+				if x.Type == resource.ConfigRecorder {
+					x.Set("recording", truthy(v["is_enabled"]), m.attrOrigin(b, "is_enabled"))
+				}
+			}
+		}
+	}
+}
+
+// sgRules normalizes inline ingress or egress blocks.
+func sgRules(v any) []any {
+	out := []any{}
+	l, _ := v.([]any)
+	for _, e := range l {
+		if em, ok := e.(map[string]any); ok {
+			out = append(out, sgRule(em, "protocol", "cidr_blocks", "ipv6_cidr_blocks"))
+		}
+	}
+	return out
+}
+
+// sgRule: protocol ("-1" for all, lower-cased names), ports (0–65535 when
+// all), and the IPv4 and IPv6 sources.
+func sgRule(m map[string]any, protoKey, v4, v6 string) map[string]any {
+	proto := strings.ToLower(fmt.Sprint(m[protoKey]))
+	if proto == "all" || proto == "<nil>" {
+		proto = "-1"
+	}
+	from, _ := m["from_port"].(float64)
+	to, _ := m["to_port"].(float64)
+	if proto == "-1" {
+		from, to = 0, 65535
+	}
+	cidrs := func(k string) []any {
+		l, _ := m[k].([]any)
+		if l == nil {
+			return []any{}
+		}
+		return l
+	}
+	return map[string]any{"protocol": proto, "from_port": from, "to_port": to, "cidr_blocks": cidrs(v4), "ipv6_cidr_blocks": cidrs(v6)}
+}
+
+func naclRules(v any) []any {
+	out := []any{}
+	l, _ := v.([]any)
+	for _, e := range l {
+		em, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		r := sgRule(em, "protocol", "cidr_block", "ipv6_cidr_block")
+		r["cidr_blocks"] = []any{em["cidr_block"]}
+		if c, ok := em["ipv6_cidr_block"]; ok {
+			r["ipv6_cidr_blocks"] = []any{c}
+		}
+		r["action"] = strings.ToLower(fmt.Sprint(em["action"]))
+		out = append(out, r)
+	}
+	return out
+}
