@@ -225,6 +225,9 @@ func (m *mapper) primary(b *Block) {
 	case "aws_vpc":
 		r := m.add(b, resource.VPC, "")
 		r.Set("flow_logs", false, m.blockOrigin(b))
+		// Until an aws_default_security_group takes it over, a VPC's
+		// default group allows all egress and traffic among its members.
+		r.Set("default_sg_restricts_all", false, m.blockOrigin(b))
 	case "aws_guardduty_detector":
 		r := m.add(b, resource.GuardDutyDetector, "")
 		m.set(r, b, "enabled", "enable", true)
@@ -339,6 +342,10 @@ func (m *mapper) secondary(b *Block) {
 	case "aws_iam_user_policy_attachment":
 		if r := m.target(b, "user", resource.IAMUser); r != nil {
 			r.Set("direct_policies", true, m.blockOrigin(b))
+		}
+	case "aws_default_security_group":
+		if r := m.target(b, "vpc_id", resource.VPC); r != nil {
+			r.Set("default_sg_restricts_all", len(sgRules(v["ingress"])) == 0 && len(sgRules(v["egress"])) == 0, m.blockOrigin(b))
 		}
 	case "aws_flow_log":
 		if r := m.target(b, "vpc_id", resource.VPC); r != nil {
