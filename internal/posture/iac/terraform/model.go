@@ -17,7 +17,7 @@ import (
 // …) joined to the bucket or group they name. base makes file names
 // relative in locations.
 func Resources(blocks []*Block, base string) []*resource.Resource {
-	m := &mapper{base: base, byAddr: map[string]*resource.Resource{}, byName: map[string]*resource.Resource{}}
+	m := &mapper{base: base, byAddr: map[string][]*resource.Resource{}, byName: map[string]*resource.Resource{}}
 	for _, b := range blocks {
 		m.primary(b)
 	}
@@ -30,7 +30,7 @@ func Resources(blocks []*Block, base string) []*resource.Resource {
 type mapper struct {
 	base   string
 	out    []*resource.Resource
-	byAddr map[string]*resource.Resource // module-prefixed type.name (instances share it)
+	byAddr map[string][]*resource.Resource // module-prefixed type.name → its instances
 	byName map[string]*resource.Resource // type/literal name (bucket names)
 }
 
@@ -66,7 +66,7 @@ func (m *mapper) add(b *Block, typ, name string) *resource.Resource {
 	}
 	r := &resource.Resource{Type: typ, Name: name, Address: b.Address, Source: "terraform", Location: m.blockOrigin(b), Attrs: map[string]any{}, Origins: map[string]resource.Origin{}, Suppressed: b.Ignores}
 	m.out = append(m.out, r)
-	m.byAddr[baseAddr(b)] = r
+	m.byAddr[baseAddr(b)] = append(m.byAddr[baseAddr(b)], r)
 	if s, ok := b.Values["bucket"].(string); ok && s != resource.Unknown && typ == resource.S3Bucket {
 		m.byName[typ+"/"+s] = r
 	}
@@ -254,9 +254,19 @@ func (m *mapper) primary(b *Block) {
 // (aws_s3_bucket.logs.id) or by literal name.
 func (m *mapper) target(b *Block, attr, typ string) *resource.Resource {
 	for _, ref := range b.Refs[attr] {
-		if r := m.byAddr[b.Module+ref]; r != nil && r.Type == typ {
-			return r
+		insts := m.byAddr[b.Module+ref]
+		if len(insts) == 0 || insts[0].Type != typ {
+			continue
 		}
+		// A counted resource naming a counted one: the same index.
+		if i := strings.LastIndex(b.Address, "["); i >= 0 {
+			for _, r := range insts {
+				if strings.HasSuffix(r.Address, b.Address[i:]) {
+					return r
+				}
+			}
+		}
+		return insts[0]
 	}
 	if s := str(b.Values[attr]); s != "" && s != resource.Unknown {
 		return m.byName[typ+"/"+s]
