@@ -94,11 +94,11 @@ func TestScanIaC(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"PARAPET-S3-001 aws_s3_bucket.data[0]":                 "pass", // count expanded, split resource joined by reference
-		"PARAPET-S3-001 aws_s3_bucket.data[1]":                 "pass",
-		"PARAPET-RDS-001 aws_db_instance.db":                   "pass", // terraform.tfvars overrides the default
+		"PARAPET-S3-001 aws_s3_bucket.data[0]":                  "pass", // count expanded, split resource joined by reference
+		"PARAPET-S3-001 aws_s3_bucket.data[1]":                  "pass",
+		"PARAPET-RDS-001 aws_db_instance.db":                    "pass", // terraform.tfvars overrides the default
 		"PARAPET-EC2-001 module.network.aws_security_group.web": "fail", // the module's input opens SSH
-		"PARAPET-EC2-006 aws_instance.careless":                "fail", // an ignore without a reason is not honoured
+		"PARAPET-EC2-006 aws_instance.careless":                 "fail", // an ignore without a reason is not honoured
 	}
 	for k, v := range want {
 		if status[k] != v {

@@ -31,7 +31,7 @@ type mapper struct {
 	base   string
 	out    []*resource.Resource
 	byAddr map[string][]*resource.Resource // module-prefixed type.name → its instances
-	byName map[string]*resource.Resource // type/literal name (bucket names)
+	byName map[string]*resource.Resource   // type/literal name (bucket names)
 }
 
 func (m *mapper) origin(r hcl.Range) resource.Origin {
