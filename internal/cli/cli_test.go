@@ -16,7 +16,7 @@ const samples = "../ingest/testdata/samples"
 
 // run executes the CLI in-process and returns stdout, stderr and the exit
 // status main would use.
-func run(t *testing.T, stdin string, args ...string) (string, string, int) {
+func run(t testing.TB, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	cmd := New(IO{In: strings.NewReader(stdin), Out: &out, Err: &errb})
