@@ -107,6 +107,9 @@ print what was seen. No cloud account and no network needed.`,
 			if err := demoResponse(cmd.Context(), out, cfg.Dir, all); err != nil {
 				return err
 			}
+			if err := demoPosture(out, io, cfg.Dir); err != nil {
+				return err
+			}
 			if st.Bad() {
 				return &ExitError{Code: ExitBadInput}
 			}

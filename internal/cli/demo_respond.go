@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -20,9 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/emulator"
+	"github.com/parapet-sec/parapet/internal/posture/check"
 	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond"
 )
@@ -314,4 +318,58 @@ func setEnv(vars map[string]string) func() {
 			}
 		}
 	}
+}
+
+// demoPosture writes the bundled example Terraform project into the demo
+// folder and scans it: shift-left, the same checks as the live account.
+func demoPosture(w io.Writer, io2 IO, dir string) error {
+	dst := filepath.Join(dir, "terraform")
+	sub, err := fs.Sub(content.FS, "examples/terraform/acme")
+	if err != nil {
+		return err
+	}
+	err = fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, p), 0o755)
+		}
+		b, err := fs.ReadFile(sub, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, p), b, 0o644)
+	})
+	if err != nil {
+		return err
+	}
+	var out, errb strings.Builder
+	root := New(IO{Out: &out, Err: &errb})
+	root.SetArgs([]string{"scan", "iac", "--format", "json", dst})
+	_ = root.Execute()
+	var rep scanReport
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+		return fmt.Errorf("scan of the example project: %v: %s", err, errb.String())
+	}
+	fmt.Fprintf(w, "\nPosture: the example Terraform project in %s (shift-left: the checks a pull request would meet)\n", dst)
+	fmt.Fprintf(w, "  %d resources, %d checks: %d passed, %d failed, %d suppressed with a reason\n", rep.Resources, rep.Checks, rep.Passed, rep.Failed, len(rep.Suppressed))
+	sort.SliceStable(rep.Results, func(i, j int) bool {
+		return check.SeverityRank(rep.Results[i].Severity) > check.SeverityRank(rep.Results[j].Severity)
+	})
+	shown := 0
+	for _, r := range rep.Results {
+		if r.Status != check.Fail || shown == 6 {
+			continue
+		}
+		shown++
+		fmt.Fprintf(w, "  FAIL %-8s %-16s %-40s %s:%d\n", r.Severity, r.CheckID, r.Resource.Address, r.Location.File, r.Location.StartLine)
+	}
+	if rep.Failed > shown {
+		fmt.Fprintf(w, "  … and %d more (bin/parapet scan iac %s)\n", rep.Failed-shown, dst)
+	}
+	for _, f := range rep.Frameworks {
+		fmt.Fprintf(w, "  %-16s %3.0f%% of %d evaluated controls pass\n", f.ID, f.Percent, f.Evaluated)
+	}
+	return nil
 }

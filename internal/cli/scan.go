@@ -141,6 +141,22 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 					return nil
 				})
 			}
+			// Folders other folders call as modules are scanned as part of
+			// their callers.
+			called := map[string]bool{}
+			for _, d := range dirs {
+				for _, c := range terraform.CalledModules(d) {
+					called[c] = true
+				}
+			}
+			roots := dirs[:0]
+			for _, d := range dirs {
+				if abs, err := filepath.Abs(d); err == nil && called[filepath.Clean(abs)] {
+					continue
+				}
+				roots = append(roots, d)
+			}
+			dirs = roots
 			base := root
 			if !info.IsDir() {
 				base = filepath.Dir(root)

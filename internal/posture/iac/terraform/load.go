@@ -468,3 +468,41 @@ var functions = map[string]function.Function{
 	"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)), "toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 	"tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 }
+
+// CalledModules lists the local module folders the module in dir calls
+// (absolute, cleaned): a scan treats them as parts of their callers, not as
+// roots of their own.
+func CalledModules(dir string) []string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
+	p := hclparse.NewParser()
+	var out []string
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		file, _ := p.ParseHCL(src, f)
+		if file == nil {
+			continue
+		}
+		body, ok := file.Body.(*hclsyntax.Body)
+		if !ok {
+			continue
+		}
+		for _, b := range body.Blocks {
+			if b.Type != "module" {
+				continue
+			}
+			if a, ok := b.Body.Attributes["source"]; ok {
+				if v, d := a.Expr.Value(nil); !d.HasErrors() && v.Type() == cty.String {
+					if s := v.AsString(); strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") {
+						if abs, err := filepath.Abs(filepath.Join(dir, s)); err == nil {
+							out = append(out, filepath.Clean(abs))
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
