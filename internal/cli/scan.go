@@ -18,6 +18,7 @@ import (
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/posture/check"
 	"github.com/parapet-sec/parapet/internal/posture/framework"
+	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
 	"github.com/parapet-sec/parapet/internal/posture/resource"
 )
@@ -99,12 +100,15 @@ func newScan(io IO) *cobra.Command {
 	cmd := &cobra.Command{Use: "scan", Short: "Check configuration against the posture checks and compliance frameworks"}
 	iac := &cobra.Command{
 		Use:   "iac PATH",
-		Short: "Scan Terraform (HCL) in PATH: every .tf module under it, with its variables, locals and local modules",
+		Short: "Scan Terraform (HCL) and CloudFormation (YAML, JSON) under PATH",
 		Long: `Scan Terraform configurations statically (no plan, no provider): each folder of .tf files under PATH
 is a module; variables take their defaults, terraform.tfvars, *.auto.tfvars and --var-file; locals,
 count, for_each, the common functions and local modules are evaluated; values known only after apply
 make the checks that read them "unknown", not failed. Suppress a check on a resource with a comment
 inside or just above it: # parapet:ignore CHECK-ID reason (the reason is required and reported).
+CloudFormation templates (YAML with the short intrinsic forms, or JSON) under PATH are read too:
+Parameters take their defaults, static Conditions decide which resources exist, and Ref, Sub,
+GetAtt, If, Join, Select and FindInMap resolve as far as they can.
 
 Exit status: 1 when a failure reaches --fail-on, else 0.`,
 		Args: cobra.ExactArgs(1),
@@ -122,9 +126,21 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			if err != nil {
 				return err
 			}
-			var dirs []string
+			var dirs, templates []string
+			isTemplate := func(p string) bool {
+				switch strings.ToLower(filepath.Ext(p)) {
+				case ".yaml", ".yml", ".json", ".template":
+					b, err := os.ReadFile(p)
+					return err == nil && cloudformation.IsTemplate(b)
+				}
+				return false
+			}
 			if !info.IsDir() {
-				dirs = []string{filepath.Dir(root)}
+				if isTemplate(root) {
+					templates = []string{root}
+				} else {
+					dirs = []string{filepath.Dir(root)}
+				}
 			} else {
 				_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 					if err != nil {
@@ -137,6 +153,8 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 						if m, _ := filepath.Glob(filepath.Join(p, "*.tf")); len(m) > 0 {
 							dirs = append(dirs, p)
 						}
+					} else if isTemplate(p) {
+						templates = append(templates, p)
 					}
 					return nil
 				})
@@ -168,6 +186,14 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 					fmt.Fprintf(io.Err, "parapet: %v\n", e)
 				}
 				res = append(res, terraform.Resources(blocks, base)...)
+			}
+			for _, tpl := range templates {
+				more, err := cloudformation.Load(tpl, base)
+				if err != nil {
+					fmt.Fprintf(io.Err, "parapet: %v\n", err)
+					continue
+				}
+				res = append(res, more...)
 			}
 			results := check.Run(checks, res)
 			// Modules called by other modules were also scanned as roots:

@@ -63,12 +63,38 @@ resource "aws_security_group" "web" {
 }
 `
 
+const cfnStack = `AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Public:
+    Type: String
+    Default: 'yes'
+Conditions:
+  MakePublic: !Equals [!Ref Public, 'yes']
+  Never: !Equals ['a', 'b']
+Resources:
+  Site:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub '${AWS::Region}-site'
+      AccessControl: !If [MakePublic, PublicRead, Private]
+  Ghost:
+    Type: AWS::S3::Bucket
+    Condition: Never
+    Properties:
+      AccessControl: PublicRead
+  # parapet:ignore PARAPET-KMS-001 an asymmetric signing key cannot rotate
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      Description: signing
+`
+
 func writeScanTree(t *testing.T) string {
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "modules", "network"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for p, body := range map[string]string{"main.tf": scanTF, "modules/network/main.tf": moduleTF, "terraform.tfvars": "public = false\n"} {
+	for p, body := range map[string]string{"main.tf": scanTF, "modules/network/main.tf": moduleTF, "terraform.tfvars": "public = false\n", "stack.yaml": cfnStack} {
 		if err := os.WriteFile(filepath.Join(dir, p), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +131,8 @@ func TestScanIaC(t *testing.T) {
 			t.Errorf("%s: %q, want %q", k, status[k], v)
 		}
 	}
-	if len(rep.Suppressed) != 1 || rep.Suppressed[0].Resource.Address != "aws_instance.legacy" || !strings.Contains(rep.Suppressed[0].Reason, "legacy AMI") {
+	if len(rep.Suppressed) != 2 || rep.Suppressed[0].Resource.Address != "aws_instance.legacy" || !strings.Contains(rep.Suppressed[0].Reason, "legacy AMI") ||
+		rep.Suppressed[1].Resource.Address != "Key" || !strings.Contains(rep.Suppressed[1].Reason, "asymmetric") {
 		t.Errorf("suppressed: %+v", rep.Suppressed)
 	}
 	var cis bool

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
 )
 
@@ -101,6 +102,21 @@ func runExample(fsys fs.FS, file string, c *Check) ([]Result, error) {
 			return nil, errs[0]
 		}
 		return Run([]*Check{c}, terraform.Resources(blocks, tmp)), nil
+	case ".yaml", ".yml", ".json":
+		tmp, err := os.CreateTemp("", "parapet-example-*"+path.Ext(file))
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp.Name())
+		if _, err := tmp.Write(data); err != nil {
+			return nil, err
+		}
+		tmp.Close()
+		res, err := cloudformation.Load(tmp.Name(), filepath.Dir(tmp.Name()))
+		if err != nil {
+			return nil, err
+		}
+		return Run([]*Check{c}, res), nil
 	}
-	return nil, fmt.Errorf("%s: examples are .tf files for now", file)
+	return nil, fmt.Errorf("%s: examples are .tf (Terraform) or .yaml/.json (CloudFormation) files", file)
 }

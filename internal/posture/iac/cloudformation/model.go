@@ -1,0 +1,320 @@
+package cloudformation
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func m(v any) map[string]any {
+	x, _ := v.(map[string]any)
+	return x
+}
+
+func l(v any) []any {
+	x, _ := v.([]any)
+	return x
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(x, "true")
+	}
+	return false
+}
+
+func num(v any, def float64) any {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case string:
+		if x == resource.Unknown {
+			return x
+		}
+		var f float64
+		if _, err := fmt.Sscan(x, &f); err == nil {
+			return f
+		}
+	}
+	return def
+}
+
+func statements(doc any) any {
+	if doc == resource.Unknown {
+		return resource.Unknown
+	}
+	if st := resource.ParsePolicy(doc); st != nil {
+		return st
+	}
+	return []any{}
+}
+
+var publicACLs = map[string]bool{"PublicRead": true, "PublicReadWrite": true, "AuthenticatedRead": true}
+
+// refID is the logical id a Ref or GetAtt names, or "".
+func refID(v any) string {
+	s := str(v)
+	for _, p := range []string{"ref:", "getatt:"} {
+		if strings.HasPrefix(s, p) {
+			return s[len(p):]
+		}
+	}
+	return ""
+}
+
+func sgRule(r map[string]any) map[string]any {
+	proto := strings.ToLower(fmt.Sprint(r["IpProtocol"]))
+	from, _ := num(r["FromPort"], 0).(float64)
+	to, _ := num(r["ToPort"], 0).(float64)
+	if proto == "-1" || proto == "all" {
+		proto, from, to = "-1", 0, 65535
+	}
+	v4, v6 := []any{}, []any{}
+	if c := str(r["CidrIp"]); c != "" {
+		v4 = append(v4, c)
+	}
+	if c := str(r["CidrIpv6"]); c != "" {
+		v6 = append(v6, c)
+	}
+	return map[string]any{"protocol": proto, "from_port": from, "to_port": to, "cidr_blocks": v4, "ipv6_cidr_blocks": v6}
+}
+
+func (t *template) model(ignores map[int][2]string) []*resource.Resource {
+	byID := map[string]*resource.Resource{}
+	var out []*resource.Resource
+	type later struct {
+		id    string
+		typ   string
+		props map[string]any
+		o     map[string]resource.Origin
+		n     *yaml.Node
+	}
+	var second []later
+	for _, id := range t.order {
+		n := t.resources[id]
+		props, origins, cond := t.properties(n)
+		if cond == false {
+			continue // the condition is statically false: not created
+		}
+		typ := typeOf(n)
+		loc := resource.Origin{File: t.file, StartLine: n.Line, EndLine: resourceEnd(n), Column: n.Column}
+		at := func(k string) resource.Origin {
+			if o, ok := origins[k]; ok {
+				return o
+			}
+			return loc
+		}
+		add := func(mt, name string) *resource.Resource {
+			if name == "" || name == resource.Unknown {
+				name = id
+			}
+			r := &resource.Resource{Type: mt, Name: name, Address: id, Source: "cloudformation", Location: loc, Attrs: map[string]any{}, Origins: map[string]resource.Origin{}, Suppressed: map[string]string{}}
+			// Suppressions: comments inside the resource or on the line
+			// above it.
+			for line := n.Line - 2; line <= loc.EndLine; line++ {
+				if ig, ok := ignores[line]; ok {
+					r.Suppressed[ig[0]] = ig[1]
+				}
+			}
+			byID[id] = r
+			out = append(out, r)
+			return r
+		}
+		switch typ {
+		case "AWS::S3::Bucket":
+			r := add(resource.S3Bucket, str(props["BucketName"]))
+			acl := str(props["AccessControl"])
+			r.Set("acl", acl, at("AccessControl"))
+			r.Set("public_acl", publicACLs[acl], at("AccessControl"))
+			r.Set("policy_statements", []any{}, loc)
+			if pab := m(props["PublicAccessBlockConfiguration"]); pab != nil {
+				r.Set("public_access_block", map[string]any{"block_public_acls": truthy(pab["BlockPublicAcls"]), "block_public_policy": truthy(pab["BlockPublicPolicy"]),
+					"ignore_public_acls": truthy(pab["IgnorePublicAcls"]), "restrict_public_buckets": truthy(pab["RestrictPublicBuckets"])}, at("PublicAccessBlockConfiguration"))
+			} else {
+				r.Set("public_access_block", nil, loc)
+			}
+			var enc map[string]any
+			if rules := l(m(props["BucketEncryption"])["ServerSideEncryptionConfiguration"]); len(rules) > 0 {
+				enc = m(m(rules[0])["ServerSideEncryptionByDefault"])
+			}
+			if enc != nil {
+				r.Set("encryption", map[string]any{"algorithm": str(enc["SSEAlgorithm"]), "kms_key": str(enc["KMSMasterKeyID"])}, at("BucketEncryption"))
+			} else {
+				r.Set("encryption", nil, loc)
+			}
+			r.Set("versioning", str(m(props["VersioningConfiguration"])["Status"]) == "Enabled", at("VersioningConfiguration"))
+			r.Set("logging", props["LoggingConfiguration"] != nil, at("LoggingConfiguration"))
+			r.Set("object_lock", truthy(props["ObjectLockEnabled"]), at("ObjectLockEnabled"))
+		case "AWS::EC2::SecurityGroup":
+			r := add(resource.SecurityGroup, str(props["GroupName"]))
+			in, eg := []any{}, []any{}
+			for _, x := range l(props["SecurityGroupIngress"]) {
+				in = append(in, sgRule(m(x)))
+			}
+			for _, x := range l(props["SecurityGroupEgress"]) {
+				eg = append(eg, sgRule(m(x)))
+			}
+			r.Set("ingress", in, at("SecurityGroupIngress"))
+			r.Set("egress", eg, at("SecurityGroupEgress"))
+		case "AWS::EC2::NetworkAcl":
+			r := add(resource.NetworkACL, "")
+			r.Set("ingress", []any{}, loc)
+		case "AWS::IAM::User":
+			r := add(resource.IAMUser, str(props["UserName"]))
+			r.Set("access_keys", 0.0, loc)
+			r.Set("console_password", props["LoginProfile"] != nil, at("LoginProfile"))
+			if len(l(props["ManagedPolicyArns"])) > 0 || len(l(props["Policies"])) > 0 {
+				r.Set("direct_policies", true, at("ManagedPolicyArns"))
+			}
+			t.inlinePolicies(id, props, at, &out)
+		case "AWS::IAM::Role":
+			r := add(resource.IAMRole, str(props["RoleName"]))
+			r.Set("trust_statements", statements(props["AssumeRolePolicyDocument"]), at("AssumeRolePolicyDocument"))
+			t.inlinePolicies(id, props, at, &out)
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+			r := add(resource.IAMPolicy, str(props["PolicyName"])+str(props["ManagedPolicyName"]))
+			r.Set("statements", statements(props["PolicyDocument"]), at("PolicyDocument"))
+			r.Set("inline", typ == "AWS::IAM::Policy", loc)
+		case "AWS::CloudTrail::Trail":
+			r := add(resource.CloudTrail, str(props["TrailName"]))
+			r.Set("multi_region", truthy(props["IsMultiRegionTrail"]), at("IsMultiRegionTrail"))
+			r.Set("log_file_validation", truthy(props["EnableLogFileValidation"]), at("EnableLogFileValidation"))
+			r.Set("kms_encrypted", props["KMSKeyId"] != nil, at("KMSKeyId"))
+			r.Set("logging", props["IsLogging"] == nil || truthy(props["IsLogging"]), at("IsLogging"))
+			r.Set("cloudwatch_logs", props["CloudWatchLogsLogGroupArn"] != nil, at("CloudWatchLogsLogGroupArn"))
+		case "AWS::KMS::Key":
+			r := add(resource.KMSKey, str(props["Description"]))
+			r.Set("rotation", truthy(props["EnableKeyRotation"]), at("EnableKeyRotation"))
+			spec := str(props["KeySpec"])
+			if spec == "" {
+				spec = "SYMMETRIC_DEFAULT"
+			}
+			r.Set("key_spec", spec, at("KeySpec"))
+		case "AWS::RDS::DBInstance", "AWS::RDS::DBCluster":
+			r := add(resource.RDSInstance, str(props["DBInstanceIdentifier"])+str(props["DBClusterIdentifier"]))
+			r.Set("public", truthy(props["PubliclyAccessible"]), at("PubliclyAccessible"))
+			r.Set("encrypted", truthy(props["StorageEncrypted"]), at("StorageEncrypted"))
+			r.Set("backup_retention", num(props["BackupRetentionPeriod"], 1), at("BackupRetentionPeriod"))
+		case "AWS::EC2::Volume":
+			r := add(resource.EBSVolume, "")
+			r.Set("encrypted", truthy(props["Encrypted"]), at("Encrypted"))
+		case "AWS::EC2::VPC":
+			r := add(resource.VPC, "")
+			r.Set("flow_logs", false, loc)
+			r.Set("default_sg_restricts_all", false, loc)
+		case "AWS::GuardDuty::Detector":
+			r := add(resource.GuardDutyDetector, "")
+			r.Set("enabled", truthy(props["Enable"]), at("Enable"))
+		case "AWS::Config::ConfigurationRecorder":
+			r := add(resource.ConfigRecorder, str(props["Name"]))
+			rg := m(props["RecordingGroup"])
+			r.Set("all_supported", rg == nil || truthy(rg["AllSupported"]), at("RecordingGroup"))
+			r.Set("recording", true, loc) // a recorder in a template starts recording with its delivery channel
+		case "AWS::EC2::Instance":
+			r := add(resource.EC2Instance, "")
+			// IMDS options live in a launch template in CloudFormation.
+			if props["LaunchTemplate"] != nil {
+				r.Set("imdsv2_required", resource.Unknown, at("LaunchTemplate"))
+			} else {
+				r.Set("imdsv2_required", false, loc)
+			}
+			public := false
+			for _, ni := range l(props["NetworkInterfaces"]) {
+				public = public || truthy(m(ni)["AssociatePublicIpAddress"])
+			}
+			r.Set("public_ip", public, at("NetworkInterfaces"))
+			enc := false
+			for _, bd := range l(props["BlockDeviceMappings"]) {
+				enc = enc || truthy(m(m(bd)["Ebs"])["Encrypted"])
+			}
+			r.Set("root_encrypted", enc, at("BlockDeviceMappings"))
+		case "AWS::Lambda::Url":
+			r := add(resource.LambdaFunctionURL, "")
+			r.Set("auth_type", str(props["AuthType"]), at("AuthType"))
+		default:
+			second = append(second, later{id: id, typ: typ, props: props, o: origins, n: n})
+		}
+	}
+	for _, s := range second {
+		at := func(k string) resource.Origin {
+			if o, ok := s.o[k]; ok {
+				return o
+			}
+			return resource.Origin{File: t.file, StartLine: s.n.Line, Column: s.n.Column}
+		}
+		p := s.props
+		switch s.typ {
+		case "AWS::S3::BucketPolicy":
+			if r := byID[refID(p["Bucket"])]; r != nil {
+				r.Set("policy_statements", statements(p["PolicyDocument"]), at("PolicyDocument"))
+			}
+		case "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress":
+			if r := byID[refID(p["GroupId"])]; r != nil {
+				key := "ingress"
+				if strings.HasSuffix(s.typ, "Egress") {
+					key = "egress"
+				}
+				rules, _ := r.Attrs[key].([]any)
+				r.Set(key, append(rules, sgRule(p)), at("GroupId"))
+			}
+		case "AWS::IAM::AccessKey":
+			if r := byID[refID(p["UserName"])]; r != nil {
+				n, _ := r.Attrs["access_keys"].(float64)
+				if str(p["Status"]) != "Inactive" {
+					r.Set("access_keys", n+1, at("UserName"))
+				}
+			}
+		case "AWS::EC2::FlowLog":
+			if r := byID[refID(p["ResourceId"])]; r != nil && r.Type == resource.VPC {
+				r.Set("flow_logs", true, at("ResourceId"))
+			}
+		case "AWS::EC2::NetworkAclEntry":
+			if r := byID[refID(p["NetworkAclId"])]; r != nil && !truthy(p["Egress"]) {
+				rule := sgRule(map[string]any{"IpProtocol": protoName(p["Protocol"]), "FromPort": m(p["PortRange"])["From"], "ToPort": m(p["PortRange"])["To"], "CidrIp": p["CidrBlock"], "CidrIpv6": p["Ipv6CidrBlock"]})
+				rule["action"] = strings.ToLower(str(p["RuleAction"]))
+				rules, _ := r.Attrs["ingress"].([]any)
+				r.Set("ingress", append(rules, rule), at("NetworkAclId"))
+			}
+		}
+	}
+	return out
+}
+
+// protoName turns NACL protocol numbers into what rules compare.
+func protoName(v any) any {
+	switch fmt.Sprint(v) {
+	case "6":
+		return "tcp"
+	case "17":
+		return "udp"
+	case "-1":
+		return "-1"
+	}
+	return v
+}
+
+// inlinePolicies adds the policies a user or role carries inline.
+func (t *template) inlinePolicies(id string, props map[string]any, at func(string) resource.Origin, out *[]*resource.Resource) {
+	for i, p := range l(props["Policies"]) {
+		pm := m(p)
+		name := str(pm["PolicyName"])
+		if name == "" {
+			name = fmt.Sprintf("%s.Policies[%d]", id, i)
+		}
+		r := &resource.Resource{Type: resource.IAMPolicy, Name: name, Address: id + ".Policies." + name, Source: "cloudformation", Location: at("Policies"), Attrs: map[string]any{}, Origins: map[string]resource.Origin{}}
+		r.Set("statements", statements(pm["PolicyDocument"]), at("Policies"))
+		r.Set("inline", true, at("Policies"))
+		*out = append(*out, r)
+	}
+}
