@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/content"
+	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/check"
 	"github.com/parapet-sec/parapet/internal/posture/framework"
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
@@ -94,8 +95,8 @@ func toScanResult(r check.Result) scanResult {
 
 func newScan(io IO) *cobra.Command {
 	var (
-		format, fw, failOn  string
-		checkDirs, varFiles []string
+		sf       scanFlags
+		varFiles []string
 	)
 	cmd := &cobra.Command{Use: "scan", Short: "Check configuration against the posture checks and compliance frameworks"}
 	iac := &cobra.Command{
@@ -113,14 +114,8 @@ GetAtt, If, Join, Select and FindInMap resolve as far as they can.
 Exit status: 1 when a failure reaches --fail-on, else 0.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			failRank := len(check.Severities)
-			if failOn != "" {
-				if failRank = check.SeverityRank(failOn); failRank < 0 {
-					return usagef("--fail-on: want one of %s", strings.Join(check.Severities, ", "))
-				}
-			}
 			start := time.Now()
-			checks, _ := loadChecks(io, checkDirs)
+			checks, _ := loadChecks(io, sf.checkDirs)
 			root := args[0]
 			info, err := os.Stat(root)
 			if err != nil {
@@ -195,81 +190,44 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 				}
 				res = append(res, more...)
 			}
-			results := check.Run(checks, res)
-			// Modules called by other modules were also scanned as roots:
-			// keep one result per check, resource type and location.
-			results = dedupe(results)
-			var unsuppressed []check.Result
-			for _, r := range results {
-				if r.Status == check.Suppressed && strings.TrimSpace(r.Reason) == "" {
-					r.Status, r.Reason = check.Fail, "parapet:ignore without a reason is not honoured"
-				}
-				unsuppressed = append(unsuppressed, r)
-			}
-			results = unsuppressed
-			rep := scanReport{Tool: "parapet", Version: version, Scanned: root, Resources: len(res), Checks: len(checks)}
-			failed := false
-			for _, r := range results {
-				sr := toScanResult(r)
-				switch r.Status {
-				case check.Pass:
-					rep.Passed++
-				case check.Fail:
-					rep.Failed++
-					if check.SeverityRank(r.Severity) >= failRank {
-						failed = true
-					}
-				case check.Unknown:
-					rep.Unknown++
-				case check.Suppressed:
-					rep.Suppressed = append(rep.Suppressed, sr)
+			return sf.report(io, root, checks, res, start)
+		},
+	}
+	sf.register(iac.Flags())
+	iac.Flags().StringArrayVar(&varFiles, "var-file", nil, "a .tfvars file (repeatable)")
+	var cf scanFlags
+	cfg := &cobra.Command{
+		Use:   "config FILE...",
+		Short: "Scan AWS Config configuration items: snapshots, history files, notifications, select results",
+		Long: `Scan AWS Config configuration items: a snapshot or history file as Config delivers it to S3
+({"configurationItems": […]}), single items or lists, change notifications, and select-resource-config
+results. Locations are the resources' ARNs. Exit status: 1 when a failure reaches --fail-on, else 0.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start := time.Now()
+			checks, _ := loadChecks(io, cf.checkDirs)
+			var res []*resource.Resource
+			bad := 0
+			for _, f := range args {
+				more, err := awsconfig.Load(f)
+				if err != nil {
+					fmt.Fprintf(io.Err, "parapet: bad input: %v\n", err)
+					bad++
 					continue
 				}
-				rep.Results = append(rep.Results, sr)
+				res = append(res, more...)
 			}
-			for _, f := range loadFrameworks() {
-				if fw != "" && f.ID != fw {
-					continue
-				}
-				rep.Frameworks = append(rep.Frameworks, framework.Evaluate(f, checks, results))
+			if err := cf.report(io, strings.Join(args, " "), checks, res, start); err != nil {
+				return err
 			}
-			if fw != "" && len(rep.Frameworks) == 0 {
-				return usagef("--framework %s: unknown (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)", fw)
-			}
-			rep.Seconds = time.Since(start).Seconds()
-			w := bufio.NewWriter(io.Out)
-			defer w.Flush()
-			switch format {
-			case "json":
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return err
-				}
-			case "sarif":
-				if err := writeSARIF(w, checks, results); err != nil {
-					return err
-				}
-			case "table":
-				writeScanTable(w, rep)
-			default:
-				return usagef("--format: want table, json or sarif")
-			}
-			w.Flush()
-			fmt.Fprintf(io.Err, "parapet: %d resources, %d checks: %d passed, %d failed, %d unknown, %d suppressed in %.2f s\n",
-				rep.Resources, len(checks), rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed), rep.Seconds)
-			if failed {
-				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("failures at or above %s", failOn)}
+			if bad > 0 {
+				return &ExitError{Code: ExitBadInput}
 			}
 			return nil
 		},
 	}
-	iac.Flags().StringVarP(&format, "format", "f", "table", "output: table, json or sarif")
-	iac.Flags().StringVar(&fw, "framework", "", "score only this framework (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)")
-	iac.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a failed check has this severity or higher (low, medium, high, critical)")
-	iac.Flags().StringArrayVar(&checkDirs, "checks", nil, "a directory of checks to add (repeatable)")
-	iac.Flags().StringArrayVar(&varFiles, "var-file", nil, "a .tfvars file (repeatable)")
-	cmd.AddCommand(iac)
+	cf.register(cfg.Flags())
+	cmd.AddCommand(iac, cfg)
 	return cmd
 }
 
@@ -449,4 +407,99 @@ func newChecks(io IO) *cobra.Command {
 	}
 	cmd.AddCommand(test, list)
 	return cmd
+}
+
+// scanFlags are what every scan shares.
+type scanFlags struct {
+	format, fw, failOn string
+	checkDirs          []string
+}
+
+func (sf *scanFlags) register(fs interface {
+	StringVarP(*string, string, string, string, string)
+	StringVar(*string, string, string, string)
+	StringArrayVar(*[]string, string, []string, string)
+}) {
+	fs.StringVarP(&sf.format, "format", "f", "table", "output: table, json or sarif")
+	fs.StringVar(&sf.fw, "framework", "", "score only this framework (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)")
+	fs.StringVar(&sf.failOn, "fail-on", "", "exit 1 when a failed check has this severity or higher (low, medium, high, critical)")
+	fs.StringArrayVar(&sf.checkDirs, "checks", nil, "a directory of checks to add (repeatable)")
+}
+
+// report runs the checks on the resources and writes the report.
+func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*resource.Resource, start time.Time) error {
+	format, fw, failOn := sf.format, sf.fw, sf.failOn
+	failRank := len(check.Severities)
+	if failOn != "" {
+		if failRank = check.SeverityRank(failOn); failRank < 0 {
+			return usagef("--fail-on: want one of %s", strings.Join(check.Severities, ", "))
+		}
+	}
+	results := check.Run(checks, res)
+	// Modules called by other modules were also scanned as roots:
+	// keep one result per check, resource type and location.
+	results = dedupe(results)
+	var unsuppressed []check.Result
+	for _, r := range results {
+		if r.Status == check.Suppressed && strings.TrimSpace(r.Reason) == "" {
+			r.Status, r.Reason = check.Fail, "parapet:ignore without a reason is not honoured"
+		}
+		unsuppressed = append(unsuppressed, r)
+	}
+	results = unsuppressed
+	rep := scanReport{Tool: "parapet", Version: version, Scanned: root, Resources: len(res), Checks: len(checks)}
+	failed := false
+	for _, r := range results {
+		sr := toScanResult(r)
+		switch r.Status {
+		case check.Pass:
+			rep.Passed++
+		case check.Fail:
+			rep.Failed++
+			if check.SeverityRank(r.Severity) >= failRank {
+				failed = true
+			}
+		case check.Unknown:
+			rep.Unknown++
+		case check.Suppressed:
+			rep.Suppressed = append(rep.Suppressed, sr)
+			continue
+		}
+		rep.Results = append(rep.Results, sr)
+	}
+	for _, f := range loadFrameworks() {
+		if fw != "" && f.ID != fw {
+			continue
+		}
+		rep.Frameworks = append(rep.Frameworks, framework.Evaluate(f, checks, results))
+	}
+	if fw != "" && len(rep.Frameworks) == 0 {
+		return usagef("--framework %s: unknown (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)", fw)
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	w := bufio.NewWriter(io.Out)
+	defer w.Flush()
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	case "sarif":
+		if err := writeSARIF(w, checks, results); err != nil {
+			return err
+		}
+	case "table":
+		writeScanTable(w, rep)
+	default:
+		return usagef("--format: want table, json or sarif")
+	}
+	w.Flush()
+	fmt.Fprintf(io.Err, "parapet: %d resources, %d checks: %d passed, %d failed, %d unknown, %d suppressed in %.2f s\n",
+		rep.Resources, len(checks), rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed), rep.Seconds)
+	if failed {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("failures at or above %s", failOn)}
+	}
+	return nil
 }

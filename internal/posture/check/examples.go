@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
 )
@@ -87,6 +88,22 @@ func runExample(fsys fs.FS, file string, c *Check) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.HasSuffix(file, ".config.json") {
+		tmp, err := os.CreateTemp("", "parapet-example-*.json")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp.Name())
+		if _, err := tmp.Write(data); err != nil {
+			return nil, err
+		}
+		tmp.Close()
+		res, err := awsconfig.Load(tmp.Name())
+		if err != nil {
+			return nil, err
+		}
+		return Run([]*Check{c}, res), nil
+	}
 	switch path.Ext(file) {
 	case ".tf":
 		tmp, err := os.MkdirTemp("", "parapet-example-")
@@ -118,5 +135,5 @@ func runExample(fsys fs.FS, file string, c *Check) ([]Result, error) {
 		}
 		return Run([]*Check{c}, res), nil
 	}
-	return nil, fmt.Errorf("%s: examples are .tf (Terraform) or .yaml/.json (CloudFormation) files", file)
+	return nil, fmt.Errorf("%s: examples are .tf (Terraform), .yaml/.json (CloudFormation) or .config.json (AWS Config) files", file)
 }

@@ -1,0 +1,351 @@
+// Package awsconfig reads AWS Config configuration items into the resource
+// model: single items, lists, snapshots and history files
+// ({"configurationItems": […]}), change notifications
+// ({"configurationItem": …}) and select results ({"Results": ["…"]}).
+// Config stores many values as JSON inside strings, some of them twice;
+// they are decoded as needed.
+package awsconfig
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+// Load reads one file of configuration items.
+func Load(path string) ([]*resource.Resource, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	items, err := Items(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var out []*resource.Resource
+	var flows []map[string]any
+	for _, it := range items {
+		if it["resourceType"] == "AWS::EC2::FlowLog" {
+			flows = append(flows, it)
+			continue
+		}
+		if r := Model(it); r != nil {
+			out = append(out, r)
+		}
+	}
+	for _, f := range flows {
+		vpc := str(dec(f["configuration"])["resourceId"])
+		for _, r := range out {
+			if r.Type == resource.VPC && r.Name == vpc {
+				r.Set("flow_logs", true, resource.Origin{ARN: str(f["arn"])})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Items finds the configuration items in a document.
+func Items(data []byte) ([]map[string]any, error) {
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	var items []map[string]any
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case string:
+			var inner any
+			if json.Unmarshal([]byte(x), &inner) == nil {
+				walk(inner)
+			}
+		case map[string]any:
+			if x["configuration"] != nil || x["supplementaryConfiguration"] != nil {
+				if _, ok := x["resourceType"]; !ok {
+					// Select results carry only the fields selected: tell
+					// the type by its shape.
+					if c := dec(x["configuration"]); c != nil && c["groupId"] != nil && c["ipPermissions"] != nil {
+						x["resourceType"] = "AWS::EC2::SecurityGroup"
+					}
+				}
+				if _, ok := x["resourceType"]; ok {
+					items = append(items, x)
+					return
+				}
+			}
+			for _, k := range []string{"configurationItems", "configurationItem", "Results", "invokingEvent", "data"} {
+				if e, ok := x[k]; ok {
+					walk(e)
+				}
+			}
+		}
+	}
+	walk(doc)
+	if len(items) == 0 {
+		return nil, fmt.Errorf("no configuration items")
+	}
+	return items, nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// dec decodes a value that may be JSON in a string (or in a string in a
+// string) into a map.
+func dec(v any) map[string]any {
+	for range 3 {
+		switch x := v.(type) {
+		case map[string]any:
+			return x
+		case string:
+			var inner any
+			if json.Unmarshal([]byte(x), &inner) != nil {
+				return nil
+			}
+			v = inner
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func list(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(x, "true")
+	}
+	return false
+}
+
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
+}
+
+// policy decodes an IAM document: JSON, URL-encoded JSON, or an object.
+func policy(v any) any {
+	if s, ok := v.(string); ok {
+		if u, err := url.QueryUnescape(s); err == nil {
+			s = u
+		}
+		var doc any
+		if json.Unmarshal([]byte(s), &doc) == nil {
+			return resource.ParsePolicy(doc)
+		}
+		return resource.Unknown
+	}
+	if st := resource.ParsePolicy(v); st != nil {
+		return st
+	}
+	return []any{}
+}
+
+func sgRules(v any) []any {
+	out := []any{}
+	for _, p := range list(v) {
+		pm, _ := p.(map[string]any)
+		proto := strings.ToLower(fmt.Sprint(pm["ipProtocol"]))
+		from, to := num(pm["fromPort"]), num(pm["toPort"])
+		if proto == "-1" {
+			from, to = 0, 65535
+		}
+		v4, v6 := []any{}, []any{}
+		for _, r := range list(pm["ipv4Ranges"]) {
+			v4 = append(v4, dec(r)["cidrIp"])
+		}
+		for _, r := range list(pm["ipRanges"]) {
+			if s, ok := r.(string); ok {
+				v4 = append(v4, s)
+			} else {
+				v4 = append(v4, dec(r)["cidrIp"])
+			}
+		}
+		for _, r := range list(pm["ipv6Ranges"]) {
+			v6 = append(v6, dec(r)["cidrIpv6"])
+		}
+		out = append(out, map[string]any{"protocol": proto, "from_port": from, "to_port": to, "cidr_blocks": v4, "ipv6_cidr_blocks": v6})
+	}
+	return out
+}
+
+// Model turns one configuration item into a resource, or nil for a type
+// Parapet does not check.
+func Model(it map[string]any) *resource.Resource {
+	arn := str(it["arn"])
+	o := resource.Origin{ARN: arn}
+	cfg := dec(it["configuration"])
+	sup := dec(it["supplementaryConfiguration"])
+	if sup == nil {
+		sup = map[string]any{}
+	}
+	name := str(it["resourceName"])
+	if name == "" {
+		name = str(it["resourceId"])
+	}
+	mk := func(t string) *resource.Resource {
+		return &resource.Resource{Type: t, Name: name, ARN: arn, Account: str(it["awsAccountId"]), Region: str(it["awsRegion"]), Source: "config",
+			Location: o, Attrs: map[string]any{}, Origins: map[string]resource.Origin{}}
+	}
+	switch it["resourceType"] {
+	case "AWS::S3::Bucket":
+		r := mk(resource.S3Bucket)
+		if pab := dec(sup["PublicAccessBlockConfiguration"]); pab != nil {
+			r.Set("public_access_block", map[string]any{"block_public_acls": truthy(pab["blockPublicAcls"]), "block_public_policy": truthy(pab["blockPublicPolicy"]),
+				"ignore_public_acls": truthy(pab["ignorePublicAcls"]), "restrict_public_buckets": truthy(pab["restrictPublicBuckets"])}, o)
+		} else {
+			r.Set("public_access_block", nil, o)
+		}
+		if enc := dec(sup["ServerSideEncryptionConfiguration"]); enc != nil && len(list(enc["rules"])) > 0 {
+			d := dec(dec(list(enc["rules"])[0])["applyServerSideEncryptionByDefault"])
+			r.Set("encryption", map[string]any{"algorithm": str(d["sseAlgorithm"]), "kms_key": str(d["kmsMasterKeyID"])}, o)
+		} else {
+			r.Set("encryption", nil, o)
+		}
+		r.Set("versioning", str(dec(sup["BucketVersioningConfiguration"])["status"]) == "Enabled", o)
+		r.Set("logging", str(dec(sup["BucketLoggingConfiguration"])["destinationBucketName"]) != "", o)
+		r.Set("policy_statements", []any{}, o)
+		if p := str(dec(sup["BucketPolicy"])["policyText"]); p != "" {
+			r.Set("policy_statements", policy(p), o)
+		}
+		public := false
+		for _, g := range list(dec(sup["AccessControlList"])["grantList"]) {
+			gm := dec(g)
+			grantee := fmt.Sprint(gm["grantee"])
+			if strings.Contains(grantee, "AllUsers") || strings.Contains(grantee, "AuthenticatedUsers") {
+				public = true
+			}
+		}
+		r.Set("public_acl", public, o)
+		r.Set("acl", "", o)
+		r.Set("object_lock", dec(sup["BucketObjectLockConfiguration"]) != nil, o)
+		return r
+	case "AWS::EC2::SecurityGroup":
+		r := mk(resource.SecurityGroup)
+		r.Name = str(cfg["groupId"])
+		r.Set("ingress", sgRules(cfg["ipPermissions"]), o)
+		r.Set("egress", sgRules(cfg["ipPermissionsEgress"]), o)
+		if str(cfg["groupName"]) == "default" {
+			r.Set("default", true, o)
+		}
+		return r
+	case "AWS::EC2::NetworkAcl":
+		r := mk(resource.NetworkACL)
+		in := []any{}
+		for _, e := range list(cfg["entries"]) {
+			em := dec(e)
+			if truthy(em["egress"]) {
+				continue
+			}
+			proto := fmt.Sprint(em["protocol"])
+			switch proto {
+			case "6":
+				proto = "tcp"
+			case "17":
+				proto = "udp"
+			}
+			pr := dec(em["portRange"])
+			from, to := num(pr["from"]), num(pr["to"])
+			if proto == "-1" {
+				from, to = 0, 65535
+			}
+			in = append(in, map[string]any{"protocol": proto, "from_port": from, "to_port": to, "action": strings.ToLower(str(em["ruleAction"])),
+				"cidr_blocks": []any{em["cidrBlock"]}, "ipv6_cidr_blocks": []any{em["ipv6CidrBlock"]}})
+		}
+		r.Set("ingress", in, o)
+		return r
+	case "AWS::IAM::User":
+		r := mk(resource.IAMUser)
+		r.Set("access_keys", 0.0, o)
+		r.Set("console_password", false, o)
+		if len(list(cfg["attachedManagedPolicies"])) > 0 || len(list(cfg["userPolicyList"])) > 0 {
+			r.Set("direct_policies", true, o)
+		}
+		return r
+	case "AWS::IAM::Role":
+		r := mk(resource.IAMRole)
+		r.Set("trust_statements", policy(cfg["assumeRolePolicyDocument"]), o)
+		return r
+	case "AWS::IAM::Policy":
+		r := mk(resource.IAMPolicy)
+		r.Set("statements", []any{}, o)
+		for _, v := range list(cfg["policyVersionList"]) {
+			vm := dec(v)
+			if truthy(vm["isDefaultVersion"]) {
+				r.Set("statements", policy(vm["document"]), o)
+			}
+		}
+		r.Set("inline", false, o)
+		return r
+	case "AWS::CloudTrail::Trail":
+		r := mk(resource.CloudTrail)
+		r.Set("multi_region", truthy(cfg["isMultiRegionTrail"]), o)
+		r.Set("log_file_validation", truthy(cfg["logFileValidationEnabled"]), o)
+		r.Set("kms_encrypted", str(cfg["kmsKeyId"]) != "", o)
+		r.Set("logging", true, o) // a configuration item does not carry the logging status
+		if st, ok := sup["TrailStatus"]; ok {
+			r.Set("logging", truthy(dec(st)["isLogging"]), o)
+		}
+		r.Set("cloudwatch_logs", str(cfg["cloudWatchLogsLogGroupArn"]) != "", o)
+		return r
+	case "AWS::KMS::Key":
+		r := mk(resource.KMSKey)
+		spec := str(cfg["keySpec"])
+		if spec == "" {
+			spec = "SYMMETRIC_DEFAULT"
+		}
+		r.Set("key_spec", spec, o)
+		if v, ok := sup["KeyRotationStatus"]; ok {
+			r.Set("rotation", truthy(v) || truthy(dec(v)["keyRotationEnabled"]), o)
+		} else {
+			r.Set("rotation", resource.Unknown, o)
+		}
+		return r
+	case "AWS::RDS::DBInstance", "AWS::RDS::DBCluster":
+		r := mk(resource.RDSInstance)
+		r.Set("public", truthy(cfg["publiclyAccessible"]), o)
+		r.Set("encrypted", truthy(cfg["storageEncrypted"]), o)
+		r.Set("backup_retention", num(cfg["backupRetentionPeriod"]), o)
+		return r
+	case "AWS::EC2::Volume":
+		r := mk(resource.EBSVolume)
+		r.Set("encrypted", truthy(cfg["encrypted"]), o)
+		return r
+	case "AWS::EC2::VPC":
+		r := mk(resource.VPC)
+		r.Name = str(cfg["vpcId"])
+		if r.Name == "" {
+			r.Name = str(it["resourceId"])
+		}
+		r.Set("flow_logs", false, o)
+		return r
+	case "AWS::GuardDuty::Detector":
+		r := mk(resource.GuardDutyDetector)
+		r.Set("enabled", truthy(cfg["Enable"]) || strings.EqualFold(str(cfg["status"]), "ENABLED"), o)
+		return r
+	case "AWS::EC2::Instance":
+		r := mk(resource.EC2Instance)
+		r.Set("imdsv2_required", str(dec(cfg["metadataOptions"])["httpTokens"]) == "required", o)
+		r.Set("public_ip", str(cfg["publicIpAddress"]) != "", o)
+		r.Set("root_encrypted", resource.Unknown, o) // the volume's own item says
+		return r
+	}
+	return nil
+}
