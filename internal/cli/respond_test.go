@@ -389,3 +389,75 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// parapet scan aws reads the account through the API; --remediate hands
+// the failures to the response engine, and a second scan finds them fixed.
+func TestScanAWSAndRemediate(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	cfg := awsConfig(t)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	ec2c := ec2.NewFromConfig(cfg)
+	ctc := cloudtrail.NewFromConfig(cfg)
+	for _, b := range []string{"acme-open", "trail-logs"} {
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vpcs, _ := ec2c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	sg, err := ec2c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("web"), Description: aws.String("web"), VpcId: vpcs.Vpcs[0].VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec2c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctc.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("org-trail"), S3BucketName: aws.String("trail-logs")}); err != nil {
+		t.Fatal(err)
+	}
+	status := func() map[string]string {
+		out, errOut, code := run(t, "", "scan", "aws", "--format", "json")
+		if code != ExitOK {
+			t.Fatalf("scan aws: exit %d: %s", code, errOut)
+		}
+		var rep scanReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, r := range rep.Results {
+			m[r.CheckID+" "+r.Resource.Name] = r.Status
+			if r.Location.ARN == "" {
+				t.Errorf("a live result without its ARN: %+v", r)
+			}
+		}
+		return m
+	}
+	sgID := aws.ToString(sg.GroupId)
+	before := status()
+	for _, k := range []string{"PARAPET-S3-001 acme-open", "PARAPET-EC2-001 " + sgID, "PARAPET-CT-004 org-trail"} {
+		if before[k] != "fail" {
+			t.Errorf("before: %s is %q, want fail", k, before[k])
+		}
+	}
+	db := filepath.Join(t.TempDir(), "p.db")
+	if _, errOut, code := run(t, "", "scan", "aws", "--remediate", "--db", db, "--dry-run"); code != ExitOK || !strings.Contains(errOut, "planned") {
+		t.Fatalf("dry-run remediation: exit %d\n%s", code, errOut)
+	}
+	if after := status(); after["PARAPET-S3-001 acme-open"] != "fail" {
+		t.Error("dry-run changed the account")
+	}
+	if _, errOut, code := run(t, "", "scan", "aws", "--remediate", "--db", db); code != ExitOK || !strings.Contains(errOut, "executed") {
+		t.Fatalf("remediation: exit %d\n%s", code, errOut)
+	}
+	after := status()
+	for _, k := range []string{"PARAPET-S3-001 acme-open", "PARAPET-EC2-001 " + sgID, "PARAPET-CT-004 org-trail"} {
+		if after[k] != "pass" {
+			t.Errorf("after remediation: %s is %q, want pass", k, after[k])
+		}
+	}
+	if out, _, code := run(t, "", "audit", "verify", "--db", db); code != ExitOK {
+		t.Errorf("audit: %s", out)
+	}
+}

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,12 +18,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/content"
+	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/check"
 	"github.com/parapet-sec/parapet/internal/posture/framework"
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
 	"github.com/parapet-sec/parapet/internal/posture/resource"
+	"github.com/parapet-sec/parapet/internal/respond"
 )
 
 func loadChecks(io IO, dirs []string) ([]*check.Check, error) {
@@ -227,7 +231,7 @@ results. Locations are the resources' ARNs. Exit status: 1 when a failure reache
 		},
 	}
 	cf.register(cfg.Flags())
-	cmd.AddCommand(iac, cfg)
+	cmd.AddCommand(iac, cfg, newScanAWS(io))
 	return cmd
 }
 
@@ -501,5 +505,124 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	if failed {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("failures at or above %s", failOn)}
 	}
+	return nil
+}
+
+func newScanAWS(io IO) *cobra.Command {
+	var (
+		sf         scanFlags
+		rf         responseFlags
+		opt        awsapi.Options
+		remediate  bool
+		approveAll bool
+	)
+	cmd := &cobra.Command{
+		Use:   "aws",
+		Short: "Scan the live AWS account (read-only calls), and with --remediate fix what fails",
+		Long: `Inventory the account through read-only AWS API calls (the standard credential chain;
+AWS_ENDPOINT_URL points elsewhere): S3 buckets, IAM users, roles, customer policies and the password
+policy, and per region security groups, VPCs and flow logs, EBS volumes and default encryption, EC2
+instances, CloudTrail trails, GuardDuty detectors, KMS keys and RDS instances. --assume-role scans
+one more account per role; throttled calls are retried (--max-attempts) and at most --concurrency
+calls are in flight.
+
+--remediate hands each failed check that names a response action to the response engine: approvals
+(destructive actions wait unless --approve-all), guardrails and the audit trail apply as for
+playbooks, and --dry-run prints the calls instead.
+
+Exit status: 1 when a failure reaches --fail-on, else 0.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			start := time.Now()
+			ctx := cmd.Context()
+			checks, _ := loadChecks(io, sf.checkDirs)
+			res, errs := awsapi.Inventory(ctx, opt)
+			for _, e := range errs {
+				fmt.Fprintf(io.Err, "parapet: %v\n", e)
+			}
+			if len(res) == 0 && len(errs) > 0 {
+				return fmt.Errorf("nothing could be read from the account")
+			}
+			rerr := sf.report(io, "aws", checks, res, start)
+			var exit *ExitError
+			if rerr != nil && !errors.As(rerr, &exit) {
+				return rerr
+			}
+			if remediate {
+				if err := remediateFailures(ctx, io, rf, checks, res, approveAll); err != nil {
+					return err
+				}
+			}
+			return rerr
+		},
+	}
+	sf.register(cmd.Flags())
+	cmd.Flags().StringSliceVar(&opt.Regions, "regions", nil, "regions to scan (comma-separated; default: the configured region)")
+	cmd.Flags().StringArrayVar(&opt.AssumeRoles, "assume-role", nil, "a role ARN to assume: scans that account (repeatable)")
+	cmd.Flags().IntVar(&opt.Concurrency, "concurrency", 8, "API calls in flight")
+	cmd.Flags().IntVar(&opt.MaxAttempts, "max-attempts", 10, "attempts per call when AWS throttles")
+	cmd.Flags().BoolVar(&remediate, "remediate", false, "hand each failed check with a response action to the response engine")
+	cmd.Flags().BoolVar(&approveAll, "approve-all", false, "with --remediate: approve what would wait for approval (recorded as such)")
+	rf.register(cmd.Flags(), "dry-run")
+	return cmd
+}
+
+// remediateFailures turns each failed check that has an action into a
+// one-step playbook and a finding, and lets the response engine decide.
+func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*check.Check, res []*resource.Resource, approveAll bool) error {
+	results := check.Run(checks, res)
+	rf.noBuiltin = true
+	e, closeFn, err := rf.engine(ctx, io)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	n := 0
+	for _, r := range results {
+		if r.Status != check.Fail || r.Check.Action == nil {
+			continue
+		}
+		params, err := r.Check.ActionParams(r.Resource)
+		if err != nil {
+			fmt.Fprintf(io.Err, "parapet: %v\n", err)
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "name: posture-%s\ntrigger: \"true\"\nsteps:\n  - action: %s\n    params:\n", strings.ToLower(r.CheckID), r.Check.Action.Name)
+		keys := make([]string, 0, len(params))
+		for k := range params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, _ := json.Marshal(params[k])
+			fmt.Fprintf(&b, "      %s: %s\n", k, v)
+		}
+		pb, err := respond.Parse([]byte(b.String()), "check "+r.CheckID, e.Registry)
+		if err != nil {
+			fmt.Fprintf(io.Err, "parapet: %v\n", err)
+			continue
+		}
+		e.Playbooks = []*respond.Playbook{pb}
+		f := &respond.Finding{Doc: map[string]any{
+			"id": "posture:" + r.CheckID + ":" + r.Resource.ID(), "rule_id": r.CheckID, "title": r.Title, "level": r.Severity, "source": "posture",
+			"cloud":     map[string]any{"provider": "aws", "account": r.Resource.Account, "region": r.Resource.Region},
+			"resources": []any{map[string]any{"type": r.Resource.Type, "uid": r.Resource.ID(), "name": r.Resource.Name}},
+		}, Record: map[string]any{}}
+		rs, err := e.Handle(ctx, f)
+		if err != nil {
+			return err
+		}
+		for i, x := range rs {
+			if x.ApprovalID != "" && approveAll {
+				if rs[i], err = e.Decide(ctx, x.ApprovalID, "cli --approve-all", "approved by scan aws --remediate --approve-all", true); err != nil {
+					return err
+				}
+			}
+		}
+		printResults(io, rs)
+		n++
+	}
+	fmt.Fprintf(io.Err, "parapet: %d failed checks handed to the response engine; audit head %s\n", n, e.Audit.Head())
 	return nil
 }

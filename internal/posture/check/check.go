@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -188,4 +189,41 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 		}
 	}
 	return out
+}
+
+var paramRe = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// ActionParams renders the check's action parameters for a resource:
+// ${…} are CEL expressions over r.
+func (c *Check) ActionParams(r *resource.Resource) (map[string]string, error) {
+	if c.Action == nil {
+		return nil, nil
+	}
+	vars := map[string]any{"r": r.Doc()}
+	out := map[string]string{}
+	for k, tmpl := range c.Action.Params {
+		var err error
+		out[k] = paramRe.ReplaceAllStringFunc(tmpl, func(m string) string {
+			ast, iss := env.Compile(m[2 : len(m)-1])
+			if iss.Err() != nil {
+				err = iss.Err()
+				return ""
+			}
+			prg, perr := env.Program(ast)
+			if perr != nil {
+				err = perr
+				return ""
+			}
+			v, _, eerr := prg.Eval(vars)
+			if eerr != nil {
+				err = eerr
+				return ""
+			}
+			return fmt.Sprint(v.Value())
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: action parameter %s: %v", c.ID, k, err)
+		}
+	}
+	return out, nil
 }
