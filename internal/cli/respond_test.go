@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -416,10 +420,34 @@ func TestScanAWSAndRemediate(t *testing.T) {
 	if _, err := ctc.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("org-trail"), S3BucketName: aws.String("trail-logs")}); err != nil {
 		t.Fatal(err)
 	}
+	// A console user without MFA, and a public function URL.
+	iamc := iam.NewFromConfig(cfg)
+	if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("console-dev")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iamc.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: aws.String("console-dev"), Password: aws.String("Correct-Horse-9!")}); err != nil {
+		t.Fatal(err)
+	}
+	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("fn-role"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := lambda.NewFromConfig(cfg)
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("hook"), Role: role.Role.Arn, Runtime: lambdatypes.RuntimePython312,
+		Handler: aws.String("index.handler"), Code: &lambdatypes.FunctionCode{ZipFile: zipOf(t, "index.py", "def handler(e, c):\n    return 1\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("hook"), AuthType: lambdatypes.FunctionUrlAuthTypeNone}); err != nil {
+		t.Fatal(err)
+	}
 	status := func() map[string]string {
 		out, errOut, code := run(t, "", "scan", "aws", "--format", "json")
 		if code != ExitOK {
 			t.Fatalf("scan aws: exit %d: %s", code, errOut)
+		}
+		if errOut != "" {
+			t.Logf("scan aws: %s", errOut)
 		}
 		var rep scanReport
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -436,6 +464,17 @@ func TestScanAWSAndRemediate(t *testing.T) {
 	}
 	sgID := aws.ToString(sg.GroupId)
 	before := status()
+	// What only the live account knows: the root user's MFA, a console
+	// user's MFA, a function URL's auth type, and services never turned on
+	// in the region (no Config recorder, no GuardDuty detector).
+	for _, k := range []string{"PARAPET-IAM-010 root", "PARAPET-IAM-012 console-dev", "PARAPET-LAMBDA-001 hook", "PARAPET-CFG-001 (none)", "PARAPET-GD-001 (none)"} {
+		if before[k] != "fail" {
+			t.Errorf("before: %s is %q, want fail", k, before[k])
+		}
+	}
+	if before["PARAPET-IAM-009 root"] != "pass" {
+		t.Errorf("the root user has no keys in the emulator, yet IAM-009 is %q", before["PARAPET-IAM-009 root"])
+	}
 	for _, k := range []string{"PARAPET-S3-001 acme-open", "PARAPET-EC2-001 " + sgID, "PARAPET-CT-004 org-trail"} {
 		if before[k] != "fail" {
 			t.Errorf("before: %s is %q, want fail", k, before[k])
@@ -460,4 +499,21 @@ func TestScanAWSAndRemediate(t *testing.T) {
 	if out, _, code := run(t, "", "audit", "verify", "--db", db); code != ExitOK {
 		t.Errorf("audit: %s", out)
 	}
+}
+
+func zipOf(t *testing.T, name, body string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	w, err := z.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, body); err != nil {
+		t.Fatal(err)
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

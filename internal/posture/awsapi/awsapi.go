@@ -9,22 +9,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -35,10 +40,11 @@ import (
 
 // Options say what to inventory.
 type Options struct {
-	Regions     []string // default: the configured region
-	AssumeRoles []string // role ARNs, one per account; none: the caller's account
-	Concurrency int      // calls in flight (default 8)
-	MaxAttempts int      // per call, for throttling (default 10)
+	Regions     []string  // default: the configured region
+	AssumeRoles []string  // role ARNs, one per account; none: the caller's account
+	Concurrency int       // calls in flight (default 8)
+	MaxAttempts int       // per call, for throttling (default 10)
+	Now         time.Time // the clock for key and credential ages (default: now)
 }
 
 // Inventory reads every account and region.
@@ -73,7 +79,10 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 			accounts = append(accounts, c)
 		}
 	}
-	inv := &inventory{sem: make(chan struct{}, opt.Concurrency), custom: os.Getenv("AWS_ENDPOINT_URL") != ""}
+	inv := &inventory{sem: make(chan struct{}, opt.Concurrency), custom: os.Getenv("AWS_ENDPOINT_URL") != "", now: opt.Now}
+	if inv.now.IsZero() {
+		inv.now = time.Now()
+	}
 	var wg sync.WaitGroup
 	for _, acct := range accounts {
 		id, err := sts.NewFromConfig(acct).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -100,6 +109,7 @@ type inventory struct {
 	errs   []error
 	sem    chan struct{}
 	custom bool
+	now    time.Time
 }
 
 func (in *inventory) fail(err error) {
@@ -207,42 +217,37 @@ func (in *inventory) bucket(ctx context.Context, c *s3.Client, name, account str
 		}
 		set(r, "public_acl", public)
 		set(r, "acl", "")
-		set(r, "object_lock", false)
+		lock := false
+		if out, err := c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: b}); err == nil && out.ObjectLockConfiguration != nil {
+			lock = out.ObjectLockConfiguration.ObjectLockEnabled == "Enabled"
+		}
+		set(r, "object_lock", lock)
 	})
 	in.add(r)
 }
 
 func (in *inventory) iam(ctx context.Context, c *iam.Client, account string) {
 	in.call(func() {
-		users, err := c.ListUsers(ctx, &iam.ListUsersInput{})
-		if err != nil {
-			in.fail(fmt.Errorf("iam: %w", err))
-			return
-		}
-		for _, u := range users.Users {
-			r := mk(resource.IAMUser, aws.ToString(u.UserName), aws.ToString(u.Arn), account, "")
-			keys, _ := c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: u.UserName})
-			active := 0.0
-			if keys != nil {
-				for _, k := range keys.AccessKeyMetadata {
-					if k.Status == "Active" {
-						active++
-					}
-				}
+		now := in.now
+		p := iam.NewListUsersPaginator(c, &iam.ListUsersInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("iam: %w", err))
+				return
 			}
-			set(r, "access_keys", active)
-			_, lerr := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: u.UserName})
-			set(r, "console_password", lerr == nil)
-			att, _ := c.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: u.UserName})
-			inl, _ := c.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: u.UserName})
-			if att != nil && len(att.AttachedPolicies) > 0 || inl != nil && len(inl.PolicyNames) > 0 {
-				set(r, "direct_policies", true)
+			for _, u := range page.Users {
+				in.add(in.user(ctx, c, u, account, now))
 			}
-			in.add(r)
 		}
-		roles, err := c.ListRoles(ctx, &iam.ListRolesInput{})
-		if err == nil {
-			for _, ro := range roles.Roles {
+		rp := iam.NewListRolesPaginator(c, &iam.ListRolesInput{})
+		for rp.HasMorePages() {
+			page, err := rp.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("iam roles: %w", err))
+				break
+			}
+			for _, ro := range page.Roles {
 				if strings.HasPrefix(aws.ToString(ro.Path), "/aws-service-role/") {
 					continue
 				}
@@ -251,9 +256,14 @@ func (in *inventory) iam(ctx context.Context, c *iam.Client, account string) {
 				in.add(r)
 			}
 		}
-		pols, err := c.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: "Local"})
-		if err == nil {
-			for _, p := range pols.Policies {
+		pp := iam.NewListPoliciesPaginator(c, &iam.ListPoliciesInput{Scope: "Local"})
+		for pp.HasMorePages() {
+			page, err := pp.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("iam policies: %w", err))
+				break
+			}
+			for _, p := range page.Policies {
 				r := mk(resource.IAMPolicy, aws.ToString(p.PolicyName), aws.ToString(p.Arn), account, "")
 				v, err := c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: p.Arn, VersionId: p.DefaultVersionId})
 				if err == nil && v.PolicyVersion != nil {
@@ -262,6 +272,7 @@ func (in *inventory) iam(ctx context.Context, c *iam.Client, account string) {
 					set(r, "statements", resource.Unknown)
 				}
 				set(r, "inline", false)
+				set(r, "attachments", float64(aws.ToInt32(p.AttachmentCount)))
 				in.add(r)
 			}
 		}
@@ -277,12 +288,90 @@ func (in *inventory) iam(ctx context.Context, c *iam.Client, account string) {
 			set(r, "require_lowercase_characters", p.RequireLowercaseCharacters)
 			in.add(r)
 		} else if code(err) == "NoSuchEntity" {
+			// No policy: the account runs on AWS's defaults, which meet
+			// none of the benchmark's requirements.
 			r := mk(resource.IAMPasswordPolicy, "account", "arn:aws:iam::"+account+":account-password-policy", account, "")
-			set(r, "minimum_password_length", 0.0)
-			set(r, "password_reuse_prevention", 0.0)
+			for _, k := range []string{"minimum_password_length", "password_reuse_prevention", "max_password_age"} {
+				set(r, k, 0.0)
+			}
+			for _, k := range []string{"require_symbols", "require_numbers", "require_uppercase_characters", "require_lowercase_characters"} {
+				set(r, k, false)
+			}
 			in.add(r)
 		}
+		in.root(ctx, c, account)
 	})
+}
+
+// user reads one IAM user: active keys and the oldest one's age, console
+// password, MFA devices, directly attached policies, and how long its
+// least recently used credential has sat idle.
+func (in *inventory) user(ctx context.Context, c *iam.Client, u iamtypes.User, account string, now time.Time) *resource.Resource {
+	r := mk(resource.IAMUser, aws.ToString(u.UserName), aws.ToString(u.Arn), account, "")
+	days := func(t time.Time) float64 { return math.Floor(now.Sub(t).Hours() / 24) }
+	active, oldest, unused := 0.0, 0.0, 0.0
+	if keys, err := c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: u.UserName}); err == nil {
+		for _, k := range keys.AccessKeyMetadata {
+			if k.Status != "Active" {
+				continue
+			}
+			active++
+			age := days(aws.ToTime(k.CreateDate))
+			oldest = math.Max(oldest, age)
+			idle := age
+			if lu, err := c.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKeyId}); err == nil && lu.AccessKeyLastUsed != nil && lu.AccessKeyLastUsed.LastUsedDate != nil {
+				idle = days(*lu.AccessKeyLastUsed.LastUsedDate)
+			}
+			unused = math.Max(unused, idle)
+		}
+	} else {
+		in.fail(fmt.Errorf("iam %s keys: %w", aws.ToString(u.UserName), err))
+	}
+	set(r, "access_keys", active)
+	set(r, "oldest_active_key_days", oldest)
+	_, lerr := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: u.UserName})
+	set(r, "console_password", lerr == nil)
+	if lerr == nil {
+		idle := days(aws.ToTime(u.CreateDate))
+		if u.PasswordLastUsed != nil {
+			idle = days(*u.PasswordLastUsed)
+		}
+		unused = math.Max(unused, idle)
+	}
+	set(r, "credentials_unused_days", unused)
+	if m, err := c.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: u.UserName}); err == nil {
+		set(r, "mfa", len(m.MFADevices) > 0)
+	} else {
+		set(r, "mfa", resource.Unknown)
+	}
+	att, _ := c.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: u.UserName})
+	inl, _ := c.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: u.UserName})
+	set(r, "direct_policies", att != nil && len(att.AttachedPolicies) > 0 || inl != nil && len(inl.PolicyNames) > 0)
+	return r
+}
+
+// root reads the root user's keys and MFA from the account summary, and
+// whether its MFA is a virtual device (CIS asks for hardware).
+func (in *inventory) root(ctx context.Context, c *iam.Client, account string) {
+	sum, err := c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+	if err != nil {
+		in.fail(fmt.Errorf("iam account summary: %w", err))
+		return
+	}
+	r := mk(resource.IAMRoot, "root", "arn:aws:iam::"+account+":root", account, "")
+	set(r, "access_keys_present", sum.SummaryMap["AccountAccessKeysPresent"] > 0)
+	mfa := sum.SummaryMap["AccountMFAEnabled"] > 0
+	set(r, "mfa", mfa)
+	virtual := false
+	if v, err := c.ListVirtualMFADevices(ctx, &iam.ListVirtualMFADevicesInput{AssignmentStatus: "Assigned"}); err == nil {
+		for _, d := range v.VirtualMFADevices {
+			virtual = virtual || strings.HasSuffix(aws.ToString(d.SerialNumber), ":mfa/root-account-mfa-device")
+		}
+		set(r, "hardware_mfa", mfa && !virtual)
+	} else {
+		set(r, "hardware_mfa", resource.Unknown)
+	}
+	in.add(r)
 }
 
 // regional: EC2, VPC, CloudTrail, GuardDuty, KMS, RDS in one region.
@@ -373,6 +462,12 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 		if err != nil {
 			return
 		}
+		if len(ds.DetectorIds) == 0 {
+			// No detector in the region is GuardDuty off there.
+			r := mk(resource.GuardDutyDetector, "(none)", fmt.Sprintf("arn:aws:guardduty:%s:%s:detector/(none)", region, account), account, region)
+			set(r, "enabled", false)
+			in.add(r)
+		}
 		for _, id := range ds.DetectorIds {
 			r := mk(resource.GuardDutyDetector, id, fmt.Sprintf("arn:aws:guardduty:%s:%s:detector/%s", region, account, id), account, region)
 			if d, err := gd.GetDetector(ctx, &guardduty.GetDetectorInput{DetectorId: aws.String(id)}); err == nil {
@@ -413,9 +508,111 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 			set(r, "public", aws.ToBool(d.PubliclyAccessible))
 			set(r, "encrypted", aws.ToBool(d.StorageEncrypted))
 			set(r, "backup_retention", float64(aws.ToInt32(d.BackupRetentionPeriod)))
+			set(r, "multi_az", aws.ToBool(d.MultiAZ))
+			set(r, "deletion_protection", aws.ToBool(d.DeletionProtection))
+			set(r, "iam_auth", aws.ToBool(d.IAMDatabaseAuthenticationEnabled))
+			set(r, "auto_minor_upgrade", aws.ToBool(d.AutoMinorVersionUpgrade))
 			in.add(r)
 		}
 	})
+	in.call(func() {
+		acls, err := e.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{})
+		if err != nil {
+			in.fail(fmt.Errorf("ec2 network acls %s: %w", region, err))
+			return
+		}
+		for _, a := range acls.NetworkAcls {
+			id := aws.ToString(a.NetworkAclId)
+			r := mk(resource.NetworkACL, id, fmt.Sprintf("arn:aws:ec2:%s:%s:network-acl/%s", region, account, id), account, region)
+			set(r, "ingress", naclRules(a.Entries))
+			in.add(r)
+		}
+	})
+	in.call(func() {
+		lc := lambda.NewFromConfig(cfg)
+		p := lambda.NewListFunctionsPaginator(lc, &lambda.ListFunctionsInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("lambda %s: %w", region, err))
+				return
+			}
+			for _, f := range page.Functions {
+				url := func(arn string, auth string) {
+					r := mk(resource.LambdaFunctionURL, aws.ToString(f.FunctionName), arn, account, region)
+					set(r, "auth_type", auth)
+					in.add(r)
+				}
+				urls, err := lc.ListFunctionUrlConfigs(ctx, &lambda.ListFunctionUrlConfigsInput{FunctionName: f.FunctionName})
+				if err == nil {
+					for _, u := range urls.FunctionUrlConfigs {
+						url(aws.ToString(u.FunctionArn), string(u.AuthType))
+					}
+					continue
+				}
+				// Some endpoints (emulators, older partitions) lack the list
+				// call: ask for the unqualified function's URL instead.
+				u, gerr := lc.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: f.FunctionName})
+				switch {
+				case gerr == nil:
+					url(aws.ToString(u.FunctionArn), string(u.AuthType))
+				case code(gerr) != "ResourceNotFoundException":
+					in.fail(fmt.Errorf("lambda %s %s: %w", region, aws.ToString(f.FunctionName), err))
+				}
+			}
+		}
+	})
+	in.call(func() {
+		cs := configservice.NewFromConfig(cfg)
+		recs, err := cs.DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{})
+		if err != nil {
+			in.fail(fmt.Errorf("config %s: %w", region, err))
+			return
+		}
+		status := map[string]bool{}
+		if st, err := cs.DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{}); err == nil {
+			for _, s := range st.ConfigurationRecordersStatus {
+				status[aws.ToString(s.Name)] = s.Recording
+			}
+		}
+		if len(recs.ConfigurationRecorders) == 0 {
+			// CIS 3.3 asks for a recorder in every region.
+			r := mk(resource.ConfigRecorder, "(none)", fmt.Sprintf("arn:aws:config:%s:%s:config-recorder/(none)", region, account), account, region)
+			set(r, "all_supported", false)
+			set(r, "recording", false)
+			in.add(r)
+		}
+		for _, rec := range recs.ConfigurationRecorders {
+			name := aws.ToString(rec.Name)
+			r := mk(resource.ConfigRecorder, name, fmt.Sprintf("arn:aws:config:%s:%s:config-recorder/%s", region, account, name), account, region)
+			set(r, "all_supported", rec.RecordingGroup == nil || rec.RecordingGroup.AllSupported)
+			set(r, "recording", status[name])
+			in.add(r)
+		}
+	})
+}
+
+func naclRules(entries []ec2types.NetworkAclEntry) []any {
+	out := []any{}
+	for _, e := range entries {
+		if aws.ToBool(e.Egress) {
+			continue
+		}
+		proto := aws.ToString(e.Protocol)
+		switch proto {
+		case "6":
+			proto = "tcp"
+		case "17":
+			proto = "udp"
+		}
+		from, to := 0.0, 65535.0
+		if e.PortRange != nil && proto != "-1" {
+			from, to = float64(aws.ToInt32(e.PortRange.From)), float64(aws.ToInt32(e.PortRange.To))
+		}
+		out = append(out, map[string]any{"protocol": proto, "from_port": from, "to_port": to, "action": strings.ToLower(string(e.RuleAction)),
+			"cidr_blocks": []any{aws.ToString(e.CidrBlock)}, "ipv6_cidr_blocks": []any{aws.ToString(e.Ipv6CidrBlock)}})
+	}
+	return out
 }
 
 func sgRules(perms []ec2types.IpPermission) []any {

@@ -273,8 +273,11 @@ func Model(it map[string]any) *resource.Resource {
 		return r
 	case "AWS::IAM::User":
 		r := mk(resource.IAMUser)
-		r.Set("access_keys", 0.0, o)
-		r.Set("console_password", false, o)
+		// A Config item does not record a user's keys, password or MFA:
+		// checks on them answer "unknown" here, not pass.
+		for _, k := range []string{"access_keys", "console_password", "mfa", "oldest_active_key_days", "credentials_unused_days"} {
+			r.Set(k, resource.Unknown, o)
+		}
 		if len(list(cfg["attachedManagedPolicies"])) > 0 || len(list(cfg["userPolicyList"])) > 0 {
 			r.Set("direct_policies", true, o)
 		}
@@ -323,6 +326,10 @@ func Model(it map[string]any) *resource.Resource {
 		r.Set("public", truthy(cfg["publiclyAccessible"]), o)
 		r.Set("encrypted", truthy(cfg["storageEncrypted"]), o)
 		r.Set("backup_retention", num(cfg["backupRetentionPeriod"]), o)
+		r.Set("multi_az", truthy(cfg["multiAZ"]), o)
+		r.Set("deletion_protection", truthy(cfg["deletionProtection"]), o)
+		r.Set("iam_auth", truthy(cfg["iAMDatabaseAuthenticationEnabled"]) || truthy(cfg["iamDatabaseAuthenticationEnabled"]), o)
+		r.Set("auto_minor_upgrade", truthy(cfg["autoMinorVersionUpgrade"]), o)
 		return r
 	case "AWS::EC2::Volume":
 		r := mk(resource.EBSVolume)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/ext"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/parapet-sec/parapet/internal/posture/resource"
@@ -56,7 +57,9 @@ func SeverityRank(s string) int {
 }
 
 var env = func() *cel.Env {
-	e, err := cel.NewEnv(cel.Variable("r", cel.MapType(cel.StringType, cel.DynType)))
+	// The strings extension gives checks lowerAscii(), matches() and
+	// friends: IAM action names are case-insensitive.
+	e, err := cel.NewEnv(cel.Variable("r", cel.MapType(cel.StringType, cel.DynType)), ext.Strings())
 	if err != nil {
 		panic(err)
 	}

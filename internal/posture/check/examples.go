@@ -12,6 +12,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
+	"github.com/parapet-sec/parapet/internal/posture/resource"
 )
 
 // ExampleResult is one example file run against its check.
@@ -45,7 +46,10 @@ func (e ExampleResult) OK() bool {
 }
 
 // RunExamples runs each check on the examples beside it (NAME.examples/
-// pass*.tf and fail*.tf, each a Terraform module of its own). A check
+// pass*.EXT and fail*.EXT, where EXT is tf for a Terraform module,
+// cfn.yaml or cfn.json for a CloudFormation template, config.json for AWS
+// Config items, and aws.json for resources as the live inventory reads
+// them, for what only the account knows: key ages, root MFA). A check
 // without both kinds is a problem.
 func RunExamples(fsys fs.FS, checks []*Check) (results []ExampleResult, problems []error) {
 	for _, c := range checks {
@@ -87,6 +91,13 @@ func runExample(fsys fs.FS, file string, c *Check) ([]Result, error) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		return nil, err
+	}
+	if strings.HasSuffix(file, ".aws.json") {
+		res, err := resource.DecodeInventory(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		return Run([]*Check{c}, res), nil
 	}
 	if strings.HasSuffix(file, ".config.json") {
 		tmp, err := os.CreateTemp("", "parapet-example-*.json")
@@ -135,5 +146,5 @@ func runExample(fsys fs.FS, file string, c *Check) ([]Result, error) {
 		}
 		return Run([]*Check{c}, res), nil
 	}
-	return nil, fmt.Errorf("%s: examples are .tf (Terraform), .yaml/.json (CloudFormation) or .config.json (AWS Config) files", file)
+	return nil, fmt.Errorf("%s: examples are .tf (Terraform), .yaml/.json (CloudFormation), .config.json (AWS Config) or .aws.json (live inventory) files", file)
 }

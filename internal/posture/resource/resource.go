@@ -6,6 +6,7 @@
 package resource
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -151,7 +152,9 @@ func ParsePolicy(doc any) []any {
 			continue
 		}
 		_, cond := sm["Condition"]
+		keys := conditionKeys(sm["Condition"])
 		out = append(out, map[string]any{
+			"conditions":    keys, // "aws:securetransport=false"
 			"effect":        fmt.Sprint(sm["Effect"]),
 			"actions":       strs(sm["Action"]),
 			"not_actions":   strs(sm["NotAction"]),
@@ -159,6 +162,37 @@ func ParsePolicy(doc any) []any {
 			"principals":    principals(sm["Principal"]),
 			"has_condition": cond,
 		})
+	}
+	return out
+}
+
+// conditionKeys flattens a Condition block into sorted "key=value"
+// strings, lowercased, one per value ("aws:securetransport=false"), so a
+// check can test for a condition without knowing its operator.
+func conditionKeys(c any) []any {
+	cm, ok := c.(map[string]any)
+	if !ok {
+		return []any{}
+	}
+	var keys []string
+	for _, ops := range cm {
+		om, ok := ops.(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, v := range om {
+			for _, val := range strs(v) {
+				keys = append(keys, strings.ToLower(k)+"="+strings.ToLower(fmt.Sprint(val)))
+			}
+			if b, ok := v.(bool); ok {
+				keys = append(keys, strings.ToLower(k)+"="+fmt.Sprint(b))
+			}
+		}
+	}
+	sort.Strings(keys)
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k
 	}
 	return out
 }
@@ -200,3 +234,32 @@ func principals(v any) []any {
 
 // Lower is strings.ToLower for values that may be unknown.
 func Lower(v any) string { return strings.ToLower(fmt.Sprint(v)) }
+
+// DecodeInventory reads resources as the live inventory yields them,
+// {"resources":[{"type":…,"name":…,"arn":…,"attrs":{…}}]}: the form of
+// check examples for what only the account knows. Every attribute's
+// origin is the resource's ARN.
+func DecodeInventory(data []byte) ([]*Resource, error) {
+	var doc struct {
+		Resources []*Resource `json:"resources"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	for i, r := range doc.Resources {
+		if r.Type == "" || r.ARN == "" {
+			return nil, fmt.Errorf("inventory: resource %d needs a type and an ARN", i)
+		}
+		if r.Source == "" {
+			r.Source = "aws"
+		}
+		r.Location = Origin{ARN: r.ARN}
+		r.Origins = map[string]Origin{}
+		for k := range r.Attrs {
+			r.Origins[k] = Origin{ARN: r.ARN}
+		}
+	}
+	return doc.Resources, nil
+}

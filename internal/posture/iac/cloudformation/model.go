@@ -173,6 +173,9 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 		case "AWS::IAM::User":
 			r := add(resource.IAMUser, str(props["UserName"]))
 			r.Set("access_keys", 0.0, loc)
+			r.Set("oldest_active_key_days", 0.0, loc)
+			r.Set("mfa", resource.Unknown, loc)
+			r.Set("credentials_unused_days", resource.Unknown, loc)
 			r.Set("console_password", props["LoginProfile"] != nil, at("LoginProfile"))
 			if len(l(props["ManagedPolicyArns"])) > 0 || len(l(props["Policies"])) > 0 {
 				r.Set("direct_policies", true, at("ManagedPolicyArns"))
@@ -206,6 +209,10 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			r.Set("public", truthy(props["PubliclyAccessible"]), at("PubliclyAccessible"))
 			r.Set("encrypted", truthy(props["StorageEncrypted"]), at("StorageEncrypted"))
 			r.Set("backup_retention", num(props["BackupRetentionPeriod"], 1), at("BackupRetentionPeriod"))
+			r.Set("multi_az", truthy(props["MultiAZ"]), at("MultiAZ"))
+			r.Set("deletion_protection", truthy(props["DeletionProtection"]), at("DeletionProtection"))
+			r.Set("iam_auth", truthy(props["EnableIAMDatabaseAuthentication"]), at("EnableIAMDatabaseAuthentication"))
+			r.Set("auto_minor_upgrade", props["AutoMinorVersionUpgrade"] == nil || truthy(props["AutoMinorVersionUpgrade"]), at("AutoMinorVersionUpgrade"))
 		case "AWS::EC2::Volume":
 			r := add(resource.EBSVolume, "")
 			r.Set("encrypted", truthy(props["Encrypted"]), at("Encrypted"))

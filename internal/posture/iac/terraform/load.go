@@ -463,7 +463,7 @@ var functions = map[string]function.Function{
 	"merge": stdlib.MergeFunc, "range": stdlib.RangeFunc, "reverse": stdlib.ReverseListFunc, "setproduct": stdlib.SetProductFunc,
 	"slice": stdlib.SliceFunc, "sort": stdlib.SortFunc, "values": stdlib.ValuesFunc, "zipmap": stdlib.ZipmapFunc,
 	"coalesce": stdlib.CoalesceFunc, "coalescelist": stdlib.CoalesceListFunc, "compact": stdlib.CompactFunc,
-	"jsonencode": stdlib.JSONEncodeFunc, "jsondecode": stdlib.JSONDecodeFunc, "csvdecode": stdlib.CSVDecodeFunc,
+	"jsonencode": jsonencode, "jsondecode": stdlib.JSONDecodeFunc, "csvdecode": stdlib.CSVDecodeFunc,
 	"tostring": stdlib.MakeToFunc(cty.String), "tonumber": stdlib.MakeToFunc(cty.Number), "tobool": stdlib.MakeToFunc(cty.Bool),
 	"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)), "toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 	"tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
@@ -505,4 +505,43 @@ func CalledModules(dir string) []string {
 		}
 	}
 	return out
+}
+
+// jsonencode is Terraform's, except that values known only after apply
+// (an ARN, an id) are encoded as resource.Unknown instead of making the
+// whole document unknown: a bucket policy whose Resource is
+// "${aws_s3_bucket.b.arn}/*" still shows its effect, principals, actions
+// and conditions to the checks.
+var jsonencode = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "val", Type: cty.DynamicPseudoType, AllowUnknown: true, AllowDynamicType: true, AllowNull: true}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		v := args[0]
+		if !v.IsWhollyKnown() {
+			known, ok := markUnknown(v)
+			if !ok {
+				return cty.UnknownVal(cty.String), nil
+			}
+			v = known
+		}
+		return stdlib.JSONEncodeFunc.Call([]cty.Value{v})
+	},
+})
+
+// markUnknown replaces unknown leaves with resource.Unknown. A list or map
+// of numbers with an unknown element cannot hold the string: then it
+// reports false and the document stays unknown.
+func markUnknown(v cty.Value) (out cty.Value, ok bool) {
+	defer func() {
+		if recover() != nil {
+			out, ok = cty.NilVal, false
+		}
+	}()
+	out, err := cty.Transform(v, func(_ cty.Path, v cty.Value) (cty.Value, error) {
+		if !v.IsKnown() {
+			return cty.StringVal(resource.Unknown), nil
+		}
+		return v, nil
+	})
+	return out, err == nil
 }

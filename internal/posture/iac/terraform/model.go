@@ -185,6 +185,11 @@ func (m *mapper) primary(b *Block) {
 		r.Set("access_keys", 0.0, m.blockOrigin(b))
 		r.Set("console_password", false, m.blockOrigin(b))
 		r.Set("inline_policy_statements", []any{}, m.blockOrigin(b))
+		// Keys made by this configuration are new; MFA enrolment and use
+		// are not in it.
+		r.Set("oldest_active_key_days", 0.0, m.blockOrigin(b))
+		r.Set("mfa", resource.Unknown, m.blockOrigin(b))
+		r.Set("credentials_unused_days", resource.Unknown, m.blockOrigin(b))
 	case "aws_iam_role":
 		r := m.add(b, resource.IAMRole, str(v["name"]))
 		r.Set("trust_statements", statements(v["assume_role_policy"]), m.attrOrigin(b, "assume_role_policy"))
@@ -216,6 +221,10 @@ func (m *mapper) primary(b *Block) {
 		m.set(r, b, "public", "publicly_accessible", false)
 		m.set(r, b, "encrypted", "storage_encrypted", false)
 		m.set(r, b, "backup_retention", "backup_retention_period", 0.0)
+		m.set(r, b, "multi_az", "multi_az", false)
+		m.set(r, b, "deletion_protection", "deletion_protection", false)
+		m.set(r, b, "iam_auth", "iam_database_authentication_enabled", false)
+		m.set(r, b, "auto_minor_upgrade", "auto_minor_version_upgrade", true)
 	case "aws_ebs_volume":
 		r := m.add(b, resource.EBSVolume, "")
 		m.set(r, b, "encrypted", "encrypted", false)

@@ -1,0 +1,4 @@
+resource "aws_cloudtrail" "t" {
+  name           = "org"
+  s3_bucket_name = "trail-logs"
+}

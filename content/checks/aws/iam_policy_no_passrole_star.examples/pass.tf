@@ -1,0 +1,7 @@
+resource "aws_iam_policy" "p" {
+  name = "ops"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["iam:PassRole"], Resource = "arn:aws:iam::111122223333:role/app" }]
+  })
+}

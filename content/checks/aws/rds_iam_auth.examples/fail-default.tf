@@ -1,0 +1,4 @@
+resource "aws_db_instance" "d" {
+  identifier        = "orders"
+  storage_encrypted = true
+}
