@@ -472,6 +472,17 @@ func TestScanAWSAndRemediate(t *testing.T) {
 			t.Errorf("before: %s is %q, want fail", k, before[k])
 		}
 	}
+	// One result per group and check: the default group and "web" alike
+	// (results of live resources are told apart by ARN).
+	groups, err := ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups.SecurityGroups {
+		if before["PARAPET-EC2-003 "+aws.ToString(g.GroupId)] == "" {
+			t.Errorf("security group %s has no PARAPET-EC2-003 result", aws.ToString(g.GroupId))
+		}
+	}
 	if before["PARAPET-IAM-009 root"] != "pass" {
 		t.Errorf("the root user has no keys in the emulator, yet IAM-009 is %q", before["PARAPET-IAM-009 root"])
 	}

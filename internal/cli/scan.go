@@ -239,7 +239,7 @@ func dedupe(in []check.Result) []check.Result {
 	seen := map[string]bool{}
 	var out []check.Result
 	for _, r := range in {
-		k := r.CheckID + "\x00" + r.Resource.Type + "\x00" + r.Location.File + "\x00" + fmt.Sprint(r.Location.StartLine) + "\x00" + r.Resource.Address
+		k := r.CheckID + "\x00" + r.Resource.Type + "\x00" + r.Location.File + "\x00" + fmt.Sprint(r.Location.StartLine) + "\x00" + r.Resource.Address + "\x00" + r.Resource.ARN + "\x00" + r.Resource.Name
 		if seen[k] {
 			continue
 		}
