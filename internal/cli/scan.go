@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/content"
+	"github.com/parapet-sec/parapet/internal/ocsf"
 	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/check"
@@ -417,6 +419,7 @@ func newChecks(io IO) *cobra.Command {
 type scanFlags struct {
 	format, fw, failOn string
 	checkDirs          []string
+	suppressions       []string
 }
 
 func (sf *scanFlags) register(fs interface {
@@ -424,10 +427,11 @@ func (sf *scanFlags) register(fs interface {
 	StringVar(*string, string, string, string)
 	StringArrayVar(*[]string, string, []string, string)
 }) {
-	fs.StringVarP(&sf.format, "format", "f", "table", "output: table, json or sarif")
+	fs.StringVarP(&sf.format, "format", "f", "table", "output: table, json, sarif, ocsf (Compliance Findings, one JSON object per line) or html")
 	fs.StringVar(&sf.fw, "framework", "", "score only this framework (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)")
 	fs.StringVar(&sf.failOn, "fail-on", "", "exit 1 when a failed check has this severity or higher (low, medium, high, critical)")
 	fs.StringArrayVar(&sf.checkDirs, "checks", nil, "a directory of checks to add (repeatable)")
+	fs.StringArrayVar(&sf.suppressions, "suppressions", nil, "a suppression file (YAML: check, resource glob, reason, expires; repeatable)")
 }
 
 // report runs the checks on the resources and writes the report.
@@ -439,10 +443,29 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 			return usagef("--fail-on: want one of %s", strings.Join(check.Severities, ", "))
 		}
 	}
+	switch format {
+	case "table", "json", "sarif", "ocsf", "html":
+	default:
+		return usagef("--format: want table, json, sarif, ocsf or html")
+	}
+	var sups []*check.Suppression
+	for _, f := range sf.suppressions {
+		s, errs := check.LoadSuppressions(f)
+		if len(errs) > 0 {
+			for _, e := range errs {
+				fmt.Fprintf(io.Err, "parapet: %v\n", e)
+			}
+			return usagef("%s: %d bad suppressions", f, len(errs))
+		}
+		sups = append(sups, s...)
+	}
 	results := check.Run(checks, res)
 	// Modules called by other modules were also scanned as roots:
 	// keep one result per check, resource type and location.
 	results = dedupe(results)
+	for _, w := range check.ApplySuppressions(results, sups, start) {
+		fmt.Fprintf(io.Err, "parapet: %s\n", w)
+	}
 	var unsuppressed []check.Result
 	for _, r := range results {
 		if r.Status == check.Suppressed && strings.TrimSpace(r.Reason) == "" {
@@ -496,8 +519,14 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		}
 	case "table":
 		writeScanTable(w, rep)
-	default:
-		return usagef("--format: want table, json or sarif")
+	case "ocsf":
+		if err := writeScanOCSF(w, results, start); err != nil {
+			return err
+		}
+	case "html":
+		if err := writeScanHTML(w, rep, start); err != nil {
+			return err
+		}
 	}
 	w.Flush()
 	fmt.Fprintf(io.Err, "parapet: %d resources, %d checks: %d passed, %d failed, %d unknown, %d suppressed in %.2f s\n",
@@ -624,5 +653,39 @@ func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*c
 		n++
 	}
 	fmt.Fprintf(io.Err, "parapet: %d failed checks handed to the response engine; audit head %s\n", n, e.Audit.Head())
+	return nil
+}
+
+// writeScanOCSF writes one OCSF Compliance Finding (2003) per result,
+// suppressed ones included (with the finding status Suppressed).
+func writeScanOCSF(w io.Writer, results []check.Result, now time.Time) error {
+	titles := map[string]string{}
+	for _, f := range loadFrameworks() {
+		titles[f.ID] = f.Title
+	}
+	enc := json.NewEncoder(w)
+	for _, r := range results {
+		c := ocsf.ComplianceResult{CheckID: r.CheckID, Title: r.Title, Rationale: r.Check.Rationale, Severity: r.Severity,
+			Status: r.Status, Reason: r.Reason, Remediation: r.Check.Remediation, IaCFix: r.Check.IaCFix,
+			ResourceUID: r.Resource.ID(), ResourceName: r.Resource.Name, ResourceType: r.Resource.Type, Source: r.Resource.Source,
+			Account: r.Resource.Account, Region: r.Resource.Region, File: r.Location.File, StartLine: r.Location.StartLine,
+			EndLine: r.Location.EndLine, Time: now}
+		fws := make([]string, 0, len(r.Check.Frameworks))
+		for fw := range r.Check.Frameworks {
+			fws = append(fws, fw)
+		}
+		sort.Strings(fws)
+		for _, fw := range fws {
+			if t := titles[fw]; t != "" {
+				c.Standards = append(c.Standards, t)
+			}
+			for _, id := range r.Check.Frameworks[fw] {
+				c.Requirements = append(c.Requirements, fw+" "+id)
+			}
+		}
+		if err := enc.Encode(ocsf.FromCompliance(c)); err != nil {
+			return err
+		}
+	}
 	return nil
 }

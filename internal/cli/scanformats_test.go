@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/ocsf"
+	"github.com/parapet-sec/parapet/internal/sharedtest"
+)
+
+// --format ocsf writes one Compliance Finding (2003) per result, each
+// valid against the OCSF 1.8.0 schema; a suppressed failure keeps its
+// compliance status and takes the finding status Suppressed.
+func TestScanOCSF(t *testing.T) {
+	schema, err := ocsf.Load(sharedtest.Path(t, "ocsf/ocsf-1.8.0-compiled.compact.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeScanTree(t)
+	out, errOut, code := run(t, "", "scan", "iac", "--format", "ocsf", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var n, fails, suppressed int
+	uids := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var f map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			t.Fatalf("line %d: %v", n+1, err)
+		}
+		n++
+		for _, e := range schema.Validate(f) {
+			t.Errorf("finding %d: %v", n, e)
+		}
+		if f["class_uid"] != float64(2003) {
+			t.Fatalf("class_uid %v", f["class_uid"])
+		}
+		uid := f["metadata"].(map[string]any)["uid"].(string)
+		if uids[uid] {
+			t.Errorf("two findings share uid %s", uid)
+		}
+		uids[uid] = true
+		comp := f["compliance"].(map[string]any)
+		if comp["status"] == "Fail" {
+			fails++
+		}
+		if f["status"] == "Suppressed" {
+			suppressed++
+			if comp["status"] != "Fail" || !strings.Contains(comp["status_detail"].(string), "legacy AMI") && !strings.Contains(comp["status_detail"].(string), "asymmetric") {
+				t.Errorf("suppressed finding: %v", comp)
+			}
+		}
+		res := f["resources"].([]any)[0].(map[string]any)
+		if data, _ := res["data"].(map[string]any); data == nil || data["file"] == "" || data["start_line"].(float64) == 0 {
+			t.Errorf("an IaC finding without its file and line: %v", res)
+		}
+	}
+	if n < 20 || fails == 0 || suppressed != 2 {
+		t.Errorf("%d findings, %d failed, %d suppressed (want 2)", n, fails, suppressed)
+	}
+}
+
+// --format html is one self-contained page: scores per framework and
+// control, failures with locations and fixes, suppressions with reasons,
+// and every value from the scanned files escaped.
+func TestScanHTML(t *testing.T) {
+	dir := writeScanTree(t)
+	// A user's check whose texts carry markup.
+	checks := t.TempDir()
+	evil := `id: ACME-001
+title: 'Buckets are <b>tagged</b>'
+severity: low
+resource: aws_s3_bucket
+condition: 'false'
+rationale: 'r'
+remediation: '<script>alert(1)</script>'
+iac_fix: 'tags = {}'
+`
+	if err := os.WriteFile(filepath.Join(checks, "evil.yaml"), []byte(evil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "", "scan", "iac", "--format", "html", "--checks", checks, dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"<!DOCTYPE html>",
+		"CIS Amazon Web Services Foundations Benchmark v3.0.0", "PCI DSS v4.0", "NIST SP 800-53 Revision 5",
+		`id="fw-cis-aws-3.0"`, "Ensure no security groups allow ingress from 0.0.0.0/0 to remote server administration ports",
+		"PARAPET-EC2-001", "modules/network/main.tf:4", "Allow SSH only from known addresses",
+		"legacy AMI without IMDSv2 support", "an asymmetric signing key cannot rotate",
+		"&lt;script&gt;alert(1)&lt;/script&gt;", "Buckets are &lt;b&gt;tagged&lt;/b&gt;",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script>", "http://", "https://", "<link", "@import"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the report is not self-contained or not escaped: it contains %q", bad)
+		}
+	}
+}
+
+// A suppression file accepts a failure for a reason until a date; expired
+// entries are not honoured and stale ones are reported; a malformed file
+// stops the scan with the file and line.
+func TestScanSuppressionFile(t *testing.T) {
+	dir := writeScanTree(t)
+	sup := filepath.Join(t.TempDir(), "suppressions.yaml")
+	body := `suppressions:
+  - check: PARAPET-EC2-001
+    resource: "module.network.*"
+    reason: "bastion reached through the VPN only; ticket SEC-42"
+    expires: 2999-01-01
+  - check: PARAPET-RDS-*
+    resource: "aws_db_instance.db"
+    reason: "accepted in the 2025 risk review"
+    expires: 2000-01-01
+  - check: PARAPET-LAMBDA-001
+    resource: "*"
+    reason: "no function URLs here"
+`
+	if err := os.WriteFile(sup, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "", "scan", "iac", "--format", "json", "--suppressions", sup, dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep scanReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, s := range rep.Suppressed {
+		if s.CheckID == "PARAPET-EC2-001" && s.Resource.Address == "module.network.aws_security_group.web" {
+			found = strings.Contains(s.Reason, "SEC-42") && strings.Contains(s.Reason, "suppressions.yaml:2")
+		}
+	}
+	if !found {
+		t.Errorf("the SSH failure was not suppressed with its reason and place: %+v", rep.Suppressed)
+	}
+	for _, r := range rep.Results {
+		if r.CheckID == "PARAPET-EC2-001" && strings.HasPrefix(r.Resource.Address, "module.network.") {
+			t.Errorf("still reported: %+v", r)
+		}
+	}
+	if !strings.Contains(errOut, "suppressions.yaml:6: suppression of PARAPET-RDS-* on aws_db_instance.db expired on 2000-01-01") {
+		t.Errorf("the expired entry was not reported:\n%s", errOut)
+	}
+	if !strings.Contains(errOut, "suppressions.yaml:10: suppression of PARAPET-LAMBDA-001 on * matched no failure") {
+		t.Errorf("the stale entry was not reported:\n%s", errOut)
+	}
+	if err := os.WriteFile(sup, []byte("suppressions:\n  - check: PARAPET-S3-001\n    resource: '*'\n  - check: X\n    resource: '*'\n    reason: r\n    owner: me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = run(t, "", "scan", "iac", "--suppressions", sup, dir)
+	if code != ExitUsage || !strings.Contains(errOut, "suppressions.yaml:2: a suppression needs a reason") || !strings.Contains(errOut, `suppressions.yaml:4: unknown key "owner"`) {
+		t.Errorf("a malformed file: exit %d\n%s", code, errOut)
+	}
+}
