@@ -115,7 +115,9 @@ make the checks that read them "unknown", not failed. Suppress a check on a reso
 inside or just above it: # parapet:ignore CHECK-ID reason (the reason is required and reported).
 CloudFormation templates (YAML with the short intrinsic forms, or JSON) under PATH are read too:
 Parameters take their defaults, static Conditions decide which resources exist, and Ref, Sub,
-GetAtt, If, Join, Select and FindInMap resolve as far as they can.
+GetAtt, If, Join, Select and FindInMap resolve as far as they can. A Terraform plan in JSON
+(terraform show -json plan.out > plan.json) is read as planned: every value the plan knows, in
+every module, with what is known only after apply marked unknown.
 
 Exit status: 1 when a failure reaches --fail-on, else 0.`,
 		Args: cobra.ExactArgs(1),
@@ -127,7 +129,14 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			if err != nil {
 				return err
 			}
-			var dirs, templates []string
+			var dirs, templates, plans []string
+			isPlan := func(p string) bool {
+				if strings.ToLower(filepath.Ext(p)) != ".json" {
+					return false
+				}
+				b, err := os.ReadFile(p)
+				return err == nil && terraform.IsPlan(b)
+			}
 			isTemplate := func(p string) bool {
 				switch strings.ToLower(filepath.Ext(p)) {
 				case ".yaml", ".yml", ".json", ".template":
@@ -137,7 +146,9 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 				return false
 			}
 			if !info.IsDir() {
-				if isTemplate(root) {
+				if isPlan(root) {
+					plans = []string{root}
+				} else if isTemplate(root) {
 					templates = []string{root}
 				} else {
 					dirs = []string{filepath.Dir(root)}
@@ -154,6 +165,8 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 						if m, _ := filepath.Glob(filepath.Join(p, "*.tf")); len(m) > 0 {
 							dirs = append(dirs, p)
 						}
+					} else if isPlan(p) {
+						plans = append(plans, p)
 					} else if isTemplate(p) {
 						templates = append(templates, p)
 					}
@@ -187,6 +200,14 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 					fmt.Fprintf(io.Err, "parapet: %v\n", e)
 				}
 				res = append(res, terraform.Resources(blocks, base)...)
+			}
+			for _, pl := range plans {
+				more, err := terraform.LoadPlan(pl, base)
+				if err != nil {
+					fmt.Fprintf(io.Err, "parapet: %v\n", err)
+					continue
+				}
+				res = append(res, more...)
 			}
 			for _, tpl := range templates {
 				more, err := cloudformation.Load(tpl, base)

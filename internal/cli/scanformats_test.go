@@ -166,3 +166,35 @@ func TestScanSuppressionFile(t *testing.T) {
 		t.Errorf("a malformed file: exit %d\n%s", code, errOut)
 	}
 }
+
+// A Terraform plan in JSON is scanned as planned, with locations in the
+// plan file.
+func TestScanPlan(t *testing.T) {
+	out, errOut, code := run(t, "", "scan", "iac", "--format", "json", "../posture/iac/terraform/testdata/plan.json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep scanReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, r := range rep.Results {
+		status[r.CheckID+" "+r.Resource.Address] = r.Status
+		if r.Location.File != "plan.json" || r.Location.StartLine < 2 {
+			t.Errorf("location %+v", r.Location)
+		}
+	}
+	for k, v := range map[string]string{
+		"PARAPET-S3-001 aws_s3_bucket.data[0]":                  "pass", // joined to its public access block
+		"PARAPET-S3-001 aws_s3_bucket.data[1]":                  "fail",
+		"PARAPET-RDS-001 aws_db_instance.orders":                "fail",
+		"PARAPET-EC2-001 module.network.aws_security_group.web": "fail",
+		"PARAPET-EC2-006 aws_instance.web":                      "pass",
+		"PARAPET-EC2-007 aws_instance.web":                      "unknown", // the public IP is known after apply
+	} {
+		if status[k] != v {
+			t.Errorf("%s: %q, want %q", k, status[k], v)
+		}
+	}
+}

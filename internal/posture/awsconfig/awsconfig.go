@@ -72,14 +72,10 @@ func Items(data []byte) ([]map[string]any, error) {
 				if _, ok := x["resourceType"]; !ok {
 					// Select results carry only the fields selected: tell
 					// the type by its shape.
-					if c := dec(x["configuration"]); c != nil && c["groupId"] != nil && c["ipPermissions"] != nil {
-						x["resourceType"] = "AWS::EC2::SecurityGroup"
-					}
+					x["resourceType"] = shapeType(x)
 				}
-				if _, ok := x["resourceType"]; ok {
-					items = append(items, x)
-					return
-				}
+				items = append(items, x)
+				return
 			}
 			for _, k := range []string{"configurationItems", "configurationItem", "Results", "invokingEvent", "data"} {
 				if e, ok := x[k]; ok {
@@ -93,6 +89,56 @@ func Items(data []byte) ([]map[string]any, error) {
 		return nil, fmt.Errorf("no configuration items")
 	}
 	return items, nil
+}
+
+// shapeType tells a resource type from an item without one (a select
+// result that did not select resourceType) by its ARN or its fields; ""
+// when it cannot.
+func shapeType(x map[string]any) string {
+	c := dec(x["configuration"])
+	arn := str(x["arn"])
+	if arn == "" {
+		arn = str(c["arn"])
+	}
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			if c[k] == nil {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case has("dBSnapshotIdentifier") || has("dBClusterSnapshotIdentifier"):
+		return "" // snapshots are not modelled
+	case strings.HasPrefix(arn, "arn:aws:iam::") && strings.Contains(arn, ":user/"):
+		return "AWS::IAM::User"
+	case strings.HasPrefix(arn, "arn:aws:iam::") && strings.Contains(arn, ":role/"):
+		return "AWS::IAM::Role"
+	case strings.HasPrefix(arn, "arn:aws:iam::") && strings.Contains(arn, ":policy/"):
+		return "AWS::IAM::Policy"
+	case strings.HasPrefix(arn, "arn:aws:kms:") || has("keyId", "keyManager"):
+		return "AWS::KMS::Key"
+	case has("groupId", "ipPermissions"):
+		return "AWS::EC2::SecurityGroup"
+	case has("dbclusterArn") || has("dBClusterIdentifier"):
+		return "AWS::RDS::DBCluster"
+	case has("dBInstanceIdentifier") || has("dbInstanceArn"):
+		return "AWS::RDS::DBInstance"
+	case has("trailARN") || has("isMultiRegionTrail"):
+		return "AWS::CloudTrail::Trail"
+	case has("volumeId", "encrypted"):
+		return "AWS::EC2::Volume"
+	case has("instanceId", "imageId"):
+		return "AWS::EC2::Instance"
+	case has("networkAclId"):
+		return "AWS::EC2::NetworkAcl"
+	case has("vpcId", "cidrBlock", "isDefault"):
+		return "AWS::EC2::VPC"
+	case has("name", "owner", "creationDate"):
+		return "AWS::S3::Bucket"
+	}
+	return ""
 }
 
 func str(v any) string {
@@ -189,14 +235,24 @@ func sgRules(v any) []any {
 // Model turns one configuration item into a resource, or nil for a type
 // Parapet does not check.
 func Model(it map[string]any) *resource.Resource {
-	arn := str(it["arn"])
-	o := resource.Origin{ARN: arn}
 	cfg := dec(it["configuration"])
+	arn := str(it["arn"])
+	if arn == "" {
+		arn = str(cfg["arn"])
+	}
+	o := resource.Origin{ARN: arn}
 	sup := dec(it["supplementaryConfiguration"])
 	if sup == nil {
 		sup = map[string]any{}
 	}
+	// Select results may lack resourceName: fall back on the name in the
+	// configuration, then on the id.
 	name := str(it["resourceName"])
+	for _, k := range []string{"userName", "roleName", "policyName", "dBInstanceIdentifier", "dBClusterIdentifier", "groupId", "name", "keyId"} {
+		if name == "" {
+			name = str(cfg[k])
+		}
+	}
 	if name == "" {
 		name = str(it["resourceId"])
 	}

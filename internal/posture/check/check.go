@@ -10,10 +10,13 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/ext"
 	"go.yaml.in/yaml/v3"
 
@@ -34,6 +37,7 @@ type Check struct {
 	Frameworks  map[string][]string `yaml:"frameworks" json:"frameworks,omitempty"` // framework id → control ids
 	File        string              `yaml:"-" json:"-"`
 	prg         cel.Program
+	reads       []string
 }
 
 // Action is the response action that fixes a failure live, with its
@@ -90,11 +94,20 @@ func Parse(data []byte, file string) (*Check, error) {
 	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
 		return nil, fmt.Errorf("%s: condition is a %s, not a condition", file, ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
 	c.prg = prg
+	// The top-level attributes the condition reads (r.x): when one is
+	// known only after apply, or not recorded by the source, the answer
+	// is unknown, whatever the condition would make of the placeholder.
+	for _, e := range celast.MatchDescendants(celast.NavigateAST(ast.NativeRep()), celast.KindMatcher(celast.SelectKind)) {
+		sel := e.AsSelect()
+		if op := sel.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "r" && !slices.Contains(c.reads, sel.FieldName()) {
+			c.reads = append(c.reads, sel.FieldName())
+		}
+	}
 	return &c, nil
 }
 
@@ -174,7 +187,24 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 				out = append(out, res)
 				continue
 			}
-			v, _, err := c.prg.Eval(map[string]any{"r": r.Doc()})
+			var act any = map[string]any{"r": r.Doc()}
+			unknown := c.unknownReads(r)
+			if len(unknown) > 0 {
+				// Partial evaluation: the condition may not need the
+				// unknown value (false || …); if it does, the answer is
+				// unknown.
+				pats := make([]*cel.AttributePatternType, len(unknown))
+				for i, k := range unknown {
+					pats[i] = cel.AttributePattern("r").QualString(k)
+				}
+				act, _ = cel.PartialVars(act, pats...)
+			}
+			v, _, err := c.prg.Eval(act)
+			if err == nil && types.IsUnknown(v) {
+				res.Status, res.Reason = Unknown, fmt.Sprintf("it reads %s, not known (after apply, or not recorded by the source)", strings.Join(unknown, ", "))
+				out = append(out, res)
+				continue
+			}
 			switch {
 			case err != nil:
 				res.Status, res.Reason = Unknown, err.Error()
@@ -189,6 +219,18 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 				res.Status, res.Reason = Unknown, fmt.Sprintf("the condition gave %v", v.Value())
 			}
 			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// unknownReads names the attributes the check reads whose value is
+// resource.Unknown.
+func (c *Check) unknownReads(r *resource.Resource) []string {
+	var out []string
+	for _, k := range c.reads {
+		if r.Attrs[k] == resource.Unknown {
+			out = append(out, k)
 		}
 	}
 	return out

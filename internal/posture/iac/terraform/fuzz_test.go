@@ -1,0 +1,38 @@
+package terraform
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte("variable \"n\" {\n  default = 2\n}\nresource \"aws_s3_bucket\" \"b\" {\n  count  = var.n\n  bucket = \"b-${count.index}\"\n}\nresource \"aws_s3_bucket_public_access_block\" \"b\" {\n  count  = var.n\n  bucket = aws_s3_bucket.b[count.index].id\n}\n"))
+	f.Add([]byte("locals {\n  a = { for k, v in { x = 1 } : k => v }\n}\nresource \"aws_iam_policy\" \"p\" {\n  policy = jsonencode({ Statement = [{ Effect = \"Allow\", Action = \"*\", Resource = aws_s3_bucket.b.arn }] })\n}\n"))
+	f.Add([]byte("resource \"aws_security_group\" \"s\" {\n  dynamic \"ingress\" {\n    for_each = [22]\n    content {\n      from_port = ingress.value\n    }\n  }\n}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		blocks, _ := Load(dir, Options{})
+		_ = Resources(blocks, dir)
+	})
+}
+
+func FuzzLoadPlan(f *testing.F) {
+	seed, err := os.ReadFile("testdata/plan.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"format_version":"1.2","planned_values":{"root_module":{"resources":[{"address":"aws_s3_bucket.b","mode":"managed","type":"aws_s3_bucket","name":"b","values":{"bucket":"b"}}]}}}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "plan.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = LoadPlan(p, dir)
+	})
+}

@@ -1,0 +1,81 @@
+package terraform
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+func TestLoadPlan(t *testing.T) {
+	data, err := os.ReadFile("testdata/plan.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsPlan(data) {
+		t.Fatal("the fixture is not recognised as a plan")
+	}
+	res, err := LoadPlan("testdata/plan.json", "testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]*resource.Resource{}
+	for _, r := range res {
+		by[r.Address] = r
+		if r.Source != "terraform-plan" || r.Location.File != "plan.json" || r.Location.StartLine <= 1 {
+			t.Errorf("%s: source %q, location %+v", r.Address, r.Source, r.Location)
+		}
+	}
+	b0, b1 := by["aws_s3_bucket.data[0]"], by["aws_s3_bucket.data[1]"]
+	if b0 == nil || b1 == nil {
+		t.Fatalf("buckets missing: %v", by)
+	}
+	// The public access block joins data[0] through the configuration's
+	// references, not data[1].
+	if pab, _ := b0.Get("public_access_block"); pab == nil {
+		t.Errorf("data[0] has no public access block: %v", b0.Attrs)
+	}
+	if pab, _ := b1.Get("public_access_block"); pab != nil {
+		t.Errorf("data[1] took data[0]'s block: %v", pab)
+	}
+	if b0.Name != "acme-data-0" {
+		t.Errorf("bucket name %q", b0.Name)
+	}
+	sg := by["module.network.aws_security_group.web"]
+	if sg == nil {
+		t.Fatal("the module's security group is missing")
+	}
+	in, _ := sg.Get("ingress")
+	if l, ok := in.([]any); !ok || len(l) != 1 {
+		t.Errorf("ingress %v", in)
+	}
+	db := by["aws_db_instance.orders"]
+	if v, _ := db.Get("public"); v != true {
+		t.Errorf("db public: %v", v)
+	}
+	// after_unknown: the public IP is known only after apply.
+	if v, _ := by["aws_instance.web"].Get("public_ip"); v != resource.Unknown {
+		t.Errorf("public_ip: %v, want unknown", v)
+	}
+	if line := by["aws_kms_key.signing"].Location.StartLine; line < 2 {
+		t.Errorf("kms key line %d", line)
+	}
+}
+
+func TestLoadPlanErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"notjson.json": "{",
+		"version.json": `{"format_version":"9.0","planned_values":{}}`,
+		"noplan.json":  `{"format_version":"1.2","resource_changes":[]}`,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadPlan(p, dir); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
