@@ -433,6 +433,10 @@ func TestScanAWSAndRemediate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("fn-role"), PolicyName: aws.String("fn-inline"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
 	lc := lambda.NewFromConfig(cfg)
 	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("hook"), Role: role.Role.Arn, Runtime: lambdatypes.RuntimePython312,
 		Handler: aws.String("index.handler"), Code: &lambdatypes.FunctionCode{ZipFile: zipOf(t, "index.py", "def handler(e, c):\n    return 1\n")}}); err != nil {
@@ -467,7 +471,7 @@ func TestScanAWSAndRemediate(t *testing.T) {
 	// What only the live account knows: the root user's MFA, a console
 	// user's MFA, a function URL's auth type, and services never turned on
 	// in the region (no Config recorder, no GuardDuty detector).
-	for _, k := range []string{"PARAPET-IAM-010 root", "PARAPET-IAM-012 console-dev", "PARAPET-LAMBDA-001 hook", "PARAPET-CFG-001 (none)", "PARAPET-GD-001 (none)"} {
+	for _, k := range []string{"PARAPET-IAM-010 root", "PARAPET-IAM-012 console-dev", "PARAPET-LAMBDA-001 hook", "PARAPET-CFG-001 (none)", "PARAPET-GD-001 (none)", "PARAPET-S3-007 account", "PARAPET-IAM-001 fn-inline"} {
 		if before[k] != "fail" {
 			t.Errorf("before: %s is %q, want fail", k, before[k])
 		}

@@ -32,8 +32,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/parapet-sec/parapet/internal/posture/resource"
 )
@@ -178,6 +181,31 @@ func (in *inventory) global(ctx context.Context, cfg aws.Config, account string)
 	}
 	iamc := iam.NewFromConfig(cfg)
 	in.iam(ctx, iamc, account)
+	in.call(func() {
+		sc := s3control.NewFromConfig(cfg, func(o *s3control.Options) {
+			if in.custom {
+				o.APIOptions = append(o.APIOptions, noAccountHost)
+			}
+		})
+		r := mk(resource.S3AccountBlock, "account", "arn:aws:s3:::account/"+account+"/public-access-block", account, "")
+		out, err := sc.GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String(account)})
+		switch {
+		case err == nil && out.PublicAccessBlockConfiguration != nil:
+			p := out.PublicAccessBlockConfiguration
+			set(r, "block_public_acls", aws.ToBool(p.BlockPublicAcls))
+			set(r, "block_public_policy", aws.ToBool(p.BlockPublicPolicy))
+			set(r, "ignore_public_acls", aws.ToBool(p.IgnorePublicAcls))
+			set(r, "restrict_public_buckets", aws.ToBool(p.RestrictPublicBuckets))
+		case code(err) == "NoSuchPublicAccessBlockConfiguration":
+			for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+				set(r, k, false)
+			}
+		default:
+			in.fail(fmt.Errorf("s3 account public access block: %w", err))
+			return
+		}
+		in.add(r)
+	})
 }
 
 func (in *inventory) bucket(ctx context.Context, c *s3.Client, name, account string) {
@@ -254,6 +282,36 @@ func (in *inventory) iam(ctx context.Context, c *iam.Client, account string) {
 				r := mk(resource.IAMRole, aws.ToString(ro.RoleName), aws.ToString(ro.Arn), account, "")
 				set(r, "trust_statements", policyStatements(aws.ToString(ro.AssumeRolePolicyDocument)))
 				in.add(r)
+				if names, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: ro.RoleName}); err == nil {
+					for _, n := range names.PolicyNames {
+						doc := ""
+						if p, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: ro.RoleName, PolicyName: aws.String(n)}); err == nil {
+							doc = aws.ToString(p.PolicyDocument)
+						}
+						in.inline(aws.ToString(ro.Arn), n, doc, account)
+					}
+				}
+			}
+		}
+		gp := iam.NewListGroupsPaginator(c, &iam.ListGroupsInput{})
+		for gp.HasMorePages() {
+			page, err := gp.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("iam groups: %w", err))
+				break
+			}
+			for _, g := range page.Groups {
+				names, err := c.ListGroupPolicies(ctx, &iam.ListGroupPoliciesInput{GroupName: g.GroupName})
+				if err != nil {
+					continue
+				}
+				for _, n := range names.PolicyNames {
+					doc := ""
+					if p, err := c.GetGroupPolicy(ctx, &iam.GetGroupPolicyInput{GroupName: g.GroupName, PolicyName: aws.String(n)}); err == nil {
+						doc = aws.ToString(p.PolicyDocument)
+					}
+					in.inline(aws.ToString(g.Arn), n, doc, account)
+				}
 			}
 		}
 		pp := iam.NewListPoliciesPaginator(c, &iam.ListPoliciesInput{Scope: "Local"})
@@ -346,8 +404,30 @@ func (in *inventory) user(ctx context.Context, c *iam.Client, u iamtypes.User, a
 	}
 	att, _ := c.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: u.UserName})
 	inl, _ := c.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: u.UserName})
+	if inl != nil {
+		for _, n := range inl.PolicyNames {
+			doc := ""
+			if p, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: u.UserName, PolicyName: aws.String(n)}); err == nil {
+				doc = aws.ToString(p.PolicyDocument)
+			}
+			in.inline(aws.ToString(u.Arn), n, doc, account)
+		}
+	}
 	set(r, "direct_policies", att != nil && len(att.AttachedPolicies) > 0 || inl != nil && len(inl.PolicyNames) > 0)
 	return r
+}
+
+// inline adds an inline policy of a user, role or group as a policy
+// resource named after it (ARN: owner ARN + "/inline/" + name).
+func (in *inventory) inline(owner, name, doc, account string) {
+	r := mk(resource.IAMPolicy, name, owner+"/inline/"+name, account, "")
+	if doc == "" {
+		set(r, "statements", resource.Unknown)
+	} else {
+		set(r, "statements", policyStatements(doc))
+	}
+	set(r, "inline", true)
+	in.add(r)
 }
 
 // root reads the root user's keys and MFA from the account summary, and
@@ -633,4 +713,19 @@ func sgRules(perms []ec2types.IpPermission) []any {
 		out = append(out, map[string]any{"protocol": proto, "from_port": from, "to_port": to, "cidr_blocks": v4, "ipv6_cidr_blocks": v6})
 	}
 	return out
+}
+
+// noAccountHost drops the {AccountId}. host prefix S3 Control puts before
+// the endpoint: with a custom endpoint (an emulator, a proxy) there is no
+// such host.
+func noAccountHost(st *middleware.Stack) error {
+	return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("ParapetNoAccountHost", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		if req, ok := in.Request.(*smithyhttp.Request); ok {
+			if i := strings.IndexByte(req.URL.Host, '.'); i == 12 && strings.Trim(req.URL.Host[:i], "0123456789") == "" {
+				req.URL.Host = req.URL.Host[i+1:]
+				req.Host = ""
+			}
+		}
+		return next.HandleFinalize(ctx, in)
+	}), "ResolveEndpointV2", middleware.After)
 }

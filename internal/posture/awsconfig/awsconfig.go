@@ -261,6 +261,13 @@ func Model(it map[string]any) *resource.Resource {
 			Location: o, Attrs: map[string]any{}, Origins: map[string]resource.Origin{}}
 	}
 	switch it["resourceType"] {
+	case "AWS::S3::AccountPublicAccessBlock":
+		r := mk(resource.S3AccountBlock)
+		for _, k := range [][2]string{{"block_public_acls", "blockPublicAcls"}, {"block_public_policy", "blockPublicPolicy"},
+			{"ignore_public_acls", "ignorePublicAcls"}, {"restrict_public_buckets", "restrictPublicBuckets"}} {
+			r.Set(k[0], truthy(cfg[k[1]]), o)
+		}
+		return r
 	case "AWS::S3::Bucket":
 		r := mk(resource.S3Bucket)
 		if pab := dec(sup["PublicAccessBlockConfiguration"]); pab != nil {
@@ -291,7 +298,11 @@ func Model(it map[string]any) *resource.Resource {
 		}
 		r.Set("public_acl", public, o)
 		r.Set("acl", "", o)
-		r.Set("object_lock", dec(sup["BucketObjectLockConfiguration"]) != nil, o)
+		lock := dec(sup["ObjectLockConfiguration"])
+		if lock == nil {
+			lock = dec(sup["BucketObjectLockConfiguration"])
+		}
+		r.Set("object_lock", lock != nil && strings.EqualFold(str(lock["objectLockEnabled"]), "Enabled"), o)
 		return r
 	case "AWS::EC2::SecurityGroup":
 		r := mk(resource.SecurityGroup)
@@ -358,7 +369,7 @@ func Model(it map[string]any) *resource.Resource {
 		r.Set("multi_region", truthy(cfg["isMultiRegionTrail"]), o)
 		r.Set("log_file_validation", truthy(cfg["logFileValidationEnabled"]), o)
 		r.Set("kms_encrypted", str(cfg["kmsKeyId"]) != "", o)
-		r.Set("logging", true, o) // a configuration item does not carry the logging status
+		r.Set("logging", resource.Unknown, o) // a configuration item does not carry the logging status
 		if st, ok := sup["TrailStatus"]; ok {
 			r.Set("logging", truthy(dec(st)["isLogging"]), o)
 		}
