@@ -9,15 +9,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -26,6 +30,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/parapet-sec/parapet/internal/awstest"
@@ -531,4 +536,123 @@ func zipOf(t *testing.T, name, body string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// scan aws reads several regions and, through assumed roles, several
+// accounts.
+func TestScanAWSRegionsAndAccounts(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	cfg := awsConfig(t)
+	// A second account, reached through a role in it.
+	const other = "222233334444"
+	role := "arn:aws:iam::" + other + ":role/parapet-audit"
+	creds, err := sts.NewFromConfig(cfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("setup")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ocfg := cfg.Copy()
+	ocfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(creds.Credentials.AccessKeyId), aws.ToString(creds.Credentials.SecretAccessKey), aws.ToString(creds.Credentials.SessionToken))
+	if _, err := s3.NewFromConfig(ocfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("other-account-data")}); err != nil {
+		t.Fatal(err)
+	}
+	// A group open to SSH in us-west-2 of the first account.
+	west := cfg.Copy()
+	west.Region = "us-west-2"
+	ec2w := ec2.NewFromConfig(west)
+	vpcs, err := ec2w.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	if err != nil || len(vpcs.Vpcs) == 0 {
+		t.Fatalf("no default VPC in us-west-2: %v", err)
+	}
+	sg, err := ec2w.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("west-web"), Description: aws.String("w"), VpcId: vpcs.Vpcs[0].VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec2w.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "", "scan", "aws", "--format", "json", "--regions", "us-east-1,us-west-2", "--concurrency", "2",
+		"--assume-role", role, "--assume-role", "arn:aws:iam::123456789012:role/parapet-audit")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep scanReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	regions, accounts := map[string]bool{}, map[string]bool{}
+	var westSSH, otherBucket bool
+	for _, r := range rep.Results {
+		arn := r.Resource.ARN
+		if parts := strings.Split(arn, ":"); len(parts) > 4 {
+			regions[parts[3]] = true
+			accounts[parts[4]] = true
+		}
+		westSSH = westSSH || r.CheckID == "PARAPET-EC2-001" && strings.Contains(arn, ":us-west-2:123456789012:security-group/"+aws.ToString(sg.GroupId)) && r.Status == "fail"
+		otherBucket = otherBucket || r.CheckID == "PARAPET-S3-001" && arn == "arn:aws:s3:::other-account-data"
+	}
+	if !westSSH {
+		t.Error("the SSH group in us-west-2 was not reported")
+	}
+	if !otherBucket {
+		t.Error("the bucket in the second account was not read")
+	}
+	for _, want := range []string{"us-east-1", "us-west-2"} {
+		if !regions[want] {
+			t.Errorf("nothing from %s (%v)", want, regions)
+		}
+	}
+	for _, want := range []string{"123456789012", other} {
+		if !accounts[want] {
+			t.Errorf("nothing from account %s (%v)", want, accounts)
+		}
+	}
+}
+
+// scan aws rides out throttling: in front of the emulator, a proxy
+// answers every other request with 503 SlowDown or EC2's
+// RequestLimitExceeded; the SDK's retryer, with enough attempts, still
+// reads everything, and with one attempt the failures are reported.
+func TestScanAWSThrottled(t *testing.T) {
+	m := awstest.Start(t)
+	target, err := url.Parse(m.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, throttled atomic.Int64
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 0 {
+			throttled.Add(1)
+			body, _ := io.ReadAll(r.Body)
+			if strings.Contains(string(body), "Action=Describe") {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, `<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>`)
+				return
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	s3c := s3.NewFromConfig(awsConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("busy-bucket")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	out, errOut, code := run(t, "", "scan", "aws", "--format", "json", "--max-attempts", "10")
+	if code != ExitOK || strings.Contains(errOut, "503") {
+		t.Fatalf("with retries: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, `"arn": "arn:aws:s3:::busy-bucket"`) || throttled.Load() < 10 {
+		t.Errorf("throttled %d times; the bucket read: %v", throttled.Load(), strings.Contains(out, "busy-bucket"))
+	}
+	_, errOut, _ = run(t, "", "scan", "aws", "--format", "json", "--max-attempts", "1")
+	if !strings.Contains(errOut, "StatusCode: 503") {
+		t.Errorf("with one attempt the throttling was not reported:\n%s", errOut)
+	}
 }
