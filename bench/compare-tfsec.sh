@@ -28,7 +28,8 @@ MAP = {  # tfsec rule → the Parapet check for the same control
   "aws-ebs-enable-volume-encryption": "PARAPET-EBS-001", "aws-kms-auto-rotate-keys": "PARAPET-KMS-001",
   "aws-rds-encrypt-cluster-storage-data": "PARAPET-RDS-002", "aws-rds-encrypt-instance-storage-data": "PARAPET-RDS-002",
   "aws-rds-no-public-db-access": "PARAPET-RDS-001", "aws-rds-specify-backup-retention": "PARAPET-RDS-003",
-  "aws-iam-no-policy-wildcards": "PARAPET-IAM-008",
+  "aws-iam-no-policy-wildcards": "PARAPET-IAM-008", "aws-s3-encryption-customer-key": "PARAPET-S3-010",
+  "aws-vpc-no-public-egress-sgr": "PARAPET-EC2-012",
 }
 t = json.load(open(sys.argv[1]))["results"] or []
 p = json.load(open(sys.argv[2]))

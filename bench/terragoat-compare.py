@@ -16,6 +16,9 @@ MAP = {
     "CKV_AWS_133": "PARAPET-RDS-003", "CKV_AWS_3": "PARAPET-EBS-001", "CKV_AWS_7": "PARAPET-KMS-001",
     "CKV2_AWS_11": "PARAPET-VPC-001", "CKV_AWS_40": "PARAPET-IAM-003", "CKV_AWS_62": "PARAPET-IAM-001",
     "CKV_AWS_63": "PARAPET-IAM-001", "CKV_AWS_1": "PARAPET-IAM-001",
+    "CKV_AWS_145": "PARAPET-S3-010", "CKV_AWS_157": "PARAPET-RDS-004", "CKV_AWS_226": "PARAPET-RDS-005",
+    "CKV_AWS_139": "PARAPET-RDS-006", "CKV_AWS_161": "PARAPET-RDS-007", "CKV_AWS_162": "PARAPET-RDS-007",
+    "CKV_AWS_128": "PARAPET-RDS-007",
 }
 checkov = json.load(open(f"{shared}/data/terragoat/checkov_findings_README.json"))
 theirs = collections.defaultdict(set)

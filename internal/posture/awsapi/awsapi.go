@@ -589,6 +589,7 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 			set(r, "encrypted", aws.ToBool(d.StorageEncrypted))
 			set(r, "backup_retention", float64(aws.ToInt32(d.BackupRetentionPeriod)))
 			set(r, "multi_az", aws.ToBool(d.MultiAZ))
+			set(r, "cluster", false)
 			set(r, "deletion_protection", aws.ToBool(d.DeletionProtection))
 			set(r, "iam_auth", aws.ToBool(d.IAMDatabaseAuthenticationEnabled))
 			set(r, "auto_minor_upgrade", aws.ToBool(d.AutoMinorVersionUpgrade))

@@ -394,6 +394,7 @@ func Model(it map[string]any) *resource.Resource {
 		r.Set("encrypted", truthy(cfg["storageEncrypted"]), o)
 		r.Set("backup_retention", num(cfg["backupRetentionPeriod"]), o)
 		r.Set("multi_az", truthy(cfg["multiAZ"]), o)
+		r.Set("cluster", it["resourceType"] == "AWS::RDS::DBCluster", o)
 		r.Set("deletion_protection", truthy(cfg["deletionProtection"]), o)
 		r.Set("iam_auth", truthy(cfg["iAMDatabaseAuthenticationEnabled"]) || truthy(cfg["iamDatabaseAuthenticationEnabled"]), o)
 		r.Set("auto_minor_upgrade", truthy(cfg["autoMinorVersionUpgrade"]), o)

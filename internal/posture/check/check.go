@@ -37,6 +37,7 @@ type Check struct {
 	Frameworks  map[string][]string `yaml:"frameworks" json:"frameworks,omitempty"` // framework id → control ids
 	File        string              `yaml:"-" json:"-"`
 	prg         cel.Program
+	partial     cel.Program
 	reads       []string
 }
 
@@ -94,11 +95,17 @@ func Parse(data []byte, file string) (*Check, error) {
 	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
 		return nil, fmt.Errorf("%s: condition is a %s, not a condition", file, ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval))
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
-	c.prg = prg
+	// A second program for resources with unknown values: partial
+	// evaluation costs on every call, so only they pay for it.
+	partial, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	c.prg, c.partial = prg, partial
 	// The top-level attributes the condition reads (r.x): when one is
 	// known only after apply, or not recorded by the source, the answer
 	// is unknown, whatever the condition would make of the placeholder.
@@ -188,6 +195,7 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 				continue
 			}
 			var act any = map[string]any{"r": r.Doc()}
+			prg := c.prg
 			unknown := c.unknownReads(r)
 			if len(unknown) > 0 {
 				// Partial evaluation: the condition may not need the
@@ -198,8 +206,9 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 					pats[i] = cel.AttributePattern("r").QualString(k)
 				}
 				act, _ = cel.PartialVars(act, pats...)
+				prg = c.partial
 			}
-			v, _, err := c.prg.Eval(act)
+			v, _, err := prg.Eval(act)
 			if err == nil && types.IsUnknown(v) {
 				res.Status, res.Reason = Unknown, fmt.Sprintf("it reads %s, not known (after apply, or not recorded by the source)", strings.Join(unknown, ", "))
 				out = append(out, res)

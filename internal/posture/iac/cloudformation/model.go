@@ -210,6 +210,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			r.Set("encrypted", truthy(props["StorageEncrypted"]), at("StorageEncrypted"))
 			r.Set("backup_retention", num(props["BackupRetentionPeriod"], 1), at("BackupRetentionPeriod"))
 			r.Set("multi_az", truthy(props["MultiAZ"]), at("MultiAZ"))
+			r.Set("cluster", typ == "AWS::RDS::DBCluster", loc)
 			r.Set("deletion_protection", truthy(props["DeletionProtection"]), at("DeletionProtection"))
 			r.Set("iam_auth", truthy(props["EnableIAMDatabaseAuthentication"]), at("EnableIAMDatabaseAuthentication"))
 			r.Set("auto_minor_upgrade", props["AutoMinorVersionUpgrade"] == nil || truthy(props["AutoMinorVersionUpgrade"]), at("AutoMinorVersionUpgrade"))

@@ -222,6 +222,7 @@ func (m *mapper) primary(b *Block) {
 		m.set(r, b, "encrypted", "storage_encrypted", false)
 		m.set(r, b, "backup_retention", "backup_retention_period", 0.0)
 		m.set(r, b, "multi_az", "multi_az", false)
+		r.Set("cluster", b.Type == "aws_rds_cluster", m.blockOrigin(b))
 		m.set(r, b, "deletion_protection", "deletion_protection", false)
 		m.set(r, b, "iam_auth", "iam_database_authentication_enabled", false)
 		m.set(r, b, "auto_minor_upgrade", "auto_minor_version_upgrade", true)
