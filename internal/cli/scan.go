@@ -580,7 +580,8 @@ calls are in flight.
 (destructive actions wait unless --approve-all), guardrails and the audit trail apply as for
 playbooks, and --dry-run prints the calls instead.
 
-Exit status: 1 when a failure reaches --fail-on, else 0.`,
+Exit status: 1 when a failure reaches --fail-on, else 3 when some part of the account could not be
+read (each reported on stderr), else 0.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -602,6 +603,11 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 				if err := remediateFailures(ctx, io, rf, checks, res, approveAll); err != nil {
 					return err
 				}
+			}
+			if rerr == nil && len(errs) > 0 {
+				// What could not be read is not known to pass.
+				fmt.Fprintf(io.Err, "parapet: %d parts of the account could not be read (above); their checks did not run\n", len(errs))
+				return &ExitError{Code: ExitBadInput}
 			}
 			return rerr
 		},
