@@ -341,19 +341,33 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) 
 	}
 	var out []map[string]any
 	for _, r := range results {
-		if r.Status != check.Fail || r.Location.File == "" {
+		if r.Status != check.Fail && r.Status != check.Suppressed {
 			continue
 		}
-		fp := sha256.Sum256([]byte(r.CheckID + "\x00" + r.Resource.Address + "\x00" + r.Location.File))
-		out = append(out, map[string]any{
+		fp := sha256.Sum256([]byte(r.CheckID + "\x00" + r.Resource.ID() + "\x00" + r.Location.File))
+		res := map[string]any{
 			"ruleId": r.CheckID, "ruleIndex": index[r.CheckID], "level": sarifLevel[r.Severity],
-			"message": map[string]string{"text": fmt.Sprintf("%s: %s", r.Resource.Address, r.Title)},
-			"locations": []any{map[string]any{"physicalLocation": map[string]any{
+			"message":             map[string]string{"text": fmt.Sprintf("%s: %s", r.Resource.ID(), r.Title)},
+			"partialFingerprints": map[string]string{"parapetResource/v1": hex.EncodeToString(fp[:16])},
+		}
+		if r.Location.File != "" {
+			res["locations"] = []any{map[string]any{"physicalLocation": map[string]any{
 				"artifactLocation": map[string]string{"uri": filepath.ToSlash(r.Location.File), "uriBaseId": "%SRCROOT%"},
 				"region":           map[string]int{"startLine": max(r.Location.StartLine, 1), "endLine": max(r.Location.EndLine, r.Location.StartLine, 1)},
-			}}},
-			"partialFingerprints": map[string]string{"parapetResource/v1": hex.EncodeToString(fp[:16])},
-		})
+			}}}
+		} else {
+			// A live or Config resource: a logical location, its ARN.
+			res["locations"] = []any{map[string]any{"logicalLocations": []any{map[string]string{
+				"fullyQualifiedName": r.Resource.ID(), "kind": "resource"}}}}
+		}
+		if r.Status == check.Suppressed {
+			kind := "external" // a suppression file
+			if r.SuppressedBy == "inline" {
+				kind = "inSource" // a parapet:ignore comment
+			}
+			res["suppressions"] = []any{map[string]string{"kind": kind, "justification": r.Reason}}
+		}
+		out = append(out, res)
 	}
 	if out == nil {
 		out = []map[string]any{}

@@ -198,3 +198,37 @@ func TestScanPlan(t *testing.T) {
 		}
 	}
 }
+
+// SARIF marks suppressed results as such (GitHub shows them dismissed),
+// inline comments as inSource and suppression files as external.
+func TestScanSARIFSuppressions(t *testing.T) {
+	dir := writeScanTree(t)
+	sup := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(sup, []byte("suppressions:\n  - check: PARAPET-EC2-001\n    resource: '*'\n    reason: bastion behind the VPN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "", "scan", "iac", "--format", "sarif", "--suppressions", sup, dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var s struct {
+		Runs []struct {
+			Results []struct {
+				RuleID       string
+				Suppressions []struct{ Kind, Justification string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, r := range s.Runs[0].Results {
+		for _, x := range r.Suppressions {
+			kinds[r.RuleID] = x.Kind + ": " + x.Justification
+		}
+	}
+	if !strings.HasPrefix(kinds["PARAPET-EC2-001"], "external: bastion behind the VPN") || !strings.HasPrefix(kinds["PARAPET-EC2-006"], "inSource: legacy AMI") {
+		t.Errorf("suppressions in SARIF: %v", kinds)
+	}
+}

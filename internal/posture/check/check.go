@@ -169,14 +169,17 @@ const (
 
 // Result is one check on one resource.
 type Result struct {
-	Check    *Check             `json:"-"`
-	CheckID  string             `json:"check_id"`
-	Title    string             `json:"title"`
-	Severity string             `json:"severity"`
-	Status   string             `json:"status"`
-	Reason   string             `json:"reason,omitempty"` // why unknown, or the suppression's reason
-	Resource *resource.Resource `json:"-"`
-	Location resource.Origin    `json:"location"`
+	Check    *Check `json:"-"`
+	CheckID  string `json:"check_id"`
+	Title    string `json:"title"`
+	Severity string `json:"severity"`
+	Status   string `json:"status"`
+	Reason   string `json:"reason,omitempty"` // why unknown, or the suppression's reason
+	// SuppressedBy says where a suppression was written: "inline" (a
+	// parapet:ignore comment) or a suppression file's file:line.
+	SuppressedBy string             `json:"suppressed_by,omitempty"`
+	Resource     *resource.Resource `json:"-"`
+	Location     resource.Origin    `json:"location"`
 }
 
 // Run evaluates every check on every resource of its type.
@@ -190,7 +193,7 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 		for _, r := range byType[c.Resource] {
 			res := Result{Check: c, CheckID: c.ID, Title: c.Title, Severity: c.Severity, Resource: r, Location: r.Location}
 			if reason, ok := r.Suppressed[c.ID]; ok {
-				res.Status, res.Reason = Suppressed, reason
+				res.Status, res.Reason, res.SuppressedBy = Suppressed, reason, "inline"
 				out = append(out, res)
 				continue
 			}

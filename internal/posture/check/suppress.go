@@ -160,7 +160,7 @@ func ApplySuppressions(results []Result, sups []*Suppression, now time.Time) []s
 		for _, s := range live {
 			if s.Matches(*r) {
 				s.used++
-				r.Status = Suppressed
+				r.Status, r.SuppressedBy = Suppressed, s.Where()
 				r.Reason = fmt.Sprintf("%s (%s)", strings.TrimSpace(s.Reason), s.Where())
 				break
 			}

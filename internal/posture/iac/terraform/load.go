@@ -353,13 +353,59 @@ func bodyValues(body *hclsyntax.Body, ctx *hcl.EvalContext, b *Block, path strin
 		out[name] = goValue(v)
 	}
 	for _, nb := range body.Blocks {
-		if nb.Type == "dynamic" || nb.Type == "lifecycle" {
+		switch nb.Type {
+		case "lifecycle":
+			continue
+		case "dynamic":
+			if len(nb.Labels) == 1 {
+				dynamicBlocks(nb, ctx, b, path, out)
+			}
 			continue
 		}
 		list, _ := out[nb.Type].([]any)
 		out[nb.Type] = append(list, bodyValues(nb.Body, ctx, b, path+nb.Type+"."))
 	}
 	return out
+}
+
+// dynamicBlocks expands a dynamic "label" { for_each = …; content { … } }
+// into label blocks, one per element, with the iterator (the label, or the
+// name its iterator argument gives) bound to key and value. A for_each not
+// known statically makes the whole list unknown.
+func dynamicBlocks(nb *hclsyntax.Block, ctx *hcl.EvalContext, b *Block, path string, out map[string]any) {
+	label := nb.Labels[0]
+	fe, ok := nb.Body.Attributes["for_each"]
+	if !ok {
+		return
+	}
+	iter := label
+	if it, ok := nb.Body.Attributes["iterator"]; ok {
+		if kw := hcl.ExprAsKeyword(it.Expr); kw != "" {
+			iter = kw
+		}
+	}
+	var content *hclsyntax.Block
+	for _, c := range nb.Body.Blocks {
+		if c.Type == "content" {
+			content = c
+		}
+	}
+	if content == nil {
+		return
+	}
+	v, d := fe.Expr.Value(ctx)
+	if d.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || !v.CanIterateElements() {
+		out[label] = resource.Unknown
+		return
+	}
+	list, _ := out[label].([]any)
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		child := ctx.NewChild()
+		child.Variables = map[string]cty.Value{iter: cty.ObjectVal(map[string]cty.Value{"key": k, "value": e})}
+		list = append(list, bodyValues(content.Body, child, b, path+label+"."))
+	}
+	out[label] = list
 }
 
 // goValue turns a cty value into plain Go values; unknowns become

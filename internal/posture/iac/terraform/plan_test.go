@@ -79,3 +79,49 @@ func TestLoadPlanErrors(t *testing.T) {
 		}
 	}
 }
+
+// dynamic blocks expand per element with their iterator; a for_each that
+// is not known statically makes the list unknown, not empty.
+func TestDynamicBlocks(t *testing.T) {
+	dir := t.TempDir()
+	src := `variable "ports" {
+  default = { a = 22, b = 80 }
+}
+resource "aws_security_group" "s" {
+  dynamic "ingress" {
+    for_each = var.ports
+    iterator = p
+    content {
+      from_port = p.value
+      description = p.key
+    }
+  }
+}
+resource "aws_security_group" "u" {
+  dynamic "ingress" {
+    for_each = aws_vpc.v.cidr_block
+    content {
+      from_port = 1
+    }
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocks, errs := Load(dir, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	by := map[string]*Block{}
+	for _, b := range blocks {
+		by[b.Address] = b
+	}
+	in, _ := by["aws_security_group.s"].Values["ingress"].([]any)
+	if len(in) != 2 || in[0].(map[string]any)["description"] != "a" || in[1].(map[string]any)["from_port"] != 80.0 {
+		t.Errorf("expanded: %v", by["aws_security_group.s"].Values["ingress"])
+	}
+	if v := by["aws_security_group.u"].Values["ingress"]; v != resource.Unknown {
+		t.Errorf("unknown for_each gave %v", v)
+	}
+}
