@@ -128,6 +128,15 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", s)
 		}
 	}
+	// The posture part: the example project's scan, scores and report.
+	for _, s := range []string{"Posture: the example Terraform project", "cis-aws-3.0", "1 suppressed with a reason"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("demo output lacks %q", s)
+		}
+	}
+	if page, err := os.ReadFile(filepath.Join(dir, "posture.html")); err != nil || !strings.Contains(string(page), "CIS Amazon Web Services Foundations Benchmark") {
+		t.Errorf("no posture report beside the demo: %v", err)
+	}
 	if n := strings.Count(out, "DETECTED"); n < 6 {
 		t.Errorf("only %d story detections in the demo output", n)
 	}

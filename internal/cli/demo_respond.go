@@ -371,5 +371,17 @@ func demoPosture(w io.Writer, io2 IO, dir string) error {
 	for _, f := range rep.Frameworks {
 		fmt.Fprintf(w, "  %-16s %3.0f%% of %d evaluated controls pass\n", f.ID, f.Percent, f.Evaluated)
 	}
+	// The same scan as a report to open in a browser.
+	html := filepath.Join(filepath.Dir(dst), "posture.html")
+	var page, perr strings.Builder
+	root = New(IO{Out: &page, Err: &perr})
+	root.SetArgs([]string{"scan", "iac", "--format", "html", dst})
+	if err := root.Execute(); err != nil {
+		return fmt.Errorf("html report: %v: %s", err, perr.String())
+	}
+	if err := os.WriteFile(html, []byte(page.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  report: %s (scores per control, each failure with its location and fix)\n", html)
 	return nil
 }
