@@ -23,8 +23,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -422,7 +428,38 @@ func TestScanAWSAndRemediate(t *testing.T) {
 		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ctc.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("org-trail"), S3BucketName: aws.String("trail-logs")}); err != nil {
+	// The trail: multi-region, into CloudWatch Logs, S3 object writes as
+	// data events; a CIS 4.3 metric filter (root usage) with an alarm.
+	logs := cloudwatchlogs.NewFromConfig(cfg)
+	if _, err := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("cloudtrail")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctc.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("org-trail"), S3BucketName: aws.String("trail-logs"), IsMultiRegionTrail: aws.Bool(true),
+		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:cloudtrail:*"), CloudWatchLogsRoleArn: aws.String("arn:aws:iam::123456789012:role/trail")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctc.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("org-trail"), EventSelectors: []cttypes.EventSelector{{
+		ReadWriteType: cttypes.ReadWriteTypeWriteOnly, IncludeManagementEvents: aws.Bool(true),
+		DataResources: []cttypes.DataResource{{Type: aws.String("AWS::S3::Object"), Values: []string{"arn:aws:s3"}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := logs.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("cloudtrail"), FilterName: aws.String("root-usage"),
+		FilterPattern:         aws.String(`{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`),
+		MetricTransformations: []logstypes.MetricTransformation{{MetricName: aws.String("RootUsage"), MetricNamespace: aws.String("CIS"), MetricValue: aws.String("1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloudwatch.NewFromConfig(cfg).PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("root-usage"), MetricName: aws.String("RootUsage"),
+		Namespace: aws.String("CIS"), Statistic: cwtypes.StatisticSum, Period: aws.Int32(300), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, AlarmActions: []string{"arn:aws:sns:us-east-1:123456789012:security"}}); err != nil {
+		t.Fatal(err)
+	}
+	// An expired certificate and an unencrypted file system.
+	expiredCert, expiredKey := readFile(t, "testdata/expired-cert.pem"), readFile(t, "testdata/expired-cert.key")
+	if _, err := iam.NewFromConfig(cfg).UploadServerCertificate(ctx, &iam.UploadServerCertificateInput{ServerCertificateName: aws.String("old-www"),
+		CertificateBody: aws.String(expiredCert), PrivateKey: aws.String(expiredKey)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := efs.NewFromConfig(cfg).CreateFileSystem(ctx, &efs.CreateFileSystemInput{CreationToken: aws.String("shared")}); err != nil {
 		t.Fatal(err)
 	}
 	// A console user without MFA, and a public function URL.
@@ -492,6 +529,18 @@ func TestScanAWSAndRemediate(t *testing.T) {
 			t.Errorf("security group %s has no PARAPET-EC2-003 result", aws.ToString(g.GroupId))
 		}
 	}
+	for _, k := range []string{"PARAPET-IAM-024 old-www", "PARAPET-CW-001 123456789012", "PARAPET-CT-007 123456789012"} {
+		if before[k] != "fail" {
+			t.Errorf("before: %s is %q, want fail", k, before[k])
+		}
+	}
+	efsFail := false
+	for k, v := range before {
+		efsFail = efsFail || strings.HasPrefix(k, "PARAPET-EFS-001 fs-") && v == "fail"
+	}
+	if !efsFail {
+		t.Error("the unencrypted file system was not reported")
+	}
 	if before["PARAPET-IAM-009 root"] != "pass" {
 		t.Errorf("the root user has no keys in the emulator, yet IAM-009 is %q", before["PARAPET-IAM-009 root"])
 	}
@@ -511,6 +560,12 @@ func TestScanAWSAndRemediate(t *testing.T) {
 		t.Fatalf("remediation: exit %d\n%s", code, errOut)
 	}
 	after := status()
+	// Logging restarted: the trail's filter, alarm and data events count.
+	for _, k := range []string{"PARAPET-CW-003 123456789012", "PARAPET-CT-006 123456789012"} {
+		if after[k] != "pass" {
+			t.Errorf("after remediation: %s is %q, want pass", k, after[k])
+		}
+	}
 	for _, k := range []string{"PARAPET-S3-001 acme-open", "PARAPET-EC2-001 " + sgID, "PARAPET-CT-004 org-trail"} {
 		if after[k] != "pass" {
 			t.Errorf("after remediation: %s is %q, want pass", k, after[k])
@@ -657,4 +712,13 @@ func TestScanAWSThrottled(t *testing.T) {
 	if code != ExitBadInput || !strings.Contains(errOut, "StatusCode: 503") || !strings.Contains(errOut, "could not be read") {
 		t.Errorf("with one attempt the throttling was not reported:\n%s", errOut)
 	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -601,9 +601,14 @@ read (each reported on stderr), else 0.`,
 			start := time.Now()
 			ctx := cmd.Context()
 			checks, _ := loadChecks(io, sf.checkDirs)
-			res, errs := awsapi.Inventory(ctx, opt)
-			for _, e := range errs {
+			res, all := awsapi.Inventory(ctx, opt)
+			var errs []error
+			for _, e := range all {
 				fmt.Fprintf(io.Err, "parapet: %v\n", e)
+				var u *awsapi.Unsupported
+				if !errors.As(e, &u) {
+					errs = append(errs, e)
+				}
 			}
 			if len(res) == 0 && len(errs) > 0 {
 				return fmt.Errorf("nothing could be read from the account")

@@ -232,3 +232,44 @@ func TestScanSARIFSuppressions(t *testing.T) {
 		t.Errorf("suppressions in SARIF: %v", kinds)
 	}
 }
+
+// Every control a check names exists in its framework (else the score
+// would silently ignore the mapping), and every CIS control marked
+// automated is tested by a check.
+func TestFrameworkMappings(t *testing.T) {
+	fws := map[string]map[string]bool{}
+	cisAuto := map[string]bool{}
+	for _, f := range loadFrameworks() {
+		fws[f.ID] = map[string]bool{}
+		for _, c := range f.Controls {
+			fws[f.ID][c.ID] = true
+			if f.ID == "cis-aws-3.0" && !c.Manual {
+				cisAuto[c.ID] = true
+			}
+		}
+	}
+	var errb strings.Builder
+	checks, _ := loadChecks(IO{Err: &errb}, nil)
+	covered := map[string]bool{}
+	for _, c := range checks {
+		for fw, ids := range c.Frameworks {
+			if fws[fw] == nil {
+				t.Errorf("%s: unknown framework %s", c.ID, fw)
+				continue
+			}
+			for _, id := range ids {
+				if !fws[fw][id] {
+					t.Errorf("%s: %s has no control %s", c.ID, fw, id)
+				}
+				if fw == "cis-aws-3.0" {
+					covered[id] = true
+				}
+			}
+		}
+	}
+	for id := range cisAuto {
+		if !covered[id] {
+			t.Errorf("CIS %s is automated but no check tests it", id)
+		}
+	}
+}

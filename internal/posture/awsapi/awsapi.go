@@ -5,7 +5,9 @@
 package awsapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,12 +21,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -33,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -58,8 +66,21 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 	if opt.MaxAttempts <= 0 {
 		opt.MaxAttempts = 10
 	}
+	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
 	base, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = opt.MaxAttempts })
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = opt.MaxAttempts
+			if custom {
+				// An emulator or proxy that lacks a service answers with a
+				// page, not an AWS error: retrying will not help.
+				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					if unsupported(err) {
+						return aws.FalseTernary
+					}
+					return aws.UnknownTernary
+				})}, o.Retryables...)
+			}
+		})
 	}))
 	if err != nil {
 		return nil, []error{err}
@@ -82,7 +103,7 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 			accounts = append(accounts, c)
 		}
 	}
-	inv := &inventory{sem: make(chan struct{}, opt.Concurrency), custom: os.Getenv("AWS_ENDPOINT_URL") != "", now: opt.Now}
+	inv := &inventory{sem: make(chan struct{}, opt.Concurrency), custom: custom, now: opt.Now, supportRole: map[string]any{}}
 	if inv.now.IsZero() {
 		inv.now = time.Now()
 	}
@@ -99,9 +120,19 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 			c := acct.Copy()
 			c.Region = region
 			wg.Go(func() { inv.regional(ctx, c, account, region) })
+			wg.Go(func() { inv.monitoring(ctx, c, account, region) })
+			wg.Go(func() { inv.services(ctx, c, account, region) })
 		}
 	}
 	wg.Wait()
+	// What only the account as a whole answers (CIS 3.8, 3.9, section 4),
+	// and the support role (1.17).
+	for _, a := range resource.AccountRollup(inv.out, true) {
+		if v, ok := inv.supportRole[a.Account]; ok {
+			set(a, "support_role", v)
+		}
+		inv.out = append(inv.out, a)
+	}
 	sort.SliceStable(inv.out, func(i, j int) bool { return inv.out[i].ARN < inv.out[j].ARN })
 	return inv.out, inv.errs
 }
@@ -113,12 +144,41 @@ type inventory struct {
 	sem    chan struct{}
 	custom bool
 	now    time.Time
+	// supportRole: per account, whether an entity holds AWSSupportAccess.
+	supportRole map[string]any
 }
 
 func (in *inventory) fail(err error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.custom && unsupported(err) {
+		err = &Unsupported{Err: err}
+	}
 	in.errs = append(in.errs, err)
+}
+
+// Unsupported is a call the custom endpoint (AWS_ENDPOINT_URL: an
+// emulator, a proxy) does not implement: it answered with something that
+// is not an AWS response. With AWS itself that never happens.
+type Unsupported struct{ Err error }
+
+func (u *Unsupported) Error() string { return "not available at the custom endpoint: " + u.Err.Error() }
+func (u *Unsupported) Unwrap() error { return u.Err }
+
+// unsupported: the response could not be read as the service's protocol
+// and its status says "no such thing" (404, 501) or "broke" (500): an HTML
+// error page, a router's 404. Throttling (429, 503) stays retryable.
+func unsupported(err error) bool {
+	var de *smithy.DeserializationError
+	var re *awshttp.ResponseError
+	if !errors.As(err, &de) || !errors.As(err, &re) {
+		return false
+	}
+	switch re.HTTPStatusCode() {
+	case 404, 500, 501:
+		return true
+	}
+	return false
 }
 
 func (in *inventory) add(r *resource.Resource) {
@@ -227,6 +287,7 @@ func (in *inventory) bucket(ctx context.Context, c *s3.Client, name, account str
 		}
 		if out, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: b}); err == nil {
 			set(r, "versioning", out.Status == "Enabled")
+			set(r, "mfa_delete", out.MFADelete == "Enabled")
 		}
 		if out, err := c.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: b}); err == nil {
 			set(r, "logging", out.LoggingEnabled != nil)
@@ -358,6 +419,33 @@ func (in *inventory) iam(ctx context.Context, c *iam.Client, account string) {
 			in.add(r)
 		}
 		in.root(ctx, c, account)
+		// CIS 1.17: someone holds AWSSupportAccess.
+		ents, err := c.ListEntitiesForPolicy(ctx, &iam.ListEntitiesForPolicyInput{PolicyArn: aws.String("arn:aws:iam::aws:policy/AWSSupportAccess")})
+		in.mu.Lock()
+		if err == nil {
+			in.supportRole[account] = len(ents.PolicyRoles)+len(ents.PolicyUsers)+len(ents.PolicyGroups) > 0
+		} else {
+			in.supportRole[account] = resource.Unknown
+		}
+		in.mu.Unlock()
+		// CIS 1.19: expired server certificates.
+		cp := iam.NewListServerCertificatesPaginator(c, &iam.ListServerCertificatesInput{})
+		for cp.HasMorePages() {
+			page, err := cp.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("iam server certificates: %w", err))
+				break
+			}
+			for _, sc := range page.ServerCertificateMetadataList {
+				r := mk(resource.IAMServerCertificate, aws.ToString(sc.ServerCertificateName), aws.ToString(sc.Arn), account, "")
+				if sc.Expiration != nil {
+					set(r, "days_to_expiry", math.Floor(sc.Expiration.Sub(in.now).Hours()/24))
+				} else {
+					set(r, "days_to_expiry", resource.Unknown)
+				}
+				in.add(r)
+			}
+		}
 	})
 }
 
@@ -430,6 +518,59 @@ func (in *inventory) inline(owner, name, doc, account string) {
 	in.add(r)
 }
 
+// rootLastUse reads the credential report's root row: days since its
+// password or a key was last used (-1 when never), or Unknown.
+func (in *inventory) rootLastUse(ctx context.Context, c *iam.Client) any {
+	for range 10 {
+		g, err := c.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+		if err != nil {
+			return resource.Unknown
+		}
+		if g.State == "COMPLETE" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return resource.Unknown
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	rep, err := c.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+	if err != nil {
+		return resource.Unknown
+	}
+	rows, err := csv.NewReader(bytes.NewReader(rep.Content)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		return resource.Unknown
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, row := range rows[1:] {
+		if row[col["user"]] != "<root_account>" {
+			continue
+		}
+		last := -1.0
+		for _, k := range []string{"password_last_used", "access_key_1_last_used_date", "access_key_2_last_used_date"} {
+			i, ok := col[k]
+			if !ok || i >= len(row) {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339, row[i])
+			if err != nil {
+				continue // N/A, no_information
+			}
+			d := math.Floor(in.now.Sub(t).Hours() / 24)
+			if last < 0 || d < last {
+				last = d
+			}
+		}
+		return last
+	}
+	return resource.Unknown
+}
+
 // root reads the root user's keys and MFA from the account summary, and
 // whether its MFA is a virtual device (CIS asks for hardware).
 func (in *inventory) root(ctx context.Context, c *iam.Client, account string) {
@@ -440,6 +581,7 @@ func (in *inventory) root(ctx context.Context, c *iam.Client, account string) {
 	}
 	r := mk(resource.IAMRoot, "root", "arn:aws:iam::"+account+":root", account, "")
 	set(r, "access_keys_present", sum.SummaryMap["AccountAccessKeysPresent"] > 0)
+	set(r, "days_since_last_use", in.rootLastUse(ctx, c))
 	mfa := sum.SummaryMap["AccountMFAEnabled"] > 0
 	set(r, "mfa", mfa)
 	virtual := false
@@ -528,6 +670,27 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 			set(r, "log_file_validation", aws.ToBool(t.LogFileValidationEnabled))
 			set(r, "kms_encrypted", aws.ToString(t.KmsKeyId) != "")
 			set(r, "cloudwatch_logs", aws.ToString(t.CloudWatchLogsLogGroupArn) != "")
+			set(r, "cloudwatch_log_group", resource.LogGroupName(aws.ToString(t.CloudWatchLogsLogGroupArn)))
+			if es, err := ct.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: t.TrailARN}); err == nil {
+				var basic, adv []any
+				for _, s := range es.EventSelectors {
+					var drs []any
+					for _, d := range s.DataResources {
+						drs = append(drs, map[string]any{"Type": aws.ToString(d.Type), "Values": strsAny(d.Values)})
+					}
+					basic = append(basic, map[string]any{"ReadWriteType": string(s.ReadWriteType), "DataResources": drs})
+				}
+				for _, s := range es.AdvancedEventSelectors {
+					var fs []any
+					for _, f := range s.FieldSelectors {
+						fs = append(fs, map[string]any{"Field": aws.ToString(f.Field), "Equals": strsAny(f.Equals)})
+					}
+					adv = append(adv, map[string]any{"FieldSelectors": fs})
+				}
+				w, rd := resource.S3DataEvents(basic, adv)
+				set(r, "s3_write_data_events", w)
+				set(r, "s3_read_data_events", rd)
+			}
 			if st, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: t.TrailARN}); err == nil {
 				set(r, "logging", aws.ToBool(st.IsLogging))
 			} else {
@@ -673,6 +836,111 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 	})
 }
 
+// monitoring reads a region's log metric filters and metric alarms, for
+// the account rollup (CIS section 4).
+func (in *inventory) monitoring(ctx context.Context, cfg aws.Config, account, region string) {
+	in.call(func() {
+		lc := cloudwatchlogs.NewFromConfig(cfg)
+		p := cloudwatchlogs.NewDescribeMetricFiltersPaginator(lc, &cloudwatchlogs.DescribeMetricFiltersInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("logs %s: %w", region, err))
+				return
+			}
+			for _, f := range page.MetricFilters {
+				name := aws.ToString(f.FilterName)
+				r := mk(resource.MetricFilter, name, fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s:metric-filter:%s", region, account, aws.ToString(f.LogGroupName), name), account, region)
+				set(r, "log_group", aws.ToString(f.LogGroupName))
+				set(r, "pattern", aws.ToString(f.FilterPattern))
+				var metrics []any
+				for _, t := range f.MetricTransformations {
+					metrics = append(metrics, aws.ToString(t.MetricNamespace)+"/"+aws.ToString(t.MetricName))
+				}
+				set(r, "metrics", metrics)
+				in.add(r)
+			}
+		}
+	})
+	in.call(func() {
+		cw := cloudwatch.NewFromConfig(cfg)
+		p := cloudwatch.NewDescribeAlarmsPaginator(cw, &cloudwatch.DescribeAlarmsInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("cloudwatch %s: %w", region, err))
+				return
+			}
+			for _, a := range page.MetricAlarms {
+				r := mk(resource.MetricAlarm, aws.ToString(a.AlarmName), aws.ToString(a.AlarmArn), account, region)
+				set(r, "metrics", []any{aws.ToString(a.Namespace) + "/" + aws.ToString(a.MetricName)})
+				set(r, "actions", float64(len(a.AlarmActions)))
+				in.add(r)
+			}
+		}
+	})
+}
+
+// services reads the regional services CIS asks to be on (IAM Access
+// Analyzer, Security Hub) and EFS file systems. A service that is off is
+// a resource that fails, not a missing one.
+func (in *inventory) services(ctx context.Context, cfg aws.Config, account, region string) {
+	in.call(func() {
+		aa := accessanalyzer.NewFromConfig(cfg)
+		out, err := aa.ListAnalyzers(ctx, &accessanalyzer.ListAnalyzersInput{})
+		if err != nil {
+			in.fail(fmt.Errorf("access analyzer %s: %w", region, err))
+			return
+		}
+		active := 0
+		for _, a := range out.Analyzers {
+			r := mk(resource.AccessAnalyzer, aws.ToString(a.Name), aws.ToString(a.Arn), account, region)
+			set(r, "active", a.Status == "ACTIVE")
+			in.add(r)
+			active++
+		}
+		if active == 0 {
+			r := mk(resource.AccessAnalyzer, "(none)", fmt.Sprintf("arn:aws:access-analyzer:%s:%s:analyzer/(none)", region, account), account, region)
+			set(r, "active", false)
+			in.add(r)
+		}
+	})
+	in.call(func() {
+		sh := securityhub.NewFromConfig(cfg)
+		r := mk(resource.SecurityHub, "securityhub", fmt.Sprintf("arn:aws:securityhub:%s:%s:hub/default", region, account), account, region)
+		out, err := sh.DescribeHub(ctx, &securityhub.DescribeHubInput{})
+		switch {
+		case err == nil:
+			if out.HubArn != nil {
+				r.ARN, r.Location = aws.ToString(out.HubArn), resource.Origin{ARN: aws.ToString(out.HubArn)}
+			}
+			set(r, "enabled", true)
+		case code(err) == "InvalidAccessException" || code(err) == "ResourceNotFoundException":
+			set(r, "enabled", false)
+		default:
+			in.fail(fmt.Errorf("security hub %s: %w", region, err))
+			return
+		}
+		in.add(r)
+	})
+	in.call(func() {
+		ec := efs.NewFromConfig(cfg)
+		p := efs.NewDescribeFileSystemsPaginator(ec, &efs.DescribeFileSystemsInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				in.fail(fmt.Errorf("efs %s: %w", region, err))
+				return
+			}
+			for _, f := range page.FileSystems {
+				r := mk(resource.EFSFileSystem, aws.ToString(f.FileSystemId), aws.ToString(f.FileSystemArn), account, region)
+				set(r, "encrypted", aws.ToBool(f.Encrypted))
+				in.add(r)
+			}
+		}
+	})
+}
+
 func naclRules(entries []ec2types.NetworkAclEntry) []any {
 	out := []any{}
 	for _, e := range entries {
@@ -729,4 +997,12 @@ func noAccountHost(st *middleware.Stack) error {
 		}
 		return next.HandleFinalize(ctx, in)
 	}), "ResolveEndpointV2", middleware.After)
+}
+
+func strsAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

@@ -261,6 +261,10 @@ func Model(it map[string]any) *resource.Resource {
 			Location: o, Attrs: map[string]any{}, Origins: map[string]resource.Origin{}}
 	}
 	switch it["resourceType"] {
+	case "AWS::EFS::FileSystem":
+		r := mk(resource.EFSFileSystem)
+		r.Set("encrypted", truthy(cfg["Encrypted"]) || truthy(cfg["encrypted"]), o)
+		return r
 	case "AWS::S3::AccountPublicAccessBlock":
 		r := mk(resource.S3AccountBlock)
 		for _, k := range [][2]string{{"block_public_acls", "blockPublicAcls"}, {"block_public_policy", "blockPublicPolicy"},
@@ -283,6 +287,7 @@ func Model(it map[string]any) *resource.Resource {
 			r.Set("encryption", nil, o)
 		}
 		r.Set("versioning", str(dec(sup["BucketVersioningConfiguration"])["status"]) == "Enabled", o)
+		r.Set("mfa_delete", truthy(dec(sup["BucketVersioningConfiguration"])["isMfaDeleteEnabled"]), o)
 		r.Set("logging", str(dec(sup["BucketLoggingConfiguration"])["destinationBucketName"]) != "", o)
 		r.Set("policy_statements", []any{}, o)
 		if p := str(dec(sup["BucketPolicy"])["policyText"]); p != "" {

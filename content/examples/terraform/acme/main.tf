@@ -102,6 +102,45 @@ resource "aws_cloudtrail" "main" {
   s3_bucket_name             = aws_s3_bucket.logs.id
   enable_log_file_validation = true
   kms_key_id                 = aws_kms_key.data.arn
+  cloud_watch_logs_group_arn = "${aws_cloudwatch_log_group.trail.arn}:*"
+  cloud_watch_logs_role_arn  = aws_iam_role.trail_logs.arn
+}
+
+resource "aws_cloudwatch_log_group" "trail" {
+  name              = "${local.prefix}-cloudtrail"
+  retention_in_days = 365
+}
+
+resource "aws_iam_role" "trail_logs" {
+  name = "${local.prefix}-cloudtrail-logs"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "cloudtrail.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+# CIS 4.3: every use of the root user raises an alarm.
+resource "aws_cloudwatch_log_metric_filter" "root_usage" {
+  name           = "root-usage"
+  log_group_name = aws_cloudwatch_log_group.trail.name
+  pattern        = "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }"
+  metric_transformation {
+    name      = "RootUsage"
+    namespace = "Security"
+    value     = "1"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "root_usage" {
+  alarm_name          = "root-usage"
+  metric_name         = "RootUsage"
+  namespace           = "Security"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  alarm_actions       = ["arn:aws:sns:eu-west-1:111122223333:security-oncall"]
 }
 
 resource "aws_vpc" "main" {

@@ -3,6 +3,7 @@ package cloudformation
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -17,6 +18,23 @@ func str(v any) string {
 func m(v any) map[string]any {
 	x, _ := v.(map[string]any)
 	return x
+}
+
+// strOrUnknown is a string property, Unknown when it did not resolve to
+// one.
+func strOrUnknown(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return resource.Unknown
+}
+
+func metricName(ns, name any) string {
+	a, b := strOrUnknown(ns), strOrUnknown(name)
+	if a == resource.Unknown || b == resource.Unknown {
+		return resource.Unknown
+	}
+	return a + "/" + b
 }
 
 func l(v any) []any {
@@ -154,6 +172,9 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				r.Set("encryption", nil, loc)
 			}
 			r.Set("versioning", str(m(props["VersioningConfiguration"])["Status"]) == "Enabled", at("VersioningConfiguration"))
+			// CloudFormation cannot turn MFA delete on (only the root user
+			// can, through the API): the template does not say.
+			r.Set("mfa_delete", resource.Unknown, at("VersioningConfiguration"))
 			r.Set("logging", props["LoggingConfiguration"] != nil, at("LoggingConfiguration"))
 			r.Set("object_lock", truthy(props["ObjectLockEnabled"]), at("ObjectLockEnabled"))
 		case "AWS::EC2::SecurityGroup":
@@ -196,6 +217,35 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			r.Set("kms_encrypted", props["KMSKeyId"] != nil, at("KMSKeyId"))
 			r.Set("logging", props["IsLogging"] == nil || truthy(props["IsLogging"]), at("IsLogging"))
 			r.Set("cloudwatch_logs", props["CloudWatchLogsLogGroupArn"] != nil, at("CloudWatchLogsLogGroupArn"))
+			r.Set("cloudwatch_log_group", resource.LogGroupName(props["CloudWatchLogsLogGroupArn"]), at("CloudWatchLogsLogGroupArn"))
+			w, rd := resource.S3DataEvents(l(props["EventSelectors"]), l(props["AdvancedEventSelectors"]))
+			r.Set("s3_write_data_events", w, at("EventSelectors"))
+			r.Set("s3_read_data_events", rd, at("EventSelectors"))
+		case "AWS::EFS::FileSystem":
+			r := add(resource.EFSFileSystem, "")
+			r.Set("encrypted", truthy(props["Encrypted"]), at("Encrypted"))
+		case "AWS::AccessAnalyzer::Analyzer":
+			r := add(resource.AccessAnalyzer, str(props["AnalyzerName"]))
+			r.Set("active", true, loc)
+		case "AWS::SecurityHub::Hub":
+			r := add(resource.SecurityHub, "securityhub")
+			r.Set("enabled", true, loc)
+		case "AWS::IAM::ServerCertificate":
+			r := add(resource.IAMServerCertificate, str(props["ServerCertificateName"]))
+			r.Set("days_to_expiry", resource.CertDaysToExpiry(props["CertificateBody"], time.Now()), at("CertificateBody"))
+		case "AWS::Logs::MetricFilter":
+			r := add(resource.MetricFilter, str(props["FilterName"]))
+			r.Set("log_group", strOrUnknown(props["LogGroupName"]), at("LogGroupName"))
+			r.Set("pattern", strOrUnknown(props["FilterPattern"]), at("FilterPattern"))
+			var metrics []any
+			for _, t := range l(props["MetricTransformations"]) {
+				metrics = append(metrics, metricName(m(t)["MetricNamespace"], m(t)["MetricName"]))
+			}
+			r.Set("metrics", metrics, at("MetricTransformations"))
+		case "AWS::CloudWatch::Alarm":
+			r := add(resource.MetricAlarm, str(props["AlarmName"]))
+			r.Set("metrics", []any{metricName(props["Namespace"], props["MetricName"])}, at("MetricName"))
+			r.Set("actions", float64(len(l(props["AlarmActions"]))), at("AlarmActions"))
 		case "AWS::KMS::Key":
 			r := add(resource.KMSKey, str(props["Description"]))
 			r.Set("rotation", truthy(props["EnableKeyRotation"]), at("EnableKeyRotation"))
@@ -296,7 +346,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			}
 		}
 	}
-	return out
+	return append(out, resource.AccountRollup(out, false)...)
 }
 
 // protoName turns NACL protocol numbers into what rules compare.

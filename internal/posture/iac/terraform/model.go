@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -24,7 +25,7 @@ func Resources(blocks []*Block, base string) []*resource.Resource {
 	for _, b := range blocks {
 		m.secondary(b)
 	}
-	return m.out
+	return append(m.out, resource.AccountRollup(m.out, false)...)
 }
 
 type mapper struct {
@@ -88,6 +89,20 @@ func str(v any) string {
 		return s
 	}
 	return ""
+}
+
+func list(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// metricName is "namespace/name", or resource.Unknown when either is.
+func metricName(ns, name any) string {
+	a, b := str(ns), str(name)
+	if a == resource.Unknown || b == resource.Unknown || ns == nil || name == nil {
+		return resource.Unknown
+	}
+	return a + "/" + b
 }
 
 func first(v any) map[string]any {
@@ -160,6 +175,7 @@ func (m *mapper) primary(b *Block) {
 			r.Set("encryption", nil, m.blockOrigin(b))
 		}
 		r.Set("versioning", truthy(first(v["versioning"])["enabled"]), m.blockOrigin(b))
+		r.Set("mfa_delete", truthy(first(v["versioning"])["mfa_delete"]), m.blockOrigin(b))
 		r.Set("logging", first(v["logging"]) != nil, m.blockOrigin(b))
 		r.Set("object_lock", truthy(v["object_lock_enabled"]) || first(v["object_lock_configuration"]) != nil, m.blockOrigin(b))
 	case "aws_s3_account_public_access_block":
@@ -212,6 +228,24 @@ func (m *mapper) primary(b *Block) {
 		r.Set("kms_encrypted", str(v["kms_key_id"]) != "", m.attrOrigin(b, "kms_key_id"))
 		m.set(r, b, "logging", "enable_logging", true)
 		r.Set("cloudwatch_logs", str(v["cloud_watch_logs_group_arn"]) != "", m.attrOrigin(b, "cloud_watch_logs_group_arn"))
+		r.Set("cloudwatch_log_group", resource.LogGroupName(v["cloud_watch_logs_group_arn"]), m.attrOrigin(b, "cloud_watch_logs_group_arn"))
+		w, rd := resource.S3DataEvents(list(v["event_selector"]), list(v["advanced_event_selector"]))
+		r.Set("s3_write_data_events", w, m.blockOrigin(b))
+		r.Set("s3_read_data_events", rd, m.blockOrigin(b))
+	case "aws_cloudwatch_log_metric_filter":
+		r := m.add(b, resource.MetricFilter, str(v["name"]))
+		m.set(r, b, "log_group", "log_group_name", "")
+		m.set(r, b, "pattern", "pattern", "")
+		var metrics []any
+		for _, t := range list(v["metric_transformation"]) {
+			tm, _ := t.(map[string]any)
+			metrics = append(metrics, metricName(tm["namespace"], tm["name"]))
+		}
+		r.Set("metrics", metrics, m.blockOrigin(b))
+	case "aws_cloudwatch_metric_alarm":
+		r := m.add(b, resource.MetricAlarm, str(v["alarm_name"]))
+		r.Set("metrics", []any{metricName(v["namespace"], v["metric_name"])}, m.blockOrigin(b))
+		r.Set("actions", float64(len(list(v["alarm_actions"]))), m.attrOrigin(b, "alarm_actions"))
 	case "aws_kms_key":
 		r := m.add(b, resource.KMSKey, str(v["description"]))
 		m.set(r, b, "rotation", "enable_key_rotation", false)
@@ -254,6 +288,18 @@ func (m *mapper) primary(b *Block) {
 		m.set(r, b, "public_ip", "associate_public_ip_address", false)
 		root := first(v["root_block_device"])
 		r.Set("root_encrypted", root != nil && truthy(root["encrypted"]), m.attrOrigin(b, "root_block_device.encrypted"))
+	case "aws_efs_file_system":
+		r := m.add(b, resource.EFSFileSystem, str(v["creation_token"]))
+		m.set(r, b, "encrypted", "encrypted", false)
+	case "aws_accessanalyzer_analyzer":
+		r := m.add(b, resource.AccessAnalyzer, str(v["analyzer_name"]))
+		r.Set("active", true, m.blockOrigin(b))
+	case "aws_securityhub_account":
+		r := m.add(b, resource.SecurityHub, "securityhub")
+		r.Set("enabled", true, m.blockOrigin(b))
+	case "aws_iam_server_certificate":
+		r := m.add(b, resource.IAMServerCertificate, str(v["name"]))
+		r.Set("days_to_expiry", resource.CertDaysToExpiry(v["certificate_body"], time.Now()), m.attrOrigin(b, "certificate_body"))
 	case "aws_lambda_function_url":
 		r := m.add(b, resource.LambdaFunctionURL, str(v["function_name"]))
 		m.set(r, b, "auth_type", "authorization_type", "")
@@ -305,6 +351,7 @@ func (m *mapper) secondary(b *Block) {
 	case "aws_s3_bucket_versioning":
 		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
 			r.Set("versioning", str(first(v["versioning_configuration"])["status"]) == "Enabled", m.blockOrigin(b))
+			r.Set("mfa_delete", str(first(v["versioning_configuration"])["mfa_delete"]) == "Enabled", m.blockOrigin(b))
 		}
 	case "aws_s3_bucket_logging":
 		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {

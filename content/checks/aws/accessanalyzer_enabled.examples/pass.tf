@@ -1,0 +1,3 @@
+resource "aws_accessanalyzer_analyzer" "a" {
+  analyzer_name = "account"
+}

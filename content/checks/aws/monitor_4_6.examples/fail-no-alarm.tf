@@ -1,0 +1,17 @@
+resource "aws_cloudtrail" "main" {
+  name                       = "main"
+  s3_bucket_name             = "trail-logs"
+  is_multi_region_trail      = true
+  cloud_watch_logs_group_arn = "arn:aws:logs:us-east-1:111122223333:log-group:cloudtrail:*"
+  cloud_watch_logs_role_arn  = "arn:aws:iam::111122223333:role/cloudtrail-logs"
+}
+resource "aws_cloudwatch_log_metric_filter" "f" {
+  name           = "ConsoleAuthenticationFailures"
+  log_group_name = "cloudtrail"
+  pattern        = "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }"
+  metric_transformation {
+    name      = "ConsoleAuthenticationFailures"
+    namespace = "CISBenchmark"
+    value     = "1"
+  }
+}
