@@ -722,3 +722,50 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// A policy the posture inventory read (scan aws --db) is history the
+// response engine reverts to, when CloudTrail never showed the policy
+// being set.
+func TestRevertToPolicySeenByScan(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	s3c := s3.NewFromConfig(awsConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
+	private := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/reporting"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-ledger/*"}]}`
+	public := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-ledger/*"}]}`
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("acme-ledger")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("acme-ledger"), Policy: aws.String(private)}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "p.db")
+	if _, errOut, code := run(t, "", "scan", "aws", "--format", "json", "--db", db); code != ExitOK {
+		t.Fatalf("scan: exit %d: %s", code, errOut)
+	}
+	// Later, someone opens the bucket; the trail shows only that.
+	time.Sleep(10 * time.Millisecond)
+	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("acme-ledger"), Policy: aws.String(public)}); err != nil {
+		t.Fatal(err)
+	}
+	var pub any
+	_ = json.Unmarshal([]byte(public), &pub)
+	trail := filepath.Join(dir, "trail.jsonl")
+	rec := ctRecord("ev-open", "grace", "ASIAGRACE", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "acme-ledger", "bucketPolicy": pub}, nil)
+	if err := os.WriteFile(trail, []byte(rec+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := run(t, "", "detect", "--progress", "never", "--no-ueba", "--respond", "--db", db, trail); code != ExitOK {
+		t.Fatalf("detect: exit %d: %s", code, errOut)
+	}
+	got, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("acme-ledger")})
+	if err != nil {
+		t.Fatalf("the policy is gone instead of reverted: %v", err)
+	}
+	var have, want any
+	_ = json.Unmarshal([]byte(aws.ToString(got.Policy)), &have)
+	_ = json.Unmarshal([]byte(private), &want)
+	if mustJSON(have) != mustJSON(want) {
+		t.Errorf("policy after the response:\n%s\nwant the one the scan saw:\n%s", aws.ToString(got.Policy), private)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
 	"github.com/parapet-sec/parapet/internal/posture/resource"
 	"github.com/parapet-sec/parapet/internal/respond"
+	"github.com/parapet-sec/parapet/internal/store"
 )
 
 func loadChecks(io IO, dirs []string) ([]*check.Check, error) {
@@ -613,6 +614,11 @@ read (each reported on stderr), else 0.`,
 			if len(res) == 0 && len(errs) > 0 {
 				return fmt.Errorf("nothing could be read from the account")
 			}
+			if remediate || cmd.Flags().Changed("db") {
+				if err := observePolicies(ctx, rf.db, res, start); err != nil {
+					return err
+				}
+			}
 			rerr := sf.report(io, "aws", checks, res, start)
 			var exit *ExitError
 			if rerr != nil && !errors.As(rerr, &exit) {
@@ -730,6 +736,30 @@ func writeScanOCSF(w io.Writer, results []check.Result, now time.Time) error {
 			}
 		}
 		if err := enc.Encode(ocsf.FromCompliance(c)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// observePolicies records the bucket policies the inventory read in the
+// store's policy history: when a later change makes a bucket public,
+// s3.revert_bucket_policy returns it to the policy seen here. The
+// observation's id is the policy's hash, so that the same policy seen
+// again is one observation, dated when first seen.
+func observePolicies(ctx context.Context, path string, res []*resource.Resource, at time.Time) error {
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	h := respond.History{DB: db}
+	for _, r := range res {
+		if r.Type != resource.S3Bucket || r.Policy == "" {
+			continue
+		}
+		sum := sha256.Sum256([]byte(r.Policy))
+		if err := h.ObservePolicy(ctx, r.Name, at, "inventory:"+hex.EncodeToString(sum[:12]), r.Policy); err != nil {
 			return err
 		}
 	}

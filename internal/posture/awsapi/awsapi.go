@@ -295,6 +295,7 @@ func (in *inventory) bucket(ctx context.Context, c *s3.Client, name, account str
 		set(r, "policy_statements", []any{})
 		if out, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); err == nil {
 			set(r, "policy_statements", policyStatements(aws.ToString(out.Policy)))
+			r.Policy = aws.ToString(out.Policy)
 		}
 		public := false
 		if out, err := c.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: b}); err == nil {

@@ -79,6 +79,10 @@ type Resource struct {
 	// Suppressed holds the check ids suppressed on this resource
 	// (parapet:ignore comments), with their reasons.
 	Suppressed map[string]string `json:"-"`
+	// Policy is a bucket's policy document as the live account returned
+	// it: the response engine's history of observed policies, so that a
+	// bad change can be reverted to it.
+	Policy string `json:"-"`
 }
 
 // Set sets an attribute and where it came from.
