@@ -100,6 +100,7 @@ OCSF-aligned event model, and detects, responds to and reports on threats and po
 		newScan(io),
 		newChecks(io),
 		newRules(io),
+		newConfig(io),
 	)
 	return root
 }

@@ -1,0 +1,370 @@
+// Package config is parapet serve's configuration: one YAML file, decoded
+// strictly (an unknown key is an error naming its line), checked (every
+// error with its line), with defaults that run with no file at all:
+// SQLite under ./parapet-data, HTTP on 127.0.0.1:8080, no sources.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole file. Durations are Go durations ("90s", "1h").
+type Config struct {
+	Listen    string    `yaml:"listen" doc:"address the HTTP API and UI listen on"`
+	Data      string    `yaml:"data" doc:"folder for the store, checkpoints and state"`
+	DB        string    `yaml:"db" doc:"the store: a SQLite file (default DATA/parapet.db)"`
+	Auth      Auth      `yaml:"auth"`
+	Detect    Detect    `yaml:"detect"`
+	Correlate Correlate `yaml:"correlate"`
+	Respond   Respond   `yaml:"respond"`
+	Intel     Intel     `yaml:"intel"`
+	Sources   Sources   `yaml:"sources"`
+}
+
+// Auth tunes access to the API.
+type Auth struct {
+	FourEyes      bool     `yaml:"four_eyes" doc:"nobody approves an action they requested"`
+	LoginFailures int      `yaml:"login_failures" doc:"failed token attempts from one address before it is throttled"`
+	LoginWindow   Duration `yaml:"login_window" doc:"the window failed attempts are counted in, and the throttle's length"`
+}
+
+// Detect configures rules and behavioural models.
+type Detect struct {
+	Rules        []string `yaml:"rules" doc:"folders of Sigma rules to add"`
+	BuiltinRules *bool    `yaml:"builtin_rules" doc:"run the builtin rule pack (default true)"`
+	UEBA         UEBA     `yaml:"ueba"`
+	CloudRanges  []string `yaml:"cloud_ranges" doc:"published cloud address ranges (AWS ip-ranges.json, GCP cloud.json, Azure Service Tags)"`
+	GeoIP        string   `yaml:"geoip" doc:"a MaxMind-format City or Country database"`
+	ASN          string   `yaml:"asn" doc:"a MaxMind-format ASN database"`
+}
+
+// UEBA configures the behavioural models.
+type UEBA struct {
+	Enabled   *bool    `yaml:"enabled" doc:"run the behavioural models (default true)"`
+	Warmup    Duration `yaml:"warmup" doc:"event time an account's baselines learn before they alert (default 168h)"`
+	Threshold float64  `yaml:"threshold" doc:"alert when a score is this rare among the account's (-log10; default 4)"`
+	MinRaw    float64  `yaml:"min_raw" doc:"and its raw score reaches this (default 5)"`
+}
+
+// Correlate groups findings into incidents.
+type Correlate struct {
+	Window Duration `yaml:"window" doc:"findings of one principal or resource this close in time join one incident (default 1h)"`
+}
+
+// Respond configures playbooks.
+type Respond struct {
+	Playbooks        []string `yaml:"playbooks" doc:"folders of playbooks to add"`
+	BuiltinPlaybooks *bool    `yaml:"builtin_playbooks" doc:"enable the builtin playbooks (default true)"`
+	DryRun           bool     `yaml:"dry_run" doc:"plan actions, never make them"`
+	Protect          []string `yaml:"protect" doc:"resources no playbook touches (names or ARNs, * and ? allowed)"`
+}
+
+// Intel lists threat-intelligence indicator files.
+type Intel struct {
+	Files []string `yaml:"files" doc:"STIX 2.1 bundles or plain IP / CIDR / domain lists"`
+}
+
+// Sources are where telemetry comes from.
+type Sources struct {
+	Folders []Folder `yaml:"folders"`
+	HTTP    HTTP     `yaml:"http"`
+}
+
+// Folder is a folder watched for new files.
+type Folder struct {
+	Path string   `yaml:"path" doc:"the folder (walked recursively)"`
+	Poll Duration `yaml:"poll" doc:"how often to look for new files (default 10s)"`
+}
+
+// HTTP is the intake.
+type HTTP struct {
+	MaxBody           ByteSize `yaml:"max_body" doc:"largest request body accepted (default 64MiB)"`
+	FirehoseAccessKey string   `yaml:"firehose_access_key" doc:"env:NAME or file:PATH holding the Firehose HTTP endpoint access key"`
+}
+
+// Duration is a time.Duration written as "90s".
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration (like 90s, 10m, 1h)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes "90s".
+func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + time.Duration(d).String() + `"`), nil }
+
+// D is the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// ByteSize is a size written as 1048576, "64KiB", "64MiB" or "1GiB".
+type ByteSize int64
+
+// UnmarshalYAML reads a size.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSuffix(s, suffix), m
+		}
+	}
+	var v int64
+	if _, err := fmt.Sscanf(s, "%d", &v); err != nil || v <= 0 || fmt.Sprint(v) != s {
+		return fmt.Errorf("line %d: %q is not a size (like 1048576, 64KiB, 64MiB, 1GiB)", n.Line, n.Value)
+	}
+	*b = ByteSize(v * mult)
+	return nil
+}
+
+// Default is the configuration with no file.
+func Default() *Config {
+	c := &Config{}
+	c.fill()
+	return c
+}
+
+func (c *Config) fill() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.Data == "" {
+		c.Data = "parapet-data"
+	}
+	if c.DB == "" {
+		c.DB = filepath.Join(c.Data, "parapet.db")
+	}
+	if c.Auth.LoginFailures == 0 {
+		c.Auth.LoginFailures = 10
+	}
+	if c.Auth.LoginWindow == 0 {
+		c.Auth.LoginWindow = Duration(time.Minute)
+	}
+	t := true
+	if c.Detect.BuiltinRules == nil {
+		c.Detect.BuiltinRules = &t
+	}
+	if c.Detect.UEBA.Enabled == nil {
+		c.Detect.UEBA.Enabled = &t
+	}
+	if c.Detect.UEBA.Warmup == 0 {
+		c.Detect.UEBA.Warmup = Duration(7 * 24 * time.Hour)
+	}
+	if c.Detect.UEBA.Threshold == 0 {
+		c.Detect.UEBA.Threshold = 4
+	}
+	if c.Detect.UEBA.MinRaw == 0 {
+		c.Detect.UEBA.MinRaw = 5
+	}
+	if c.Correlate.Window == 0 {
+		c.Correlate.Window = Duration(time.Hour)
+	}
+	if c.Respond.BuiltinPlaybooks == nil {
+		c.Respond.BuiltinPlaybooks = &t
+	}
+	for i := range c.Sources.Folders {
+		if c.Sources.Folders[i].Poll == 0 {
+			c.Sources.Folders[i].Poll = Duration(10 * time.Second)
+		}
+	}
+	if c.Sources.HTTP.MaxBody == 0 {
+		c.Sources.HTTP.MaxBody = 64 << 20
+	}
+}
+
+// Errors are every problem in a file, each naming its line.
+type Errors []error
+
+func (e Errors) Error() string {
+	var b strings.Builder
+	for i, err := range e {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Load reads and checks a file; "" gives the defaults.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(data)
+	if err != nil {
+		var errs Errors
+		if errors.As(err, &errs) {
+			for i, e := range errs {
+				errs[i] = fmt.Errorf("%s:%s", path, strings.TrimPrefix(e.Error(), "line "))
+			}
+			return nil, errs
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and checks a file's content.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				var errs Errors
+				for _, m := range te.Errors {
+					errs = append(errs, errors.New(strings.TrimPrefix(m, "yaml: ")))
+				}
+				return nil, errs
+			}
+			return nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	if errs := c.check(&root); len(errs) > 0 {
+		return nil, errs
+	}
+	c.fill()
+	return &c, nil
+}
+
+// check finds what decoding cannot: bad addresses, secrets written in
+// clear, missing paths.
+func (c *Config) check(root *yaml.Node) Errors {
+	var errs Errors
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("line %d: %s: %s", line(root, path), path, fmt.Sprintf(format, args...)))
+	}
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			bad("listen", "%q is not host:port", c.Listen)
+		}
+	}
+	if c.DB != "" && strings.Contains(c.DB, "://") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		bad("db", "want a SQLite file path or postgres://…")
+	}
+	if k := c.Sources.HTTP.FirehoseAccessKey; k != "" && !strings.HasPrefix(k, "env:") && !strings.HasPrefix(k, "file:") {
+		bad("sources.http.firehose_access_key", "a secret is given as env:NAME or file:PATH, never in the file")
+	}
+	for i, f := range c.Sources.Folders {
+		if f.Path == "" {
+			bad(fmt.Sprintf("sources.folders.%d.path", i), "a folder needs a path")
+		}
+	}
+	if c.Detect.UEBA.Threshold < 0 || c.Detect.UEBA.MinRaw < 0 {
+		bad("detect.ueba", "threshold and min_raw must be positive")
+	}
+	if c.Auth.LoginFailures < 0 {
+		bad("auth.login_failures", "must be positive")
+	}
+	return errs
+}
+
+// line finds the line of a dotted path in the document (the closest
+// ancestor that exists; 1 when none).
+func line(root *yaml.Node, path string) int {
+	n := root
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	best := 1
+	for _, part := range strings.Split(path, ".") {
+		if n == nil {
+			break
+		}
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == part {
+					best = n.Content[i].Line
+					next = n.Content[i+1]
+				}
+			}
+		case yaml.SequenceNode:
+			var idx int
+			if _, err := fmt.Sscanf(part, "%d", &idx); err == nil && idx < len(n.Content) {
+				next = n.Content[idx]
+				best = next.Line
+			}
+		}
+		n = next
+	}
+	return best
+}
+
+// Schema is the file's JSON Schema (draft 2020-12), derived from the
+// types, so that it never drifts from what Load accepts.
+func Schema() map[string]any {
+	s := schemaOf(reflect.TypeOf(Config{}))
+	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	s["$id"] = "https://github.com/parapet-sec/parapet/config.schema.json"
+	s["title"] = "parapet serve configuration"
+	return s
+}
+
+var (
+	durationType = reflect.TypeOf(Duration(0))
+	sizeType     = reflect.TypeOf(ByteSize(0))
+)
+
+func schemaOf(t reflect.Type) map[string]any {
+	switch {
+	case t == durationType:
+		return map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`}
+	case t == sizeType:
+		return map[string]any{"type": []any{"integer", "string"}, "pattern": `^[0-9]+(KiB|MiB|GiB)?$`, "minimum": 1}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return schemaOf(t.Elem())
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int64:
+		return map[string]any{"type": "integer", "minimum": 0}
+	case reflect.Float64:
+		return map[string]any{"type": "number", "minimum": 0}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Struct:
+		props := map[string]any{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if name == "" || name == "-" {
+				continue
+			}
+			p := schemaOf(f.Type)
+			if d := f.Tag.Get("doc"); d != "" {
+				p["description"] = d
+			}
+			props[name] = p
+		}
+		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	}
+	return map[string]any{}
+}

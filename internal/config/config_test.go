@@ -1,0 +1,117 @@
+package config
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+)
+
+const example = `listen: 0.0.0.0:9090
+data: /var/lib/parapet
+auth:
+  four_eyes: true
+detect:
+  rules: [/etc/parapet/rules]
+  ueba:
+    warmup: 72h
+correlate:
+  window: 30m
+respond:
+  dry_run: true
+  protect: ["arn:aws:s3:::prod-*"]
+sources:
+  folders:
+    - path: /var/log/cloudtrail
+  http:
+    max_body: 16MiB
+    firehose_access_key: env:FIREHOSE_KEY
+`
+
+func TestDefaults(t *testing.T) {
+	c := Default()
+	if c.Listen != "127.0.0.1:8080" || c.DB != "parapet-data/parapet.db" || len(c.Sources.Folders) != 0 || !*c.Detect.UEBA.Enabled || c.Correlate.Window.D() != time.Hour {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestParse(t *testing.T) {
+	c, err := Parse([]byte(example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "0.0.0.0:9090" || c.DB != "/var/lib/parapet/parapet.db" || c.Detect.UEBA.Warmup.D() != 72*time.Hour ||
+		c.Sources.HTTP.MaxBody != 16<<20 || c.Sources.Folders[0].Poll.D() != 10*time.Second || !c.Respond.DryRun {
+		t.Errorf("%+v", c)
+	}
+}
+
+// Every error names its line.
+func TestErrors(t *testing.T) {
+	for body, want := range map[string][]string{
+		"listen: x\nlisen: y\n":                                       {"line 2: field lisen not found"},
+		"correlate:\n  window: soon\n":                                {"line 2:", `"soon" is not a duration`},
+		"sources:\n  http:\n    firehose_access_key: hunter2\n":       {"line 3: sources.http.firehose_access_key: a secret is given as env:NAME or file:PATH"},
+		"listen: localhost\n":                                         {"line 1: listen:"},
+		"sources:\n  folders:\n    - poll: 5s\n":                      {"line 3: sources.folders.0.path"},
+		"sources:\n  http:\n    max_body: lots\n":                     {"line 3:", "is not a size"},
+		"detect:\n  rules: [a]\n  nope: 1\nrespond:\n  typo: true\n": {"line 3: field nope not found", "line 5: field typo not found"},
+	} {
+		_, err := Parse([]byte(body))
+		if err == nil {
+			t.Errorf("%q: no error", body)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q: %v; want %q", body, err, w)
+			}
+		}
+	}
+}
+
+// The schema accepts what Load accepts and rejects unknown keys.
+func TestSchema(t *testing.T) {
+	b, _ := json.Marshal(Schema())
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("config.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(src string) error {
+		var v any
+		if err := yaml.Unmarshal([]byte(src), &v); err != nil {
+			t.Fatal(err)
+		}
+		j, _ := json.Marshal(v)
+		inst, _ := jsonschema.UnmarshalJSON(strings.NewReader(string(j)))
+		return sch.Validate(inst)
+	}
+	if err := check(example); err != nil {
+		t.Errorf("the example does not validate: %v", err)
+	}
+	if err := check("listen: x\nlisen: y\n"); err == nil {
+		t.Error("an unknown key validates")
+	}
+	if err := check("correlate:\n  window: soon\n"); err == nil {
+		t.Error("a bad duration validates")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(example))
+	f.Add([]byte("sources:\n  folders:\n    - {path: a, poll: 1s}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = Parse(data)
+	})
+}

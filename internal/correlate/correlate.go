@@ -1,0 +1,199 @@
+// Package correlate groups findings into incidents: the findings of one
+// principal (else one resource, else one source address) that follow each
+// other within a window of event time are one incident, whose risk grows
+// with the findings' levels and with the ATT&CK tactics they span in
+// kill-chain order. Incident ids are deterministic (the group key and the
+// first finding's id), so replaying the same findings builds the same
+// incidents, and a finding already seen is not counted twice.
+package correlate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/detect"
+)
+
+// TacticOrder is ATT&CK's enterprise kill chain.
+var TacticOrder = []string{"reconnaissance", "resource-development", "initial-access", "execution", "persistence",
+	"privilege-escalation", "defense-evasion", "credential-access", "discovery", "lateral-movement", "collection",
+	"command-and-control", "exfiltration", "impact"}
+
+var levelWeight = map[string]float64{"informational": 1, "low": 2, "medium": 5, "high": 12, "critical": 25}
+
+// Incident is a group of related findings.
+type Incident struct {
+	ID         string         `json:"id"`
+	Title      string         `json:"title"`
+	Headline   string         `json:"headline"` // the worst finding's title
+	Level      string         `json:"level"`    // the worst finding's level
+	Status     string         `json:"status"`   // open, closed
+	Key        string         `json:"key"`      // principal:ARN, resource:ARN or ip:ADDR
+	Risk       float64        `json:"risk"`     // 0–100
+	First      time.Time      `json:"first"`    // event time of the first finding
+	Last       time.Time      `json:"last"`
+	Account    string         `json:"account,omitempty"`
+	Principal  string         `json:"principal,omitempty"`
+	Resources  []string       `json:"resources,omitempty"`
+	Tactics    []string       `json:"tactics,omitempty"` // in kill-chain order
+	Techniques []string       `json:"techniques,omitempty"`
+	Levels     map[string]int `json:"levels"`
+	Findings   []string       `json:"findings"` // ids, in arrival order
+	// Why says in words how the risk was reached.
+	Why []string `json:"why"`
+}
+
+// Correlator builds incidents. Not safe for concurrent use.
+type Correlator struct {
+	Window time.Duration
+	open   map[string]*Incident // by key: the latest incident of each key
+	seen   map[string]string    // finding id → incident id
+}
+
+// New makes a correlator with a window (default 1h).
+func New(window time.Duration) *Correlator {
+	if window <= 0 {
+		window = time.Hour
+	}
+	return &Correlator{Window: window, open: map[string]*Incident{}, seen: map[string]string{}}
+}
+
+// Restore takes back incidents from the store after a restart, so that
+// new findings join them as they would have.
+func (c *Correlator) Restore(incs []*Incident) {
+	for _, in := range incs {
+		if cur := c.open[in.Key]; cur == nil || in.Last.After(cur.Last) {
+			c.open[in.Key] = in
+		}
+		for _, f := range in.Findings {
+			c.seen[f] = in.ID
+		}
+	}
+}
+
+// Key is the group a finding belongs to.
+func Key(f *detect.Finding) string {
+	switch {
+	case f.Actor.ARN != "":
+		return "principal:" + f.Actor.ARN
+	case f.Actor.PrincipalID != "":
+		return "principal:" + f.Actor.PrincipalID
+	case len(f.Resources) > 0 && f.Resources[0].UID != "":
+		return "resource:" + f.Resources[0].UID
+	case len(f.Resources) > 0 && f.Resources[0].Name != "":
+		return "resource:" + f.Resources[0].Name
+	case f.SrcIP != "":
+		return "ip:" + f.SrcIP
+	}
+	return "account:" + f.Cloud.Account
+}
+
+// Add files a finding. It returns the incident it joined and whether the
+// finding was new (false: already filed, nothing changed).
+func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
+	if id, ok := c.seen[f.ID]; ok {
+		for _, in := range c.open {
+			if in.ID == id {
+				return in, false
+			}
+		}
+		return &Incident{ID: id}, false
+	}
+	key := Key(f)
+	in := c.open[key]
+	if in == nil || in.Status == "closed" || f.Time.Sub(in.Last) > c.Window || in.First.Sub(f.Time) > c.Window {
+		sum := sha256.Sum256([]byte(key + "\x00" + f.ID))
+		in = &Incident{ID: "inc-" + hex.EncodeToString(sum[:8]), Status: "open", Key: key, First: f.Time, Last: f.Time,
+			Account: f.Cloud.Account, Levels: map[string]int{}}
+		if strings.HasPrefix(key, "principal:") {
+			in.Principal = strings.TrimPrefix(key, "principal:")
+		}
+		c.open[key] = in
+	}
+	c.seen[f.ID] = in.ID
+	in.Findings = append(in.Findings, f.ID)
+	in.Levels[f.Level]++
+	if f.Time.Before(in.First) {
+		in.First = f.Time
+	}
+	if f.Time.After(in.Last) {
+		in.Last = f.Time
+	}
+	for _, r := range f.Resources {
+		id := r.UID
+		if id == "" {
+			id = r.Name
+		}
+		if id != "" && !slices.Contains(in.Resources, id) && len(in.Resources) < 50 {
+			in.Resources = append(in.Resources, id)
+		}
+	}
+	for _, t := range f.Attack.Tactics {
+		if !slices.Contains(in.Tactics, t) {
+			in.Tactics = append(in.Tactics, t)
+		}
+	}
+	sort.SliceStable(in.Tactics, func(i, j int) bool { return tacticRank(in.Tactics[i]) < tacticRank(in.Tactics[j]) })
+	for _, t := range f.Attack.Techniques {
+		if !slices.Contains(in.Techniques, t) {
+			in.Techniques = append(in.Techniques, t)
+		}
+	}
+	c.score(in, f)
+	return in, true
+}
+
+func tacticRank(t string) int {
+	if i := slices.Index(TacticOrder, t); i >= 0 {
+		return i
+	}
+	return len(TacticOrder)
+}
+
+// score: the findings' level weights summed, multiplied by 1.5 for each
+// ATT&CK tactic beyond the first (an attack moving through the kill chain
+// is worse than noise repeating), squashed to 0–100.
+func (c *Correlator) score(in *Incident, latest *detect.Finding) {
+	sum := 0.0
+	var parts []string
+	for _, lv := range detect.Levels {
+		if n := in.Levels[lv]; n > 0 {
+			sum += float64(n) * levelWeight[lv]
+			parts = append(parts, fmt.Sprintf("%d %s", n, lv))
+		}
+	}
+	mult := math.Pow(1.5, float64(max(len(in.Tactics)-1, 0)))
+	in.Risk = math.Round(1000*(1-math.Exp(-sum*mult/40))) / 10
+	in.Why = []string{fmt.Sprintf("%s finding(s): weight %.0f", strings.Join(parts, ", "), sum)}
+	if len(in.Tactics) > 1 {
+		in.Why = append(in.Why, fmt.Sprintf("%d ATT&CK tactics in kill-chain order (%s): ×%.2f", len(in.Tactics), strings.Join(in.Tactics, " → "), mult))
+	}
+	// The title: the worst finding's (the first of that level), and how
+	// many more.
+	if in.Headline == "" || detect.LevelRank(latest.Level) > detect.LevelRank(in.Level) {
+		in.Headline, in.Level = latest.Title, latest.Level
+	}
+	in.Title = in.Headline
+	if n := len(in.Findings); n > 1 {
+		in.Title = fmt.Sprintf("%s (+%d more)", in.Headline, n-1)
+	}
+}
+
+// Evict forgets incidents whose last finding is older than the window
+// before now (event time): they can take no more findings.
+func (c *Correlator) Evict(now time.Time) {
+	for k, in := range c.open {
+		if now.Sub(in.Last) > 2*c.Window {
+			delete(c.open, k)
+			for _, f := range in.Findings {
+				delete(c.seen, f)
+			}
+		}
+	}
+}

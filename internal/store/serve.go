@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// What parapet serve keeps: API tokens (hashed), the intake spool
+// (bodies acknowledged but not yet processed), findings, incidents and
+// source checkpoints.
+const serveSchema = `
+CREATE TABLE IF NOT EXISTS tokens (
+	id      TEXT PRIMARY KEY,
+	hash    TEXT NOT NULL UNIQUE,
+	role    TEXT NOT NULL,
+	name    TEXT NOT NULL,
+	created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS intake (
+	seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+	source   TEXT NOT NULL,
+	received TEXT NOT NULL,
+	body     BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS findings (
+	id          TEXT PRIMARY KEY,
+	incident_id TEXT NOT NULL,
+	time        TEXT NOT NULL,
+	level       TEXT NOT NULL,
+	rule_id     TEXT NOT NULL,
+	created     TEXT NOT NULL,
+	body        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_incident ON findings (incident_id);
+CREATE TABLE IF NOT EXISTS incidents (
+	id       TEXT PRIMARY KEY,
+	status   TEXT NOT NULL,
+	risk     REAL NOT NULL,
+	first    TEXT NOT NULL,
+	last     TEXT NOT NULL,
+	updated  TEXT NOT NULL,
+	body     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_last ON incidents (last);
+CREATE TABLE IF NOT EXISTS checkpoints (
+	source TEXT NOT NULL,
+	key    TEXT NOT NULL,
+	value  TEXT NOT NULL,
+	PRIMARY KEY (source, key)
+);
+`
+
+// Roles, weakest first: each may do what the ones before it may.
+var Roles = []string{"viewer", "analyst", "approver", "admin"}
+
+// RoleRank orders roles; -1 for an unknown one.
+func RoleRank(role string) int {
+	for i, r := range Roles {
+		if r == role {
+			return i
+		}
+	}
+	return -1
+}
+
+// Token is an API token's record (never the token itself).
+type Token struct {
+	ID, Role, Name string
+	Created        time.Time
+}
+
+// ErrNoToken is a token that is not (or no longer) known.
+var ErrNoToken = errors.New("unknown token")
+
+func tokenHash(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// CreateToken makes a token for a role and returns it: the only time it is
+// seen, since only its hash is kept.
+func (db *DB) CreateToken(ctx context.Context, role, name string) (string, Token, error) {
+	if RoleRank(role) < 0 {
+		return "", Token{}, fmt.Errorf("role %q: want one of viewer, analyst, approver, admin", role)
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", Token{}, err
+	}
+	secret := "ppt_" + base64.RawURLEncoding.EncodeToString(b[:])
+	h := tokenHash(secret)
+	t := Token{ID: h[:12], Role: role, Name: name, Created: time.Now().UTC()}
+	_, err := db.ExecContext(ctx, `INSERT INTO tokens (id, hash, role, name, created) VALUES (?, ?, ?, ?, ?)`,
+		t.ID, h, role, name, t.Created.Format(time.RFC3339))
+	return secret, t, err
+}
+
+// LookupToken finds the token a secret is.
+func (db *DB) LookupToken(ctx context.Context, secret string) (Token, error) {
+	var t Token
+	var created string
+	err := db.QueryRowContext(ctx, `SELECT id, role, name, created FROM tokens WHERE hash = ?`, tokenHash(secret)).Scan(&t.ID, &t.Role, &t.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNoToken
+	}
+	t.Created, _ = time.Parse(time.RFC3339, created)
+	return t, err
+}
+
+// Spool keeps an intake body until it is processed: once Spool returns,
+// the body survives a crash.
+func (db *DB) Spool(ctx context.Context, source string, body []byte) (int64, error) {
+	res, err := db.ExecContext(ctx, `INSERT INTO intake (source, received, body) VALUES (?, ?, ?)`, source, time.Now().UTC().Format(time.RFC3339Nano), body)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// Spooled is one body waiting in the spool.
+type Spooled struct {
+	Seq    int64
+	Source string
+	Body   []byte
+}
+
+// Pending lists spooled bodies, oldest first, after seq.
+func (db *DB) Pending(ctx context.Context, after int64, limit int) ([]Spooled, error) {
+	rows, err := db.QueryContext(ctx, `SELECT seq, source, body FROM intake WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Spooled
+	for rows.Next() {
+		var s Spooled
+		if err := rows.Scan(&s.Seq, &s.Source, &s.Body); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Processed removes a spooled body whose findings are stored.
+func (db *DB) Processed(ctx context.Context, seq int64) error {
+	_, err := db.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq)
+	return err
+}
+
+// Checkpoint reads a source's checkpoint ("" when none).
+func (db *DB) Checkpoint(ctx context.Context, source, key string) (string, error) {
+	var v string
+	err := db.QueryRowContext(ctx, `SELECT value FROM checkpoints WHERE source = ? AND key = ?`, source, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetCheckpoint records a source's checkpoint.
+func (db *DB) SetCheckpoint(ctx context.Context, source, key, value string) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO checkpoints (source, key, value) VALUES (?, ?, ?) ON CONFLICT (source, key) DO UPDATE SET value = excluded.value`, source, key, value)
+	return err
+}
