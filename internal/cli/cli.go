@@ -101,6 +101,8 @@ OCSF-aligned event model, and detects, responds to and reports on threats and po
 		newChecks(io),
 		newRules(io),
 		newConfig(io),
+		newServe(io),
+		newTokens(io),
 	)
 	return root
 }

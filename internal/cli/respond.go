@@ -74,24 +74,34 @@ func loadPlaybooks(reg *respond.Registry, dirs []string, noBuiltin bool) ([]*res
 
 // engine opens the store and builds the engine; close releases it.
 func (r *responseFlags) engine(ctx context.Context, io IO) (*respond.Engine, func(), error) {
+	db, err := store.Open(ctx, r.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, _, err := r.engineOn(ctx, io, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return e, func() { db.Close() }, nil
+}
+
+// engineOn builds the response engine on an open store (the caller
+// closes it).
+func (r *responseFlags) engineOn(ctx context.Context, io IO, db *store.DB) (*respond.Engine, func(), error) {
 	clients := &awsaction.Clients{}
 	reg := registry(clients)
 	pbs, errs := loadPlaybooks(reg, r.playbookDirs, r.noBuiltin)
 	for _, e := range errs {
 		fmt.Fprintf(io.Err, "parapet: playbook skipped: %v\n", e)
 	}
-	db, err := store.Open(ctx, r.db)
-	if err != nil {
-		return nil, nil, err
-	}
 	clients.History = respond.History{DB: db}
 	log, err := audit.Open(ctx, db)
 	if err != nil {
-		db.Close()
 		return nil, nil, err
 	}
 	e := &respond.Engine{Playbooks: pbs, Registry: reg, DB: db, Audit: log, DryRun: r.dryRun, Protect: r.protect, Out: io.Out}
-	return e, func() { db.Close() }, nil
+	return e, func() {}, nil
 }
 
 func printResults(io IO, rs []respond.Result) {

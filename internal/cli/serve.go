@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/ueba"
+	"github.com/parapet-sec/parapet/internal/enrich"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/server"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+// serveConfig loads the configuration and applies the flags over it.
+func serveConfig(cmd *cobra.Command, file, listen, data string) (*config.Config, error) {
+	c, err := config.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Flags().Changed("data") {
+		if c.DB == filepath.Join(c.Data, "parapet.db") {
+			c.DB = filepath.Join(data, "parapet.db")
+		}
+		c.Data = data
+	}
+	if cmd.Flags().Changed("listen") {
+		c.Listen = listen
+	}
+	return c, nil
+}
+
+func newServe(io IO) *cobra.Command {
+	var file, listen, data string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run continuously: intake, detection, incidents, response, API and metrics",
+		Long: `Run Parapet as a service. Telemetry posted to the intake (POST /v1/ingest/cloudtrail, /eventbridge,
+/vpcflow) is spooled in the store before it is acknowledged (202), then decoded, enriched, detected (rules,
+correlation rules, behavioural models), filed into incidents, stored, and handed to the response playbooks.
+A restart replays what was acknowledged and not yet processed; nothing is counted or acted on twice.
+
+Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /readyz and /metrics
+(Prometheus) are open. With no --config: SQLite in ./parapet-data, HTTP on 127.0.0.1:8080, no sources.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := serveConfig(cmd, file, listen, data)
+			if err != nil {
+				fmt.Fprintln(io.Err, err)
+				return &ExitError{Code: ExitUsage}
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			log := slog.New(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			db, err := store.Open(ctx, c.DB)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			p, closeFn, err := buildPipeline(ctx, io, c, db, reg, log)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var running atomic.Bool
+			srv := server.New(c, db, p, reg, log, running.Load)
+			ln, err := net.Listen("tcp", c.Listen)
+			if err != nil {
+				return err
+			}
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+			errc := make(chan error, 2)
+			go func() { errc <- hs.Serve(ln) }()
+			go func() {
+				running.Store(true)
+				errc <- p.Run(ctx)
+			}()
+			addr := "http://" + ln.Addr().String()
+			log.Info("parapet serve", "listen", addr, "store", c.DB)
+			if serveListening != nil {
+				serveListening(addr)
+			}
+			select {
+			case <-ctx.Done():
+			case err = <-errc:
+			}
+			cancel()
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			_ = hs.Shutdown(sctx)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&file, "config", "", "the configuration file (parapet config schema); none: the defaults")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (overrides the file's listen)")
+	cmd.Flags().StringVar(&data, "data", "parapet-data", "folder for the store and state (overrides the file's data)")
+	return cmd
+}
+
+// serveListening, when set (by tests), learns the address serve listens on.
+var serveListening func(addr string)
+
+// buildPipeline assembles detection, incidents and response from the
+// configuration.
+func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, reg prometheus.Registerer, log *slog.Logger) (*pipeline.Pipeline, func(), error) {
+	rules, _, err := loadRules(io, c.Detect.Rules, !*c.Detect.BuiltinRules)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine := detect.NewEngine(rules)
+	p := &pipeline.Pipeline{DB: db, Rules: engine, Incidents: correlate.New(c.Correlate.Window.D()), Metrics: pipeline.NewMetrics(reg), Log: log}
+	if *c.Detect.UEBA.Enabled {
+		p.UEBA = ueba.New(ueba.Config{Warmup: c.Detect.UEBA.Warmup.D(), Lateness: time.Hour, Threshold: c.Detect.UEBA.Threshold, MinRaw: c.Detect.UEBA.MinRaw})
+	}
+	closers := []func(){}
+	var enrichers []func(*event.Event)
+	if c.Detect.GeoIP != "" || c.Detect.ASN != "" {
+		geo, err := enrich.OpenGeo(c.Detect.GeoIP, c.Detect.ASN)
+		if err != nil {
+			return nil, nil, fmt.Errorf("detect.geoip/asn: %w", err)
+		}
+		closers = append(closers, func() { geo.Close() })
+		enrichers = append(enrichers, geo.Enrich)
+	}
+	if len(c.Detect.CloudRanges) > 0 {
+		ranges, err := enrich.LoadRanges(c.Detect.CloudRanges...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("detect.cloud_ranges: %w", err)
+		}
+		enrichers = append(enrichers, ranges.Enrich)
+	}
+	if len(enrichers) > 0 {
+		p.Enrich = func(e *event.Event) {
+			for _, f := range enrichers {
+				f(e)
+			}
+		}
+	}
+	rf := responseFlags{playbookDirs: c.Respond.Playbooks, noBuiltin: !*c.Respond.BuiltinPlaybooks, db: c.DB, dryRun: c.Respond.DryRun, protect: c.Respond.Protect}
+	resp, closeResp, err := rf.engineOn(ctx, IO{In: io.In, Out: io.Err, Err: io.Err}, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Respond = resp
+	closers = append(closers, closeResp)
+	if err := p.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	return p, func() {
+		for _, f := range closers {
+			f()
+		}
+	}, nil
+}
+
+func newTokens(io IO) *cobra.Command {
+	cmd := &cobra.Command{Use: "tokens", Short: "API tokens for parapet serve"}
+	var role, data, name, file string
+	create := &cobra.Command{
+		Use:   "create --role ROLE",
+		Short: "Create a token (viewer, analyst, approver, admin); the token is printed once, on the last line",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := serveConfig(cmd, file, "", data)
+			if err != nil {
+				return err
+			}
+			db, err := store.Open(cmd.Context(), c.DB)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			secret, t, err := db.CreateToken(cmd.Context(), role, name)
+			if err != nil {
+				return usageError{err}
+			}
+			fmt.Fprintf(io.Err, "parapet: token %s (%s, role %s) created in %s; only its hash is stored, so copy it now:\n", t.ID, name, t.Role, c.DB)
+			fmt.Fprintln(io.Out, secret)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&role, "role", "", "viewer, analyst, approver or admin")
+	create.Flags().StringVar(&name, "name", "", "who or what the token is for")
+	create.Flags().StringVar(&data, "data", "parapet-data", "the serve data folder")
+	create.Flags().StringVar(&file, "config", "", "the serve configuration file (for its data and db)")
+	_ = create.MarkFlagRequired("role")
+	cmd.AddCommand(create)
+	return cmd
+}

@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServe runs parapet serve until the test ends and returns its URL.
+func startServe(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	addr := make(chan string, 1)
+	serveListening = func(a string) { addr <- a }
+	t.Cleanup(func() { serveListening = nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var errb bytes.Buffer
+	go func() {
+		defer close(done)
+		cmd := New(IO{In: strings.NewReader(""), Out: io.Discard, Err: &errb})
+		cmd.SetArgs(append([]string{"serve", "--listen", "127.0.0.1:0"}, args...))
+		_ = cmd.ExecuteContext(ctx)
+	}()
+	select {
+	case a := <-addr:
+		stop := func() { cancel(); <-done }
+		t.Cleanup(stop)
+		return a, stop
+	case <-done:
+		t.Fatalf("serve ended: %s", errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return "", nil
+}
+
+func token(t *testing.T, data, role string) string {
+	t.Helper()
+	out, errOut, code := run(t, "", "tokens", "create", "--role", role, "--name", "test-"+role, "--data", data)
+	if code != ExitOK {
+		t.Fatalf("tokens create: exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
+func call(t *testing.T, method, url, tok, ctype string, body []byte) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &v)
+	if v == nil {
+		v = map[string]any{"raw": string(b)}
+	}
+	return resp.StatusCode, v
+}
+
+// The CLI contract of parapet serve: tokens, the CloudTrail intake,
+// incidents, 401 on every /v1 route without a token, clear 4xx errors, and
+// a restart that neither loses nor repeats.
+func TestServeContract(t *testing.T) {
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\nsources:\n  http:\n    max_body: 64KiB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	analyst, viewer := token(t, data, "analyst"), token(t, data, "viewer")
+	if !strings.HasPrefix(analyst, "ppt_") || analyst == viewer {
+		t.Fatalf("tokens %q %q", analyst, viewer)
+	}
+	url, stop := startServe(t, "--data", data, "--config", cfg)
+
+	// 401 everywhere under /v1 without a valid token.
+	for _, r := range [][2]string{{"GET", "/v1/incidents"}, {"POST", "/v1/ingest/cloudtrail"}, {"GET", "/v1/incidents/x"}, {"GET", "/v1/nothing-here"}} {
+		if code, _ := call(t, r[0], url+r[1], "", "application/json", nil); code != 401 {
+			t.Errorf("%s %s without a token: %d", r[0], r[1], code)
+		}
+		if code, _ := call(t, r[0], url+r[1], "ppt_not-a-token", "application/json", nil); code != 401 {
+			t.Errorf("%s %s with a bad token: %d", r[0], r[1], code)
+		}
+	}
+	if code, _ := call(t, "GET", url+"/healthz", "", "", nil); code != 200 {
+		t.Errorf("/healthz: %d", code)
+	}
+
+	// A public bucket policy, as CloudTrail delivers it (gzip'd Records).
+	pub := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-open/*"}}}
+	rec := ctRecord("ev-serve-1", "mallory", "AKIAMALLORY", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "acme-open", "bucketPolicy": pub}, nil)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"Records":[` + rec + `]}`))
+	zw.Close()
+	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", viewer, "application/gzip", gz.Bytes()); code != 403 {
+		t.Errorf("a viewer may not ingest: %d %v", code, v)
+	}
+	code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/gzip", gz.Bytes())
+	if code != 202 {
+		t.Fatalf("ingest: %d %v", code, v)
+	}
+	incident := waitIncident(t, url, viewer)
+	code, v = call(t, "GET", url+"/v1/incidents/"+incident, viewer, "", nil)
+	fs, _ := v["findings"].([]any)
+	if code != 200 || len(fs) == 0 || !strings.Contains(mustJSON(fs), "S3 Bucket Policy Grants Access To Everyone") {
+		t.Errorf("incident detail: %d %v", code, v)
+	}
+
+	// Bad requests get clear 4xx answers.
+	for _, c := range []struct {
+		ctype string
+		body  []byte
+		code  int
+		want  string
+	}{
+		{"application/json", []byte(`{"Records":[{"eventID": }]}`), 400, "malformed JSON at byte"},
+		{"application/xml", []byte(`<x/>`), 415, "content type"},
+		{"application/json", bytes.Repeat([]byte(" "), 70<<10), 413, "exceeds"},
+		{"application/json", nil, 400, "empty body"},
+	} {
+		code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, c.ctype, c.body)
+		if code != c.code || !strings.Contains(mustJSON(v), c.want) {
+			t.Errorf("%s body of %d bytes: %d %v, want %d %q", c.ctype, len(c.body), code, v, c.code, c.want)
+		}
+	}
+	if code, v := call(t, "GET", url+"/metrics", "", "", nil); code != 200 || !strings.Contains(v["raw"].(string), "parapet_events_total 1") {
+		t.Errorf("/metrics: %d %v", code, v)
+	}
+
+	// Restart and send the same file again: nothing new.
+	stop()
+	url, _ = startServe(t, "--data", data, "--config", cfg)
+	if code, _ := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/x-ndjson", []byte(rec+"\n")); code != 202 {
+		t.Fatalf("ingest after restart: %d", code)
+	}
+	// Processed: the new process counted the event.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, m := call(t, "GET", url+"/metrics", "", "", nil); strings.Contains(m["raw"].(string), "parapet_events_total 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the record sent after the restart was not processed")
+		}
+	}
+	_, v = call(t, "GET", url+"/v1/incidents", viewer, "", nil)
+	items, _ := v["items"].([]any)
+	if len(items) != 1 || len(items[0].(map[string]any)["findings"].([]any)) != 1 {
+		t.Errorf("after the same record again: %v", v)
+	}
+}
+
+func waitIncident(t *testing.T, url, tok string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		code, v := call(t, "GET", url+"/v1/incidents", tok, "", nil)
+		if code != 200 {
+			t.Fatalf("incidents: %d %v", code, v)
+		}
+		if items, _ := v["items"].([]any); len(items) > 0 {
+			return items[0].(map[string]any)["id"].(string)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no incident")
+	return ""
+}

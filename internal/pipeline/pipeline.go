@@ -1,0 +1,324 @@
+// Package pipeline is parapet serve's processing: spooled intake bodies
+// are decoded, enriched, detected (rules, correlation rules, behavioural
+// models), filed into incidents, stored and handed to the response
+// engine, in order, by one processor goroutine (decoding inside a body
+// runs on every core).
+//
+// Crash safety: a body is acknowledged only once it is in the store's
+// spool; it leaves the spool only after its findings and incidents are
+// stored. A crash in between replays the body on restart: finding ids are
+// deterministic, the store keeps each once, the incident correlator is
+// restored from the store (a finding already filed is not counted again),
+// and the response engine's idempotency keys keep an action from running
+// twice.
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/ueba"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/report"
+	"github.com/parapet-sec/parapet/internal/respond"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+// Pipeline processes the spool.
+type Pipeline struct {
+	DB        *store.DB
+	Rules     *detect.Engine
+	UEBA      *ueba.Engine      // nil: off
+	Enrich    func(*event.Event) // nil: none
+	Respond   *respond.Engine   // nil: off
+	Incidents *correlate.Correlator
+	Metrics   *Metrics
+	Log       *slog.Logger
+
+	corr    *detect.Correlator
+	wake    chan struct{}
+	mu      sync.Mutex
+	last    int64 // the last spool sequence processed
+}
+
+// Start restores the incidents and readies the pipeline.
+func (p *Pipeline) Start(ctx context.Context) error {
+	p.corr = p.Rules.NewCorrelator()
+	p.wake = make(chan struct{}, 1)
+	if p.Log == nil {
+		p.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if p.Metrics == nil {
+		p.Metrics = NewMetrics(nil)
+	}
+	incs, err := LoadIncidents(ctx, p.DB, 10000)
+	if err != nil {
+		return err
+	}
+	p.Incidents.Restore(incs)
+	return nil
+}
+
+// Submit spools a body; once it returns without error the body is
+// acknowledged: it will be processed even if the process dies now.
+func (p *Pipeline) Submit(ctx context.Context, source string, body []byte) (int64, error) {
+	seq, err := p.DB.Spool(ctx, source, body)
+	if err != nil {
+		return 0, err
+	}
+	p.Metrics.Spooled.Inc()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return seq, nil
+}
+
+// Run processes the spool until ctx ends.
+func (p *Pipeline) Run(ctx context.Context) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		for {
+			batch, err := p.DB.Pending(ctx, 0, 16)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if len(batch) == 0 {
+				break
+			}
+			for _, s := range batch {
+				if err := p.process(ctx, s); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					p.Log.Error("processing failed; the body stays spooled", "seq", s.Seq, "source", s.Source, "err", err)
+					return err
+				}
+				p.mu.Lock()
+				p.last = s.Seq
+				p.mu.Unlock()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// Processed is the last spool sequence fully processed.
+func (p *Pipeline) Processed() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// WaitFor waits until every body up to seq is processed, or ctx ends.
+func (p *Pipeline) WaitFor(ctx context.Context, seq int64) error {
+	for p.Processed() < seq {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
+	start := time.Now()
+	in := ingest.Input{Name: fmt.Sprintf("%s#%d", s.Source, s.Seq), Size: int64(len(s.Body)),
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.Body)), nil }}
+	run := func(b *ingest.Batch) {
+		if p.Enrich != nil {
+			for i := range b.Events {
+				p.Enrich(&b.Events[i])
+			}
+		}
+		b.Data = p.Rules.DetectBatch(b.Events)
+	}
+	var findings []detect.Finding
+	var events int
+	st, err := ingest.Run(ctx, []ingest.Input{in}, ingest.Options{Map: run}, func(b *ingest.Batch) error {
+		res := b.Data.(*detect.Batch)
+		p.corr.Correlate(b.Events, res)
+		if p.UEBA != nil {
+			for i := range b.Events {
+				if f := p.UEBA.Observe(&b.Events[i]); f != nil {
+					res.Findings = append(res.Findings, *f)
+				}
+			}
+		}
+		if p.Respond != nil {
+			h := respond.History{DB: p.DB}
+			for i := range b.Events {
+				ev := &b.Events[i]
+				if ev.API.Operation != "PutBucketPolicy" || ev.Outcome == event.OutcomeFailure {
+					continue
+				}
+				pol, ok := ev.Lookup("requestParameters.bucketPolicy")
+				bucket, ok2 := ev.Lookup("requestParameters.bucketName")
+				if ok && ok2 && pol.Kind == event.KindObject {
+					if err := h.ObservePolicy(ctx, bucket.String(), ev.Time, ev.ID, string(pol.JSON())); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		events += len(b.Events)
+		for i := range res.Findings {
+			f := res.Findings[i]
+			f.Record = append([]byte(nil), f.Record...) // the chunk is reused
+			findings = append(findings, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.Metrics.Events.Add(float64(events))
+	p.Metrics.BadRecords.Add(float64(st.BadRecords))
+	p.Metrics.Stage.WithLabelValues("detect").Observe(time.Since(start).Seconds())
+	t := time.Now()
+	if err := p.store(ctx, s.Seq, findings); err != nil {
+		return err
+	}
+	p.Metrics.Stage.WithLabelValues("store").Observe(time.Since(t).Seconds())
+	t = time.Now()
+	if p.Respond != nil {
+		for i := range findings {
+			line := report.AppendFindingJSON(nil, &findings[i])
+			if rec := findings[i].Record; len(rec) > 0 {
+				line = append(append(append(line[:len(line)-1], `,"record":`...), rec...), '}')
+			}
+			f, err := respond.ParseFinding(line)
+			if err != nil {
+				return err
+			}
+			if _, err := p.Respond.Handle(ctx, f); err != nil {
+				p.Log.Error("response failed", "finding", findings[i].ID, "err", err)
+			}
+		}
+	}
+	p.Metrics.Stage.WithLabelValues("respond").Observe(time.Since(t).Seconds())
+	return nil
+}
+
+// store files the findings into incidents and writes both, then drops
+// the body from the spool, in one transaction.
+func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Finding) error {
+	tx, err := p.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	changed := map[string]*correlate.Incident{}
+	for i := range findings {
+		f := &findings[i]
+		in, fresh := p.Incidents.Add(f)
+		if !fresh {
+			continue
+		}
+		changed[in.ID] = in
+		body := report.AppendFindingJSON(nil, f)
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, in.ID, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			p.Metrics.Findings.WithLabelValues(f.Level).Inc()
+			p.Metrics.MTTD.Observe(time.Since(f.Time).Seconds())
+		}
+	}
+	for _, in := range changed {
+		body, _ := json.Marshal(in)
+		res, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, risk, first, last, updated, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, risk = excluded.risk, first = excluded.first, last = excluded.last, updated = excluded.updated, body = excluded.body`,
+			in.ID, in.Status, in.Risk, in.First.UTC().Format(time.RFC3339Nano), in.Last.UTC().Format(time.RFC3339Nano), now, string(body))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 && len(in.Findings) == 1 {
+			p.Metrics.Incidents.Inc()
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	p.Metrics.Spooled.Dec()
+	return nil
+}
+
+// LoadIncidents reads the most recent incidents (by last finding).
+func LoadIncidents(ctx context.Context, db *store.DB, limit int) ([]*correlate.Incident, error) {
+	rows, err := db.QueryContext(ctx, `SELECT body FROM incidents ORDER BY last DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*correlate.Incident
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var in correlate.Incident
+		if err := json.Unmarshal([]byte(body), &in); err != nil {
+			return nil, err
+		}
+		out = append(out, &in)
+	}
+	return out, rows.Err()
+}
+
+// Incident reads one incident and its findings (JSON objects).
+func Incident(ctx context.Context, db *store.DB, id string) (*correlate.Incident, []json.RawMessage, error) {
+	var body string
+	err := db.QueryRowContext(ctx, `SELECT body FROM incidents WHERE id = ?`, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var in correlate.Incident
+	if err := json.Unmarshal([]byte(body), &in); err != nil {
+		return nil, nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT body FROM findings WHERE incident_id = ? ORDER BY time`, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var fs []json.RawMessage
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			return nil, nil, err
+		}
+		fs = append(fs, json.RawMessage(b))
+	}
+	return &in, fs, rows.Err()
+}
