@@ -52,12 +52,12 @@ func TestParse(t *testing.T) {
 // Every error names its line.
 func TestErrors(t *testing.T) {
 	for body, want := range map[string][]string{
-		"listen: x\nlisen: y\n":                                       {"line 2: field lisen not found"},
-		"correlate:\n  window: soon\n":                                {"line 2:", `"soon" is not a duration`},
-		"sources:\n  http:\n    firehose_access_key: hunter2\n":       {"line 3: sources.http.firehose_access_key: a secret is given as env:NAME or file:PATH"},
-		"listen: localhost\n":                                         {"line 1: listen:"},
-		"sources:\n  folders:\n    - poll: 5s\n":                      {"line 3: sources.folders.0.path"},
-		"sources:\n  http:\n    max_body: lots\n":                     {"line 3:", "is not a size"},
+		"listen: x\nlisen: y\n":                                      {"line 2: field lisen not found"},
+		"correlate:\n  window: soon\n":                               {"line 2:", `"soon" is not a duration`},
+		"sources:\n  http:\n    firehose_access_key: hunter2\n":      {"line 3: sources.http.firehose_access_key: a secret is given as env:NAME or file:PATH"},
+		"listen: localhost\n":                                        {"line 1: listen:"},
+		"sources:\n  folders:\n    - poll: 5s\n":                     {"line 3: sources.folders.0.path"},
+		"sources:\n  http:\n    max_body: lots\n":                    {"line 3:", "is not a size"},
 		"detect:\n  rules: [a]\n  nope: 1\nrespond:\n  typo: true\n": {"line 3: field nope not found", "line 5: field typo not found"},
 	} {
 		_, err := Parse([]byte(body))

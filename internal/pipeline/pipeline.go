@@ -39,17 +39,17 @@ import (
 type Pipeline struct {
 	DB        *store.DB
 	Rules     *detect.Engine
-	UEBA      *ueba.Engine      // nil: off
+	UEBA      *ueba.Engine       // nil: off
 	Enrich    func(*event.Event) // nil: none
-	Respond   *respond.Engine   // nil: off
+	Respond   *respond.Engine    // nil: off
 	Incidents *correlate.Correlator
 	Metrics   *Metrics
 	Log       *slog.Logger
 
-	corr    *detect.Correlator
-	wake    chan struct{}
-	mu      sync.Mutex
-	last    int64 // the last spool sequence processed
+	corr *detect.Correlator
+	wake chan struct{}
+	mu   sync.Mutex
+	last int64 // the last spool sequence processed
 }
 
 // Start restores the incidents and readies the pipeline.
