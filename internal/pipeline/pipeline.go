@@ -67,6 +67,14 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		return err
 	}
 	p.Incidents.Restore(incs)
+	n, err := p.DB.PendingCount(ctx)
+	if err != nil {
+		return err
+	}
+	p.Metrics.Spooled.Set(float64(n))
+	if n > 0 {
+		p.Log.Info("replaying the spool: bodies acknowledged before the last stop and not yet processed", "bodies", n)
+	}
 	return nil
 }
 

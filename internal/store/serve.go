@@ -149,6 +149,13 @@ func (db *DB) Pending(ctx context.Context, after int64, limit int) ([]Spooled, e
 	return out, rows.Err()
 }
 
+// PendingCount is how many bodies wait in the spool.
+func (db *DB) PendingCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM intake`).Scan(&n)
+	return n, err
+}
+
 // Processed removes a spooled body whose findings are stored.
 func (db *DB) Processed(ctx context.Context, seq int64) error {
 	_, err := db.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq)
