@@ -22,9 +22,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -68,7 +70,13 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/ingest/vpcflow", "analyst", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
 		{"GET", "/v1/incidents", "viewer", "Incidents, newest first", s.incidents},
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
+		{"GET", "/v1/findings", "viewer", "Findings, newest first (?level=high&limit=100)", s.findings},
+		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired)", s.approvals},
+		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
+		{"POST", "/v1/approvals/{id}/deny", "approver", "Deny a pending action; body {\"comment\": \"…\"}", s.decide(false)},
+		{"GET", "/v1/audit", "viewer", "The audit trail (?after=SEQ&limit=100) and whether its hash chain is intact", s.audit},
 		{"GET", "/v1/whoami", "viewer", "The caller's token: id, name, role", s.whoami},
+		{"GET", "/v1/openapi.json", "viewer", "This API as an OpenAPI 3.1 document", s.openapi},
 	}
 }
 
@@ -320,4 +328,188 @@ func (t *throttle) blocked(ip string) bool {
 		}
 	}
 	return t.max > 0 && n >= t.max
+}
+
+func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && v > 0 && v <= 1000 {
+		limit = v
+	}
+	level := r.URL.Query().Get("level")
+	rows, err := s.DB.QueryContext(r.Context(), `SELECT body FROM findings WHERE ? = '' OR level = ? ORDER BY time DESC LIMIT ?`, level, level, limit)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store: %v", err)
+		return
+	}
+	defer rows.Close()
+	items := []json.RawMessage{}
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			apiError(w, http.StatusInternalServerError, "store: %v", err)
+			return
+		}
+		items = append(items, json.RawMessage(b))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
+	if s.Pipeline.Respond == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"items": []any{}})
+		return
+	}
+	status := r.URL.Query().Get("status")
+	switch status {
+	case "", "pending", "approved", "denied", "expired":
+	default:
+		apiError(w, http.StatusBadRequest, "status %q: want pending, approved, denied or expired", status)
+		return
+	}
+	as, err := s.Pipeline.Respond.Approvals(r.Context(), status)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store: %v", err)
+		return
+	}
+	items := make([]any, 0, len(as))
+	for _, a := range as {
+		items = append(items, a)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+// decide approves or denies as the caller: the token's name, its role and
+// "token:ID" are the names a playbook's approvers may list (a playbook that
+// lists none takes any approver).
+func (s *Server) decide(approve bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := r.Context().Value(ctxKey{}).(store.Token)
+		if s.Pipeline.Respond == nil {
+			apiError(w, http.StatusNotFound, "the response engine is off")
+			return
+		}
+		var body struct {
+			Comment string `json:"comment"`
+		}
+		if r.ContentLength != 0 {
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+				apiError(w, http.StatusBadRequest, "body: %v (want {\"comment\": \"…\"})", err)
+				return
+			}
+		}
+		by := tok.Name
+		if by == "" {
+			by = "token:" + tok.ID
+		}
+		res, err := s.Pipeline.Respond.DecideAs(r.Context(), r.PathValue("id"), by, []string{tok.Name, tok.Role, "token:" + tok.ID}, body.Comment, approve)
+		switch {
+		case errors.Is(err, respond.ErrNotPending):
+			apiError(w, http.StatusNotFound, "no pending approval %s", r.PathValue("id"))
+		case err != nil && res.Status == "":
+			apiError(w, http.StatusForbidden, "%v", err)
+		case err != nil:
+			writeJSON(w, http.StatusOK, map[string]any{"result": res, "error": err.Error()})
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"result": res})
+		}
+	}
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	limit := 100
+	if v, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && v > 0 && v <= 1000 {
+		limit = v
+	}
+	rows, err := s.DB.QueryContext(r.Context(), `SELECT seq, body, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store: %v", err)
+		return
+	}
+	defer rows.Close()
+	items := []any{}
+	for rows.Next() {
+		var seq int64
+		var body, hash string
+		if err := rows.Scan(&seq, &body, &hash); err != nil {
+			apiError(w, http.StatusInternalServerError, "store: %v", err)
+			return
+		}
+		items = append(items, map[string]any{"seq": seq, "record": json.RawMessage(body), "hash": hash})
+	}
+	n, head, verr := audit.Verify(r.Context(), s.DB, "")
+	chain := map[string]any{"records": n, "head": head, "intact": verr == nil}
+	if verr != nil {
+		chain["problem"] = verr.Error()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "chain": chain})
+}
+
+// OpenAPI is the API as an OpenAPI 3.1 document, built from Routes.
+func (s *Server) OpenAPI() map[string]any {
+	paths := map[string]any{}
+	for _, r := range s.Routes() {
+		op := map[string]any{
+			"summary":        r.Summary,
+			"operationId":    strings.ToLower(r.Method) + strings.NewReplacer("/v1/", "", "/", "_", "{", "", "}", "", ".", "_").Replace(r.Pattern),
+			"security":       []any{map[string]any{"bearer": []any{}}},
+			"x-parapet-role": r.Role,
+			"responses": map[string]any{
+				"401": map[string]any{"$ref": "#/components/responses/Unauthorized"},
+				"403": map[string]any{"$ref": "#/components/responses/Forbidden"},
+			},
+		}
+		resp := op["responses"].(map[string]any)
+		if r.Method == "POST" && strings.HasPrefix(r.Pattern, "/v1/ingest/") {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{}, "application/x-ndjson": map[string]any{}, "application/gzip": map[string]any{}, "text/plain": map[string]any{}}}
+			resp["202"] = map[string]any{"description": "spooled: it will be processed even if the server stops now", "content": jsonContent(map[string]any{
+				"type": "object", "properties": map[string]any{"accepted": map[string]any{"type": "integer"}, "bytes": map[string]any{"type": "integer"}}})}
+			resp["400"] = map[string]any{"$ref": "#/components/responses/Error"}
+			resp["413"] = map[string]any{"$ref": "#/components/responses/Error"}
+			resp["415"] = map[string]any{"$ref": "#/components/responses/Error"}
+		} else {
+			resp["200"] = map[string]any{"description": "OK", "content": jsonContent(map[string]any{"type": "object"})}
+		}
+		var params []any
+		for _, seg := range strings.Split(r.Pattern, "/") {
+			if strings.HasPrefix(seg, "{") {
+				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+				resp["404"] = map[string]any{"$ref": "#/components/responses/Error"}
+			}
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		item, _ := paths[r.Pattern].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[r.Pattern] = item
+		}
+		item[strings.ToLower(r.Method)] = op
+	}
+	errSchema := jsonContent(map[string]any{"type": "object", "properties": map[string]any{"error": map[string]any{"type": "string"}, "status": map[string]any{"type": "integer"}}})
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info":    map[string]any{"title": "Parapet API", "version": "1", "description": "Every /v1 route needs Authorization: Bearer TOKEN (parapet tokens create --role ROLE). Roles: viewer < analyst < approver < admin."},
+		"paths":   paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+			"responses": map[string]any{
+				"Error":        map[string]any{"description": "a clear error", "content": errSchema},
+				"Unauthorized": map[string]any{"description": "no token, or an unknown one", "content": errSchema},
+				"Forbidden":    map[string]any{"description": "the token's role is too weak for the route", "content": errSchema},
+			},
+		},
+	}
+}
+
+func jsonContent(schema map[string]any) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": schema}}
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.OpenAPI())
 }

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func setup(t *testing.T) (*Server, *httptest.Server, map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(nil), Incidents: correlate.New(0)}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default()
+	c.Auth.LoginFailures = 1000
+	s := New(c, db, p, prometheus.NewRegistry(), nil, nil)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	toks := map[string]string{}
+	for _, r := range store.Roles {
+		secret, _, err := db.CreateToken(ctx, r, "t-"+r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks[r] = secret
+	}
+	return s, ts, toks
+}
+
+// Every route with every role: a role below the route's gets 403, one at
+// or above it gets past authorization, and no token gets 401.
+func TestEveryRouteEveryRole(t *testing.T) {
+	s, ts, toks := setup(t)
+	for _, rt := range s.Routes() {
+		path := strings.ReplaceAll(strings.ReplaceAll(rt.Pattern, "{id}", "nope"), "{", "")
+		do := func(tok string) int {
+			req, _ := http.NewRequest(rt.Method, ts.URL+path, bytes.NewReader([]byte(`{"Records":[]}`)))
+			req.Header.Set("Content-Type", "application/json")
+			if tok != "" {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "DENY" {
+				t.Errorf("%s %s: secure headers missing", rt.Method, path)
+			}
+			return resp.StatusCode
+		}
+		if code := do(""); code != 401 {
+			t.Errorf("%s %s without a token: %d", rt.Method, path, code)
+		}
+		for _, role := range store.Roles {
+			code := do(toks[role])
+			below := store.RoleRank(role) < store.RoleRank(rt.Role)
+			switch {
+			case below && code != 403:
+				t.Errorf("%s %s as %s (needs %s): %d, want 403", rt.Method, path, role, rt.Role, code)
+			case !below && (code == 401 || code == 403):
+				t.Errorf("%s %s as %s (needs %s): %d", rt.Method, path, role, rt.Role, code)
+			}
+		}
+	}
+}
+
+// The OpenAPI document is golden: a change to the API shows in review.
+func TestOpenAPIGolden(t *testing.T) {
+	s, ts, toks := setup(t)
+	got, _ := json.MarshalIndent(s.OpenAPI(), "", "  ")
+	golden := "testdata/openapi.golden.json"
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(append(got, '\n')) != string(want) {
+		t.Errorf("the OpenAPI document changed; review and run go test ./internal/server -update")
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/v1/openapi.json", nil)
+	req.Header.Set("Authorization", "Bearer "+toks["viewer"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	patterns := map[string]bool{}
+	for _, r := range s.Routes() {
+		patterns[r.Pattern] = true
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || doc["openapi"] != "3.1.0" || len(doc["paths"].(map[string]any)) != len(patterns) {
+		t.Errorf("served document: %v %v", err, doc["openapi"])
+	}
+}
+
+// Failed attempts from one address are throttled.
+func TestThrottle(t *testing.T) {
+	s, ts, toks := setup(t)
+	s.throttle.max = 3
+	for range 3 {
+		req, _ := http.NewRequest("GET", ts.URL+"/v1/incidents", nil)
+		req.Header.Set("Authorization", "Bearer ppt_wrong")
+		resp, _ := http.DefaultClient.Do(req)
+		resp.Body.Close()
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/v1/incidents", nil)
+	req.Header.Set("Authorization", "Bearer "+toks["admin"])
+	resp, _ := http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("after 3 failures: %d", resp.StatusCode)
+	}
+}
