@@ -15,7 +15,7 @@ import (
 )
 
 // startServe runs parapet serve until the test ends and returns its URL.
-func startServe(t *testing.T, args ...string) (string, func()) {
+func startServe(t testing.TB, args ...string) (string, func()) {
 	t.Helper()
 	addr := make(chan string, 1)
 	serveListening = func(a string) { addr <- a }
@@ -35,14 +35,17 @@ func startServe(t *testing.T, args ...string) (string, func()) {
 		t.Cleanup(stop)
 		return a, stop
 	case <-done:
+		cancel()
 		t.Fatalf("serve ended: %s", errb.String())
 	case <-time.After(30 * time.Second):
+		cancel()
 		t.Fatal("serve did not start")
 	}
+	cancel()
 	return "", nil
 }
 
-func token(t *testing.T, data, role string) string {
+func token(t testing.TB, data, role string) string {
 	t.Helper()
 	out, errOut, code := run(t, "", "tokens", "create", "--role", role, "--name", "test-"+role, "--data", data)
 	if code != ExitOK {

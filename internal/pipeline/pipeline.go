@@ -208,6 +208,7 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	if err := p.store(ctx, s.Seq, findings); err != nil {
 		return err
 	}
+	p.Metrics.Latency.Observe(time.Since(s.Received).Seconds())
 	p.Metrics.Stage.WithLabelValues("store").Observe(time.Since(t).Seconds())
 	t = time.Now()
 	if p.Respond != nil {

@@ -126,14 +126,15 @@ func (db *DB) Spool(ctx context.Context, source string, body []byte) (int64, err
 
 // Spooled is one body waiting in the spool.
 type Spooled struct {
-	Seq    int64
-	Source string
-	Body   []byte
+	Seq      int64
+	Source   string
+	Body     []byte
+	Received time.Time
 }
 
 // Pending lists spooled bodies, oldest first, after seq.
 func (db *DB) Pending(ctx context.Context, after int64, limit int) ([]Spooled, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq, source, body FROM intake WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	rows, err := db.QueryContext(ctx, `SELECT seq, source, body, received FROM intake WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -141,9 +142,11 @@ func (db *DB) Pending(ctx context.Context, after int64, limit int) ([]Spooled, e
 	var out []Spooled
 	for rows.Next() {
 		var s Spooled
-		if err := rows.Scan(&s.Seq, &s.Source, &s.Body); err != nil {
+		var received string
+		if err := rows.Scan(&s.Seq, &s.Source, &s.Body, &received); err != nil {
 			return nil, err
 		}
+		s.Received, _ = time.Parse(time.RFC3339Nano, received)
 		out = append(out, s)
 	}
 	return out, rows.Err()
