@@ -186,3 +186,56 @@ func waitIncident(t *testing.T, url, tok string) string {
 	t.Fatal("no incident")
 	return ""
 }
+
+// Firehose's HTTP endpoint delivery: base64 records (here a gzip'd
+// CloudWatch Logs subscription payload carrying CloudTrail), the access
+// key header as the token, and Firehose's answer format.
+func TestServeFirehose(t *testing.T) {
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, viewer := token(t, data, "analyst"), token(t, data, "viewer")
+	url, _ := startServe(t, "--data", data, "--config", cfg)
+	pub := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}}}
+	rec := ctRecord("ev-fh-1", "mallory", "AKIAMALLORY", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "fh-bucket", "bucketPolicy": pub}, nil)
+	cwl, _ := json.Marshal(map[string]any{"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "cloudtrail", "logStream": "s",
+		"subscriptionFilters": []string{"all"}, "logEvents": []any{map[string]any{"id": "1", "timestamp": time.Now().UnixMilli(), "message": rec}}})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(cwl)
+	zw.Close()
+	req, _ := json.Marshal(map[string]any{"requestId": "req-1", "timestamp": time.Now().UnixMilli(), "records": []any{map[string]any{"data": gz.Bytes()}}})
+	do := func(key string) (int, map[string]any) {
+		r, _ := http.NewRequest("POST", url+"/v1/ingest/firehose", bytes.NewReader(req))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-Amz-Firehose-Request-Id", "req-1")
+		if key != "" {
+			r.Header.Set("X-Amz-Firehose-Access-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	if code, _ := do(""); code != 401 {
+		t.Errorf("without the access key: %d", code)
+	}
+	if code, _ := do("wrong"); code != 401 {
+		t.Errorf("with a wrong access key: %d", code)
+	}
+	code, v := do(tok)
+	if code != 200 || v["requestId"] != "req-1" || v["timestamp"] == nil {
+		t.Fatalf("delivery: %d %v", code, v)
+	}
+	id := waitIncident(t, url, viewer)
+	_, d := call(t, "GET", url+"/v1/incidents/"+id, viewer, "", nil)
+	if !strings.Contains(mustJSON(d), "fh-bucket") {
+		t.Errorf("the finding from Firehose: %v", d)
+	}
+}

@@ -88,8 +88,7 @@ type Folder struct {
 
 // HTTP is the intake.
 type HTTP struct {
-	MaxBody           ByteSize `yaml:"max_body" doc:"largest request body accepted (default 64MiB)"`
-	FirehoseAccessKey string   `yaml:"firehose_access_key" doc:"env:NAME or file:PATH holding the Firehose HTTP endpoint access key"`
+	MaxBody ByteSize `yaml:"max_body" doc:"largest request body accepted (default 64MiB); Firehose's access key is a Parapet token"`
 }
 
 // Duration is a time.Duration written as "90s".
@@ -266,9 +265,6 @@ func (c *Config) check(root *yaml.Node) Errors {
 	}
 	if c.DB != "" && strings.Contains(c.DB, "://") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		bad("db", "want a SQLite file path or postgres://…")
-	}
-	if k := c.Sources.HTTP.FirehoseAccessKey; k != "" && !strings.HasPrefix(k, "env:") && !strings.HasPrefix(k, "file:") {
-		bad("sources.http.firehose_access_key", "a secret is given as env:NAME or file:PATH, never in the file")
 	}
 	for i, f := range c.Sources.Folders {
 		if f.Path == "" {

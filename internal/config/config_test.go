@@ -28,7 +28,6 @@ sources:
     - path: /var/log/cloudtrail
   http:
     max_body: 16MiB
-    firehose_access_key: env:FIREHOSE_KEY
 `
 
 func TestDefaults(t *testing.T) {
@@ -54,7 +53,7 @@ func TestErrors(t *testing.T) {
 	for body, want := range map[string][]string{
 		"listen: x\nlisen: y\n":                                      {"line 2: field lisen not found"},
 		"correlate:\n  window: soon\n":                               {"line 2:", `"soon" is not a duration`},
-		"sources:\n  http:\n    firehose_access_key: hunter2\n":      {"line 3: sources.http.firehose_access_key: a secret is given as env:NAME or file:PATH"},
+		"sources:\n  http:\n    access_key: hunter2\n":               {"line 3: field access_key not found"},
 		"listen: localhost\n":                                        {"line 1: listen:"},
 		"sources:\n  folders:\n    - poll: 5s\n":                     {"line 3: sources.folders.0.path"},
 		"sources:\n  http:\n    max_body: lots\n":                    {"line 3:", "is not a size"},

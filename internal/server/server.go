@@ -67,6 +67,7 @@ func (s *Server) Routes() []Route {
 	return []Route{
 		{"POST", "/v1/ingest/cloudtrail", "analyst", "CloudTrail: a log file body ({\"Records\":[…]}, gzip or not) or JSON lines", s.ingest("cloudtrail")},
 		{"POST", "/v1/ingest/eventbridge", "analyst", "EventBridge events (API destinations): one event, an array, or JSON lines", s.ingest("eventbridge")},
+		{"POST", "/v1/ingest/firehose", "analyst", "Kinesis Data Firehose HTTP endpoint delivery (records of base64 data: CloudWatch Logs subscriptions, EventBridge events); the access key is a Parapet token", s.firehose},
 		{"POST", "/v1/ingest/vpcflow", "analyst", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
 		{"GET", "/v1/incidents", "viewer", "Incidents, newest first", s.incidents},
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
@@ -147,6 +148,12 @@ func (s *Server) auth(role string, h http.HandlerFunc) http.Handler {
 			return
 		}
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok && r.URL.Path == "/v1/ingest/firehose" {
+			// Firehose cannot send a bearer token: its endpoint access
+			// key is one.
+			secret = r.Header.Get("X-Amz-Firehose-Access-Key")
+			ok = secret != ""
+		}
 		if !ok || secret == "" {
 			s.authFail.Inc()
 			s.throttle.fail(ip)
@@ -512,4 +519,70 @@ func jsonContent(schema map[string]any) map[string]any {
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.OpenAPI())
+}
+
+// firehose takes Kinesis Data Firehose's HTTP endpoint delivery: a JSON
+// request of base64 records, each gzip'd or not (CloudWatch Logs
+// subscription payloads, EventBridge events, CloudTrail records), and
+// answers in Firehose's format so that it retries what failed.
+func (s *Server) firehose(w http.ResponseWriter, r *http.Request) {
+	reqID := r.Header.Get("X-Amz-Firehose-Request-Id")
+	answer := func(code int, msg string) {
+		v := map[string]any{"requestId": reqID, "timestamp": time.Now().UnixMilli()}
+		if msg != "" {
+			v["errorMessage"] = msg
+		}
+		writeJSON(w, code, v)
+	}
+	var req struct {
+		RequestID string `json:"requestId"`
+		Timestamp int64  `json:"timestamp"`
+		Records   []struct {
+			Data []byte `json:"data"` // base64 in JSON
+		} `json:"records"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, int64(s.Config.Sources.HTTP.MaxBody)))
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			answer(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", tooBig.Limit))
+			return
+		}
+		answer(http.StatusBadRequest, "not a Firehose delivery request: "+err.Error())
+		return
+	}
+	if reqID == "" {
+		reqID = req.RequestID
+	}
+	var body bytes.Buffer
+	for i, rec := range req.Records {
+		data := rec.Data
+		if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
+			zr, err := gzip.NewReader(bytes.NewReader(data))
+			if err != nil {
+				answer(http.StatusBadRequest, fmt.Sprintf("record %d: gzip: %v", i, err))
+				return
+			}
+			if data, err = io.ReadAll(zr); err != nil {
+				answer(http.StatusBadRequest, fmt.Sprintf("record %d: gzip: %v", i, err))
+				return
+			}
+		}
+		if err := checkJSON(data); err != nil {
+			answer(http.StatusBadRequest, fmt.Sprintf("record %d: %v", i, err))
+			return
+		}
+		body.Write(bytes.TrimSpace(data))
+		body.WriteByte('\n')
+	}
+	if body.Len() == 0 {
+		answer(http.StatusOK, "")
+		return
+	}
+	if _, err := s.Pipeline.Submit(r.Context(), "firehose", body.Bytes()); err != nil {
+		answer(http.StatusServiceUnavailable, "could not spool the records: "+err.Error())
+		return
+	}
+	s.bytesIn.Add(float64(body.Len()))
+	answer(http.StatusOK, "")
 }
