@@ -148,6 +148,16 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 		}
 		enrichers = append(enrichers, ranges.Enrich)
 	}
+	if len(c.Intel.Files) > 0 {
+		intel, err := enrich.LoadIntel(c.Intel.Files...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("intel.files: %w", err)
+		}
+		p.Intel = intel
+		for f, n := range intel.Loaded {
+			log.Info("threat intelligence loaded", "file", f, "indicators", n, "skipped", intel.Skipped[f])
+		}
+	}
 	if len(enrichers) > 0 {
 		p.Enrich = func(e *event.Event) {
 			for _, f := range enrichers {

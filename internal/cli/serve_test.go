@@ -239,3 +239,30 @@ func TestServeFirehose(t *testing.T) {
 		t.Errorf("the finding from Firehose: %v", d)
 	}
 }
+
+// An API call from an address on a threat-intelligence list becomes a
+// finding and joins the principal's incident, raising its risk.
+func TestServeIntel(t *testing.T) {
+	data := t.TempDir()
+	dir := t.TempDir()
+	list := filepath.Join(dir, "bad-ips.txt")
+	if err := os.WriteFile(list, []byte("# test list\n185.220.101.34\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\nintel:\n  files: ["+list+"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, viewer := token(t, data, "analyst"), token(t, data, "viewer")
+	url, _ := startServe(t, "--data", data, "--config", cfg)
+	rec := ctRecord("ev-intel-1", "carol", "AKIACAROL", "ec2.amazonaws.com", "DescribeInstances", map[string]any{}, nil)
+	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", tok, "application/x-ndjson", []byte(rec+"\n")); code != 202 {
+		t.Fatalf("ingest: %d %v", code, v)
+	}
+	id := waitIncident(t, url, viewer)
+	_, d := call(t, "GET", url+"/v1/incidents/"+id, viewer, "", nil)
+	s := mustJSON(d)
+	if !strings.Contains(s, "API call from an address on a threat-intelligence list") || !strings.Contains(s, "bad-ips.txt") || !strings.Contains(s, "initial-access") {
+		t.Errorf("intel finding: %s", s)
+	}
+}

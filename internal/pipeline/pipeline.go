@@ -28,6 +28,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/ueba"
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/report"
@@ -41,6 +42,7 @@ type Pipeline struct {
 	Rules     *detect.Engine
 	UEBA      *ueba.Engine       // nil: off
 	Enrich    func(*event.Event) // nil: none
+	Intel     *enrich.Intel      // nil: none
 	Respond   *respond.Engine    // nil: off
 	Incidents *correlate.Correlator
 	Metrics   *Metrics
@@ -160,7 +162,15 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 				p.Enrich(&b.Events[i])
 			}
 		}
-		b.Data = p.Rules.DetectBatch(b.Events)
+		res := p.Rules.DetectBatch(b.Events)
+		if p.Intel != nil {
+			for i := range b.Events {
+				for _, m := range p.Intel.Matches(&b.Events[i]) {
+					res.Findings = append(res.Findings, intelFinding(&b.Events[i], m))
+				}
+			}
+		}
+		b.Data = res
 	}
 	var findings []detect.Finding
 	var events int
