@@ -21,6 +21,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/detect/ueba"
 	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/ingest/watch"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/server"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -91,6 +92,11 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				running.Store(true)
 				errc <- p.Run(ctx)
 			}()
+			for _, f := range c.Sources.Folders {
+				w := &watch.Folder{Path: f.Path, Poll: f.Poll.D(), MaxSize: int64(c.Sources.HTTP.MaxBody), Sink: p, Log: log}
+				go func() { _ = w.Run(ctx) }()
+				log.Info("watching", "folder", f.Path, "every", f.Poll.D())
+			}
 			addr := "http://" + ln.Addr().String()
 			log.Info("parapet serve", "listen", addr, "store", c.DB)
 			if serveListening != nil {

@@ -266,3 +266,34 @@ func TestServeIntel(t *testing.T) {
 		t.Errorf("intel finding: %s", s)
 	}
 }
+
+// A watched folder: a CloudTrail file dropped in it is processed once,
+// also across a restart.
+func TestServeFolder(t *testing.T) {
+	data, logs := t.TempDir(), t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\nsources:\n  folders:\n    - path: "+logs+"\n      poll: 100ms\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	viewer := token(t, data, "viewer")
+	url, stop := startServe(t, "--data", data, "--config", cfg)
+	pub := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}}}
+	rec := ctRecord("ev-folder-1", "mallory", "AKIAMALLORY", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "folder-bucket", "bucketPolicy": pub}, nil)
+	p := filepath.Join(logs, "AWSLogs", "123456789012", "CloudTrail", "us-east-1", "2026", "11", "24", "trail.json")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(`{"Records":[`+rec+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute)
+	os.Chtimes(p, past, past)
+	waitIncident(t, url, viewer)
+	stop()
+	url, _ = startServe(t, "--data", data, "--config", cfg)
+	time.Sleep(500 * time.Millisecond) // several polls
+	if got := findingEvents(t, url, viewer); got["ev-folder-1"] != 1 {
+		t.Errorf("after a restart: %v", got)
+	}
+	if _, m := call(t, "GET", url+"/metrics", "", "", nil); strings.Contains(m["raw"].(string), "parapet_events_total 1") {
+		t.Error("the file was read again after the restart")
+	}
+}

@@ -95,6 +95,26 @@ func (p *Pipeline) Submit(ctx context.Context, source string, body []byte) (int6
 	return seq, nil
 }
 
+// SubmitOnce spools a source's object unless its checkpoint says it was
+// (see store.SpoolOnce), and wakes the processor.
+func (p *Pipeline) SubmitOnce(ctx context.Context, source, key, version string, body []byte) (bool, error) {
+	ok, err := p.DB.SpoolOnce(ctx, source, key, version, body)
+	if err != nil || !ok {
+		return ok, err
+	}
+	p.Metrics.Spooled.Inc()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return true, nil
+}
+
+// Checkpoint reads a source's checkpoint.
+func (p *Pipeline) Checkpoint(ctx context.Context, source, key string) (string, error) {
+	return p.DB.Checkpoint(ctx, source, key)
+}
+
 // Run processes the spool until ctx ends.
 func (p *Pipeline) Run(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)

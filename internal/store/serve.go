@@ -124,6 +124,34 @@ func (db *DB) Spool(ctx context.Context, source string, body []byte) (int64, err
 	return res.LastInsertId()
 }
 
+// SpoolOnce spools a body and records the checkpoint that says so, in one
+// transaction: a source that read an object (a file, an S3 object) and
+// crashed before or after this either spooled it with its checkpoint or
+// neither. It reports false, spooling nothing, when the checkpoint already
+// holds value.
+func (db *DB) SpoolOnce(ctx context.Context, source, key, value string, body []byte) (bool, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var have string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM checkpoints WHERE source = ? AND key = ?`, source, key).Scan(&have)
+	if err == nil && have == value {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO intake (source, received, body) VALUES (?, ?, ?)`, source, time.Now().UTC().Format(time.RFC3339Nano), body); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (source, key, value) VALUES (?, ?, ?) ON CONFLICT (source, key) DO UPDATE SET value = excluded.value`, source, key, value); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
 // Spooled is one body waiting in the spool.
 type Spooled struct {
 	Seq      int64

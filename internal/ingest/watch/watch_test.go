@@ -1,0 +1,64 @@
+package watch
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+type sink struct {
+	cp     map[string]string
+	bodies []string
+}
+
+func (s *sink) SubmitOnce(_ context.Context, source, key, version string, body []byte) (bool, error) {
+	if s.cp[source+"|"+key] == version {
+		return false, nil
+	}
+	s.cp[source+"|"+key] = version
+	s.bodies = append(s.bodies, key)
+	return true, nil
+}
+
+func (s *sink) Checkpoint(_ context.Context, source, key string) (string, error) {
+	return s.cp[source+"|"+key], nil
+}
+
+// New and changed files are spooled once; hidden files, empty files and
+// files still being written are left alone.
+func TestScan(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Minute)
+	write := func(name, body string, mod time.Time) {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mod, mod)
+	}
+	write("AWSLogs/1/CloudTrail/us-east-1/2026/11/24/a.json", `{"Records":[]}`, old)
+	write("AWSLogs/1/CloudTrail/us-east-1/2026/11/24/b.json", `{"Records":[]}`, old)
+	write(".hidden/c.json", `{}`, old)
+	write("empty.json", ``, old)
+	write("fresh.json", `{}`, time.Now())
+	s := &sink{cp: map[string]string{}}
+	f := &Folder{Path: dir, Sink: s}
+	n, err := f.Scan(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("first scan: %d %v (%v)", n, err, s.bodies)
+	}
+	if n, _ := f.Scan(context.Background()); n != 0 {
+		t.Errorf("a second scan spooled %d again", n)
+	}
+	write("AWSLogs/1/CloudTrail/us-east-1/2026/11/24/a.json", `{"Records":[{}]}`, old.Add(time.Second))
+	if n, _ := f.Scan(context.Background()); n != 1 {
+		t.Errorf("a changed file: %d", n)
+	}
+	if fmt.Sprint(s.bodies) != "[AWSLogs/1/CloudTrail/us-east-1/2026/11/24/a.json AWSLogs/1/CloudTrail/us-east-1/2026/11/24/b.json AWSLogs/1/CloudTrail/us-east-1/2026/11/24/a.json]" {
+		t.Errorf("spooled %v", s.bodies)
+	}
+}
