@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -21,6 +25,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/detect/ueba"
 	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/ingest/s3sqs"
 	"github.com/parapet-sec/parapet/internal/ingest/watch"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/server"
@@ -96,6 +101,14 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				w := &watch.Folder{Path: f.Path, Poll: f.Poll.D(), MaxSize: int64(c.Sources.HTTP.MaxBody), Sink: p, Log: log}
 				go func() { _ = w.Run(ctx) }()
 				log.Info("watching", "folder", f.Path, "every", f.Poll.D())
+			}
+			for _, q := range c.Sources.S3SQS {
+				src, err := newS3SQS(ctx, q, p, log, int64(c.Sources.HTTP.MaxBody))
+				if err != nil {
+					return err
+				}
+				go func() { _ = src.Run(ctx) }()
+				log.Info("reading", "queue", q.QueueURL)
 			}
 			addr := "http://" + ln.Addr().String()
 			log.Info("parapet serve", "listen", addr, "store", c.DB)
@@ -221,4 +234,18 @@ func newTokens(io IO) *cobra.Command {
 	_ = create.MarkFlagRequired("role")
 	cmd.AddCommand(create)
 	return cmd
+}
+
+func newS3SQS(ctx context.Context, q config.S3SQS, p *pipeline.Pipeline, log *slog.Logger, max int64) (*s3sqs.Source, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if q.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(q.Region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sources.s3sqs %s: %w", q.QueueURL, err)
+	}
+	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
+	return &s3sqs.Source{QueueURL: q.QueueURL, SQS: sqs.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom }),
+		Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max}, nil
 }

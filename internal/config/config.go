@@ -77,7 +77,17 @@ type Intel struct {
 // Sources are where telemetry comes from.
 type Sources struct {
 	Folders []Folder `yaml:"folders"`
+	S3SQS   []S3SQS  `yaml:"s3sqs"`
 	HTTP    HTTP     `yaml:"http"`
+}
+
+// S3SQS is a queue announcing objects delivered to S3 (CloudTrail, flow
+// logs): S3 notifications direct or through SNS, EventBridge, or
+// CloudTrail's SNS notifications. Credentials: the standard chain.
+type S3SQS struct {
+	QueueURL string   `yaml:"queue_url" doc:"the SQS queue URL"`
+	Region   string   `yaml:"region" doc:"the queue's and buckets' region (default: the configured one)"`
+	Wait     Duration `yaml:"wait" doc:"long-poll time (default 20s)"`
 }
 
 // Folder is a folder watched for new files.
@@ -182,6 +192,11 @@ func (c *Config) fill() {
 			c.Sources.Folders[i].Poll = Duration(10 * time.Second)
 		}
 	}
+	for i := range c.Sources.S3SQS {
+		if c.Sources.S3SQS[i].Wait == 0 {
+			c.Sources.S3SQS[i].Wait = Duration(20 * time.Second)
+		}
+	}
 	if c.Sources.HTTP.MaxBody == 0 {
 		c.Sources.HTTP.MaxBody = 64 << 20
 	}
@@ -269,6 +284,11 @@ func (c *Config) check(root *yaml.Node) Errors {
 	for i, f := range c.Sources.Folders {
 		if f.Path == "" {
 			bad(fmt.Sprintf("sources.folders.%d.path", i), "a folder needs a path")
+		}
+	}
+	for i, q := range c.Sources.S3SQS {
+		if !strings.HasPrefix(q.QueueURL, "https://") && !strings.HasPrefix(q.QueueURL, "http://") {
+			bad(fmt.Sprintf("sources.s3sqs.%d.queue_url", i), "want the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
 		}
 	}
 	if c.Detect.UEBA.Threshold < 0 || c.Detect.UEBA.MinRaw < 0 {

@@ -1,0 +1,150 @@
+package s3sqs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/parapet-sec/parapet/internal/awstest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	awstest.Stop()
+	os.Exit(code)
+}
+
+func TestParse(t *testing.T) {
+	s3n := `{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventName":"ObjectCreated:Put",
+	  "s3":{"bucket":{"name":"org-trail"},"object":{"key":"AWSLogs/o-abc123/111122223333/CloudTrail/us-east-1/2026/11/24/file+name.json.gz","eTag":"e1","sequencer":"s1"}}},
+	  {"eventSource":"aws:s3","eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"org-trail"},"object":{"key":"gone"}}}]}`
+	sns, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "m", "Message": s3n})
+	for name, c := range map[string]struct {
+		body string
+		want string
+	}{
+		"s3":          {s3n, "[{org-trail AWSLogs/o-abc123/111122223333/CloudTrail/us-east-1/2026/11/24/file name.json.gz e1}]"},
+		"sns":         {string(sns), "[{org-trail AWSLogs/o-abc123/111122223333/CloudTrail/us-east-1/2026/11/24/file name.json.gz e1}]"},
+		"eventbridge": {`{"version":"0","source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"k.json.gz","etag":"x"}}}`, "[{b k.json.gz x}]"},
+		"cloudtrail":  {`{"s3Bucket":"trail","s3ObjectKey":["a.json.gz","b.json.gz"]}`, "[{trail a.json.gz } {trail b.json.gz }]"},
+		"test event":  {`{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}`, "[]"},
+	} {
+		objs, err := Parse([]byte(c.body))
+		if err != nil || fmt.Sprint(objs) != c.want && !(c.want == "[]" && len(objs) == 0) {
+			t.Errorf("%s: %v %v, want %s", name, objs, err, c.want)
+		}
+	}
+	for _, bad := range []string{`nope`, `{"hello":1}`, `{"source":"aws.ec2","detail-type":"x","detail":{}}`} {
+		if _, err := Parse([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k%20x"}}}]}`))
+	f.Add([]byte(`{"Type":"Notification","Message":"{\"s3Bucket\":\"b\",\"s3ObjectKey\":[\"k\"]}"}`))
+	f.Fuzz(func(t *testing.T, data []byte) { _, _ = Parse(data) })
+}
+
+type sink struct {
+	mu     sync.Mutex
+	cp     map[string]string
+	bodies map[string]string
+}
+
+func (s *sink) SubmitOnce(_ context.Context, source, key, version string, body []byte) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cp[source+"|"+key] == version {
+		return false, nil
+	}
+	s.cp[source+"|"+key] = version
+	s.bodies[source+"|"+key] = string(body)
+	return true, nil
+}
+
+func (s *sink) Checkpoint(_ context.Context, source, key string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cp[source+"|"+key], nil
+}
+
+// On moto: a bucket notifies a queue of each CloudTrail file an
+// organization trail writes; the source reads every file once and empties
+// the queue; a message redelivered (sent again) spools nothing twice.
+func TestOnEmulator(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	q := sqs.NewFromConfig(cfg)
+	qu, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("trail-notifications")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qu.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("org-trail")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("org-trail"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
+			QueueArn: aws.String(attrs.Attributes["QueueArn"]), Events: []s3types.Event{"s3:ObjectCreated:*"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{
+		"AWSLogs/o-abc123/111122223333/CloudTrail/us-east-1/2026/11/24/111122223333_CloudTrail_us-east-1_20261124T1000Z_a.json.gz",
+		"AWSLogs/o-abc123/444455556666/CloudTrail/eu-west-1/2026/11/24/444455556666_CloudTrail_eu-west-1_20261124T1000Z_b.json.gz",
+		"AWSLogs/o-abc123/111122223333/CloudTrail-Digest/us-east-1/2026/11/24/digest.json.gz",
+	}
+	for i, k := range keys {
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("org-trail"), Key: aws.String(k), Body: strings.NewReader(fmt.Sprintf(`{"Records":[{"eventID":"e%d"}]}`, i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sk := &sink{cp: map[string]string{}, bodies: map[string]string{}}
+	src := &Source{QueueURL: aws.ToString(qu.QueueUrl), SQS: q, S3: s3c, Sink: sk, Wait: time.Second}
+	total := 0
+	for range 5 {
+		n, err := src.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	if total != 2 || !strings.Contains(sk.bodies["s3:org-trail|"+keys[1]], `"e1"`) {
+		t.Fatalf("spooled %d: %v", total, sk.bodies)
+	}
+	left, _ := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qu.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+	if left.Attributes["ApproximateNumberOfMessages"] != "0" || left.Attributes["ApproximateNumberOfMessagesNotVisible"] != "0" {
+		t.Errorf("messages left: %v", left.Attributes)
+	}
+	// Redelivery of the first notification (as SQS would after a crash).
+	etag, _ := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("org-trail"), Key: aws.String(keys[0])})
+	again, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+		"s3": map[string]any{"bucket": map[string]any{"name": "org-trail"}, "object": map[string]any{"key": keys[0], "eTag": strings.Trim(aws.ToString(etag.ETag), `"`)}}}}})
+	if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: qu.QueueUrl, MessageBody: aws.String(string(again))}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := src.Poll(ctx); err != nil || n != 0 {
+		t.Errorf("a redelivered notification spooled %d (%v)", n, err)
+	}
+}
