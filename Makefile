@@ -23,6 +23,7 @@ demo: build
 
 # The whole suite: lint, every test (with the 1 GiB memory test), then the race detector on the short suite.
 test: lint
+	scripts/test-deps.sh
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -short ./...
 

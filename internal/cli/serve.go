@@ -86,6 +86,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			defer closeFn()
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
+			p.OnChange = srv.Publish
 			ln, err := net.Listen("tcp", c.Listen)
 			if err != nil {
 				return err

@@ -47,6 +47,9 @@ type Pipeline struct {
 	Incidents *correlate.Correlator
 	Metrics   *Metrics
 	Log       *slog.Logger
+	// OnChange, when set, hears of incidents stored (the UI's live
+	// updates).
+	OnChange func(kind string, v any)
 
 	corr *detect.Correlator
 	wake chan struct{}
@@ -307,6 +310,11 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 		return err
 	}
 	p.Metrics.Spooled.Dec()
+	if p.OnChange != nil {
+		for _, in := range changed {
+			p.OnChange("incident", in)
+		}
+	}
 	return nil
 }
 

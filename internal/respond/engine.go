@@ -465,17 +465,17 @@ func (e *Engine) fail(p *Playbook) {
 
 // Approval is a plan waiting for a person.
 type Approval struct {
-	ID        string    `json:"id"`
-	FindingID string    `json:"finding_id"`
-	Playbook  string    `json:"playbook"`
-	Created   time.Time `json:"created"`
-	Expires   time.Time `json:"expires"`
-	OnTimeout string    `json:"on_timeout"`
-	Approvers []string  `json:"approvers"`
-	Status    string    `json:"status"` // pending, approved, denied, expired
-	DecidedBy string    `json:"decided_by,omitempty"`
-	Comment   string    `json:"comment,omitempty"`
-	Steps     []plannedStep
+	ID        string        `json:"id"`
+	FindingID string        `json:"finding_id"`
+	Playbook  string        `json:"playbook"`
+	Created   time.Time     `json:"created"`
+	Expires   time.Time     `json:"expires"`
+	OnTimeout string        `json:"on_timeout"`
+	Approvers []string      `json:"approvers"`
+	Status    string        `json:"status"` // pending, approved, denied, expired
+	DecidedBy string        `json:"decided_by,omitempty"`
+	Comment   string        `json:"comment,omitempty"`
+	Steps     []plannedStep `json:"steps"`
 }
 
 func newID() string {

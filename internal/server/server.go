@@ -28,6 +28,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
+	"github.com/parapet-sec/parapet/internal/webui"
 )
 
 // Server holds what the handlers need.
@@ -43,6 +44,8 @@ type Server struct {
 	authFail prometheus.Counter
 	throttle *throttle
 	ready    func() bool
+	sessions sessions
+	stream   broker
 }
 
 // Route is one API route and the least role it needs ("" for none).
@@ -77,6 +80,8 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/approvals/{id}/deny", "approver", "Deny a pending action; body {\"comment\": \"…\"}", s.decide(false)},
 		{"GET", "/v1/audit", "viewer", "The audit trail (?after=SEQ&limit=100) and whether its hash chain is intact", s.audit},
 		{"GET", "/v1/whoami", "viewer", "The caller's token: id, name, role", s.whoami},
+		{"GET", "/v1/stats", "viewer", "Alert reduction, MTTD, MTTR, findings by level", s.stats},
+		{"GET", "/v1/stream", "viewer", "Server-sent events: incident and approval changes as they happen", s.streamHandler},
 		{"GET", "/v1/openapi.json", "viewer", "This API as an OpenAPI 3.1 document", s.openapi},
 	}
 }
@@ -100,6 +105,10 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, 200, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("POST /ui/login", s.login)
+	mux.HandleFunc("POST /ui/logout", s.logout)
+	mux.HandleFunc("GET /ui/session", s.session)
+	mux.Handle("/", webui.Handler())
 	// Every other /v1 path: authenticate first, then 404, so that the API's
 	// shape is not open to the anonymous.
 	mux.Handle("/v1/", s.auth("viewer", func(w http.ResponseWriter, r *http.Request) {
@@ -146,6 +155,23 @@ func (s *Server) auth(role string, h http.HandlerFunc) http.Handler {
 			w.Header().Set("Retry-After", strconv.Itoa(int(s.throttle.window.Seconds())))
 			apiError(w, http.StatusTooManyRequests, "too many failed attempts; wait and retry")
 			return
+		}
+		if r.Header.Get("Authorization") == "" && r.Header.Get("X-Amz-Firehose-Access-Key") == "" {
+			if _, err := r.Cookie(sessionCookie); err == nil {
+				tok, err := s.fromSession(r)
+				switch {
+				case errors.Is(err, errCSRF):
+					apiError(w, http.StatusForbidden, "%v", err)
+					return
+				case err == nil:
+					if store.RoleRank(tok.Role) < store.RoleRank(role) {
+						apiError(w, http.StatusForbidden, "this needs the %s role; you are %s", role, tok.Role)
+						return
+					}
+					h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
+					return
+				}
+			}
 		}
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok && r.URL.Path == "/v1/ingest/firehose" {

@@ -1,0 +1,245 @@
+// Parapet's UI: a few views over the REST API. No framework, no build,
+// every value from the server inserted as text (never as HTML).
+"use strict";
+
+const state = { csrf: "", role: "", name: "", stream: null };
+const $ = (sel, root = document) => root.querySelector(sel);
+
+function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k === "style") e.style.cssText = v; // CSSOM: allowed by the CSP, unlike a style attribute
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null) e.setAttribute(k, v);
+  }
+  for (const k of kids.flat()) {
+    if (k === null || k === undefined) continue;
+    e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  }
+  return e;
+}
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: "same-origin" };
+  if (method !== "GET") {
+    opts.headers["X-CSRF-Token"] = state.csrf;
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body || {});
+  }
+  const r = await fetch(path, opts);
+  const data = await r.json().catch(() => ({}));
+  if (r.status === 401) { showLogin(); throw new Error("signed out"); }
+  if (!r.ok) throw new Error(data.error || r.statusText);
+  return data;
+}
+
+function when(t) {
+  if (!t) return "";
+  const d = new Date(t);
+  return d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
+function riskColor(r) {
+  if (r >= 80) return "var(--critical)";
+  if (r >= 60) return "var(--high)";
+  if (r >= 30) return "var(--medium)";
+  return "var(--low)";
+}
+
+function level(l) { return el("span", { class: "lv lv-" + (l || "informational") }, l || "info"); }
+
+function chain(tactics) {
+  const c = el("div", { class: "chain" });
+  (tactics || []).forEach((t, i) => {
+    if (i) c.append(el("span", { class: "arrow" }, "→"));
+    c.append(el("span", { class: "tactic" }, t));
+  });
+  return c;
+}
+
+function showLogin() {
+  $("#login").hidden = false;
+  $("#nav").hidden = true;
+  $("#view").replaceChildren();
+  $("#who").textContent = "";
+  if (state.stream) { state.stream.close(); state.stream = null; }
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  $("#login-error").textContent = "";
+  const r = await fetch("/ui/login", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token: $("#token").value }), credentials: "same-origin" });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) { $("#login-error").textContent = data.error || "sign-in failed"; return; }
+  $("#token").value = "";
+  signedIn(data);
+}
+
+function signedIn(s) {
+  Object.assign(state, { csrf: s.csrf, role: s.role, name: s.name });
+  $("#login").hidden = true;
+  $("#nav").hidden = false;
+  $("#who").textContent = (s.name || "token") + " · " + s.role;
+  if (!state.stream) {
+    state.stream = new EventSource("/v1/stream");
+    state.stream.onopen = () => $("#live").classList.add("on");
+    state.stream.onerror = () => $("#live").classList.remove("on");
+    state.stream.addEventListener("incident", () => { if (current === "incidents" || current === "overview") route(); refreshPending(); });
+  }
+  refreshPending();
+  route();
+}
+
+async function refreshPending() {
+  try {
+    const a = await api("GET", "/v1/approvals?status=pending");
+    const n = (a.items || []).length;
+    $("#pending").hidden = n === 0;
+    $("#pending").textContent = n;
+  } catch (e) { /* signed out */ }
+}
+
+let current = "";
+async function route() {
+  const [, view, arg] = (location.hash || "#/incidents").split("/");
+  current = view || "incidents";
+  document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.dataset.view === current || (current === "incident" && a.dataset.view === "incidents")));
+  const v = $("#view");
+  try {
+    if (current === "incident") await incidentView(v, decodeURIComponent(arg || ""));
+    else if (current === "approvals") await approvalsView(v);
+    else if (current === "overview") await overviewView(v);
+    else if (current === "audit") await auditView(v);
+    else await incidentsView(v);
+  } catch (e) {
+    if (e.message !== "signed out") v.replaceChildren(el("p", { class: "error" }, e.message));
+  }
+}
+
+async function incidentsView(v) {
+  const data = await api("GET", "/v1/incidents?limit=200");
+  const items = data.items || [];
+  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, onclick: () => { location.hash = "#/incident/" + encodeURIComponent(i.id); } },
+    el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk))),
+    el("td", {}, level(i.level)),
+    el("td", {}, el("strong", {}, i.title), el("div", { class: "muted" }, i.principal || i.key)),
+    el("td", {}, chain(i.tactics)),
+    el("td", {}, (i.findings || []).length),
+    el("td", { class: "muted" }, when(i.last))));
+  v.replaceChildren(el("h1", {}, "Incidents"),
+    items.length ? el("div", { class: "card" }, el("table", { id: "incidents" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Risk"), el("th", {}, "Level"), el("th", {}, "Incident"), el("th", {}, "ATT&CK tactics"), el("th", {}, "Findings"), el("th", {}, "Last seen"))),
+      el("tbody", {}, rows)))
+      : el("p", { class: "empty" }, "No incidents yet. Telemetry posted to the intake shows up here as it is processed."));
+}
+
+async function incidentView(v, id) {
+  const data = await api("GET", "/v1/incidents/" + encodeURIComponent(id));
+  const i = data.incident;
+  const findings = data.findings || [];
+  const approvals = (await api("GET", "/v1/approvals")).items || [];
+  const mine = approvals.filter(a => findings.some(f => f.id === a.finding_id));
+  v.replaceChildren(
+    el("p", {}, el("a", { href: "#/incidents" }, "← Incidents")),
+    el("h1", {}, i.title),
+    el("div", { class: "card" },
+      el("p", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, "risk " + Math.round(i.risk)), " ", level(i.level), " ",
+        el("span", { class: "muted" }, (i.principal || i.key) + " · account " + (i.account || "?") + " · " + when(i.first) + " → " + when(i.last))),
+      el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).map(w => el("li", {}, w))),
+      el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, (i.techniques || []).join(", ")),
+      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), i.resources.join(", ")) : null),
+    mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
+    el("h2", {}, "Timeline"),
+    el("div", { class: "timeline" }, findings.map(findingItem)));
+}
+
+function findingItem(f) {
+  const ex = f.explanation || [];
+  return el("div", { class: "event card" },
+    el("div", {}, level(f.level), " ", el("strong", {}, f.title), " ", el("span", { class: "muted" }, when(f.time) + " · " + (f.source || ""))),
+    f.summary ? el("p", {}, f.summary) : null,
+    (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
+    ex.length ? el("div", {}, el("h2", {}, "Explanation"), el("ul", { class: "why" }, ex.map(e =>
+      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + (e.value ? " = " + e.value : "")))))) : null,
+    el("details", {}, el("summary", {}, "Raw event" + ((f.event_ids || []).length > 1 ? "s" : "") + " (" + (f.event_ids || []).join(", ") + ")"),
+      el("pre", {}, JSON.stringify(f.record || f, null, 2))));
+}
+
+function approvalList(items) {
+  return el("ul", { class: "steps" }, items.map(a => el("li", { "data-approval": a.id },
+    el("strong", {}, a.playbook), " ", el("span", { class: "status" }, a.status), a.decided_by ? " by " + a.decided_by : "",
+    el("ul", {}, (a.steps || []).map(s => el("li", { class: "muted" }, (s.action || s.Action || "") + " " + (s.target || s.Target || "")))),
+    a.status === "pending" && ["approver", "admin"].includes(state.role) ? el("div", {},
+      el("input", { type: "text", "data-comment": a.id, placeholder: "a comment for the audit trail (who confirmed what)", "aria-label": "comment" }),
+      el("button", { class: "primary", "data-approve": a.id, onclick: () => decide(a.id, true) }, "Approve and run"), " ",
+      el("button", { class: "danger", "data-deny": a.id, onclick: () => decide(a.id, false) }, "Deny")) : null)));
+}
+
+async function decide(id, approve) {
+  const box = document.querySelector('input[data-comment="' + CSS.escape(id) + '"]');
+  const comment = box ? box.value : "";
+  try {
+    const r = await api("POST", "/v1/approvals/" + encodeURIComponent(id) + (approve ? "/approve" : "/deny"), { comment });
+    const res = r.result || {};
+    const steps = (res.Steps || res.steps || []).map(s => (s.Action || s.action) + ": " + (s.Status || s.status)).join(", ");
+    toast((approve ? "Approved: " : "Denied: ") + (res.Status || res.status || "") + (steps ? " — " + steps : "") + (r.error ? " (" + r.error + ")" : ""));
+  } catch (e) { toast(e.message); }
+  refreshPending();
+  route();
+}
+
+function toast(msg) {
+  const t = el("div", { class: "card", id: "toast", role: "status" }, msg);
+  const old = $("#toast"); if (old) old.remove();
+  $("#main").prepend(t);
+  setTimeout(() => t.remove(), 8000);
+}
+
+async function approvalsView(v) {
+  const pending = (await api("GET", "/v1/approvals?status=pending")).items || [];
+  const done = ((await api("GET", "/v1/approvals")).items || []).filter(a => a.status !== "pending").slice(-50).reverse();
+  v.replaceChildren(el("h1", { id: "approvals-title" }, "Approvals"),
+    el("div", { class: "card" }, el("h2", {}, "Waiting"), pending.length ? approvalList(pending) : el("p", { class: "empty" }, "Nothing waits for a decision.")),
+    el("div", { class: "card" }, el("h2", {}, "Decided"), done.length ? approvalList(done) : el("p", { class: "empty" }, "None yet.")));
+}
+
+async function overviewView(v) {
+  const s = await api("GET", "/v1/stats");
+  const secs = x => x >= 3600 ? (x / 3600).toFixed(1) + " h" : x >= 60 ? (x / 60).toFixed(1) + " min" : x.toFixed(1) + " s";
+  const levels = ["critical", "high", "medium", "low", "informational"];
+  const max = Math.max(1, ...levels.map(l => s.findings_by_level[l] || 0));
+  v.replaceChildren(el("h1", {}, "Overview"),
+    el("div", { class: "stats" },
+      stat(s.incidents, "incidents"), stat(s.findings, "findings"),
+      stat(Math.round(100 * s.alert_reduction) + "%", "alert reduction (findings → incidents)"),
+      stat(s.mttd_samples ? secs(s.mttd_seconds) : "–", "MTTD: event → finding (median)"),
+      stat(s.mttr_samples ? secs(s.mttr_seconds) : "–", "MTTR: approval asked → decided (median)"),
+      stat(s.pending_approvals, "approvals waiting")),
+    el("div", { class: "card" }, el("h2", {}, "Findings by level"), el("div", { class: "bars" }, levels.map(l =>
+      el("div", { class: "bar" }, el("span", { class: "k" }, l), el("span", { class: "b lv-" + l, style: "width:" + (400 * (s.findings_by_level[l] || 0) / max) + "px" }), el("span", {}, s.findings_by_level[l] || 0))))));
+}
+
+function stat(n, label) { return el("div", { class: "card stat" }, el("div", { class: "n" }, n), el("div", { class: "l" }, label)); }
+
+async function auditView(v) {
+  const a = await api("GET", "/v1/audit?limit=200");
+  const c = a.chain || {};
+  v.replaceChildren(el("h1", {}, "Audit trail"),
+    el("div", { class: "card" }, c.intact ? el("p", { class: "ok", id: "chain" }, "Hash chain intact: " + c.records + " records, head " + (c.head || "").slice(0, 16) + "…")
+      : el("p", { class: "bad", id: "chain" }, "Hash chain broken: " + (c.problem || ""))),
+    el("div", { class: "card" }, el("table", {}, el("thead", {}, el("tr", {}, ["#", "Time", "Kind", "Actor", "Playbook / action", "Target"].map(h => el("th", {}, h)))),
+      el("tbody", {}, (a.items || []).slice().reverse().map(r => {
+        const x = r.record || {};
+        return el("tr", {}, el("td", {}, r.seq), el("td", { class: "muted" }, when(x.time)), el("td", {}, x.kind), el("td", {}, x.actor),
+          el("td", {}, [x.playbook, x.action].filter(Boolean).join(" / ")), el("td", { class: "muted" }, x.target || ""));
+      })))));
+}
+
+window.addEventListener("hashchange", route);
+document.addEventListener("DOMContentLoaded", async () => {
+  $("#login-form").addEventListener("submit", login);
+  const r = await fetch("/ui/session", { credentials: "same-origin" });
+  if (r.ok) signedIn(await r.json()); else showLogin();
+});
