@@ -141,3 +141,28 @@ func TestThrottle(t *testing.T) {
 		t.Errorf("after 3 failures: %d", resp.StatusCode)
 	}
 }
+
+// Server-sent events reach a subscriber as the pipeline publishes them.
+func TestStream(t *testing.T) {
+	s, ts, toks := setup(t)
+	req, _ := http.NewRequest("GET", ts.URL+"/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+toks["viewer"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	buf := make([]byte, 4096)
+	n, _ := resp.Body.Read(buf) // the greeting comment
+	if !strings.HasPrefix(string(buf[:n]), ": parapet") {
+		t.Fatalf("greeting %q", buf[:n])
+	}
+	s.Publish("incident", map[string]string{"id": "inc-1"})
+	n, _ = resp.Body.Read(buf)
+	if got := string(buf[:n]); !strings.Contains(got, "event: incident\ndata: {\"id\":\"inc-1\"}") {
+		t.Errorf("event %q", got)
+	}
+}
