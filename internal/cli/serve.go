@@ -21,6 +21,7 @@ import (
 
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/demo"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/ueba"
 	"github.com/parapet-sec/parapet/internal/enrich"
@@ -52,6 +53,7 @@ func serveConfig(cmd *cobra.Command, file, listen, data string) (*config.Config,
 
 func newServe(io IO) *cobra.Command {
 	var file, listen, data string
+	var demoMode bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run continuously: intake, detection, incidents, response, API and metrics",
@@ -68,6 +70,21 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			if err != nil {
 				fmt.Fprintln(io.Err, err)
 				return &ExitError{Code: ExitUsage}
+			}
+			var demoDir string
+			if demoMode {
+				// A week of Acme's telemetry, replayed through the live
+				// pipeline from a watched folder; actions in dry-run (no
+				// cloud account), the baselines warm up on the first days.
+				demoDir = filepath.Join(c.Data, "demo-telemetry")
+				if _, err := os.Stat(filepath.Join(demoDir, "labels.jsonl")); err != nil {
+					if _, err := demo.Generate(demo.Config{Dir: demoDir, Seed: 1}); err != nil {
+						return err
+					}
+				}
+				c.Respond.DryRun = true
+				c.Detect.UEBA.Warmup = config.Duration(3 * 24 * time.Hour)
+				c.Sources.Folders = append(c.Sources.Folders, config.Folder{Path: filepath.Join(demoDir, "AWSLogs"), Poll: config.Duration(time.Second)})
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
@@ -113,6 +130,13 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			}
 			addr := "http://" + ln.Addr().String()
 			log.Info("parapet serve", "listen", addr, "store", c.DB)
+			if demoMode {
+				secret, _, err := db.CreateToken(ctx, "admin", "demo")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(io.Out, "Parapet is serving the demo at %s (actions in dry-run: no cloud account).\nSign in with this admin token:\n%s\n", addr, secret)
+			}
 			if serveListening != nil {
 				serveListening(addr)
 			}
@@ -133,6 +157,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 	cmd.Flags().StringVar(&file, "config", "", "the configuration file (parapet config schema); none: the defaults")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (overrides the file's listen)")
 	cmd.Flags().StringVar(&data, "data", "parapet-data", "folder for the store and state (overrides the file's data)")
+	cmd.Flags().BoolVar(&demoMode, "demo", false, "replay a generated week of demo telemetry through the pipeline, actions in dry-run, and print an admin token")
 	return cmd
 }
 

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -296,4 +298,38 @@ func TestServeFolder(t *testing.T) {
 	if _, m := call(t, "GET", url+"/metrics", "", "", nil); strings.Contains(m["raw"].(string), "parapet_events_total 1") {
 		t.Error("the file was read again after the restart")
 	}
+}
+
+// serve --demo replays the demo week through the live pipeline: the
+// attack stories become incidents.
+func TestServeDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a week of data")
+	}
+	data := t.TempDir()
+	viewer := token(t, data, "viewer")
+	url, _ := startServe(t, "--data", data, "--demo")
+	events := regexp.MustCompile(`(?m)^parapet_events_total (\S+)$`)
+	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, m := call(t, "GET", url+"/metrics", "", "", nil)
+		raw := m["raw"].(string)
+		n := 0.0
+		if x := events.FindStringSubmatch(raw); x != nil {
+			n, _ = strconv.ParseFloat(x[1], 64)
+		}
+		if n > 20000 && strings.Contains(raw, "parapet_intake_spooled 0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo was not processed: %v events", n)
+		}
+	}
+	_, v := call(t, "GET", url+"/v1/incidents?limit=1000", viewer, "", nil)
+	titles := mustJSON(v["items"])
+	for _, want := range []string{"S3 Bucket Policy Grants Access To Everyone", "Security Group Opens SSH Or RDP To The Internet", "Access Key Created For Another User", "GPU Instances Launched"} {
+		if !strings.Contains(titles, want) {
+			t.Errorf("no %q incident from the demo", want)
+		}
+	}
+	t.Logf("%d incidents", len(v["items"].([]any)))
 }
