@@ -333,3 +333,68 @@ func TestServeDemo(t *testing.T) {
 	}
 	t.Logf("%d incidents", len(v["items"].([]any)))
 }
+
+// A pattern declared a false positive stops filing (not storing) findings;
+// closing an incident records who and why, and ends its MTTR.
+func TestServeSuppressAndClose(t *testing.T) {
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	analyst, viewer := token(t, data, "analyst"), token(t, data, "viewer")
+	url, _ := startServe(t, "--data", data, "--config", cfg)
+	pub := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}}}
+	post := func(id, bucket string) {
+		rec := ctRecord(id, "mallory", "AKIAMALLORY", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": bucket, "bucketPolicy": pub}, nil)
+		if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/x-ndjson", []byte(rec+"\n")); code != 202 {
+			t.Fatalf("ingest: %d %v", code, v)
+		}
+	}
+	post("ev-s-1", "site-a")
+	inc := waitIncident(t, url, viewer)
+	expires := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	for _, bad := range []string{`{"expr":"finding.rule_id ==","reason":"x","expires":"` + expires + `"}`, `{"expr":"true","reason":"","expires":"` + expires + `"}`,
+		`{"expr":"true","reason":"x","expires":"2001-01-01T00:00:00Z"}`, `{"expr":"1","reason":"x","expires":"` + expires + `"}`} {
+		if code, v := call(t, "POST", url+"/v1/suppressions", analyst, "application/json", []byte(bad)); code != 400 {
+			t.Errorf("%s: %d %v", bad, code, v)
+		}
+	}
+	if code, _ := call(t, "POST", url+"/v1/suppressions", viewer, "application/json", []byte(`{}`)); code != 403 {
+		t.Errorf("a viewer suppressed: %d", code)
+	}
+	code, v := call(t, "POST", url+"/v1/suppressions", analyst, "application/json",
+		[]byte(`{"expr":"finding.actor.arn == \"arn:aws:iam::123456789012:user/mallory\"","reason":"mallory is our red team this week","expires":"`+expires+`"}`))
+	if code != 201 {
+		t.Fatalf("suppress: %d %v", code, v)
+	}
+	sid := v["suppression"].(map[string]any)["id"].(string)
+	post("ev-s-2", "site-b")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, m := call(t, "GET", url+"/metrics", "", "", nil); strings.Contains(m["raw"].(string), "parapet_findings_suppressed_total 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second finding was not suppressed")
+		}
+	}
+	if got := findingEvents(t, url, viewer); got["ev-s-2"] != 0 || got["ev-s-1"] != 1 {
+		t.Errorf("a suppressed finding was filed: %v", got)
+	}
+	if code, _ := call(t, "POST", url+"/v1/incidents/"+inc+"/close", analyst, "application/json", []byte(`{"reason":""}`)); code != 400 {
+		t.Errorf("closing without a reason: %d", code)
+	}
+	code, v = call(t, "POST", url+"/v1/incidents/"+inc+"/close", analyst, "application/json", []byte(`{"reason":"policy reverted by hand"}`))
+	if code != 200 || v["incident"].(map[string]any)["status"] != "closed" || v["incident"].(map[string]any)["closed_by"] != "test-analyst" {
+		t.Errorf("close: %d %v", code, v)
+	}
+	if _, st := call(t, "GET", url+"/v1/stats", viewer, "", nil); st["mttr_samples"].(float64) < 1 {
+		t.Errorf("MTTR does not count the closed incident: %v", st)
+	}
+	if code, _ := call(t, "DELETE", url+"/v1/suppressions/"+sid, analyst, "", nil); code != 200 {
+		t.Errorf("end suppression: %d", code)
+	}
+	if _, l := call(t, "GET", url+"/v1/suppressions", viewer, "", nil); len(l["items"].([]any)) != 0 {
+		t.Errorf("suppressions after ending: %v", l)
+	}
+}

@@ -47,6 +47,11 @@ type Incident struct {
 	Findings   []string       `json:"findings"` // ids, in arrival order
 	// Why says in words how the risk was reached.
 	Why []string `json:"why"`
+	// Closed, ClosedBy and CloseReason: when an analyst closed it (the end
+	// of its MTTR).
+	Closed      time.Time `json:"closed,omitzero"`
+	ClosedBy    string    `json:"closed_by,omitempty"`
+	CloseReason string    `json:"close_reason,omitempty"`
 }
 
 // Correlator builds incidents. Not safe for concurrent use.
@@ -183,6 +188,19 @@ func (c *Correlator) score(in *Incident, latest *detect.Finding) {
 	if n := len(in.Findings); n > 1 {
 		in.Title = fmt.Sprintf("%s (+%d more)", in.Headline, n-1)
 	}
+}
+
+// Close marks an incident closed: later findings of its key open a new
+// one. It returns the incident, or nil when the correlator does not hold it
+// (the caller updates the stored copy).
+func (c *Correlator) Close(id string) *Incident {
+	for _, in := range c.open {
+		if in.ID == id {
+			in.Status = "closed"
+			return in
+		}
+	}
+	return nil
 }
 
 // Evict forgets incidents whose last finding is older than the window

@@ -12,6 +12,7 @@ type Metrics struct {
 	Stage      *prometheus.HistogramVec
 	MTTD       prometheus.Histogram
 	Latency    prometheus.Histogram
+	Suppressed prometheus.Counter
 }
 
 // NewMetrics makes the series and registers them with reg (nil: not
@@ -25,13 +26,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Incidents:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_incidents_total", Help: "Incidents opened."}),
 		Stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parapet_stage_seconds", Help: "Time per intake body in each pipeline stage.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, []string{"stage"}),
+		Suppressed: prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_findings_suppressed_total", Help: "Findings a suppression matched (stored, not filed, not acted on)."}),
 		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parapet_intake_latency_seconds", Help: "A body acknowledged to its findings and incidents stored.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		MTTD: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parapet_detection_delay_seconds", Help: "Event time to finding stored (MTTD).",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Spooled, m.Events, m.BadRecords, m.Findings, m.Incidents, m.Stage, m.MTTD, m.Latency)
+		reg.MustRegister(m.Spooled, m.Events, m.BadRecords, m.Findings, m.Incidents, m.Stage, m.MTTD, m.Latency, m.Suppressed)
 	}
 	return m
 }

@@ -51,10 +51,12 @@ type Pipeline struct {
 	// updates).
 	OnChange func(kind string, v any)
 
-	corr *detect.Correlator
-	wake chan struct{}
-	mu   sync.Mutex
-	last int64 // the last spool sequence processed
+	corr     *detect.Correlator
+	wake     chan struct{}
+	cmu      sync.Mutex // guards Incidents and suppress
+	suppress []*correlate.Suppression
+	mu       sync.Mutex
+	last     int64 // the last spool sequence processed
 }
 
 // Start restores the incidents and readies the pipeline.
@@ -72,6 +74,9 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		return err
 	}
 	p.Incidents.Restore(incs)
+	if err := p.loadSuppressions(ctx); err != nil {
+		return err
+	}
 	n, err := p.DB.PendingCount(ctx)
 	if err != nil {
 		return err
@@ -238,7 +243,8 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	p.Metrics.BadRecords.Add(float64(st.BadRecords))
 	p.Metrics.Stage.WithLabelValues("detect").Observe(time.Since(start).Seconds())
 	t := time.Now()
-	if err := p.store(ctx, s.Seq, findings); err != nil {
+	findings, err = p.store(ctx, s.Seq, findings)
+	if err != nil {
 		return err
 	}
 	p.Metrics.Latency.Observe(time.Since(s.Received).Seconds())
@@ -265,16 +271,31 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 
 // store files the findings into incidents and writes both, then drops
 // the body from the spool, in one transaction.
-func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Finding) error {
+func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Finding) ([]detect.Finding, error) {
 	tx, err := p.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer tx.Rollback()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	changed := map[string]*correlate.Incident{}
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	kept := findings[:0]
 	for i := range findings {
 		f := &findings[i]
+		if sid := p.suppressed(f); sid != "" {
+			// Stored, counted, but neither filed into an incident nor
+			// handed to the playbooks.
+			body := report.AppendFindingJSON(nil, f)
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				f.ID, "suppressed:"+sid, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body)); err != nil {
+				return nil, err
+			}
+			p.Metrics.Suppressed.Inc()
+			continue
+		}
+		kept = append(kept, *f)
 		in, fresh := p.Incidents.Add(f)
 		if !fresh {
 			continue
@@ -284,7 +305,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			f.ID, in.ID, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			p.Metrics.Findings.WithLabelValues(f.Level).Inc()
@@ -297,17 +318,17 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, risk = excluded.risk, first = excluded.first, last = excluded.last, updated = excluded.updated, body = excluded.body`,
 			in.ID, in.Status, in.Risk, in.First.UTC().Format(time.RFC3339Nano), in.Last.UTC().Format(time.RFC3339Nano), now, string(body))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n, _ := res.RowsAffected(); n > 0 && len(in.Findings) == 1 {
 			p.Metrics.Incidents.Inc()
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return nil, err
 	}
 	p.Metrics.Spooled.Dec()
 	if p.OnChange != nil {
@@ -315,7 +336,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 			p.OnChange("incident", in)
 		}
 	}
-	return nil
+	return kept, nil
 }
 
 // LoadIncidents reads the most recent incidents (by last finding).

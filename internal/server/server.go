@@ -24,6 +24,7 @@ import (
 
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/respond"
@@ -74,6 +75,10 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/ingest/vpcflow", "analyst", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
 		{"GET", "/v1/incidents", "viewer", "Incidents, newest first", s.incidents},
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
+		{"POST", "/v1/incidents/{id}/close", "analyst", "Close an incident; body {\"reason\": \"…\"}", s.closeIncident},
+		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
+		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding, \"reason\": \"…\", \"expires\": RFC 3339}", s.addSuppression},
+		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression", s.removeSuppression},
 		{"GET", "/v1/findings", "viewer", "Findings, newest first (?level=high&limit=100)", s.findings},
 		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired)", s.approvals},
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
@@ -618,4 +623,77 @@ func (s *Server) firehose(w http.ResponseWriter, r *http.Request) {
 	}
 	s.bytesIn.Add(float64(body.Len()))
 	answer(http.StatusOK, "")
+}
+
+func caller(r *http.Request) string {
+	tok, _ := r.Context().Value(ctxKey{}).(store.Token)
+	if tok.Name != "" {
+		return tok.Name
+	}
+	return "token:" + tok.ID
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		apiError(w, http.StatusBadRequest, "body: %v", err)
+		return false
+	}
+	return true
+}
+
+func (s *Server) closeIncident(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	if strings.TrimSpace(body.Reason) == "" {
+		apiError(w, http.StatusBadRequest, "closing an incident needs a reason")
+		return
+	}
+	in, err := s.Pipeline.CloseIncident(r.Context(), r.PathValue("id"), caller(r), body.Reason)
+	switch {
+	case errors.Is(err, pipeline.ErrNotFound):
+		apiError(w, http.StatusNotFound, "no incident %s", r.PathValue("id"))
+	case err != nil:
+		apiError(w, http.StatusInternalServerError, "%v", err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"incident": in})
+	}
+}
+
+func (s *Server) suppressions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"items": s.Pipeline.Suppressions()})
+}
+
+func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Expr    string    `json:"expr"`
+		Reason  string    `json:"reason"`
+		Expires time.Time `json:"expires"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	sup := &correlate.Suppression{Expr: body.Expr, Reason: body.Reason, Expires: body.Expires, CreatedBy: caller(r)}
+	if err := s.Pipeline.AddSuppression(r.Context(), sup); err != nil {
+		apiError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"suppression": sup})
+}
+
+func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
+	err := s.Pipeline.RemoveSuppression(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, pipeline.ErrNotFound):
+		apiError(w, http.StatusNotFound, "no suppression %s", r.PathValue("id"))
+	case err != nil:
+		apiError(w, http.StatusInternalServerError, "%v", err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"removed": r.PathValue("id")})
+	}
 }

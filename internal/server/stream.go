@@ -118,7 +118,9 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		return ds[len(ds)/2], len(ds)
 	}
 	mttd, nd := median(`SELECT time, created FROM findings ORDER BY created DESC LIMIT 5000`)
-	mttr, nr := median(`SELECT created, decided_at FROM approvals WHERE decided_at IS NOT NULL ORDER BY created DESC LIMIT 5000`)
+	mttr, nr := median(`SELECT created, decided_at FROM approvals WHERE decided_at IS NOT NULL
+		UNION ALL SELECT MIN(f.created), json_extract(i.body, '$.closed') FROM incidents i JOIN findings f ON f.incident_id = i.id
+		WHERE i.status = 'closed' GROUP BY i.id LIMIT 5000`)
 	reduction := 0.0
 	if findings > 0 {
 		reduction = 1 - float64(incidents)/float64(findings)

@@ -49,6 +49,11 @@ CREATE TABLE IF NOT EXISTS incidents (
 	body     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incidents_last ON incidents (last);
+CREATE TABLE IF NOT EXISTS suppressions (
+	id      TEXT PRIMARY KEY,
+	expires TEXT NOT NULL,
+	body    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
 	source TEXT NOT NULL,
 	key    TEXT NOT NULL,

@@ -151,8 +151,39 @@ async function incidentView(v, id) {
       el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, (i.techniques || []).join(", ")),
       (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), i.resources.join(", ")) : null),
     mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
+    handleCard(i, findings),
     el("h2", {}, "Timeline"),
     el("div", { class: "timeline" }, findings.map(findingItem)));
+}
+
+// handleCard: close the incident, or declare its pattern a false positive.
+function handleCard(i, findings) {
+  if (i.status === "closed") {
+    return el("div", { class: "card", id: "closed" }, el("p", {}, el("strong", {}, "Closed"), " by " + (i.closed_by || "?") + " at " + when(i.closed) + ": " + (i.close_reason || "")));
+  }
+  if (!["analyst", "approver", "admin"].includes(state.role)) return null;
+  const f = findings[0] || {};
+  const parts = [];
+  if (f.rule_id) parts.push('finding.rule_id == "' + f.rule_id + '"');
+  if (f.actor && f.actor.arn) parts.push('finding.actor.arn == "' + f.actor.arn + '"');
+  const reason = el("input", { type: "text", id: "close-reason", placeholder: "why: contained, benign, duplicate…", "aria-label": "reason" });
+  const expr = el("textarea", { id: "suppress-expr", rows: "2", "aria-label": "pattern" });
+  expr.value = parts.join(" && ");
+  const sreason = el("input", { type: "text", id: "suppress-reason", placeholder: "why this pattern is not a threat", "aria-label": "suppression reason" });
+  const days = el("input", { type: "number", id: "suppress-days", min: "1", max: "180", "aria-label": "days" });
+  days.value = "30";
+  return el("div", { class: "card" },
+    el("h2", {}, "Close"), reason,
+    el("button", { id: "close-incident", onclick: async () => {
+      try { await api("POST", "/v1/incidents/" + encodeURIComponent(i.id) + "/close", { reason: reason.value }); toast("Incident closed"); route(); }
+      catch (e) { toast(e.message); } } }, "Close incident"),
+    el("h2", {}, "False positive: suppress this pattern"),
+    el("p", { class: "muted" }, "A CEL condition over each new finding (finding.rule_id, finding.actor.arn, finding.src_ip, …). Matching findings are stored and counted, never filed or acted on."),
+    expr, sreason, el("label", { class: "muted" }, "for days ", days),
+    el("button", { id: "suppress", onclick: async () => {
+      const expires = new Date(Date.now() + Number(days.value || 30) * 86400000).toISOString();
+      try { await api("POST", "/v1/suppressions", { expr: expr.value, reason: sreason.value, expires }); toast("Suppressed until " + when(expires)); }
+      catch (e) { toast(e.message); } } }, "Suppress"));
 }
 
 function findingItem(f) {
@@ -207,6 +238,7 @@ async function approvalsView(v) {
 
 async function overviewView(v) {
   const s = await api("GET", "/v1/stats");
+  const sups = (await api("GET", "/v1/suppressions")).items || [];
   const secs = x => x >= 3600 ? (x / 3600).toFixed(1) + " h" : x >= 60 ? (x / 60).toFixed(1) + " min" : x.toFixed(1) + " s";
   const levels = ["critical", "high", "medium", "low", "informational"];
   const max = Math.max(1, ...levels.map(l => s.findings_by_level[l] || 0));
@@ -218,7 +250,12 @@ async function overviewView(v) {
       stat(s.mttr_samples ? secs(s.mttr_seconds) : "–", "MTTR: approval asked → decided (median)"),
       stat(s.pending_approvals, "approvals waiting")),
     el("div", { class: "card" }, el("h2", {}, "Findings by level"), el("div", { class: "bars" }, levels.map(l =>
-      el("div", { class: "bar" }, el("span", { class: "k" }, l), el("span", { class: "b lv-" + l, style: "width:" + (400 * (s.findings_by_level[l] || 0) / max) + "px" }), el("span", {}, s.findings_by_level[l] || 0))))));
+      el("div", { class: "bar" }, el("span", { class: "k" }, l), el("span", { class: "b lv-" + l, style: "width:" + (400 * (s.findings_by_level[l] || 0) / max) + "px" }), el("span", {}, s.findings_by_level[l] || 0))))),
+    el("div", { class: "card" }, el("h2", {}, "Suppressions"), sups.length ? el("table", { id: "suppressions" },
+      el("thead", {}, el("tr", {}, ["Pattern", "Reason", "By", "Until", ""].map(h => el("th", {}, h)))),
+      el("tbody", {}, sups.map(x => el("tr", {}, el("td", {}, el("code", {}, x.expr)), el("td", {}, x.reason), el("td", {}, x.created_by), el("td", { class: "muted" }, when(x.expires)),
+        el("td", {}, ["analyst", "approver", "admin"].includes(state.role) ? el("button", { onclick: async () => { await api("DELETE", "/v1/suppressions/" + encodeURIComponent(x.id)); route(); } }, "End") : null))))))
+      : el("p", { class: "empty" }, "No pattern is suppressed.")));
 }
 
 function stat(n, label) { return el("div", { class: "card stat" }, el("div", { class: "n" }, n), el("div", { class: "l" }, label)); }
