@@ -324,11 +324,19 @@ func setEnv(vars map[string]string) func() {
 // folder and scans it: shift-left, the same checks as the live account.
 func demoPosture(w io.Writer, io2 IO, dir string) error {
 	dst := filepath.Join(dir, "terraform")
+	if err := writeExampleProject(dst); err != nil {
+		return err
+	}
+	return scanDemoProject(w, dst)
+}
+
+// writeExampleProject copies the bundled example Terraform project to dst.
+func writeExampleProject(dst string) error {
 	sub, err := fs.Sub(content.FS, "examples/terraform/acme")
 	if err != nil {
 		return err
 	}
-	err = fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -341,9 +349,10 @@ func demoPosture(w io.Writer, io2 IO, dir string) error {
 		}
 		return os.WriteFile(filepath.Join(dst, p), b, 0o644)
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// scanDemoProject scans the example project and prints its scores.
+func scanDemoProject(w io.Writer, dst string) error {
 	var out, errb strings.Builder
 	root := New(IO{Out: &out, Err: &errb})
 	root.SetArgs([]string{"scan", "iac", "--format", "json", dst})

@@ -85,6 +85,11 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				c.Respond.DryRun = true
 				c.Detect.UEBA.Warmup = config.Duration(3 * 24 * time.Hour)
 				c.Sources.Folders = append(c.Sources.Folders, config.Folder{Path: filepath.Join(demoDir, "AWSLogs"), Poll: config.Duration(time.Second)})
+				tf := filepath.Join(c.Data, "demo-terraform")
+				if err := writeExampleProject(tf); err != nil {
+					return err
+				}
+				c.Posture.IaC = append(c.Posture.IaC, tf)
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
@@ -104,6 +109,13 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
 			p.OnChange = srv.Publish
+			ps := &postureScanner{cfg: c.Posture, db: db, log: log, publish: srv.Publish, now: make(chan struct{}, 1)}
+			if len(ps.targets()) > 0 {
+				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
+				srv.PostureScan = ps.Trigger
+			} else {
+				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
+			}
 			ln, err := net.Listen("tcp", c.Listen)
 			if err != nil {
 				return err
@@ -115,6 +127,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				running.Store(true)
 				errc <- p.Run(ctx)
 			}()
+			go ps.run(ctx)
 			for _, f := range c.Sources.Folders {
 				w := &watch.Folder{Path: f.Path, Poll: f.Poll.D(), MaxSize: int64(c.Sources.HTTP.MaxBody), Sink: p, Log: log}
 				go func() { _ = w.Run(ctx) }()

@@ -332,6 +332,16 @@ func TestServeDemo(t *testing.T) {
 		}
 	}
 	t.Logf("%d incidents", len(v["items"].([]any)))
+	// The bundled Terraform project's posture.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, p := call(t, "GET", url+"/v1/posture", viewer, "", nil)
+		if ts, _ := p["targets"].([]any); len(ts) == 1 && strings.Contains(mustJSON(ts), "cis-aws-3.0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no posture scan of the demo project")
+		}
+	}
 }
 
 // A pattern declared a false positive stops filing (not storing) findings;

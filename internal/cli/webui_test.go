@@ -47,7 +47,15 @@ func TestWebUI(t *testing.T) {
 	}
 	data := t.TempDir()
 	approver, analyst := token(t, data, "approver"), token(t, data, "analyst")
-	url, _ := startServe(t, "--data", data)
+	tf := filepath.Join(t.TempDir(), "terraform")
+	if err := writeExampleProject(tf); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte("posture:\n  iac: ["+tf+"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url, _ := startServe(t, "--data", data, "--config", cfg)
 	rec := ctRecord("ev-ui-1", "frank", keys["frank"], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": "erin"},
 		map[string]any{"accessKey": map[string]any{"accessKeyId": keys["erin"], "userName": "erin", "status": "Active"}})
 	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/x-ndjson", []byte(rec+"\n")); code != 202 {
@@ -75,7 +83,7 @@ func TestWebUI(t *testing.T) {
 			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		})
 	}
-	var toast, chain, pendingAfter string
+	var toast, chain, pendingAfter, posture string
 	steps := []struct {
 		name string
 		act  chromedp.Action
@@ -108,6 +116,10 @@ func TestWebUI(t *testing.T) {
 		{"overview", chromedp.Navigate(url + "/#/overview")},
 		{"stats", chromedp.WaitVisible(".stats", chromedp.ByQuery)},
 		{"shot overview", shot("overview")},
+		{"posture", chromedp.Navigate(url + "/#/posture")},
+		{"posture page", chromedp.WaitVisible("#posture-title", chromedp.ByQuery)},
+		{"posture text", chromedp.Text("#view", &posture, chromedp.ByQuery)},
+		{"shot posture", shot("posture")},
 	}
 	// The first Run starts the browser on bctx; per-step deadlines then
 	// derive from it without owning the tab.
@@ -129,6 +141,9 @@ func TestWebUI(t *testing.T) {
 	}
 	if !strings.Contains(pendingAfter, "Nothing waits for a decision") {
 		t.Errorf("the approval still waits: %q", pendingAfter)
+	}
+	if !strings.Contains(posture, "cis-aws-3.0") || !strings.Contains(posture, "PARAPET-S3-003") {
+		t.Errorf("posture page: %.500q", posture)
 	}
 	if !strings.Contains(chain, "Hash chain intact") {
 		t.Errorf("audit page: %q", chain)

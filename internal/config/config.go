@@ -28,6 +28,7 @@ type Config struct {
 	Correlate Correlate `yaml:"correlate"`
 	Respond   Respond   `yaml:"respond"`
 	Intel     Intel     `yaml:"intel"`
+	Posture   Posture   `yaml:"posture"`
 	Sources   Sources   `yaml:"sources"`
 }
 
@@ -72,6 +73,21 @@ type Respond struct {
 // Intel lists threat-intelligence indicator files.
 type Intel struct {
 	Files []string `yaml:"files" doc:"STIX 2.1 bundles or plain IP / CIDR / domain lists"`
+}
+
+// Posture schedules compliance scans whose results the API and UI show.
+type Posture struct {
+	Interval Duration   `yaml:"interval" doc:"how often to scan (default 6h)"`
+	IaC      []string   `yaml:"iac" doc:"Terraform / CloudFormation folders or plan files to scan"`
+	Config   []string   `yaml:"config" doc:"AWS Config snapshot files to scan"`
+	AWS      PostureAWS `yaml:"aws"`
+}
+
+// PostureAWS scans the live account.
+type PostureAWS struct {
+	Enabled     bool     `yaml:"enabled" doc:"scan the live account (read-only calls, the standard credential chain)"`
+	Regions     []string `yaml:"regions" doc:"regions to scan (default: the configured one)"`
+	AssumeRoles []string `yaml:"assume_roles" doc:"role ARNs, one per account to scan"`
 }
 
 // Sources are where telemetry comes from.
@@ -180,6 +196,9 @@ func (c *Config) fill() {
 	}
 	if c.Detect.UEBA.MinRaw == 0 {
 		c.Detect.UEBA.MinRaw = 5
+	}
+	if c.Posture.Interval == 0 {
+		c.Posture.Interval = Duration(6 * time.Hour)
 	}
 	if c.Correlate.Window == 0 {
 		c.Correlate.Window = Duration(time.Hour)

@@ -47,6 +47,11 @@ type Server struct {
 	ready    func() bool
 	sessions sessions
 	stream   broker
+
+	// PostureSummary and PostureScan are set by serve when posture scans
+	// are configured.
+	PostureSummary func(ctx context.Context) (map[string]any, error)
+	PostureScan    func() bool
 }
 
 // Route is one API route and the least role it needs ("" for none).
@@ -79,6 +84,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
 		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding, \"reason\": \"…\", \"expires\": RFC 3339}", s.addSuppression},
 		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression", s.removeSuppression},
+		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks) and the score trend", s.posture},
+		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
 		{"GET", "/v1/findings", "viewer", "Findings, newest first (?level=high&limit=100)", s.findings},
 		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired)", s.approvals},
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
@@ -696,4 +703,25 @@ func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"removed": r.PathValue("id")})
 	}
+}
+
+func (s *Server) posture(w http.ResponseWriter, r *http.Request) {
+	if s.PostureSummary == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"targets": []any{}, "trend": []any{}})
+		return
+	}
+	v, err := s.PostureSummary(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) postureScan(w http.ResponseWriter, r *http.Request) {
+	if s.PostureScan == nil {
+		apiError(w, http.StatusConflict, "no posture targets configured (posture.iac, posture.config, posture.aws)")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"queued": s.PostureScan()})
 }

@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS suppressions (
 	expires TEXT NOT NULL,
 	body    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS posture_runs (
+	id     INTEGER PRIMARY KEY AUTOINCREMENT,
+	at     TEXT NOT NULL,
+	target TEXT NOT NULL,
+	body   TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
 	source TEXT NOT NULL,
 	key    TEXT NOT NULL,

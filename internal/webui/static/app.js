@@ -86,6 +86,7 @@ function signedIn(s) {
     state.stream = new EventSource("/v1/stream");
     state.stream.onopen = () => $("#live").classList.add("on");
     state.stream.onerror = () => $("#live").classList.remove("on");
+    state.stream.addEventListener("posture", () => { if (current === "posture") route(); });
     state.stream.addEventListener("incident", () => { if (current === "incidents" || current === "overview") route(); refreshPending(); });
   }
   refreshPending();
@@ -111,6 +112,7 @@ async function route() {
     if (current === "incident") await incidentView(v, decodeURIComponent(arg || ""));
     else if (current === "approvals") await approvalsView(v);
     else if (current === "overview") await overviewView(v);
+    else if (current === "posture") await postureView(v);
     else if (current === "audit") await auditView(v);
     else await incidentsView(v);
   } catch (e) {
@@ -256,6 +258,54 @@ async function overviewView(v) {
       el("tbody", {}, sups.map(x => el("tr", {}, el("td", {}, el("code", {}, x.expr)), el("td", {}, x.reason), el("td", {}, x.created_by), el("td", { class: "muted" }, when(x.expires)),
         el("td", {}, ["analyst", "approver", "admin"].includes(state.role) ? el("button", { onclick: async () => { await api("DELETE", "/v1/suppressions/" + encodeURIComponent(x.id)); route(); } }, "End") : null)))))
       : el("p", { class: "empty" }, "No pattern is suppressed.")));
+}
+
+// postureView: each target's latest scan — score per framework, its trend
+// over the recent scans, the controls and checks that fail.
+async function postureView(v) {
+  const p = await api("GET", "/v1/posture");
+  const targets = p.targets || [];
+  const scanBtn = ["analyst", "approver", "admin"].includes(state.role) ? el("button", { id: "scan-now", onclick: async () => {
+    try { await api("POST", "/v1/posture/scan"); toast("Scan queued"); } catch (e) { toast(e.message); } } }, "Scan now") : null;
+  if (!targets.length) {
+    v.replaceChildren(el("h1", {}, "Posture"), el("p", { class: "empty" }, "No posture scan yet: configure posture.iac, posture.config or posture.aws."), scanBtn);
+    return;
+  }
+  v.replaceChildren(el("h1", { id: "posture-title" }, "Posture"), scanBtn, ...targets.map(t => {
+    const trend = (p.trend || []).filter(x => x.target === t.target);
+    return el("div", { class: "card" },
+      el("h2", {}, t.target), el("p", { class: "muted" }, "scanned " + when(t.at) + " · " + t.resources + " resources · " + t.passed + " passed · " + t.failed + " failed · " + t.unknown + " unknown · " + t.suppressed + " suppressed"),
+      el("div", { class: "bars" }, (t.frameworks || []).map(f => el("div", { class: "bar" },
+        el("span", { class: "k" }, f.id),
+        el("span", { class: "b", style: "width:" + (3 * f.score_percent) + "px;background:" + (f.score_percent >= 90 ? "var(--ok)" : f.score_percent >= 60 ? "var(--medium)" : "var(--critical)") }),
+        el("span", {}, Math.round(f.score_percent) + "% · " + f.controls_passed + "/" + f.controls_evaluated + " controls"),
+        sparkline(trend.map(x => (x.scores || {})[f.id] || 0))))),
+      el("details", { class: "section", open: "" }, el("summary", {}, "Failing controls"),
+      el("table", { class: "controls" }, el("thead", {}, el("tr", {}, ["Framework", "Control", "Title", "Checks"].map(h => el("th", {}, h)))),
+        el("tbody", {}, (t.frameworks || []).flatMap(f => (f.controls || []).filter(c => c.status === "fail").map(c =>
+          el("tr", {}, el("td", {}, f.id), el("td", {}, c.id), el("td", {}, c.title), el("td", {}, el("code", {}, (c.checks || []).join(", "))))))))),
+      el("details", { class: "section" }, el("summary", {}, "Failed checks (" + (t.failures || []).length + ")"),
+      el("table", { class: "failures" }, el("thead", {}, el("tr", {}, ["Severity", "Check", "Resource", "Where", "Fix"].map(h => el("th", {}, h)))),
+        el("tbody", {}, (t.failures || []).slice(0, 200).map(r => el("tr", {}, el("td", {}, level(r.severity)), el("td", {}, el("strong", {}, r.title), el("div", { class: "muted" }, r.check_id)),
+          el("td", {}, el("code", {}, r.resource.address || r.resource.arn || r.resource.name)),
+          el("td", { class: "muted" }, r.location.file ? r.location.file + ":" + r.location.start_line : (r.location.arn || "")),
+          el("td", {}, r.remediation || "", r.iac_fix ? el("pre", {}, r.iac_fix) : null)))))));
+  }));
+}
+
+// sparkline draws a score trend (0–100) as an inline SVG, built node by
+// node (no markup strings).
+function sparkline(values) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("width", "120"); svg.setAttribute("height", "24"); svg.setAttribute("viewBox", "0 0 120 24");
+  if (values.length > 1) {
+    const pts = values.map((v, i) => (i * 120 / (values.length - 1)).toFixed(1) + "," + (22 - v * 0.2).toFixed(1)).join(" ");
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", pts); line.setAttribute("fill", "none"); line.setAttribute("stroke", "#5b9dff"); line.setAttribute("stroke-width", "2");
+    svg.append(line);
+  }
+  return svg;
 }
 
 function stat(n, label) { return el("div", { class: "card stat" }, el("div", { class: "n" }, n), el("div", { class: "l" }, label)); }

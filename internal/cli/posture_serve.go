@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+// postureScanner runs the configured posture scans (the same commands as
+// parapet scan, in process) on a schedule or on demand, and stores each
+// report for the API and UI.
+type postureScanner struct {
+	cfg     config.Posture
+	db      *store.DB
+	log     *slog.Logger
+	publish func(kind string, v any)
+	mu      sync.Mutex // one scan at a time
+	now     chan struct{}
+}
+
+func (p *postureScanner) targets() [][]string {
+	var out [][]string
+	for _, path := range p.cfg.IaC {
+		out = append(out, []string{"scan", "iac", path})
+	}
+	if len(p.cfg.Config) > 0 {
+		out = append(out, append([]string{"scan", "config"}, p.cfg.Config...))
+	}
+	if p.cfg.AWS.Enabled {
+		args := []string{"scan", "aws"}
+		if len(p.cfg.AWS.Regions) > 0 {
+			args = append(args, "--regions", strings.Join(p.cfg.AWS.Regions, ","))
+		}
+		for _, r := range p.cfg.AWS.AssumeRoles {
+			args = append(args, "--assume-role", r)
+		}
+		out = append(out, args)
+	}
+	return out
+}
+
+func (p *postureScanner) run(ctx context.Context) {
+	if len(p.targets()) == 0 {
+		return
+	}
+	t := time.NewTicker(p.cfg.Interval.D())
+	defer t.Stop()
+	for {
+		p.scanAll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-p.now:
+		}
+	}
+}
+
+// Trigger asks for a scan now (without waiting for it).
+func (p *postureScanner) Trigger() bool {
+	select {
+	case p.now <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *postureScanner) scanAll(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, args := range p.targets() {
+		if ctx.Err() != nil {
+			return
+		}
+		var out, errb strings.Builder
+		root := New(IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		root.SetArgs(append(args, "--format", "json"))
+		_ = root.ExecuteContext(ctx)
+		target := strings.Join(args[1:], " ")
+		var rep scanReport
+		if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+			p.log.Error("posture scan failed", "target", target, "err", strings.TrimSpace(errb.String()))
+			continue
+		}
+		if _, err := p.db.ExecContext(ctx, `INSERT INTO posture_runs (at, target, body) VALUES (?, ?, ?)`,
+			time.Now().UTC().Format(time.RFC3339Nano), target, out.String()); err != nil {
+			p.log.Error("posture: store", "err", err)
+			continue
+		}
+		p.log.Info("posture scanned", "target", target, "passed", rep.Passed, "failed", rep.Failed)
+		if p.publish != nil {
+			p.publish("posture", map[string]any{"target": target, "failed": rep.Failed})
+		}
+	}
+}
+
+// postureSummary: the latest report per target, and each framework's
+// score over the recent runs (the trend).
+func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, at, target, body FROM posture_runs ORDER BY id DESC LIMIT 200`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	latest := map[string]any{}
+	var order []string
+	trend := []any{}
+	for rows.Next() {
+		var id int64
+		var at, target, body string
+		if err := rows.Scan(&id, &at, &target, &body); err != nil {
+			return nil, err
+		}
+		var rep scanReport
+		if err := json.Unmarshal([]byte(body), &rep); err != nil {
+			continue
+		}
+		scores := map[string]float64{}
+		for _, f := range rep.Frameworks {
+			scores[f.ID] = f.Percent
+		}
+		trend = append(trend, map[string]any{"at": at, "target": target, "scores": scores, "failed": rep.Failed, "passed": rep.Passed})
+		if _, ok := latest[target]; !ok {
+			failed := []scanResult{}
+			for _, r := range rep.Results {
+				if r.Status == "fail" {
+					failed = append(failed, r)
+				}
+			}
+			latest[target] = map[string]any{"at": at, "run": id, "passed": rep.Passed, "failed": rep.Failed, "unknown": rep.Unknown,
+				"resources": rep.Resources, "frameworks": rep.Frameworks, "failures": failed, "suppressed": len(rep.Suppressed)}
+			order = append(order, target)
+		}
+	}
+	// Oldest first, for charts.
+	for i, j := 0, len(trend)-1; i < j; i, j = i+1, j-1 {
+		trend[i], trend[j] = trend[j], trend[i]
+	}
+	targets := make([]any, 0, len(order))
+	for _, t := range order {
+		m := latest[t].(map[string]any)
+		m["target"] = t
+		targets = append(targets, m)
+	}
+	return map[string]any{"targets": targets, "trend": trend}, rows.Err()
+}
