@@ -40,11 +40,13 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/parapet-sec/parapet/internal/awstest"
+	"github.com/parapet-sec/parapet/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	awstest.Stop()
+	pgtest.Stop()
 	os.Exit(code)
 }
 

@@ -39,6 +39,9 @@ func serveConfig(cmd *cobra.Command, file, listen, data string) (*config.Config,
 	if err != nil {
 		return nil, err
 	}
+	if f := cmd.Flags().Lookup("db"); f != nil && f.Changed {
+		defer func() { c.DB = f.Value.String() }()
+	}
 	if cmd.Flags().Changed("data") {
 		if c.DB == filepath.Join(c.Data, "parapet.db") {
 			c.DB = filepath.Join(data, "parapet.db")
@@ -142,7 +145,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				log.Info("reading", "queue", q.QueueURL)
 			}
 			addr := "http://" + ln.Addr().String()
-			log.Info("parapet serve", "listen", addr, "store", c.DB)
+			log.Info("parapet serve", "listen", addr, "store", db.Path)
 			if demoMode {
 				secret, _, err := db.CreateToken(ctx, "admin", "demo")
 				if err != nil {
@@ -170,6 +173,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 	cmd.Flags().StringVar(&file, "config", "", "the configuration file (parapet config schema); none: the defaults")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (overrides the file's listen)")
 	cmd.Flags().StringVar(&data, "data", "parapet-data", "folder for the store and state (overrides the file's data)")
+	cmd.Flags().String("db", "", "the store: a SQLite file or postgres://USER@HOST/DB (overrides the file's db)")
 	cmd.Flags().BoolVar(&demoMode, "demo", false, "replay a generated week of demo telemetry through the pipeline, actions in dry-run, and print an admin token")
 	return cmd
 }
@@ -261,7 +265,7 @@ func newTokens(io IO) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			fmt.Fprintf(io.Err, "parapet: token %s (%s, role %s) created in %s; only its hash is stored, so copy it now:\n", t.ID, name, t.Role, c.DB)
+			fmt.Fprintf(io.Err, "parapet: token %s (%s, role %s) created in %s; only its hash is stored, so copy it now:\n", t.ID, name, t.Role, db.Path)
 			fmt.Fprintln(io.Out, secret)
 			return nil
 		},
@@ -270,6 +274,7 @@ func newTokens(io IO) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "who or what the token is for")
 	create.Flags().StringVar(&data, "data", "parapet-data", "the serve data folder")
 	create.Flags().StringVar(&file, "config", "", "the serve configuration file (for its data and db)")
+	create.Flags().String("db", "", "the store: a SQLite file or postgres://… (overrides the file's db)")
 	_ = create.MarkFlagRequired("role")
 	cmd.AddCommand(create)
 	return cmd

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parapet-sec/parapet/internal/pgtest"
 )
 
 // startServe runs parapet serve until the test ends and returns its URL.
@@ -406,5 +408,43 @@ func TestServeSuppressAndClose(t *testing.T) {
 	}
 	if _, l := call(t, "GET", url+"/v1/suppressions", viewer, "", nil); len(l["items"].([]any)) != 0 {
 		t.Errorf("suppressions after ending: %v", l)
+	}
+}
+
+// The same contract on PostgreSQL: tokens, intake, incidents, a restart.
+func TestServePostgres(t *testing.T) {
+	db := pgtest.URL(t)
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "", "tokens", "create", "--role", "analyst", "--db", db)
+	if code != ExitOK {
+		t.Fatalf("tokens: %d %s", code, errOut)
+	}
+	tok := strings.TrimSpace(out)
+	url, stop := startServe(t, "--data", data, "--config", cfg, "--db", db)
+	pub := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}}}
+	rec := ctRecord("ev-pg-1", "mallory", "AKIAMALLORY", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "pg-bucket", "bucketPolicy": pub}, nil)
+	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", tok, "application/x-ndjson", []byte(rec+"\n")); code != 202 {
+		t.Fatalf("ingest: %d %v", code, v)
+	}
+	waitIncident(t, url, tok)
+	stop()
+	url, _ = startServe(t, "--data", data, "--config", cfg, "--db", db)
+	if code, _ := call(t, "POST", url+"/v1/ingest/cloudtrail", tok, "application/x-ndjson", []byte(rec+"\n")); code != 202 {
+		t.Fatal("ingest after restart")
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, m := call(t, "GET", url+"/metrics", "", "", nil); strings.Contains(m["raw"].(string), "parapet_events_total 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not processed after the restart")
+		}
+	}
+	if got := findingEvents(t, url, tok); got["ev-pg-1"] != 1 {
+		t.Errorf("on PostgreSQL after a restart: %v", got)
 	}
 }

@@ -203,7 +203,15 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	var findings []detect.Finding
 	var events int
 	st, err := ingest.Run(ctx, []ingest.Input{in}, ingest.Options{Map: run}, func(b *ingest.Batch) error {
-		res := b.Data.(*detect.Batch)
+		for _, e := range b.Errors {
+			// Bad input is reported and counted, never silently dropped;
+			// the rest of the body still counts.
+			p.Log.Warn("bad input in an intake body", "err", e.Error())
+		}
+		res, _ := b.Data.(*detect.Batch)
+		if res == nil { // nothing decoded in this batch (bad or skipped input)
+			return nil
+		}
 		p.corr.Correlate(b.Events, res)
 		if p.UEBA != nil {
 			for i := range b.Events {

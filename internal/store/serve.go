@@ -128,11 +128,10 @@ func (db *DB) LookupToken(ctx context.Context, secret string) (Token, error) {
 // Spool keeps an intake body until it is processed: once Spool returns,
 // the body survives a crash.
 func (db *DB) Spool(ctx context.Context, source string, body []byte) (int64, error) {
-	res, err := db.ExecContext(ctx, `INSERT INTO intake (source, received, body) VALUES (?, ?, ?)`, source, time.Now().UTC().Format(time.RFC3339Nano), body)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	q := `INSERT INTO intake (source, received, body) VALUES (?, ?, ?) RETURNING seq`
+	var seq int64
+	err := db.QueryRowContext(ctx, q, source, time.Now().UTC().Format(time.RFC3339Nano), body).Scan(&seq)
+	return seq, err
 }
 
 // SpoolOnce spools a body and records the checkpoint that says so, in one

@@ -8,16 +8,25 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // the database/sql driver "sqlite"
 )
 
-// DB is an open store.
+// DB is an open store: SQLite by default, PostgreSQL for a postgres://
+// URL. The same SQL serves both: written for SQLite with ? placeholders,
+// rewritten for PostgreSQL by the methods below (placeholders, INSERT OR
+// IGNORE, rowid, json_extract).
 type DB struct {
 	*sql.DB
-	Path string
+	Path     string
+	Postgres bool
 }
 
 // DefaultPath is where the store lives when no --db is given.
@@ -58,10 +67,32 @@ CREATE TABLE IF NOT EXISTS bucket_policies (
 );
 `
 
-// Open opens (creating it and its folder if needed) the store at path.
+// IsPostgres says whether a --db value names PostgreSQL.
+func IsPostgres(path string) bool {
+	return strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
+}
+
+// Open opens (creating it and its folder if needed) the store at path: a
+// SQLite file, or a postgres:// URL.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		path = DefaultPath
+	}
+	if IsPostgres(path) {
+		db, err := sql.Open("pgx", path)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(8)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		if _, err := db.ExecContext(ctx, pgSchema(schema+serveSchema)); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		return &DB{DB: db, Path: redact(path), Postgres: true}, nil
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -78,4 +109,105 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &DB{DB: db, Path: path}, nil
+}
+
+// redact hides a URL's password (the path is printed).
+func redact(u string) string {
+	if p, err := url.Parse(u); err == nil && p.User != nil {
+		if _, ok := p.User.Password(); ok {
+			p.User = url.UserPassword(p.User.Username(), "xxxxx")
+			return p.String()
+		}
+	}
+	return u
+}
+
+// pgSchema turns the SQLite schema into PostgreSQL's.
+func pgSchema(s string) string {
+	r := strings.NewReplacer(
+		"INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY",
+		"seq  INTEGER PRIMARY KEY", "seq  BIGINT PRIMARY KEY",
+		"BLOB", "BYTEA",
+		"REAL", "DOUBLE PRECISION",
+		"policy   TEXT NOT NULL,\n\tPRIMARY KEY (bucket, event_id)", "policy   TEXT NOT NULL,\n\tseq      BIGSERIAL,\n\tPRIMARY KEY (bucket, event_id)",
+	)
+	return r.Replace(s)
+}
+
+var (
+	jsonExtract = regexp.MustCompile(`json_extract\(([a-z_.]+), '\$\.([a-z_]+)'\)`)
+	rowid       = regexp.MustCompile(`\browid\b`)
+)
+
+// Rebind rewrites a query for the store's database.
+func (db *DB) Rebind(q string) string {
+	if !db.Postgres {
+		return q
+	}
+	if strings.Contains(q, "INSERT OR IGNORE INTO") {
+		q = strings.Replace(q, "INSERT OR IGNORE INTO", "INSERT INTO", 1) + " ON CONFLICT DO NOTHING"
+	}
+	q = jsonExtract.ReplaceAllString(q, "($1::jsonb->>'$2')")
+	q = rowid.ReplaceAllString(q, "seq")
+	var b strings.Builder
+	n, quoted := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// ExecContext runs a statement written for SQLite on either database.
+func (db *DB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return db.DB.ExecContext(ctx, db.Rebind(q), args...)
+}
+
+// QueryContext runs a query written for SQLite on either database.
+func (db *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return db.DB.QueryContext(ctx, db.Rebind(q), args...)
+}
+
+// QueryRowContext runs a one-row query written for SQLite on either
+// database.
+func (db *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.DB.QueryRowContext(ctx, db.Rebind(q), args...)
+}
+
+// Tx is a transaction whose statements are rewritten as DB's are.
+type Tx struct {
+	*sql.Tx
+	db *DB
+}
+
+// BeginTx starts a transaction.
+func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	tx, err := db.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, db: db}, nil
+}
+
+// ExecContext runs a statement in the transaction.
+func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.Tx.ExecContext(ctx, tx.db.Rebind(q), args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.Tx.QueryContext(ctx, tx.db.Rebind(q), args...)
+}
+
+// QueryRowContext runs a one-row query in the transaction.
+func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.Tx.QueryRowContext(ctx, tx.db.Rebind(q), args...)
 }

@@ -1,0 +1,213 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/audit"
+	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/pgtest"
+	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/respond"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Stop()
+	os.Exit(code)
+}
+
+// The same suite on SQLite and on PostgreSQL.
+func TestConformance(t *testing.T) {
+	backends := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "p.db") },
+		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
+	}
+	for name, path := range backends {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, path(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if (name == "postgres") != db.Postgres {
+				t.Fatalf("opened the wrong backend")
+			}
+			// Reopening an existing store is fine (the schema is idempotent).
+			again, err := store.Open(ctx, db.Path)
+			if err == nil {
+				again.Close()
+			} else if name == "sqlite" {
+				t.Fatal(err)
+			}
+			t.Run("tokens", func(t *testing.T) { tokens(t, db) })
+			t.Run("spool", func(t *testing.T) { spool(t, db) })
+			t.Run("checkpoints", func(t *testing.T) { checkpoints(t, db) })
+			t.Run("audit", func(t *testing.T) { auditChain(t, db) })
+			t.Run("history", func(t *testing.T) { history(t, db) })
+			t.Run("pipeline", func(t *testing.T) { pipelineStore(t, db) })
+		})
+	}
+}
+
+func tokens(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	secret, tok, err := db.CreateToken(ctx, "approver", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.LookupToken(ctx, secret)
+	if err != nil || got.ID != tok.ID || got.Role != "approver" || got.Name != "alice" {
+		t.Errorf("lookup: %+v %v", got, err)
+	}
+	if _, err := db.LookupToken(ctx, secret+"x"); err != store.ErrNoToken {
+		t.Errorf("a wrong token: %v", err)
+	}
+	if _, _, err := db.CreateToken(ctx, "root", "x"); err == nil {
+		t.Error("an unknown role was accepted")
+	}
+	var hash string
+	_ = db.QueryRowContext(ctx, `SELECT hash FROM tokens WHERE id = ?`, tok.ID).Scan(&hash)
+	if hash == "" || strings.Contains(hash, secret) {
+		t.Error("the token is not stored hashed")
+	}
+}
+
+func spool(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	a, err := db.Spool(ctx, "http", []byte(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := db.Spool(ctx, "http", []byte(`{"b":2}`))
+	if b <= a {
+		t.Errorf("sequence %d after %d", b, a)
+	}
+	ok, err := db.SpoolOnce(ctx, "s3:bucket", "k", "etag1", []byte("x"))
+	if err != nil || !ok {
+		t.Fatalf("spool once: %v %v", ok, err)
+	}
+	if ok, _ := db.SpoolOnce(ctx, "s3:bucket", "k", "etag1", []byte("x")); ok {
+		t.Error("the same version spooled twice")
+	}
+	if ok, _ := db.SpoolOnce(ctx, "s3:bucket", "k", "etag2", []byte("y")); !ok {
+		t.Error("a new version was not spooled")
+	}
+	ps, err := db.Pending(ctx, 0, 10)
+	if err != nil || len(ps) != 4 || string(ps[0].Body) != `{"a":1}` || ps[0].Received.IsZero() {
+		t.Fatalf("pending: %+v %v", ps, err)
+	}
+	if err := db.Processed(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.PendingCount(ctx); n != 3 {
+		t.Errorf("pending count %d", n)
+	}
+}
+
+func checkpoints(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if v, err := db.Checkpoint(ctx, "folder:/x", "a.json"); err != nil || v != "" {
+		t.Errorf("empty: %q %v", v, err)
+	}
+	_ = db.SetCheckpoint(ctx, "folder:/x", "a.json", "1")
+	_ = db.SetCheckpoint(ctx, "folder:/x", "a.json", "2")
+	if v, _ := db.Checkpoint(ctx, "folder:/x", "a.json"); v != "2" {
+		t.Errorf("checkpoint %q", v)
+	}
+}
+
+func auditChain(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	l, err := audit.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := l.Append(ctx, audit.Record{Kind: audit.ActionExecuted, Action: "s3.put_public_access_block", Target: fmt.Sprintf("b%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, _, err := audit.Verify(ctx, db, "")
+	if err != nil || n != 5 {
+		t.Fatalf("verify: %d %v", n, err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE audit SET body = replace(body, 'b3', 'bX') WHERE seq = ?`, 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := audit.Verify(ctx, db, ""); err == nil {
+		t.Error("an edited record passed verification")
+	}
+}
+
+func history(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	h := respond.History{DB: db}
+	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	_ = h.ObservePolicy(ctx, "b", t0, "ev-1", `{"v":1}`)
+	_ = h.ObservePolicy(ctx, "b", t0.Add(time.Minute), "ev-2", `{"v":2}`)
+	_ = h.ObservePolicy(ctx, "b", t0.Add(2*time.Minute), "ev-3", `{"v":3}`)
+	_ = h.ObservePolicy(ctx, "b", t0.Add(2*time.Minute), "ev-3", `{"v":3}`) // again: ignored
+	if p, ok, err := h.PreviousBucketPolicy(ctx, "b", "ev-3"); err != nil || !ok || p != `{"v":2}` {
+		t.Errorf("previous: %q %v %v", p, ok, err)
+	}
+}
+
+// The pipeline's transaction: findings, incidents and the spool together.
+func pipelineStore(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(nil), Incidents: correlate.New(time.Hour)}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := p.Submit(ctx, "test", []byte(`{"Records":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	if err := p.WaitFor(ctx, seq); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	sup := &correlate.Suppression{Expr: `finding.rule_id == "x"`, Reason: "test", Expires: time.Now().Add(time.Hour)}
+	if err := p.AddSuppression(ctx, sup); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Suppressions()) != 1 {
+		t.Error("suppression not listed")
+	}
+	if err := p.RemoveSuppression(ctx, sup.ID); err != nil {
+		t.Error(err)
+	}
+	// An incident stored and read back.
+	in := &correlate.Incident{ID: "inc-1", Status: "open", Key: "principal:x", Risk: 42, First: time.Now(), Last: time.Now(), Levels: map[string]int{"high": 1}, Findings: []string{"f1"}}
+	b, _ := json.Marshal(in)
+	if _, err := db.ExecContext(ctx, `INSERT INTO incidents (id, status, risk, first, last, updated, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		in.ID, in.Status, in.Risk, in.First.Format(time.RFC3339Nano), in.Last.Format(time.RFC3339Nano), in.Last.Format(time.RFC3339Nano), string(b)); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := p.CloseIncident(ctx, "inc-1", "alice", "benign")
+	if err != nil || closed.Status != "closed" {
+		t.Fatalf("close: %+v %v", closed, err)
+	}
+	incs, err := pipeline.LoadIncidents(ctx, db, 10)
+	if err != nil || len(incs) != 1 || incs[0].ClosedBy != "alice" {
+		t.Errorf("incidents: %+v %v", incs, err)
+	}
+	var closedAt string
+	if err := db.QueryRowContext(ctx, `SELECT json_extract(body, '$.closed') FROM incidents WHERE id = ?`, "inc-1").Scan(&closedAt); err != nil || closedAt == "" {
+		t.Errorf("json_extract: %q %v", closedAt, err)
+	}
+}
