@@ -448,3 +448,36 @@ func TestServePostgres(t *testing.T) {
 		t.Errorf("on PostgreSQL after a restart: %v", got)
 	}
 }
+
+// GuardDuty findings arrive through the EventBridge route and become
+// incidents, also when the intake pushes back (a tiny max_spooled).
+func TestServeBackpressureAndEventBridge(t *testing.T) {
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\nsources:\n  http:\n    max_spooled: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok := token(t, data, "analyst")
+	url, _ := startServe(t, "--data", data, "--config", cfg)
+	gd := `{"version":"0","id":"e1","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"123456789012","time":"2026-11-24T10:00:00Z","region":"us-east-1",
+	  "detail":{"schemaVersion":"2.0","accountId":"123456789012","region":"us-east-1","id":"gd-1","type":"UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS","severity":8,
+	  "title":"Credentials for instance role used from an external IP","description":"x","createdAt":"2026-11-24T10:00:00Z","updatedAt":"2026-11-24T10:00:00Z",
+	  "resource":{"resourceType":"AccessKey","accessKeyDetails":{"accessKeyId":"ASIAX","principalId":"AROAX:i-1","userName":"app","userType":"AssumedRole"}},
+	  "service":{"action":{"actionType":"AWS_API_CALL","awsApiCallAction":{"api":"ListBuckets","serviceName":"s3.amazonaws.com","remoteIpDetails":{"ipAddressV4":"198.51.100.7"}}}}}}`
+	codes := map[int]int{}
+	for range 20 {
+		code, _ := call(t, "POST", url+"/v1/ingest/eventbridge", tok, "application/json", []byte(gd))
+		codes[code]++
+	}
+	if codes[202] == 0 {
+		t.Fatalf("nothing accepted: %v", codes)
+	}
+	if codes[503] == 0 {
+		t.Logf("the processor kept up with every body (%v); backpressure not reached", codes)
+	}
+	id := waitIncident(t, url, tok)
+	_, d := call(t, "GET", url+"/v1/incidents/"+id, tok, "", nil)
+	if !strings.Contains(mustJSON(d), "InstanceCredentialExfiltration") {
+		t.Errorf("the GuardDuty finding: %.500s", mustJSON(d))
+	}
+}

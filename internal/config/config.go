@@ -115,6 +115,9 @@ type Folder struct {
 // HTTP is the intake.
 type HTTP struct {
 	MaxBody ByteSize `yaml:"max_body" doc:"largest request body accepted (default 64MiB); Firehose's access key is a Parapet token"`
+	// MaxSpooled is backpressure: past this many bodies waiting, the
+	// intake answers 503 with Retry-After instead of accepting more.
+	MaxSpooled int `yaml:"max_spooled" doc:"bodies waiting in the spool before the intake answers 503 (default 10000)"`
 }
 
 // Duration is a time.Duration written as "90s".
@@ -215,6 +218,9 @@ func (c *Config) fill() {
 		if c.Sources.S3SQS[i].Wait == 0 {
 			c.Sources.S3SQS[i].Wait = Duration(20 * time.Second)
 		}
+	}
+	if c.Sources.HTTP.MaxSpooled == 0 {
+		c.Sources.HTTP.MaxSpooled = 10000
 	}
 	if c.Sources.HTTP.MaxBody == 0 {
 		c.Sources.HTTP.MaxBody = 64 << 20

@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/correlate"
@@ -54,6 +55,7 @@ type Pipeline struct {
 	corr     *detect.Correlator
 	wake     chan struct{}
 	cmu      sync.Mutex // guards Incidents and suppress
+	backlog  atomic.Int64
 	suppress []*correlate.Suppression
 	mu       sync.Mutex
 	last     int64 // the last spool sequence processed
@@ -82,6 +84,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		return err
 	}
 	p.Metrics.Spooled.Set(float64(n))
+	p.backlog.Store(int64(n))
 	if n > 0 {
 		p.Log.Info("replaying the spool: bodies acknowledged before the last stop and not yet processed", "bodies", n)
 	}
@@ -96,6 +99,7 @@ func (p *Pipeline) Submit(ctx context.Context, source string, body []byte) (int6
 		return 0, err
 	}
 	p.Metrics.Spooled.Inc()
+	p.backlog.Add(1)
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -111,6 +115,7 @@ func (p *Pipeline) SubmitOnce(ctx context.Context, source, key, version string, 
 		return ok, err
 	}
 	p.Metrics.Spooled.Inc()
+	p.backlog.Add(1)
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -160,6 +165,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Backlog is how many bodies wait in the spool (from the gauge, without
+// a query).
+func (p *Pipeline) Backlog() int { return int(p.backlog.Load()) }
 
 // Processed is the last spool sequence fully processed.
 func (p *Pipeline) Processed() int64 {
@@ -339,6 +348,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 		return nil, err
 	}
 	p.Metrics.Spooled.Dec()
+	p.backlog.Add(-1)
 	if p.OnChange != nil {
 		for _, in := range changed {
 			p.OnChange("incident", in)

@@ -255,6 +255,9 @@ func (s *Server) ingest(source string) http.HandlerFunc {
 				return
 			}
 		}
+		if s.backlogged(w) {
+			return
+		}
 		seq, err := s.Pipeline.Submit(r.Context(), source, body)
 		if err != nil {
 			apiError(w, http.StatusServiceUnavailable, "could not spool the body: %v", err)
@@ -624,6 +627,11 @@ func (s *Server) firehose(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusOK, "")
 		return
 	}
+	if s.Pipeline.Backlog() >= s.Config.Sources.HTTP.MaxSpooled {
+		w.Header().Set("Retry-After", "5")
+		answer(http.StatusServiceUnavailable, "the pipeline is behind: retry later")
+		return
+	}
 	if _, err := s.Pipeline.Submit(r.Context(), "firehose", body.Bytes()); err != nil {
 		answer(http.StatusServiceUnavailable, "could not spool the records: "+err.Error())
 		return
@@ -724,4 +732,16 @@ func (s *Server) postureScan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"queued": s.PostureScan()})
+}
+
+// backlogged answers 503 with Retry-After when the spool holds more than
+// the configured number of bodies: backpressure on senders instead of
+// unbounded growth.
+func (s *Server) backlogged(w http.ResponseWriter) bool {
+	if n := s.Pipeline.Backlog(); n >= s.Config.Sources.HTTP.MaxSpooled {
+		w.Header().Set("Retry-After", "5")
+		apiError(w, http.StatusServiceUnavailable, "the pipeline is behind (%d bodies waiting): retry later", n)
+		return true
+	}
+	return false
 }

@@ -166,3 +166,28 @@ func TestStream(t *testing.T) {
 		t.Errorf("event %q", got)
 	}
 }
+
+// Backpressure: with the processor stopped, the intake accepts up to
+// max_spooled bodies and then answers 503 with Retry-After.
+func TestBackpressure(t *testing.T) {
+	s, ts, toks := setup(t)
+	s.Config.Sources.HTTP.MaxSpooled = 2
+	codes := []int{}
+	for range 3 {
+		req, _ := http.NewRequest("POST", ts.URL+"/v1/ingest/cloudtrail", strings.NewReader(`{"Records":[]}`))
+		req.Header.Set("Authorization", "Bearer "+toks["analyst"])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == 503 && resp.Header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+	}
+	if codes[0] != 202 || codes[1] != 202 || codes[2] != 503 {
+		t.Errorf("codes %v, want 202 202 503", codes)
+	}
+}
