@@ -44,7 +44,11 @@ type Incident struct {
 	Tactics    []string       `json:"tactics,omitempty"` // in kill-chain order
 	Techniques []string       `json:"techniques,omitempty"`
 	Levels     map[string]int `json:"levels"`
-	Findings   []string       `json:"findings"` // ids, in arrival order
+	// Findings are the ids of the first MaxFindingIDs findings, in arrival
+	// order (the store links every finding to its incident); Count is
+	// how many there are in all.
+	Findings []string `json:"findings"`
+	Count    int      `json:"finding_count"`
 	// Why says in words how the risk was reached.
 	Why []string `json:"why"`
 	// Closed, ClosedBy and CloseReason: when an analyst closed it (the end
@@ -59,6 +63,32 @@ type Correlator struct {
 	Window time.Duration
 	open   map[string]*Incident // by key: the latest incident of each key
 	seen   map[string]string    // finding id → incident id
+	// order remembers seen ids oldest first, so that the map stays
+	// bounded (MaxSeen): a replay after a crash is recent.
+	order []string
+	next  int
+}
+
+// MaxFindingIDs bounds the finding ids an incident lists; MaxSeen bounds
+// how many finding ids the correlator remembers for de-duplication.
+const (
+	MaxFindingIDs = 500
+	MaxSeen       = 200_000
+)
+
+func (c *Correlator) remember(id, incident string) {
+	if _, ok := c.seen[id]; ok {
+		c.seen[id] = incident
+		return
+	}
+	if len(c.order) < MaxSeen {
+		c.order = append(c.order, id)
+	} else {
+		delete(c.seen, c.order[c.next])
+		c.order[c.next] = id
+		c.next = (c.next + 1) % MaxSeen
+	}
+	c.seen[id] = incident
 }
 
 // New makes a correlator with a window (default 1h).
@@ -73,11 +103,14 @@ func New(window time.Duration) *Correlator {
 // new findings join them as they would have.
 func (c *Correlator) Restore(incs []*Incident) {
 	for _, in := range incs {
+		if in.Count == 0 {
+			in.Count = len(in.Findings)
+		}
 		if cur := c.open[in.Key]; cur == nil || in.Last.After(cur.Last) {
 			c.open[in.Key] = in
 		}
 		for _, f := range in.Findings {
-			c.seen[f] = in.ID
+			c.remember(f, in.ID)
 		}
 	}
 }
@@ -121,8 +154,11 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 		}
 		c.open[key] = in
 	}
-	c.seen[f.ID] = in.ID
-	in.Findings = append(in.Findings, f.ID)
+	c.remember(f.ID, in.ID)
+	if len(in.Findings) < MaxFindingIDs {
+		in.Findings = append(in.Findings, f.ID)
+	}
+	in.Count++
 	in.Levels[f.Level]++
 	if f.Time.Before(in.First) {
 		in.First = f.Time
@@ -185,8 +221,8 @@ func (c *Correlator) score(in *Incident, latest *detect.Finding) {
 		in.Headline, in.Level = latest.Title, latest.Level
 	}
 	in.Title = in.Headline
-	if n := len(in.Findings); n > 1 {
-		in.Title = fmt.Sprintf("%s (+%d more)", in.Headline, n-1)
+	if in.Count > 1 {
+		in.Title = fmt.Sprintf("%s (+%d more)", in.Headline, in.Count-1)
 	}
 }
 
@@ -209,9 +245,6 @@ func (c *Correlator) Evict(now time.Time) {
 	for k, in := range c.open {
 		if now.Sub(in.Last) > 2*c.Window {
 			delete(c.open, k)
-			for _, f := range in.Findings {
-				delete(c.seen, f)
-			}
 		}
 	}
 }

@@ -337,7 +337,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 		if err != nil {
 			return nil, err
 		}
-		if n, _ := res.RowsAffected(); n > 0 && len(in.Findings) == 1 {
+		if n, _ := res.RowsAffected(); n > 0 && in.Count == 1 {
 			p.Metrics.Incidents.Inc()
 		}
 	}
@@ -349,6 +349,17 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 	}
 	p.Metrics.Spooled.Dec()
 	p.backlog.Add(-1)
+	// Incidents that can take no more findings leave memory (they stay
+	// in the store).
+	var latest time.Time
+	for i := range kept {
+		if kept[i].Time.After(latest) {
+			latest = kept[i].Time
+		}
+	}
+	if !latest.IsZero() {
+		p.Incidents.Evict(latest)
+	}
 	if p.OnChange != nil {
 		for _, in := range changed {
 			p.OnChange("incident", in)

@@ -128,7 +128,7 @@ async function incidentsView(v) {
     el("td", {}, level(i.level)),
     el("td", {}, el("strong", {}, i.title), el("div", { class: "muted" }, i.principal || i.key)),
     el("td", {}, chain(i.tactics)),
-    el("td", {}, (i.findings || []).length),
+    el("td", {}, i.finding_count || (i.findings || []).length),
     el("td", { class: "muted" }, when(i.last))));
   v.replaceChildren(el("h1", {}, "Incidents"),
     items.length ? el("div", { class: "card" }, el("table", { id: "incidents" },
