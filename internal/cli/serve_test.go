@@ -131,6 +131,14 @@ func TestServeContract(t *testing.T) {
 		t.Errorf("incident detail: %d %v", code, v)
 	}
 
+	// The native record behind the finding, and the configuration (admin only).
+	if code, v := call(t, "GET", url+"/v1/events/ev-serve-1", viewer, "", nil); code != 200 || v["eventName"] != "PutBucketPolicy" {
+		t.Errorf("event by id: %d %v", code, v)
+	}
+	if code, _ := call(t, "GET", url+"/v1/config", analyst, "", nil); code != 403 {
+		t.Errorf("an analyst read the configuration: %d", code)
+	}
+
 	// Bad requests get clear 4xx answers.
 	for _, c := range []struct {
 		ctype string

@@ -324,6 +324,12 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 		if err != nil {
 			return nil, err
 		}
+		if len(f.Record) > 0 && len(f.EventIDs) > 0 && json.Valid(f.Record) {
+			// The native record behind the finding, for the analyst.
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO events (id, body) VALUES (?, ?)`, f.EventIDs[0], string(f.Record)); err != nil {
+				return nil, err
+			}
+		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			p.Metrics.Findings.WithLabelValues(f.Level).Inc()
 			p.Metrics.MTTD.Observe(time.Since(f.Time).Seconds())

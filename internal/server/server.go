@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,6 +87,8 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression", s.removeSuppression},
 		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
+		{"GET", "/v1/events/{id}", "viewer", "The native record of an event a finding names", s.event},
+		{"GET", "/v1/config", "admin", "The effective configuration", s.config},
 		{"GET", "/v1/findings", "viewer", "Findings, newest first (?level=high&limit=100)", s.findings},
 		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired)", s.approvals},
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
@@ -744,4 +747,25 @@ func (s *Server) backlogged(w http.ResponseWriter) bool {
 		return true
 	}
 	return false
+}
+
+func (s *Server) event(w http.ResponseWriter, r *http.Request) {
+	var body string
+	err := s.DB.QueryRowContext(r.Context(), `SELECT body FROM events WHERE id = ?`, r.PathValue("id")).Scan(&body)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		apiError(w, http.StatusNotFound, "no stored event %s (only events behind findings are kept)", r.PathValue("id"))
+	case err != nil:
+		apiError(w, http.StatusInternalServerError, "store: %v", err)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, body)
+	}
+}
+
+func (s *Server) config(w http.ResponseWriter, r *http.Request) {
+	c := *s.Config
+	c.DB = s.DB.Path // passwords redacted
+	writeJSON(w, http.StatusOK, c)
 }

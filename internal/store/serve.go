@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS posture_runs (
 	target TEXT NOT NULL,
 	body   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS events (
+	id   TEXT PRIMARY KEY,
+	body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
 	source TEXT NOT NULL,
 	key    TEXT NOT NULL,

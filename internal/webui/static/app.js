@@ -196,8 +196,20 @@ function findingItem(f) {
     (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
     ex.length ? el("div", {}, el("h2", {}, "Explanation"), el("ul", { class: "why" }, ex.map(e =>
       el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + (e.value ? " = " + e.value : "")))))) : null,
-    el("details", {}, el("summary", {}, "Raw event" + ((f.event_ids || []).length > 1 ? "s" : "") + " (" + (f.event_ids || []).join(", ") + ")"),
-      el("pre", {}, JSON.stringify(f.record || f, null, 2))));
+    rawEvent(f));
+}
+
+// rawEvent shows the native record behind a finding, fetched when opened.
+function rawEvent(f) {
+  const ids = f.event_ids || [];
+  const pre = el("pre", {}, "…");
+  const d = el("details", { ontoggle: async () => {
+    if (!d.open || pre.dataset.loaded) return;
+    pre.dataset.loaded = "1";
+    try { pre.textContent = JSON.stringify(await api("GET", "/v1/events/" + encodeURIComponent(ids[0] || "")), null, 2); }
+    catch (e) { pre.textContent = JSON.stringify(f, null, 2); }
+  } }, el("summary", {}, "Raw event" + (ids.length > 1 ? "s" : "") + " (" + ids.join(", ") + ")"), pre);
+  return d;
 }
 
 function approvalList(items) {
