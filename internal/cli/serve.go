@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +132,13 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				errc <- p.Run(ctx)
 			}()
 			go ps.run(ctx)
+			for _, x := range c.Intel.TAXII {
+				pw, err := secretRef(x.Password)
+				if err != nil {
+					return fmt.Errorf("intel.taxii %s: %w", x.Collection, err)
+				}
+				go pollTAXII(ctx, p, &enrich.TAXII{Collection: x.Collection, User: x.User, Password: pw}, x.Interval.D(), log)
+			}
 			for _, f := range c.Sources.Folders {
 				w := &watch.Folder{Path: f.Path, Poll: f.Poll.D(), MaxSize: int64(c.Sources.HTTP.MaxBody), Sink: p, Log: log}
 				go func() { _ = w.Run(ctx) }()
@@ -292,4 +300,51 @@ func newS3SQS(ctx context.Context, q config.S3SQS, p *pipeline.Pipeline, log *sl
 	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
 	return &s3sqs.Source{QueueURL: q.QueueURL, SQS: sqs.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom }),
 		Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max}, nil
+}
+
+// pollTAXII adds a collection's new indicators to the pipeline's set on
+// every poll (copy, add, swap: matching never waits).
+func pollTAXII(ctx context.Context, p *pipeline.Pipeline, x *enrich.TAXII, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		objs, err := x.Poll(ctx)
+		if err != nil {
+			log.Error("taxii poll failed", "collection", x.Collection, "err", err)
+		} else if len(objs) > 0 {
+			next := enrich.NewIntel()
+			if cur := p.CurrentIntel(); cur != nil {
+				next = cur.Clone()
+			}
+			if err := next.AddSTIX("taxii:"+x.Collection, objs); err != nil {
+				log.Error("taxii objects", "collection", x.Collection, "err", err)
+			} else {
+				p.SetIntel(next)
+				log.Info("taxii indicators", "collection", x.Collection, "objects", len(objs), "indicators", next.Len())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// secretRef reads env:NAME or file:PATH ("" stays "").
+func secretRef(ref string) (string, error) {
+	switch {
+	case ref == "":
+		return "", nil
+	case strings.HasPrefix(ref, "env:"):
+		v := os.Getenv(strings.TrimPrefix(ref, "env:"))
+		if v == "" {
+			return "", fmt.Errorf("%s is not set", ref)
+		}
+		return v, nil
+	case strings.HasPrefix(ref, "file:"):
+		b, err := os.ReadFile(strings.TrimPrefix(ref, "file:"))
+		return strings.TrimSpace(string(b)), err
+	}
+	return "", fmt.Errorf("want env:NAME or file:PATH")
 }

@@ -73,6 +73,15 @@ type Respond struct {
 // Intel lists threat-intelligence indicator files.
 type Intel struct {
 	Files []string `yaml:"files" doc:"STIX 2.1 bundles or plain IP / CIDR / domain lists"`
+	TAXII []TAXII  `yaml:"taxii"`
+}
+
+// TAXII is a TAXII 2.1 collection polled for STIX indicators.
+type TAXII struct {
+	Collection string   `yaml:"collection" doc:"the collection's URL: https://HOST/API-ROOT/collections/ID/"`
+	User       string   `yaml:"user" doc:"basic-auth user"`
+	Password   string   `yaml:"password" doc:"env:NAME or file:PATH holding the password"`
+	Interval   Duration `yaml:"interval" doc:"how often to poll (default 1h)"`
 }
 
 // Posture schedules compliance scans whose results the API and UI show.
@@ -200,6 +209,11 @@ func (c *Config) fill() {
 	if c.Detect.UEBA.MinRaw == 0 {
 		c.Detect.UEBA.MinRaw = 5
 	}
+	for i := range c.Intel.TAXII {
+		if c.Intel.TAXII[i].Interval == 0 {
+			c.Intel.TAXII[i].Interval = Duration(time.Hour)
+		}
+	}
 	if c.Posture.Interval == 0 {
 		c.Posture.Interval = Duration(6 * time.Hour)
 	}
@@ -309,6 +323,14 @@ func (c *Config) check(root *yaml.Node) Errors {
 	for i, f := range c.Sources.Folders {
 		if f.Path == "" {
 			bad(fmt.Sprintf("sources.folders.%d.path", i), "a folder needs a path")
+		}
+	}
+	for i, x := range c.Intel.TAXII {
+		if !strings.HasPrefix(x.Collection, "https://") && !strings.HasPrefix(x.Collection, "http://") {
+			bad(fmt.Sprintf("intel.taxii.%d.collection", i), "want the collection's URL")
+		}
+		if x.Password != "" && !strings.HasPrefix(x.Password, "env:") && !strings.HasPrefix(x.Password, "file:") {
+			bad(fmt.Sprintf("intel.taxii.%d.password", i), "a secret is given as env:NAME or file:PATH, never in the file")
 		}
 	}
 	for i, q := range c.Sources.S3SQS {

@@ -43,7 +43,7 @@ type Pipeline struct {
 	Rules     *detect.Engine
 	UEBA      *ueba.Engine       // nil: off
 	Enrich    func(*event.Event) // nil: none
-	Intel     *enrich.Intel      // nil: none
+	Intel     *enrich.Intel      // nil: none; replace it while running with SetIntel
 	Respond   *respond.Engine    // nil: off
 	Incidents *correlate.Correlator
 	Metrics   *Metrics
@@ -56,6 +56,7 @@ type Pipeline struct {
 	wake     chan struct{}
 	cmu      sync.Mutex // guards Incidents and suppress
 	backlog  atomic.Int64
+	intel    atomic.Pointer[enrich.Intel]
 	suppress []*correlate.Suppression
 	mu       sync.Mutex
 	last     int64 // the last spool sequence processed
@@ -76,6 +77,9 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		return err
 	}
 	p.Incidents.Restore(incs)
+	if p.Intel != nil {
+		p.intel.Store(p.Intel)
+	}
 	if err := p.loadSuppressions(ctx); err != nil {
 		return err
 	}
@@ -166,6 +170,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 }
 
+// CurrentIntel is the indicator set in use (nil: none).
+func (p *Pipeline) CurrentIntel() *enrich.Intel { return p.intel.Load() }
+
+// SetIntel swaps in a new indicator set (a TAXII poll's); events decoded
+// from then on are matched against it.
+func (p *Pipeline) SetIntel(in *enrich.Intel) { p.intel.Store(in) }
+
 // Backlog is how many bodies wait in the spool (from the gauge, without
 // a query).
 func (p *Pipeline) Backlog() int { return int(p.backlog.Load()) }
@@ -200,9 +211,9 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 			}
 		}
 		res := p.Rules.DetectBatch(b.Events)
-		if p.Intel != nil {
+		if intel := p.intel.Load(); intel != nil {
 			for i := range b.Events {
-				for _, m := range p.Intel.Matches(&b.Events[i]) {
+				for _, m := range intel.Matches(&b.Events[i]) {
 					res.Findings = append(res.Findings, intelFinding(&b.Events[i], m))
 				}
 			}
