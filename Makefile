@@ -21,11 +21,11 @@ build:
 demo: build
 	bin/parapet demo --dir parapet-demo
 
-# The whole suite: lint, every test (with the 1 GiB memory test), then the race detector on the short suite.
+# The whole suite: lint, every test (with the 1 GiB memory test and the 10-minute soak of
+# parapet serve, which runs beside the rest), then the race detector on the short suite.
 test: lint
 	scripts/test-deps.sh
-	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race -short ./...
+	GO=$(GO) scripts/test.sh
 
 test-short:
 	$(GO) test -short ./...
