@@ -26,6 +26,7 @@ import (
 const (
 	FindingReceived   = "finding.received"
 	PlaybookMatched   = "playbook.matched"
+	PlaybookRequested = "playbook.requested"
 	ApprovalRequested = "approval.requested"
 	ApprovalGranted   = "approval.granted"
 	ApprovalDenied    = "approval.denied"

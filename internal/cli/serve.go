@@ -240,6 +240,7 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 	if err != nil {
 		return nil, nil, err
 	}
+	resp.FourEyes = c.Auth.FourEyes
 	p.Respond = resp
 	closers = append(closers, closeResp)
 	if err := p.Start(ctx); err != nil {

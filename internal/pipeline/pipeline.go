@@ -51,6 +51,10 @@ type Pipeline struct {
 	// OnChange, when set, hears of incidents stored (the UI's live
 	// updates).
 	OnChange func(kind string, v any)
+	// RespondRewrite, when set, rewrites each finding (its JSON line with
+	// the native record) before the playbooks see it: the demo maps its
+	// resource ids to the emulator's.
+	RespondRewrite func([]byte) []byte
 
 	corr     *detect.Correlator
 	wake     chan struct{}
@@ -283,6 +287,9 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 			line := report.AppendFindingJSON(nil, &findings[i])
 			if rec := findings[i].Record; len(rec) > 0 {
 				line = append(append(append(line[:len(line)-1], `,"record":`...), rec...), '}')
+			}
+			if p.RespondRewrite != nil {
+				line = p.RespondRewrite(line)
 			}
 			f, err := respond.ParseFinding(line)
 			if err != nil {

@@ -2,14 +2,17 @@ package pipeline
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/report"
+	"github.com/parapet-sec/parapet/internal/respond"
 )
 
 // suppressed names the suppression a finding matches ("" for none).
@@ -141,4 +144,32 @@ func (p *Pipeline) CloseIncident(ctx context.Context, id, by, reason string) (*c
 		p.OnChange("incident", in)
 	}
 	return in, nil
+}
+
+// Finding loads a stored finding as the playbooks see it: its body and the
+// native record behind it (nil, ErrNotFound when there is none).
+func (p *Pipeline) Finding(ctx context.Context, id string) (*respond.Finding, error) {
+	var body string
+	err := p.DB.QueryRowContext(ctx, `SELECT body FROM findings WHERE id = ?`, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		EventIDs []string `json:"event_ids"`
+	}
+	_ = json.Unmarshal([]byte(body), &doc)
+	line := []byte(body)
+	if len(doc.EventIDs) > 0 {
+		var rec string
+		if err := p.DB.QueryRowContext(ctx, `SELECT body FROM events WHERE id = ?`, doc.EventIDs[0]).Scan(&rec); err == nil && strings.HasSuffix(body, "}") {
+			line = []byte(body[:len(body)-1] + `,"record":` + rec + "}")
+		}
+	}
+	if p.RespondRewrite != nil {
+		line = p.RespondRewrite(line)
+	}
+	return respond.ParseFinding(line)
 }

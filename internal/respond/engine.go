@@ -66,8 +66,10 @@ type Engine struct {
 	// TargetRate how many actions may touch one resource per hour
 	// (defaults 60 and 10).
 	ActionRate, TargetRate int
-	Out                    io.Writer
-	Now                    func() time.Time
+	// FourEyes: nobody decides an approval for a run they requested.
+	FourEyes bool
+	Out      io.Writer
+	Now      func() time.Time
 
 	mu      sync.Mutex
 	history map[string][]time.Time // rate-limit windows: "action:NAME", "target:T"
@@ -87,11 +89,20 @@ type StepResult struct {
 
 // Result is what became of one playbook for one finding.
 type Result struct {
-	Playbook   string       `json:"playbook"`
-	FindingID  string       `json:"finding_id"`
-	Status     string       `json:"status"` // executed, planned, pending-approval, failed, halted
-	ApprovalID string       `json:"approval_id,omitempty"`
-	Steps      []StepResult `json:"steps"`
+	// RunID names the run in the store's playbook_runs (GET
+	// /v1/playbook-runs/{id}); it stays the same from the request through
+	// the approval to the execution.
+	RunID       string       `json:"id,omitempty"`
+	Playbook    string       `json:"playbook"`
+	FindingID   string       `json:"finding_id"`
+	Status      string       `json:"status"` // executed, planned, pending-approval, denied, expired, failed, halted
+	ApprovalID  string       `json:"approval_id,omitempty"`
+	RequestedBy string       `json:"requested_by,omitempty"` // "parapet" when a trigger matched
+	DecidedBy   string       `json:"decided_by,omitempty"`
+	Error       string       `json:"error,omitempty"` // why a run could not be planned
+	Started     time.Time    `json:"started,omitzero"`
+	Updated     time.Time    `json:"updated,omitzero"`
+	Steps       []StepResult `json:"steps"`
 }
 
 func (e *Engine) now() time.Time {
@@ -132,13 +143,147 @@ func (e *Engine) Handle(ctx context.Context, f *Finding) ([]Result, error) {
 	}
 	var out []Result
 	for _, p := range matched {
-		r, err := e.run(ctx, p, f, vars)
+		r, err := e.run(ctx, p, f, vars, System)
+		if serr := e.saveRun(ctx, &r); err == nil {
+			err = serr
+		}
 		if err != nil {
 			return out, err
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// System is who requests a run when a playbook's trigger matched.
+const System = "parapet"
+
+// ErrFourEyes: the four-eyes rule refuses a decision by the requester.
+var ErrFourEyes = errors.New("four-eyes rule: the run's requester may not decide its approval")
+
+// ErrNoPlaybook: a request names a playbook that is not loaded.
+var ErrNoPlaybook = errors.New("no such playbook")
+
+// Request runs a playbook on a finding because a person asked, whether or
+// not its trigger matches: as any run, through dry-run, approval (always,
+// when the four-eyes rule is on, so that someone else confirms) and the
+// guardrails. by names the requester.
+func (e *Engine) Request(ctx context.Context, playbook string, f *Finding, by, comment string) (Result, error) {
+	if by == "" || by == System {
+		return Result{}, errors.New("a request needs the name of who makes it")
+	}
+	var p *Playbook
+	for _, x := range e.Playbooks {
+		if x.Name == playbook {
+			p = x
+		}
+	}
+	if p == nil {
+		return Result{}, fmt.Errorf("%w: %q", ErrNoPlaybook, playbook)
+	}
+	if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.PlaybookRequested, Actor: by, FindingID: f.ID(), Playbook: p.Name,
+		Detail: map[string]any{"comment": comment}}); err != nil {
+		return Result{}, err
+	}
+	r, err := e.run(ctx, p, f, e.vars(f), by)
+	if serr := e.saveRun(ctx, &r); err == nil {
+		err = serr
+	}
+	return r, err
+}
+
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "run-" + hex.EncodeToString(b[:])
+}
+
+// saveRun writes (or updates) a run in playbook_runs.
+func (e *Engine) saveRun(ctx context.Context, r *Result) error {
+	if r.Status == "" || e.DB == nil {
+		return nil
+	}
+	now := e.now().UTC()
+	if r.RunID == "" {
+		r.RunID = newRunID()
+	}
+	if r.Started.IsZero() {
+		r.Started = now
+	}
+	r.Updated = now
+	body, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = e.DB.ExecContext(ctx, `INSERT INTO playbook_runs (id, finding_id, playbook, status, requested_by, started, updated, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated = excluded.updated, body = excluded.body`,
+		r.RunID, r.FindingID, r.Playbook, r.Status, r.RequestedBy, r.Started.Format(time.RFC3339Nano), r.Updated.Format(time.RFC3339Nano), string(body))
+	return err
+}
+
+// RunFilter selects runs; empty fields select all.
+type RunFilter struct {
+	FindingIDs []string
+	Status     string
+	Limit      int
+}
+
+// Runs lists playbook runs, newest first.
+func (e *Engine) Runs(ctx context.Context, f RunFilter) ([]Result, error) {
+	return Runs(ctx, e.DB, f)
+}
+
+// Runs lists the playbook runs in a store, newest first.
+func Runs(ctx context.Context, db *store.DB, f RunFilter) ([]Result, error) {
+	q := `SELECT body FROM playbook_runs WHERE (? = '' OR status = ?)`
+	args := []any{f.Status, f.Status}
+	if len(f.FindingIDs) > 0 {
+		q += ` AND finding_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(f.FindingIDs)), ", ") + `)`
+		for _, id := range f.FindingIDs {
+			args = append(args, id)
+		}
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	q += ` ORDER BY started DESC, id LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Result{}
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		var r Result
+		if err := json.Unmarshal([]byte(b), &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ErrNoRun: no run with that id.
+var ErrNoRun = errors.New("no such playbook run")
+
+// Run reads one playbook run.
+func (e *Engine) Run(ctx context.Context, id string) (Result, error) {
+	var b string
+	err := e.DB.QueryRowContext(ctx, `SELECT body FROM playbook_runs WHERE id = ?`, id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Result{}, ErrNoRun
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	var r Result
+	err = json.Unmarshal([]byte(b), &r)
+	return r, err
 }
 
 // plan renders the steps that apply to the finding.
@@ -205,11 +350,11 @@ func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
 
 var reflectAnySlice = reflect.TypeOf([]any{})
 
-func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[string]any) (Result, error) {
-	res := Result{Playbook: p.Name, FindingID: f.ID()}
+func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[string]any, by string) (Result, error) {
+	res := Result{RunID: newRunID(), Playbook: p.Name, FindingID: f.ID(), RequestedBy: by, Started: e.now().UTC()}
 	steps, err := e.plan(p, vars)
 	if err != nil {
-		res.Status = "failed"
+		res.Status, res.Error = "failed", err.Error()
 		_, aerr := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionFailed, FindingID: f.ID(), Playbook: p.Name, Detail: map[string]any{"error": err.Error()}})
 		return res, aerr
 	}
@@ -240,8 +385,8 @@ func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[stri
 		}
 		return res, nil
 	}
-	if p.NeedsApproval() {
-		id, err := e.requestApproval(ctx, p, f, steps)
+	if p.NeedsApproval() || e.FourEyes && by != System {
+		id, err := e.requestApproval(ctx, p, f, steps, by, res.RunID)
 		res.Status, res.ApprovalID = "pending-approval", id
 		return res, err
 	}
@@ -465,17 +610,19 @@ func (e *Engine) fail(p *Playbook) {
 
 // Approval is a plan waiting for a person.
 type Approval struct {
-	ID        string        `json:"id"`
-	FindingID string        `json:"finding_id"`
-	Playbook  string        `json:"playbook"`
-	Created   time.Time     `json:"created"`
-	Expires   time.Time     `json:"expires"`
-	OnTimeout string        `json:"on_timeout"`
-	Approvers []string      `json:"approvers"`
-	Status    string        `json:"status"` // pending, approved, denied, expired
-	DecidedBy string        `json:"decided_by,omitempty"`
-	Comment   string        `json:"comment,omitempty"`
-	Steps     []plannedStep `json:"steps"`
+	ID          string        `json:"id"`
+	FindingID   string        `json:"finding_id"`
+	Playbook    string        `json:"playbook"`
+	Created     time.Time     `json:"created"`
+	Expires     time.Time     `json:"expires"`
+	OnTimeout   string        `json:"on_timeout"`
+	Approvers   []string      `json:"approvers"`
+	Status      string        `json:"status"` // pending, approved, denied, expired
+	DecidedBy   string        `json:"decided_by,omitempty"`
+	Comment     string        `json:"comment,omitempty"`
+	RequestedBy string        `json:"requested_by,omitempty"`
+	RunID       string        `json:"run_id,omitempty"`
+	Steps       []plannedStep `json:"steps"`
 }
 
 func newID() string {
@@ -484,7 +631,7 @@ func newID() string {
 	return "apr-" + hex.EncodeToString(b[:])
 }
 
-func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, steps []plannedStep) (string, error) {
+func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, steps []plannedStep, by, runID string) (string, error) {
 	timeout := 4 * time.Hour
 	if p.Approval.Timeout != "" {
 		timeout, _ = time.ParseDuration(p.Approval.Timeout)
@@ -498,22 +645,22 @@ func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, s
 	fj, _ := json.Marshal(map[string]any{"doc": f.Doc, "record": f.Record})
 	pj, _ := json.Marshal(steps)
 	aj, _ := json.Marshal(p.Approval.Approvers)
-	if _, err := e.DB.ExecContext(ctx, `INSERT INTO approvals (id, finding_id, playbook, created, expires, on_timeout, approvers, status, finding, plan) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-		id, f.ID(), p.Name, now.Format(time.RFC3339Nano), now.Add(timeout).Format(time.RFC3339Nano), onTimeout, string(aj), string(fj), string(pj)); err != nil {
+	if _, err := e.DB.ExecContext(ctx, `INSERT INTO approvals (id, finding_id, playbook, created, expires, on_timeout, approvers, status, finding, plan, requested_by, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+		id, f.ID(), p.Name, now.Format(time.RFC3339Nano), now.Add(timeout).Format(time.RFC3339Nano), onTimeout, string(aj), string(fj), string(pj), by, runID); err != nil {
 		return "", err
 	}
 	var targets []string
 	for _, s := range steps {
 		targets = append(targets, s.Action+" "+s.Target)
 	}
-	_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalRequested, FindingID: f.ID(), Playbook: p.Name,
-		Detail: map[string]any{"approval_id": id, "approvers": p.Approval.Approvers, "expires": now.Add(timeout).Format(time.RFC3339), "on_timeout": onTimeout, "steps": targets}})
+	_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalRequested, Actor: by, FindingID: f.ID(), Playbook: p.Name,
+		Detail: map[string]any{"approval_id": id, "run_id": runID, "approvers": p.Approval.Approvers, "expires": now.Add(timeout).Format(time.RFC3339), "on_timeout": onTimeout, "steps": targets}})
 	return id, err
 }
 
 // Approvals lists approvals with the given status ("" for all).
 func (e *Engine) Approvals(ctx context.Context, status string) ([]Approval, error) {
-	rows, err := e.DB.QueryContext(ctx, `SELECT id, finding_id, playbook, created, expires, on_timeout, approvers, status, coalesce(decided_by, ''), coalesce(comment, ''), plan FROM approvals WHERE ? = '' OR status = ? ORDER BY created`, status, status)
+	rows, err := e.DB.QueryContext(ctx, `SELECT id, finding_id, playbook, created, expires, on_timeout, approvers, status, coalesce(decided_by, ''), coalesce(comment, ''), plan, coalesce(requested_by, ''), coalesce(run_id, '') FROM approvals WHERE ? = '' OR status = ? ORDER BY created`, status, status)
 	if err != nil {
 		return nil, err
 	}
@@ -522,7 +669,7 @@ func (e *Engine) Approvals(ctx context.Context, status string) ([]Approval, erro
 	for rows.Next() {
 		var a Approval
 		var created, expires, approvers, plan string
-		if err := rows.Scan(&a.ID, &a.FindingID, &a.Playbook, &created, &expires, &a.OnTimeout, &approvers, &a.Status, &a.DecidedBy, &a.Comment, &plan); err != nil {
+		if err := rows.Scan(&a.ID, &a.FindingID, &a.Playbook, &created, &expires, &a.OnTimeout, &approvers, &a.Status, &a.DecidedBy, &a.Comment, &plan, &a.RequestedBy, &a.RunID); err != nil {
 			return nil, err
 		}
 		a.Created, _ = time.Parse(time.RFC3339Nano, created)
@@ -551,12 +698,16 @@ func (e *Engine) DecideAs(ctx context.Context, id, by string, names []string, co
 	}
 	var a Approval
 	var plan, approvers string
-	err := e.DB.QueryRowContext(ctx, `SELECT finding_id, playbook, approvers, plan FROM approvals WHERE id = ? AND status = 'pending'`, id).Scan(&a.FindingID, &a.Playbook, &approvers, &plan)
+	err := e.DB.QueryRowContext(ctx, `SELECT finding_id, playbook, approvers, plan, coalesce(requested_by, ''), coalesce(run_id, '') FROM approvals WHERE id = ? AND status = 'pending'`, id).
+		Scan(&a.FindingID, &a.Playbook, &approvers, &plan, &a.RequestedBy, &a.RunID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Result{}, ErrNotPending
 	}
 	if err != nil {
 		return Result{}, err
+	}
+	if e.FourEyes && a.RequestedBy != "" && a.RequestedBy != System && a.RequestedBy == by {
+		return Result{}, fmt.Errorf("%w (%s requested it; another approver must decide)", ErrFourEyes, by)
 	}
 	_ = json.Unmarshal([]byte(approvers), &a.Approvers)
 	allowed := len(a.Approvers) == 0
@@ -577,7 +728,22 @@ func (e *Engine) DecideAs(ctx context.Context, id, by string, names []string, co
 	if _, err := e.Audit.Append(ctx, audit.Record{Kind: kind, Actor: by, FindingID: a.FindingID, Playbook: a.Playbook, Detail: map[string]any{"approval_id": id, "comment": comment}}); err != nil {
 		return Result{}, err
 	}
-	res := Result{Playbook: a.Playbook, FindingID: a.FindingID, ApprovalID: id, Status: status}
+	res := Result{RunID: a.RunID, Playbook: a.Playbook, FindingID: a.FindingID, ApprovalID: id, Status: status, RequestedBy: a.RequestedBy, DecidedBy: by}
+	if prev, err := e.Run(ctx, a.RunID); err == nil {
+		res.Started = prev.Started
+	}
+	if res.RequestedBy == "" {
+		res.RequestedBy = System
+	}
+	res, err = e.decided(ctx, a, plan, res, approve)
+	if serr := e.saveRun(ctx, &res); err == nil {
+		err = serr
+	}
+	return res, err
+}
+
+// decided runs what an approval approved.
+func (e *Engine) decided(ctx context.Context, a Approval, plan string, res Result, approve bool) (Result, error) {
 	if !approve {
 		return res, nil
 	}
@@ -632,7 +798,14 @@ func (e *Engine) Expire(ctx context.Context) ([]Result, error) {
 		if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalExpired, Actor: "timeout", FindingID: a.FindingID, Playbook: a.Playbook, Detail: map[string]any{"approval_id": a.ID, "outcome": "denied"}}); err != nil {
 			return out, err
 		}
-		out = append(out, Result{Playbook: a.Playbook, FindingID: a.FindingID, ApprovalID: a.ID, Status: "expired"})
+		r := Result{RunID: a.RunID, Playbook: a.Playbook, FindingID: a.FindingID, ApprovalID: a.ID, Status: "expired", RequestedBy: a.RequestedBy, DecidedBy: "timeout"}
+		if prev, err := e.Run(ctx, a.RunID); err == nil {
+			r.Started = prev.Started
+		}
+		if err := e.saveRun(ctx, &r); err != nil {
+			return out, err
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -1,7 +1,9 @@
 package respond
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -335,4 +337,80 @@ func FuzzParseFinding(f *testing.F) {
 			t.Fatalf("accepted a finding without an id or record map: %+v", fd)
 		}
 	})
+}
+
+// A person asks for a playbook on a finding its trigger did not match; with
+// the four-eyes rule on, the run waits for someone else's approval, and the
+// run's record follows it from the request to the execution.
+func TestRequestFourEyesAndRuns(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAWS{}
+	e := newEngine(t, f, `name: fix-one
+trigger: finding.rule_id == "never"
+mode: auto
+steps:
+  - action: fake.fix
+    params: {target: "${finding.id}-res"}
+`)
+	e.FourEyes = true
+	if _, err := e.Request(ctx, "nope", finding("f1", "r"), "alice", ""); !errors.Is(err, ErrNoPlaybook) {
+		t.Errorf("unknown playbook: %v", err)
+	}
+	r, err := e.Request(ctx, "fix-one", finding("f1", "r"), "alice", "contain it")
+	if err != nil || r.Status != "pending-approval" || r.RunID == "" || r.RequestedBy != "alice" || len(f.calls) != 0 {
+		t.Fatalf("request under four eyes: %v %+v calls %v", err, r, f.calls)
+	}
+	if _, err := e.Decide(ctx, r.ApprovalID, "alice", "mine", true); !errors.Is(err, ErrFourEyes) {
+		t.Fatalf("the requester approved their own run: %v", err)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("ran: %v", f.calls)
+	}
+	got, err := e.Decide(ctx, r.ApprovalID, "bob", "confirmed with the owner", true)
+	if err != nil || got.Status != "executed" || got.RunID != r.RunID || got.DecidedBy != "bob" || strings.Join(f.calls, ",") != "fake.fix f1-res" {
+		t.Fatalf("approved by another: %v %+v calls %v", err, got, f.calls)
+	}
+	run, err := e.Run(ctx, r.RunID)
+	if err != nil || run.Status != "executed" || run.RequestedBy != "alice" || run.DecidedBy != "bob" || len(run.Steps) != 1 || !run.Started.Equal(r.Started) {
+		t.Errorf("stored run: %v %+v", err, run)
+	}
+	// Without four eyes an auto playbook runs when asked; a trigger's run
+	// is the system's.
+	e.FourEyes = false
+	r2, err := e.Request(ctx, "fix-one", finding("f2", "r"), "carol", "")
+	if err != nil || r2.Status != "executed" {
+		t.Fatalf("request: %v %+v", err, r2)
+	}
+	if _, err := e.Request(ctx, "fix-one", finding("f3", "r"), System, ""); err == nil {
+		t.Error("a request in the system's name")
+	}
+	runs, err := e.Runs(ctx, RunFilter{})
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("runs: %v %d", err, len(runs))
+	}
+	only, _ := e.Runs(ctx, RunFilter{FindingIDs: []string{"f2"}})
+	if len(only) != 1 || only[0].RunID != r2.RunID {
+		t.Errorf("runs of f2: %+v", only)
+	}
+	if _, err := e.Run(ctx, "run-none"); !errors.Is(err, ErrNoRun) {
+		t.Errorf("missing run: %v", err)
+	}
+	// The audit trail names the requester and the decider.
+	var buf bytes.Buffer
+	if _, err := audit.Export(ctx, e.DB, &buf); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec audit.Record
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Kind == audit.PlaybookRequested || rec.Kind == audit.ApprovalGranted {
+			kinds = append(kinds, rec.Kind+":"+rec.Actor)
+		}
+	}
+	if strings.Join(kinds, ",") != "playbook.requested:alice,approval.granted:bob,playbook.requested:carol" {
+		t.Errorf("audit: %v", kinds)
+	}
 }

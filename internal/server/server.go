@@ -93,6 +93,10 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired)", s.approvals},
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
 		{"POST", "/v1/approvals/{id}/deny", "approver", "Deny a pending action; body {\"comment\": \"…\"}", s.decide(false)},
+		{"GET", "/v1/playbooks", "viewer", "The loaded playbooks: trigger, mode, approval policy, steps", s.playbooks},
+		{"GET", "/v1/playbook-runs", "viewer", "Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)", s.runs},
+		{"POST", "/v1/playbook-runs", "analyst", "Run a playbook on a finding; body {\"finding_id\": \"…\", \"playbook\": \"…\", \"comment\": \"…\"}. It waits for approval when the playbook says so, and always under the four-eyes rule", s.requestRun},
+		{"GET", "/v1/playbook-runs/{id}", "viewer", "One playbook run: who asked, who decided, each step's calls and outcome", s.run},
 		{"GET", "/v1/audit", "viewer", "The audit trail (?after=SEQ&limit=100) and whether its hash chain is intact", s.audit},
 		{"GET", "/v1/whoami", "viewer", "The caller's token: id, name, role", s.whoami},
 		{"GET", "/v1/stats", "viewer", "Alert reduction, MTTD, MTTR, findings by level", s.stats},
@@ -465,6 +469,8 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 		switch {
 		case errors.Is(err, respond.ErrNotPending):
 			apiError(w, http.StatusNotFound, "no pending approval %s", r.PathValue("id"))
+		case errors.Is(err, respond.ErrFourEyes):
+			apiError(w, http.StatusForbidden, "%v", err)
 		case err != nil && res.Status == "":
 			apiError(w, http.StatusForbidden, "%v", err)
 		case err != nil:
@@ -472,7 +478,117 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 		default:
 			writeJSON(w, http.StatusOK, map[string]any{"result": res})
 		}
+		if res.Status != "" {
+			s.Publish("run", res)
+		}
 	}
+}
+
+func (s *Server) playbooks(w http.ResponseWriter, r *http.Request) {
+	items := []any{}
+	if s.Pipeline.Respond != nil {
+		for _, p := range s.Pipeline.Respond.Playbooks {
+			items = append(items, map[string]any{"name": p.Name, "description": p.Description, "trigger": p.Trigger, "mode": p.Mode,
+				"enabled": p.IsEnabled(), "needs_approval": p.NeedsApproval(), "approval": p.Approval, "steps": p.Steps})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "four_eyes": s.Config.Auth.FourEyes})
+}
+
+func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := respond.RunFilter{FindingIDs: q["finding_id"], Status: q.Get("status")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 1000 {
+			apiError(w, http.StatusBadRequest, "limit %q: want 1 to 1000", v)
+			return
+		}
+		f.Limit = n
+	}
+	if id := q.Get("incident_id"); id != "" {
+		rows, err := s.DB.QueryContext(r.Context(), `SELECT id FROM findings WHERE incident_id = ?`, id)
+		if err != nil {
+			apiError(w, http.StatusInternalServerError, "store: %v", err)
+			return
+		}
+		for rows.Next() {
+			var fid string
+			if rows.Scan(&fid) == nil {
+				f.FindingIDs = append(f.FindingIDs, fid)
+			}
+		}
+		rows.Close()
+		if len(f.FindingIDs) == 0 {
+			writeJSON(w, http.StatusOK, map[string]any{"items": []any{}})
+			return
+		}
+	}
+	items, err := respond.Runs(r.Context(), s.DB, f)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (s *Server) run(w http.ResponseWriter, r *http.Request) {
+	if s.Pipeline.Respond == nil {
+		apiError(w, http.StatusNotFound, "the response engine is off")
+		return
+	}
+	res, err := s.Pipeline.Respond.Run(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, respond.ErrNoRun):
+		apiError(w, http.StatusNotFound, "no playbook run %s", r.PathValue("id"))
+	case err != nil:
+		apiError(w, http.StatusInternalServerError, "store: %v", err)
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+func (s *Server) requestRun(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		FindingID string `json:"finding_id"`
+		Playbook  string `json:"playbook"`
+		Comment   string `json:"comment"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	if body.FindingID == "" || body.Playbook == "" {
+		apiError(w, http.StatusBadRequest, "body: finding_id and playbook are required")
+		return
+	}
+	if s.Pipeline.Respond == nil {
+		apiError(w, http.StatusNotFound, "the response engine is off")
+		return
+	}
+	f, err := s.Pipeline.Finding(r.Context(), body.FindingID)
+	if errors.Is(err, pipeline.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "no finding %s", body.FindingID)
+		return
+	}
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "store: %v", err)
+		return
+	}
+	res, err := s.Pipeline.Respond.Request(r.Context(), body.Playbook, f, caller(r), body.Comment)
+	switch {
+	case errors.Is(err, respond.ErrNoPlaybook):
+		apiError(w, http.StatusNotFound, "%v", err)
+		return
+	case err != nil && res.Status == "":
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	s.Publish("run", res)
+	out := map[string]any{"result": res}
+	if err != nil {
+		out["error"] = err.Error()
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {

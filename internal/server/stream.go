@@ -73,9 +73,17 @@ func (s *Server) streamHandler(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// mttrQuery pairs when a finding was stored with when it was remediated:
+// its first playbook run that executed (automatically or once approved),
+// or, for an incident closed by hand, its first finding with its closing.
+const mttrQuery = `SELECT MIN(f.created), MIN(r.updated) FROM playbook_runs r JOIN findings f ON f.id = r.finding_id
+		WHERE r.status = 'executed' GROUP BY f.id
+	UNION ALL SELECT MIN(f.created), json_extract(i.body, '$.closed') FROM incidents i JOIN findings f ON f.incident_id = i.id
+		WHERE i.status = 'closed' GROUP BY i.id LIMIT 5000`
+
 // stats: alert reduction (findings → incidents), MTTD (event time →
-// finding stored) and MTTR (approval requested → decided; incident first
-// finding → its last action executed), medians over the most recent.
+// finding stored) and MTTR (finding stored → remediated: a playbook run
+// executed, or the incident closed), medians over the most recent.
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var findings, incidents, pending int
@@ -118,9 +126,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		return ds[len(ds)/2], len(ds)
 	}
 	mttd, nd := median(`SELECT time, created FROM findings ORDER BY created DESC LIMIT 5000`)
-	mttr, nr := median(`SELECT created, decided_at FROM approvals WHERE decided_at IS NOT NULL
-		UNION ALL SELECT MIN(f.created), json_extract(i.body, '$.closed') FROM incidents i JOIN findings f ON f.incident_id = i.id
-		WHERE i.status = 'closed' GROUP BY i.id LIMIT 5000`)
+	mttr, nr := median(mttrQuery)
 	reduction := 0.0
 	if findings > 0 {
 		reduction = 1 - float64(incidents)/float64(findings)

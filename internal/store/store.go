@@ -51,8 +51,22 @@ CREATE TABLE IF NOT EXISTS approvals (
 	decided_at TEXT,
 	comment    TEXT,
 	finding    TEXT NOT NULL,
-	plan       TEXT NOT NULL
+	plan       TEXT NOT NULL,
+	requested_by TEXT,
+	run_id     TEXT
 );
+CREATE TABLE IF NOT EXISTS playbook_runs (
+	id           TEXT PRIMARY KEY,
+	finding_id   TEXT NOT NULL,
+	playbook     TEXT NOT NULL,
+	status       TEXT NOT NULL,
+	requested_by TEXT NOT NULL,
+	started      TEXT NOT NULL,
+	updated      TEXT NOT NULL,
+	body         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS playbook_runs_finding ON playbook_runs (finding_id);
+CREATE INDEX IF NOT EXISTS playbook_runs_started ON playbook_runs (started);
 CREATE TABLE IF NOT EXISTS executions (
 	key      TEXT PRIMARY KEY,
 	at       TEXT NOT NULL,
@@ -92,7 +106,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			db.Close()
 			return nil, fmt.Errorf("postgres: %w", err)
 		}
-		return &DB{DB: db, Path: redact(path), Postgres: true}, nil
+		d := &DB{DB: db, Path: redact(path), Postgres: true}
+		if err := d.migrate(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		return d, nil
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -108,7 +127,34 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &DB{DB: db, Path: path}, nil
+	d := &DB{DB: db, Path: path}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
+}
+
+// columns added since a table was first created: a store made by an
+// earlier version gains them when it is opened.
+var columns = []struct{ table, column, def string }{
+	{"approvals", "requested_by", "TEXT"},
+	{"approvals", "run_id", "TEXT"},
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	for _, c := range columns {
+		// A column that is there answers a query that names it.
+		rows, err := db.DB.QueryContext(ctx, "SELECT "+c.column+" FROM "+c.table+" WHERE 1 = 0")
+		if err == nil {
+			rows.Close()
+			continue
+		}
+		if _, err := db.DB.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.def); err != nil {
+			return fmt.Errorf("adding %s.%s: %w", c.table, c.column, err)
+		}
+	}
+	return nil
 }
 
 // redact hides a URL's password (the path is printed).
