@@ -83,7 +83,7 @@ func TestWebUI(t *testing.T) {
 			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		})
 	}
-	var toast, chain, pendingAfter, posture string
+	var toast, chain, pendingAfter, posture, runs, trends string
 	steps := []struct {
 		name string
 		act  chromedp.Action
@@ -105,6 +105,8 @@ func TestWebUI(t *testing.T) {
 		{"approve", chromedp.Click("button[data-approve]", chromedp.ByQuery)},
 		{"toast", chromedp.WaitVisible("#toast", chromedp.ByQuery)},
 		{"toast text", chromedp.Text("#toast", &toast, chromedp.ByQuery)},
+		{"run executed", chromedp.WaitVisible("#runs li[data-run] .run-executed", chromedp.ByQuery)},
+		{"runs text", chromedp.Text("#runs", &runs, chromedp.ByQuery)},
 		{"approvals", chromedp.Navigate(url + "/#/approvals")},
 		{"approvals page", chromedp.WaitVisible("#approvals-title", chromedp.ByQuery)},
 		{"approvals text", chromedp.Text("#view", &pendingAfter, chromedp.ByQuery)},
@@ -115,6 +117,8 @@ func TestWebUI(t *testing.T) {
 		{"shot audit", shot("audit")},
 		{"overview", chromedp.Navigate(url + "/#/overview")},
 		{"stats", chromedp.WaitVisible(".stats", chromedp.ByQuery)},
+		{"charts", chromedp.WaitVisible("#trends svg rect", chromedp.ByQuery)},
+		{"charts text", chromedp.Text("#trends", &trends, chromedp.ByQuery)},
 		{"shot overview", shot("overview")},
 		{"posture", chromedp.Navigate(url + "/#/posture")},
 		{"posture page", chromedp.WaitVisible("#posture-title", chromedp.ByQuery)},
@@ -138,6 +142,12 @@ func TestWebUI(t *testing.T) {
 	}
 	if !strings.Contains(toast, "Approved: executed") {
 		t.Errorf("after approving: %q", toast)
+	}
+	if !strings.Contains(runs, "decided by test-approver") || !strings.Contains(runs, "iam.deactivate_access_key") {
+		t.Errorf("the incident's playbook runs: %q", runs)
+	}
+	if !strings.Contains(trends, "MTTR (median)") || !strings.Contains(trends, "Alert reduction") {
+		t.Errorf("overview charts: %q", trends)
 	}
 	if !strings.Contains(pendingAfter, "Nothing waits for a decision") {
 		t.Errorf("the approval still waits: %q", pendingAfter)

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -101,40 +103,117 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		}
 		rows.Close()
 	}
-	median := func(q string) (float64, int) {
-		rows, err := s.DB.QueryContext(ctx, q)
+	pairs := func(q string, args ...any) [][2]time.Time {
+		rows, err := s.DB.QueryContext(ctx, q, args...)
 		if err != nil {
-			return 0, 0
+			return nil
 		}
 		defer rows.Close()
-		var ds []float64
+		var out [][2]time.Time
 		for rows.Next() {
-			var a, b string
+			var a, b sql.NullString
 			if rows.Scan(&a, &b) != nil {
 				continue
 			}
-			ta, e1 := time.Parse(time.RFC3339Nano, a)
-			tb, e2 := time.Parse(time.RFC3339Nano, b)
+			ta, e1 := time.Parse(time.RFC3339Nano, a.String)
+			tb, e2 := time.Parse(time.RFC3339Nano, b.String)
 			if e1 == nil && e2 == nil && !tb.Before(ta) {
-				ds = append(ds, tb.Sub(ta).Seconds())
+				out = append(out, [2]time.Time{ta, tb})
 			}
 		}
-		if len(ds) == 0 {
-			return 0, 0
-		}
-		sort.Float64s(ds)
-		return ds[len(ds)/2], len(ds)
+		return out
 	}
-	mttd, nd := median(`SELECT time, created FROM findings ORDER BY created DESC LIMIT 5000`)
-	mttr, nr := median(mttrQuery)
+	detect, remedy := pairs(`SELECT time, created FROM findings ORDER BY created DESC LIMIT 5000`), pairs(mttrQuery)
+	mttd, nd := medianOf(detect)
+	mttr, nr := medianOf(remedy)
 	reduction := 0.0
 	if findings > 0 {
 		reduction = 1 - float64(incidents)/float64(findings)
+	}
+	// The last 14 days, day by day (UTC), for the charts: findings and
+	// the incidents they were filed into, MTTD by the day a finding was
+	// stored, MTTR by the day it was remediated.
+	const days = 14
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	since := today.AddDate(0, 0, -(days - 1))
+	type daily struct {
+		Day            string  `json:"day"`
+		Findings       int     `json:"findings"`
+		Incidents      int     `json:"incidents"`
+		AlertReduction float64 `json:"alert_reduction"`
+		MTTDSeconds    float64 `json:"mttd_seconds"`
+		MTTDSamples    int     `json:"mttd_samples"`
+		MTTRSeconds    float64 `json:"mttr_seconds"`
+		MTTRSamples    int     `json:"mttr_samples"`
+	}
+	series := make([]daily, days)
+	for i := range series {
+		series[i].Day = since.AddDate(0, 0, i).Format("2006-01-02")
+	}
+	slot := func(t time.Time) int {
+		i := int(t.UTC().Sub(since) / (24 * time.Hour))
+		if t.Before(since) || i >= days {
+			return -1
+		}
+		return i
+	}
+	incs := make([]map[string]bool, days)
+	if rows, err := s.DB.QueryContext(ctx, `SELECT created, incident_id FROM findings WHERE created >= ? ORDER BY created DESC LIMIT 200000`, since.Format(time.RFC3339Nano)); err == nil {
+		for rows.Next() {
+			var c, inc string
+			if rows.Scan(&c, &inc) != nil {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339Nano, c)
+			if i := slot(t); err == nil && i >= 0 {
+				series[i].Findings++
+				if !strings.HasPrefix(inc, "suppressed:") {
+					if incs[i] == nil {
+						incs[i] = map[string]bool{}
+					}
+					incs[i][inc] = true
+				}
+			}
+		}
+		rows.Close()
+	}
+	byDay := func(ps [][2]time.Time) [][][2]time.Time {
+		out := make([][][2]time.Time, days)
+		for _, p := range ps {
+			if i := slot(p[1]); i >= 0 {
+				out[i] = append(out[i], p)
+			}
+		}
+		return out
+	}
+	dd, rd := byDay(detect), byDay(remedy)
+	for i := range series {
+		series[i].Incidents = len(incs[i])
+		if series[i].Findings > 0 {
+			series[i].AlertReduction = 1 - float64(series[i].Incidents)/float64(series[i].Findings)
+		}
+		series[i].MTTDSeconds, series[i].MTTDSamples = medianOf(dd[i])
+		series[i].MTTRSeconds, series[i].MTTRSamples = medianOf(rd[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"findings": findings, "incidents": incidents, "alert_reduction": reduction, "pending_approvals": pending,
 		"findings_by_level": byLevel,
 		"mttd_seconds":      mttd, "mttd_samples": nd,
 		"mttr_seconds": mttr, "mttr_samples": nr,
+		"daily": series,
 	})
+}
+
+// medianOf is the median of the pairs' durations in seconds, and how many
+// there were.
+func medianOf(ps [][2]time.Time) (float64, int) {
+	if len(ps) == 0 {
+		return 0, 0
+	}
+	ds := make([]float64, len(ps))
+	for i, p := range ps {
+		ds[i] = p[1].Sub(p[0]).Seconds()
+	}
+	sort.Float64s(ds)
+	return ds[len(ds)/2], len(ds)
 }

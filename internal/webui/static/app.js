@@ -88,6 +88,7 @@ function signedIn(s) {
     state.stream.onerror = () => $("#live").classList.remove("on");
     state.stream.addEventListener("posture", () => { if (current === "posture") route(); });
     state.stream.addEventListener("incident", () => { if (current === "incidents" || current === "overview") route(); refreshPending(); });
+    state.stream.addEventListener("run", () => { if (current === "incident" || current === "approvals") route(); refreshPending(); });
   }
   refreshPending();
   route();
@@ -143,6 +144,8 @@ async function incidentView(v, id) {
   const findings = data.findings || [];
   const approvals = (await api("GET", "/v1/approvals")).items || [];
   const mine = approvals.filter(a => findings.some(f => f.id === a.finding_id));
+  const runs = (await api("GET", "/v1/playbook-runs?incident_id=" + encodeURIComponent(id))).items || [];
+  const playbooks = await api("GET", "/v1/playbooks");
   v.replaceChildren(
     el("p", {}, el("a", { href: "#/incidents" }, "← Incidents")),
     el("h1", {}, i.title),
@@ -153,9 +156,42 @@ async function incidentView(v, id) {
       el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, (i.techniques || []).join(", ")),
       (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), i.resources.join(", ")) : null),
     mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
+    runsCard(runs, findings, playbooks),
     handleCard(i, findings),
     el("h2", {}, "Timeline"),
     el("div", { class: "timeline" }, findings.map(findingItem)));
+}
+
+// runsCard: what the playbooks did for this incident's findings, and (for
+// analysts) a playbook to run on one of them.
+function runsCard(runs, findings, playbooks) {
+  const items = runs.map(r => el("li", { "data-run": r.id },
+    el("strong", {}, r.playbook), " ", el("span", { class: "status run-" + r.status }, r.status),
+    el("span", { class: "muted" }, " · asked by " + (r.requested_by || "parapet") + (r.decided_by ? " · decided by " + r.decided_by : "") + " · " + when(r.updated || r.started)),
+    r.error ? el("div", { class: "bad" }, r.error) : null,
+    el("ul", {}, (r.steps || []).map(s => el("li", { class: "muted" }, s.action + " " + (s.target || "") + ": " + s.status +
+      (s.reason ? " (" + s.reason + ")" : s.outcome && s.outcome.summary ? " — " + s.outcome.summary : ""))))));
+  let form = null;
+  const pbs = (playbooks.items || []).filter(p => p.enabled);
+  if (["analyst", "approver", "admin"].includes(state.role) && pbs.length && findings.length) {
+    const fsel = el("select", { id: "run-finding", "aria-label": "finding" }, findings.map(f => el("option", { value: f.id }, f.title + " · " + when(f.time))));
+    const psel = el("select", { id: "run-playbook", "aria-label": "playbook" }, pbs.map(p => el("option", { value: p.name }, p.name + (p.needs_approval || playbooks.four_eyes ? " (approval)" : " (runs at once)"))));
+    const note = el("input", { type: "text", id: "run-comment", placeholder: "why (for the audit trail)", "aria-label": "comment" });
+    form = el("div", {}, el("h2", {}, "Run a playbook"),
+      el("p", { class: "muted" }, playbooks.four_eyes ? "Four-eyes rule: another approver must approve what you ask for." : "Playbooks that need approval wait in the approval queue."),
+      el("div", { class: "row2" }, fsel, psel), note,
+      el("button", { id: "run-request", onclick: async () => {
+        try {
+          const r = await api("POST", "/v1/playbook-runs", { finding_id: fsel.value, playbook: psel.value, comment: note.value });
+          const res = r.result || {};
+          toast("Playbook " + res.playbook + ": " + res.status + (res.error ? " — " + res.error : ""));
+        } catch (e) { toast(e.message); }
+        refreshPending(); route();
+      } }, "Request"));
+  }
+  if (!items.length && !form) return null;
+  return el("div", { class: "card", id: "runs" }, el("h2", {}, "Playbook runs"),
+    items.length ? el("ul", { class: "steps" }, items) : el("p", { class: "empty" }, "No playbook has run for this incident."), form);
 }
 
 // handleCard: close the incident, or declare its pattern a false positive.
@@ -215,6 +251,7 @@ function rawEvent(f) {
 function approvalList(items) {
   return el("ul", { class: "steps" }, items.map(a => el("li", { "data-approval": a.id },
     el("strong", {}, a.playbook), " ", el("span", { class: "status" }, a.status), a.decided_by ? " by " + a.decided_by : "",
+    a.requested_by && a.requested_by !== "parapet" ? el("span", { class: "muted" }, " · requested by " + a.requested_by) : null,
     el("ul", {}, (a.steps || []).map(s => el("li", { class: "muted" }, (s.action || s.Action || "") + " " + (s.target || s.Target || "")))),
     a.status === "pending" && ["approver", "admin"].includes(state.role) ? el("div", {},
       el("input", { type: "text", "data-comment": a.id, placeholder: "a comment for the audit trail (who confirmed what)", "aria-label": "comment" }),
@@ -261,8 +298,14 @@ async function overviewView(v) {
       stat(s.incidents, "incidents"), stat(s.findings, "findings"),
       stat(Math.round(100 * s.alert_reduction) + "%", "alert reduction (findings → incidents)"),
       stat(s.mttd_samples ? secs(s.mttd_seconds) : "–", "MTTD: event → finding (median)"),
-      stat(s.mttr_samples ? secs(s.mttr_seconds) : "–", "MTTR: approval asked → decided (median)"),
+      stat(s.mttr_samples ? secs(s.mttr_seconds) : "–", "MTTR: finding → remediated or closed (median)"),
       stat(s.pending_approvals, "approvals waiting")),
+    el("div", { class: "card", id: "trends" }, el("h2", {}, "Last 14 days"),
+      el("div", { class: "charts" },
+        chart("Findings and incidents", s.daily || [], [["findings", "var(--medium)"], ["incidents", "var(--accent)"]], x => String(x)),
+        chart("Alert reduction", s.daily || [], [["alert_reduction", "var(--ok)"]], x => Math.round(100 * x) + "%"),
+        chart("MTTD (median)", s.daily || [], [["mttd_seconds", "var(--high)"]], secs),
+        chart("MTTR (median)", s.daily || [], [["mttr_seconds", "var(--low)"]], secs))),
     el("div", { class: "card" }, el("h2", {}, "Findings by level"), el("div", { class: "bars" }, levels.map(l =>
       el("div", { class: "bar" }, el("span", { class: "k" }, l), el("span", { class: "b lv-" + l, style: "width:" + (400 * (s.findings_by_level[l] || 0) / max) + "px" }), el("span", {}, s.findings_by_level[l] || 0))))),
     el("div", { class: "card" }, el("h2", {}, "Suppressions"), sups.length ? el("table", { id: "suppressions" },
@@ -303,6 +346,34 @@ async function postureView(v) {
           el("td", { class: "muted" }, r.location.file ? r.location.file + ":" + r.location.start_line : (r.location.arn || "")),
           el("td", {}, r.remediation || "", r.iac_fix ? el("pre", {}, r.iac_fix) : null)))))));
   }));
+}
+
+// chart draws daily bars of one or two series as an inline SVG, built node
+// by node; each bar's title holds the day and the value.
+function chart(title, days, series, fmt) {
+  const ns = "http://www.w3.org/2000/svg";
+  const W = 280, H = 90, n = Math.max(1, days.length), bw = W / n;
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("width", String(W)); svg.setAttribute("height", String(H + 14)); svg.setAttribute("viewBox", "0 0 " + W + " " + (H + 14));
+  svg.setAttribute("role", "img"); svg.setAttribute("aria-label", title);
+  const max = Math.max(1e-9, ...days.flatMap(d => series.map(([k]) => d[k] || 0)));
+  days.forEach((d, i) => {
+    series.forEach(([k, color], j) => {
+      const v = d[k] || 0, h = v > 0 ? Math.max(2, (H - 4) * v / max) : 0;
+      const r = document.createElementNS(ns, "rect");
+      const w = (bw - 3) / series.length;
+      r.setAttribute("x", (i * bw + 1 + j * w).toFixed(1)); r.setAttribute("y", (H - h).toFixed(1));
+      r.setAttribute("width", w.toFixed(1)); r.setAttribute("height", h.toFixed(1)); r.setAttribute("fill", color);
+      const t = document.createElementNS(ns, "title"); t.textContent = d.day + " · " + k.replace(/_/g, " ") + ": " + fmt(v);
+      r.append(t); svg.append(r);
+    });
+  });
+  const axis = document.createElementNS(ns, "text");
+  axis.setAttribute("x", "0"); axis.setAttribute("y", String(H + 12)); axis.setAttribute("fill", "#98a1b3"); axis.setAttribute("font-size", "10");
+  axis.textContent = days.length ? days[0].day.slice(5) + " … " + days[days.length - 1].day.slice(5) : "";
+  svg.append(axis);
+  const last = days.length ? days[days.length - 1] : {};
+  return el("div", { class: "chart" }, el("div", { class: "muted" }, title + (days.length ? " · today " + series.map(([k]) => fmt(last[k] || 0)).join(" / ") : "")), svg);
 }
 
 // sparkline draws a score trend (0–100) as an inline SVG, built node by
