@@ -17,9 +17,11 @@ all: lint test build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/parapet ./cmd/parapet
 
-# Generate a week of demo telemetry with attacks in it, ingest it, show what was seen.
+# Parapet as a service on a generated week of telemetry with attacks in it: the live pipeline,
+# playbooks acting on an AWS API emulator (moto_server), the web UI. Prints the URL and a token.
 demo: build
-	bin/parapet demo --dir parapet-demo
+	rm -rf parapet-demo
+	bin/parapet serve --demo --data parapet-demo --listen 127.0.0.1:$${PORT:-8080}
 
 # The whole suite: lint, every test (with the 1 GiB memory test and the 10-minute soak of
 # parapet serve, which runs beside the rest), then the race detector on the short suite.

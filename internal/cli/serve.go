@@ -25,6 +25,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/demo"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/ueba"
+	"github.com/parapet-sec/parapet/internal/emulator"
 	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest/s3sqs"
@@ -76,10 +77,14 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				return &ExitError{Code: ExitUsage}
 			}
 			var demoDir string
+			var demoAcct *demoAccount
+			demoNote := "actions in dry-run: no AWS API emulator (moto_server) on PATH"
 			if demoMode {
 				// A week of Acme's telemetry, replayed through the live
-				// pipeline from a watched folder; actions in dry-run (no
-				// cloud account), the baselines warm up on the first days.
+				// pipeline from a watched folder; the baselines warm up on
+				// the first days. The playbooks act on an AWS API emulator
+				// seeded with Acme's resources when moto_server is there,
+				// and plan in dry-run when it is not: never a real account.
 				demoDir = filepath.Join(c.Data, "demo-telemetry")
 				if _, err := os.Stat(filepath.Join(demoDir, "labels.jsonl")); err != nil {
 					if _, err := demo.Generate(demo.Config{Dir: demoDir, Seed: 1}); err != nil {
@@ -87,6 +92,16 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 					}
 				}
 				c.Respond.DryRun = true
+				if moto, err := emulator.Start(); err == nil {
+					defer moto.Stop()
+					defer setEnv(moto.Env())()
+					fmt.Fprintf(io.Err, "demo: seeding the AWS API emulator (moto_server at %s) with Acme's resources…\n", moto.URL)
+					if demoAcct, err = seedDemoAccount(cmd.Context()); err != nil {
+						return fmt.Errorf("seeding the emulator: %w", err)
+					}
+					c.Respond.DryRun = false
+					demoNote = "actions run on the AWS API emulator at " + moto.URL + ", never a real account"
+				}
 				c.Detect.UEBA.Warmup = config.Duration(3 * 24 * time.Hour)
 				c.Sources.Folders = append(c.Sources.Folders, config.Folder{Path: filepath.Join(demoDir, "AWSLogs"), Poll: config.Duration(time.Second)})
 				tf := filepath.Join(c.Data, "demo-terraform")
@@ -110,6 +125,9 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				return err
 			}
 			defer closeFn()
+			if demoAcct != nil {
+				p.RespondRewrite = demoAcct.translate
+			}
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
 			p.OnChange = srv.Publish
@@ -159,7 +177,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(io.Out, "Parapet is serving the demo at %s (actions in dry-run: no cloud account).\nSign in with this admin token:\n%s\n", addr, secret)
+				fmt.Fprintf(io.Out, "Parapet is serving the demo at %s (%s).\nThe week of telemetry replays through the live pipeline for a minute or two; incidents, approvals and posture fill in as it does. Ctrl-C stops.\nSign in with this admin token:\n%s\n", addr, demoNote, secret)
 			}
 			if serveListening != nil {
 				serveListening(addr)
@@ -182,7 +200,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (overrides the file's listen)")
 	cmd.Flags().StringVar(&data, "data", "parapet-data", "folder for the store and state (overrides the file's data)")
 	cmd.Flags().String("db", "", "the store: a SQLite file or postgres://USER@HOST/DB (overrides the file's db)")
-	cmd.Flags().BoolVar(&demoMode, "demo", false, "replay a generated week of demo telemetry through the pipeline, actions in dry-run, and print an admin token")
+	cmd.Flags().BoolVar(&demoMode, "demo", false, "replay a generated week of demo telemetry through the pipeline, actions on an AWS API emulator (moto_server, when on PATH; dry-run otherwise), and print an admin token")
 	return cmd
 }
 

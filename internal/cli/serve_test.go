@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -342,6 +343,22 @@ func TestServeDemo(t *testing.T) {
 		}
 	}
 	t.Logf("%d incidents", len(v["items"].([]any)))
+	// The playbooks acted: on the emulator when moto_server is there (the
+	// auto ones executed, the destructive ones wait for approval), in
+	// dry-run otherwise.
+	_, rv := call(t, "GET", url+"/v1/playbook-runs?limit=1000", viewer, "", nil)
+	statuses := map[string]int{}
+	for _, r := range rv["items"].([]any) {
+		statuses[r.(map[string]any)["status"].(string)]++
+	}
+	if _, err := exec.LookPath("moto_server"); err == nil {
+		_, av := call(t, "GET", url+"/v1/approvals?status=pending", viewer, "", nil)
+		if statuses["executed"] == 0 || statuses["pending-approval"] == 0 || len(av["items"].([]any)) == 0 {
+			t.Errorf("with the emulator: runs %v, pending approvals %d", statuses, len(av["items"].([]any)))
+		}
+	} else if statuses["planned"] == 0 {
+		t.Errorf("without the emulator: runs %v", statuses)
+	}
 	// The bundled Terraform project's posture.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		_, p := call(t, "GET", url+"/v1/posture", viewer, "", nil)
