@@ -456,6 +456,14 @@ func TestServePostgres(t *testing.T) {
 		t.Fatalf("ingest: %d %v", code, v)
 	}
 	waitIncident(t, url, tok)
+	// The playbook's dry run is recorded; the stats' queries run on
+	// PostgreSQL too.
+	if _, v := call(t, "GET", url+"/v1/playbook-runs?status=planned", tok, "", nil); !strings.Contains(mustJSON(v), "public-bucket-policy") {
+		t.Errorf("runs on PostgreSQL: %v", v)
+	}
+	if code, v := call(t, "GET", url+"/v1/stats", tok, "", nil); code != 200 || v["mttd_samples"].(float64) < 1 || len(v["daily"].([]any)) != 14 {
+		t.Errorf("stats on PostgreSQL: %d %v", code, v)
+	}
 	stop()
 	url, _ = startServe(t, "--data", data, "--config", cfg, "--db", db)
 	if code, _ := call(t, "POST", url+"/v1/ingest/cloudtrail", tok, "application/x-ndjson", []byte(rec+"\n")); code != 202 {

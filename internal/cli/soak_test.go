@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,14 @@ func TestServeSoak(t *testing.T) {
 			}
 		case <-sample.C:
 			samples = append(samples, heap())
+			// PARAPET_SOAK_PROFILES=DIR keeps a heap profile at each
+			// sample, for go tool pprof -diff_base.
+			if dir := os.Getenv("PARAPET_SOAK_PROFILES"); dir != "" {
+				if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%02d.pprof", len(samples)))); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
 		}
 	}
 	if len(samples) < 9 {
@@ -101,8 +110,12 @@ func TestServeSoak(t *testing.T) {
 	}
 	k := len(samples) / 3
 	mid, last := mean(samples[k:2*k]), mean(samples[2*k:])
-	t.Logf("%d bodies (%d events) in %v, %d rejected; heap after GC: middle third %.1f MiB, last third %.1f MiB",
-		n, n*perBody, d, rejected, mid/(1<<20), last/(1<<20))
+	var mib []string
+	for _, x := range samples {
+		mib = append(mib, fmt.Sprintf("%.1f", x/(1<<20)))
+	}
+	t.Logf("%d bodies (%d events) in %v, %d rejected; heap after GC: middle third %.1f MiB, last third %.1f MiB; samples (MiB): %s",
+		n, n*perBody, d, rejected, mid/(1<<20), last/(1<<20), strings.Join(mib, " "))
 	if last > mid*1.25 && last-mid > 32<<20 {
 		t.Errorf("the heap grows: %.1f MiB → %.1f MiB", mid/(1<<20), last/(1<<20))
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/audit"
+	"github.com/parapet-sec/parapet/internal/pgtest"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -60,6 +61,12 @@ func (f *fakeAWS) registry() *Registry {
 
 func newEngine(t *testing.T, f *fakeAWS, playbooks ...string) *Engine {
 	t.Helper()
+	return newEngineOn(t, filepath.Join(t.TempDir(), "p.db"), f, playbooks...)
+}
+
+// newEngineOn builds an engine on the store at path (SQLite or postgres://).
+func newEngineOn(t *testing.T, path string, f *fakeAWS, playbooks ...string) *Engine {
+	t.Helper()
 	ctx := context.Background()
 	reg := f.registry()
 	var pbs []*Playbook
@@ -70,7 +77,7 @@ func newEngine(t *testing.T, f *fakeAWS, playbooks ...string) *Engine {
 		}
 		pbs = append(pbs, p)
 	}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,9 +350,21 @@ func FuzzParseFinding(f *testing.F) {
 // the four-eyes rule on, the run waits for someone else's approval, and the
 // run's record follows it from the request to the execution.
 func TestRequestFourEyesAndRuns(t *testing.T) {
+	testRequestFourEyesAndRuns(t, filepath.Join(t.TempDir(), "p.db"))
+}
+
+// The same on PostgreSQL (a throwaway cluster).
+func TestRequestFourEyesAndRunsPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	testRequestFourEyesAndRuns(t, pgtest.URL(t))
+}
+
+func testRequestFourEyesAndRuns(t *testing.T, path string) {
 	ctx := context.Background()
 	f := &fakeAWS{}
-	e := newEngine(t, f, `name: fix-one
+	e := newEngineOn(t, path, f, `name: fix-one
 trigger: finding.rule_id == "never"
 mode: auto
 steps:
