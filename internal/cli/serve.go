@@ -259,6 +259,9 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 		return nil, nil, err
 	}
 	resp.FourEyes = c.Auth.FourEyes
+	// A dry run's calls are kept in its playbook run and the audit trail;
+	// printed for every finding they would only flood the log.
+	resp.Out = nil
 	p.Respond = resp
 	closers = append(closers, closeResp)
 	if err := p.Start(ctx); err != nil {
