@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/parapet-sec/parapet/internal/bus/natsjs"
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/demo"
@@ -128,6 +129,28 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			if demoAcct != nil {
 				p.RespondRewrite = demoAcct.translate
 			}
+			var bus *natsjs.Bus
+			if c.Bus.Enabled() {
+				url := c.Bus.NATS
+				if c.Bus.Embedded != "" {
+					ns, u, err := natsjs.Embedded(c.Bus.Embedded, filepath.Join(c.Data, "nats"))
+					if err != nil {
+						return fmt.Errorf("bus.embedded: %w", err)
+					}
+					defer ns.Shutdown()
+					log.Info("embedded NATS JetStream server", "url", u)
+					if url == "" {
+						url = u
+					}
+				}
+				bus, err = natsjs.Connect(ctx, natsjs.Options{URL: url, Partitions: c.Bus.Partitions, Worker: c.Bus.Worker, Workers: c.Bus.Workers,
+					MaxPending: c.Bus.MaxPending, Log: log})
+				if err != nil {
+					return fmt.Errorf("bus: %w", err)
+				}
+				defer bus.Close()
+				p.Bus = bus
+			}
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
 			p.OnChange = srv.Publish
@@ -143,13 +166,22 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				return err
 			}
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
-			errc := make(chan error, 2)
+			errc := make(chan error, 3)
 			go func() { errc <- hs.Serve(ln) }()
 			go func() {
 				running.Store(true)
-				errc <- p.Run(ctx)
+				// On the bus the spool only drains what was spooled
+				// before (on worker 0).
+				if bus == nil || c.Bus.Worker == 0 {
+					errc <- p.Run(ctx)
+				}
 			}()
-			go ps.run(ctx)
+			if bus != nil {
+				go func() { errc <- bus.Run(ctx, p) }()
+			}
+			if bus == nil || c.Bus.Worker == 0 {
+				go ps.run(ctx)
+			}
 			for _, x := range c.Intel.TAXII {
 				pw, err := secretRef(x.Password)
 				if err != nil {

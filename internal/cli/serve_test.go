@@ -458,8 +458,15 @@ func TestServePostgres(t *testing.T) {
 	waitIncident(t, url, tok)
 	// The playbook's dry run is recorded; the stats' queries run on
 	// PostgreSQL too.
-	if _, v := call(t, "GET", url+"/v1/playbook-runs?status=planned", tok, "", nil); !strings.Contains(mustJSON(v), "public-bucket-policy") {
-		t.Errorf("runs on PostgreSQL: %v", v)
+	// (The playbooks run after the incident is stored.)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, v := call(t, "GET", url+"/v1/playbook-runs?status=planned", tok, "", nil)
+		if strings.Contains(mustJSON(v), "public-bucket-policy") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs on PostgreSQL: %v", v)
+		}
 	}
 	if code, v := call(t, "GET", url+"/v1/stats", tok, "", nil); code != 200 || v["mttd_samples"].(float64) < 1 || len(v["daily"].([]any)) != 14 {
 		t.Errorf("stats on PostgreSQL: %d %v", code, v)

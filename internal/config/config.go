@@ -30,7 +30,22 @@ type Config struct {
 	Intel     Intel     `yaml:"intel"`
 	Posture   Posture   `yaml:"posture"`
 	Sources   Sources   `yaml:"sources"`
+	Bus       Bus       `yaml:"bus"`
 }
+
+// Bus scales serve out over NATS JetStream: workers share the bus and a
+// PostgreSQL store; each account's events go to one worker.
+type Bus struct {
+	NATS       string `yaml:"nats" doc:"a NATS server with JetStream (nats://host:4222); empty with no embedded server: no bus, one process"`
+	Embedded   string `yaml:"embedded" doc:"run a JetStream server in this process listening on host:port (its data in DATA/nats); workers connect to it"`
+	Partitions int    `yaml:"partitions" doc:"partitions of the event stream, by account (default 16; fixed once the stream exists)"`
+	Worker     int    `yaml:"worker" doc:"this worker's index, 0 to workers-1 (worker 0 also runs the scheduled posture scans)"`
+	Workers    int    `yaml:"workers" doc:"how many workers share the partitions (default 1)"`
+	MaxPending int64  `yaml:"max_pending" doc:"bodies the intake stream holds before the intake answers 503 (default 100000)"`
+}
+
+// Enabled says whether serve runs on the bus.
+func (b Bus) Enabled() bool { return b.NATS != "" || b.Embedded != "" }
 
 // Auth tunes access to the API.
 type Auth struct {
@@ -239,6 +254,15 @@ func (c *Config) fill() {
 	if c.Sources.HTTP.MaxBody == 0 {
 		c.Sources.HTTP.MaxBody = 64 << 20
 	}
+	if c.Bus.Partitions == 0 {
+		c.Bus.Partitions = 16
+	}
+	if c.Bus.Workers == 0 {
+		c.Bus.Workers = 1
+	}
+	if c.Bus.MaxPending == 0 {
+		c.Bus.MaxPending = 100000
+	}
 }
 
 // Errors are every problem in a file, each naming its line.
@@ -319,6 +343,26 @@ func (c *Config) check(root *yaml.Node) Errors {
 	}
 	if c.DB != "" && strings.Contains(c.DB, "://") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		bad("db", "want a SQLite file path or postgres://…")
+	}
+	if c.Bus.NATS != "" && !strings.HasPrefix(c.Bus.NATS, "nats://") && !strings.HasPrefix(c.Bus.NATS, "tls://") {
+		bad("bus.nats", "want nats://host:port")
+	}
+	if c.Bus.Embedded != "" {
+		if _, _, err := net.SplitHostPort(c.Bus.Embedded); err != nil {
+			bad("bus.embedded", "%q is not host:port", c.Bus.Embedded)
+		}
+	}
+	if c.Bus.Partitions < 0 || c.Bus.Partitions > 4096 {
+		bad("bus.partitions", "want 1 to 4096")
+	}
+	if c.Bus.Workers < 0 || c.Bus.Workers > 4096 {
+		bad("bus.workers", "want 1 to 4096")
+	}
+	if c.Bus.Worker < 0 || c.Bus.Workers > 0 && c.Bus.Worker >= c.Bus.Workers || c.Bus.Workers == 0 && c.Bus.Worker > 0 {
+		bad("bus.worker", "want 0 to workers-1")
+	}
+	if c.Bus.Workers > 1 && c.Bus.Enabled() && c.DB != "" && !strings.Contains(c.DB, "://") {
+		bad("db", "several workers share a PostgreSQL store (postgres://…), not a SQLite file")
 	}
 	for i, f := range c.Sources.Folders {
 		if f.Path == "" {

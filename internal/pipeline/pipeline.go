@@ -55,6 +55,9 @@ type Pipeline struct {
 	// the native record) before the playbooks see it: the demo maps its
 	// resource ids to the emulator's.
 	RespondRewrite func([]byte) []byte
+	// Bus, when set, takes acknowledged bodies instead of the spool (serve
+	// scaled out); Run is then not used.
+	Bus Bus
 
 	corr     *detect.Correlator
 	wake     chan struct{}
@@ -102,6 +105,9 @@ func (p *Pipeline) Start(ctx context.Context) error {
 // Submit spools a body; once it returns without error the body is
 // acknowledged: it will be processed even if the process dies now.
 func (p *Pipeline) Submit(ctx context.Context, source string, body []byte) (int64, error) {
+	if p.Bus != nil {
+		return 0, p.Bus.PublishIntake(ctx, source, body, "")
+	}
 	seq, err := p.DB.Spool(ctx, source, body)
 	if err != nil {
 		return 0, err
@@ -118,6 +124,18 @@ func (p *Pipeline) Submit(ctx context.Context, source string, body []byte) (int6
 // SubmitOnce spools a source's object unless its checkpoint says it was
 // (see store.SpoolOnce), and wakes the processor.
 func (p *Pipeline) SubmitOnce(ctx context.Context, source, key, version string, body []byte) (bool, error) {
+	if p.Bus != nil {
+		// Published under an id made of the checkpoint, then
+		// checkpointed: a crash in between publishes it again, and the
+		// bus drops the copy.
+		if have, err := p.DB.Checkpoint(ctx, source, key); err != nil || have == version {
+			return false, err
+		}
+		if err := p.Bus.PublishIntake(ctx, source, body, source+"\x00"+key+"\x00"+version); err != nil {
+			return false, err
+		}
+		return true, p.DB.SetCheckpoint(ctx, source, key, version)
+	}
 	ok, err := p.DB.SpoolOnce(ctx, source, key, version, body)
 	if err != nil || !ok {
 		return ok, err

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/bus/natsjs"
+	"github.com/parapet-sec/parapet/internal/pgtest"
+	"github.com/parapet-sec/parapet/internal/pipeline"
+)
+
+// Scale-out: two serve workers share a real NATS JetStream server (embedded
+// here) and a PostgreSQL store. Bodies posted to either worker's intake are
+// split by account; each worker processes its own partitions; together
+// they file exactly the findings one process files from the same bodies.
+// A worker that is down leaves its partitions waiting on the bus, and
+// picks them up when it is back.
+func TestServeBus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts NATS and PostgreSQL")
+	}
+	ns, natsURL, err := natsjs.Embedded("", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	db := pgtest.URL(t)
+	const partitions = 8
+	// Accounts on both workers (partition mod 2).
+	var accounts []string
+	on := map[int]int{}
+	for i := 0; len(accounts) < 6; i++ {
+		a := fmt.Sprintf("1111222233%02d", i)
+		w := pipeline.PartitionOf(a, partitions) % 2
+		if on[w] < 3 {
+			on[w]++
+			accounts = append(accounts, a)
+		}
+	}
+	pub := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}}}
+	body := func(round int) []byte {
+		var recs []string
+		for i, a := range accounts {
+			for j := range 20 {
+				id := fmt.Sprintf("ev-%d-%d-%d", round, i, j)
+				var r string
+				if j == 7 {
+					r = ctRecord(id, "mallory", "AKIAMALLORY", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": fmt.Sprintf("b-%d-%d", round, i), "bucketPolicy": pub}, nil)
+				} else {
+					r = ctRecord(id, "alice", "AKIAALICE", "ec2.amazonaws.com", "DescribeInstances", map[string]any{"n": j}, nil)
+				}
+				recs = append(recs, strings.ReplaceAll(r, "123456789012", a))
+			}
+		}
+		return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+	}
+	flow := func(round int) []byte {
+		var b strings.Builder
+		b.WriteString("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
+		for i, a := range accounts {
+			fmt.Fprintf(&b, "2 %s eni-%d 10.0.0.%d 10.0.1.%d 443 %d 6 10 %d 1764000000 1764000060 ACCEPT OK\n", a, i, i+1, round+1, 40000+i, 1000+round)
+		}
+		return []byte(b.String())
+	}
+	cfg := func(worker int) string {
+		p := filepath.Join(t.TempDir(), "parapet.yaml")
+		y := fmt.Sprintf("db: %s\nrespond:\n  dry_run: true\nbus:\n  nats: %s\n  partitions: %d\n  workers: 2\n  worker: %d\n", db, natsURL, partitions, worker)
+		if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	out, errOut, code := run(t, "", "tokens", "create", "--role", "analyst", "--db", db)
+	if code != ExitOK {
+		t.Fatalf("tokens: %s", errOut)
+	}
+	tok := strings.TrimSpace(out)
+	cfgA, cfgB := cfg(0), cfg(1)
+	urlA, _ := startServe(t, "--data", t.TempDir(), "--config", cfgA)
+	dataB := t.TempDir()
+	urlB, stopB := startServe(t, "--data", dataB, "--config", cfgB)
+
+	post := func(url, route string, b []byte) {
+		t.Helper()
+		if code, v := call(t, "POST", url+route, tok, "application/json", b); code != 202 {
+			t.Fatalf("ingest %s: %d %v", route, code, v)
+		}
+	}
+	post(urlA, "/v1/ingest/cloudtrail", body(0))
+	post(urlB, "/v1/ingest/cloudtrail", body(1))
+	post(urlA, "/v1/ingest/vpcflow", flow(0))
+	events := regexp.MustCompile(`(?m)^parapet_events_total (\S+)$`)
+	count := func(url string) int {
+		_, m := call(t, "GET", url+"/metrics", "", "", nil)
+		if x := events.FindStringSubmatch(m["raw"].(string)); x != nil {
+			n, _ := strconv.ParseFloat(x[1], 64)
+			return int(n)
+		}
+		return 0
+	}
+	want := 2*len(accounts)*20 + len(accounts)
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s", what)
+			}
+		}
+	}
+	waitFor("both workers to process every event", func() bool { return count(urlA)+count(urlB) == want })
+	a, b := count(urlA), count(urlB)
+	if a == 0 || b == 0 {
+		t.Errorf("one worker did everything: %d and %d events", a, b)
+	}
+	findings := func() []string {
+		_, v := call(t, "GET", urlA+"/v1/findings?limit=1000", tok, "", nil)
+		var ids []string
+		for _, f := range v["items"].([]any) {
+			ids = append(ids, f.(map[string]any)["id"].(string))
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	waitFor("the findings", func() bool { return len(findings()) >= 2*len(accounts) })
+
+	// The same bodies through one process without the bus.
+	ref := t.TempDir()
+	rtok := token(t, ref, "analyst")
+	rcfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(rcfg, []byte("respond:\n  dry_run: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	urlR, _ := startServe(t, "--data", ref, "--config", rcfg)
+	for _, c := range []struct {
+		route string
+		b     []byte
+	}{{"/v1/ingest/cloudtrail", body(0)}, {"/v1/ingest/cloudtrail", body(1)}, {"/v1/ingest/vpcflow", flow(0)}} {
+		if code, v := call(t, "POST", urlR+c.route, rtok, "application/json", c.b); code != 202 {
+			t.Fatalf("reference ingest: %d %v", code, v)
+		}
+	}
+	waitFor("the reference process", func() bool { return count(urlR) == want })
+	var refIDs []string
+	waitFor("the reference findings", func() bool {
+		_, v := call(t, "GET", urlR+"/v1/findings?limit=1000", rtok, "", nil)
+		refIDs = refIDs[:0]
+		for _, f := range v["items"].([]any) {
+			refIDs = append(refIDs, f.(map[string]any)["id"].(string))
+		}
+		return len(refIDs) >= 2*len(accounts)
+	})
+	slices.Sort(refIDs)
+	if got := findings(); !slices.Equal(got, refIDs) {
+		t.Errorf("the workers filed %d findings, one process %d:\n%v\n%v", len(got), len(refIDs), got, refIDs)
+	}
+
+	// Worker B stops; what arrives for its accounts waits on the bus and
+	// is processed, once, when it is back.
+	stopB()
+	before := len(findings())
+	post(urlA, "/v1/ingest/cloudtrail", body(2))
+	waitFor("worker A's share of round 2", func() bool { return count(urlA) > a })
+	time.Sleep(300 * time.Millisecond)
+	if n := len(findings()); n != before+on[0] {
+		t.Errorf("with B down: %d findings, want %d (A's accounts only)", n, before+on[0])
+	}
+	urlB, _ = startServe(t, "--data", dataB, "--config", cfgB)
+	waitFor("worker B's backlog", func() bool { return len(findings()) == before+len(accounts) })
+	time.Sleep(300 * time.Millisecond)
+	if n := len(findings()); n != before+len(accounts) {
+		t.Errorf("after B is back: %d findings, want %d", n, before+len(accounts))
+	}
+	_ = urlB
+}
