@@ -67,6 +67,10 @@ type Pipeline struct {
 	suppress []*correlate.Suppression
 	mu       sync.Mutex
 	last     int64 // the last spool sequence processed
+	// pmu makes processing one body at a time: the detection state
+	// (correlation rules, UEBA) is sequential. Decoding and matching
+	// within a body run on every core.
+	pmu sync.Mutex
 }
 
 // Start restores the incidents and readies the pipeline.
@@ -223,6 +227,8 @@ func (p *Pipeline) WaitFor(ctx context.Context, seq int64) error {
 }
 
 func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
+	p.pmu.Lock()
+	defer p.pmu.Unlock()
 	start := time.Now()
 	in := ingest.Input{Name: fmt.Sprintf("%s#%d", s.Source, s.Seq), Size: int64(len(s.Body)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.Body)), nil }}
