@@ -21,17 +21,22 @@ import (
 // waits until every event is processed. It reports events/s through the
 // whole pipeline and the p99 latency from a body's acknowledgement to its
 // findings being stored.
-func BenchmarkServeIntake(b *testing.B) { benchIntake(b, 0) }
+func BenchmarkServeIntake(b *testing.B) { benchIntake(b, 0, "") }
+
+// BenchmarkServeIntakeBus is the same through NATS JetStream (a server
+// embedded in the process, one worker): the intake publishes, the worker
+// splits by account and processes its partitions.
+func BenchmarkServeIntakeBus(b *testing.B) { benchIntake(b, 0, "bus:\n  embedded: 127.0.0.1:0\n") }
 
 // BenchmarkServeIntakePaced20k sends at 20,000 events/s (40 bodies a
 // second) to measure latency at the target rate, not under a
 // flood's queue.
-func BenchmarkServeIntakePaced20k(b *testing.B) { benchIntake(b, 40) }
+func BenchmarkServeIntakePaced20k(b *testing.B) { benchIntake(b, 40, "") }
 
-func benchIntake(b *testing.B, bodiesPerSecond int) {
+func benchIntake(b *testing.B, bodiesPerSecond int, extra string) {
 	data := b.TempDir()
 	cfg := filepath.Join(b.TempDir(), "parapet.yaml")
-	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\n"+extra), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	tok := token(b, data, "analyst")

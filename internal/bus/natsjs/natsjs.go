@@ -279,6 +279,9 @@ func Embedded(listen, dir string) (*server.Server, string, error) {
 			return nil, "", fmt.Errorf("listen %q: %v", listen, err)
 		}
 		host, port = h, n
+		if n == 0 {
+			port = -1 // any free port
+		}
 	}
 	s, err := server.NewServer(&server.Options{Host: host, Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
 		JetStreamMaxMemory: 64 << 20})
