@@ -361,7 +361,7 @@ func (c *Config) check(root *yaml.Node) Errors {
 	if c.Bus.Worker < 0 || c.Bus.Workers > 0 && c.Bus.Worker >= c.Bus.Workers || c.Bus.Workers == 0 && c.Bus.Worker > 0 {
 		bad("bus.worker", "want 0 to workers-1")
 	}
-	if c.Bus.Workers > 1 && c.Bus.Enabled() && c.DB != "" && !strings.Contains(c.DB, "://") {
+	if c.Bus.Workers > 1 && c.Bus.Enabled() && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		bad("db", "several workers share a PostgreSQL store (postgres://…), not a SQLite file")
 	}
 	for i, f := range c.Sources.Folders {

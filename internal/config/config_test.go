@@ -51,13 +51,16 @@ func TestParse(t *testing.T) {
 // Every error names its line.
 func TestErrors(t *testing.T) {
 	for body, want := range map[string][]string{
-		"listen: x\nlisen: y\n":                                      {"line 2: field lisen not found"},
-		"correlate:\n  window: soon\n":                               {"line 2:", `"soon" is not a duration`},
-		"sources:\n  http:\n    access_key: hunter2\n":               {"line 3: field access_key not found"},
-		"listen: localhost\n":                                        {"line 1: listen:"},
-		"sources:\n  folders:\n    - poll: 5s\n":                     {"line 3: sources.folders.0.path"},
-		"sources:\n  http:\n    max_body: lots\n":                    {"line 3:", "is not a size"},
-		"detect:\n  rules: [a]\n  nope: 1\nrespond:\n  typo: true\n": {"line 3: field nope not found", "line 5: field typo not found"},
+		"listen: x\nlisen: y\n":                                                        {"line 2: field lisen not found"},
+		"correlate:\n  window: soon\n":                                                 {"line 2:", `"soon" is not a duration`},
+		"sources:\n  http:\n    access_key: hunter2\n":                                 {"line 3: field access_key not found"},
+		"listen: localhost\n":                                                          {"line 1: listen:"},
+		"sources:\n  folders:\n    - poll: 5s\n":                                       {"line 3: sources.folders.0.path"},
+		"sources:\n  http:\n    max_body: lots\n":                                      {"line 3:", "is not a size"},
+		"detect:\n  rules: [a]\n  nope: 1\nrespond:\n  typo: true\n":                   {"line 3: field nope not found", "line 5: field typo not found"},
+		"db: postgres://x/y\nbus:\n  nats: nats://n:4222\n  workers: 2\n  worker: 2\n": {"line 5: bus.worker: want 0 to workers-1"},
+		"bus:\n  nats: nats://n:4222\n  workers: 2\n":                                  {"db: several workers share a PostgreSQL store"},
+		"bus:\n  nats: http://n:4222\n":                                                {"line 2: bus.nats: want nats://host:port"},
 	} {
 		_, err := Parse([]byte(body))
 		if err == nil {
