@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,6 +89,28 @@ func TestServeBus(t *testing.T) {
 	dataB := t.TempDir()
 	urlB, stopB := startServe(t, "--data", dataB, "--config", cfgB)
 
+	// Worker B's live updates, to see worker A's incidents in them.
+	var streamMu sync.Mutex
+	var streamB strings.Builder
+	req, _ := http.NewRequest("GET", urlB+"/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v", err)
+	}
+	defer resp.Body.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			streamMu.Lock()
+			streamB.Write(buf[:n])
+			streamMu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
 	post := func(url, route string, b []byte) {
 		t.Helper()
 		if code, v := call(t, "POST", url+route, tok, "application/json", b); code != 202 {
@@ -129,6 +153,16 @@ func TestServeBus(t *testing.T) {
 		return ids
 	}
 	waitFor("the findings", func() bool { return len(findings()) >= 2*len(accounts) })
+	waitFor("worker A's incidents in worker B's live updates", func() bool {
+		streamMu.Lock()
+		defer streamMu.Unlock()
+		for _, acct := range accounts {
+			if pipeline.PartitionOf(acct, partitions)%2 == 0 && strings.Contains(streamB.String(), acct) {
+				return true
+			}
+		}
+		return false
+	})
 
 	// The same bodies through one process without the bus.
 	ref := t.TempDir()

@@ -154,6 +154,12 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
 			p.OnChange = srv.Publish
+			if bus != nil {
+				srv.Relay = bus.Broadcast
+				if err := bus.OnChange(srv.Deliver); err != nil {
+					return fmt.Errorf("bus: %w", err)
+				}
+			}
 			ps := &postureScanner{cfg: c.Posture, db: db, log: log, publish: srv.Publish, now: make(chan struct{}, 1)}
 			if len(ps.targets()) > 0 {
 				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }

@@ -53,6 +53,9 @@ type Server struct {
 	// are configured.
 	PostureSummary func(ctx context.Context) (map[string]any, error)
 	PostureScan    func() bool
+	// Relay, when set, hands each published change to the other workers
+	// (serve on the bus), whose servers Deliver it.
+	Relay func(kind string, data []byte)
 }
 
 // Route is one API route and the least role it needs ("" for none).

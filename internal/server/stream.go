@@ -19,12 +19,22 @@ type broker struct {
 }
 
 // Publish sends an event to every subscriber (the pipeline calls it when
-// an incident or approval changes).
+// an incident or approval changes), and through Relay to the other
+// workers when serve is scaled out.
 func (s *Server) Publish(kind string, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return
 	}
+	if s.Relay != nil {
+		s.Relay(kind, b)
+	}
+	s.Deliver(kind, b)
+}
+
+// Deliver sends an event that is already JSON to this server's
+// subscribers only (an event relayed from another worker).
+func (s *Server) Deliver(kind string, b []byte) {
 	msg := []byte(fmt.Sprintf("event: %s\ndata: %s\n\n", kind, b))
 	s.stream.mu.Lock()
 	defer s.stream.mu.Unlock()

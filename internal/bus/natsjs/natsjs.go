@@ -156,6 +156,29 @@ func (b *Bus) PublishIntake(ctx context.Context, source string, body []byte, id 
 	return err
 }
 
+// changesSubject carries the UI's live updates between workers (core
+// NATS: an update missed is only a page refreshed later).
+const changesSubject = "parapet.changes"
+
+// Broadcast sends a change (an incident, a run) to the other workers.
+func (b *Bus) Broadcast(kind string, data []byte) {
+	msg := &nats.Msg{Subject: changesSubject, Data: data, Header: nats.Header{}}
+	msg.Header.Set("Parapet-Kind", kind)
+	msg.Header.Set("Parapet-Worker", strconv.Itoa(b.opt.Worker))
+	_ = b.nc.PublishMsg(msg)
+}
+
+// OnChange calls deliver for every change another worker broadcasts.
+func (b *Bus) OnChange(deliver func(kind string, data []byte)) error {
+	me := strconv.Itoa(b.opt.Worker)
+	_, err := b.nc.Subscribe(changesSubject, func(m *nats.Msg) {
+		if m.Header.Get("Parapet-Worker") != me {
+			deliver(m.Header.Get("Parapet-Kind"), m.Data)
+		}
+	})
+	return err
+}
+
 // Run splits intake bodies (with every other worker) and processes this
 // worker's partitions until ctx ends.
 func (b *Bus) Run(ctx context.Context, p *pipeline.Pipeline) error {
