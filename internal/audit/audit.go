@@ -80,10 +80,29 @@ func (l *Log) Head() string {
 	return l.head
 }
 
-// Append redacts, chains and stores r, and returns it as stored.
+// Append redacts, chains and stores r, and returns it as stored. The head
+// is read again in the transaction that appends, so that several
+// processes on one store (the workers of a scaled-out serve) extend one
+// chain; on PostgreSQL an advisory lock makes them take turns.
 func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return r, fmt.Errorf("audit: %w", err)
+	}
+	defer tx.Rollback()
+	if l.db.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7061727062)`); err != nil {
+			return r, fmt.Errorf("audit: %w", err)
+		}
+	}
+	var seq int64
+	var head string
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &head); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("audit: %w", err)
+	}
+	l.seq, l.head = seq, head
 	r.Seq = l.seq + 1
 	if r.Time.IsZero() {
 		r.Time = l.now()
@@ -99,7 +118,10 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 		return r, err
 	}
 	r.Hash = hashOf(body)
-	if _, err := l.db.ExecContext(ctx, `INSERT INTO audit (seq, body, hash) VALUES (?, ?, ?)`, r.Seq, string(body), r.Hash); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, body, hash) VALUES (?, ?, ?)`, r.Seq, string(body), r.Hash); err != nil {
+		return r, fmt.Errorf("audit: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return r, fmt.Errorf("audit: %w", err)
 	}
 	l.seq, l.head = r.Seq, r.Hash

@@ -195,6 +195,13 @@ func TestServeBus(t *testing.T) {
 		t.Errorf("the workers filed %d findings, one process %d:\n%v\n%v", len(got), len(refIDs), got, refIDs)
 	}
 
+	// Both workers' playbooks (dry-run) extend one intact audit chain.
+	waitFor("both workers' playbook runs in one audit chain", func() bool {
+		_, v := call(t, "GET", urlA+"/v1/audit?limit=1000", tok, "", nil)
+		chain, _ := v["chain"].(map[string]any)
+		return chain["intact"] == true && strings.Count(mustJSON(v["items"]), `"playbook.matched"`) == 2*len(accounts)
+	})
+
 	// Worker B stops; what arrives for its accounts waits on the bus and
 	// is processed, once, when it is back.
 	stopB()

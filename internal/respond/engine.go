@@ -71,10 +71,7 @@ type Engine struct {
 	Out      io.Writer
 	Now      func() time.Time
 
-	mu      sync.Mutex
-	history map[string][]time.Time // rate-limit windows: "action:NAME", "target:T"
-	fails   map[string][]time.Time // per playbook
-	touched map[string]map[string]time.Time
+	mu sync.Mutex // one guard at a time in this process
 }
 
 // StepResult is what became of one step.
@@ -549,31 +546,61 @@ func (e *Engine) guard(ctx context.Context, p *Playbook, a *Action, s plannedSte
 			return "protected resource " + s.Target + " (tag " + ProtectTag + "=true)"
 		}
 	}
+	// The windows live in the store, so that they hold across restarts and
+	// across the workers of a scaled-out serve (PostgreSQL: one guard at a
+	// time, by an advisory lock).
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := e.now()
-	if e.history == nil {
-		e.history, e.fails, e.touched = map[string][]time.Time{}, map[string][]time.Time{}, map[string]map[string]time.Time{}
+	now := e.now().UTC()
+	reason, err := e.guardTx(ctx, p, a, s, now)
+	if err != nil {
+		return "guardrail state unavailable: " + err.Error()
 	}
-	recent := func(ts []time.Time, d time.Duration) []time.Time {
-		return slices.DeleteFunc(ts, func(t time.Time) bool { return now.Sub(t) > d })
+	return reason
+}
+
+// guardTime formats times in guard_events: fixed width, so that text order
+// is time order.
+const guardTime = "2006-01-02T15:04:05.000000000Z"
+
+func (e *Engine) guardTx(ctx context.Context, p *Playbook, a *Action, s plannedStep, now time.Time) (string, error) {
+	tx, err := e.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
 	}
-	if f := recent(e.fails[p.Name], p.window); len(f) >= p.MaxFailures {
-		e.fails[p.Name] = f
-		return fmt.Sprintf("circuit open: %d failures of playbook %s within %s", len(f), p.Name, p.window)
-	}
-	touched := e.touched[p.Name]
-	if touched == nil {
-		touched = map[string]time.Time{}
-		e.touched[p.Name] = touched
-	}
-	for t, at := range touched {
-		if now.Sub(at) > p.window {
-			delete(touched, t)
+	defer tx.Rollback()
+	if e.DB.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7061727061)`); err != nil {
+			return "", err
 		}
 	}
-	if _, seen := touched[s.Target]; !seen && s.Target != "" && len(touched) >= p.MaxTargets {
-		return fmt.Sprintf("blast radius: playbook %s already touched %d resources within %s", p.Name, len(touched), p.window)
+	since := func(d time.Duration) string { return now.Add(-d).Format(guardTime) }
+	count := func(q string, args ...any) (int, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, q, args...).Scan(&n)
+		return n, err
+	}
+	// Rows past every window are of no more use.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM guard_events WHERE at < ?`, since(max(p.window, time.Hour)+24*time.Hour)); err != nil {
+		return "", err
+	}
+	if n, err := count(`SELECT COUNT(*) FROM guard_events WHERE kind = 'fail' AND scope = ? AND at > ?`, p.Name, since(p.window)); err != nil {
+		return "", err
+	} else if n >= p.MaxFailures {
+		return fmt.Sprintf("circuit open: %d failures of playbook %s within %s", n, p.Name, p.window), nil
+	}
+	if s.Target != "" {
+		seen, err := count(`SELECT COUNT(*) FROM guard_events WHERE kind = 'touch' AND scope = ? AND target = ? AND at > ?`, p.Name, s.Target, since(p.window))
+		if err != nil {
+			return "", err
+		}
+		touched, err := count(`SELECT COUNT(DISTINCT target) FROM guard_events WHERE kind = 'touch' AND scope = ? AND at > ?`, p.Name, since(p.window))
+		if err != nil {
+			return "", err
+		}
+		if seen == 0 && touched >= p.MaxTargets {
+			return fmt.Sprintf("blast radius: playbook %s already touched %d resources within %s", p.Name, touched, p.window), nil
+		}
 	}
 	actionRate, targetRate := e.ActionRate, e.TargetRate
 	if actionRate == 0 {
@@ -582,30 +609,31 @@ func (e *Engine) guard(ctx context.Context, p *Playbook, a *Action, s plannedSte
 	if targetRate == 0 {
 		targetRate = 10
 	}
-	ak, tk := "action:"+a.Name, "target:"+s.Target
-	e.history[ak] = recent(e.history[ak], time.Minute)
-	if len(e.history[ak]) >= actionRate {
-		return fmt.Sprintf("rate limit: %s ran %d times in the last minute", a.Name, len(e.history[ak]))
+	if n, err := count(`SELECT COUNT(*) FROM guard_events WHERE kind = 'action' AND scope = ? AND at > ?`, a.Name, since(time.Minute)); err != nil {
+		return "", err
+	} else if n >= actionRate {
+		return fmt.Sprintf("rate limit: %s ran %d times in the last minute", a.Name, n), nil
 	}
+	at := now.Format(guardTime)
 	if s.Target != "" {
-		e.history[tk] = recent(e.history[tk], time.Hour)
-		if len(e.history[tk]) >= targetRate {
-			return fmt.Sprintf("rate limit: %d actions on %s in the last hour", len(e.history[tk]), s.Target)
+		if n, err := count(`SELECT COUNT(*) FROM guard_events WHERE kind = 'target' AND scope = ? AND at > ?`, s.Target, since(time.Hour)); err != nil {
+			return "", err
+		} else if n >= targetRate {
+			return fmt.Sprintf("rate limit: %d actions on %s in the last hour", n, s.Target), nil
 		}
-		e.history[tk] = append(e.history[tk], now)
-		touched[s.Target] = now
+		if _, err := tx.ExecContext(ctx, `INSERT INTO guard_events (kind, scope, target, at) VALUES ('target', ?, '', ?), ('touch', ?, ?, ?)`, s.Target, at, p.Name, s.Target, at); err != nil {
+			return "", err
+		}
 	}
-	e.history[ak] = append(e.history[ak], now)
-	return ""
+	if _, err := tx.ExecContext(ctx, `INSERT INTO guard_events (kind, scope, target, at) VALUES ('action', ?, '', ?)`, a.Name, at); err != nil {
+		return "", err
+	}
+	return "", tx.Commit()
 }
 
+// fail counts a failed step towards the playbook's circuit breaker.
 func (e *Engine) fail(p *Playbook) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.fails == nil {
-		e.fails = map[string][]time.Time{}
-	}
-	e.fails[p.Name] = append(e.fails[p.Name], e.now())
+	_, _ = e.DB.ExecContext(context.Background(), `INSERT INTO guard_events (kind, scope, target, at) VALUES ('fail', ?, '', ?)`, p.Name, e.now().UTC().Format(guardTime))
 }
 
 // Approval is a plan waiting for a person.

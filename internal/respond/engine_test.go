@@ -433,3 +433,63 @@ steps:
 		t.Errorf("audit: %v", kinds)
 	}
 }
+
+// Guardrails hold across processes that share a store (the workers of a
+// scaled-out serve, or a restart): the circuit one opened stays open for
+// the other, and the blast radius counts what both touched.
+func TestGuardrailsShared(t *testing.T) {
+	testGuardrailsShared(t, filepath.Join(t.TempDir(), "p.db"))
+}
+
+func TestGuardrailsSharedPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	testGuardrailsShared(t, pgtest.URL(t))
+}
+
+func testGuardrailsShared(t *testing.T, path string) {
+	ctx := context.Background()
+	f1, f2 := &fakeAWS{}, &fakeAWS{}
+	e1, e2 := newEngineOn(t, path, f1, fixEach), newEngineOn(t, path, f2, fixEach)
+	// Blast radius 3: two targets on one worker, one on the other, then
+	// a fourth is refused on either.
+	for _, c := range []struct {
+		e *Engine
+		f *Finding
+	}{{e1, finding("f1", "r1", "a", "b")}, {e2, finding("f2", "r1", "c")}} {
+		if rs, err := c.e.Handle(ctx, c.f); err != nil || len(rs) != 1 || rs[0].Status != "executed" {
+			t.Fatalf("%s: %v %+v", c.f.ID(), err, rs)
+		}
+	}
+	rs, err := e2.Handle(ctx, finding("f3", "r1", "d"))
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("f3: %v %+v", err, rs)
+	}
+	if len(f2.calls) != 1 || rs[0].Status != "halted" || !strings.Contains(rs[0].Steps[0].Reason, "already touched 3") {
+		t.Errorf("blast radius across engines: calls %v, %+v", f2.calls, rs[0])
+	}
+	// A target already touched is not a new one.
+	if rs, _ := e1.Handle(ctx, finding("f4", "r1", "c")); rs[0].Status != "executed" {
+		t.Errorf("re-touching c: %+v", rs[0])
+	}
+	// Two failures on one worker open the circuit on the other.
+	g1, g2 := &fakeAWS{failOn: map[string]bool{"x": true}}, &fakeAWS{}
+	c1 := newEngineOn(t, path, g1, strings.Replace(fixEach, "name: fix", "name: fix2", 1))
+	c2 := newEngineOn(t, path, g2, strings.Replace(fixEach, "name: fix", "name: fix2", 1))
+	c1.Handle(ctx, finding("g1", "r1", "x"))
+	c1.Handle(ctx, finding("g2", "r1", "x"))
+	rs, err = c2.Handle(ctx, finding("g3", "r1", "ok"))
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("circuit across engines: %v %+v", err, rs)
+	}
+	if len(g2.calls) != 0 || rs[0].Status != "halted" || !strings.Contains(rs[0].Steps[0].Reason, "circuit open: 2 failures") {
+		t.Errorf("circuit across engines: calls %v, %+v", g2.calls, rs[0])
+	}
+	// An hour later (the window) it closes.
+	later := time.Now().Add(61 * time.Minute)
+	c2.Now = func() time.Time { return later }
+	if rs, _ := c2.Handle(ctx, finding("g4", "r1", "ok")); rs[0].Status != "executed" {
+		t.Errorf("after the window: %+v", rs[0])
+	}
+}

@@ -55,6 +55,14 @@ CREATE TABLE IF NOT EXISTS approvals (
 	requested_by TEXT,
 	run_id     TEXT
 );
+CREATE TABLE IF NOT EXISTS guard_events (
+	kind   TEXT NOT NULL,
+	scope  TEXT NOT NULL,
+	target TEXT NOT NULL,
+	at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS guard_events_scope ON guard_events (kind, scope, at);
+CREATE INDEX IF NOT EXISTS guard_events_at ON guard_events (at);
 CREATE TABLE IF NOT EXISTS playbook_runs (
 	id           TEXT PRIMARY KEY,
 	finding_id   TEXT NOT NULL,
@@ -118,7 +126,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, err
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
