@@ -172,6 +172,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				return err
 			}
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+			hs.RegisterOnShutdown(srv.CloseStreams)
 			errc := make(chan error, 3)
 			go func() { errc <- hs.Serve(ln) }()
 			go func() {

@@ -14,8 +14,26 @@ import (
 // broker fans events out to server-sent-event subscribers; a slow
 // subscriber misses events rather than slowing the pipeline.
 type broker struct {
-	mu   sync.Mutex
-	subs map[chan []byte]struct{}
+	mu     sync.Mutex
+	subs   map[chan []byte]struct{}
+	closed chan struct{} // closed when the server shuts down
+	once   sync.Once
+}
+
+func (b *broker) done() chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed == nil {
+		b.closed = make(chan struct{})
+	}
+	return b.closed
+}
+
+// CloseStreams ends every server-sent event stream (http.Server.Shutdown
+// waits for open requests, and a stream never ends by itself).
+func (s *Server) CloseStreams() {
+	c := s.stream.done()
+	s.stream.once.Do(func() { close(c) })
 }
 
 // Publish sends an event to every subscriber (the pipeline calls it when
@@ -71,9 +89,12 @@ func (s *Server) streamHandler(w http.ResponseWriter, r *http.Request) {
 	fl.Flush()
 	beat := time.NewTicker(15 * time.Second)
 	defer beat.Stop()
+	closed := s.stream.done()
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-closed:
 			return
 		case m := <-c:
 			w.Write(m)
