@@ -89,7 +89,7 @@ func call(t *testing.T, method, url, tok, ctype string, body []byte) (int, map[s
 func TestServeContract(t *testing.T) {
 	data := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
-	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\nsources:\n  http:\n    max_body: 64KiB\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\nsources:\n  http:\n    max_body: 64KiB\n    max_inflated: 1MiB\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	analyst, viewer := token(t, data, "analyst"), token(t, data, "viewer")
@@ -141,12 +141,23 @@ func TestServeContract(t *testing.T) {
 	}
 
 	// Bad requests get clear 4xx answers.
+	gzipped := func(b []byte) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+		return buf.Bytes()
+	}
+	bomb := gzipped(append(append([]byte(`{"Records":[`), bytes.Repeat([]byte(" "), 2<<20)...), `]}`...))
 	for _, c := range []struct {
 		ctype string
 		body  []byte
 		code  int
 		want  string
 	}{
+		{"application/gzip", bomb, 413, "inflates past sources.http.max_inflated"},
+		{"application/gzip", gzipped([]byte(`{"Records":[{"eventID": }]}`)), 400, "malformed JSON at byte"},
+		{"application/gzip", bomb[:len(bomb)/2], 400, "gzip"},
 		{"application/json", []byte(`{"Records":[{"eventID": }]}`), 400, "malformed JSON at byte"},
 		{"application/xml", []byte(`<x/>`), 415, "content type"},
 		{"application/json", bytes.Repeat([]byte(" "), 70<<10), 413, "exceeds"},
@@ -156,6 +167,9 @@ func TestServeContract(t *testing.T) {
 		if code != c.code || !strings.Contains(mustJSON(v), c.want) {
 			t.Errorf("%s body of %d bytes: %d %v, want %d %q", c.ctype, len(c.body), code, v, c.code, c.want)
 		}
+	}
+	if code, v := call(t, "POST", url+"/v1/ingest/vpcflow", analyst, "application/gzip", gzipped(bytes.Repeat([]byte("2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK\n"), 40000))); code != 413 {
+		t.Errorf("a flow log inflating past the limit: %d %v", code, v)
 	}
 	if code, v := call(t, "GET", url+"/metrics", "", "", nil); code != 200 || !strings.Contains(v["raw"].(string), "parapet_events_total 1") {
 		t.Errorf("/metrics: %d %v", code, v)

@@ -139,6 +139,9 @@ type Folder struct {
 // HTTP is the intake.
 type HTTP struct {
 	MaxBody ByteSize `yaml:"max_body" doc:"largest request body accepted (default 64MiB); Firehose's access key is a Parapet token"`
+	// MaxInflated bounds what a gzip body inflates to (a small body can
+	// inflate to gigabytes).
+	MaxInflated ByteSize `yaml:"max_inflated" doc:"largest size a gzip body or Firehose record may inflate to (default 512MiB)"`
 	// MaxSpooled is backpressure: past this many bodies waiting, the
 	// intake answers 503 with Retry-After instead of accepting more.
 	MaxSpooled int `yaml:"max_spooled" doc:"bodies waiting in the spool before the intake answers 503 (default 10000)"`
@@ -253,6 +256,9 @@ func (c *Config) fill() {
 	}
 	if c.Sources.HTTP.MaxBody == 0 {
 		c.Sources.HTTP.MaxBody = 64 << 20
+	}
+	if c.Sources.HTTP.MaxInflated == 0 {
+		c.Sources.HTTP.MaxInflated = 512 << 20
 	}
 	if c.Bus.Partitions == 0 {
 		c.Bus.Partitions = 16

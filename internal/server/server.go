@@ -259,9 +259,23 @@ func (s *Server) ingest(source string) http.HandlerFunc {
 			apiError(w, http.StatusBadRequest, "empty body")
 			return
 		}
+		maxInflated := int64(s.Config.Sources.HTTP.MaxInflated)
 		if source != "vpcflow" {
-			if err := checkJSON(body); err != nil {
-				apiError(w, http.StatusBadRequest, "%v", err)
+			if err := checkJSON(body, maxInflated); err != nil {
+				code := http.StatusBadRequest
+				if errors.Is(err, errInflated) {
+					code = http.StatusRequestEntityTooLarge
+				}
+				apiError(w, code, "%v", err)
+				return
+			}
+		} else if len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b {
+			if err := inflatesWithin(body, maxInflated); err != nil {
+				code := http.StatusBadRequest
+				if errors.Is(err, errInflated) {
+					code = http.StatusRequestEntityTooLarge
+				}
+				apiError(w, code, "%v", err)
 				return
 			}
 		}
@@ -278,17 +292,50 @@ func (s *Server) ingest(source string) http.HandlerFunc {
 	}
 }
 
-// checkJSON accepts a JSON document or JSON lines (gzip or not) and names
-// the byte offset of the first error.
-func checkJSON(body []byte) error {
+// errInflated: a gzip body inflates past sources.http.max_inflated.
+var errInflated = errors.New("inflates past sources.http.max_inflated")
+
+// inflate returns a gzip body's content, at most max bytes of it.
+func inflate(body []byte, max int64) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %v", err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(zr, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %v", err)
+	}
+	if int64(len(plain)) > max {
+		return nil, fmt.Errorf("the gzip body %w (%d bytes)", errInflated, max)
+	}
+	return plain, nil
+}
+
+// inflatesWithin checks, streaming, that a gzip body inflates to at most
+// max bytes.
+func inflatesWithin(body []byte, max int64) error {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("gzip: %v", err)
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, max+1))
+	if err != nil {
+		return fmt.Errorf("gzip: %v", err)
+	}
+	if n > max {
+		return fmt.Errorf("the gzip body %w (%d bytes)", errInflated, max)
+	}
+	return nil
+}
+
+// checkJSON accepts a JSON document or JSON lines (gzip or not, inflating
+// to at most maxInflated bytes) and names the byte offset of the first
+// error.
+func checkJSON(body []byte, maxInflated int64) error {
 	if len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
+		plain, err := inflate(body, maxInflated)
 		if err != nil {
-			return fmt.Errorf("gzip: %v", err)
-		}
-		plain, err := io.ReadAll(zr)
-		if err != nil {
-			return fmt.Errorf("gzip: %v", err)
+			return err
 		}
 		body = plain
 	}
@@ -728,17 +775,17 @@ func (s *Server) firehose(w http.ResponseWriter, r *http.Request) {
 	for i, rec := range req.Records {
 		data := rec.Data
 		if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
-			zr, err := gzip.NewReader(bytes.NewReader(data))
-			if err != nil {
-				answer(http.StatusBadRequest, fmt.Sprintf("record %d: gzip: %v", i, err))
-				return
-			}
-			if data, err = io.ReadAll(zr); err != nil {
-				answer(http.StatusBadRequest, fmt.Sprintf("record %d: gzip: %v", i, err))
+			var err error
+			if data, err = inflate(data, int64(s.Config.Sources.HTTP.MaxInflated)-int64(body.Len())); err != nil {
+				code := http.StatusBadRequest
+				if errors.Is(err, errInflated) {
+					code = http.StatusRequestEntityTooLarge
+				}
+				answer(code, fmt.Sprintf("record %d: %v", i, err))
 				return
 			}
 		}
-		if err := checkJSON(data); err != nil {
+		if err := checkJSON(data, int64(s.Config.Sources.HTTP.MaxInflated)); err != nil {
 			answer(http.StatusBadRequest, fmt.Sprintf("record %d: %v", i, err))
 			return
 		}
