@@ -457,14 +457,15 @@ func (f *Framer) stepResync(ch *Chunk) (needMore bool) {
 }
 
 // recordsWrapper reports whether the object at b[i] opens with a "Records"
-// array, and where the array's contents begin.
+// array (CloudTrail) or a "records" array (Azure Monitor's exports), and
+// where the array's contents begin.
 func recordsWrapper(b []byte, i int) (end int, ok, needMore bool) {
 	j := skipSpace(b, i+1)
 	const key = `"Records"`
 	if len(b)-j < len(key)+2 {
 		return 0, false, true
 	}
-	if string(b[j:j+len(key)]) != key {
+	if k := string(b[j : j+len(key)]); k != key && k != `"records"` {
 		return 0, false, false
 	}
 	j = skipSpace(b, j+len(key))

@@ -62,12 +62,19 @@ const (
 	SourceCloudTrail
 	SourceVPCFlow
 	SourceGuardDuty
+	SourceAzureActivity // Azure Activity Log
+	SourceGCPAudit      // Google Cloud audit logs
 )
 
 // Product is the Sigma logsource product of the source.
 func (s Source) Product() string {
-	if s == SourceUnknown {
+	switch s {
+	case SourceUnknown:
 		return ""
+	case SourceAzureActivity:
+		return "azure"
+	case SourceGCPAudit:
+		return "gcp"
 	}
 	return "aws"
 }
@@ -81,9 +88,16 @@ func (s Source) Service() string {
 		return "vpcflow"
 	case SourceGuardDuty:
 		return "guardduty"
+	case SourceAzureActivity:
+		return "activitylogs"
+	case SourceGCPAudit:
+		return "gcp.audit"
 	}
 	return ""
 }
+
+// Sources lists every source Parapet decodes.
+var Sources = []Source{SourceCloudTrail, SourceVPCFlow, SourceGuardDuty, SourceAzureActivity, SourceGCPAudit}
 
 // Tri is a boolean that may be unknown.
 type Tri int8

@@ -122,9 +122,21 @@ func (e *Event) Each(path string, fn func(Value) bool) {
 	switch e.Raw.Format {
 	case RawJSON:
 		b := e.Raw.Data
+		found := false
 		jsonscan.Each(b, 0, path, func(vs, ve int) bool {
+			found = true
 			return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
 		})
+		// A field of another schema for the same logs (a rule written for
+		// Log Analytics' columns reading a storage export), when the
+		// record lacks the name itself.
+		if !found && int(e.Source) < len(aliases) && aliases[e.Source] != nil {
+			if alt, ok := aliases[e.Source](path); ok && alt != path {
+				jsonscan.Each(b, 0, alt, func(vs, ve int) bool {
+					return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
+				})
+			}
+		}
 	case RawFields:
 		for i, n := range e.Raw.Names {
 			if n == path && i < len(e.Raw.Values) {
@@ -141,6 +153,14 @@ func (e *Event) Each(path string, fn func(Value) bool) {
 			}
 		}
 	}
+}
+
+var aliases [16]func(string) (string, bool)
+
+// RegisterAliases names, for one source, the native field that answers a
+// field name the record lacks (decoders call it from init).
+func RegisterAliases(src Source, alias func(field string) (string, bool)) {
+	aliases[src] = alias
 }
 
 // parapetField returns a field enrichment added, by its name after

@@ -6,7 +6,9 @@ import (
 	"fmt"
 
 	"github.com/parapet-sec/parapet/internal/decode"
+	"github.com/parapet-sec/parapet/internal/decode/azure"
 	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
+	"github.com/parapet-sec/parapet/internal/decode/gcp"
 	"github.com/parapet-sec/parapet/internal/decode/guardduty"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/jsonscan"
@@ -25,7 +27,8 @@ var ctPrefix = []byte(`{"eventVersion"`)
 // DecodeJSON decodes one JSON item of any supported shape and calls emit for
 // each event in it: a CloudTrail record; an EventBridge event carrying a
 // CloudTrail record or a GuardDuty finding under "detail"; a GuardDuty
-// finding; a {"Records":[…]} object; a CloudWatch Logs export or
+// finding; an Azure Activity Log record; a GCP audit log entry; a
+// {"Records":[…]} or {"records":[…]} object; a CloudWatch Logs export or
 // subscription batch whose "message" strings hold records. Each record
 // that cannot be decoded is passed to fail; the others are still emitted.
 func DecodeJSON(item []byte, emit func(*event.Event), fail func(error)) {
@@ -56,6 +59,7 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 	type span struct{ s, e int }
 	var p struct {
 		eventName, eventTime, detail, detailType, source, records, message, logEvents, schemaVersion, findingType, severity, digest span
+		protoPayload, azureOp, azureRes                                                                                             span
 	}
 	_, err := jsonscan.ObjectEach(item, i, func(k []byte, esc bool, vs, ve int) error {
 		sp := span{vs, ve}
@@ -70,8 +74,14 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 			p.detailType = sp
 		case "source":
 			p.source = sp
-		case "Records":
+		case "Records", "records":
 			p.records = sp
+		case "protoPayload":
+			p.protoPayload = sp
+		case "operationName", "OperationNameValue":
+			p.azureOp = sp
+		case "resourceId", "ResourceId", "category", "CategoryValue":
+			p.azureRes = sp
 		case "message":
 			p.message = sp
 		case "logEvents":
@@ -97,6 +107,18 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 		return jsonscan.Unquote(item[s.s:s.e])
 	}
 	switch {
+	case p.protoPayload.e > 0 && item[p.protoPayload.s] == '{':
+		if err := gcp.Decode(item, &ev); err != nil {
+			return fmt.Errorf("gcp audit log entry: %w", err)
+		}
+		emit(&ev)
+		return nil
+	case p.azureOp.e > 0 && p.azureRes.e > 0 && p.eventName.e == 0:
+		if err := azure.Decode(item, &ev); err != nil {
+			return fmt.Errorf("azure activity log record: %w", err)
+		}
+		emit(&ev)
+		return nil
 	case p.eventName.e > 0 || p.eventTime.e > 0 && p.detail.e == 0:
 		if err := cloudtrail.Decode(item, &ev); err != nil {
 			return fmt.Errorf("cloudtrail record: %w", err)
@@ -144,7 +166,7 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 	case p.digest.e > 0:
 		return ErrDigest
 	}
-	return fmt.Errorf("%w (no eventName, detail, Records or message)", decode.ErrNotRecord)
+	return fmt.Errorf("%w (no eventName, detail, Records, message, protoPayload or operationName)", decode.ErrNotRecord)
 }
 
 // each calls fn with every element of the array item[s:e].

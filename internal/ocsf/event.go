@@ -90,15 +90,21 @@ func FromEvent(e *event.Event, withRaw bool) map[string]any {
 		md.set("log_name", "VPC Flow Logs")
 	case event.SourceGuardDuty:
 		md["product"] = obj{"name": "Amazon GuardDuty", "vendor_name": "AWS"}
+	case event.SourceAzureActivity:
+		md["product"] = obj{"name": "Azure Monitor", "vendor_name": "Microsoft"}
+		md.set("log_name", "Activity Log")
+	case event.SourceGCPAudit:
+		md["product"] = obj{"name": "Cloud Audit Logs", "vendor_name": "Google"}
+		md.set("log_name", "cloudaudit.googleapis.com/"+e.Type)
 	default:
 		md["product"] = obj{"name": "Parapet", "vendor_name": "Parapet"}
 	}
-	cloud := obj{"provider": "AWS"}
+	cloud := obj{"provider": Provider(e.Cloud.Provider)}
 	cloud.set("region", e.Cloud.Region)
 	cloud.set("zone", e.Cloud.Zone)
 	cloud.set("cloud_partition", e.Cloud.Partition)
 	if e.Cloud.Account != "" {
-		cloud["account"] = obj{"uid": e.Cloud.Account, "type": "AWS Account", "type_id": 10}
+		cloud["account"] = Account(e.Cloud.Provider, e.Cloud.Account)
 	}
 	o["cloud"] = cloud
 	if withRaw && len(e.Raw.Data) > 0 {
@@ -133,7 +139,30 @@ func FromEvent(e *event.Event, withRaw bool) map[string]any {
 	return o
 }
 
-func user(a *event.Actor) obj {
+// Provider is OCSF's cloud.provider for Parapet's provider name.
+func Provider(p string) string {
+	switch p {
+	case "azure":
+		return "Azure"
+	case "gcp":
+		return "GCP"
+	}
+	return "AWS"
+}
+
+// Account is the OCSF account object of a provider's account: an AWS
+// account, an Azure subscription, a GCP project.
+func Account(provider, uid string) obj {
+	switch provider {
+	case "azure":
+		return obj{"uid": uid, "type": "Azure Subscription", "type_id": 13}
+	case "gcp":
+		return obj{"uid": uid, "type": "GCP Project", "type_id": 11}
+	}
+	return obj{"uid": uid, "type": "AWS Account", "type_id": 10}
+}
+
+func user(a *event.Actor, provider string) obj {
 	u := obj{}
 	uid := a.ARN
 	if uid == "" {
@@ -158,7 +187,7 @@ func user(a *event.Actor) obj {
 	}
 	u.set("credential_uid", a.AccessKeyID)
 	if a.Account != "" {
-		u["account"] = obj{"uid": a.Account, "type": "AWS Account", "type_id": 10}
+		u["account"] = Account(provider, a.Account)
 	}
 	if a.MFA != event.Unknown {
 		u["has_mfa"] = a.MFA == event.True
@@ -169,7 +198,7 @@ func user(a *event.Actor) obj {
 func actor(e *event.Event) obj {
 	a := &e.Actor
 	o := obj{}
-	o.set("user", user(a))
+	o.set("user", user(a, e.Cloud.Provider))
 	s := obj{}
 	s.set("issuer", a.SessionIssuerARN)
 	s.set("created_time", ms(a.SessionCreated))
@@ -260,7 +289,7 @@ func apiCall(o obj, e *event.Event) {
 	res := resources(e.Resources, e.Cloud)
 	switch e.Class {
 	case event.ClassAuthentication:
-		o["user"] = user(&e.Actor)
+		o["user"] = user(&e.Actor, e.Cloud.Provider)
 		if e.Actor.MFA != event.Unknown {
 			o["is_mfa"] = e.Actor.MFA == event.True
 		}
@@ -268,7 +297,7 @@ func apiCall(o obj, e *event.Event) {
 		o.set("resources", res)
 	case event.ClassAccountChange:
 		// The account changed: the IAM user the call names, else the caller.
-		u := user(&e.Actor)
+		u := user(&e.Actor, e.Cloud.Provider)
 		for _, r := range e.Resources {
 			if r.Type == "AWS::IAM::User" || r.Type == "AWS::IAM::Role" {
 				u = obj{"name": r.Name, "type": strings.TrimPrefix(r.Type, "AWS::IAM::")}

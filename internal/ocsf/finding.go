@@ -43,15 +43,15 @@ func FromFinding(f *detect.Finding) map[string]any {
 	}
 	fi.set("related_events", related)
 	o["finding_info"] = fi
-	cloud := obj{"provider": "AWS"}
+	cloud := obj{"provider": Provider(f.Cloud.Provider)}
 	cloud.set("region", f.Cloud.Region)
 	if f.Cloud.Account != "" {
-		cloud["account"] = obj{"uid": f.Cloud.Account, "type": "AWS Account", "type_id": 10}
+		cloud["account"] = Account(f.Cloud.Provider, f.Cloud.Account)
 	}
 	o["cloud"] = cloud
 	o["metadata"] = obj{"version": Version, "uid": f.ID, "product": obj{"name": "Parapet", "vendor_name": "Parapet"}, "profiles": []any{"cloud", "security_control"}}
 	ev := obj{}
-	ev.set("actor", actor(&event.Event{Actor: f.Actor}))
+	ev.set("actor", actor(&event.Event{Actor: f.Actor, Cloud: event.Cloud{Provider: f.Cloud.Provider}}))
 	if f.SrcIP != "" {
 		ev["src_endpoint"] = obj{"ip": f.SrcIP}
 	}

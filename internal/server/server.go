@@ -81,6 +81,8 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/ingest/cloudtrail", "analyst", "CloudTrail: a log file body ({\"Records\":[…]}, gzip or not) or JSON lines", s.ingest("cloudtrail")},
 		{"POST", "/v1/ingest/eventbridge", "analyst", "EventBridge events (API destinations): one event, an array, or JSON lines", s.ingest("eventbridge")},
 		{"POST", "/v1/ingest/firehose", "analyst", "Kinesis Data Firehose HTTP endpoint delivery (records of base64 data: CloudWatch Logs subscriptions, EventBridge events); the access key is a Parapet token", s.firehose},
+		{"POST", "/v1/ingest/azure", "analyst", "Azure Activity Log: {\"records\":[…]} as diagnostic settings export it (Event Hub, storage account), JSON lines, or Log Analytics AzureActivity rows", s.ingest("azure")},
+		{"POST", "/v1/ingest/gcp", "analyst", "Google Cloud audit log entries (LogEntry with an AuditLog protoPayload), a JSON array or JSON lines, as a log sink exports them", s.ingest("gcp")},
 		{"POST", "/v1/ingest/vpcflow", "analyst", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
 		{"GET", "/v1/incidents", "viewer", "Incidents, newest first", s.incidents},
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},

@@ -26,7 +26,7 @@ const indexed = "eventName"
 // NewSet indexes rules for the sources Parapet decodes.
 func NewSet(rules []*Rule) *Set {
 	s := &Set{rules: rules, sources: map[event.Source]*index{}}
-	for _, src := range []event.Source{event.SourceCloudTrail, event.SourceVPCFlow, event.SourceGuardDuty} {
+	for _, src := range event.Sources {
 		ix := &index{byName: map[string][]*Rule{}}
 		for _, r := range rules {
 			if !r.Applies(src) {

@@ -1,0 +1,223 @@
+// Package azure decodes Azure Activity Log records into normalized events:
+// the records Azure Monitor's diagnostic settings export to a storage
+// account or an Event Hub ({"records":[…]}, or one per line), and the rows
+// of Log Analytics' AzureActivity table (OperationNameValue, CategoryValue,
+// …), which Sigma rules also use.
+package azure
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/jsonscan"
+)
+
+// ErrNotRecord: the object has neither an operation name nor a time.
+var ErrNotRecord = errors.New("not an Azure Activity Log record: needs operationName (or OperationNameValue) and time (or TimeGenerated)")
+
+// Is reports whether an object's top-level keys look like an Activity Log
+// record: an operation name together with a resource id or category.
+func Is(rec []byte) bool {
+	var op, other bool
+	_, err := jsonscan.ObjectEach(rec, jsonscan.SkipSpace(rec, 0), func(k []byte, _ bool, _, _ int) error {
+		switch string(k) {
+		case "operationName", "OperationNameValue", "OperationName":
+			op = true
+		case "resourceId", "ResourceId", "category", "CategoryValue", "_ResourceId":
+			other = true
+		}
+		return nil
+	})
+	return err == nil && op && other
+}
+
+// Decode normalizes one record. ev's strings may share memory with rec.
+func Decode(rec []byte, ev *event.Event) error {
+	if err := jsonscan.Valid(rec); err != nil {
+		return err
+	}
+	get := func(paths ...string) string {
+		for _, p := range paths {
+			vs, ve, ok := jsonscan.Get(rec, 0, p)
+			if ok && rec[vs] == '"' {
+				if s := jsonscan.Unquote(rec[vs:ve]); s != "" {
+					return s
+				}
+			}
+		}
+		return ""
+	}
+	// Three shapes: the diagnostic export (operationName a string), Log
+	// Analytics rows, and the REST API's EventData (operationName.value).
+	op := get("operationName", "OperationNameValue", "OperationName", "operationName.value")
+	when := get("time", "TimeGenerated", "eventTimestamp")
+	if op == "" || when == "" {
+		return ErrNotRecord
+	}
+	t, err := time.Parse(time.RFC3339Nano, when)
+	if err != nil {
+		return errors.New("Azure Activity Log record: time " + when + " is not RFC 3339")
+	}
+	resourceID := get("resourceId", "ResourceId", "_ResourceId")
+	*ev = event.Event{
+		Source:   event.SourceAzureActivity,
+		Class:    event.ClassAPIActivity,
+		Activity: activity(op),
+		Time:     t.UTC(),
+		Type:     get("category", "CategoryValue", "category.value"),
+		Raw:      event.Raw{Format: event.RawJSON, Data: rec},
+		Cloud: event.Cloud{Provider: "azure", Account: firstNonEmpty(get("SubscriptionId", "subscriptionId"), subscription(resourceID)),
+			Region: get("location", "Location")},
+	}
+	ev.ID = get("properties.eventDataId", "EventDataId", "eventDataId")
+	if ev.ID == "" {
+		sum := sha256.Sum256(rec)
+		ev.ID = hex.EncodeToString(sum[:16])
+	}
+	ev.API = event.API{Operation: op, Service: Provider(op, resourceID), RequestID: get("correlationId", "CorrelationId"),
+		ReadOnly: strings.HasSuffix(strings.ToLower(op), "/read")}
+	switch strings.ToLower(get("resultType", "ActivityStatusValue", "ActivityStatus", "status.value")) {
+	case "success", "succeeded", "accept", "accepted", "start", "started":
+		ev.Outcome = event.OutcomeSuccess
+	case "failure", "failed":
+		ev.Outcome = event.OutcomeFailure
+		ev.API.ErrorCode = get("resultSignature", "ActivitySubstatusValue")
+		ev.API.ErrorMessage = get("properties.statusMessage")
+	}
+	// Who: the caller's UPN (or application id) and object id from the
+	// token's claims.
+	claims := map[string]string{}
+	if vs, _, ok := jsonscan.Get(rec, 0, "identity.claims"); ok && rec[vs] == '{' {
+		_, _ = jsonscan.ObjectEach(rec, vs, func(k []byte, esc bool, cs, ce int) error {
+			if rec[cs] == '"' {
+				key := string(k)
+				if esc {
+					key = jsonscan.Unquote(append(append([]byte{'"'}, k...), '"'))
+				}
+				claims[key] = jsonscan.Unquote(rec[cs:ce])
+			}
+			return nil
+		})
+	}
+	claim := func(names ...string) string {
+		for _, n := range names {
+			if v := claims[n]; v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	upn := firstNonEmpty(claim("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "upn", "unique_name",
+		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"), get("Caller", "caller"))
+	oid := claim("http://schemas.microsoft.com/identity/claims/objectidentifier", "oid")
+	appid := claim("appid")
+	ev.Actor = event.Actor{UserName: upn, PrincipalID: oid, Account: ev.Cloud.Account, Type: "User"}
+	if upn == "" && appid != "" {
+		ev.Actor.UserName, ev.Actor.Type = appid, "ServicePrincipal"
+	}
+	// The principal incidents group by: the UPN an analyst reads, else
+	// the object or application id.
+	ev.Actor.ARN = firstNonEmpty(upn, firstNonEmpty(oid, appid))
+	if ip, err := netip.ParseAddr(get("callerIpAddress", "CallerIpAddress")); err == nil {
+		ev.Src.IP = ip
+	}
+	if resourceID != "" {
+		ev.Resources = []event.Resource{{UID: resourceID, Name: lastSegment(resourceID), Type: resourceType(resourceID), Account: ev.Cloud.Account}}
+	}
+	return nil
+}
+
+// Provider is the resource provider an operation belongs to
+// ("MICROSOFT.COMPUTE" from "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE"),
+// else the one in the resource id.
+func Provider(op, resourceID string) string {
+	if i := strings.IndexByte(op, '/'); i > 0 {
+		return op[:i]
+	}
+	if i := strings.Index(strings.ToLower(resourceID), "/providers/"); i >= 0 {
+		rest := resourceID[i+len("/providers/"):]
+		if j := strings.IndexByte(rest, '/'); j > 0 {
+			return rest[:j]
+		}
+		return rest
+	}
+	return ""
+}
+
+func activity(op string) uint8 {
+	switch l := strings.ToLower(op); {
+	case strings.HasSuffix(l, "/read"):
+		return 2 // Read
+	case strings.HasSuffix(l, "/write"):
+		return 3 // Update
+	case strings.HasSuffix(l, "/delete"):
+		return 4 // Delete
+	}
+	return 99 // Other (actions)
+}
+
+func subscription(id string) string {
+	l := strings.ToLower(id)
+	if !strings.HasPrefix(l, "/subscriptions/") {
+		return ""
+	}
+	rest := id[len("/subscriptions/"):]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+func resourceType(id string) string {
+	l := strings.ToLower(id)
+	i := strings.LastIndex(l, "/providers/")
+	if i < 0 {
+		return ""
+	}
+	parts := strings.Split(id[i+len("/providers/"):], "/")
+	if len(parts) < 2 {
+		return parts[0]
+	}
+	t := parts[0]
+	for k := 1; k < len(parts); k += 2 {
+		t += "/" + parts[k]
+	}
+	return t
+}
+
+func lastSegment(id string) string {
+	return id[strings.LastIndexByte(id, '/')+1:]
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func init() { event.RegisterAliases(event.SourceAzureActivity, Alias) }
+
+// Alias answers a field name of the other Activity Log schema: rules
+// written for Log Analytics' AzureActivity columns read storage exports,
+// and the other way round. ok is false when the name has no alias.
+func Alias(field string) (string, bool) {
+	a, ok := aliases[field]
+	return a, ok
+}
+
+var aliases = map[string]string{
+	"OperationNameValue": "operationName", "operationName": "OperationNameValue",
+	"CategoryValue": "category", "category": "CategoryValue",
+	"ResourceId": "resourceId", "resourceId": "ResourceId",
+	"Caller": "caller", "caller": "Caller",
+	"CallerIpAddress": "callerIpAddress", "callerIpAddress": "CallerIpAddress",
+	"ActivityStatusValue": "resultType", "resultType": "ActivityStatusValue",
+	"CorrelationId": "correlationId", "correlationId": "CorrelationId",
+	"SubscriptionId": "subscriptionId",
+}

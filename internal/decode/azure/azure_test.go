@@ -1,0 +1,107 @@
+package azure
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+func records(t *testing.T) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/activity.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, r := range doc.Records {
+		out = append(out, r)
+	}
+	f, err := os.Open("testdata/azureactivity-rows.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		out = append(out, append([]byte(nil), sc.Bytes()...))
+	}
+	return out
+}
+
+func TestDecode(t *testing.T) {
+	recs := records(t)
+	var evs []event.Event
+	for i, r := range recs {
+		if !Is(r) {
+			t.Errorf("record %d not recognised", i)
+		}
+		var ev event.Event
+		if err := Decode(r, &ev); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		evs = append(evs, ev)
+	}
+	a := evs[0]
+	if a.Source != event.SourceAzureActivity || a.Cloud.Provider != "azure" || a.Cloud.Account != "6A2C1B7E-0F3D-4C2A-9B8E-1D2F3A4B5C6D" ||
+		a.Actor.UserName != "mallory@contoso.com" || a.Actor.ARN != "mallory@contoso.com" || a.Actor.PrincipalID != "11111111-2222-3333-4444-555555555555" ||
+		a.API.Operation != "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE" || a.API.Service != "MICROSOFT.AUTHORIZATION" ||
+		a.Outcome != event.OutcomeSuccess || a.Src.IP.String() != "203.0.113.45" || a.Type != "Administrative" ||
+		a.Time.Format("2006-01-02T15:04:05") != "2026-11-20T09:14:02" || len(a.Resources) != 1 || a.Resources[0].Type != "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS" || a.ID == "" {
+		t.Errorf("role assignment: %+v", a)
+	}
+	b := evs[1]
+	if b.Outcome != event.OutcomeFailure || b.API.ErrorCode != "Failed.Forbidden" || b.Actor.Type != "ServicePrincipal" ||
+		b.Actor.UserName != "a0b1c2d3-e4f5-6789-abcd-ef0123456789" || b.Cloud.Region != "westeurope" || b.Activity != 4 {
+		t.Errorf("failed delete: %+v", b)
+	}
+	c := evs[2]
+	if c.ID != "e1e2e3e4-f5f6-a7a8-b9b0-c1c2c3c4c5c6" || c.Actor.UserName != "attacker@contoso.com" || c.Cloud.Account != "6a2c1b7e-0f3d-4c2a-9b8e-1d2f3a4b5c6d" ||
+		c.API.Service != "Microsoft.ADHybridHealthService" || c.Outcome != event.OutcomeSuccess {
+		t.Errorf("Log Analytics row: %+v", c)
+	}
+	// Rules written for the other schema read these records.
+	if v, ok := a.Lookup("OperationNameValue"); !ok || v.String() != "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE" {
+		t.Errorf("alias OperationNameValue: %v %v", v, ok)
+	}
+	if v, ok := c.Lookup("operationName"); !ok || v.String() != "Microsoft.ADHybridHealthService/services/servicemembers/action" {
+		t.Errorf("alias operationName: %v %v", v, ok)
+	}
+	if _, ok := a.Lookup("NoSuchField"); ok {
+		t.Error("an absent field was found")
+	}
+	// The same record twice has the same id.
+	var again event.Event
+	_ = Decode(recs[1], &again)
+	if again.ID != b.ID {
+		t.Error("content ids differ")
+	}
+}
+
+func TestNotRecord(t *testing.T) {
+	var ev event.Event
+	for _, bad := range []string{`{"operationName":"x/y/write"}`, `{"time":"2026-01-01T00:00:00Z"}`, `{"operationName":"x","time":"yesterday"}`, `{`} {
+		if err := Decode([]byte(bad), &ev); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, r := range [][]byte{[]byte(`{"operationName":"A/B/WRITE","time":"2026-01-01T00:00:00Z","resourceId":"/subscriptions/s/x","identity":{"claims":{"upn":"u"}}}`)} {
+		f.Add(r)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ev event.Event
+		if Decode(b, &ev) == nil && (ev.API.Operation == "" || ev.Time.IsZero()) {
+			t.Fatalf("decoded without an operation or a time: %q", b)
+		}
+		Is(b)
+	})
+}
