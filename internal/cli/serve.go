@@ -88,7 +88,10 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				// and plan in dry-run when it is not: never a real account.
 				demoDir = filepath.Join(c.Data, "demo-telemetry")
 				if _, err := os.Stat(filepath.Join(demoDir, "labels.jsonl")); err != nil {
-					if _, err := demo.Generate(demo.Config{Dir: demoDir, Seed: 1}); err != nil {
+					// Last week, Monday to Sunday: recent, and all past.
+					today := time.Now().UTC().Truncate(24 * time.Hour)
+					monday := today.AddDate(0, 0, -((int(today.Weekday())+6)%7)-7)
+					if _, err := demo.Generate(demo.Config{Dir: demoDir, Seed: 1, Start: monday}); err != nil {
 						return err
 					}
 				}
@@ -216,7 +219,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(io.Out, "Parapet is serving the demo at %s (%s).\nThe week of telemetry replays through the live pipeline for a minute or two; incidents, approvals and posture fill in as it does. Ctrl-C stops.\nSign in with this admin token:\n%s\n", addr, demoNote, secret)
+				fmt.Fprintf(io.Out, "Parapet is serving the demo at %s (%s).\nThe week of telemetry replays through the live pipeline for a minute or two; incidents, approvals and posture fill in as it does.\nMTTD counts from each event's own time, so for last week's replayed records it shows their age, not Parapet's delay. Ctrl-C stops.\nSign in with this admin token:\n%s\n", addr, demoNote, secret)
 			}
 			if serveListening != nil {
 				serveListening(addr)
