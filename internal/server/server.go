@@ -15,6 +15,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -935,5 +936,9 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	c := *s.Config
 	c.DB = s.DB.Path // passwords redacted
+	if u, err := url.Parse(c.Bus.NATS); err == nil && u.User != nil {
+		u.User = url.User("xxxxx")
+		c.Bus.NATS = u.String()
+	}
 	writeJSON(w, http.StatusOK, c)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -189,5 +190,22 @@ func TestBackpressure(t *testing.T) {
 	}
 	if codes[0] != 202 || codes[1] != 202 || codes[2] != 503 {
 		t.Errorf("codes %v, want 202 202 503", codes)
+	}
+}
+
+// The configuration an admin reads carries no credentials.
+func TestConfigRedacted(t *testing.T) {
+	s, ts, toks := setup(t)
+	s.Config.Bus.NATS = "nats://worker:n4ts-s3cret@nats.internal:4222"
+	req, _ := http.NewRequest("GET", ts.URL+"/v1/config", nil)
+	req.Header.Set("Authorization", "Bearer "+toks["admin"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || strings.Contains(string(b), "n4ts-s3cret") || !strings.Contains(string(b), "nats.internal") {
+		t.Errorf("%d %s", resp.StatusCode, b)
 	}
 }

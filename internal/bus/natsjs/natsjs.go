@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -94,7 +95,7 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 	}
 	nc, err := nats.Connect(o.URL, nats.Name("parapet worker "+strconv.Itoa(o.Worker)), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))
 	if err != nil {
-		return nil, fmt.Errorf("nats %s: %w", o.URL, err)
+		return nil, fmt.Errorf("nats %s: %w", Redact(o.URL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -201,7 +202,7 @@ func (b *Bus) Run(ctx context.Context, p *pipeline.Pipeline) error {
 		}
 		go func() { errc <- b.loop(ctx, c, func(m jetstream.Msg) error { return b.process(ctx, p, m) }) }()
 	}
-	b.opt.Log.Info("nats jetstream worker", "url", b.opt.URL, "worker", b.opt.Worker, "workers", b.opt.Workers, "partitions", b.Owned())
+	b.opt.Log.Info("nats jetstream worker", "url", Redact(b.opt.URL), "worker", b.opt.Worker, "workers", b.opt.Workers, "partitions", b.Owned())
 	select {
 	case <-ctx.Done():
 		return nil
@@ -285,6 +286,17 @@ func (b *Bus) process(ctx context.Context, p *pipeline.Pipeline, m jetstream.Msg
 		source = "bus"
 	}
 	return p.ProcessBody(ctx, source, m.Data(), received)
+}
+
+// Redact hides the credentials in a NATS URL (nats://user:password@host,
+// or a token) before it is printed.
+func Redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	p.User = url.User("xxxxx")
+	return p.String()
 }
 
 // Embedded runs a JetStream server inside this process (single node; its
