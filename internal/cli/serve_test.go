@@ -442,6 +442,23 @@ func TestServeSuppressAndClose(t *testing.T) {
 	if _, st := call(t, "GET", url+"/v1/stats", viewer, "", nil); st["mttr_samples"].(float64) < 1 {
 		t.Errorf("MTTR does not count the closed incident: %v", st)
 	}
+	// The list's filters: status, text, risk.
+	count := func(query string) int {
+		code, v := call(t, "GET", url+"/v1/incidents?"+query, viewer, "", nil)
+		if code != 200 {
+			t.Fatalf("%s: %d %v", query, code, v)
+		}
+		return len(v["items"].([]any))
+	}
+	if count("status=closed") != 1 || count("status=open") != 0 || count("q=MALLORY") != 1 || count("q=nobody-at-all") != 0 ||
+		count("q=50%25_x") != 0 || count("min_risk=100") != 0 || count("status=closed&q=mallory&min_risk=1") != 1 {
+		t.Errorf("filters: closed %d, open %d, q %d", count("status=closed"), count("status=open"), count("q=MALLORY"))
+	}
+	for _, bad := range []string{"status=gone", "min_risk=x", "min_risk=101"} {
+		if code, _ := call(t, "GET", url+"/v1/incidents?"+bad, viewer, "", nil); code != 400 {
+			t.Errorf("%s: %d", bad, code)
+		}
+	}
 	if code, _ := call(t, "DELETE", url+"/v1/suppressions/"+sid, analyst, "", nil); code != 200 {
 		t.Errorf("end suppression: %d", code)
 	}
@@ -484,6 +501,11 @@ func TestServePostgres(t *testing.T) {
 	}
 	if code, v := call(t, "GET", url+"/v1/stats", tok, "", nil); code != 200 || v["mttd_samples"].(float64) < 1 || len(v["daily"].([]any)) != 14 {
 		t.Errorf("stats on PostgreSQL: %d %v", code, v)
+	}
+	for query, want := range map[string]int{"status=open&q=MALLORY": 1, "q=50%25_x": 0, "status=closed": 0} {
+		if _, v := call(t, "GET", url+"/v1/incidents?"+query, tok, "", nil); len(v["items"].([]any)) != want {
+			t.Errorf("incidents?%s on PostgreSQL: %v, want %d", query, v, want)
+		}
 	}
 	stop()
 	url, _ = startServe(t, "--data", data, "--config", cfg, "--db", db)

@@ -83,7 +83,7 @@ func TestWebUI(t *testing.T) {
 			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		})
 	}
-	var toast, chain, pendingAfter, posture, runs, trends string
+	var toast, chain, pendingAfter, posture, runs, trends, found string
 	steps := []struct {
 		name string
 		act  chromedp.Action
@@ -124,6 +124,15 @@ func TestWebUI(t *testing.T) {
 		{"posture page", chromedp.WaitVisible("#posture-title", chromedp.ByQuery)},
 		{"posture text", chromedp.Text("#view", &posture, chromedp.ByQuery)},
 		{"shot posture", shot("posture")},
+		// The incident list's filter: a search that matches, then one that
+		// does not.
+		{"incidents again", chromedp.Navigate(url + "/#/incidents")},
+		{"filter box", chromedp.WaitVisible("#filter-q", chromedp.ByQuery)},
+		{"search frank", chromedp.SendKeys("#filter-q", "user/frank", chromedp.ByQuery)},
+		{"frank's incident", chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery)},
+		{"frank's text", chromedp.Text("#incidents", &found, chromedp.ByQuery)},
+		{"search more", chromedp.SendKeys("#filter-q", "-nobody", chromedp.ByQuery)},
+		{"nothing matches", chromedp.WaitVisible("#no-incidents", chromedp.ByQuery)},
 	}
 	// The first Run starts the browser on bctx; per-step deadlines then
 	// derive from it without owning the tab.
@@ -148,6 +157,9 @@ func TestWebUI(t *testing.T) {
 	}
 	if !strings.Contains(trends, "MTTR (median)") || !strings.Contains(trends, "Alert reduction") {
 		t.Errorf("overview charts: %q", trends)
+	}
+	if !strings.Contains(found, "Access Key Created For Another User") {
+		t.Errorf("searching user/frank: %q", found)
 	}
 	if !strings.Contains(pendingAfter, "Nothing waits for a decision") {
 		t.Errorf("the approval still waits: %q", pendingAfter)

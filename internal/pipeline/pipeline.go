@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -424,6 +425,48 @@ func LoadIncidents(ctx context.Context, db *store.DB, limit int) ([]*correlate.I
 	}
 	defer rows.Close()
 	var out []*correlate.Incident
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var in correlate.Incident
+		if err := json.Unmarshal([]byte(body), &in); err != nil {
+			return nil, err
+		}
+		out = append(out, &in)
+	}
+	return out, rows.Err()
+}
+
+// IncidentFilter selects incidents; zero fields select all.
+type IncidentFilter struct {
+	Status  string  // open or closed
+	MinRisk float64 // at least this risk
+	Query   string  // case-insensitive text anywhere in the incident (title, principal, account, resources, tactics)
+	Limit   int     // default 100
+}
+
+// FindIncidents lists the incidents a filter selects, most recent first.
+func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*correlate.Incident, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q := `SELECT body FROM incidents WHERE (? = '' OR status = ?) AND risk >= ?`
+	args := []any{f.Status, f.Status, f.MinRisk}
+	if f.Query != "" {
+		q += ` AND LOWER(body) LIKE ? ESCAPE '\'`
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Query))
+		args = append(args, "%"+esc+"%")
+	}
+	q += ` ORDER BY last DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*correlate.Incident{}
 	for rows.Next() {
 		var body string
 		if err := rows.Scan(&body); err != nil {

@@ -85,7 +85,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/ingest/azure", "analyst", "Azure Activity Log: {\"records\":[…]} as diagnostic settings export it (Event Hub, storage account), JSON lines, or Log Analytics AzureActivity rows", s.ingest("azure")},
 		{"POST", "/v1/ingest/gcp", "analyst", "Google Cloud audit log entries (LogEntry with an AuditLog protoPayload), a JSON array or JSON lines, as a log sink exports them", s.ingest("gcp")},
 		{"POST", "/v1/ingest/vpcflow", "analyst", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
-		{"GET", "/v1/incidents", "viewer", "Incidents, newest first", s.incidents},
+		{"GET", "/v1/incidents", "viewer", "Incidents, most recent first (?status=open|closed&min_risk=60&q=text&limit=100)", s.incidents},
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
 		{"POST", "/v1/incidents/{id}/close", "analyst", "Close an incident; body {\"reason\": \"…\"}", s.closeIncident},
 		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
@@ -360,11 +360,30 @@ func checkJSON(body []byte, maxInflated int64) error {
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && v > 0 && v <= 1000 {
-		limit = v
+	q := r.URL.Query()
+	f := pipeline.IncidentFilter{Limit: 100, Status: q.Get("status"), Query: strings.TrimSpace(q.Get("q"))}
+	if v, err := strconv.Atoi(q.Get("limit")); err == nil && v > 0 && v <= 1000 {
+		f.Limit = v
 	}
-	incs, err := pipeline.LoadIncidents(r.Context(), s.DB, limit)
+	switch f.Status {
+	case "", "open", "closed":
+	default:
+		apiError(w, http.StatusBadRequest, "status %q: want open or closed", f.Status)
+		return
+	}
+	if v := q.Get("min_risk"); v != "" {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n < 0 || n > 100 {
+			apiError(w, http.StatusBadRequest, "min_risk %q: want 0 to 100", v)
+			return
+		}
+		f.MinRisk = n
+	}
+	if len(f.Query) > 200 {
+		apiError(w, http.StatusBadRequest, "q: at most 200 characters")
+		return
+	}
+	incs, err := pipeline.FindIncidents(r.Context(), s.DB, f)
 	if err != nil {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return

@@ -87,7 +87,12 @@ function signedIn(s) {
     state.stream.onopen = () => $("#live").classList.add("on");
     state.stream.onerror = () => $("#live").classList.remove("on");
     state.stream.addEventListener("posture", () => { if (current === "posture") route(); });
-    state.stream.addEventListener("incident", () => { if (current === "incidents" || current === "overview") route(); refreshPending(); });
+    state.stream.addEventListener("incident", () => {
+      // Not while the analyst types a search: the list refreshes with it.
+      const typing = document.activeElement && document.activeElement.id === "filter-q";
+      if ((current === "incidents" && !typing) || current === "overview") route();
+      refreshPending();
+    });
     state.stream.addEventListener("run", () => { if (current === "incident" || current === "approvals") route(); refreshPending(); });
   }
   refreshPending();
@@ -121,21 +126,40 @@ async function route() {
   }
 }
 
+// The incident list's filter, kept while the analyst moves between pages.
+const filter = { status: "open", q: "", minRisk: "" };
+
 async function incidentsView(v) {
-  const data = await api("GET", "/v1/incidents?limit=200");
+  const params = new URLSearchParams({ limit: "200" });
+  if (filter.status) params.set("status", filter.status);
+  if (filter.q) params.set("q", filter.q);
+  if (filter.minRisk) params.set("min_risk", filter.minRisk);
+  const data = await api("GET", "/v1/incidents?" + params);
   const items = data.items || [];
   const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, onclick: () => { location.hash = "#/incident/" + encodeURIComponent(i.id); } },
     el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk))),
     el("td", {}, level(i.level)),
-    el("td", {}, el("strong", {}, i.title), el("div", { class: "muted" }, i.principal || i.key)),
+    el("td", {}, el("strong", {}, i.title), el("div", { class: "muted" }, (i.principal || i.key) + (i.status === "closed" ? " · closed" : ""))),
     el("td", {}, chain(i.tactics)),
     el("td", {}, i.finding_count || (i.findings || []).length),
     el("td", { class: "muted" }, when(i.last))));
+  const status = el("select", { id: "filter-status", "aria-label": "status", onchange: () => { filter.status = status.value; route(); } },
+    [["open", "Open"], ["closed", "Closed"], ["", "All"]].map(([val, label]) => el("option", { value: val }, label)));
+  status.value = filter.status;
+  const risk = el("select", { id: "filter-risk", "aria-label": "minimum risk", onchange: () => { filter.minRisk = risk.value; route(); } },
+    [["", "Any risk"], ["30", "Risk ≥ 30"], ["60", "Risk ≥ 60"], ["80", "Risk ≥ 80"]].map(([val, label]) => el("option", { value: val }, label)));
+  risk.value = filter.minRisk;
+  const q = el("input", { type: "search", id: "filter-q", placeholder: "principal, account, resource, title…", "aria-label": "search" });
+  q.value = filter.q;
+  let timer = null;
+  q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { filter.q = q.value.trim(); route().then(() => { const box = $("#filter-q"); if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }); }, 250); });
+  const filtered = filter.status !== "" || filter.q || filter.minRisk;
   v.replaceChildren(el("h1", {}, "Incidents"),
+    el("div", { class: "filters" }, status, risk, q),
     items.length ? el("div", { class: "card" }, el("table", { id: "incidents" },
       el("thead", {}, el("tr", {}, el("th", {}, "Risk"), el("th", {}, "Level"), el("th", {}, "Incident"), el("th", {}, "ATT&CK tactics"), el("th", {}, "Findings"), el("th", {}, "Last seen"))),
       el("tbody", {}, rows)))
-      : el("p", { class: "empty" }, "No incidents yet. Telemetry posted to the intake shows up here as it is processed."));
+      : el("p", { class: "empty", id: "no-incidents" }, filtered ? "No incident matches this filter." : "No incidents yet. Telemetry posted to the intake shows up here as it is processed."));
 }
 
 async function incidentView(v, id) {
