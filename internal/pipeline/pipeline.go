@@ -419,24 +419,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 
 // LoadIncidents reads the most recent incidents (by last finding).
 func LoadIncidents(ctx context.Context, db *store.DB, limit int) ([]*correlate.Incident, error) {
-	rows, err := db.QueryContext(ctx, `SELECT body FROM incidents ORDER BY last DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*correlate.Incident
-	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, err
-		}
-		var in correlate.Incident
-		if err := json.Unmarshal([]byte(body), &in); err != nil {
-			return nil, err
-		}
-		out = append(out, &in)
-	}
-	return out, rows.Err()
+	return FindIncidents(ctx, db, IncidentFilter{Limit: limit})
 }
 
 // IncidentFilter selects incidents; zero fields select all.
