@@ -169,12 +169,7 @@ func (e *Engine) Request(ctx context.Context, playbook string, f *Finding, by, c
 	if by == "" || by == System {
 		return Result{}, errors.New("a request needs the name of who makes it")
 	}
-	var p *Playbook
-	for _, x := range e.Playbooks {
-		if x.Name == playbook {
-			p = x
-		}
-	}
+	p := e.playbook(playbook)
 	if p == nil {
 		return Result{}, fmt.Errorf("%w: %q", ErrNoPlaybook, playbook)
 	}
@@ -187,6 +182,18 @@ func (e *Engine) Request(ctx context.Context, playbook string, f *Finding, by, c
 		err = serr
 	}
 	return r, err
+}
+
+// playbook is the loaded playbook of that name (the last, when files
+// repeat a name), or nil.
+func (e *Engine) playbook(name string) *Playbook {
+	var p *Playbook
+	for _, x := range e.Playbooks {
+		if x.Name == name {
+			p = x
+		}
+	}
+	return p
 }
 
 func newRunID() string {
@@ -775,12 +782,7 @@ func (e *Engine) decided(ctx context.Context, a Approval, plan string, res Resul
 	if !approve {
 		return res, nil
 	}
-	var p *Playbook
-	for _, x := range e.Playbooks {
-		if x.Name == a.Playbook {
-			p = x
-		}
-	}
+	p := e.playbook(a.Playbook)
 	if p == nil {
 		return res, fmt.Errorf("approved, but playbook %q is not loaded: nothing ran", a.Playbook)
 	}
