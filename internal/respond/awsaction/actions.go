@@ -443,81 +443,7 @@ func iamActions(c *Clients) []*respond.Action {
 		return setKey(ctx, p, "Active")
 	}
 
-	quarantineUser := &respond.Action{
-		Name:        "iam.quarantine_user",
-		Description: "Attach an inline deny-all policy to a user: every call it makes is refused until the policy is removed.",
-		Required:    []string{"user"},
-		Permissions: []string{"iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:GetUserPolicy", "iam:ListUserTags"},
-		Destructive: true,
-		Target:      func(p params) string { return "iam-user/" + p["user"] },
-		Protected:   userProtected(c),
-		Plan: func(p params) []call {
-			return one("iam", "PutUserPolicy", map[string]any{"UserName": p["user"], "PolicyName": quarantineName, "PolicyDocument": quarantinePolicy})
-		},
-	}
-	quarantineUser.Execute = func(ctx context.Context, p params) (outcome, error) {
-		o := outcome{Calls: quarantineUser.Plan(p)}
-		cl, err := c.IAM(ctx)
-		if err != nil {
-			return o, err
-		}
-		_, gerr := cl.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(p["user"]), PolicyName: aws.String(quarantineName)})
-		o.Before = map[string]any{"quarantined": gerr == nil}
-		if _, err := cl.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(p["user"]), PolicyName: aws.String(quarantineName), PolicyDocument: aws.String(quarantinePolicy)}); err != nil {
-			return o, err
-		}
-		o.Summary = "user " + p["user"] + " quarantined (inline deny-all " + quarantineName + ")"
-		return o, nil
-	}
-	quarantineUser.Rollback = func(ctx context.Context, p params, o outcome) error {
-		if o.Before["quarantined"] == true {
-			return nil
-		}
-		cl, err := c.IAM(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = cl.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(p["user"]), PolicyName: aws.String(quarantineName)})
-		return err
-	}
-
-	quarantineRole := &respond.Action{
-		Name:        "iam.quarantine_role",
-		Description: "Attach an inline deny-all policy to a role: every session of it is refused until the policy is removed.",
-		Required:    []string{"role"},
-		Permissions: []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListRoleTags"},
-		Destructive: true,
-		Target:      func(p params) string { return "iam-role/" + p["role"] },
-		Protected:   roleProtected(c),
-		Plan: func(p params) []call {
-			return one("iam", "PutRolePolicy", map[string]any{"RoleName": p["role"], "PolicyName": quarantineName, "PolicyDocument": quarantinePolicy})
-		},
-	}
-	quarantineRole.Execute = func(ctx context.Context, p params) (outcome, error) {
-		o := outcome{Calls: quarantineRole.Plan(p)}
-		cl, err := c.IAM(ctx)
-		if err != nil {
-			return o, err
-		}
-		_, gerr := cl.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(p["role"]), PolicyName: aws.String(quarantineName)})
-		o.Before = map[string]any{"quarantined": gerr == nil}
-		if _, err := cl.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(p["role"]), PolicyName: aws.String(quarantineName), PolicyDocument: aws.String(quarantinePolicy)}); err != nil {
-			return o, err
-		}
-		o.Summary = "role " + p["role"] + " quarantined (inline deny-all " + quarantineName + ")"
-		return o, nil
-	}
-	quarantineRole.Rollback = func(ctx context.Context, p params, o outcome) error {
-		if o.Before["quarantined"] == true {
-			return nil
-		}
-		cl, err := c.IAM(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = cl.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(p["role"]), PolicyName: aws.String(quarantineName)})
-		return err
-	}
+	quarantineUser, quarantineRole := quarantine(c, "user"), quarantine(c, "role")
 
 	revoke := &respond.Action{
 		Name:        "iam.revoke_role_sessions",
@@ -992,4 +918,77 @@ func auditServiceActions(c *Clients) []*respond.Action {
 		return o, nil
 	}
 	return []*respond.Action{start, gd}
+}
+
+// quarantine attaches an inline deny-all policy to a user or a role
+// (kind): every call it makes, or every session of it, is refused until
+// the policy is removed.
+func quarantine(c *Clients, kind string) *respond.Action {
+	what := map[string]string{"user": "every call it makes", "role": "every session of it"}[kind]
+	Kind := strings.ToUpper(kind[:1]) + kind[1:]
+	a := &respond.Action{
+		Name:        "iam.quarantine_" + kind,
+		Description: "Attach an inline deny-all policy to a " + kind + ": " + what + " is refused until the policy is removed.",
+		Required:    []string{kind},
+		Permissions: []string{"iam:Put" + Kind + "Policy", "iam:Delete" + Kind + "Policy", "iam:Get" + Kind + "Policy", "iam:List" + Kind + "Tags"},
+		Destructive: true,
+		Target:      func(p params) string { return "iam-" + kind + "/" + p[kind] },
+		Plan: func(p params) []call {
+			return one("iam", "Put"+Kind+"Policy", map[string]any{Kind + "Name": p[kind], "PolicyName": quarantineName, "PolicyDocument": quarantinePolicy})
+		},
+	}
+	// The three calls, for users or for roles.
+	get := func(ctx context.Context, cl *iam.Client, name string) error {
+		if kind == "user" {
+			_, err := cl.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(quarantineName)})
+			return err
+		}
+		_, err := cl.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(quarantineName)})
+		return err
+	}
+	put := func(ctx context.Context, cl *iam.Client, name string) error {
+		if kind == "user" {
+			_, err := cl.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(quarantineName), PolicyDocument: aws.String(quarantinePolicy)})
+			return err
+		}
+		_, err := cl.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(quarantineName), PolicyDocument: aws.String(quarantinePolicy)})
+		return err
+	}
+	del := func(ctx context.Context, cl *iam.Client, name string) error {
+		if kind == "user" {
+			_, err := cl.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(quarantineName)})
+			return err
+		}
+		_, err := cl.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(quarantineName)})
+		return err
+	}
+	if kind == "user" {
+		a.Protected = userProtected(c)
+	} else {
+		a.Protected = roleProtected(c)
+	}
+	a.Execute = func(ctx context.Context, p params) (outcome, error) {
+		o := outcome{Calls: a.Plan(p)}
+		cl, err := c.IAM(ctx)
+		if err != nil {
+			return o, err
+		}
+		o.Before = map[string]any{"quarantined": get(ctx, cl, p[kind]) == nil}
+		if err := put(ctx, cl, p[kind]); err != nil {
+			return o, err
+		}
+		o.Summary = kind + " " + p[kind] + " quarantined (inline deny-all " + quarantineName + ")"
+		return o, nil
+	}
+	a.Rollback = func(ctx context.Context, p params, o outcome) error {
+		if o.Before["quarantined"] == true {
+			return nil
+		}
+		cl, err := c.IAM(ctx)
+		if err != nil {
+			return err
+		}
+		return del(ctx, cl, p[kind])
+	}
+	return a
 }
