@@ -57,8 +57,109 @@ type Action struct {
 	Execute  func(context.Context, Params) (Outcome, error)
 	Rollback func(context.Context, Params, Outcome) error // nil: ErrNoRollback
 	// Protected reports whether the target carries the protection tag
-	// (parapet:protected=true); nil when the resource has no tags.
+	// (parapet:protected=true); nil when the resource has no tags. An error
+	// blocks the action (fail closed).
 	Protected func(context.Context, Params) (bool, error)
+	// Kinds says what each parameter holds; every value is checked against
+	// its kind's naming rules before any call (see Validate).
+	Kinds map[string]Kind
+	// Verify re-reads, through the cloud API, the resource the action would
+	// change, just before it changes it: the action runs only when the live
+	// state still shows the problem it fixes. Every action that changes
+	// the estate has one; the engine refuses to run one that has not.
+	Verify func(context.Context, Params) (Live, error)
+	// NoLiveState marks actions that change nothing in the estate
+	// (notifications): they have no Verify.
+	NoLiveState bool
+}
+
+// Live is what an action's Verify read of the live resource.
+type Live struct {
+	// Problem: the live state still shows what the action fixes.
+	Problem bool
+	// Why says what the live state is, in words.
+	Why string
+	// State is what was read (it goes to the run and the audit trail).
+	State map[string]any
+	// IDs are the names the resource answers to, as read (its ARN with any
+	// path, its id): the protect list is matched against them too.
+	IDs []string
+}
+
+// ErrNoVerify: an action that changes the estate declares no live check.
+var ErrNoVerify = errors.New("the action declares no live-state check (Verify): refused")
+
+// names lists every form of the resources a step's parameters name: each
+// value, and its ARN in the finding's account and region.
+func (a *Action) names(p Params, account, region string) []string {
+	var out []string
+	keys := make([]string, 0, len(a.Kinds))
+	for k := range a.Kinds {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := p[k]
+		if v == "" {
+			continue
+		}
+		out = append(out, v)
+		arn := ""
+		switch a.Kinds[k] {
+		case KindBucket:
+			arn = "arn:aws:s3:::" + v
+		case KindGroupID:
+			arn = "arn:aws:ec2:" + region + ":" + account + ":security-group/" + v
+		case KindInstanceID:
+			arn = "arn:aws:ec2:" + region + ":" + account + ":instance/" + v
+		case KindUser:
+			arn = "arn:aws:iam::" + account + ":user/" + v
+		case KindRole:
+			arn = "arn:aws:iam::" + account + ":role/" + v
+		case KindDetectorID:
+			arn = "arn:aws:guardduty:" + region + ":" + account + ":detector/" + v
+		case KindTrail:
+			if strings.HasPrefix(v, "arn:") {
+				out = append(out, v[strings.LastIndex(v, "/")+1:])
+			} else {
+				arn = "arn:aws:cloudtrail:" + region + ":" + account + ":trail/" + v
+			}
+		}
+		if arn != "" {
+			out = append(out, arn)
+		}
+	}
+	return out
+}
+
+// globMatch matches s against a pattern where * stands for any run of
+// characters (slashes included, so that ARN paths match) and ? for one.
+func globMatch(pattern, s string) bool {
+	if pattern == s {
+		return true
+	}
+	px, sx := 0, 0
+	star, mark := -1, 0
+	for sx < len(s) {
+		switch {
+		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == s[sx]):
+			px++
+			sx++
+		case px < len(pattern) && pattern[px] == '*':
+			star, mark = px, sx
+			px++
+		case star >= 0:
+			px = star + 1
+			mark++
+			sx = mark
+		default:
+			return false
+		}
+	}
+	for px < len(pattern) && pattern[px] == '*' {
+		px++
+	}
+	return px == len(pattern)
 }
 
 // ProtectTag marks resources no playbook may touch.

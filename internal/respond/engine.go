@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"reflect"
 	"slices"
 	"sort"
@@ -140,7 +139,18 @@ func (e *Engine) Handle(ctx context.Context, f *Finding) ([]Result, error) {
 	}
 	var out []Result
 	for _, p := range matched {
-		r, err := e.run(ctx, p, f, vars, System)
+		runID, prior, err := e.trigger(ctx, f.ID(), p.Name)
+		if err != nil {
+			return out, err
+		}
+		if prior != "" {
+			// The same finding again (a replayed or redelivered record):
+			// its playbooks ran once already.
+			out = append(out, Result{RunID: prior, Playbook: p.Name, FindingID: f.ID(), Status: "duplicate", RequestedBy: System,
+				Error: "this finding already triggered this playbook (run " + prior + ")"})
+			continue
+		}
+		r, err := e.run(ctx, p, f, vars, System, runID)
 		if serr := e.saveRun(ctx, &r); err == nil {
 			err = serr
 		}
@@ -151,6 +161,49 @@ func (e *Engine) Handle(ctx context.Context, f *Finding) ([]Result, error) {
 	}
 	return out, nil
 }
+
+// trigger claims (finding, playbook) for a triggered run, atomically: the
+// first caller gets a run id to use; a later one (a replay, a redelivery,
+// a second worker) gets the run id that claimed it. A claim whose run was
+// never saved (its process died mid-run) is taken over after
+// triggerTakeover; the steps' own idempotency keys keep what it did from
+// being done twice.
+func (e *Engine) trigger(ctx context.Context, findingID, playbook string) (runID, prior string, err error) {
+	runID = newRunID()
+	now := e.now().UTC()
+	r, err := e.DB.ExecContext(ctx, `INSERT INTO triggers (finding_id, playbook, run_id, at) VALUES (?, ?, ?, ?) ON CONFLICT (finding_id, playbook) DO NOTHING`,
+		findingID, playbook, runID, now.Format(guardTime))
+	if err != nil {
+		return "", "", err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return "", "", err
+	} else if n == 1 {
+		return runID, "", nil
+	}
+	var held, at string
+	if err := e.DB.QueryRowContext(ctx, `SELECT run_id, at FROM triggers WHERE finding_id = ? AND playbook = ?`, findingID, playbook).Scan(&held, &at); err != nil {
+		return "", "", err
+	}
+	var saved int
+	if err := e.DB.QueryRowContext(ctx, `SELECT count(*) FROM playbook_runs WHERE id = ?`, held).Scan(&saved); err != nil {
+		return "", "", err
+	}
+	if saved == 0 && at < now.Add(-triggerTakeover).Format(guardTime) {
+		r, err := e.DB.ExecContext(ctx, `UPDATE triggers SET run_id = ?, at = ? WHERE finding_id = ? AND playbook = ? AND run_id = ?`, runID, now.Format(guardTime), findingID, playbook, held)
+		if err != nil {
+			return "", "", err
+		}
+		if n, _ := r.RowsAffected(); n == 1 {
+			return runID, "", nil
+		}
+	}
+	return "", held, nil
+}
+
+// triggerTakeover is how long a claimed run may go unsaved before another
+// delivery of its finding takes it over: longer than any run takes.
+const triggerTakeover = 30 * time.Minute
 
 // System is who requests a run when a playbook's trigger matched.
 const System = "parapet"
@@ -177,7 +230,7 @@ func (e *Engine) Request(ctx context.Context, playbook string, f *Finding, by, c
 		Detail: map[string]any{"comment": comment}}); err != nil {
 		return Result{}, err
 	}
-	r, err := e.run(ctx, p, f, e.vars(f), by)
+	r, err := e.run(ctx, p, f, e.vars(f), by, newRunID())
 	if serr := e.saveRun(ctx, &r); err == nil {
 		err = serr
 	}
@@ -292,11 +345,12 @@ func (e *Engine) Run(ctx context.Context, id string) (Result, error) {
 
 // plan renders the steps that apply to the finding.
 type plannedStep struct {
-	Index  int    `json:"index"`
-	Action string `json:"action"`
-	Params Params `json:"params"`
-	Target string `json:"target"`
-	Region string `json:"region,omitempty"` // the finding's: where the action works
+	Index   int    `json:"index"`
+	Action  string `json:"action"`
+	Params  Params `json:"params"`
+	Target  string `json:"target"`
+	Region  string `json:"region,omitempty"`  // the finding's: where the action works
+	Account string `json:"account,omitempty"` // the finding's: what ARNs the protect list is matched in
 }
 
 func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
@@ -331,22 +385,26 @@ func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
 					continue
 				}
 			}
+			a := e.Registry.Get(s.Action)
 			params := Params{}
 			for k, t := range s.params {
-				r, err := t.render(v)
+				r, err := t.render(v, Escape(a.Kinds[k]))
 				if err != nil {
-					return nil, fmt.Errorf("step %d (%s): %s: %v", i+1, s.Action, k, err)
+					return nil, fmt.Errorf("step %d (%s): %s: %v%s", i+1, s.Action, k, err, missingHint(t, vars))
+				}
+				if err := Validate(a.Kinds[k], r); err != nil {
+					return nil, fmt.Errorf("step %d (%s): %s: %w", i+1, s.Action, k, err)
 				}
 				params[k] = r
 			}
-			a := e.Registry.Get(s.Action)
-			region := ""
+			region, account := "", ""
 			if f, ok := vars["finding"].(map[string]any); ok {
 				if c, ok := f["cloud"].(map[string]any); ok {
 					region, _ = c["region"].(string)
+					account, _ = c["account"].(string)
 				}
 			}
-			out = append(out, plannedStep{Index: i, Action: s.Action, Params: params, Target: a.Target(params), Region: region})
+			out = append(out, plannedStep{Index: i, Action: s.Action, Params: params, Target: a.Target(params), Region: region, Account: account})
 		}
 	}
 	return out, nil
@@ -354,8 +412,8 @@ func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
 
 var reflectAnySlice = reflect.TypeOf([]any{})
 
-func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[string]any, by string) (Result, error) {
-	res := Result{RunID: newRunID(), Playbook: p.Name, FindingID: f.ID(), RequestedBy: by, Started: e.now().UTC()}
+func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[string]any, by, runID string) (Result, error) {
+	res := Result{RunID: runID, Playbook: p.Name, FindingID: f.ID(), RequestedBy: by, Started: e.now().UTC()}
 	steps, err := e.plan(p, vars)
 	if err != nil {
 		res.Status, res.Error = "failed", err.Error()
@@ -423,38 +481,132 @@ func idempotencyKey(findingID, playbook string, s plannedStep) string {
 
 func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, steps []plannedStep, res Result) (Result, error) {
 	res.Status = "executed"
-	type done struct {
-		step plannedStep
-		out  Outcome
-	}
-	var completed []done
+	var completed []doneStep
+	executed := map[string]bool{} // actions that executed in this run
 	for _, s := range steps {
 		a := e.Registry.Get(s.Action)
+		step := &p.Steps[s.Index]
 		sr := StepResult{Action: s.Action, Target: s.Target, Params: s.Params}
-		skip := func(reason string) error {
+		skip := func(reason string, detail map[string]any) error {
 			sr.Status, sr.Reason = "skipped", reason
 			res.Steps = append(res.Steps, sr)
-			_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionSkipped, FindingID: findingID, Playbook: p.Name, Action: s.Action, Target: s.Target,
-				Detail: map[string]any{"reason": reason}})
+			d := map[string]any{"reason": reason}
+			for k, v := range detail {
+				d[k] = v
+			}
+			_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionSkipped, FindingID: findingID, Playbook: p.Name, Action: s.Action, Target: s.Target, Detail: d})
 			return err
 		}
-		key := idempotencyKey(findingID, p.Name, s)
-		if e.done(ctx, key) {
-			if err := skip("already done for this finding (idempotency key " + key + ")"); err != nil {
+		if step.IfExecuted != "" && !executed[step.IfExecuted] {
+			if err := skip("not needed: "+step.IfExecuted+" did not execute in this run", nil); err != nil {
 				return res, err
 			}
 			continue
+		}
+		key := idempotencyKey(findingID, p.Name, s)
+		claimed, why, err := e.claim(ctx, key)
+		if err != nil {
+			// Without the guard's state nothing runs.
+			if err := skip("idempotency state unavailable: "+err.Error(), nil); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if !claimed {
+			if err := skip(why, nil); err != nil {
+				return res, err
+			}
+			continue
+		}
+		// From here on the step holds the claim: settle or release it.
+		release := func(reason string, detail map[string]any) error {
+			e.settle(ctx, key, "")
+			return skip(reason, detail)
 		}
 		if reason := unconfigured(a, s.Params); reason != "" {
 			// A notification nobody configured is skipped, not failed: it
 			// must not open the circuit on the playbook's real work.
-			if err := skip(reason); err != nil {
+			if err := release(reason, nil); err != nil {
 				return res, err
 			}
 			continue
 		}
+		if reason := e.listed(a, s, nil); reason != "" {
+			if err := release(reason, nil); err != nil {
+				return res, err
+			}
+			continue
+		}
+		failStep := func(msg string, out Outcome) (bool, error) {
+			sr.Outcome = out
+			sr.Status, sr.Reason = "failed", msg
+			res.Steps = append(res.Steps, sr)
+			e.settle(ctx, key, "failed")
+			e.fail(p)
+			if _, aerr := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionFailed, FindingID: findingID, Playbook: p.Name, Action: s.Action, Target: s.Target,
+				Detail: map[string]any{"error": msg, "calls": callsDetail(out.Calls)}}); aerr != nil {
+				return false, aerr
+			}
+			return step.OnError == "continue", nil
+		}
+		var live Live
+		switch {
+		case a.Verify != nil:
+			vctx, cancel := context.WithTimeout(WithRegion(ctx, s.Region), step.timeout)
+			live, err = a.Verify(vctx, s.Params)
+			cancel()
+			if err != nil {
+				cont, aerr := failStep("cannot read the live state of "+s.Target+": "+err.Error(), Outcome{})
+				if aerr != nil {
+					return res, aerr
+				}
+				if cont {
+					continue
+				}
+				res.Status = "failed"
+				return e.rollback(ctx, p, findingID, step, completed, res)
+			}
+			if !live.Problem {
+				if err := release("live state compliant: "+live.Why, map[string]any{"live": live.State}); err != nil {
+					return res, err
+				}
+				continue
+			}
+		case !a.NoLiveState:
+			cont, aerr := failStep(ErrNoVerify.Error(), Outcome{})
+			if aerr != nil {
+				return res, aerr
+			}
+			if cont {
+				continue
+			}
+			res.Status = "failed"
+			return e.rollback(ctx, p, findingID, step, completed, res)
+		}
+		if reason := e.listed(a, s, live.IDs); reason != "" {
+			if err := release(reason, nil); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if a.Protected != nil {
+			prot, err := a.Protected(WithRegion(ctx, s.Region), s.Params)
+			if err != nil {
+				// Fail closed: a protection that cannot be read is assumed.
+				if err := release("protection tag of "+s.Target+" could not be read (fail closed): "+err.Error(), nil); err != nil {
+					return res, err
+				}
+				continue
+			}
+			if prot {
+				if err := release("protected resource "+s.Target+" (tag "+ProtectTag+"=true)", nil); err != nil {
+					return res, err
+				}
+				continue
+			}
+		}
 		if reason := e.guard(ctx, p, a, s); reason != "" {
-			if err := skip(reason); err != nil {
+			if err := release(reason, nil); err != nil {
 				return res, err
 			}
 			if strings.HasPrefix(reason, "circuit") || strings.HasPrefix(reason, "blast radius") {
@@ -463,60 +615,93 @@ func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, ste
 			}
 			continue
 		}
-		step := &p.Steps[s.Index]
 		sctx, cancel := context.WithTimeout(WithRegion(ctx, s.Region), step.timeout)
 		out, err := a.Execute(sctx, s.Params)
 		cancel()
-		sr.Outcome = out
+		if out.Before == nil && live.State != nil {
+			out.Before = live.State
+		}
 		if err != nil {
-			sr.Status, sr.Reason = "failed", err.Error()
-			res.Steps = append(res.Steps, sr)
-			e.fail(p)
-			if _, aerr := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionFailed, FindingID: findingID, Playbook: p.Name, Action: s.Action, Target: s.Target,
-				Detail: map[string]any{"error": err.Error(), "calls": callsDetail(out.Calls)}}); aerr != nil {
+			cont, aerr := failStep(err.Error(), out)
+			if aerr != nil {
 				return res, aerr
 			}
-			switch step.OnError {
-			case "continue":
+			if cont {
 				continue
-			case "rollback":
-				for i := len(completed) - 1; i >= 0; i-- {
-					c := completed[i]
-					ca := e.Registry.Get(c.step.Action)
-					status := "rolled back"
-					var rerr error
-					if ca.Rollback == nil {
-						rerr = ErrNoRollback
-					} else {
-						rerr = ca.Rollback(WithRegion(ctx, c.step.Region), c.step.Params, c.out)
-					}
-					if rerr != nil {
-						status = "rollback failed: " + rerr.Error()
-					}
-					if _, aerr := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionRolledBack, FindingID: findingID, Playbook: p.Name, Action: c.step.Action, Target: c.step.Target,
-						Detail: map[string]any{"status": status, "before": c.out.Before}}); aerr != nil {
-						return res, aerr
-					}
-					for j := range res.Steps {
-						if res.Steps[j].Action == c.step.Action && res.Steps[j].Target == c.step.Target && res.Steps[j].Status == "executed" {
-							res.Steps[j].Status = "rolled-back"
-						}
-					}
-				}
 			}
 			res.Status = "failed"
-			return res, nil
+			return e.rollback(ctx, p, findingID, step, completed, res)
 		}
+		sr.Outcome = out
 		sr.Status = "executed"
 		res.Steps = append(res.Steps, sr)
-		completed = append(completed, done{s, out})
-		e.record(ctx, key)
+		completed = append(completed, doneStep{s, out})
+		executed[s.Action] = true
+		e.settle(ctx, key, "executed")
 		if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionExecuted, FindingID: findingID, Playbook: p.Name, Action: s.Action, Target: s.Target,
-			Detail: map[string]any{"summary": out.Summary, "before": out.Before, "after": out.After, "calls": callsDetail(out.Calls)}}); err != nil {
+			Detail: map[string]any{"summary": out.Summary, "live": live.Why, "before": out.Before, "after": out.After, "calls": callsDetail(out.Calls)}}); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// doneStep is a step that executed, with what it did (for rollback).
+type doneStep struct {
+	step plannedStep
+	out  Outcome
+}
+
+// rollback undoes the completed steps, newest first, when the failed
+// step says on_error: rollback (abort leaves them).
+func (e *Engine) rollback(ctx context.Context, p *Playbook, findingID string, failed *Step, completed []doneStep, res Result) (Result, error) {
+	if failed.OnError != "rollback" {
+		return res, nil
+	}
+	for i := len(completed) - 1; i >= 0; i-- {
+		c := completed[i]
+		ca := e.Registry.Get(c.step.Action)
+		status := "rolled back"
+		var rerr error
+		if ca.Rollback == nil {
+			rerr = ErrNoRollback
+		} else {
+			rerr = ca.Rollback(WithRegion(ctx, c.step.Region), c.step.Params, c.out)
+		}
+		if rerr != nil {
+			status = "rollback failed: " + rerr.Error()
+		}
+		if _, aerr := e.Audit.Append(ctx, audit.Record{Kind: audit.ActionRolledBack, FindingID: findingID, Playbook: p.Name, Action: c.step.Action, Target: c.step.Target,
+			Detail: map[string]any{"status": status, "before": c.out.Before}}); aerr != nil {
+			return res, aerr
+		}
+		for j := range res.Steps {
+			if res.Steps[j].Action == c.step.Action && res.Steps[j].Target == c.step.Target && res.Steps[j].Status == "executed" {
+				res.Steps[j].Status = "rolled-back"
+			}
+		}
+	}
+	return res, nil
+}
+
+// listed says why a step's resources are on the protect list, or "":
+// every pattern is matched against every form of every resource the step
+// names (the value, its ARN in the finding's account and region, and the
+// names the live read returned).
+func (e *Engine) listed(a *Action, s plannedStep, live []string) string {
+	if len(e.Protect) == 0 {
+		return ""
+	}
+	forms := append([]string{s.Target}, a.names(s.Params, s.Account, s.Region)...)
+	forms = append(forms, live...)
+	for _, pat := range e.Protect {
+		for _, f := range forms {
+			if f != "" && globMatch(pat, f) {
+				return "protected resource " + f + " (configured list: " + pat + ")"
+			}
+		}
+	}
+	return ""
 }
 
 // unconfigured names a secret reference that cannot be read, or "".
@@ -531,28 +716,53 @@ func unconfigured(a *Action, p Params) string {
 	return ""
 }
 
-func (e *Engine) done(ctx context.Context, key string) bool {
-	var n int
-	_ = e.DB.QueryRowContext(ctx, `SELECT count(*) FROM executions WHERE key = ?`, key).Scan(&n)
-	return n > 0
+// claim takes a step's idempotency key, atomically, so that one step for
+// one finding runs once across redeliveries, concurrent decisions and
+// every process on the store. A key whose step failed can be taken again.
+func (e *Engine) claim(ctx context.Context, key string) (bool, string, error) {
+	now := e.now().UTC().Format(time.RFC3339Nano)
+	r, err := e.DB.ExecContext(ctx, `INSERT INTO executions (key, at, outcome) VALUES (?, ?, 'running') ON CONFLICT (key) DO NOTHING`, key, now)
+	if err != nil {
+		return false, "", err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return false, "", err
+	} else if n == 1 {
+		return true, "", nil
+	}
+	r, err = e.DB.ExecContext(ctx, `UPDATE executions SET outcome = 'running', at = ? WHERE key = ? AND outcome = 'failed'`, now, key)
+	if err != nil {
+		return false, "", err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return false, "", err
+	} else if n == 1 {
+		return true, "", nil
+	}
+	var outcome string
+	if err := e.DB.QueryRowContext(ctx, `SELECT outcome FROM executions WHERE key = ?`, key).Scan(&outcome); err != nil {
+		return false, "", err
+	}
+	if outcome == "running" {
+		return false, "running in another process (idempotency key " + key + ")", nil
+	}
+	return false, "already done for this finding (idempotency key " + key + ")", nil
 }
 
-func (e *Engine) record(ctx context.Context, key string) {
-	_, _ = e.DB.ExecContext(ctx, `INSERT OR IGNORE INTO executions (key, at, outcome) VALUES (?, ?, 'executed')`, key, e.now().Format(time.RFC3339Nano))
+// settle records how a claimed step ended: executed, failed (may be
+// retried), or "" to give the claim back (skipped: nothing was done).
+func (e *Engine) settle(ctx context.Context, key, outcome string) {
+	// A context already cancelled must not leave the claim held.
+	ctx = context.WithoutCancel(ctx)
+	if outcome == "" {
+		_, _ = e.DB.ExecContext(ctx, `DELETE FROM executions WHERE key = ? AND outcome = 'running'`, key)
+		return
+	}
+	_, _ = e.DB.ExecContext(ctx, `UPDATE executions SET outcome = ?, at = ? WHERE key = ?`, outcome, e.now().UTC().Format(time.RFC3339Nano), key)
 }
 
 // guard applies the guardrails; it returns why the step may not run, or "".
 func (e *Engine) guard(ctx context.Context, p *Playbook, a *Action, s plannedStep) string {
-	for _, pat := range e.Protect {
-		if ok, _ := path.Match(pat, s.Target); ok || pat == s.Target {
-			return "protected resource " + s.Target + " (configured list)"
-		}
-	}
-	if a.Protected != nil {
-		if prot, err := a.Protected(WithRegion(ctx, s.Region), s.Params); err == nil && prot {
-			return "protected resource " + s.Target + " (tag " + ProtectTag + "=true)"
-		}
-	}
 	// The windows live in the store, so that they hold across restarts and
 	// across the workers of a scaled-out serve (PostgreSQL: one guard at a
 	// time, by an advisory lock).
@@ -756,9 +966,17 @@ func (e *Engine) DecideAs(ctx context.Context, id, by string, names []string, co
 	if approve {
 		status, kind = "approved", audit.ApprovalGranted
 	}
-	if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ? WHERE id = ? AND status = 'pending'`,
-		status, by, e.now().Format(time.RFC3339Nano), comment, id); err != nil {
+	// One conditional update decides: of two simultaneous decisions, the
+	// one that changes no row lost and does nothing.
+	r, err := e.DB.ExecContext(ctx, `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ? WHERE id = ? AND status = 'pending'`,
+		status, by, e.now().Format(time.RFC3339Nano), comment, id)
+	if err != nil {
 		return Result{}, err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return Result{}, err
+	} else if n != 1 {
+		return Result{}, ErrNotPending
 	}
 	if _, err := e.Audit.Append(ctx, audit.Record{Kind: kind, Actor: by, FindingID: a.FindingID, Playbook: a.Playbook, Detail: map[string]any{"approval_id": id, "comment": comment}}); err != nil {
 		return Result{}, err
@@ -816,14 +1034,23 @@ func (e *Engine) Expire(ctx context.Context) ([]Result, error) {
 				return out, err
 			}
 			r, err := e.Decide(ctx, a.ID, "timeout", "no decision within the approval timeout; the playbook approves on timeout", true)
+			if errors.Is(err, ErrNotPending) {
+				continue // decided meanwhile
+			}
 			if err != nil {
 				return out, err
 			}
 			out = append(out, r)
 			continue
 		}
-		if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET status = 'expired', decided_by = 'timeout', decided_at = ? WHERE id = ? AND status = 'pending'`, now.Format(time.RFC3339Nano), a.ID); err != nil {
+		upd, err := e.DB.ExecContext(ctx, `UPDATE approvals SET status = 'expired', decided_by = 'timeout', decided_at = ? WHERE id = ? AND status = 'pending'`, now.Format(time.RFC3339Nano), a.ID)
+		if err != nil {
 			return out, err
+		}
+		if n, err := upd.RowsAffected(); err != nil {
+			return out, err
+		} else if n != 1 {
+			continue // decided meanwhile
 		}
 		if _, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalExpired, Actor: "timeout", FindingID: a.FindingID, Playbook: a.Playbook, Detail: map[string]any{"approval_id": a.ID, "outcome": "denied"}}); err != nil {
 			return out, err

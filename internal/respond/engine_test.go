@@ -7,6 +7,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +19,21 @@ import (
 // fakeAWS is a small in-memory stand-in for the unit tests of the engine's
 // logic; the actions themselves are tested against moto (cli tests).
 type fakeAWS struct {
+	mu        sync.Mutex
 	calls     []string
 	failOn    map[string]bool
 	protected map[string]bool
 	undone    []string
+	// compliant targets' live state no longer shows the problem;
+	// unreadable ones cannot be read (their Verify fails).
+	compliant, unreadable map[string]bool
+	reads                 int
+}
+
+func (f *fakeAWS) called(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, s)
 }
 
 func (f *fakeAWS) registry() *Registry {
@@ -35,9 +47,21 @@ func (f *fakeAWS) registry() *Registry {
 			Protected: func(_ context.Context, p Params) (bool, error) {
 				return f.protected[p["target"]], nil
 			},
+			Verify: func(_ context.Context, p Params) (Live, error) {
+				f.mu.Lock()
+				f.reads++
+				f.mu.Unlock()
+				if f.unreadable[p["target"]] {
+					return Live{}, errors.New("AccessDenied: cannot describe " + p["target"])
+				}
+				if f.compliant[p["target"]] {
+					return Live{Why: p["target"] + " is closed", State: map[string]any{"open": false}}, nil
+				}
+				return Live{Problem: true, Why: p["target"] + " is open", State: map[string]any{"open": true}, IDs: []string{"arn:fake:::" + p["target"]}}, nil
+			},
 		}
 		a.Execute = func(_ context.Context, p Params) (Outcome, error) {
-			f.calls = append(f.calls, name+" "+p["target"])
+			f.called(name + " " + p["target"])
 			if f.failOn[p["target"]] {
 				return Outcome{}, errors.New("boom")
 			}
@@ -50,10 +74,10 @@ func (f *fakeAWS) registry() *Registry {
 		return a
 	}
 	reg.Add(mk("fake.fix", false), mk("fake.cut", true))
-	reg.Add(&Action{Name: "fake.notify", Required: []string{"url", "text"}, Secrets: []string{"url"},
+	reg.Add(&Action{Name: "fake.notify", Required: []string{"url", "text"}, Secrets: []string{"url"}, NoLiveState: true,
 		Plan: func(p Params) []Call { return nil },
 		Execute: func(context.Context, Params) (Outcome, error) {
-			f.calls = append(f.calls, "notify")
+			f.called("notify")
 			return Outcome{}, nil
 		}})
 	return reg
@@ -122,11 +146,16 @@ func TestGuardrails(t *testing.T) {
 	if rs[0].Steps[1].Status != "skipped" || !strings.Contains(rs[0].Steps[1].Reason, "tag") || !strings.Contains(rs[0].Steps[2].Reason, "configured") {
 		t.Errorf("steps %+v", rs[0].Steps)
 	}
-	// The same finding again: nothing runs twice.
+	// The same finding again: its playbook does not run again.
 	f.calls = nil
 	rs, _ = e.Handle(ctx, finding("f1", "r1", "ok1"))
-	if len(f.calls) != 0 || !strings.Contains(rs[0].Steps[0].Reason, "already done") {
-		t.Errorf("idempotency: calls %v, %+v", f.calls, rs[0].Steps)
+	if len(f.calls) != 0 || len(rs) != 1 || rs[0].Status != "duplicate" || len(rs[0].Steps) != 0 {
+		t.Errorf("replay: calls %v, %+v", f.calls, rs)
+	}
+	// A person asking for it again: the run happens, its done steps do not.
+	r, err := e.Request(ctx, "fix", finding("f1", "r1", "ok1"), "alice", "again")
+	if err != nil || len(f.calls) != 0 || len(r.Steps) != 1 || !strings.Contains(r.Steps[0].Reason, "already done") {
+		t.Errorf("idempotency: calls %v, %+v, %v", f.calls, r.Steps, err)
 	}
 	// Two failures open the circuit: the third finding's steps are halted.
 	e.Handle(ctx, finding("f2", "r1", "bad1"))

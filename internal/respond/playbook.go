@@ -64,6 +64,11 @@ type Step struct {
 	ForEach string `yaml:"for_each" json:"for_each,omitempty"`
 	OnError string `yaml:"on_error" json:"on_error,omitempty"` // continue, abort (default), rollback
 	Timeout string `yaml:"timeout" json:"timeout,omitempty"`   // default 30s
+	// IfExecuted names an action of an earlier step: this step runs only
+	// when that one executed in the same run (not skipped because the live
+	// state was already compliant), so that a follow-up change or a
+	// message claiming a remediation happens only after the remediation.
+	IfExecuted string `yaml:"if_executed" json:"if_executed,omitempty"`
 
 	when    cel.Program
 	forEach cel.Program
@@ -129,6 +134,7 @@ var schemaJSON = []byte(`{
           "when": {"type": "string"},
           "for_each": {"type": "string"},
           "on_error": {"enum": ["continue", "abort", "rollback"]},
+          "if_executed": {"type": "string", "pattern": "^[a-z0-9]+\\.[a-z0-9_]+$"},
           "timeout": {"type": "string", "pattern": "^[0-9]+(ms|s|m)$"}
         }
       }
@@ -209,6 +215,9 @@ func Parse(data []byte, file string, reg *Registry) (*Playbook, error) {
 			if slices.Contains(a.Secrets, name) && !strings.HasPrefix(v, "env:") && !strings.HasPrefix(v, "file:") {
 				return nil, &Error{file, fmt.Sprintf("step %d (%s): %s holds a secret: give it as env:NAME or file:PATH, never in the playbook", i+1, s.Action, name)}
 			}
+		}
+		if s.IfExecuted != "" && !slices.ContainsFunc(p.Steps[:i], func(e Step) bool { return e.Action == s.IfExecuted }) {
+			return nil, &Error{file, fmt.Sprintf("step %d: if_executed: no earlier step runs %s", i+1, s.IfExecuted)}
 		}
 		if s.When != "" {
 			if s.when, err = compileBool(s.When); err != nil {
@@ -313,9 +322,12 @@ func Load(fsys fs.FS, root string, reg *Registry) ([]*Playbook, []error) {
 }
 
 // CEL: findings are seen as `finding` (the JSON lines form) and `record`
-// (the native record of its event, {} when there is none).
+// (the native record of its event, {} when there is none). Optional
+// field selection reads what a finding may lack:
+// finding.?actor.?user_name.orValue("unknown").
 var celEnv = func() *cel.Env {
 	env, err := cel.NewEnv(
+		cel.OptionalTypes(),
 		cel.Variable("finding", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("record", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("item", cel.DynType),
@@ -348,6 +360,7 @@ func compileBool(expr string) (cel.Program, error) {
 
 // template is a parameter value: literal text with ${CEL} expressions.
 type template struct {
+	src   string
 	parts []string      // literal, expr, literal, expr, …, literal
 	progs []cel.Program // one per expr
 }
@@ -355,7 +368,7 @@ type template struct {
 var placeholder = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 func parseTemplate(s string) (*template, error) {
-	t := &template{}
+	t := &template{src: s}
 	last := 0
 	for _, m := range placeholder.FindAllStringSubmatchIndex(s, -1) {
 		t.parts = append(t.parts, s[last:m[0]])
@@ -371,7 +384,9 @@ func parseTemplate(s string) (*template, error) {
 	return t, nil
 }
 
-func (t *template) render(vars map[string]any) (string, error) {
+// render fills the template in; esc, when not nil, escapes each value
+// the expressions produce (never the playbook's own text).
+func (t *template) render(vars map[string]any, esc func(string) string) (string, error) {
 	var b strings.Builder
 	for i, p := range t.parts {
 		b.WriteString(p)
@@ -380,15 +395,29 @@ func (t *template) render(vars map[string]any) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			switch v := out.Value().(type) {
+			var v string
+			switch x := out.Value().(type) {
 			case string:
-				b.WriteString(v)
+				v = x
 			default:
-				b.WriteString(fmt.Sprint(v))
+				v = fmt.Sprint(x)
 			}
+			if esc != nil {
+				v = esc(v)
+			}
+			b.WriteString(v)
 		}
 	}
 	return b.String(), nil
+}
+
+// missingHint explains a template that read a field the finding lacks
+// because it carries no native record.
+func missingHint(t *template, vars map[string]any) string {
+	if rec, _ := vars["record"].(map[string]any); len(rec) == 0 && strings.Contains(t.src, "record.") {
+		return " (the finding carries no native record: write findings with `parapet detect --records`, or respond as they are found with `parapet detect --respond`)"
+	}
+	return ""
 }
 
 func evalBool(prg cel.Program, vars map[string]any) (bool, error) {

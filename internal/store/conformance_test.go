@@ -149,16 +149,33 @@ func auditChain(t *testing.T, db *store.DB) {
 	}
 }
 
+// snapshots: the newest good read wins; the same state read again moves
+// its date; a problem state is never the good one.
 func history(t *testing.T, db *store.DB) {
 	ctx := context.Background()
-	h := respond.History{DB: db}
+	s := respond.Snapshots{DB: db}
 	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	_ = h.ObservePolicy(ctx, "b", t0, "ev-1", `{"v":1}`)
-	_ = h.ObservePolicy(ctx, "b", t0.Add(time.Minute), "ev-2", `{"v":2}`)
-	_ = h.ObservePolicy(ctx, "b", t0.Add(2*time.Minute), "ev-3", `{"v":3}`)
-	_ = h.ObservePolicy(ctx, "b", t0.Add(2*time.Minute), "ev-3", `{"v":3}`) // again: ignored
-	if p, ok, err := h.PreviousBucketPolicy(ctx, "b", "ev-3"); err != nil || !ok || p != `{"v":2}` {
-		t.Errorf("previous: %q %v %v", p, ok, err)
+	rec := func(state string, problem bool, at time.Time) {
+		t.Helper()
+		if err := s.Record(ctx, respond.Snapshot{Kind: respond.SnapshotBucketPolicy, Resource: "b", State: state, Problem: problem, Source: "test", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec(`{"v":1}`, false, t0)
+	rec(`{"v":2}`, false, t0.Add(time.Minute))
+	rec(`{"v":3}`, true, t0.Add(2*time.Minute))
+	if got, ok, err := s.LatestGood(ctx, respond.SnapshotBucketPolicy, "b"); err != nil || !ok || got.State != `{"v":2}` || !got.At.Equal(t0.Add(time.Minute)) {
+		t.Errorf("latest good: %+v %v %v", got, ok, err)
+	}
+	rec(`{"v":1}`, false, t0.Add(3*time.Minute)) // read again, later
+	if got, _, _ := s.LatestGood(ctx, respond.SnapshotBucketPolicy, "b"); got.State != `{"v":1}` {
+		t.Errorf("latest good after a re-read: %+v", got)
+	}
+	if got, _, _ := s.Latest(ctx, respond.SnapshotBucketPolicy, "b"); got.State != `{"v":1}` {
+		t.Errorf("latest: %+v", got)
+	}
+	if _, ok, err := s.LatestGood(ctx, respond.SnapshotBucketPolicy, "other"); ok || err != nil {
+		t.Errorf("a bucket never read: %v %v", ok, err)
 	}
 }
 

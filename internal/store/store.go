@@ -1,6 +1,7 @@
 // Package store keeps what Parapet must remember between runs: the audit
-// trail, approvals, the actions already taken (idempotency), and observed
-// resource history (bucket policies). SQLite (modernc.org/sqlite, pure Go)
+// trail, approvals, the actions already taken (idempotency), the playbooks
+// each finding triggered, and the snapshots of resources Parapet read
+// itself (what restores come from). SQLite (modernc.org/sqlite, pure Go)
 // in WAL mode.
 package store
 
@@ -80,12 +81,23 @@ CREATE TABLE IF NOT EXISTS executions (
 	at       TEXT NOT NULL,
 	outcome  TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS bucket_policies (
-	bucket   TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS snapshots (
+	kind     TEXT NOT NULL,
+	resource TEXT NOT NULL,
+	hash     TEXT NOT NULL,
+	state    TEXT NOT NULL,
+	problem  INTEGER NOT NULL,
+	source   TEXT NOT NULL,
+	first_at TEXT NOT NULL,
 	at       TEXT NOT NULL,
-	event_id TEXT NOT NULL,
-	policy   TEXT NOT NULL,
-	PRIMARY KEY (bucket, event_id)
+	PRIMARY KEY (kind, resource, hash)
+);
+CREATE TABLE IF NOT EXISTS triggers (
+	finding_id TEXT NOT NULL,
+	playbook   TEXT NOT NULL,
+	run_id     TEXT NOT NULL,
+	at         TEXT NOT NULL,
+	PRIMARY KEY (finding_id, playbook)
 );
 `
 
@@ -183,7 +195,6 @@ func pgSchema(s string) string {
 		"seq  INTEGER PRIMARY KEY", "seq  BIGINT PRIMARY KEY",
 		"BLOB", "BYTEA",
 		"REAL", "DOUBLE PRECISION",
-		"policy   TEXT NOT NULL,\n\tPRIMARY KEY (bucket, event_id)", "policy   TEXT NOT NULL,\n\tseq      BIGSERIAL,\n\tPRIMARY KEY (bucket, event_id)",
 	)
 	return r.Replace(s)
 }

@@ -3,7 +3,12 @@ package awsaction
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,10 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/parapet-sec/parapet/internal/iampolicy"
 	"github.com/parapet-sec/parapet/internal/respond"
 )
 
@@ -66,17 +74,56 @@ func bucketTarget(p params) string { return "arn:aws:s3:::" + p["bucket"] }
 
 var blockAll = s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}
 
+var bucketKinds = map[string]respond.Kind{"bucket": respond.KindBucket}
+
 func s3Actions(c *Clients) []*respond.Action {
 	pab := &respond.Action{
 		Name:        "s3.put_public_access_block",
 		Description: "Block every form of public access to a bucket (all four PublicAccessBlock settings on).",
 		Required:    []string{"bucket"},
-		Permissions: []string{"s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", "s3:GetBucketTagging"},
+		Permissions: []string{"s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:ListBucket"},
+		Kinds:       bucketKinds,
 		Target:      bucketTarget,
 		Protected:   bucketProtected(c),
 		Plan: func(p params) []call {
 			return one("s3", "PutPublicAccessBlock", map[string]any{"Bucket": p["bucket"], "PublicAccessBlockConfiguration": map[string]bool{"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true}})
 		},
+	}
+	readPAB := func(ctx context.Context, cl *s3.Client, bucket string) (map[string]bool, error) {
+		cur, err := cl.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(bucket)})
+		if err != nil {
+			if apiCode(err) == "NoSuchPublicAccessBlockConfiguration" {
+				return nil, nil
+			}
+			return nil, err
+		}
+		return pabMap(cur.PublicAccessBlockConfiguration), nil
+	}
+	pab.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.S3(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
+			return respond.Live{Why: "no bucket " + p["bucket"]}, err
+		}
+		cur, err := readPAB(ctx, cl, p["bucket"])
+		if err != nil {
+			return respond.Live{}, err
+		}
+		live := respond.Live{State: map[string]any{"public_access_block": cur}, IDs: []string{bucketTarget(p)}}
+		var off []string
+		for _, k := range []string{"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"} {
+			if !cur[k] {
+				off = append(off, k)
+			}
+		}
+		if len(off) == 0 {
+			live.Why = "all four PublicAccessBlock settings are on"
+			return live, nil
+		}
+		live.Problem, live.Why = true, "PublicAccessBlock settings off: "+strings.Join(off, ", ")
+		return live, nil
 	}
 	pab.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: pab.Plan(p)}
@@ -84,12 +131,11 @@ func s3Actions(c *Clients) []*respond.Action {
 		if err != nil {
 			return o, err
 		}
-		o.Before = map[string]any{"public_access_block": nil}
-		if cur, err := cl.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(p["bucket"])}); err == nil {
-			o.Before["public_access_block"] = pabMap(cur.PublicAccessBlockConfiguration)
-		} else if apiCode(err) != "NoSuchPublicAccessBlockConfiguration" {
+		cur, err := readPAB(ctx, cl, p["bucket"])
+		if err != nil {
 			return o, err
 		}
+		o.Before = map[string]any{"public_access_block": cur}
 		if _, err := cl.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String(p["bucket"]), PublicAccessBlockConfiguration: &blockAll}); err != nil {
 			return o, err
 		}
@@ -102,7 +148,7 @@ func s3Actions(c *Clients) []*respond.Action {
 		if err != nil {
 			return err
 		}
-		prev, _ := o.Before["public_access_block"].(map[string]bool)
+		prev := boolMap(o.Before["public_access_block"])
 		if prev == nil {
 			_, err = cl.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(p["bucket"])})
 			return err
@@ -114,34 +160,61 @@ func s3Actions(c *Clients) []*respond.Action {
 
 	revert := &respond.Action{
 		Name: "s3.revert_bucket_policy",
-		Description: "Put back the bucket policy Parapet last observed before the offending change (exclude_event names it), " +
-			"or delete the policy when none was observed; previous, when given, is the policy to restore.",
+		Description: "When the bucket's live policy is public: put back the operator's baseline for the bucket, else the newest " +
+			"non-public policy Parapet itself read from the bucket (posture scans, reads before earlier actions), else remove only " +
+			"the public statements and keep the rest. Never restores from ingested records.",
 		Required:    []string{"bucket"},
-		Optional:    []string{"exclude_event", "previous"},
-		Permissions: []string{"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetBucketTagging"},
+		Optional:    []string{"exclude_event"},
+		Permissions: []string{"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetBucketTagging", "s3:ListBucket"},
 		Destructive: false,
+		Kinds:       map[string]respond.Kind{"bucket": respond.KindBucket, "exclude_event": respond.KindText},
 		Target:      bucketTarget,
 		Protected:   bucketProtected(c),
 	}
-	previousPolicy := func(ctx context.Context, p params) (string, bool) {
-		if p["previous"] != "" {
-			return p["previous"], true
-		}
-		if c.History != nil {
-			if pol, ok, err := c.History.PreviousBucketPolicy(ctx, p["bucket"], p["exclude_event"]); err == nil && ok {
-				return pol, true
+	readPolicy := func(ctx context.Context, cl *s3.Client, bucket string) (string, error) {
+		cur, err := cl.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+		if err != nil {
+			if apiCode(err) == "NoSuchBucketPolicy" {
+				return "", nil
 			}
+			return "", err
 		}
-		return "", false
+		return aws.ToString(cur.Policy), nil
+	}
+	revert.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.S3(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
+			return respond.Live{Why: "no bucket " + p["bucket"]}, err
+		}
+		pol, err := readPolicy(ctx, cl, p["bucket"])
+		if err != nil {
+			return respond.Live{}, err
+		}
+		live := respond.Live{State: map[string]any{"policy": pol}, IDs: []string{bucketTarget(p)}}
+		if pol == "" {
+			live.State["policy"] = nil
+			live.Why = "bucket " + p["bucket"] + " has no policy"
+			return live, nil
+		}
+		doc, err := iampolicy.Parse([]byte(pol))
+		if err != nil {
+			return respond.Live{}, fmt.Errorf("the live policy of %s: %w", p["bucket"], err)
+		}
+		live.Problem = doc.Public()
+		c.snapshot(ctx, respond.Snapshot{Kind: respond.SnapshotBucketPolicy, Resource: p["bucket"], State: pol, Problem: live.Problem, Source: "read before s3.revert_bucket_policy"})
+		if !live.Problem {
+			live.Why = "the live policy of " + p["bucket"] + " grants nothing to everyone"
+			return live, nil
+		}
+		live.Why = fmt.Sprintf("the live policy of %s grants to everyone in %d statement(s)", p["bucket"], len(doc.PublicStatements()))
+		return live, nil
 	}
 	revert.Plan = func(p params) []call {
-		if p["previous"] != "" {
-			return one("s3", "PutBucketPolicy", map[string]any{"Bucket": p["bucket"], "Policy": p["previous"]})
-		}
-		return []call{
-			{Service: "s3", Operation: "PutBucketPolicy", Input: map[string]any{"Bucket": p["bucket"], "Policy": "(the policy observed before event " + p["exclude_event"] + ", if any)"}},
-			{Service: "s3", Operation: "DeleteBucketPolicy", Input: map[string]any{"Bucket": p["bucket"], "When": "no earlier policy was observed"}},
-		}
+		return []call{{Service: "s3", Operation: "PutBucketPolicy", Input: map[string]any{"Bucket": p["bucket"],
+			"Policy": "the operator's baseline for the bucket, else the newest non-public policy Parapet read from it, else the live policy without its public statements"}}}
 	}
 	revert.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{}
@@ -149,27 +222,57 @@ func s3Actions(c *Clients) []*respond.Action {
 		if err != nil {
 			return o, err
 		}
-		o.Before = map[string]any{"policy": nil}
-		if cur, err := cl.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(p["bucket"])}); err == nil {
-			o.Before["policy"] = aws.ToString(cur.Policy)
-		} else if apiCode(err) != "NoSuchBucketPolicy" {
+		live, err := readPolicy(ctx, cl, p["bucket"])
+		if err != nil {
 			return o, err
 		}
-		if prev, ok := previousPolicy(ctx, p); ok {
-			o.Calls = one("s3", "PutBucketPolicy", map[string]any{"Bucket": p["bucket"], "Policy": prev})
-			if _, err := cl.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(p["bucket"]), Policy: aws.String(prev)}); err != nil {
-				return o, err
-			}
-			o.After = map[string]any{"policy": prev}
-			o.Summary = "bucket policy of " + p["bucket"] + " reverted to the one observed before"
+		o.Before = map[string]any{"policy": live}
+		if live == "" {
+			o.Before["policy"] = nil
+			o.Summary = "bucket " + p["bucket"] + " has no policy: nothing to revert"
 			return o, nil
 		}
-		o.Calls = one("s3", "DeleteBucketPolicy", map[string]any{"Bucket": p["bucket"]})
-		if _, err := cl.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(p["bucket"])}); err != nil {
+		doc, err := iampolicy.Parse([]byte(live))
+		if err != nil {
+			return o, fmt.Errorf("the live policy of %s: %w", p["bucket"], err)
+		}
+		if !doc.Public() {
+			o.Summary = "the policy of " + p["bucket"] + " is no longer public: nothing to revert"
+			return o, nil
+		}
+		restore, from, err := c.restorePolicy(ctx, p["bucket"])
+		if err != nil {
 			return o, err
 		}
-		o.After = map[string]any{"policy": nil}
-		o.Summary = "bucket policy of " + p["bucket"] + " deleted (no earlier policy was observed)"
+		if restore != "" {
+			o.Calls = one("s3", "PutBucketPolicy", map[string]any{"Bucket": p["bucket"], "Policy": restore, "From": from})
+			if _, err := cl.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(p["bucket"]), Policy: aws.String(restore)}); err != nil {
+				return o, err
+			}
+			o.After = map[string]any{"policy": restore, "restored_from": from}
+			o.Summary = "bucket policy of " + p["bucket"] + " restored from " + from
+			return o, nil
+		}
+		// No verified earlier policy: take out only what makes it public.
+		pub := doc.PublicStatements()
+		rest, n := doc.Without(pub)
+		if n == 0 {
+			// Every statement was a public grant: removing them is removing
+			// the policy, and nothing else is lost.
+			o.Calls = one("s3", "DeleteBucketPolicy", map[string]any{"Bucket": p["bucket"]})
+			if _, err := cl.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(p["bucket"])}); err != nil {
+				return o, err
+			}
+			o.After = map[string]any{"policy": nil, "removed_statements": len(pub)}
+			o.Summary = fmt.Sprintf("bucket policy of %s held only public grants (%d): removed", p["bucket"], len(pub))
+			return o, nil
+		}
+		o.Calls = one("s3", "PutBucketPolicy", map[string]any{"Bucket": p["bucket"], "Policy": string(rest)})
+		if _, err := cl.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(p["bucket"]), Policy: aws.String(string(rest))}); err != nil {
+			return o, err
+		}
+		o.After = map[string]any{"policy": string(rest), "removed_statements": len(pub)}
+		o.Summary = fmt.Sprintf("%d public statement(s) removed from the policy of %s; %d kept (Parapet has no earlier read of it to restore)", len(pub), p["bucket"], n)
 		return o, nil
 	}
 	revert.Rollback = func(ctx context.Context, p params, o outcome) error {
@@ -186,44 +289,91 @@ func s3Actions(c *Clients) []*respond.Action {
 	}
 
 	enc := &respond.Action{
-		Name:        "s3.enable_default_encryption",
-		Description: "Turn on default encryption of a bucket (SSE-S3, or SSE-KMS with kms_key).",
+		Name: "s3.enable_default_encryption",
+		Description: "When a bucket has no default encryption, or weaker than Parapet last read (SSE-S3 where it read SSE-KMS), " +
+			"put back the configuration Parapet read (the same KMS key); with none read, SSE-S3, or SSE-KMS with kms_key.",
 		Required:    []string{"bucket"},
 		Optional:    []string{"kms_key"},
-		Permissions: []string{"s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", "s3:GetBucketTagging"},
+		Permissions: []string{"s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", "s3:GetBucketTagging", "s3:ListBucket"},
+		Kinds:       map[string]respond.Kind{"bucket": respond.KindBucket, "kms_key": respond.KindKMSKey},
 		Target:      bucketTarget,
 		Protected:   bucketProtected(c),
 	}
-	encRule := func(p params) s3types.ServerSideEncryptionRule {
-		d := &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAes256}
-		if p["kms_key"] != "" {
-			d = &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(p["kms_key"])}
-		}
-		return s3types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: d, BucketKeyEnabled: aws.Bool(p["kms_key"] != "")}
-	}
 	enc.Plan = func(p params) []call {
-		alg := "AES256"
+		alg := "the configuration Parapet last read, else AES256"
 		if p["kms_key"] != "" {
-			alg = "aws:kms " + p["kms_key"]
+			alg = "the configuration Parapet last read, else aws:kms " + p["kms_key"]
 		}
 		return one("s3", "PutBucketEncryption", map[string]any{"Bucket": p["bucket"], "SSEAlgorithm": alg})
 	}
+	// want is what the bucket should have: what Parapet last read when it
+	// was good, else what the playbook asks for.
+	want := func(ctx context.Context, p params) (encryption, string) {
+		if c.Snapshots != nil {
+			if snap, ok, err := c.Snapshots.LatestGood(ctx, respond.SnapshotBucketEncryption, p["bucket"]); err == nil && ok {
+				var e encryption
+				if json.Unmarshal([]byte(snap.State), &e) == nil && e.Algorithm != "" {
+					return e, "Parapet's read of " + snap.At.UTC().Format(time.RFC3339) + " (" + snap.Source + ")"
+				}
+			}
+		}
+		if p["kms_key"] != "" {
+			return encryption{Algorithm: "aws:kms", KMSKey: p["kms_key"]}, "the playbook's kms_key"
+		}
+		return encryption{Algorithm: "AES256"}, "the default (SSE-S3)"
+	}
+	enc.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.S3(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
+			return respond.Live{Why: "no bucket " + p["bucket"]}, err
+		}
+		cur, raw, err := readEncryption(ctx, cl, p["bucket"])
+		if err != nil {
+			return respond.Live{}, err
+		}
+		live := respond.Live{State: map[string]any{"encryption": raw}, IDs: []string{bucketTarget(p)}}
+		w, from := want(ctx, p)
+		switch {
+		case cur.Algorithm == "":
+			live.Problem, live.Why = true, "bucket "+p["bucket"]+" has no default encryption"
+		case cur.weaker(w):
+			live.Problem, live.Why = true, fmt.Sprintf("bucket %s is encrypted with %s, weaker than %s (%s)", p["bucket"], cur, w, from)
+		default:
+			live.Why = fmt.Sprintf("bucket %s is encrypted with %s", p["bucket"], cur)
+			c.snapshot(ctx, respond.Snapshot{Kind: respond.SnapshotBucketEncryption, Resource: p["bucket"], State: cur.json(), Source: "read before s3.enable_default_encryption"})
+		}
+		return live, nil
+	}
 	enc.Execute = func(ctx context.Context, p params) (outcome, error) {
-		o := outcome{Calls: enc.Plan(p)}
+		o := outcome{}
 		cl, err := c.S3(ctx)
 		if err != nil {
 			return o, err
 		}
-		o.Before = map[string]any{"encryption": nil}
-		if cur, err := cl.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(p["bucket"])}); err == nil && cur.ServerSideEncryptionConfiguration != nil {
-			b, _ := json.Marshal(cur.ServerSideEncryptionConfiguration.Rules)
-			o.Before["encryption"] = string(b)
-		}
-		if _, err := cl.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(p["bucket"]),
-			ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{encRule(p)}}}); err != nil {
+		_, raw, err := readEncryption(ctx, cl, p["bucket"])
+		if err != nil {
 			return o, err
 		}
-		o.Summary = "default encryption on for bucket " + p["bucket"]
+		o.Before = map[string]any{"encryption": raw}
+		w, from := want(ctx, p)
+		d := &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryption(w.Algorithm)}
+		if w.KMSKey != "" {
+			d.KMSMasterKeyID = aws.String(w.KMSKey)
+		}
+		rule := s3types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: d}
+		if w.Algorithm != "AES256" {
+			rule.BucketKeyEnabled = aws.Bool(true)
+		}
+		o.Calls = one("s3", "PutBucketEncryption", map[string]any{"Bucket": p["bucket"], "SSEAlgorithm": w.Algorithm, "KMSMasterKeyID": w.KMSKey, "From": from})
+		if _, err := cl.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(p["bucket"]),
+			ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{rule}}}); err != nil {
+			return o, err
+		}
+		o.After = map[string]any{"encryption": w.json()}
+		o.Summary = "default encryption of bucket " + p["bucket"] + " set to " + w.String() + " (" + from + ")"
 		return o, nil
 	}
 	enc.Rollback = func(ctx context.Context, p params, o outcome) error {
@@ -246,12 +396,33 @@ func s3Actions(c *Clients) []*respond.Action {
 		Name:        "s3.enable_versioning",
 		Description: "Turn on versioning of a bucket, so that overwritten and deleted objects can be recovered.",
 		Required:    []string{"bucket"},
-		Permissions: []string{"s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetBucketTagging"},
+		Permissions: []string{"s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetBucketTagging", "s3:ListBucket"},
+		Kinds:       bucketKinds,
 		Target:      bucketTarget,
 		Protected:   bucketProtected(c),
 		Plan: func(p params) []call {
 			return one("s3", "PutBucketVersioning", map[string]any{"Bucket": p["bucket"], "Status": "Enabled"})
 		},
+	}
+	ver.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.S3(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
+			return respond.Live{Why: "no bucket " + p["bucket"]}, err
+		}
+		cur, err := cl.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(p["bucket"])})
+		if err != nil {
+			return respond.Live{}, err
+		}
+		live := respond.Live{State: map[string]any{"versioning": string(cur.Status)}, IDs: []string{bucketTarget(p)}}
+		if cur.Status == s3types.BucketVersioningStatusEnabled {
+			live.Why = "versioning of " + p["bucket"] + " is on"
+			return live, nil
+		}
+		live.Problem, live.Why = true, "versioning of "+p["bucket"]+" is off"
+		return live, nil
 	}
 	ver.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: ver.Plan(p)}
@@ -287,12 +458,40 @@ func s3Actions(c *Clients) []*respond.Action {
 		Name:        "s3.remove_public_acl",
 		Description: "Set a bucket's ACL back to private, dropping grants to AllUsers and AuthenticatedUsers.",
 		Required:    []string{"bucket"},
-		Permissions: []string{"s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging"},
+		Permissions: []string{"s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetBucketTagging", "s3:ListBucket"},
+		Kinds:       bucketKinds,
 		Target:      bucketTarget,
 		Protected:   bucketProtected(c),
 		Plan: func(p params) []call {
 			return one("s3", "PutBucketAcl", map[string]any{"Bucket": p["bucket"], "ACL": "private"})
 		},
+	}
+	acl.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.S3(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
+			return respond.Live{Why: "no bucket " + p["bucket"]}, err
+		}
+		cur, err := cl.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(p["bucket"])})
+		if err != nil {
+			return respond.Live{}, err
+		}
+		live := respond.Live{IDs: []string{bucketTarget(p)}}
+		var public []string
+		for _, g := range cur.Grants {
+			if g.Grantee != nil && (strings.HasSuffix(aws.ToString(g.Grantee.URI), "/global/AllUsers") || strings.HasSuffix(aws.ToString(g.Grantee.URI), "/global/AuthenticatedUsers")) {
+				public = append(public, aws.ToString(g.Grantee.URI)+" "+string(g.Permission))
+			}
+		}
+		live.State = map[string]any{"public_grants": public}
+		if len(public) == 0 {
+			live.Why = "the ACL of " + p["bucket"] + " grants nothing to AllUsers or AuthenticatedUsers"
+			return live, nil
+		}
+		live.Problem, live.Why = true, "the ACL of "+p["bucket"]+" grants "+strings.Join(public, ", ")
+		return live, nil
 	}
 	acl.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: acl.Plan(p)}
@@ -329,6 +528,120 @@ func s3Actions(c *Clients) []*respond.Action {
 		return err
 	}
 	return []*respond.Action{pab, revert, enc, ver, acl}
+}
+
+// bucketGone says whether a bucket does not exist (a record may name any).
+func bucketGone(ctx context.Context, cl *s3.Client, bucket string) (bool, error) {
+	_, err := cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		return false, nil
+	}
+	var nf *s3types.NotFound
+	if errors.As(err, &nf) || apiCode(err) == "NoSuchBucket" || apiCode(err) == "NotFound" {
+		return true, nil
+	}
+	return false, err
+}
+
+// encryption is a bucket's default encryption, as Parapet compares it.
+type encryption struct {
+	Algorithm string `json:"algorithm"` // AES256, aws:kms, aws:kms:dsse; "" for none
+	KMSKey    string `json:"kms_key,omitempty"`
+}
+
+func (e encryption) String() string {
+	if e.KMSKey != "" {
+		return e.Algorithm + " with key " + e.KMSKey
+	}
+	return e.Algorithm
+}
+
+func (e encryption) json() string { b, _ := json.Marshal(e); return string(b) }
+
+// weaker: the live configuration protects less than want (no encryption,
+// SSE-S3 where a KMS key was, or another key than the one read).
+func (e encryption) weaker(want encryption) bool {
+	if want.Algorithm == "" || want.Algorithm == "AES256" {
+		return e.Algorithm == ""
+	}
+	return e.Algorithm != want.Algorithm || want.KMSKey != "" && e.KMSKey != want.KMSKey
+}
+
+// readEncryption reads a bucket's default encryption: compared form and
+// the rules as returned (for before-states and rollback).
+func readEncryption(ctx context.Context, cl *s3.Client, bucket string) (encryption, string, error) {
+	out, err := cl.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		if apiCode(err) == "ServerSideEncryptionConfigurationNotFoundError" {
+			return encryption{}, "", nil
+		}
+		return encryption{}, "", err
+	}
+	if out.ServerSideEncryptionConfiguration == nil || len(out.ServerSideEncryptionConfiguration.Rules) == 0 {
+		return encryption{}, "", nil
+	}
+	raw, _ := json.Marshal(out.ServerSideEncryptionConfiguration.Rules)
+	d := out.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault
+	if d == nil {
+		return encryption{}, string(raw), nil
+	}
+	return encryption{Algorithm: string(d.SSEAlgorithm), KMSKey: aws.ToString(d.KMSMasterKeyID)}, string(raw), nil
+}
+
+// snapshot keeps what an action read (best effort: a store that cannot
+// write does not stop the response).
+func (c *Clients) snapshot(ctx context.Context, s respond.Snapshot) {
+	if c.Snapshots != nil {
+		_ = c.Snapshots.Record(ctx, s)
+	}
+}
+
+// restorePolicy is the policy a public bucket goes back to, and where it
+// comes from: the operator's baseline, else the newest non-public policy
+// Parapet itself read; "" when there is neither.
+func (c *Clients) restorePolicy(ctx context.Context, bucket string) (string, string, error) {
+	if c.Baselines != "" {
+		path := filepath.Join(c.Baselines, bucket+".json")
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			doc, err := iampolicy.Parse(b)
+			if err != nil {
+				return "", "", fmt.Errorf("baseline %s: %w", path, err)
+			}
+			if doc.Public() {
+				return "", "", fmt.Errorf("baseline %s is itself public: refusing to restore it", path)
+			}
+			return strings.TrimSpace(string(b)), "the operator's baseline " + path, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return "", "", err
+		}
+	}
+	if c.Snapshots == nil {
+		return "", "", nil
+	}
+	snap, ok, err := c.Snapshots.LatestGood(ctx, respond.SnapshotBucketPolicy, bucket)
+	if err != nil || !ok || snap.State == "" {
+		return "", "", err
+	}
+	if doc, err := iampolicy.Parse([]byte(snap.State)); err != nil || doc.Public() {
+		return "", "", nil
+	}
+	return snap.State, "Parapet's read of " + snap.At.UTC().Format(time.RFC3339) + " (" + snap.Source + ")", nil
+}
+
+func boolMap(v any) map[string]bool {
+	switch m := v.(type) {
+	case map[string]bool:
+		return m
+	case map[string]any:
+		out := map[string]bool{}
+		for k, x := range m {
+			out[k], _ = x.(bool)
+		}
+		return out
+	}
+	return nil
 }
 
 func pabMap(c *s3types.PublicAccessBlockConfiguration) map[string]bool {
@@ -393,8 +706,9 @@ func iamActions(c *Clients) []*respond.Action {
 		Name:        "iam.deactivate_access_key",
 		Description: "Make an access key inactive (it stops working at once; it can be made active again).",
 		Required:    []string{"user", "access_key_id"},
-		Permissions: []string{"iam:ListAccessKeys", "iam:UpdateAccessKey", "iam:ListUserTags"},
+		Permissions: []string{"iam:GetUser", "iam:ListAccessKeys", "iam:UpdateAccessKey", "iam:ListUserTags"},
 		Destructive: true,
+		Kinds:       map[string]respond.Kind{"user": respond.KindUser, "access_key_id": respond.KindAccessKeyID},
 		Target:      func(p params) string { return "iam-user/" + p["user"] + "/" + p["access_key_id"] },
 		Protected:   userProtected(c),
 		Plan: func(p params) []call {
@@ -406,7 +720,7 @@ func iamActions(c *Clients) []*respond.Action {
 		if err != nil {
 			return err
 		}
-		_, err = cl.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(p["user"]), AccessKeyId: aws.String(p["access_key_id"]), Status: iamStatus(status)})
+		_, err = cl.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(p["user"]), AccessKeyId: aws.String(p["access_key_id"]), Status: iamtypes.StatusType(status)})
 		return err
 	}
 	deactivate.Execute = func(ctx context.Context, p params) (outcome, error) {
@@ -436,6 +750,35 @@ func iamActions(c *Clients) []*respond.Action {
 		o.Summary = "access key " + p["access_key_id"] + " of " + p["user"] + " made inactive"
 		return o, nil
 	}
+	deactivate.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.IAM(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		arn, gone, err := userARN(ctx, cl, p["user"])
+		if err != nil || gone {
+			return respond.Live{Why: "no IAM user " + p["user"]}, err
+		}
+		keys, err := cl.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(p["user"])})
+		if err != nil {
+			return respond.Live{}, err
+		}
+		live := respond.Live{IDs: []string{arn, p["access_key_id"]}}
+		for _, k := range keys.AccessKeyMetadata {
+			if aws.ToString(k.AccessKeyId) != p["access_key_id"] {
+				continue
+			}
+			live.State = map[string]any{"status": string(k.Status)}
+			if k.Status == iamtypes.StatusTypeActive {
+				live.Problem, live.Why = true, "access key "+p["access_key_id"]+" of "+p["user"]+" is active"
+			} else {
+				live.Why = "access key " + p["access_key_id"] + " of " + p["user"] + " is already " + string(k.Status)
+			}
+			return live, nil
+		}
+		live.Why = "user " + p["user"] + " has no access key " + p["access_key_id"]
+		return live, nil
+	}
 	deactivate.Rollback = func(ctx context.Context, p params, o outcome) error {
 		if o.Before["status"] == "Inactive" {
 			return nil
@@ -449,10 +792,28 @@ func iamActions(c *Clients) []*respond.Action {
 		Name:        "iam.revoke_role_sessions",
 		Description: "Refuse every session of a role issued before now (inline deny on aws:TokenIssueTime), as the console's \"revoke active sessions\" does.",
 		Required:    []string{"role"},
-		Permissions: []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:ListRoleTags"},
+		Permissions: []string{"iam:GetRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:ListRoleTags"},
 		Destructive: true,
+		Kinds:       map[string]respond.Kind{"role": respond.KindRole},
 		Target:      func(p params) string { return "iam-role/" + p["role"] },
 		Protected:   roleProtected(c),
+	}
+	revoke.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.IAM(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		out, err := cl.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(p["role"])})
+		if err != nil {
+			if apiCode(err) == "NoSuchEntity" {
+				return respond.Live{Why: "no IAM role " + p["role"]}, nil
+			}
+			return respond.Live{}, err
+		}
+		// A role's sessions cannot be listed: while it exists, sessions
+		// issued before now may be in use.
+		return respond.Live{Problem: true, Why: "role " + p["role"] + " exists; sessions issued before now may be in use",
+			IDs: []string{aws.ToString(out.Role.Arn)}, State: map[string]any{"role": aws.ToString(out.Role.Arn)}}, nil
 	}
 	revokeDoc := func(t time.Time) string {
 		return `{"Version":"2012-10-17","Statement":[{"Sid":"ParapetRevokeOlderSessions","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + t.UTC().Format(time.RFC3339) + `"}}}]}`
@@ -486,13 +847,31 @@ func iamActions(c *Clients) []*respond.Action {
 		Name:        "iam.delete_login_profile",
 		Description: "Delete a user's console password (no rollback: the password is gone; set a new one to restore access).",
 		Required:    []string{"user"},
-		Permissions: []string{"iam:GetLoginProfile", "iam:DeleteLoginProfile", "iam:ListUserTags"},
+		Permissions: []string{"iam:GetUser", "iam:GetLoginProfile", "iam:DeleteLoginProfile", "iam:ListUserTags"},
 		Destructive: true,
+		Kinds:       map[string]respond.Kind{"user": respond.KindUser},
 		Target:      func(p params) string { return "iam-user/" + p["user"] },
 		Protected:   userProtected(c),
 		Plan: func(p params) []call {
 			return one("iam", "DeleteLoginProfile", map[string]any{"UserName": p["user"]})
 		},
+	}
+	loginProfile.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.IAM(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		arn, gone, err := userARN(ctx, cl, p["user"])
+		if err != nil || gone {
+			return respond.Live{Why: "no IAM user " + p["user"]}, err
+		}
+		if _, err := cl.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(p["user"])}); err != nil {
+			if apiCode(err) == "NoSuchEntity" {
+				return respond.Live{Why: p["user"] + " has no console password", IDs: []string{arn}, State: map[string]any{"login_profile": false}}, nil
+			}
+			return respond.Live{}, err
+		}
+		return respond.Live{Problem: true, Why: p["user"] + " has a console password", IDs: []string{arn}, State: map[string]any{"login_profile": true}}, nil
 	}
 	loginProfile.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: loginProfile.Plan(p)}
@@ -523,10 +902,47 @@ func iamActions(c *Clients) []*respond.Action {
 			Required:    []string{kind, "policy_arn"},
 			Permissions: []string{"iam:Detach" + title(kind) + "Policy", "iam:Attach" + title(kind) + "Policy", "iam:List" + title(kind) + "Tags"},
 			Destructive: true,
+			Kinds:       map[string]respond.Kind{kind: principalKind(kind), "policy_arn": respond.KindPolicyARN},
 			Target:      func(p params) string { return "iam-" + kind + "/" + p[kind] },
 			Plan: func(p params) []call {
 				return one("iam", "Detach"+title(kind)+"Policy", map[string]any{title(kind) + "Name": p[kind], "PolicyArn": p["policy_arn"]})
 			},
+		}
+		a.Permissions = append(a.Permissions, "iam:ListAttached"+title(kind)+"Policies")
+		a.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+			cl, err := c.IAM(ctx)
+			if err != nil {
+				return respond.Live{}, err
+			}
+			var arns []string
+			if kind == "user" {
+				out, err := cl.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(p[kind])})
+				if apiCode(err) == "NoSuchEntity" {
+					return respond.Live{Why: "no IAM user " + p[kind]}, nil
+				} else if err != nil {
+					return respond.Live{}, err
+				}
+				for _, x := range out.AttachedPolicies {
+					arns = append(arns, aws.ToString(x.PolicyArn))
+				}
+			} else {
+				out, err := cl.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(p[kind])})
+				if apiCode(err) == "NoSuchEntity" {
+					return respond.Live{Why: "no IAM role " + p[kind]}, nil
+				} else if err != nil {
+					return respond.Live{}, err
+				}
+				for _, x := range out.AttachedPolicies {
+					arns = append(arns, aws.ToString(x.PolicyArn))
+				}
+			}
+			live := respond.Live{State: map[string]any{"attached": arns}}
+			if slices.Contains(arns, p["policy_arn"]) {
+				live.Problem, live.Why = true, p["policy_arn"]+" is attached to "+kind+" "+p[kind]
+			} else {
+				live.Why = p["policy_arn"] + " is not attached to " + kind + " " + p[kind]
+			}
+			return live, nil
 		}
 		if kind == "user" {
 			a.Protected = userProtected(c)
@@ -573,6 +989,26 @@ func iamActions(c *Clients) []*respond.Action {
 
 func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
+func principalKind(kind string) respond.Kind {
+	if kind == "user" {
+		return respond.KindUser
+	}
+	return respond.KindRole
+}
+
+// userARN reads a user's ARN (with its path); gone when there is no such
+// user.
+func userARN(ctx context.Context, cl *iam.Client, user string) (string, bool, error) {
+	out, err := cl.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(user)})
+	if err != nil {
+		if apiCode(err) == "NoSuchEntity" {
+			return "", true, nil
+		}
+		return "", false, err
+	}
+	return aws.ToString(out.User.Arn), false, nil
+}
+
 // ---- EC2 ----
 
 func instanceProtected(c *Clients) func(context.Context, params) (bool, error) {
@@ -607,6 +1043,74 @@ func describeInstance(ctx context.Context, c *Clients, id string) (*ec2types.Ins
 	return nil, fmt.Errorf("no instance %s", id)
 }
 
+var instanceKinds = map[string]respond.Kind{"instance_id": respond.KindInstanceID}
+
+// liveInstance reads an instance; nil (with the reason in Live) when it
+// does not exist or is gone.
+func liveInstance(ctx context.Context, c *Clients, id string) (*ec2types.Instance, respond.Live, error) {
+	cl, err := c.EC2(ctx)
+	if err != nil {
+		return nil, respond.Live{}, err
+	}
+	out, err := cl.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		if apiCode(err) == "InvalidInstanceID.NotFound" || apiCode(err) == "InvalidInstanceID.Malformed" {
+			return nil, respond.Live{Why: "no instance " + id}, nil
+		}
+		return nil, respond.Live{}, err
+	}
+	for _, r := range out.Reservations {
+		for i := range r.Instances {
+			inst := &r.Instances[i]
+			if inst.State == nil || inst.State.Name == ec2types.InstanceStateNameTerminated || inst.State.Name == ec2types.InstanceStateNameShuttingDown {
+				return nil, respond.Live{Why: "instance " + id + " is terminated"}, nil
+			}
+			arn := "arn:aws:ec2:" + regionOf(ctx) + ":" + aws.ToString(r.OwnerId) + ":instance/" + id
+			return inst, respond.Live{IDs: []string{id, arn}}, nil
+		}
+	}
+	return nil, respond.Live{Why: "no instance " + id}, nil
+}
+
+// sameRule says whether a live ingress rule is the one p describes (same
+// protocol and ports, and the CIDR among its ranges).
+func sameRule(have, want ec2types.IpPermission) bool {
+	proto := func(s string) string {
+		switch strings.ToLower(s) {
+		case "6":
+			return "tcp"
+		case "17":
+			return "udp"
+		case "1":
+			return "icmp"
+		case "all":
+			return "-1"
+		}
+		return strings.ToLower(s)
+	}
+	if proto(aws.ToString(have.IpProtocol)) != proto(aws.ToString(want.IpProtocol)) {
+		return false
+	}
+	if proto(aws.ToString(want.IpProtocol)) != "-1" && (aws.ToInt32(have.FromPort) != aws.ToInt32(want.FromPort) || aws.ToInt32(have.ToPort) != aws.ToInt32(want.ToPort)) {
+		return false
+	}
+	for _, r := range want.IpRanges {
+		for _, h := range have.IpRanges {
+			if aws.ToString(h.CidrIp) == aws.ToString(r.CidrIp) {
+				return true
+			}
+		}
+	}
+	for _, r := range want.Ipv6Ranges {
+		for _, h := range have.Ipv6Ranges {
+			if aws.ToString(h.CidrIpv6) == aws.ToString(r.CidrIpv6) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func ec2Actions(c *Clients) []*respond.Action {
 	permission := func(p params) ec2types.IpPermission {
 		from, _ := strconv.Atoi(p["from_port"])
@@ -636,7 +1140,9 @@ func ec2Actions(c *Clients) []*respond.Action {
 		Required:    []string{"group_id", "cidr"},
 		Optional:    []string{"protocol", "from_port", "to_port"},
 		Permissions: []string{"ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress"},
-		Target:      func(p params) string { return "security-group/" + p["group_id"] },
+		Kinds: map[string]respond.Kind{"group_id": respond.KindGroupID, "cidr": respond.KindCIDR, "protocol": respond.KindProtocol,
+			"from_port": respond.KindPort, "to_port": respond.KindPort},
+		Target: func(p params) string { return "security-group/" + p["group_id"] },
 		Protected: func(ctx context.Context, p params) (bool, error) {
 			cl, err := c.EC2(ctx)
 			if err != nil {
@@ -658,6 +1164,32 @@ func ec2Actions(c *Clients) []*respond.Action {
 		Plan: func(p params) []call {
 			return one("ec2", "RevokeSecurityGroupIngress", map[string]any{"GroupId": p["group_id"], "IpProtocol": p["protocol"], "FromPort": p["from_port"], "ToPort": p["to_port"], "Cidr": p["cidr"]})
 		},
+	}
+	revoke.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.EC2(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		out, err := cl.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{p["group_id"]}})
+		if err != nil {
+			if apiCode(err) == "InvalidGroup.NotFound" || apiCode(err) == "InvalidGroupId.NotFound" {
+				return respond.Live{Why: "no security group " + p["group_id"]}, nil
+			}
+			return respond.Live{}, err
+		}
+		want := permission(p)
+		for _, g := range out.SecurityGroups {
+			ids := []string{aws.ToString(g.GroupId), "arn:aws:ec2:" + regionOf(ctx) + ":" + aws.ToString(g.OwnerId) + ":security-group/" + aws.ToString(g.GroupId)}
+			for _, have := range g.IpPermissions {
+				if sameRule(have, want) {
+					return respond.Live{Problem: true, IDs: ids, Why: fmt.Sprintf("%s allows %s %s-%s from %s", p["group_id"], aws.ToString(want.IpProtocol), p["from_port"], p["to_port"], p["cidr"]),
+						State: map[string]any{"rule": true}}, nil
+				}
+			}
+			return respond.Live{IDs: ids, Why: fmt.Sprintf("%s has no rule for %s %s-%s from %s", p["group_id"], aws.ToString(want.IpProtocol), p["from_port"], p["to_port"], p["cidr"]),
+				State: map[string]any{"rule": false}}, nil
+		}
+		return respond.Live{Why: "no security group " + p["group_id"]}, nil
 	}
 	revoke.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: revoke.Plan(p)}
@@ -697,6 +1229,7 @@ func ec2Actions(c *Clients) []*respond.Action {
 		Required:    []string{"instance_id"},
 		Permissions: []string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress", "ec2:CreateTags", "ec2:ModifyInstanceAttribute"},
 		Destructive: true,
+		Kinds:       instanceKinds,
 		Target:      func(p params) string { return "instance/" + p["instance_id"] },
 		Protected:   instanceProtected(c),
 		Plan: func(p params) []call {
@@ -705,6 +1238,25 @@ func ec2Actions(c *Clients) []*respond.Action {
 				{Service: "ec2", Operation: "ModifyInstanceAttribute", Input: map[string]any{"InstanceId": p["instance_id"], "Groups": []string{"parapet-quarantine-<vpc>"}}},
 			}
 		},
+	}
+	quarantine.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		inst, live, err := liveInstance(ctx, c, p["instance_id"])
+		if err != nil || inst == nil {
+			return live, err
+		}
+		var groups []string
+		isolated := len(inst.SecurityGroups) > 0
+		for _, g := range inst.SecurityGroups {
+			groups = append(groups, aws.ToString(g.GroupId))
+			isolated = isolated && strings.HasPrefix(aws.ToString(g.GroupName), "parapet-quarantine-")
+		}
+		live.State = map[string]any{"groups": groups}
+		if isolated {
+			live.Why = "instance " + p["instance_id"] + " is already in its isolation group"
+			return live, nil
+		}
+		live.Problem, live.Why = true, "instance "+p["instance_id"]+" is in groups "+strings.Join(groups, ", ")
+		return live, nil
 	}
 	quarantine.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{}
@@ -776,11 +1328,30 @@ func ec2Actions(c *Clients) []*respond.Action {
 		Required:    []string{"instance_id"},
 		Optional:    []string{"finding_id"},
 		Permissions: []string{"ec2:DescribeInstances", "ec2:CreateSnapshot", "ec2:CreateTags"},
+		Kinds:       map[string]respond.Kind{"instance_id": respond.KindInstanceID, "finding_id": respond.KindFindingID},
 		Target:      func(p params) string { return "instance/" + p["instance_id"] },
 		Protected:   instanceProtected(c),
 		Plan: func(p params) []call {
 			return one("ec2", "CreateSnapshot", map[string]any{"VolumeId": "(each volume of " + p["instance_id"] + ")", "Tags": map[string]string{"parapet:finding": p["finding_id"]}})
 		},
+	}
+	snapshot.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		inst, live, err := liveInstance(ctx, c, p["instance_id"])
+		if err != nil || inst == nil {
+			return live, err
+		}
+		n := 0
+		for _, m := range inst.BlockDeviceMappings {
+			if m.Ebs != nil {
+				n++
+			}
+		}
+		if n == 0 {
+			live.Why = "instance " + p["instance_id"] + " has no EBS volume to keep"
+			return live, nil
+		}
+		live.Problem, live.Why = true, fmt.Sprintf("instance %s has %d EBS volume(s) to keep as evidence", p["instance_id"], n)
+		return live, nil
 	}
 	snapshot.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{}
@@ -817,11 +1388,26 @@ func ec2Actions(c *Clients) []*respond.Action {
 		Required:    []string{"instance_id"},
 		Permissions: []string{"ec2:DescribeInstances", "ec2:StopInstances", "ec2:StartInstances"},
 		Destructive: true,
+		Kinds:       instanceKinds,
 		Target:      func(p params) string { return "instance/" + p["instance_id"] },
 		Protected:   instanceProtected(c),
 		Plan: func(p params) []call {
 			return one("ec2", "StopInstances", map[string]any{"InstanceIds": []string{p["instance_id"]}})
 		},
+	}
+	stop.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		inst, live, err := liveInstance(ctx, c, p["instance_id"])
+		if err != nil || inst == nil {
+			return live, err
+		}
+		state := string(inst.State.Name)
+		live.State = map[string]any{"state": state}
+		if state == "running" || state == "pending" {
+			live.Problem, live.Why = true, "instance "+p["instance_id"]+" is "+state
+			return live, nil
+		}
+		live.Why = "instance " + p["instance_id"] + " is " + state
+		return live, nil
 	}
 	stop.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: stop.Plan(p)}
@@ -866,10 +1452,31 @@ func auditServiceActions(c *Clients) []*respond.Action {
 		Description: "Start a trail logging again (no rollback: Parapet never stops a trail).",
 		Required:    []string{"trail"},
 		Permissions: []string{"cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"},
+		Kinds:       map[string]respond.Kind{"trail": respond.KindTrail},
 		Target:      func(p params) string { return "trail/" + p["trail"] },
 		Plan: func(p params) []call {
 			return one("cloudtrail", "StartLogging", map[string]any{"Name": p["trail"]})
 		},
+	}
+	start.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.CloudTrail(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		st, err := cl.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(p["trail"])})
+		if err != nil {
+			if apiCode(err) == "TrailNotFoundException" {
+				return respond.Live{Why: "no trail " + p["trail"]}, nil
+			}
+			return respond.Live{}, err
+		}
+		live := respond.Live{State: map[string]any{"logging": aws.ToBool(st.IsLogging)}}
+		if aws.ToBool(st.IsLogging) {
+			live.Why = "trail " + p["trail"] + " is logging"
+			return live, nil
+		}
+		live.Problem, live.Why = true, "trail "+p["trail"]+" is not logging"
+		return live, nil
 	}
 	start.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: start.Plan(p)}
@@ -895,10 +1502,32 @@ func auditServiceActions(c *Clients) []*respond.Action {
 		Description: "Enable a GuardDuty detector again (no rollback: Parapet never disables detection).",
 		Required:    []string{"detector_id"},
 		Permissions: []string{"guardduty:GetDetector", "guardduty:UpdateDetector"},
+		Kinds:       map[string]respond.Kind{"detector_id": respond.KindDetectorID},
 		Target:      func(p params) string { return "guardduty-detector/" + p["detector_id"] },
 		Plan: func(p params) []call {
 			return one("guardduty", "UpdateDetector", map[string]any{"DetectorId": p["detector_id"], "Enable": true})
 		},
+	}
+	gd.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.GuardDuty(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		cur, err := cl.GetDetector(ctx, &guardduty.GetDetectorInput{DetectorId: aws.String(p["detector_id"])})
+		if err != nil {
+			var nf *gdtypes.BadRequestException
+			if errors.As(err, &nf) || apiCode(err) == "BadRequestException" {
+				return respond.Live{Why: "no GuardDuty detector " + p["detector_id"]}, nil
+			}
+			return respond.Live{}, err
+		}
+		live := respond.Live{State: map[string]any{"status": string(cur.Status)}}
+		if cur.Status == gdtypes.DetectorStatusEnabled {
+			live.Why = "detector " + p["detector_id"] + " is enabled"
+			return live, nil
+		}
+		live.Problem, live.Why = true, "detector "+p["detector_id"]+" is "+string(cur.Status)
+		return live, nil
 	}
 	gd.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: gd.Plan(p)}
@@ -932,6 +1561,7 @@ func quarantine(c *Clients, kind string) *respond.Action {
 		Required:    []string{kind},
 		Permissions: []string{"iam:Put" + Kind + "Policy", "iam:Delete" + Kind + "Policy", "iam:Get" + Kind + "Policy", "iam:List" + Kind + "Tags"},
 		Destructive: true,
+		Kinds:       map[string]respond.Kind{kind: principalKind(kind)},
 		Target:      func(p params) string { return "iam-" + kind + "/" + p[kind] },
 		Plan: func(p params) []call {
 			return one("iam", "Put"+Kind+"Policy", map[string]any{Kind + "Name": p[kind], "PolicyName": quarantineName, "PolicyDocument": quarantinePolicy})
@@ -966,6 +1596,39 @@ func quarantine(c *Clients, kind string) *respond.Action {
 		a.Protected = userProtected(c)
 	} else {
 		a.Protected = roleProtected(c)
+	}
+	a.Permissions = append(a.Permissions, "iam:Get"+Kind)
+	a.Verify = func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.IAM(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		var arn string
+		if kind == "user" {
+			out, err := cl.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(p[kind])})
+			if apiCode(err) == "NoSuchEntity" {
+				return respond.Live{Why: "no IAM user " + p[kind]}, nil
+			} else if err != nil {
+				return respond.Live{}, err
+			}
+			arn = aws.ToString(out.User.Arn)
+		} else {
+			out, err := cl.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(p[kind])})
+			if apiCode(err) == "NoSuchEntity" {
+				return respond.Live{Why: "no IAM role " + p[kind]}, nil
+			} else if err != nil {
+				return respond.Live{}, err
+			}
+			arn = aws.ToString(out.Role.Arn)
+		}
+		err = get(ctx, cl, p[kind])
+		switch {
+		case err == nil:
+			return respond.Live{Why: kind + " " + p[kind] + " is already quarantined", IDs: []string{arn}, State: map[string]any{"quarantined": true}}, nil
+		case apiCode(err) != "NoSuchEntity":
+			return respond.Live{}, err
+		}
+		return respond.Live{Problem: true, Why: kind + " " + p[kind] + " is not quarantined", IDs: []string{arn}, State: map[string]any{"quarantined": false}}, nil
 	}
 	a.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: a.Plan(p)}

@@ -49,9 +49,19 @@ func (e *env) run(t *testing.T, name string, p respond.Params, after, rolledBack
 	if a == nil {
 		t.Fatalf("no action %s", name)
 	}
+	// The live state shows the problem before, and not after.
+	live, err := a.Verify(e.ctx, p)
+	if err != nil || !live.Problem || live.Why == "" {
+		t.Fatalf("%s: before: live %+v, %v", name, live, err)
+	}
 	o, err := a.Execute(e.ctx, p)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
+	}
+	if name != "ec2.snapshot_volumes" && name != "iam.revoke_role_sessions" {
+		if live, err := a.Verify(e.ctx, p); err != nil || live.Problem {
+			t.Errorf("%s: after: the live state still shows the problem: %+v, %v", name, live, err)
+		}
 	}
 	if o.Summary == "" || len(o.Calls) == 0 {
 		t.Errorf("%s: outcome without summary or calls: %+v", name, o)
@@ -339,4 +349,44 @@ func TestGuardDutyAction(t *testing.T) {
 	}
 	e.run(t, "guardduty.enable_detector", respond.Params{"detector_id": aws.ToString(d.DetectorId)},
 		func() error { return check(status() == "ENABLED").or("detector " + status()) }, nil)
+}
+
+// Every action that changes the estate re-reads it first, and every
+// parameter has a kind its values are checked against.
+func TestEveryActionVerifiesAndValidates(t *testing.T) {
+	reg := respond.NewRegistry()
+	Register(reg, &Clients{})
+	for _, name := range reg.Names() {
+		a := reg.Get(name)
+		if a.Verify == nil && !a.NoLiveState {
+			t.Errorf("%s changes the estate but has no Verify", name)
+		}
+		for _, p := range append(append([]string{}, a.Required...), a.Optional...) {
+			if _, ok := a.Kinds[p]; !ok {
+				t.Errorf("%s: parameter %s has no kind", name, p)
+			}
+		}
+	}
+}
+
+// Resources a record names that do not exist are nothing to act on.
+func TestVerifyMissingResources(t *testing.T) {
+	e := setup(t)
+	for name, p := range map[string]respond.Params{
+		"s3.revert_bucket_policy":           {"bucket": "no-such-bucket"},
+		"s3.put_public_access_block":        {"bucket": "no-such-bucket"},
+		"s3.enable_default_encryption":      {"bucket": "no-such-bucket"},
+		"iam.deactivate_access_key":         {"user": "nobody", "access_key_id": "AKIAIOSFODNN7EXAMPLE"},
+		"iam.quarantine_user":               {"user": "nobody"},
+		"iam.delete_login_profile":          {"user": "nobody"},
+		"ec2.stop_instance":                 {"instance_id": "i-0123456789abcdef0"},
+		"ec2.quarantine_instance":           {"instance_id": "i-0123456789abcdef0"},
+		"ec2.revoke_security_group_ingress": {"group_id": "sg-0123456789abcdef0", "cidr": "0.0.0.0/0", "from_port": "22", "to_port": "22"},
+		"cloudtrail.start_logging":          {"trail": "no-such-trail"},
+	} {
+		live, err := e.reg.Get(name).Verify(e.ctx, p)
+		if err != nil || live.Problem {
+			t.Errorf("%s on a missing resource: %+v, %v", name, live, err)
+		}
+	}
 }

@@ -22,21 +22,29 @@ import (
 	"github.com/parapet-sec/parapet/internal/respond"
 )
 
-// History answers what Parapet observed of a bucket's policy before an
-// event (from CloudTrail records it saw, or inventory).
-type History interface {
-	PreviousBucketPolicy(ctx context.Context, bucket, beforeEventID string) (policy string, ok bool, err error)
+// Snapshots keeps what Parapet itself read of resources (posture scans,
+// the reads actions make before changing anything): the only history a
+// restore comes from. Ingested records never reach it.
+type Snapshots interface {
+	Record(ctx context.Context, s respond.Snapshot) error
+	LatestGood(ctx context.Context, kind, resource string) (respond.Snapshot, bool, error)
 }
 
 // Clients makes the service clients on first use, one set per region.
 type Clients struct {
-	History History
-	once    sync.Once
-	cfg     aws.Config
-	err     error
-	custom  bool
-	mu      sync.Mutex
-	regions map[string]*regional
+	// Snapshots, when set, is where the S3 actions keep and find what they
+	// restore.
+	Snapshots Snapshots
+	// Baselines, when set, is a folder of operator-approved bucket policies
+	// (BUCKET.json): s3.revert_bucket_policy restores a bucket's baseline
+	// before anything else.
+	Baselines string
+	once      sync.Once
+	cfg       aws.Config
+	err       error
+	custom    bool
+	mu        sync.Mutex
+	regions   map[string]*regional
 }
 
 type regional struct {

@@ -54,7 +54,8 @@ func Register(reg *respond.Registry, client *http.Client) {
 
 	slack := &respond.Action{
 		Name: "notify.slack", Description: "Post a message to a Slack incoming webhook.",
-		Required: []string{"webhook", "text"}, Secrets: []string{"webhook"}, Target: noTarget,
+		Required: []string{"webhook", "text"}, Secrets: []string{"webhook"}, Target: noTarget, NoLiveState: true,
+		Kinds: map[string]respond.Kind{"text": respond.KindSlackText},
 		Plan: func(p respond.Params) []respond.Call {
 			return []respond.Call{{Service: "slack", Operation: "POST incoming webhook", Input: map[string]any{"text": p["text"]}}}
 		},
@@ -73,7 +74,8 @@ func Register(reg *respond.Registry, client *http.Client) {
 
 	pd := &respond.Action{
 		Name: "notify.pagerduty", Description: "Trigger a PagerDuty incident through the Events API v2 (deduplicated by the finding).",
-		Required: []string{"routing_key", "summary"}, Optional: []string{"severity", "source", "dedup_key", "endpoint"}, Secrets: []string{"routing_key"}, Target: noTarget,
+		Required: []string{"routing_key", "summary"}, Optional: []string{"severity", "source", "dedup_key", "endpoint"}, Secrets: []string{"routing_key"}, Target: noTarget, NoLiveState: true,
+		Kinds: map[string]respond.Kind{"summary": respond.KindLine, "source": respond.KindLine, "dedup_key": respond.KindLine, "severity": respond.KindLine, "endpoint": respond.KindURL},
 		Plan: func(p respond.Params) []respond.Call {
 			return []respond.Call{{Service: "pagerduty", Operation: "POST /v2/enqueue", Input: map[string]any{"event_action": "trigger", "summary": p["summary"], "severity": sev(p["severity"]), "dedup_key": p["dedup_key"]}}}
 		},
@@ -101,7 +103,8 @@ func Register(reg *respond.Registry, client *http.Client) {
 
 	teams := &respond.Action{
 		Name: "notify.teams", Description: "Post an Adaptive Card to a Microsoft Teams workflow webhook.",
-		Required: []string{"webhook", "title", "text"}, Secrets: []string{"webhook"}, Target: noTarget,
+		Required: []string{"webhook", "title", "text"}, Secrets: []string{"webhook"}, Target: noTarget, NoLiveState: true,
+		Kinds: map[string]respond.Kind{"title": respond.KindMarkdown, "text": respond.KindMarkdown},
 		Plan: func(p respond.Params) []respond.Call {
 			return []respond.Call{{Service: "teams", Operation: "POST workflow webhook", Input: map[string]any{"title": p["title"], "text": p["text"]}}}
 		},
@@ -125,7 +128,8 @@ func Register(reg *respond.Registry, client *http.Client) {
 
 	hook := &respond.Action{
 		Name: "notify.webhook", Description: "POST a JSON message to any URL, signed with HMAC-SHA256 (X-Parapet-Signature: sha256=HEX over \"TIMESTAMP.BODY\", X-Parapet-Timestamp).",
-		Required: []string{"url", "secret", "message"}, Optional: []string{"finding_id"}, Secrets: []string{"url", "secret"}, Target: noTarget,
+		Required: []string{"url", "secret", "message"}, Optional: []string{"finding_id"}, Secrets: []string{"url", "secret"}, Target: noTarget, NoLiveState: true,
+		Kinds: map[string]respond.Kind{"message": respond.KindText, "finding_id": respond.KindFindingID},
 		Plan: func(p respond.Params) []respond.Call {
 			return []respond.Call{{Service: "webhook", Operation: "POST (HMAC-SHA256 signed)", Input: map[string]any{"message": p["message"], "finding_id": p["finding_id"]}}}
 		},
@@ -149,7 +153,8 @@ func Register(reg *respond.Registry, client *http.Client) {
 
 	email := &respond.Action{
 		Name: "notify.email", Description: "Send an email over SMTP (STARTTLS when the server offers it; PLAIN auth when a username is given).",
-		Required: []string{"smtp", "from", "to", "subject", "body"}, Optional: []string{"username", "password"}, Secrets: []string{"password"}, Target: noTarget,
+		Required: []string{"smtp", "from", "to", "subject", "body"}, Optional: []string{"username", "password"}, Secrets: []string{"password"}, Target: noTarget, NoLiveState: true,
+		Kinds: map[string]respond.Kind{"smtp": respond.KindHostPort, "from": respond.KindEmails, "to": respond.KindEmails, "subject": respond.KindLine, "body": respond.KindText, "username": respond.KindLine},
 		Plan: func(p respond.Params) []respond.Call {
 			return []respond.Call{{Service: "smtp", Operation: "SEND", Input: map[string]any{"server": p["smtp"], "from": p["from"], "to": p["to"], "subject": p["subject"]}}}
 		},
