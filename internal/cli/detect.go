@@ -36,7 +36,8 @@ with the fields and values that made it match, or what was unusual and by how mu
 S3-layout files are read in the order of the times in their names, so that accounts and regions
 interleave in event time; --state FILE carries the learned baselines from one run to the next.
 
-Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad, else 0.`,
+Exit status: 1 when a finding reaches --fail-on, else 4 when a response action failed (--respond),
+else 3 when some input was bad, else 0.`,
 		Example: `  parapet detect AWSLogs/
   parapet detect --rules sigma/rules/cloud/aws --min-level high --format table trail.json.gz
   parapet detect --fail-on high --format ocsf events/ > findings.json`,
@@ -88,6 +89,7 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 			perLevel := map[string]int{}
 			perRule := map[string]int{}
 			failed := false
+			respondFailed := 0
 			// Rules run in the workers; correlation, which keeps state, and
 			// output run in order on this goroutine.
 			run := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
@@ -97,7 +99,9 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 				correlator.Correlate(b.Events, res)
 				uf.observe(ue, b.Events, res)
 				if resp != nil {
-					if err := respondBatch(cmd.Context(), io, resp, b, res); err != nil {
+					n, err := respondBatch(cmd.Context(), io, resp, b, res)
+					respondFailed += n
+					if err != nil {
 						return err
 					}
 				}
@@ -144,6 +148,8 @@ Exit status: 1 when a finding reaches --fail-on, else 3 when some input was bad,
 			switch {
 			case failed:
 				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("findings at or above %s", failOn)}
+			case respondFailed > 0:
+				return actionsFailed(respondFailed)
 			case st.Bad():
 				return &ExitError{Code: ExitBadInput}
 			}

@@ -18,6 +18,7 @@ import (
 type postureScanner struct {
 	cfg     config.Posture
 	db      *store.DB
+	dbPath  string // the live scans keep their snapshots there (what restores come from)
 	log     *slog.Logger
 	publish func(kind string, v any)
 	mu      sync.Mutex // one scan at a time
@@ -39,6 +40,9 @@ func (p *postureScanner) targets() [][]string {
 		}
 		for _, r := range p.cfg.AWS.AssumeRoles {
 			args = append(args, "--assume-role", r)
+		}
+		if p.dbPath != "" {
+			args = append(args, "--db", p.dbPath)
 		}
 		out = append(out, args)
 	}

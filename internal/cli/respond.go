@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -17,7 +16,6 @@ import (
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/detect"
-	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond"
@@ -26,6 +24,10 @@ import (
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
+// ExitActionFailed: a response action failed (or could not be planned):
+// respond, detect --respond and approvals approve never exit 0 then.
+const ExitActionFailed = 4
+
 // responseFlags build the response engine.
 type responseFlags struct {
 	playbookDirs []string
@@ -33,6 +35,7 @@ type responseFlags struct {
 	db           string
 	dryRun       bool
 	protect      []string
+	baselines    string
 }
 
 func (r *responseFlags) register(fs *pflag.FlagSet, dryRunName string) {
@@ -40,7 +43,8 @@ func (r *responseFlags) register(fs *pflag.FlagSet, dryRunName string) {
 	fs.BoolVar(&r.noBuiltin, "no-builtin-playbooks", false, "run only the --playbooks given")
 	fs.StringVar(&r.db, "db", store.DefaultPath, "the store (SQLite): audit trail, approvals, actions taken")
 	fs.BoolVar(&r.dryRun, dryRunName, false, "plan every action and print the exact API calls; change nothing")
-	fs.StringArrayVar(&r.protect, "protect", nil, "a resource no playbook may touch: name or ARN, * and ? allowed (repeatable;\nresources tagged parapet:protected=true are always protected)")
+	fs.StringArrayVar(&r.protect, "protect", nil, "a resource no playbook may touch: name, id or ARN, * and ? allowed (repeatable;\nresources tagged parapet:protected=true are always protected)")
+	fs.StringVar(&r.baselines, "baselines", "", "a folder of approved bucket policies (BUCKET.json) that s3.revert_bucket_policy restores first")
 }
 
 // registry is every action Parapet has.
@@ -95,7 +99,10 @@ func (r *responseFlags) engineOn(ctx context.Context, io IO, db *store.DB) (*res
 	for _, e := range errs {
 		fmt.Fprintf(io.Err, "parapet: playbook skipped: %v\n", e)
 	}
-	clients.History = respond.History{DB: db}
+	// What actions restore comes only from Parapet's own reads (and the
+	// operator's baselines), never from ingested records.
+	clients.Snapshots = respond.Snapshots{DB: db}
+	clients.Baselines = r.baselines
 	log, err := audit.Open(ctx, db)
 	if err != nil {
 		return nil, nil, err
@@ -104,13 +111,21 @@ func (r *responseFlags) engineOn(ctx context.Context, io IO, db *store.DB) (*res
 	return e, func() {}, nil
 }
 
-func printResults(io IO, rs []respond.Result) {
+// printResults prints what became of each run and counts the runs in
+// which something failed.
+func printResults(io IO, rs []respond.Result) (failed int) {
 	for _, r := range rs {
 		fmt.Fprintf(io.Err, "parapet: %s on %s: %s", r.Playbook, r.FindingID, r.Status)
 		if r.ApprovalID != "" {
 			fmt.Fprintf(io.Err, " (approval %s)", r.ApprovalID)
 		}
+		if r.Error != "" {
+			fmt.Fprintf(io.Err, ": %s", r.Error)
+		}
 		fmt.Fprintln(io.Err)
+		if runFailed(r) {
+			failed++
+		}
 		for _, s := range r.Steps {
 			line := s.Outcome.Summary
 			if s.Reason != "" {
@@ -119,6 +134,29 @@ func printResults(io IO, rs []respond.Result) {
 			fmt.Fprintf(io.Err, "parapet:   %-8s %-36s %s\n", s.Status, s.Action, line)
 		}
 	}
+	return failed
+}
+
+// runFailed: the run could not be planned, or one of its steps failed.
+func runFailed(r respond.Result) bool {
+	if r.Status == "failed" {
+		return true
+	}
+	for _, s := range r.Steps {
+		if s.Status == "failed" {
+			return true
+		}
+	}
+	return false
+}
+
+// actionsFailed is the error a command returns when response actions
+// failed: exit status 4, whatever else went well.
+func actionsFailed(n int) error {
+	if n == 0 {
+		return nil
+	}
+	return &ExitError{Code: ExitActionFailed, Err: fmt.Errorf("%d playbook run(s) failed: see the lines above and the audit trail", n)}
 }
 
 func newRespond(io IO) *cobra.Command {
@@ -147,6 +185,7 @@ credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
 				return err
 			}
 			defer closeFn()
+			failed := 0
 			for _, id := range approveIDs {
 				r, err := e.Decide(ctx, id, "cli --approve", "approved by parapet respond --approve", true)
 				if errors.Is(err, respond.ErrNotPending) {
@@ -155,10 +194,10 @@ credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
 				if err != nil {
 					return err
 				}
-				printResults(io, []respond.Result{r})
+				failed += printResults(io, []respond.Result{r})
 			}
 			if findings == "" {
-				return nil
+				return actionsFailed(failed)
 			}
 			in := io.In
 			if findings != "-" {
@@ -184,7 +223,6 @@ credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
 					continue
 				}
 				n++
-				observePolicy(ctx, e, f)
 				rs, err := e.Handle(ctx, f)
 				if err != nil {
 					return err
@@ -198,12 +236,15 @@ credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
 						}
 					}
 				}
-				printResults(io, rs)
+				failed += printResults(io, rs)
 			}
 			if err := sc.Err(); err != nil {
 				return err
 			}
 			fmt.Fprintf(io.Err, "parapet: %d findings read; audit head %s\n", n, e.Audit.Head())
+			if err := actionsFailed(failed); err != nil {
+				return err
+			}
 			if bad > 0 {
 				return &ExitError{Code: ExitBadInput}
 			}
@@ -215,23 +256,6 @@ credential chain; AWS_ENDPOINT_URL points them elsewhere (an emulator).`,
 	cmd.Flags().StringArrayVar(&approveIDs, "approve", nil, "approve the pending plan ID and run it (repeatable; see parapet approvals list)")
 	rf.register(cmd.Flags(), "dry-run")
 	return cmd
-}
-
-// observePolicy keeps the bucket policies findings show being set, so that
-// a later bad one can be reverted to them.
-func observePolicy(ctx context.Context, e *respond.Engine, f *respond.Finding) {
-	if f.Record["eventName"] != "PutBucketPolicy" {
-		return
-	}
-	rp, _ := f.Record["requestParameters"].(map[string]any)
-	bucket, _ := rp["bucketName"].(string)
-	pol, err := json.Marshal(rp["bucketPolicy"])
-	if bucket == "" || err != nil || rp["bucketPolicy"] == nil {
-		return
-	}
-	at, _ := time.Parse(time.RFC3339, fmt.Sprint(f.Record["eventTime"]))
-	id, _ := f.Record["eventID"].(string)
-	_ = respond.History{DB: e.DB}.ObservePolicy(ctx, bucket, at, id, string(pol))
 }
 
 func newApprovals(io IO) *cobra.Command {
@@ -291,8 +315,11 @@ func newApprovals(io IO) *cobra.Command {
 				if errors.Is(err, respond.ErrNotPending) {
 					return usagef("%s: %v", args[0], err)
 				}
-				printResults(io, []respond.Result{r})
-				return err
+				failed := printResults(io, []respond.Result{r})
+				if err != nil {
+					return err
+				}
+				return actionsFailed(failed)
 			},
 		}
 		c.Flags().StringVar(&by, "by", "", "who decides (recorded in the audit trail)")
@@ -423,23 +450,10 @@ func newPlaybooks(io IO) *cobra.Command {
 	return cmd
 }
 
-// respondBatch runs the playbooks on a batch's findings, in order, after
-// noting the bucket policies its events set (the history a revert reads).
-func respondBatch(ctx context.Context, io IO, e *respond.Engine, b *ingest.Batch, res *detect.Batch) error {
-	h := respond.History{DB: e.DB}
-	for i := range b.Events {
-		ev := &b.Events[i]
-		if ev.API.Operation != "PutBucketPolicy" || ev.Outcome == event.OutcomeFailure {
-			continue
-		}
-		pol, ok := ev.Lookup("requestParameters.bucketPolicy")
-		bucket, ok2 := ev.Lookup("requestParameters.bucketName")
-		if ok && ok2 && pol.Kind == event.KindObject {
-			if err := h.ObservePolicy(ctx, bucket.String(), ev.Time, ev.ID, string(pol.JSON())); err != nil {
-				return err
-			}
-		}
-	}
+// respondBatch runs the playbooks on a batch's findings, in order, and
+// counts the runs that failed.
+func respondBatch(ctx context.Context, io IO, e *respond.Engine, b *ingest.Batch, res *detect.Batch) (int, error) {
+	failed := 0
 	for i := range res.Findings {
 		line := report.AppendFindingJSON(nil, &res.Findings[i])
 		if rec := res.Findings[i].Record; len(rec) > 0 {
@@ -447,13 +461,13 @@ func respondBatch(ctx context.Context, io IO, e *respond.Engine, b *ingest.Batch
 		}
 		f, err := respond.ParseFinding(line)
 		if err != nil {
-			return err
+			return failed, err
 		}
 		rs, err := e.Handle(ctx, f)
 		if err != nil {
-			return err
+			return failed, err
 		}
-		printResults(io, rs)
+		failed += printResults(io, rs)
 	}
-	return nil
+	return failed, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/content"
+	"github.com/parapet-sec/parapet/internal/iampolicy"
 	"github.com/parapet-sec/parapet/internal/ocsf"
 	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
@@ -615,7 +616,7 @@ read (each reported on stderr), else 0.`,
 				return fmt.Errorf("nothing could be read from the account")
 			}
 			if remediate || cmd.Flags().Changed("db") {
-				if err := observePolicies(ctx, rf.db, res, start); err != nil {
+				if err := snapshotInventory(ctx, rf.db, res, start); err != nil {
 					return err
 				}
 			}
@@ -625,7 +626,7 @@ read (each reported on stderr), else 0.`,
 				return rerr
 			}
 			if remediate {
-				if err := remediateFailures(ctx, io, rf, checks, res, approveAll); err != nil {
+				if err := remediateFailures(ctx, io, rf, checks, res, approveAll, start); err != nil {
 					return err
 				}
 			}
@@ -650,7 +651,7 @@ read (each reported on stderr), else 0.`,
 
 // remediateFailures turns each failed check that has an action into a
 // one-step playbook and a finding, and lets the response engine decide.
-func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*check.Check, res []*resource.Resource, approveAll bool) error {
+func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*check.Check, res []*resource.Resource, approveAll bool, scanned time.Time) error {
 	results := check.Run(checks, res)
 	rf.noBuiltin = true
 	e, closeFn, err := rf.engine(ctx, io)
@@ -658,7 +659,7 @@ func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*c
 		return err
 	}
 	defer closeFn()
-	n := 0
+	n, failed := 0, 0
 	for _, r := range results {
 		if r.Status != check.Fail || r.Check.Action == nil {
 			continue
@@ -686,7 +687,7 @@ func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*c
 		}
 		e.Playbooks = []*respond.Playbook{pb}
 		f := &respond.Finding{Doc: map[string]any{
-			"id": "posture:" + r.CheckID + ":" + r.Resource.ID(), "rule_id": r.CheckID, "title": r.Title, "level": r.Severity, "source": "posture",
+			"id": "posture:" + r.CheckID + ":" + r.Resource.ID() + ":" + scanned.UTC().Format(time.RFC3339), "rule_id": r.CheckID, "title": r.Title, "level": r.Severity, "source": "posture",
 			"cloud":     map[string]any{"provider": "aws", "account": r.Resource.Account, "region": r.Resource.Region},
 			"resources": []any{map[string]any{"type": r.Resource.Type, "uid": r.Resource.ID(), "name": r.Resource.Name}},
 		}, Record: map[string]any{}}
@@ -701,11 +702,11 @@ func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*c
 				}
 			}
 		}
-		printResults(io, rs)
+		failed += printResults(io, rs)
 		n++
 	}
 	fmt.Fprintf(io.Err, "parapet: %d failed checks handed to the response engine; audit head %s\n", n, e.Audit.Head())
-	return nil
+	return actionsFailed(failed)
 }
 
 // writeScanOCSF writes one OCSF Compliance Finding (2003) per result,
@@ -742,25 +743,37 @@ func writeScanOCSF(w io.Writer, results []check.Result, now time.Time) error {
 	return nil
 }
 
-// observePolicies records the bucket policies the inventory read in the
-// store's policy history: when a later change makes a bucket public,
-// s3.revert_bucket_policy returns it to the policy seen here. The
-// observation's id is the policy's hash, so that the same policy seen
-// again is one observation, dated when first seen.
-func observePolicies(ctx context.Context, path string, res []*resource.Resource, at time.Time) error {
+// snapshotInventory keeps, in the store's snapshots, what the inventory
+// read of each bucket's policy and default encryption: Parapet's own reads
+// of the live account, which is all s3.revert_bucket_policy and
+// s3.enable_default_encryption ever restore from.
+func snapshotInventory(ctx context.Context, path string, res []*resource.Resource, at time.Time) error {
 	db, err := store.Open(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	h := respond.History{DB: db}
+	snaps := respond.Snapshots{DB: db}
 	for _, r := range res {
-		if r.Type != resource.S3Bucket || r.Policy == "" {
+		if r.Type != resource.S3Bucket {
 			continue
 		}
-		sum := sha256.Sum256([]byte(r.Policy))
-		if err := h.ObservePolicy(ctx, r.Name, at, "inventory:"+hex.EncodeToString(sum[:12]), r.Policy); err != nil {
-			return err
+		if r.Policy != "" {
+			doc, err := iampolicy.Parse([]byte(r.Policy))
+			if err == nil {
+				if err := snaps.Record(ctx, respond.Snapshot{Kind: respond.SnapshotBucketPolicy, Resource: r.Name, State: r.Policy, Problem: doc.Public(), Source: "posture scan", At: at}); err != nil {
+					return err
+				}
+			}
+		}
+		if enc, ok := r.Attrs["encryption"].(map[string]any); ok && enc["algorithm"] != "" {
+			state, _ := json.Marshal(map[string]any{"algorithm": enc["algorithm"], "kms_key": enc["kms_key"]})
+			if k, _ := enc["kms_key"].(string); k == "" {
+				state, _ = json.Marshal(map[string]any{"algorithm": enc["algorithm"]})
+			}
+			if err := snaps.Record(ctx, respond.Snapshot{Kind: respond.SnapshotBucketEncryption, Resource: r.Name, State: string(state), Source: "posture scan", At: at}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

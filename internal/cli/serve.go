@@ -163,7 +163,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 					return fmt.Errorf("bus: %w", err)
 				}
 			}
-			ps := &postureScanner{cfg: c.Posture, db: db, log: log, publish: srv.Publish, now: make(chan struct{}, 1)}
+			ps := &postureScanner{cfg: c.Posture, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1)}
 			if len(ps.targets()) > 0 {
 				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
 				srv.PostureScan = ps.Trigger

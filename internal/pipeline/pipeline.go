@@ -269,22 +269,6 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 				}
 			}
 		}
-		if p.Respond != nil {
-			h := respond.History{DB: p.DB}
-			for i := range b.Events {
-				ev := &b.Events[i]
-				if ev.API.Operation != "PutBucketPolicy" || ev.Outcome == event.OutcomeFailure {
-					continue
-				}
-				pol, ok := ev.Lookup("requestParameters.bucketPolicy")
-				bucket, ok2 := ev.Lookup("requestParameters.bucketName")
-				if ok && ok2 && pol.Kind == event.KindObject {
-					if err := h.ObservePolicy(ctx, bucket.String(), ev.Time, ev.ID, string(pol.JSON())); err != nil {
-						return err
-					}
-				}
-			}
-		}
 		events += len(b.Events)
 		for i := range res.Findings {
 			f := res.Findings[i]

@@ -241,6 +241,15 @@ func (f *Format) Decode(line string, ev *event.Event) error {
 		Network:  n,
 		Raw:      event.Raw{Format: event.RawFields, Data: []byte(line), Names: f.Names, Values: vals},
 	}
+	// The instance on the local side (flow logs v3 and later name it): what
+	// a finding on this traffic is about, and what a playbook acts on.
+	if id := local.InstanceID; id != "" {
+		uid := id
+		if ev.Cloud.Region != "" && ev.Cloud.Account != "" {
+			uid = "arn:aws:ec2:" + ev.Cloud.Region + ":" + ev.Cloud.Account + ":instance/" + id
+		}
+		ev.Resources = []event.Resource{{Type: "AWS::EC2::Instance", UID: uid, Name: id, Account: ev.Cloud.Account}}
+	}
 	return nil
 }
 
