@@ -19,9 +19,13 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest"
 )
 
-// failedCallRules lists the builtin rules that name state-changing calls
-// but are not state-change rules: they exist to match the failed attempts,
-// so a failed call is what they detect, not a near miss.
+// failedCallRules is the allow-list of builtin rules that name
+// state-changing calls but are not state-change rules: they exist to match
+// the failed attempts, so a failed call is what they detect, not a near
+// miss. The other activity rules, where a failed call means something
+// (console logins, denied calls and their bursts, enumeration, root use,
+// instance credentials used outside AWS), name no state-changing call and
+// need no entry.
 var failedCallRules = map[string]string{
 	"failed_attempt_to_impair_defenses":   "matches failed attempts to stop logging or security monitoring, by design",
 	"failed_attempt_to_grant_admin":       "matches failed attempts to grant administrator rights, by design",
