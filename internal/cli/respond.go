@@ -16,6 +16,7 @@ import (
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond"
@@ -396,22 +397,71 @@ func newIAMPolicy(io IO) *cobra.Command {
 }
 
 func newPlaybooks(io IO) *cobra.Command {
+	var ruleDirs []string
 	cmd := &cobra.Command{Use: "playbooks", Short: "Lint playbooks, list actions, print the playbook schema"}
 	lint := &cobra.Command{
-		Use: "lint [DIR...]", Short: "Validate playbooks (the builtin ones when no DIR is given)",
+		Use: "lint [DIR...]", Short: "Validate playbooks (the builtin ones when no DIR is given) and prove them on the rules' examples",
+		Long: `Validate playbooks (schema, CEL, actions, parameters, secret references), then prove each one
+on the findings the rules' matching examples produce (the builtin pack, and --rules): for every
+example finding a playbook's trigger selects, every step's templates must render and every parameter
+must be valid. A builtin playbook that no example finding triggers is a problem too.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg := registry(&awsaction.Clients{})
 			pbs, errs := loadPlaybooks(reg, args, len(args) > 0)
 			for _, e := range errs {
 				fmt.Fprintln(io.Out, e)
 			}
-			fmt.Fprintf(io.Out, "playbooks: %d valid, %d problems\n", len(pbs), len(errs))
-			if len(errs) > 0 {
+			problems := len(errs)
+			sources := []ruleSource{builtinRules()}
+			for _, d := range ruleDirs {
+				s, err := dirRules(d)
+				if err != nil {
+					return usagef("--rules: %v", err)
+				}
+				sources = append(sources, s)
+			}
+			var findings []detect.ExampleFinding
+			for _, s := range sources {
+				rs, _ := sigma.Load(s.fsys, s.root, sigma.Options{})
+				findings = append(findings, detect.ExampleFindings(s.fsys, rs)...)
+			}
+			e := &respond.Engine{Registry: reg}
+			proven := 0
+			for _, p := range pbs {
+				n := 0
+				for _, ex := range findings {
+					line := report.AppendFindingJSON(nil, &ex.Finding)
+					if len(ex.Finding.Record) > 0 {
+						line = append(append(append(line[:len(line)-1], `,"record":`...), ex.Finding.Record...), '}')
+					}
+					f, err := respond.ParseFinding(line)
+					if err != nil || !p.Matches(f) {
+						continue
+					}
+					n++
+					if _, err := e.Prove(p, f); err != nil {
+						fmt.Fprintf(io.Out, "%s: on %s:%d (%s): %v\n", p.File, ex.File, ex.Line, ex.Rule.Title, err)
+						problems++
+					}
+				}
+				switch {
+				case n > 0:
+					proven++
+				case strings.HasPrefix(p.File, "builtin:"):
+					fmt.Fprintf(io.Out, "%s: no rule example produces a finding its trigger selects: it is not proven\n", p.File)
+					problems++
+				default:
+					fmt.Fprintf(io.Out, "%s: not proven (no rule example produces a finding its trigger selects; add its rules with --rules)\n", p.File)
+				}
+			}
+			fmt.Fprintf(io.Out, "playbooks: %d valid, %d proven on %d example findings, %d problems\n", len(pbs), proven, len(findings), problems)
+			if problems > 0 {
 				return &ExitError{Code: ExitFailure}
 			}
 			return nil
 		},
 	}
+	lint.Flags().StringArrayVar(&ruleDirs, "rules", nil, "a directory of rules (with examples) whose findings the playbooks are proven on, besides the builtin pack")
 	actions := &cobra.Command{
 		Use: "actions", Short: "List the actions playbooks can use, with their parameters and IAM permissions", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

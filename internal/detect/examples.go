@@ -39,6 +39,61 @@ func ExamplesFile(ruleFile string) string {
 	return strings.TrimSuffix(ruleFile, path.Ext(ruleFile)) + ".examples.jsonl"
 }
 
+// example is one line of an examples file.
+type example struct {
+	line        int
+	match       bool
+	record      json.RawMessage
+	records     []json.RawMessage
+	flow        string
+	cloudRanges map[string][]string
+	err         error
+}
+
+// readExamples parses an examples file: {"match": bool, "record"|"records"|
+// "flow": …, "cloud_ranges": {provider: [prefix…]}} per line.
+func readExamples(data []byte) []example {
+	var out []example
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		var ex struct {
+			Match   *bool             `json:"match"`
+			Record  json.RawMessage   `json:"record"`
+			Records []json.RawMessage `json:"records"`
+			Flow    string            `json:"flow"`
+			// CloudRanges, provider → prefixes, enriches the example's
+			// events as --cloud-ranges would.
+			CloudRanges map[string][]string `json:"cloud_ranges"`
+		}
+		if err := json.Unmarshal(text, &ex); err != nil || ex.Match == nil {
+			out = append(out, example{line: line, err: fmt.Errorf("want {\"match\": true|false, \"record\"|\"flow\": …}: %v", err)})
+			continue
+		}
+		out = append(out, example{line: line, match: *ex.Match, record: ex.Record, records: ex.Records, flow: ex.Flow, cloudRanges: ex.CloudRanges})
+	}
+	return out
+}
+
+// events decodes an example's record (or flow line) and enriches it.
+func (ex example) events() ([]event.Event, error) {
+	evs, err := decodeExample(ex.record, ex.flow)
+	if ex.cloudRanges != nil {
+		ranges, rerr := enrich.NewRanges(ex.cloudRanges)
+		if rerr != nil {
+			return evs, fmt.Errorf("cloud_ranges: %w", rerr)
+		}
+		for i := range evs {
+			ranges.Enrich(&evs[i])
+		}
+	}
+	return evs, err
+}
+
 // RunExamples evaluates every rule against its examples. A rule without
 // examples, or without both a matching and a non-matching one, is
 // reported in problems.
@@ -51,29 +106,12 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 			continue
 		}
 		var pos, neg int
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-		for line := 1; sc.Scan(); line++ {
-			text := bytes.TrimSpace(sc.Bytes())
-			if len(text) == 0 {
-				continue
-			}
-			res := ExampleResult{Rule: r, File: file, Line: line}
-			var ex struct {
-				Match   *bool             `json:"match"`
-				Record  json.RawMessage   `json:"record"`
-				Records []json.RawMessage `json:"records"`
-				Flow    string            `json:"flow"`
-				// CloudRanges, provider → prefixes, enriches the
-				// example's events as --cloud-ranges would.
-				CloudRanges map[string][]string `json:"cloud_ranges"`
-			}
-			if err := json.Unmarshal(text, &ex); err != nil || ex.Match == nil {
-				res.Err = fmt.Errorf("want {\"match\": true|false, \"record\"|\"flow\": …}: %v", err)
+		for _, ex := range readExamples(data) {
+			res := ExampleResult{Rule: r, File: file, Line: ex.line, Want: ex.match, Err: ex.err}
+			if ex.err != nil {
 				results = append(results, res)
 				continue
 			}
-			res.Want = *ex.Match
 			if res.Want {
 				pos++
 			} else {
@@ -82,23 +120,12 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 			if r.Correlation != nil {
 				// A correlation's example is a sequence of records run
 				// through every rule of the pack, in order.
-				res.Got, res.Err = correlationExample(rules, r, ex.Records)
+				res.Got, res.Err = correlationExample(rules, r, ex.records)
 				results = append(results, res)
 				continue
 			}
-			evs, err := decodeExample(ex.Record, ex.Flow)
-			if err != nil {
-				res.Err = err
-			}
-			if ex.CloudRanges != nil {
-				ranges, err := enrich.NewRanges(ex.CloudRanges)
-				if err != nil {
-					res.Err = fmt.Errorf("cloud_ranges: %w", err)
-				}
-				for i := range evs {
-					ranges.Enrich(&evs[i])
-				}
-			}
+			evs, err := ex.events()
+			res.Err = err
 			for i := range evs {
 				if r.Applies(evs[i].Source) && r.Match(&evs[i]) {
 					res.Got = true
@@ -111,6 +138,58 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 		}
 	}
 	return results, problems
+}
+
+// ExampleFinding is a finding a rule's matching example produces.
+type ExampleFinding struct {
+	Rule    *sigma.Rule
+	File    string // the examples file
+	Line    int
+	Finding Finding
+}
+
+// ExampleFindings runs the whole pack over each rule's matching examples
+// and returns the findings of that rule, as detect would write them: what
+// playbooks are proven against (parapet playbooks lint).
+func ExampleFindings(fsys fs.FS, rules []*sigma.Rule) []ExampleFinding {
+	engine := NewEngine(rules)
+	var out []ExampleFinding
+	for _, r := range rules {
+		file := ExamplesFile(r.File)
+		data, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			continue
+		}
+		for _, ex := range readExamples(data) {
+			if ex.err != nil || !ex.match {
+				continue
+			}
+			var evs []event.Event
+			if r.Correlation != nil {
+				for _, rec := range ex.records {
+					e, err := decodeExample(rec, "")
+					if err != nil {
+						evs = nil
+						break
+					}
+					evs = append(evs, e...)
+				}
+			} else if evs, err = ex.events(); err != nil {
+				continue
+			}
+			if len(evs) == 0 {
+				continue
+			}
+			b := engine.DetectBatch(evs)
+			engine.NewCorrelator().Correlate(evs, b)
+			for _, f := range b.Findings {
+				if f.RuleID == r.ID || f.RuleID == r.Title {
+					out = append(out, ExampleFinding{Rule: r, File: file, Line: ex.line, Finding: f})
+				}
+			}
+		}
+	}
+	return out
 }
 
 func correlationExample(rules []*sigma.Rule, r *sigma.Rule, records []json.RawMessage) (bool, error) {

@@ -112,6 +112,21 @@ func (e *Engine) vars(f *Finding) map[string]any {
 	return map[string]any{"finding": f.Doc, "record": f.Record}
 }
 
+// Matches says whether a playbook's trigger selects a finding (a trigger
+// that cannot read the finding does not).
+func (p *Playbook) Matches(f *Finding) bool {
+	ok, err := evalBool(p.trigger, map[string]any{"finding": f.Doc, "record": f.Record})
+	return err == nil && ok
+}
+
+// Prove plans a playbook on a finding without running anything: every
+// template it renders for this finding renders, and every parameter is
+// valid. It is what playbooks lint checks against the rules' examples.
+func (e *Engine) Prove(p *Playbook, f *Finding) (int, error) {
+	steps, err := e.plan(p, e.vars(f))
+	return len(steps), err
+}
+
 // Handle runs every enabled playbook whose trigger matches f.
 func (e *Engine) Handle(ctx context.Context, f *Finding) ([]Result, error) {
 	vars := e.vars(f)

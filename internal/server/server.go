@@ -99,7 +99,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired)", s.approvals},
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
 		{"POST", "/v1/approvals/{id}/deny", "approver", "Deny a pending action; body {\"comment\": \"…\"}", s.decide(false)},
-		{"GET", "/v1/playbooks", "viewer", "The loaded playbooks: trigger, mode, approval policy, steps", s.playbooks},
+		{"GET", "/v1/playbooks", "viewer", "The loaded playbooks: trigger, mode, approval policy, steps (?finding_id=…: only the enabled ones whose trigger selects that finding)", s.playbooks},
 		{"GET", "/v1/playbook-runs", "viewer", "Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)", s.runs},
 		{"POST", "/v1/playbook-runs", "analyst", "Run a playbook on a finding; body {\"finding_id\": \"…\", \"playbook\": \"…\", \"comment\": \"…\"}. It waits for approval when the playbook says so, and always under the four-eyes rule", s.requestRun},
 		{"GET", "/v1/playbook-runs/{id}", "viewer", "One playbook run: who asked, who decided, each step's calls and outcome", s.run},
@@ -558,8 +558,26 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 
 func (s *Server) playbooks(w http.ResponseWriter, r *http.Request) {
 	items := []any{}
+	// ?finding_id=… lists only the enabled playbooks whose trigger selects
+	// that finding: what the UI offers to run on it.
+	var only *respond.Finding
+	if id := r.URL.Query().Get("finding_id"); id != "" && s.Pipeline.Respond != nil {
+		f, err := s.Pipeline.Finding(r.Context(), id)
+		if errors.Is(err, pipeline.ErrNotFound) {
+			apiError(w, http.StatusNotFound, "no finding %s", id)
+			return
+		}
+		if err != nil {
+			apiError(w, http.StatusInternalServerError, "store: %v", err)
+			return
+		}
+		only = f
+	}
 	if s.Pipeline.Respond != nil {
 		for _, p := range s.Pipeline.Respond.Playbooks {
+			if only != nil && (!p.IsEnabled() || !p.Matches(only)) {
+				continue
+			}
 			items = append(items, map[string]any{"name": p.Name, "description": p.Description, "trigger": p.Trigger, "mode": p.Mode,
 				"enabled": p.IsEnabled(), "needs_approval": p.NeedsApproval(), "approval": p.Approval, "steps": p.Steps})
 		}

@@ -198,20 +198,40 @@ function runsCard(runs, findings, playbooks) {
   let form = null;
   const pbs = (playbooks.items || []).filter(p => p.enabled);
   if (["analyst", "approver", "admin"].includes(state.role) && pbs.length && findings.length) {
-    const fsel = el("select", { id: "run-finding", "aria-label": "finding" }, findings.map(f => el("option", { value: f.id }, f.title + " · " + when(f.time))));
-    const psel = el("select", { id: "run-playbook", "aria-label": "playbook" }, pbs.map(p => el("option", { value: p.name }, p.name + (p.needs_approval || playbooks.four_eyes ? " (approval)" : " (runs at once)"))));
+    // Only the playbooks whose trigger selects the chosen finding are
+    // offered, and none is chosen for the analyst.
+    const fsel = el("select", { id: "run-finding", "aria-label": "finding" },
+      el("option", { value: "", selected: "", disabled: "" }, "choose a finding"),
+      findings.map(f => el("option", { value: f.id }, f.title + " · " + when(f.time))));
+    const psel = el("select", { id: "run-playbook", "aria-label": "playbook", disabled: "" }, el("option", { value: "" }, "choose a finding first"));
     const note = el("input", { type: "text", id: "run-comment", placeholder: "why (for the audit trail)", "aria-label": "comment" });
+    const go = el("button", { id: "run-request", disabled: "", onclick: async () => {
+      if (!fsel.value || !psel.value) return;
+      try {
+        const r = await api("POST", "/v1/playbook-runs", { finding_id: fsel.value, playbook: psel.value, comment: note.value });
+        const res = r.result || {};
+        toast("Playbook " + res.playbook + ": " + res.status + (res.error ? " — " + res.error : ""));
+      } catch (e) { toast(e.message); }
+      refreshPending(); route();
+    } }, "Request");
+    psel.onchange = () => { go.disabled = !psel.value; };
+    fsel.onchange = async () => {
+      go.disabled = true;
+      psel.disabled = true;
+      psel.replaceChildren(el("option", { value: "" }, "…"));
+      let fit = [];
+      try { fit = (await api("GET", "/v1/playbooks?finding_id=" + encodeURIComponent(fsel.value))).items || []; } catch (e) { toast(e.message); }
+      if (!fit.length) {
+        psel.replaceChildren(el("option", { value: "" }, "no playbook applies to this finding"));
+        return;
+      }
+      psel.replaceChildren(el("option", { value: "", selected: "", disabled: "" }, "choose a playbook"),
+        fit.map(p => el("option", { value: p.name }, p.name + (p.needs_approval || playbooks.four_eyes ? " (approval)" : " (runs at once)"))));
+      psel.disabled = false;
+    };
     form = el("div", {}, el("h2", {}, "Run a playbook"),
       el("p", { class: "muted" }, playbooks.four_eyes ? "Four-eyes rule: another approver must approve what you ask for." : "Playbooks that need approval wait in the approval queue."),
-      el("div", { class: "row2" }, fsel, psel), note,
-      el("button", { id: "run-request", onclick: async () => {
-        try {
-          const r = await api("POST", "/v1/playbook-runs", { finding_id: fsel.value, playbook: psel.value, comment: note.value });
-          const res = r.result || {};
-          toast("Playbook " + res.playbook + ": " + res.status + (res.error ? " — " + res.error : ""));
-        } catch (e) { toast(e.message); }
-        refreshPending(); route();
-      } }, "Request"));
+      el("div", { class: "row2" }, fsel, psel), note, go);
   }
   if (!items.length && !form) return null;
   return el("div", { class: "card", id: "runs" }, el("h2", {}, "Playbook runs"),
