@@ -137,6 +137,12 @@ func TestDemo(t *testing.T) {
 	if page, err := os.ReadFile(filepath.Join(dir, "posture.html")); err != nil || !strings.Contains(string(page), "CIS Amazon Web Services Foundations Benchmark") {
 		t.Errorf("no posture report beside the demo: %v", err)
 	}
+	// The commands to run it again name the folder given, not the default.
+	want := fmt.Sprintf("--cloud-ranges %s \\\n    --geoip %s --asn %s %s\n", filepath.Join(dir, "ip-ranges.json"),
+		filepath.Join(dir, "geo.mmdb"), filepath.Join(dir, "geo.mmdb"), filepath.Join(dir, "AWSLogs"))
+	if !strings.Contains(out, want) || strings.Contains(out, "parapet-demo/") {
+		t.Errorf("demo --dir %s: the run-it-yourself commands do not name it (want %q):\n%s", dir, want, out)
+	}
 	if n := strings.Count(out, "DETECTED"); n < 6 {
 		t.Errorf("only %d story detections in the demo output", n)
 	}
