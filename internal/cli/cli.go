@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -75,8 +76,9 @@ func New(io IO) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "parapet",
 		Short: "Parapet watches a cloud estate: ingest, detect, respond, comply",
-		Long: `Parapet ingests cloud telemetry (CloudTrail, VPC Flow Logs, GuardDuty), normalizes it to one
-OCSF-aligned event model, and detects, responds to and reports on threats and posture.`,
+		Long: `Parapet ingests cloud telemetry (AWS CloudTrail, VPC Flow Logs, GuardDuty; Azure Activity Log; Google
+Cloud audit logs), normalizes it to one OCSF-aligned event model, and detects, responds to and reports on
+threats and posture, in one-shot commands or continuously (parapet serve).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -104,7 +106,36 @@ OCSF-aligned event model, and detects, responds to and reports on threats and po
 		newServe(io),
 		newTokens(io),
 	)
+	guardGroups(root)
 	return root
+}
+
+// guardGroups makes every command that only holds others (parapet,
+// rules, approvals, …) treat a word it does not know as a usage error
+// (exit 2) with cobra's suggestion, where cobra would print help and exit
+// 0 (a group) or fail with exit 1 (the root). Alone, a group prints its
+// help.
+func guardGroups(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		guardGroups(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return usageError{errors.New(msg)}
+	}
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 }
 
 // isTerminal reports whether w is a terminal.

@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
 )
 
 const samples = "../ingest/testdata/samples"
@@ -137,6 +140,12 @@ func TestDemo(t *testing.T) {
 	if page, err := os.ReadFile(filepath.Join(dir, "posture.html")); err != nil || !strings.Contains(string(page), "CIS Amazon Web Services Foundations Benchmark") {
 		t.Errorf("no posture report beside the demo: %v", err)
 	}
+	// The commands to run it again name the folder given, not the default.
+	want := fmt.Sprintf("--cloud-ranges %s \\\n    --geoip %s --asn %s %s\n", filepath.Join(dir, "ip-ranges.json"),
+		filepath.Join(dir, "geo.mmdb"), filepath.Join(dir, "geo.mmdb"), filepath.Join(dir, "AWSLogs"))
+	if !strings.Contains(out, want) || strings.Contains(out, "parapet-demo/") {
+		t.Errorf("demo --dir %s: the run-it-yourself commands do not name it (want %q):\n%s", dir, want, out)
+	}
 	if n := strings.Count(out, "DETECTED"); n < 6 {
 		t.Errorf("only %d story detections in the demo output", n)
 	}
@@ -257,6 +266,15 @@ func TestRulesTest(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, " 0 failed") {
 		t.Errorf("builtin rules test: exit %d\n%s", code, out)
 	}
+	// The summary counts rules and examples apart.
+	builtin, errs := sigma.Load(builtinRules().fsys, builtinRules().root, sigma.Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	examples, _ := detect.RunExamples(builtinRules().fsys, builtin)
+	if want := fmt.Sprintf("rules: %d rules, %d passed, %d failed; %d examples, %d passed, %d failed\n", len(builtin), len(builtin), 0, len(examples), len(examples), 0); !strings.HasSuffix(out, want) {
+		t.Errorf("builtin rules test: the summary is not %q:\n%s", want, out)
+	}
 	dir := t.TempDir()
 	rec := func(name string) string {
 		return `{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"` + name + `"}`
@@ -265,6 +283,15 @@ func TestRulesTest(t *testing.T) {
 	out, _, code = run(t, "", "rules", "test", dir)
 	if code != ExitFailure || !strings.Contains(out, "create_user.examples.jsonl:2") || !strings.Contains(out, "needs at least one matching and one non-matching") {
 		t.Errorf("failing example: exit %d\n%s", code, out)
+	}
+	// One rule, failed: an example fails and it lacks a non-matching one;
+	// a second rule passes; a third cannot be parsed.
+	writeRule(t, dir, "delete_user", strings.NewReplacer("CreateUser", "DeleteUser", "Created", "Deleted", "000000000001", "000000000002").Replace(createUserRule),
+		`{"match":true,"record":`+rec("DeleteUser")+"}\n"+`{"match":false,"record":`+rec("CreateUser")+"}\n")
+	writeRule(t, dir, "broken", "title: Broken\nlogsource: {product: aws}\ndetection:\n  s:\n    eventName|nope: X\n  condition: s\n", "")
+	out, _, _ = run(t, "", "rules", "test", dir)
+	if want := "rules: 3 rules, 1 passed, 2 failed; 4 examples, 3 passed, 1 failed\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("the summary is not %q:\n%s", want, out)
 	}
 }
 

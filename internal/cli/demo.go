@@ -104,6 +104,7 @@ print what was seen. No cloud account and no network needed.`,
 				return err
 			}
 			seen.print(out, st)
+			printRunItYourself(out, res.RangesPath, res.GeoPath, filepath.Join(cfg.Dir, "AWSLogs"))
 			if err := demoResponse(cmd.Context(), out, cfg.Dir, all); err != nil {
 				return err
 			}
@@ -354,7 +355,21 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 		}
 	}
 	fmt.Fprintln(w, "Behavioural findings (UEBA) learn on the first three days of the week here (--ueba-warmup 72h); the default is seven.")
-	fmt.Fprintln(w, "Run it yourself: bin/parapet detect --format table --ueba-warmup 72h --cloud-ranges parapet-demo/ip-ranges.json \\\n    --geoip parapet-demo/geo.mmdb --asn parapet-demo/geo.mmdb parapet-demo/AWSLogs")
+}
+
+// printRunItYourself prints the detect command that repeats the demo's
+// detection on the files it wrote.
+func printRunItYourself(w *bufio.Writer, ranges, geo, logs string) {
+	fmt.Fprintf(w, "Run it yourself: bin/parapet detect --format table --ueba-warmup 72h --cloud-ranges %s \\\n    --geoip %s --asn %s %s\n",
+		shellQuote(ranges), shellQuote(geo), shellQuote(geo), shellQuote(logs))
+}
+
+// shellQuote quotes a path for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func countStories(labels []demo.Label) int {

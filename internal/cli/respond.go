@@ -266,6 +266,9 @@ func newApprovals(io IO) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List approvals (pending ones first expire as their playbooks say)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := storeExists(rf.db); err != nil {
+				return err
+			}
 			e, closeFn, err := rf.engine(cmd.Context(), io)
 			if err != nil {
 				return err
@@ -303,6 +306,9 @@ func newApprovals(io IO) *cobra.Command {
 				if by == "" {
 					return usagef("--by NAME is required: every decision is recorded with who made it")
 				}
+				if err := storeExists(rf.db); err != nil {
+					return err
+				}
 				e, closeFn, err := rf.engine(cmd.Context(), io)
 				if err != nil {
 					return err
@@ -339,7 +345,7 @@ func newAudit(io IO) *cobra.Command {
 	verify := &cobra.Command{
 		Use: "verify", Short: "Check the hash chain: names the first edited, deleted, inserted or reordered record", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := os.Stat(db); err != nil {
+			if err := storeExists(db); err != nil {
 				return err
 			}
 			s, err := store.Open(cmd.Context(), db)
@@ -360,6 +366,9 @@ func newAudit(io IO) *cobra.Command {
 	export := &cobra.Command{
 		Use: "export", Short: "Write the audit trail as JSON lines, each record with its hash", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := storeExists(db); err != nil {
+				return err
+			}
 			s, err := store.Open(cmd.Context(), db)
 			if err != nil {
 				return err

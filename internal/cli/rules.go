@@ -101,33 +101,42 @@ func newRules(io IO) *cobra.Command {
 					sources = append(sources, s)
 				}
 			}
-			passed, failed := 0, 0
+			// A rule passes when it loads, has both kinds of example,
+			// and every example behaves as it says.
+			var rules, rulesFailed, examples, examplesFailed int
 			for _, s := range sources {
-				rules, errs := sigma.Load(s.fsys, s.root, sigma.Options{})
+				loaded, errs := sigma.Load(s.fsys, s.root, sigma.Options{})
 				for _, e := range errs {
 					fmt.Fprintf(io.Out, "FAIL %v\n", e)
-					failed++
 				}
-				results, problems := detect.RunExamples(s.fsys, rules)
+				rules += len(loaded) + len(errs)
+				rulesFailed += len(errs)
+				failed := map[*sigma.Rule]bool{}
+				results, problems := detect.RunExamples(s.fsys, loaded)
 				for _, p := range problems {
 					fmt.Fprintf(io.Out, "FAIL %v\n", p)
-					failed++
+					if ep, ok := p.(*detect.ExampleProblem); ok {
+						failed[ep.Rule] = true
+					}
 				}
+				examples += len(results)
 				for _, r := range results {
 					if r.OK() {
-						passed++
 						continue
 					}
-					failed++
+					examplesFailed++
+					failed[r.Rule] = true
 					why := fmt.Sprintf("want match=%v, got %v", r.Want, r.Got)
 					if r.Err != nil {
 						why = r.Err.Error()
 					}
 					fmt.Fprintf(io.Out, "FAIL %s:%d: %s: %s\n", r.File, r.Line, r.Rule.Title, why)
 				}
+				rulesFailed += len(failed)
 			}
-			fmt.Fprintf(io.Out, "rules: %d passed, %d failed\n", passed, failed)
-			if failed > 0 {
+			fmt.Fprintf(io.Out, "rules: %d rules, %d passed, %d failed; %d examples, %d passed, %d failed\n",
+				rules, rules-rulesFailed, rulesFailed, examples, examples-examplesFailed, examplesFailed)
+			if rulesFailed > 0 {
 				return &ExitError{Code: ExitFailure}
 			}
 			return nil

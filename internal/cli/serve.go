@@ -107,6 +107,15 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 					demoNote = "actions run on the AWS API emulator at " + moto.URL + ", never a real account"
 				}
 				c.Detect.UEBA.Warmup = config.Duration(3 * 24 * time.Hour)
+				// The demo's own address ranges and geo database, as a
+				// user's file would name them (detect.cloud_ranges,
+				// detect.geoip, detect.asn): without them no address is
+				// known to be outside AWS, and nobody travels.
+				c.Detect.CloudRanges = append(c.Detect.CloudRanges, filepath.Join(demoDir, "ip-ranges.json"))
+				if c.Detect.GeoIP == "" && c.Detect.ASN == "" {
+					c.Detect.GeoIP = filepath.Join(demoDir, "geo.mmdb")
+					c.Detect.ASN = c.Detect.GeoIP
+				}
 				c.Sources.Folders = append(c.Sources.Folders, config.Folder{Path: filepath.Join(demoDir, "AWSLogs"), Poll: config.Duration(time.Second)})
 				tf := filepath.Join(c.Data, "demo-terraform")
 				if err := writeExampleProject(tf); err != nil {

@@ -10,8 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -333,22 +331,9 @@ func TestServeDemo(t *testing.T) {
 	}
 	data := t.TempDir()
 	viewer := token(t, data, "viewer")
-	url, _ := startServe(t, "--data", data, "--demo")
-	events := regexp.MustCompile(`(?m)^parapet_events_total (\S+)$`)
-	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		_, m := call(t, "GET", url+"/metrics", "", "", nil)
-		raw := m["raw"].(string)
-		n := 0.0
-		if x := events.FindStringSubmatch(raw); x != nil {
-			n, _ = strconv.ParseFloat(x[1], 64)
-		}
-		if n > 20000 && strings.Contains(raw, "parapet_intake_spooled 0") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the demo was not processed: %v events", n)
-		}
-	}
+	url, stop := startServe(t, "--data", data, "--demo")
+	in := readDemoInput(t, data)
+	metrics := waitDemoProcessed(t, url, in)
 	_, v := call(t, "GET", url+"/v1/incidents?limit=1000", viewer, "", nil)
 	titles := mustJSON(v["items"])
 	for _, want := range []string{"S3 Bucket Policy Grants Access To Everyone", "Security Group Opens SSH Or RDP To The Internet", "Access Key Created For Another User", "GPU Instances Launched"} {
@@ -383,6 +368,10 @@ func TestServeDemo(t *testing.T) {
 			t.Fatal("no posture scan of the demo project")
 		}
 	}
+	stop()
+	findings, stored := readStore(t, filepath.Join(data, "parapet.db"))
+	t.Run("six stories", func(t *testing.T) { checkDemoStories(t, data, findings) })
+	t.Run("metrics agree with the store", func(t *testing.T) { checkMetricsAgree(t, metrics, stored, in) })
 }
 
 // A pattern declared a false positive stops filing (not storing) findings;

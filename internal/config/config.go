@@ -1,17 +1,19 @@
 // Package config is parapet serve's configuration: one YAML file, decoded
-// strictly (an unknown key is an error naming its line), checked (every
-// error with its line), with defaults that run with no file at all:
-// SQLite under ./parapet-data, HTTP on 127.0.0.1:8080, no sources.
+// strictly and checked, every problem reported in one pass with its line
+// and its YAML keys (an unknown key with the closest valid one), with
+// defaults that run with no file at all: SQLite under ./parapet-data, HTTP
+// on 127.0.0.1:8080, no sources. Marshalled to JSON it uses the file's
+// keys, and reads back as a file.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,28 +22,28 @@ import (
 
 // Config is the whole file. Durations are Go durations ("90s", "1h").
 type Config struct {
-	Listen    string    `yaml:"listen" doc:"address the HTTP API and UI listen on"`
-	Data      string    `yaml:"data" doc:"folder for the store, checkpoints and state"`
-	DB        string    `yaml:"db" doc:"the store: a SQLite file (default DATA/parapet.db)"`
-	Auth      Auth      `yaml:"auth"`
-	Detect    Detect    `yaml:"detect"`
-	Correlate Correlate `yaml:"correlate"`
-	Respond   Respond   `yaml:"respond"`
-	Intel     Intel     `yaml:"intel"`
-	Posture   Posture   `yaml:"posture"`
-	Sources   Sources   `yaml:"sources"`
-	Bus       Bus       `yaml:"bus"`
+	Listen    string    `yaml:"listen" json:"listen" doc:"address the HTTP API and UI listen on"`
+	Data      string    `yaml:"data" json:"data" doc:"folder for the store, checkpoints and state"`
+	DB        string    `yaml:"db" json:"db" doc:"the store: a SQLite file (default DATA/parapet.db)"`
+	Auth      Auth      `yaml:"auth" json:"auth"`
+	Detect    Detect    `yaml:"detect" json:"detect"`
+	Correlate Correlate `yaml:"correlate" json:"correlate"`
+	Respond   Respond   `yaml:"respond" json:"respond"`
+	Intel     Intel     `yaml:"intel" json:"intel"`
+	Posture   Posture   `yaml:"posture" json:"posture"`
+	Sources   Sources   `yaml:"sources" json:"sources"`
+	Bus       Bus       `yaml:"bus" json:"bus"`
 }
 
 // Bus scales serve out over NATS JetStream: workers share the bus and a
 // PostgreSQL store; each account's events go to one worker.
 type Bus struct {
-	NATS       string `yaml:"nats" doc:"a NATS server with JetStream (nats://host:4222); empty with no embedded server: no bus, one process"`
-	Embedded   string `yaml:"embedded" doc:"run a JetStream server in this process listening on host:port (its data in DATA/nats); workers connect to it"`
-	Partitions int    `yaml:"partitions" doc:"partitions of the event stream, by account (default 16; fixed once the stream exists)"`
-	Worker     int    `yaml:"worker" doc:"this worker's index, 0 to workers-1 (worker 0 also runs the scheduled posture scans)"`
-	Workers    int    `yaml:"workers" doc:"how many workers share the partitions (default 1)"`
-	MaxPending int64  `yaml:"max_pending" doc:"bodies the intake stream holds before the intake answers 503 (default 100000)"`
+	NATS       string `yaml:"nats" json:"nats" doc:"a NATS server with JetStream (nats://host:4222); empty with no embedded server: no bus, one process"`
+	Embedded   string `yaml:"embedded" json:"embedded" doc:"run a JetStream server in this process listening on host:port (its data in DATA/nats); workers connect to it"`
+	Partitions int    `yaml:"partitions" json:"partitions" doc:"partitions of the event stream, by account (default 16; fixed once the stream exists)"`
+	Worker     int    `yaml:"worker" json:"worker" doc:"this worker's index, 0 to workers-1 (worker 0 also runs the scheduled posture scans)"`
+	Workers    int    `yaml:"workers" json:"workers" doc:"how many workers share the partitions (default 1)"`
+	MaxPending int64  `yaml:"max_pending" json:"max_pending" doc:"bodies the intake stream holds before the intake answers 503 (default 100000)"`
 }
 
 // Enabled says whether serve runs on the bus.
@@ -49,102 +51,102 @@ func (b Bus) Enabled() bool { return b.NATS != "" || b.Embedded != "" }
 
 // Auth tunes access to the API.
 type Auth struct {
-	FourEyes      bool     `yaml:"four_eyes" doc:"nobody approves an action they requested"`
-	LoginFailures int      `yaml:"login_failures" doc:"failed token attempts from one address before it is throttled"`
-	LoginWindow   Duration `yaml:"login_window" doc:"the window failed attempts are counted in, and the throttle's length"`
+	FourEyes      bool     `yaml:"four_eyes" json:"four_eyes" doc:"nobody approves an action they requested"`
+	LoginFailures int      `yaml:"login_failures" json:"login_failures" doc:"failed token attempts from one address before it is throttled"`
+	LoginWindow   Duration `yaml:"login_window" json:"login_window" doc:"the window failed attempts are counted in, and the throttle's length"`
 }
 
 // Detect configures rules and behavioural models.
 type Detect struct {
-	Rules        []string `yaml:"rules" doc:"folders of Sigma rules to add"`
-	BuiltinRules *bool    `yaml:"builtin_rules" doc:"run the builtin rule pack (default true)"`
-	UEBA         UEBA     `yaml:"ueba"`
-	CloudRanges  []string `yaml:"cloud_ranges" doc:"published cloud address ranges (AWS ip-ranges.json, GCP cloud.json, Azure Service Tags)"`
-	GeoIP        string   `yaml:"geoip" doc:"a MaxMind-format City or Country database"`
-	ASN          string   `yaml:"asn" doc:"a MaxMind-format ASN database"`
+	Rules        []string `yaml:"rules" json:"rules" doc:"folders of Sigma rules to add"`
+	BuiltinRules *bool    `yaml:"builtin_rules" json:"builtin_rules" doc:"run the builtin rule pack (default true)"`
+	UEBA         UEBA     `yaml:"ueba" json:"ueba"`
+	CloudRanges  []string `yaml:"cloud_ranges" json:"cloud_ranges" doc:"published cloud address ranges (AWS ip-ranges.json, GCP cloud.json, Azure Service Tags)"`
+	GeoIP        string   `yaml:"geoip" json:"geoip" doc:"a MaxMind-format City or Country database"`
+	ASN          string   `yaml:"asn" json:"asn" doc:"a MaxMind-format ASN database"`
 }
 
 // UEBA configures the behavioural models.
 type UEBA struct {
-	Enabled   *bool    `yaml:"enabled" doc:"run the behavioural models (default true)"`
-	Warmup    Duration `yaml:"warmup" doc:"event time an account's baselines learn before they alert (default 168h)"`
-	Threshold float64  `yaml:"threshold" doc:"alert when a score is this rare among the account's (-log10; default 4)"`
-	MinRaw    float64  `yaml:"min_raw" doc:"and its raw score reaches this (default 5)"`
+	Enabled   *bool    `yaml:"enabled" json:"enabled" doc:"run the behavioural models (default true)"`
+	Warmup    Duration `yaml:"warmup" json:"warmup" doc:"event time an account's baselines learn before they alert (default 168h)"`
+	Threshold float64  `yaml:"threshold" json:"threshold" doc:"alert when a score is this rare among the account's (-log10; default 4)"`
+	MinRaw    float64  `yaml:"min_raw" json:"min_raw" doc:"and its raw score reaches this (default 5)"`
 }
 
 // Correlate groups findings into incidents.
 type Correlate struct {
-	Window Duration `yaml:"window" doc:"findings of one principal or resource this close in time join one incident (default 1h)"`
+	Window Duration `yaml:"window" json:"window" doc:"findings of one principal or resource this close in time join one incident (default 1h)"`
 }
 
 // Respond configures playbooks.
 type Respond struct {
-	Playbooks        []string `yaml:"playbooks" doc:"folders of playbooks to add"`
-	BuiltinPlaybooks *bool    `yaml:"builtin_playbooks" doc:"enable the builtin playbooks (default true)"`
-	DryRun           bool     `yaml:"dry_run" doc:"plan actions, never make them"`
-	Protect          []string `yaml:"protect" doc:"resources no playbook touches (names or ARNs, * and ? allowed)"`
+	Playbooks        []string `yaml:"playbooks" json:"playbooks" doc:"folders of playbooks to add"`
+	BuiltinPlaybooks *bool    `yaml:"builtin_playbooks" json:"builtin_playbooks" doc:"enable the builtin playbooks (default true)"`
+	DryRun           bool     `yaml:"dry_run" json:"dry_run" doc:"plan actions, never make them"`
+	Protect          []string `yaml:"protect" json:"protect" doc:"resources no playbook touches (names or ARNs, * and ? allowed)"`
 }
 
 // Intel lists threat-intelligence indicator files.
 type Intel struct {
-	Files []string `yaml:"files" doc:"STIX 2.1 bundles or plain IP / CIDR / domain lists"`
-	TAXII []TAXII  `yaml:"taxii"`
+	Files []string `yaml:"files" json:"files" doc:"STIX 2.1 bundles or plain IP / CIDR / domain lists"`
+	TAXII []TAXII  `yaml:"taxii" json:"taxii"`
 }
 
 // TAXII is a TAXII 2.1 collection polled for STIX indicators.
 type TAXII struct {
-	Collection string   `yaml:"collection" doc:"the collection's URL: https://HOST/API-ROOT/collections/ID/"`
-	User       string   `yaml:"user" doc:"basic-auth user"`
-	Password   string   `yaml:"password" doc:"env:NAME or file:PATH holding the password"`
-	Interval   Duration `yaml:"interval" doc:"how often to poll (default 1h)"`
+	Collection string   `yaml:"collection" json:"collection" doc:"the collection's URL: https://HOST/API-ROOT/collections/ID/"`
+	User       string   `yaml:"user" json:"user" doc:"basic-auth user"`
+	Password   string   `yaml:"password" json:"password" doc:"env:NAME or file:PATH holding the password"`
+	Interval   Duration `yaml:"interval" json:"interval" doc:"how often to poll (default 1h)"`
 }
 
 // Posture schedules compliance scans whose results the API and UI show.
 type Posture struct {
-	Interval Duration   `yaml:"interval" doc:"how often to scan (default 6h)"`
-	IaC      []string   `yaml:"iac" doc:"Terraform / CloudFormation folders or plan files to scan"`
-	Config   []string   `yaml:"config" doc:"AWS Config snapshot files to scan"`
-	AWS      PostureAWS `yaml:"aws"`
+	Interval Duration   `yaml:"interval" json:"interval" doc:"how often to scan (default 6h)"`
+	IaC      []string   `yaml:"iac" json:"iac" doc:"Terraform / CloudFormation folders or plan files to scan"`
+	Config   []string   `yaml:"config" json:"config" doc:"AWS Config snapshot files to scan"`
+	AWS      PostureAWS `yaml:"aws" json:"aws"`
 }
 
 // PostureAWS scans the live account.
 type PostureAWS struct {
-	Enabled     bool     `yaml:"enabled" doc:"scan the live account (read-only calls, the standard credential chain)"`
-	Regions     []string `yaml:"regions" doc:"regions to scan (default: the configured one)"`
-	AssumeRoles []string `yaml:"assume_roles" doc:"role ARNs, one per account to scan"`
+	Enabled     bool     `yaml:"enabled" json:"enabled" doc:"scan the live account (read-only calls, the standard credential chain)"`
+	Regions     []string `yaml:"regions" json:"regions" doc:"regions to scan (default: the configured one)"`
+	AssumeRoles []string `yaml:"assume_roles" json:"assume_roles" doc:"role ARNs, one per account to scan"`
 }
 
 // Sources are where telemetry comes from.
 type Sources struct {
-	Folders []Folder `yaml:"folders"`
-	S3SQS   []S3SQS  `yaml:"s3sqs"`
-	HTTP    HTTP     `yaml:"http"`
+	Folders []Folder `yaml:"folders" json:"folders"`
+	S3SQS   []S3SQS  `yaml:"s3sqs" json:"s3sqs"`
+	HTTP    HTTP     `yaml:"http" json:"http"`
 }
 
 // S3SQS is a queue announcing objects delivered to S3 (CloudTrail, flow
 // logs): S3 notifications direct or through SNS, EventBridge, or
 // CloudTrail's SNS notifications. Credentials: the standard chain.
 type S3SQS struct {
-	QueueURL string   `yaml:"queue_url" doc:"the SQS queue URL"`
-	Region   string   `yaml:"region" doc:"the queue's and buckets' region (default: the configured one)"`
-	Wait     Duration `yaml:"wait" doc:"long-poll time (default 20s)"`
+	QueueURL string   `yaml:"queue_url" json:"queue_url" doc:"the SQS queue URL"`
+	Region   string   `yaml:"region" json:"region" doc:"the queue's and buckets' region (default: the configured one)"`
+	Wait     Duration `yaml:"wait" json:"wait" doc:"long-poll time (default 20s)"`
 }
 
 // Folder is a folder watched for new files.
 type Folder struct {
-	Path string   `yaml:"path" doc:"the folder (walked recursively)"`
-	Poll Duration `yaml:"poll" doc:"how often to look for new files (default 10s)"`
+	Path string   `yaml:"path" json:"path" doc:"the folder (walked recursively)"`
+	Poll Duration `yaml:"poll" json:"poll" doc:"how often to look for new files (default 10s)"`
 }
 
 // HTTP is the intake.
 type HTTP struct {
-	MaxBody ByteSize `yaml:"max_body" doc:"largest request body accepted (default 64MiB); Firehose's access key is a Parapet token"`
+	MaxBody ByteSize `yaml:"max_body" json:"max_body" doc:"largest request body accepted (default 64MiB); Firehose's access key is a Parapet token"`
 	// MaxInflated bounds what a gzip body inflates to (a small body can
 	// inflate to gigabytes).
-	MaxInflated ByteSize `yaml:"max_inflated" doc:"largest size a gzip body or Firehose record may inflate to (default 512MiB)"`
+	MaxInflated ByteSize `yaml:"max_inflated" json:"max_inflated" doc:"largest size a gzip body or Firehose record may inflate to (default 512MiB)"`
 	// MaxSpooled is backpressure: past this many bodies waiting, the
 	// intake answers 503 with Retry-After instead of accepting more.
-	MaxSpooled int `yaml:"max_spooled" doc:"bodies waiting in the spool before the intake answers 503 (default 10000)"`
+	MaxSpooled int `yaml:"max_spooled" json:"max_spooled" doc:"bodies waiting in the spool before the intake answers 503 (default 10000)"`
 }
 
 // Duration is a time.Duration written as "90s".
@@ -299,7 +301,11 @@ func Load(path string) (*Config, error) {
 		var errs Errors
 		if errors.As(err, &errs) {
 			for i, e := range errs {
-				errs[i] = fmt.Errorf("%s:%s", path, strings.TrimPrefix(e.Error(), "line "))
+				if rest, ok := strings.CutPrefix(e.Error(), "line "); ok {
+					errs[i] = fmt.Errorf("%s:%s", path, rest)
+				} else {
+					errs[i] = fmt.Errorf("%s: %w", path, e)
+				}
 			}
 			return nil, errs
 		}
@@ -308,31 +314,45 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes and checks a file's content.
+// Parse decodes and checks a file's content. Every problem is reported
+// at once (Errors), each with its line and its path of YAML keys.
 func Parse(data []byte) (*Config, error) {
 	var c Config
-	if len(bytes.TrimSpace(data)) > 0 {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		// Not YAML at all: nothing further can be read.
+		return nil, Errors{errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	errs := validate(&root)
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		if err := root.Decode(&c); err != nil {
+			// validate removed what does not fit; anything left is
+			// reported as the decoder puts it.
 			var te *yaml.TypeError
-			if errors.As(err, &te) {
-				var errs Errors
-				for _, m := range te.Errors {
-					errs = append(errs, errors.New(strings.TrimPrefix(m, "yaml: ")))
-				}
-				return nil, errs
+			if !errors.As(err, &te) {
+				return nil, append(errs, errors.New(strings.TrimPrefix(err.Error(), "yaml: ")))
 			}
-			return nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+			for _, m := range te.Errors {
+				errs = append(errs, errors.New(strings.TrimPrefix(m, "yaml: ")))
+			}
 		}
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root)
-	if errs := c.check(&root); len(errs) > 0 {
+	errs = append(errs, c.check(&root)...)
+	if len(errs) > 0 {
+		slices.SortStableFunc(errs, func(a, b error) int { return errLine(a) - errLine(b) })
 		return nil, errs
 	}
 	c.fill()
 	return &c, nil
+}
+
+// errLine is the line an error names ("line N: …"), 0 for none.
+func errLine(err error) int {
+	var n int
+	if _, e := fmt.Sscanf(err.Error(), "line %d:", &n); e != nil {
+		return 0
+	}
+	return n
 }
 
 // check finds what decoding cannot: bad addresses, secrets written in

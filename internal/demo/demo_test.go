@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parapet-sec/parapet/internal/demo"
 	"github.com/parapet-sec/parapet/internal/event"
@@ -178,5 +179,49 @@ func TestStories(t *testing.T) {
 	// Background must be substantial and varied.
 	if len(background) < 15000 {
 		t.Errorf("only %d background events", len(background))
+	}
+}
+
+// Every log file carries its delivery time, the time in its name, as its
+// modification time (S3's LastModified, which aws s3 sync keeps), so that
+// a watched folder reads the week as it was delivered; a delivery time
+// still to come is never written.
+func TestDeliveryTimes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start time.Time
+	}{{"past", time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}, {"future", time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := demo.Generate(demo.Config{Dir: dir, Seed: 1, Days: 5, Start: tc.start}); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			n := 0
+			err := filepath.WalkDir(filepath.Join(dir, "AWSLogs"), func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				info, err := d.Info()
+				if err != nil {
+					return err
+				}
+				delivered, err := time.Parse("20060102T1504Z", file.NameTime(p))
+				if err != nil {
+					t.Fatalf("%s: no delivery time in the name", p)
+				}
+				n++
+				switch {
+				case info.ModTime().After(now):
+					t.Errorf("%s: modified %v, in the future", p, info.ModTime())
+				case delivered.Before(now) && !info.ModTime().Equal(delivered):
+					t.Errorf("%s: modified %v, delivered %v", p, info.ModTime(), delivered)
+				}
+				return nil
+			})
+			if err != nil || n == 0 {
+				t.Fatalf("%d files: %v", n, err)
+			}
+		})
 	}
 }

@@ -513,7 +513,12 @@ func (g *gen) assumeWebIdentity(p *persona, t time.Time) {
 // write lays the records out as S3 delivery does and writes the labels.
 func (g *gen) write() (Result, error) {
 	res := Result{Start: g.cfg.Start, End: g.cfg.Start.Add(time.Duration(g.cfg.Days) * 24 * time.Hour)}
-	write := func(path string, data []byte) error {
+	now := time.Now()
+	// write stores a log file with its delivery time (the time in its
+	// name) as its modification time, as S3's LastModified (which aws s3
+	// sync keeps): a watched folder then reads the week in the order it
+	// was delivered. A delivery still to come keeps the time of writing.
+	write := func(path string, delivered time.Time, data []byte) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
@@ -526,7 +531,13 @@ func (g *gen) write() (Result, error) {
 		if err := zw.Close(); err != nil {
 			return err
 		}
-		return os.WriteFile(path, buf.Bytes(), 0o644)
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		if delivered.After(now) {
+			return nil
+		}
+		return os.Chtimes(path, delivered, delivered)
 	}
 	for _, k := range sortedKeys(g.trail) {
 		recs := g.trail[k]
@@ -543,7 +554,7 @@ func (g *gen) write() (Result, error) {
 		t := time.Unix(k.hour*3600, 0).UTC().Add(55 * time.Minute)
 		path := filepath.Join(g.cfg.Dir, "AWSLogs", k.account, "CloudTrail", k.region, t.Format("2006/01/02"),
 			fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", k.account, k.region, t.Format("20060102T1504Z"), g.upper(16)))
-		if err := write(path, body.Bytes()); err != nil {
+		if err := write(path, t, body.Bytes()); err != nil {
 			return res, err
 		}
 		res.CloudTrailFiles++
@@ -561,7 +572,7 @@ func (g *gen) write() (Result, error) {
 		t := time.Unix(k.hour*3600, 0).UTC().Add(time.Hour)
 		path := filepath.Join(g.cfg.Dir, "AWSLogs", k.account, "vpcflowlogs", k.region, t.Format("2006/01/02"),
 			fmt.Sprintf("%s_vpcflowlogs_%s_fl-0d3m0f10wl0g5_%s_%s.log.gz", k.account, k.region, t.Format("20060102T1504Z"), strings.ToLower(g.upper(8))))
-		if err := write(path, body.Bytes()); err != nil {
+		if err := write(path, t, body.Bytes()); err != nil {
 			return res, err
 		}
 		res.FlowFiles++

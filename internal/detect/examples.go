@@ -94,15 +94,24 @@ func (ex example) events() ([]event.Event, error) {
 	return evs, err
 }
 
+// ExampleProblem is a rule its examples cannot prove: it has none, or
+// not both a matching and a non-matching one.
+type ExampleProblem struct {
+	Rule *sigma.Rule
+	Err  error
+}
+
+func (p *ExampleProblem) Error() string { return p.Err.Error() }
+
 // RunExamples evaluates every rule against its examples. A rule without
 // examples, or without both a matching and a non-matching one, is
-// reported in problems.
+// reported in problems (each an *ExampleProblem).
 func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, problems []error) {
 	for _, r := range rules {
 		file := ExamplesFile(r.File)
 		data, err := fs.ReadFile(fsys, file)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("%s: rule %q has no examples (%s)", r.File, r.Title, file))
+			problems = append(problems, &ExampleProblem{r, fmt.Errorf("%s: rule %q has no examples (%s)", r.File, r.Title, file)})
 			continue
 		}
 		var pos, neg int
@@ -134,7 +143,7 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 			results = append(results, res)
 		}
 		if pos == 0 || neg == 0 {
-			problems = append(problems, fmt.Errorf("%s: rule %q needs at least one matching and one non-matching example (has %d and %d)", file, r.Title, pos, neg))
+			problems = append(problems, &ExampleProblem{r, fmt.Errorf("%s: rule %q needs at least one matching and one non-matching example (has %d and %d)", file, r.Title, pos, neg)})
 		}
 	}
 	return results, problems

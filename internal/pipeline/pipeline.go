@@ -332,11 +332,14 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 			// Stored, counted, but neither filed into an incident nor
 			// handed to the playbooks.
 			body := report.AppendFindingJSON(nil, f)
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				f.ID, "suppressed:"+sid, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body)); err != nil {
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				f.ID, "suppressed:"+sid, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
+			if err != nil {
 				return nil, err
 			}
-			p.Metrics.Suppressed.Inc()
+			if n, _ := res.RowsAffected(); n > 0 { // a replayed body's are stored already
+				p.Metrics.Suppressed.Inc()
+			}
 			continue
 		}
 		kept = append(kept, *f)
@@ -362,16 +365,22 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 			p.Metrics.MTTD.Observe(time.Since(f.Time).Seconds())
 		}
 	}
+	opened := 0
 	for _, in := range changed {
+		// Counted when its row is new, whatever its findings so far.
+		var stored int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE id = ?`, in.ID).Scan(&stored); err != nil {
+			return nil, err
+		}
+		if stored == 0 {
+			opened++
+		}
 		body, _ := json.Marshal(in)
-		res, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, risk, first, last, updated, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, risk, first, last, updated, body) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, risk = excluded.risk, first = excluded.first, last = excluded.last, updated = excluded.updated, body = excluded.body`,
 			in.ID, in.Status, in.Risk, in.First.UTC().Format(time.RFC3339Nano), in.Last.UTC().Format(time.RFC3339Nano), now, string(body))
 		if err != nil {
 			return nil, err
-		}
-		if n, _ := res.RowsAffected(); n > 0 && in.Count == 1 {
-			p.Metrics.Incidents.Inc()
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq); err != nil {
@@ -380,6 +389,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
+	p.Metrics.Incidents.Add(float64(opened))
 	p.Metrics.Spooled.Dec()
 	p.backlog.Add(-1)
 	// Incidents that can take no more findings leave memory (they stay

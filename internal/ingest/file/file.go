@@ -83,6 +83,10 @@ func SortByTime(in []ingest.Input) {
 	})
 }
 
+// NameTime returns the YYYYMMDDTHHMMZ AWS writes into a log file's name
+// (CloudTrail, VPC Flow Logs), or "": strings that sort in time order.
+func NameTime(path string) string { return nameTime(path) }
+
 // nameTime returns the YYYYMMDDTHHMMZ in a file name, or "".
 func nameTime(path string) string {
 	base := filepath.Base(path)

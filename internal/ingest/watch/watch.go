@@ -1,7 +1,8 @@
 // Package watch feeds parapet serve from folders: each poll walks the
-// folder (in lexical order, which is time order under the S3 key layout)
-// and spools every file not spooled before at its current size and
-// modification time. The checkpoint and the spooled body are written in
+// folder and spools every file not spooled before at its current size and
+// modification time, in the order of the times AWS writes into log file
+// names (accounts and regions interleave in event time, as the
+// behavioural models need; files without one first, in lexical order). The checkpoint and the spooled body are written in
 // one transaction, so a restart neither loses a file nor reads it twice.
 package watch
 
@@ -12,8 +13,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/parapet-sec/parapet/internal/ingest/file"
 )
 
 // Submitter spools an object once per version (pipeline.SubmitOnce).
@@ -62,8 +66,9 @@ func (f *Folder) Scan(ctx context.Context) (int, error) {
 		f.Log = slog.Default()
 	}
 	source := "folder:" + filepath.Clean(f.Path)
-	n := 0
 	now := time.Now()
+	type found struct{ path, rel, version string }
+	var files []found
 	err := filepath.WalkDir(f.Path, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			f.Log.Warn("unreadable", "path", p, "err", err)
@@ -89,29 +94,36 @@ func (f *Folder) Scan(ctx context.Context) (int, error) {
 			f.Log.Warn("file larger than the intake's limit: skipped", "path", p, "size", info.Size(), "max", f.MaxSize)
 			return nil
 		}
-		version := fmt.Sprintf("%d:%d", info.Size(), info.ModTime().UnixNano())
 		rel, _ := filepath.Rel(f.Path, p)
-		if have, err := f.Sink.Checkpoint(ctx, source, rel); err != nil {
-			return err
-		} else if have == version {
-			return nil
+		files = append(files, found{p, rel, fmt.Sprintf("%d:%d", info.Size(), info.ModTime().UnixNano())})
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	slices.SortStableFunc(files, func(a, b found) int { return strings.Compare(file.NameTime(a.rel), file.NameTime(b.rel)) })
+	n := 0
+	for _, x := range files {
+		if have, err := f.Sink.Checkpoint(ctx, source, x.rel); err != nil {
+			return n, err
+		} else if have == x.version {
+			continue
 		}
-		body, err := os.ReadFile(p)
+		body, err := os.ReadFile(x.path)
 		if err != nil {
-			f.Log.Warn("unreadable", "path", p, "err", err)
-			return nil
+			f.Log.Warn("unreadable", "path", x.path, "err", err)
+			continue
 		}
 		if len(body) == 0 {
-			return nil
+			continue
 		}
-		ok, err := f.Sink.SubmitOnce(ctx, source, rel, version, body)
+		ok, err := f.Sink.SubmitOnce(ctx, source, x.rel, x.version, body)
 		if err != nil {
-			return err
+			return n, err
 		}
 		if ok {
 			n++
 		}
-		return nil
-	})
-	return n, err
+	}
+	return n, nil
 }

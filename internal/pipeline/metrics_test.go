@@ -1,0 +1,188 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/store"
+)
+
+// Two rules on one API call: each call is two findings of one principal,
+// filed into one incident in the same commit.
+var metricRules = fstest.MapFS{
+	"create_user.yml": {Data: []byte(`title: User Created
+id: 7d0f1a52-0000-4000-8000-000000000001
+level: medium
+logsource: {product: aws, service: cloudtrail}
+detection:
+  s:
+    eventName: CreateUser
+  condition: s
+`)},
+	"iam_write.yml": {Data: []byte(`title: IAM Write By A Person
+id: 7d0f1a52-0000-4000-8000-000000000002
+level: low
+logsource: {product: aws, service: cloudtrail}
+detection:
+  s:
+    eventSource: iam.amazonaws.com
+    userIdentity.type: IAMUser
+  condition: s
+`)},
+}
+
+func trailBody(user string, ids ...string) []byte {
+	var recs []string
+	for i, id := range ids {
+		recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventTime":"2026-11-24T10:%02d:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser",`+
+			`"awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.17.20","eventID":%q,"eventType":"AwsApiCall","recipientAccountId":"111122223333",`+
+			`"userIdentity":{"type":"IAMUser","principalId":"AIDA%s","arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333","userName":%q},`+
+			`"requestParameters":{"userName":"new-%s"}}`, i, id, strings.ToUpper(user), user, user, id))
+	}
+	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+}
+
+// storeCounts is what the counters should say: the store's rows.
+func storeCounts(t *testing.T, db *store.DB) map[string]float64 {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]float64{}
+	for name, q := range map[string]string{
+		"incidents":  `SELECT COUNT(*) FROM incidents`,
+		"findings":   `SELECT COUNT(*) FROM findings WHERE incident_id NOT LIKE 'suppressed:%'`,
+		"suppressed": `SELECT COUNT(*) FROM findings WHERE incident_id LIKE 'suppressed:%'`,
+		"spooled":    `SELECT COUNT(*) FROM intake`,
+	} {
+		var n int
+		if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = float64(n)
+	}
+	return out
+}
+
+// value reads a counter or gauge.
+func value(t *testing.T, c prometheus.Metric) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	t.Fatalf("%v: not a counter, gauge or histogram", c.Desc())
+	return 0
+}
+
+func counters(t *testing.T, m *pipeline.Metrics) map[string]float64 {
+	findings := 0.0
+	for _, lv := range detect.Levels {
+		findings += value(t, m.Findings.WithLabelValues(lv))
+	}
+	return map[string]float64{
+		"incidents":  value(t, m.Incidents),
+		"findings":   findings,
+		"suppressed": value(t, m.Suppressed),
+		"spooled":    value(t, m.Spooled),
+		"mttd":       value(t, m.MTTD),
+	}
+}
+
+// The pipeline's counters say what its store holds: an incident opened
+// with several findings at once counts once, an incident a later body
+// adds to is not counted again, a body processed twice (a replay) counts
+// nothing twice, suppressed findings count once.
+func TestMetricsAgreeWithStore(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		bodies     [][]byte
+		suppress   string // a suppression's CEL expression
+		wantEvents float64
+		want       map[string]float64 // the store, checked too
+	}{
+		{"one incident, two findings in its first body", [][]byte{trailBody("alice", "e1")}, "", 1,
+			map[string]float64{"incidents": 1, "findings": 2}},
+		{"two principals, two calls each in one body", [][]byte{trailBody("alice", "e1", "e2"), trailBody("bob", "e3", "e4")}, "", 4,
+			map[string]float64{"incidents": 2, "findings": 8}},
+		{"an incident grows over bodies", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e2")}, "", 2,
+			map[string]float64{"incidents": 1, "findings": 4}},
+		{"a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", 2,
+			map[string]float64{"incidents": 1, "findings": 2}},
+		{"suppressed, delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, `finding.level == "low"`, 2,
+			map[string]float64{"incidents": 1, "findings": 1, "suppressed": 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			db, err := store.Open(ctx, filepath.Join(t.TempDir(), "parapet.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			rules, errs := sigma.Load(metricRules, ".", sigma.Options{})
+			if len(errs) > 0 || len(rules) != 2 {
+				t.Fatalf("rules: %d %v", len(rules), errs)
+			}
+			p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour), Metrics: pipeline.NewMetrics(prometheus.NewRegistry())}
+			if err := p.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if tc.suppress != "" {
+				if err := p.AddSuppression(ctx, &correlate.Suppression{Expr: tc.suppress, Reason: "test", CreatedBy: "test", Expires: time.Now().Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			var last int64
+			for _, b := range tc.bodies {
+				if last, err = p.Submit(ctx, "cloudtrail", b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+			defer wcancel()
+			if err := p.WaitFor(wctx, last); err != nil {
+				t.Fatalf("the bodies were not processed: %v", err)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			stored, got := storeCounts(t, db), counters(t, p.Metrics)
+			stored["mttd"] = stored["findings"] // one detection delay per finding stored
+			for k, v := range tc.want {
+				if stored[k] != v {
+					t.Errorf("the store holds %v %s, want %v", stored[k], k, v)
+				}
+			}
+			for k, v := range stored {
+				if got[k] != v {
+					t.Errorf("counter %s = %v, the store holds %v", k, got[k], v)
+				}
+			}
+			if n := value(t, p.Metrics.Events); n != tc.wantEvents {
+				t.Errorf("parapet_events_total = %v, want %v", n, tc.wantEvents)
+			}
+		})
+	}
+}
