@@ -154,7 +154,13 @@ func (e *Engine) Handle(ctx context.Context, f *Finding) ([]Result, error) {
 	}
 	var out []Result
 	for _, p := range matched {
-		runID, prior, err := e.trigger(ctx, f.ID(), p.Name)
+		// A dry run's claim is its own: planning a finding does not use up
+		// its real run.
+		claim := p.Name
+		if e.DryRun {
+			claim = "dry-run:" + p.Name
+		}
+		runID, prior, err := e.trigger(ctx, f.ID(), claim)
 		if err != nil {
 			return out, err
 		}

@@ -266,6 +266,19 @@ steps:
 	if len(runs) != 1 {
 		t.Errorf("%d runs for one finding", len(runs))
 	}
+	// A dry run does not use up the finding's real run.
+	f2 := &fakeAWS{}
+	e2 := newEngine(t, f2, fixOne)
+	e2.DryRun = true
+	rs, _ := e2.Handle(ctx, finding("planned-first", "r1", "x"))
+	if len(rs) != 1 || rs[0].Status != "planned" || len(f2.calls) != 0 {
+		t.Fatalf("dry run: %+v %v", rs, f2.calls)
+	}
+	e2.DryRun = false
+	rs, _ = e2.Handle(ctx, finding("planned-first", "r1", "x"))
+	if len(rs) != 1 || rs[0].Status != "executed" || len(f2.calls) != 1 {
+		t.Errorf("the real run after a dry run: %+v %v", rs, f2.calls)
+	}
 }
 
 // Concurrent decisions on one approval and concurrent redeliveries of one
