@@ -84,7 +84,8 @@ type Respond struct {
 	Playbooks        []string `yaml:"playbooks" json:"playbooks" doc:"folders of playbooks to add"`
 	BuiltinPlaybooks *bool    `yaml:"builtin_playbooks" json:"builtin_playbooks" doc:"enable the builtin playbooks (default true)"`
 	DryRun           bool     `yaml:"dry_run" json:"dry_run" doc:"plan actions, never make them"`
-	Protect          []string `yaml:"protect" json:"protect" doc:"resources no playbook touches (names or ARNs, * and ? allowed)"`
+	Protect          []string `yaml:"protect" json:"protect" doc:"resources no playbook touches (names, ids or ARNs, * and ? allowed)"`
+	Baselines        string   `yaml:"baselines" json:"baselines" doc:"a folder of approved bucket policies (BUCKET.json) that s3.revert_bucket_policy restores first"`
 }
 
 // Intel lists threat-intelligence indicator files.
