@@ -2,15 +2,18 @@ package awsaction
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/iampolicy"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -221,4 +224,62 @@ func TestRestoreEncryption(t *testing.T) {
 		t.Errorf("SSE-S3, never read otherwise: %+v %v", live, err)
 	}
 	_ = snaps
+}
+
+// The protect list matches every form of a target, for every resource
+// type: the name or id, its ARN, and the ARN the live read returns (a
+// user's path is only there).
+func TestProtectListEveryForm(t *testing.T) {
+	e, _, c := restoreEnv(t)
+	ctx := e.ctx
+	if _, err := e.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice"), Path: aws.String("/admins/")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("prod-ledger")}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log, err := audit.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := respond.Parse([]byte(`name: contain
+trigger: "true"
+mode: auto
+steps:
+  - action: iam.quarantine_user
+    when: has(record.user)
+    params: {user: "${record.user}"}
+  - action: s3.enable_versioning
+    when: has(record.bucket)
+    params: {bucket: "${record.bucket}"}
+`), "contain.yml", e.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c
+	for i, tc := range []struct {
+		pattern string
+		record  map[string]any
+	}{
+		{"alice", map[string]any{"user": "alice"}},
+		{"arn:aws:iam::123456789012:user/alice", map[string]any{"user": "alice"}},
+		{"arn:aws:iam::*:user/admins/*", map[string]any{"user": "alice"}},
+		{"prod-*", map[string]any{"bucket": "prod-ledger"}},
+		{"arn:aws:s3:::prod-*", map[string]any{"bucket": "prod-ledger"}},
+	} {
+		eng := &respond.Engine{Playbooks: []*respond.Playbook{pb}, Registry: e.reg, DB: db, Audit: log, Protect: []string{tc.pattern}}
+		f := &respond.Finding{Doc: map[string]any{"id": fmt.Sprint("f", i), "cloud": map[string]any{"account": "123456789012", "region": "us-east-1"}}, Record: tc.record}
+		rs, err := eng.Handle(ctx, f)
+		if err != nil || len(rs) != 1 || len(rs[0].Steps) != 1 || rs[0].Steps[0].Status != "skipped" || !strings.Contains(rs[0].Steps[0].Reason, "configured list") {
+			t.Errorf("pattern %q: %v %+v", tc.pattern, err, rs)
+		}
+	}
+	if _, err := e.iam.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String(quarantineName)}); err == nil {
+		t.Error("the protected user was quarantined")
+	}
 }
