@@ -22,7 +22,7 @@ import (
 
 // setupWith is setup with a configuration file's content: a server on a
 // fresh store, and a token of every role (ingest included).
-func setupWith(t *testing.T, yaml string) (*Server, *httptest.Server, map[string]string) {
+func setupWith(t testing.TB, yaml string) (*Server, *httptest.Server, map[string]string) {
 	t.Helper()
 	c, err := config.Parse([]byte(yaml))
 	if err != nil {
@@ -60,7 +60,7 @@ type reply struct {
 }
 
 // send makes one request; header is name, value, name, value….
-func send(t *testing.T, method, url, body string, header ...string) reply {
+func send(t testing.TB, method, url, body string, header ...string) reply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
