@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parapet-sec/parapet/internal/config"
 )
 
 // multistream builds a gzip body of members: head, then body repeated n
@@ -202,4 +204,35 @@ func TestIntakeConcurrency(t *testing.T) {
 	if r := send(t, "POST", ts.URL+"/v1/ingest/cloudtrail", `{"Records":[]}`, append(bearer(toks["ingest"]), "Content-Type", "application/json")...); r.code != 202 {
 		t.Errorf("after they ended: %d %s", r.code, r.body)
 	}
+}
+
+// A body is accepted gzip'd exactly when it is accepted plain, and no
+// body (or Firehose request) makes the intake panic.
+func FuzzCheckBody(f *testing.F) {
+	for _, s := range []string{`{"Records":[]}`, "{\"a\":1}\n[2]\n", `{"a":}`, ``, `  `, `[1,2`, `{"a":"\u00e9"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(b)
+		zw.Close()
+		plain, zipped := checkJSON(b), checkBody(gz.Bytes(), false, 1<<20)
+		if (plain == nil) != (zipped == nil) {
+			t.Errorf("%q: plain %v, gzip'd %v", b, plain, zipped)
+		}
+		_ = checkBody(b, false, 1<<20)
+		_ = checkBody(b, true, 1<<20)
+	})
+}
+
+func FuzzFirehose(f *testing.F) {
+	f.Add([]byte(`{"requestId":"r","timestamp":1,"records":[{"data":"eyJhIjoxfQ=="}]}`))
+	f.Add([]byte(`{"records":[{"data":"H4sIAAAAAAAA/6pWSlSyMqwFAAAA//8="}],"x":[1,{"y":2}]}`))
+	f.Add([]byte(`{"records":[{"data":""}]}`))
+	c, _ := config.Parse(nil)
+	s := &Server{Config: c}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _, _ = s.firehoseRecords(bytes.NewReader(b), io.Discard)
+	})
 }
