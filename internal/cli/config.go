@@ -30,7 +30,7 @@ func newConfig(io IO) *cobra.Command {
 				fmt.Fprintln(io.Err, err)
 				return &ExitError{Code: ExitFailure}
 			}
-			b, _ := json.MarshalIndent(c, "", "  ")
+			b, _ := json.MarshalIndent(c.Redacted(), "", "  ") // shown, pasted: no credentials
 			fmt.Fprintf(io.Out, "%s\n", b)
 			fmt.Fprintf(io.Err, "parapet: %s is valid\n", args[0])
 			return nil

@@ -2,15 +2,18 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"text/tabwriter"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -32,6 +35,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest/s3sqs"
 	"github.com/parapet-sec/parapet/internal/ingest/watch"
 	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/redact"
 	"github.com/parapet-sec/parapet/internal/server"
 	"github.com/parapet-sec/parapet/internal/store"
 )
@@ -68,8 +72,8 @@ func newServe(io IO) *cobra.Command {
 correlation rules, behavioural models), filed into incidents, stored, and handed to the response playbooks.
 A restart replays what was acknowledged and not yet processed; nothing is counted or acted on twice.
 
-Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /readyz and /metrics
-(Prometheus) are open. With no --config: SQLite in ./parapet-data, HTTP on 127.0.0.1:8080, no sources.`,
+Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens only post telemetry).
+/healthz and /readyz are open, /metrics (Prometheus) too unless metrics.token or metrics.role says otherwise. With no --config: SQLite in ./parapet-data, HTTP on 127.0.0.1:8080, no sources.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := serveConfig(cmd, file, listen, data)
@@ -106,6 +110,13 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 					c.Respond.DryRun = false
 					demoNote = "actions run on the AWS API emulator at " + moto.URL + ", never a real account"
 				}
+				if loopback(c.Listen) {
+					// The demo is plain HTTP on this machine: browsers
+					// other than Chromium and Firefox refuse Secure
+					// cookies there, and on loopback there is no wire
+					// for the flag to protect.
+					c.Auth.InsecureCookies = true
+				}
 				c.Detect.UEBA.Warmup = config.Duration(3 * 24 * time.Hour)
 				// The demo's own address ranges and geo database, as a
 				// user's file would name them (detect.cloud_ranges,
@@ -122,6 +133,9 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 					return err
 				}
 				c.Posture.IaC = append(c.Posture.IaC, tf)
+			}
+			if _, err := config.ReadSecret(c.Metrics.Token); err != nil {
+				return fmt.Errorf("metrics.token: %w", err)
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
@@ -222,7 +236,10 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				log.Info("reading", "queue", q.QueueURL)
 			}
 			addr := "http://" + ln.Addr().String()
-			log.Info("parapet serve", "listen", addr, "store", db.Path)
+			log.Info("parapet serve", "listen", addr, "store", db.Path, "secure_cookies", !c.Auth.InsecureCookies)
+			if !c.Auth.InsecureCookies && !loopback(c.Listen) {
+				log.Info("session cookies are Secure: serve the UI over HTTPS (a TLS proxy; auth.trusted_proxies), or set auth.insecure_cookies for plain-HTTP development")
+			}
 			if demoMode {
 				secret, _, err := db.CreateToken(ctx, "admin", "demo")
 				if err != nil {
@@ -253,6 +270,19 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 	cmd.Flags().String("db", "", "the store: a SQLite file or postgres://USER@HOST/DB (overrides the file's db)")
 	cmd.Flags().BoolVar(&demoMode, "demo", false, "replay a generated week of demo telemetry through the pipeline, actions on an AWS API emulator (moto_server, when on PATH; dry-run otherwise), and print an admin token")
 	return cmd
+}
+
+// loopback says whether a listen address is on this machine only.
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // serveListening, when set (by tests), learns the address serve listens on.
@@ -326,18 +356,31 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 }
 
 func newTokens(io IO) *cobra.Command {
-	cmd := &cobra.Command{Use: "tokens", Short: "API tokens for parapet serve"}
-	var role, data, name, file string
+	cmd := &cobra.Command{Use: "tokens", Short: "API tokens for parapet serve: create, list, revoke"}
+	// Every subcommand opens the store serve uses.
+	var data, file string
+	storeFlags := func(c *cobra.Command) {
+		c.Flags().StringVar(&data, "data", "parapet-data", "the serve data folder")
+		c.Flags().StringVar(&file, "config", "", "the serve configuration file (for its data and db)")
+		c.Flags().String("db", "", "the store: a SQLite file or postgres://… (overrides the file's db)")
+	}
+	open := func(c *cobra.Command) (*store.DB, error) {
+		cfg, err := serveConfig(c, file, "", data)
+		if err != nil {
+			return nil, err
+		}
+		return store.Open(c.Context(), cfg.DB)
+	}
+	var role, name string
 	create := &cobra.Command{
 		Use:   "create --role ROLE",
-		Short: "Create a token (viewer, analyst, approver, admin); the token is printed once, on the last line",
-		Args:  noArgs,
+		Short: "Create a token (ingest, viewer, analyst, approver, admin); the token is printed once, on the last line",
+		Long: `Create a token. Roles: viewer < analyst < approver < admin, each allowed what the ones before it are;
+ingest is apart: it may only post telemetry (/v1/ingest/*, a Firehose access key), which analysts and above may
+do too. The token is printed once, on the last line; only its hash is stored.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := serveConfig(cmd, file, "", data)
-			if err != nil {
-				return err
-			}
-			db, err := store.Open(cmd.Context(), c.DB)
+			db, err := open(cmd)
 			if err != nil {
 				return err
 			}
@@ -351,13 +394,75 @@ func newTokens(io IO) *cobra.Command {
 			return nil
 		},
 	}
-	create.Flags().StringVar(&role, "role", "", "viewer, analyst, approver or admin")
+	create.Flags().StringVar(&role, "role", "", "ingest, viewer, analyst, approver or admin")
 	create.Flags().StringVar(&name, "name", "", "who or what the token is for")
-	create.Flags().StringVar(&data, "data", "parapet-data", "the serve data folder")
-	create.Flags().StringVar(&file, "config", "", "the serve configuration file (for its data and db)")
-	create.Flags().String("db", "", "the store: a SQLite file or postgres://… (overrides the file's db)")
+	storeFlags(create)
 	_ = create.MarkFlagRequired("role")
-	cmd.AddCommand(create)
+
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the tokens: id, name, role, created, last used, revoked (never a secret or a hash)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			toks, err := db.Tokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				b, _ := json.MarshalIndent(toks, "", "  ")
+				fmt.Fprintf(io.Out, "%s\n", b)
+				return nil
+			}
+			when := func(t *time.Time) string {
+				if t == nil {
+					return "-"
+				}
+				return t.UTC().Format(time.RFC3339)
+			}
+			tw := tabwriter.NewWriter(io.Out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tLAST USED\tREVOKED")
+			for _, t := range toks {
+				n := t.Name
+				if n == "" {
+					n = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, n, t.Role, t.Created.UTC().Format(time.RFC3339), when(t.LastUsed), when(t.Revoked))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	storeFlags(list)
+
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a token: it and its browser sessions stop working (within auth.token_cache on a running serve)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("%s takes one token id (parapet tokens list)", cmd.CommandPath())
+			}
+			db, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.RevokeToken(cmd.Context(), args[0]); errors.Is(err, store.ErrNoToken) {
+				return fmt.Errorf("no live token %s in %s", args[0], db.Path)
+			} else if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Err, "parapet: token %s revoked in %s\n", args[0], db.Path)
+			return nil
+		},
+	}
+	storeFlags(revoke)
+	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
 
@@ -383,17 +488,17 @@ func pollTAXII(ctx context.Context, p *pipeline.Pipeline, x *enrich.TAXII, every
 	for {
 		objs, err := x.Poll(ctx)
 		if err != nil {
-			log.Error("taxii poll failed", "collection", x.Collection, "err", err)
+			log.Error("taxii poll failed", "collection", redact.URL(x.Collection), "err", err)
 		} else if len(objs) > 0 {
 			next := enrich.NewIntel()
 			if cur := p.CurrentIntel(); cur != nil {
 				next = cur.Clone()
 			}
 			if err := next.AddSTIX("taxii:"+x.Collection, objs); err != nil {
-				log.Error("taxii objects", "collection", x.Collection, "err", err)
+				log.Error("taxii objects", "collection", redact.URL(x.Collection), "err", err)
 			} else {
 				p.SetIntel(next)
-				log.Info("taxii indicators", "collection", x.Collection, "objects", len(objs), "indicators", next.Len())
+				log.Info("taxii indicators", "collection", redact.URL(x.Collection), "objects", len(objs), "indicators", next.Len())
 			}
 		}
 		select {

@@ -332,6 +332,15 @@ func TestServeDemo(t *testing.T) {
 	data := t.TempDir()
 	viewer := token(t, data, "viewer")
 	url, stop := startServe(t, "--data", data, "--demo")
+	// Plain HTTP on loopback: the demo's session cookie is not Secure, so
+	// that every browser keeps it.
+	req, _ := http.NewRequest("POST", url+"/ui/login", strings.NewReader(`{"token":"`+viewer+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || len(resp.Cookies()) != 1 || resp.Cookies()[0].Secure {
+		t.Errorf("demo sign-in: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 	in := readDemoInput(t, data)
 	metrics := waitDemoProcessed(t, url, in)
 	_, v := call(t, "GET", url+"/v1/incidents?limit=1000", viewer, "", nil)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/parapet-sec/parapet/internal/redact"
 )
 
 // Config is the whole file. Durations are Go durations ("90s", "1h").
@@ -33,6 +36,13 @@ type Config struct {
 	Posture   Posture   `yaml:"posture" json:"posture"`
 	Sources   Sources   `yaml:"sources" json:"sources"`
 	Bus       Bus       `yaml:"bus" json:"bus"`
+	Metrics   Metrics   `yaml:"metrics" json:"metrics"`
+}
+
+// Metrics guards the Prometheus endpoint (open when neither is set).
+type Metrics struct {
+	Token string `yaml:"token" json:"token" doc:"a scrape token (env:NAME or file:PATH) that GET /metrics requires as Authorization: Bearer"`
+	Role  string `yaml:"role" json:"role" doc:"or: any Parapet token of this role or above (viewer, analyst, approver, admin)"`
 }
 
 // Bus scales serve out over NATS JetStream: workers share the bus and a
@@ -51,9 +61,19 @@ func (b Bus) Enabled() bool { return b.NATS != "" || b.Embedded != "" }
 
 // Auth tunes access to the API.
 type Auth struct {
-	FourEyes      bool     `yaml:"four_eyes" json:"four_eyes" doc:"nobody approves an action they requested"`
-	LoginFailures int      `yaml:"login_failures" json:"login_failures" doc:"failed token attempts from one address before it is throttled"`
-	LoginWindow   Duration `yaml:"login_window" json:"login_window" doc:"the window failed attempts are counted in, and the throttle's length"`
+	FourEyes        bool     `yaml:"four_eyes" json:"four_eyes" doc:"nobody approves an action they requested"`
+	LoginFailures   int      `yaml:"login_failures" json:"login_failures" doc:"failed attempts with one token before that token is throttled (default 10)"`
+	AddressFailures int      `yaml:"address_failures" json:"address_failures" doc:"failed or unauthenticated requests from one client address before its requests without a valid token are throttled (default 1000); a valid token is never throttled"`
+	LoginWindow     Duration `yaml:"login_window" json:"login_window" doc:"the window failed attempts are counted in, and the throttle's length"`
+	TrustedProxies  []string `yaml:"trusted_proxies" json:"trusted_proxies" doc:"reverse proxies (CIDR or address) whose X-Forwarded-For names the client; from any other peer the header is ignored"`
+	TokenCache      Duration `yaml:"token_cache" json:"token_cache" doc:"how long a token check is trusted before the store is asked again (default 5s): a revoked token, and its sessions, stop working within this on every worker"`
+	InsecureCookies bool     `yaml:"insecure_cookies" json:"insecure_cookies" doc:"session cookies without Secure, for plain-HTTP development on a host other than localhost"`
+	MaxSessions     int      `yaml:"max_sessions" json:"max_sessions" doc:"browser sessions at once (default 1000); beyond, sign-in answers 503"`
+	// MaxSessionsPerToken: a token's oldest session ends when it opens one
+	// more.
+	MaxSessionsPerToken int `yaml:"max_sessions_per_token" json:"max_sessions_per_token" doc:"browser sessions of one token at once (default 10); its oldest ends when it opens one more"`
+	MaxStreams          int `yaml:"max_streams" json:"max_streams" doc:"live-update (server-sent event) subscribers at once (default 100); beyond: 503"`
+	MaxStreamsPerToken  int `yaml:"max_streams_per_token" json:"max_streams_per_token" doc:"live-update subscribers of one token at once (default 10); beyond: 503"`
 }
 
 // Detect configures rules and behavioural models.
@@ -148,6 +168,9 @@ type HTTP struct {
 	// MaxSpooled is backpressure: past this many bodies waiting, the
 	// intake answers 503 with Retry-After instead of accepting more.
 	MaxSpooled int `yaml:"max_spooled" json:"max_spooled" doc:"bodies waiting in the spool before the intake answers 503 (default 10000)"`
+	// MaxConcurrent bounds the intake's memory: each request holds its
+	// body as received (compressed if it came so), at most max_body.
+	MaxConcurrent int `yaml:"max_concurrent" json:"max_concurrent" doc:"intake requests read at once (default 8); beyond, 503 with Retry-After"`
 }
 
 // Duration is a time.Duration written as "90s".
@@ -214,6 +237,24 @@ func (c *Config) fill() {
 	if c.Auth.LoginWindow == 0 {
 		c.Auth.LoginWindow = Duration(time.Minute)
 	}
+	if c.Auth.AddressFailures == 0 {
+		c.Auth.AddressFailures = 1000
+	}
+	if c.Auth.TokenCache == 0 {
+		c.Auth.TokenCache = Duration(5 * time.Second)
+	}
+	if c.Auth.MaxSessions == 0 {
+		c.Auth.MaxSessions = 1000
+	}
+	if c.Auth.MaxSessionsPerToken == 0 {
+		c.Auth.MaxSessionsPerToken = 10
+	}
+	if c.Auth.MaxStreams == 0 {
+		c.Auth.MaxStreams = 100
+	}
+	if c.Auth.MaxStreamsPerToken == 0 {
+		c.Auth.MaxStreamsPerToken = 10
+	}
 	t := true
 	if c.Detect.BuiltinRules == nil {
 		c.Detect.BuiltinRules = &t
@@ -256,6 +297,9 @@ func (c *Config) fill() {
 	}
 	if c.Sources.HTTP.MaxSpooled == 0 {
 		c.Sources.HTTP.MaxSpooled = 10000
+	}
+	if c.Sources.HTTP.MaxConcurrent == 0 {
+		c.Sources.HTTP.MaxConcurrent = 8
 	}
 	if c.Sources.HTTP.MaxBody == 0 {
 		c.Sources.HTTP.MaxBody = 64 << 20
@@ -415,7 +459,75 @@ func (c *Config) check(root *yaml.Node) Errors {
 	if c.Auth.LoginFailures < 0 {
 		bad("auth.login_failures", "must be positive")
 	}
+	for i, p := range c.Auth.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			bad(fmt.Sprintf("auth.trusted_proxies.%d", i), "%q is not a CIDR (10.0.0.0/8) or an address", p)
+		}
+	}
+	if c.Metrics.Token != "" && !strings.HasPrefix(c.Metrics.Token, "env:") && !strings.HasPrefix(c.Metrics.Token, "file:") {
+		bad("metrics.token", "a secret is given as env:NAME or file:PATH, never in the file")
+	}
+	switch c.Metrics.Role {
+	case "", "viewer", "analyst", "approver", "admin":
+	default:
+		bad("metrics.role", "%q: want viewer, analyst, approver or admin", c.Metrics.Role)
+	}
+	if c.Metrics.Token != "" && c.Metrics.Role != "" {
+		bad("metrics", "a scrape token or a role, not both")
+	}
 	return errs
+}
+
+// Redacted is a copy of the configuration safe to show (GET /v1/config,
+// config validate): every URL that can carry credentials (the store, the
+// bus, TAXII collections) goes through redact.URL; secrets themselves are
+// only ever env:/file: references.
+func (c *Config) Redacted() Config {
+	out := *c
+	out.DB = redact.URL(c.DB)
+	out.Bus.NATS = redact.URL(c.Bus.NATS)
+	out.Intel.TAXII = append([]TAXII(nil), c.Intel.TAXII...)
+	for i := range out.Intel.TAXII {
+		out.Intel.TAXII[i].Collection = redact.URL(out.Intel.TAXII[i].Collection)
+	}
+	return out
+}
+
+// ParsePrefix reads a CIDR, or one address as the prefix of just it.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// ReadSecret reads a secret reference: env:NAME or file:PATH ("" stays
+// ""). The value is never logged.
+func ReadSecret(ref string) (string, error) {
+	switch {
+	case ref == "":
+		return "", nil
+	case strings.HasPrefix(ref, "env:"):
+		v := os.Getenv(strings.TrimPrefix(ref, "env:"))
+		if v == "" {
+			return "", fmt.Errorf("%s is not set", ref)
+		}
+		return v, nil
+	case strings.HasPrefix(ref, "file:"):
+		b, err := os.ReadFile(strings.TrimPrefix(ref, "file:"))
+		if err != nil {
+			return "", err
+		}
+		if v := strings.TrimSpace(string(b)); v != "" {
+			return v, nil
+		}
+		return "", fmt.Errorf("%s is empty", ref)
+	}
+	return "", errors.New("want env:NAME or file:PATH")
 }
 
 // line finds the line of a dotted path in the document (the closest

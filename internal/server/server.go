@@ -3,8 +3,6 @@
 package server
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -12,13 +10,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"net"
 	"net/http"
-	"net/url"
+	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +22,6 @@ import (
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/correlate"
-	"github.com/parapet-sec/parapet/internal/jsonscan"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -42,13 +36,18 @@ type Server struct {
 	Registry *prometheus.Registry
 	Log      *slog.Logger
 
-	requests *prometheus.CounterVec
-	bytesIn  prometheus.Counter
-	authFail prometheus.Counter
-	throttle *throttle
-	ready    func() bool
-	sessions sessions
-	stream   broker
+	requests  *prometheus.CounterVec
+	bytesIn   prometheus.Counter
+	authFail  prometheus.Counter
+	inFlight  prometheus.Gauge
+	credFails *throttle // failed attempts per presented credential
+	addrFails *throttle // failed and unauthenticated requests per client address
+	proxies   []netip.Prefix
+	tokens    *tokenCache
+	intake    chan struct{} // a slot per intake request being read
+	ready     func() bool
+	sessions  sessions
+	stream    broker
 
 	// PostureSummary and PostureScan are set by serve when posture scans
 	// are configured.
@@ -67,24 +66,30 @@ type Route struct {
 
 // New builds the server; ready reports whether the pipeline runs.
 func New(c *config.Config, db *store.DB, p *pipeline.Pipeline, reg *prometheus.Registry, log *slog.Logger, ready func() bool) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	s := &Server{Config: c, DB: db, Pipeline: p, Registry: reg, Log: log, ready: ready,
-		throttle: &throttle{max: c.Auth.LoginFailures, window: c.Auth.LoginWindow.D(), fails: map[string][]time.Time{}}}
+		credFails: &throttle{window: c.Auth.LoginWindow.D()}, addrFails: &throttle{window: c.Auth.LoginWindow.D()},
+		proxies: trustedProxies(c), tokens: &tokenCache{ttl: c.Auth.TokenCache.D()},
+		intake: make(chan struct{}, max(c.Sources.HTTP.MaxConcurrent, 1))}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parapet_http_requests_total", Help: "HTTP requests, by route and status."}, []string{"route", "code"})
 	s.bytesIn = prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_intake_bytes_total", Help: "Bytes accepted by the intake."})
 	s.authFail = prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_auth_failures_total", Help: "Requests with a missing or bad token."})
-	reg.MustRegister(s.requests, s.bytesIn, s.authFail)
+	s.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "parapet_intake_requests_in_flight", Help: "Intake requests being read and checked (at most sources.http.max_concurrent)."})
+	reg.MustRegister(s.requests, s.bytesIn, s.authFail, s.inFlight)
 	return s
 }
 
 // Routes lists the API.
 func (s *Server) Routes() []Route {
 	return []Route{
-		{"POST", "/v1/ingest/cloudtrail", "analyst", "CloudTrail: a log file body ({\"Records\":[…]}, gzip or not) or JSON lines", s.ingest("cloudtrail")},
-		{"POST", "/v1/ingest/eventbridge", "analyst", "EventBridge events (API destinations): one event, an array, or JSON lines", s.ingest("eventbridge")},
-		{"POST", "/v1/ingest/firehose", "analyst", "Kinesis Data Firehose HTTP endpoint delivery (records of base64 data: CloudWatch Logs subscriptions, EventBridge events); the access key is a Parapet token", s.firehose},
-		{"POST", "/v1/ingest/azure", "analyst", "Azure Activity Log: {\"records\":[…]} as diagnostic settings export it (Event Hub, storage account), JSON lines, or Log Analytics AzureActivity rows", s.ingest("azure")},
-		{"POST", "/v1/ingest/gcp", "analyst", "Google Cloud audit log entries (LogEntry with an AuditLog protoPayload), a JSON array or JSON lines, as a log sink exports them", s.ingest("gcp")},
-		{"POST", "/v1/ingest/vpcflow", "analyst", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
+		{"POST", "/v1/ingest/cloudtrail", "ingest", "CloudTrail: a log file body ({\"Records\":[…]}, gzip or not) or JSON lines", s.ingest("cloudtrail")},
+		{"POST", "/v1/ingest/eventbridge", "ingest", "EventBridge events (API destinations): one event, an array, or JSON lines", s.ingest("eventbridge")},
+		{"POST", "/v1/ingest/firehose", "ingest", "Kinesis Data Firehose HTTP endpoint delivery (records of base64 data: CloudWatch Logs subscriptions, EventBridge events); the access key is a Parapet token (role ingest)", s.firehose},
+		{"POST", "/v1/ingest/azure", "ingest", "Azure Activity Log: {\"records\":[…]} as diagnostic settings export it (Event Hub, storage account), JSON lines, or Log Analytics AzureActivity rows", s.ingest("azure")},
+		{"POST", "/v1/ingest/gcp", "ingest", "Google Cloud audit log entries (LogEntry with an AuditLog protoPayload), a JSON array or JSON lines, as a log sink exports them", s.ingest("gcp")},
+		{"POST", "/v1/ingest/vpcflow", "ingest", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
 		{"GET", "/v1/incidents", "viewer", "Incidents, most recent first (?status=open|closed&min_risk=60&q=text&limit=100)", s.incidents},
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
 		{"POST", "/v1/incidents/{id}/close", "analyst", "Close an incident; body {\"reason\": \"…\"}", s.closeIncident},
@@ -94,7 +99,9 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
 		{"GET", "/v1/events/{id}", "viewer", "The native record of an event a finding names", s.event},
-		{"GET", "/v1/config", "admin", "The effective configuration", s.config},
+		{"GET", "/v1/config", "admin", "The effective configuration (secrets redacted)", s.config},
+		{"GET", "/v1/tokens", "admin", "API tokens: id, name, role, created, last used, revoked (never a secret or a hash)", s.tokensList},
+		{"DELETE", "/v1/tokens/{id}", "admin", "Revoke a token: it and its browser sessions stop working (on other workers within auth.token_cache)", s.tokenRevoke},
 		{"GET", "/v1/findings", "viewer", "Findings, newest first (?level=high&limit=100)", s.findings},
 		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired)", s.approvals},
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
@@ -129,7 +136,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, 200, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.metricsGuard(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("POST /ui/login", s.login)
 	mux.HandleFunc("POST /ui/logout", s.logout)
 	mux.HandleFunc("GET /ui/session", s.session)
@@ -174,189 +181,6 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 		h.ServeHTTP(sw, r)
 		s.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
 	})
-}
-
-type ctxKey struct{}
-
-// auth checks the bearer token and the role; failures from one address
-// beyond the configured count are throttled (429).
-func (s *Server) auth(role string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-		if s.throttle.blocked(ip) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(s.throttle.window.Seconds())))
-			apiError(w, http.StatusTooManyRequests, "too many failed attempts; wait and retry")
-			return
-		}
-		if r.Header.Get("Authorization") == "" && r.Header.Get("X-Amz-Firehose-Access-Key") == "" {
-			if _, err := r.Cookie(sessionCookie); err == nil {
-				tok, err := s.fromSession(r)
-				switch {
-				case errors.Is(err, errCSRF):
-					apiError(w, http.StatusForbidden, "%v", err)
-					return
-				case err == nil:
-					if store.RoleRank(tok.Role) < store.RoleRank(role) {
-						apiError(w, http.StatusForbidden, "this needs the %s role; you are %s", role, tok.Role)
-						return
-					}
-					h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
-					return
-				}
-			}
-		}
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok && r.URL.Path == "/v1/ingest/firehose" {
-			// Firehose cannot send a bearer token: its endpoint access
-			// key is one.
-			secret = r.Header.Get("X-Amz-Firehose-Access-Key")
-			ok = secret != ""
-		}
-		if !ok || secret == "" {
-			s.authFail.Inc()
-			s.throttle.fail(ip)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="parapet"`)
-			apiError(w, http.StatusUnauthorized, "a token is required: Authorization: Bearer TOKEN (parapet tokens create)")
-			return
-		}
-		tok, err := s.DB.LookupToken(r.Context(), strings.TrimSpace(secret))
-		if errors.Is(err, store.ErrNoToken) {
-			s.authFail.Inc()
-			s.throttle.fail(ip)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="parapet", error="invalid_token"`)
-			apiError(w, http.StatusUnauthorized, "unknown token")
-			return
-		}
-		if err != nil {
-			apiError(w, http.StatusInternalServerError, "store: %v", err)
-			return
-		}
-		if store.RoleRank(tok.Role) < store.RoleRank(role) {
-			apiError(w, http.StatusForbidden, "this needs the %s role; the token is %s", role, tok.Role)
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
-	})
-}
-
-// ingest spools a body after checking it is what the route takes.
-func (s *Server) ingest(source string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		switch ct {
-		case "application/json", "application/x-ndjson", "application/jsonl", "application/gzip", "application/x-gzip", "application/octet-stream", "text/plain", "":
-		default:
-			apiError(w, http.StatusUnsupportedMediaType, "content type %q: send application/json, application/x-ndjson, text/plain (flow logs) or application/gzip", ct)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.Config.Sources.HTTP.MaxBody)))
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			apiError(w, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes (sources.http.max_body)", tooBig.Limit)
-			return
-		case err != nil:
-			apiError(w, http.StatusBadRequest, "reading the body: %v", err)
-			return
-		case len(bytes.TrimSpace(body)) == 0:
-			apiError(w, http.StatusBadRequest, "empty body")
-			return
-		}
-		maxInflated := int64(s.Config.Sources.HTTP.MaxInflated)
-		if source != "vpcflow" {
-			if err := checkJSON(body, maxInflated); err != nil {
-				code := http.StatusBadRequest
-				if errors.Is(err, errInflated) {
-					code = http.StatusRequestEntityTooLarge
-				}
-				apiError(w, code, "%v", err)
-				return
-			}
-		} else if len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b {
-			if err := inflatesWithin(body, maxInflated); err != nil {
-				code := http.StatusBadRequest
-				if errors.Is(err, errInflated) {
-					code = http.StatusRequestEntityTooLarge
-				}
-				apiError(w, code, "%v", err)
-				return
-			}
-		}
-		if s.backlogged(w) {
-			return
-		}
-		seq, err := s.Pipeline.Submit(r.Context(), source, body)
-		if err != nil {
-			apiError(w, http.StatusServiceUnavailable, "could not spool the body: %v", err)
-			return
-		}
-		s.bytesIn.Add(float64(len(body)))
-		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": seq, "bytes": len(body)})
-	}
-}
-
-// errInflated: a gzip body inflates past sources.http.max_inflated.
-var errInflated = errors.New("inflates past sources.http.max_inflated")
-
-// inflate returns a gzip body's content, at most max bytes of it.
-func inflate(body []byte, max int64) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("gzip: %v", err)
-	}
-	plain, err := io.ReadAll(io.LimitReader(zr, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("gzip: %v", err)
-	}
-	if int64(len(plain)) > max {
-		return nil, fmt.Errorf("the gzip body %w (%d bytes)", errInflated, max)
-	}
-	return plain, nil
-}
-
-// inflatesWithin checks, streaming, that a gzip body inflates to at most
-// max bytes.
-func inflatesWithin(body []byte, max int64) error {
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("gzip: %v", err)
-	}
-	n, err := io.Copy(io.Discard, io.LimitReader(zr, max+1))
-	if err != nil {
-		return fmt.Errorf("gzip: %v", err)
-	}
-	if n > max {
-		return fmt.Errorf("the gzip body %w (%d bytes)", errInflated, max)
-	}
-	return nil
-}
-
-// checkJSON accepts a JSON document or JSON lines (gzip or not, inflating
-// to at most maxInflated bytes) and names the byte offset of the first
-// error.
-func checkJSON(body []byte, maxInflated int64) error {
-	if len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b {
-		plain, err := inflate(body, maxInflated)
-		if err != nil {
-			return err
-		}
-		body = plain
-	}
-	i := jsonscan.SkipSpace(body, 0)
-	if i >= len(body) {
-		return errors.New("empty body")
-	}
-	for i < len(body) {
-		if c := body[i]; c != '{' && c != '[' {
-			return fmt.Errorf("malformed JSON at byte %d: want an object or an array, got %q", i, c)
-		}
-		end, err := jsonscan.Value(body, i)
-		if err != nil {
-			return fmt.Errorf("malformed JSON at byte %d: %v", i, err)
-		}
-		i = jsonscan.SkipSpace(body, end)
-	}
-	return nil
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
@@ -420,48 +244,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func apiError(w http.ResponseWriter, code int, format string, args ...any) {
 	writeJSON(w, code, map[string]any{"error": fmt.Sprintf(format, args...), "status": code})
-}
-
-// throttle counts failed authentications per address.
-type throttle struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-}
-
-func (t *throttle) fail(ip string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := time.Now()
-	keep := t.fails[ip][:0]
-	for _, f := range t.fails[ip] {
-		if now.Sub(f) < t.window {
-			keep = append(keep, f)
-		}
-	}
-	t.fails[ip] = append(keep, now)
-	if len(t.fails) > 10000 { // bound the table: forget the oldest addresses
-		for k := range t.fails {
-			delete(t.fails, k)
-			if len(t.fails) <= 5000 {
-				break
-			}
-		}
-	}
-}
-
-func (t *throttle) blocked(ip string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	now := time.Now()
-	for _, f := range t.fails[ip] {
-		if now.Sub(f) < t.window {
-			n++
-		}
-	}
-	return t.max > 0 && n >= t.max
 }
 
 func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
@@ -723,6 +505,7 @@ func (s *Server) OpenAPI() map[string]any {
 			"responses": map[string]any{
 				"401": map[string]any{"$ref": "#/components/responses/Unauthorized"},
 				"403": map[string]any{"$ref": "#/components/responses/Forbidden"},
+				"429": map[string]any{"$ref": "#/components/responses/Throttled"},
 			},
 		}
 		resp := op["responses"].(map[string]any)
@@ -734,6 +517,7 @@ func (s *Server) OpenAPI() map[string]any {
 			resp["400"] = map[string]any{"$ref": "#/components/responses/Error"}
 			resp["413"] = map[string]any{"$ref": "#/components/responses/Error"}
 			resp["415"] = map[string]any{"$ref": "#/components/responses/Error"}
+			resp["503"] = map[string]any{"$ref": "#/components/responses/Busy"}
 		} else {
 			resp["200"] = map[string]any{"description": "OK", "content": jsonContent(map[string]any{"type": "object"})}
 		}
@@ -757,14 +541,16 @@ func (s *Server) OpenAPI() map[string]any {
 	errSchema := jsonContent(map[string]any{"type": "object", "properties": map[string]any{"error": map[string]any{"type": "string"}, "status": map[string]any{"type": "integer"}}})
 	return map[string]any{
 		"openapi": "3.1.0",
-		"info":    map[string]any{"title": "Parapet API", "version": "1", "description": "Every /v1 route needs Authorization: Bearer TOKEN (parapet tokens create --role ROLE). Roles: viewer < analyst < approver < admin."},
+		"info":    map[string]any{"title": "Parapet API", "version": "1", "description": "Every /v1 route needs Authorization: Bearer TOKEN (parapet tokens create --role ROLE). Roles: viewer < analyst < approver < admin, each allowed what the ones before it are; ingest only posts telemetry (/v1/ingest/*), which analysts and above may do too."},
 		"paths":   paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 			"responses": map[string]any{
 				"Error":        map[string]any{"description": "a clear error", "content": errSchema},
 				"Unauthorized": map[string]any{"description": "no token, or an unknown one", "content": errSchema},
-				"Forbidden":    map[string]any{"description": "the token's role is too weak for the route", "content": errSchema},
+				"Forbidden":    map[string]any{"description": "the token's role does not allow the route", "content": errSchema},
+				"Throttled":    map[string]any{"description": "too many failed attempts with this credential, or without a valid token from this address; Retry-After says when to retry (a valid token is never throttled)", "content": errSchema},
+				"Busy":         map[string]any{"description": "the pipeline is behind (sources.http.max_spooled) or too many intake requests are being read (sources.http.max_concurrent); Retry-After says when to retry", "content": errSchema},
 			},
 		},
 	}
@@ -776,77 +562,6 @@ func jsonContent(schema map[string]any) map[string]any {
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.OpenAPI())
-}
-
-// firehose takes Kinesis Data Firehose's HTTP endpoint delivery: a JSON
-// request of base64 records, each gzip'd or not (CloudWatch Logs
-// subscription payloads, EventBridge events, CloudTrail records), and
-// answers in Firehose's format so that it retries what failed.
-func (s *Server) firehose(w http.ResponseWriter, r *http.Request) {
-	reqID := r.Header.Get("X-Amz-Firehose-Request-Id")
-	answer := func(code int, msg string) {
-		v := map[string]any{"requestId": reqID, "timestamp": time.Now().UnixMilli()}
-		if msg != "" {
-			v["errorMessage"] = msg
-		}
-		writeJSON(w, code, v)
-	}
-	var req struct {
-		RequestID string `json:"requestId"`
-		Timestamp int64  `json:"timestamp"`
-		Records   []struct {
-			Data []byte `json:"data"` // base64 in JSON
-		} `json:"records"`
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, int64(s.Config.Sources.HTTP.MaxBody)))
-	if err := dec.Decode(&req); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			answer(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", tooBig.Limit))
-			return
-		}
-		answer(http.StatusBadRequest, "not a Firehose delivery request: "+err.Error())
-		return
-	}
-	if reqID == "" {
-		reqID = req.RequestID
-	}
-	var body bytes.Buffer
-	for i, rec := range req.Records {
-		data := rec.Data
-		if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
-			var err error
-			if data, err = inflate(data, int64(s.Config.Sources.HTTP.MaxInflated)-int64(body.Len())); err != nil {
-				code := http.StatusBadRequest
-				if errors.Is(err, errInflated) {
-					code = http.StatusRequestEntityTooLarge
-				}
-				answer(code, fmt.Sprintf("record %d: %v", i, err))
-				return
-			}
-		}
-		if err := checkJSON(data, int64(s.Config.Sources.HTTP.MaxInflated)); err != nil {
-			answer(http.StatusBadRequest, fmt.Sprintf("record %d: %v", i, err))
-			return
-		}
-		body.Write(bytes.TrimSpace(data))
-		body.WriteByte('\n')
-	}
-	if body.Len() == 0 {
-		answer(http.StatusOK, "")
-		return
-	}
-	if s.Pipeline.Backlog() >= s.Config.Sources.HTTP.MaxSpooled {
-		w.Header().Set("Retry-After", "5")
-		answer(http.StatusServiceUnavailable, "the pipeline is behind: retry later")
-		return
-	}
-	if _, err := s.Pipeline.Submit(r.Context(), "firehose", body.Bytes()); err != nil {
-		answer(http.StatusServiceUnavailable, "could not spool the records: "+err.Error())
-		return
-	}
-	s.bytesIn.Add(float64(body.Len()))
-	answer(http.StatusOK, "")
 }
 
 func caller(r *http.Request) string {
@@ -971,11 +686,5 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) config(w http.ResponseWriter, r *http.Request) {
-	c := *s.Config
-	c.DB = s.DB.Path // passwords redacted
-	if u, err := url.Parse(c.Bus.NATS); err == nil && u.User != nil {
-		u.User = url.User("xxxxx")
-		c.Bus.NATS = u.String()
-	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, s.Config.Redacted())
 }

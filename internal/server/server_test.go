@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func setup(t *testing.T) (*Server, *httptest.Server, map[string]string) {
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	toks := map[string]string{}
-	for _, r := range store.Roles {
+	for _, r := range append([]string{store.RoleIngest}, store.Roles...) {
 		secret, _, err := db.CreateToken(ctx, r, "t-"+r)
 		if err != nil {
 			t.Fatal(err)
@@ -52,11 +53,22 @@ func setup(t *testing.T) (*Server, *httptest.Server, map[string]string) {
 	return s, ts, toks
 }
 
-// Every route with every role: a role below the route's gets 403, one at
-// or above it gets past authorization, and no token gets 401.
+// Every route with every role: a role the route does not allow gets 403,
+// one it allows gets past authorization, and no token gets 401. Ingest
+// tokens post telemetry and nothing else.
 func TestEveryRouteEveryRole(t *testing.T) {
 	s, ts, toks := setup(t)
+	allowed := map[string][]string{
+		"ingest":   {"ingest", "analyst", "approver", "admin"},
+		"viewer":   {"viewer", "analyst", "approver", "admin"},
+		"analyst":  {"analyst", "approver", "admin"},
+		"approver": {"approver", "admin"},
+		"admin":    {"admin"},
+	}
 	for _, rt := range s.Routes() {
+		if allowed[rt.Role] == nil {
+			t.Fatalf("%s %s: role %q", rt.Method, rt.Pattern, rt.Role)
+		}
 		path := strings.ReplaceAll(strings.ReplaceAll(rt.Pattern, "{id}", "nope"), "{", "")
 		do := func(tok string) int {
 			req, _ := http.NewRequest(rt.Method, ts.URL+path, bytes.NewReader([]byte(`{"Records":[]}`)))
@@ -77,13 +89,13 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		if code := do(""); code != 401 {
 			t.Errorf("%s %s without a token: %d", rt.Method, path, code)
 		}
-		for _, role := range store.Roles {
+		for _, role := range []string{"ingest", "viewer", "analyst", "approver", "admin"} {
 			code := do(toks[role])
-			below := store.RoleRank(role) < store.RoleRank(rt.Role)
+			denied := !slices.Contains(allowed[rt.Role], role)
 			switch {
-			case below && code != 403:
+			case denied && code != 403:
 				t.Errorf("%s %s as %s (needs %s): %d, want 403", rt.Method, path, role, rt.Role, code)
-			case !below && (code == 401 || code == 403):
+			case !denied && (code == 401 || code == 403):
 				t.Errorf("%s %s as %s (needs %s): %d", rt.Method, path, role, rt.Role, code)
 			}
 		}
@@ -121,25 +133,6 @@ func TestOpenAPIGolden(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || doc["openapi"] != "3.1.0" || len(doc["paths"].(map[string]any)) != len(patterns) {
 		t.Errorf("served document: %v %v", err, doc["openapi"])
-	}
-}
-
-// Failed attempts from one address are throttled.
-func TestThrottle(t *testing.T) {
-	s, ts, toks := setup(t)
-	s.throttle.max = 3
-	for range 3 {
-		req, _ := http.NewRequest("GET", ts.URL+"/v1/incidents", nil)
-		req.Header.Set("Authorization", "Bearer ppt_wrong")
-		resp, _ := http.DefaultClient.Do(req)
-		resp.Body.Close()
-	}
-	req, _ := http.NewRequest("GET", ts.URL+"/v1/incidents", nil)
-	req.Header.Set("Authorization", "Bearer "+toks["admin"])
-	resp, _ := http.DefaultClient.Do(req)
-	resp.Body.Close()
-	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("after 3 failures: %d", resp.StatusCode)
 	}
 }
 
@@ -197,6 +190,8 @@ func TestBackpressure(t *testing.T) {
 func TestConfigRedacted(t *testing.T) {
 	s, ts, toks := setup(t)
 	s.Config.Bus.NATS = "nats://worker:n4ts-s3cret@nats.internal:4222"
+	s.Config.DB = "postgres://parapet:pg-s3cret@db.internal/parapet?sslpassword=k3y-s3cret&sslmode=require"
+	s.Config.Intel.TAXII = []config.TAXII{{Collection: "https://taxii.example.com/api1/collections/x/?token=t4xii-s3cret", Password: "env:TAXII"}}
 	req, _ := http.NewRequest("GET", ts.URL+"/v1/config", nil)
 	req.Header.Set("Authorization", "Bearer "+toks["admin"])
 	resp, err := http.DefaultClient.Do(req)
@@ -205,7 +200,8 @@ func TestConfigRedacted(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || strings.Contains(string(b), "n4ts-s3cret") || !strings.Contains(string(b), "nats.internal") {
+	if resp.StatusCode != 200 || strings.Contains(string(b), "s3cret") || !strings.Contains(string(b), "nats.internal") ||
+		!strings.Contains(string(b), "db.internal") || !strings.Contains(string(b), "taxii.example.com") {
 		t.Errorf("%d %s", resp.StatusCode, b)
 	}
 }

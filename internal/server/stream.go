@@ -9,15 +9,20 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parapet-sec/parapet/internal/store"
 )
 
 // broker fans events out to server-sent-event subscribers; a slow
-// subscriber misses events rather than slowing the pipeline.
+// subscriber misses events rather than slowing the pipeline. Subscribers
+// are bounded in all (auth.max_streams) and per token
+// (auth.max_streams_per_token).
 type broker struct {
-	mu     sync.Mutex
-	subs   map[chan []byte]struct{}
-	closed chan struct{} // closed when the server shuts down
-	once   sync.Once
+	mu      sync.Mutex
+	subs    map[chan []byte]struct{}
+	byToken map[string]int
+	closed  chan struct{} // closed when the server shuts down
+	once    sync.Once
 }
 
 func (b *broker) done() chan struct{} {
@@ -70,16 +75,28 @@ func (s *Server) streamHandler(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "streaming unsupported")
 		return
 	}
+	tok, _ := r.Context().Value(ctxKey{}).(store.Token)
 	c := make(chan []byte, 64)
 	s.stream.mu.Lock()
 	if s.stream.subs == nil {
 		s.stream.subs = map[chan []byte]struct{}{}
+		s.stream.byToken = map[string]int{}
+	}
+	if len(s.stream.subs) >= s.Config.Auth.MaxStreams || s.stream.byToken[tok.ID] >= s.Config.Auth.MaxStreamsPerToken {
+		s.stream.mu.Unlock()
+		w.Header().Set("Retry-After", "30")
+		apiError(w, http.StatusServiceUnavailable, "too many live-update streams open (auth.max_streams, auth.max_streams_per_token): retry later")
+		return
 	}
 	s.stream.subs[c] = struct{}{}
+	s.stream.byToken[tok.ID]++
 	s.stream.mu.Unlock()
 	defer func() {
 		s.stream.mu.Lock()
 		delete(s.stream.subs, c)
+		if s.stream.byToken[tok.ID]--; s.stream.byToken[tok.ID] <= 0 {
+			delete(s.stream.byToken, tok.ID)
+		}
 		s.stream.mu.Unlock()
 	}()
 	w.Header().Set("Content-Type", "text/event-stream")

@@ -80,6 +80,46 @@ func tokens(t *testing.T, db *store.DB) {
 	if hash == "" || strings.Contains(hash, secret) {
 		t.Error("the token is not stored hashed")
 	}
+
+	// An ingest token; the list (no secret, no hash); revocation.
+	ingSecret, ing, err := db.CreateToken(ctx, "ingest", "firehose")
+	if err != nil || ing.Role != "ingest" {
+		t.Fatalf("an ingest token: %+v %v", ing, err)
+	}
+	list, err := db.Tokens(ctx)
+	byID := func() map[string]store.Token {
+		m := map[string]store.Token{}
+		for _, x := range list {
+			m[x.ID] = x
+		}
+		return m
+	}
+	if m := byID(); err != nil || len(m) != 2 || m[tok.ID].LastUsed == nil || m[ing.ID].LastUsed != nil || m[tok.ID].Revoked != nil || m[ing.ID].Role != "ingest" {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	js, _ := json.Marshal(list)
+	if strings.Contains(string(js), hash) || strings.Contains(string(js), hash[12:]) || strings.Contains(string(js), ingSecret) {
+		t.Errorf("the list shows a hash or a secret: %s", js)
+	}
+	if err := db.RevokeToken(ctx, ing.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RevokeToken(ctx, ing.ID); err != store.ErrNoToken {
+		t.Errorf("revoking twice: %v", err)
+	}
+	if _, err := db.LookupToken(ctx, ingSecret); err != store.ErrNoToken {
+		t.Errorf("a revoked token: %v", err)
+	}
+	if _, err := db.TokenByID(ctx, ing.ID); err != store.ErrNoToken {
+		t.Errorf("a revoked token by id: %v", err)
+	}
+	if got, err := db.TokenByID(ctx, tok.ID); err != nil || got.Name != "alice" {
+		t.Errorf("a live token by id: %+v %v", got, err)
+	}
+	list, _ = db.Tokens(ctx)
+	if m := byID(); len(m) != 2 || m[ing.ID].Revoked == nil || m[tok.ID].Revoked != nil {
+		t.Errorf("the revoked token in the list: %+v", list)
+	}
 }
 
 func spool(t *testing.T, db *store.DB) {
@@ -226,5 +266,19 @@ func pipelineStore(t *testing.T, db *store.DB) {
 	var closedAt string
 	if err := db.QueryRowContext(ctx, `SELECT json_extract(body, '$.closed') FROM incidents WHERE id = ?`, "inc-1").Scan(&closedAt); err != nil || closedAt == "" {
 		t.Errorf("json_extract: %q %v", closedAt, err)
+	}
+}
+
+// The store's printed path (logs, GET /v1/config) carries no password,
+// in the user info or in a query parameter.
+func TestPostgresPathRedacted(t *testing.T) {
+	u := pgtest.URL(t) + "&password=pg-s3cret&sslpassword=k3y-s3cret"
+	db, err := store.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if strings.Contains(db.Path, "s3cret") || !strings.Contains(db.Path, "127.0.0.1") {
+		t.Errorf("path %q", db.Path)
 	}
 }

@@ -21,7 +21,9 @@ CREATE TABLE IF NOT EXISTS tokens (
 	hash    TEXT NOT NULL UNIQUE,
 	role    TEXT NOT NULL,
 	name    TEXT NOT NULL,
-	created TEXT NOT NULL
+	created TEXT NOT NULL,
+	last_used TEXT,
+	revoked TEXT
 );
 CREATE TABLE IF NOT EXISTS intake (
 	seq      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,7 +77,12 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 // Roles, weakest first: each may do what the ones before it may.
 var Roles = []string{"viewer", "analyst", "approver", "admin"}
 
-// RoleRank orders roles; -1 for an unknown one.
+// RoleIngest is outside that order: it may post telemetry and nothing
+// else (a Firehose access key, a log shipper). Analysts and above may
+// post telemetry too.
+const RoleIngest = "ingest"
+
+// RoleRank orders roles; -1 for an unknown one and for ingest.
 func RoleRank(role string) int {
 	for i, r := range Roles {
 		if r == role {
@@ -85,10 +92,25 @@ func RoleRank(role string) int {
 	return -1
 }
 
-// Token is an API token's record (never the token itself).
+// ValidRole says whether a token may have the role.
+func ValidRole(role string) bool { return role == RoleIngest || RoleRank(role) >= 0 }
+
+// Allows says whether a token of role have may use what needs role need.
+func Allows(have, need string) bool {
+	if need == RoleIngest {
+		return have == RoleIngest || RoleRank(have) >= RoleRank("analyst")
+	}
+	return RoleRank(have) >= 0 && RoleRank(have) >= RoleRank(need)
+}
+
+// Token is an API token's record (never the token itself, nor its hash).
 type Token struct {
-	ID, Role, Name string
-	Created        time.Time
+	ID       string     `json:"id"`
+	Role     string     `json:"role"`
+	Name     string     `json:"name"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"last_used"`
+	Revoked  *time.Time `json:"revoked"`
 }
 
 // ErrNoToken is a token that is not (or no longer) known.
@@ -102,8 +124,8 @@ func tokenHash(secret string) string {
 // CreateToken makes a token for a role and returns it: the only time it is
 // seen, since only its hash is kept.
 func (db *DB) CreateToken(ctx context.Context, role, name string) (string, Token, error) {
-	if RoleRank(role) < 0 {
-		return "", Token{}, fmt.Errorf("role %q: want one of viewer, analyst, approver, admin", role)
+	if !ValidRole(role) {
+		return "", Token{}, fmt.Errorf("role %q: want one of ingest, viewer, analyst, approver, admin", role)
 	}
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -117,16 +139,87 @@ func (db *DB) CreateToken(ctx context.Context, role, name string) (string, Token
 	return secret, t, err
 }
 
-// LookupToken finds the token a secret is.
+// LookupToken finds the live (unrevoked) token a secret is, and notes
+// that it was used (at most once a minute).
 func (db *DB) LookupToken(ctx context.Context, secret string) (Token, error) {
-	var t Token
-	var created string
-	err := db.QueryRowContext(ctx, `SELECT id, role, name, created FROM tokens WHERE hash = ?`, tokenHash(secret)).Scan(&t.ID, &t.Role, &t.Name, &created)
+	return db.token(ctx, `hash = ?`, tokenHash(secret))
+}
+
+// TokenByID finds a live token by its id (a session's re-check).
+func (db *DB) TokenByID(ctx context.Context, id string) (Token, error) {
+	return db.token(ctx, `id = ?`, id)
+}
+
+const tokenColumns = `id, role, name, created, last_used, revoked`
+
+func (db *DB) token(ctx context.Context, where string, arg string) (Token, error) {
+	t, err := scanToken(db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE revoked IS NULL AND `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNoToken
 	}
+	if err != nil {
+		return t, err
+	}
+	now := time.Now().UTC()
+	if t.LastUsed == nil || now.Sub(*t.LastUsed) >= time.Minute {
+		if _, err := db.ExecContext(ctx, `UPDATE tokens SET last_used = ? WHERE id = ?`, now.Format(time.RFC3339), t.ID); err != nil {
+			return t, fmt.Errorf("noting the token's use: %w", err)
+		}
+		t.LastUsed = &now
+	}
+	return t, nil
+}
+
+func scanToken(row interface{ Scan(...any) error }) (Token, error) {
+	var t Token
+	var created string
+	var used, revoked sql.NullString
+	if err := row.Scan(&t.ID, &t.Role, &t.Name, &created, &used, &revoked); err != nil {
+		return t, err
+	}
 	t.Created, _ = time.Parse(time.RFC3339, created)
-	return t, err
+	for _, x := range []struct {
+		s  sql.NullString
+		to **time.Time
+	}{{used, &t.LastUsed}, {revoked, &t.Revoked}} {
+		if v, err := time.Parse(time.RFC3339, x.s.String); x.s.Valid && err == nil {
+			*x.to = &v
+		}
+	}
+	return t, nil
+}
+
+// Tokens lists every token, revoked ones included, oldest first.
+func (db *DB) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY created, name, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken ends a token for good (its row stays, for the record);
+// ErrNoToken when no live token has the id.
+func (db *DB) RevokeToken(ctx context.Context, id string) error {
+	res, err := db.ExecContext(ctx, `UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL`, time.Now().UTC().Format(time.RFC3339), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNoToken
+	}
+	return nil
 }
 
 // Spool keeps an intake body until it is processed: once Spool returns,

@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +17,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // the database/sql driver "sqlite"
+
+	"github.com/parapet-sec/parapet/internal/redact"
 )
 
 // DB is an open store: SQLite by default, PostgreSQL for a postgres://
@@ -126,7 +127,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			db.Close()
 			return nil, fmt.Errorf("postgres: %w", err)
 		}
-		d := &DB{DB: db, Path: redact(path), Postgres: true}
+		d := &DB{DB: db, Path: redact.URL(path), Postgres: true}
 		if err := d.migrate(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("postgres: %w", err)
@@ -160,6 +161,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 var columns = []struct{ table, column, def string }{
 	{"approvals", "requested_by", "TEXT"},
 	{"approvals", "run_id", "TEXT"},
+	{"tokens", "last_used", "TEXT"},
+	{"tokens", "revoked", "TEXT"},
 }
 
 func (db *DB) migrate(ctx context.Context) error {
@@ -175,17 +178,6 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// redact hides a URL's password (the path is printed).
-func redact(u string) string {
-	if p, err := url.Parse(u); err == nil && p.User != nil {
-		if _, ok := p.User.Password(); ok {
-			p.User = url.UserPassword(p.User.Username(), "xxxxx")
-			return p.String()
-		}
-	}
-	return u
 }
 
 // pgSchema turns the SQLite schema into PostgreSQL's.

@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +37,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/redact"
 )
 
 // Stream and subject names.
@@ -289,15 +289,8 @@ func (b *Bus) process(ctx context.Context, p *pipeline.Pipeline, m jetstream.Msg
 }
 
 // Redact hides the credentials in a NATS URL (nats://user:password@host,
-// or a token) before it is printed.
-func Redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
-		return u
-	}
-	p.User = url.User("xxxxx")
-	return p.String()
-}
+// or a token) before it is printed: redact.URL, the one redaction.
+func Redact(u string) string { return redact.URL(u) }
 
 // Embedded runs a JetStream server inside this process (single node; its
 // data under dir), for one machine that wants the bus, and for tests. The
