@@ -162,7 +162,7 @@ respond: 7
 		`line 13: bus.embeded: unknown key; did you mean embedded?`,
 		`line 17: sources.folders.0.pol: unknown key; did you mean poll?`,
 		`line 19: sources.http.max_body: "lots" is not a size`,
-		`line 20: sources.http.zzz: unknown key (valid: max_body, max_inflated, max_spooled)`,
+		`line 20: sources.http.zzz: unknown key (valid: max_body, max_inflated, max_spooled`,
 		`line 21: respond: want a mapping (keys: playbooks, builtin_playbooks, dry_run, protect`,
 	}
 	lines := strings.Split(err.Error(), "\n")
