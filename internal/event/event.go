@@ -9,6 +9,7 @@ package event
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -158,8 +159,32 @@ type Event struct {
 	Resources []Resource
 	Network   *Network // flow records
 	Finding   *Finding // external findings (GuardDuty)
-	Origin    Origin
-	Raw       Raw
+	// Facts are what enrichment derived from the request (a policy's
+	// exposure, what a call shares, an ingress rule's reach); nil for
+	// most events. Rules read them as parapet.* fields.
+	Facts  *Facts
+	Origin Origin
+	Raw    Raw
+}
+
+// Facts are enrichment's reading of a request's parameters.
+type Facts struct {
+	// Policy: a policy document the request sets. PolicyPublic and
+	// PolicyAllowsAll are "true" or "false" when there is one.
+	PolicyPublic, PolicyAllowsAll string
+	PolicyForeign                 []string // accounts the policy grants that are not the organization's
+	// Share: what a share call (AMI, snapshot, key grant, Lambda
+	// permission, resource share, document permission) grants to.
+	ShareAccounts []string
+	ShareForeign  []string // of those, the accounts not the organization's
+	SharePublic   string   // "true" when shared with everyone
+	// Ingress: an inbound rule a request adds or modifies.
+	IngressInternet   string   // "true" when any rule opens to a /0 (IPv4 or IPv6)
+	IngressPorts      []string // sensitive ports an internet-open rule covers ("22", "3389", …, "all")
+	IngressAllTraffic string   // "true" when an internet-open rule covers every port or protocol
+	// Items counts what a bulk request names (parameters, secrets, keys,
+	// instances); 0 when not a bulk request.
+	Items int
 }
 
 // Cloud locates the event.
@@ -191,6 +216,45 @@ type Actor struct {
 	MFA               Tri
 	// InvokedBy is the AWS service that made the call on the actor's behalf.
 	InvokedBy string
+}
+
+// Identity classes (parapet.identity.class): whose call it is.
+const (
+	ClassPerson     = "person"        // a customer principal: user, role session, federated identity
+	ClassRoot       = "root"          // the account root user
+	ClassService    = "service"       // an AWS service acting as itself (log delivery, Config, a service-linked role)
+	ClassOnBehalf   = "aws_on_behalf" // an AWS service calling for a principal (invokedBy), not the principal at the keyboard
+	ClassUnknownWho = "unknown"
+)
+
+// Class says whose call it is: AWS service principals and calls AWS makes
+// on a principal's behalf are not people.
+func (a *Actor) Class() string {
+	switch a.Type {
+	case "":
+		return ""
+	case "AWSService":
+		return ClassService
+	case "Root":
+		if a.InvokedBy != "" && !consoleInvoker(a.InvokedBy) {
+			return ClassOnBehalf
+		}
+		return ClassRoot
+	case "Unknown", "AWSAccount":
+		return ClassUnknownWho
+	}
+	if strings.Contains(a.SessionIssuerARN, ":role/aws-service-role/") || strings.Contains(a.ARN, ":assumed-role/AWSServiceRole") {
+		return ClassService
+	}
+	if a.InvokedBy != "" && !consoleInvoker(a.InvokedBy) {
+		return ClassOnBehalf
+	}
+	return ClassPerson
+}
+
+// consoleInvoker: the console and sign-in carry the person's own actions.
+func consoleInvoker(by string) bool {
+	return by == "signin.amazonaws.com" || by == "console.amazonaws.com"
 }
 
 // Endpoint is one end of a call or flow.

@@ -103,8 +103,15 @@ func (e *Event) Lookup(path string) (Value, bool) {
 func (e *Event) Each(path string, fn func(Value) bool) {
 	if strings.HasPrefix(path, "parapet.") {
 		// What enrichment added: never in the native record.
-		if s := e.parapetField(path[len("parapet."):]); s != "" {
+		name := path[len("parapet."):]
+		if s := e.parapetField(name); s != "" {
 			fn(Value{Kind: KindString, str: s})
+			return
+		}
+		for _, s := range e.parapetList(name) {
+			if !fn(Value{Kind: KindString, str: s}) {
+				return
+			}
 		}
 		return
 	}
@@ -185,8 +192,56 @@ func (e *Event) parapetField(name string) string {
 		}
 	case "src_as_org":
 		return e.Src.Geo.ASOrg
+	case "identity.class":
+		return e.Actor.Class()
+	}
+	if f := e.Facts; f != nil {
+		switch name {
+		case "policy.public":
+			return f.PolicyPublic
+		case "policy.allows_all_actions":
+			return f.PolicyAllowsAll
+		case "share.public":
+			return f.SharePublic
+		case "share.foreign":
+			if len(f.ShareAccounts) > 0 || f.SharePublic == "true" {
+				return strconv.FormatBool(len(f.ShareForeign) > 0 || f.SharePublic == "true")
+			}
+		case "policy.foreign":
+			if f.PolicyPublic != "" {
+				return strconv.FormatBool(len(f.PolicyForeign) > 0)
+			}
+		case "ingress.internet":
+			return f.IngressInternet
+		case "ingress.all_traffic":
+			return f.IngressAllTraffic
+		case "request.items":
+			if f.Items > 0 {
+				return strconv.Itoa(f.Items)
+			}
+		}
 	}
 	return ""
+}
+
+// parapetList returns a list-valued enrichment field (each value is
+// matched on its own, as a list in the record would be).
+func (e *Event) parapetList(name string) []string {
+	f := e.Facts
+	if f == nil {
+		return nil
+	}
+	switch name {
+	case "policy.foreign_accounts":
+		return f.PolicyForeign
+	case "share.accounts":
+		return f.ShareAccounts
+	case "share.foreign_accounts":
+		return f.ShareForeign
+	case "ingress.ports":
+		return f.IngressPorts
+	}
+	return nil
 }
 
 // cloudTrailField returns a native CloudTrail field the decoder keeps.
