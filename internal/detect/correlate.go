@@ -216,6 +216,7 @@ func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
 	}
 	f.Title = s.rule.Title
 	f.Description = s.rule.Description
+	f.Triage = s.rule.Triage
 	f.Level = s.rule.Level
 	if f.Level == "" {
 		f.Level = "medium"

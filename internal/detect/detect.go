@@ -53,6 +53,8 @@ type Finding struct {
 	// rare the event's raw score is among the account's events (4 means
 	// one event in 10,000 scores as high). Zero for rule findings.
 	Score float64
+	// Triage is the rule's guide for the analyst: what to check, in order.
+	Triage []string
 }
 
 // Attack is the MITRE ATT&CK mapping.
@@ -202,6 +204,7 @@ func fromRule(r *sigma.Rule, attack Attack, ev *event.Event, why []sigma.Match) 
 	}
 	f.Title = r.Title
 	f.Description = r.Description
+	f.Triage = r.Triage
 	f.Level = r.Level
 	if f.Level == "" {
 		f.Level = "medium" // Sigma's default when a rule gives none

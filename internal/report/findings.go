@@ -51,6 +51,7 @@ type findingJSON struct {
 	Resources   []map[string]any `json:"resources,omitempty"`
 	Explanation []evidenceJSON   `json:"explanation"`
 	Score       float64          `json:"score,omitempty"`
+	Triage      []string         `json:"triage,omitempty"`
 }
 
 type attackJSON struct {
@@ -88,7 +89,7 @@ func FindingJSON(f *detect.Finding) any {
 		Cloud: nonEmpty("provider", f.Cloud.Provider, "account", f.Cloud.Account, "region", f.Cloud.Region),
 		Actor: nonEmpty("type", f.Actor.Type, "arn", f.Actor.ARN, "user_name", f.Actor.UserName,
 			"access_key_id", f.Actor.AccessKeyID, "session_name", f.Actor.SessionName, "principal_id", f.Actor.PrincipalID),
-		Explanation: []evidenceJSON{}, Score: round2(f.Score),
+		Explanation: []evidenceJSON{}, Score: round2(f.Score), Triage: f.Triage,
 	}
 	if len(f.Attack.Techniques)+len(f.Attack.Tactics) > 0 {
 		j.Attack = &attackJSON{Techniques: f.Attack.Techniques, Tactics: f.Attack.Tactics}
@@ -255,6 +256,9 @@ func AppendFindingJSON(b []byte, f *detect.Finding) []byte {
 	if f.Score != 0 {
 		b = append(b, `,"score":`...)
 		b = strconv.AppendFloat(b, round2(f.Score), 'f', -1, 64)
+	}
+	if len(f.Triage) > 0 {
+		strs("triage", f.Triage)
 	}
 	return append(b, '}')
 }

@@ -31,9 +31,12 @@ type Rule struct {
 	Logsource      Logsource
 	Tags           []string
 	FalsePositives []string
-	References     []string
-	Fields         []string
-	Related        []Related
+	// Triage is Parapet's guide for the analyst (a list of steps, in
+	// order, naming the fields to look at); other Sigma tools ignore it.
+	Triage     []string
+	References []string
+	Fields     []string
+	Related    []Related
 
 	File string // where the rule was read from
 	Line int    // line of the rule's first key
@@ -184,6 +187,8 @@ func parseRule(n *yaml.Node, file string, opt Options) (*Rule, error) {
 			r.Tags = scalarList(v)
 		case "falsepositives":
 			r.FalsePositives = scalarList(v)
+		case "triage":
+			r.Triage = scalarList(v)
 		case "references":
 			r.References = scalarList(v)
 		case "fields":

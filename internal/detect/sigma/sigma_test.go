@@ -217,3 +217,22 @@ func TestGlobMatcherAgainstRegexp(t *testing.T) {
 		}
 	}
 }
+
+// Parapet's triage guide is read from the rule (other tools ignore it).
+func TestTriage(t *testing.T) {
+	rules, errs := Parse([]byte(`title: T
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection: {eventName: StopLogging}
+    condition: selection
+triage:
+    - 'Who: userIdentity.arn'
+    - 'Which trail: requestParameters.name'
+`), "t.yml", Options{})
+	if len(errs) > 0 || len(rules) != 1 {
+		t.Fatalf("parse: %v", errs)
+	}
+	if got := rules[0].Triage; len(got) != 2 || got[1] != "Which trail: requestParameters.name" {
+		t.Errorf("Triage = %q", got)
+	}
+}
