@@ -85,7 +85,8 @@ func loadRules(io IO, dirs []string, noBuiltin bool) ([]*sigma.Rule, int, error)
 }
 
 func newRules(io IO) *cobra.Command {
-	cmd := &cobra.Command{Use: "rules", Short: "Test and lint detection rules"}
+	cmd := &cobra.Command{Use: "rules", Short: "Test and lint detection rules, and show their ATT&CK coverage"}
+	cmd.AddCommand(newRulesCoverage(io))
 	cmd.AddCommand(&cobra.Command{
 		Use:   "test [DIR...]",
 		Short: "Run rules on the examples beside them (NAME.examples.jsonl); the builtin pack without DIR",
