@@ -135,19 +135,23 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			var bus *natsjs.Bus
 			if c.Bus.Enabled() {
 				url := c.Bus.NATS
+				auth, err := busAuth(c.Bus)
+				if err != nil {
+					return err
+				}
 				if c.Bus.Embedded != "" {
-					ns, u, err := natsjs.Embedded(c.Bus.Embedded, filepath.Join(c.Data, "nats"))
+					ns, err := natsjs.Embedded(natsjs.EmbeddedOptions{Listen: c.Bus.Embedded, Dir: filepath.Join(c.Data, "nats"), Auth: auth})
 					if err != nil {
 						return fmt.Errorf("bus.embedded: %w", err)
 					}
 					defer ns.Shutdown()
-					log.Info("embedded NATS JetStream server", "url", u)
+					log.Info("embedded NATS JetStream server", "url", ns.URL, "auth", ns.Auth)
 					if url == "" {
-						url = u
+						url, auth = ns.URL, ns.Auth
 					}
 				}
 				bus, err = natsjs.Connect(ctx, natsjs.Options{URL: url, Partitions: c.Bus.Partitions, Worker: c.Bus.Worker, Workers: c.Bus.Workers,
-					MaxPending: c.Bus.MaxPending, Log: log})
+					MaxPending: c.Bus.MaxPending, Auth: auth, Log: log})
 				if err != nil {
 					return fmt.Errorf("bus: %w", err)
 				}
@@ -393,6 +397,22 @@ func pollTAXII(ctx context.Context, p *pipeline.Pipeline, x *enrich.TAXII, every
 		case <-t.C:
 		}
 	}
+}
+
+// busAuth reads the bus's credentials from their references.
+func busAuth(b config.Bus) (natsjs.Auth, error) {
+	a := natsjs.Auth{TLSCert: b.TLS.Cert, TLSKey: b.TLS.Key, TLSCA: b.TLS.CA}
+	var err error
+	if a.Token, err = secretRef(b.Token); err != nil {
+		return a, fmt.Errorf("bus.token: %w", err)
+	}
+	if a.NKeySeed, err = secretRef(b.NKeySeed); err != nil {
+		return a, fmt.Errorf("bus.nkey_seed: %w", err)
+	}
+	if b.Token != "" && a.Token == "" || b.NKeySeed != "" && a.NKeySeed == "" {
+		return a, errors.New("bus: a credential reference is empty")
+	}
+	return a, nil
 }
 
 // secretRef reads env:NAME or file:PATH ("" stays "").

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,11 +38,31 @@ type Config struct {
 // PostgreSQL store; each account's events go to one worker.
 type Bus struct {
 	NATS       string `yaml:"nats" doc:"a NATS server with JetStream (nats://host:4222); empty with no embedded server: no bus, one process"`
-	Embedded   string `yaml:"embedded" doc:"run a JetStream server in this process listening on host:port (its data in DATA/nats); workers connect to it"`
+	Embedded   string `yaml:"embedded" doc:"run a JetStream server in this process listening on host:port (an empty host: 127.0.0.1; other machines' addresses only with bus.token or bus.nkey_seed; its data in DATA/nats); workers connect to it"`
 	Partitions int    `yaml:"partitions" doc:"partitions of the event stream, by account (default 16; fixed once the stream exists)"`
 	Worker     int    `yaml:"worker" doc:"this worker's index, 0 to workers-1 (worker 0 also runs the scheduled posture scans)"`
 	Workers    int    `yaml:"workers" doc:"how many workers share the partitions (default 1)"`
 	MaxPending int64  `yaml:"max_pending" doc:"bodies the intake stream holds before the intake answers 503 (default 100000)"`
+	Token      string `yaml:"token" doc:"env:NAME or file:PATH holding the token every worker presents and the embedded server requires (none on loopback: the embedded server makes one, in DATA/nats/token)"`
+	NKeySeed   string `yaml:"nkey_seed" doc:"env:NAME or file:PATH holding an NKey user seed (SU…) the workers sign with; the embedded server accepts its public key"`
+	TLS        BusTLS `yaml:"tls"`
+}
+
+// BusTLS encrypts the bus.
+type BusTLS struct {
+	Cert string `yaml:"cert" doc:"PEM certificate the embedded server serves (and workers present when a server asks for one)"`
+	Key  string `yaml:"key" doc:"its PEM private key"`
+	CA   string `yaml:"ca" doc:"PEM certificates workers trust for the server (default: the system's)"`
+}
+
+// Credentials says whether the bus has configured credentials: a token,
+// an NKey, or a user and password in bus.nats.
+func (b Bus) Credentials() bool {
+	if b.Token != "" || b.NKeySeed != "" {
+		return true
+	}
+	u, err := url.Parse(b.NATS)
+	return err == nil && u.User != nil
 }
 
 // Enabled says whether serve runs on the bus.
@@ -354,9 +375,27 @@ func (c *Config) check(root *yaml.Node) Errors {
 		bad("bus.nats", "want nats://host:port")
 	}
 	if c.Bus.Embedded != "" {
-		if _, _, err := net.SplitHostPort(c.Bus.Embedded); err != nil {
+		if h, _, err := net.SplitHostPort(c.Bus.Embedded); err != nil {
 			bad("bus.embedded", "%q is not host:port", c.Bus.Embedded)
+		} else if !loopback(h) && c.Bus.Token == "" && c.Bus.NKeySeed == "" {
+			bad("bus.embedded", "%q is reachable from other machines: a bus there needs credentials (bus.token or bus.nkey_seed); or listen on 127.0.0.1", c.Bus.Embedded)
 		}
+	}
+	if c.Bus.NATS != "" {
+		if u, err := url.Parse(c.Bus.NATS); err == nil && !loopback(u.Hostname()) && !c.Bus.Credentials() {
+			bad("bus.nats", "a bus on another machine needs credentials (bus.token or bus.nkey_seed)")
+		}
+	}
+	for _, kv := range [][2]string{{"bus.token", c.Bus.Token}, {"bus.nkey_seed", c.Bus.NKeySeed}} {
+		if kv[1] != "" && !strings.HasPrefix(kv[1], "env:") && !strings.HasPrefix(kv[1], "file:") {
+			bad(kv[0], "a secret is given as env:NAME or file:PATH, never in the file")
+		}
+	}
+	if c.Bus.Token != "" && c.Bus.NKeySeed != "" {
+		bad("bus.nkey_seed", "give bus.token or bus.nkey_seed, not both")
+	}
+	if (c.Bus.TLS.Cert == "") != (c.Bus.TLS.Key == "") {
+		bad("bus.tls", "cert and key go together")
 	}
 	if c.Bus.Partitions < 0 || c.Bus.Partitions > 4096 {
 		bad("bus.partitions", "want 1 to 4096")
@@ -395,6 +434,17 @@ func (c *Config) check(root *yaml.Node) Errors {
 		bad("auth.login_failures", "must be positive")
 	}
 	return errs
+}
+
+// loopback says whether a listen host is reachable only from this
+// machine (an empty host is loopback: the embedded server listens on
+// 127.0.0.1 then).
+func loopback(host string) bool {
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // line finds the line of a dotted path in the document (the closest

@@ -61,6 +61,12 @@ func TestErrors(t *testing.T) {
 		"db: postgres://x/y\nbus:\n  nats: nats://n:4222\n  workers: 2\n  worker: 2\n": {"line 5: bus.worker: want 0 to workers-1"},
 		"bus:\n  nats: nats://n:4222\n  workers: 2\n":                                  {"db: several workers share a PostgreSQL store"},
 		"bus:\n  nats: http://n:4222\n":                                                {"line 2: bus.nats: want nats://host:port"},
+		"bus:\n  embedded: 0.0.0.0:4222\n":                                             {"line 2: bus.embedded:", "needs credentials"},
+		"bus:\n  embedded: 10.0.0.5:4222\n  tls: {cert: c.pem, key: k.pem}\n":          {"line 2: bus.embedded:", "needs credentials"},
+		"bus:\n  nats: nats://nats.internal:4222\n":                                    {"line 2: bus.nats: a bus on another machine needs credentials"},
+		"bus:\n  embedded: 127.0.0.1:4222\n  token: hunter2\n":                         {"line 3: bus.token: a secret is given as env:NAME or file:PATH"},
+		"bus:\n  nats: nats://n:4222\n  token: env:T\n  nkey_seed: env:S\n":            {"bus.nkey_seed: give bus.token or bus.nkey_seed, not both"},
+		"bus:\n  embedded: 127.0.0.1:4222\n  tls: {cert: c.pem}\n":                     {"bus.tls: cert and key go together"},
 	} {
 		_, err := Parse([]byte(body))
 		if err == nil {
@@ -71,6 +77,25 @@ func TestErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%q: %v; want %q", body, err, w)
 			}
+		}
+	}
+}
+
+// The bus listens beyond loopback, or reaches another machine, only with
+// credentials.
+func TestBusCredentials(t *testing.T) {
+	for _, body := range []string{
+		"bus:\n  embedded: 127.0.0.1:4222\n",
+		"bus:\n  embedded: :4222\n",
+		"bus:\n  embedded: localhost:4222\n",
+		"bus:\n  embedded: 0.0.0.0:4222\n  token: file:/etc/parapet/bus-token\n",
+		"bus:\n  embedded: 0.0.0.0:4222\n  nkey_seed: env:PARAPET_BUS_SEED\n  tls: {cert: /etc/parapet/bus.pem, key: /etc/parapet/bus.key}\n",
+		"bus:\n  nats: nats://127.0.0.1:4222\n",
+		"bus:\n  nats: tls://nats.internal:4222\n  token: env:PARAPET_BUS_TOKEN\n  tls: {ca: /etc/parapet/ca.pem}\n",
+		"bus:\n  nats: nats://worker:pw@nats.internal:4222\n",
+	} {
+		if _, err := Parse([]byte(body)); err != nil {
+			t.Errorf("%q: %v", body, err)
 		}
 	}
 }
