@@ -36,6 +36,11 @@ const (
 	ActionFailed      = "action.failed"
 	ActionSkipped     = "action.skipped"
 	ActionRolledBack  = "action.rolled_back"
+	// What people change about what Parapet reports: who, and why (the
+	// reason in Detail), recorded before the change takes effect.
+	SuppressionCreated = "suppression.created"
+	SuppressionDeleted = "suppression.deleted"
+	IncidentClosed     = "incident.closed"
 )
 
 // Record is one entry. Seq, Prev and Hash are set by the log.

@@ -89,8 +89,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
 		{"POST", "/v1/incidents/{id}/close", "analyst", "Close an incident; body {\"reason\": \"…\"}", s.closeIncident},
 		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
-		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding, \"reason\": \"…\", \"expires\": RFC 3339}", s.addSuppression},
-		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression", s.removeSuppression},
+		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding that pins the rule, principal, a resource or the account, \"reason\": \"…\", \"expires\": RFC 3339}", s.addSuppression},
+		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression; ?reason=… or body {\"reason\": \"…\"}", s.removeSuppression},
 		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
 		{"GET", "/v1/events/{id}", "viewer", "The native record of an event a finding names", s.event},
@@ -893,7 +893,22 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
-	err := s.Pipeline.RemoveSuppression(r.Context(), r.PathValue("id"))
+	// Why: ?reason=… or a body {"reason": "…"}.
+	reason := r.URL.Query().Get("reason")
+	if reason == "" && r.ContentLength != 0 {
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if !decodeBody(w, r, &body) {
+			return
+		}
+		reason = body.Reason
+	}
+	if strings.TrimSpace(reason) == "" {
+		apiError(w, http.StatusBadRequest, "ending a suppression needs a reason (?reason=… or {\"reason\": \"…\"})")
+		return
+	}
+	err := s.Pipeline.RemoveSuppression(r.Context(), r.PathValue("id"), caller(r), reason)
 	switch {
 	case errors.Is(err, pipeline.ErrNotFound):
 		apiError(w, http.StatusNotFound, "no suppression %s", r.PathValue("id"))
