@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/bus/natsjs"
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/correlate"
@@ -124,7 +125,11 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			defer db.Close()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			p, closeFn, err := buildPipeline(ctx, io, c, db, reg, log)
+			anchor, anchorPub, err := serveAnchor(c, reg, log)
+			if err != nil {
+				return err
+			}
+			p, closeFn, err := buildPipeline(ctx, io, c, db, reg, log, anchor)
 			if err != nil {
 				return err
 			}
@@ -160,6 +165,10 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 			}
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
+			srv.AuditCheck = &audit.Checker{DB: db, AnchorPath: anchor.Path, AnchorKey: anchorPub}
+			anchorDone := make(chan struct{})
+			go func() { defer close(anchorDone); runAnchor(ctx, anchor, c, log) }()
+			defer func() { cancel(); <-anchorDone }()
 			p.OnChange = srv.Publish
 			if bus != nil {
 				srv.Relay = bus.Broadcast
@@ -255,7 +264,7 @@ var serveListening func(addr string)
 
 // buildPipeline assembles detection, incidents and response from the
 // configuration.
-func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, reg prometheus.Registerer, log *slog.Logger) (*pipeline.Pipeline, func(), error) {
+func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, reg prometheus.Registerer, log *slog.Logger, anchor *audit.Anchorer) (*pipeline.Pipeline, func(), error) {
 	rules, _, err := loadRules(io, c.Detect.Rules, !*c.Detect.BuiltinRules)
 	if err != nil {
 		return nil, nil, err
@@ -299,7 +308,7 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 			}
 		}
 	}
-	rf := responseFlags{playbookDirs: c.Respond.Playbooks, noBuiltin: !*c.Respond.BuiltinPlaybooks, db: c.DB, dryRun: c.Respond.DryRun, protect: c.Respond.Protect}
+	rf := responseFlags{playbookDirs: c.Respond.Playbooks, noBuiltin: !*c.Respond.BuiltinPlaybooks, db: c.DB, dryRun: c.Respond.DryRun, protect: c.Respond.Protect, anchorer: anchor}
 	resp, closeResp, err := rf.engineOn(ctx, IO{In: io.In, Out: io.Err, Err: io.Err}, db)
 	if err != nil {
 		return nil, nil, err

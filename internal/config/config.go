@@ -32,6 +32,15 @@ type Config struct {
 	Posture   Posture   `yaml:"posture"`
 	Sources   Sources   `yaml:"sources"`
 	Bus       Bus       `yaml:"bus"`
+	Audit     Audit     `yaml:"audit"`
+}
+
+// Audit anchors the audit trail: its head is written to DATA/audit.anchor
+// (and the log and metrics), so that records cut off the end are found.
+type Audit struct {
+	AnchorKey      string   `yaml:"anchor_key" doc:"env:NAME or file:PATH holding an Ed25519 private key (PEM, PKCS #8) that signs each anchor"`
+	AnchorInterval Duration `yaml:"anchor_interval" doc:"how often the head is anchored when it moved (default 1m)"`
+	AnchorEvery    int      `yaml:"anchor_every" doc:"also anchor after this many records (default 100)"`
 }
 
 // Bus scales serve out over NATS JetStream: workers share the bus and a
@@ -290,6 +299,12 @@ func (c *Config) fill() {
 	if c.Bus.MaxPending == 0 {
 		c.Bus.MaxPending = 100000
 	}
+	if c.Audit.AnchorInterval == 0 {
+		c.Audit.AnchorInterval = Duration(time.Minute)
+	}
+	if c.Audit.AnchorEvery == 0 {
+		c.Audit.AnchorEvery = 100
+	}
 }
 
 // Errors are every problem in a file, each naming its line.
@@ -426,6 +441,12 @@ func (c *Config) check(root *yaml.Node) Errors {
 		if !strings.HasPrefix(q.QueueURL, "https://") && !strings.HasPrefix(q.QueueURL, "http://") {
 			bad(fmt.Sprintf("sources.s3sqs.%d.queue_url", i), "want the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
 		}
+	}
+	if c.Audit.AnchorKey != "" && !strings.HasPrefix(c.Audit.AnchorKey, "env:") && !strings.HasPrefix(c.Audit.AnchorKey, "file:") {
+		bad("audit.anchor_key", "a secret is given as env:NAME or file:PATH, never in the file")
+	}
+	if c.Audit.AnchorEvery < 0 {
+		bad("audit.anchor_every", "must be positive")
 	}
 	if c.Detect.UEBA.Threshold < 0 || c.Detect.UEBA.MinRaw < 0 {
 		bad("detect.ueba", "threshold and min_raw must be positive")

@@ -421,7 +421,7 @@ async function auditView(v) {
   const a = await api("GET", "/v1/audit?limit=200");
   const c = a.chain || {};
   v.replaceChildren(el("h1", {}, "Audit trail"),
-    el("div", { class: "card" }, c.intact ? el("p", { class: "ok", id: "chain" }, "Hash chain intact: " + c.records + " records, head " + (c.head || "").slice(0, 16) + "…")
+    el("div", { class: "card" }, c.intact ? el("p", { class: "ok", id: "chain" }, "Hash chain intact: " + c.records + " records, head " + (c.head || "").slice(0, 16) + "…" + (c.anchor ? " · anchored at record " + c.anchor.seq + " (" + when(c.anchor.time) + ")" : " · not anchored yet"))
       : el("p", { class: "bad", id: "chain" }, "Hash chain broken: " + (c.problem || ""))),
     el("div", { class: "card" }, el("table", {}, el("thead", {}, el("tr", {}, ["#", "Time", "Kind", "Actor", "Playbook / action", "Target"].map(h => el("th", {}, h)))),
       el("tbody", {}, (a.items || []).slice().reverse().map(r => {
