@@ -56,4 +56,3 @@ func runAnchor(ctx context.Context, x *audit.Anchorer, c *config.Config, log *sl
 		log.Error("audit anchor failed", "err", err)
 	})
 }
-
