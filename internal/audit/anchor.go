@@ -113,7 +113,8 @@ func WriteAnchor(path string, key ed25519.PrivateKey, seq int64, hash string, no
 // ErrNoAnchor is an anchor file that does not exist or holds no anchor.
 var ErrNoAnchor = errors.New("no audit anchor")
 
-// LatestAnchor reads the anchor file's last anchor. With pub, every line
+// LatestAnchor reads the anchor file's latest anchor: the one of the
+// furthest record (the last line among equals). With pub, every line
 // must carry a valid signature: one that does not was written or changed
 // without the key.
 func LatestAnchor(path string, pub ed25519.PublicKey) (Anchor, error) {
@@ -142,10 +143,11 @@ func LatestAnchor(path string, pub ed25519.PublicKey) (Anchor, error) {
 				return Anchor{}, fmt.Errorf("audit anchor %s line %d (record %d): its signature does not verify: the anchor was written or changed without the key", path, n, a.Seq)
 			}
 		}
-		if a.Seq < last.Seq {
-			return Anchor{}, fmt.Errorf("audit anchor %s line %d: record %d after record %d: anchors go forward", path, n, a.Seq, last.Seq)
+		// The furthest record anchored (several processes on one store
+		// may append their anchors out of order).
+		if !found || a.Seq >= last.Seq {
+			last, found = a, true
 		}
-		last, found = a, true
 	}
 	if err := sc.Err(); err != nil {
 		return Anchor{}, err
@@ -180,38 +182,63 @@ func CheckAnchor(ctx context.Context, db *store.DB, a Anchor) error {
 	return nil
 }
 
-// Anchorer writes the log's head to the anchor file when it has moved
-// (Anchor), and tells OnAnchor (the log and metrics). Safe for concurrent
-// use.
+// Anchorer writes the log's head to the anchor file when the log has
+// appended since it was bound (Anchor), and tells OnAnchor (the log and
+// metrics). It never anchors a chain that no longer holds the previous
+// anchor: re-anchoring a truncated chain would hide the truncation. Safe
+// for concurrent use.
 type Anchorer struct {
 	Path     string
 	Key      ed25519.PrivateKey // nil: unsigned
-	Log      *Log
-	OnAnchor func(Anchor) // nil: none
-	mu       sync.Mutex
-	last     string
-	lastSeq  int64
+	OnAnchor func(Anchor)       // nil: none
+
+	mu     sync.Mutex
+	log    *Log
+	last   string // the head last anchored, or the head when bound
+	prev   Anchor // the anchor the next one follows
+	loaded bool
 }
 
-// Anchor writes the head if it changed since the last anchor this
-// Anchorer wrote; it returns whether it wrote one.
-func (x *Anchorer) Anchor() (bool, error) {
-	if x == nil || x.Path == "" || x.Log == nil {
-		return false, nil
-	}
-	x.Log.mu.Lock()
-	seq, head := x.Log.seq, x.Log.head
-	x.Log.mu.Unlock()
+// Bind sets the log whose head is anchored; only what it appends from now
+// on is anchored.
+func (x *Anchorer) Bind(l *Log) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.log, x.last = l, l.Head()
+}
+
+// Anchor writes the head if the log appended since the last anchor this
+// Anchorer wrote (or since Bind); it returns whether it wrote one.
+func (x *Anchorer) Anchor(ctx context.Context) (bool, error) {
+	if x == nil || x.Path == "" {
+		return false, nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.log == nil {
+		return false, nil
+	}
+	x.log.mu.Lock()
+	seq, head := x.log.seq, x.log.head
+	x.log.mu.Unlock()
 	if seq == 0 || head == x.last {
 		return false, nil
+	}
+	if !x.loaded {
+		a, err := LatestAnchor(x.Path, nil)
+		if err != nil && !errors.Is(err, ErrNoAnchor) {
+			return false, err
+		}
+		x.prev, x.loaded = a, true
+	}
+	if err := CheckAnchor(ctx, x.log.db, x.prev); err != nil {
+		return false, fmt.Errorf("audit anchor not written: the chain no longer holds the last anchor: %w", err)
 	}
 	a, err := WriteAnchor(x.Path, x.Key, seq, head, time.Now())
 	if err != nil {
 		return false, err
 	}
-	x.last, x.lastSeq = head, seq
+	x.last, x.prev = head, a
 	if x.OnAnchor != nil {
 		x.OnAnchor(a)
 	}
@@ -227,32 +254,35 @@ func (x *Anchorer) Run(ctx context.Context, interval time.Duration, every int64,
 	t := time.NewTicker(min(interval, time.Second))
 	defer t.Stop()
 	last := time.Now()
+	anchor := func(ctx context.Context) {
+		if _, err := x.Anchor(ctx); err != nil && onErr != nil {
+			onErr(err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			if _, err := x.Anchor(); err != nil && onErr != nil {
-				onErr(err)
-			}
+			anchor(context.WithoutCancel(ctx))
 			return
 		case now := <-t.C:
 			if now.Sub(last) < interval && (every <= 0 || x.pending() < every) {
 				continue
 			}
 			last = now
-			if _, err := x.Anchor(); err != nil && onErr != nil {
-				onErr(err)
-			}
+			anchor(ctx)
 		}
 	}
 }
 
-// pending is how many records this process's log appended since the
-// last anchor.
+// pending is how many records the log appended since the last anchor.
 func (x *Anchorer) pending() int64 {
-	x.Log.mu.Lock()
-	seq := x.Log.seq
-	x.Log.mu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return seq - x.lastSeq
+	if x.log == nil {
+		return 0
+	}
+	x.log.mu.Lock()
+	seq := x.log.seq
+	x.log.mu.Unlock()
+	return seq - x.prev.Seq
 }

@@ -32,13 +32,20 @@ func TestAnchorFindsTruncation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			db, l := fill(t, 10)
+			db, l := fill(t, 9)
 			path := filepath.Join(t.TempDir(), AnchorFile)
-			x := &Anchorer{Path: path, Log: l}
-			if ok, err := x.Anchor(); !ok || err != nil {
+			x := &Anchorer{Path: path}
+			x.Bind(l)
+			if ok, _ := x.Anchor(ctx); ok {
+				t.Error("an anchor written with nothing appended since Bind")
+			}
+			if _, err := l.Append(ctx, Record{Kind: FindingReceived}); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := x.Anchor(ctx); !ok || err != nil {
 				t.Fatalf("anchor: %v %v", ok, err)
 			}
-			if ok, _ := x.Anchor(); ok {
+			if ok, _ := x.Anchor(ctx); ok {
 				t.Error("an anchor written with no new record")
 			}
 			if c.sql != "" {
@@ -60,6 +67,44 @@ func TestAnchorFindsTruncation(t *testing.T) {
 				t.Errorf("CheckAnchor = %v, want a problem: %v", err, c.bad)
 			}
 		})
+	}
+	// Re-anchoring cannot hide a truncation: a process that opens the
+	// truncated chain anchors nothing until it appends, and then refuses
+	// to anchor a chain that no longer holds the last anchor.
+	db, l := fill(t, 5)
+	path := filepath.Join(t.TempDir(), AnchorFile)
+	x := &Anchorer{Path: path}
+	x.Bind(l)
+	for range 3 {
+		if _, err := l.Append(ctx, Record{Kind: FindingReceived}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := x.Anchor(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM audit WHERE seq > 6`); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x2 := &Anchorer{Path: path}
+	x2.Bind(l2)
+	if ok, err := x2.Anchor(ctx); ok || err != nil {
+		t.Errorf("anchor with nothing appended: %v %v", ok, err)
+	}
+	for range 5 {
+		if _, err := l2.Append(ctx, Record{Kind: FindingReceived}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := x2.Anchor(ctx); ok || err == nil {
+		t.Errorf("a truncated chain re-anchored past the old anchor: %v %v", ok, err)
+	}
+	if a, _ := LatestAnchor(path, nil); CheckAnchor(ctx, db, a) == nil {
+		t.Error("the latest anchor still holds after the truncation")
 	}
 	if _, err := LatestAnchor(filepath.Join(t.TempDir(), "none"), nil); !errors.Is(err, ErrNoAnchor) {
 		t.Errorf("no anchor file: %v", err)
@@ -136,7 +181,7 @@ func TestCheckerIncremental(t *testing.T) {
 		t.Fatalf("first check: %+v %v", st, err)
 	}
 	first := st.Verified
-	if _, err := (&Anchorer{Path: path, Log: l}).Anchor(); err != nil {
+	if _, err := WriteAnchor(path, nil, 5, l.Head(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {

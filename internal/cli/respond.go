@@ -117,7 +117,7 @@ func (r *responseFlags) engineOn(ctx context.Context, io IO, db *store.DB) (*res
 	// The head is anchored when the command ends (serve: also on a
 	// schedule).
 	return e, func() {
-		if _, err := x.Anchor(); err != nil {
+		if _, err := x.Anchor(context.WithoutCancel(ctx)); err != nil {
 			fmt.Fprintf(io.Err, "parapet: %v\n", err)
 		}
 	}, nil
@@ -126,10 +126,11 @@ func (r *responseFlags) engineOn(ctx context.Context, io IO, db *store.DB) (*res
 // anchorer writes the audit log's head to the anchor file.
 func (r *responseFlags) newAnchorer(log *audit.Log) (*audit.Anchorer, error) {
 	if r.anchorer != nil {
-		r.anchorer.Log = log
+		r.anchorer.Bind(log)
 		return r.anchorer, nil
 	}
-	x := &audit.Anchorer{Path: r.anchor, Log: log}
+	x := &audit.Anchorer{Path: r.anchor}
+	defer x.Bind(log)
 	if x.Path == "" {
 		x.Path = audit.AnchorPath(r.db)
 	}
