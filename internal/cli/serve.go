@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
@@ -223,7 +226,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 					return err
 				}
 				go func() { _ = src.Run(ctx) }()
-				log.Info("reading", "queue", q.QueueURL)
+				log.Info("reading", "queue", q.QueueURL, "buckets", src.Buckets)
 			}
 			addr := "http://" + ln.Addr().String()
 			log.Info("parapet serve", "listen", addr, "store", db.Path)
@@ -375,8 +378,40 @@ func newS3SQS(ctx context.Context, q config.S3SQS, p *pipeline.Pipeline, log *sl
 		return nil, fmt.Errorf("sources.s3sqs %s: %w", q.QueueURL, err)
 	}
 	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
+	buckets, err := trailBuckets(ctx, cloudtrail.NewFromConfig(cfg), q)
+	if err != nil {
+		return nil, fmt.Errorf("sources.s3sqs %s: %w", q.QueueURL, err)
+	}
 	return &s3sqs.Source{QueueURL: q.QueueURL, SQS: sqs.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom }),
-		Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max}, nil
+		Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max, Buckets: buckets}, nil
+}
+
+// trailBuckets is an S3→SQS source's allow-list: its buckets, and the
+// buckets its trails write to (as CloudTrail says now).
+func trailBuckets(ctx context.Context, ct *cloudtrail.Client, q config.S3SQS) ([]string, error) {
+	buckets := slices.Clone(q.Buckets)
+	if len(q.Trails) == 0 {
+		return buckets, nil
+	}
+	out, err := ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{TrailNameList: q.Trails, IncludeShadowTrails: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("trails: %w", err)
+	}
+	for _, name := range q.Trails {
+		found := false
+		for _, tr := range out.TrailList {
+			if aws.ToString(tr.Name) == name || aws.ToString(tr.TrailARN) == name {
+				found = true
+				if b := aws.ToString(tr.S3BucketName); b != "" && !slices.Contains(buckets, b) {
+					buckets = append(buckets, b)
+				}
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("trail %s: not found", name)
+		}
+	}
+	return buckets, nil
 }
 
 // pollTAXII adds a collection's new indicators to the pipeline's set on

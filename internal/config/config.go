@@ -158,6 +158,8 @@ type S3SQS struct {
 	QueueURL string   `yaml:"queue_url" doc:"the SQS queue URL"`
 	Region   string   `yaml:"region" doc:"the queue's and buckets' region (default: the configured one)"`
 	Wait     Duration `yaml:"wait" doc:"long-poll time (default 20s)"`
+	Buckets  []string `yaml:"buckets" doc:"the only buckets read: an object a message names elsewhere is reported, not read"`
+	Trails   []string `yaml:"trails" doc:"CloudTrail trails (names or ARNs) whose buckets are read too (cloudtrail:DescribeTrails at start)"`
 }
 
 // Folder is a folder watched for new files.
@@ -440,6 +442,9 @@ func (c *Config) check(root *yaml.Node) Errors {
 	for i, q := range c.Sources.S3SQS {
 		if !strings.HasPrefix(q.QueueURL, "https://") && !strings.HasPrefix(q.QueueURL, "http://") {
 			bad(fmt.Sprintf("sources.s3sqs.%d.queue_url", i), "want the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
+		}
+		if len(q.Buckets) == 0 && len(q.Trails) == 0 {
+			bad(fmt.Sprintf("sources.s3sqs.%d", i), "give the buckets the queue announces (buckets), or the trails that write them (trails): objects elsewhere are not read")
 		}
 	}
 	if c.Audit.AnchorKey != "" && !strings.HasPrefix(c.Audit.AnchorKey, "env:") && !strings.HasPrefix(c.Audit.AnchorKey, "file:") {

@@ -61,6 +61,7 @@ func TestErrors(t *testing.T) {
 		"db: postgres://x/y\nbus:\n  nats: nats://n:4222\n  workers: 2\n  worker: 2\n": {"line 5: bus.worker: want 0 to workers-1"},
 		"bus:\n  nats: nats://n:4222\n  workers: 2\n":                                  {"db: several workers share a PostgreSQL store"},
 		"bus:\n  nats: http://n:4222\n":                                                {"line 2: bus.nats: want nats://host:port"},
+		"sources:\n  s3sqs:\n    - queue_url: https://sqs.us-east-1.amazonaws.com/111122223333/ct\n": {"line 3: sources.s3sqs.0: give the buckets"},
 		"bus:\n  embedded: 0.0.0.0:4222\n":                                             {"line 2: bus.embedded:", "needs credentials"},
 		"bus:\n  embedded: 10.0.0.5:4222\n  tls: {cert: c.pem, key: k.pem}\n":          {"line 2: bus.embedded:", "needs credentials"},
 		"bus:\n  nats: nats://nats.internal:4222\n":                                    {"line 2: bus.nats: a bus on another machine needs credentials"},
