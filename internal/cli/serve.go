@@ -213,7 +213,8 @@ Every /v1 route needs a token (parapet tokens create --role ROLE). /healthz, /re
 				if err != nil {
 					return fmt.Errorf("intel.taxii %s: %w", x.Collection, err)
 				}
-				go pollTAXII(ctx, p, &enrich.TAXII{Collection: x.Collection, User: x.User, Password: pw}, x.Interval.D(), log)
+				go pollTAXII(ctx, p, &enrich.TAXII{Collection: x.Collection, User: x.User, Password: pw, MaxObjects: x.MaxObjects, MaxBytes: int64(x.MaxBytes),
+					MaxTotalObjects: x.MaxTotalObjects, MaxTotalBytes: int64(x.MaxTotalBytes)}, x.Interval.D(), log)
 			}
 			for _, f := range c.Sources.Folders {
 				w := &watch.Folder{Path: f.Path, Poll: f.Poll.D(), MaxSize: int64(c.Sources.HTTP.MaxBody), Sink: p, Log: log}
@@ -420,10 +421,13 @@ func pollTAXII(ctx context.Context, p *pipeline.Pipeline, x *enrich.TAXII, every
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		// At a bound the pages read before it come with the error: kept,
+		// and the next poll goes on from there.
 		objs, err := x.Poll(ctx)
 		if err != nil {
 			log.Error("taxii poll failed", "collection", x.Collection, "err", err)
-		} else if len(objs) > 0 {
+		}
+		if len(objs) > 0 {
 			next := enrich.NewIntel()
 			if cur := p.CurrentIntel(); cur != nil {
 				next = cur.Clone()

@@ -127,6 +127,11 @@ type TAXII struct {
 	User       string   `yaml:"user" doc:"basic-auth user"`
 	Password   string   `yaml:"password" doc:"env:NAME or file:PATH holding the password"`
 	Interval   Duration `yaml:"interval" doc:"how often to poll (default 1h)"`
+	// Bounds on what the collection may make Parapet hold.
+	MaxObjects      int      `yaml:"max_objects" doc:"objects one poll reads (default 100000)"`
+	MaxBytes        ByteSize `yaml:"max_bytes" doc:"bytes one poll reads (default 64MiB)"`
+	MaxTotalObjects int      `yaml:"max_total_objects" doc:"objects all polls add up to (default 1000000)"`
+	MaxTotalBytes   ByteSize `yaml:"max_total_bytes" doc:"bytes all polls add up to (default 512MiB)"`
 }
 
 // Posture schedules compliance scans whose results the API and UI show.
@@ -437,6 +442,9 @@ func (c *Config) check(root *yaml.Node) Errors {
 		}
 		if x.Password != "" && !strings.HasPrefix(x.Password, "env:") && !strings.HasPrefix(x.Password, "file:") {
 			bad(fmt.Sprintf("intel.taxii.%d.password", i), "a secret is given as env:NAME or file:PATH, never in the file")
+		}
+		if x.MaxObjects < 0 || x.MaxTotalObjects < 0 {
+			bad(fmt.Sprintf("intel.taxii.%d", i), "max_objects and max_total_objects must be positive")
 		}
 	}
 	for i, q := range c.Sources.S3SQS {
