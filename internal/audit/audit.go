@@ -36,6 +36,11 @@ const (
 	ActionFailed      = "action.failed"
 	ActionSkipped     = "action.skipped"
 	ActionRolledBack  = "action.rolled_back"
+	// What people change about what Parapet reports: who, and why (the
+	// reason in Detail), recorded before the change takes effect.
+	SuppressionCreated = "suppression.created"
+	SuppressionDeleted = "suppression.deleted"
+	IncidentClosed     = "incident.closed"
 )
 
 // Record is one entry. Seq, Prev and Hash are set by the log.
@@ -173,21 +178,8 @@ func Verify(ctx context.Context, db *store.DB, expectHead string) (n int64, head
 		if err := rows.Scan(&seq, &body, &hash); err != nil {
 			return n, prev, err
 		}
-		if seq != want {
-			return n, prev, &Problem{Seq: seq, Reason: fmt.Sprintf("expected record %d here: records were deleted or inserted", want)}
-		}
-		if hashOf([]byte(body)) != hash {
-			return n, prev, &Problem{Seq: seq, Reason: "its content does not match its hash: it was edited"}
-		}
-		var r Record
-		if err := json.Unmarshal([]byte(body), &r); err != nil {
-			return n, prev, &Problem{Seq: seq, Reason: "not a record: " + err.Error()}
-		}
-		if r.Seq != seq {
-			return n, prev, &Problem{Seq: seq, Reason: fmt.Sprintf("its content says record %d: records were moved", r.Seq)}
-		}
-		if r.Prev != prev {
-			return n, prev, &Problem{Seq: seq, Reason: "it does not link to the record before it: records were inserted, deleted or reordered"}
+		if err := link(seq, want, prev, body, hash); err != nil {
+			return n, prev, err
 		}
 		prev, want = hash, want+1
 		n++

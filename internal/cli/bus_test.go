@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parapet-sec/parapet/internal/bus/natsjs"
 	"github.com/parapet-sec/parapet/internal/pgtest"
@@ -28,11 +33,16 @@ func TestServeBus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts NATS and PostgreSQL")
 	}
-	ns, natsURL, err := natsjs.Embedded("", t.TempDir())
+	tokFile := filepath.Join(t.TempDir(), "bus-token")
+	if err := os.WriteFile(tokFile, []byte("test-bus-token-0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := natsjs.Embedded(natsjs.EmbeddedOptions{Dir: t.TempDir(), Auth: natsjs.Auth{Token: "test-bus-token-0123456789"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ns.Shutdown()
+	natsURL := ns.URL
 	db := pgtest.URL(t)
 	const partitions = 8
 	// Accounts on both workers (partition mod 2).
@@ -73,7 +83,7 @@ func TestServeBus(t *testing.T) {
 	}
 	cfg := func(worker int) string {
 		p := filepath.Join(t.TempDir(), "parapet.yaml")
-		y := fmt.Sprintf("db: %s\nrespond:\n  dry_run: true\nbus:\n  nats: %s\n  partitions: %d\n  workers: 2\n  worker: %d\n", db, natsURL, partitions, worker)
+		y := fmt.Sprintf("db: %s\nrespond:\n  dry_run: true\nbus:\n  nats: %s\n  token: file:%s\n  partitions: %d\n  workers: 2\n  worker: %d\n", db, natsURL, tokFile, partitions, worker)
 		if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -219,4 +229,125 @@ func TestServeBus(t *testing.T) {
 		t.Errorf("after B is back: %d findings, want %d", n, before+len(accounts))
 	}
 	_ = urlB
+}
+
+// freePort finds a loopback port nobody listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// The bus is not a way in: with bus.embedded listening, a NATS client
+// without credentials can neither connect nor publish a forged record to
+// parapet.intake.*; the workers' credentials (generated when none are
+// configured, or bus.token) work; a non-loopback listener without
+// configured credentials is refused.
+func TestServeBusNeedsCredentials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts serve with an embedded NATS server")
+	}
+	forged := func(id string) []byte {
+		pub := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}}}
+		return []byte(`{"Records":[` + ctRecord(id, "mallory", "AKIAMALLORY", "s3.amazonaws.com", "PutBucketPolicy", map[string]any{"bucketName": "b-" + id, "bucketPolicy": pub}, nil) + `]}`)
+	}
+	events := regexp.MustCompile(`(?m)^parapet_events_total (\S+)$`)
+	count := func(url string) int {
+		_, m := call(t, "GET", url+"/metrics", "", "", nil)
+		if x := events.FindStringSubmatch(m["raw"].(string)); x != nil {
+			n, _ := strconv.ParseFloat(x[1], 64)
+			return int(n)
+		}
+		return 0
+	}
+	// publish tries to put a body on the intake stream the way an attacker
+	// on the network would: a plain NATS client.
+	publish := func(url string, body []byte, opts ...nats.Option) error {
+		nc, err := nats.Connect(url, append(opts, nats.MaxReconnects(0), nats.Timeout(5*time.Second))...)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err = js.Publish(ctx, "parapet.intake.cloudtrail", body)
+		return err
+	}
+	waitEvents := func(url string, n int) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); count(url) < n; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %d events at %s: %d", n, url, count(url))
+			}
+		}
+	}
+
+	// No credentials configured, loopback (the default): serve makes a
+	// token of its own and keeps it in DATA/nats/token for local workers.
+	data := t.TempDir()
+	port := freePort(t)
+	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("respond:\n  dry_run: true\nbus:\n  embedded: 127.0.0.1:%d\n", port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url, _ := startServe(t, "--data", data, "--config", cfg)
+	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	if err := publish(natsURL, forged("anon-1")); err == nil {
+		waitEvents(url, 1)
+		t.Fatalf("a client without credentials published a forged record to the intake stream and it was processed")
+	}
+	tok, err := os.ReadFile(filepath.Join(data, "nats", "token"))
+	if err != nil {
+		t.Fatalf("the generated bus token: %v", err)
+	}
+	if fi, _ := os.Stat(filepath.Join(data, "nats", "token")); fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("the token file is readable by others: %v", fi.Mode())
+	}
+	if err := publish(natsURL, forged("worker-1"), nats.Token(strings.TrimSpace(string(tok)))); err != nil {
+		t.Fatalf("with the generated token: %v", err)
+	}
+	waitEvents(url, 1)
+
+	// A non-loopback listener needs configured credentials ...
+	open := filepath.Join(t.TempDir(), "open.yaml")
+	if err := os.WriteFile(open, []byte("bus:\n  embedded: 0.0.0.0:4222\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := run(t, "", "config", "validate", open); code == ExitOK || !strings.Contains(errOut, "bus.embedded") {
+		t.Errorf("a bus listening on every interface without credentials validates (exit %d): %s", code, errOut)
+	}
+	// ... and with them it starts, refuses anonymous clients and
+	// accepts the token; the token is never printed.
+	secret := "bus-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	tokFile := filepath.Join(t.TempDir(), "bus-token")
+	if err := os.WriteFile(tokFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port = freePort(t)
+	if err := os.WriteFile(open, []byte(fmt.Sprintf("respond:\n  dry_run: true\nbus:\n  embedded: 0.0.0.0:%d\n  token: file:%s\n", port, tokFile)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := run(t, "", "config", "validate", open); code != ExitOK || strings.Contains(errOut, secret) {
+		t.Fatalf("with a token: exit %d: %s", code, errOut)
+	}
+	url, _ = startServe(t, "--data", t.TempDir(), "--config", open)
+	natsURL = fmt.Sprintf("nats://127.0.0.1:%d", port)
+	if err := publish(natsURL, forged("anon-2")); err == nil {
+		t.Fatal("a client without credentials published to a bus with a configured token")
+	}
+	if err := publish(natsURL, forged("anon-3"), nats.Token("wrong")); err == nil {
+		t.Fatal("a client with a wrong token published")
+	}
+	if err := publish(natsURL, forged("worker-2"), nats.Token(secret)); err != nil {
+		t.Fatalf("with the configured token: %v", err)
+	}
+	waitEvents(url, 1)
 }

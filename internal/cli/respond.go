@@ -3,12 +3,14 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -37,6 +39,13 @@ type responseFlags struct {
 	dryRun       bool
 	protect      []string
 	baselines    string
+	// anchor is the audit anchor file ("": beside a SQLite db; serve: in
+	// its data folder); anchorKey an env:/file: reference to the Ed25519
+	// key that signs the anchors.
+	anchor    string
+	anchorKey string
+	// anchorer, when set (serve), is the anchor to use.
+	anchorer *audit.Anchorer
 }
 
 func (r *responseFlags) register(fs *pflag.FlagSet, dryRunName string) {
@@ -46,6 +55,7 @@ func (r *responseFlags) register(fs *pflag.FlagSet, dryRunName string) {
 	fs.BoolVar(&r.dryRun, dryRunName, false, "plan every action and print the exact API calls; change nothing")
 	fs.StringArrayVar(&r.protect, "protect", nil, "a resource no playbook may touch: name, id or ARN, * and ? allowed (repeatable;\nresources tagged parapet:protected=true are always protected)")
 	fs.StringVar(&r.baselines, "baselines", "", "a folder of approved bucket policies (BUCKET.json) that s3.revert_bucket_policy restores first")
+	fs.StringVar(&r.anchorKey, "audit-anchor-key", "", "env:NAME or file:PATH holding an Ed25519 private key (PEM, PKCS #8) that signs the audit anchors")
 }
 
 // registry is every action Parapet has.
@@ -83,12 +93,12 @@ func (r *responseFlags) engine(ctx context.Context, io IO) (*respond.Engine, fun
 	if err != nil {
 		return nil, nil, err
 	}
-	e, _, err := r.engineOn(ctx, io, db)
+	e, closeE, err := r.engineOn(ctx, io, db)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
-	return e, func() { db.Close() }, nil
+	return e, func() { closeE(); db.Close() }, nil
 }
 
 // engineOn builds the response engine on an open store (the caller
@@ -109,7 +119,45 @@ func (r *responseFlags) engineOn(ctx context.Context, io IO, db *store.DB) (*res
 		return nil, nil, err
 	}
 	e := &respond.Engine{Playbooks: pbs, Registry: reg, DB: db, Audit: log, DryRun: r.dryRun, Protect: r.protect, Out: io.Out}
-	return e, func() {}, nil
+	x, err := r.newAnchorer(log)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The head is anchored when the command ends (serve: also on a
+	// schedule).
+	return e, func() {
+		if _, err := x.Anchor(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintf(io.Err, "parapet: %v\n", err)
+		}
+	}, nil
+}
+
+// anchorer writes the audit log's head to the anchor file.
+func (r *responseFlags) newAnchorer(log *audit.Log) (*audit.Anchorer, error) {
+	if r.anchorer != nil {
+		r.anchorer.Bind(log)
+		return r.anchorer, nil
+	}
+	x := &audit.Anchorer{Path: r.anchor}
+	defer x.Bind(log)
+	if x.Path == "" {
+		x.Path = audit.AnchorPath(r.db)
+	}
+	if r.anchorKey != "" {
+		b, err := secretRef(r.anchorKey)
+		if err != nil {
+			return nil, fmt.Errorf("audit anchor key: %w", err)
+		}
+		priv, _, err := audit.ParseKey([]byte(b))
+		if err != nil {
+			return nil, err
+		}
+		if priv == nil {
+			return nil, errors.New("audit anchor key: a public key cannot sign: give the private key")
+		}
+		x.Key = priv
+	}
+	return x, nil
 }
 
 // printResults prints what became of each run and counts the runs in
@@ -339,14 +387,27 @@ func newApprovals(io IO) *cobra.Command {
 }
 
 func newAudit(io IO) *cobra.Command {
-	var db, head string
+	var db, head, anchor, anchorKey string
 	cmd := &cobra.Command{Use: "audit", Short: "Verify or export the tamper-evident audit trail"}
 	cmd.PersistentFlags().StringVar(&db, "db", store.DefaultPath, "the store")
 	verify := &cobra.Command{
-		Use: "verify", Short: "Check the hash chain: names the first edited, deleted, inserted or reordered record", Args: noArgs,
+		Use: "verify", Short: "Check the hash chain and its latest anchor: names the first edited, deleted, inserted or reordered record, or records cut off the end", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := storeExists(db); err != nil {
 				return err
+			}
+			var pub ed25519.PublicKey
+			if anchorKey != "" {
+				b, err := secretRef(anchorKey)
+				if err != nil {
+					return usagef("--anchor-key: %v", err)
+				}
+				if _, pub, err = audit.ParseKey([]byte(b)); err != nil {
+					return usagef("--anchor-key: %v", err)
+				}
+			}
+			if anchor == "" {
+				anchor = audit.AnchorPath(db)
 			}
 			s, err := store.Open(cmd.Context(), db)
 			if err != nil {
@@ -358,11 +419,38 @@ func newAudit(io IO) *cobra.Command {
 				fmt.Fprintf(io.Out, "audit trail BROKEN after %d good records: %v\n", n, err)
 				return &ExitError{Code: ExitFailure, Err: err}
 			}
-			fmt.Fprintf(io.Out, "audit trail intact: %d records, head %s\n", n, h)
+			note := ""
+			if anchor == "" {
+				fmt.Fprintln(io.Err, "parapet: no anchor file (--anchor FILE): records cut off the end are found only with --head")
+			} else {
+				a, err := audit.LatestAnchor(anchor, pub)
+				switch {
+				case errors.Is(err, audit.ErrNoAnchor):
+					fmt.Fprintf(io.Err, "parapet: no anchor in %s: records cut off the end are found only with --head\n", anchor)
+				case err != nil:
+					fmt.Fprintf(io.Out, "audit trail BROKEN: %v\n", err)
+					return &ExitError{Code: ExitFailure, Err: err}
+				default:
+					if err := audit.CheckAnchor(cmd.Context(), s, a); err != nil {
+						fmt.Fprintf(io.Out, "audit trail BROKEN against its anchor (%s): %v\n", anchor, err)
+						return &ExitError{Code: ExitFailure, Err: err}
+					}
+					switch {
+					case pub != nil:
+						note = ", signed, signature verified"
+					case a.Sig != "":
+						note = ", signed (not checked: no --anchor-key)"
+					}
+					note = fmt.Sprintf("; anchored at record %d (%s)%s", a.Seq, a.Time.Format(time.RFC3339), note)
+				}
+			}
+			fmt.Fprintf(io.Out, "audit trail intact: %d records, head %s%s\n", n, h, note)
 			return nil
 		},
 	}
 	verify.Flags().StringVar(&head, "head", "", "the head hash written down earlier: records cut off the end are found too")
+	verify.Flags().StringVar(&anchor, "anchor", "", "the anchor file (default: audit.anchor beside a SQLite --db; serve's: DATA/audit.anchor)")
+	verify.Flags().StringVar(&anchorKey, "anchor-key", "", "env:NAME or file:PATH holding the Ed25519 public (or private) key (PEM) that signed the anchors: every line must verify")
 	export := &cobra.Command{
 		Use: "export", Short: "Write the audit trail as JSON lines, each record with its hash", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -11,18 +11,22 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/bus/natsjs"
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/correlate"
@@ -147,7 +151,11 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			defer db.Close()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			p, closeFn, err := buildPipeline(ctx, io, c, db, reg, log)
+			anchor, anchorPub, err := serveAnchor(c, reg, log)
+			if err != nil {
+				return err
+			}
+			p, closeFn, err := buildPipeline(ctx, io, c, db, reg, log, anchor)
 			if err != nil {
 				return err
 			}
@@ -158,19 +166,23 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			var bus *natsjs.Bus
 			if c.Bus.Enabled() {
 				url := c.Bus.NATS
+				auth, err := busAuth(c.Bus)
+				if err != nil {
+					return err
+				}
 				if c.Bus.Embedded != "" {
-					ns, u, err := natsjs.Embedded(c.Bus.Embedded, filepath.Join(c.Data, "nats"))
+					ns, err := natsjs.Embedded(natsjs.EmbeddedOptions{Listen: c.Bus.Embedded, Dir: filepath.Join(c.Data, "nats"), Auth: auth})
 					if err != nil {
 						return fmt.Errorf("bus.embedded: %w", err)
 					}
 					defer ns.Shutdown()
-					log.Info("embedded NATS JetStream server", "url", u)
+					log.Info("embedded NATS JetStream server", "url", ns.URL, "auth", ns.Auth)
 					if url == "" {
-						url = u
+						url, auth = ns.URL, ns.Auth
 					}
 				}
 				bus, err = natsjs.Connect(ctx, natsjs.Options{URL: url, Partitions: c.Bus.Partitions, Worker: c.Bus.Worker, Workers: c.Bus.Workers,
-					MaxPending: c.Bus.MaxPending, Log: log})
+					MaxPending: c.Bus.MaxPending, Auth: auth, Log: log})
 				if err != nil {
 					return fmt.Errorf("bus: %w", err)
 				}
@@ -179,6 +191,10 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			}
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
+			srv.AuditCheck = &audit.Checker{DB: db, AnchorPath: anchor.Path, AnchorKey: anchorPub}
+			anchorDone := make(chan struct{})
+			go func() { defer close(anchorDone); runAnchor(ctx, anchor, c, log) }()
+			defer func() { cancel(); <-anchorDone }()
 			p.OnChange = srv.Publish
 			if bus != nil {
 				srv.Relay = bus.Broadcast
@@ -220,7 +236,8 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 				if err != nil {
 					return fmt.Errorf("intel.taxii %s: %w", x.Collection, err)
 				}
-				go pollTAXII(ctx, p, &enrich.TAXII{Collection: x.Collection, User: x.User, Password: pw}, x.Interval.D(), log)
+				go pollTAXII(ctx, p, &enrich.TAXII{Collection: x.Collection, User: x.User, Password: pw, MaxObjects: x.MaxObjects, MaxBytes: int64(x.MaxBytes),
+					MaxTotalObjects: x.MaxTotalObjects, MaxTotalBytes: int64(x.MaxTotalBytes)}, x.Interval.D(), log)
 			}
 			for _, f := range c.Sources.Folders {
 				w := &watch.Folder{Path: f.Path, Poll: f.Poll.D(), MaxSize: int64(c.Sources.HTTP.MaxBody), Sink: p, Log: log}
@@ -233,7 +250,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					return err
 				}
 				go func() { _ = src.Run(ctx) }()
-				log.Info("reading", "queue", q.QueueURL)
+				log.Info("reading", "queue", q.QueueURL, "buckets", src.Buckets)
 			}
 			addr := "http://" + ln.Addr().String()
 			log.Info("parapet serve", "listen", addr, "store", db.Path, "secure_cookies", !c.Auth.InsecureCookies)
@@ -290,7 +307,7 @@ var serveListening func(addr string)
 
 // buildPipeline assembles detection, incidents and response from the
 // configuration.
-func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, reg prometheus.Registerer, log *slog.Logger) (*pipeline.Pipeline, func(), error) {
+func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, reg prometheus.Registerer, log *slog.Logger, anchor *audit.Anchorer) (*pipeline.Pipeline, func(), error) {
 	rules, _, err := loadRules(io, c.Detect.Rules, !*c.Detect.BuiltinRules)
 	if err != nil {
 		return nil, nil, err
@@ -334,7 +351,7 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 			}
 		}
 	}
-	rf := responseFlags{playbookDirs: c.Respond.Playbooks, noBuiltin: !*c.Respond.BuiltinPlaybooks, db: c.DB, dryRun: c.Respond.DryRun, protect: c.Respond.Protect, baselines: c.Respond.Baselines}
+	rf := responseFlags{playbookDirs: c.Respond.Playbooks, noBuiltin: !*c.Respond.BuiltinPlaybooks, db: c.DB, dryRun: c.Respond.DryRun, protect: c.Respond.Protect, baselines: c.Respond.Baselines, anchorer: anchor}
 	resp, closeResp, err := rf.engineOn(ctx, IO{In: io.In, Out: io.Err, Err: io.Err}, db)
 	if err != nil {
 		return nil, nil, err
@@ -476,8 +493,40 @@ func newS3SQS(ctx context.Context, q config.S3SQS, p *pipeline.Pipeline, log *sl
 		return nil, fmt.Errorf("sources.s3sqs %s: %w", q.QueueURL, err)
 	}
 	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
+	buckets, err := trailBuckets(ctx, cloudtrail.NewFromConfig(cfg), q)
+	if err != nil {
+		return nil, fmt.Errorf("sources.s3sqs %s: %w", q.QueueURL, err)
+	}
 	return &s3sqs.Source{QueueURL: q.QueueURL, SQS: sqs.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom }),
-		Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max}, nil
+		Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max, Buckets: buckets}, nil
+}
+
+// trailBuckets is an S3→SQS source's allow-list: its buckets, and the
+// buckets its trails write to (as CloudTrail says now).
+func trailBuckets(ctx context.Context, ct *cloudtrail.Client, q config.S3SQS) ([]string, error) {
+	buckets := slices.Clone(q.Buckets)
+	if len(q.Trails) == 0 {
+		return buckets, nil
+	}
+	out, err := ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{TrailNameList: q.Trails, IncludeShadowTrails: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("trails: %w", err)
+	}
+	for _, name := range q.Trails {
+		found := false
+		for _, tr := range out.TrailList {
+			if aws.ToString(tr.Name) == name || aws.ToString(tr.TrailARN) == name {
+				found = true
+				if b := aws.ToString(tr.S3BucketName); b != "" && !slices.Contains(buckets, b) {
+					buckets = append(buckets, b)
+				}
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("trail %s: not found", name)
+		}
+	}
+	return buckets, nil
 }
 
 // pollTAXII adds a collection's new indicators to the pipeline's set on
@@ -486,10 +535,13 @@ func pollTAXII(ctx context.Context, p *pipeline.Pipeline, x *enrich.TAXII, every
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		// At a bound the pages read before it come with the error: kept,
+		// and the next poll goes on from there.
 		objs, err := x.Poll(ctx)
 		if err != nil {
 			log.Error("taxii poll failed", "collection", redact.URL(x.Collection), "err", err)
-		} else if len(objs) > 0 {
+		}
+		if len(objs) > 0 {
 			next := enrich.NewIntel()
 			if cur := p.CurrentIntel(); cur != nil {
 				next = cur.Clone()
@@ -507,6 +559,22 @@ func pollTAXII(ctx context.Context, p *pipeline.Pipeline, x *enrich.TAXII, every
 		case <-t.C:
 		}
 	}
+}
+
+// busAuth reads the bus's credentials from their references.
+func busAuth(b config.Bus) (natsjs.Auth, error) {
+	a := natsjs.Auth{TLSCert: b.TLS.Cert, TLSKey: b.TLS.Key, TLSCA: b.TLS.CA}
+	var err error
+	if a.Token, err = secretRef(b.Token); err != nil {
+		return a, fmt.Errorf("bus.token: %w", err)
+	}
+	if a.NKeySeed, err = secretRef(b.NKeySeed); err != nil {
+		return a, fmt.Errorf("bus.nkey_seed: %w", err)
+	}
+	if b.Token != "" && a.Token == "" || b.NKeySeed != "" && a.NKeySeed == "" {
+		return a, errors.New("bus: a credential reference is empty")
+	}
+	return a, nil
 }
 
 // secretRef reads env:NAME or file:PATH ("" stays "").

@@ -404,7 +404,8 @@ func TestServeSuppressAndClose(t *testing.T) {
 	inc := waitIncident(t, url, viewer)
 	expires := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
 	for _, bad := range []string{`{"expr":"finding.rule_id ==","reason":"x","expires":"` + expires + `"}`, `{"expr":"true","reason":"","expires":"` + expires + `"}`,
-		`{"expr":"true","reason":"x","expires":"2001-01-01T00:00:00Z"}`, `{"expr":"1","reason":"x","expires":"` + expires + `"}`} {
+		`{"expr":"true","reason":"x","expires":"2001-01-01T00:00:00Z"}`, `{"expr":"1","reason":"x","expires":"` + expires + `"}`,
+		`{"expr":"true","reason":"mute everything","expires":"` + expires + `"}`} {
 		if code, v := call(t, "POST", url+"/v1/suppressions", analyst, "application/json", []byte(bad)); code != 400 {
 			t.Errorf("%s: %d %v", bad, code, v)
 		}
@@ -457,7 +458,7 @@ func TestServeSuppressAndClose(t *testing.T) {
 			t.Errorf("%s: %d", bad, code)
 		}
 	}
-	if code, _ := call(t, "DELETE", url+"/v1/suppressions/"+sid, analyst, "", nil); code != 200 {
+	if code, _ := call(t, "DELETE", url+"/v1/suppressions/"+sid+"?reason=red+team+week+over", analyst, "", nil); code != 200 {
 		t.Errorf("end suppression: %d", code)
 	}
 	if _, l := call(t, "GET", url+"/v1/suppressions", viewer, "", nil); len(l["items"].([]any)) != 0 {

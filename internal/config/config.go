@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -36,7 +37,16 @@ type Config struct {
 	Posture   Posture   `yaml:"posture" json:"posture"`
 	Sources   Sources   `yaml:"sources" json:"sources"`
 	Bus       Bus       `yaml:"bus" json:"bus"`
+	Audit     Audit     `yaml:"audit" json:"audit"`
 	Metrics   Metrics   `yaml:"metrics" json:"metrics"`
+}
+
+// Audit anchors the audit trail: its head is written to DATA/audit.anchor
+// (and the log and metrics), so that records cut off the end are found.
+type Audit struct {
+	AnchorKey      string   `yaml:"anchor_key" json:"anchor_key" doc:"env:NAME or file:PATH holding an Ed25519 private key (PEM, PKCS #8) that signs each anchor"`
+	AnchorInterval Duration `yaml:"anchor_interval" json:"anchor_interval" doc:"how often the head is anchored when it moved (default 1m)"`
+	AnchorEvery    int      `yaml:"anchor_every" json:"anchor_every" doc:"also anchor after this many records (default 100)"`
 }
 
 // Metrics guards the Prometheus endpoint (open when neither is set).
@@ -49,11 +59,31 @@ type Metrics struct {
 // PostgreSQL store; each account's events go to one worker.
 type Bus struct {
 	NATS       string `yaml:"nats" json:"nats" doc:"a NATS server with JetStream (nats://host:4222); empty with no embedded server: no bus, one process"`
-	Embedded   string `yaml:"embedded" json:"embedded" doc:"run a JetStream server in this process listening on host:port (its data in DATA/nats); workers connect to it"`
+	Embedded   string `yaml:"embedded" json:"embedded" doc:"run a JetStream server in this process listening on host:port (an empty host: 127.0.0.1; other machines' addresses only with bus.token or bus.nkey_seed; its data in DATA/nats); workers connect to it"`
 	Partitions int    `yaml:"partitions" json:"partitions" doc:"partitions of the event stream, by account (default 16; fixed once the stream exists)"`
 	Worker     int    `yaml:"worker" json:"worker" doc:"this worker's index, 0 to workers-1 (worker 0 also runs the scheduled posture scans)"`
 	Workers    int    `yaml:"workers" json:"workers" doc:"how many workers share the partitions (default 1)"`
 	MaxPending int64  `yaml:"max_pending" json:"max_pending" doc:"bodies the intake stream holds before the intake answers 503 (default 100000)"`
+	Token      string `yaml:"token" json:"token" doc:"env:NAME or file:PATH holding the token every worker presents and the embedded server requires (none on loopback: the embedded server makes one, in DATA/nats/token)"`
+	NKeySeed   string `yaml:"nkey_seed" json:"nkey_seed" doc:"env:NAME or file:PATH holding an NKey user seed (SU…) the workers sign with; the embedded server accepts its public key"`
+	TLS        BusTLS `yaml:"tls" json:"tls"`
+}
+
+// BusTLS encrypts the bus.
+type BusTLS struct {
+	Cert string `yaml:"cert" json:"cert" doc:"PEM certificate the embedded server serves (and workers present when a server asks for one)"`
+	Key  string `yaml:"key" json:"key" doc:"its PEM private key"`
+	CA   string `yaml:"ca" json:"ca" doc:"PEM certificates workers trust for the server (default: the system's)"`
+}
+
+// Credentials says whether the bus has configured credentials: a token,
+// an NKey, or a user and password in bus.nats.
+func (b Bus) Credentials() bool {
+	if b.Token != "" || b.NKeySeed != "" {
+		return true
+	}
+	u, err := url.Parse(b.NATS)
+	return err == nil && u.User != nil
 }
 
 // Enabled says whether serve runs on the bus.
@@ -120,6 +150,11 @@ type TAXII struct {
 	User       string   `yaml:"user" json:"user" doc:"basic-auth user"`
 	Password   string   `yaml:"password" json:"password" doc:"env:NAME or file:PATH holding the password"`
 	Interval   Duration `yaml:"interval" json:"interval" doc:"how often to poll (default 1h)"`
+	// Bounds on what the collection may make Parapet hold.
+	MaxObjects      int      `yaml:"max_objects" json:"max_objects" doc:"objects one poll reads (default 100000)"`
+	MaxBytes        ByteSize `yaml:"max_bytes" json:"max_bytes" doc:"bytes one poll reads (default 64MiB)"`
+	MaxTotalObjects int      `yaml:"max_total_objects" json:"max_total_objects" doc:"objects all polls add up to (default 1000000)"`
+	MaxTotalBytes   ByteSize `yaml:"max_total_bytes" json:"max_total_bytes" doc:"bytes all polls add up to (default 512MiB)"`
 }
 
 // Posture schedules compliance scans whose results the API and UI show.
@@ -151,6 +186,8 @@ type S3SQS struct {
 	QueueURL string   `yaml:"queue_url" json:"queue_url" doc:"the SQS queue URL"`
 	Region   string   `yaml:"region" json:"region" doc:"the queue's and buckets' region (default: the configured one)"`
 	Wait     Duration `yaml:"wait" json:"wait" doc:"long-poll time (default 20s)"`
+	Buckets  []string `yaml:"buckets" json:"buckets" doc:"the only buckets read: an object a message names elsewhere is reported, not read"`
+	Trails   []string `yaml:"trails" json:"trails" doc:"CloudTrail trails (names or ARNs) whose buckets are read too (cloudtrail:DescribeTrails at start)"`
 }
 
 // Folder is a folder watched for new files.
@@ -316,6 +353,12 @@ func (c *Config) fill() {
 	if c.Bus.MaxPending == 0 {
 		c.Bus.MaxPending = 100000
 	}
+	if c.Audit.AnchorInterval == 0 {
+		c.Audit.AnchorInterval = Duration(time.Minute)
+	}
+	if c.Audit.AnchorEvery == 0 {
+		c.Audit.AnchorEvery = 100
+	}
 }
 
 // Errors are every problem in a file, each naming its line.
@@ -419,9 +462,27 @@ func (c *Config) check(root *yaml.Node) Errors {
 		bad("bus.nats", "want nats://host:port")
 	}
 	if c.Bus.Embedded != "" {
-		if _, _, err := net.SplitHostPort(c.Bus.Embedded); err != nil {
+		if h, _, err := net.SplitHostPort(c.Bus.Embedded); err != nil {
 			bad("bus.embedded", "%q is not host:port", c.Bus.Embedded)
+		} else if !loopback(h) && c.Bus.Token == "" && c.Bus.NKeySeed == "" {
+			bad("bus.embedded", "%q is reachable from other machines: a bus there needs credentials (bus.token or bus.nkey_seed); or listen on 127.0.0.1", c.Bus.Embedded)
 		}
+	}
+	if c.Bus.NATS != "" {
+		if u, err := url.Parse(c.Bus.NATS); err == nil && !loopback(u.Hostname()) && !c.Bus.Credentials() {
+			bad("bus.nats", "a bus on another machine needs credentials (bus.token or bus.nkey_seed)")
+		}
+	}
+	for _, kv := range [][2]string{{"bus.token", c.Bus.Token}, {"bus.nkey_seed", c.Bus.NKeySeed}} {
+		if kv[1] != "" && !strings.HasPrefix(kv[1], "env:") && !strings.HasPrefix(kv[1], "file:") {
+			bad(kv[0], "a secret is given as env:NAME or file:PATH, never in the file")
+		}
+	}
+	if c.Bus.Token != "" && c.Bus.NKeySeed != "" {
+		bad("bus.nkey_seed", "give bus.token or bus.nkey_seed, not both")
+	}
+	if (c.Bus.TLS.Cert == "") != (c.Bus.TLS.Key == "") {
+		bad("bus.tls", "cert and key go together")
 	}
 	if c.Bus.Partitions < 0 || c.Bus.Partitions > 4096 {
 		bad("bus.partitions", "want 1 to 4096")
@@ -447,11 +508,23 @@ func (c *Config) check(root *yaml.Node) Errors {
 		if x.Password != "" && !strings.HasPrefix(x.Password, "env:") && !strings.HasPrefix(x.Password, "file:") {
 			bad(fmt.Sprintf("intel.taxii.%d.password", i), "a secret is given as env:NAME or file:PATH, never in the file")
 		}
+		if x.MaxObjects < 0 || x.MaxTotalObjects < 0 {
+			bad(fmt.Sprintf("intel.taxii.%d", i), "max_objects and max_total_objects must be positive")
+		}
 	}
 	for i, q := range c.Sources.S3SQS {
 		if !strings.HasPrefix(q.QueueURL, "https://") && !strings.HasPrefix(q.QueueURL, "http://") {
 			bad(fmt.Sprintf("sources.s3sqs.%d.queue_url", i), "want the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
 		}
+		if len(q.Buckets) == 0 && len(q.Trails) == 0 {
+			bad(fmt.Sprintf("sources.s3sqs.%d", i), "give the buckets the queue announces (buckets), or the trails that write them (trails): objects elsewhere are not read")
+		}
+	}
+	if c.Audit.AnchorKey != "" && !strings.HasPrefix(c.Audit.AnchorKey, "env:") && !strings.HasPrefix(c.Audit.AnchorKey, "file:") {
+		bad("audit.anchor_key", "a secret is given as env:NAME or file:PATH, never in the file")
+	}
+	if c.Audit.AnchorEvery < 0 {
+		bad("audit.anchor_every", "must be positive")
 	}
 	if c.Detect.UEBA.Threshold < 0 || c.Detect.UEBA.MinRaw < 0 {
 		bad("detect.ueba", "threshold and min_raw must be positive")
@@ -528,6 +601,17 @@ func ReadSecret(ref string) (string, error) {
 		return "", fmt.Errorf("%s is empty", ref)
 	}
 	return "", errors.New("want env:NAME or file:PATH")
+}
+
+// loopback says whether a listen host is reachable only from this
+// machine (an empty host is loopback: the embedded server listens on
+// 127.0.0.1 then).
+func loopback(host string) bool {
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // line finds the line of a dotted path in the document (the closest

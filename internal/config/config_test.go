@@ -54,16 +54,23 @@ func TestParse(t *testing.T) {
 // Every error names its line.
 func TestErrors(t *testing.T) {
 	for body, want := range map[string][]string{
-		"listen: x\nlisen: y\n":                                                        {"line 2: lisen: unknown key; did you mean listen?"},
-		"correlate:\n  window: soon\n":                                                 {"line 2:", `"soon" is not a duration`},
-		"sources:\n  http:\n    access_key: hunter2\n":                                 {"line 3: sources.http.access_key: unknown key"},
-		"listen: localhost\n":                                                          {"line 1: listen:"},
-		"sources:\n  folders:\n    - poll: 5s\n":                                       {"line 3: sources.folders.0.path"},
-		"sources:\n  http:\n    max_body: lots\n":                                      {"line 3:", "is not a size"},
-		"detect:\n  rules: [a]\n  nope: 1\nrespond:\n  typo: true\n":                   {"line 3: detect.nope: unknown key", "line 5: respond.typo: unknown key"},
-		"db: postgres://x/y\nbus:\n  nats: nats://n:4222\n  workers: 2\n  worker: 2\n": {"line 5: bus.worker: want 0 to workers-1"},
-		"bus:\n  nats: nats://n:4222\n  workers: 2\n":                                  {"db: several workers share a PostgreSQL store"},
-		"bus:\n  nats: http://n:4222\n":                                                {"line 2: bus.nats: want nats://host:port"},
+		"listen: x\nlisen: y\n":                                                                      {"line 2: lisen: unknown key; did you mean listen?"},
+		"correlate:\n  window: soon\n":                                                               {"line 2:", `"soon" is not a duration`},
+		"sources:\n  http:\n    access_key: hunter2\n":                                               {"line 3: sources.http.access_key: unknown key"},
+		"listen: localhost\n":                                                                        {"line 1: listen:"},
+		"sources:\n  folders:\n    - poll: 5s\n":                                                     {"line 3: sources.folders.0.path"},
+		"sources:\n  http:\n    max_body: lots\n":                                                    {"line 3:", "is not a size"},
+		"detect:\n  rules: [a]\n  nope: 1\nrespond:\n  typo: true\n":                                 {"line 3: detect.nope: unknown key", "line 5: respond.typo: unknown key"},
+		"db: postgres://x/y\nbus:\n  nats: nats://n:4222\n  workers: 2\n  worker: 2\n":               {"line 5: bus.worker: want 0 to workers-1"},
+		"bus:\n  nats: nats://n:4222\n  workers: 2\n":                                                {"db: several workers share a PostgreSQL store"},
+		"bus:\n  nats: http://n:4222\n":                                                              {"line 2: bus.nats: want nats://host:port"},
+		"sources:\n  s3sqs:\n    - queue_url: https://sqs.us-east-1.amazonaws.com/111122223333/ct\n": {"line 3: sources.s3sqs.0: give the buckets"},
+		"bus:\n  embedded: 0.0.0.0:4222\n":                                                           {"line 2: bus.embedded:", "needs credentials"},
+		"bus:\n  embedded: 10.0.0.5:4222\n  tls: {cert: c.pem, key: k.pem}\n":                        {"line 2: bus.embedded:", "needs credentials"},
+		"bus:\n  nats: nats://nats.internal:4222\n":                                                  {"line 2: bus.nats: a bus on another machine needs credentials"},
+		"bus:\n  embedded: 127.0.0.1:4222\n  token: hunter2\n":                                       {"line 3: bus.token: a secret is given as env:NAME or file:PATH"},
+		"bus:\n  nats: nats://n:4222\n  token: env:T\n  nkey_seed: env:S\n":                          {"bus.nkey_seed: give bus.token or bus.nkey_seed, not both"},
+		"bus:\n  embedded: 127.0.0.1:4222\n  tls: {cert: c.pem}\n":                                   {"bus.tls: cert and key go together"},
 	} {
 		_, err := Parse([]byte(body))
 		if err == nil {
@@ -74,6 +81,25 @@ func TestErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%q: %v; want %q", body, err, w)
 			}
+		}
+	}
+}
+
+// The bus listens beyond loopback, or reaches another machine, only with
+// credentials.
+func TestBusCredentials(t *testing.T) {
+	for _, body := range []string{
+		"bus:\n  embedded: 127.0.0.1:4222\n",
+		"bus:\n  embedded: :4222\n",
+		"bus:\n  embedded: localhost:4222\n",
+		"bus:\n  embedded: 0.0.0.0:4222\n  token: file:/etc/parapet/bus-token\n",
+		"bus:\n  embedded: 0.0.0.0:4222\n  nkey_seed: env:PARAPET_BUS_SEED\n  tls: {cert: /etc/parapet/bus.pem, key: /etc/parapet/bus.key}\n",
+		"bus:\n  nats: nats://127.0.0.1:4222\n",
+		"bus:\n  nats: tls://nats.internal:4222\n  token: env:PARAPET_BUS_TOKEN\n  tls: {ca: /etc/parapet/ca.pem}\n",
+		"bus:\n  nats: nats://worker:pw@nats.internal:4222\n",
+	} {
+		if _, err := Parse([]byte(body)); err != nil {
+			t.Errorf("%q: %v", body, err)
 		}
 	}
 }

@@ -20,18 +20,61 @@ type TAXII struct {
 	User       string
 	Password   string
 	Client     *http.Client
-	after      string
+	// Bounds on memory (0: the defaults): objects and bytes one poll
+	// reads, and objects and bytes all polls add up to.
+	MaxObjects      int   // per poll (default 100,000)
+	MaxBytes        int64 // per poll (default 64 MiB)
+	MaxTotalObjects int   // default 1,000,000
+	MaxTotalBytes   int64 // default 512 MiB
+	after           string
+	objects, bytes  int64 // what the polls kept so far
+}
+
+// Default bounds of a TAXII collection's polls.
+const (
+	DefaultTAXIIObjects      = 100_000
+	DefaultTAXIIBytes        = 64 << 20
+	DefaultTAXIITotalObjects = 1_000_000
+	DefaultTAXIITotalBytes   = 512 << 20
+)
+
+// LimitError is a poll stopped at a bound: the objects of the pages read
+// before it are returned with it, and the next poll goes on from there.
+type LimitError struct {
+	Collection string
+	Limit      string
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("taxii %s: stopped at the limit on %s", e.Collection, e.Limit)
 }
 
 // Poll fetches what was added since the last poll and returns it as a
-// STIX bundle's objects.
+// STIX bundle's objects. It reads whole pages within the bounds
+// (MaxObjects and MaxBytes per poll, MaxTotalObjects and MaxTotalBytes
+// over all polls): at a bound it returns the pages read so far with a
+// *LimitError, and the next poll asks for what was added after the last
+// page kept. A page is never read further than the bytes left.
 func (x *TAXII) Poll(ctx context.Context) ([]json.RawMessage, error) {
 	c := x.Client
 	if c == nil {
 		c = &http.Client{Timeout: time.Minute}
 	}
+	orDefault := func(v, d int64) int64 {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	maxObjects := min(orDefault(int64(x.MaxObjects), DefaultTAXIIObjects), orDefault(int64(x.MaxTotalObjects), DefaultTAXIITotalObjects)-x.objects)
+	maxBytes := min(orDefault(x.MaxBytes, DefaultTAXIIBytes), orDefault(x.MaxTotalBytes, DefaultTAXIITotalBytes)-x.bytes)
+	if maxObjects <= 0 || maxBytes <= 0 {
+		return nil, &LimitError{Collection: x.Collection, Limit: "objects and bytes in total"}
+	}
 	base := strings.TrimSuffix(x.Collection, "/") + "/objects/"
 	var all []json.RawMessage
+	var used int64
+	keep := func() { x.objects, x.bytes = x.objects+int64(len(all)), x.bytes+used }
 	next := ""
 	for page := 0; page < 1000; page++ {
 		q := url.Values{}
@@ -47,7 +90,8 @@ func (x *TAXII) Poll(ctx context.Context) ([]json.RawMessage, error) {
 		}
 		req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
 		if err != nil {
-			return nil, err
+			keep()
+			return all, err
 		}
 		req.Header.Set("Accept", "application/taxii+json;version=2.1")
 		if x.User != "" {
@@ -55,15 +99,23 @@ func (x *TAXII) Poll(ctx context.Context) ([]json.RawMessage, error) {
 		}
 		resp, err := c.Do(req)
 		if err != nil {
-			return nil, err
+			keep()
+			return all, err
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+		left := maxBytes - used
+		body, err := io.ReadAll(io.LimitReader(resp.Body, left+1))
 		resp.Body.Close()
 		if err != nil {
-			return nil, err
+			keep()
+			return all, err
 		}
 		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("taxii %s: %s", x.Collection, resp.Status)
+			keep()
+			return all, fmt.Errorf("taxii %s: %s", x.Collection, resp.Status)
+		}
+		if int64(len(body)) > left {
+			keep()
+			return all, &LimitError{Collection: x.Collection, Limit: fmt.Sprintf("bytes (%d)", maxBytes)}
 		}
 		var env struct {
 			More    bool              `json:"more"`
@@ -72,18 +124,25 @@ func (x *TAXII) Poll(ctx context.Context) ([]json.RawMessage, error) {
 		}
 		if len(body) > 0 {
 			if err := json.Unmarshal(body, &env); err != nil {
-				return nil, fmt.Errorf("taxii %s: not a TAXII envelope: %w", x.Collection, err)
+				keep()
+				return all, fmt.Errorf("taxii %s: not a TAXII envelope: %w", x.Collection, err)
 			}
 		}
-		all = append(all, env.Objects...)
+		if int64(len(all)+len(env.Objects)) > maxObjects {
+			keep()
+			return all, &LimitError{Collection: x.Collection, Limit: fmt.Sprintf("objects (%d)", maxObjects)}
+		}
+		all, used = append(all, env.Objects...), used+int64(len(body))
 		if last := resp.Header.Get("X-TAXII-Date-Added-Last"); last != "" {
 			x.after = last
 		}
 		if !env.More || env.Next == "" {
+			keep()
 			return all, nil
 		}
 		next = env.Next
 	}
+	keep()
 	return all, fmt.Errorf("taxii %s: too many pages", x.Collection)
 }
 

@@ -127,7 +127,7 @@ func TestMetricsAgreeWithStore(t *testing.T) {
 			map[string]float64{"incidents": 1, "findings": 4}},
 		{"a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", 2,
 			map[string]float64{"incidents": 1, "findings": 2}},
-		{"suppressed, delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, `finding.level == "low"`, 2,
+		{"suppressed, delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, `finding.rule_id == "7d0f1a52-0000-4000-8000-000000000002"`, 2,
 			map[string]float64{"incidents": 1, "findings": 1, "suppressed": 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/ueba"
@@ -59,12 +60,16 @@ type Pipeline struct {
 	// Bus, when set, takes acknowledged bodies instead of the spool (serve
 	// scaled out); Run is then not used.
 	Bus Bus
+	// Audit records suppressions made and ended and incidents closed (nil:
+	// the response engine's, else one opened on DB by Start).
+	Audit *audit.Log
 
 	corr     *detect.Correlator
 	wake     chan struct{}
-	cmu      sync.Mutex // guards Incidents and suppress
+	cmu      sync.Mutex // guards Incidents
 	backlog  atomic.Int64
 	intel    atomic.Pointer[enrich.Intel]
+	smu      sync.Mutex // guards suppress (the slice; a suppression is immutable)
 	suppress []*correlate.Suppression
 	mu       sync.Mutex
 	last     int64 // the last spool sequence processed
@@ -72,6 +77,9 @@ type Pipeline struct {
 	// (correlation rules, UEBA) is sequential. Decoding and matching
 	// within a body run on every core.
 	pmu sync.Mutex
+	// evalHook, when set (by tests), runs as each finding is checked
+	// against the suppressions.
+	evalHook func()
 }
 
 // Start restores the incidents and readies the pipeline.
@@ -91,6 +99,14 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	p.Incidents.Restore(incs)
 	if p.Intel != nil {
 		p.intel.Store(p.Intel)
+	}
+	if p.Audit == nil && p.Respond != nil {
+		p.Audit = p.Respond.Audit
+	}
+	if p.Audit == nil {
+		if p.Audit, err = audit.Open(ctx, p.DB); err != nil {
+			return err
+		}
 	}
 	if err := p.loadSuppressions(ctx); err != nil {
 		return err
@@ -316,6 +332,9 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 // store files the findings into incidents and writes both, then drops
 // the body from the spool, in one transaction.
 func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Finding) ([]detect.Finding, error) {
+	// Matched before any lock is taken: an expensive suppression holds
+	// up this body, never the API.
+	sids := p.suppressedIDs(findings)
 	tx, err := p.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -328,7 +347,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 	kept := findings[:0]
 	for i := range findings {
 		f := &findings[i]
-		if sid := p.suppressed(f); sid != "" {
+		if sid := sids[i]; sid != "" {
 			// Stored, counted, but neither filed into an incident nor
 			// handed to the playbooks.
 			body := report.AppendFindingJSON(nil, f)

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +57,10 @@ type Server struct {
 	// Relay, when set, hands each published change to the other workers
 	// (serve on the bus), whose servers Deliver it.
 	Relay func(kind string, data []byte)
+	// AuditCheck reports the audit chain's status (set by serve, with the
+	// anchor file; nil: one without an anchor, made on first use).
+	AuditCheck *audit.Checker
+	auditOnce  sync.Once
 }
 
 // Route is one API route and the least role it needs ("" for none).
@@ -94,8 +99,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
 		{"POST", "/v1/incidents/{id}/close", "analyst", "Close an incident; body {\"reason\": \"…\"}", s.closeIncident},
 		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
-		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding, \"reason\": \"…\", \"expires\": RFC 3339}", s.addSuppression},
-		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression", s.removeSuppression},
+		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding that pins the rule, principal, a resource or the account, \"reason\": \"…\", \"expires\": RFC 3339}", s.addSuppression},
+		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression; ?reason=… or body {\"reason\": \"…\"}", s.removeSuppression},
 		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
 		{"GET", "/v1/events/{id}", "viewer", "The native record of an event a finding names", s.event},
@@ -110,7 +115,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/playbook-runs", "viewer", "Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)", s.runs},
 		{"POST", "/v1/playbook-runs", "analyst", "Run a playbook on a finding; body {\"finding_id\": \"…\", \"playbook\": \"…\", \"comment\": \"…\"}. It waits for approval when the playbook says so, and always under the four-eyes rule", s.requestRun},
 		{"GET", "/v1/playbook-runs/{id}", "viewer", "One playbook run: who asked, who decided, each step's calls and outcome", s.run},
-		{"GET", "/v1/audit", "viewer", "The audit trail (?after=SEQ&limit=100) and whether its hash chain is intact", s.audit},
+		{"GET", "/v1/audit", "viewer", "The audit trail (?after=SEQ&limit=100) and whether its hash chain is intact and holds its latest anchor", s.audit},
 		{"GET", "/v1/whoami", "viewer", "The caller's token: id, name, role", s.whoami},
 		{"GET", "/v1/stats", "viewer", "Alert reduction, MTTD, MTTR, findings by level", s.stats},
 		{"GET", "/v1/stream", "viewer", "Server-sent events: incident and approval changes as they happen", s.streamHandler},
@@ -485,10 +490,17 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, map[string]any{"seq": seq, "record": json.RawMessage(body), "hash": hash})
 	}
-	n, head, verr := audit.Verify(r.Context(), s.DB, "")
-	chain := map[string]any{"records": n, "head": head, "intact": verr == nil}
-	if verr != nil {
-		chain["problem"] = verr.Error()
+	// Verified incrementally (only what was appended since the last
+	// request), and against the latest anchor.
+	s.auditOnce.Do(func() {
+		if s.AuditCheck == nil {
+			s.AuditCheck = &audit.Checker{DB: s.DB}
+		}
+	})
+	chain, err := s.AuditCheck.Check(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "audit: %v", err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "chain": chain})
 }
@@ -626,7 +638,22 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
-	err := s.Pipeline.RemoveSuppression(r.Context(), r.PathValue("id"))
+	// Why: ?reason=… or a body {"reason": "…"}.
+	reason := r.URL.Query().Get("reason")
+	if reason == "" && r.ContentLength != 0 {
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if !decodeBody(w, r, &body) {
+			return
+		}
+		reason = body.Reason
+	}
+	if strings.TrimSpace(reason) == "" {
+		apiError(w, http.StatusBadRequest, "ending a suppression needs a reason (?reason=… or {\"reason\": \"…\"})")
+		return
+	}
+	err := s.Pipeline.RemoveSuppression(r.Context(), r.PathValue("id"), caller(r), reason)
 	switch {
 	case errors.Is(err, pipeline.ErrNotFound):
 		apiError(w, http.StatusNotFound, "no suppression %s", r.PathValue("id"))

@@ -245,7 +245,7 @@ func pipelineStore(t *testing.T, db *store.DB) {
 	if len(p.Suppressions()) != 1 {
 		t.Error("suppression not listed")
 	}
-	if err := p.RemoveSuppression(ctx, sup.ID); err != nil {
+	if err := p.RemoveSuppression(ctx, sup.ID, "alice", "test over"); err != nil {
 		t.Error(err)
 	}
 	// An incident stored and read back.

@@ -28,6 +28,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +37,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/redact"
@@ -61,7 +64,9 @@ type Options struct {
 	// AckWait is how long a worker has to finish a message before it is
 	// delivered again (default 2 minutes).
 	AckWait time.Duration
-	Log     *slog.Logger
+	// Auth is what the worker presents to the server.
+	Auth Auth
+	Log  *slog.Logger
 }
 
 // Bus is a connection to JetStream with both streams in place.
@@ -93,7 +98,11 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	nc, err := nats.Connect(o.URL, nats.Name("parapet worker "+strconv.Itoa(o.Worker)), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))
+	auth, err := o.Auth.options()
+	if err != nil {
+		return nil, fmt.Errorf("nats %s: %w", Redact(o.URL), err)
+	}
+	nc, err := nats.Connect(o.URL, append(auth, nats.Name("parapet worker "+strconv.Itoa(o.Worker)), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))...)
 	if err != nil {
 		return nil, fmt.Errorf("nats %s: %w", Redact(o.URL), err)
 	}
@@ -292,34 +301,103 @@ func (b *Bus) process(ctx context.Context, p *pipeline.Pipeline, m jetstream.Msg
 // or a token) before it is printed: redact.URL, the one redaction.
 func Redact(u string) string { return redact.URL(u) }
 
+// EmbeddedOptions configures a server run inside this process.
+type EmbeddedOptions struct {
+	// Listen is HOST:PORT; an empty host is loopback (127.0.0.1), port 0
+	// any free port; "" is 127.0.0.1 on any free port.
+	Listen string
+	// Dir holds the streams' data (and the generated token).
+	Dir string
+	// Auth is what clients must present. With no token and no NKey the
+	// server still requires a token: one it makes and keeps in Dir/token
+	// (mode 0600), which is allowed only on a loopback address.
+	Auth Auth
+}
+
+// Server is an embedded JetStream server.
+type Server struct {
+	*server.Server
+	// URL is what workers connect to, and Auth what they present (the
+	// generated token when none was configured).
+	URL  string
+	Auth Auth
+}
+
 // Embedded runs a JetStream server inside this process (single node; its
-// data under dir), for one machine that wants the bus, and for tests. The
-// returned URL is what workers connect to.
-func Embedded(listen, dir string) (*server.Server, string, error) {
+// data under o.Dir), for one machine that wants the bus, and for tests.
+// Every client must present the credentials; an address beyond this
+// machine without configured credentials is refused.
+func Embedded(o EmbeddedOptions) (*Server, error) {
 	host, port := "127.0.0.1", -1
-	if listen != "" {
-		h, ps, ok := strings.Cut(listen, ":")
-		if !ok {
-			return nil, "", fmt.Errorf("listen %q: want HOST:PORT", listen)
+	if o.Listen != "" {
+		h, ps, err := net.SplitHostPort(o.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("listen %q: want HOST:PORT", o.Listen)
 		}
 		n, err := strconv.Atoi(ps)
 		if err != nil {
-			return nil, "", fmt.Errorf("listen %q: %v", listen, err)
+			return nil, fmt.Errorf("listen %q: %v", o.Listen, err)
 		}
-		host, port = h, n
+		if h != "" {
+			host = h
+		}
+		port = n
 		if n == 0 {
 			port = -1 // any free port
 		}
 	}
-	s, err := server.NewServer(&server.Options{Host: host, Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
-		JetStreamMaxMemory: 64 << 20})
+	auth := o.Auth
+	if !auth.Credentials() {
+		if !Loopback(host) {
+			return nil, fmt.Errorf("listen %q: a bus reachable from other machines needs credentials (a token or an nkey seed)", o.Listen)
+		}
+		tok, err := localToken(o.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("the bus token: %w", err)
+		}
+		auth.Token = tok
+	}
+	opts := &server.Options{Host: host, Port: port, JetStream: true, StoreDir: o.Dir, NoSigs: true, NoLog: true,
+		JetStreamMaxMemory: 64 << 20}
+	switch {
+	case auth.Token != "" && auth.NKeySeed != "":
+		return nil, errors.New("give a token or an nkey seed, not both")
+	case auth.NKeySeed != "":
+		kp, err := nkeys.FromSeed([]byte(auth.NKeySeed))
+		if err != nil {
+			return nil, errors.New("the nkey seed is not a valid seed")
+		}
+		pub, err := kp.PublicKey()
+		if err != nil || !nkeys.IsValidPublicUserKey(pub) {
+			return nil, errors.New("the nkey seed is not a user seed (SU…)")
+		}
+		opts.Nkeys = []*server.NkeyUser{{Nkey: pub}}
+	default:
+		opts.Authorization = auth.Token
+	}
+	tc, err := auth.serverTLS()
 	if err != nil {
-		return nil, "", err
+		return nil, err
+	}
+	if tc != nil {
+		opts.TLSConfig, opts.TLS, opts.TLSTimeout = tc, true, 5
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, err
 	}
 	go s.Start()
 	if !s.ReadyForConnections(30 * time.Second) {
 		s.Shutdown()
-		return nil, "", errors.New("the embedded NATS server did not start within 30 s")
+		return nil, errors.New("the embedded NATS server did not start within 30 s")
 	}
-	return s, s.ClientURL(), nil
+	// This process's workers connect over loopback when the server
+	// listens on every address.
+	u, _ := url.Parse(s.ClientURL())
+	if h, p, err := net.SplitHostPort(u.Host); err == nil {
+		if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+			u.Host = net.JoinHostPort("127.0.0.1", p)
+		}
+	}
+	return &Server{Server: s, URL: u.String(), Auth: auth}, nil
 }

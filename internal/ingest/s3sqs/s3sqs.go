@@ -4,6 +4,10 @@
 // CloudTrail's own SNS notifications (s3ObjectKey lists). Organization
 // trails need nothing special: their keys carry each member account.
 //
+// Only the buckets on an allow-list are read: a notification is a claim
+// anyone allowed to send to the queue can make, so an object it names in
+// another bucket is reported and not read.
+//
 // Delivery is at least once and processing exactly once: every object is
 // spooled together with its checkpoint (bucket/key → ETag or sequencer) in
 // one transaction, and a message is deleted only after all its objects are
@@ -18,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +46,9 @@ type Source struct {
 	Log      *slog.Logger
 	Wait     time.Duration // long poll (default 20s)
 	MaxSize  int64         // larger objects are reported and skipped
+	// Buckets are the only buckets read: an object a message names in
+	// another bucket is reported and not read.
+	Buckets []string
 }
 
 // Object is one S3 object a message announces.
@@ -75,6 +83,9 @@ func (s *Source) Poll(ctx context.Context) (int, error) {
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
+	if len(s.Buckets) == 0 {
+		return 0, errors.New("s3sqs: no bucket is allowed: give the buckets (or trails) this queue announces")
+	}
 	wait := s.Wait
 	if wait <= 0 {
 		wait = 20 * time.Second
@@ -94,6 +105,14 @@ func (s *Source) Poll(ctx context.Context) (int, error) {
 		}
 		ok := true
 		for _, o := range objs {
+			if !slices.Contains(s.Buckets, o.Bucket) {
+				// Anyone who can send to the queue can name any bucket
+				// the reader can read: reported, not read, and the message
+				// deleted with the rest.
+				s.Log.Warn("s3sqs: an object in a bucket off the allow-list was not read", "queue", s.QueueURL, "id", aws.ToString(m.MessageId),
+					"bucket", o.Bucket, "key", o.Key)
+				continue
+			}
 			spooled, err := s.object(ctx, o)
 			if err != nil {
 				s.Log.Error("s3sqs: object not read; the message stays for redelivery", "bucket", o.Bucket, "key", o.Key, "err", err)

@@ -1,9 +1,11 @@
 package s3sqs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -121,7 +123,7 @@ func TestOnEmulator(t *testing.T) {
 		}
 	}
 	sk := &sink{cp: map[string]string{}, bodies: map[string]string{}}
-	src := &Source{QueueURL: aws.ToString(qu.QueueUrl), SQS: q, S3: s3c, Sink: sk, Wait: time.Second}
+	src := &Source{QueueURL: aws.ToString(qu.QueueUrl), SQS: q, S3: s3c, Sink: sk, Wait: time.Second, Buckets: []string{"org-trail"}}
 	total := 0
 	for range 5 {
 		n, err := src.Poll(ctx)
@@ -146,5 +148,79 @@ func TestOnEmulator(t *testing.T) {
 	}
 	if n, err := src.Poll(ctx); err != nil || n != 0 {
 		t.Errorf("a redelivered notification spooled %d (%v)", n, err)
+	}
+}
+
+// A notification is a claim: one that names an object in a bucket off the
+// allow-list (anyone who can send to the queue can forge one) is
+// reported, and the object is not read, whatever the notification's
+// shape; the bucket on the list is read. A source with no allow-list does
+// not poll.
+func TestForeignBucketNotRead(t *testing.T) {
+	awstest.Start(t)
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	q := sqs.NewFromConfig(cfg)
+	qu, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("trail-notifications")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/24/111122223333_CloudTrail_us-east-1_20261124T1000Z_x.json"
+	for _, b := range []string{"org-trail", "attacker-logs"} {
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: strings.NewReader(`{"Records":[{"eventID":"from-` + b + `"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s3n := func(bucket string) string {
+		b, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+			"s3": map[string]any{"bucket": map[string]any{"name": bucket}, "object": map[string]any{"key": key, "eTag": "e-" + bucket}}}}})
+		return string(b)
+	}
+	sns, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "m1", "Message": s3n("attacker-logs")})
+	for _, body := range []string{
+		s3n("attacker-logs"),
+		string(sns),
+		`{"version":"0","source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"attacker-logs"},"object":{"key":"` + key + `","etag":"x"}}}`,
+		`{"s3Bucket":"attacker-logs","s3ObjectKey":["` + key + `"]}`,
+		s3n("org-trail"),
+	} {
+		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: qu.QueueUrl, MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s0 := &sink{cp: map[string]string{}, bodies: map[string]string{}}
+	if _, err := (&Source{QueueURL: aws.ToString(qu.QueueUrl), SQS: q, S3: s3c, Sink: s0, Wait: time.Second}).Poll(ctx); err == nil || len(s0.bodies) > 0 {
+		t.Fatalf("a source with no allowed bucket polled (%v) and read %d objects: %v", err, len(s0.bodies), s0.bodies)
+	}
+	var logs bytes.Buffer
+	sk := &sink{cp: map[string]string{}, bodies: map[string]string{}}
+	src := &Source{QueueURL: aws.ToString(qu.QueueUrl), SQS: q, S3: s3c, Sink: sk, Wait: time.Second, Buckets: []string{"org-trail"},
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	for range 5 {
+		if _, err := src.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, b := range sk.bodies {
+		if strings.Contains(k, "attacker-logs") || strings.Contains(b, "from-attacker-logs") {
+			t.Errorf("an object in a bucket off the allow-list was read: %s", k)
+		}
+	}
+	if !strings.Contains(sk.bodies["s3:org-trail|"+key], "from-org-trail") {
+		t.Errorf("the allowed bucket was not read: %v", sk.bodies)
+	}
+	if n := strings.Count(logs.String(), "bucket=attacker-logs"); n != 4 || !strings.Contains(logs.String(), "allow-list") {
+		t.Errorf("%d reports of the foreign bucket, want 4:\n%s", n, logs.String())
+	}
+	left, _ := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qu.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+	if left.Attributes["ApproximateNumberOfMessages"] != "0" || left.Attributes["ApproximateNumberOfMessagesNotVisible"] != "0" {
+		t.Errorf("forged messages left on the queue: %v", left.Attributes)
 	}
 }

@@ -355,7 +355,7 @@ async function overviewView(v) {
     el("div", { class: "card" }, el("h2", {}, "Suppressions"), sups.length ? el("table", { id: "suppressions" },
       el("thead", {}, el("tr", {}, ["Pattern", "Reason", "By", "Until", ""].map(h => el("th", {}, h)))),
       el("tbody", {}, sups.map(x => el("tr", {}, el("td", {}, el("code", {}, x.expr)), el("td", {}, x.reason), el("td", {}, x.created_by), el("td", { class: "muted" }, when(x.expires)),
-        el("td", {}, ["analyst", "approver", "admin"].includes(state.role) ? el("button", { onclick: async () => { await api("DELETE", "/v1/suppressions/" + encodeURIComponent(x.id)); route(); } }, "End") : null)))))
+        el("td", {}, ["analyst", "approver", "admin"].includes(state.role) ? el("button", { onclick: async () => { const why = prompt("Why end this suppression? (recorded in the audit trail)"); if (!why) return; try { await api("DELETE", "/v1/suppressions/" + encodeURIComponent(x.id) + "?reason=" + encodeURIComponent(why)); route(); } catch (e) { toast(e.message); } } }, "End") : null)))))
       : el("p", { class: "empty" }, "No pattern is suppressed.")));
 }
 
@@ -441,7 +441,7 @@ async function auditView(v) {
   const a = await api("GET", "/v1/audit?limit=200");
   const c = a.chain || {};
   v.replaceChildren(el("h1", {}, "Audit trail"),
-    el("div", { class: "card" }, c.intact ? el("p", { class: "ok", id: "chain" }, "Hash chain intact: " + c.records + " records, head " + (c.head || "").slice(0, 16) + "…")
+    el("div", { class: "card" }, c.intact ? el("p", { class: "ok", id: "chain" }, "Hash chain intact: " + c.records + " records, head " + (c.head || "").slice(0, 16) + "…" + (c.anchor ? " · anchored at record " + c.anchor.seq + " (" + when(c.anchor.time) + ")" : " · not anchored yet"))
       : el("p", { class: "bad", id: "chain" }, "Hash chain broken: " + (c.problem || ""))),
     el("div", { class: "card" }, el("table", {}, el("thead", {}, el("tr", {}, ["#", "Time", "Kind", "Actor", "Playbook / action", "Target"].map(h => el("th", {}, h)))),
       el("tbody", {}, (a.items || []).slice().reverse().map(r => {
