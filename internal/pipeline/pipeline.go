@@ -257,6 +257,10 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 			// the rest of the body still counts.
 			p.Log.Warn("bad input in an intake body", "err", e.Error())
 		}
+		for _, e := range b.Skipped {
+			// Passed over on purpose (an empty body, a digest file).
+			p.Log.Info("input skipped in an intake body", "notice", e.Error())
+		}
 		res, _ := b.Data.(*detect.Batch)
 		if res == nil { // nothing decoded in this batch (bad or skipped input)
 			return nil

@@ -101,9 +101,8 @@ func (f *Folder) Scan(ctx context.Context) (int, error) {
 			f.Log.Warn("unreadable", "path", p, "err", err)
 			return nil
 		}
-		if len(body) == 0 {
-			return nil
-		}
+		// An empty file is spooled too: the processor reports it as
+		// skipped, as parapet events does, once per version.
 		ok, err := f.Sink.SubmitOnce(ctx, source, rel, version, body)
 		if err != nil {
 			return err
