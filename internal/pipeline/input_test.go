@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -208,5 +209,55 @@ func TestFolderStrayInput(t *testing.T) {
 				t.Errorf("panic in the log:\n%s", all)
 			}
 		})
+	}
+}
+
+// A record delivered more than once (at-least-once sources, overlapping
+// exports, an EventBridge copy) yields no second finding, is observed once
+// by the behavioural models and counts once in correlation rules: six
+// failed sign-ins delivered three times are not the ten of a brute force.
+func TestDuplicateDeliveries(t *testing.T) {
+	p := testPipeline(t, nil)
+	now := time.Now().UTC().Truncate(time.Second)
+	var recs []string
+	for i := range 6 {
+		rec := map[string]any{
+			"eventVersion": "1.09", "eventID": fmt.Sprintf("ev-login-%d", i), "eventTime": now.Add(time.Duration(i) * time.Second).Format(time.RFC3339),
+			"eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
+			"userAgent": "Mozilla/5.0", "responseElements": map[string]any{"ConsoleLogin": "Failure"}, "eventType": "AwsConsoleSignIn",
+			"recipientAccountId": "123456789012", "errorMessage": "Failed authentication",
+			"userIdentity": map[string]any{"type": "IAMUser", "principalId": "AIDAALICE", "arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012", "userName": "alice"},
+		}
+		b, _ := json.Marshal(rec)
+		recs = append(recs, string(b))
+	}
+	recs = append(recs, record("ev-recorder", "mallory", "config.amazonaws.com", "StopConfigurationRecorder", now))
+	bodies := []string{
+		`{"Records":[` + strings.Join(recs, ",") + `]}`,
+		strings.Join(recs, "\n"),
+		`{"version":"0","id":"e1","detail-type":"AWS API Call via CloudTrail","source":"aws.config","account":"123456789012","time":"` + now.Format(time.RFC3339) + `","region":"us-east-1","resources":[],"detail":` + recs[6] + `}`,
+		`{"Records":[` + strings.Join(recs[:6], ",") + `]}`,
+	}
+	for _, b := range bodies {
+		if _, err := p.Submit(context.Background(), "test", []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(t, p)
+	got := findingEvents(t, p.DB)
+	for id, n := range got {
+		if strings.HasPrefix(id, "ev-login-") {
+			t.Errorf("a correlation finding on %s: the copies were counted (%v)", id, got)
+			break
+		}
+		if n != 1 {
+			t.Errorf("%d findings on %s", n, id)
+		}
+	}
+	if got["ev-recorder"] != 1 {
+		t.Errorf("findings per event %v, want one on ev-recorder", got)
+	}
+	if st := p.UEBA.Stats(); st.Events != 7 {
+		t.Errorf("the behavioural models observed %d events, want the 7 distinct records once", st.Events)
 	}
 }
