@@ -25,7 +25,7 @@ import (
 
 // Defaults for an Order.
 const (
-	DefaultOrderMemory = 256 << 20
+	DefaultOrderMemory = 64 << 20
 	orderBatch         = 1024 // events per batch handed on
 	maxFanIn           = 64   // runs merged at once
 )
@@ -37,10 +37,12 @@ const (
 // input came in (a JSON-lines export newest first, files of several
 // accounts, overlapping exports).
 //
-// Events are held in memory up to Memory bytes; past that the run so far
-// is sorted and written to a temporary file (its native records, which are
-// decoded again when read back), and Run merges the runs. Ties keep the
-// order of arrival.
+// Events are held as they are up to Memory bytes (an estimate of what
+// they and their records take); past that the run so far is sorted and
+// written to a temporary file, compressed, as native records and origins,
+// which the workers decode again when Run merges the runs (the decoders are
+// deterministic). Ties keep the order of arrival. Events that arrived in
+// order are handed to Map where they lie, without a copy.
 //
 // Use: Add the events as they are read (taking ownership of the slices),
 // then Run once. Order is not safe for concurrent use; Run owns the
@@ -61,14 +63,15 @@ type Order struct {
 	// Workers run Map (default GOMAXPROCS).
 	Workers int
 
-	items  []item
-	bytes  int64
-	seq    uint64
-	newest int64
-	sorted bool
-	runs   []string
-	stats  OrderStats
-	err    error
+	items   []item
+	batches [][]event.Event // the slices Add was given, for items to point into
+	bytes   int64
+	seq     uint64
+	newest  int64
+	sorted  bool
+	runs    []string
+	stats   OrderStats
+	err     error
 }
 
 // OrderStats counts what an Order did.
@@ -81,15 +84,18 @@ type OrderStats struct {
 }
 
 type item struct {
-	t   int64 // event time, Unix nanoseconds
-	seq uint64
-	key uint64
-	ev  *event.Event
+	t     int64 // event time, Unix nanoseconds
+	seq   uint64
+	key   uint64
+	batch int32 // the event: batches[batch][idx]; -1 when read back from disk
+	idx   int32
 }
 
 func (a *item) less(b *item) bool { return a.t < b.t || a.t == b.t && a.seq < b.seq }
 
 var eventSize = int64(unsafe.Sizeof(event.Event{}) + unsafe.Sizeof(item{}))
+
+func (o *Order) event(it *item) *event.Event { return &o.batches[it.batch][it.idx] }
 
 // Add takes events (the slice must not change afterwards) and holds them
 // until Run; it writes a sorted run to disk when the memory bound is
@@ -98,12 +104,17 @@ func (o *Order) Add(events []event.Event) error {
 	if o.err != nil {
 		return o.err
 	}
-	if o.items == nil {
+	if len(o.items) == 0 {
 		o.sorted = true
 	}
 	if o.Memory == 0 {
 		o.Memory = DefaultOrderMemory
 	}
+	if len(events) == 0 {
+		return nil
+	}
+	o.batches = append(o.batches, events)
+	batch := int32(len(o.batches) - 1)
 	for i := range events {
 		ev := &events[i]
 		t := ev.Time.UnixNano()
@@ -112,7 +123,7 @@ func (o *Order) Add(events []event.Event) error {
 			o.sorted = false
 		}
 		o.newest = max(o.newest, t)
-		it := item{t: t, seq: o.seq, ev: ev}
+		it := item{t: t, seq: o.seq, batch: batch, idx: int32(i)}
 		o.seq++
 		if o.Dedup != nil {
 			it.key = o.Dedup.Key(ev)
@@ -125,6 +136,9 @@ func (o *Order) Add(events []event.Event) error {
 				return err
 			}
 			o.sorted = true
+			// The rest of this slice belongs to the next run.
+			o.batches = append(o.batches, events)
+			batch = int32(len(o.batches) - 1)
 		}
 	}
 	return nil
@@ -153,7 +167,7 @@ func (o *Order) spill() error {
 	var payload []byte
 	for i := range o.items {
 		it := &o.items[i]
-		if payload, err = appendRecord(payload[:0], it.ev); err != nil {
+		if payload, err = appendRecord(payload[:0], o.event(it)); err != nil {
 			w.abort()
 			return err
 		}
@@ -168,7 +182,9 @@ func (o *Order) spill() error {
 	}
 	o.stats.Runs++
 	o.stats.RunBytes += n
-	o.items, o.bytes = nil, 0
+	// The events go (their memory is reused); the index is reused.
+	clear(o.batches)
+	o.items, o.batches, o.bytes = o.items[:0], o.batches[:0], 0
 	return nil
 }
 
@@ -180,22 +196,39 @@ func (o *Order) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	o.runs = nil
+	o.runs, o.items, o.batches = nil, nil, nil
 	return errors.Join(errs...)
 }
 
 // job is one batch of ordered records on its way through the workers.
 type job struct {
-	items    []*event.Event // held events, or nil where payloads has the record
-	payloads [][]byte       // records read back from disk
+	items    []item   // held events, or (batch -1) records read back from disk
+	payloads [][]byte // those records
 	events   []event.Event
+	buf      *[]event.Event // events' memory, back to eventBufs after emit
 	res      *Batch
 	err      error
 	done     chan struct{}
 }
 
+// eventBufs recycles the memory of events copied into order: warm memory,
+// not a fresh megabyte per batch.
+var eventBufs = sync.Pool{New: func() any {
+	b := make([]event.Event, orderBatch)
+	return &b
+}}
+
+// contiguous reports whether the job's events lie side by side in one of
+// the slices Add was given.
+func (j *job) contiguous() bool {
+	first := &j.items[0]
+	last := &j.items[len(j.items)-1]
+	return first.batch >= 0 && last.batch == first.batch && int(last.idx-first.idx) == len(j.items)-1
+}
+
 // Run hands every event added on to emit, in event-time order, in
-// batches with the findings Map found in them, on the caller's goroutine.
+// batches with the findings Map found in them, on the caller's goroutine;
+// emit must not keep the events after it returns (their memory is reused).
 // It stops at the first error from emit or when ctx ends, and removes the
 // runs written to disk.
 func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batch) error) (OrderStats, error) {
@@ -280,7 +313,15 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 				o.stats.Duplicates++
 				continue
 			}
-			j.items = append(j.items, it.ev)
+			// Events in their arrival order go on where they lie: a job
+			// ends where that stops, unless it is still short.
+			if n := len(j.items); n >= orderBatch/16 && j.contiguous() {
+				last := &j.items[n-1]
+				if (it.batch != last.batch || it.idx != last.idx+1) && !send() {
+					return
+				}
+			}
+			j.items = append(j.items, it)
 			j.payloads = append(j.payloads, payload)
 			if len(j.items) == orderBatch && !send() {
 				return
@@ -303,6 +344,9 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 			emitErr = err
 			cancel()
 		}
+		if j.buf != nil {
+			eventBufs.Put(j.buf)
+		}
 	}
 	wg.Wait()
 	switch {
@@ -316,10 +360,18 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 
 // process materializes a job's events and runs Map on them.
 func (o *Order) process(j *job, formats map[string]*vpcflow.Format) {
-	j.events = make([]event.Event, len(j.items))
-	for i, ev := range j.items {
-		if ev != nil {
-			j.events[i] = *ev
+	if j.contiguous() {
+		first := &j.items[0]
+		j.events = o.batches[first.batch][first.idx : int(first.idx)+len(j.items)]
+		j.items, j.payloads = nil, nil
+		j.res = o.Map(j.events)
+		return
+	}
+	j.buf = eventBufs.Get().(*[]event.Event)
+	j.events = (*j.buf)[:len(j.items)]
+	for i := range j.items {
+		if it := &j.items[i]; it.batch >= 0 {
+			j.events[i] = *o.event(it)
 			continue
 		}
 		if err := readRecord(j.payloads[i], &j.events[i], formats); err != nil {
@@ -345,10 +397,8 @@ func (m *memSource) next() (item, []byte, bool, error) {
 	if m.i >= len(m.items) {
 		return item{}, nil, false, nil
 	}
-	it := m.items[m.i]
-	m.items[m.i].ev = nil // handed on: let it go with its batch
 	m.i++
-	return it, nil, true, nil
+	return m.items[m.i-1], nil, true, nil
 }
 
 // A run file is a stream of records compressed with S2: per record its
@@ -444,7 +494,7 @@ func (r *runReader) advance() error {
 	if _, err := io.ReadFull(r.br, body); err != nil {
 		return fmt.Errorf("order: read %s: %w", r.f.Name(), err)
 	}
-	r.head = item{t: int64(binary.LittleEndian.Uint64(h[0:])), seq: binary.LittleEndian.Uint64(h[8:]), key: binary.LittleEndian.Uint64(h[16:])}
+	r.head = item{t: int64(binary.LittleEndian.Uint64(h[0:])), seq: binary.LittleEndian.Uint64(h[8:]), key: binary.LittleEndian.Uint64(h[16:]), batch: -1}
 	r.body, r.ok = body, true
 	return nil
 }
@@ -507,13 +557,13 @@ func (m *merger) next() (item, []byte, bool, error) {
 	}
 	c := m.h[0]
 	if c.r == nil {
-		it, _, _, _ := c.mem.next()
+		it, payload, _, _ := c.mem.next()
 		if c.mem.i >= len(c.mem.items) {
 			heap.Pop(&m.h)
 		} else {
 			heap.Fix(&m.h, 0)
 		}
-		return it, nil, true, nil
+		return it, payload, true, nil
 	}
 	it, body := c.r.head, c.r.body
 	if err := c.r.advance(); err != nil {

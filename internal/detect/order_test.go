@@ -70,9 +70,10 @@ func runOrder(t *testing.T, o *detect.Order, evs []event.Event, n int) ([]event.
 }
 
 // Events come out in event-time order (ties in arrival order) whatever
-// order they went in, the same whether the runs stayed in memory or went
-// to disk (more than the merge's fan-in of them) and were decoded back:
-// every field of every event, the native record and origin included.
+// order they went in, the same whether they were held in memory or went
+// to disk in runs (cut inside what one Add gave; more than the merge's
+// fan-in of them) and were decoded back: every field of every event, the
+// native record and origin included.
 func TestOrderSortsInMemoryAndOnDisk(t *testing.T) {
 	evs := samples(t)
 	if len(evs) < 30 {
@@ -94,6 +95,10 @@ func TestOrderSortsInMemoryAndOnDisk(t *testing.T) {
 		if inMem[i].Time.Before(inMem[i-1].Time) {
 			t.Fatalf("event %d (%v) before event %d (%v)", i, inMem[i].Time, i-1, inMem[i-1].Time)
 		}
+	}
+	mixed, mixedIDs, st := runOrder(t, &detect.Order{Map: engine.DetectBatch, Memory: 4000, Dir: t.TempDir()}, evs, 7)
+	if st.Runs < 2 || !reflect.DeepEqual(mixed, inMem) || !reflect.DeepEqual(mixedIDs, memIDs) {
+		t.Errorf("runs cut inside what one Add gave, partly held (%+v): not the same events and findings as all held", st)
 	}
 	dir := t.TempDir()
 	onDisk, diskIDs, st := runOrder(t, &detect.Order{Map: engine.DetectBatch, Memory: 1, Dir: dir, Workers: 3}, evs, 1)
