@@ -56,7 +56,7 @@ func (d *Dedup) Key(ev *event.Event) uint64 {
 	h.SetSeed(d.seed)
 	h.WriteByte(byte(ev.Source))
 	h.WriteString(ev.ID)
-	t := ev.Time.UnixNano()
+	t := sortTime(ev.Time)
 	var b [8]byte
 	for i := range b {
 		b[i] = byte(t >> (8 * i))
@@ -67,7 +67,7 @@ func (d *Dedup) Key(ev *event.Event) uint64 {
 
 // Seen reports whether ev was seen before, and remembers it if not.
 func (d *Dedup) Seen(ev *event.Event) bool {
-	return d.SeenKey(d.Key(ev), ev.Time.UnixNano())
+	return d.SeenKey(d.Key(ev), sortTime(ev.Time))
 }
 
 // SeenKey is Seen for a record's Key and event time (Unix nanoseconds).

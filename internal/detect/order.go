@@ -9,18 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 
-	"github.com/parapet-sec/parapet/internal/decode/vpcflow"
 	"github.com/parapet-sec/parapet/internal/event"
-	"github.com/parapet-sec/parapet/internal/ingest"
 )
 
 // Defaults for an Order.
@@ -39,9 +38,9 @@ const (
 //
 // Events are held as they are up to Memory bytes (an estimate of what
 // they and their records take); past that the run so far is sorted and
-// written to a temporary file, compressed, as native records and origins,
-// which the workers decode again when Run merges the runs (the decoders are
-// deterministic). Ties keep the order of arrival. Events that arrived in
+// written to a temporary file, compressed (each event in its binary form,
+// event.AppendBinary, native record included), and Run merges the runs.
+// Ties keep the order of arrival. Events that arrived in
 // order are handed to Map where they lie, without a copy.
 //
 // Use: Add the events as they are read (taking ownership of the slices),
@@ -63,15 +62,16 @@ type Order struct {
 	// Workers run Map (default GOMAXPROCS).
 	Workers int
 
-	items   []item
-	batches [][]event.Event // the slices Add was given, for items to point into
-	bytes   int64
-	seq     uint64
-	newest  int64
-	sorted  bool
-	runs    []string
-	stats   OrderStats
-	err     error
+	items    []item
+	batches  [][]event.Event // the slices Add was given, for items to point into
+	bytes    int64
+	seq      uint64
+	newest   int64
+	sorted   bool
+	runs     []string
+	spilling chan spillResult // the spill in flight
+	stats    OrderStats
+	err      error
 }
 
 // OrderStats counts what an Order did.
@@ -89,6 +89,18 @@ type item struct {
 	key   uint64
 	batch int32 // the event: batches[batch][idx]; -1 when read back from disk
 	idx   int32
+}
+
+// sortTime is t in Unix nanoseconds, clamped to what they can hold (a
+// missing time sorts first).
+func sortTime(t time.Time) int64 {
+	switch y := t.Year(); {
+	case y < 1678:
+		return math.MinInt64
+	case y > 2261:
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 func (a *item) less(b *item) bool { return a.t < b.t || a.t == b.t && a.seq < b.seq }
@@ -117,7 +129,7 @@ func (o *Order) Add(events []event.Event) error {
 	batch := int32(len(o.batches) - 1)
 	for i := range events {
 		ev := &events[i]
-		t := ev.Time.UnixNano()
+		t := sortTime(ev.Time)
 		if t < o.newest {
 			o.stats.OutOfOrder++
 			o.sorted = false
@@ -156,41 +168,64 @@ func (o *Order) sort() {
 	o.sorted = true
 }
 
-// spill writes the held events, sorted, to a new run file.
+// spill sorts the held events and writes them to a new run file on a
+// goroutine of its own, while Add goes on with the next run (one spill at
+// a time: the next waits for it).
 func (o *Order) spill() error {
+	if err := o.waitSpill(); err != nil {
+		return err
+	}
 	o.sort()
 	w, err := newRunWriter(o.Dir)
 	if err != nil {
 		return err
 	}
 	o.runs = append(o.runs, w.f.Name())
-	var payload []byte
-	for i := range o.items {
-		it := &o.items[i]
-		if payload, err = appendRecord(payload[:0], o.event(it)); err != nil {
-			w.abort()
-			return err
+	items, batches := o.items, o.batches
+	o.items, o.batches, o.bytes = make([]item, 0, len(items)), nil, 0
+	done := make(chan spillResult, 1)
+	o.spilling = done
+	go func() {
+		var payload []byte
+		for i := range items {
+			it := &items[i]
+			payload = batches[it.batch][it.idx].AppendBinary(payload[:0])
+			if err := w.write(it.t, it.seq, it.key, payload); err != nil {
+				w.abort()
+				done <- spillResult{err: err}
+				return
+			}
 		}
-		if err := w.write(it.t, it.seq, it.key, payload); err != nil {
-			w.abort()
-			return err
-		}
-	}
-	n, err := w.close()
-	if err != nil {
-		return err
-	}
-	o.stats.Runs++
-	o.stats.RunBytes += n
-	// The events go (their memory is reused); the index is reused.
-	clear(o.batches)
-	o.items, o.batches, o.bytes = o.items[:0], o.batches[:0], 0
+		n, err := w.close()
+		done <- spillResult{n: n, err: err}
+	}()
 	return nil
 }
 
-// Close removes the runs written to disk. Run calls it.
+type spillResult struct {
+	n   int64
+	err error
+}
+
+// waitSpill waits for the spill in flight, if any.
+func (o *Order) waitSpill() error {
+	if o.spilling == nil {
+		return nil
+	}
+	r := <-o.spilling
+	o.spilling = nil
+	if r.err != nil {
+		return r.err
+	}
+	o.stats.Runs++
+	o.stats.RunBytes += r.n
+	return nil
+}
+
+// Close waits for a spill in flight and removes the runs written to disk.
+// Run calls it; call it when Run is not called.
 func (o *Order) Close() error {
-	var errs []error
+	errs := []error{o.waitSpill()}
 	for _, p := range o.runs {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
@@ -236,6 +271,9 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 	if o.err != nil {
 		return o.stats, o.err
 	}
+	if err := o.waitSpill(); err != nil {
+		return o.stats, err
+	}
 	if o.Map == nil {
 		return o.stats, errors.New("order: no Map")
 	}
@@ -268,9 +306,8 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			formats := map[string]*vpcflow.Format{}
 			for j := range work {
-				o.process(j, formats)
+				o.process(j)
 				close(j.done)
 			}
 		})
@@ -359,7 +396,7 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 }
 
 // process materializes a job's events and runs Map on them.
-func (o *Order) process(j *job, formats map[string]*vpcflow.Format) {
+func (o *Order) process(j *job) {
 	if j.contiguous() {
 		first := &j.items[0]
 		j.events = o.batches[first.batch][first.idx : int(first.idx)+len(j.items)]
@@ -374,7 +411,7 @@ func (o *Order) process(j *job, formats map[string]*vpcflow.Format) {
 			j.events[i] = *o.event(it)
 			continue
 		}
-		if err := readRecord(j.payloads[i], &j.events[i], formats); err != nil {
+		if err := event.ReadBinary(j.payloads[i], &j.events[i]); err != nil {
 			j.err = fmt.Errorf("order: reading a sorted run back: %w", err)
 			return
 		}
@@ -403,7 +440,8 @@ func (m *memSource) next() (item, []byte, bool, error) {
 
 // A run file is a stream of records compressed with S2: per record its
 // event time, arrival sequence and dedup key (8 bytes each, little
-// endian), then the payload's length (uvarint) and the payload.
+// endian), then the payload's length (uvarint) and the payload (the
+// event's binary form).
 
 type runWriter struct {
 	f  *os.File
@@ -459,12 +497,22 @@ func (w *runWriter) abort() {
 	os.Remove(w.f.Name())
 }
 
+// runReader reads a run back; a goroutine of its own decompresses ahead.
 type runReader struct {
-	f    *os.File
-	br   *bufio.Reader
+	name  string
+	recs  chan []rec
+	stop  chan struct{}
+	done  chan struct{}
+	err   error // set before recs is closed
+	batch []rec
+	head  item
+	body  []byte
+	ok    bool
+}
+
+type rec struct {
 	head item
 	body []byte
-	ok   bool
 }
 
 func openRun(path string) (*runReader, error) {
@@ -472,31 +520,86 @@ func openRun(path string) (*runReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order: %w", err)
 	}
-	r := &runReader{f: f, br: bufio.NewReaderSize(s2.NewReader(bufio.NewReaderSize(f, 64<<10)), 64<<10)}
+	r := &runReader{name: path, recs: make(chan []rec, 2), stop: make(chan struct{}), done: make(chan struct{})}
+	go r.read(f)
 	return r, r.advance()
+}
+
+// read decompresses records in batches, their bodies carved from shared
+// blocks, until the end, an error or stop.
+func (r *runReader) read(f *os.File) {
+	defer close(r.done)
+	defer close(r.recs)
+	defer f.Close()
+	br := bufio.NewReaderSize(s2.NewReader(bufio.NewReaderSize(f, 64<<10)), 64<<10)
+	var block []byte
+	for {
+		batch := make([]rec, 0, 256)
+		size := 0
+		for len(batch) < cap(batch) && size < 256<<10 {
+			var h [24]byte
+			if _, err := io.ReadFull(br, h[:]); err != nil {
+				if err != io.EOF {
+					r.err = fmt.Errorf("order: read %s: %w", r.name, err)
+				}
+				r.send(batch)
+				return
+			}
+			n, err := binary.ReadUvarint(br)
+			if err != nil || n > 1<<31 {
+				r.err = fmt.Errorf("order: read %s: bad record length", r.name)
+				return
+			}
+			if cap(block)-len(block) < int(n) {
+				block = make([]byte, 0, max(256<<10, int(n)))
+			}
+			body := block[len(block) : len(block)+int(n) : len(block)+int(n)]
+			block = block[:len(block)+int(n)]
+			if _, err := io.ReadFull(br, body); err != nil {
+				r.err = fmt.Errorf("order: read %s: %w", r.name, err)
+				return
+			}
+			batch = append(batch, rec{head: item{t: int64(binary.LittleEndian.Uint64(h[0:])), seq: binary.LittleEndian.Uint64(h[8:]),
+				key: binary.LittleEndian.Uint64(h[16:]), batch: -1}, body: body})
+			size += int(n)
+		}
+		if !r.send(batch) {
+			return
+		}
+	}
+}
+
+func (r *runReader) send(batch []rec) bool {
+	if len(batch) == 0 {
+		return true
+	}
+	select {
+	case r.recs <- batch:
+		return true
+	case <-r.stop:
+		return false
+	}
 }
 
 // advance reads the next record into head and body; ok is false at the end.
 func (r *runReader) advance() error {
-	var h [24]byte
-	if _, err := io.ReadFull(r.br, h[:]); err != nil {
-		if err == io.EOF {
+	if len(r.batch) == 0 {
+		b, more := <-r.recs
+		if !more {
 			r.ok = false
-			return nil
+			return r.err
 		}
-		return fmt.Errorf("order: read %s: %w", r.f.Name(), err)
+		r.batch = b
 	}
-	n, err := binary.ReadUvarint(r.br)
-	if err != nil || n > 1<<31 {
-		return fmt.Errorf("order: read %s: bad record length", r.f.Name())
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r.br, body); err != nil {
-		return fmt.Errorf("order: read %s: %w", r.f.Name(), err)
-	}
-	r.head = item{t: int64(binary.LittleEndian.Uint64(h[0:])), seq: binary.LittleEndian.Uint64(h[8:]), key: binary.LittleEndian.Uint64(h[16:]), batch: -1}
-	r.body, r.ok = body, true
+	r.head, r.body, r.ok = r.batch[0].head, r.batch[0].body, true
+	r.batch = r.batch[1:]
 	return nil
+}
+
+// close stops the reading goroutine and waits for it.
+func (r *runReader) close() {
+	close(r.stop)
+	<-r.done
 }
 
 // merger is a k-way merge of the runs on disk and the one in memory.
@@ -579,7 +682,7 @@ func (m *merger) next() (item, []byte, bool, error) {
 
 func (m *merger) close() {
 	for _, r := range m.readers {
-		r.f.Close()
+		r.close()
 	}
 }
 
@@ -628,103 +731,5 @@ func (o *Order) premerge() error {
 	}
 	o.stats.RunBytes += n
 	o.runs = append([]string{w.f.Name()}, o.runs[maxFanIn:]...)
-	return nil
-}
-
-// A record's payload: its raw format (1 JSON, 2 text fields), its origin
-// (file, offset), for text records the field names, and the native record.
-
-func appendRecord(b []byte, ev *event.Event) ([]byte, error) {
-	str := func(s string) {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	switch ev.Raw.Format {
-	case event.RawJSON:
-		b = append(b, 1)
-	case event.RawFields:
-		b = append(b, 2)
-	default:
-		return b, fmt.Errorf("order: event %s has no native record to write to disk", ev.ID)
-	}
-	str(ev.Origin.File)
-	b = binary.AppendUvarint(b, uint64(max(ev.Origin.Offset, 0)))
-	if ev.Raw.Format == event.RawFields {
-		str(strings.Join(ev.Raw.Names, " "))
-	}
-	b = binary.AppendUvarint(b, uint64(len(ev.Raw.Data)))
-	return append(b, ev.Raw.Data...), nil
-}
-
-// readRecord decodes a payload back into the event it was written from
-// (the decoders are deterministic). ev's strings share p's memory.
-func readRecord(p []byte, ev *event.Event, formats map[string]*vpcflow.Format) error {
-	bad := errors.New("bad record")
-	if len(p) == 0 {
-		return bad
-	}
-	kind := p[0]
-	p = p[1:]
-	str := func() (string, bool) {
-		n, k := binary.Uvarint(p)
-		if k <= 0 || uint64(len(p)-k) < n {
-			return "", false
-		}
-		s := string(p[k : k+int(n)])
-		p = p[k+int(n):]
-		return s, true
-	}
-	file, ok := str()
-	if !ok {
-		return bad
-	}
-	off, k := binary.Uvarint(p)
-	if k <= 0 {
-		return bad
-	}
-	p = p[k:]
-	var names string
-	if kind == 2 {
-		if names, ok = str(); !ok {
-			return bad
-		}
-	}
-	n, k := binary.Uvarint(p)
-	if k <= 0 || uint64(len(p)-k) != n {
-		return bad
-	}
-	data := p[k:]
-	switch kind {
-	case 1:
-		got := 0
-		var derr error
-		ingest.DecodeJSON(data, func(e *event.Event) {
-			if got == 0 {
-				*ev = *e
-			}
-			got++
-		}, func(err error) { derr = err })
-		if derr != nil {
-			return derr
-		}
-		if got != 1 {
-			return fmt.Errorf("%d events from one record", got)
-		}
-	case 2:
-		f := formats[names]
-		if f == nil {
-			var err error
-			if f, err = vpcflow.NewFormat(strings.Fields(names)); err != nil {
-				return err
-			}
-			formats[names] = f
-		}
-		if err := f.Decode(string(data), ev); err != nil {
-			return err
-		}
-	default:
-		return bad
-	}
-	ev.Origin = event.Origin{File: file, Offset: int64(off)}
 	return nil
 }

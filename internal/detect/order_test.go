@@ -72,7 +72,7 @@ func runOrder(t *testing.T, o *detect.Order, evs []event.Event, n int) ([]event.
 // Events come out in event-time order (ties in arrival order) whatever
 // order they went in, the same whether they were held in memory or went
 // to disk in runs (cut inside what one Add gave; more than the merge's
-// fan-in of them) and were decoded back: every field of every event, the
+// fan-in of them) and were read back: every field of every event, the
 // native record and origin included.
 func TestOrderSortsInMemoryAndOnDisk(t *testing.T) {
 	evs := samples(t)
