@@ -46,7 +46,8 @@ func post(t *testing.T, url, tok string, recs ...string) {
 	}
 }
 
-var eventsTotal = regexp.MustCompile(`(?m)^parapet_events_total(?:\{[^}]*\})? ([0-9.e+]+)$`)
+// Records processed: detected, or passed over as duplicates.
+var eventsTotal = regexp.MustCompile(`(?m)^parapet_(?:events|duplicate_records)_total(?:\{[^}]*\})? ([0-9.e+]+)$`)
 
 // waitEvents waits until serve has processed n events (it works one body
 // at a time, in order).

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond"
@@ -32,9 +33,10 @@ func newDetect(io IO) *cobra.Command {
 		Long: `Decode telemetry as parapet events does, run the builtin rule pack, any --rules directories
 (Sigma rules, SigmaHQ's run unmodified) and GuardDuty pass-through on every event, and the
 behavioural models (UEBA; --no-ueba turns them off), and print one finding per line: what matched,
-with the fields and values that made it match, or what was unusual and by how much. With UEBA on,
-S3-layout files are read in the order of the times in their names, so that accounts and regions
-interleave in event time; --state FILE carries the learned baselines from one run to the next.
+with the fields and values that made it match, or what was unusual and by how much. Events are
+detected in event-time order whatever the input's order (sorted in memory up to --sort-memory, past
+that in runs on temporary files), and a record delivered more than once is detected once;
+--state FILE carries the learned baselines from one run to the next.
 
 Exit status: 1 when a finding reaches --fail-on, else 4 when a response action failed (--respond),
 else 3 when some input was bad, else 0.`,
@@ -91,15 +93,13 @@ else 3 when some input was bad, else 0.`,
 			failed := false
 			respondFailed := 0
 			// Rules run in the workers; correlation, which keeps state, and
-			// output run in order on this goroutine.
-			run := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
+			// output run in event-time order on this goroutine.
 			var out []byte
-			st, err := flags.run(cmd.Context(), io, args, run, func(b *ingest.Batch) error {
-				res := b.Data.(*detect.Batch)
-				correlator.Correlate(b.Events, res)
-				uf.observe(ue, b.Events, res)
+			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
+				correlator.Correlate(events, res)
+				uf.observe(ue, events, res)
 				if resp != nil {
-					n, err := respondBatch(cmd.Context(), io, resp, b, res)
+					n, err := respondBatch(cmd.Context(), io, resp, &ingest.Batch{Events: events}, res)
 					respondFailed += n
 					if err != nil {
 						return err
@@ -141,7 +141,7 @@ else 3 when some input was bad, else 0.`,
 					total += n
 				}
 			}
-			fmt.Fprintf(io.Err, "parapet: %d rules, %d findings (%s) in %d events\n", len(rules), total, strings.Join(levels, ", "), st.Events)
+			fmt.Fprintf(io.Err, "parapet: %d rules, %d findings (%s) in %d events\n", len(rules), total, strings.Join(levels, ", "), ost.Events)
 			for _, t := range topN(perRule, 5) {
 				fmt.Fprintf(io.Err, "parapet:   %5d  %s\n", perRule[t], t)
 			}
@@ -163,6 +163,7 @@ else 3 when some input was bad, else 0.`,
 	cmd.Flags().StringVar(&minLevel, "min-level", "informational", "print only findings at or above this level")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding reaches this level")
 	flags.register(cmd.Flags())
+	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&respondOn, "respond", false, "run the response playbooks on the findings as they are found (see parapet respond)")
 	rf.register(cmd.Flags(), "respond-dry-run")

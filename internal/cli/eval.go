@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/internal/detect"
-	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/event"
 )
 
 // evalReport is what parapet eval measures.
@@ -104,13 +104,11 @@ parapet demo --eval writes such a set.`,
 			}
 			decoded := map[string]bool{}
 			falseAlerts, trueFindings := map[string]int{}, map[string]int{}
-			run := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
-			st, err := flags.run(cmd.Context(), io, args, run, func(b *ingest.Batch) error {
-				res := b.Data.(*detect.Batch)
-				correlator.Correlate(b.Events, res)
-				uf.observe(ue, b.Events, res)
-				for i := range b.Events {
-					ev := &b.Events[i]
+			st, _, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
+				correlator.Correlate(events, res)
+				uf.observe(ue, events, res)
+				for i := range events {
+					ev := &events[i]
 					rep.Events++
 					name, ok := story[ev.ID]
 					if !ok {
@@ -221,6 +219,7 @@ parapet demo --eval writes such a set.`,
 	cmd.Flags().BoolVar(&noBuiltin, "no-builtin", false, "run only the --rules given, not the builtin pack")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	flags.register(cmd.Flags())
+	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
 	return cmd
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 
+	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/enrich"
+	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/ingest/file"
 )
@@ -25,6 +27,9 @@ type ingestFlags struct {
 	// timeOrder reads inputs in the order of the times in their names
 	// (behavioural models learn in event time).
 	timeOrder bool
+	// sortMemory bounds the events detect holds to sort them by event
+	// time before runs go to disk.
+	sortMemory int64
 }
 
 func (f *ingestFlags) register(fs *pflag.FlagSet) {
@@ -37,53 +42,84 @@ func (f *ingestFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.cloudRanges, "cloud-ranges", nil, "a cloud provider's published address ranges (AWS ip-ranges.json, Google Cloud cloud.json,\nAzure Service Tags), to tell which addresses belong to which cloud (repeatable)")
 }
 
+// registerOrder adds the flags of commands that detect in event-time
+// order.
+func (f *ingestFlags) registerOrder(fs *pflag.FlagSet) {
+	fs.Int64Var(&f.sortMemory, "sort-memory", detect.DefaultOrderMemory, "bytes of events held to sort them by event time; past this, sorted runs go to temporary files\n(in $TMPDIR) and are merged")
+}
+
 // run reads paths, shows progress, and prints the summary line and the
 // bad-input messages on stderr. It returns ExitBadInput (through the
 // caller) when some input was bad.
 func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func(*ingest.Batch), emit func(*ingest.Batch) error) (ingest.Stats, error) {
+	inputs, enrich, done, err := f.open(io, paths)
+	if err != nil {
+		return ingest.Stats{}, err
+	}
+	defer done()
+	if enrich != nil {
+		next := mapFn
+		mapFn = func(b *ingest.Batch) {
+			for i := range b.Events {
+				enrich(&b.Events[i])
+			}
+			if next != nil {
+				next(b)
+			}
+		}
+	}
+	start := time.Now()
+	st, read, err := f.read(ctx, io, inputs, mapFn, emit)
+	f.summary(io, st, read, time.Since(start), nil)
+	return st, err
+}
+
+// open checks the flags, lists the inputs and loads the enrichment they
+// ask for (nil: none); done releases it.
+func (f *ingestFlags) open(io IO, paths []string) (inputs []ingest.Input, enrichFn func(*event.Event), done func(), err error) {
 	switch f.progress {
 	case "auto", "always", "never":
 	default:
-		return ingest.Stats{}, usagef("--progress: want auto, always or never, got %q", f.progress)
+		return nil, nil, nil, usagef("--progress: want auto, always or never, got %q", f.progress)
 	}
-	inputs, err := file.Inputs(paths, io.In)
+	inputs, err = file.Inputs(paths, io.In)
 	if err != nil {
-		return ingest.Stats{}, err
+		return nil, nil, nil, err
 	}
 	if f.timeOrder {
 		file.SortByTime(inputs)
 	}
+	done = func() {}
+	var steps []func(*event.Event)
 	if f.geoip != "" || f.asn != "" {
 		geo, err := enrich.OpenGeo(f.geoip, f.asn)
 		if err != nil {
-			return ingest.Stats{}, usagef("--geoip/--asn: %v", err)
+			return nil, nil, nil, usagef("--geoip/--asn: %v", err)
 		}
-		defer geo.Close()
-		next := mapFn
-		mapFn = func(b *ingest.Batch) {
-			for i := range b.Events {
-				geo.Enrich(&b.Events[i])
-			}
-			if next != nil {
-				next(b)
-			}
-		}
+		done = func() { geo.Close() }
+		steps = append(steps, geo.Enrich)
 	}
 	if len(f.cloudRanges) > 0 {
 		ranges, err := enrich.LoadRanges(f.cloudRanges...)
 		if err != nil {
-			return ingest.Stats{}, usagef("--cloud-ranges: %v", err)
+			done()
+			return nil, nil, nil, usagef("--cloud-ranges: %v", err)
 		}
-		next := mapFn
-		mapFn = func(b *ingest.Batch) {
-			for i := range b.Events {
-				ranges.Enrich(&b.Events[i])
-			}
-			if next != nil {
-				next(b)
+		steps = append(steps, ranges.Enrich)
+	}
+	if len(steps) > 0 {
+		enrichFn = func(ev *event.Event) {
+			for _, s := range steps {
+				s(ev)
 			}
 		}
 	}
+	return inputs, enrichFn, done, nil
+}
+
+// read decodes the inputs with a progress bar and prints the bad-input
+// messages; it returns the bytes read.
+func (f *ingestFlags) read(ctx context.Context, io IO, inputs []ingest.Input, mapFn func(*ingest.Batch), emit func(*ingest.Batch) error) (ingest.Stats, int64, error) {
 	var total int64
 	for _, in := range inputs {
 		if in.Size < 0 {
@@ -95,14 +131,12 @@ func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func
 	counters := &ingest.Counters{}
 	opt := ingest.Options{Workers: f.workers, MaxRecord: f.maxRecord, Map: mapFn, Counters: counters}
 
-	start := time.Now()
 	stopBar := func() {}
 	if f.progress == "always" || f.progress == "auto" && isTerminal(io.Err) {
 		stopBar = progress(io.Err, total, len(inputs), counters)
 	}
 	st, err := ingest.Run(ctx, inputs, opt, emit)
 	stopBar()
-	elapsed := time.Since(start)
 
 	shown := 0
 	for _, e := range st.Errors {
@@ -121,10 +155,64 @@ func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func
 		}
 		fmt.Fprintf(io.Err, "parapet: skipped: %v\n", e)
 	}
-	read := counters.BytesRead.Load()
-	fmt.Fprintf(io.Err, "parapet: %d events from %d inputs (%s read) in %.2f s: %s events/s; %d bad records, %d skipped\n",
-		st.Events, st.Inputs, bytesHuman(read), elapsed.Seconds(), rate(st.Events, elapsed), st.BadRecords, st.Skipped)
-	return st, err
+	return st, counters.BytesRead.Load(), err
+}
+
+// summary prints the one-line summary of a run; with ord, the copies
+// passed over and how the input was put in event-time order.
+func (f *ingestFlags) summary(io IO, st ingest.Stats, read int64, elapsed time.Duration, ord *detect.OrderStats) {
+	dups := ""
+	if ord != nil {
+		dups = fmt.Sprintf(", %d duplicate records", ord.Duplicates)
+	}
+	fmt.Fprintf(io.Err, "parapet: %d events from %d inputs (%s read) in %.2f s: %s events/s; %d bad records, %d skipped%s\n",
+		st.Events, st.Inputs, bytesHuman(read), elapsed.Seconds(), rate(st.Events, elapsed), st.BadRecords, st.Skipped, dups)
+	if ord == nil || ord.OutOfOrder == 0 && ord.Runs == 0 {
+		return
+	}
+	where := "in memory"
+	if ord.Runs > 0 {
+		where = fmt.Sprintf("in %d runs on disk (%s)", ord.Runs, bytesHuman(ord.RunBytes))
+	}
+	fmt.Fprintf(io.Err, "parapet: %d events came after a later one: sorted by event time %s\n", ord.OutOfOrder, where)
+}
+
+// detect reads paths and hands their events on in event-time order,
+// copies of a record passed over (detect.Order): stateless runs on every
+// core after the enrichment the flags ask for, emit in order on the
+// caller's goroutine. It prints the summary line and the bad-input
+// messages on stderr.
+func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, stateless func([]event.Event) *detect.Batch, emit func([]event.Event, *detect.Batch) error) (ingest.Stats, detect.OrderStats, error) {
+	// Read in the order of the times in the inputs' names: under the S3
+	// key layout that is nearly event-time order, which is cheapest to
+	// sort.
+	f.timeOrder = true
+	inputs, enrich, done, err := f.open(io, paths)
+	if err != nil {
+		return ingest.Stats{}, detect.OrderStats{}, err
+	}
+	defer done()
+	if f.sortMemory == 0 {
+		return ingest.Stats{}, detect.OrderStats{}, usagef("--sort-memory: want a positive number of bytes")
+	}
+	ord := &detect.Order{Dedup: detect.NewDedup(0, 0), Memory: f.sortMemory, Workers: f.workers,
+		Map: func(evs []event.Event) *detect.Batch {
+			if enrich != nil {
+				for i := range evs {
+					enrich(&evs[i])
+				}
+			}
+			return stateless(evs)
+		}}
+	defer ord.Close()
+	start := time.Now()
+	st, read, err := f.read(ctx, io, inputs, nil, func(b *ingest.Batch) error { return ord.Add(b.Events) })
+	if err != nil {
+		return st, detect.OrderStats{}, err
+	}
+	ost, err := ord.Run(ctx, emit)
+	f.summary(io, st, read, time.Since(start), &ost)
+	return st, ost, err
 }
 
 func rate(n int64, d time.Duration) string {

@@ -100,6 +100,12 @@ func (u *uebaFlags) finish(io IO, e *ueba.Engine) error {
 	st := e.Stats()
 	fmt.Fprintf(io.Err, "parapet: ueba: %d principals, %d access keys, %d addresses in %d accounts; %d events scored (%d late, %d without a principal); %d findings, %d more anomalies inside alerted windows, %d held back by warm-up\n",
 		st.Principals, st.Keys, st.Addresses, st.Accounts, st.Events-st.Skipped-st.Late, st.Late, st.Skipped, st.Findings, st.Suppressed, st.Warmup)
+	if n := st.Events - st.Skipped; n > 0 && st.Late*100 > n {
+		// The input is sorted by event time, so late events are older
+		// than what --state learned before.
+		fmt.Fprintf(io.Err, "parapet: warning: %d of %d events (%.0f%%) arrived late, more than --ueba-lateness (%s) behind their account's newest event: learned, not scored (was --state last saved after a run over later events?)\n",
+			st.Late, n, 100*float64(st.Late)/float64(n), e.Config().Lateness)
+	}
 	if u.state == "" {
 		return nil
 	}

@@ -46,7 +46,9 @@ type Options struct {
 	MaxRecord int // largest record accepted, bytes; default decode.DefaultMaxRecord
 	// Map, when set, runs on each batch on a worker goroutine, in
 	// parallel with other batches: the place for per-event work that needs
-	// no order (encoding output, stateless matching).
+	// no order (encoding output, stateless matching). It runs on every
+	// batch emit receives, those holding only a bad or skipped input
+	// (no events) included.
 	Map func(*Batch)
 	// Counters, when set, is updated as input is read (for progress).
 	Counters *Counters
@@ -213,13 +215,17 @@ func send(ctx context.Context, b *Batch, work chan<- *Batch, q chan<- *Batch) bo
 	}
 }
 
-// sendNote queues a batch holding only an error or a notice.
-func sendNote(ctx context.Context, idx int, in Input, e *decode.Error, skipped bool, q chan<- *Batch) {
+// sendNote queues a batch holding only an error or a notice. It runs Map
+// on it like on every other batch, so emit may count on what Map sets.
+func sendNote(ctx context.Context, idx int, in Input, e *decode.Error, skipped bool, opt Options, q chan<- *Batch) {
 	b := &Batch{Input: idx, Name: in.Name, done: make(chan struct{})}
 	if skipped {
 		b.Skipped = []*decode.Error{e}
 	} else {
 		b.Errors = []*decode.Error{e}
+	}
+	if opt.Map != nil {
+		opt.Map(b)
 	}
 	close(b.done)
 	select {
@@ -242,7 +248,7 @@ func (c countingReader) Read(p []byte) (int, error) {
 // read opens one input, detects its format and frames it into batches.
 func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batch, q chan<- *Batch) {
 	fail := func(off int64, err error) {
-		sendNote(ctx, idx, in, &decode.Error{File: in.Name, Offset: off, Err: err}, false, q)
+		sendNote(ctx, idx, in, &decode.Error{File: in.Name, Offset: off, Err: err}, false, opt, q)
 	}
 	rc, err := in.Open()
 	if err != nil {
@@ -277,11 +283,16 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 	sr := bufPool.Get().(*bufio.Reader)
 	sr.Reset(r)
 	defer bufPool.Put(sr)
-	head, _ := sr.Peek(8 << 10)
+	head, perr := sr.Peek(8 << 10)
 	kind, flow, skip, err := sniff(head)
 	if err != nil {
+		if errors.Is(err, errEmpty) && perr != nil && perr != io.EOF && perr != bufio.ErrBufferFull {
+			// Nothing came before the cut (gzip cut short): bad, not empty.
+			fail(0, fmt.Errorf("read: %w", perr))
+			return
+		}
 		if errors.Is(err, errEmpty) {
-			sendNote(ctx, idx, in, &decode.Error{File: in.Name, Err: err}, true, q)
+			sendNote(ctx, idx, in, &decode.Error{File: in.Name, Err: err}, true, opt, q)
 			return
 		}
 		fail(0, err)

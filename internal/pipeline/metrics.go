@@ -7,6 +7,7 @@ type Metrics struct {
 	Spooled    prometheus.Gauge
 	Events     prometheus.Counter
 	BadRecords prometheus.Counter
+	Duplicates prometheus.Counter
 	Findings   *prometheus.CounterVec
 	Incidents  prometheus.Counter
 	Stage      *prometheus.HistogramVec
@@ -20,7 +21,8 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Spooled:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "parapet_intake_spooled", Help: "Intake bodies acknowledged and not yet processed."}),
-		Events:     prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_events_total", Help: "Events decoded."}),
+		Events:     prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_events_total", Help: "Events decoded and detected (each record once)."}),
+		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_duplicate_records_total", Help: "Records passed over because the same record (source, id, event time) was detected already."}),
 		BadRecords: prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_bad_records_total", Help: "Records that could not be decoded (reported, skipped)."}),
 		Findings:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parapet_findings_total", Help: "Findings stored, by level."}, []string{"level"}),
 		Incidents:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_incidents_total", Help: "Incidents opened."}),
@@ -33,7 +35,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Spooled, m.Events, m.BadRecords, m.Findings, m.Incidents, m.Stage, m.MTTD, m.Latency, m.Suppressed)
+		reg.MustRegister(m.Spooled, m.Events, m.Duplicates, m.BadRecords, m.Findings, m.Incidents, m.Stage, m.MTTD, m.Latency, m.Suppressed)
 	}
 	return m
 }

@@ -65,6 +65,7 @@ type Pipeline struct {
 	Audit *audit.Log
 
 	corr     *detect.Correlator
+	dedup    *detect.Dedup // records seen, bounded; used under pmu
 	wake     chan struct{}
 	cmu      sync.Mutex // guards Incidents
 	backlog  atomic.Int64
@@ -249,43 +250,57 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	start := time.Now()
 	in := ingest.Input{Name: fmt.Sprintf("%s#%d", s.Source, s.Seq), Size: int64(len(s.Body)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.Body)), nil }}
-	run := func(b *ingest.Batch) {
+	if p.dedup == nil {
+		p.dedup = detect.NewDedup(0, 0)
+	}
+	// The body's events are put in event-time order and records seen
+	// before (at-least-once sources, overlapping exports) passed over,
+	// before the rules; a body is bounded by the intake's limit, so it is
+	// sorted in memory.
+	ord := &detect.Order{Dedup: p.dedup, Memory: -1, Map: func(events []event.Event) *detect.Batch {
 		if p.Enrich != nil {
-			for i := range b.Events {
-				p.Enrich(&b.Events[i])
+			for i := range events {
+				p.Enrich(&events[i])
 			}
 		}
-		res := p.Rules.DetectBatch(b.Events)
+		res := p.Rules.DetectBatch(events)
 		if intel := p.intel.Load(); intel != nil {
-			for i := range b.Events {
-				for _, m := range intel.Matches(&b.Events[i]) {
-					res.Findings = append(res.Findings, intelFinding(&b.Events[i], m))
+			for i := range events {
+				for _, m := range intel.Matches(&events[i]) {
+					res.Findings = append(res.Findings, intelFinding(&events[i], m))
 				}
 			}
 		}
-		b.Data = res
-	}
+		return res
+	}}
+	defer ord.Close()
 	var findings []detect.Finding
 	var events int
-	st, err := ingest.Run(ctx, []ingest.Input{in}, ingest.Options{Map: run}, func(b *ingest.Batch) error {
+	st, err := ingest.Run(ctx, []ingest.Input{in}, ingest.Options{}, func(b *ingest.Batch) error {
 		for _, e := range b.Errors {
 			// Bad input is reported and counted, never silently dropped;
 			// the rest of the body still counts.
 			p.Log.Warn("bad input in an intake body", "err", e.Error())
 		}
-		res, _ := b.Data.(*detect.Batch)
-		if res == nil { // nothing decoded in this batch (bad or skipped input)
-			return nil
+		for _, e := range b.Skipped {
+			// Passed over on purpose (an empty body, a digest file).
+			p.Log.Info("input skipped in an intake body", "notice", e.Error())
 		}
-		p.corr.Correlate(b.Events, res)
+		return ord.Add(b.Events)
+	})
+	if err != nil {
+		return err
+	}
+	ost, err := ord.Run(ctx, func(evs []event.Event, res *detect.Batch) error {
+		p.corr.Correlate(evs, res)
 		if p.UEBA != nil {
-			for i := range b.Events {
-				if f := p.UEBA.Observe(&b.Events[i]); f != nil {
+			for i := range evs {
+				if f := p.UEBA.Observe(&evs[i]); f != nil {
 					res.Findings = append(res.Findings, *f)
 				}
 			}
 		}
-		events += len(b.Events)
+		events += len(evs)
 		for i := range res.Findings {
 			f := res.Findings[i]
 			f.Record = append([]byte(nil), f.Record...) // the chunk is reused
@@ -296,7 +311,11 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	if err != nil {
 		return err
 	}
+	if ost.Duplicates > 0 {
+		p.Log.Info("duplicate records passed over", "source", s.Source, "duplicates", ost.Duplicates)
+	}
 	p.Metrics.Events.Add(float64(events))
+	p.Metrics.Duplicates.Add(float64(ost.Duplicates))
 	p.Metrics.BadRecords.Add(float64(st.BadRecords))
 	p.Metrics.Stage.WithLabelValues("detect").Observe(time.Since(start).Seconds())
 	t := time.Now()

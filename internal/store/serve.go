@@ -235,7 +235,8 @@ func (db *DB) Spool(ctx context.Context, source string, body []byte) (int64, err
 // transaction: a source that read an object (a file, an S3 object) and
 // crashed before or after this either spooled it with its checkpoint or
 // neither. It reports false, spooling nothing, when the checkpoint already
-// holds value.
+// holds value. The body is spooled as from source/key, so that what is
+// reported about it names the object.
 func (db *DB) SpoolOnce(ctx context.Context, source, key, value string, body []byte) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -250,7 +251,7 @@ func (db *DB) SpoolOnce(ctx context.Context, source, key, value string, body []b
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO intake (source, received, body) VALUES (?, ?, ?)`, source, time.Now().UTC().Format(time.RFC3339Nano), body); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO intake (source, received, body) VALUES (?, ?, ?)`, source+"/"+key, time.Now().UTC().Format(time.RFC3339Nano), body); err != nil {
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (source, key, value) VALUES (?, ?, ?) ON CONFLICT (source, key) DO UPDATE SET value = excluded.value`, source, key, value); err != nil {

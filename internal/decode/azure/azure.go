@@ -11,8 +11,8 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
-	"time"
 
+	"github.com/parapet-sec/parapet/internal/decode"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
@@ -59,9 +59,9 @@ func Decode(rec []byte, ev *event.Event) error {
 	if op == "" || when == "" {
 		return ErrNotRecord
 	}
-	t, err := time.Parse(time.RFC3339Nano, when)
+	t, err := decode.ParseTime(when)
 	if err != nil {
-		return errors.New("Azure Activity Log record: time " + when + " is not RFC 3339")
+		return errors.New("Azure Activity Log record: time " + when + " is not an ISO 8601 timestamp")
 	}
 	resourceID := get("resourceId", "ResourceId", "_ResourceId")
 	*ev = event.Event{

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parapet-sec/parapet/internal/decode"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
@@ -285,25 +286,11 @@ func lookupStr(rec []byte, in span, path string) string {
 	return str(rec, vs, ve)
 }
 
-// parseTime reads CloudTrail's timestamps: 2006-01-02T15:04:05Z on the fast
-// path, any RFC 3339 form otherwise.
+// parseTime reads CloudTrail's timestamps: 2006-01-02T15:04:05Z as
+// CloudTrail writes them, and the other ISO 8601 forms SIEM and data lake
+// exports write (decode.ParseTime).
 func parseTime(s string) (time.Time, error) {
-	if len(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {
-		y, ok1 := digits(s[0:4])
-		mo, ok2 := digits(s[5:7])
-		d, ok3 := digits(s[8:10])
-		h, ok4 := digits(s[11:13])
-		mi, ok5 := digits(s[14:16])
-		se, ok6 := digits(s[17:19])
-		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && se < 61 {
-			return time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC), nil
-		}
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("bad timestamp %q", s)
-	}
-	return t.UTC(), nil
+	return decode.ParseTime(s)
 }
 
 func digits(s string) (int, bool) {

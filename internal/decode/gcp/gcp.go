@@ -8,8 +8,8 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
-	"time"
 
+	"github.com/parapet-sec/parapet/internal/decode"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
@@ -49,9 +49,9 @@ func Decode(rec []byte, ev *event.Event) error {
 	if method == "" || when == "" {
 		return ErrNotAuditLog
 	}
-	t, err := time.Parse(time.RFC3339Nano, when)
+	t, err := decode.ParseTime(when)
 	if err != nil {
-		return errors.New("GCP audit log entry: timestamp " + when + " is not RFC 3339")
+		return errors.New("GCP audit log entry: timestamp " + when + " is not an ISO 8601 timestamp")
 	}
 	logName := get("logName")
 	project := get("resource.labels.project_id")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parapet-sec/parapet/internal/decode"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
@@ -196,9 +197,9 @@ func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := decode.ParseTime(s)
 	if err != nil {
 		return time.Time{}
 	}
-	return t.UTC()
+	return t
 }

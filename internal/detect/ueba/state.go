@@ -360,6 +360,9 @@ func Load(in io.Reader, cfg Config) (*Engine, error) {
 			p.group = g.key // share the string
 		}
 		e.principals[p.key] = p
+		if a := e.accounts[p.account]; a != nil {
+			a.maxT = max(a.maxT, p.last)
+		}
 		if g := e.groups[p.group]; g != nil {
 			g.list = append(g.list, p)
 		}

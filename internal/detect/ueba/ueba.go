@@ -37,9 +37,9 @@ type Config struct {
 	// Warmup is how long, in event time from an account's first event,
 	// its baselines learn before anything alerts (default 7 days).
 	Warmup time.Duration
-	// Lateness is how far behind the newest event time an event may
-	// arrive and still be scored (default 1 hour); later ones are learned
-	// and counted, not scored.
+	// Lateness is how far behind its account's newest event time an
+	// event may arrive and still be scored (default 1 hour); later ones
+	// are learned and counted, not scored.
 	Lateness time.Duration
 	// Threshold is the calibrated score at which an event alerts
 	// (default 4: about one event in 10,000 of the account's).
@@ -201,6 +201,7 @@ type group struct {
 type account struct {
 	id    string
 	first int64
+	maxT  int64 // the newest event time seen (not saved: the newest of its principals' on load)
 	all   group
 	calib calibration
 }
@@ -227,7 +228,6 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 		return nil
 	}
 	t := ev.Time.Unix()
-	late := t < e.maxT-int64(e.cfg.Lateness/time.Second)
 	e.maxT = max(e.maxT, t)
 	acctID := ev.Cloud.Account
 	if acctID == "" {
@@ -235,9 +235,13 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 	}
 	acct := e.accounts[acctID]
 	if acct == nil {
-		acct = &account{id: strings.Clone(acctID), first: t, all: group{key: "account " + acctID, first: t}}
+		acct = &account{id: strings.Clone(acctID), first: t, maxT: t, all: group{key: "account " + acctID, first: t}}
 		e.accounts[acct.id] = acct
 	}
+	// Lateness is per account: accounts' logs arrive on their own
+	// schedules, and one's newer events do not make another's late.
+	late := t < acct.maxT-int64(e.cfg.Lateness/time.Second)
+	acct.maxT = max(acct.maxT, t)
 	acct.first = min(acct.first, t)
 	gkey := acctID + "/" + kind
 	grp := e.groups[gkey]

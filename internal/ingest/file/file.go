@@ -19,28 +19,48 @@ import (
 
 // Inputs expands paths into inputs. stdin is read for "-". Hidden files and
 // folders (names starting with ".") inside walked folders are passed over.
+//
+// A path that cannot be read (missing, unreadable, a folder that cannot be
+// walked) becomes an input that fails when opened, in its place among the
+// others: it is reported as bad input beside them and the rest is still
+// read. Inputs returns an error only when no path could be read at all.
 func Inputs(paths []string, stdin io.Reader) ([]ingest.Input, error) {
 	var out []ingest.Input
 	var errs []error
+	readable := 0
+	bad := func(path string, err error) {
+		errs = append(errs, err)
+		out = append(out, ingest.Input{Name: path, Size: 0, Open: func() (io.ReadCloser, error) { return nil, err }})
+	}
 	for _, p := range paths {
 		if p == "-" {
 			out = append(out, ingest.Input{Name: "(stdin)", Size: -1, Open: func() (io.ReadCloser, error) {
 				return io.NopCloser(stdin), nil
 			}})
+			readable++
 			continue
 		}
 		info, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, err)
+			bad(p, err)
 			continue
 		}
 		if !info.IsDir() {
 			out = append(out, open(p, info.Size()))
+			readable++
 			continue
 		}
+		readable++
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return err
+				if path == p {
+					return err
+				}
+				bad(path, fmt.Errorf("walk %s: %w", path, err))
+				if d != nil && d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
 			}
 			if path != p && strings.HasPrefix(d.Name(), ".") {
 				if d.IsDir() {
@@ -53,19 +73,24 @@ func Inputs(paths []string, stdin io.Reader) ([]ingest.Input, error) {
 			}
 			info, err := d.Info()
 			if err != nil {
-				return err
+				bad(path, err)
+				return nil
 			}
 			out = append(out, open(path, info.Size()))
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("walk %s: %w", p, err))
+			readable--
+			bad(p, fmt.Errorf("walk %s: %w", p, err))
 		}
 	}
 	if len(out) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("no input files"))
 	}
-	return out, errors.Join(errs...)
+	if readable == 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }
 
 func open(path string, size int64) ingest.Input {

@@ -1,6 +1,8 @@
 package file
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,6 +40,15 @@ func TestInputs(t *testing.T) {
 	}
 	if _, err := Inputs([]string{filepath.Join(dir, "nope")}, nil); err == nil {
 		t.Error("a missing path was not an error")
+	}
+	// Among readable ones, a missing path is an input that fails when
+	// opened, in its place: reported beside the others, which are read.
+	ins, err = Inputs([]string{filepath.Join(dir, "c.log"), filepath.Join(dir, "nope"), filepath.Join(dir, "b")}, nil)
+	if err != nil || len(ins) != 3 || ins[1].Name != filepath.Join(dir, "nope") {
+		t.Fatalf("Inputs with a missing path = %v, %v", ins, err)
+	}
+	if _, err := ins[1].Open(); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("opening the missing path: %v", err)
 	}
 }
 

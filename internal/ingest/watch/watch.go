@@ -114,9 +114,8 @@ func (f *Folder) Scan(ctx context.Context) (int, error) {
 			f.Log.Warn("unreadable", "path", x.path, "err", err)
 			continue
 		}
-		if len(body) == 0 {
-			continue
-		}
+		// An empty file is spooled too: the processor reports it as
+		// skipped, as parapet events does, once per version.
 		ok, err := f.Sink.SubmitOnce(ctx, source, x.rel, x.version, body)
 		if err != nil {
 			return n, err

@@ -27,8 +27,9 @@ func (s *sink) Checkpoint(_ context.Context, source, key string) (string, error)
 	return s.cp[source+"|"+key], nil
 }
 
-// New and changed files are spooled once; hidden files, empty files and
-// files still being written are left alone.
+// New and changed files are spooled once (empty ones too: the processor
+// reports them as skipped); hidden files and files still being written are
+// left alone.
 func TestScan(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-time.Minute)
@@ -48,7 +49,7 @@ func TestScan(t *testing.T) {
 	s := &sink{cp: map[string]string{}}
 	f := &Folder{Path: dir, Sink: s}
 	n, err := f.Scan(context.Background())
-	if err != nil || n != 2 {
+	if err != nil || n != 3 {
 		t.Fatalf("first scan: %d %v (%v)", n, err, s.bodies)
 	}
 	if n, _ := f.Scan(context.Background()); n != 0 {
@@ -58,7 +59,7 @@ func TestScan(t *testing.T) {
 	if n, _ := f.Scan(context.Background()); n != 1 {
 		t.Errorf("a changed file: %d", n)
 	}
-	if fmt.Sprint(s.bodies) != "[AWSLogs/1/CloudTrail/us-east-1/2026/11/24/a.json AWSLogs/1/CloudTrail/us-east-1/2026/11/24/b.json AWSLogs/1/CloudTrail/us-east-1/2026/11/24/a.json]" {
+	if fmt.Sprint(s.bodies) != "[AWSLogs/1/CloudTrail/us-east-1/2026/11/24/a.json AWSLogs/1/CloudTrail/us-east-1/2026/11/24/b.json empty.json AWSLogs/1/CloudTrail/us-east-1/2026/11/24/a.json]" {
 		t.Errorf("spooled %v", s.bodies)
 	}
 }
