@@ -165,8 +165,12 @@ func (f *ingestFlags) summary(io IO, st ingest.Stats, read int64, elapsed time.D
 	if ord != nil {
 		dups = fmt.Sprintf(", %d duplicate records", ord.Duplicates)
 	}
-	fmt.Fprintf(io.Err, "parapet: %d events from %d inputs (%s read) in %.2f s: %s events/s; %d bad records, %d skipped%s\n",
-		st.Events, st.Inputs, bytesHuman(read), elapsed.Seconds(), rate(st.Events, elapsed), st.BadRecords, st.Skipped, dups)
+	stray := ""
+	if st.Stray > 0 {
+		stray = fmt.Sprintf(" (%d stray: not part of a delivery)", st.Stray)
+	}
+	fmt.Fprintf(io.Err, "parapet: %d events from %d inputs (%s read) in %.2f s: %s events/s; %d bad records, %d skipped%s%s\n",
+		st.Events, st.Inputs, bytesHuman(read), elapsed.Seconds(), rate(st.Events, elapsed), st.BadRecords, st.Skipped, stray, dups)
 	if ord == nil || ord.OutOfOrder == 0 && ord.Runs == 0 {
 		return
 	}

@@ -57,7 +57,7 @@ func TestStrayInput(t *testing.T) {
 		code  int
 		parts []string // on stderr
 	}{
-		{"empty file", "empty.json", nil, ExitOK, []string{"skipped: ", "empty.json", "empty input"}},
+		{"empty file", "empty.json", nil, ExitBadInput, []string{"skipped: ", "empty.json", "empty input"}},
 		{"binary", "blob.bin", []byte("\x7fELF\x02\x01\x01\x00\x00\x00garbage\x00\xff"), ExitBadInput, []string{"bad input: ", "blob.bin", "binary data"}},
 		{"text", "README.txt", []byte("These are our CloudTrail logs.\nAsk ops before deleting.\n"), ExitBadInput, []string{"bad input: ", "README.txt", "neither JSON nor a VPC flow log"}},
 		{"non-CloudTrail JSON", "package.json", []byte(`{"name":"x","version":"1.0.0"}`), ExitBadInput, []string{"bad input: ", "package.json", "not a CloudTrail"}},

@@ -86,16 +86,19 @@ type Stats struct {
 	Inputs     int
 	Events     int64
 	BadRecords int64 // records and stretches of input that could not be decoded
-	Skipped    int64
-	Errors     []*decode.Error // the first MaxErrors
-	Notices    []*decode.Error // the first MaxErrors skipped inputs
+	Skipped    int64 // inputs and records skipped: digest files, empty files
+	// Stray counts the skipped inputs that are not part of a delivery (an
+	// empty file); a digest file is CloudTrail's own and is not stray.
+	Stray   int64
+	Errors  []*decode.Error // the first MaxErrors
+	Notices []*decode.Error // the first MaxErrors skipped inputs
 }
 
 // MaxErrors bounds the errors Stats keeps; all are counted.
 const MaxErrors = 100
 
-// Bad reports whether any input was bad.
-func (s *Stats) Bad() bool { return s.BadRecords > 0 }
+// Bad reports whether any input was bad or stray (exit 3).
+func (s *Stats) Bad() bool { return s.BadRecords > 0 || s.Stray > 0 }
 
 // Run decodes inputs and calls emit with each batch in input order, on the
 // caller's goroutine. It stops at the first error from emit or when ctx
@@ -187,6 +190,11 @@ func (s *Stats) add(b *Batch) {
 	s.Events += int64(len(b.Events))
 	s.BadRecords += int64(len(b.Errors))
 	s.Skipped += int64(len(b.Skipped))
+	for _, e := range b.Skipped {
+		if !errors.Is(e.Err, ErrDigest) {
+			s.Stray++
+		}
+	}
 	for _, e := range b.Errors {
 		if len(s.Errors) < MaxErrors {
 			s.Errors = append(s.Errors, e)
