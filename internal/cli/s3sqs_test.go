@@ -26,16 +26,25 @@ import (
 // bucket is not read, and the events of the trail's bucket are.
 func TestServeS3SQSReadsOnlyTrailBuckets(t *testing.T) {
 	awstest.Start(t)
+	// With trails named, and with no allow-list at all (the buckets of
+	// every trail in the account).
+	for _, named := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trails named %v", named), func(t *testing.T) { s3sqsAllowList(t, named) })
+	}
+}
+
+func s3sqsAllowList(t *testing.T, named bool) {
+	sfx := fmt.Sprint(named)
 	ctx := context.Background()
 	cfg := awsConfig(t)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	q := sqs.NewFromConfig(cfg)
-	qu, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("ct-notify")})
+	qu, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("ct-notify-" + sfx)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/24/123456789012_CloudTrail_us-east-1_20261124T1000Z_a.json"
-	for i, b := range []string{"trail-logs", "attacker-logs"} {
+	for i, b := range []string{"trail-logs-" + sfx, "attacker-logs-" + sfx} {
 		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatal(err)
 		}
@@ -44,17 +53,20 @@ func TestServeS3SQSReadsOnlyTrailBuckets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := cloudtrail.NewFromConfig(cfg).CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main"), S3BucketName: aws.String("trail-logs")}); err != nil {
+	if _, err := cloudtrail.NewFromConfig(cfg).CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("main-" + sfx), S3BucketName: aws.String("trail-logs-" + sfx)}); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{"attacker-logs", "trail-logs"} {
+	for _, b := range []string{"attacker-logs-" + sfx, "trail-logs-" + sfx} {
 		n, _ := json.Marshal(map[string]any{"s3Bucket": b, "s3ObjectKey": []string{key}})
 		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: qu.QueueUrl, MessageBody: aws.String(string(n))}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	conf := filepath.Join(t.TempDir(), "parapet.yaml")
-	y := fmt.Sprintf("respond:\n  dry_run: true\nsources:\n  s3sqs:\n    - queue_url: %s\n      region: us-east-1\n      wait: 1s\n      trails: [main]\n", aws.ToString(qu.QueueUrl))
+	y := fmt.Sprintf("respond:\n  dry_run: true\nsources:\n  s3sqs:\n    - queue_url: %s\n      region: us-east-1\n      wait: 1s\n", aws.ToString(qu.QueueUrl))
+	if named {
+		y += "      trails: [main-" + sfx + "]\n"
+	}
 	if err := os.WriteFile(conf, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
@@ -502,24 +503,43 @@ func newS3SQS(ctx context.Context, q config.S3SQS, p *pipeline.Pipeline, log *sl
 }
 
 // trailBuckets is an S3→SQS source's allow-list: its buckets, and the
-// buckets its trails write to (as CloudTrail says now).
+// buckets its trails write to (as CloudTrail says now). With neither
+// given, the buckets of every trail CloudTrail reports in the queue's
+// region (shadow trails of other regions and organization trails
+// included); none is an error, never "read anything".
 func trailBuckets(ctx context.Context, ct *cloudtrail.Client, q config.S3SQS) ([]string, error) {
 	buckets := slices.Clone(q.Buckets)
-	if len(q.Trails) == 0 {
+	if len(q.Trails) == 0 && len(buckets) > 0 {
 		return buckets, nil
 	}
-	out, err := ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{TrailNameList: q.Trails, IncludeShadowTrails: aws.Bool(true)})
+	in := &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)}
+	if len(q.Trails) > 0 {
+		in.TrailNameList = q.Trails
+	}
+	out, err := ct.DescribeTrails(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("trails: %w", err)
+	}
+	add := func(tr cttypes.Trail) {
+		if b := aws.ToString(tr.S3BucketName); b != "" && !slices.Contains(buckets, b) {
+			buckets = append(buckets, b)
+		}
+	}
+	if len(q.Trails) == 0 {
+		for _, tr := range out.TrailList {
+			add(tr)
+		}
+		if len(buckets) == 0 {
+			return nil, errors.New("no buckets to read: CloudTrail reports no trail here; give the buckets the queue announces (buckets)")
+		}
+		return buckets, nil
 	}
 	for _, name := range q.Trails {
 		found := false
 		for _, tr := range out.TrailList {
 			if aws.ToString(tr.Name) == name || aws.ToString(tr.TrailARN) == name {
 				found = true
-				if b := aws.ToString(tr.S3BucketName); b != "" && !slices.Contains(buckets, b) {
-					buckets = append(buckets, b)
-				}
+				add(tr)
 			}
 		}
 		if !found {

@@ -186,7 +186,7 @@ type S3SQS struct {
 	QueueURL string   `yaml:"queue_url" json:"queue_url" doc:"the SQS queue URL"`
 	Region   string   `yaml:"region" json:"region" doc:"the queue's and buckets' region (default: the configured one)"`
 	Wait     Duration `yaml:"wait" json:"wait" doc:"long-poll time (default 20s)"`
-	Buckets  []string `yaml:"buckets" json:"buckets" doc:"the only buckets read: an object a message names elsewhere is reported, not read"`
+	Buckets  []string `yaml:"buckets" json:"buckets" doc:"the only buckets read (with those of trails): an object a message names elsewhere is reported, not read; with neither buckets nor trails, the buckets of every trail CloudTrail reports"`
 	Trails   []string `yaml:"trails" json:"trails" doc:"CloudTrail trails (names or ARNs) whose buckets are read too (cloudtrail:DescribeTrails at start)"`
 }
 
@@ -515,9 +515,6 @@ func (c *Config) check(root *yaml.Node) Errors {
 	for i, q := range c.Sources.S3SQS {
 		if !strings.HasPrefix(q.QueueURL, "https://") && !strings.HasPrefix(q.QueueURL, "http://") {
 			bad(fmt.Sprintf("sources.s3sqs.%d.queue_url", i), "want the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
-		}
-		if len(q.Buckets) == 0 && len(q.Trails) == 0 {
-			bad(fmt.Sprintf("sources.s3sqs.%d", i), "give the buckets the queue announces (buckets), or the trails that write them (trails): objects elsewhere are not read")
 		}
 	}
 	if c.Audit.AnchorKey != "" && !strings.HasPrefix(c.Audit.AnchorKey, "env:") && !strings.HasPrefix(c.Audit.AnchorKey, "file:") {
