@@ -24,7 +24,7 @@ var ErrNotRecord = errors.New("not an Azure Activity Log record: needs operation
 // record: an operation name together with a resource id or category, or
 // an Elastic document with azure.activitylogs.
 func Is(rec []byte) bool {
-	sh, err := shapeOf(rec)
+	sh, _, err := shapeOf(rec)
 	if err != nil {
 		return false
 	}
@@ -104,43 +104,18 @@ func Decode(rec []byte, ev *event.Event) error {
 	}
 	// Who: the caller's UPN (or application id) and object id from the
 	// token's claims.
-	claims := map[string]string{}
-	if vs, _, ok := jsonscan.Get(rec, 0, "identity.claims"); ok && rec[vs] == '{' {
-		_, _ = jsonscan.ObjectEach(rec, vs, func(k []byte, esc bool, cs, ce int) error {
-			if rec[cs] == '"' {
-				key := string(k)
-				if esc {
-					key = jsonscan.Unquote(append(append([]byte{'"'}, k...), '"'))
-				}
-				claims[key] = jsonscan.Unquote(rec[cs:ce])
-			}
-			return nil
-		})
-	}
-	claim := func(names ...string) string {
-		for _, n := range names {
-			if v := claims[n]; v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	upnClaim := claim("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "upn", "unique_name",
-		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
-	upn := firstNonEmpty(upnClaim, get("caller", "Caller"))
-	oid := claim("http://schemas.microsoft.com/identity/claims/objectidentifier", "oid")
-	appid := claim("appid")
-	ev.Actor = event.Actor{UserName: upn, PrincipalID: oid, Account: ev.Cloud.Account, Type: "User"}
+	p := principalOf(rec)
+	upn := firstNonEmpty(p.upn, get("caller", "Caller"))
+	ev.Actor = event.Actor{UserName: upn, PrincipalID: p.oid, Account: ev.Cloud.Account, Type: "User"}
 	// The principal incidents group by: the UPN an analyst reads, else
 	// the object or application id.
-	ev.Actor.ARN = firstNonEmpty(upn, firstNonEmpty(oid, appid))
-	// An application's token (idtyp app, or an appid without a user):
-	// a service principal or managed identity, named by its application
-	// id whatever the caller column holds.
-	if claim("idtyp") == "app" || upnClaim == "" && appid != "" {
+	ev.Actor.ARN = firstNonEmpty(upn, firstNonEmpty(p.oid, p.appid))
+	// An application's token: a service principal or managed identity,
+	// named by its application id whatever the caller column holds.
+	if p.app {
 		ev.Actor.Type = "ServicePrincipal"
-		ev.Actor.UserName = firstNonEmpty(appid, upn)
-		ev.Actor.ARN = firstNonEmpty(oid, ev.Actor.UserName)
+		ev.Actor.UserName = firstNonEmpty(p.appid, upn)
+		ev.Actor.ARN = firstNonEmpty(p.oid, ev.Actor.UserName)
 	}
 	if ip, err := netip.ParseAddr(get("callerIpAddress", "CallerIpAddress")); err == nil {
 		ev.Src.IP = ip
@@ -149,6 +124,55 @@ func Decode(rec []byte, ev *event.Event) error {
 		ev.Resources = []event.Resource{{UID: resourceID, Name: lastSegment(resourceID), Type: resourceType(resourceID), Account: ev.Cloud.Account}}
 	}
 	return nil
+}
+
+// principal is who made a call, from the claims of the token.
+type principal struct {
+	upn, oid, appid string
+	app             bool // an application's token (idtyp app, or an appid without a user)
+}
+
+// caller is the name the REST API and Log Analytics give the principal:
+// the user's UPN, else the object or application id.
+func (p principal) caller() string {
+	if p.app || p.upn == "" {
+		return firstNonEmpty(p.oid, p.appid)
+	}
+	return p.upn
+}
+
+func principalOf(rec []byte) principal {
+	var p principal
+	var idtyp string
+	vs, _, ok := jsonscan.Get(rec, 0, "identity.claims")
+	if !ok || rec[vs] != '{' {
+		return p
+	}
+	var upn, name, uniqueName string
+	_, _ = jsonscan.ObjectEach(rec, vs, func(k []byte, esc bool, cs, ce int) error {
+		if rec[cs] != '"' {
+			return nil
+		}
+		v := func() string { return jsonscan.Unquote(rec[cs:ce]) }
+		switch key(k, esc) {
+		case "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "upn":
+			upn = firstNonEmpty(upn, v())
+		case "unique_name":
+			uniqueName = v()
+		case "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name":
+			name = v()
+		case "http://schemas.microsoft.com/identity/claims/objectidentifier", "oid":
+			p.oid = firstNonEmpty(p.oid, v())
+		case "appid":
+			p.appid = v()
+		case "idtyp":
+			idtyp = v()
+		}
+		return nil
+	})
+	p.upn = firstNonEmpty(upn, firstNonEmpty(uniqueName, name))
+	p.app = idtyp == "app" || p.upn == "" && p.appid != ""
+	return p
 }
 
 // Provider is the resource provider an operation belongs to

@@ -142,7 +142,40 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("raw record %q does not decode again: %v", raw, err)
 		}
 		if again.ID != ev.ID || again.API != ev.API || again.Actor != ev.Actor || !bytes.Equal(again.Raw.Data, raw) {
-			t.Fatalf("raw record %q decodes to another event:\n%+v\n%+v", raw, ev, again)
+			t.Fatalf("raw record %q decodes to another event: id %s op %q actor %+v, then id %s op %q actor %+v",
+				raw, ev.ID, ev.API.Operation, ev.Actor, again.ID, again.API.Operation, again.Actor)
 		}
 	})
+}
+
+// BenchmarkDecode: one diagnostic export record (the Event Hub and storage
+// shape), and one Sentinel row that is rewritten.
+func BenchmarkDecode(b *testing.B) {
+	raw, err := os.ReadFile("testdata/activity.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var doc struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		b.Fatal(err)
+	}
+	rows, err := os.ReadFile("testdata/sentinel-rows.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		rec  []byte
+	}{{"diagnostic", doc.Records[0]}, {"sentinel", bytes.SplitN(rows, []byte("\n"), 2)[0]}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.rec)))
+			var ev event.Event
+			for b.Loop() {
+				if err := Decode(c.rec, &ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -30,9 +30,15 @@ const (
 // JSON string (Properties_d, Claims_d, Properties, …) becomes the object
 // it holds. Rewriting a rewritten record returns it unchanged.
 func canonical(rec []byte) ([]byte, error) {
-	sh, err := shapeOf(rec)
-	if err != nil || sh == shapeDiagnostic {
-		return rec, err
+	sh, hasCaller, err := shapeOf(rec)
+	if err != nil {
+		return nil, err
+	}
+	if sh == shapeDiagnostic {
+		if hasCaller {
+			return rec, nil
+		}
+		return withCaller(rec), nil
 	}
 	top := members(rec)
 	var out []byte
@@ -53,7 +59,27 @@ func canonical(rec []byte) ([]byte, error) {
 	if err := json.Compact(&c, out); err != nil {
 		return nil, err
 	}
-	return c.Bytes(), nil
+	if _, hasCaller, _ := shapeOf(c.Bytes()); hasCaller {
+		return c.Bytes(), nil
+	}
+	return withCaller(c.Bytes()), nil
+}
+
+// withCaller adds the caller the REST API and Log Analytics name to a
+// diagnostic export, which names it only in the token's claims under keys
+// a field path cannot spell (they hold dots): for rules to read and
+// correlations to group by. A record without claims is returned as it is.
+func withCaller(rec []byte) []byte {
+	c := principalOf(rec).caller()
+	end := bytes.LastIndexByte(rec, '}')
+	if c == "" || end <= 0 {
+		return rec
+	}
+	out := make([]byte, 0, len(rec)+len(c)+16)
+	out = append(out, rec[:end]...)
+	out = append(out, `,"caller":`...)
+	out = event.AppendString(out, c)
+	return append(out, rec[end:]...)
 }
 
 // member is one top-level member of the record: its key and the bounds
@@ -63,11 +89,11 @@ type member struct {
 	vs, ve int
 }
 
-// shapeOf tells a record's shape from its top-level keys.
-func shapeOf(rec []byte) (shape, error) {
-	sh := shapeDiagnostic
+// shapeOf tells a record's shape from its top-level keys, and whether it
+// names its caller.
+func shapeOf(rec []byte) (sh shape, hasCaller bool, err error) {
 	var diag bool
-	_, err := jsonscan.ObjectEach(rec, jsonscan.SkipSpace(rec, 0), func(k []byte, _ bool, vs, _ int) error {
+	_, err = jsonscan.ObjectEach(rec, jsonscan.SkipSpace(rec, 0), func(k []byte, _ bool, vs, _ int) error {
 		switch string(k) {
 		case "operationName":
 			if rec[vs] == '"' {
@@ -83,13 +109,15 @@ func shapeOf(rec []byte) (shape, error) {
 			if rec[vs] == '{' && sh == shapeDiagnostic {
 				sh = shapeElastic
 			}
+		case "caller", "Caller":
+			hasCaller = true
 		}
 		return nil
 	})
 	if err != nil || diag {
-		return shapeDiagnostic, err
+		return shapeDiagnostic, hasCaller, err
 	}
-	return sh, nil
+	return sh, hasCaller, nil
 }
 
 // members lists the top-level members of a valid object.
@@ -306,7 +334,7 @@ func fromREST(rec []byte, top []member) []byte {
 // writes it.
 func fromElastic(rec []byte, top []member) []byte {
 	if o := object(rec, "event.original"); o != nil {
-		if sh, err := shapeOf(o); err == nil && sh != shapeElastic {
+		if sh, _, err := shapeOf(o); err == nil && sh != shapeElastic {
 			c, err := canonical(o)
 			if err == nil && text(c, "operationName") != "" {
 				return c

@@ -146,6 +146,7 @@ func TestShapes(t *testing.T) {
 				"properties.requestbody":            `{"properties":{"protocol":"Tcp","sourcePortRange":"*","destinationPortRange":"22","sourceAddressPrefix":"*","destinationAddressPrefix":"*","access":"Allow","priority":110,"direction":"Inbound"}}`,
 				"identity.authorization.evidence.principalType": "User",
 				"identity.claims.idtyp":                         "user",
+				"caller":                                        "mallory@contoso.com",
 			}}},
 		{"elastic.jsonl", 1, want{op: "MICROSOFT.KEYVAULT/VAULTS/DELETE", when: "2026-11-22T14:05:00Z", user: "mallory@contoso.com", actorType: "User",
 			principal: "11111111-2222-3333-4444-555555555555", account: strings.ToUpper(sub), ip: "203.0.113.45",
@@ -256,9 +257,17 @@ func TestCanonicalGolden(t *testing.T) {
 			t.Errorf("record %d:\n got %s\nwant %s", i, gotLines[i], wantLines[i])
 		}
 	}
-	for _, r := range records(t)[:2] {
-		if c, err := canonical(r); err != nil || !bytes.Equal(c, r) {
-			t.Errorf("canonical(diagnostic export record) = %s, %v; want it unchanged", c, err)
+	// A diagnostic export is kept, with the caller added that its claims
+	// name.
+	for i, r := range records(t)[:2] {
+		c, err := canonical(r)
+		end := bytes.LastIndexByte(r, '}')
+		want := []string{`,"caller":"mallory@contoso.com"}`, `,"caller":"66666666-7777-8888-9999-000000000000"}`}[i]
+		if err != nil || !bytes.HasPrefix(c, r[:end]) || string(c[end:]) != want {
+			t.Errorf("canonical(diagnostic export record %d) = %s, %v; want it with %s", i, c, err, want)
+		}
+		if again, _ := canonical(c); !bytes.Equal(again, c) {
+			t.Errorf("canonical(canonical(record %d)) = %s, want %s", i, again, c)
 		}
 	}
 }
