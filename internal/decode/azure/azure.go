@@ -1,8 +1,28 @@
-// Package azure decodes Azure Activity Log records into normalized events:
-// the records Azure Monitor's diagnostic settings export to a storage
-// account or an Event Hub ({"records":[…]}, or one per line), and the rows
-// of Log Analytics' AzureActivity table (OperationNameValue, CategoryValue,
-// …), which Sigma rules also use.
+// Package azure decodes Azure Activity Log records into normalized events,
+// in every shape they are exported in:
+//
+//   - diagnostic-setting exports to a storage account or an Event Hub
+//     ({"records":[…]}, or one record per line): the canonical schema
+//     (time, resourceId, operationName, resultType, identity.claims,
+//     properties.requestbody, …), which rules read;
+//   - Log Analytics / Microsoft Sentinel AzureActivity rows (TimeGenerated,
+//     OperationNameValue, ActivityStatusValue, Caller, Properties_d, …),
+//     with dynamic columns as objects or as JSON strings, or only the
+//     string columns (Properties, Claims, Authorization);
+//   - the REST API's EventData (az monitor activity-log list: eventTimestamp,
+//     operationName.value, status.value, claims, httpRequest, …);
+//   - Elastic's azure.activitylogs documents (the Azure integration's data
+//     stream), from event.original when kept, else from the azure.* and ECS
+//     fields the integration writes;
+//   - Splunk's Event Hub add-on events, whose "body" holds a record or a
+//     batch: internal/ingest unwraps them.
+//
+// The other shapes are rewritten to the diagnostic schema (see canonical)
+// and Alias answers their field names, so rules written for any of them
+// (SigmaHQ's use both operationName and OperationNameValue) run
+// unmodified on all. Not read: Elastic's flattened claims_initiated_by_user
+// beyond what the claims hold, and the Azure AD (Entra ID) audit and
+// sign-in logs, which are other sources.
 package azure
 
 import (
