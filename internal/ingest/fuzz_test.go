@@ -16,12 +16,14 @@ import (
 // to valid JSON, and it reports or emits for every input.
 func FuzzDecodeJSON(f *testing.F) {
 	files, _ := filepath.Glob("testdata/samples/*.json*")
-	for _, p := range files {
+	azure, _ := filepath.Glob("../decode/azure/testdata/*.json*") // every Azure export shape
+	for _, p := range append(files, azure...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
 	}
 	f.Add([]byte(`{"logEvents":[{"message":"{\"eventTime\":\"2026-01-01T00:00:00Z\",\"eventName\":\"X\"}"}]}`))
+	f.Add([]byte(`{"body":"{\"records\":[{\"operationName\":\"A/B/WRITE\",\"time\":\"2026-01-01T00:00:00Z\",\"resourceId\":\"/x\"}]}"}`))
 	f.Fuzz(func(t *testing.T, item []byte) {
 		emitted, failed := 0, 0
 		ingest.DecodeJSON(item, func(e *event.Event) {

@@ -27,9 +27,12 @@ var ctPrefix = []byte(`{"eventVersion"`)
 // DecodeJSON decodes one JSON item of any supported shape and calls emit for
 // each event in it: a CloudTrail record; an EventBridge event carrying a
 // CloudTrail record or a GuardDuty finding under "detail"; a GuardDuty
-// finding; an Azure Activity Log record; a GCP audit log entry; a
-// {"Records":[…]} or {"records":[…]} object; a CloudWatch Logs export or
-// subscription batch whose "message" strings hold records. Each record
+// finding; an Azure Activity Log record (a diagnostic export, a Log
+// Analytics row, REST EventData or an Elastic azure.activitylogs
+// document); a GCP audit log entry; a {"Records":[…]} or {"records":[…]}
+// object; a CloudWatch Logs export or subscription batch whose "message"
+// strings hold records; a Splunk Event Hub add-on event whose "body" (an
+// object or a JSON string) holds a record or a batch. Each record
 // that cannot be decoded is passed to fail; the others are still emitted.
 func DecodeJSON(item []byte, emit func(*event.Event), fail func(error)) {
 	if err := route(item, emit, fail, 0); err != nil {
@@ -59,7 +62,7 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 	type span struct{ s, e int }
 	var p struct {
 		eventName, eventTime, detail, detailType, source, records, message, logEvents, schemaVersion, findingType, severity, digest span
-		protoPayload, azureOp, azureRes                                                                                             span
+		protoPayload, azureOp, azureRes, elastic, body                                                                              span
 	}
 	_, err := jsonscan.ObjectEach(item, i, func(k []byte, esc bool, vs, ve int) error {
 		sp := span{vs, ve}
@@ -82,6 +85,10 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 			p.azureOp = sp
 		case "resourceId", "ResourceId", "category", "CategoryValue":
 			p.azureRes = sp
+		case "azure":
+			p.elastic = sp
+		case "body":
+			p.body = sp
 		case "message":
 			p.message = sp
 		case "logEvents":
@@ -113,7 +120,10 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 		}
 		emit(&ev)
 		return nil
-	case p.azureOp.e > 0 && p.azureRes.e > 0 && p.eventName.e == 0:
+	case p.azureOp.e > 0 && p.azureRes.e > 0 && (p.eventName.e == 0 || item[p.eventName.s] != '"'),
+		p.elastic.e > 0 && item[p.elastic.s] == '{':
+		// REST EventData has an eventName object (BeginRequest,
+		// EndRequest): not CloudTrail's string.
 		if err := azure.Decode(item, &ev); err != nil {
 			return fmt.Errorf("azure activity log record: %w", err)
 		}
@@ -165,8 +175,16 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 		return nil
 	case p.digest.e > 0:
 		return ErrDigest
+	case p.body.e > 0 && item[p.body.s] == '{':
+		return route(item[p.body.s:p.body.e], emit, fail, depth+1)
+	case p.body.e > 0 && item[p.body.s] == '"':
+		inner := []byte(str(p.body))
+		if err := jsonscan.Valid(inner); err != nil {
+			return fmt.Errorf("body is not JSON: %w", err)
+		}
+		return route(bytes.TrimSpace(inner), emit, fail, depth+1)
 	}
-	return fmt.Errorf("%w (no eventName, detail, Records, message, protoPayload or operationName)", decode.ErrNotRecord)
+	return fmt.Errorf("%w (no eventName, detail, Records, message, protoPayload, operationName or body)", decode.ErrNotRecord)
 }
 
 // each calls fn with every element of the array item[s:e].

@@ -1,8 +1,28 @@
-// Package azure decodes Azure Activity Log records into normalized events:
-// the records Azure Monitor's diagnostic settings export to a storage
-// account or an Event Hub ({"records":[…]}, or one per line), and the rows
-// of Log Analytics' AzureActivity table (OperationNameValue, CategoryValue,
-// …), which Sigma rules also use.
+// Package azure decodes Azure Activity Log records into normalized events,
+// in every shape they are exported in:
+//
+//   - diagnostic-setting exports to a storage account or an Event Hub
+//     ({"records":[…]}, or one record per line): the canonical schema
+//     (time, resourceId, operationName, resultType, identity.claims,
+//     properties.requestbody, …), which rules read;
+//   - Log Analytics / Microsoft Sentinel AzureActivity rows (TimeGenerated,
+//     OperationNameValue, ActivityStatusValue, Caller, Properties_d, …),
+//     with dynamic columns as objects or as JSON strings, or only the
+//     string columns (Properties, Claims, Authorization);
+//   - the REST API's EventData (az monitor activity-log list: eventTimestamp,
+//     operationName.value, status.value, claims, httpRequest, …);
+//   - Elastic's azure.activitylogs documents (the Azure integration's data
+//     stream), from event.original when kept, else from the azure.* and ECS
+//     fields the integration writes;
+//   - Splunk's Event Hub add-on events, whose "body" holds a record or a
+//     batch: internal/ingest unwraps them.
+//
+// The other shapes are rewritten to the diagnostic schema (see canonical)
+// and Alias answers their field names, so rules written for any of them
+// (SigmaHQ's use both operationName and OperationNameValue) run
+// unmodified on all. Not read: Elastic's flattened claims_initiated_by_user
+// beyond what the claims hold, and the Azure AD (Entra ID) audit and
+// sign-in logs, which are other sources.
 package azure
 
 import (
@@ -21,24 +41,39 @@ import (
 var ErrNotRecord = errors.New("not an Azure Activity Log record: needs operationName (or OperationNameValue) and time (or TimeGenerated)")
 
 // Is reports whether an object's top-level keys look like an Activity Log
-// record: an operation name together with a resource id or category.
+// record: an operation name together with a resource id or category, or
+// an Elastic document with azure.activitylogs.
 func Is(rec []byte) bool {
+	sh, _, err := shapeOf(rec)
+	if err != nil {
+		return false
+	}
+	if sh == shapeElastic {
+		return value(rec, "azure.activitylogs") != nil
+	}
+	top := members(rec)
 	var op, other bool
-	_, err := jsonscan.ObjectEach(rec, jsonscan.SkipSpace(rec, 0), func(k []byte, _ bool, _, _ int) error {
-		switch string(k) {
+	for _, m := range top {
+		switch m.key {
 		case "operationName", "OperationNameValue", "OperationName":
 			op = true
 		case "resourceId", "ResourceId", "category", "CategoryValue", "_ResourceId":
 			other = true
 		}
-		return nil
-	})
-	return err == nil && op && other
+	}
+	return op && other
 }
 
-// Decode normalizes one record. ev's strings may share memory with rec.
+// Decode normalizes one record of any shape canonical reads. ev.Raw holds
+// the record in the diagnostic export's schema, which rules read (the
+// other schemas' field names are answered through Alias), and which
+// decodes again to the same event. ev's strings may share memory with rec.
 func Decode(rec []byte, ev *event.Event) error {
 	if err := jsonscan.Valid(rec); err != nil {
+		return err
+	}
+	rec, err := canonical(rec)
+	if err != nil {
 		return err
 	}
 	get := func(paths ...string) string {
@@ -52,10 +87,8 @@ func Decode(rec []byte, ev *event.Event) error {
 		}
 		return ""
 	}
-	// Three shapes: the diagnostic export (operationName a string), Log
-	// Analytics rows, and the REST API's EventData (operationName.value).
-	op := get("operationName", "OperationNameValue", "OperationName", "operationName.value")
-	when := get("time", "TimeGenerated", "eventTimestamp")
+	op := get("operationName")
+	when := get("time")
 	if op == "" || when == "" {
 		return ErrNotRecord
 	}
@@ -91,38 +124,19 @@ func Decode(rec []byte, ev *event.Event) error {
 	}
 	// Who: the caller's UPN (or application id) and object id from the
 	// token's claims.
-	claims := map[string]string{}
-	if vs, _, ok := jsonscan.Get(rec, 0, "identity.claims"); ok && rec[vs] == '{' {
-		_, _ = jsonscan.ObjectEach(rec, vs, func(k []byte, esc bool, cs, ce int) error {
-			if rec[cs] == '"' {
-				key := string(k)
-				if esc {
-					key = jsonscan.Unquote(append(append([]byte{'"'}, k...), '"'))
-				}
-				claims[key] = jsonscan.Unquote(rec[cs:ce])
-			}
-			return nil
-		})
-	}
-	claim := func(names ...string) string {
-		for _, n := range names {
-			if v := claims[n]; v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	upn := firstNonEmpty(claim("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "upn", "unique_name",
-		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"), get("Caller", "caller"))
-	oid := claim("http://schemas.microsoft.com/identity/claims/objectidentifier", "oid")
-	appid := claim("appid")
-	ev.Actor = event.Actor{UserName: upn, PrincipalID: oid, Account: ev.Cloud.Account, Type: "User"}
-	if upn == "" && appid != "" {
-		ev.Actor.UserName, ev.Actor.Type = appid, "ServicePrincipal"
-	}
+	p := principalOf(rec)
+	upn := firstNonEmpty(p.upn, get("caller", "Caller"))
+	ev.Actor = event.Actor{UserName: upn, PrincipalID: p.oid, Account: ev.Cloud.Account, Type: "User"}
 	// The principal incidents group by: the UPN an analyst reads, else
 	// the object or application id.
-	ev.Actor.ARN = firstNonEmpty(upn, firstNonEmpty(oid, appid))
+	ev.Actor.ARN = firstNonEmpty(upn, firstNonEmpty(p.oid, p.appid))
+	// An application's token: a service principal or managed identity,
+	// named by its application id whatever the caller column holds.
+	if p.app {
+		ev.Actor.Type = "ServicePrincipal"
+		ev.Actor.UserName = firstNonEmpty(p.appid, upn)
+		ev.Actor.ARN = firstNonEmpty(p.oid, ev.Actor.UserName)
+	}
 	if ip, err := netip.ParseAddr(get("callerIpAddress", "CallerIpAddress")); err == nil {
 		ev.Src.IP = ip
 	}
@@ -130,6 +144,55 @@ func Decode(rec []byte, ev *event.Event) error {
 		ev.Resources = []event.Resource{{UID: resourceID, Name: lastSegment(resourceID), Type: resourceType(resourceID), Account: ev.Cloud.Account}}
 	}
 	return nil
+}
+
+// principal is who made a call, from the claims of the token.
+type principal struct {
+	upn, oid, appid string
+	app             bool // an application's token (idtyp app, or an appid without a user)
+}
+
+// caller is the name the REST API and Log Analytics give the principal:
+// the user's UPN, else the object or application id.
+func (p principal) caller() string {
+	if p.app || p.upn == "" {
+		return firstNonEmpty(p.oid, p.appid)
+	}
+	return p.upn
+}
+
+func principalOf(rec []byte) principal {
+	var p principal
+	var idtyp string
+	vs, _, ok := jsonscan.Get(rec, 0, "identity.claims")
+	if !ok || rec[vs] != '{' {
+		return p
+	}
+	var upn, name, uniqueName string
+	_, _ = jsonscan.ObjectEach(rec, vs, func(k []byte, esc bool, cs, ce int) error {
+		if rec[cs] != '"' {
+			return nil
+		}
+		v := func() string { return jsonscan.Unquote(rec[cs:ce]) }
+		switch key(k, esc) {
+		case "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "upn":
+			upn = firstNonEmpty(upn, v())
+		case "unique_name":
+			uniqueName = v()
+		case "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name":
+			name = v()
+		case "http://schemas.microsoft.com/identity/claims/objectidentifier", "oid":
+			p.oid = firstNonEmpty(p.oid, v())
+		case "appid":
+			p.appid = v()
+		case "idtyp":
+			idtyp = v()
+		}
+		return nil
+	})
+	p.upn = firstNonEmpty(upn, firstNonEmpty(uniqueName, name))
+	p.app = idtyp == "app" || p.upn == "" && p.appid != ""
+	return p
 }
 
 // Provider is the resource provider an operation belongs to
@@ -203,21 +266,62 @@ func firstNonEmpty(a, b string) string {
 
 func init() { event.RegisterAliases(event.SourceAzureActivity, Alias) }
 
-// Alias answers a field name of the other Activity Log schema: rules
-// written for Log Analytics' AzureActivity columns read storage exports,
-// and the other way round. ok is false when the name has no alias.
+// Alias answers a field name of another Activity Log schema with the
+// diagnostic export's name for it, which every decoded record has (see
+// canonical): Log Analytics' AzureActivity columns (OperationNameValue,
+// Properties_d.requestbody, Claims_d.appid, …), the REST API's EventData
+// (operationName.value, status.value, claims.*, …) and Elastic's fields
+// (azure.activitylogs.operation_name, event.outcome, source.ip, …), so
+// that rules written for any of them run unmodified. It also answers the
+// other way round for the plain columns (operationName for a rule's
+// OperationNameValue and the reverse), for records decoded before this
+// rewrite. ok is false when the name has no alias.
 func Alias(field string) (string, bool) {
-	a, ok := aliases[field]
-	return a, ok
+	if a, ok := aliases[field]; ok {
+		return a, true
+	}
+	for _, p := range prefixAliases {
+		if rest, ok := strings.CutPrefix(field, p[0]); ok {
+			return p[1] + rest, true
+		}
+	}
+	return "", false
 }
 
 var aliases = map[string]string{
 	"OperationNameValue": "operationName", "operationName": "OperationNameValue",
 	"CategoryValue": "category", "category": "CategoryValue",
-	"ResourceId": "resourceId", "resourceId": "ResourceId",
+	"ResourceId": "resourceId", "resourceId": "ResourceId", "_ResourceId": "resourceId",
 	"Caller": "caller", "caller": "Caller",
 	"CallerIpAddress": "callerIpAddress", "callerIpAddress": "CallerIpAddress",
 	"ActivityStatusValue": "resultType", "resultType": "ActivityStatusValue",
-	"CorrelationId": "correlationId", "correlationId": "CorrelationId",
-	"SubscriptionId": "subscriptionId",
+	"ActivitySubstatusValue": "resultSignature",
+	"CorrelationId":          "correlationId", "correlationId": "CorrelationId",
+	"SubscriptionId": "subscriptionId", "TenantId": "tenantId", "EventDataId": "eventDataId",
+	"TimeGenerated": "time", "Level": "level",
+	"Properties_d": "properties", "Properties": "properties",
+	"Claims_d": "identity.claims", "Claims": "identity.claims",
+	"Authorization_d": "identity.authorization", "Authorization": "identity.authorization",
+	// REST EventData.
+	"operationName.value": "operationName", "category.value": "category", "status.value": "resultType",
+	"subStatus.value": "resultSignature", "eventTimestamp": "time", "description": "resultDescription",
+	"httpRequest.clientIpAddress": "callerIpAddress", "eventName.value": "properties.eventName",
+	"claims": "identity.claims", "authorization": "identity.authorization",
+	// Elastic.
+	"@timestamp": "time", "event.action": "operationName", "event.outcome": "resultType",
+	"source.ip": "callerIpAddress", "log.level": "level", "geo.name": "location",
+	"azure.resource.id": "resourceId", "azure.correlation_id": "correlationId",
+	"azure.subscription_id": "subscriptionId", "azure.tenant_id": "tenantId",
+	"azure.activitylogs.operation_name": "operationName", "azure.activitylogs.result_type": "resultType",
+	"azure.activitylogs.result_signature": "resultSignature", "azure.activitylogs.category": "category",
+	"azure.activitylogs.tenant_id": "tenantId",
+}
+
+// prefixAliases map a parent of other fields: Properties_d.requestbody is
+// properties.requestbody.
+var prefixAliases = [][2]string{
+	{"Properties_d.", "properties."}, {"Properties.", "properties."},
+	{"Claims_d.", "identity.claims."}, {"Authorization_d.", "identity.authorization."},
+	{"claims.", "identity.claims."}, {"authorization.", "identity.authorization."},
+	{"azure.activitylogs.properties.", "properties."}, {"azure.activitylogs.identity.", "identity."},
 }

@@ -2,6 +2,7 @@ package azure
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"testing"
@@ -93,15 +94,88 @@ func TestNotRecord(t *testing.T) {
 	}
 }
 
+// FuzzDecode: no input panics; a decoded record has an operation and a
+// time; its Raw record is valid JSON and decodes again to the same event
+// (what the pipeline does when it forwards records), unchanged.
 func FuzzDecode(f *testing.F) {
-	for _, r := range [][]byte{[]byte(`{"operationName":"A/B/WRITE","time":"2026-01-01T00:00:00Z","resourceId":"/subscriptions/s/x","identity":{"claims":{"upn":"u"}}}`)} {
-		f.Add(r)
+	f.Add([]byte(`{"operationName":"A/B/WRITE","time":"2026-01-01T00:00:00Z","resourceId":"/subscriptions/s/x","identity":{"claims":{"upn":"u"}}}`))
+	f.Add([]byte(`{"TimeGenerated":"2026-01-01T00:00:00Z","OperationNameValue":"A/B/WRITE","Properties_d":"{\"requestbody\":\"{}\"}","Claims_d":{"appid":"x","idtyp":"app"}}`))
+	f.Add([]byte(`{"eventTimestamp":"2026-01-01T00:00:00Z","operationName":{"value":"A/B/DELETE"},"status":{"value":"Failed"},"eventName":{"value":"EndRequest"},"claims":{"upn":"u"}}`))
+	f.Add([]byte(`{"@timestamp":"2026-01-01T00:00:00Z","azure":{"activitylogs":{"operation_name":"A/B/WRITE","properties":{"requestbody":{"a":[1, 2]}},"identity":{"claims":{"http://schemas_microsoft_com/x":"y"}}}},"message":"m"}`))
+	f.Add([]byte(`{"@timestamp":"x","azure":{"activitylogs":{}},"event":{"original":"{\"operationName\":\"A/B/WRITE\",\"time\":\"2026-01-01T00:00:00Z\"}"}}`))
+	for _, name := range []string{"testdata/rest-eventdata.json", "testdata/sentinel-rows.jsonl", "testdata/elastic.jsonl", "testdata/azureactivity-rows.jsonl"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if bytes.HasPrefix(b, []byte("[")) {
+			var arr []json.RawMessage
+			if err := json.Unmarshal(b, &arr); err != nil {
+				f.Fatal(err)
+			}
+			for _, r := range arr {
+				f.Add([]byte(r))
+			}
+			continue
+		}
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if len(line) > 0 {
+				f.Add(line)
+			}
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		Is(b)
 		var ev event.Event
-		if Decode(b, &ev) == nil && (ev.API.Operation == "" || ev.Time.IsZero()) {
+		if Decode(b, &ev) != nil {
+			return
+		}
+		if ev.API.Operation == "" || ev.Time.IsZero() {
 			t.Fatalf("decoded without an operation or a time: %q", b)
 		}
-		Is(b)
+		if !json.Valid(ev.Raw.Data) {
+			t.Fatalf("raw record is not valid JSON: %q from %q", ev.Raw.Data, b)
+		}
+		raw := append([]byte(nil), ev.Raw.Data...)
+		var again event.Event
+		if err := Decode(raw, &again); err != nil {
+			t.Fatalf("raw record %q does not decode again: %v", raw, err)
+		}
+		if again.ID != ev.ID || again.API != ev.API || again.Actor != ev.Actor || !bytes.Equal(again.Raw.Data, raw) {
+			t.Fatalf("raw record %q decodes to another event: id %s op %q actor %+v, then id %s op %q actor %+v",
+				raw, ev.ID, ev.API.Operation, ev.Actor, again.ID, again.API.Operation, again.Actor)
+		}
 	})
+}
+
+// BenchmarkDecode: one diagnostic export record (the Event Hub and storage
+// shape), and one Sentinel row that is rewritten.
+func BenchmarkDecode(b *testing.B) {
+	raw, err := os.ReadFile("testdata/activity.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var doc struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		b.Fatal(err)
+	}
+	rows, err := os.ReadFile("testdata/sentinel-rows.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		rec  []byte
+	}{{"diagnostic", doc.Records[0]}, {"sentinel", bytes.SplitN(rows, []byte("\n"), 2)[0]}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.rec)))
+			var ev event.Event
+			for b.Loop() {
+				if err := Decode(c.rec, &ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
