@@ -16,7 +16,8 @@ import (
 // to valid JSON, and it reports or emits for every input.
 func FuzzDecodeJSON(f *testing.F) {
 	files, _ := filepath.Glob("testdata/samples/*.json*")
-	for _, p := range files {
+	gcpShapes, _ := filepath.Glob("../decode/gcp/testdata/*.json")
+	for _, p := range append(files, gcpShapes...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

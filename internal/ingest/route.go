@@ -27,7 +27,8 @@ var ctPrefix = []byte(`{"eventVersion"`)
 // DecodeJSON decodes one JSON item of any supported shape and calls emit for
 // each event in it: a CloudTrail record; an EventBridge event carrying a
 // CloudTrail record or a GuardDuty finding under "detail"; a GuardDuty
-// finding; an Azure Activity Log record; a GCP audit log entry; a
+// finding; an Azure Activity Log record; a GCP audit log entry, alone or
+// in an export shape (gcp.Export: Pub/Sub, BigQuery, Elastic, Splunk); a
 // {"Records":[…]} or {"records":[…]} object; a CloudWatch Logs export or
 // subscription batch whose "message" strings hold records. Each record
 // that cannot be decoded is passed to fail; the others are still emitted.
@@ -165,6 +166,18 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 		return nil
 	case p.digest.e > 0:
 		return ErrDigest
+	}
+	// GCP log entries in the shapes SIEMs and pipelines write them: a
+	// Pub/Sub message, a BigQuery row, an Elastic document.
+	if ok, err := gcp.Export(item, func(entry []byte) {
+		if err := route(entry, emit, fail, depth+1); err != nil {
+			fail(err)
+		}
+	}); ok {
+		if err != nil {
+			return fmt.Errorf("gcp export record: %w", err)
+		}
+		return nil
 	}
 	return fmt.Errorf("%w (no eventName, detail, Records, message, protoPayload or operationName)", decode.ErrNotRecord)
 }
