@@ -16,8 +16,9 @@ import (
 // to valid JSON, and it reports or emits for every input.
 func FuzzDecodeJSON(f *testing.F) {
 	files, _ := filepath.Glob("testdata/samples/*.json*")
-	azure, _ := filepath.Glob("../decode/azure/testdata/*.json*") // every Azure export shape
-	for _, p := range append(files, azure...) {
+	azure, _ := filepath.Glob("../decode/azure/testdata/*.json*")  // every Azure export shape
+	gcpShapes, _ := filepath.Glob("../decode/gcp/testdata/*.json") // every GCP export shape
+	for _, p := range append(append(files, azure...), gcpShapes...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

@@ -29,10 +29,12 @@ var ctPrefix = []byte(`{"eventVersion"`)
 // CloudTrail record or a GuardDuty finding under "detail"; a GuardDuty
 // finding; an Azure Activity Log record (a diagnostic export, a Log
 // Analytics row, REST EventData or an Elastic azure.activitylogs
-// document); a GCP audit log entry; a {"Records":[…]} or {"records":[…]}
-// object; a CloudWatch Logs export or subscription batch whose "message"
-// strings hold records; a Splunk Event Hub add-on event whose "body" (an
-// object or a JSON string) holds a record or a batch. Each record
+// document); a GCP audit log entry, alone or in an export shape
+// (gcp.Export: Pub/Sub, BigQuery, Elastic, Splunk); a {"Records":[…]} or
+// {"records":[…]} object; a CloudWatch Logs export or subscription batch
+// whose "message" strings hold records; a Splunk Event Hub add-on event
+// whose "body" (an object or a JSON string) holds a record or a batch.
+// Each record
 // that cannot be decoded is passed to fail; the others are still emitted.
 func DecodeJSON(item []byte, emit func(*event.Event), fail func(error)) {
 	if err := route(item, emit, fail, 0); err != nil {
@@ -183,6 +185,18 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 			return fmt.Errorf("body is not JSON: %w", err)
 		}
 		return route(bytes.TrimSpace(inner), emit, fail, depth+1)
+	}
+	// GCP log entries in the shapes SIEMs and pipelines write them: a
+	// Pub/Sub message, a BigQuery row, an Elastic document.
+	if ok, err := gcp.Export(item, func(entry []byte) {
+		if err := route(entry, emit, fail, depth+1); err != nil {
+			fail(err)
+		}
+	}); ok {
+		if err != nil {
+			return fmt.Errorf("gcp export record: %w", err)
+		}
+		return nil
 	}
 	return fmt.Errorf("%w (no eventName, detail, Records, message, protoPayload, operationName or body)", decode.ErrNotRecord)
 }

@@ -2,7 +2,9 @@ package gcp
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/parapet-sec/parapet/internal/event"
@@ -69,13 +71,37 @@ func TestNotAuditLog(t *testing.T) {
 	}
 }
 
+// FuzzDecode: no input panics the decoder or the export shapes; what
+// decodes has a method, an id and a time, and every entry an export shape
+// yields is JSON.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"protoPayload":{"methodName":"a.b.delete","authenticationInfo":{"principalEmail":"x@y"},"status":{"code":7}},"insertId":"i","timestamp":"2026-01-01T00:00:00Z","logName":"projects/p/logs/cloudaudit.googleapis.com%2Factivity"}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"message":{"data":"eyJwcm90b1BheWxvYWQiOnt9fQ==","messageId":"1"},"subscription":"s"}`))
+	f.Add([]byte(`{"protopayload_auditlog":{"methodName":"m","requestJson":"{\"a\":1}"},"insertId":"i","timestamp":1.5e9}`))
+	f.Add([]byte(`{"_source":{"gcp.audit.method_name":"m","event.id":"i","@timestamp":"2026-01-01T00:00:00Z","event.outcome":"failure"}}`))
+	check := func(t *testing.T, b []byte) {
 		var ev event.Event
 		if Decode(b, &ev) == nil && (ev.API.Operation == "" || ev.ID == "" || ev.Time.IsZero()) {
 			t.Fatalf("decoded without a method, an id or a time: %q", b)
 		}
 		Is(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		check(t, b)
+		ok, err := Export(b, func(entry []byte) {
+			if !json.Valid(entry) {
+				t.Fatalf("export of %q yields an entry that is not JSON: %q", b, entry)
+			}
+			check(t, entry)
+		})
+		if err != nil && !ok {
+			t.Fatalf("Export(%q): an error for a record that is no export shape: %v", b, err)
+		}
 	})
 }
