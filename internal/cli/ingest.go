@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -30,6 +31,12 @@ type ingestFlags struct {
 	// sortMemory bounds the events detect holds to sort them by event
 	// time before runs go to disk.
 	sortMemory int64
+	// requests reads what requests do (parapet.* fields for rules)
+	// against the known accounts (--account, --org-id; default: learned
+	// from recipientAccountId).
+	requests bool
+	accounts []string
+	orgIDs   []string
 }
 
 func (f *ingestFlags) register(fs *pflag.FlagSet) {
@@ -45,6 +52,9 @@ func (f *ingestFlags) register(fs *pflag.FlagSet) {
 // registerOrder adds the flags of commands that detect in event-time
 // order.
 func (f *ingestFlags) registerOrder(fs *pflag.FlagSet) {
+	f.requests = true
+	fs.StringSliceVar(&f.accounts, "account", nil, "the organization's AWS accounts (repeatable or comma-separated): a share, grant or trust\nnaming any other account is foreign (default: the accounts the records were delivered for)")
+	fs.StringSliceVar(&f.orgIDs, "org-id", nil, "the organization's id (o-…): a policy granting on aws:PrincipalOrgID of it stays inside")
 	fs.Int64Var(&f.sortMemory, "sort-memory", detect.DefaultOrderMemory, "bytes of events held to sort them by event time; past this, sorted runs go to temporary files\n(in $TMPDIR) and are merged")
 }
 
@@ -106,6 +116,21 @@ func (f *ingestFlags) open(io IO, paths []string) (inputs []ingest.Input, enrich
 			return nil, nil, nil, usagef("--cloud-ranges: %v", err)
 		}
 		steps = append(steps, ranges.Enrich)
+	}
+	if f.requests {
+		for _, a := range f.accounts {
+			if !awsAccountID.MatchString(a) {
+				done()
+				return nil, nil, nil, usagef("--account %q: want a 12-digit AWS account id", a)
+			}
+		}
+		for _, o := range f.orgIDs {
+			if !awsOrgID.MatchString(o) {
+				done()
+				return nil, nil, nil, usagef("--org-id %q: want an organization id (o-…)", o)
+			}
+		}
+		steps = append(steps, enrich.NewRequests(enrich.NewAccounts(f.accounts, f.orgIDs)).Enrich)
 	}
 	if len(steps) > 0 {
 		enrichFn = func(ev *event.Event) {
@@ -279,3 +304,8 @@ func progress(w io.Writer, total int64, inputs int, c *ingest.Counters) (stop fu
 		_ = bar.Clear()
 	}
 }
+
+var (
+	awsAccountID = regexp.MustCompile(`^[0-9]{12}$`)
+	awsOrgID     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+)

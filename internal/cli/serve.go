@@ -345,6 +345,9 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 			log.Info("threat intelligence loaded", "file", f, "indicators", n, "skipped", intel.Skipped[f])
 		}
 	}
+	// What requests do (parapet.* fields for rules), against the
+	// organization's accounts (default: learned from the records).
+	enrichers = append(enrichers, enrich.NewRequests(enrich.NewAccounts(c.Detect.Accounts, c.Detect.OrgIDs)).Enrich)
 	if len(enrichers) > 0 {
 		p.Enrich = func(e *event.Event) {
 			for _, f := range enrichers {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -114,6 +115,8 @@ type Detect struct {
 	CloudRanges  []string `yaml:"cloud_ranges" json:"cloud_ranges" doc:"published cloud address ranges (AWS ip-ranges.json, GCP cloud.json, Azure Service Tags)"`
 	GeoIP        string   `yaml:"geoip" json:"geoip" doc:"a MaxMind-format City or Country database"`
 	ASN          string   `yaml:"asn" json:"asn" doc:"a MaxMind-format ASN database"`
+	Accounts     []string `yaml:"accounts" json:"accounts" doc:"the organization's AWS account ids: a share, grant or trust naming another account is foreign (default: the accounts records are delivered for)"`
+	OrgIDs       []string `yaml:"org_ids" json:"org_ids" doc:"the organization's ids (o-…): a policy conditioned on aws:PrincipalOrgID of one stays inside"`
 }
 
 // UEBA configures the behavioural models.
@@ -484,6 +487,16 @@ func (c *Config) check(root *yaml.Node) Errors {
 	if (c.Bus.TLS.Cert == "") != (c.Bus.TLS.Key == "") {
 		bad("bus.tls", "cert and key go together")
 	}
+	for i, a := range c.Detect.Accounts {
+		if !accountID.MatchString(a) {
+			bad(fmt.Sprintf("detect.accounts.%d", i), "%q: want a 12-digit AWS account id", a)
+		}
+	}
+	for i, o := range c.Detect.OrgIDs {
+		if !orgID.MatchString(o) {
+			bad(fmt.Sprintf("detect.org_ids.%d", i), "%q: want an organization id (o-…)", o)
+		}
+	}
 	if c.Bus.Partitions < 0 || c.Bus.Partitions > 4096 {
 		bad("bus.partitions", "want 1 to 4096")
 	}
@@ -697,3 +710,8 @@ func schemaOf(t reflect.Type) map[string]any {
 	}
 	return map[string]any{}
 }
+
+var (
+	accountID = regexp.MustCompile(`^[0-9]{12}$`)
+	orgID     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+)

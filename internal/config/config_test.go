@@ -64,6 +64,7 @@ func TestErrors(t *testing.T) {
 		"db: postgres://x/y\nbus:\n  nats: nats://n:4222\n  workers: 2\n  worker: 2\n": {"line 5: bus.worker: want 0 to workers-1"},
 		"bus:\n  nats: nats://n:4222\n  workers: 2\n":                                  {"db: several workers share a PostgreSQL store"},
 		"bus:\n  nats: http://n:4222\n":                                                {"line 2: bus.nats: want nats://host:port"},
+		"detect:\n  accounts: ['111122223333', '1234']\n  org_ids: [org-1]\n":          {"detect.accounts.1: \"1234\": want a 12-digit", "detect.org_ids.0"},
 		"bus:\n  embedded: 0.0.0.0:4222\n":                                             {"line 2: bus.embedded:", "needs credentials"},
 		"bus:\n  embedded: 10.0.0.5:4222\n  tls: {cert: c.pem, key: k.pem}\n":          {"line 2: bus.embedded:", "needs credentials"},
 		"bus:\n  nats: nats://nats.internal:4222\n":                                    {"line 2: bus.nats: a bus on another machine needs credentials"},

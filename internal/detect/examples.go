@@ -41,13 +41,14 @@ func ExamplesFile(ruleFile string) string {
 
 // example is one line of an examples file.
 type example struct {
-	line        int
-	match       bool
-	record      json.RawMessage
-	records     []json.RawMessage
-	flow        string
-	cloudRanges map[string][]string
-	err         error
+	line          int
+	match         bool
+	record        json.RawMessage
+	records       []json.RawMessage
+	flow          string
+	cloudRanges   map[string][]string
+	knownAccounts []string
+	err           error
 }
 
 // readExamples parses an examples file: {"match": bool, "record"|"records"|
@@ -69,12 +70,16 @@ func readExamples(data []byte) []example {
 			// CloudRanges, provider → prefixes, enriches the example's
 			// events as --cloud-ranges would.
 			CloudRanges map[string][]string `json:"cloud_ranges"`
+			// KnownAccounts are the organization's accounts, as
+			// --account would give them (default: learned from the
+			// records' recipientAccountId).
+			KnownAccounts []string `json:"known_accounts"`
 		}
 		if err := json.Unmarshal(text, &ex); err != nil || ex.Match == nil {
 			out = append(out, example{line: line, err: fmt.Errorf("want {\"match\": true|false, \"record\"|\"flow\": …}: %v", err)})
 			continue
 		}
-		out = append(out, example{line: line, match: *ex.Match, record: ex.Record, records: ex.Records, flow: ex.Flow, cloudRanges: ex.CloudRanges})
+		out = append(out, example{line: line, match: *ex.Match, record: ex.Record, records: ex.Records, flow: ex.Flow, cloudRanges: ex.CloudRanges, knownAccounts: ex.KnownAccounts})
 	}
 	return out
 }
@@ -90,6 +95,12 @@ func (ex example) events() ([]event.Event, error) {
 		for i := range evs {
 			ranges.Enrich(&evs[i])
 		}
+	}
+	// What the request does (parapet.policy.*, share.*, ingress.*), as
+	// detect reads it.
+	req := enrich.NewRequests(enrich.NewAccounts(ex.knownAccounts, nil))
+	for i := range evs {
+		req.Enrich(&evs[i])
 	}
 	return evs, err
 }
