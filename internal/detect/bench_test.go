@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"context"
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,7 +60,7 @@ func BenchmarkDetect(b *testing.B) {
 
 // BenchmarkDetectOrdered: the path parapet detect takes since it detects
 // in event-time order (detect.Order): the same work as BenchmarkDetect
-// plus holding the events, sorting them by event time, passing over
+// plus request enrichment, holding the events, sorting them by event time, passing over
 // copies of records, and running the rules on every core after the sort.
 func BenchmarkDetectOrdered(b *testing.B) {
 	rules := builtin(&testing.T{})
@@ -82,7 +83,15 @@ func BenchmarkDetectOrdered(b *testing.B) {
 	for b.Loop() {
 		events, findings = 0, 0
 		correlator := engine.NewCorrelator()
-		ord := &detect.Order{Map: engine.DetectBatch, Dedup: detect.NewDedup(0, 0)}
+		// What parapet detect runs: request enrichment (parapet.*
+		// fields), then the rules.
+		req := enrich.NewRequests(nil)
+		ord := &detect.Order{Map: func(evs []event.Event) *detect.Batch {
+			for i := range evs {
+				req.Enrich(&evs[i])
+			}
+			return engine.DetectBatch(evs)
+		}, Dedup: detect.NewDedup(0, 0)}
 		st, err := ingest.Run(context.Background(), inputs, ingest.Options{}, func(bt *ingest.Batch) error {
 			return ord.Add(bt.Events)
 		})
