@@ -133,7 +133,7 @@ func New(window time.Duration) *Correlator {
 func (c *Correlator) RestoreSignals(fs []*detect.Finding) {
 	for _, f := range fs {
 		if _, ok := c.seen[f.ID]; !ok {
-			c.Add(f)
+			c.wait(Key(f), f)
 		}
 	}
 }
