@@ -440,3 +440,36 @@ func TestIAMPolicyAndPlaybookLint(t *testing.T) {
 		t.Errorf("a literal secret: exit %d\n%s", code, out)
 	}
 }
+
+// TestDetectSignals: informational findings (signals) are left out of
+// detect's output unless --min-level informational asks for them, and the
+// correlation rules see them all the same.
+func TestDetectSignals(t *testing.T) {
+	dir := t.TempDir()
+	writeRule(t, dir, "create_user_signal", strings.Replace(strings.Replace(createUserRule, "level: low", "level: informational\nname: create_user_signal", 1),
+		"000000000001", "000000000002", 1), "")
+	writeRule(t, dir, "create_user_seen", `title: IAM User Created (Correlated)
+id: 00000000-0000-4000-8000-000000000003
+level: medium
+tags: [attack.persistence, attack.t1136.003]
+falsepositives: [onboarding]
+correlation:
+  type: event_count
+  rules: [create_user_signal]
+  group-by: [userIdentity.arn]
+  timespan: 1h
+  generate: true
+  condition: {gte: 1}
+`, "")
+	good := filepath.Join(samples, "ct-jsonlines.jsonl")
+	out, errOut, code := run(t, "", "detect", "--no-builtin", "--rules", dir, good)
+	if code != ExitOK || strings.Contains(out, "000000000002") || !strings.Contains(out, "000000000003") {
+		t.Errorf("default output (exit %d) %q: want the correlation's finding and not the signal's", code, out)
+	}
+	if !strings.Contains(errOut, "1 findings below --min-level low not shown") {
+		t.Errorf("summary %q does not count the signal left out", errOut)
+	}
+	if out, _, _ := run(t, "", "detect", "--no-builtin", "--rules", dir, "--min-level", "informational", good); !strings.Contains(out, "000000000002") {
+		t.Errorf("--min-level informational left out the signal: %q", out)
+	}
+}

@@ -89,6 +89,7 @@ else 3 when some input was bad, else 0.`,
 				return err
 			}
 			perLevel := map[string]int{}
+			hidden := 0 // findings below --min-level, correlated and acted on all the same
 			perRule := map[string]int{}
 			failed := false
 			respondFailed := 0
@@ -109,6 +110,7 @@ else 3 when some input was bad, else 0.`,
 				for i := range res.Findings {
 					f := &res.Findings[i]
 					if detect.LevelRank(f.Level) < minRank {
+						hidden++
 						continue
 					}
 					perLevel[f.Level]++
@@ -142,6 +144,9 @@ else 3 when some input was bad, else 0.`,
 				}
 			}
 			fmt.Fprintf(io.Err, "parapet: %d rules, %d findings (%s) in %d events\n", len(rules), total, strings.Join(levels, ", "), ost.Events)
+			if hidden > 0 {
+				fmt.Fprintf(io.Err, "parapet: %d findings below --min-level %s not shown\n", hidden, minLevel)
+			}
 			for _, t := range topN(perRule, 5) {
 				fmt.Fprintf(io.Err, "parapet:   %5d  %s\n", perRule[t], t)
 			}
@@ -160,7 +165,7 @@ else 3 when some input was bad, else 0.`,
 	cmd.Flags().StringArrayVar(&ruleDirs, "rules", nil, "a file or directory of Sigma rules to add (repeatable)")
 	cmd.Flags().BoolVar(&noBuiltin, "no-builtin", false, "run only the --rules given, not the builtin pack")
 	cmd.Flags().BoolVar(&withRecords, "records", false, "jsonl: add each finding's native record (\"record\"), which parapet respond reads")
-	cmd.Flags().StringVar(&minLevel, "min-level", "informational", "print only findings at or above this level")
+	cmd.Flags().StringVar(&minLevel, "min-level", "low", "print only findings at or above this level (informational ones are signals: correlation rules still see them)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding reaches this level")
 	flags.register(cmd.Flags())
 	flags.registerOrder(cmd.Flags())

@@ -532,7 +532,7 @@ must be valid. A builtin playbook that no example finding triggers is a problem 
 						line = append(append(append(line[:len(line)-1], `,"record":`...), ex.Finding.Record...), '}')
 					}
 					f, err := respond.ParseFinding(line)
-					if err != nil || !p.Matches(f) {
+					if err != nil || !p.Triggers(f) {
 						continue
 					}
 					n++

@@ -83,7 +83,7 @@ func TestWebUI(t *testing.T) {
 			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		})
 	}
-	var toast, chain, pendingAfter, posture, runs, trends, found string
+	var toast, chain, pendingAfter, posture, runs, trends, found, triage string
 	steps := []struct {
 		name string
 		act  chromedp.Action
@@ -100,6 +100,8 @@ func TestWebUI(t *testing.T) {
 		{"shot incidents", shot("incidents")},
 		{"open incident", chromedp.Click("#incidents tbody tr.row", chromedp.ByQuery)},
 		{"approve button", chromedp.WaitVisible("button[data-approve]", chromedp.ByQuery)},
+		{"triage guide", chromedp.WaitVisible(".timeline .triage ol li", chromedp.ByQuery)},
+		{"triage text", chromedp.Text(".timeline .triage", &triage, chromedp.ByQuery)},
 		{"comment", chromedp.SendKeys("input[data-comment]", "confirmed with frank by phone", chromedp.ByQuery)},
 		{"shot incident", shot("incident")},
 		{"approve", chromedp.Click("button[data-approve]", chromedp.ByQuery)},
@@ -148,6 +150,11 @@ func TestWebUI(t *testing.T) {
 			_ = chromedp.Run(bctx, chromedp.OuterHTML("body", &html, chromedp.ByQuery))
 			t.Fatalf("step %q: %v\npage: %s", st.name, err, html)
 		}
+	}
+	// The finding shows its rule's triage guide, its steps in order.
+	first, last := strings.Index(triage, "Who: userIdentity.arn"), strings.Index(triage, "Contain: deactivate the new key")
+	if first < 0 || last < first {
+		t.Errorf("the finding's triage guide: %q", triage)
 	}
 	if !strings.Contains(toast, "Approved: executed") {
 		t.Errorf("after approving: %q", toast)

@@ -5,6 +5,12 @@
 // kill-chain order. Incident ids are deterministic (the group key and the
 // first finding's id), so replaying the same findings builds the same
 // incidents, and a finding already seen is not counted twice.
+//
+// Informational findings are signals: worth remembering, not alerting on.
+// A signal joins an incident of its group that an alerting finding (low
+// or above) opened within the window, and one that came first waits and
+// is filed into the incident when an alerting finding opens it; a signal
+// never opens an incident by itself.
 package correlate
 
 import (
@@ -67,14 +73,36 @@ type Correlator struct {
 	// bounded (MaxSeen): a replay after a crash is recent.
 	order []string
 	next  int
+	// pending holds, by key, the signals no incident took yet, oldest
+	// first (at most MaxSignals a key); attached lists the ones the last
+	// Add filed into the incident it opened.
+	pending  map[string][]pendingSignal
+	attached []string
+}
+
+// pendingSignal is what an incident needs of a signal to take it later.
+type pendingSignal struct {
+	id         string
+	time       time.Time
+	level      string
+	resources  []string
+	tactics    []string
+	techniques []string
 }
 
 // MaxFindingIDs bounds the finding ids an incident lists; MaxSeen bounds
 // how many finding ids the correlator remembers for de-duplication.
+// MaxSignals bounds the signals waiting for an incident, per key.
 const (
 	MaxFindingIDs = 500
 	MaxSeen       = 200_000
+	MaxSignals    = 100
 )
+
+// Signal reports whether a finding is a signal: informational, stored and
+// filed into an incident that an alerting finding opens, but never
+// opening one, nor running playbooks, by itself.
+func Signal(f *detect.Finding) bool { return f.Level == "informational" }
 
 func (c *Correlator) remember(id, incident string) {
 	if _, ok := c.seen[id]; ok {
@@ -96,8 +124,23 @@ func New(window time.Duration) *Correlator {
 	if window <= 0 {
 		window = time.Hour
 	}
-	return &Correlator{Window: window, open: map[string]*Incident{}, seen: map[string]string{}}
+	return &Correlator{Window: window, open: map[string]*Incident{}, seen: map[string]string{}, pending: map[string][]pendingSignal{}}
 }
+
+// RestoreSignals takes back, after a restart, the stored signals that no
+// incident took yet (oldest first), so that an incident opened later
+// still files them.
+func (c *Correlator) RestoreSignals(fs []*detect.Finding) {
+	for _, f := range fs {
+		if _, ok := c.seen[f.ID]; !ok {
+			c.wait(Key(f), f)
+		}
+	}
+}
+
+// Attached lists the signals, by finding id, that the last Add filed into
+// the incident it opened (they were stored before without one).
+func (c *Correlator) Attached() []string { return c.attached }
 
 // Restore takes back incidents from the store after a restart, so that
 // new findings join them as they would have.
@@ -133,9 +176,16 @@ func Key(f *detect.Finding) string {
 }
 
 // Add files a finding. It returns the incident it joined and whether the
-// finding was new (false: already filed, nothing changed).
+// finding was new (false: already filed, nothing changed). A signal that
+// no incident takes yet returns a nil incident: it waits for one (see
+// Signal). Attached then lists the waiting signals an incident opened by
+// this finding took.
 func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
+	c.attached = c.attached[:0]
 	if id, ok := c.seen[f.ID]; ok {
+		if id == "" {
+			return nil, false // a signal still waiting
+		}
 		for _, in := range c.open {
 			if in.ID == id {
 				return in, false
@@ -146,6 +196,10 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 	key := Key(f)
 	in := c.open[key]
 	if in == nil || in.Status == "closed" || f.Time.Sub(in.Last) > c.Window || in.First.Sub(f.Time) > c.Window {
+		if Signal(f) {
+			c.wait(key, f)
+			return nil, true
+		}
 		sum := sha256.Sum256([]byte(key + "\x00" + f.ID))
 		in = &Incident{ID: "inc-" + hex.EncodeToString(sum[:8]), Status: "open", Key: key, First: f.Time, Last: f.Time,
 			Account: f.Cloud.Account, Levels: map[string]int{}}
@@ -153,41 +207,86 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 			in.Principal = strings.TrimPrefix(key, "principal:")
 		}
 		c.open[key] = in
+		c.take(key, in, f.Time)
 	}
-	c.remember(f.ID, in.ID)
-	if len(in.Findings) < MaxFindingIDs {
-		in.Findings = append(in.Findings, f.ID)
-	}
-	in.Count++
-	in.Levels[f.Level]++
-	if f.Time.Before(in.First) {
-		in.First = f.Time
-	}
-	if f.Time.After(in.Last) {
-		in.Last = f.Time
-	}
+	c.file(in, pendingOf(f))
+	c.score(in, f)
+	return in, true
+}
+
+func pendingOf(f *detect.Finding) pendingSignal {
+	p := pendingSignal{id: f.ID, time: f.Time, level: f.Level, tactics: f.Attack.Tactics, techniques: f.Attack.Techniques}
 	for _, r := range f.Resources {
 		id := r.UID
 		if id == "" {
 			id = r.Name
 		}
-		if id != "" && !slices.Contains(in.Resources, id) && len(in.Resources) < 50 {
+		if id != "" {
+			p.resources = append(p.resources, id)
+		}
+	}
+	return p
+}
+
+// wait keeps a signal until an alerting finding of its key opens an
+// incident within the window, dropping the oldest past MaxSignals.
+func (c *Correlator) wait(key string, f *detect.Finding) {
+	c.remember(f.ID, "")
+	ps := append(c.pending[key], pendingSignal{})
+	if len(ps) > MaxSignals {
+		ps = ps[1:]
+	}
+	ps[len(ps)-1] = pendingOf(f)
+	c.pending[key] = ps
+}
+
+// take files into a new incident the key's waiting signals within the
+// window of the finding that opened it.
+func (c *Correlator) take(key string, in *Incident, at time.Time) {
+	ps := c.pending[key]
+	if len(ps) == 0 {
+		return
+	}
+	delete(c.pending, key)
+	for _, p := range ps {
+		if at.Sub(p.time) > c.Window || p.time.Sub(at) > c.Window {
+			continue
+		}
+		c.file(in, p)
+		c.attached = append(c.attached, p.id)
+	}
+}
+
+// file adds a finding's part to an incident (the score is the caller's).
+func (c *Correlator) file(in *Incident, p pendingSignal) {
+	c.remember(p.id, in.ID)
+	if len(in.Findings) < MaxFindingIDs {
+		in.Findings = append(in.Findings, p.id)
+	}
+	in.Count++
+	in.Levels[p.level]++
+	if p.time.Before(in.First) {
+		in.First = p.time
+	}
+	if p.time.After(in.Last) {
+		in.Last = p.time
+	}
+	for _, id := range p.resources {
+		if !slices.Contains(in.Resources, id) && len(in.Resources) < 50 {
 			in.Resources = append(in.Resources, id)
 		}
 	}
-	for _, t := range f.Attack.Tactics {
+	for _, t := range p.tactics {
 		if !slices.Contains(in.Tactics, t) {
 			in.Tactics = append(in.Tactics, t)
 		}
 	}
 	sort.SliceStable(in.Tactics, func(i, j int) bool { return tacticRank(in.Tactics[i]) < tacticRank(in.Tactics[j]) })
-	for _, t := range f.Attack.Techniques {
+	for _, t := range p.techniques {
 		if !slices.Contains(in.Techniques, t) {
 			in.Techniques = append(in.Techniques, t)
 		}
 	}
-	c.score(in, f)
-	return in, true
 }
 
 func tacticRank(t string) int {
@@ -245,6 +344,11 @@ func (c *Correlator) Evict(now time.Time) {
 	for k, in := range c.open {
 		if now.Sub(in.Last) > 2*c.Window {
 			delete(c.open, k)
+		}
+	}
+	for k, ps := range c.pending {
+		if now.Sub(ps[len(ps)-1].time) > 2*c.Window {
+			delete(c.pending, k)
 		}
 	}
 }

@@ -64,3 +64,46 @@ func TestDeterministicAndRestore(t *testing.T) {
 		t.Error("a restored finding counted again")
 	}
 }
+
+// TestSignals: an informational finding never opens an incident by
+// itself; it joins one its principal's alerting finding opens, before or
+// after it, within the window.
+func TestSignals(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	mallory, bob := "arn:aws:iam::1:user/mallory", "arn:aws:iam::1:user/bob"
+	c := New(time.Hour)
+	if in, fresh := c.Add(finding("s1", mallory, "informational", t0, "discovery")); in != nil || !fresh {
+		t.Fatalf("a lone signal: incident %+v, fresh %v; want none, fresh", in, fresh)
+	}
+	if in, fresh := c.Add(finding("s1", mallory, "informational", t0, "discovery")); in != nil || fresh {
+		t.Errorf("the same signal again: incident %+v, fresh %v; want none, not fresh", in, fresh)
+	}
+	c.Add(finding("s0", mallory, "informational", t0.Add(-2*time.Hour))) // outside the window
+	c.Add(finding("s2", bob, "informational", t0.Add(time.Minute)))      // another principal
+	in, fresh := c.Add(finding("h1", mallory, "high", t0.Add(10*time.Minute), "persistence"))
+	if in == nil || !fresh {
+		t.Fatalf("the high finding opened no incident")
+	}
+	if got := fmt.Sprint(c.Attached()); got != "[s1]" {
+		t.Errorf("attached %s, want [s1]", got)
+	}
+	if fmt.Sprint(in.Findings) != "[s1 h1]" || in.Count != 2 || !in.First.Equal(t0) || in.Level != "high" || in.Title != "finding h1 (+1 more)" ||
+		in.Levels["informational"] != 1 || fmt.Sprint(in.Tactics) != "[persistence discovery]" {
+		t.Errorf("incident %+v", in)
+	}
+	// A later signal of the same principal joins the open incident.
+	if j, fresh := c.Add(finding("s3", mallory, "informational", t0.Add(20*time.Minute))); j == nil || j.ID != in.ID || !fresh || len(c.Attached()) != 0 {
+		t.Errorf("a signal after the incident opened: %+v", j)
+	}
+	// Replaying the first signal finds its incident.
+	if j, fresh := c.Add(finding("s1", mallory, "informational", t0)); fresh || j == nil || j.ID != in.ID {
+		t.Errorf("replayed attached signal: %+v, fresh %v", j, fresh)
+	}
+	// Bob's signal still waits; a restored correlator takes it back.
+	c2 := New(time.Hour)
+	c2.RestoreSignals([]*detect.Finding{finding("s2", bob, "informational", t0.Add(time.Minute))})
+	c2.Add(finding("m1", bob, "medium", t0.Add(30*time.Minute)))
+	if fmt.Sprint(c2.Attached()) != "[s2]" {
+		t.Errorf("restored signal not attached: %v", c2.Attached())
+	}
+}

@@ -101,6 +101,7 @@ type group struct {
 	window []entry          // event_count: the matches in the window
 	values map[string]entry // value_count: the latest match per value
 	seen   []entry          // temporal: the latest match of each rule
+	fired  bool             // once: reported in this session
 }
 
 // entry is one match: when, and which event.
@@ -145,8 +146,15 @@ func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
 		// window must not keep alive.
 		s.groups[strings.Clone(key)] = g
 	}
+	prev := g.last
 	if t.After(g.last) {
 		g.last = t
+	}
+	if s.c.Once && g.fired {
+		if t.Sub(prev) <= s.c.Timespan {
+			return Finding{}, false // the session goes on: reported already
+		}
+		g.fired = false
 	}
 	from := t.Add(-s.c.Timespan)
 	this := entry{t: t, id: strings.Clone(ev.ID)}
@@ -236,7 +244,11 @@ func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
 	f.Explanation = []Evidence{{Selection: "correlation", Field: s.c.Type, Value: what, Pattern: shown}}
 	f.Summary = what + " for " + strings.Join(shown, ", ")
 	f.ID = FindingID(f.RuleID, f.EventIDs)
-	delete(s.groups, key)
+	if s.c.Once {
+		*g = group{last: g.last, fired: true}
+	} else {
+		delete(s.groups, key)
+	}
 	return f, true
 }
 

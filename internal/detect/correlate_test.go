@@ -196,3 +196,35 @@ func TestGroupsAreBounded(t *testing.T) {
 		t.Errorf("%d groups kept, want at most %d", got, detect.MaxGroups)
 	}
 }
+
+// TestOncePerSession: with once: true a group is reported the first time
+// and then not again while its matches keep within the timespan of each
+// other; a gap longer than that starts a new session.
+func TestOncePerSession(t *testing.T) {
+	e := engine(t, `title: Secrets read in a session
+id: corr-once
+level: high
+correlation:
+  type: event_count
+  rules: [secret_read]
+  group-by: [userIdentity.arn]
+  timespan: 30m
+  once: true
+  condition: {gte: 1}
+`)
+	min := time.Minute
+	evs := []event.Event{
+		rec(t, 0, "a", "GetSecretValue", "s1"),                                                   // fires
+		rec(t, 20*min, "a", "GetSecretValue", "s2"), rec(t, 45*min, "a", "GetSecretValue", "s3"), // the session goes on
+		rec(t, 46*min, "b", "GetSecretValue", "s1"),      // another group fires
+		rec(t, 2*time.Hour, "a", "GetSecretValue", "s4"), // a new session fires
+	}
+	fs := run(e, evs)
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.Actor.UserName+"@"+f.Time.Format("15:04"))
+	}
+	if strings.Join(got, " ") != "a@10:00 b@10:46 a@12:00" {
+		t.Errorf("findings %v, want a@10:00 b@10:46 a@12:00", got)
+	}
+}

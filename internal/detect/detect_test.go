@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/demo"
@@ -33,16 +35,13 @@ func TestBuiltinRuleExamples(t *testing.T) {
 	}
 	ids := map[string]string{}
 	for _, r := range rules {
-		if r.ID == "" || r.Level == "" || len(r.Tags) == 0 || len(r.FalsePositives) == 0 {
-			t.Errorf("%s: a builtin rule needs id, level, ATT&CK tags and falsepositives", r.File)
+		if miss := incomplete(r); len(miss) > 0 {
+			t.Errorf("%s: a builtin rule needs %s", r.File, strings.Join(miss, ", "))
 		}
 		if other, dup := ids[r.ID]; dup {
 			t.Errorf("%s and %s share id %s", r.File, other, r.ID)
 		}
 		ids[r.ID] = r.File
-		if a := detect.AttackFromTags(r.Tags); len(a.Techniques) == 0 {
-			t.Errorf("%s: no ATT&CK technique tag", r.File)
-		}
 	}
 	results, problems := detect.RunExamples(content.FS, rules)
 	for _, p := range problems {
@@ -52,6 +51,51 @@ func TestBuiltinRuleExamples(t *testing.T) {
 		if !res.OK() {
 			t.Errorf("%s:%d: rule %q: want match=%v, got %v (%v)", res.File, res.Line, res.Rule.Title, res.Want, res.Got, res.Err)
 		}
+	}
+}
+
+// incomplete lists what a builtin rule lacks: an id, a level, an ATT&CK
+// technique tag, false positives and a triage guide (correlation rules
+// too). Its examples, a matching and a near-miss one at least, are
+// RunExamples' to check.
+func incomplete(r *sigma.Rule) []string {
+	var miss []string
+	if r.ID == "" {
+		miss = append(miss, "an id")
+	}
+	if detect.LevelRank(r.Level) < 0 {
+		miss = append(miss, "a level")
+	}
+	if len(detect.AttackFromTags(r.Tags).Techniques) == 0 {
+		miss = append(miss, "an ATT&CK technique tag")
+	}
+	if len(r.FalsePositives) == 0 {
+		miss = append(miss, "falsepositives")
+	}
+	if len(r.Triage) == 0 {
+		miss = append(miss, "a triage guide (triage: steps naming the fields to check, in order)")
+	}
+	return miss
+}
+
+// TestIncompleteRuleNamed: a rule lacking a part, or an example of each
+// kind, is reported with its file.
+func TestIncompleteRuleNamed(t *testing.T) {
+	fsys := fstest.MapFS{
+		"r/bare.yml": {Data: []byte("title: Bare\nid: x-1\nlevel: low\ntags: [attack.t1078]\nfalsepositives: [none]\n" +
+			"logsource: {product: aws, service: cloudtrail}\ndetection: {s: {eventName: ListUsers}, condition: s}\n")},
+		"r/bare.examples.jsonl": {Data: []byte(`{"match":false,"record":{"eventVersion":"1.09","eventTime":"2026-11-02T10:00:00Z","eventName":"GetUser","eventSource":"iam.amazonaws.com","eventID":"e1"}}` + "\n")},
+	}
+	rules, errs := sigma.Load(fsys, "r", sigma.Options{})
+	if len(errs) > 0 || len(rules) != 1 {
+		t.Fatalf("%d rules, %v", len(rules), errs)
+	}
+	if miss := incomplete(rules[0]); len(miss) != 1 || !strings.HasPrefix(miss[0], "a triage guide") {
+		t.Errorf("incomplete = %v, want the triage guide only", miss)
+	}
+	_, problems := detect.RunExamples(fsys, rules)
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "r/bare.examples.jsonl") || !strings.Contains(problems[0].Error(), "has 0 and 1") {
+		t.Errorf("problems = %v, want the examples file named for lacking a matching example", problems)
 	}
 }
 

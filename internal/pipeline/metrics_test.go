@@ -42,6 +42,22 @@ detection:
     userIdentity.type: IAMUser
   condition: s
 `)},
+	"signal.yml": {Data: []byte(`title: Buckets Listed
+id: 7d0f1a52-0000-4000-8000-000000000003
+level: informational
+logsource: {product: aws, service: cloudtrail}
+detection:
+  s:
+    eventName: ListBuckets
+  condition: s
+`)},
+}
+
+// listBody is a body of ListBuckets calls: each a signal (informational).
+func listBody(user string, ids ...string) []byte {
+	b := trailBody(user, ids...)
+	b = bytes.ReplaceAll(b, []byte(`"eventSource":"iam.amazonaws.com","eventName":"CreateUser"`), []byte(`"eventSource":"s3.amazonaws.com","eventName":"ListBuckets"`))
+	return bytes.ReplaceAll(b, []byte(`"eventTime":"2026-11-24T10:`), []byte(`"eventTime":"2026-11-24T09:`))
 }
 
 func trailBody(user string, ids ...string) []byte {
@@ -119,17 +135,24 @@ func TestMetricsAgreeWithStore(t *testing.T) {
 		suppress   string // a suppression's CEL expression
 		wantEvents float64
 		want       map[string]float64 // the store, checked too
+		unfiled    int                // signals stored without an incident
 	}{
 		{"one incident, two findings in its first body", [][]byte{trailBody("alice", "e1")}, "", 1,
-			map[string]float64{"incidents": 1, "findings": 2}},
+			map[string]float64{"incidents": 1, "findings": 2}, 0},
 		{"two principals, two calls each in one body", [][]byte{trailBody("alice", "e1", "e2"), trailBody("bob", "e3", "e4")}, "", 4,
-			map[string]float64{"incidents": 2, "findings": 8}},
+			map[string]float64{"incidents": 2, "findings": 8}, 0},
 		{"an incident grows over bodies", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e2")}, "", 2,
-			map[string]float64{"incidents": 1, "findings": 4}},
+			map[string]float64{"incidents": 1, "findings": 4}, 0},
 		{"a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", 1,
-			map[string]float64{"incidents": 1, "findings": 2}},
+			map[string]float64{"incidents": 1, "findings": 2}, 0},
 		{"suppressed, delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, `finding.rule_id == "7d0f1a52-0000-4000-8000-000000000002"`, 1,
-			map[string]float64{"incidents": 1, "findings": 1, "suppressed": 1}},
+			map[string]float64{"incidents": 1, "findings": 1, "suppressed": 1}, 0},
+		{"a signal alone opens no incident", [][]byte{listBody("alice", "e1")}, "", 1,
+			map[string]float64{"incidents": 0, "findings": 1}, 1},
+		{"signals, then the same principal's findings: one incident holds all", [][]byte{listBody("alice", "e1", "e2"), listBody("bob", "e3"), trailBody("alice", "e4")}, "", 4,
+			map[string]float64{"incidents": 1, "findings": 5}, 1},
+		{"signals delivered twice, then a finding", [][]byte{listBody("alice", "e1"), listBody("alice", "e1"), trailBody("alice", "e2")}, "", 2,
+			map[string]float64{"incidents": 1, "findings": 3}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -140,7 +163,7 @@ func TestMetricsAgreeWithStore(t *testing.T) {
 			}
 			defer db.Close()
 			rules, errs := sigma.Load(metricRules, ".", sigma.Options{})
-			if len(errs) > 0 || len(rules) != 2 {
+			if len(errs) > 0 || len(rules) != 3 {
 				t.Fatalf("rules: %d %v", len(rules), errs)
 			}
 			p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour), Metrics: pipeline.NewMetrics(prometheus.NewRegistry())}
@@ -168,6 +191,10 @@ func TestMetricsAgreeWithStore(t *testing.T) {
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatal(err)
+			}
+			var unfiled int
+			if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM findings WHERE incident_id = ''`).Scan(&unfiled); err != nil || unfiled != tc.unfiled {
+				t.Errorf("%d signals stored without an incident, want %d (%v)", unfiled, tc.unfiled, err)
 			}
 			stored, got := storeCounts(t, db), counters(t, p.Metrics)
 			stored["mttd"] = stored["findings"] // one detection delay per finding stored

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,11 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		return err
 	}
 	p.Incidents.Restore(incs)
+	signals, err := loadSignals(ctx, p.DB, correlate.MaxSeen/2)
+	if err != nil {
+		return err
+	}
+	p.Incidents.RestoreSignals(signals)
 	if p.Intel != nil {
 		p.intel.Store(p.Intel)
 	}
@@ -385,10 +391,21 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 		if !fresh {
 			continue
 		}
-		changed[in.ID] = in
+		// A signal no incident takes yet is stored without one (""); an
+		// incident this finding opens takes the signals that waited.
+		incidentID := ""
+		if in != nil {
+			changed[in.ID] = in
+			incidentID = in.ID
+			for _, id := range p.Incidents.Attached() {
+				if _, err := tx.ExecContext(ctx, `UPDATE findings SET incident_id = ? WHERE id = ? AND incident_id = ''`, in.ID, id); err != nil {
+					return nil, err
+				}
+			}
+		}
 		body := report.AppendFindingJSON(nil, f)
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, in.ID, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
+			f.ID, incidentID, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
 		if err != nil {
 			return nil, err
 		}
@@ -447,6 +464,48 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 		}
 	}
 	return kept, nil
+}
+
+// loadSignals reads the most recent signals no incident took yet (stored
+// with an empty incident id), oldest first, for the correlator to file
+// into an incident opened after a restart.
+func loadSignals(ctx context.Context, db *store.DB, limit int) ([]*detect.Finding, error) {
+	rows, err := db.QueryContext(ctx, `SELECT body FROM findings WHERE incident_id = '' ORDER BY time DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*detect.Finding
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var j struct {
+			ID    string    `json:"id"`
+			Time  time.Time `json:"time"`
+			Level string    `json:"level"`
+			SrcIP string    `json:"src_ip"`
+			Cloud struct{ Account string }
+			Actor struct {
+				ARN         string `json:"arn"`
+				PrincipalID string `json:"principal_id"`
+			}
+			Attack struct{ Tactics, Techniques []string }
+			Res    []struct{ UID, Name string } `json:"resources"`
+		}
+		if err := json.Unmarshal([]byte(body), &j); err != nil {
+			return nil, fmt.Errorf("stored signal: %w", err)
+		}
+		f := &detect.Finding{ID: j.ID, Time: j.Time, Level: j.Level, SrcIP: j.SrcIP, Cloud: event.Cloud{Account: j.Cloud.Account},
+			Actor: event.Actor{ARN: j.Actor.ARN, PrincipalID: j.Actor.PrincipalID}, Attack: detect.Attack{Tactics: j.Attack.Tactics, Techniques: j.Attack.Techniques}}
+		for _, r := range j.Res {
+			f.Resources = append(f.Resources, event.Resource{UID: r.UID, Name: r.Name})
+		}
+		out = append(out, f)
+	}
+	slices.Reverse(out)
+	return out, rows.Err()
 }
 
 // LoadIncidents reads the most recent incidents (by last finding).

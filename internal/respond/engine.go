@@ -113,10 +113,26 @@ func (e *Engine) vars(f *Finding) map[string]any {
 }
 
 // Matches says whether a playbook's trigger selects a finding (a trigger
-// that cannot read the finding does not).
+// that cannot read the finding does not): what an analyst is offered to
+// run on it.
 func (p *Playbook) Matches(f *Finding) bool {
 	ok, err := evalBool(p.trigger, map[string]any{"finding": f.Doc, "record": f.Record})
 	return err == nil && ok
+}
+
+// Triggers says whether the finding runs the playbook by itself (Handle):
+// its trigger selects it, and it is not a signal (an informational
+// finding), unless the playbook asks for signals (informational: true).
+func (p *Playbook) Triggers(f *Finding) bool {
+	ok, err := p.selects(f, map[string]any{"finding": f.Doc, "record": f.Record})
+	return err == nil && ok
+}
+
+func (p *Playbook) selects(f *Finding, vars map[string]any) (bool, error) {
+	if lv, _ := f.Doc["level"].(string); lv == "informational" && !p.Informational {
+		return false, nil
+	}
+	return evalBool(p.trigger, vars)
 }
 
 // Prove plans a playbook on a finding without running anything: every
@@ -135,7 +151,7 @@ func (e *Engine) Handle(ctx context.Context, f *Finding) ([]Result, error) {
 		if !p.IsEnabled() {
 			continue
 		}
-		ok, err := evalBool(p.trigger, vars)
+		ok, err := p.selects(f, vars)
 		if err != nil {
 			// A trigger that cannot read this finding (a field it lacks)
 			// does not match it.

@@ -522,3 +522,43 @@ func testGuardrailsShared(t *testing.T, path string) {
 		t.Errorf("after the window: %+v", rs[0])
 	}
 }
+
+// TestSignalsRunNoPlaybook: an informational finding triggers no playbook
+// whose trigger would select it, unless the playbook asks for signals.
+func TestSignalsRunNoPlaybook(t *testing.T) {
+	ctx := context.Background()
+	const byLevel = `name: any-level
+trigger: finding.level != "critical"
+mode: auto
+steps:
+  - action: fake.fix
+    params: {target: "t1"}
+`
+	const asks = `name: signals-too
+trigger: finding.rule_id == "r1"
+informational: true
+mode: auto
+steps:
+  - action: fake.fix
+    params: {target: "t2"}
+`
+	f := &fakeAWS{}
+	e := newEngine(t, f, byLevel, asks)
+	signal := finding("s1", "r1")
+	signal.Doc["level"] = "informational"
+	if e.Playbooks[0].Triggers(signal) || !e.Playbooks[1].Triggers(signal) || !e.Playbooks[0].Matches(signal) {
+		t.Errorf("Triggers: level trigger %v (want false), informational: true %v (want true); an analyst is still offered the first: %v",
+			e.Playbooks[0].Triggers(signal), e.Playbooks[1].Triggers(signal), e.Playbooks[0].Matches(signal))
+	}
+	res, err := e.Handle(ctx, signal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Playbook != "signals-too" || strings.Join(f.calls, ";") != "fake.fix t2" {
+		t.Errorf("a signal ran %+v (calls %v), want only signals-too", res, f.calls)
+	}
+	res, err = e.Handle(ctx, finding("h1", "r1"))
+	if err != nil || len(res) != 2 {
+		t.Errorf("a high finding ran %d playbooks (%v), want 2", len(res), err)
+	}
+}

@@ -30,13 +30,16 @@ const (
 
 // Playbook is one response, as written.
 type Playbook struct {
-	Name        string         `yaml:"name" json:"name"`
-	Description string         `yaml:"description" json:"description,omitempty"`
-	Trigger     string         `yaml:"trigger" json:"trigger"`
-	Mode        string         `yaml:"mode" json:"mode,omitempty"`
-	Enabled     *bool          `yaml:"enabled" json:"enabled,omitempty"`
-	Approval    ApprovalPolicy `yaml:"approval" json:"approval,omitempty"`
-	Steps       []Step         `yaml:"steps" json:"steps"`
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description" json:"description,omitempty"`
+	Trigger     string `yaml:"trigger" json:"trigger"`
+	Mode        string `yaml:"mode" json:"mode,omitempty"`
+	Enabled     *bool  `yaml:"enabled" json:"enabled,omitempty"`
+	// Informational lets the trigger see informational findings (signals),
+	// which playbooks are otherwise not run on.
+	Informational bool           `yaml:"informational" json:"informational,omitempty"`
+	Approval      ApprovalPolicy `yaml:"approval" json:"approval,omitempty"`
+	Steps         []Step         `yaml:"steps" json:"steps"`
 	// Guardrails.
 	MaxFailures int    `yaml:"max_failures" json:"max_failures,omitempty"` // the circuit opens after this many failed steps in Window (default 3)
 	MaxTargets  int    `yaml:"max_targets" json:"max_targets,omitempty"`   // at most this many distinct resources touched in Window (default 20)
@@ -108,6 +111,7 @@ var schemaJSON = []byte(`{
     "trigger": {"type": "string", "minLength": 1},
     "mode": {"enum": ["auto", "approve", "dry-run"]},
     "enabled": {"type": "boolean"},
+    "informational": {"type": "boolean", "description": "also run on informational findings (signals); without it they never trigger the playbook"},
     "max_failures": {"type": "integer", "minimum": 1},
     "max_targets": {"type": "integer", "minimum": 1},
     "window": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},

@@ -215,7 +215,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 			t, err := time.Parse(time.RFC3339Nano, c)
 			if i := slot(t); err == nil && i >= 0 {
 				series[i].Findings++
-				if !strings.HasPrefix(inc, "suppressed:") {
+				if inc != "" && !strings.HasPrefix(inc, "suppressed:") { // "": a signal no incident took
 					if incs[i] == nil {
 						incs[i] = map[string]bool{}
 					}

@@ -27,6 +27,10 @@ type Correlation struct {
 	// Aliases maps an alias used in GroupBy to the field each referenced
 	// rule calls it.
 	Aliases map[string]map[string]string
+	// Once (Parapet's extension, `once: true`) reports a group once per
+	// session: after it fires, the group stays quiet for as long as its
+	// matches keep coming within Timespan of each other.
+	Once bool
 }
 
 func parseCorrelation(n *yaml.Node, file string) (*Correlation, error) {
@@ -51,6 +55,8 @@ func parseCorrelation(n *yaml.Node, file string) (*Correlation, error) {
 			c.Timespan = d
 		case "generate":
 			c.Generate = v.Value == "true"
+		case "once":
+			c.Once = v.Value == "true"
 		case "condition":
 			for _, f := range mapping(v) {
 				switch f[0].Value {

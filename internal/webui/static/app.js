@@ -270,12 +270,15 @@ function handleCard(i, findings) {
 
 function findingItem(f) {
   const ex = f.explanation || [];
-  return el("div", { class: "event card" },
+  const triage = f.triage || [];
+  return el("div", { class: "event card", "data-finding": f.id },
     el("div", {}, level(f.level), " ", el("strong", {}, f.title), " ", el("span", { class: "muted" }, when(f.time) + " · " + (f.source || ""))),
     f.summary ? el("p", {}, f.summary) : null,
     (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
     ex.length ? el("div", {}, el("h2", {}, "Explanation"), el("ul", { class: "why" }, ex.map(e =>
       el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + (e.value ? " = " + e.value : "")))))) : null,
+    // The rule's triage guide: what to check, in order.
+    triage.length ? el("div", { class: "triage" }, el("h2", {}, "Triage"), el("ol", {}, triage.map(s => el("li", {}, s)))) : null,
     rawEvent(f));
 }
 
