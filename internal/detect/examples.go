@@ -46,6 +46,7 @@ type example struct {
 	record        json.RawMessage
 	records       []json.RawMessage
 	flow          string
+	flows         []string
 	cloudRanges   map[string][]string
 	knownAccounts []string
 	err           error
@@ -67,6 +68,9 @@ func readExamples(data []byte) []example {
 			Record  json.RawMessage   `json:"record"`
 			Records []json.RawMessage `json:"records"`
 			Flow    string            `json:"flow"`
+			// Flows is a correlation's sequence of flow-log lines, each
+			// "header line\nrecord line" like flow.
+			Flows []string `json:"flows"`
 			// CloudRanges, provider → prefixes, enriches the example's
 			// events as --cloud-ranges would.
 			CloudRanges map[string][]string `json:"cloud_ranges"`
@@ -79,7 +83,7 @@ func readExamples(data []byte) []example {
 			out = append(out, example{line: line, err: fmt.Errorf("want {\"match\": true|false, \"record\"|\"flow\": …}: %v", err)})
 			continue
 		}
-		out = append(out, example{line: line, match: *ex.Match, record: ex.Record, records: ex.Records, flow: ex.Flow, cloudRanges: ex.CloudRanges, knownAccounts: ex.KnownAccounts})
+		out = append(out, example{line: line, match: *ex.Match, record: ex.Record, records: ex.Records, flow: ex.Flow, flows: ex.Flows, cloudRanges: ex.CloudRanges, knownAccounts: ex.KnownAccounts})
 	}
 	return out
 }
@@ -140,7 +144,7 @@ func RunExamples(fsys fs.FS, rules []*sigma.Rule) (results []ExampleResult, prob
 			if r.Correlation != nil {
 				// A correlation's example is a sequence of records run
 				// through every rule of the pack, in order.
-				res.Got, res.Err = correlationExample(rules, r, ex.records)
+				res.Got, res.Err = correlationExample(rules, r, ex.records, ex.flows)
 				results = append(results, res)
 				continue
 			}
@@ -186,13 +190,8 @@ func ExampleFindings(fsys fs.FS, rules []*sigma.Rule) []ExampleFinding {
 			}
 			var evs []event.Event
 			if r.Correlation != nil {
-				for _, rec := range ex.records {
-					e, err := decodeExample(rec, "")
-					if err != nil {
-						evs = nil
-						break
-					}
-					evs = append(evs, e...)
+				if evs, err = sequenceEvents(ex.records, ex.flows); err != nil {
+					evs = nil
 				}
 			} else if evs, err = ex.events(); err != nil {
 				continue
@@ -212,17 +211,13 @@ func ExampleFindings(fsys fs.FS, rules []*sigma.Rule) []ExampleFinding {
 	return out
 }
 
-func correlationExample(rules []*sigma.Rule, r *sigma.Rule, records []json.RawMessage) (bool, error) {
-	if len(records) == 0 {
-		return false, errors.New("a correlation example needs \"records\": [ … ]")
+func correlationExample(rules []*sigma.Rule, r *sigma.Rule, records []json.RawMessage, flows []string) (bool, error) {
+	if len(records) == 0 && len(flows) == 0 {
+		return false, errors.New("a correlation example needs \"records\": [ … ] or \"flows\": [ … ]")
 	}
-	var evs []event.Event
-	for _, rec := range records {
-		e, err := decodeExample(rec, "")
-		if err != nil {
-			return false, err
-		}
-		evs = append(evs, e...)
+	evs, err := sequenceEvents(records, flows)
+	if err != nil {
+		return false, err
 	}
 	engine := NewEngine(rules)
 	b := engine.DetectBatch(evs)
@@ -233,6 +228,27 @@ func correlationExample(rules []*sigma.Rule, r *sigma.Rule, records []json.RawMe
 		}
 	}
 	return false, nil
+}
+
+// sequenceEvents decodes a correlation example's records, then its flow
+// lines, in order.
+func sequenceEvents(records []json.RawMessage, flows []string) ([]event.Event, error) {
+	var evs []event.Event
+	for _, rec := range records {
+		e, err := decodeExample(rec, "")
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e...)
+	}
+	for _, fl := range flows {
+		e, err := decodeExample(nil, fl)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e...)
+	}
+	return evs, nil
 }
 
 func decodeExample(record json.RawMessage, flow string) ([]event.Event, error) {
