@@ -114,6 +114,9 @@ type Detect struct {
 	CloudRanges  []string `yaml:"cloud_ranges" json:"cloud_ranges" doc:"published cloud address ranges (AWS ip-ranges.json, GCP cloud.json, Azure Service Tags)"`
 	GeoIP        string   `yaml:"geoip" json:"geoip" doc:"a MaxMind-format City or Country database"`
 	ASN          string   `yaml:"asn" json:"asn" doc:"a MaxMind-format ASN database"`
+	// Aggregate merges a rule's repeats into one finding per episode.
+	Aggregate       *bool    `yaml:"aggregate" json:"aggregate" doc:"merge findings of one rule for the same principal, source address and target into one finding per episode (default true)"`
+	AggregateWindow Duration `yaml:"aggregate_window" json:"aggregate_window" doc:"an episode ends when quiet this long in event time (default 1h)"`
 }
 
 // UEBA configures the behavioural models.
@@ -295,6 +298,12 @@ func (c *Config) fill() {
 	t := true
 	if c.Detect.BuiltinRules == nil {
 		c.Detect.BuiltinRules = &t
+	}
+	if c.Detect.Aggregate == nil {
+		c.Detect.Aggregate = &t
+	}
+	if c.Detect.AggregateWindow == 0 {
+		c.Detect.AggregateWindow = Duration(time.Hour)
 	}
 	if c.Detect.UEBA.Enabled == nil {
 		c.Detect.UEBA.Enabled = &t
@@ -522,6 +531,9 @@ func (c *Config) check(root *yaml.Node) Errors {
 	}
 	if c.Audit.AnchorEvery < 0 {
 		bad("audit.anchor_every", "must be positive")
+	}
+	if c.Detect.AggregateWindow < 0 {
+		bad("detect.aggregate_window", "must be positive")
 	}
 	if c.Detect.UEBA.Threshold < 0 || c.Detect.UEBA.MinRaw < 0 {
 		bad("detect.ueba", "threshold and min_raw must be positive")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -53,6 +54,12 @@ func trailBody(user string, ids ...string) []byte {
 			`"requestParameters":{"userName":"new-%s"}}`, i, id, strings.ToUpper(user), user, user, id))
 	}
 	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+}
+
+// sameTarget makes every call of a body create the same user: repeats of
+// one thing, one episode.
+func sameTarget(body []byte) []byte {
+	return regexp.MustCompile(`"userName":"new-[^"]*"`).ReplaceAll(body, []byte(`"userName":"new-one"`))
 }
 
 // storeCounts is what the counters should say: the store's rows.
@@ -117,18 +124,25 @@ func TestMetricsAgreeWithStore(t *testing.T) {
 		name       string
 		bodies     [][]byte
 		suppress   string // a suppression's CEL expression
+		aggregate  bool   // one finding per episode
 		wantEvents float64
 		want       map[string]float64 // the store, checked too
 	}{
-		{"one incident, two findings in its first body", [][]byte{trailBody("alice", "e1")}, "", 1,
+		{"one incident, two findings in its first body", [][]byte{trailBody("alice", "e1")}, "", false, 1,
 			map[string]float64{"incidents": 1, "findings": 2}},
-		{"two principals, two calls each in one body", [][]byte{trailBody("alice", "e1", "e2"), trailBody("bob", "e3", "e4")}, "", 4,
+		{"two principals, two calls each in one body", [][]byte{trailBody("alice", "e1", "e2"), trailBody("bob", "e3", "e4")}, "", false, 4,
 			map[string]float64{"incidents": 2, "findings": 8}},
-		{"an incident grows over bodies", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e2")}, "", 2,
+		{"an incident grows over bodies", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e2")}, "", false, 2,
 			map[string]float64{"incidents": 1, "findings": 4}},
-		{"a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", 1,
+		{"a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", false, 1,
 			map[string]float64{"incidents": 1, "findings": 2}},
-		{"suppressed, delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, `finding.rule_id == "7d0f1a52-0000-4000-8000-000000000002"`, 1,
+		{"suppressed, delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, `finding.rule_id == "7d0f1a52-0000-4000-8000-000000000002"`, false, 1,
+			map[string]float64{"incidents": 1, "findings": 1, "suppressed": 1}},
+		{"aggregated: an episode grows over bodies", [][]byte{sameTarget(trailBody("alice", "e1", "e2")), sameTarget(trailBody("alice", "e3"))}, "", true, 3,
+			map[string]float64{"incidents": 1, "findings": 2}},
+		{"aggregated: a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", true, 1,
+			map[string]float64{"incidents": 1, "findings": 2}},
+		{"aggregated and suppressed, growing", [][]byte{sameTarget(trailBody("alice", "e1")), sameTarget(trailBody("alice", "e2"))}, `finding.rule_id == "7d0f1a52-0000-4000-8000-000000000002"`, true, 2,
 			map[string]float64{"incidents": 1, "findings": 1, "suppressed": 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,6 +158,9 @@ func TestMetricsAgreeWithStore(t *testing.T) {
 				t.Fatalf("rules: %d %v", len(rules), errs)
 			}
 			p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour), Metrics: pipeline.NewMetrics(prometheus.NewRegistry())}
+			if tc.aggregate {
+				p.Aggregate = detect.NewAggregator(time.Hour)
+			}
 			if err := p.Start(ctx); err != nil {
 				t.Fatal(err)
 			}
