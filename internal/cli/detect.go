@@ -26,6 +26,7 @@ func newDetect(io IO) *cobra.Command {
 		uf                       uebaFlags
 		rf                       responseFlags
 		respondOn                bool
+		af                       aggregateFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "detect PATH...",
@@ -36,7 +37,9 @@ behavioural models (UEBA; --no-ueba turns them off), and print one finding per l
 with the fields and values that made it match, or what was unusual and by how much. Events are
 detected in event-time order whatever the input's order (sorted in memory up to --sort-memory, past
 that in runs on temporary files), and a record delivered more than once is detected once;
---state FILE carries the learned baselines from one run to the next.
+--state FILE carries the learned baselines from one run to the next. Findings of one rule for the
+same principal, source address and target merge into one finding per episode (count, first_seen,
+last_seen) until the group is quiet for --aggregate-window; --no-aggregate prints one per event.
 
 Exit status: 1 when a finding reaches --fail-on, else 4 when a response action failed (--respond),
 else 3 when some input was bad, else 0.`,
@@ -71,6 +74,10 @@ else 3 when some input was bad, else 0.`,
 				fmt.Fprintf(io.Err, "parapet: rule skipped: %s\n", d)
 			}
 			correlator := engine.NewCorrelator()
+			agg, err := af.aggregator(correlator, withRecords)
+			if err != nil {
+				return err
+			}
 			ue, err := uf.engine()
 			if err != nil {
 				return err
@@ -96,19 +103,11 @@ else 3 when some input was bad, else 0.`,
 			// Rules run in the workers; correlation, which keeps state, and
 			// output run in event-time order on this goroutine.
 			var out []byte
-			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
-				correlator.Correlate(events, res)
-				uf.observe(ue, events, res)
-				if resp != nil {
-					n, err := respondBatch(cmd.Context(), io, resp, &ingest.Batch{Events: events}, res)
-					respondFailed += n
-					if err != nil {
-						return err
-					}
-				}
+			var done []detect.Finding
+			write := func(fs []detect.Finding) error {
 				out = out[:0]
-				for i := range res.Findings {
-					f := &res.Findings[i]
+				for i := range fs {
+					f := &fs[i]
 					if detect.LevelRank(f.Level) < minRank {
 						hidden++
 						continue
@@ -125,7 +124,30 @@ else 3 when some input was bad, else 0.`,
 				}
 				_, err := w.Write(out)
 				return err
+			}
+			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
+				correlator.Correlate(events, res)
+				uf.observe(ue, events, res)
+				fs, opened := res.Findings, res
+				if agg != nil {
+					// One finding per episode: playbooks run on the finding
+					// that opens it, output waits for it to close.
+					var o []detect.Finding
+					o, done = aggregate(agg, res.Findings, done[:0])
+					fs, opened = done, &detect.Batch{Findings: o}
+				}
+				if resp != nil {
+					n, err := respondBatch(cmd.Context(), io, resp, &ingest.Batch{Events: events}, opened)
+					respondFailed += n
+					if err != nil {
+						return err
+					}
+				}
+				return write(fs)
 			})
+			if err == nil && agg != nil {
+				err = write(agg.Flush(done[:0]))
+			}
 			if ferr := w.Flush(); err == nil {
 				err = ferr
 			}
@@ -170,6 +192,7 @@ else 3 when some input was bad, else 0.`,
 	flags.register(cmd.Flags())
 	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
+	af.register(cmd.Flags())
 	cmd.Flags().BoolVar(&respondOn, "respond", false, "run the response playbooks on the findings as they are found (see parapet respond)")
 	rf.register(cmd.Flags(), "respond-dry-run")
 	return cmd

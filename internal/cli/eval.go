@@ -59,6 +59,7 @@ func newEval(io IO) *cobra.Command {
 		asJSON     bool
 		flags      ingestFlags
 		uf         uebaFlags
+		af         aggregateFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "eval --labels FILE PATH...",
@@ -68,6 +69,7 @@ Labels are JSON lines {"event_id": "...", "story": "..."}; every other event is 
 detected when a finding names one of its events. Printed per story and per source (rules, ueba, all):
 recall (stories detected), precision (findings on story events among all findings), false alerts per
 1,000 benign events, and MTTD in event time (the story's first event to its first finding).
+Findings are counted per episode (see parapet detect; --no-aggregate counts one per event).
 parapet demo --eval writes such a set.`,
 		Example: `  parapet demo --eval --dir eval
   parapet eval --labels eval/labels.jsonl --geoip eval/geo.mmdb --asn eval/geo.mmdb eval/AWSLogs`,
@@ -85,6 +87,10 @@ parapet demo --eval writes such a set.`,
 			}
 			engine := detect.NewEngine(rules)
 			correlator := engine.NewCorrelator()
+			agg, err := af.aggregator(correlator, false)
+			if err != nil {
+				return err
+			}
 			ue, err := uf.engine()
 			if err != nil {
 				return err
@@ -104,26 +110,10 @@ parapet demo --eval writes such a set.`,
 			}
 			decoded := map[string]bool{}
 			falseAlerts, trueFindings := map[string]int{}, map[string]int{}
-			st, _, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
-				correlator.Correlate(events, res)
-				uf.observe(ue, events, res)
-				for i := range events {
-					ev := &events[i]
-					rep.Events++
-					name, ok := story[ev.ID]
-					if !ok {
-						continue
-					}
-					rep.Labelled++
-					decoded[ev.ID] = true
-					s := stories[name]
-					s.n++
-					if s.first.IsZero() || ev.Time.Before(s.first) {
-						s.first = ev.Time
-					}
-				}
-				for i := range res.Findings {
-					f := &res.Findings[i]
+			var done []detect.Finding
+			tally := func(fs []detect.Finding) {
+				for i := range fs {
+					f := &fs[i]
 					src := sourceGroup(f)
 					name := ""
 					for _, id := range f.EventIDs {
@@ -142,10 +132,38 @@ parapet demo --eval writes such a set.`,
 						s.found[src] = f.Time
 					}
 				}
+			}
+			st, _, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
+				correlator.Correlate(events, res)
+				uf.observe(ue, events, res)
+				for i := range events {
+					ev := &events[i]
+					rep.Events++
+					name, ok := story[ev.ID]
+					if !ok {
+						continue
+					}
+					rep.Labelled++
+					decoded[ev.ID] = true
+					s := stories[name]
+					s.n++
+					if s.first.IsZero() || ev.Time.Before(s.first) {
+						s.first = ev.Time
+					}
+				}
+				if agg == nil {
+					tally(res.Findings)
+					return nil
+				}
+				_, done = aggregate(agg, res.Findings, done[:0])
+				tally(done)
 				return nil
 			})
 			if err != nil {
 				return err
+			}
+			if agg != nil {
+				tally(agg.Flush(done[:0]))
 			}
 			if err := uf.finish(io, ue); err != nil {
 				return err
@@ -221,6 +239,7 @@ parapet demo --eval writes such a set.`,
 	flags.register(cmd.Flags())
 	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
+	af.register(cmd.Flags())
 	return cmd
 }
 

@@ -86,7 +86,9 @@ func TestDuplicateRecords(t *testing.T) {
 
 	labels := filepath.Join(t.TempDir(), "labels.jsonl")
 	writeLines(t, labels, []string{`{"event_id":"ev-dup-0","story":"recorder"}`})
-	out, errOut, code = run(t, "", "eval", "--json", "--progress", "never", "--no-ueba", "--labels", labels, dir)
+	// One finding per event (the two calls are otherwise one episode),
+	// so that a copy counted twice would show.
+	out, errOut, code = run(t, "", "eval", "--json", "--progress", "never", "--no-ueba", "--no-aggregate", "--labels", labels, dir)
 	if code != ExitOK {
 		t.Fatalf("eval exit %d: %s", code, errOut)
 	}

@@ -315,6 +315,9 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 	}
 	engine := detect.NewEngine(rules)
 	p := &pipeline.Pipeline{DB: db, Rules: engine, Incidents: correlate.New(c.Correlate.Window.D()), Metrics: pipeline.NewMetrics(reg), Log: log}
+	if *c.Detect.Aggregate {
+		p.Aggregate = detect.NewAggregator(c.Detect.AggregateWindow.D())
+	}
 	if *c.Detect.UEBA.Enabled {
 		p.UEBA = ueba.New(ueba.Config{Warmup: c.Detect.UEBA.Warmup.D(), Lateness: time.Hour, Threshold: c.Detect.UEBA.Threshold, MinRaw: c.Detect.UEBA.MinRaw})
 	}

@@ -117,6 +117,9 @@ type Detect struct {
 	ASN          string   `yaml:"asn" json:"asn" doc:"a MaxMind-format ASN database"`
 	Accounts     []string `yaml:"accounts" json:"accounts" doc:"the organization's AWS account ids: a share, grant or trust naming another account is foreign (default: the accounts records are delivered for)"`
 	OrgIDs       []string `yaml:"org_ids" json:"org_ids" doc:"the organization's ids (o-…): a policy conditioned on aws:PrincipalOrgID of one stays inside"`
+	// Aggregate merges a rule's repeats into one finding per episode.
+	Aggregate       *bool    `yaml:"aggregate" json:"aggregate" doc:"merge findings of one rule for the same principal, source address and target into one finding per episode (default true)"`
+	AggregateWindow Duration `yaml:"aggregate_window" json:"aggregate_window" doc:"an episode ends when quiet this long in event time (default 1h)"`
 }
 
 // UEBA configures the behavioural models.
@@ -298,6 +301,12 @@ func (c *Config) fill() {
 	t := true
 	if c.Detect.BuiltinRules == nil {
 		c.Detect.BuiltinRules = &t
+	}
+	if c.Detect.Aggregate == nil {
+		c.Detect.Aggregate = &t
+	}
+	if c.Detect.AggregateWindow == 0 {
+		c.Detect.AggregateWindow = Duration(time.Hour)
 	}
 	if c.Detect.UEBA.Enabled == nil {
 		c.Detect.UEBA.Enabled = &t
@@ -535,6 +544,9 @@ func (c *Config) check(root *yaml.Node) Errors {
 	}
 	if c.Audit.AnchorEvery < 0 {
 		bad("audit.anchor_every", "must be positive")
+	}
+	if c.Detect.AggregateWindow < 0 {
+		bad("detect.aggregate_window", "must be positive")
 	}
 	if c.Detect.UEBA.Threshold < 0 || c.Detect.UEBA.MinRaw < 0 {
 		bad("detect.ueba", "threshold and min_raw must be positive")

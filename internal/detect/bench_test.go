@@ -112,3 +112,58 @@ func BenchmarkDetectOrdered(b *testing.B) {
 	b.ReportMetric(float64(findings), "findings")
 	b.ReportMetric(float64(len(rules)), "rules")
 }
+
+// BenchmarkDetectAggregated: BenchmarkDetectOrdered's path with findings
+// merged into episodes (detect.Aggregator, correlations once per
+// episode), as parapet detect runs by default.
+func BenchmarkDetectAggregated(b *testing.B) {
+	rules := builtin(&testing.T{})
+	more, errs := sigma.Load(os.DirFS(sharedtest.Path(b, "sigma/rules/cloud/aws")), ".", sigma.Options{})
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	rules = append(rules, more...)
+	engine := detect.NewEngine(rules)
+	dir := filepath.Join(b.TempDir(), "demo")
+	if _, err := demo.Generate(demo.Config{Dir: dir, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	inputs, err := file.Inputs([]string{filepath.Join(dir, "AWSLogs")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var events, findings int64
+	b.ReportAllocs()
+	for b.Loop() {
+		events, findings = 0, 0
+		correlator := engine.NewCorrelator()
+		correlator.Episodes = true
+		agg := detect.NewAggregator(0)
+		agg.Hold = true
+		var done []detect.Finding
+		ord := &detect.Order{Map: engine.DetectBatch, Dedup: detect.NewDedup(0, 0)}
+		st, err := ingest.Run(context.Background(), inputs, ingest.Options{}, func(bt *ingest.Batch) error {
+			return ord.Add(bt.Events)
+		})
+		if err != nil || st.Bad() {
+			b.Fatal(err, st.Errors)
+		}
+		ost, err := ord.Run(context.Background(), func(evs []event.Event, res *detect.Batch) error {
+			correlator.Correlate(evs, res)
+			for i := range res.Findings {
+				agg.Add(&res.Findings[i])
+			}
+			done = agg.Drain(done[:0])
+			findings += int64(len(done))
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		findings += int64(len(agg.Flush(done[:0])))
+		events = ost.Events
+	}
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(findings), "findings")
+	b.ReportMetric(float64(len(rules)), "rules")
+}

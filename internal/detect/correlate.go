@@ -63,6 +63,13 @@ func (e *Engine) DetectBatch(events []event.Event) *Batch {
 // for concurrent use: feed it batches in order from one goroutine.
 type Correlator struct {
 	states map[*sigma.Rule]*corrState
+	// Episodes makes a correlation fire once per group and episode: after
+	// it fires, each further match of the group within the timespan of the
+	// previous one is reported as a finding of one event in the same group,
+	// which an Aggregator merges into the first (count, last seen, event
+	// ids), instead of the group starting over and firing again every N
+	// matches.
+	Episodes bool
 }
 
 // NewCorrelator starts empty windows for the engine's correlation rules.
@@ -82,7 +89,7 @@ func (c *Correlator) Correlate(events []event.Event, b *Batch) {
 		if st == nil {
 			continue
 		}
-		if f, ok := st.add(&events[h.event], h.corr); ok {
+		if f, ok := st.add(&events[h.event], h.corr, c.Episodes); ok {
 			b.Findings = append(b.Findings, f)
 		}
 	}
@@ -98,10 +105,10 @@ type corrState struct {
 
 type group struct {
 	last   time.Time
+	fired  bool             // fired in this session: with episodes matches extend its finding; with once they are quiet
 	window []entry          // event_count: the matches in the window
 	values map[string]entry // value_count: the latest match per value
 	seen   []entry          // temporal: the latest match of each rule
-	fired  bool             // once: reported in this session
 }
 
 // entry is one match: when, and which event.
@@ -121,16 +128,33 @@ func (s *corrState) need() int64 {
 func (s *corrState) key(ev *event.Event, ref string) (string, []string) {
 	var parts, shown []string
 	for _, g := range s.c.GroupBy {
-		v, _ := ev.Lookup(s.c.GroupField(g, ref))
-		parts = append(parts, v.String())
-		shown = append(shown, g+"="+v.String())
+		field := s.c.GroupField(g, ref)
+		v, _ := ev.Lookup(field)
+		val := v.String()
+		if val == "" && principalFields[field] {
+			// Never group on an empty principal: calls without an ARN
+			// (AWS services, some cross-account callers) are told apart
+			// by principal id, else account and type.
+			val = Principal(&ev.Actor, ev.Cloud.Account)
+		}
+		parts = append(parts, val)
+		shown = append(shown, g+"="+val)
 	}
 	return strings.Join(parts, "\x1f"), shown
 }
 
+// principalFields are the native fields that name who acted: grouped on,
+// an empty one falls back to Principal.
+var principalFields = map[string]bool{
+	"userIdentity.arn": true, "userIdentity.principalId": true, "userIdentity.userName": true,
+	"caller": true, "Caller": true, "protoPayload.authenticationInfo.principalEmail": true,
+}
+
 // add takes one base-rule match and reports a finding when the
-// correlation's condition is met; the group then starts over.
-func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
+// correlation's condition is met; the group then starts over, or, with
+// episodes, reports each further match until the group is quiet for the
+// timespan.
+func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, bool) {
 	t := ev.Time
 	if t.After(s.newest) {
 		s.newest = t
@@ -146,15 +170,21 @@ func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
 		// window must not keep alive.
 		s.groups[strings.Clone(key)] = g
 	}
-	prev := g.last
+	if g.fired {
+		if t.Sub(g.last) <= s.c.Timespan {
+			if t.After(g.last) {
+				g.last = t
+			}
+			if !episodes {
+				return Finding{}, false // once: the session goes on, reported already
+			}
+			f := s.finding(ev, key, shown, []entry{{t: t, id: ev.ID}}, fmt.Sprintf("a further match within %s", s.c.Timespan))
+			return f, true
+		}
+		*g = group{} // quiet for the timespan: start over
+	}
 	if t.After(g.last) {
 		g.last = t
-	}
-	if s.c.Once && g.fired {
-		if t.Sub(prev) <= s.c.Timespan {
-			return Finding{}, false // the session goes on: reported already
-		}
-		g.fired = false
 	}
 	from := t.Add(-s.c.Timespan)
 	this := entry{t: t, id: strings.Clone(ev.ID)}
@@ -217,6 +247,17 @@ func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
 	if !fire {
 		return Finding{}, false
 	}
+	f := s.finding(ev, key, shown, matched, what)
+	if episodes || s.c.Once {
+		*g = group{last: g.last, fired: true}
+	} else {
+		delete(s.groups, key)
+	}
+	return f, true
+}
+
+// finding reports the correlation on the matched events.
+func (s *corrState) finding(ev *event.Event, key string, shown []string, matched []entry, what string) Finding {
 	f := base(ev)
 	f.RuleID = s.rule.ID
 	if f.RuleID == "" {
@@ -244,12 +285,8 @@ func (s *corrState) add(ev *event.Event, ref *corrRef) (Finding, bool) {
 	f.Explanation = []Evidence{{Selection: "correlation", Field: s.c.Type, Value: what, Pattern: shown}}
 	f.Summary = what + " for " + strings.Join(shown, ", ")
 	f.ID = FindingID(f.RuleID, f.EventIDs)
-	if s.c.Once {
-		*g = group{last: g.last, fired: true}
-	} else {
-		delete(s.groups, key)
-	}
-	return f, true
+	f.group = key
+	return f
 }
 
 // evict drops groups idle for longer than the timespan, or, when none is,

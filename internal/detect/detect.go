@@ -55,7 +55,20 @@ type Finding struct {
 	Score float64
 	// Triage is the rule's guide for the analyst: what to check, in order.
 	Triage []string
+	// Count is how many events the finding stands for when an Aggregator
+	// merged an episode into it (see Aggregator), from FirstSeen to
+	// LastSeen; EventIDs then keeps the first MaxEventIDs of them. Zero
+	// for a finding that was not aggregated.
+	Count               int
+	FirstSeen, LastSeen time.Time
+	// group, set by correlation rules, is the correlation's group: the
+	// Aggregator merges a correlation's findings by it.
+	group string
 }
+
+// Truncated says whether the finding stands for more events than
+// EventIDs lists.
+func (f *Finding) Truncated() bool { return f.Count > len(f.EventIDs) }
 
 // Attack is the MITRE ATT&CK mapping.
 type Attack struct {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -287,6 +288,10 @@ func TestOCSFFindingSchema(t *testing.T) {
 	if len(fs) != 2 {
 		t.Fatalf("%d findings, want a rule finding and a GuardDuty one", len(fs))
 	}
+	// An episode (detect.Aggregator): count, start_time, end_time.
+	ep := fs[0]
+	ep.Count, ep.FirstSeen, ep.LastSeen = 500, ep.Time, ep.Time.Add(time.Hour)
+	fs = append(fs, ep)
 	for i := range fs {
 		b, _ := json.Marshal(ocsf.FromFinding(&fs[i]))
 		for _, err := range validate(t, schema, b) {

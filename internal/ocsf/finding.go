@@ -42,6 +42,13 @@ func FromFinding(f *detect.Finding) map[string]any {
 		related = append(related, obj{"uid": id})
 	}
 	fi.set("related_events", related)
+	if f.Count > 0 {
+		// An episode of repeats (detect.Aggregator).
+		o["count"] = f.Count
+		o["start_time"], o["end_time"] = f.FirstSeen.UnixMilli(), f.LastSeen.UnixMilli()
+		fi["first_seen_time"], fi["last_seen_time"] = f.FirstSeen.UnixMilli(), f.LastSeen.UnixMilli()
+		fi["related_events_count"] = f.Count
+	}
 	o["finding_info"] = fi
 	cloud := obj{"provider": Provider(f.Cloud.Provider)}
 	cloud.set("region", f.Cloud.Region)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -71,6 +72,12 @@ func trailBody(user string, ids ...string) []byte {
 	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
 }
 
+// sameTarget makes every call of a body create the same user: repeats of
+// one thing, one episode.
+func sameTarget(body []byte) []byte {
+	return regexp.MustCompile(`"userName":"new-[^"]*"`).ReplaceAll(body, []byte(`"userName":"new-one"`))
+}
+
 // storeCounts is what the counters should say: the store's rows.
 func storeCounts(t *testing.T, db *store.DB) map[string]float64 {
 	t.Helper()
@@ -133,26 +140,33 @@ func TestMetricsAgreeWithStore(t *testing.T) {
 		name       string
 		bodies     [][]byte
 		suppress   string // a suppression's CEL expression
+		aggregate  bool   // one finding per episode
 		wantEvents float64
 		want       map[string]float64 // the store, checked too
 		unfiled    int                // signals stored without an incident
 	}{
-		{"one incident, two findings in its first body", [][]byte{trailBody("alice", "e1")}, "", 1,
+		{"one incident, two findings in its first body", [][]byte{trailBody("alice", "e1")}, "", false, 1,
 			map[string]float64{"incidents": 1, "findings": 2}, 0},
-		{"two principals, two calls each in one body", [][]byte{trailBody("alice", "e1", "e2"), trailBody("bob", "e3", "e4")}, "", 4,
+		{"two principals, two calls each in one body", [][]byte{trailBody("alice", "e1", "e2"), trailBody("bob", "e3", "e4")}, "", false, 4,
 			map[string]float64{"incidents": 2, "findings": 8}, 0},
-		{"an incident grows over bodies", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e2")}, "", 2,
+		{"an incident grows over bodies", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e2")}, "", false, 2,
 			map[string]float64{"incidents": 1, "findings": 4}, 0},
-		{"a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", 1,
+		{"a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", false, 1,
 			map[string]float64{"incidents": 1, "findings": 2}, 0},
-		{"suppressed, delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, `finding.rule_id == "7d0f1a52-0000-4000-8000-000000000002"`, 1,
+		{"suppressed, delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, `finding.rule_id == "7d0f1a52-0000-4000-8000-000000000002"`, false, 1,
 			map[string]float64{"incidents": 1, "findings": 1, "suppressed": 1}, 0},
-		{"a signal alone opens no incident", [][]byte{listBody("alice", "e1")}, "", 1,
+		{"a signal alone opens no incident", [][]byte{listBody("alice", "e1")}, "", false, 1,
 			map[string]float64{"incidents": 0, "findings": 1}, 1},
-		{"signals, then the same principal's findings: one incident holds all", [][]byte{listBody("alice", "e1", "e2"), listBody("bob", "e3"), trailBody("alice", "e4")}, "", 4,
+		{"signals, then the same principal's findings: one incident holds all", [][]byte{listBody("alice", "e1", "e2"), listBody("bob", "e3"), trailBody("alice", "e4")}, "", false, 4,
 			map[string]float64{"incidents": 1, "findings": 5}, 1},
-		{"signals delivered twice, then a finding", [][]byte{listBody("alice", "e1"), listBody("alice", "e1"), trailBody("alice", "e2")}, "", 2,
+		{"signals delivered twice, then a finding", [][]byte{listBody("alice", "e1"), listBody("alice", "e1"), trailBody("alice", "e2")}, "", false, 2,
 			map[string]float64{"incidents": 1, "findings": 3}, 0},
+		{"aggregated: an episode grows over bodies", [][]byte{sameTarget(trailBody("alice", "e1", "e2")), sameTarget(trailBody("alice", "e3"))}, "", true, 3,
+			map[string]float64{"incidents": 1, "findings": 2}, 0},
+		{"aggregated: a body delivered twice", [][]byte{trailBody("alice", "e1"), trailBody("alice", "e1")}, "", true, 1,
+			map[string]float64{"incidents": 1, "findings": 2}, 0},
+		{"aggregated and suppressed, growing", [][]byte{sameTarget(trailBody("alice", "e1")), sameTarget(trailBody("alice", "e2"))}, `finding.rule_id == "7d0f1a52-0000-4000-8000-000000000002"`, true, 2,
+			map[string]float64{"incidents": 1, "findings": 1, "suppressed": 1}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -167,6 +181,9 @@ func TestMetricsAgreeWithStore(t *testing.T) {
 				t.Fatalf("rules: %d %v", len(rules), errs)
 			}
 			p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour), Metrics: pipeline.NewMetrics(prometheus.NewRegistry())}
+			if tc.aggregate {
+				p.Aggregate = detect.NewAggregator(time.Hour)
+			}
 			if err := p.Start(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -64,6 +64,12 @@ type Pipeline struct {
 	// Audit records suppressions made and ended and incidents closed (nil:
 	// the response engine's, else one opened on DB by Start).
 	Audit *audit.Log
+	// Aggregate, when set, merges a rule's repeats into one finding per
+	// episode (detect.Aggregator): the finding that opens an episode is
+	// stored, filed, counted and handed to the playbooks; later events of
+	// the episode, in this body or later ones, update the stored finding
+	// (count, last_seen, event ids) and nothing else.
+	Aggregate *detect.Aggregator
 
 	corr     *detect.Correlator
 	dedup    *detect.Dedup // records seen, bounded; used under pmu
@@ -87,6 +93,7 @@ type Pipeline struct {
 // Start restores the incidents and readies the pipeline.
 func (p *Pipeline) Start(ctx context.Context) error {
 	p.corr = p.Rules.NewCorrelator()
+	p.corr.Episodes = p.Aggregate != nil
 	p.wake = make(chan struct{}, 1)
 	if p.Log == nil {
 		p.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -324,8 +331,12 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	p.Metrics.Duplicates.Add(float64(ost.Duplicates))
 	p.Metrics.BadRecords.Add(float64(st.BadRecords))
 	p.Metrics.Stage.WithLabelValues("detect").Observe(time.Since(start).Seconds())
+	var grown []detect.Finding
+	if p.Aggregate != nil {
+		findings, grown = p.aggregate(findings)
+	}
 	t := time.Now()
-	findings, err = p.store(ctx, s.Seq, findings)
+	findings, err = p.store(ctx, s.Seq, findings, grown)
 	if err != nil {
 		return err
 	}
@@ -354,9 +365,56 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	return nil
 }
 
-// store files the findings into incidents and writes both, then drops
-// the body from the spool, in one transaction.
-func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Finding) ([]detect.Finding, error) {
+// aggregate merges a body's findings into their episodes. It returns the
+// findings that opened an episode (with what the episode counts by the
+// end of the body) and those not aggregated, in order, and the episodes
+// opened in earlier bodies that grew.
+func (p *Pipeline) aggregate(findings []detect.Finding) (opened, grown []detect.Finding) {
+	type touched struct {
+		ep  *detect.Finding
+		new int // index in opened; -1: opened before this body
+	}
+	seen := map[string]touched{}
+	var order []string
+	for i := range findings {
+		f := &findings[i]
+		ep, isNew := p.Aggregate.Add(f)
+		if !detect.Aggregated(f) {
+			opened = append(opened, *f)
+			continue
+		}
+		if _, ok := seen[ep.ID]; ok && !isNew {
+			continue
+		}
+		at := -1
+		if isNew {
+			at = len(opened)
+			opened = append(opened, *f) // the opening finding keeps its record
+		}
+		seen[ep.ID] = touched{ep: ep, new: at}
+		order = append(order, ep.ID)
+	}
+	for _, id := range order {
+		tc := seen[id]
+		ep := tc.ep
+		if tc.new < 0 {
+			g := *ep
+			g.EventIDs = slices.Clone(ep.EventIDs)
+			grown = append(grown, g)
+			continue
+		}
+		o := &opened[tc.new]
+		o.Count, o.FirstSeen, o.LastSeen, o.EventIDs = ep.Count, ep.FirstSeen, ep.LastSeen, slices.Clone(ep.EventIDs)
+	}
+	// Closed episodes are stored already: nothing to write.
+	p.Aggregate.Drain(nil)
+	return opened, grown
+}
+
+// store files the findings into incidents and writes both, updates the
+// episodes that grew, then drops the body from the spool, in one
+// transaction.
+func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detect.Finding) ([]detect.Finding, error) {
 	// Matched before any lock is taken: an expensive suppression holds
 	// up this body, never the API.
 	sids := p.suppressedIDs(findings)
@@ -418,6 +476,15 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings []detect.Findi
 		if n, _ := res.RowsAffected(); n > 0 {
 			p.Metrics.Findings.WithLabelValues(f.Level).Inc()
 			p.Metrics.MTTD.Observe(time.Since(f.Time).Seconds())
+		}
+	}
+	for i := range grown {
+		// The stored finding of an episode that opened in an earlier body:
+		// its count, last_seen and event ids change, nothing else (it was
+		// filed, counted and acted on when it opened).
+		f := &grown[i]
+		if _, err := tx.ExecContext(ctx, `UPDATE findings SET body = ? WHERE id = ?`, string(report.AppendFindingJSON(nil, f)), f.ID); err != nil {
+			return nil, err
 		}
 	}
 	opened := 0

@@ -52,7 +52,13 @@ type findingJSON struct {
 	Explanation []evidenceJSON   `json:"explanation"`
 	Score       float64          `json:"score,omitempty"`
 	Triage      []string         `json:"triage,omitempty"`
+	Count       int              `json:"count,omitempty"`
+	FirstSeen   string           `json:"first_seen,omitempty"`
+	LastSeen    string           `json:"last_seen,omitempty"`
+	Truncated   bool             `json:"event_ids_truncated,omitempty"`
 }
+
+const timeFormat = "2006-01-02T15:04:05.999Z07:00"
 
 type attackJSON struct {
 	Techniques []string `json:"techniques,omitempty"`
@@ -97,6 +103,10 @@ func FindingJSON(f *detect.Finding) any {
 	for _, r := range f.Resources {
 		j.Resources = append(j.Resources, nonEmpty("type", r.Type, "uid", r.UID, "name", r.Name))
 	}
+	if f.Count > 0 {
+		j.Count, j.Truncated = f.Count, f.Truncated()
+		j.FirstSeen, j.LastSeen = f.FirstSeen.UTC().Format(timeFormat), f.LastSeen.UTC().Format(timeFormat)
+	}
 	for _, e := range f.Explanation {
 		j.Explanation = append(j.Explanation, evidenceJSON{Selection: e.Selection, Field: e.Field, Value: e.Value, Pattern: e.Pattern, Detail: e.Detail, Score: round2(e.Score)})
 	}
@@ -108,7 +118,7 @@ func (c *FindingEncoder) Header() []byte {
 	if c.format != "table" {
 		return nil
 	}
-	return []byte(fmt.Sprintf("%-20s %-9s %-48s %s\n", "TIME", "LEVEL", "TITLE", "WHAT"))
+	return []byte(fmt.Sprintf("%-20s %-9s %6s %-48s %s\n", "TIME", "LEVEL", "COUNT", "TITLE", "WHAT"))
 }
 
 // Append appends one finding, newline-terminated.
@@ -119,7 +129,7 @@ func (c *FindingEncoder) Append(dst []byte, f *detect.Finding) ([]byte, error) {
 		if r := []rune(title); len(r) > 48 {
 			title = string(r[:47]) + "…"
 		}
-		return fmt.Appendf(dst, "%-20s %-9s %-48s %s\n", f.Time.UTC().Format("2006-01-02T15:04:05Z"), f.Level, title, f.Summary), nil
+		return fmt.Appendf(dst, "%-20s %-9s %6d %-48s %s\n", f.Time.UTC().Format("2006-01-02T15:04:05Z"), f.Level, max(f.Count, 1), title, f.Summary), nil
 	case "ocsf":
 		b, err := json.Marshal(ocsf.FromFinding(f))
 		if err != nil {
@@ -259,6 +269,18 @@ func AppendFindingJSON(b []byte, f *detect.Finding) []byte {
 	}
 	if len(f.Triage) > 0 {
 		strs("triage", f.Triage)
+	}
+	if f.Count > 0 {
+		// An episode (detect.Aggregator): how many events, over what span.
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(f.Count), 10)
+		b = append(b, `,"first_seen":"`...)
+		b = append(f.FirstSeen.UTC().AppendFormat(b, timeFormat), '"')
+		b = append(b, `,"last_seen":"`...)
+		b = append(f.LastSeen.UTC().AppendFormat(b, timeFormat), '"')
+		if f.Truncated() {
+			b = append(b, `,"event_ids_truncated":true`...)
+		}
 	}
 	return append(b, '}')
 }

@@ -23,6 +23,8 @@ func TestFindingJSONForms(t *testing.T) {
 		{ID: "y", RuleID: "guardduty.X", Title: "X", Level: "low", Source: "guardduty", EventIDs: []string{"e"}, Attack: detect.Attack{Tactics: []string{"impact"}}},
 		{ID: "z", RuleID: "ueba.novelty", Title: "U", Level: "medium", Source: "ueba", EventIDs: []string{"e"}, Score: 4.56789,
 			Explanation: []detect.Evidence{{Selection: "novelty", Field: "API", Value: "iam:CreateAccessKey", Detail: "first time", Score: 3.14159}}},
+		{ID: "w", RuleID: "r", Title: "episode", Level: "low", Source: "sigma", EventIDs: []string{"e1", "e2"}, Count: 500,
+			FirstSeen: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), LastSeen: time.Date(2026, 1, 2, 4, 0, 0, 500e6, time.UTC)},
 	}
 	for i := range findings {
 		direct := AppendFindingJSON(nil, &findings[i])
