@@ -15,6 +15,7 @@ import (
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 )
@@ -175,6 +176,12 @@ func decodeRecord(t *testing.T, rec any) []event.Event {
 	}
 	var evs []event.Event
 	ingest.DecodeJSON(b, func(e *event.Event) { evs = append(evs, *e) }, func(err error) { t.Errorf("decode %s: %v", b, err) })
+	// what the request does (parapet.policy.*, share.*, ingress.*), as
+	// detect and the rule examples read it
+	req := enrich.NewRequests(nil)
+	for i := range evs {
+		req.Enrich(&evs[i])
+	}
 	return evs
 }
 
