@@ -81,6 +81,9 @@ print what was seen. No cloud account and no network needed.`,
 				return err
 			}
 			flags.timeOrder = true
+			// What requests do (parapet.* fields), as detect reads it;
+			// the accounts are learned from the records.
+			flags.requests = true
 			// The demo's AWS addresses, so that rules can tell inside from
 			// outside AWS.
 			flags.cloudRanges = append(flags.cloudRanges, res.RangesPath)

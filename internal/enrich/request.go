@@ -85,33 +85,35 @@ func NewRequests(accounts *Accounts) *Requests {
 // policyParams: where each call carries the policy document it sets
 // (the first path present wins).
 var policyParams = map[string][]string{
-	"PutBucketPolicy":                 {"requestParameters.bucketPolicy"},
-	"PutAccessPointPolicy":            {"requestParameters.PutAccessPointPolicyRequest.Policy", "requestParameters.policy"},
-	"CreatePolicy":                    {"requestParameters.policyDocument"},
-	"CreatePolicyVersion":             {"requestParameters.policyDocument"},
-	"PutUserPolicy":                   {"requestParameters.policyDocument"},
-	"PutRolePolicy":                   {"requestParameters.policyDocument"},
-	"PutGroupPolicy":                  {"requestParameters.policyDocument"},
-	"UpdateAssumeRolePolicy":          {"requestParameters.policyDocument"},
-	"CreateRole":                      {"requestParameters.assumeRolePolicyDocument"},
-	"PutKeyPolicy":                    {"requestParameters.policy"},
-	"CreateKey":                       {"requestParameters.policy"},
-	"PutResourcePolicy":               {"requestParameters.resourcePolicy", "requestParameters.policyDocument", "requestParameters.policyInJson", "requestParameters.policy"},
-	"SetRepositoryPolicy":             {"requestParameters.policyText"},
-	"PutRegistryPolicy":               {"requestParameters.policyText"},
-	"SetQueueAttributes":              {"requestParameters.attributes.Policy"},
-	"CreateQueue":                     {"requestParameters.attributes.Policy"},
-	"CreateTopic":                     {"requestParameters.attributes.Policy"},
-	"CreateDomain":                    {"requestParameters.accessPolicies"},
-	"UpdateDomainConfig":              {"requestParameters.accessPolicies"},
-	"CreateElasticsearchDomain":       {"requestParameters.accessPolicies"},
-	"UpdateElasticsearchDomainConfig": {"requestParameters.accessPolicies"},
-	"SetVaultAccessPolicy":            {"requestParameters.policy.policy"},
-	"PutBackupVaultAccessPolicy":      {"requestParameters.policy"},
-	"PutFileSystemPolicy":             {"requestParameters.policy"},
-	"PutDestinationPolicy":            {"requestParameters.accessPolicy"},
-	"PutRepositoryPermissionsPolicy":  {"requestParameters.policyDocument"},
-	"PutPermissionPolicy":             {"requestParameters.policy"},
+	"PutBucketPolicy":                     {"requestParameters.bucketPolicy"},
+	"PutAccessPointPolicy":                {"requestParameters.PutAccessPointPolicyRequest.Policy", "requestParameters.policy"},
+	"PutAccessPointPolicyForObjectLambda": {"requestParameters.PutAccessPointPolicyForObjectLambdaRequest.Policy", "requestParameters.policy"},
+	"PutMultiRegionAccessPointPolicy":     {"requestParameters.PutMultiRegionAccessPointPolicyRequest.Details.Policy"},
+	"CreatePolicy":                        {"requestParameters.policyDocument"},
+	"CreatePolicyVersion":                 {"requestParameters.policyDocument"},
+	"PutUserPolicy":                       {"requestParameters.policyDocument"},
+	"PutRolePolicy":                       {"requestParameters.policyDocument"},
+	"PutGroupPolicy":                      {"requestParameters.policyDocument"},
+	"UpdateAssumeRolePolicy":              {"requestParameters.policyDocument"},
+	"CreateRole":                          {"requestParameters.assumeRolePolicyDocument"},
+	"PutKeyPolicy":                        {"requestParameters.policy"},
+	"CreateKey":                           {"requestParameters.policy"},
+	"PutResourcePolicy":                   {"requestParameters.resourcePolicy", "requestParameters.policyDocument", "requestParameters.policyInJson", "requestParameters.policy"},
+	"SetRepositoryPolicy":                 {"requestParameters.policyText"},
+	"PutRegistryPolicy":                   {"requestParameters.policyText"},
+	"SetQueueAttributes":                  {"requestParameters.attributes.Policy"},
+	"CreateQueue":                         {"requestParameters.attributes.Policy"},
+	"CreateTopic":                         {"requestParameters.attributes.Policy"},
+	"CreateDomain":                        {"requestParameters.accessPolicies"},
+	"UpdateDomainConfig":                  {"requestParameters.accessPolicies"},
+	"CreateElasticsearchDomain":           {"requestParameters.accessPolicies"},
+	"UpdateElasticsearchDomainConfig":     {"requestParameters.accessPolicies"},
+	"SetVaultAccessPolicy":                {"requestParameters.policy.policy"},
+	"PutBackupVaultAccessPolicy":          {"requestParameters.policy"},
+	"PutFileSystemPolicy":                 {"requestParameters.policy"},
+	"PutDestinationPolicy":                {"requestParameters.accessPolicy"},
+	"PutRepositoryPermissionsPolicy":      {"requestParameters.policyDocument"},
+	"PutPermissionPolicy":                 {"requestParameters.policy"},
 }
 
 // sensitivePorts are the ports whose exposure to the internet is a
@@ -124,7 +126,7 @@ func (r *Requests) Enrich(ev *event.Event) {
 		return
 	}
 	r.Accounts.learn(ev.Cloud.Account)
-	op := ev.API.Operation
+	op := operation(ev)
 	var f event.Facts
 	set := false
 	if paths, ok := policyParams[op]; ok {
@@ -149,7 +151,14 @@ func (r *Requests) Enrich(ev *event.Event) {
 	case "CreateGrant":
 		set = r.share(ev, &f, "requestParameters.granteePrincipal", "") || set
 	case "AddPermission":
-		set = r.share(ev, &f, "requestParameters.principal", "") || set
+		if ev.API.Service == "lambda.amazonaws.com" {
+			set = r.share(ev, &f, "requestParameters.principal", "") || set
+			if f.SharePublic == "true" && lambdaScoped(ev) {
+				// principal "*" limited to a source (an ARN, an account)
+				// or to an organization is not everyone
+				f.SharePublic = "false"
+			}
+		}
 	case "CreateResourceShare", "AssociateResourceShare":
 		set = r.share(ev, &f, "requestParameters.principals", "") || set
 	case "ModifyDocumentPermission":
@@ -165,6 +174,38 @@ func (r *Requests) Enrich(ev *event.Event) {
 	if set {
 		ev.Facts = &f
 	}
+}
+
+// operation is the call's name without the API version Lambda appends in
+// CloudTrail (AddPermission20150331v2 is AddPermission).
+func operation(ev *event.Event) string {
+	op := ev.API.Operation
+	if ev.API.Service != "lambda.amazonaws.com" {
+		return op
+	}
+	if i := strings.Index(op, "20"); i > 0 && len(op) >= i+8 && strings.Trim(op[i:i+8], "0123456789") == "" {
+		return op[:i]
+	}
+	return op
+}
+
+// lambdaScoped: an AddPermission whose grant AWS limits to a source ARN, a
+// source account or an organization (the conditions the permission writes
+// into the function policy: aws:SourceArn, aws:SourceAccount,
+// aws:PrincipalOrgID).
+func lambdaScoped(ev *event.Event) bool {
+	for _, p := range []string{"requestParameters.sourceArn", "requestParameters.sourceAccount", "requestParameters.principalOrgID"} {
+		v := str(ev, p)
+		if v == "" {
+			continue
+		}
+		// an ARN that names its account is scoped even with a wildcard
+		// in the resource part (API Gateway: …:api-id/*/GET/path)
+		if !strings.ContainsAny(v, "*?") || p == "requestParameters.sourceArn" && accountIn(v) != "" && !strings.ContainsAny(strings.Join(strings.SplitN(v, ":", 6)[:5], ":"), "*?") {
+			return true
+		}
+	}
+	return false
 }
 
 // policy parses the policy document at the first path present.

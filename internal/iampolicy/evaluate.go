@@ -3,6 +3,7 @@ package iampolicy
 import (
 	"encoding/base64"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -387,8 +388,8 @@ func (p *Policy) AllowsAllActions() bool {
 				all = true
 			}
 		}
-		if len(s.NotAction) > 0 && len(s.Action) == 0 {
-			all = true // everything but a few actions is all, for a reviewer
+		if len(s.NotAction) > 0 && len(s.Action) == 0 && !slices.Contains(s.NotAction, "*") && !slices.Contains(s.NotAction, "*:*") {
+			all = true // everything but a few actions is all, for a reviewer (everything but everything is nothing)
 		}
 		if !all {
 			continue

@@ -156,6 +156,7 @@ func TestAllowsAllActionsAndForeignAccounts(t *testing.T) {
 	for doc, want := range map[string]bool{
 		`{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`:                                                            true,
 		`{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`:                                                     true,
+		`{"Statement":{"Effect":"Allow","NotAction":"*","Resource":"*"}}`:                                                         false,
 		`{"Statement":{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/*"}}`:                                             false,
 		`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}`:                                                             false,
 		`{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}}`: false,
