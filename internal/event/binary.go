@@ -113,6 +113,7 @@ func (e *Event) AppendBinary(b []byte) []byte {
 	w.bytes(e.Raw.Data)
 	w.strs(e.Raw.Names)
 	w.strs(e.Raw.Values)
+	w.uvarint(uint64(e.Raw.Keys))
 	return w.b
 }
 
@@ -189,6 +190,7 @@ func ReadBinary(b []byte, e *Event) error {
 	e.Raw.Data = r.bytes()
 	e.Raw.Names = r.strs()
 	e.Raw.Values = r.strs()
+	e.Raw.Keys = KeyFilter(r.uvarint())
 	if r.err == nil && len(r.b) > 0 {
 		r.err = errBinary
 	}

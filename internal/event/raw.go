@@ -26,6 +26,78 @@ type Raw struct {
 	// is shared by all records of one file.
 	Names  []string
 	Values []string
+	// Keys, when not zero, is a filter of the keys a decoder saw in Data
+	// (KeyFilter), so that a rule reading a field the record lacks is
+	// answered without a walk of the record.
+	Keys KeyFilter
+}
+
+// KeyFilter is a one-word Bloom filter of the keys of a JSON record: the
+// top-level keys, and "userIdentity.<key>" and
+// "userIdentity.sessionContext.sessionIssuer.<key>" when the decoder saw
+// every key of those objects (KeyIdentity). Zero knows nothing. A key
+// added is always reported as possibly there; a key not added is
+// reported absent most of the time.
+type KeyFilter uint64
+
+// KeyIdentity marks a filter that holds the keys of userIdentity and of
+// its sessionIssuer.
+const KeyIdentity KeyFilter = 1 << 63
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// KeyHash starts (h 0) or continues the hash of a key.
+func KeyHash(h uint64, key []byte) uint64 {
+	if h == 0 {
+		h = fnvOffset
+	}
+	for _, c := range key {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
+}
+
+func keyHashString(h uint64, key string) uint64 {
+	if h == 0 {
+		h = fnvOffset
+	}
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint64(key[i])) * fnvPrime
+	}
+	return h
+}
+
+// KeyBit is the filter bit of a key's hash.
+func KeyBit(h uint64) KeyFilter { return 1 << (h % 63) }
+
+// mayHave reports whether the record may hold a value at path; false
+// means certainly not.
+func (f KeyFilter) mayHave(path string) bool {
+	if f == 0 || path == "" {
+		return true
+	}
+	seg, rest, nested := strings.Cut(path, ".")
+	if f&KeyBit(keyHashString(0, seg)) == 0 {
+		return false
+	}
+	if !nested || seg != "userIdentity" || f&KeyIdentity == 0 {
+		return true
+	}
+	seg2, rest2, _ := strings.Cut(rest, ".")
+	h := keyHashString(keyHashString(0, "userIdentity."), seg2)
+	if f&KeyBit(h) == 0 {
+		return false
+	}
+	if seg2 != "sessionContext" || !strings.HasPrefix(rest2, "sessionIssuer.") {
+		return true
+	}
+	if leaf := rest2[len("sessionIssuer."):]; leaf != "" && strings.IndexByte(leaf, '.') < 0 {
+		return f&KeyBit(keyHashString(keyHashString(0, "userIdentity.sessionContext.sessionIssuer."), leaf)) != 0
+	}
+	return true
 }
 
 // Kind is the JSON type of a Value.
@@ -130,10 +202,12 @@ func (e *Event) Each(path string, fn func(Value) bool) {
 	case RawJSON:
 		b := e.Raw.Data
 		found := false
-		jsonscan.Each(b, 0, path, func(vs, ve int) bool {
-			found = true
-			return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
-		})
+		if e.Raw.Keys.mayHave(path) {
+			jsonscan.Each(b, 0, path, func(vs, ve int) bool {
+				found = true
+				return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
+			})
+		}
 		// A field of another schema for the same logs (a rule written for
 		// Log Analytics' columns reading a storage export), when the
 		// record lacks the name itself.

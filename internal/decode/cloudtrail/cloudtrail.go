@@ -41,6 +41,10 @@ type record struct {
 	req, resp, addl, resources, insight span
 	readOnly                            event.Tri
 	eventCategory                       string
+	// keys filters the keys seen (event.KeyFilter); idUnsure: some part
+	// of userIdentity was not read key by key.
+	keys     event.KeyFilter
+	idUnsure bool
 }
 
 // Decode normalizes the CloudTrail record rec into ev. ev's strings share
@@ -54,6 +58,10 @@ func Decode(rec []byte, ev *event.Event) error {
 	var r record
 	if err := r.top(rec, ev); err != nil {
 		return err
+	}
+	ev.Raw.Keys = r.keys
+	if !r.idUnsure {
+		ev.Raw.Keys |= event.KeyIdentity
 	}
 	if strings.HasPrefix(ev.API.Service, "aws:") {
 		return ErrS3Notification
@@ -92,6 +100,7 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 		if kesc {
 			key = []byte(jsonscan.Str(rec[i:ke], true))
 		}
+		r.keys |= event.KeyBit(event.KeyHash(0, key))
 		i = jsonscan.SkipSpace(rec, ke)
 		if i >= len(rec) || rec[i] != ':' {
 			return &jsonscan.SyntaxError{Offset: i, Msg: "want ':' after object key"}
@@ -107,11 +116,14 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 			}
 			s = jsonscan.Str(rec[vs:ve], esc)
 		} else if string(key) == "userIdentity" && vs < len(rec) && rec[vs] == '{' {
-			if ve, err = identity(rec, vs, &ev.Actor); err != nil {
+			if ve, err = r.identity(rec, vs, &ev.Actor); err != nil {
 				return fmt.Errorf("userIdentity: %w", err)
 			}
 		} else if ve, err = jsonscan.Value(rec, vs); err != nil {
 			return err
+		}
+		if !isStr && string(key) == "userIdentity" && rec[vs] != '{' {
+			r.idUnsure = true
 		}
 		switch string(key) {
 		case "eventTime":
@@ -195,12 +207,21 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 	return nil
 }
 
-// identity parses userIdentity.
-func identity(rec []byte, i int, a *event.Actor) (int, error) {
+// Hash states of the key prefixes the filter holds below userIdentity.
+var (
+	hIdentity = event.KeyHash(0, []byte("userIdentity."))
+	hIssuer   = event.KeyHash(0, []byte("userIdentity.sessionContext.sessionIssuer."))
+)
+
+// identity parses userIdentity, adding its keys and its sessionIssuer's
+// to the key filter.
+func (r *record) identity(rec []byte, i int, a *event.Actor) (int, error) {
 	return jsonscan.ObjectEach(rec, i, func(key []byte, kesc bool, vs, ve int) error {
 		if kesc {
+			r.idUnsure = true
 			return nil
 		}
+		r.keys |= event.KeyBit(event.KeyHash(hIdentity, key))
 		switch string(key) {
 		case "type":
 			a.Type = str(rec, vs, ve)
@@ -218,10 +239,18 @@ func identity(rec []byte, i int, a *event.Actor) (int, error) {
 			a.InvokedBy = str(rec, vs, ve)
 		case "sessionContext":
 			if rec[vs] != '{' {
+				r.idUnsure = true
 				return nil
 			}
-			_, err := jsonscan.ObjectEach(rec, vs, func(k []byte, _ bool, vs, ve int) error {
+			_, err := jsonscan.ObjectEach(rec, vs, func(k []byte, kesc bool, vs, ve int) error {
+				if kesc {
+					r.idUnsure = true
+					return nil
+				}
 				if rec[vs] != '{' {
+					if string(k) == "sessionIssuer" {
+						r.idUnsure = true
+					}
 					return nil
 				}
 				switch string(k) {
@@ -244,7 +273,12 @@ func identity(rec []byte, i int, a *event.Actor) (int, error) {
 					})
 					return err
 				case "sessionIssuer":
-					_, err := jsonscan.ObjectEach(rec, vs, func(k []byte, _ bool, vs, ve int) error {
+					_, err := jsonscan.ObjectEach(rec, vs, func(k []byte, kesc bool, vs, ve int) error {
+						if kesc {
+							r.idUnsure = true
+							return nil
+						}
+						r.keys |= event.KeyBit(event.KeyHash(hIssuer, k))
 						switch string(k) {
 						case "arn":
 							a.SessionIssuerARN = str(rec, vs, ve)
