@@ -32,24 +32,40 @@ type Raw struct {
 	Keys KeyFilter
 }
 
-// KeyFilter is a one-word Bloom filter of the keys of a JSON record: the
-// top-level keys, and "userIdentity.<key>" and
-// "userIdentity.sessionContext.sessionIssuer.<key>" when the decoder saw
-// every key of those objects (KeyIdentity). Zero knows nothing. A key
-// added is always reported as possibly there; a key not added is
-// reported absent most of the time.
+// KeyFilter is a one-word filter of the keys of a JSON record: its
+// top-level keys, and when the decoder saw every key of userIdentity,
+// of its sessionContext and of their sessionIssuer (KeyIdentity), those as
+// "userIdentity.<key>", "userIdentity.sessionContext.<key>" and
+// "userIdentity.sessionContext.sessionIssuer.<key>". Keys that rules
+// often ask for and records often lack have a bit each; the others share
+// the rest as a Bloom filter. Zero knows nothing. A key added is always
+// reported as possibly there; a key not added is reported absent, always
+// when it has a bit of its own, most of the time otherwise.
 type KeyFilter uint64
 
-// KeyIdentity marks a filter that holds the keys of userIdentity and of
-// its sessionIssuer.
+// KeyIdentity marks a filter that holds the keys below userIdentity.
 const KeyIdentity KeyFilter = 1 << 63
+
+// ownBit lists the hashes of the keys with a bit of their own.
+var ownBit = func() []uint64 {
+	var hs []uint64
+	for _, k := range []string{"errorCode", "errorMessage", "userAgent", "additionalEventData",
+		"sessionCredentialFromConsole", "serviceEventDetails", "userIdentity.invokedBy", "userIdentity.userName",
+		"userIdentity.sessionContext", "userIdentity.sessionContext.ec2RoleDelivery",
+		"userIdentity.sessionContext.sessionIssuer", "userIdentity.sessionContext.sessionIssuer.type",
+		"userIdentity.sessionContext.sessionIssuer.userName"} {
+		hs = append(hs, keyHashString(0, k))
+	}
+	return hs
+}()
 
 const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
 )
 
-// KeyHash starts (h 0) or continues the hash of a key.
+// KeyHash starts (h 0) or continues the hash of a key; a nested key
+// continues its parent's hash with "." and its name.
 func KeyHash(h uint64, key []byte) uint64 {
 	if h == 0 {
 		h = fnvOffset
@@ -71,7 +87,15 @@ func keyHashString(h uint64, key string) uint64 {
 }
 
 // KeyBit is the filter bit of a key's hash.
-func KeyBit(h uint64) KeyFilter { return 1 << (h % 63) }
+func KeyBit(h uint64) KeyFilter {
+	for i, o := range ownBit {
+		if o == h {
+			return 1 << i
+		}
+	}
+	n := uint64(len(ownBit))
+	return 1 << (n + h%(63-n))
+}
 
 // mayHave reports whether the record may hold a value at path; false
 // means certainly not.
@@ -80,22 +104,28 @@ func (f KeyFilter) mayHave(path string) bool {
 		return true
 	}
 	seg, rest, nested := strings.Cut(path, ".")
-	if f&KeyBit(keyHashString(0, seg)) == 0 {
+	h := keyHashString(0, seg)
+	if f&KeyBit(h) == 0 {
 		return false
 	}
 	if !nested || seg != "userIdentity" || f&KeyIdentity == 0 {
 		return true
 	}
-	seg2, rest2, _ := strings.Cut(rest, ".")
-	h := keyHashString(keyHashString(0, "userIdentity."), seg2)
-	if f&KeyBit(h) == 0 {
-		return false
-	}
-	if seg2 != "sessionContext" || !strings.HasPrefix(rest2, "sessionIssuer.") {
-		return true
-	}
-	if leaf := rest2[len("sessionIssuer."):]; leaf != "" && strings.IndexByte(leaf, '.') < 0 {
-		return f&KeyBit(keyHashString(keyHashString(0, "userIdentity.sessionContext.sessionIssuer."), leaf)) != 0
+	// userIdentity, its sessionContext, and their sessionIssuer.
+	for _, parent := range []string{"userIdentity", "sessionContext", "sessionIssuer"} {
+		if seg != parent {
+			return true
+		}
+		if seg, rest, nested = strings.Cut(rest, "."); seg == "" {
+			return true
+		}
+		h = keyHashString(keyHashString(h, "."), seg)
+		if f&KeyBit(h) == 0 {
+			return false
+		}
+		if !nested {
+			return true
+		}
 	}
 	return true
 }

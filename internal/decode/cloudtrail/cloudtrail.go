@@ -210,11 +210,12 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 // Hash states of the key prefixes the filter holds below userIdentity.
 var (
 	hIdentity = event.KeyHash(0, []byte("userIdentity."))
+	hContext  = event.KeyHash(0, []byte("userIdentity.sessionContext."))
 	hIssuer   = event.KeyHash(0, []byte("userIdentity.sessionContext.sessionIssuer."))
 )
 
-// identity parses userIdentity, adding its keys and its sessionIssuer's
-// to the key filter.
+// identity parses userIdentity, adding its keys, its sessionContext's
+// and their sessionIssuer's to the key filter.
 func (r *record) identity(rec []byte, i int, a *event.Actor) (int, error) {
 	return jsonscan.ObjectEach(rec, i, func(key []byte, kesc bool, vs, ve int) error {
 		if kesc {
@@ -247,6 +248,7 @@ func (r *record) identity(rec []byte, i int, a *event.Actor) (int, error) {
 					r.idUnsure = true
 					return nil
 				}
+				r.keys |= event.KeyBit(event.KeyHash(hContext, k))
 				if rec[vs] != '{' {
 					if string(k) == "sessionIssuer" {
 						r.idUnsure = true

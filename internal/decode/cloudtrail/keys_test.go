@@ -40,6 +40,8 @@ func keyRecords(t *testing.T) [][]byte {
 		`"userIdentity":{"sessionContext":{"session\u0049ssuer":{"type":"Role"}}}}`,
 		`"userIdentity":{"sessionContext":{"sessionIssuer":{"typ\u0065":"Role"}}}}`,
 		`"userIdentity":{"type":"IAMUser"},"userIdentity":{"invokedBy":"b"}}`,
+		`"userIdentity":{"type":"AssumedRole","sessionContext":{"ec2RoleDelivery":"2.0","attributes":{"mfaAuthenticated":"false"}}}}`,
+		`"userIdentity":{"type":"AssumedRole","sessionContext":{"ec2Role\u0044elivery":"2.0"}}}`,
 		`"userIdentity":"text","error\u0043ode":"Denied"}`,
 		`"userIdentity":null,"errorCode":"Denied","errorCode":"Other"}`,
 	} {
