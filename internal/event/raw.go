@@ -3,6 +3,7 @@ package event
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
@@ -33,69 +34,102 @@ type Raw struct {
 }
 
 // KeyFilter is a one-word filter of the keys of a JSON record: its
-// top-level keys, and when the decoder saw every key of userIdentity,
-// of its sessionContext and of their sessionIssuer (KeyIdentity), those as
-// "userIdentity.<key>", "userIdentity.sessionContext.<key>" and
-// "userIdentity.sessionContext.sessionIssuer.<key>". Keys that rules
-// often ask for and records often lack have a bit each; the others share
-// the rest as a Bloom filter. Zero knows nothing. A key added is always
-// reported as possibly there; a key not added is reported absent, always
-// when it has a bit of its own, most of the time otherwise.
+// top-level keys, and when the decoder saw every key of userIdentity, of
+// its sessionContext and of their sessionIssuer (KeyIdentity), those too.
+// Keys that rules often ask for and records often lack have a bit each;
+// the others share the rest as a Bloom filter. Zero knows nothing. A key
+// added is always reported as possibly there; a key not added is reported
+// absent, always when it has a bit of its own, most of the time otherwise.
 type KeyFilter uint64
 
 // KeyIdentity marks a filter that holds the keys below userIdentity.
 const KeyIdentity KeyFilter = 1 << 63
 
-// ownBit lists the hashes of the keys with a bit of their own.
-var ownBit = func() []uint64 {
-	var hs []uint64
-	for _, k := range []string{"errorCode", "errorMessage", "userAgent", "additionalEventData",
-		"sessionCredentialFromConsole", "serviceEventDetails", "userIdentity.invokedBy", "userIdentity.userName",
-		"userIdentity.sessionContext", "userIdentity.sessionContext.ec2RoleDelivery",
-		"userIdentity.sessionContext.sessionIssuer", "userIdentity.sessionContext.sessionIssuer.type",
-		"userIdentity.sessionContext.sessionIssuer.userName"} {
-		hs = append(hs, keyHashString(0, k))
-	}
-	return hs
-}()
+// KeyParent is the object a key belongs to.
+type KeyParent uint8
 
+// The objects a KeyFilter holds the keys of.
 const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
+	KeyTop            KeyParent = iota // the record
+	KeyUserIdentity                    // userIdentity
+	KeySessionContext                  // userIdentity.sessionContext
+	KeySessionIssuer                   // userIdentity.sessionContext.sessionIssuer
 )
 
-// KeyHash starts (h 0) or continues the hash of a key; a nested key
-// continues its parent's hash with "." and its name.
-func KeyHash(h uint64, key []byte) uint64 {
-	if h == 0 {
-		h = fnvOffset
-	}
-	for _, c := range key {
-		h = (h ^ uint64(c)) * fnvPrime
-	}
-	return h
-}
+const ownBits = 13
 
-func keyHashString(h uint64, key string) uint64 {
-	if h == 0 {
-		h = fnvOffset
-	}
-	for i := 0; i < len(key); i++ {
-		h = (h ^ uint64(key[i])) * fnvPrime
-	}
-	return h
-}
-
-// KeyBit is the filter bit of a key's hash.
-func KeyBit(h uint64) KeyFilter {
-	for i, o := range ownBit {
-		if o == h {
-			return 1 << i
+// ownBit returns the bit of a key with one of its own.
+func ownBit(parent KeyParent, key string) (KeyFilter, bool) {
+	i := -1
+	switch parent {
+	case KeyTop:
+		switch key {
+		case "errorCode":
+			i = 0
+		case "errorMessage":
+			i = 1
+		case "userAgent":
+			i = 2
+		case "additionalEventData":
+			i = 3
+		case "sessionCredentialFromConsole":
+			i = 4
+		case "serviceEventDetails":
+			i = 5
+		}
+	case KeyUserIdentity:
+		switch key {
+		case "invokedBy":
+			i = 6
+		case "userName":
+			i = 7
+		case "sessionContext":
+			i = 8
+		}
+	case KeySessionContext:
+		switch key {
+		case "ec2RoleDelivery":
+			i = 9
+		case "sessionIssuer":
+			i = 10
+		}
+	case KeySessionIssuer:
+		switch key {
+		case "type":
+			i = 11
+		case "userName":
+			i = 12
 		}
 	}
-	n := uint64(len(ownBit))
-	return 1 << (n + h%(63-n))
+	if i < 0 {
+		return 0, false
+	}
+	return 1 << i, true
 }
+
+// keyBit is the filter bit of a key: its own, or a Bloom bit from a
+// cheap hash of its parent, length and a few of its bytes.
+func keyBit(parent KeyParent, key string) KeyFilter {
+	if b, ok := ownBit(parent, key); ok {
+		return b
+	}
+	h := uint(parent)*0x9e37 + uint(len(key))*131
+	if n := len(key); n > 0 {
+		h += uint(key[0])*31 + uint(key[n-1])*7 + uint(key[n/2])*3
+	}
+	return 1 << (ownBits + h%(63-ownBits))
+}
+
+// Add adds the key (unescaped) of an object to the filter.
+func (f *KeyFilter) Add(parent KeyParent, key []byte) {
+	*f |= keyBit(parent, unsafe.String(unsafe.SliceData(key), len(key)))
+}
+
+// keyLevels are the objects below userIdentity whose keys a filter holds.
+var keyLevels = [...]struct {
+	parent KeyParent
+	name   string // the key of the object holding these keys
+}{{KeyUserIdentity, "userIdentity"}, {KeySessionContext, "sessionContext"}, {KeySessionIssuer, "sessionIssuer"}}
 
 // mayHave reports whether the record may hold a value at path; false
 // means certainly not.
@@ -104,27 +138,20 @@ func (f KeyFilter) mayHave(path string) bool {
 		return true
 	}
 	seg, rest, nested := strings.Cut(path, ".")
-	h := keyHashString(0, seg)
-	if f&KeyBit(h) == 0 {
+	if f&keyBit(KeyTop, seg) == 0 {
 		return false
 	}
-	if !nested || seg != "userIdentity" || f&KeyIdentity == 0 {
+	if f&KeyIdentity == 0 {
 		return true
 	}
 	// userIdentity, its sessionContext, and their sessionIssuer.
-	for _, parent := range []string{"userIdentity", "sessionContext", "sessionIssuer"} {
-		if seg != parent {
+	for _, l := range keyLevels {
+		if !nested || seg != l.name {
 			return true
 		}
-		if seg, rest, nested = strings.Cut(rest, "."); seg == "" {
-			return true
-		}
-		h = keyHashString(keyHashString(h, "."), seg)
-		if f&KeyBit(h) == 0 {
+		seg, rest, nested = strings.Cut(rest, ".")
+		if f&keyBit(l.parent, seg) == 0 {
 			return false
-		}
-		if !nested {
-			return true
 		}
 	}
 	return true

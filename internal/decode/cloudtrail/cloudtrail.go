@@ -100,7 +100,7 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 		if kesc {
 			key = []byte(jsonscan.Str(rec[i:ke], true))
 		}
-		r.keys |= event.KeyBit(event.KeyHash(0, key))
+		r.keys.Add(event.KeyTop, key)
 		i = jsonscan.SkipSpace(rec, ke)
 		if i >= len(rec) || rec[i] != ':' {
 			return &jsonscan.SyntaxError{Offset: i, Msg: "want ':' after object key"}
@@ -207,13 +207,6 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 	return nil
 }
 
-// Hash states of the key prefixes the filter holds below userIdentity.
-var (
-	hIdentity = event.KeyHash(0, []byte("userIdentity."))
-	hContext  = event.KeyHash(0, []byte("userIdentity.sessionContext."))
-	hIssuer   = event.KeyHash(0, []byte("userIdentity.sessionContext.sessionIssuer."))
-)
-
 // identity parses userIdentity, adding its keys, its sessionContext's
 // and their sessionIssuer's to the key filter.
 func (r *record) identity(rec []byte, i int, a *event.Actor) (int, error) {
@@ -222,7 +215,7 @@ func (r *record) identity(rec []byte, i int, a *event.Actor) (int, error) {
 			r.idUnsure = true
 			return nil
 		}
-		r.keys |= event.KeyBit(event.KeyHash(hIdentity, key))
+		r.keys.Add(event.KeyUserIdentity, key)
 		switch string(key) {
 		case "type":
 			a.Type = str(rec, vs, ve)
@@ -248,7 +241,7 @@ func (r *record) identity(rec []byte, i int, a *event.Actor) (int, error) {
 					r.idUnsure = true
 					return nil
 				}
-				r.keys |= event.KeyBit(event.KeyHash(hContext, k))
+				r.keys.Add(event.KeySessionContext, k)
 				if rec[vs] != '{' {
 					if string(k) == "sessionIssuer" {
 						r.idUnsure = true
@@ -280,7 +273,7 @@ func (r *record) identity(rec []byte, i int, a *event.Actor) (int, error) {
 							r.idUnsure = true
 							return nil
 						}
-						r.keys |= event.KeyBit(event.KeyHash(hIssuer, k))
+						r.keys.Add(event.KeySessionIssuer, k)
 						switch string(k) {
 						case "arn":
 							a.SessionIssuerARN = str(rec, vs, ve)
