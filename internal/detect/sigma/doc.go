@@ -103,23 +103,24 @@ func (m *Matcher) Match(ev *event.Event, fn func(*Rule)) {
 	}
 	m.d.reset(ev)
 	defer m.d.reset(nil)
-	if op := ev.API.Operation; op != "" && len(ix.byName) > 0 {
-		var rules []*Rule
-		if len(op) <= 64 {
-			var buf [64]byte
-			b := buf[:len(op)]
-			for i := range len(op) {
-				c := op[i]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				b[i] = c
-			}
-			rules = ix.byName[string(b)] // the conversion does not allocate
-		} else {
-			rules = ix.byName[strings.ToLower(op)]
+	if ev.Source != event.SourceCloudTrail && len(ix.byName) > 0 {
+		// The rules filed under the operation field's value, as the rules
+		// read it; several values or one not ASCII: all of them (each
+		// tests the field itself).
+		rules := ix.indexed
+		switch vals := m.d.values(ix.field); {
+		case len(vals) == 0:
+			rules = nil
+		case len(vals) == 1 && isASCII(vals[0]):
+			rules = ix.lookup(vals[0])
 		}
 		for _, r := range rules {
+			if r.cond != nil && r.cond.eval(&m.d) {
+				fn(r)
+			}
+		}
+	} else if op := ev.API.Operation; op != "" && len(ix.byName) > 0 {
+		for _, r := range ix.lookup(op) {
 			if r.cond != nil && r.cond.eval(&m.d) {
 				fn(r)
 			}
@@ -130,6 +131,23 @@ func (m *Matcher) Match(ev *event.Event, fn func(*Rule)) {
 			fn(r)
 		}
 	}
+}
+
+// lookup returns the rules filed under name, whatever its case.
+func (ix *index) lookup(name string) []*Rule {
+	if len(name) > 64 {
+		return ix.byName[strings.ToLower(name)]
+	}
+	var buf [64]byte
+	b := buf[:len(name)]
+	for i := range len(name) {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return ix.byName[string(b)] // the conversion does not allocate
 }
 
 // Explain lists what made the event of the current Match call satisfy r;
