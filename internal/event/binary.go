@@ -114,6 +114,7 @@ func (e *Event) AppendBinary(b []byte) []byte {
 	w.strs(e.Raw.Names)
 	w.strs(e.Raw.Values)
 	w.uvarint(uint64(e.Raw.Keys))
+	w.uvarint(uint64(e.Raw.ReqAt))
 	return w.b
 }
 
@@ -191,6 +192,7 @@ func ReadBinary(b []byte, e *Event) error {
 	e.Raw.Names = r.strs()
 	e.Raw.Values = r.strs()
 	e.Raw.Keys = KeyFilter(r.uvarint())
+	e.Raw.ReqAt = uint32(r.uvarint())
 	if r.err == nil && len(r.b) > 0 {
 		r.err = errBinary
 	}

@@ -21,6 +21,10 @@ const (
 // Raw is the native record, kept so that rules can read any native field.
 type Raw struct {
 	Format RawFormat
+	// ReqAt, when not zero, is one more than the offset in Data of the
+	// value of the record's first requestParameters key, so that rules
+	// reading request parameters start their walk there.
+	ReqAt uint32
 	// Data is the record's bytes: the JSON object, or the text line.
 	Data []byte
 	// Names and Values are the fields of a text record (flow logs); Names
@@ -260,7 +264,13 @@ func (e *Event) Each(path string, fn func(Value) bool) {
 		b := e.Raw.Data
 		found := false
 		if e.Raw.Keys.mayHave(path) {
-			jsonscan.Each(b, 0, path, func(vs, ve int) bool {
+			at, rest := 0, path
+			if e.Raw.ReqAt > 0 && strings.HasPrefix(path, "requestParameters") {
+				if tail := path[len("requestParameters"):]; tail == "" || tail[0] == '.' {
+					at, rest = int(e.Raw.ReqAt-1), strings.TrimPrefix(tail, ".")
+				}
+			}
+			jsonscan.Each(b, at, rest, func(vs, ve int) bool {
 				found = true
 				return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
 			})

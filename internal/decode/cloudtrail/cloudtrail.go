@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -175,6 +176,9 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 			}
 		case "requestParameters":
 			r.req = span{vs, ve}
+			if ev.Raw.ReqAt == 0 && vs < math.MaxUint32 {
+				ev.Raw.ReqAt = uint32(vs) + 1 // the first, as a walk finds it
+			}
 		case "responseElements":
 			r.resp = span{vs, ve}
 		case "additionalEventData":

@@ -144,8 +144,8 @@ func FuzzDecode(f *testing.F) {
 		// The key filter never hides a value the record holds.
 		filtered := event.Event{Raw: ev.Raw}
 		walk := event.Event{Raw: ev.Raw}
-		walk.Raw.Keys = 0
-		for _, p := range []string{"errorCode", "userAgent", "userIdentity.invokedBy", "userIdentity.type",
+		walk.Raw.Keys, walk.Raw.ReqAt = 0, 0
+		for _, p := range []string{"requestParameters", "requestParameters.bucketName", "errorCode", "userAgent", "userIdentity.invokedBy", "userIdentity.type",
 			"userIdentity.sessionContext.sessionIssuer.type", "requestParameters.a"} {
 			if got, want := values(&filtered, p), values(&walk, p); !slices.Equal(got, want) {
 				t.Fatalf("%q: with the key filter %q, walking %q", p, got, want)

@@ -42,6 +42,9 @@ func keyRecords(t *testing.T) [][]byte {
 		`"userIdentity":{"type":"IAMUser"},"userIdentity":{"invokedBy":"b"}}`,
 		`"userIdentity":{"type":"AssumedRole","sessionContext":{"ec2RoleDelivery":"2.0","attributes":{"mfaAuthenticated":"false"}}}}`,
 		`"userIdentity":{"type":"AssumedRole","sessionContext":{"ec2Role\u0044elivery":"2.0"}}}`,
+		`"requestParameters":{"bucketName":"a"},"requestParameters":{"bucketName":"b","key":"k"}}`,
+		`"request\u0050arameters":[{"bucketName":"a"},{"bucketName":"c"}],"requestParameters":null}`,
+		`"requestParameters": "text", "responseElements":{"x":1}}`,
 		`"userIdentity":"text","error\u0043ode":"Denied"}`,
 		`"userIdentity":null,"errorCode":"Denied","errorCode":"Other"}`,
 	} {
@@ -80,9 +83,11 @@ func values(ev *event.Event, path string) []string {
 }
 
 // TestKeyFilterAgreesWithWalk: a field the key filter calls absent is
-// absent from the record, for every path in the records and next to them.
+// absent from the record, and a walk started at requestParameters finds
+// what one from the top does, for every path in the records and next to
+// them.
 func TestKeyFilterAgreesWithWalk(t *testing.T) {
-	fixed := []string{"errorCode", "errorMessage", "userAgent", "eventType", "sessionCredentialFromConsole",
+	fixed := []string{"requestParameters", "requestParameters.", "requestParametersX", "requestParameters.bucketName", "errorCode", "errorMessage", "userAgent", "eventType", "sessionCredentialFromConsole",
 		"userIdentity.invokedBy", "userIdentity.type", "userIdentity.userName",
 		"userIdentity.sessionContext.sessionIssuer.type", "userIdentity.sessionContext.sessionIssuer.userName",
 		"userIdentity.sessionContext.attributes.mfaAuthenticated", "additionalEventData.MFAUsed", "", "."}
@@ -102,7 +107,7 @@ func TestKeyFilterAgreesWithWalk(t *testing.T) {
 		paths("", doc, &ps)
 		filtered := event.Event{Raw: ev.Raw}
 		walk := event.Event{Raw: ev.Raw}
-		walk.Raw.Keys = 0
+		walk.Raw.Keys, walk.Raw.ReqAt = 0, 0
 		for _, p := range ps {
 			if got, want := values(&filtered, p), values(&walk, p); !slices.Equal(got, want) {
 				t.Errorf("record %d, %q: with the key filter %q, walking %q", i, p, got, want)
