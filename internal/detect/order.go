@@ -69,7 +69,8 @@ type Order struct {
 	newest   int64
 	sorted   bool
 	runs     []string
-	spilling chan spillResult // the spill in flight
+	spilling chan spillResult    // the spill in flight
+	bufs     chan *[]event.Event // memory for events copied into order, recycled during Run
 	stats    OrderStats
 	err      error
 }
@@ -246,12 +247,28 @@ type job struct {
 	done     chan struct{}
 }
 
-// eventBufs recycles the memory of events copied into order: warm memory,
-// not a fresh megabyte per batch.
-var eventBufs = sync.Pool{New: func() any {
-	b := make([]event.Event, orderBatch)
-	return &b
-}}
+// getBuf returns memory for a batch of events copied into order: warm
+// memory from a batch already emitted, not a fresh megabyte per batch (a
+// sync.Pool loses it at every collection, and a sorting run collects
+// often).
+func (o *Order) getBuf() *[]event.Event {
+	select {
+	case b := <-o.bufs:
+		return b
+	default:
+		b := make([]event.Event, orderBatch)
+		return &b
+	}
+}
+
+// putBuf keeps b for the next batch, up to the batches that can be in
+// flight at once.
+func (o *Order) putBuf(b *[]event.Event) {
+	select {
+	case o.bufs <- b:
+	default:
+	}
+}
 
 // contiguous reports whether the job's events lie side by side in one of
 // the slices Add was given.
@@ -301,6 +318,8 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	o.bufs = make(chan *[]event.Event, 4*workers+2)
+	defer func() { o.bufs = nil }()
 	work := make(chan *job, 2*workers)
 	order := make(chan *job, 2*workers)
 	var wg sync.WaitGroup
@@ -316,7 +335,8 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 	go func() {
 		defer close(work)
 		defer close(order)
-		j := &job{}
+		newJob := func() *job { return &job{items: make([]item, 0, orderBatch)} }
+		j := newJob()
 		send := func() bool {
 			if len(j.items) == 0 {
 				return true
@@ -332,7 +352,7 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 			case <-ctx.Done():
 				return false
 			}
-			j = &job{}
+			j = newJob()
 			return true
 		}
 		for {
@@ -359,7 +379,14 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 				}
 			}
 			j.items = append(j.items, it)
-			j.payloads = append(j.payloads, payload)
+			if it.batch < 0 || j.payloads != nil {
+				if j.payloads == nil {
+					// The first record read back: the events before it
+					// are held ones, without a payload.
+					j.payloads = make([][]byte, len(j.items)-1, orderBatch)
+				}
+				j.payloads = append(j.payloads, payload)
+			}
 			if len(j.items) == orderBatch && !send() {
 				return
 			}
@@ -382,7 +409,7 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 			cancel()
 		}
 		if j.buf != nil {
-			eventBufs.Put(j.buf)
+			o.putBuf(j.buf)
 		}
 	}
 	wg.Wait()
@@ -404,7 +431,7 @@ func (o *Order) process(j *job) {
 		j.res = o.Map(j.events)
 		return
 	}
-	j.buf = eventBufs.Get().(*[]event.Event)
+	j.buf = o.getBuf()
 	j.events = (*j.buf)[:len(j.items)]
 	for i := range j.items {
 		if it := &j.items[i]; it.batch >= 0 {

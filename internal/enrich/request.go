@@ -172,7 +172,8 @@ func (r *Requests) Enrich(ev *event.Event) {
 		f.Items, set = n, true
 	}
 	if set {
-		ev.Facts = &f
+		facts := f // only now on the heap: most requests set none
+		ev.Facts = &facts
 	}
 }
 

@@ -15,7 +15,11 @@ import (
 // records twice. The form is private to one process: no version, no
 // promise between releases.
 func (e *Event) AppendBinary(b []byte) []byte {
-	w := binWriter{b}
+	w := binWriter{b: b}
+	// The native record first: strings that lie in it (most of a decoded
+	// event's) are written as where they lie, not copied again.
+	w.bytes(e.Raw.Data)
+	w.data = e.Raw.Data
 	w.str(e.ID)
 	w.time(e.Time)
 	w.uvarint(uint64(e.Source))
@@ -110,9 +114,10 @@ func (e *Event) AppendBinary(b []byte) []byte {
 	w.str(e.Origin.File)
 	w.varint(e.Origin.Offset)
 	w.uvarint(uint64(e.Raw.Format))
-	w.bytes(e.Raw.Data)
 	w.strs(e.Raw.Names)
 	w.strs(e.Raw.Values)
+	w.uvarint(uint64(e.Raw.Keys))
+	w.uvarint(uint64(e.Raw.ReqAt))
 	return w.b
 }
 
@@ -121,6 +126,8 @@ func (e *Event) AppendBinary(b []byte) []byte {
 func ReadBinary(b []byte, e *Event) error {
 	r := binReader{b: b}
 	*e = Event{}
+	e.Raw.Data = r.bytes()
+	r.data = e.Raw.Data
 	e.ID = r.str()
 	e.Time = r.time()
 	e.Source = Source(r.uvarint())
@@ -186,9 +193,10 @@ func ReadBinary(b []byte, e *Event) error {
 	e.Origin.File = r.str()
 	e.Origin.Offset = r.varint()
 	e.Raw.Format = RawFormat(r.uvarint())
-	e.Raw.Data = r.bytes()
 	e.Raw.Names = r.strs()
 	e.Raw.Values = r.strs()
+	e.Raw.Keys = KeyFilter(r.uvarint())
+	e.Raw.ReqAt = uint32(r.uvarint())
 	if r.err == nil && len(r.b) > 0 {
 		r.err = errBinary
 	}
@@ -197,12 +205,27 @@ func ReadBinary(b []byte, e *Event) error {
 
 var errBinary = errors.New("event: bad binary form")
 
-type binWriter struct{ b []byte }
+type binWriter struct {
+	b    []byte
+	data []byte // the native record, written first
+}
 
 func (w *binWriter) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
 func (w *binWriter) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
+
+// str writes a string as twice its length and its bytes, or, when it lies
+// in the native record, as one more than twice its offset there, and its
+// length.
 func (w *binWriter) str(s string) {
-	w.uvarint(uint64(len(s)))
+	if len(s) > 0 && len(w.data) > 0 {
+		p, base := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.SliceData(w.data)))
+		if p >= base && p-base+uintptr(len(s)) <= uintptr(len(w.data)) {
+			w.uvarint(uint64(p-base)<<1 | 1)
+			w.uvarint(uint64(len(s)))
+			return
+		}
+	}
+	w.uvarint(uint64(len(s)) << 1)
 	w.b = append(w.b, s...)
 }
 func (w *binWriter) bytes(p []byte) {
@@ -272,8 +295,9 @@ func (w *binWriter) endpoint(p *Endpoint) {
 }
 
 type binReader struct {
-	b   []byte
-	err error
+	b    []byte
+	data []byte // the native record, read first
+	err  error
 }
 
 func (r *binReader) fail() {
@@ -329,10 +353,25 @@ func (r *binReader) bytes() []byte {
 
 // str shares the reader's memory, which never changes.
 func (r *binReader) str() string {
-	p := r.bytes()
-	if len(p) == 0 {
+	n := r.uvarint()
+	if n&1 == 1 {
+		off, ln := n>>1, r.uvarint()
+		if off > uint64(len(r.data)) || ln > uint64(len(r.data))-off || ln == 0 {
+			r.fail()
+			return ""
+		}
+		return unsafe.String(&r.data[off], int(ln))
+	}
+	n >>= 1
+	if n > uint64(len(r.b)) {
+		r.fail()
 		return ""
 	}
+	if n == 0 {
+		return ""
+	}
+	p := r.b[:n:n]
+	r.b = r.b[n:]
 	return unsafe.String(&p[0], len(p))
 }
 

@@ -3,6 +3,7 @@ package event
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
@@ -20,12 +21,144 @@ const (
 // Raw is the native record, kept so that rules can read any native field.
 type Raw struct {
 	Format RawFormat
+	// ReqAt, when not zero, is one more than the offset in Data of the
+	// value of the record's first requestParameters key, so that rules
+	// reading request parameters start their walk there.
+	ReqAt uint32
 	// Data is the record's bytes: the JSON object, or the text line.
 	Data []byte
 	// Names and Values are the fields of a text record (flow logs); Names
 	// is shared by all records of one file.
 	Names  []string
 	Values []string
+	// Keys, when not zero, is a filter of the keys a decoder saw in Data
+	// (KeyFilter), so that a rule reading a field the record lacks is
+	// answered without a walk of the record.
+	Keys KeyFilter
+}
+
+// KeyFilter is a one-word filter of the keys of a JSON record: its
+// top-level keys, and when the decoder saw every key of userIdentity, of
+// its sessionContext and of their sessionIssuer (KeyIdentity), those too.
+// Keys that rules often ask for and records often lack have a bit each;
+// the others share the rest as a Bloom filter. Zero knows nothing. A key
+// added is always reported as possibly there; a key not added is reported
+// absent, always when it has a bit of its own, most of the time otherwise.
+type KeyFilter uint64
+
+// KeyIdentity marks a filter that holds the keys below userIdentity.
+const KeyIdentity KeyFilter = 1 << 63
+
+// KeyParent is the object a key belongs to.
+type KeyParent uint8
+
+// The objects a KeyFilter holds the keys of.
+const (
+	KeyTop            KeyParent = iota // the record
+	KeyUserIdentity                    // userIdentity
+	KeySessionContext                  // userIdentity.sessionContext
+	KeySessionIssuer                   // userIdentity.sessionContext.sessionIssuer
+)
+
+const ownBits = 13
+
+// ownBit returns the bit of a key with one of its own.
+func ownBit(parent KeyParent, key string) (KeyFilter, bool) {
+	i := -1
+	switch parent {
+	case KeyTop:
+		switch key {
+		case "errorCode":
+			i = 0
+		case "errorMessage":
+			i = 1
+		case "userAgent":
+			i = 2
+		case "additionalEventData":
+			i = 3
+		case "sessionCredentialFromConsole":
+			i = 4
+		case "serviceEventDetails":
+			i = 5
+		}
+	case KeyUserIdentity:
+		switch key {
+		case "invokedBy":
+			i = 6
+		case "userName":
+			i = 7
+		case "sessionContext":
+			i = 8
+		}
+	case KeySessionContext:
+		switch key {
+		case "ec2RoleDelivery":
+			i = 9
+		case "sessionIssuer":
+			i = 10
+		}
+	case KeySessionIssuer:
+		switch key {
+		case "type":
+			i = 11
+		case "userName":
+			i = 12
+		}
+	}
+	if i < 0 {
+		return 0, false
+	}
+	return 1 << i, true
+}
+
+// keyBit is the filter bit of a key: its own, or a Bloom bit from a
+// cheap hash of its parent, length and a few of its bytes.
+func keyBit(parent KeyParent, key string) KeyFilter {
+	if b, ok := ownBit(parent, key); ok {
+		return b
+	}
+	h := uint(parent)*0x9e37 + uint(len(key))*131
+	if n := len(key); n > 0 {
+		h += uint(key[0])*31 + uint(key[n-1])*7 + uint(key[n/2])*3
+	}
+	return 1 << (ownBits + h%(63-ownBits))
+}
+
+// Add adds the key (unescaped) of an object to the filter.
+func (f *KeyFilter) Add(parent KeyParent, key []byte) {
+	*f |= keyBit(parent, unsafe.String(unsafe.SliceData(key), len(key)))
+}
+
+// keyLevels are the objects below userIdentity whose keys a filter holds.
+var keyLevels = [...]struct {
+	parent KeyParent
+	name   string // the key of the object holding these keys
+}{{KeyUserIdentity, "userIdentity"}, {KeySessionContext, "sessionContext"}, {KeySessionIssuer, "sessionIssuer"}}
+
+// mayHave reports whether the record may hold a value at path; false
+// means certainly not.
+func (f KeyFilter) mayHave(path string) bool {
+	if f == 0 || path == "" {
+		return true
+	}
+	seg, rest, nested := strings.Cut(path, ".")
+	if f&keyBit(KeyTop, seg) == 0 {
+		return false
+	}
+	if f&KeyIdentity == 0 {
+		return true
+	}
+	// userIdentity, its sessionContext, and their sessionIssuer.
+	for _, l := range keyLevels {
+		if !nested || seg != l.name {
+			return true
+		}
+		seg, rest, nested = strings.Cut(rest, ".")
+		if f&keyBit(l.parent, seg) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Kind is the JSON type of a Value.
@@ -130,10 +263,18 @@ func (e *Event) Each(path string, fn func(Value) bool) {
 	case RawJSON:
 		b := e.Raw.Data
 		found := false
-		jsonscan.Each(b, 0, path, func(vs, ve int) bool {
-			found = true
-			return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
-		})
+		if e.Raw.Keys.mayHave(path) {
+			at, rest := 0, path
+			if e.Raw.ReqAt > 0 && strings.HasPrefix(path, "requestParameters") {
+				if tail := path[len("requestParameters"):]; tail == "" || tail[0] == '.' {
+					at, rest = int(e.Raw.ReqAt-1), strings.TrimPrefix(tail, ".")
+				}
+			}
+			jsonscan.Each(b, at, rest, func(vs, ve int) bool {
+				found = true
+				return fn(Value{Kind: jsonKind(b[vs]), raw: b[vs:ve]})
+			})
+		}
 		// A field of another schema for the same logs (a rule written for
 		// Log Analytics' columns reading a storage export), when the
 		// record lacks the name itself.

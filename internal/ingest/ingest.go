@@ -432,13 +432,15 @@ func decodeBatch(b *Batch, c *Counters) {
 			b.Errors = append(b.Errors, &decode.Error{File: b.Name, Offset: it.Offset, Line: it.Line, Err: err})
 		}
 		if b.flow != nil {
-			var ev event.Event
-			if err := b.flow.Decode(string(data), &ev); err != nil {
+			// Decoded in place, sharing the chunk's memory like records.
+			b.Events = append(b.Events, event.Event{})
+			ev := &b.Events[len(b.Events)-1]
+			if err := b.flow.DecodeRecord(data, ev); err != nil {
+				b.Events = b.Events[:len(b.Events)-1]
 				fail(err)
 				continue
 			}
 			ev.Origin = event.Origin{File: b.Name, Offset: it.Offset}
-			b.Events = append(b.Events, ev)
 			continue
 		}
 		if bytes.HasPrefix(data, ctPrefix) {

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -41,6 +42,10 @@ type record struct {
 	req, resp, addl, resources, insight span
 	readOnly                            event.Tri
 	eventCategory                       string
+	// keys filters the keys seen (event.KeyFilter); idUnsure: some part
+	// of userIdentity was not read key by key.
+	keys     event.KeyFilter
+	idUnsure bool
 }
 
 // Decode normalizes the CloudTrail record rec into ev. ev's strings share
@@ -54,6 +59,10 @@ func Decode(rec []byte, ev *event.Event) error {
 	var r record
 	if err := r.top(rec, ev); err != nil {
 		return err
+	}
+	ev.Raw.Keys = r.keys
+	if !r.idUnsure {
+		ev.Raw.Keys |= event.KeyIdentity
 	}
 	if strings.HasPrefix(ev.API.Service, "aws:") {
 		return ErrS3Notification
@@ -92,6 +101,7 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 		if kesc {
 			key = []byte(jsonscan.Str(rec[i:ke], true))
 		}
+		r.keys.Add(event.KeyTop, key)
 		i = jsonscan.SkipSpace(rec, ke)
 		if i >= len(rec) || rec[i] != ':' {
 			return &jsonscan.SyntaxError{Offset: i, Msg: "want ':' after object key"}
@@ -107,11 +117,14 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 			}
 			s = jsonscan.Str(rec[vs:ve], esc)
 		} else if string(key) == "userIdentity" && vs < len(rec) && rec[vs] == '{' {
-			if ve, err = identity(rec, vs, &ev.Actor); err != nil {
+			if ve, err = r.identity(rec, vs, &ev.Actor); err != nil {
 				return fmt.Errorf("userIdentity: %w", err)
 			}
 		} else if ve, err = jsonscan.Value(rec, vs); err != nil {
 			return err
+		}
+		if !isStr && string(key) == "userIdentity" && rec[vs] != '{' {
+			r.idUnsure = true
 		}
 		switch string(key) {
 		case "eventTime":
@@ -163,6 +176,9 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 			}
 		case "requestParameters":
 			r.req = span{vs, ve}
+			if ev.Raw.ReqAt == 0 && vs < math.MaxUint32 {
+				ev.Raw.ReqAt = uint32(vs) + 1 // the first, as a walk finds it
+			}
 		case "responseElements":
 			r.resp = span{vs, ve}
 		case "additionalEventData":
@@ -195,12 +211,15 @@ func (r *record) top(rec []byte, ev *event.Event) error {
 	return nil
 }
 
-// identity parses userIdentity.
-func identity(rec []byte, i int, a *event.Actor) (int, error) {
+// identity parses userIdentity, adding its keys, its sessionContext's
+// and their sessionIssuer's to the key filter.
+func (r *record) identity(rec []byte, i int, a *event.Actor) (int, error) {
 	return jsonscan.ObjectEach(rec, i, func(key []byte, kesc bool, vs, ve int) error {
 		if kesc {
+			r.idUnsure = true
 			return nil
 		}
+		r.keys.Add(event.KeyUserIdentity, key)
 		switch string(key) {
 		case "type":
 			a.Type = str(rec, vs, ve)
@@ -218,10 +237,19 @@ func identity(rec []byte, i int, a *event.Actor) (int, error) {
 			a.InvokedBy = str(rec, vs, ve)
 		case "sessionContext":
 			if rec[vs] != '{' {
+				r.idUnsure = true
 				return nil
 			}
-			_, err := jsonscan.ObjectEach(rec, vs, func(k []byte, _ bool, vs, ve int) error {
+			_, err := jsonscan.ObjectEach(rec, vs, func(k []byte, kesc bool, vs, ve int) error {
+				if kesc {
+					r.idUnsure = true
+					return nil
+				}
+				r.keys.Add(event.KeySessionContext, k)
 				if rec[vs] != '{' {
+					if string(k) == "sessionIssuer" {
+						r.idUnsure = true
+					}
 					return nil
 				}
 				switch string(k) {
@@ -244,7 +272,12 @@ func identity(rec []byte, i int, a *event.Actor) (int, error) {
 					})
 					return err
 				case "sessionIssuer":
-					_, err := jsonscan.ObjectEach(rec, vs, func(k []byte, _ bool, vs, ve int) error {
+					_, err := jsonscan.ObjectEach(rec, vs, func(k []byte, kesc bool, vs, ve int) error {
+						if kesc {
+							r.idUnsure = true
+							return nil
+						}
+						r.keys.Add(event.KeySessionIssuer, k)
 						switch string(k) {
 						case "arn":
 							a.SessionIssuerARN = str(rec, vs, ve)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/parapet-sec/parapet/internal/event"
@@ -140,6 +141,16 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("output is not valid JSON: %s", out)
 		}
 		ev.Lookup("requestParameters.a.b")
+		// The key filter never hides a value the record holds.
+		filtered := event.Event{Raw: ev.Raw}
+		walk := event.Event{Raw: ev.Raw}
+		walk.Raw.Keys, walk.Raw.ReqAt = 0, 0
+		for _, p := range []string{"requestParameters", "requestParameters.bucketName", "errorCode", "userAgent", "userIdentity.invokedBy", "userIdentity.type",
+			"userIdentity.sessionContext.sessionIssuer.type", "requestParameters.a"} {
+			if got, want := values(&filtered, p), values(&walk, p); !slices.Equal(got, want) {
+				t.Fatalf("%q: with the key filter %q, walking %q", p, got, want)
+			}
+		}
 	})
 }
 

@@ -4,6 +4,7 @@
 package vpcflow
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/parapet-sec/parapet/internal/event"
 )
@@ -126,7 +129,18 @@ func ParseHeader(line string) (*Format, bool) {
 
 // Decode normalizes one record line.
 func (f *Format) Decode(line string, ev *event.Event) error {
-	vals := strings.Fields(line)
+	return f.decode(line, []byte(line), ev)
+}
+
+// DecodeRecord normalizes the record line rec into ev. ev's strings share
+// memory with rec, which must not change afterwards.
+func (f *Format) DecodeRecord(rec []byte, ev *event.Event) error {
+	return f.decode(unsafe.String(unsafe.SliceData(rec), len(rec)), rec, ev)
+}
+
+// decode normalizes line, whose bytes data holds.
+func (f *Format) decode(line string, data []byte, ev *event.Event) error {
+	vals := fields(line, len(f.Names))
 	if len(vals) != len(f.Names) {
 		return fmt.Errorf("flow record has %d fields, the format has %d", len(vals), len(f.Names))
 	}
@@ -229,7 +243,7 @@ func (f *Format) Decode(line string, ev *event.Event) error {
 		activity = 99
 	}
 	*ev = event.Event{
-		ID:       ID(line),
+		ID:       id(data),
 		Time:     t,
 		Source:   event.SourceVPCFlow,
 		Class:    event.ClassNetworkActivity,
@@ -239,7 +253,7 @@ func (f *Format) Decode(line string, ev *event.Event) error {
 		Src:      src,
 		Dst:      dst,
 		Network:  n,
-		Raw:      event.Raw{Format: event.RawFields, Data: []byte(line), Names: f.Names, Values: vals},
+		Raw:      event.Raw{Format: event.RawFields, Data: data, Names: f.Names, Values: vals},
 	}
 	// The instance on the local side (flow logs v3 and later name it): what
 	// a finding on this traffic is about, and what a playbook acts on.
@@ -256,6 +270,41 @@ func (f *Format) Decode(line string, ev *event.Event) error {
 // ID is the id Decode gives the record line: flow records carry none, so it
 // is a hash of the line.
 func ID(line string) string {
-	sum := sha256.Sum256([]byte(strings.TrimSpace(line)))
-	return "vpcflow:" + hex.EncodeToString(sum[:16])
+	return id([]byte(line))
 }
+
+func id(line []byte) string {
+	sum := sha256.Sum256(bytes.TrimSpace(line))
+	var b [len("vpcflow:") + 32]byte
+	n := copy(b[:], "vpcflow:")
+	hex.Encode(b[n:], sum[:16])
+	return string(b[:])
+}
+
+// fields is strings.Fields(s) in one pass over ASCII text, expecting n
+// fields.
+func fields(s string, n int) []string {
+	out := make([]string, 0, n)
+	start := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return strings.Fields(s)
+		}
+		if asciiSpace[c] {
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+// asciiSpace is the ASCII white space strings.Fields splits on.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}

@@ -2,6 +2,7 @@ package vpcflow
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,6 +75,26 @@ func FuzzDecode(f *testing.F) {
 		}
 		if h, ok := ParseHeader(line); ok && len(h.Names) == 0 {
 			t.Fatal("empty header accepted")
+		}
+	})
+}
+
+func TestFieldsAgreesWithStrings(t *testing.T) {
+	for _, s := range []string{"", " ", "2 123 eni-1 - -", "  a\tb \r\n c  ", "a\u00a0b c", "x\u2003y z", "\v\fa"} {
+		if got, want := fields(s, 3), strings.Fields(s); !slices.Equal(got, want) {
+			t.Errorf("fields(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzFields(f *testing.F) {
+	f.Add("2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := fields(s, 14), strings.Fields(s); !slices.Equal(got, want) {
+			t.Errorf("fields(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := id([]byte(s)), ID(s); got != want {
+			t.Errorf("id(%q) = %q, want %q", s, got, want)
 		}
 	})
 }

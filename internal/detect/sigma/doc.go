@@ -14,14 +14,20 @@ type doc struct {
 	ev    *event.Event
 	names []string
 	vals  [][]string
+	first []uint8 // firstFound, firstNull: the field's first value, as Lookup sees it
 	buf   []string
 }
+
+const (
+	firstFound = 1 << iota
+	firstNull
+)
 
 func (d *doc) reset(ev *event.Event) {
 	d.ev = ev
 	clear(d.names) // let the previous event's strings go
 	clear(d.vals)
-	d.names, d.vals = d.names[:0], d.vals[:0]
+	d.names, d.vals, d.first = d.names[:0], d.vals[:0], d.first[:0]
 	d.buf = d.buf[:0]
 }
 
@@ -29,13 +35,32 @@ func (d *doc) reset(ev *event.Event) {
 // by one and then the array as JSON text, objects as JSON text; null is no
 // value. The result is valid until the next reset.
 func (d *doc) values(field string) []string {
+	return d.vals[d.read(field)]
+}
+
+// lookup reports whether the field has a value and whether its first
+// value is null, as event.Lookup would.
+func (d *doc) lookup(field string) (found, null bool) {
+	f := d.first[d.read(field)]
+	return f&firstFound != 0, f&firstNull != 0
+}
+
+// read reads the field once per event; it returns its index in names.
+func (d *doc) read(field string) int {
 	for i, n := range d.names {
 		if n == field {
-			return d.vals[i]
+			return i
 		}
 	}
 	start := len(d.buf)
+	var first uint8
 	d.ev.Each(field, func(v event.Value) bool {
+		if first == 0 {
+			first = firstFound
+			if v.Kind == event.KindNull {
+				first |= firstNull
+			}
+		}
 		if v.Kind == event.KindArray {
 			v.Elements(func(el event.Value) bool {
 				if el.Kind != event.KindNull {
@@ -52,7 +77,8 @@ func (d *doc) values(field string) []string {
 	v := d.buf[start:len(d.buf):len(d.buf)]
 	d.names = append(d.names, field)
 	d.vals = append(d.vals, v)
-	return v
+	d.first = append(d.first, first)
+	return len(d.names) - 1
 }
 
 // Matcher evaluates a Set on one event at a time, reading each field once
@@ -77,23 +103,24 @@ func (m *Matcher) Match(ev *event.Event, fn func(*Rule)) {
 	}
 	m.d.reset(ev)
 	defer m.d.reset(nil)
-	if op := ev.API.Operation; op != "" && len(ix.byName) > 0 {
-		var rules []*Rule
-		if len(op) <= 64 {
-			var buf [64]byte
-			b := buf[:len(op)]
-			for i := range len(op) {
-				c := op[i]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				b[i] = c
-			}
-			rules = ix.byName[string(b)] // the conversion does not allocate
-		} else {
-			rules = ix.byName[strings.ToLower(op)]
+	if ev.Source != event.SourceCloudTrail && len(ix.byName) > 0 {
+		// The rules filed under the operation field's value, as the rules
+		// read it; several values or one not ASCII: all of them (each
+		// tests the field itself).
+		rules := ix.indexed
+		switch vals := m.d.values(ix.field); {
+		case len(vals) == 0:
+			rules = nil
+		case len(vals) == 1 && isASCII(vals[0]):
+			rules = ix.lookup(vals[0])
 		}
 		for _, r := range rules {
+			if r.cond != nil && r.cond.eval(&m.d) {
+				fn(r)
+			}
+		}
+	} else if op := ev.API.Operation; op != "" && len(ix.byName) > 0 {
+		for _, r := range ix.lookup(op) {
 			if r.cond != nil && r.cond.eval(&m.d) {
 				fn(r)
 			}
@@ -104,6 +131,23 @@ func (m *Matcher) Match(ev *event.Event, fn func(*Rule)) {
 			fn(r)
 		}
 	}
+}
+
+// lookup returns the rules filed under name, whatever its case.
+func (ix *index) lookup(name string) []*Rule {
+	if len(name) > 64 {
+		return ix.byName[strings.ToLower(name)]
+	}
+	var buf [64]byte
+	b := buf[:len(name)]
+	for i := range len(name) {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return ix.byName[string(b)] // the conversion does not allocate
 }
 
 // Explain lists what made the event of the current Match call satisfy r;

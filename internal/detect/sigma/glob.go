@@ -3,6 +3,7 @@ package sigma
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // token is a piece of a Sigma value: literal text, or a wildcard.
@@ -84,6 +85,12 @@ func globMatcher(v, kind string, cased, literal bool) func(string) bool {
 		l, _ := lit(0)
 		if cased {
 			return func(s string) bool { return s == l }
+		}
+		switch n, exact, ascii := foldLen(l); {
+		case exact:
+			return func(s string) bool { return len(s) == n && strings.EqualFold(s, l) }
+		case ascii:
+			return func(s string) bool { return len(s) >= n && strings.EqualFold(s, l) }
 		}
 		return func(s string) bool { return strings.EqualFold(s, l) }
 	case len(t) == 2 && star(1):
@@ -170,4 +177,22 @@ func segmentsMatch(s string, segs []string, anchoredStart, anchoredEnd bool) boo
 		s = s[k+len(seg):]
 	}
 	return true
+}
+
+// foldLen says what a string equal to l under simple case folding can
+// measure when l is ASCII: an ASCII letter folds only with its other case
+// (one byte), except k with the Kelvin sign and s with the long s (more
+// bytes), and no other rune folds to ASCII. So without k or s the length
+// is len(l) exactly; with them at least len(l).
+func foldLen(l string) (n int, exact, ascii bool) {
+	exact = true
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case c >= utf8.RuneSelf:
+			return 0, false, false
+		case c == 'k' || c == 'K' || c == 's' || c == 'S':
+			exact = false
+		}
+	}
+	return len(l), exact, true
 }

@@ -40,7 +40,7 @@ type fieldMatch struct {
 }
 
 // pred tests the event; it returns the field value that matched.
-type pred func(ev *event.Event, field string) (string, bool)
+type pred func(d *doc, field string) (string, bool)
 
 func (s *search) eval(d *doc) bool {
 	for _, conj := range s.alts {
@@ -87,7 +87,7 @@ func (fm *fieldMatch) eval(d *doc) (string, bool) {
 	}
 	if fm.all {
 		for _, p := range fm.preds {
-			v, ok := p(d.ev, fm.field)
+			v, ok := p(d, fm.field)
 			if !ok {
 				return "", false
 			}
@@ -96,7 +96,7 @@ func (fm *fieldMatch) eval(d *doc) (string, bool) {
 		return hit, len(fm.preds)+len(fm.str) > 0
 	}
 	for _, p := range fm.preds {
-		if v, ok := p(d.ev, fm.field); ok {
+		if v, ok := p(d, fm.field); ok {
 			return v, true
 		}
 	}
@@ -301,7 +301,8 @@ func buildField(field, key string, mods []string, n *yaml.Node, file string, opt
 
 // keywordPred tests the whole native record.
 func keywordPred(match func(string) bool) pred {
-	return func(ev *event.Event, _ string) (string, bool) {
+	return func(d *doc, _ string) (string, bool) {
+		ev := d.ev
 		var text string
 		if ev.Raw.Format == event.RawFields {
 			text = strings.Join(ev.Raw.Values, " ")
@@ -313,20 +314,21 @@ func keywordPred(match func(string) bool) pred {
 }
 
 // nullPred: the field is absent or null.
-func nullPred(ev *event.Event, field string) (string, bool) {
-	v, ok := ev.Lookup(field)
-	return "null", !ok || v.Kind == event.KindNull
+func nullPred(d *doc, field string) (string, bool) {
+	found, null := d.lookup(field)
+	return "null", !found || null
 }
 
 func existsPred(want bool) pred {
-	return func(ev *event.Event, field string) (string, bool) {
-		_, ok := ev.Lookup(field)
-		return "", ok == want
+	return func(d *doc, field string) (string, bool) {
+		found, _ := d.lookup(field)
+		return "", found == want
 	}
 }
 
 func fieldrefPred(other string, cased bool) pred {
-	return func(ev *event.Event, field string) (string, bool) {
+	return func(d *doc, field string) (string, bool) {
+		ev := d.ev
 		a, ok1 := ev.Lookup(field)
 		b, ok2 := ev.Lookup(other)
 		if !ok1 || !ok2 {
