@@ -22,7 +22,7 @@ func serveAnchor(c *config.Config, reg prometheus.Registerer, log *slog.Logger) 
 	x := &audit.Anchorer{Path: filepath.Join(c.Data, audit.AnchorFile)}
 	var pub ed25519.PublicKey
 	if c.Audit.AnchorKey != "" {
-		b, err := secretRef(c.Audit.AnchorKey)
+		b, err := config.ReadSecret(c.Audit.AnchorKey)
 		if err != nil {
 			return nil, nil, fmt.Errorf("audit.anchor_key: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parapet-sec/parapet/internal/config"
 	"io/fs"
 	"os"
 	"strings"
@@ -144,7 +145,7 @@ func (r *responseFlags) newAnchorer(log *audit.Log) (*audit.Anchorer, error) {
 		x.Path = audit.AnchorPath(r.db)
 	}
 	if r.anchorKey != "" {
-		b, err := secretRef(r.anchorKey)
+		b, err := config.ReadSecret(r.anchorKey)
 		if err != nil {
 			return nil, fmt.Errorf("audit anchor key: %w", err)
 		}
@@ -398,7 +399,7 @@ func newAudit(io IO) *cobra.Command {
 			}
 			var pub ed25519.PublicKey
 			if anchorKey != "" {
-				b, err := secretRef(anchorKey)
+				b, err := config.ReadSecret(anchorKey)
 				if err != nil {
 					return usagef("--anchor-key: %v", err)
 				}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -233,7 +232,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 				go ps.run(ctx)
 			}
 			for _, x := range c.Intel.TAXII {
-				pw, err := secretRef(x.Password)
+				pw, err := config.ReadSecret(x.Password)
 				if err != nil {
 					return fmt.Errorf("intel.taxii %s: %w", x.Collection, err)
 				}
@@ -591,32 +590,11 @@ func pollTAXII(ctx context.Context, p *pipeline.Pipeline, x *enrich.TAXII, every
 func busAuth(b config.Bus) (natsjs.Auth, error) {
 	a := natsjs.Auth{TLSCert: b.TLS.Cert, TLSKey: b.TLS.Key, TLSCA: b.TLS.CA}
 	var err error
-	if a.Token, err = secretRef(b.Token); err != nil {
+	if a.Token, err = config.ReadSecret(b.Token); err != nil {
 		return a, fmt.Errorf("bus.token: %w", err)
 	}
-	if a.NKeySeed, err = secretRef(b.NKeySeed); err != nil {
+	if a.NKeySeed, err = config.ReadSecret(b.NKeySeed); err != nil {
 		return a, fmt.Errorf("bus.nkey_seed: %w", err)
 	}
-	if b.Token != "" && a.Token == "" || b.NKeySeed != "" && a.NKeySeed == "" {
-		return a, errors.New("bus: a credential reference is empty")
-	}
 	return a, nil
-}
-
-// secretRef reads env:NAME or file:PATH ("" stays "").
-func secretRef(ref string) (string, error) {
-	switch {
-	case ref == "":
-		return "", nil
-	case strings.HasPrefix(ref, "env:"):
-		v := os.Getenv(strings.TrimPrefix(ref, "env:"))
-		if v == "" {
-			return "", fmt.Errorf("%s is not set", ref)
-		}
-		return v, nil
-	case strings.HasPrefix(ref, "file:"):
-		b, err := os.ReadFile(strings.TrimPrefix(ref, "file:"))
-		return strings.TrimSpace(string(b)), err
-	}
-	return "", fmt.Errorf("want env:NAME or file:PATH")
 }

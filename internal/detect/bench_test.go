@@ -20,21 +20,7 @@ import (
 // the builtin pack and SigmaHQ's 57 AWS CloudTrail rules, findings) over
 // the demo week.
 func BenchmarkDetect(b *testing.B) {
-	rules := builtin(&testing.T{})
-	more, errs := sigma.Load(os.DirFS(sharedtest.Path(b, "sigma/rules/cloud/aws")), ".", sigma.Options{})
-	if len(errs) > 0 {
-		b.Fatal(errs)
-	}
-	rules = append(rules, more...)
-	engine := detect.NewEngine(rules)
-	dir := filepath.Join(b.TempDir(), "demo")
-	if _, err := demo.Generate(demo.Config{Dir: dir, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
-	inputs, err := file.Inputs([]string{filepath.Join(dir, "AWSLogs")}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	rules, engine, inputs := demoWeek(b)
 	var events, findings int64
 	b.ReportAllocs()
 	for b.Loop() {
@@ -63,35 +49,13 @@ func BenchmarkDetect(b *testing.B) {
 // plus request enrichment, holding the events, sorting them by event time, passing over
 // copies of records, and running the rules on every core after the sort.
 func BenchmarkDetectOrdered(b *testing.B) {
-	rules := builtin(&testing.T{})
-	more, errs := sigma.Load(os.DirFS(sharedtest.Path(b, "sigma/rules/cloud/aws")), ".", sigma.Options{})
-	if len(errs) > 0 {
-		b.Fatal(errs)
-	}
-	rules = append(rules, more...)
-	engine := detect.NewEngine(rules)
-	dir := filepath.Join(b.TempDir(), "demo")
-	if _, err := demo.Generate(demo.Config{Dir: dir, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
-	inputs, err := file.Inputs([]string{filepath.Join(dir, "AWSLogs")}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	rules, engine, inputs := demoWeek(b)
 	var events, findings int64
 	b.ReportAllocs()
 	for b.Loop() {
 		events, findings = 0, 0
 		correlator := engine.NewCorrelator()
-		// What parapet detect runs: request enrichment (parapet.*
-		// fields), then the rules.
-		req := enrich.NewRequests(nil)
-		ord := &detect.Order{Map: func(evs []event.Event) *detect.Batch {
-			for i := range evs {
-				req.Enrich(&evs[i])
-			}
-			return engine.DetectBatch(evs)
-		}, Dedup: detect.NewDedup(0, 0)}
+		ord := &detect.Order{Map: enriched(engine), Dedup: detect.NewDedup(0, 0)}
 		st, err := ingest.Run(context.Background(), inputs, ingest.Options{}, func(bt *ingest.Batch) error {
 			return ord.Add(bt.Events)
 		})
@@ -117,21 +81,7 @@ func BenchmarkDetectOrdered(b *testing.B) {
 // merged into episodes (detect.Aggregator, correlations once per
 // episode), as parapet detect runs by default.
 func BenchmarkDetectAggregated(b *testing.B) {
-	rules := builtin(&testing.T{})
-	more, errs := sigma.Load(os.DirFS(sharedtest.Path(b, "sigma/rules/cloud/aws")), ".", sigma.Options{})
-	if len(errs) > 0 {
-		b.Fatal(errs)
-	}
-	rules = append(rules, more...)
-	engine := detect.NewEngine(rules)
-	dir := filepath.Join(b.TempDir(), "demo")
-	if _, err := demo.Generate(demo.Config{Dir: dir, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
-	inputs, err := file.Inputs([]string{filepath.Join(dir, "AWSLogs")}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	rules, engine, inputs := demoWeek(b)
 	var events, findings int64
 	b.ReportAllocs()
 	for b.Loop() {
@@ -141,7 +91,7 @@ func BenchmarkDetectAggregated(b *testing.B) {
 		agg := detect.NewAggregator(0)
 		agg.Hold = true
 		var done []detect.Finding
-		ord := &detect.Order{Map: engine.DetectBatch, Dedup: detect.NewDedup(0, 0)}
+		ord := &detect.Order{Map: enriched(engine), Dedup: detect.NewDedup(0, 0)}
 		st, err := ingest.Run(context.Background(), inputs, ingest.Options{}, func(bt *ingest.Batch) error {
 			return ord.Add(bt.Events)
 		})
@@ -166,4 +116,36 @@ func BenchmarkDetectAggregated(b *testing.B) {
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(findings), "findings")
 	b.ReportMetric(float64(len(rules)), "rules")
+}
+
+// demoWeek is the benchmarks' workload: the builtin pack and SigmaHQ's AWS
+// CloudTrail rules over the demo week's files.
+func demoWeek(b *testing.B) ([]*sigma.Rule, *detect.Engine, []ingest.Input) {
+	rules := builtin(&testing.T{})
+	more, errs := sigma.Load(os.DirFS(sharedtest.Path(b, "sigma/rules/cloud/aws")), ".", sigma.Options{})
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	rules = append(rules, more...)
+	dir := filepath.Join(b.TempDir(), "demo")
+	if _, err := demo.Generate(demo.Config{Dir: dir, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	inputs, err := file.Inputs([]string{filepath.Join(dir, "AWSLogs")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rules, detect.NewEngine(rules), inputs
+}
+
+// enriched is what parapet detect runs on a batch: request enrichment
+// (parapet.* fields), then the rules.
+func enriched(engine *detect.Engine) func([]event.Event) *detect.Batch {
+	req := enrich.NewRequests(nil)
+	return func(evs []event.Event) *detect.Batch {
+		for i := range evs {
+			req.Enrich(&evs[i])
+		}
+		return engine.DetectBatch(evs)
+	}
 }

@@ -140,18 +140,21 @@ func (p Principals) matches(req Request) bool {
 func anyMatch(patterns []string, value string, caseSensitive bool) bool {
 	for _, p := range patterns {
 		if caseSensitive {
-			if wildcard(p, value) {
+			if Wildcard(p, value) {
 				return true
 			}
-		} else if wildcard(strings.ToLower(p), strings.ToLower(value)) {
+		} else if Wildcard(strings.ToLower(p), strings.ToLower(value)) {
 			return true
 		}
 	}
 	return false
 }
 
-// wildcard: * any run, ? one character.
-func wildcard(pattern, s string) bool {
+// Wildcard matches s against an AWS-style pattern: * stands for any run
+// of characters (slashes and colons included, so that ARN paths match),
+// ? for one. Policies, the protect list and everything else that takes
+// such patterns use it.
+func Wildcard(pattern, s string) bool {
 	px, sx, star, mark := 0, 0, -1, 0
 	for sx < len(s) {
 		switch {
@@ -273,9 +276,9 @@ func match(op, v, w string) bool {
 	case "StringNotEqualsIgnoreCase":
 		return !strings.EqualFold(v, w)
 	case "StringLike":
-		return wildcard(w, v)
+		return Wildcard(w, v)
 	case "StringNotLike":
-		return !wildcard(w, v)
+		return !Wildcard(w, v)
 	case "ArnEquals", "ArnLike":
 		return arnLike(w, v)
 	case "ArnNotEquals", "ArnNotLike":
@@ -365,10 +368,10 @@ func arnLike(pattern, arn string) bool {
 	pp := strings.SplitN(pattern, ":", 6)
 	ap := strings.SplitN(arn, ":", 6)
 	if len(pp) != 6 || len(ap) != 6 {
-		return wildcard(pattern, arn)
+		return Wildcard(pattern, arn)
 	}
 	for i := range pp {
-		if !wildcard(pp[i], ap[i]) {
+		if !Wildcard(pp[i], ap[i]) {
 			return false
 		}
 	}

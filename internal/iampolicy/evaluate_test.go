@@ -178,3 +178,19 @@ func TestAllowsAllActionsAndForeignAccounts(t *testing.T) {
 		t.Errorf("ForeignAccounts without the org = %q", got)
 	}
 }
+
+// The protect list's patterns: the same wildcard as policies.
+func TestWildcard(t *testing.T) {
+	for _, tc := range []struct {
+		pat, s string
+		want   bool
+	}{
+		{"prod-*", "prod-db", true}, {"prod-*", "dev-db", false}, {"arn:aws:iam::*:user/*", "arn:aws:iam::111122223333:user/admins/bob", true},
+		{"arn:aws:s3:::logs-?", "arn:aws:s3:::logs-1", true}, {"arn:aws:s3:::logs-?", "arn:aws:s3:::logs-12", false},
+		{"*", "", true}, {"a*b*c", "axxbyyc", true}, {"a*b*c", "axxbyy", false}, {"exact", "exact", true},
+	} {
+		if got := Wildcard(tc.pat, tc.s); got != tc.want {
+			t.Errorf("Wildcard(%q, %q) = %v, want %v", tc.pat, tc.s, got, tc.want)
+		}
+	}
+}

@@ -132,36 +132,6 @@ func (a *Action) names(p Params, account, region string) []string {
 	return out
 }
 
-// globMatch matches s against a pattern where * stands for any run of
-// characters (slashes included, so that ARN paths match) and ? for one.
-func globMatch(pattern, s string) bool {
-	if pattern == s {
-		return true
-	}
-	px, sx := 0, 0
-	star, mark := -1, 0
-	for sx < len(s) {
-		switch {
-		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == s[sx]):
-			px++
-			sx++
-		case px < len(pattern) && pattern[px] == '*':
-			star, mark = px, sx
-			px++
-		case star >= 0:
-			px = star + 1
-			mark++
-			sx = mark
-		default:
-			return false
-		}
-	}
-	for px < len(pattern) && pattern[px] == '*' {
-		px++
-	}
-	return px == len(pattern)
-}
-
 // ProtectTag marks resources no playbook may touch.
 const ProtectTag = "parapet:protected"
 

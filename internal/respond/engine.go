@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parapet-sec/parapet/internal/iampolicy"
 	"io"
 	"reflect"
 	"slices"
@@ -733,7 +734,7 @@ func (e *Engine) listed(a *Action, s plannedStep, live []string) string {
 	forms = append(forms, live...)
 	for _, pat := range e.Protect {
 		for _, f := range forms {
-			if f != "" && globMatch(pat, f) {
+			if f != "" && iampolicy.Wildcard(pat, f) {
 				return "protected resource " + f + " (configured list: " + pat + ")"
 			}
 		}

@@ -119,21 +119,6 @@ func TestProtectEveryForm(t *testing.T) {
 	}
 }
 
-func TestGlobMatch(t *testing.T) {
-	for _, tc := range []struct {
-		pat, s string
-		want   bool
-	}{
-		{"prod-*", "prod-db", true}, {"prod-*", "dev-db", false}, {"arn:aws:iam::*:user/*", "arn:aws:iam::111122223333:user/admins/bob", true},
-		{"arn:aws:s3:::logs-?", "arn:aws:s3:::logs-1", true}, {"arn:aws:s3:::logs-?", "arn:aws:s3:::logs-12", false},
-		{"*", "", true}, {"a*b*c", "axxbyyc", true}, {"a*b*c", "axxbyy", false}, {"exact", "exact", true},
-	} {
-		if got := globMatch(tc.pat, tc.s); got != tc.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", tc.pat, tc.s, got, tc.want)
-		}
-	}
-}
-
 // A step with if_executed runs only after the step it names executed.
 func TestIfExecuted(t *testing.T) {
 	ctx := context.Background()

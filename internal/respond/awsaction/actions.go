@@ -99,14 +99,7 @@ func s3Actions(c *Clients) []*respond.Action {
 		}
 		return pabMap(cur.PublicAccessBlockConfiguration), nil
 	}
-	pab.Verify = func(ctx context.Context, p params) (respond.Live, error) {
-		cl, err := c.S3(ctx)
-		if err != nil {
-			return respond.Live{}, err
-		}
-		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
-			return respond.Live{Why: "no bucket " + p["bucket"]}, err
-		}
+	pab.Verify = verifyBucket(c, func(ctx context.Context, cl *s3.Client, p params) (respond.Live, error) {
 		cur, err := readPAB(ctx, cl, p["bucket"])
 		if err != nil {
 			return respond.Live{}, err
@@ -124,7 +117,7 @@ func s3Actions(c *Clients) []*respond.Action {
 		}
 		live.Problem, live.Why = true, "PublicAccessBlock settings off: "+strings.Join(off, ", ")
 		return live, nil
-	}
+	})
 	pab.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: pab.Plan(p)}
 		cl, err := c.S3(ctx)
@@ -181,14 +174,7 @@ func s3Actions(c *Clients) []*respond.Action {
 		}
 		return aws.ToString(cur.Policy), nil
 	}
-	revert.Verify = func(ctx context.Context, p params) (respond.Live, error) {
-		cl, err := c.S3(ctx)
-		if err != nil {
-			return respond.Live{}, err
-		}
-		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
-			return respond.Live{Why: "no bucket " + p["bucket"]}, err
-		}
+	revert.Verify = verifyBucket(c, func(ctx context.Context, cl *s3.Client, p params) (respond.Live, error) {
 		pol, err := readPolicy(ctx, cl, p["bucket"])
 		if err != nil {
 			return respond.Live{}, err
@@ -211,7 +197,7 @@ func s3Actions(c *Clients) []*respond.Action {
 		}
 		live.Why = fmt.Sprintf("the live policy of %s grants to everyone in %d statement(s)", p["bucket"], len(doc.PublicStatements()))
 		return live, nil
-	}
+	})
 	revert.Plan = func(p params) []call {
 		return []call{{Service: "s3", Operation: "PutBucketPolicy", Input: map[string]any{"Bucket": p["bucket"],
 			"Policy": "the operator's baseline for the bucket, else the newest non-public policy Parapet read from it, else the live policy without its public statements"}}}
@@ -322,14 +308,7 @@ func s3Actions(c *Clients) []*respond.Action {
 		}
 		return encryption{Algorithm: "AES256"}, "the default (SSE-S3)"
 	}
-	enc.Verify = func(ctx context.Context, p params) (respond.Live, error) {
-		cl, err := c.S3(ctx)
-		if err != nil {
-			return respond.Live{}, err
-		}
-		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
-			return respond.Live{Why: "no bucket " + p["bucket"]}, err
-		}
+	enc.Verify = verifyBucket(c, func(ctx context.Context, cl *s3.Client, p params) (respond.Live, error) {
 		cur, raw, err := readEncryption(ctx, cl, p["bucket"])
 		if err != nil {
 			return respond.Live{}, err
@@ -346,7 +325,7 @@ func s3Actions(c *Clients) []*respond.Action {
 			c.snapshot(ctx, respond.Snapshot{Kind: respond.SnapshotBucketEncryption, Resource: p["bucket"], State: cur.json(), Source: "read before s3.enable_default_encryption"})
 		}
 		return live, nil
-	}
+	})
 	enc.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{}
 		cl, err := c.S3(ctx)
@@ -404,14 +383,7 @@ func s3Actions(c *Clients) []*respond.Action {
 			return one("s3", "PutBucketVersioning", map[string]any{"Bucket": p["bucket"], "Status": "Enabled"})
 		},
 	}
-	ver.Verify = func(ctx context.Context, p params) (respond.Live, error) {
-		cl, err := c.S3(ctx)
-		if err != nil {
-			return respond.Live{}, err
-		}
-		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
-			return respond.Live{Why: "no bucket " + p["bucket"]}, err
-		}
+	ver.Verify = verifyBucket(c, func(ctx context.Context, cl *s3.Client, p params) (respond.Live, error) {
 		cur, err := cl.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(p["bucket"])})
 		if err != nil {
 			return respond.Live{}, err
@@ -423,7 +395,7 @@ func s3Actions(c *Clients) []*respond.Action {
 		}
 		live.Problem, live.Why = true, "versioning of "+p["bucket"]+" is off"
 		return live, nil
-	}
+	})
 	ver.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: ver.Plan(p)}
 		cl, err := c.S3(ctx)
@@ -466,14 +438,7 @@ func s3Actions(c *Clients) []*respond.Action {
 			return one("s3", "PutBucketAcl", map[string]any{"Bucket": p["bucket"], "ACL": "private"})
 		},
 	}
-	acl.Verify = func(ctx context.Context, p params) (respond.Live, error) {
-		cl, err := c.S3(ctx)
-		if err != nil {
-			return respond.Live{}, err
-		}
-		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
-			return respond.Live{Why: "no bucket " + p["bucket"]}, err
-		}
+	acl.Verify = verifyBucket(c, func(ctx context.Context, cl *s3.Client, p params) (respond.Live, error) {
 		cur, err := cl.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(p["bucket"])})
 		if err != nil {
 			return respond.Live{}, err
@@ -492,7 +457,7 @@ func s3Actions(c *Clients) []*respond.Action {
 		}
 		live.Problem, live.Why = true, "the ACL of "+p["bucket"]+" grants "+strings.Join(public, ", ")
 		return live, nil
-	}
+	})
 	acl.Execute = func(ctx context.Context, p params) (outcome, error) {
 		o := outcome{Calls: acl.Plan(p)}
 		cl, err := c.S3(ctx)
@@ -531,6 +496,22 @@ func s3Actions(c *Clients) []*respond.Action {
 }
 
 // bucketGone says whether a bucket does not exist (a record may name any).
+// verifyBucket is the Verify of a bucket action: the live bucket is
+// read through read, and a bucket that no longer exists has nothing to
+// act on.
+func verifyBucket(c *Clients, read func(context.Context, *s3.Client, params) (respond.Live, error)) func(context.Context, params) (respond.Live, error) {
+	return func(ctx context.Context, p params) (respond.Live, error) {
+		cl, err := c.S3(ctx)
+		if err != nil {
+			return respond.Live{}, err
+		}
+		if gone, err := bucketGone(ctx, cl, p["bucket"]); err != nil || gone {
+			return respond.Live{Why: "no bucket " + p["bucket"]}, err
+		}
+		return read(ctx, cl, p)
+	}
+}
+
 func bucketGone(ctx context.Context, cl *s3.Client, bucket string) (bool, error) {
 	_, err := cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	if err == nil {
