@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/event"
@@ -101,14 +102,16 @@ type corrState struct {
 	c      *sigma.Correlation
 	groups map[string]*group
 	newest time.Time
+	buf    []byte // key's
 }
 
 type group struct {
 	last   time.Time
-	fired  bool             // fired in this session: with episodes matches extend its finding; with once they are quiet
-	window []entry          // event_count: the matches in the window
-	values map[string]entry // value_count: the latest match per value
-	seen   []entry          // temporal: the latest match of each rule
+	fired  bool              // fired in this session: with episodes matches extend its finding; with once they are quiet
+	window []entry           // event_count: the matches in the window
+	values map[string]*entry // value_count: the latest match per value
+	oldest time.Time         // value_count: the oldest of values (zero: none, or not known)
+	seen   []entry           // temporal: the latest match of each rule
 }
 
 // entry is one match: when, and which event.
@@ -125,22 +128,40 @@ func (s *corrState) need() int64 {
 	return max(s.c.N, 1)
 }
 
-func (s *corrState) key(ev *event.Event, ref string) (string, []string) {
-	var parts, shown []string
-	for _, g := range s.c.GroupBy {
-		field := s.c.GroupField(g, ref)
-		v, _ := ev.Lookup(field)
-		val := v.String()
-		if val == "" && principalFields[field] {
-			// Never group on an empty principal: calls without an ARN
-			// (AWS services, some cross-account callers) are told apart
-			// by principal id, else account and type.
-			val = Principal(&ev.Actor, ev.Cloud.Account)
+// key is the group's key: the group-by values joined by 0x1f, built in
+// s.buf (valid until the next call; copy what you keep).
+func (s *corrState) key(ev *event.Event, ref string) string {
+	s.buf = s.buf[:0]
+	for i, g := range s.c.GroupBy {
+		if i > 0 {
+			s.buf = append(s.buf, 0x1f)
 		}
-		parts = append(parts, val)
-		shown = append(shown, g+"="+val)
+		s.buf = append(s.buf, s.groupValue(ev, g, ref)...)
 	}
-	return strings.Join(parts, "\x1f"), shown
+	return unsafe.String(unsafe.SliceData(s.buf), len(s.buf))
+}
+
+// groupValue is the value of one group-by field.
+func (s *corrState) groupValue(ev *event.Event, g, ref string) string {
+	field := s.c.GroupField(g, ref)
+	v, _ := ev.Lookup(field)
+	val := v.String()
+	if val == "" && principalFields[field] {
+		// Never group on an empty principal: calls without an ARN
+		// (AWS services, some cross-account callers) are told apart
+		// by principal id, else account and type.
+		val = Principal(&ev.Actor, ev.Cloud.Account)
+	}
+	return val
+}
+
+// shown is the group-by fields and their values, for the finding.
+func (s *corrState) shown(ev *event.Event, ref string) []string {
+	shown := make([]string, 0, len(s.c.GroupBy))
+	for _, g := range s.c.GroupBy {
+		shown = append(shown, g+"="+s.groupValue(ev, g, ref))
+	}
+	return shown
 }
 
 // principalFields are the native fields that name who acted: grouped on,
@@ -159,7 +180,7 @@ func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, 
 	if t.After(s.newest) {
 		s.newest = t
 	}
-	key, shown := s.key(ev, ref.ref)
+	key := s.key(ev, ref.ref)
 	g := s.groups[key]
 	if g == nil {
 		if len(s.groups) >= MaxGroups {
@@ -167,8 +188,9 @@ func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, 
 		}
 		g = &group{}
 		// Copies: the event's strings point into its input chunk, which a
-		// window must not keep alive.
-		s.groups[strings.Clone(key)] = g
+		// window must not keep alive (and key into s.buf).
+		key = strings.Clone(key)
+		s.groups[key] = g
 	}
 	if g.fired {
 		if t.Sub(g.last) <= s.c.Timespan {
@@ -178,7 +200,7 @@ func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, 
 			if !episodes {
 				return Finding{}, false // once: the session goes on, reported already
 			}
-			f := s.finding(ev, key, shown, []entry{{t: t, id: ev.ID}}, fmt.Sprintf("a further match within %s", s.c.Timespan))
+			f := s.finding(ev, strings.Clone(key), s.shown(ev, ref.ref), []entry{{t: t, id: ev.ID}}, fmt.Sprintf("a further match within %s", s.c.Timespan))
 			return f, true
 		}
 		*g = group{} // quiet for the timespan: start over
@@ -200,30 +222,55 @@ func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, 
 		}
 		n := int64(len(g.window))
 		fire = n >= s.need() && (s.c.Op != "eq" || n == s.c.N)
-		matched = g.window
-		what = fmt.Sprintf("%d matching events within %s", n, s.c.Timespan)
+		if fire {
+			matched = g.window
+			what = fmt.Sprintf("%d matching events within %s", n, s.c.Timespan)
+		}
 	case "value_count":
 		v, ok := ev.Lookup(s.c.Field)
 		if !ok {
 			return Finding{}, false
 		}
 		if g.values == nil {
-			g.values = map[string]entry{}
+			g.values = map[string]*entry{}
 		}
-		for k, x := range g.values {
-			if x.t.Before(from) {
-				delete(g.values, k)
+		if g.oldest.Before(from) {
+			// Something left the window: drop it (and find the new
+			// oldest), not on every match.
+			g.oldest = time.Time{}
+			for k, x := range g.values {
+				if x.t.Before(from) {
+					delete(g.values, k)
+				} else if g.oldest.IsZero() || x.t.Before(g.oldest) {
+					g.oldest = x.t
+				}
 			}
 		}
-		// A copy: assigning even to an existing string key stores the
-		// new key's memory, here a view of the input chunk.
-		g.values[strings.Clone(v.String())] = this
+		val := v.String()
+		if old := g.values[val]; old != nil {
+			// The value's latest match moves on (in place: assigning to
+			// the map would store the key again, a view of the input
+			// chunk).
+			if old.t.Equal(g.oldest) {
+				g.oldest = time.Time{} // not known: found again when needed
+			}
+			*old = this
+		} else {
+			// A copy: the value is a view of the input chunk.
+			e := this
+			g.values[strings.Clone(val)] = &e
+			if g.oldest.IsZero() || t.Before(g.oldest) {
+				g.oldest = t
+			}
+		}
 		n := int64(len(g.values))
 		fire = n >= s.need()
-		for _, x := range g.values {
-			matched = append(matched, x)
+		if fire {
+			for _, x := range g.values {
+				matched = append(matched, *x)
+			}
+			what = fmt.Sprintf("%d distinct %s within %s", n, s.c.Field, s.c.Timespan)
 		}
-		what = fmt.Sprintf("%d distinct %s within %s", n, s.c.Field, s.c.Timespan)
 	case "temporal", "temporal_ordered":
 		if g.seen == nil {
 			g.seen = make([]entry, len(s.c.Rules))
@@ -239,6 +286,9 @@ func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, 
 			}
 		}
 		matched = g.seen
+		if !fire {
+			break
+		}
 		what = fmt.Sprintf("%s within %s", strings.Join(s.c.Rules, ", then "), s.c.Timespan)
 		if s.c.Type == "temporal" {
 			what = fmt.Sprintf("all of %s within %s", strings.Join(s.c.Rules, ", "), s.c.Timespan)
@@ -247,7 +297,8 @@ func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, 
 	if !fire {
 		return Finding{}, false
 	}
-	f := s.finding(ev, key, shown, matched, what)
+	key = strings.Clone(key)
+	f := s.finding(ev, key, s.shown(ev, ref.ref), matched, what)
 	if episodes || s.c.Once {
 		*g = group{last: g.last, fired: true}
 	} else {

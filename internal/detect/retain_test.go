@@ -106,10 +106,10 @@ correlation:
 	}
 }
 
-func valuesOf(m map[string]entry) []entry {
+func valuesOf(m map[string]*entry) []entry {
 	var out []entry
 	for _, x := range m {
-		out = append(out, x)
+		out = append(out, *x)
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // token is a piece of a Sigma value: literal text, or a wildcard.
@@ -95,14 +96,23 @@ func globMatcher(v, kind string, cased, literal bool) func(string) bool {
 		return func(s string) bool { return strings.EqualFold(s, l) }
 	case len(t) == 2 && star(1):
 		if l, ok := lit(0); ok {
+			if !cased && isASCII(l) {
+				return func(s string) bool { return hasPrefixFold(s, l) }
+			}
 			return func(s string) bool { return strings.HasPrefix(fold(s), l) }
 		}
 	case len(t) == 2 && star(0):
 		if l, ok := lit(1); ok {
+			if !cased && isASCII(l) {
+				return func(s string) bool { return hasSuffixFold(s, l) }
+			}
 			return func(s string) bool { return strings.HasSuffix(fold(s), l) }
 		}
 	case len(t) == 3 && star(0) && star(2):
 		if l, ok := lit(1); ok {
+			if !cased && isASCII(l) {
+				return func(s string) bool { return containsFold(s, l) }
+			}
 			return func(s string) bool { return strings.Contains(fold(s), l) }
 		}
 	}
@@ -121,7 +131,20 @@ func globMatcher(v, kind string, cased, literal bool) func(string) bool {
 			}
 		}
 		anchoredStart, anchoredEnd := t[0].wild == 0, t[len(t)-1].wild == 0
-		return func(s string) bool { return segmentsMatch(fold(s), segs, anchoredStart, anchoredEnd) }
+		if !cased {
+			return func(s string) bool {
+				var buf [256]byte
+				if len(s) <= len(buf) && isASCII(s) {
+					// Lower-cased on the stack: ASCII lower-cases byte for byte.
+					for i := 0; i < len(s); i++ {
+						buf[i] = lowerASCII(s[i])
+					}
+					return segmentsMatch(unsafe.String(&buf[0], len(s)), segs, anchoredStart, anchoredEnd)
+				}
+				return segmentsMatch(strings.ToLower(s), segs, anchoredStart, anchoredEnd)
+			}
+		}
+		return func(s string) bool { return segmentsMatch(s, segs, anchoredStart, anchoredEnd) }
 	}
 	// General case: an anchored regular expression.
 	var re strings.Builder
@@ -195,4 +218,62 @@ func foldLen(l string) (n int, exact, ascii bool) {
 		}
 	}
 	return len(l), exact, true
+}
+
+// The case-insensitive tests below agree with strings.ToLower(s) holding
+// l (lower case, ASCII) as a prefix, suffix or substring without
+// allocating: where the part of s that can meet l is ASCII, ToLower maps it
+// byte for byte (ToLower maps rune by rune, so a part at a rune boundary
+// lowers on its own); elsewhere they fall back to ToLower.
+
+func hasPrefixFold(s, l string) bool {
+	head := s[:min(len(l), len(s))]
+	if !isASCII(head) {
+		return strings.HasPrefix(strings.ToLower(s), l)
+	}
+	return len(s) >= len(l) && equalLowerASCII(head, l)
+}
+
+func hasSuffixFold(s, l string) bool {
+	tail := s[max(0, len(s)-len(l)):]
+	if !isASCII(tail) {
+		return strings.HasSuffix(strings.ToLower(s), l)
+	}
+	return len(s) >= len(l) && equalLowerASCII(tail, l)
+}
+
+func containsFold(s, l string) bool {
+	if !isASCII(s) {
+		return strings.Contains(strings.ToLower(s), l)
+	}
+	if len(l) == 0 {
+		return true
+	}
+	first := l[0]
+	for i := 0; i+len(l) <= len(s); i++ {
+		if lowerASCII(s[i]) == first && equalLowerASCII(s[i:i+len(l)], l) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalLowerASCII reports whether ASCII s lower-cased is l.
+func equalLowerASCII(s, l string) bool {
+	if len(s) != len(l) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lowerASCII(s[i]) != l[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
