@@ -57,6 +57,60 @@ func (o orNode) refs(pos bool, fn func(*search, bool)) {
 func (n notNode) refs(pos bool, fn func(*search, bool)) { n.n.refs(!pos, fn) }
 func (r ref) refs(pos bool, fn func(*search, bool))     { fn(r.s, pos) }
 
+// cost estimates what evaluating n costs.
+func cost(n node) int {
+	switch n := n.(type) {
+	case andNode:
+		c := 0
+		for _, x := range n {
+			c += cost(x)
+		}
+		return c
+	case orNode:
+		c := 0
+		for _, x := range n {
+			c += cost(x)
+		}
+		return c
+	case notNode:
+		return cost(n.n)
+	case ref:
+		c := 0
+		for _, conj := range n.s.alts {
+			for _, fm := range conj {
+				c += fm.cost
+			}
+		}
+		return c
+	}
+	return 1
+}
+
+// byCost orders the operands of every and and or in n cheapest first:
+// evaluation has no side effects, so the order changes only how soon an
+// operand decides (a rare field absent, or a regular expression never
+// run because a cheaper test failed first). The order of equal costs is
+// kept.
+func byCost(n node) node {
+	sorted := func(ns []node) []node {
+		out := make([]node, len(ns))
+		for i, x := range ns {
+			out[i] = byCost(x)
+		}
+		slices.SortStableFunc(out, func(a, b node) int { return cost(a) - cost(b) })
+		return out
+	}
+	switch n := n.(type) {
+	case andNode:
+		return andNode(sorted(n))
+	case orNode:
+		return orNode(sorted(n))
+	case notNode:
+		return notNode{byCost(n.n)}
+	}
+	return n
+}
+
 // parseCondition compiles a condition over the rule's searches.
 func parseCondition(text string, searches map[string]*search) (node, error) {
 	if strings.Contains(text, "|") {

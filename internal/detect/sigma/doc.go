@@ -85,9 +85,10 @@ func (d *doc) read(field string) int {
 // per event across all the rules. It is not safe for concurrent use: use
 // one per goroutine.
 type Matcher struct {
-	set *Set
-	d   doc
-	why []Match
+	set  *Set
+	d    doc
+	why  []Match
+	memo map[*index]map[string][]*Rule // see always
 }
 
 // Matcher returns a matcher over the set.
@@ -126,12 +127,54 @@ func (m *Matcher) Match(ev *event.Event, fn func(*Rule)) {
 			}
 		}
 	}
-	for _, r := range ix.always {
+	for _, r := range m.always(ix, ev) {
 		if r.cond != nil && r.cond.eval(&m.d) {
 			fn(r)
 		}
 	}
 }
+
+// always returns the always-tested rules of ix that can match ev: those
+// whose condition requires some test of the operation field that its
+// value fails are left out (remembered per value).
+func (m *Matcher) always(ix *index, ev *event.Event) []*Rule {
+	if len(ix.always) == 0 || ix.field == "" {
+		return ix.always
+	}
+	var v string
+	if ev.Source == event.SourceCloudTrail {
+		v = ev.API.Operation
+	} else {
+		switch vals := m.d.values(ix.field); len(vals) {
+		case 0:
+			v = ""
+		case 1:
+			v = vals[0]
+		default:
+			return ix.always // several values: the rules test them
+		}
+	}
+	memo := m.memo[ix]
+	if memo == nil {
+		if m.memo == nil {
+			m.memo = map[*index]map[string][]*Rule{}
+		}
+		memo = map[string][]*Rule{}
+		m.memo[ix] = memo
+	}
+	rules, ok := memo[v]
+	if !ok {
+		rules = ix.alwaysFor(v)
+		if len(memo) >= maxMemo {
+			clear(memo)
+		}
+		memo[strings.Clone(v)] = rules
+	}
+	return rules
+}
+
+// maxMemo bounds the operation names a Matcher remembers per source.
+const maxMemo = 4096
 
 // lookup returns the rules filed under name, whatever its case.
 func (ix *index) lookup(name string) []*Rule {

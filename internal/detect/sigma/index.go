@@ -23,6 +23,35 @@ type index struct {
 	byName  map[string][]*Rule // its lower-cased values
 	indexed []*Rule            // the rules in byName, in rule order
 	always  []*Rule
+	// tests holds, for the rules of always whose condition requires the
+	// field to pass some other test (startswith, endswith, contains, a
+	// pattern), those tests: the rule is a candidate only for a value one
+	// of them accepts. nil for the others.
+	tests [][]*fieldMatch
+}
+
+// alwaysFor returns the rules of always that are candidates for the
+// field's value v.
+func (ix *index) alwaysFor(v string) []*Rule {
+	var out []*Rule
+	for i, r := range ix.always {
+		if ts := ix.tests[i]; ts != nil && !accepts(ts, v) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func accepts(tests []*fieldMatch, v string) bool {
+	for _, fm := range tests {
+		for _, m := range fm.str {
+			if m(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // indexed is the field the index keys on for CloudTrail, whose decoded
@@ -56,6 +85,11 @@ func NewSet(rules []*Rule) *Set {
 			}
 			if !ok || ix.field == "" {
 				ix.always = append(ix.always, r)
+				tests, ok := requiredTests(r.cond, ix.field)
+				if !ok {
+					tests = nil
+				}
+				ix.tests = append(ix.tests, tests)
 				continue
 			}
 			for n := range names {
@@ -142,6 +176,53 @@ func searchRequired(s *search, field string) (nameSet, bool) {
 		}
 	}
 	return all, len(all) > 0
+}
+
+// requiredTests returns value tests on field (without |all, null or
+// exists) one of which every event matching n passes, when n implies
+// them.
+func requiredTests(n node, field string) ([]*fieldMatch, bool) {
+	if field == "" {
+		return nil, false
+	}
+	switch n := n.(type) {
+	case ref:
+		var all []*fieldMatch
+		for _, conj := range n.s.alts {
+			found := false
+			for _, fm := range conj {
+				if fm.field != field || fm.all || len(fm.preds) > 0 || len(fm.str) == 0 {
+					continue
+				}
+				all = append(all, fm)
+				found = true
+				break
+			}
+			if !found {
+				return nil, false
+			}
+		}
+		return all, len(all) > 0
+	case andNode:
+		var best []*fieldMatch
+		for _, c := range n {
+			if s, ok := requiredTests(c, field); ok && (best == nil || len(s) < len(best)) {
+				best = s
+			}
+		}
+		return best, best != nil
+	case orNode:
+		var all []*fieldMatch
+		for _, c := range n {
+			s, ok := requiredTests(c, field)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, s...)
+		}
+		return all, true
+	}
+	return nil, false
 }
 
 func isASCII(s string) bool {

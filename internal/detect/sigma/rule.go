@@ -279,6 +279,9 @@ func parseRule(n *yaml.Node, file string, opt Options) (*Rule, error) {
 			r.positive = append(r.positive, s)
 		}
 	})
+	// After positive: explanations list the searches as the condition
+	// names them.
+	r.cond = byCost(r.cond)
 	return r, nil
 }
 

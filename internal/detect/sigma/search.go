@@ -37,6 +37,7 @@ type fieldMatch struct {
 	// exact holds the values of plain equality tests without wildcards or
 	// transforms, one per pred when every value is one: the index uses them.
 	exact []string
+	cost  int // see buildField: and and or test cheap operands first
 }
 
 // pred tests the event; it returns the field value that matched.
@@ -295,6 +296,21 @@ func buildField(field, key string, mods []string, n *yaml.Node, file string, opt
 	}
 	if len(fm.preds)+len(fm.str) == 0 {
 		return nil, errAt(file, n, "%s: no values", key)
+	}
+	// What testing it costs, roughly: a read of the field, and a test per
+	// value (a regular expression much more); keywords search the record.
+	per := 1
+	switch kind {
+	case "re":
+		per = 16
+	case "cidr", "fieldref":
+		per = 2
+	case "lt", "lte", "gt", "gte":
+		per = 0 // cheap, and thresholds are seldom crossed: test them early
+	}
+	fm.cost = 2 + per*len(fm.pattern)
+	if field == "" {
+		fm.cost += 30
 	}
 	return fm, nil
 }
