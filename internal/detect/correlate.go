@@ -42,7 +42,11 @@ type corrRef struct {
 // order.
 func (e *Engine) DetectBatch(events []event.Event) *Batch {
 	b := &Batch{}
-	m := e.rules.Matcher()
+	m, _ := e.matchers.Get().(*sigma.Matcher)
+	if m == nil {
+		m = e.rules.Matcher()
+	}
+	defer e.matchers.Put(m)
 	for i := range events {
 		ev := &events[i]
 		if ev.Finding != nil && e.External {

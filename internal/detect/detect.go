@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
@@ -129,6 +130,9 @@ type Engine struct {
 	feeds        map[*sigma.Rule][]*corrRef
 	quiet        map[*sigma.Rule]bool
 	attack       map[*sigma.Rule]Attack // parsed once from the tags
+	// matchers are reused across batches: each remembers which rules
+	// the operation names it has seen can match.
+	matchers sync.Pool
 }
 
 // NewEngine builds an engine over compiled rules, correlation rules among

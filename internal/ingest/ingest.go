@@ -288,10 +288,13 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 		defer gzPool.Put(zr)
 		r = zr
 	}
-	sr := bufPool.Get().(*bufio.Reader)
+	// Just big enough to sniff the format: the framer's reads past it go
+	// straight to r (a larger buffer would fill with the decompressed file
+	// only for the framer to copy it out again).
+	sr := sniffPool.Get().(*bufio.Reader)
 	sr.Reset(r)
-	defer bufPool.Put(sr)
-	head, perr := sr.Peek(8 << 10)
+	defer sniffPool.Put(sr)
+	head, perr := sr.Peek(sniffSize)
 	kind, flow, skip, err := sniff(head)
 	if err != nil {
 		if errors.Is(err, errEmpty) && perr != nil && perr != io.EOF && perr != bufio.ErrBufferFull {
@@ -360,9 +363,13 @@ func gzipSize(rc io.Reader, size int64) int64 {
 // Readers are reused across inputs: most inputs are small files, and a
 // gzip reader's state costs more to build than its file to read.
 var (
-	bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
-	gzPool  sync.Pool
+	bufPool   = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+	sniffPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, sniffSize) }}
+	gzPool    sync.Pool
 )
+
+// sniffSize is how much of an input's start is read to tell its format.
+const sniffSize = 8 << 10
 
 type kind uint8
 
