@@ -106,7 +106,8 @@ type corrState struct {
 	c      *sigma.Correlation
 	groups map[string]*group
 	newest time.Time
-	buf    []byte // key's
+	buf    []byte   // key's
+	vals   []string // value_count's values of one event
 }
 
 type group struct {
@@ -231,8 +232,26 @@ func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, 
 			what = fmt.Sprintf("%d matching events within %s", n, s.c.Timespan)
 		}
 	case "value_count":
-		v, ok := ev.Lookup(s.c.Field)
-		if !ok {
+		// Every value counts: a list (the names a batch call reads, an
+		// array in the record) adds each of its elements.
+		vals := s.vals[:0]
+		ev.Each(s.c.Field, func(v event.Value) bool {
+			if v.Kind == event.KindArray {
+				v.Elements(func(el event.Value) bool {
+					if el.Kind != event.KindNull {
+						vals = append(vals, el.String())
+					}
+					return true
+				})
+				return true
+			}
+			if v.Kind != event.KindNull {
+				vals = append(vals, v.String())
+			}
+			return true
+		})
+		s.vals = vals[:0]
+		if len(vals) == 0 {
 			return Finding{}, false
 		}
 		if g.values == nil {
@@ -250,23 +269,25 @@ func (s *corrState) add(ev *event.Event, ref *corrRef, episodes bool) (Finding, 
 				}
 			}
 		}
-		val := v.String()
-		if old := g.values[val]; old != nil {
-			// The value's latest match moves on (in place: assigning to
-			// the map would store the key again, a view of the input
-			// chunk).
-			if old.t.Equal(g.oldest) {
-				g.oldest = time.Time{} // not known: found again when needed
-			}
-			*old = this
-		} else {
-			// A copy: the value is a view of the input chunk.
-			e := this
-			g.values[strings.Clone(val)] = &e
-			if g.oldest.IsZero() || t.Before(g.oldest) {
-				g.oldest = t
+		for _, val := range vals {
+			if old := g.values[val]; old != nil {
+				// The value's latest match moves on (in place: assigning
+				// to the map would store the key again, a view of the
+				// input chunk).
+				if old.t.Equal(g.oldest) {
+					g.oldest = time.Time{} // not known: found again when needed
+				}
+				*old = this
+			} else {
+				// A copy: the value is a view of the input chunk.
+				e := this
+				g.values[strings.Clone(val)] = &e
+				if g.oldest.IsZero() || t.Before(g.oldest) {
+					g.oldest = t
+				}
 			}
 		}
+		clear(vals)
 		n := int64(len(g.values))
 		fire = n >= s.need()
 		if fire {
@@ -334,7 +355,13 @@ func (s *corrState) finding(ev *event.Event, key string, shown []string, matched
 		return strings.Compare(a.id, b.id)
 	})
 	f.EventIDs = nil
-	for _, m := range matched[:min(len(matched), MaxEventIDs)] {
+	for i, m := range matched {
+		if len(f.EventIDs) == MaxEventIDs {
+			break
+		}
+		if i > 0 && matched[i-1].id == m.id && matched[i-1].t.Equal(m.t) {
+			continue // one event that gave several values
+		}
 		f.EventIDs = append(f.EventIDs, m.id)
 	}
 	f.Explanation = []Evidence{{Selection: "correlation", Field: s.c.Type, Value: what, Pattern: shown}}

@@ -228,3 +228,36 @@ correlation:
 		t.Errorf("findings %v, want a@10:00 b@10:46 a@12:00", got)
 	}
 }
+
+// TestValueCountCountsEveryValue: a value_count counts each value of a
+// list (a batch call naming several secrets), and lists the event once.
+func TestValueCountCountsEveryValue(t *testing.T) {
+	e := engine(t, `title: Many distinct secrets
+id: corr-values
+correlation:
+  type: value_count
+  rules: [secret_read]
+  group-by: [userIdentity.arn]
+  timespan: 10m
+  condition: {field: requestParameters.secretId, gte: 3}
+`)
+	batch := func(at time.Duration, ids string) event.Event {
+		r := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"b-%d","eventTime":"%s","eventSource":"x.amazonaws.com","eventName":"GetSecretValue","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","userName":"a"},"requestParameters":{"secretId":[%s]}}`,
+			at, time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC).Add(at).Format(time.RFC3339), ids)
+		var ev event.Event
+		if err := cloudtrail.Decode([]byte(r), &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	fs := run(e, []event.Event{batch(0, `"s1","s2","s3"`)})
+	if got := ids(fs); got != "corr-values" {
+		t.Fatalf("findings %s: want the correlation from one call naming three secrets", got)
+	}
+	if len(fs[0].EventIDs) != 1 {
+		t.Errorf("event ids %q: want the one event once", fs[0].EventIDs)
+	}
+	if got := ids(run(e, []event.Event{batch(0, `"s1","s1"`), batch(time.Minute, `"s2"`)})); got != "" {
+		t.Errorf("findings %s: two distinct secrets (one named twice) are not three", got)
+	}
+}

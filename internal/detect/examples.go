@@ -248,6 +248,12 @@ func sequenceEvents(records []json.RawMessage, flows []string) ([]event.Event, e
 		}
 		evs = append(evs, e...)
 	}
+	// Requests read as detect reads them (parapet.request.*, policy and
+	// share verdicts), for correlations over base rules that use them.
+	req := enrich.NewRequests(nil)
+	for i := range evs {
+		req.Enrich(&evs[i])
+	}
 	return evs, nil
 }
 

@@ -159,6 +159,18 @@ func (r *Requests) Enrich(ev *event.Event) {
 				f.SharePublic = "false"
 			}
 		}
+		// SQS and SNS: the accounts a queue or topic is opened to
+		// (AWSAccountIds, AWSAccountId in the API; CloudTrail writes the
+		// keys with their first letter lower-cased).
+		switch ev.API.Service {
+		case "sqs.amazonaws.com", "sns.amazonaws.com":
+			for _, p := range []string{"requestParameters.aWSAccountIds", "requestParameters.aWSAccountId", "requestParameters.AWSAccountIds", "requestParameters.AWSAccountId", "requestParameters.awsAccountIds", "requestParameters.awsAccountId"} {
+				if _, ok := ev.Lookup(p); ok {
+					set = r.share(ev, &f, p, "") || set
+					break
+				}
+			}
+		}
 	case "CreateResourceShare", "AssociateResourceShare":
 		set = r.share(ev, &f, "requestParameters.principals", "") || set
 	case "ModifyDocumentPermission":
@@ -170,6 +182,9 @@ func (r *Requests) Enrich(ev *event.Event) {
 	}
 	if n := items(ev); n > 0 {
 		f.Items, set = n, true
+	}
+	if names := readNames(ev, op); len(names) > 0 {
+		f.Names, set = names, true
 	}
 	if set {
 		facts := f // only now on the heap: most requests set none
@@ -456,6 +471,47 @@ var bulkParams = map[string][]string{
 	"BatchDeleteImage":    {"requestParameters.imageIds"},
 	"DeleteMessageBatch":  {"requestParameters.entries"},
 	"BatchGetItem":        {"requestParameters.requestItems"},
+}
+
+// readNames lists the secrets and parameters a read call names: each
+// counts once in a value_count correlation over parapet.request.names,
+// whether read one call each or many in one batch.
+func readNames(ev *event.Event, op string) []string {
+	var paths []string
+	switch {
+	case ev.API.Service == "secretsmanager.amazonaws.com" && op == "GetSecretValue":
+		paths = []string{"requestParameters.secretId"}
+	case ev.API.Service == "secretsmanager.amazonaws.com" && op == "BatchGetSecretValue":
+		paths = []string{"requestParameters.secretIdList"}
+	case ev.API.Service == "ssm.amazonaws.com" && op == "GetParameter":
+		paths = []string{"requestParameters.name"}
+	case ev.API.Service == "ssm.amazonaws.com" && op == "GetParameters":
+		paths = []string{"requestParameters.names"}
+	case ev.API.Service == "ssm.amazonaws.com" && op == "GetParametersByPath":
+		paths = []string{"requestParameters.path"}
+	default:
+		return nil
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, p := range paths {
+		elems(ev, p, func(raw json.RawMessage) {
+			var s string
+			if json.Unmarshal(raw, &s) != nil || strings.TrimSpace(s) == "" || seen[s] {
+				return
+			}
+			seen[s] = true
+			names = append(names, s)
+		})
+	}
+	if len(names) == 0 && op == "BatchGetSecretValue" {
+		// Secrets chosen by filters: the filters stand for them (how many
+		// matched, the record does not say).
+		if v, ok := ev.Lookup("requestParameters.filters"); ok {
+			names = append(names, "filters:"+string(v.JSON()))
+		}
+	}
+	return names
 }
 
 // items counts what a bulk request names.

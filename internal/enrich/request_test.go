@@ -80,7 +80,19 @@ func TestRequestFacts(t *testing.T) {
 		{"ModifySecurityGroupRules to 0.0.0.0/0", ct("ModifySecurityGroupRules", "ec2.amazonaws.com", `{"ModifySecurityGroupRulesRequest":{"GroupId":"sg-0123456789abcdef0","SecurityGroupRule":{"SecurityGroupRuleId":"sgr-0123456789abcdef0","SecurityGroupRule":{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"CidrIpv4":"0.0.0.0/0"},"tag":1}}}`),
 			map[string]string{"ingress.internet": "true", "ingress.ports": "22"}},
 		{"GetParameters counts its names", ct("GetParameters", "ssm.amazonaws.com", `{"names":["/a","/b","/c"],"withDecryption":true}`),
-			map[string]string{"request.items": "3"}},
+			map[string]string{"request.items": "3", "request.names": "/a,/b,/c"}},
+		{"GetSecretValue names its secret", ct("GetSecretValue", "secretsmanager.amazonaws.com", `{"secretId":"prod/db"}`),
+			map[string]string{"request.names": "prod/db"}},
+		{"BatchGetSecretValue names each secret once", ct("BatchGetSecretValue", "secretsmanager.amazonaws.com", `{"secretIdList":["a","b","a"]}`),
+			map[string]string{"request.items": "3", "request.names": "a,b"}},
+		{"BatchGetSecretValue by filters", ct("BatchGetSecretValue", "secretsmanager.amazonaws.com", `{"filters":[{"key":"name","values":["prod/"]}]}`),
+			map[string]string{"request.names": `filters:[{"key":"name","values":["prod/"]}]`}},
+		{"a parameter write names nothing read", ct("PutParameter", "ssm.amazonaws.com", `{"name":"/a","type":"SecureString","overwrite":true}`),
+			map[string]string{"request.names": ""}},
+		{"SQS AddPermission to a foreign account", ct("AddPermission", "sqs.amazonaws.com", `{"queueUrl":"https://sqs.us-east-1.amazonaws.com/111122223333/q","label":"l","aWSAccountIds":["999988887777","222233334444"],"actions":["SendMessage"]}`),
+			map[string]string{"share.foreign": "true", "share.foreign_accounts": "999988887777", "share.public": "false"}},
+		{"SNS AddPermission to a known account", ct("AddPermission", "sns.amazonaws.com", `{"topicArn":"arn:aws:sns:us-east-1:111122223333:t","label":"l","aWSAccountId":["222233334444"],"actionName":["Publish"]}`),
+			map[string]string{"share.foreign": "false", "share.accounts": "222233334444"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

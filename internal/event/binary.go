@@ -110,6 +110,7 @@ func (e *Event) AppendBinary(b []byte) []byte {
 		w.strs(f.IngressPorts)
 		w.str(f.IngressAllTraffic)
 		w.varint(int64(f.Items))
+		w.strs(f.Names)
 	}
 	w.str(e.Origin.File)
 	w.varint(e.Origin.Offset)
@@ -188,6 +189,7 @@ func ReadBinary(b []byte, e *Event) error {
 		f.IngressPorts = r.strs()
 		f.IngressAllTraffic = r.str()
 		f.Items = int(r.varint())
+		f.Names = r.strs()
 		e.Facts = f
 	}
 	e.Origin.File = r.str()

@@ -185,6 +185,10 @@ type Facts struct {
 	// Items counts what a bulk request names (parameters, secrets, keys,
 	// instances); 0 when not a bulk request.
 	Items int
+	// Names lists the secrets and parameters a read names (secret ids,
+	// parameter names, a path read by path, a batch's filters), so that a
+	// correlation counts distinct items, not calls.
+	Names []string
 }
 
 // Cloud locates the event.

@@ -381,6 +381,8 @@ func (e *Event) parapetList(name string) []string {
 		return f.ShareForeign
 	case "ingress.ports":
 		return f.IngressPorts
+	case "request.names":
+		return f.Names
 	}
 	return nil
 }
