@@ -329,3 +329,52 @@ func Principal(a *event.Actor, account string) string {
 	}
 	return account + "/" + who
 }
+
+// Reopen opens an episode from a finding stored earlier (serve restarting:
+// its open episodes go on, so that their further events grow the stored
+// finding instead of opening new ones and running playbooks again). A
+// correlation's group is read back from its explanation (group-by
+// field=value pairs). Findings that are not aggregated are ignored; an
+// episode already open under the finding's key is kept.
+func (a *Aggregator) Reopen(f Finding) {
+	if !Aggregated(&f) {
+		return
+	}
+	if a.open == nil {
+		a.open = map[string]*episode{}
+		if a.Window <= 0 {
+			a.Window = DefaultAggregateWindow
+		}
+		if a.MaxOpen <= 0 {
+			a.MaxOpen = MaxOpenEpisodes
+		}
+	}
+	if f.group == "" && len(f.Explanation) > 0 && f.Explanation[0].Selection == "correlation" {
+		vals := make([]string, 0, len(f.Explanation[0].Pattern))
+		for _, p := range f.Explanation[0].Pattern {
+			_, v, _ := strings.Cut(p, "=")
+			vals = append(vals, v)
+		}
+		f.group = strings.Join(vals, "\x1f")
+	}
+	if f.Count <= 0 {
+		f.Count = max(len(f.EventIDs), 1)
+	}
+	if f.FirstSeen.IsZero() {
+		f.FirstSeen = f.Time
+	}
+	if f.LastSeen.IsZero() {
+		f.LastSeen = f.Time
+	}
+	key := aggregateKey(&f)
+	if a.open[key] != nil || len(a.open) >= a.MaxOpen {
+		return
+	}
+	a.open[key] = &episode{key: key, f: f}
+	if f.LastSeen.After(a.newest) {
+		a.newest = f.LastSeen
+	}
+	if a.oldest.IsZero() || f.FirstSeen.Before(a.oldest) {
+		a.oldest = f.FirstSeen
+	}
+}

@@ -111,6 +111,11 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		return err
 	}
 	p.Incidents.RestoreSignals(signals)
+	if p.Aggregate != nil {
+		if err := p.reopenEpisodes(ctx); err != nil {
+			return err
+		}
+	}
 	if p.Intel != nil {
 		p.intel.Store(p.Intel)
 	}
@@ -573,6 +578,70 @@ func loadSignals(ctx context.Context, db *store.DB, limit int) ([]*detect.Findin
 	}
 	slices.Reverse(out)
 	return out, rows.Err()
+}
+
+// maxReopen bounds the stored findings read back at start to reopen their
+// episodes.
+const maxReopen = 20_000
+
+// reopenEpisodes reads back the most recent stored findings and reopens
+// the episodes among them still open as of the newest (within the
+// aggregation window of the latest last_seen): after a restart their
+// further events grow the stored finding (no new finding, no second run
+// of its playbooks).
+func (p *Pipeline) reopenEpisodes(ctx context.Context) error {
+	rows, err := p.DB.QueryContext(ctx, `SELECT body FROM findings ORDER BY time DESC LIMIT ?`, maxReopen)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var fs []detect.Finding
+	var newest time.Time
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return err
+		}
+		f, err := report.ParseFindingJSON([]byte(body))
+		if err != nil {
+			return err
+		}
+		if !detect.Aggregated(&f) {
+			continue
+		}
+		last := f.LastSeen
+		if last.IsZero() {
+			last = f.Time
+		}
+		if last.After(newest) {
+			newest = last
+		}
+		fs = append(fs, f)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	window := p.Aggregate.Window
+	if window <= 0 {
+		window = detect.DefaultAggregateWindow
+	}
+	n := 0
+	for i := len(fs) - 1; i >= 0; i-- { // oldest first
+		f := fs[i]
+		last := f.LastSeen
+		if last.IsZero() {
+			last = f.Time
+		}
+		if newest.Sub(last) > window {
+			continue
+		}
+		p.Aggregate.Reopen(f)
+		n++
+	}
+	if n > 0 {
+		p.Log.Info("episodes reopened from the store", "episodes", n)
+	}
+	return nil
 }
 
 // LoadIncidents reads the most recent incidents (by last finding).

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
@@ -287,3 +288,70 @@ func AppendFindingJSON(b []byte, f *detect.Finding) []byte {
 
 // round2 keeps two decimals: scores are estimates, not measurements.
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// ParseFindingJSON reads back what AppendFindingJSON wrote (a stored
+// finding), so that AppendFindingJSON of the result writes it again.
+func ParseFindingJSON(body []byte) (detect.Finding, error) {
+	var j struct {
+		ID      string    `json:"id"`
+		Time    time.Time `json:"time"`
+		RuleID  string    `json:"rule_id"`
+		Title   string    `json:"title"`
+		Level   string    `json:"level"`
+		Source  string    `json:"source"`
+		Summary string    `json:"summary"`
+		Attack  struct {
+			Techniques []string `json:"techniques"`
+			Tactics    []string `json:"tactics"`
+		} `json:"attack"`
+		EventIDs []string `json:"event_ids"`
+		Cloud    struct {
+			Provider string `json:"provider"`
+			Account  string `json:"account"`
+			Region   string `json:"region"`
+		} `json:"cloud"`
+		Actor struct {
+			Type        string `json:"type"`
+			ARN         string `json:"arn"`
+			UserName    string `json:"user_name"`
+			AccessKeyID string `json:"access_key_id"`
+			SessionName string `json:"session_name"`
+			PrincipalID string `json:"principal_id"`
+		} `json:"actor"`
+		SrcIP     string `json:"src_ip"`
+		Resources []struct {
+			Type string `json:"type"`
+			UID  string `json:"uid"`
+			Name string `json:"name"`
+		} `json:"resources"`
+		Explanation []struct {
+			Selection string   `json:"selection"`
+			Field     string   `json:"field"`
+			Value     string   `json:"value"`
+			Pattern   []string `json:"pattern"`
+			Detail    string   `json:"detail"`
+			Score     float64  `json:"score"`
+		} `json:"explanation"`
+		Score     float64   `json:"score"`
+		Triage    []string  `json:"triage"`
+		Count     int       `json:"count"`
+		FirstSeen time.Time `json:"first_seen"`
+		LastSeen  time.Time `json:"last_seen"`
+	}
+	if err := json.Unmarshal(body, &j); err != nil {
+		return detect.Finding{}, fmt.Errorf("stored finding: %w", err)
+	}
+	f := detect.Finding{ID: j.ID, Time: j.Time, RuleID: j.RuleID, Title: j.Title, Level: j.Level, Source: j.Source, Summary: j.Summary,
+		Attack:   detect.Attack{Techniques: j.Attack.Techniques, Tactics: j.Attack.Tactics},
+		EventIDs: j.EventIDs, Cloud: event.Cloud{Provider: j.Cloud.Provider, Account: j.Cloud.Account, Region: j.Cloud.Region},
+		Actor: event.Actor{Type: j.Actor.Type, ARN: j.Actor.ARN, UserName: j.Actor.UserName, AccessKeyID: j.Actor.AccessKeyID,
+			SessionName: j.Actor.SessionName, PrincipalID: j.Actor.PrincipalID},
+		SrcIP: j.SrcIP, Score: j.Score, Triage: j.Triage, Count: j.Count, FirstSeen: j.FirstSeen, LastSeen: j.LastSeen}
+	for _, r := range j.Resources {
+		f.Resources = append(f.Resources, event.Resource{Type: r.Type, UID: r.UID, Name: r.Name})
+	}
+	for _, e := range j.Explanation {
+		f.Explanation = append(f.Explanation, detect.Evidence{Selection: e.Selection, Field: e.Field, Value: e.Value, Pattern: e.Pattern, Detail: e.Detail, Score: e.Score})
+	}
+	return f, nil
+}
