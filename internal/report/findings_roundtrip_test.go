@@ -18,7 +18,7 @@ func TestParseFindingJSONRoundTrip(t *testing.T) {
 		Actor: event.Actor{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/alice", UserName: "alice", AccessKeyID: "AKIAEXAMPLE", PrincipalID: "AIDA"},
 		SrcIP: "198.51.100.7", Resources: []event.Resource{{Type: "AWS::S3::Bucket", UID: "arn:aws:s3:::b", Name: "b"}},
 		Explanation: []detect.Evidence{{Selection: "correlation", Field: "event_count", Value: "3 matching events", Pattern: []string{"userIdentity.arn=x"}}, {Selection: "ueba", Value: "v", Detail: "rare", Score: 2.5}},
-		Score: 3.25, Triage: []string{"check who"}, Count: 7, FirstSeen: at.Add(-time.Hour), LastSeen: at}
+		Score:       3.25, Triage: []string{"check who"}, Count: 7, FirstSeen: at.Add(-time.Hour), LastSeen: at}
 	want := string(AppendFindingJSON(nil, &f))
 	g, err := ParseFindingJSON([]byte(want))
 	if err != nil {
