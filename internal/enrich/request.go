@@ -113,6 +113,7 @@ var policyParams = map[string][]string{
 	"PutFileSystemPolicy":                 {"requestParameters.policy"},
 	"PutDestinationPolicy":                {"requestParameters.accessPolicy"},
 	"PutRepositoryPermissionsPolicy":      {"requestParameters.policyDocument"},
+	"PutDomainPermissionsPolicy":          {"requestParameters.policyDocument"},
 	"PutPermissionPolicy":                 {"requestParameters.policy"},
 }
 
