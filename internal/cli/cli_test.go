@@ -304,6 +304,16 @@ func TestRulesLint(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(out, "bare.yml:1") || !strings.Contains(out, "bad.yml:5") || strings.Contains(out, "ok.yml") {
 		t.Errorf("lint: exit %d\n%s", code, out)
 	}
+	// --strict: a rule complete but for a triage guide is a problem.
+	strict := t.TempDir()
+	writeRule(t, strict, "ok", createUserRule, "")
+	if out, _, code := run(t, "", "rules", "lint", strict); code != 0 {
+		t.Errorf("lint without --strict: exit %d\n%s", code, out)
+	}
+	out, _, code = run(t, "", "rules", "lint", "--strict", strict)
+	if code != ExitFailure || !strings.Contains(out, "a triage guide") {
+		t.Errorf("lint --strict on a rule without a triage guide: exit %d\n%s", code, out)
+	}
 }
 
 // TestDetectCloudRanges: instance credentials used from an address outside

@@ -143,9 +143,13 @@ func newRules(io IO) *cobra.Command {
 			return nil
 		},
 	})
-	cmd.AddCommand(&cobra.Command{
+	var strict bool
+	lint := &cobra.Command{
 		Use:   "lint DIR...",
 		Short: "Report rules that cannot be parsed, and missing id, level, ATT&CK tags or false positives",
+		Long: `Report rules that cannot be parsed, duplicate ids, and rules missing an id, a level, an ATT&CK technique
+tag or false positives. --strict holds them to what every builtin rule has: a triage guide too (rules test
+checks that each has matching and near-miss examples).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("rules lint needs a DIR")
@@ -176,6 +180,9 @@ func newRules(io IO) *cobra.Command {
 					if len(r.FalsePositives) == 0 {
 						miss = append(miss, "falsepositives")
 					}
+					if strict && len(r.Triage) == 0 {
+						miss = append(miss, "a triage guide")
+					}
 					if len(miss) > 0 {
 						fmt.Fprintf(io.Out, "%s:%d: %q lacks %v\n", r.File, r.Line, r.Title, miss)
 						problems++
@@ -193,6 +200,8 @@ func newRules(io IO) *cobra.Command {
 			}
 			return nil
 		},
-	})
+	}
+	lint.Flags().BoolVar(&strict, "strict", false, "also require a triage guide, as builtin rules have")
+	cmd.AddCommand(lint)
 	return cmd
 }

@@ -100,6 +100,29 @@ func FindingID(ruleID string, eventIDs []string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// Incomplete lists what a rule lacks that every builtin rule has: an id,
+// a level, an ATT&CK technique tag, false positives and a triage guide
+// (rules lint --strict holds other rules to it too).
+func Incomplete(r *sigma.Rule) []string {
+	var miss []string
+	if r.ID == "" {
+		miss = append(miss, "an id")
+	}
+	if LevelRank(r.Level) < 0 {
+		miss = append(miss, "a level")
+	}
+	if len(AttackFromTags(r.Tags).Techniques) == 0 {
+		miss = append(miss, "an ATT&CK technique tag")
+	}
+	if len(r.FalsePositives) == 0 {
+		miss = append(miss, "falsepositives")
+	}
+	if len(r.Triage) == 0 {
+		miss = append(miss, "a triage guide (triage: steps naming the fields to check, in order)")
+	}
+	return miss
+}
+
 // AttackFromTags reads Sigma's attack.* tags.
 func AttackFromTags(tags []string) Attack {
 	var a Attack

@@ -58,25 +58,7 @@ func TestBuiltinRuleExamples(t *testing.T) {
 // technique tag, false positives and a triage guide (correlation rules
 // too). Its examples, a matching and a near-miss one at least, are
 // RunExamples' to check.
-func incomplete(r *sigma.Rule) []string {
-	var miss []string
-	if r.ID == "" {
-		miss = append(miss, "an id")
-	}
-	if detect.LevelRank(r.Level) < 0 {
-		miss = append(miss, "a level")
-	}
-	if len(detect.AttackFromTags(r.Tags).Techniques) == 0 {
-		miss = append(miss, "an ATT&CK technique tag")
-	}
-	if len(r.FalsePositives) == 0 {
-		miss = append(miss, "falsepositives")
-	}
-	if len(r.Triage) == 0 {
-		miss = append(miss, "a triage guide (triage: steps naming the fields to check, in order)")
-	}
-	return miss
-}
+func incomplete(r *sigma.Rule) []string { return detect.Incomplete(r) }
 
 // TestIncompleteRuleNamed: a rule lacking a part, or an example of each
 // kind, is reported with its file.
