@@ -105,18 +105,31 @@ func (a *Aggregator) Add(f *Finding) (*Finding, bool) {
 	if ep := a.open[key]; ep != nil {
 		g := &ep.f
 		if f.Time.Sub(g.LastSeen) <= a.Window && g.FirstSeen.Sub(f.Time) <= a.Window {
-			g.Count += n
+			// An event the episode lists already (a record delivered
+			// again, after a restart the pipeline's set of records seen
+			// has forgotten) counts once.
+			added := 0
+			for _, id := range f.EventIDs {
+				if slices.Contains(g.EventIDs, id) {
+					continue
+				}
+				added++
+				if len(g.EventIDs) < MaxEventIDs {
+					g.EventIDs = append(g.EventIDs, strings.Clone(id))
+				}
+			}
+			if len(f.EventIDs) == 0 {
+				added = 1
+			}
+			if added == 0 {
+				return g, false
+			}
+			g.Count += added
 			if f.Time.Before(g.FirstSeen) {
 				g.FirstSeen = f.Time
 			}
 			if f.Time.After(g.LastSeen) {
 				g.LastSeen = f.Time
-			}
-			for _, id := range f.EventIDs {
-				if len(g.EventIDs) >= MaxEventIDs {
-					break
-				}
-				g.EventIDs = append(g.EventIDs, strings.Clone(id))
 			}
 			return g, false
 		}

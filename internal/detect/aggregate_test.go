@@ -351,3 +351,40 @@ func BenchmarkAggregator(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(fs))*float64(b.N)/b.Elapsed().Seconds(), "findings/s")
 }
+
+// TestAggregateReopenAndDuplicates: an episode reopened from its stored
+// finding goes on (no new finding), and a record it lists already,
+// delivered again, does not count twice.
+func TestAggregateReopenAndDuplicates(t *testing.T) {
+	e := secretEngine(t, "")
+	evs := repeats(t, 0, 3, 5*time.Second, 0, "alice", "203.0.113.7")
+	first := detectAll(e, nil, evs[:1], 64)
+	if len(first) != 1 {
+		t.Fatalf("%d findings", len(first))
+	}
+	stored := first[0]
+	stored.Count, stored.FirstSeen, stored.LastSeen = 1, stored.Time, stored.Time
+	a := detect.NewAggregator(time.Hour)
+	a.Reopen(stored)
+	if a.Open() != 1 {
+		t.Fatalf("%d episodes open after reopening one", a.Open())
+	}
+	// The first record again (a redelivery), then the two others.
+	for _, f := range detectAll(e, nil, evs, 64) {
+		f := f
+		g, opened := a.Add(&f)
+		if opened {
+			t.Fatalf("finding %s opened a new episode; want it in the reopened one", f.ID)
+		}
+		if g.ID != stored.ID {
+			t.Errorf("episode id %s, want %s", g.ID, stored.ID)
+		}
+	}
+	out := a.Flush(nil)
+	if len(out) != 1 {
+		t.Fatalf("after the restart: %d findings, want one", len(out))
+	}
+	if out[0].Count != 3 || len(out[0].EventIDs) != 3 {
+		t.Errorf("after the restart: count %d, event ids %v; want 3 (the redelivered record once)", out[0].Count, out[0].EventIDs)
+	}
+}
