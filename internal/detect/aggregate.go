@@ -77,19 +77,25 @@ func Aggregated(f *Finding) bool {
 	return f.Source != "ueba" && f.Source != "guardduty"
 }
 
+// init readies the aggregator on first use.
+func (a *Aggregator) init() {
+	if a.open != nil {
+		return
+	}
+	a.open = map[string]*episode{}
+	if a.Window <= 0 {
+		a.Window = DefaultAggregateWindow
+	}
+	if a.MaxOpen <= 0 {
+		a.MaxOpen = MaxOpenEpisodes
+	}
+}
+
 // Add merges f into its episode and returns the episode's finding (valid
 // until the next call) and whether f opened the episode. A finding that
 // is not aggregated is returned as it is, opened.
 func (a *Aggregator) Add(f *Finding) (*Finding, bool) {
-	if a.open == nil {
-		a.open = map[string]*episode{}
-		if a.Window <= 0 {
-			a.Window = DefaultAggregateWindow
-		}
-		if a.MaxOpen <= 0 {
-			a.MaxOpen = MaxOpenEpisodes
-		}
-	}
+	a.init()
 	if f.Time.After(a.newest) {
 		a.newest = f.Time
 	}
@@ -353,15 +359,7 @@ func (a *Aggregator) Reopen(f Finding) {
 	if !Aggregated(&f) {
 		return
 	}
-	if a.open == nil {
-		a.open = map[string]*episode{}
-		if a.Window <= 0 {
-			a.Window = DefaultAggregateWindow
-		}
-		if a.MaxOpen <= 0 {
-			a.MaxOpen = MaxOpenEpisodes
-		}
-	}
+	a.init()
 	if f.group == "" && len(f.Explanation) > 0 && f.Explanation[0].Selection == "correlation" {
 		vals := make([]string, 0, len(f.Explanation[0].Pattern))
 		for _, p := range f.Explanation[0].Pattern {

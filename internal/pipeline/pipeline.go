@@ -553,28 +553,11 @@ func loadSignals(ctx context.Context, db *store.DB, limit int) ([]*detect.Findin
 		if err := rows.Scan(&body); err != nil {
 			return nil, err
 		}
-		var j struct {
-			ID    string    `json:"id"`
-			Time  time.Time `json:"time"`
-			Level string    `json:"level"`
-			SrcIP string    `json:"src_ip"`
-			Cloud struct{ Account string }
-			Actor struct {
-				ARN         string `json:"arn"`
-				PrincipalID string `json:"principal_id"`
-			}
-			Attack struct{ Tactics, Techniques []string }
-			Res    []struct{ UID, Name string } `json:"resources"`
-		}
-		if err := json.Unmarshal([]byte(body), &j); err != nil {
+		f, err := report.ParseFindingJSON([]byte(body))
+		if err != nil {
 			return nil, fmt.Errorf("stored signal: %w", err)
 		}
-		f := &detect.Finding{ID: j.ID, Time: j.Time, Level: j.Level, SrcIP: j.SrcIP, Cloud: event.Cloud{Account: j.Cloud.Account},
-			Actor: event.Actor{ARN: j.Actor.ARN, PrincipalID: j.Actor.PrincipalID}, Attack: detect.Attack{Tactics: j.Attack.Tactics, Techniques: j.Attack.Techniques}}
-		for _, r := range j.Res {
-			f.Resources = append(f.Resources, event.Resource{UID: r.UID, Name: r.Name})
-		}
-		out = append(out, f)
+		out = append(out, &f)
 	}
 	slices.Reverse(out)
 	return out, rows.Err()
@@ -609,12 +592,11 @@ func (p *Pipeline) reopenEpisodes(ctx context.Context) error {
 		if !detect.Aggregated(&f) {
 			continue
 		}
-		last := f.LastSeen
-		if last.IsZero() {
-			last = f.Time
+		if f.LastSeen.IsZero() {
+			f.LastSeen = f.Time
 		}
-		if last.After(newest) {
-			newest = last
+		if f.LastSeen.After(newest) {
+			newest = f.LastSeen
 		}
 		fs = append(fs, f)
 	}
@@ -627,16 +609,10 @@ func (p *Pipeline) reopenEpisodes(ctx context.Context) error {
 	}
 	n := 0
 	for i := len(fs) - 1; i >= 0; i-- { // oldest first
-		f := fs[i]
-		last := f.LastSeen
-		if last.IsZero() {
-			last = f.Time
+		if newest.Sub(fs[i].LastSeen) <= window {
+			p.Aggregate.Reopen(fs[i])
+			n++
 		}
-		if newest.Sub(last) > window {
-			continue
-		}
-		p.Aggregate.Reopen(f)
-		n++
 	}
 	if n > 0 {
 		p.Log.Info("episodes reopened from the store", "episodes", n)
