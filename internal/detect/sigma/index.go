@@ -125,62 +125,27 @@ func (s *Set) Match(ev *event.Event, fn func(*Rule)) {
 type nameSet map[string]struct{}
 
 // required returns the values of field one of which every event matching
-// n must have, when n implies such a set.
+// n must have, when n implies such a set: the required tests, when all of
+// them are plain equality.
 func required(n node, field string) (nameSet, bool) {
-	if field == "" {
+	tests, ok := requiredTests(n, field)
+	if !ok || !exactOnly(tests) {
 		return nil, false
 	}
-	switch n := n.(type) {
-	case ref:
-		return searchRequired(n.s, field)
-	case andNode:
-		var best nameSet
-		for _, c := range n {
-			if s, ok := required(c, field); ok && (best == nil || len(s) < len(best)) {
-				best = s
-			}
-		}
-		return best, best != nil
-	case orNode:
-		all := nameSet{}
-		for _, c := range n {
-			s, ok := required(c, field)
-			if !ok {
-				return nil, false
-			}
-			for k := range s {
-				all[k] = struct{}{}
-			}
-		}
-		return all, true
-	}
-	return nil, false // not, or anything else: no constraint
-}
-
-func searchRequired(s *search, field string) (nameSet, bool) {
-	all := nameSet{}
-	for _, conj := range s.alts {
-		found := false
-		for _, fm := range conj {
-			if fm.field != field || fm.all || len(fm.exact) == 0 || len(fm.exact) != len(fm.str) || len(fm.preds) > 0 {
-				continue
-			}
-			for _, v := range fm.exact {
-				all[strings.ToLower(v)] = struct{}{}
-			}
-			found = true
-			break
-		}
-		if !found {
-			return nil, false
+	names := nameSet{}
+	for _, fm := range tests {
+		for _, v := range fm.exact {
+			names[strings.ToLower(v)] = struct{}{}
 		}
 	}
-	return all, len(all) > 0
+	return names, len(names) > 0
 }
 
 // requiredTests returns value tests on field (without |all, null or
 // exists) one of which every event matching n passes, when n implies
-// them.
+// them. Where there is a choice (the operands of an and, the tests of one
+// alternative of a search) plain equality comes first, then the fewest
+// values.
 func requiredTests(n node, field string) ([]*fieldMatch, bool) {
 	if field == "" {
 		return nil, false
@@ -189,24 +154,25 @@ func requiredTests(n node, field string) ([]*fieldMatch, bool) {
 	case ref:
 		var all []*fieldMatch
 		for _, conj := range n.s.alts {
-			found := false
+			var pick *fieldMatch
 			for _, fm := range conj {
 				if fm.field != field || fm.all || len(fm.preds) > 0 || len(fm.str) == 0 {
 					continue
 				}
-				all = append(all, fm)
-				found = true
-				break
+				if pick == nil || exactOnly([]*fieldMatch{fm}) && !exactOnly([]*fieldMatch{pick}) {
+					pick = fm
+				}
 			}
-			if !found {
+			if pick == nil {
 				return nil, false
 			}
+			all = append(all, pick)
 		}
 		return all, len(all) > 0
 	case andNode:
 		var best []*fieldMatch
 		for _, c := range n {
-			if s, ok := requiredTests(c, field); ok && (best == nil || len(s) < len(best)) {
+			if s, ok := requiredTests(c, field); ok && (best == nil || better(s, best)) {
 				best = s
 			}
 		}
@@ -222,7 +188,34 @@ func requiredTests(n node, field string) ([]*fieldMatch, bool) {
 		}
 		return all, true
 	}
-	return nil, false
+	return nil, false // not, or anything else: no constraint
+}
+
+// exactOnly reports whether every test is plain equality without
+// wildcards or transforms (the index files those by name).
+func exactOnly(tests []*fieldMatch) bool {
+	for _, fm := range tests {
+		if len(fm.exact) == 0 || len(fm.exact) != len(fm.str) {
+			return false
+		}
+	}
+	return true
+}
+
+// better: plain equality first, then fewer values.
+func better(a, b []*fieldMatch) bool {
+	if ea, eb := exactOnly(a), exactOnly(b); ea != eb {
+		return ea
+	}
+	return values(a) < values(b)
+}
+
+func values(tests []*fieldMatch) int {
+	n := 0
+	for _, fm := range tests {
+		n += len(fm.str)
+	}
+	return n
 }
 
 func isASCII(s string) bool {
