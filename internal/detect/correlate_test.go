@@ -112,17 +112,19 @@ correlation:
 	}
 }
 
-func TestValueCountAndGenerate(t *testing.T) {
-	e := engine(t, `title: Many distinct secrets
+// distinctSecrets counts the distinct secrets one principal reads.
+const distinctSecrets = `title: Many distinct secrets
 id: corr-values
 correlation:
   type: value_count
   rules: [secret_read]
   group-by: [userIdentity.arn]
   timespan: 10m
-  generate: true
   condition: {field: requestParameters.secretId, gte: 3}
-`)
+`
+
+func TestValueCountAndGenerate(t *testing.T) {
+	e := engine(t, distinctSecrets+"  generate: true\n")
 	evs := []event.Event{
 		rec(t, 0, "a", "GetSecretValue", "s1"), rec(t, time.Minute, "a", "GetSecretValue", "s1"),
 		rec(t, 2*time.Minute, "a", "GetSecretValue", "s2"), rec(t, 3*time.Minute, "a", "GetSecretValue", "s3"),
@@ -232,15 +234,7 @@ correlation:
 // TestValueCountCountsEveryValue: a value_count counts each value of a
 // list (a batch call naming several secrets), and lists the event once.
 func TestValueCountCountsEveryValue(t *testing.T) {
-	e := engine(t, `title: Many distinct secrets
-id: corr-values
-correlation:
-  type: value_count
-  rules: [secret_read]
-  group-by: [userIdentity.arn]
-  timespan: 10m
-  condition: {field: requestParameters.secretId, gte: 3}
-`)
+	e := engine(t, distinctSecrets)
 	batch := func(at time.Duration, ids string) event.Event {
 		r := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"b-%d","eventTime":"%s","eventSource":"x.amazonaws.com","eventName":"GetSecretValue","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","userName":"a"},"requestParameters":{"secretId":[%s]}}`,
 			at, time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC).Add(at).Format(time.RFC3339), ids)

@@ -35,32 +35,7 @@ func TestEpisodeAcrossBodies(t *testing.T) {
 		t.Fatal(errs)
 	}
 	var runs atomic.Int32
-	reg := respond.NewRegistry()
-	reg.Add(&respond.Action{Name: "test.tell", Required: []string{"text"}, NoLiveState: true,
-		Plan: func(respond.Params) []respond.Call { return nil },
-		Execute: func(context.Context, respond.Params) (respond.Outcome, error) {
-			runs.Add(1)
-			return respond.Outcome{Summary: "told"}, nil
-		}})
-	pb, err := respond.Parse([]byte(`name: tell
-trigger: finding.rule_id == "7d0f1a52-0000-4000-8000-000000000001"
-mode: auto
-steps:
-  - action: test.tell
-    params: {text: "${finding.id}"}
-`), "tell.yml", reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
-		Respond: &respond.Engine{Playbooks: []*respond.Playbook{pb}, Registry: reg, DB: db, Audit: log}, Aggregate: detect.NewAggregator(time.Hour)}
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	p := tellPipeline(t, ctx, db, rules, &runs)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	var last int64
@@ -126,33 +101,8 @@ func TestEpisodeAcrossRestart(t *testing.T) {
 	var runs atomic.Int32
 	for _, id := range []string{"e1", "e2"} {
 		ctx, cancel := context.WithCancel(context.Background())
-		reg := respond.NewRegistry()
-		reg.Add(&respond.Action{Name: "test.tell", Required: []string{"text"}, NoLiveState: true,
-			Plan: func(respond.Params) []respond.Call { return nil },
-			Execute: func(context.Context, respond.Params) (respond.Outcome, error) {
-				runs.Add(1)
-				return respond.Outcome{Summary: "told"}, nil
-			}})
-		pb, err := respond.Parse([]byte(`name: tell
-trigger: finding.rule_id == "7d0f1a52-0000-4000-8000-000000000001"
-mode: auto
-steps:
-  - action: test.tell
-    params: {text: "${finding.id}"}
-`), "tell.yml", reg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		log, err := audit.Open(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// A new pipeline each time: nothing carried over but the store.
-		p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
-			Respond: &respond.Engine{Playbooks: []*respond.Playbook{pb}, Registry: reg, DB: db, Audit: log}, Aggregate: detect.NewAggregator(time.Hour)}
-		if err := p.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		p := tellPipeline(t, ctx, db, rules, &runs)
 		done := make(chan error, 1)
 		go func() { done <- p.Run(ctx) }()
 		last, err := p.Submit(ctx, "cloudtrail", sameTarget(trailBody("alice", id)))
@@ -190,4 +140,37 @@ steps:
 	if n := runs.Load(); n != 1 {
 		t.Errorf("the playbook ran %d times across the restart, want once", n)
 	}
+}
+
+// tellPipeline is a pipeline on db that aggregates episodes, with a
+// playbook counting its runs in runs on the first rule of metricRules.
+func tellPipeline(t *testing.T, ctx context.Context, db *store.DB, rules []*sigma.Rule, runs *atomic.Int32) *pipeline.Pipeline {
+	t.Helper()
+	reg := respond.NewRegistry()
+	reg.Add(&respond.Action{Name: "test.tell", Required: []string{"text"}, NoLiveState: true,
+		Plan: func(respond.Params) []respond.Call { return nil },
+		Execute: func(context.Context, respond.Params) (respond.Outcome, error) {
+			runs.Add(1)
+			return respond.Outcome{Summary: "told"}, nil
+		}})
+	pb, err := respond.Parse([]byte(`name: tell
+trigger: finding.rule_id == "7d0f1a52-0000-4000-8000-000000000001"
+mode: auto
+steps:
+  - action: test.tell
+    params: {text: "${finding.id}"}
+`), "tell.yml", reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
+		Respond: &respond.Engine{Playbooks: []*respond.Playbook{pb}, Registry: reg, DB: db, Audit: log}, Aggregate: detect.NewAggregator(time.Hour)}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
