@@ -357,7 +357,8 @@ func (t *tally) print(w *bufio.Writer, st ingest.Stats) {
 			fmt.Fprintf(w, "  %6d %-8s %s\n", t.falseAlerts[k], level, title)
 		}
 	}
-	fmt.Fprintln(w, "Behavioural findings (UEBA) learn on the first three days of the week here (--ueba-warmup 72h); the default is seven.")
+	fmt.Fprintln(w, "Behavioural baselines (UEBA) mature on the first three days of the week here (--ueba-warmup 72h; the default is seven):")
+	fmt.Fprintln(w, "before, only an anomaly with a first high-risk action is reported, at level low and marked immature.")
 }
 
 // printRunItYourself prints the detect command that repeats the demo's

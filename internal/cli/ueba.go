@@ -29,7 +29,7 @@ type uebaFlags struct {
 
 func (u *uebaFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&u.off, "no-ueba", false, "do not run the behavioural models")
-	fs.DurationVar(&u.warmup, "ueba-warmup", 7*24*time.Hour, "event time an account's baselines learn before they alert")
+	fs.DurationVar(&u.warmup, "ueba-warmup", 7*24*time.Hour, "event time an account's baseline needs to be mature (with 1,000 events); before, only anomalies with a first high-risk action are reported, at low severity")
 	fs.DurationVar(&u.lateness, "ueba-lateness", time.Hour, "how far behind the newest event time an event may arrive and still be scored")
 	fs.Float64Var(&u.threshold, "ueba-threshold", 4, "alert when an event's score is this rare among the account's: 4 is one event in 10,000")
 	fs.Float64Var(&u.minRaw, "ueba-min-raw", 5, "alert only when the event's raw score (the sum of its factors' -log10 probabilities) reaches this too")
@@ -57,6 +57,7 @@ func (u *uebaFlags) engine() (*ueba.Engine, error) {
 	}
 	if cfg.Warmup == 0 {
 		cfg.Warmup = time.Nanosecond // "no warm-up" (0 means the default)
+		cfg.MatureEvents = -1
 	}
 	if u.state == "" {
 		return ueba.New(cfg), nil
@@ -98,8 +99,8 @@ func (u *uebaFlags) finish(io IO, e *ueba.Engine) error {
 		u.traceFile.Close()
 	}
 	st := e.Stats()
-	fmt.Fprintf(io.Err, "parapet: ueba: %d principals, %d access keys, %d addresses in %d accounts; %d events scored (%d late, %d without a principal); %d findings, %d more anomalies inside alerted windows, %d held back by warm-up\n",
-		st.Principals, st.Keys, st.Addresses, st.Accounts, st.Events-st.Skipped-st.Late, st.Late, st.Skipped, st.Findings, st.Suppressed, st.Warmup)
+	fmt.Fprintf(io.Err, "parapet: ueba: %d principals, %d access keys, %d addresses in %d accounts; %d events scored (%d late, %d without a principal); %d findings (%d at low severity: immature baseline), %d more anomalies inside alerted windows, %d held back (immature baseline, no high-risk action); %d events of AWS services or made by AWS on a principal's behalf (%d anomalous: health, not threats)\n",
+		st.Principals, st.Keys, st.Addresses, st.Accounts, st.Events-st.Skipped-st.Late, st.Late, st.Skipped, st.Findings, st.Immature, st.Suppressed, st.Held, st.Services, st.ServiceAnomalies)
 	if n := st.Events - st.Skipped; n > 0 && st.Late*100 > n {
 		// The input is sorted by event time, so late events are older
 		// than what --state learned before.

@@ -125,7 +125,7 @@ type Detect struct {
 // UEBA configures the behavioural models.
 type UEBA struct {
 	Enabled   *bool    `yaml:"enabled" json:"enabled" doc:"run the behavioural models (default true)"`
-	Warmup    Duration `yaml:"warmup" json:"warmup" doc:"event time an account's baselines learn before they alert (default 168h)"`
+	Warmup    Duration `yaml:"warmup" json:"warmup" doc:"event time an account's baseline needs to be mature (with 1,000 events; default 168h): before, only anomalies with a first high-risk action are reported, at level low"`
 	Threshold float64  `yaml:"threshold" json:"threshold" doc:"alert when a score is this rare among the account's (-log10; default 4)"`
 	MinRaw    float64  `yaml:"min_raw" json:"min_raw" doc:"and its raw score reaches this (default 5)"`
 }

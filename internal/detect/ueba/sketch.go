@@ -140,6 +140,13 @@ func (l level) tail() float64 {
 	return math.Min(1, float64(l.c)/(n+1)*max(d, 1))
 }
 
+// without is l (a wider level: peers, account) without the counts of e
+// (the entity's own), clamped at zero; distinct values stay l's (which
+// of them were the entity's alone is not known).
+func (e level) without(l level) level {
+	return level{c: l.c - min(l.c, e.c), n: l.n - min(l.n, e.n), d: l.d}
+}
+
 // mix smooths an entity's tail towards its peers' and its account's: the
 // entity's own history counts as much as it is long (kappa events give it
 // half the weight), and even a long history keeps a quarter of the weight

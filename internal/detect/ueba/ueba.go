@@ -25,6 +25,7 @@ import (
 	"io"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,9 +35,20 @@ import (
 
 // Config tunes the engine. The zero value takes the defaults.
 type Config struct {
-	// Warmup is how long, in event time from an account's first event,
-	// its baselines learn before anything alerts (default 7 days).
+	// Warmup is the history, in event time from an account's first
+	// event, its baseline needs to be mature (default 7 days); it also
+	// needs MatureEvents events. Anomalies in an account whose baseline
+	// is immature still make findings, at low severity and marked
+	// "baseline: immature" (a short history is no reason to stay silent
+	// about a stranger creating keys), and are counted (Stats.Immature).
 	Warmup time.Duration
+	// MinHistory is the history an account needs before even its
+	// immature baseline speaks (default 1 day): in its first hours every
+	// principal's every call is new.
+	MinHistory time.Duration
+	// MatureEvents is the number of events an account's baseline needs
+	// besides Warmup to be mature (default 1,000; negative: none).
+	MatureEvents int
 	// Lateness is how far behind its account's newest event time an
 	// event may arrive and still be scored (default 1 hour); later ones
 	// are learned and counted, not scored.
@@ -63,6 +75,15 @@ func (c *Config) defaults() {
 	if c.Lateness == 0 {
 		c.Lateness = time.Hour
 	}
+	if c.MinHistory == 0 {
+		c.MinHistory = 24 * time.Hour
+	}
+	if c.MinHistory > c.Warmup {
+		c.MinHistory = c.Warmup
+	}
+	if c.MatureEvents == 0 {
+		c.MatureEvents = 1000
+	}
 	if c.Threshold == 0 {
 		c.Threshold = 4
 	}
@@ -76,12 +97,18 @@ func (c *Config) defaults() {
 
 // Stats counts what the engine did.
 type Stats struct {
-	Events                                        int64 // events observed
-	Skipped                                       int64 // events without a principal (flows, findings)
-	Late                                          int64 // events older than the lateness allows: learned, not scored
-	Warmup                                        int64 // events scored while their account was warming up
-	Findings                                      int64
-	Suppressed                                    int64 // anomalies inside a window that already alerted
+	Events     int64 // events observed
+	Skipped    int64 // events without a principal (flows, findings)
+	Late       int64 // events older than the lateness allows: learned, not scored
+	Immature   int64 // findings downgraded: their account's baseline was immature
+	Held       int64 // anomalies held back: an immature baseline and no high-risk action
+	Findings   int64
+	Suppressed int64 // anomalies inside a window that already alerted
+	// Services counts events of AWS service principals and of calls AWS
+	// made on a principal's behalf: learned in identity classes of their
+	// own, never findings; ServiceAnomalies, those that scored as
+	// anomalous (a health signal: a service failing, not a threat).
+	Services, ServiceAnomalies                    int64
 	Principals, Keys, Addresses, Groups, Accounts int
 }
 
@@ -97,13 +124,19 @@ type Engine struct {
 	maxT       int64
 	stats      Stats
 	factors    []factor // scratch
+	riskTable  *riskTable
+	riskCache  map[riskKey]int
 }
 
 // New returns an engine with no history.
 func New(cfg Config) *Engine {
 	cfg.defaults()
-	return &Engine{cfg: cfg, principals: map[string]*entity{}, keys: map[string]*keyEntity{}, ips: map[netip.Addr]*ipEntity{},
-		groups: map[string]*group{}, accounts: map[string]*account{}}
+	e := &Engine{cfg: cfg, principals: map[string]*entity{}, keys: map[string]*keyEntity{}, ips: map[netip.Addr]*ipEntity{},
+		groups: map[string]*group{}, accounts: map[string]*account{}, riskCache: map[riskKey]int{}}
+	// The shipped table is checked by its tests (TestBuiltinRisk); were it
+	// unreadable, the models would run without action risk.
+	e.riskTable, _ = builtinRisk()
+	return e
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -112,7 +145,12 @@ func (e *Engine) Config() Config { return e.cfg }
 // Stats returns the counters.
 func (e *Engine) Stats() Stats {
 	s := e.stats
-	s.Principals, s.Keys, s.Addresses, s.Groups, s.Accounts = len(e.principals), len(e.keys), len(e.ips), len(e.groups), len(e.accounts)
+	s.Principals, s.Keys, s.Addresses, s.Groups = len(e.principals), len(e.keys), len(e.ips), len(e.groups)
+	for id := range e.accounts {
+		if !strings.HasSuffix(id, awsSuffix) {
+			s.Accounts++
+		}
+	}
 	return s
 }
 
@@ -156,9 +194,32 @@ type entity struct {
 	burst                           float64 // decayed sum of recent unusual factors
 	burstT                          int64
 	burstN                          uint32
+	recent                          *recentRing // the last calls since its first denial, for their shape (not saved)
+}
+
+// recentRing holds a principal's last calls, from its first denied call
+// on (most principals are never denied: they carry no ring).
+type recentRing struct {
+	calls [nRecent]recentCall
+	n     uint32
+}
+
+// recentCall is one of a principal's last calls: when, which service and
+// API (hashes), and whether it was denied.
+type recentCall struct {
+	dt       int32 // seconds after the principal's first call
+	svc, api uint32
+	denied   bool
 }
 
 const (
+	nRecent      = 16  // calls kept for the shape of denials
+	reconWindow  = 600 // seconds
+	reconMinDeny = 3   // denied calls in the window before their shape is scored
+)
+
+const (
+	minRisk     = 1.5    // action risk from which a first call is a factor
 	burstFactor = 1.5    // a factor this strong (p ≤ 3%) counts towards a session
 	burstTau    = 1200.0 // seconds: a session's sum fades by half in about 14 minutes
 )
@@ -233,6 +294,23 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 	if acctID == "" {
 		acctID = ev.Actor.Account
 	}
+	// AWS service principals and calls AWS makes on a principal's behalf
+	// are not people: they learn in classes of their own, under an
+	// account record of their own (their own account-wide baseline and
+	// calibration), so that a service's million Decrypts neither make a
+	// person's first one look common nor inflate the person's profile.
+	class := ev.Actor.Class()
+	aws := class == event.ClassService || class == event.ClassOnBehalf
+	if aws {
+		e.stats.Services++
+		acctID += awsSuffix
+		if class == event.ClassOnBehalf {
+			key += " via " + ev.Actor.InvokedBy
+			kind += " via AWS"
+		} else {
+			kind = "AWSService"
+		}
+	}
 	acct := e.accounts[acctID]
 	if acct == nil {
 		acct = &account{id: strings.Clone(acctID), first: t, maxT: t, all: group{key: "account " + acctID, first: t}}
@@ -269,7 +347,7 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 		var unusual float64
 		for _, f := range factors {
 			score += f.score
-			if f.score >= burstFactor && (f.model == "novelty" || f.model == "rarity" || f.model == "sequence") {
+			if f.score >= burstFactor && (f.model == "novelty" || f.model == "rarity" || f.model == "sequence" || f.model == "risk" || f.model == "recon") {
 				unusual += f.score
 			}
 		}
@@ -323,8 +401,15 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 	if !anomalous {
 		return nil
 	}
-	if t < acct.first+int64(e.cfg.Warmup/time.Second) {
-		e.stats.Warmup++
+	if aws {
+		e.stats.ServiceAnomalies++
+		return nil
+	}
+	immature := t < acct.first+int64(e.cfg.Warmup/time.Second) || e.cfg.MatureEvents > 0 && int64(acct.all.n) < int64(e.cfg.MatureEvents)
+	if immature && (!risky(factors) || t < acct.first+int64(e.cfg.MinHistory/time.Second)) {
+		// A young baseline finds most things new: only a first high-risk
+		// action speaks before it matures, and nothing in its first day.
+		e.stats.Held++
 		return nil
 	}
 	window := t/int64(e.cfg.Window/time.Second) + 1
@@ -334,8 +419,30 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 	}
 	ent.alerted = window
 	e.stats.Findings++
-	return e.finding(ev, ent, factors, score, calibrated)
+	f := e.finding(ev, ent, factors, score, calibrated)
+	if days := float64(t-acct.first) / 86400; immature {
+		e.stats.Immature++
+		f.Level = "low"
+		f.Explanation = append(f.Explanation, detect.Evidence{Selection: "baseline", Field: "maturity", Value: "immature",
+			Detail: fmt.Sprintf("the account's baseline is immature: %d events from %d principals over %.1f days (mature at %.0f days and %d events), so this finding is reported at low severity",
+				acct.all.n, acct.all.members, days, e.cfg.Warmup.Hours()/24, e.cfg.MatureEvents)})
+	}
+	return f
 }
+
+// risky says whether factors hold a first high-risk action.
+func risky(factors []factor) bool {
+	for i := range factors {
+		if factors[i].model == "risk" {
+			return true
+		}
+	}
+	return false
+}
+
+// awsSuffix marks the account record that holds an account's AWS service
+// principals and the calls AWS made on its principals' behalf.
+const awsSuffix = "#aws"
 
 // principalKey names the principal of ev and its identity type.
 func principalKey(ev *event.Event) (key, kind string) {
@@ -498,9 +605,7 @@ func clientFamily(ua string) string {
 func metricsOf(ev *event.Event) [nMetric]bool {
 	var m [nMetric]bool
 	m[mEvents] = true
-	if c := ev.API.ErrorCode; c != "" && (strings.Contains(c, "AccessDenied") || strings.Contains(c, "Unauthorized") || strings.Contains(c, "Forbidden") || strings.Contains(c, "NotAuthorized")) {
-		m[mErrors] = true
-	}
+	m[mErrors] = denied(ev)
 	switch op := ev.API.Operation; {
 	case op == "GetObject" || op == "GetSecretValue" || op == "BatchGetSecretValue" || strings.HasPrefix(op, "GetParameter"):
 		m[mReads] = true
@@ -518,8 +623,11 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 		}
 		h := hs[f]
 		le := level{ent.feats[f].count(h), ent.feats[f].n, ent.feats[f].d}
-		lg := level{grp.feats[f].count(h), grp.feats[f].n, grp.feats[f].d}
-		la := level{acct.all.feats[f].count(h), acct.all.feats[f].n, acct.all.feats[f].d}
+		// Peers and account without the principal's own counts: a new
+		// principal's tenth odd call is not made ordinary by its nine
+		// before.
+		lg := le.without(level{grp.feats[f].count(h), grp.feats[f].n, grp.feats[f].d})
+		la := le.without(level{acct.all.feats[f].count(h), acct.all.feats[f].n, acct.all.feats[f].d})
 		s := surprise(mix(le, lg, la))
 		if s < 0.5 {
 			continue
@@ -533,6 +641,24 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 		}
 		// Words are for findings: most events never need them.
 		out = append(out, factor{model: model, feature: f, score: s, lv: [3]level{le, lg, la}, h: h, attack: attackFor(f, ev)})
+	}
+	// Action risk: a principal's first successful call of an API that
+	// creates credentials, changes IAM, logging or security services,
+	// exposes data or runs code weighs by what it can do, however much the
+	// principal explored elsewhere (content/ueba/action-risk.yaml).
+	if has[fAPI] && ev.API.ErrorCode == "" {
+		if c, w := e.risk(serviceShort(ev.API.Service), ev.API.Operation); w >= minRisk && ent.feats[fAPI].count(hs[fAPI]) == 0 {
+			api := featureValue(ev, ent, fAPI)
+			out = append(out, factor{model: "risk", feature: -1, score: w, value: api,
+				text:   fmt.Sprintf("first call of %s by %s in %d calls of history: %s, an action weighed %.1f", api, ent.name, ent.n, e.riskTable.classes[c].Name, w),
+				attack: attackFor(fAPI, ev)})
+		}
+	}
+	// Recon: denials across several services or APIs in minutes, scored
+	// by their spread and the share of calls denied, not by any hourly
+	// count (a careful intruder stays below those).
+	if fc, ok := reconFactor(ev, ent, t, hs, has); ok {
+		out = append(out, fc)
 	}
 	// A long-term key used from a network or client new to the key but
 	// not to its principal (a key shared or leaked among colleagues).
@@ -624,6 +750,59 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 		}
 	}
 	return out
+}
+
+// denied says whether ev failed for want of permission.
+func denied(ev *event.Event) bool {
+	c := ev.API.ErrorCode
+	return c != "" && (strings.Contains(c, "AccessDenied") || strings.Contains(c, "Unauthorized") || strings.Contains(c, "Forbidden") || strings.Contains(c, "NotAuthorized"))
+}
+
+// reconFactor scores a denied call by the shape of the principal's
+// denials in the last ten minutes, this one included: how many distinct
+// services and APIs were denied, times the share of calls denied.
+func reconFactor(ev *event.Event, ent *entity, t int64, hs *[nFeat]uint64, has *[nFeat]bool) (factor, bool) {
+	if !denied(ev) || !has[fAPI] || !has[fService] {
+		return factor{}, false
+	}
+	calls, deny := 1, 1
+	svcs := [nRecent + 1]uint32{uint32(hs[fService])}
+	apis := [nRecent + 1]uint32{uint32(hs[fAPI])}
+	ns, na := 1, 1
+	var ring []recentCall
+	if r := ent.recent; r != nil {
+		ring = r.calls[:min(int(r.n), nRecent)]
+	}
+	for i := range ring {
+		c := &ring[i]
+		if ct := ent.first + int64(c.dt); ct > t || t-ct > reconWindow {
+			continue
+		}
+		calls++
+		if !c.denied {
+			continue
+		}
+		deny++
+		if !slices.Contains(svcs[:ns], c.svc) {
+			svcs[ns] = c.svc
+			ns++
+		}
+		if !slices.Contains(apis[:na], c.api) {
+			apis[na] = c.api
+			na++
+		}
+	}
+	if deny < reconMinDeny || ns < 2 && na < 3 {
+		return factor{}, false
+	}
+	share := float64(deny) / float64(calls)
+	s := math.Min(maxFactor, (0.9*float64(ns-1)+0.4*float64(na-1))*share)
+	if s < 0.5 {
+		return factor{}, false
+	}
+	return factor{model: "recon", feature: -1, score: s, value: fmt.Sprintf("%d services, %d APIs denied", ns, na),
+		text:   fmt.Sprintf("%s was denied %d times in the last 10 minutes, on %d distinct services and %d distinct APIs: %.0f%% of its %d calls then", ent.name, deny, ns, na, 100*share, calls),
+		attack: []string{"T1580", "T1087.004"}}, true
 }
 
 func orUnknown(s string) string {
@@ -818,8 +997,22 @@ func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, 
 		ent.prevOp = strings.Clone(ev.API.Operation)
 	}
 	ent.prevT = t
+	if has[fAPI] && has[fService] {
+		d := denied(ev)
+		if d && ent.recent == nil {
+			ent.recent = &recentRing{}
+		}
+		if r := ent.recent; r != nil {
+			dt := min(max(t-ent.first, 0), math.MaxInt32)
+			r.calls[r.n%nRecent] = recentCall{dt: int32(dt), svc: uint32(hs[fService]), api: uint32(hs[fAPI]), denied: d}
+			r.n++
+		}
+	}
 	if g := ev.Src.Geo; g.Located && t >= ent.loc.t {
 		ent.loc = sighting{lat: g.Lat, lon: g.Lon, radius: g.RadiusKm, country: strings.Clone(g.Country), t: t, ok: true}
+	}
+	if strings.HasSuffix(ent.account, awsSuffix) {
+		return // keys and addresses profile the people who use them
 	}
 	if id := ev.Actor.AccessKeyID; strings.HasPrefix(id, "AKIA") {
 		k := e.keys[id]
@@ -915,6 +1108,10 @@ func headline(f factor) string {
 		return "impossible travel " + f.value
 	case "session":
 		return f.value + " in quick succession"
+	case "risk":
+		return "first " + f.value
+	case "recon":
+		return f.value + " in minutes"
 	}
 	return f.model
 }

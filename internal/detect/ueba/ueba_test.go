@@ -102,11 +102,22 @@ func TestPeerSmoothing(t *testing.T) {
 
 func TestWarmupHoldsBackThenAFreshIdentityIsScored(t *testing.T) {
 	e := New(Config{Warmup: 7 * 24 * time.Hour})
-	// Inside the warm-up, even the strangest call does not alert.
+	// Inside the warm-up, an odd but harmless call is held back; a first
+	// high-risk one is reported, at low severity, marked immature.
 	office(t, e, []string{"alice", "bob", "carol", "dave"}, 3)
-	ev := call("alice", "iam:CreateAccessKey", t0.Add(3*24*time.Hour+3*time.Hour), "198.51.100.66")
-	if f := e.Observe(&ev); f != nil {
+	odd := call("alice", "ec2:DescribeRegions", t0.Add(3*24*time.Hour+3*time.Hour), "198.51.100.66")
+	odd.Src.UserAgent = "python-requests/2.31"
+	if f := e.Observe(&odd); f != nil {
 		t.Fatalf("alerted during warm-up: %s", f.Title)
+	}
+	if e.Stats().Held == 0 {
+		t.Error("the odd call was not even an anomaly held back")
+	}
+	ev := call("alice", "iam:CreateAccessKey", t0.Add(3*24*time.Hour+3*time.Hour+time.Minute), "198.51.100.66")
+	ev.Src.UserAgent = "python-requests/2.31"
+	f := e.Observe(&ev)
+	if f == nil || f.Level != "low" || f.Explanation[len(f.Explanation)-1].Value != "immature" {
+		t.Fatalf("a first CreateAccessKey from a new network during warm-up: %+v", f)
 	}
 	e2 := New(Config{Warmup: 7 * 24 * time.Hour})
 	end := office(t, e2, []string{"alice", "bob", "carol", "dave"}, 10)
@@ -159,7 +170,7 @@ func TestPoissonTail(t *testing.T) {
 }
 
 func TestImpossibleTravel(t *testing.T) {
-	e := New(Config{Warmup: time.Hour})
+	e := New(Config{Warmup: time.Hour, MatureEvents: -1})
 	end := office(t, e, []string{"alice", "bob"}, 3)
 	london := call("alice", "signin:ConsoleLogin", end.Add(8*time.Hour), "203.0.113.10")
 	london.Src.Geo = event.Geo{Country: "GB", Lat: 51.5, Lon: -0.12, Located: true, RadiusKm: 20}
@@ -319,5 +330,178 @@ func TestHourOfWeek(t *testing.T) {
 	le, _ := e.expected(ent, grp, mEvents, weekend)
 	if !(lw > 5*le) {
 		t.Errorf("expected calls at 10:00: %.2f on a Monday, %.2f on a Saturday", lw, le)
+	}
+}
+
+// TestAWSServicesAreNotPeople: AWS service principals and calls AWS makes
+// on a person's behalf learn in classes of their own: a log-delivery
+// service failing on every API it touches raises no finding, and a
+// person's profile does not grow with what CloudFormation did for them.
+func TestAWSServicesAreNotPeople(t *testing.T) {
+	e := New(Config{Warmup: time.Nanosecond})
+	end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
+	alice := e.principals["arn:aws:iam::111122223333:user/alice"]
+	if alice == nil {
+		t.Fatal("no profile for alice")
+	}
+	before := alice.n
+	ops := []string{"s3:PutObject", "logs:CreateLogStream", "kms:GenerateDataKey", "sns:Publish", "sqs:SendMessage", "firehose:PutRecord", "config:PutEvaluations", "iam:GetRole"}
+	for i := range 120 {
+		op := ops[i%len(ops)]
+		svc, name, _ := strings.Cut(op, ":")
+		at := end.Add(2*time.Hour + time.Duration(i)*10*time.Second)
+		ev := event.Event{ID: fmt.Sprintf("svc-%d", i), Source: event.SourceCloudTrail, Time: at,
+			Cloud: event.Cloud{Account: "111122223333", Region: "ap-southeast-2"},
+			Actor: event.Actor{Type: "AWSService", InvokedBy: "delivery.logs.amazonaws.com"},
+			API:   event.API{Service: svc + ".amazonaws.com", Operation: name, ErrorCode: "AccessDenied"},
+			Src:   event.Endpoint{Domain: "delivery.logs.amazonaws.com", UserAgent: "delivery.logs.amazonaws.com"}}
+		if f := e.Observe(&ev); f != nil {
+			t.Fatalf("a service principal's failures made a finding: %s", f.Title)
+		}
+		// CloudFormation creating a stack's resources for alice, from
+		// its own address, in a region she never uses.
+		ev2 := call("alice", "iam:CreateRole", at.Add(time.Second), "198.51.100.7")
+		ev2.Actor.InvokedBy = "cloudformation.amazonaws.com"
+		ev2.Cloud.Region = "ap-southeast-2"
+		ev2.Src = event.Endpoint{Domain: "cloudformation.amazonaws.com", UserAgent: "cloudformation.amazonaws.com"}
+		if f := e.Observe(&ev2); f != nil {
+			t.Fatalf("a call AWS made on alice's behalf made a finding: %s", f.Title)
+		}
+	}
+	if alice.n != before {
+		t.Errorf("alice's profile grew from %d to %d calls with what AWS did for her", before, alice.n)
+	}
+	st := e.Stats()
+	if st.Services != 240 || st.Accounts != 1 {
+		t.Errorf("services %d (want 240), accounts %d (want 1)", st.Services, st.Accounts)
+	}
+	if st.ServiceAnomalies == 0 {
+		t.Error("a service failing on eight APIs at once is not even an anomaly of its class")
+	}
+	// Alice herself doing the same stays judged as a person.
+	ev := call("alice", "iam:CreateRole", end.Add(3*time.Hour), "198.51.100.66")
+	ev.Src.UserAgent = "python-requests/2.31"
+	ev.Cloud.Region = "ap-southeast-2"
+	if f := e.Observe(&ev); f == nil {
+		t.Error("alice creating a role from a new network, client and region did not alert")
+	}
+}
+
+func TestLevelWithout(t *testing.T) {
+	own := level{c: 3, n: 10, d: 4}
+	if got := own.without(level{c: 5, n: 100, d: 9}); got != (level{c: 2, n: 90, d: 9}) {
+		t.Errorf("got %+v", got)
+	}
+	// A group of one: what is left of it is empty, so the account judges.
+	if got := own.without(level{c: 3, n: 10, d: 4}); got.n != 0 || got.tail() != 1 {
+		t.Errorf("got %+v, tail %v", got, got.tail())
+	}
+}
+
+// TestColdStart: an account with one day of ordinary history (its
+// baseline immature under the default seven days), then a stranger who
+// checks who it is, is denied on several services, enumerates IAM,
+// grants itself more and creates a credential. The models must speak
+// about it (at low severity, marked immature), while the same account's
+// root browsing the console and its log delivery failing stay quiet.
+func TestColdStart(t *testing.T) {
+	variants := []struct {
+		name  string
+		actor func(ev *event.Event)
+	}{
+		{"new IAM user", func(ev *event.Event) {
+			ev.Actor = event.Actor{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/svc-backup2", UserName: "svc-backup2", Account: "111122223333", AccessKeyID: "AKIAZZZZZZZZZZZZZZZZ"}
+		}},
+		{"new assumed role", func(ev *event.Event) {
+			ev.Actor = event.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/ci-deployer/x", UserName: "ci-deployer", Account: "111122223333",
+				AccessKeyID: "ASIAZZZZZZZZZZZZZZZZ", SessionIssuerARN: "arn:aws:iam::111122223333:role/ci-deployer", SessionName: "x"}
+		}},
+		{"stolen key of an existing user", func(ev *event.Event) {}}, // call() makes carol with her own key
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			e := New(Config{})
+			end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 1)
+			var quiet []event.Event
+			for i := range 12 {
+				at := end.Add(9*time.Hour + time.Duration(i)*5*time.Minute)
+				root := call("x", "ec2:DescribeInstances", at, "203.0.113.10")
+				root.Actor = event.Actor{Type: "Root", ARN: "arn:aws:iam::111122223333:root", Account: "111122223333", InvokedBy: "signin.amazonaws.com"}
+				root.Src.UserAgent = "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15"
+				quiet = append(quiet, root)
+				svc := call("x", "s3:PutObject", at.Add(time.Second), "203.0.113.10")
+				svc.Actor = event.Actor{Type: "AWSService", InvokedBy: "delivery.logs.amazonaws.com"}
+				svc.Src = event.Endpoint{Domain: "delivery.logs.amazonaws.com"}
+				svc.API.ErrorCode = "AccessDenied"
+				quiet = append(quiet, svc)
+			}
+			for i := range quiet {
+				if f := e.Observe(&quiet[i]); f != nil {
+					t.Fatalf("%s made a finding: %s", quiet[i].Actor.Type, f.Title)
+				}
+			}
+			steps := []struct{ op, err string }{
+				{"sts:GetCallerIdentity", ""},
+				{"s3:ListBuckets", "AccessDenied"}, {"ec2:DescribeInstances", "UnauthorizedOperation"}, {"lambda:ListFunctions", "AccessDeniedException"},
+				{"iam:ListUsers", ""}, {"iam:ListRoles", ""}, {"iam:ListAttachedUserPolicies", ""},
+				{"iam:AttachUserPolicy", ""}, {"iam:CreateAccessKey", ""},
+			}
+			// The next morning: a day after the account's first event.
+			at := end.Add(10 * time.Hour)
+			var findings []string
+			var immature bool
+			for i, s := range steps {
+				ev := call("carol", s.op, at.Add(time.Duration(i)*40*time.Second), "198.51.100.66")
+				v.actor(&ev)
+				ev.Src.UserAgent = "python-requests/2.31"
+				ev.API.ErrorCode = s.err
+				if f := e.Observe(&ev); f != nil {
+					findings = append(findings, s.op+": "+f.Title)
+					for _, x := range f.Explanation {
+						immature = immature || x.Value == "immature"
+					}
+					if f.Level != "low" {
+						t.Errorf("%s: level %s with a day of history", s.op, f.Level)
+					}
+				}
+			}
+			if len(findings) == 0 {
+				t.Fatalf("the stranger went unnoticed (stats %+v)", e.Stats())
+			}
+			if !immature {
+				t.Errorf("findings %v do not say the baseline is immature", findings)
+			}
+			t.Logf("%v", findings)
+		})
+	}
+}
+
+// TestReconShapeOfDenials: denials spread over several services in
+// minutes are scored by their shape, below any hourly count; the same
+// API retried after a denial is not recon.
+func TestReconShapeOfDenials(t *testing.T) {
+	recon := func(ops []string) (found bool, title string) {
+		// A finding per event (one per principal per hour would keep
+		// the later ones back).
+		e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1, Window: time.Second})
+		end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
+		for i, op := range ops {
+			ev := call("bob", op, end.Add(10*time.Hour+time.Duration(i)*50*time.Second), "203.0.113.11")
+			ev.API.ErrorCode = "AccessDenied"
+			if f := e.Observe(&ev); f != nil {
+				for _, x := range f.Explanation {
+					if x.Selection == "recon" {
+						return true, f.Title
+					}
+				}
+			}
+		}
+		return false, ""
+	}
+	if ok, _ := recon([]string{"s3:ListBuckets", "ec2:DescribeInstances", "lambda:ListFunctions", "iam:ListRoles", "secretsmanager:ListSecrets"}); !ok {
+		t.Error("denied on five services in four minutes: no recon factor in a finding")
+	}
+	if ok, title := recon([]string{"logs:FilterLogEvents", "logs:FilterLogEvents", "logs:FilterLogEvents", "logs:FilterLogEvents"}); ok {
+		t.Errorf("one API retried after denials scored as recon: %s", title)
 	}
 }
