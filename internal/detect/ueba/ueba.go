@@ -219,9 +219,11 @@ const (
 )
 
 const (
-	minRisk     = 1.5    // action risk from which a first call is a factor
-	burstFactor = 1.5    // a factor this strong (p ≤ 3%) counts towards a session
-	burstTau    = 1200.0 // seconds: a session's sum fades by half in about 14 minutes
+	newIdentityHistory = 1000 // calls an account (a twentieth: a principal) needs for a new principal (key) to be a factor
+	newIdentityFactor  = 1.5
+	minRisk            = 1.5    // action risk from which a first call is a factor
+	burstFactor        = 1.5    // a factor this strong (p ≤ 3%) counts towards a session
+	burstTau           = 1200.0 // seconds: a session's sum fades by half in about 14 minutes
 )
 
 type sighting struct {
@@ -347,7 +349,7 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 		var unusual float64
 		for _, f := range factors {
 			score += f.score
-			if f.score >= burstFactor && (f.model == "novelty" || f.model == "rarity" || f.model == "sequence" || f.model == "risk" || f.model == "recon") {
+			if f.score >= burstFactor && (f.model == "novelty" || f.model == "rarity" || f.model == "sequence" || f.model == "risk" || f.model == "recon" || f.model == "identity") {
 				unusual += f.score
 			}
 		}
@@ -653,6 +655,25 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 				text:   fmt.Sprintf("first call of %s by %s in %d calls of history: %s, an action weighed %.1f", api, ent.name, ent.n, e.riskTable.classes[c].Name, w),
 				attack: attackFor(fAPI, ev)})
 		}
+	}
+	// Identity: a principal, or a long-term key, the account never saw
+	// although it has a history to have seen it in; a first check of who
+	// one is from a network the principal never used.
+	acctDays := float64(t-acct.first) / 86400
+	if ent.n == 0 && acctDays >= 1 && acct.all.n >= newIdentityHistory {
+		out = append(out, factor{model: "identity", feature: -1, score: newIdentityFactor, value: "new principal",
+			text:   fmt.Sprintf("%s is a principal the account never saw in %d calls over %.0f days", ent.name, acct.all.n, acctDays),
+			attack: tValidCloud})
+	}
+	if id := ev.Actor.AccessKeyID; strings.HasPrefix(id, "AKIA") && ent.n >= newIdentityHistory/20 && e.keys[id] == nil {
+		out = append(out, factor{model: "identity", feature: -1, score: newIdentityFactor, value: "new access key",
+			text:   fmt.Sprintf("long-term access key %s is new: %s made %d calls before without it", id, ent.name, ent.n),
+			attack: []string{"T1098.001", "T1078.004"}})
+	}
+	if ev.API.Operation == "GetCallerIdentity" && has[fNet] && ent.n > 0 && ent.feats[fNet].count(hs[fNet]) == 0 {
+		out = append(out, factor{model: "identity", feature: -1, score: 1, value: "who-am-I from a new network",
+			text:   fmt.Sprintf("%s checked who it is (GetCallerIdentity) from %s, a network it never used in %d calls", ent.name, featureValue(ev, ent, fNet), ent.n),
+			attack: []string{"T1087.004"}})
 	}
 	// Recon: denials across several services or APIs in minutes, scored
 	// by their spread and the share of calls denied, not by any hourly
@@ -1112,6 +1133,8 @@ func headline(f factor) string {
 		return "first " + f.value
 	case "recon":
 		return f.value + " in minutes"
+	case "identity":
+		return f.value
 	}
 	return f.model
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -503,5 +504,52 @@ func TestReconShapeOfDenials(t *testing.T) {
 	}
 	if ok, title := recon([]string{"logs:FilterLogEvents", "logs:FilterLogEvents", "logs:FilterLogEvents", "logs:FilterLogEvents"}); ok {
 		t.Errorf("one API retried after denials scored as recon: %s", title)
+	}
+}
+
+// TestIdentityFactors: a principal the account never saw, a long-term key
+// new to its user, and a first GetCallerIdentity from a new network are
+// factors of their own once the account has a history to judge by; a
+// known principal with its known key from its office is none of them.
+func TestIdentityFactors(t *testing.T) {
+	e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1})
+	end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
+	identity := func(ev event.Event) []string {
+		t.Helper()
+		key, kind := principalKey(&ev)
+		ent := e.principals[key]
+		if ent == nil {
+			ent = &entity{key: key, name: displayName(&ev), kind: kind}
+		}
+		acct := e.accounts[ev.Cloud.Account]
+		grp := e.groups[ev.Cloud.Account+"/"+kind]
+		var hs [nFeat]uint64
+		var has [nFeat]bool
+		ts := ev.Time.Unix()
+		e.featureHashes(&ev, ent, ts, &hs, &has)
+		var got []string
+		for _, f := range e.score(&ev, ent, grp, acct, ts, &hs, &has, nil) {
+			if f.model == "identity" {
+				got = append(got, f.value)
+			}
+		}
+		e.Observe(&ev)
+		return got
+	}
+	at := end.Add(10 * time.Hour)
+	if got := identity(call("mallory", "s3:ListBuckets", at, "203.0.113.10")); !slices.Equal(got, []string{"new principal"}) {
+		t.Errorf("a never-seen principal: %v", got)
+	}
+	stolen := call("bob", "s3:ListBuckets", at.Add(time.Minute), "203.0.113.11")
+	stolen.Actor.AccessKeyID = "AKIANEWKEYFORBOB0000"
+	if got := identity(stolen); !slices.Equal(got, []string{"new access key"}) {
+		t.Errorf("bob with a key he never used: %v", got)
+	}
+	whoami := call("carol", "sts:GetCallerIdentity", at.Add(2*time.Minute), "198.51.100.66")
+	if got := identity(whoami); !slices.Equal(got, []string{"who-am-I from a new network"}) {
+		t.Errorf("carol checking who she is from a new network: %v", got)
+	}
+	if got := identity(call("dave", "sts:GetCallerIdentity", at.Add(3*time.Minute), "203.0.113.13")); len(got) != 0 {
+		t.Errorf("dave, his key, his office: %v", got)
 	}
 }
