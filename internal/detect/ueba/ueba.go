@@ -967,8 +967,14 @@ func (e *Engine) words(ent *entity, fc *factor) string {
 		}
 	}
 	acct, kind, _ := strings.Cut(ent.group, "/")
-	return fmt.Sprintf("%s; %d of %d peers (%s in %s) ever did, %d times in their %d calls; %d times in the account's %d calls",
-		own, did, peers, kind, acct, lg.c-min(lg.c, le.c), lg.n-min(lg.n, le.n), la.c, la.n)
+	if peers == 0 {
+		// A principal alone of its type: no peer group to speak of.
+		return fmt.Sprintf("%s; no other %s in %s to compare with, so the account's history judges: %d times in its other %d calls",
+			own, kind, acct, la.c, la.n)
+	}
+	// lg and la already leave out the principal's own counts.
+	return fmt.Sprintf("%s; %d of %d peers (%s in %s) ever did, %d times in their %d calls; %d times in the account's other %d calls",
+		own, did, peers, kind, acct, lg.c, lg.n, la.c, la.n)
 }
 
 func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, t int64, hs *[nFeat]uint64, has *[nFeat]bool) {

@@ -553,3 +553,25 @@ func TestIdentityFactors(t *testing.T) {
 		t.Errorf("dave, his key, his office: %v", got)
 	}
 }
+
+// TestNoPeersSaysSo: a principal alone of its type is judged by its
+// account, and its explanation says so rather than "0 of 0 peers".
+func TestNoPeersSaysSo(t *testing.T) {
+	e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1})
+	end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
+	var details []string
+	for i, op := range []string{"iam:ListUsers", "iam:CreateUser", "iam:AttachUserPolicy"} {
+		ev := call("x", op, end.Add(10*time.Hour+time.Duration(i)*time.Minute), "198.51.100.66")
+		ev.Actor = event.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/ops/s", UserName: "ops", Account: "111122223333",
+			AccessKeyID: "ASIAOPS", SessionIssuerARN: "arn:aws:iam::111122223333:role/ops", SessionName: "s"}
+		if f := e.Observe(&ev); f != nil {
+			for _, x := range f.Explanation {
+				details = append(details, x.Detail)
+			}
+		}
+	}
+	joined := strings.Join(details, "\n")
+	if !strings.Contains(joined, "no other AssumedRole in 111122223333 to compare with") || strings.Contains(joined, "of 0 peers") {
+		t.Errorf("explanations:\n%s", joined)
+	}
+}
