@@ -1112,8 +1112,26 @@ func (e *Engine) finding(ev *event.Event, ent *entity, factors []factor, raw, ca
 		}
 		f.Explanation = append(f.Explanation, detect.Evidence{Selection: fc.model, Field: name, Value: fc.value, Detail: fc.text, Score: fc.score})
 	}
+	f.Explanation = append(f.Explanation, e.principalBaseline(ent))
 	f.ID = detect.FindingID(f.RuleID, f.EventIDs)
 	return &f
+}
+
+// Principal maturity: a principal's own history weighs as it grows (half
+// at 30 calls); before matureCalls over a day, its peers and account
+// judge it mostly.
+const matureCalls = 50
+
+// principalBaseline says which baseline judged the principal and how
+// mature its own history is.
+func (e *Engine) principalBaseline(ent *entity) detect.Evidence {
+	days := float64(ent.last-ent.first) / 86400
+	if ent.n >= matureCalls && days >= 1 {
+		return detect.Evidence{Selection: "baseline", Field: "principal", Value: "own",
+			Detail: fmt.Sprintf("%s's own history is mature (%d calls over %.0f days): it weighs most, its peers' a quarter", ent.name, ent.n, days)}
+	}
+	return detect.Evidence{Selection: "baseline", Field: "principal", Value: "peers and account",
+		Detail: fmt.Sprintf("%s's own history is immature (%d calls over %.1f days; mature from %d calls over a day): its peers and account judge it mostly", ent.name, ent.n, days, matureCalls)}
 }
 
 func headline(f factor) string {

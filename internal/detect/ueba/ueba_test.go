@@ -575,3 +575,31 @@ func TestNoPeersSaysSo(t *testing.T) {
 		t.Errorf("explanations:\n%s", joined)
 	}
 }
+
+// TestPrincipalBaselineIsExplained: a finding says whether the
+// principal's own history judged it or, too short yet, its peers and
+// account did.
+func TestPrincipalBaselineIsExplained(t *testing.T) {
+	e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1})
+	end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
+	baseline := func(user string, at time.Time) string {
+		ev := call(user, "iam:CreateAccessKey", at, "198.51.100.66")
+		ev.Src.UserAgent = "python-requests/2.31"
+		f := e.Observe(&ev)
+		if f == nil {
+			t.Fatalf("%s: no finding", user)
+		}
+		for _, x := range f.Explanation {
+			if x.Selection == "baseline" && x.Field == "principal" {
+				return x.Value
+			}
+		}
+		return ""
+	}
+	if got := baseline("alice", end.Add(10*time.Hour)); got != "own" {
+		t.Errorf("alice, 10 days of history: %q", got)
+	}
+	if got := baseline("mallory", end.Add(11*time.Hour)); got != "peers and account" {
+		t.Errorf("mallory, no history: %q", got)
+	}
+}
