@@ -23,6 +23,11 @@ type evalReport struct {
 	Stories    []storyResult          `json:"stories"`
 	BySource   map[string]*sourceStat `json:"by_source"` // rules, ueba, all
 	MissingIDs int                    `json:"labels_not_decoded"`
+	// UEBAByClass counts behavioural findings by the identity class of
+	// their subject (person, root, service, aws_on_behalf, unknown):
+	// AWS services and calls AWS made on a principal's behalf must have
+	// none.
+	UEBAByClass map[string]int `json:"ueba_findings_by_identity_class"`
 }
 
 type storyResult struct {
@@ -97,6 +102,8 @@ parapet demo --eval writes such a set.`,
 			}
 			flags.timeOrder = ue != nil
 			rep := &evalReport{BySource: map[string]*sourceStat{}}
+			byClass := map[string]int{}
+			rep.UEBAByClass = byClass
 			type seen struct {
 				n     int
 				first time.Time
@@ -115,6 +122,9 @@ parapet demo --eval writes such a set.`,
 				for i := range fs {
 					f := &fs[i]
 					src := sourceGroup(f)
+					if src == "ueba" {
+						byClass[f.Actor.Class()]++
+					}
 					name := ""
 					for _, id := range f.EventIDs {
 						if n, ok := story[id]; ok {
@@ -299,6 +309,11 @@ func printEval(io IO, rep *evalReport) {
 		fmt.Fprintf(w, "%-6s %4d/%-3d %10.3f %10d %14d %14.4f   MTTD median %s\n", src, s.Detected, s.Stories, s.Precision, s.TrueFindings+s.FalseAlerts, s.FalseAlerts, s.FAPer1000,
 			time.Duration(s.MTTDMedian*float64(time.Second)).Round(time.Second))
 	}
+	var classes []string
+	for _, c := range []string{event.ClassPerson, event.ClassRoot, event.ClassService, event.ClassOnBehalf, event.ClassUnknownWho} {
+		classes = append(classes, fmt.Sprintf("%s %d", c, rep.UEBAByClass[c]))
+	}
+	fmt.Fprintf(w, "\nUEBA findings by the identity class of their subject: %s\n", strings.Join(classes, ", "))
 	if rep.MissingIDs > 0 {
 		fmt.Fprintf(w, "\n%d labelled event ids were not among the decoded events\n", rep.MissingIDs)
 	}
