@@ -91,27 +91,14 @@ var builtinRisk = sync.OnceValues(func() (*riskTable, error) {
 	return parseRisk(data)
 })
 
-// riskKey caches an engine's verdicts per API.
-type riskKey struct{ service, op string }
-
-// risk is the class and weight of ev's API (-1 and 0 when unclassed).
+// risk is the class and weight of service:op (-1 and 0 when unclassed).
 func (e *Engine) risk(service, op string) (int, float64) {
 	if e.riskTable == nil {
 		return -1, 0
 	}
-	if c, ok := e.riskCache[riskKey{service, op}]; ok {
-		return c, e.riskWeight(c)
-	}
 	c := e.riskTable.class(service, op)
-	if len(e.riskCache) < 1<<16 {
-		e.riskCache[riskKey{strings.Clone(service), strings.Clone(op)}] = c
-	}
-	return c, e.riskWeight(c)
-}
-
-func (e *Engine) riskWeight(c int) float64 {
 	if c < 0 {
-		return 0
+		return -1, 0
 	}
-	return e.riskTable.classes[c].Weight
+	return c, e.riskTable.classes[c].Weight
 }

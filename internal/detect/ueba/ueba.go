@@ -125,14 +125,13 @@ type Engine struct {
 	stats      Stats
 	factors    []factor // scratch
 	riskTable  *riskTable
-	riskCache  map[riskKey]int
 }
 
 // New returns an engine with no history.
 func New(cfg Config) *Engine {
 	cfg.defaults()
 	e := &Engine{cfg: cfg, principals: map[string]*entity{}, keys: map[string]*keyEntity{}, ips: map[netip.Addr]*ipEntity{},
-		groups: map[string]*group{}, accounts: map[string]*account{}, riskCache: map[riskKey]int{}}
+		groups: map[string]*group{}, accounts: map[string]*account{}}
 	// The shipped table is checked by its tests (TestBuiltinRisk); were it
 	// unreadable, the models would run without action risk.
 	e.riskTable, _ = builtinRisk()
@@ -648,8 +647,9 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 	// creates credentials, changes IAM, logging or security services,
 	// exposes data or runs code weighs by what it can do, however much the
 	// principal explored elsewhere (content/ueba/action-risk.yaml).
-	if has[fAPI] && ev.API.ErrorCode == "" {
-		if c, w := e.risk(serviceShort(ev.API.Service), ev.API.Operation); w >= minRisk && ent.feats[fAPI].count(hs[fAPI]) == 0 {
+	// Only a first call is looked up: most calls are not.
+	if has[fAPI] && ev.API.ErrorCode == "" && ent.feats[fAPI].count(hs[fAPI]) == 0 {
+		if c, w := e.risk(serviceShort(ev.API.Service), ev.API.Operation); w >= minRisk {
 			api := featureValue(ev, ent, fAPI)
 			out = append(out, factor{model: "risk", feature: -1, score: w, value: api,
 				text:   fmt.Sprintf("first call of %s by %s in %d calls of history: %s, an action weighed %.1f", api, ent.name, ent.n, e.riskTable.classes[c].Name, w),
@@ -665,7 +665,8 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 			text:   fmt.Sprintf("%s is a principal the account never saw in %d calls over %.0f days", ent.name, acct.all.n, acctDays),
 			attack: tValidCloud})
 	}
-	if id := ev.Actor.AccessKeyID; strings.HasPrefix(id, "AKIA") && ent.n >= newIdentityHistory/20 && e.keys[id] == nil {
+	key := e.keys[ev.Actor.AccessKeyID]
+	if id := ev.Actor.AccessKeyID; key == nil && strings.HasPrefix(id, "AKIA") && ent.n >= newIdentityHistory/20 {
 		out = append(out, factor{model: "identity", feature: -1, score: newIdentityFactor, value: "new access key",
 			text:   fmt.Sprintf("long-term access key %s is new: %s made %d calls before without it", id, ent.name, ent.n),
 			attack: []string{"T1098.001", "T1078.004"}})
@@ -683,7 +684,7 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 	}
 	// A long-term key used from a network or client new to the key but
 	// not to its principal (a key shared or leaked among colleagues).
-	if k := e.keys[ev.Actor.AccessKeyID]; k != nil {
+	if k := key; k != nil {
 		for i, f := range []int{fNet, fClient} {
 			if !has[f] || ent.feats[f].count(hs[f]) == 0 {
 				continue // the principal-level factor covers it
