@@ -125,7 +125,13 @@ else 3 when some input was bad, else 0.`,
 				_, err := w.Write(out)
 				return err
 			}
-			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
+			// Without behavioural models or playbooks, which read every
+			// event, only the events a rule matches are held for ordering.
+			var mayFind func([]event.Event, []bool) []bool
+			if ue == nil && resp == nil {
+				mayFind = engine.MayFind
+			}
+			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, mayFind, func(events []event.Event, res *detect.Batch) error {
 				correlator.Correlate(events, res)
 				uf.observe(ue, events, res)
 				fs, opened := res.Findings, res

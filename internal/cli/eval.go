@@ -143,7 +143,7 @@ parapet demo --eval writes such a set.`,
 					}
 				}
 			}
-			st, _, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
+			st, _, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, nil, func(events []event.Event, res *detect.Batch) error {
 				correlator.Correlate(events, res)
 				uf.observe(ue, events, res)
 				for i := range events {

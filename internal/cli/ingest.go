@@ -209,9 +209,12 @@ func (f *ingestFlags) summary(io IO, st ingest.Stats, read int64, elapsed time.D
 // detect reads paths and hands their events on in event-time order,
 // copies of a record passed over (detect.Order): stateless runs on every
 // core after the enrichment the flags ask for, emit in order on the
-// caller's goroutine. It prints the summary line and the bad-input
-// messages on stderr.
-func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, stateless func([]event.Event) *detect.Batch, emit func([]event.Event, *detect.Batch) error) (ingest.Stats, detect.OrderStats, error) {
+// caller's goroutine. With mayFind (Engine.MayFind), emit needs only the
+// events something is found in: they are marked as they are read, on
+// every core, and only they are held for ordering (Order.AddSparse), so
+// a run holds little more than its findings. It prints the summary line
+// and the bad-input messages on stderr.
+func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, stateless func([]event.Event) *detect.Batch, mayFind func([]event.Event, []bool) []bool, emit func([]event.Event, *detect.Batch) error) (ingest.Stats, detect.OrderStats, error) {
 	// Read in the order of the times in the inputs' names: under the S3
 	// key layout that is nearly event-time order, which is cheapest to
 	// sort.
@@ -224,18 +227,36 @@ func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, statele
 	if f.sortMemory == 0 {
 		return ingest.Stats{}, detect.OrderStats{}, usagef("--sort-memory: want a positive number of bytes")
 	}
+	enrichAll := func(evs []event.Event) {
+		if enrich != nil {
+			for i := range evs {
+				enrich(&evs[i])
+			}
+		}
+	}
 	ord := &detect.Order{Dedup: detect.NewDedup(0, 0), Memory: f.sortMemory, Workers: f.workers,
 		Map: func(evs []event.Event) *detect.Batch {
-			if enrich != nil {
-				for i := range evs {
-					enrich(&evs[i])
-				}
-			}
+			enrichAll(evs)
 			return stateless(evs)
 		}}
 	defer ord.Close()
+	var mapFn func(*ingest.Batch)
+	add := func(b *ingest.Batch) error { return ord.Add(b.Events) }
+	if mayFind != nil {
+		mapFn = func(b *ingest.Batch) {
+			enrichAll(b.Events)
+			b.Data = mayFind(b.Events, nil)
+		}
+		add = func(b *ingest.Batch) error {
+			keep, _ := b.Data.([]bool)
+			if len(keep) != len(b.Events) {
+				keep = nil // not marked: all kept
+			}
+			return ord.AddSparse(b.Events, keep)
+		}
+	}
 	start := time.Now()
-	st, read, err := f.read(ctx, io, inputs, nil, func(b *ingest.Batch) error { return ord.Add(b.Events) })
+	st, read, err := f.read(ctx, io, inputs, mapFn, add)
 	if err != nil {
 		return st, detect.OrderStats{}, err
 	}

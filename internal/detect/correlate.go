@@ -64,6 +64,28 @@ func (e *Engine) DetectBatch(events []event.Event) *Batch {
 	return b
 }
 
+// MayFind marks in keep (grown to len(events) when short; returned) the
+// events DetectBatch would find something in: a finding or a correlation
+// hit. It builds no findings, so it is the cheap first pass of a sparse
+// run (Order.AddSparse). Safe to call from many goroutines.
+func (e *Engine) MayFind(events []event.Event, keep []bool) []bool {
+	keep = slices.Grow(keep[:0], len(events))[:len(events)]
+	m, _ := e.matchers.Get().(*sigma.Matcher)
+	if m == nil {
+		m = e.rules.Matcher()
+	}
+	defer e.matchers.Put(m)
+	for i := range events {
+		ev := &events[i]
+		k := ev.Finding != nil && e.External
+		m.Match(ev, func(r *sigma.Rule) {
+			k = k || len(e.feeds[r]) > 0 || !e.quiet[r]
+		})
+		keep[i] = k
+	}
+	return keep
+}
+
 // Correlator evaluates correlation rules over the stream. It is not safe
 // for concurrent use: feed it batches in order from one goroutine.
 type Correlator struct {

@@ -29,6 +29,13 @@ const (
 	maxFanIn           = 64   // runs merged at once
 )
 
+// Items not in a slice Add was given.
+const (
+	readBatch = -1 // read back from a run on disk
+	heldBatch = -2 // held in binary form by AddSparse: held[idx]
+	skipBatch = -3 // passed over by AddSparse: ordered and counted only
+)
+
 // Order puts a batch run's events in event-time order, passes over
 // duplicate records, runs the stateless detectors on every core and hands
 // the events and their findings on in order: what behavioural models and
@@ -64,6 +71,8 @@ type Order struct {
 
 	items    []item
 	batches  [][]event.Event // the slices Add was given, for items to point into
+	held     [][]byte        // AddSparse's events in binary form, carved from arena
+	arena    []byte
 	bytes    int64
 	seq      uint64
 	newest   int64
@@ -88,7 +97,7 @@ type item struct {
 	t     int64 // event time, Unix nanoseconds
 	seq   uint64
 	key   uint64
-	batch int32 // the event: batches[batch][idx]; -1 when read back from disk
+	batch int32 // the event: batches[batch][idx]; or readBatch, heldBatch (held[idx]), skipBatch
 	idx   int32
 }
 
@@ -157,6 +166,62 @@ func (o *Order) Add(events []event.Event) error {
 	return nil
 }
 
+// AddSparse is Add for a run whose emit needs only the events something
+// may be found in (findings or correlation hits, which Engine.MayFind
+// marks in keep; nil keeps all), as when no behavioural model or playbook
+// reads every event. Those are held in their binary form, which lets the
+// memory the events were read into go as soon as the caller drops them,
+// and Run maps them again, in order; the others are ordered and counted
+// (and copies of a record passed over) but reach neither Map nor emit.
+// Unlike Add it does not keep events. Use one of Add and AddSparse on an
+// Order, not both.
+func (o *Order) AddSparse(events []event.Event, keep []bool) error {
+	if o.err != nil {
+		return o.err
+	}
+	if len(o.items) == 0 {
+		o.sorted = true
+	}
+	if o.Memory == 0 {
+		o.Memory = DefaultOrderMemory
+	}
+	for i := range events {
+		ev := &events[i]
+		t := sortTime(ev.Time)
+		if t < o.newest {
+			o.stats.OutOfOrder++
+			o.sorted = false
+		}
+		o.newest = max(o.newest, t)
+		it := item{t: t, seq: o.seq, batch: skipBatch}
+		o.seq++
+		if o.Dedup != nil {
+			it.key = o.Dedup.Key(ev)
+		}
+		o.bytes += int64(unsafe.Sizeof(item{}))
+		if keep == nil || keep[i] {
+			if cap(o.arena)-len(o.arena) < 64<<10 {
+				o.arena = make([]byte, 0, 1<<20)
+			}
+			start := len(o.arena)
+			o.arena = ev.AppendBinary(o.arena)
+			p := o.arena[start:len(o.arena):len(o.arena)]
+			it.batch, it.idx = heldBatch, int32(len(o.held))
+			o.held = append(o.held, p)
+			o.bytes += int64(len(p)) + int64(unsafe.Sizeof(p))
+		}
+		o.items = append(o.items, it)
+		if o.Memory > 0 && o.bytes > o.Memory {
+			if err := o.spill(); err != nil {
+				o.err = err
+				return err
+			}
+			o.sorted = true
+		}
+	}
+	return nil
+}
+
 func (o *Order) sort() {
 	if !o.sorted {
 		slices.SortFunc(o.items, func(a, b item) int {
@@ -182,15 +247,23 @@ func (o *Order) spill() error {
 		return err
 	}
 	o.runs = append(o.runs, w.f.Name())
-	items, batches := o.items, o.batches
+	items, batches, held := o.items, o.batches, o.held
 	o.items, o.batches, o.bytes = make([]item, 0, len(items)), nil, 0
+	o.held, o.arena = nil, nil
 	done := make(chan spillResult, 1)
 	o.spilling = done
 	go func() {
-		var payload []byte
+		var buf []byte
 		for i := range items {
 			it := &items[i]
-			payload = batches[it.batch][it.idx].AppendBinary(payload[:0])
+			var payload []byte // skipBatch: none
+			switch {
+			case it.batch >= 0:
+				buf = batches[it.batch][it.idx].AppendBinary(buf[:0])
+				payload = buf
+			case it.batch == heldBatch:
+				payload = held[it.idx]
+			}
 			if err := w.write(it.t, it.seq, it.key, payload); err != nil {
 				w.abort()
 				done <- spillResult{err: err}
@@ -232,7 +305,7 @@ func (o *Order) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	o.runs, o.items, o.batches = nil, nil, nil
+	o.runs, o.items, o.batches, o.held, o.arena = nil, nil, nil, nil, nil
 	return errors.Join(errs...)
 }
 
@@ -301,7 +374,7 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 	o.sort()
 	var src source
 	if len(o.runs) == 0 {
-		src = &memSource{items: o.items}
+		src = &memSource{items: o.items, held: o.held}
 	} else {
 		for len(o.runs) > maxFanIn {
 			if err := o.premerge(); err != nil {
@@ -332,6 +405,7 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 		})
 	}
 	var produceErr error
+	var passed int64 // AddSparse's events with nothing in them
 	go func() {
 		defer close(work)
 		defer close(order)
@@ -368,6 +442,10 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 			}
 			if o.Dedup != nil && o.Dedup.SeenKey(it.key, it.t) {
 				o.stats.Duplicates++
+				continue
+			}
+			if it.batch == skipBatch {
+				passed++
 				continue
 			}
 			// Events in their arrival order go on where they lie: a job
@@ -413,6 +491,7 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 		}
 	}
 	wg.Wait()
+	o.stats.Events += passed // order is closed: the producer is done
 	switch {
 	case emitErr != nil:
 		return o.stats, emitErr
@@ -454,6 +533,7 @@ type source interface {
 
 type memSource struct {
 	items []item
+	held  [][]byte
 	i     int
 }
 
@@ -462,13 +542,17 @@ func (m *memSource) next() (item, []byte, bool, error) {
 		return item{}, nil, false, nil
 	}
 	m.i++
-	return m.items[m.i-1], nil, true, nil
+	it := m.items[m.i-1]
+	if it.batch == heldBatch {
+		return it, m.held[it.idx], true, nil
+	}
+	return it, nil, true, nil
 }
 
 // A run file is a stream of records compressed with S2: per record its
 // event time, arrival sequence and dedup key (8 bytes each, little
 // endian), then the payload's length (uvarint) and the payload (the
-// event's binary form).
+// event's binary form; empty for an event AddSparse passes over).
 
 type runWriter struct {
 	f  *os.File
@@ -586,8 +670,12 @@ func (r *runReader) read(f *os.File) {
 				r.err = fmt.Errorf("order: read %s: %w", r.name, err)
 				return
 			}
-			batch = append(batch, rec{head: item{t: int64(binary.LittleEndian.Uint64(h[0:])), seq: binary.LittleEndian.Uint64(h[8:]),
-				key: binary.LittleEndian.Uint64(h[16:]), batch: -1}, body: body})
+			head := item{t: int64(binary.LittleEndian.Uint64(h[0:])), seq: binary.LittleEndian.Uint64(h[8:]),
+				key: binary.LittleEndian.Uint64(h[16:]), batch: readBatch}
+			if n == 0 {
+				head.batch = skipBatch
+			}
+			batch = append(batch, rec{head: head, body: body})
 			size += int(n)
 		}
 		if !r.send(batch) {
@@ -662,7 +750,7 @@ func (h *cursorHeap) Pop() any {
 }
 
 func (o *Order) merger() (*merger, error) {
-	m := &merger{mem: &memSource{items: o.items}}
+	m := &merger{mem: &memSource{items: o.items, held: o.held}}
 	for _, p := range o.runs {
 		r, err := openRun(p)
 		if err != nil {

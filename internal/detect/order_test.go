@@ -175,3 +175,75 @@ func TestDedupBounds(t *testing.T) {
 		t.Error("the newest record was forgotten")
 	}
 }
+
+// A sparse run (AddSparse, marked by Engine.MayFind) hands on only the
+// events a rule finds something in (a finding, or a match a correlation
+// counts), in event-time order, with the same
+// findings as a run that holds every event, in memory and in runs on
+// disk; it still counts every event and passes over copies.
+func TestOrderSparse(t *testing.T) {
+	evs := samples(t)         // the same records in several shapes among them
+	for i := range evs[:10] { // and copies of ten, as from another file
+		ev := evs[i]
+		ev.Origin.File += ".copy"
+		evs = append(evs, ev)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+	engine := detect.NewEngine(builtin(t))
+	all, allIDs, st := runOrder(t, &detect.Order{Map: engine.DetectBatch, Memory: -1, Dedup: detect.NewDedup(0, 0)}, evs, 7)
+	n, dups := len(all), st.Duplicates
+	if dups < 10 || st.Events != int64(n) {
+		t.Fatalf("holding all: stats %+v", st)
+	}
+	var want []string // the events with findings, in order
+	found := map[string]bool{}
+	for _, f := range engine.DetectBatch(all).Findings {
+		found[f.EventIDs[0]] = true
+	}
+	for _, ev := range all {
+		if found[ev.ID] {
+			want = append(want, ev.ID)
+		}
+	}
+	if len(want) == 0 || len(want) == len(all) {
+		t.Fatalf("%d of %d events have findings: the test needs some with and some without", len(want), len(all))
+	}
+	for _, memory := range []int64{-1, 1} {
+		o := &detect.Order{Map: engine.DetectBatch, Memory: memory, Dir: t.TempDir(), Dedup: detect.NewDedup(0, 0)}
+		for i := 0; i < len(evs); i += 7 {
+			chunk := evs[i:min(i+7, len(evs))]
+			if err := o.AddSparse(chunk, engine.MayFind(chunk, nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got, ids []string
+		st, err := o.Run(context.Background(), func(evs []event.Event, b *detect.Batch) error {
+			for _, ev := range evs {
+				got = append(got, ev.ID)
+			}
+			for _, f := range b.Findings {
+				ids = append(ids, f.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var withFindings []string
+		for _, id := range got {
+			if found[id] {
+				withFindings = append(withFindings, id)
+			}
+		}
+		if !reflect.DeepEqual(withFindings, want) || len(got) >= len(all) {
+			t.Errorf("memory %d: handed on %d of %d events, %v; want among them, in order, the events with findings %v", memory, len(got), len(all), got, want)
+		}
+		if !reflect.DeepEqual(ids, allIDs) {
+			t.Errorf("memory %d: findings %v, holding all %v", memory, ids, allIDs)
+		}
+		if st.Events != int64(n) || st.Duplicates != dups || memory == 1 && st.Runs < 2 {
+			t.Errorf("memory %d: stats %+v, want %d events, %d duplicates (and runs on disk)", memory, st, n, dups)
+		}
+	}
+}
