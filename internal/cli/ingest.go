@@ -31,6 +31,8 @@ type ingestFlags struct {
 	// sortMemory bounds the events detect holds to sort them by event
 	// time before runs go to disk.
 	sortMemory int64
+	// recycle: emit keeps nothing of a batch's events (ingest.Options)
+	recycle bool
 	// requests reads what requests do (parapet.* fields for rules)
 	// against the known accounts (--account, --org-id; default: learned
 	// from recipientAccountId).
@@ -154,7 +156,7 @@ func (f *ingestFlags) read(ctx context.Context, io IO, inputs []ingest.Input, ma
 		total += in.Size
 	}
 	counters := &ingest.Counters{}
-	opt := ingest.Options{Workers: f.workers, MaxRecord: f.maxRecord, Map: mapFn, Counters: counters}
+	opt := ingest.Options{Workers: f.workers, MaxRecord: f.maxRecord, Map: mapFn, Counters: counters, Recycle: f.recycle}
 
 	stopBar := func() {}
 	if f.progress == "always" || f.progress == "auto" && isTerminal(io.Err) {
@@ -247,6 +249,7 @@ func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, statele
 			enrichAll(b.Events)
 			b.Data = mayFind(b.Events, nil)
 		}
+		f.recycle = true // AddSparse keeps the events in binary form
 		add = func(b *ingest.Batch) error {
 			keep, _ := b.Data.([]bool)
 			if len(keep) != len(b.Events) {

@@ -49,25 +49,50 @@ func BenchmarkDetect(b *testing.B) {
 // plus request enrichment, holding the events, sorting them by event time, passing over
 // copies of records, and running the rules on every core after the sort.
 func BenchmarkDetectOrdered(b *testing.B) {
-	benchOrdered(b, true)
+	benchOrdered(b, true, false)
 }
 
 // BenchmarkDetectOrderedBuiltin: BenchmarkDetectOrdered with the builtin
 // pack alone (no SigmaHQ rules: their AWS STS AssumeRole Misuse fires on
 // most assumed-role calls of the demo, 7,535 of its 8,075 findings).
 func BenchmarkDetectOrderedBuiltin(b *testing.B) {
-	benchOrdered(b, false)
+	benchOrdered(b, false, false)
 }
 
-func benchOrdered(b *testing.B, sigmaHQ bool) {
+// BenchmarkDetectSparse: BenchmarkDetectOrdered as parapet detect runs
+// without behavioural models or playbooks: events are marked as they are
+// read (Engine.MayFind, after enrichment) and only those a rule matches
+// are held for ordering (Order.AddSparse).
+func BenchmarkDetectSparse(b *testing.B) {
+	benchOrdered(b, true, true)
+}
+
+// BenchmarkDetectSparseBuiltin: BenchmarkDetectSparse with the builtin
+// pack alone.
+func BenchmarkDetectSparseBuiltin(b *testing.B) {
+	benchOrdered(b, false, true)
+}
+
+func benchOrdered(b *testing.B, sigmaHQ, sparse bool) {
 	rules, engine, inputs := demoWeekWith(b, sigmaHQ)
 	var events, findings int64
 	b.ReportAllocs()
 	for b.Loop() {
 		events, findings = 0, 0
 		correlator := engine.NewCorrelator()
-		ord := &detect.Order{Map: enriched(engine), Dedup: detect.NewDedup(0, 0)}
-		st, err := ingest.Run(context.Background(), inputs, ingest.Options{}, func(bt *ingest.Batch) error {
+		mapFn := enriched(engine)
+		ord := &detect.Order{Map: mapFn, Dedup: detect.NewDedup(0, 0)}
+		opt := ingest.Options{}
+		if sparse {
+			mark := enrichedMarks(engine)
+			opt.Map = func(bt *ingest.Batch) { bt.Data = mark(bt.Events) }
+			opt.Recycle = true
+		}
+		st, err := ingest.Run(context.Background(), inputs, opt, func(bt *ingest.Batch) error {
+			if sparse {
+				keep, _ := bt.Data.([]bool)
+				return ord.AddSparse(bt.Events, keep)
+			}
 			return ord.Add(bt.Events)
 		})
 		if err != nil || st.Bad() {
@@ -165,5 +190,17 @@ func enriched(engine *detect.Engine) func([]event.Event) *detect.Batch {
 			req.Enrich(&evs[i])
 		}
 		return engine.DetectBatch(evs)
+	}
+}
+
+// enrichedMarks is enriched's first pass in a sparse run: enrichment,
+// then which events the rules may find something in.
+func enrichedMarks(engine *detect.Engine) func([]event.Event) []bool {
+	req := enrich.NewRequests(nil)
+	return func(evs []event.Event) []bool {
+		for i := range evs {
+			req.Enrich(&evs[i])
+		}
+		return engine.MayFind(evs, nil)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -297,5 +298,43 @@ func TestOCSFFindingSchema(t *testing.T) {
 		for _, err := range validate(t, schema, b) {
 			t.Errorf("finding %s: %v", fs[i].RuleID, err)
 		}
+	}
+}
+
+// TestRecycle: with Recycle, emitted batches' event memory is reused for
+// later batches, and what emit copies out is the same as without it.
+func TestRecycle(t *testing.T) {
+	ins, err := file.Inputs([]string{"testdata/samples"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := decodeAll(t, ins, ingest.Options{Workers: 1, Readers: 1})
+	var got []event.Event
+	seen := map[*event.Event]bool{}
+	reused := 0
+	_, err = ingest.Run(context.Background(), ins, ingest.Options{Workers: 1, Readers: 1, Recycle: true}, func(b *ingest.Batch) error {
+		got = append(got, b.Events...)
+		if cap(b.Events) > 0 {
+			p := &b.Events[:1][0]
+			if seen[p] {
+				reused++
+			}
+			seen[p] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("%d events recycled, %d fresh", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(want[i], got[i]) {
+			t.Errorf("event %d recycled:\n%+v\nfresh:\n%+v", i, got[i], want[i])
+		}
+	}
+	if reused == 0 {
+		t.Errorf("no batch reused an emitted batch's memory (%d batches)", len(seen))
 	}
 }
