@@ -125,7 +125,7 @@ else 3 when some input was bad, else 0.`,
 				_, err := w.Write(out)
 				return err
 			}
-			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, func(events []event.Event, res *detect.Batch) error {
+			emit := func(events []event.Event, res *detect.Batch) error {
 				correlator.Correlate(events, res)
 				uf.observe(ue, events, res)
 				fs, opened := res.Findings, res
@@ -144,7 +144,12 @@ else 3 when some input was bad, else 0.`,
 					}
 				}
 				return write(fs)
-			})
+			}
+			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, emit)
+			if err == nil && ue != nil {
+				// The behavioural sessions still open at the end of the input.
+				err = emit(nil, &detect.Batch{Findings: uf.flush(ue)})
+			}
 			if err == nil && agg != nil {
 				err = write(agg.Flush(done[:0]))
 			}

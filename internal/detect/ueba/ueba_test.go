@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
 )
 
@@ -57,12 +58,16 @@ func TestNoveltyFromAnUnknownNetworkAlerts(t *testing.T) {
 	end := office(t, e, users, 14)
 	// alice's key, from a network nobody uses, at night, doing things she
 	// never does.
-	var found []string
+	ids := map[string]bool{}
+	var last *detect.Finding
+	var anomalous []string
 	for i, op := range []string{"sts:GetCallerIdentity", "iam:ListUsers", "iam:ListRoles", "iam:CreateAccessKey"} {
 		ev := call("alice", op, end.Add(3*time.Hour+time.Duration(i*20)*time.Second), "198.51.100.66")
 		ev.Src.UserAgent = "python-requests/2.31"
 		if f := e.Observe(&ev); f != nil {
-			found = append(found, f.RuleID)
+			ids[f.ID] = true
+			last = f
+			anomalous = append(anomalous, ev.ID)
 			if f.Source != "ueba" || f.Score < 4 || len(f.Explanation) == 0 || f.Actor.UserName != "alice" {
 				t.Errorf("finding: %+v", f)
 			}
@@ -75,11 +80,13 @@ func TestNoveltyFromAnUnknownNetworkAlerts(t *testing.T) {
 			}
 		}
 	}
-	if len(found) != 1 {
-		t.Errorf("want one finding for the hour's anomalies, got %v", found)
+	// One session: its finding grows under one id, holding every
+	// anomalous call.
+	if len(ids) != 1 || len(anomalous) < 2 || !slices.Equal(last.EventIDs, anomalous) || last.Count != len(anomalous) {
+		t.Fatalf("want one session finding growing over the anomalous calls %v; ids %v, last %v (count %d)", anomalous, ids, last.EventIDs, last.Count)
 	}
-	if st := e.Stats(); st.Suppressed == 0 || st.Principals != len(users) {
-		t.Errorf("stats %+v: want the later anomalies suppressed inside the window", st)
+	if st := e.Stats(); st.Merged != int64(len(anomalous)-1) || st.Findings != 1 || st.Principals != len(users) {
+		t.Errorf("stats %+v: want the later anomalies merged into the session's finding", st)
 	}
 }
 
@@ -103,22 +110,41 @@ func TestPeerSmoothing(t *testing.T) {
 
 func TestWarmupHoldsBackThenAFreshIdentityIsScored(t *testing.T) {
 	e := New(Config{Warmup: 7 * 24 * time.Hour})
-	// Inside the warm-up, an odd but harmless call is held back; a first
-	// high-risk one is reported, at low severity, marked immature.
+	// Inside the warm-up, an odd but harmless call waits in its session;
+	// a first high-risk one in the same session makes the session's
+	// finding, holding both, at low severity, marked immature.
 	office(t, e, []string{"alice", "bob", "carol", "dave"}, 3)
-	odd := call("alice", "ec2:DescribeRegions", t0.Add(3*24*time.Hour+3*time.Hour), "198.51.100.66")
-	odd.Src.UserAgent = "python-requests/2.31"
+	oddCall := func(user string, at time.Time) event.Event {
+		ev := call(user, "ec2:DescribeRegions", at, "198.51.100.66")
+		ev.Src.UserAgent = "python-requests/2.31"
+		return ev
+	}
+	odd := oddCall("alice", t0.Add(3*24*time.Hour+3*time.Hour))
 	if f := e.Observe(&odd); f != nil {
 		t.Fatalf("alerted during warm-up: %s", f.Title)
 	}
-	if e.Stats().Held == 0 {
-		t.Error("the odd call was not even an anomaly held back")
+	if e.Open() != 1 {
+		t.Fatalf("the odd call is not an anomaly waiting in its session (%d open)", e.Open())
 	}
 	ev := call("alice", "iam:CreateAccessKey", t0.Add(3*24*time.Hour+3*time.Hour+time.Minute), "198.51.100.66")
 	ev.Src.UserAgent = "python-requests/2.31"
 	f := e.Observe(&ev)
-	if f == nil || f.Level != "low" || f.Explanation[len(f.Explanation)-1].Value != "immature" {
+	if f == nil || f.Level != "low" || f.Explanation[len(f.Explanation)-1].Value != "immature" || !slices.Equal(f.EventIDs, []string{odd.ID, ev.ID}) {
 		t.Fatalf("a first CreateAccessKey from a new network during warm-up: %+v", f)
+	}
+	// bob's odd call alone: held back when his session ends.
+	odd = oddCall("bob", t0.Add(3*24*time.Hour+5*time.Hour))
+	if f := e.Observe(&odd); f != nil {
+		t.Fatalf("alerted during warm-up: %s", f.Title)
+	}
+	if st := e.Stats(); st.Held != 0 || st.Findings != 1 {
+		t.Fatalf("stats %+v: bob's session is still open", st)
+	}
+	if fs := e.Flush(nil); len(fs) != 0 {
+		t.Errorf("Flush without Config.Final returned %d findings", len(fs))
+	}
+	if st := e.Stats(); st.Held != 1 || e.Open() != 0 {
+		t.Errorf("stats %+v, %d open: bob's odd call was not held back", st, e.Open())
 	}
 	e2 := New(Config{Warmup: 7 * 24 * time.Hour})
 	end := office(t, e2, []string{"alice", "bob", "carol", "dave"}, 10)
@@ -138,9 +164,9 @@ func TestWarmupHoldsBackThenAFreshIdentityIsScored(t *testing.T) {
 }
 
 func TestVolumeSpike(t *testing.T) {
-	// A one-minute window, so that the spike can alert after the first
-	// novel call has.
-	e := New(Config{Warmup: 24 * time.Hour, Window: time.Minute})
+	// The spike grows the session's finding that its first novel call
+	// opened.
+	e := New(Config{Warmup: 24 * time.Hour})
 	end := office(t, e, []string{"alice", "bob", "carol"}, 10)
 	var f0 *struct{ title, detail string }
 	for i := range 300 {
@@ -482,9 +508,8 @@ func TestColdStart(t *testing.T) {
 // API retried after a denial is not recon.
 func TestReconShapeOfDenials(t *testing.T) {
 	recon := func(ops []string) (found bool, title string) {
-		// A finding per event (one per principal per hour would keep
-		// the later ones back).
-		e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1, Window: time.Second})
+		// The session's finding as it grows.
+		e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1})
 		end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
 		for i, op := range ops {
 			ev := call("bob", op, end.Add(10*time.Hour+time.Duration(i)*50*time.Second), "203.0.113.11")
