@@ -289,12 +289,14 @@ func (e *Engine) render(s *session) {
 	}
 	f.Attack.Tactics = tacticsFor(f.Attack.Techniques)
 	ex := f.Explanation[:0]
+	prior := false
 	for _, fc := range s.factors {
 		name := ""
 		if fc.feature >= 0 {
 			name = featNames[fc.feature]
 		}
 		ex = append(ex, detect.Evidence{Selection: fc.model, Field: name, Value: fc.value, Detail: fc.text, Score: fc.score})
+		prior = prior || fc.priorWeight >= 0.2
 	}
 	if s.dropped > 0 {
 		ex = append(ex, detect.Evidence{Selection: "session", Field: "factors", Value: fmt.Sprintf("%d more", s.dropped),
@@ -308,6 +310,10 @@ func (e *Engine) render(s *session) {
 		Detail: fmt.Sprintf("%s made %d anomalous calls in one session (%s) from %s to %s UTC%s", ent.name, s.n, sessionWords(s),
 			f.FirstSeen.UTC().Format("2006-01-02 15:04"), f.LastSeen.UTC().Format("15:04"), listed)})
 	ex = append(ex, e.principalBaseline(ent))
+	if prior {
+		ex = append(ex, detect.Evidence{Selection: "baseline", Field: "account", Value: "global prior",
+			Detail: fmt.Sprintf("the account has too short a history to judge some of these calls alone (%d calls by its principals): the global priors (how many principals in a typical account ever make a call) weighed in", acct.all.n)})
+	}
 	if !s.mature {
 		days := float64(acct.maxT-acct.first) / 86400
 		ex = append(ex, detect.Evidence{Selection: "baseline", Field: "maturity", Value: "immature",

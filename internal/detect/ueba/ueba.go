@@ -136,10 +136,12 @@ type Engine struct {
 	stats      Stats
 	factors    []factor // scratch
 	riskTable  *riskTable
-	gap        int64            // SessionGap in seconds
-	open       []*session       // open sessions with an anomaly
-	closed     []detect.Finding // findings of ended sessions, for Closed (Final)
-	swept      int64            // the event time of the last sweep of open sessions
+	priors     *priorTable
+	priorCache map[uint64]float32 // API hash → global prior share
+	gap        int64              // SessionGap in seconds
+	open       []*session         // open sessions with an anomaly
+	closed     []detect.Finding   // findings of ended sessions, for Closed (Final)
+	swept      int64              // the event time of the last sweep of open sessions
 }
 
 // New returns an engine with no history.
@@ -150,6 +152,10 @@ func New(cfg Config) *Engine {
 	// The shipped table is checked by its tests (TestBuiltinRisk); were it
 	// unreadable, the models would run without action risk.
 	e.riskTable, _ = builtinRisk()
+	// Likewise the priors (TestBuiltinPriors): without them a young
+	// account judges alone.
+	e.priors, _ = builtinPriors()
+	e.priorCache = map[uint64]float32{}
 	e.gap = int64(cfg.SessionGap / time.Second)
 	return e
 }
@@ -294,6 +300,9 @@ type factor struct {
 	attack  []string
 	lv      [3]level // categorical: the principal's, peers' and account's counts
 	h       uint64   // categorical: the value's hash
+	// For the API: the global prior share, and how much it weighed
+	// against the account's short history (0: not at all).
+	prior, priorWeight float64
 }
 
 // Observe scores ev against what was learned and learns it. When ev is
@@ -659,7 +668,20 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 		// before.
 		lg := le.without(level{grp.feats[f].count(h), grp.feats[f].n, grp.feats[f].d})
 		la := le.without(level{acct.all.feats[f].count(h), acct.all.feats[f].n, acct.all.feats[f].d})
-		s := surprise(mix(le, lg, la))
+		pa := la.tail()
+		var prior, pw float64
+		if f == fAPI {
+			// A young account (or one where the principal is nearly all
+			// of it) says little about an API: what is rare across
+			// accounts in general weighs in, fading as its history grows.
+			if w := priorWeight(la.n); w >= minPriorWeight {
+				if share, ok := e.apiPrior(ev.API.Service, ev.API.Operation, h); ok {
+					prior, pw = share, w
+					pa = (1-w)*pa + w*share
+				}
+			}
+		}
+		s := surprise(mixTail(le, lg, pa))
 		if s < 0.5 {
 			continue
 		}
@@ -671,7 +693,7 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 			model = "sequence"
 		}
 		// Words are for findings: most events never need them.
-		out = append(out, factor{model: model, feature: f, score: s, lv: [3]level{le, lg, la}, h: h, attack: attackFor(f, ev)})
+		out = append(out, factor{model: model, feature: f, score: s, lv: [3]level{le, lg, la}, h: h, attack: attackFor(f, ev), prior: prior, priorWeight: pw})
 	}
 	// Action risk: a principal's first successful call of an API that
 	// creates credentials, changes IAM, logging or security services,
@@ -998,14 +1020,36 @@ func (e *Engine) words(ent *entity, fc *factor) string {
 		}
 	}
 	acct, kind, _ := strings.Cut(ent.group, "/")
+	prior := ""
+	if fc.priorWeight >= 0.2 {
+		prior = fmt.Sprintf("; the account's history being short, the global prior weighs %.0f%%: about %s of principals in a typical account ever call it",
+			100*fc.priorWeight, percent(fc.prior))
+	}
 	if peers == 0 {
 		// A principal alone of its type: no peer group to speak of.
-		return fmt.Sprintf("%s; no other %s in %s to compare with, so the account's history judges: %d times in its other %d calls",
-			own, kind, acct, la.c, la.n)
+		if la.n == 0 && prior != "" {
+			return fmt.Sprintf("%s; no other %s in %s to compare with and no other calls in the account yet, so the global prior judges: about %s of principals in a typical account ever call it",
+				own, kind, acct, percent(fc.prior))
+		}
+		judge := "the account's history judges"
+		if prior != "" {
+			judge = "the account's history and the global prior judge"
+		}
+		return fmt.Sprintf("%s; no other %s in %s to compare with, so %s: %d times in its other %d calls%s",
+			own, kind, acct, judge, la.c, la.n, prior)
 	}
 	// lg and la already leave out the principal's own counts.
-	return fmt.Sprintf("%s; %d of %d peers (%s in %s) ever did, %d times in their %d calls; %d times in the account's other %d calls",
-		own, did, peers, kind, acct, lg.c, lg.n, la.c, la.n)
+	return fmt.Sprintf("%s; %d of %d peers (%s in %s) ever did, %d times in their %d calls; %d times in the account's other %d calls%s",
+		own, did, peers, kind, acct, lg.c, lg.n, la.c, la.n, prior)
+}
+
+// percent writes a share as a percentage, to one significant figure
+// below 1%.
+func percent(x float64) string {
+	if x < 0.01 {
+		return fmt.Sprintf("%.1f%%", 100*x)
+	}
+	return fmt.Sprintf("%.0f%%", 100*x)
 }
 
 func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, t int64, hs *[nFeat]uint64, has *[nFeat]bool) {
