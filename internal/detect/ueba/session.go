@@ -38,7 +38,7 @@ type session struct {
 	// raw and calibrated are the strongest anomalous call's scores.
 	raw, calibrated float64
 	factors         []factor // merged: the strongest of each kind, strongest first
-	dropped         int      // kinds of factor left out past maxSessionFactors
+	dropped         int      // factors left out past maxSessionFactors
 	f               detect.Finding
 }
 
@@ -300,7 +300,7 @@ func (e *Engine) render(s *session) {
 	}
 	if s.dropped > 0 {
 		ex = append(ex, detect.Evidence{Selection: "session", Field: "factors", Value: fmt.Sprintf("%d more", s.dropped),
-			Detail: fmt.Sprintf("%d more kinds of factor, each weaker than those above, are not listed", s.dropped)})
+			Detail: fmt.Sprintf("%d more factors of the session's calls, each weaker than those above, are not listed", s.dropped)})
 	}
 	listed := ""
 	if s.n > len(f.EventIDs) {
