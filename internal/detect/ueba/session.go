@@ -12,8 +12,9 @@ import (
 
 // A session is what one set of credentials did without a long pause: the
 // calls of one access key (a long-term AKIA key, or the temporary ASIA key
-// of a role session or a console sign-in), else of one assumed-role
-// session (role and session name), else of the principal. It ends when
+// of a role session), else of one assumed-role session (role and session
+// name), else of the principal (also its console sign-ins and session
+// tokens, whose temporary keys change from call to call). It ends when
 // none of its calls come for Config.SessionGap of its account's event
 // time. Its anomalous calls make one finding, which grows while the
 // session lasts: its id is fixed by its first anomalous call, its event
@@ -52,10 +53,18 @@ const (
 	maxSessionSpan = 12 * 3600
 )
 
-// sessionKey names ev's session.
+// temporaryCredentials names the session of an IAM user's or root's
+// temporary credentials.
+const temporaryCredentials = "temporary credentials"
+
+// sessionKey names ev's session. An IAM user's or root's temporary keys
+// (a console sign-in, a session token) change from call to call, so they
+// make one session of the principal's, not one each.
 func sessionKey(ev *event.Event) (a, b string) {
 	ac := &ev.Actor
 	switch {
+	case strings.HasPrefix(ac.AccessKeyID, "ASIA") && (ac.Type == "IAMUser" || ac.Type == "Root"):
+		return temporaryCredentials, ""
 	case ac.AccessKeyID != "":
 		return ac.AccessKeyID, ""
 	case ac.SessionName != "":
@@ -328,6 +337,8 @@ func sessionWords(s *session) string {
 	switch {
 	case s.b != "":
 		return "role session " + s.b + " of " + s.a
+	case s.a == temporaryCredentials:
+		return "its temporary credentials: a console sign-in or a session token"
 	case strings.HasPrefix(s.a, "ASIA"):
 		return "temporary access key " + s.a
 	case s.a != "":

@@ -550,3 +550,46 @@ func TestPrincipalBaselineIsExplained(t *testing.T) {
 		t.Errorf("mallory, no history: %q", got)
 	}
 }
+
+// TestSessions: a console sign-in's temporary keys, which change from
+// call to call, are one session of the user's; two role sessions (two
+// ASIA keys) are two; a session ends after the idle gap.
+func TestSessions(t *testing.T) {
+	e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1, Final: true})
+	end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
+	at := end.Add(3 * time.Hour)
+	var sent []string
+	for i, op := range []string{"iam:ListUsers", "iam:ListRoles", "iam:CreateUser", "iam:AttachUserPolicy", "iam:CreateAccessKey"} {
+		ev := call("alice", op, at.Add(time.Duration(i)*time.Minute), "198.51.100.66")
+		ev.Actor.AccessKeyID = fmt.Sprintf("ASIACONSOLE%09d", i)
+		ev.Src.UserAgent = "Mozilla/5.0 (X11; Linux x86_64)"
+		e.Observe(&ev)
+		sent = append(sent, ev.ID)
+	}
+	role := func(key string, op string, at time.Time) {
+		ev := call("x", op, at, "198.51.100.77")
+		ev.Actor = event.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/ops/" + key, UserName: "ops", Account: "111122223333",
+			AccessKeyID: key, SessionIssuerARN: "arn:aws:iam::111122223333:role/ops", SessionName: key}
+		ev.Src.UserAgent = "python-requests/2.31"
+		e.Observe(&ev)
+	}
+	role("ASIAOPSONE", "iam:CreateAccessKey", at.Add(10*time.Minute))
+	role("ASIAOPSTWO", "iam:CreateAccessKey", at.Add(11*time.Minute))
+	// bob, twice, two hours apart: the gap ends his first session.
+	for _, d := range []time.Duration{20 * time.Minute, 140 * time.Minute} {
+		ev := call("bob", "iam:CreateLoginProfile", at.Add(d), "198.51.100.88")
+		ev.Src.UserAgent = "python-requests/2.31"
+		e.Observe(&ev)
+	}
+	found := e.Flush(nil)
+	per := map[string]int{}
+	for _, f := range found {
+		per[f.Actor.UserName]++
+		if f.Actor.UserName == "alice" && !slices.Equal(f.EventIDs, sent[len(sent)-len(f.EventIDs):]) {
+			t.Errorf("alice's session holds %v, want the last of %v", f.EventIDs, sent)
+		}
+	}
+	if per["alice"] != 1 || per["ops"] != 2 || per["bob"] != 2 || len(found) != 5 {
+		t.Errorf("session findings per principal %v, want alice 1 (one console sign-in), ops 2 (two role sessions), bob 2 (a gap of two hours)", per)
+	}
+}
