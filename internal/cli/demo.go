@@ -106,6 +106,11 @@ print what was seen. No cloud account and no network needed.`,
 			if err != nil {
 				return err
 			}
+			// The behavioural sessions still open at the end of the week.
+			for _, f := range uf.flush(ue) {
+				seen.finding(&f)
+				all = append(all, f)
+			}
 			seen.print(out, st)
 			printRunItYourself(out, res.RangesPath, res.GeoPath, filepath.Join(cfg.Dir, "AWSLogs"))
 			if err := demoResponse(cmd.Context(), out, cfg.Dir, all); err != nil {

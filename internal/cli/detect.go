@@ -125,13 +125,7 @@ else 3 when some input was bad, else 0.`,
 				_, err := w.Write(out)
 				return err
 			}
-			// Without behavioural models or playbooks, which read every
-			// event, only the events a rule matches are held for ordering.
-			var mayFind func([]event.Event, []bool) []bool
-			if ue == nil && resp == nil {
-				mayFind = engine.MayFind
-			}
-			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, mayFind, func(events []event.Event, res *detect.Batch) error {
+			emit := func(events []event.Event, res *detect.Batch) error {
 				correlator.Correlate(events, res)
 				uf.observe(ue, events, res)
 				fs, opened := res.Findings, res
@@ -150,7 +144,18 @@ else 3 when some input was bad, else 0.`,
 					}
 				}
 				return write(fs)
-			})
+			}
+			// Without behavioural models or playbooks, which read every
+			// event, only the events a rule matches are held for ordering.
+			var mayFind func([]event.Event, []bool) []bool
+			if ue == nil && resp == nil {
+				mayFind = engine.MayFind
+			}
+			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, mayFind, emit)
+			if err == nil && ue != nil {
+				// The behavioural sessions still open at the end of the input.
+				err = emit(nil, &detect.Batch{Findings: uf.flush(ue)})
+			}
 			if err == nil && agg != nil {
 				err = write(agg.Flush(done[:0]))
 			}

@@ -44,7 +44,9 @@ func (u *uebaFlags) engine() (*ueba.Engine, error) {
 	if u.warmup < 0 || u.lateness < 0 || u.threshold <= 0 || u.minRaw <= 0 {
 		return nil, usagef("--ueba-warmup must not be negative, --ueba-threshold and --ueba-min-raw must be positive")
 	}
-	cfg := ueba.Config{Warmup: u.warmup, Lateness: u.lateness, Threshold: u.threshold, MinRaw: u.minRaw}
+	// Final: each session's finding is written once, when the session
+	// ends (observe) or the input does (flush).
+	cfg := ueba.Config{Warmup: u.warmup, Lateness: u.lateness, Threshold: u.threshold, MinRaw: u.minRaw, Final: true}
 	if path := os.Getenv("PARAPET_UEBA_TRACE"); path != "" {
 		// Every scored event's scores, for evaluation and tuning.
 		f, err := os.Create(path)
@@ -77,16 +79,25 @@ func (u *uebaFlags) engine() (*ueba.Engine, error) {
 	return e, nil
 }
 
-// observe runs the models over a batch in order, adding their findings.
+// observe runs the models over a batch in order, adding the findings of
+// the sessions that ended, in their final state.
 func (u *uebaFlags) observe(e *ueba.Engine, events []event.Event, b *detect.Batch) {
 	if e == nil {
 		return
 	}
 	for i := range events {
-		if f := e.Observe(&events[i]); f != nil {
-			b.Findings = append(b.Findings, *f)
-		}
+		e.Observe(&events[i])
 	}
+	b.Findings = e.Closed(b.Findings)
+}
+
+// flush ends the sessions still open at the end of the input and returns
+// their findings.
+func (u *uebaFlags) flush(e *ueba.Engine) []detect.Finding {
+	if e == nil {
+		return nil
+	}
+	return e.Flush(nil)
 }
 
 // finish saves the state and prints the models' summary.
@@ -99,8 +110,8 @@ func (u *uebaFlags) finish(io IO, e *ueba.Engine) error {
 		u.traceFile.Close()
 	}
 	st := e.Stats()
-	fmt.Fprintf(io.Err, "parapet: ueba: %d principals, %d access keys, %d addresses in %d accounts; %d events scored (%d late, %d without a principal); %d findings (%d at low severity: immature baseline), %d more anomalies inside alerted windows, %d held back (immature baseline, no high-risk action); %d events of AWS services or made by AWS on a principal's behalf (%d anomalous: health, not threats)\n",
-		st.Principals, st.Keys, st.Addresses, st.Accounts, st.Events-st.Skipped-st.Late, st.Late, st.Skipped, st.Findings, st.Immature, st.Suppressed, st.Held, st.Services, st.ServiceAnomalies)
+	fmt.Fprintf(io.Err, "parapet: ueba: %d principals, %d access keys, %d addresses in %d accounts; %d events scored (%d late, %d without a principal); %d session findings (%d at low severity: immature baseline) holding %d more anomalies, %d held back (an account's first day, or an immature baseline and no high-risk action in the session); %d events of AWS services or made by AWS on a principal's behalf (%d anomalous: health, not threats)\n",
+		st.Principals, st.Keys, st.Addresses, st.Accounts, st.Events-st.Skipped-st.Late, st.Late, st.Skipped, st.Findings, st.Immature, st.Merged, st.Held, st.Services, st.ServiceAnomalies)
 	if n := st.Events - st.Skipped; n > 0 && st.Late*100 > n {
 		// The input is sorted by event time, so late events are older
 		// than what --state learned before.

@@ -416,6 +416,24 @@ func (p *Pipeline) aggregate(findings []detect.Finding) (opened, grown []detect.
 	return opened, grown
 }
 
+// updateGrown replaces the stored finding of a behavioural session by
+// its grown state (the same id: its level, rule, event ids, factors and
+// title); res, when given, is the insert that tried first (nothing to do
+// when it inserted). Other findings keep what was stored first.
+func updateGrown(ctx context.Context, tx *store.Tx, f *detect.Finding, res sql.Result) error {
+	if f.Source != "ueba" {
+		return nil
+	}
+	if res != nil {
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE findings SET level = ?, rule_id = ?, body = ? WHERE id = ?`,
+		f.Level, f.RuleID, string(report.AppendFindingJSON(nil, f)), f.ID)
+	return err
+}
+
 // store files the findings into incidents and writes both, updates the
 // episodes that grew, then drops the body from the spool, in one
 // transaction.
@@ -444,6 +462,9 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 			if err != nil {
 				return nil, err
 			}
+			if err := updateGrown(ctx, tx, f, res); err != nil {
+				return nil, err
+			}
 			if n, _ := res.RowsAffected(); n > 0 { // a replayed body's are stored already
 				p.Metrics.Suppressed.Inc()
 			}
@@ -452,6 +473,11 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 		kept = append(kept, *f)
 		in, fresh := p.Incidents.Add(f)
 		if !fresh {
+			// Filed already: a replayed body's, or a behavioural session's
+			// finding that grew, which replaces the stored one.
+			if err := updateGrown(ctx, tx, f, nil); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		// A signal no incident takes yet is stored without one (""); an

@@ -16,8 +16,15 @@ import (
 // sharing or exposure, remote execution, destruction, data read, read-only.
 type riskTable struct {
 	classes []riskClass
-	exact   map[string]int // "service:Operation" → class
-	rules   []riskRule     // wildcard actions, in the order written
+	actionIndex
+}
+
+// actionIndex finds the class (tier) of an API among lists of
+// "service:Operation" actions, where the operation may end in * and the
+// service may be *: the action-risk table's and the global priors'.
+type actionIndex struct {
+	exact map[string]int // "service:Operation" → class
+	rules []riskRule     // wildcard actions, in the order written
 }
 
 type riskClass struct {
@@ -44,31 +51,39 @@ func parseRisk(data []byte) (*riskTable, error) {
 	if len(doc.Classes) == 0 {
 		return nil, fmt.Errorf("action risk: no classes")
 	}
-	t := &riskTable{classes: doc.Classes, exact: map[string]int{}}
+	t := &riskTable{classes: doc.Classes, actionIndex: actionIndex{exact: map[string]int{}}}
 	for i, c := range doc.Classes {
 		if c.Name == "" || c.Weight < 0 || c.Weight > maxFactor {
 			return nil, fmt.Errorf("action risk: class %d: want a name and a weight from 0 to %g", i+1, float64(maxFactor))
 		}
-		for _, a := range c.Actions {
-			svc, op, ok := strings.Cut(a, ":")
-			if !ok || svc == "" || op == "" || strings.Contains(strings.TrimSuffix(op, "*"), "*") || svc != "*" && strings.Contains(svc, "*") {
-				return nil, fmt.Errorf("action risk: class %q: %q is not service:Operation (the operation may end in *)", c.Name, a)
-			}
-			if p, wild := strings.CutSuffix(op, "*"); wild || svc == "*" {
-				t.rules = append(t.rules, riskRule{service: svc, prefix: p, class: i})
-				continue
-			}
-			if _, dup := t.exact[a]; !dup {
-				t.exact[a] = i
-			}
+		if err := t.add(i, c.Actions); err != nil {
+			return nil, fmt.Errorf("action risk: class %q: %w", c.Name, err)
 		}
 	}
 	return t, nil
 }
 
+// add indexes a class's actions.
+func (t *actionIndex) add(class int, actions []string) error {
+	for _, a := range actions {
+		svc, op, ok := strings.Cut(a, ":")
+		if !ok || svc == "" || op == "" || strings.Contains(strings.TrimSuffix(op, "*"), "*") || svc != "*" && strings.Contains(svc, "*") {
+			return fmt.Errorf("%q is not service:Operation (the operation may end in *)", a)
+		}
+		if p, wild := strings.CutSuffix(op, "*"); wild || svc == "*" {
+			t.rules = append(t.rules, riskRule{service: svc, prefix: p, class: class})
+			continue
+		}
+		if _, dup := t.exact[a]; !dup {
+			t.exact[a] = class
+		}
+	}
+	return nil
+}
+
 // class is the class of service:op, -1 when no class names it. An exact
 // action wins over a wildcard; among wildcards, the first written.
-func (t *riskTable) class(service, op string) int {
+func (t *actionIndex) class(service, op string) int {
 	var buf [128]byte
 	key := append(append(append(buf[:0], service...), ':'), op...)
 	if c, ok := t.exact[string(key)]; ok {

@@ -152,9 +152,12 @@ func (e level) without(l level) level {
 // half the weight), and even a long history keeps a quarter of the weight
 // on the peers, so that a value rare for the entity but common for its
 // peers scores low. A new entity is scored by its peers and account alone.
-func mix(e, g, a level) float64 {
+func mix(e, g, a level) float64 { return mixTail(e, g, a.tail()) }
+
+// mixTail is mix with the account's tail given (the account's history
+// blended with a global prior while it is short).
+func mixTail(e, g level, la float64) float64 {
 	const kappa = 30
-	la := a.tail()
 	lg := la
 	if g.n > 0 {
 		wg := float64(g.n) / (float64(g.n) + kappa)

@@ -168,7 +168,7 @@ func (e *Engine) Save(out io.Writer) error {
 		} else {
 			w.u32(0)
 		}
-		w.i64(p.alerted)
+		w.i64(0) // was the hour of its last finding; sessions are not saved
 		w.f64(p.burst)
 		w.i64(p.burstT)
 		w.u32(p.burstN)
@@ -354,7 +354,7 @@ func Load(in io.Reader, cfg Config) (*Engine, error) {
 		p.prevOp, p.prevT = r.str(), r.i64()
 		p.loc.lat, p.loc.lon, p.loc.radius = r.f32(), r.f32(), uint16(r.u32())
 		p.loc.country, p.loc.t, p.loc.ok = r.str(), r.i64(), r.u32() == 1
-		p.alerted = r.i64()
+		r.i64() // was the hour of its last finding
 		p.burst, p.burstT, p.burstN = r.f64(), r.i64(), r.u32()
 		if g := e.groups[p.group]; g != nil {
 			p.group = g.key // share the string

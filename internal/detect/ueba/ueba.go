@@ -60,8 +60,19 @@ type Config struct {
 	// joint improbability of its factors, so that the quietest account's
 	// top events do not alert for being merely its top.
 	MinRaw float64
-	// Window: one finding per principal per window (default 1 hour).
-	Window time.Duration
+	// SessionGap is the idle time, in its account's event time, that
+	// ends a session: one access key's calls (or one assumed-role
+	// session's, else one principal's). A session's anomalous calls make
+	// one finding, which grows while the session lasts (default 1 hour).
+	SessionGap time.Duration
+	// Final: the caller writes each finding once, in its final state
+	// (parapet detect and eval): Observe returns no finding, and a
+	// session's finding is handed out by Closed once the session ends,
+	// or by Flush at the end of the input. Otherwise (serve) Observe
+	// returns a session's finding each time it opens or grows, under the
+	// same id (the caller replaces the one it stored), and ended
+	// sessions are forgotten.
+	Final bool
 	// Trace, when set, receives every scored event's id, raw score,
 	// calibrated score and strongest factor, tab-separated: for
 	// evaluation and tuning.
@@ -90,20 +101,20 @@ func (c *Config) defaults() {
 	if c.MinRaw == 0 {
 		c.MinRaw = 5
 	}
-	if c.Window == 0 {
-		c.Window = time.Hour
+	if c.SessionGap <= 0 {
+		c.SessionGap = sessionGap
 	}
 }
 
 // Stats counts what the engine did.
 type Stats struct {
-	Events     int64 // events observed
-	Skipped    int64 // events without a principal (flows, findings)
-	Late       int64 // events older than the lateness allows: learned, not scored
-	Immature   int64 // findings downgraded: their account's baseline was immature
-	Held       int64 // anomalies held back: an immature baseline and no high-risk action
-	Findings   int64
-	Suppressed int64 // anomalies inside a window that already alerted
+	Events   int64 // events observed
+	Skipped  int64 // events without a principal (flows, findings)
+	Late     int64 // events older than the lateness allows: learned, not scored
+	Immature int64 // findings downgraded: their account's baseline was immature
+	Held     int64 // anomalies held back: an account's first day, or a session with an immature baseline and no high-risk action
+	Findings int64 // session findings
+	Merged   int64 // anomalies that grew a session's finding after its first
 	// Services counts events of AWS service principals and of calls AWS
 	// made on a principal's behalf: learned in identity classes of their
 	// own, never findings; ServiceAnomalies, those that scored as
@@ -125,6 +136,12 @@ type Engine struct {
 	stats      Stats
 	factors    []factor // scratch
 	riskTable  *riskTable
+	priors     *priorTable
+	priorCache map[uint64]float32 // API hash → global prior share
+	gap        int64              // SessionGap in seconds
+	open       []*session         // open sessions with an anomaly
+	closed     []detect.Finding   // findings of ended sessions, for Closed (Final)
+	swept      int64              // the event time of the last sweep of open sessions
 }
 
 // New returns an engine with no history.
@@ -135,6 +152,11 @@ func New(cfg Config) *Engine {
 	// The shipped table is checked by its tests (TestBuiltinRisk); were it
 	// unreadable, the models would run without action risk.
 	e.riskTable, _ = builtinRisk()
+	// Likewise the priors (TestBuiltinPriors): without them a young
+	// account judges alone.
+	e.priors, _ = builtinPriors()
+	e.priorCache = map[uint64]float32{}
+	e.gap = int64(cfg.SessionGap / time.Second)
 	return e
 }
 
@@ -189,8 +211,8 @@ type entity struct {
 	prevOp                          string // the last API, for sequences (copied: never a view of a record)
 	prevT                           int64
 	loc                             sighting
-	alerted                         int64   // the window of the last finding, +1
-	burst                           float64 // decayed sum of recent unusual factors
+	sess                            *session // open sessions with an anomaly (not saved)
+	burst                           float64  // decayed sum of recent unusual factors
 	burstT                          int64
 	burstN                          uint32
 	recent                          *recentRing // the last calls since its first denial, for their shape (not saved)
@@ -278,10 +300,15 @@ type factor struct {
 	attack  []string
 	lv      [3]level // categorical: the principal's, peers' and account's counts
 	h       uint64   // categorical: the value's hash
+	// For the API: the global prior share, and how much it weighed
+	// against the account's short history (0: not at all).
+	prior, priorWeight float64
 }
 
-// Observe scores ev against what was learned, learns it, and returns a
-// finding when the event is anomalous enough.
+// Observe scores ev against what was learned and learns it. When ev is
+// anomalous enough it joins its session's finding; unless Config.Final,
+// Observe then returns a copy of that finding as it stands (the caller
+// owns it), under the id it had when the session's first anomaly opened it.
 func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 	e.stats.Events++
 	key, kind := principalKey(ev)
@@ -399,6 +426,13 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 		// would otherwise make the next attack look common.
 		acct.calib.add(score, t)
 	}
+	if ent.sess != nil {
+		e.touch(ev, ent, t)
+	}
+	if e.maxT-e.swept >= e.gap/8 {
+		e.swept = e.maxT
+		e.sweep()
+	}
 	if !anomalous {
 		return nil
 	}
@@ -407,28 +441,33 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 		return nil
 	}
 	immature := t < acct.first+int64(e.cfg.Warmup/time.Second) || e.cfg.MatureEvents > 0 && int64(acct.all.n) < int64(e.cfg.MatureEvents)
-	if immature && (!risky(factors) || t < acct.first+int64(e.cfg.MinHistory/time.Second)) {
-		// A young baseline finds most things new: only a first high-risk
-		// action speaks before it matures, and nothing in its first day.
+	if immature && t < acct.first+int64(e.cfg.MinHistory/time.Second) {
+		// In an account's first day every principal's every call is new.
 		e.stats.Held++
 		return nil
 	}
-	window := t/int64(e.cfg.Window/time.Second) + 1
-	if ent.alerted == window {
-		e.stats.Suppressed++
+	// A young baseline finds most things new: a session's anomalies
+	// wait in it until a first high-risk action makes it reportable
+	// (then they are all in its finding), or the session ends (then they
+	// were held back).
+	s := e.sessionOf(ev, ent, acct, t)
+	e.add(s, ev, ent, factors, score, calibrated, immature)
+	switch {
+	case s.reported:
+		e.stats.Merged++
+	case !immature || risky(factors):
+		s.reported = true
+		e.stats.Findings++
+		if !s.mature {
+			e.stats.Immature++
+		}
+	default:
 		return nil
 	}
-	ent.alerted = window
-	e.stats.Findings++
-	f := e.finding(ev, ent, factors, score, calibrated)
-	if days := float64(t-acct.first) / 86400; immature {
-		e.stats.Immature++
-		f.Level = "low"
-		f.Explanation = append(f.Explanation, detect.Evidence{Selection: "baseline", Field: "maturity", Value: "immature",
-			Detail: fmt.Sprintf("the account's baseline is immature: %d events from %d principals over %.1f days (mature at %.0f days and %d events), so this finding is reported at low severity",
-				acct.all.n, acct.all.members, days, e.cfg.Warmup.Hours()/24, e.cfg.MatureEvents)})
+	if e.cfg.Final {
+		return nil
 	}
-	return f
+	return snapshot(&s.f)
 }
 
 // risky says whether factors hold a first high-risk action.
@@ -629,7 +668,20 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 		// before.
 		lg := le.without(level{grp.feats[f].count(h), grp.feats[f].n, grp.feats[f].d})
 		la := le.without(level{acct.all.feats[f].count(h), acct.all.feats[f].n, acct.all.feats[f].d})
-		s := surprise(mix(le, lg, la))
+		pa := la.tail()
+		var prior, pw float64
+		if f == fAPI {
+			// A young account (or one where the principal is nearly all
+			// of it) says little about an API: what is rare across
+			// accounts in general weighs in, fading as its history grows.
+			if w := priorWeight(la.n); w >= minPriorWeight {
+				if share, ok := e.apiPrior(ev.API.Service, ev.API.Operation, h); ok {
+					prior, pw = share, w
+					pa = (1-w)*pa + w*share
+				}
+			}
+		}
+		s := surprise(mixTail(le, lg, pa))
 		if s < 0.5 {
 			continue
 		}
@@ -641,7 +693,7 @@ func (e *Engine) score(ev *event.Event, ent *entity, grp *group, acct *account, 
 			model = "sequence"
 		}
 		// Words are for findings: most events never need them.
-		out = append(out, factor{model: model, feature: f, score: s, lv: [3]level{le, lg, la}, h: h, attack: attackFor(f, ev)})
+		out = append(out, factor{model: model, feature: f, score: s, lv: [3]level{le, lg, la}, h: h, attack: attackFor(f, ev), prior: prior, priorWeight: pw})
 	}
 	// Action risk: a principal's first successful call of an API that
 	// creates credentials, changes IAM, logging or security services,
@@ -968,14 +1020,36 @@ func (e *Engine) words(ent *entity, fc *factor) string {
 		}
 	}
 	acct, kind, _ := strings.Cut(ent.group, "/")
+	prior := ""
+	if fc.priorWeight >= 0.2 {
+		prior = fmt.Sprintf("; the account's history being short, the global prior weighs %.0f%%: about %s of principals in a typical account ever call it",
+			100*fc.priorWeight, percent(fc.prior))
+	}
 	if peers == 0 {
 		// A principal alone of its type: no peer group to speak of.
-		return fmt.Sprintf("%s; no other %s in %s to compare with, so the account's history judges: %d times in its other %d calls",
-			own, kind, acct, la.c, la.n)
+		if la.n == 0 && prior != "" {
+			return fmt.Sprintf("%s; no other %s in %s to compare with and no other calls in the account yet, so the global prior judges: about %s of principals in a typical account ever call it",
+				own, kind, acct, percent(fc.prior))
+		}
+		judge := "the account's history judges"
+		if prior != "" {
+			judge = "the account's history and the global prior judge"
+		}
+		return fmt.Sprintf("%s; no other %s in %s to compare with, so %s: %d times in its other %d calls%s",
+			own, kind, acct, judge, la.c, la.n, prior)
 	}
 	// lg and la already leave out the principal's own counts.
-	return fmt.Sprintf("%s; %d of %d peers (%s in %s) ever did, %d times in their %d calls; %d times in the account's other %d calls",
-		own, did, peers, kind, acct, lg.c, lg.n, la.c, la.n)
+	return fmt.Sprintf("%s; %d of %d peers (%s in %s) ever did, %d times in their %d calls; %d times in the account's other %d calls%s",
+		own, did, peers, kind, acct, lg.c, lg.n, la.c, la.n, prior)
+}
+
+// percent writes a share as a percentage, to one significant figure
+// below 1%.
+func percent(x float64) string {
+	if x < 0.01 {
+		return fmt.Sprintf("%.1f%%", 100*x)
+	}
+	return fmt.Sprintf("%.0f%%", 100*x)
 }
 
 func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, t int64, hs *[nFeat]uint64, has *[nFeat]bool) {
@@ -1063,59 +1137,6 @@ func (e *Engine) learn(ev *event.Event, ent *entity, grp *group, acct *account, 
 		}
 		x.principals.add(hash64(ent.key))
 	}
-}
-
-func (e *Engine) finding(ev *event.Event, ent *entity, factors []factor, raw, calibrated float64) *detect.Finding {
-	// The strongest factors first, in words.
-	top := append([]factor(nil), factors...)
-	for i := range top {
-		if fc := &top[i]; fc.feature >= 0 && fc.text == "" {
-			fc.value = featureValue(ev, ent, fc.feature)
-			fc.text = e.words(ent, fc)
-		}
-	}
-	for i := 1; i < len(top); i++ {
-		for j := i; j > 0 && top[j].score > top[j-1].score; j-- {
-			top[j], top[j-1] = top[j-1], top[j]
-		}
-	}
-	if len(top) > 5 {
-		top = top[:5]
-	}
-	f := detect.FromEvent(ev)
-	f.RuleID = "ueba." + top[0].model
-	f.Source = "ueba"
-	f.Score = calibrated
-	f.Title = "Unusual behaviour: " + ent.name + " — " + headline(top[0])
-	f.Description = fmt.Sprintf("Behavioural anomaly: raw score %.1f (the sum of the factors' -log10 probabilities); as rare as %.1f on the account's scale of recent events.", raw, calibrated)
-	switch {
-	case raw >= 2.6*e.cfg.MinRaw:
-		f.Level = "critical"
-	case raw >= 1.7*e.cfg.MinRaw:
-		f.Level = "high"
-	default:
-		f.Level = "medium"
-	}
-	seen := map[string]bool{}
-	for _, fc := range top[:min(3, len(top))] {
-		for _, t := range fc.attack {
-			if !seen[t] {
-				seen[t] = true
-				f.Attack.Techniques = append(f.Attack.Techniques, t)
-			}
-		}
-	}
-	f.Attack.Tactics = tacticsFor(f.Attack.Techniques)
-	for _, fc := range top {
-		name := ""
-		if fc.feature >= 0 {
-			name = featNames[fc.feature]
-		}
-		f.Explanation = append(f.Explanation, detect.Evidence{Selection: fc.model, Field: name, Value: fc.value, Detail: fc.text, Score: fc.score})
-	}
-	f.Explanation = append(f.Explanation, e.principalBaseline(ent))
-	f.ID = detect.FindingID(f.RuleID, f.EventIDs)
-	return &f
 }
 
 // Principal maturity: a principal's own history weighs as it grows (half

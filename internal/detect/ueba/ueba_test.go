@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
 )
 
@@ -57,12 +58,16 @@ func TestNoveltyFromAnUnknownNetworkAlerts(t *testing.T) {
 	end := office(t, e, users, 14)
 	// alice's key, from a network nobody uses, at night, doing things she
 	// never does.
-	var found []string
+	ids := map[string]bool{}
+	var last *detect.Finding
+	var anomalous []string
 	for i, op := range []string{"sts:GetCallerIdentity", "iam:ListUsers", "iam:ListRoles", "iam:CreateAccessKey"} {
 		ev := call("alice", op, end.Add(3*time.Hour+time.Duration(i*20)*time.Second), "198.51.100.66")
 		ev.Src.UserAgent = "python-requests/2.31"
 		if f := e.Observe(&ev); f != nil {
-			found = append(found, f.RuleID)
+			ids[f.ID] = true
+			last = f
+			anomalous = append(anomalous, ev.ID)
 			if f.Source != "ueba" || f.Score < 4 || len(f.Explanation) == 0 || f.Actor.UserName != "alice" {
 				t.Errorf("finding: %+v", f)
 			}
@@ -75,11 +80,13 @@ func TestNoveltyFromAnUnknownNetworkAlerts(t *testing.T) {
 			}
 		}
 	}
-	if len(found) != 1 {
-		t.Errorf("want one finding for the hour's anomalies, got %v", found)
+	// One session: its finding grows under one id, holding every
+	// anomalous call.
+	if len(ids) != 1 || len(anomalous) < 2 || !slices.Equal(last.EventIDs, anomalous) || last.Count != len(anomalous) {
+		t.Fatalf("want one session finding growing over the anomalous calls %v; ids %v, last %v (count %d)", anomalous, ids, last.EventIDs, last.Count)
 	}
-	if st := e.Stats(); st.Suppressed == 0 || st.Principals != len(users) {
-		t.Errorf("stats %+v: want the later anomalies suppressed inside the window", st)
+	if st := e.Stats(); st.Merged != int64(len(anomalous)-1) || st.Findings != 1 || st.Principals != len(users) {
+		t.Errorf("stats %+v: want the later anomalies merged into the session's finding", st)
 	}
 }
 
@@ -103,22 +110,41 @@ func TestPeerSmoothing(t *testing.T) {
 
 func TestWarmupHoldsBackThenAFreshIdentityIsScored(t *testing.T) {
 	e := New(Config{Warmup: 7 * 24 * time.Hour})
-	// Inside the warm-up, an odd but harmless call is held back; a first
-	// high-risk one is reported, at low severity, marked immature.
+	// Inside the warm-up, an odd but harmless call waits in its session;
+	// a first high-risk one in the same session makes the session's
+	// finding, holding both, at low severity, marked immature.
 	office(t, e, []string{"alice", "bob", "carol", "dave"}, 3)
-	odd := call("alice", "ec2:DescribeRegions", t0.Add(3*24*time.Hour+3*time.Hour), "198.51.100.66")
-	odd.Src.UserAgent = "python-requests/2.31"
+	oddCall := func(user string, at time.Time) event.Event {
+		ev := call(user, "ec2:DescribeRegions", at, "198.51.100.66")
+		ev.Src.UserAgent = "python-requests/2.31"
+		return ev
+	}
+	odd := oddCall("alice", t0.Add(3*24*time.Hour+3*time.Hour))
 	if f := e.Observe(&odd); f != nil {
 		t.Fatalf("alerted during warm-up: %s", f.Title)
 	}
-	if e.Stats().Held == 0 {
-		t.Error("the odd call was not even an anomaly held back")
+	if e.Open() != 1 {
+		t.Fatalf("the odd call is not an anomaly waiting in its session (%d open)", e.Open())
 	}
 	ev := call("alice", "iam:CreateAccessKey", t0.Add(3*24*time.Hour+3*time.Hour+time.Minute), "198.51.100.66")
 	ev.Src.UserAgent = "python-requests/2.31"
 	f := e.Observe(&ev)
-	if f == nil || f.Level != "low" || f.Explanation[len(f.Explanation)-1].Value != "immature" {
+	if f == nil || f.Level != "low" || f.Explanation[len(f.Explanation)-1].Value != "immature" || !slices.Equal(f.EventIDs, []string{odd.ID, ev.ID}) {
 		t.Fatalf("a first CreateAccessKey from a new network during warm-up: %+v", f)
+	}
+	// bob's odd call alone: held back when his session ends.
+	odd = oddCall("bob", t0.Add(3*24*time.Hour+5*time.Hour))
+	if f := e.Observe(&odd); f != nil {
+		t.Fatalf("alerted during warm-up: %s", f.Title)
+	}
+	if st := e.Stats(); st.Held != 0 || st.Findings != 1 {
+		t.Fatalf("stats %+v: bob's session is still open", st)
+	}
+	if fs := e.Flush(nil); len(fs) != 0 {
+		t.Errorf("Flush without Config.Final returned %d findings", len(fs))
+	}
+	if st := e.Stats(); st.Held != 1 || e.Open() != 0 {
+		t.Errorf("stats %+v, %d open: bob's odd call was not held back", st, e.Open())
 	}
 	e2 := New(Config{Warmup: 7 * 24 * time.Hour})
 	end := office(t, e2, []string{"alice", "bob", "carol", "dave"}, 10)
@@ -138,9 +164,9 @@ func TestWarmupHoldsBackThenAFreshIdentityIsScored(t *testing.T) {
 }
 
 func TestVolumeSpike(t *testing.T) {
-	// A one-minute window, so that the spike can alert after the first
-	// novel call has.
-	e := New(Config{Warmup: 24 * time.Hour, Window: time.Minute})
+	// The spike grows the session's finding that its first novel call
+	// opened.
+	e := New(Config{Warmup: 24 * time.Hour})
 	end := office(t, e, []string{"alice", "bob", "carol"}, 10)
 	var f0 *struct{ title, detail string }
 	for i := range 300 {
@@ -399,92 +425,13 @@ func TestLevelWithout(t *testing.T) {
 	}
 }
 
-// TestColdStart: an account with one day of ordinary history (its
-// baseline immature under the default seven days), then a stranger who
-// checks who it is, is denied on several services, enumerates IAM,
-// grants itself more and creates a credential. The models must speak
-// about it (at low severity, marked immature), while the same account's
-// root browsing the console and its log delivery failing stay quiet.
-func TestColdStart(t *testing.T) {
-	variants := []struct {
-		name  string
-		actor func(ev *event.Event)
-	}{
-		{"new IAM user", func(ev *event.Event) {
-			ev.Actor = event.Actor{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/svc-backup2", UserName: "svc-backup2", Account: "111122223333", AccessKeyID: "AKIAZZZZZZZZZZZZZZZZ"}
-		}},
-		{"new assumed role", func(ev *event.Event) {
-			ev.Actor = event.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/ci-deployer/x", UserName: "ci-deployer", Account: "111122223333",
-				AccessKeyID: "ASIAZZZZZZZZZZZZZZZZ", SessionIssuerARN: "arn:aws:iam::111122223333:role/ci-deployer", SessionName: "x"}
-		}},
-		{"stolen key of an existing user", func(ev *event.Event) {}}, // call() makes carol with her own key
-	}
-	for _, v := range variants {
-		t.Run(v.name, func(t *testing.T) {
-			e := New(Config{})
-			end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 1)
-			var quiet []event.Event
-			for i := range 12 {
-				at := end.Add(9*time.Hour + time.Duration(i)*5*time.Minute)
-				root := call("x", "ec2:DescribeInstances", at, "203.0.113.10")
-				root.Actor = event.Actor{Type: "Root", ARN: "arn:aws:iam::111122223333:root", Account: "111122223333", InvokedBy: "signin.amazonaws.com"}
-				root.Src.UserAgent = "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15"
-				quiet = append(quiet, root)
-				svc := call("x", "s3:PutObject", at.Add(time.Second), "203.0.113.10")
-				svc.Actor = event.Actor{Type: "AWSService", InvokedBy: "delivery.logs.amazonaws.com"}
-				svc.Src = event.Endpoint{Domain: "delivery.logs.amazonaws.com"}
-				svc.API.ErrorCode = "AccessDenied"
-				quiet = append(quiet, svc)
-			}
-			for i := range quiet {
-				if f := e.Observe(&quiet[i]); f != nil {
-					t.Fatalf("%s made a finding: %s", quiet[i].Actor.Type, f.Title)
-				}
-			}
-			steps := []struct{ op, err string }{
-				{"sts:GetCallerIdentity", ""},
-				{"s3:ListBuckets", "AccessDenied"}, {"ec2:DescribeInstances", "UnauthorizedOperation"}, {"lambda:ListFunctions", "AccessDeniedException"},
-				{"iam:ListUsers", ""}, {"iam:ListRoles", ""}, {"iam:ListAttachedUserPolicies", ""},
-				{"iam:AttachUserPolicy", ""}, {"iam:CreateAccessKey", ""},
-			}
-			// The next morning: a day after the account's first event.
-			at := end.Add(10 * time.Hour)
-			var findings []string
-			var immature bool
-			for i, s := range steps {
-				ev := call("carol", s.op, at.Add(time.Duration(i)*40*time.Second), "198.51.100.66")
-				v.actor(&ev)
-				ev.Src.UserAgent = "python-requests/2.31"
-				ev.API.ErrorCode = s.err
-				if f := e.Observe(&ev); f != nil {
-					findings = append(findings, s.op+": "+f.Title)
-					for _, x := range f.Explanation {
-						immature = immature || x.Value == "immature"
-					}
-					if f.Level != "low" {
-						t.Errorf("%s: level %s with a day of history", s.op, f.Level)
-					}
-				}
-			}
-			if len(findings) == 0 {
-				t.Fatalf("the stranger went unnoticed (stats %+v)", e.Stats())
-			}
-			if !immature {
-				t.Errorf("findings %v do not say the baseline is immature", findings)
-			}
-			t.Logf("%v", findings)
-		})
-	}
-}
-
 // TestReconShapeOfDenials: denials spread over several services in
 // minutes are scored by their shape, below any hourly count; the same
 // API retried after a denial is not recon.
 func TestReconShapeOfDenials(t *testing.T) {
 	recon := func(ops []string) (found bool, title string) {
-		// A finding per event (one per principal per hour would keep
-		// the later ones back).
-		e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1, Window: time.Second})
+		// The session's finding as it grows.
+		e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1})
 		end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
 		for i, op := range ops {
 			ev := call("bob", op, end.Add(10*time.Hour+time.Duration(i)*50*time.Second), "203.0.113.11")
@@ -601,5 +548,48 @@ func TestPrincipalBaselineIsExplained(t *testing.T) {
 	}
 	if got := baseline("mallory", end.Add(11*time.Hour)); got != "peers and account" {
 		t.Errorf("mallory, no history: %q", got)
+	}
+}
+
+// TestSessions: a console sign-in's temporary keys, which change from
+// call to call, are one session of the user's; two role sessions (two
+// ASIA keys) are two; a session ends after the idle gap.
+func TestSessions(t *testing.T) {
+	e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1, Final: true})
+	end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
+	at := end.Add(3 * time.Hour)
+	var sent []string
+	for i, op := range []string{"iam:ListUsers", "iam:ListRoles", "iam:CreateUser", "iam:AttachUserPolicy", "iam:CreateAccessKey"} {
+		ev := call("alice", op, at.Add(time.Duration(i)*time.Minute), "198.51.100.66")
+		ev.Actor.AccessKeyID = fmt.Sprintf("ASIACONSOLE%09d", i)
+		ev.Src.UserAgent = "Mozilla/5.0 (X11; Linux x86_64)"
+		e.Observe(&ev)
+		sent = append(sent, ev.ID)
+	}
+	role := func(key string, op string, at time.Time) {
+		ev := call("x", op, at, "198.51.100.77")
+		ev.Actor = event.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/ops/" + key, UserName: "ops", Account: "111122223333",
+			AccessKeyID: key, SessionIssuerARN: "arn:aws:iam::111122223333:role/ops", SessionName: key}
+		ev.Src.UserAgent = "python-requests/2.31"
+		e.Observe(&ev)
+	}
+	role("ASIAOPSONE", "iam:CreateAccessKey", at.Add(10*time.Minute))
+	role("ASIAOPSTWO", "iam:CreateAccessKey", at.Add(11*time.Minute))
+	// bob, twice, two hours apart: the gap ends his first session.
+	for _, d := range []time.Duration{20 * time.Minute, 140 * time.Minute} {
+		ev := call("bob", "iam:CreateLoginProfile", at.Add(d), "198.51.100.88")
+		ev.Src.UserAgent = "python-requests/2.31"
+		e.Observe(&ev)
+	}
+	found := e.Flush(nil)
+	per := map[string]int{}
+	for _, f := range found {
+		per[f.Actor.UserName]++
+		if f.Actor.UserName == "alice" && !slices.Equal(f.EventIDs, sent[len(sent)-len(f.EventIDs):]) {
+			t.Errorf("alice's session holds %v, want the last of %v", f.EventIDs, sent)
+		}
+	}
+	if per["alice"] != 1 || per["ops"] != 2 || per["bob"] != 2 || len(found) != 5 {
+		t.Errorf("session findings per principal %v, want alice 1 (one console sign-in), ops 2 (two role sessions), bob 2 (a gap of two hours)", per)
 	}
 }
