@@ -29,8 +29,8 @@ const (
 // it grows, and reruns over the same input give the same ids: playbooks,
 // which run once per finding id, run once per episode.
 //
-// Findings of the behavioural models (source ueba: they hold back the
-// anomalies of a window they already alerted on) and GuardDuty findings
+// Findings of the behavioural models (source ueba: one per session
+// already, growing while the session lasts) and GuardDuty findings
 // (which count their own repeats, and whose updates keep their id) pass
 // through as they are.
 //
