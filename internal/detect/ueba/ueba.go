@@ -401,7 +401,12 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 	} else {
 		e.stats.Late++
 	}
-	calibrated := acct.calib.score(score)
+	// Most events score below MinRaw and are never calibrated (a sum over
+	// the account's histogram): only the trace wants every one.
+	calibrated := 0.0
+	if e.cfg.Trace != nil || score >= e.cfg.MinRaw {
+		calibrated = acct.calib.score(score)
+	}
 	if e.cfg.Trace != nil && !late {
 		top := ""
 		best := 0.0
