@@ -10,6 +10,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/demo"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/detect/ueba"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/ingest/file"
@@ -49,14 +50,14 @@ func BenchmarkDetect(b *testing.B) {
 // plus request enrichment, holding the events, sorting them by event time, passing over
 // copies of records, and running the rules on every core after the sort.
 func BenchmarkDetectOrdered(b *testing.B) {
-	benchOrdered(b, true, false)
+	benchOrdered(b, true, false, false)
 }
 
 // BenchmarkDetectOrderedBuiltin: BenchmarkDetectOrdered with the builtin
 // pack alone (no SigmaHQ rules: their AWS STS AssumeRole Misuse fires on
 // most assumed-role calls of the demo, 7,535 of its 8,075 findings).
 func BenchmarkDetectOrderedBuiltin(b *testing.B) {
-	benchOrdered(b, false, false)
+	benchOrdered(b, false, false, false)
 }
 
 // BenchmarkDetectSparse: BenchmarkDetectOrdered as parapet detect runs
@@ -64,22 +65,33 @@ func BenchmarkDetectOrderedBuiltin(b *testing.B) {
 // read (Engine.MayFind, after enrichment) and only those a rule matches
 // are held for ordering (Order.AddSparse).
 func BenchmarkDetectSparse(b *testing.B) {
-	benchOrdered(b, true, true)
+	benchOrdered(b, true, true, false)
 }
 
 // BenchmarkDetectSparseBuiltin: BenchmarkDetectSparse with the builtin
 // pack alone.
 func BenchmarkDetectSparseBuiltin(b *testing.B) {
-	benchOrdered(b, false, true)
+	benchOrdered(b, false, true, false)
 }
 
-func benchOrdered(b *testing.B, sigmaHQ, sparse bool) {
+// BenchmarkDetectUEBABuiltin: the builtin pack and the behavioural models,
+// as parapet detect runs by default (every event held for ordering, the
+// models observing each in order, each session's finding once).
+func BenchmarkDetectUEBABuiltin(b *testing.B) {
+	benchOrdered(b, false, false, true)
+}
+
+func benchOrdered(b *testing.B, sigmaHQ, sparse, withUEBA bool) {
 	rules, engine, inputs := demoWeekWith(b, sigmaHQ)
 	var events, findings int64
 	b.ReportAllocs()
 	for b.Loop() {
 		events, findings = 0, 0
 		correlator := engine.NewCorrelator()
+		var ue *ueba.Engine
+		if withUEBA {
+			ue = ueba.New(ueba.Config{Final: true})
+		}
 		mapFn := enriched(engine)
 		ord := &detect.Order{Map: mapFn, Dedup: detect.NewDedup(0, 0)}
 		opt := ingest.Options{}
@@ -100,11 +112,20 @@ func benchOrdered(b *testing.B, sigmaHQ, sparse bool) {
 		}
 		ost, err := ord.Run(context.Background(), func(evs []event.Event, res *detect.Batch) error {
 			correlator.Correlate(evs, res)
+			if ue != nil {
+				for i := range evs {
+					ue.Observe(&evs[i])
+				}
+				res.Findings = ue.Closed(res.Findings)
+			}
 			findings += int64(len(res.Findings))
 			return nil
 		})
 		if err != nil {
 			b.Fatal(err)
+		}
+		if ue != nil {
+			findings += int64(len(ue.Flush(nil)))
 		}
 		events = ost.Events
 	}
