@@ -225,7 +225,7 @@ var storyHours = map[string][2]int{
 
 // shortAccounts makes an account per attack kind, attacker identity and
 // history length: one team of the ten people at the demo's rate, the
-// roles, the services and an owner who signs in as root. Each lives for
+// roles at half of it, the services and an owner who signs in as root. Each lives for
 // its history and one more day (with a history of one day, two days), and
 // starts three to six hours before its story's time of day, so that the
 // story comes after exactly that many whole days.
@@ -246,6 +246,12 @@ func (g *gen) shortAccounts(cfg EvalConfig) []storySpec {
 				until := from + (h+1)*24
 				users, roles := cast(acct, a, 1, cfg.Rate/2)
 				for _, p := range append(users, roles...) {
+					if p.kind == "AWSService" {
+						continue // Config reads through its service-linked role here
+					}
+					if p.kind == "AssumedRole" {
+						p.perHour /= 2 // a small application
+					}
 					p.fromHour, p.untilHour = from, until
 					g.personas = append(g.personas, p)
 				}
@@ -333,9 +339,10 @@ func (g *gen) accounts(accts []*evalAccount, stories []storySpec) {
 
 // user picks a person of the account by template name and team: one who
 // neither joined late nor travels when there is one, else one who did not
-// join late.
+// join late, else anyone (a late joiner has joined before the stories,
+// which come after two weeks).
 func (g *gen) user(acct, tmpl string, team int) *persona {
-	var fallback, last *persona
+	var fallback, last, anyone *persona
 	for _, p := range g.personas {
 		if p.account != acct || p.kind != "IAMUser" || !strings.HasPrefix(p.name, tmpl+".") {
 			continue
@@ -349,8 +356,11 @@ func (g *gen) user(acct, tmpl string, team int) *persona {
 		if last == nil && p.startDay == 0 {
 			last = p
 		}
+		if anyone == nil {
+			anyone = p
+		}
 	}
-	return cmp.Or(fallback, last)
+	return cmp.Or(fallback, last, anyone)
 }
 
 func (g *gen) role(acct, role string) *persona {

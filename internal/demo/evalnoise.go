@@ -198,7 +198,7 @@ func (g *gen) configRecorder(a *evalAccount, hour time.Time, fs []failure) {
 	g.emit(ev, "")
 	n := g.poisson(8)
 	snapshot := hour.Hour()%6 == 3
-	for i := range n + map[bool]int{true: 50}[snapshot] {
+	for i := range n + map[bool]int{true: 30}[snapshot] {
 		c := pick(g, configReads)
 		t := g.at(hour)
 		if i >= n {
@@ -357,7 +357,7 @@ func (g *gen) ownerDay(a *evalAccount, hour time.Time) {
 		agent := cliAgent + " md/command#s3.sync"
 		t := g.at(hour)
 		b := a.bucket("backups")
-		n := 150 + g.rng.IntN(350)
+		n := 100 + g.rng.IntN(300)
 		for i := range n {
 			if i%100 == 0 {
 				ev := g.call(p, t, "eu-north-1", "s3", "ListObjects", map[string]any{"bucketName": b, "Host": b + ".s3.eu-north-1.amazonaws.com", "list-type": 2, "prefix": "nightly/"})
