@@ -132,8 +132,8 @@ print what was seen. No cloud account and no network needed.`,
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "random seed: the same seed gives the same data")
 	cmd.Flags().IntVar(&cfg.Days, "days", 7, "days of telemetry (at least 5; with --eval at least 21, default 28)")
 	cmd.Flags().BoolVar(&evalSet, "eval", false, "write an evaluation set instead (several accounts, weeks of noisy background, each attack\nstory injected three times), for parapet eval; nothing is run")
-	cmd.Flags().IntVar(&accounts, "accounts", 4, "with --eval: accounts")
-	cmd.Flags().IntVar(&teams, "teams", 6, "with --eval: copies of the ten people in each account")
+	cmd.Flags().IntVar(&accounts, "accounts", 4, "with --eval: long-lived accounts (the short-lived ones, an account per attack kind,\nattacker identity and history of 1, 2, 3 or 7 days, come beside them)")
+	cmd.Flags().IntVar(&teams, "teams", 2, "with --eval: copies of the ten people in each long-lived account")
 	flags.register(cmd.Flags())
 	return cmd
 }

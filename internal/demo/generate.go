@@ -6,16 +6,20 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,9 +32,17 @@ type Config struct {
 }
 
 // Label ties one generated record to the story it belongs to.
+// The evaluation set's labels say more about their story (the demo's
+// leave these empty): its kind, how many whole days of its account's
+// history came before its first event, the attacker's identity (see
+// Identity*) and the account.
 type Label struct {
-	EventID string `json:"event_id"`
-	Story   string `json:"story"`
+	EventID     string `json:"event_id"`
+	Story       string `json:"story"`
+	Kind        string `json:"kind,omitempty"`
+	HistoryDays int    `json:"history_days,omitempty"`
+	Identity    string `json:"identity,omitempty"`
+	Account     string `json:"account,omitempty"`
 }
 
 // Result describes what was written.
@@ -39,6 +51,7 @@ type Result struct {
 	FlowFiles       int
 	Records         int // CloudTrail records
 	Flows           int // flow log records
+	Duplicates      int // records delivered a second time (the evaluation set's)
 	Labels          []Label
 	LabelsPath      string
 	// RangesPath is the demo's own address ranges, in AWS's ip-ranges.json
@@ -84,6 +97,12 @@ type gen struct {
 	flows     map[fileKey][]record
 	labels    []Label
 	noFlows   bool
+	// eval marks the evaluation set: read-only KMS and STS calls, the
+	// labels' story facts, duplicate and late deliveries.
+	eval       bool
+	storyInfo  map[string]Label     // story → its kind, history, identity, account
+	firstSeen  map[string]time.Time // account → its first event's time
+	storyFirst map[string]time.Time // story → its first event's time
 }
 
 // Generate writes the demo data set into cfg.Dir.
@@ -195,7 +214,7 @@ func (g *gen) background() {
 		hour := g.cfg.Start.Add(time.Duration(h) * time.Hour)
 		day := h / 24
 		for _, p := range g.personas {
-			if day < p.startDay {
+			if day < p.startDay || h < p.fromHour || (p.untilHour > 0 && h >= p.untilHour) {
 				continue
 			}
 			local := hour.Add(time.Duration(p.tz) * time.Hour)
@@ -289,6 +308,8 @@ type ctEvent struct {
 	mfa                     bool
 	resources               []map[string]any
 	eventType               string
+	invokedBy               string // an AWS service calling on the principal's behalf
+	sessionCreated          time.Time
 }
 
 func (g *gen) arn(p *persona) string {
@@ -297,6 +318,8 @@ func (g *gen) arn(p *persona) string {
 		return "arn:aws:sts::" + p.account + ":assumed-role/" + p.role + "/"
 	case "AWSService":
 		return ""
+	case "Root":
+		return "arn:aws:iam::" + p.account + ":root"
 	}
 	return "arn:aws:iam::" + p.account + ":user/" + p.name
 }
@@ -315,6 +338,13 @@ func principalID(prefix, name string) string {
 }
 
 var readPrefixes = []string{"Get", "List", "Describe", "Head", "Lookup", "Filter", "BatchGet", "Scan", "Query"}
+
+// readOnlyToo are calls CloudTrail marks read-only whose names do not
+// say so (the evaluation set's; the demo keeps its week as it was).
+var readOnlyToo = map[string]bool{
+	"kms:Decrypt": true, "kms:GenerateDataKey": true, "kms:GenerateDataKeyWithoutPlaintext": true,
+	"sts:AssumeRole": true, "sts:AssumeRoleWithWebIdentity": true,
+}
 
 func readOnly(op string) bool {
 	for _, p := range readPrefixes {
@@ -353,8 +383,24 @@ func (g *gen) emit(ev *ctEvent, story string) string {
 			ui.SessionContext = &sessionContext{Attributes: sessionAttrs{CreationDate: ev.t.Add(-time.Duration(g.rng.IntN(3000)) * time.Second).Format(time.RFC3339), MFAAuthenticated: "true"}}
 			ev.agent = browser
 		}
+	case "Root":
+		ui.Type = "Root"
+		ui.PrincipalID = p.account
+		ui.ARN = g.arn(p)
+		if ev.op != "ConsoleLogin" {
+			// the console's session credentials, one set per sign-in
+			created := ev.sessionCreated
+			if created.IsZero() {
+				created = ev.t.Add(-10 * time.Minute)
+			}
+			ui.AccessKeyID = "ASIA" + principalID("", p.account+created.String())
+			ui.SessionContext = &sessionContext{Attributes: sessionAttrs{CreationDate: created.UTC().Format(time.RFC3339), MFAAuthenticated: "true"}}
+		}
 	case "AssumedRole":
 		session := ev.sessionName
+		if session == "" && p.session != "" {
+			session = p.session
+		}
 		if session == "" {
 			session = p.role + "-" + strconv.Itoa(int(ev.t.Unix()/3600)%9000+1000)
 			if p.role == "ec2-app" {
@@ -366,7 +412,7 @@ func (g *gen) emit(ev *ctEvent, story string) string {
 		ui.ARN = g.arn(p) + session
 		ui.AccessKeyID = "ASIA" + principalID("", p.role+session)
 		ui.SessionContext = &sessionContext{
-			SessionIssuer: &sessionIssuer{Type: "Role", PrincipalID: principalID("AROA", p.role), ARN: "arn:aws:iam::" + p.account + ":role/" + p.role, AccountID: p.account, UserName: p.role},
+			SessionIssuer: &sessionIssuer{Type: "Role", PrincipalID: principalID("AROA", p.role), ARN: "arn:aws:iam::" + p.account + ":role/" + p.rolePath + p.role, AccountID: p.account, UserName: p.role},
 			Attributes:    sessionAttrs{CreationDate: ev.t.Truncate(time.Hour).Format(time.RFC3339), MFAAuthenticated: "false"},
 		}
 		if p.role == "ec2-app" {
@@ -374,6 +420,9 @@ func (g *gen) emit(ev *ctEvent, story string) string {
 		}
 	case "AWSService":
 		ui = userIdentity{Type: "AWSService", InvokedBy: p.name}
+	}
+	if by := cmp.Or(ev.invokedBy, p.invokedBy); by != "" && p.kind != "AWSService" {
+		ui.InvokedBy = by
 	}
 	r := ctRecord{
 		EventVersion:       "1.09",
@@ -391,7 +440,7 @@ func (g *gen) emit(ev *ctEvent, story string) string {
 		AdditionalData:     ev.addl,
 		RequestID:          strings.ToUpper(g.uuid()[:18]),
 		EventID:            id,
-		ReadOnly:           readOnly(ev.op),
+		ReadOnly:           readOnly(ev.op) || g.eval && readOnlyToo[ev.service+":"+ev.op],
 		Resources:          ev.resources,
 		EventType:          "AwsApiCall",
 		ManagementEvent:    !ev.data,
@@ -420,8 +469,18 @@ func (g *gen) emit(ev *ctEvent, story string) string {
 	}
 	k := fileKey{account: p.account, region: ev.region, hour: ev.t.Unix() / 3600}
 	g.trail[k] = append(g.trail[k], record{t: ev.t, id: id, body: body})
+	if g.firstSeen != nil {
+		if f, ok := g.firstSeen[p.account]; !ok || ev.t.Before(f) {
+			g.firstSeen[p.account] = ev.t
+		}
+	}
 	if story != "" {
-		g.labels = append(g.labels, Label{EventID: id, Story: story})
+		if f, ok := g.storyFirst[story]; g.storyFirst != nil && (!ok || ev.t.Before(f)) {
+			g.storyFirst[story] = ev.t
+		}
+		l := g.storyInfo[story]
+		l.EventID, l.Story = id, story
+		g.labels = append(g.labels, l)
 	}
 	return id
 }
@@ -510,73 +569,59 @@ func (g *gen) assumeWebIdentity(p *persona, t time.Time) {
 	g.emit(ev, "")
 }
 
+// logFile is one file to write: its path, delivery time and records.
+type logFile struct {
+	path      string
+	delivered time.Time
+	header    string // flow logs' header line; empty for CloudTrail
+	recs      []record
+}
+
 // write lays the records out as S3 delivery does and writes the labels.
+// In the evaluation set, as in real buckets, a few files arrive hours late
+// (a file named later holds older records than the files before it) and a
+// few are delivered twice (the same records in two files).
 func (g *gen) write() (Result, error) {
 	res := Result{Start: g.cfg.Start, End: g.cfg.Start.Add(time.Duration(g.cfg.Days) * 24 * time.Hour)}
-	now := time.Now()
-	// write stores a log file with its delivery time (the time in its
-	// name) as its modification time, as S3's LastModified (which aws s3
-	// sync keeps): a watched folder then reads the week in the order it
-	// was delivered. A delivery still to come keeps the time of writing.
-	write := func(path string, delivered time.Time, data []byte) error {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		zw.ModTime = time.Time{}
-		if _, err := zw.Write(data); err != nil {
-			return err
-		}
-		if err := zw.Close(); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			return err
-		}
-		if delivered.After(now) {
-			return nil
-		}
-		return os.Chtimes(path, delivered, delivered)
+	var files []logFile
+	trailPath := func(k fileKey, t time.Time) string {
+		return filepath.Join(g.cfg.Dir, "AWSLogs", k.account, "CloudTrail", k.region, t.Format("2006/01/02"),
+			fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", k.account, k.region, t.Format("20060102T1504Z"), g.upper(16)))
 	}
 	for _, k := range sortedKeys(g.trail) {
 		recs := g.trail[k]
 		slices.SortStableFunc(recs, func(a, b record) int { return a.t.Compare(b.t) })
-		var body bytes.Buffer
-		body.WriteString(`{"Records":[`)
-		for i, r := range recs {
-			if i > 0 {
-				body.WriteByte(',')
-			}
-			body.Write(r.body)
-		}
-		body.WriteString("]}")
 		t := time.Unix(k.hour*3600, 0).UTC().Add(55 * time.Minute)
-		path := filepath.Join(g.cfg.Dir, "AWSLogs", k.account, "CloudTrail", k.region, t.Format("2006/01/02"),
-			fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", k.account, k.region, t.Format("20060102T1504Z"), g.upper(16)))
-		if err := write(path, t, body.Bytes()); err != nil {
-			return res, err
+		if g.eval && g.rng.IntN(100) == 0 {
+			// delivered late, after the next hours' files
+			t = t.Add(time.Duration(2+g.rng.IntN(4))*time.Hour + time.Duration(g.rng.IntN(50))*time.Minute)
 		}
+		files = append(files, logFile{path: trailPath(k, t), delivered: t, recs: recs})
 		res.CloudTrailFiles++
 		res.Records += len(recs)
+		if g.eval && g.rng.IntN(200) == 0 {
+			// delivered again
+			t2 := t.Add(time.Duration(5+g.rng.IntN(40)) * time.Minute)
+			files = append(files, logFile{path: trailPath(k, t2), delivered: t2, recs: recs})
+			res.CloudTrailFiles++
+			res.Duplicates += len(recs)
+		}
 	}
 	for _, k := range sortedKeys(g.flows) {
 		recs := g.flows[k]
 		slices.SortStableFunc(recs, func(a, b record) int { return a.t.Compare(b.t) })
-		var body bytes.Buffer
-		body.WriteString(flowHeader + "\n")
-		for _, r := range recs {
-			body.Write(r.body)
-			body.WriteByte('\n')
-		}
 		t := time.Unix(k.hour*3600, 0).UTC().Add(time.Hour)
 		path := filepath.Join(g.cfg.Dir, "AWSLogs", k.account, "vpcflowlogs", k.region, t.Format("2006/01/02"),
 			fmt.Sprintf("%s_vpcflowlogs_%s_fl-0d3m0f10wl0g5_%s_%s.log.gz", k.account, k.region, t.Format("20060102T1504Z"), strings.ToLower(g.upper(8))))
-		if err := write(path, t, body.Bytes()); err != nil {
-			return res, err
-		}
+		files = append(files, logFile{path: path, delivered: t, header: flowHeader, recs: recs})
 		res.FlowFiles++
 		res.Flows += len(recs)
+	}
+	if err := writeFiles(files); err != nil {
+		return res, err
+	}
+	if g.eval {
+		g.storyHistory()
 	}
 	var lb bytes.Buffer
 	for _, l := range g.labels {
@@ -599,6 +644,78 @@ func (g *gen) write() (Result, error) {
 	res.LabelsPath = filepath.Join(g.cfg.Dir, "labels.jsonl")
 	res.Labels = g.labels
 	return res, os.WriteFile(res.LabelsPath, lb.Bytes(), 0o644)
+}
+
+// writeFiles writes the log files, gzipped, on a few goroutines (each
+// file's bytes depend only on its records), each with its delivery time
+// (the time in its name) as its modification time, as S3's LastModified
+// (which aws s3 sync keeps): a watched folder then reads the days in the
+// order they were delivered. A delivery still to come keeps the time of
+// writing.
+func writeFiles(files []logFile) error {
+	now := time.Now()
+	workers := min(4, max(1, runtime.GOMAXPROCS(0)))
+	next := make(chan int)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var body, out bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&out, gzip.BestSpeed)
+			for i := range next {
+				if errs[w] != nil {
+					continue
+				}
+				f := &files[i]
+				body.Reset()
+				if f.header == "" {
+					body.WriteString(`{"Records":[`)
+					for i, r := range f.recs {
+						if i > 0 {
+							body.WriteByte(',')
+						}
+						body.Write(r.body)
+					}
+					body.WriteString("]}")
+				} else {
+					body.WriteString(f.header + "\n")
+					for _, r := range f.recs {
+						body.Write(r.body)
+						body.WriteByte('\n')
+					}
+				}
+				out.Reset()
+				zw.Reset(&out)
+				zw.Write(body.Bytes())
+				if err := zw.Close(); err != nil {
+					errs[w] = err
+					continue
+				}
+				errs[w] = writeFile(f.path, f.delivered, now, out.Bytes())
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func writeFile(path string, delivered, now time.Time, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	if delivered.After(now) {
+		return nil
+	}
+	return os.Chtimes(path, delivered, delivered)
 }
 
 func sortedKeys(m map[fileKey][]record) []fileKey {

@@ -48,6 +48,13 @@ type persona struct {
 	travelFrom, travelTo int
 	travelIPs            []string
 	busyDay              int
+	// The evaluation set's short-lived accounts: the persona acts only
+	// from hour fromHour to untilHour (hours from the start; untilHour 0:
+	// to the end).
+	fromHour, untilHour int
+	// AWS's service-linked roles: the role's path, the fixed session name
+	// and the service that makes the calls (invokedBy).
+	rolePath, session, invokedBy string
 }
 
 var (
