@@ -229,6 +229,9 @@ parapet demo --eval writes such a set.`,
 			if err != nil {
 				return err
 			}
+			// The behavioural sessions still open at the end of the input
+			// (the aggregator passes them through as they are).
+			tally(uf.flush(ue))
 			if agg != nil {
 				tally(agg.Flush(done[:0]))
 			}
