@@ -119,21 +119,21 @@ func TestWarmupHoldsBackThenAFreshIdentityIsScored(t *testing.T) {
 		ev.Src.UserAgent = "python-requests/2.31"
 		return ev
 	}
-	odd := oddCall("alice", t0.Add(3*24*time.Hour+3*time.Hour))
+	odd := oddCall("alice", t0.Add(3*24*time.Hour+11*time.Hour))
 	if f := e.Observe(&odd); f != nil {
 		t.Fatalf("alerted during warm-up: %s", f.Title)
 	}
 	if e.Open() != 1 {
 		t.Fatalf("the odd call is not an anomaly waiting in its session (%d open)", e.Open())
 	}
-	ev := call("alice", "iam:CreateAccessKey", t0.Add(3*24*time.Hour+3*time.Hour+time.Minute), "198.51.100.66")
+	ev := call("alice", "iam:CreateAccessKey", odd.Time.Add(time.Minute), "198.51.100.66")
 	ev.Src.UserAgent = "python-requests/2.31"
 	f := e.Observe(&ev)
 	if f == nil || f.Level != "low" || f.Explanation[len(f.Explanation)-1].Value != "immature" || !slices.Equal(f.EventIDs, []string{odd.ID, ev.ID}) {
 		t.Fatalf("a first CreateAccessKey from a new network during warm-up: %+v", f)
 	}
 	// bob's odd call alone: held back when his session ends.
-	odd = oddCall("bob", t0.Add(3*24*time.Hour+5*time.Hour))
+	odd = oddCall("bob", t0.Add(3*24*time.Hour+13*time.Hour))
 	if f := e.Observe(&odd); f != nil {
 		t.Fatalf("alerted during warm-up: %s", f.Title)
 	}
@@ -145,6 +145,13 @@ func TestWarmupHoldsBackThenAFreshIdentityIsScored(t *testing.T) {
 	}
 	if st := e.Stats(); st.Held != 1 || e.Open() != 0 {
 		t.Errorf("stats %+v, %d open: bob's odd call was not held back", st, e.Open())
+	}
+	// Far rarer than the threshold asks, an anomaly needs no high-risk
+	// action: carol at three in the morning, from a new network, with a
+	// new client, is reported, low and immature.
+	strong := oddCall("carol", t0.Add(4*24*time.Hour+3*time.Hour))
+	if f := e.Observe(&strong); f == nil || f.Level != "low" || f.Explanation[len(f.Explanation)-1].Value != "immature" {
+		t.Errorf("a strong anomaly during warm-up: %+v", f)
 	}
 	e2 := New(Config{Warmup: 7 * 24 * time.Hour})
 	end := office(t, e2, []string{"alice", "bob", "carol", "dave"}, 10)
