@@ -24,7 +24,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Events:     prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_events_total", Help: "Events decoded and detected (each record once)."}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_duplicate_records_total", Help: "Records passed over because the same record (source, id, event time) was detected already."}),
 		BadRecords: prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_bad_records_total", Help: "Records that could not be decoded (reported, skipped)."}),
-		Findings:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parapet_findings_total", Help: "Findings stored, by level."}, []string{"level"}),
+		Findings:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parapet_findings_total", Help: "Findings stored, by the level they were first stored at (a behavioural session's finding grows, and may change level, after it is counted)."}, []string{"level"}),
 		Incidents:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_incidents_total", Help: "Incidents opened."}),
 		Stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parapet_stage_seconds", Help: "Time per intake body in each pipeline stage.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, []string{"stage"}),
