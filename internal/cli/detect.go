@@ -3,6 +3,8 @@ package cli
 import (
 	"bufio"
 	"cmp"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -151,7 +153,30 @@ else 3 when some input was bad, else 0.`,
 			if ue == nil && resp == nil {
 				mayFind = engine.MayFind
 			}
-			st, ost, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, mayFind, emit)
+			var st ingest.Stats
+			var ost detect.OrderStats
+			if corr, _ := engine.Correlations(); mayFind != nil && agg == nil && len(corr) == 0 {
+				// Nothing keeps state across events (no models, playbooks,
+				// correlations or episodes): findings are made and encoded
+				// as events are read, and only the bytes wait for order.
+				st, ost, err = flags.detectEncoded(cmd.Context(), io, args, func(evs []event.Event) ([][]byte, error) {
+					return encodeFindings(enc, engine.DetectBatch(evs), len(evs), minRank)
+				}, func(p []byte) error {
+					return decodeFindings(p, func(rank int, title string, line []byte) error {
+						if rank < minRank {
+							hidden++
+							return nil
+						}
+						perLevel[detect.Levels[rank]]++
+						perRule[title]++
+						failed = failed || rank >= failRank
+						_, err := w.Write(line)
+						return err
+					})
+				})
+			} else {
+				st, ost, err = flags.detect(cmd.Context(), io, args, engine.DetectBatch, mayFind, emit)
+			}
 			if err == nil && ue != nil {
 				// The behavioural sessions still open at the end of the input.
 				err = emit(nil, &detect.Batch{Findings: uf.flush(ue)})
@@ -207,6 +232,68 @@ else 3 when some input was bad, else 0.`,
 	cmd.Flags().BoolVar(&respondOn, "respond", false, "run the response playbooks on the findings as they are found (see parapet respond)")
 	rf.register(cmd.Flags(), "respond-dry-run")
 	return cmd
+}
+
+// encodeFindings encodes each event's findings (res from DetectBatch over
+// n events) for output: per finding its level's rank, its title and its
+// output (none below minRank, which is only counted); nil when there
+// are none.
+func encodeFindings(enc *report.FindingEncoder, res *detect.Batch, n, minRank int) ([][]byte, error) {
+	if len(res.Findings) == 0 {
+		return nil, nil
+	}
+	payloads := make([][]byte, n)
+	var line []byte
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		ev := res.EventOf(i)
+		if ev < 0 {
+			return nil, fmt.Errorf("finding %s: no event", f.ID)
+		}
+		rank := detect.LevelRank(f.Level)
+		if rank < 0 {
+			rank = detect.LevelRank("medium") // Sigma's default
+		}
+		line = line[:0]
+		if rank >= minRank {
+			var err error
+			if line, err = enc.Append(line, f); err != nil {
+				return nil, err
+			}
+		}
+		p := append(payloads[ev], byte(rank))
+		p = binary.AppendUvarint(p, uint64(len(f.Title)))
+		p = append(p, f.Title...)
+		p = binary.AppendUvarint(p, uint64(len(line)))
+		payloads[ev] = append(p, line...)
+	}
+	return payloads, nil
+}
+
+// decodeFindings calls fn with each finding encodeFindings put in p.
+func decodeFindings(p []byte, fn func(rank int, title string, line []byte) error) error {
+	field := func() ([]byte, bool) {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || uint64(len(p)-k) < n {
+			return nil, false
+		}
+		b := p[k : k+int(n)]
+		p = p[k+int(n):]
+		return b, true
+	}
+	for len(p) > 0 {
+		rank := int(p[0])
+		p = p[1:]
+		title, ok := field()
+		line, ok2 := field()
+		if !ok || !ok2 || rank >= len(detect.Levels) {
+			return errors.New("detect: a held finding is corrupt")
+		}
+		if err := fn(rank, string(title), line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // topN returns the n largest entries of m, largest first, ties by name.

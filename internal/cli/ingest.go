@@ -268,6 +268,53 @@ func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, statele
 	return st, ost, err
 }
 
+// detectEncoded is detect for a run in which nothing keeps state across
+// events: encode makes and encodes each event's findings as it is read,
+// on every core (after the enrichment the flags ask for), and only those
+// bytes are held, to be handed to emit in event-time order (copies of a
+// record passed over).
+func (f *ingestFlags) detectEncoded(ctx context.Context, io IO, paths []string, encode func([]event.Event) ([][]byte, error), emit func(payload []byte) error) (ingest.Stats, detect.OrderStats, error) {
+	f.timeOrder = true
+	inputs, enrich, done, err := f.open(io, paths)
+	if err != nil {
+		return ingest.Stats{}, detect.OrderStats{}, err
+	}
+	defer done()
+	if f.sortMemory == 0 {
+		return ingest.Stats{}, detect.OrderStats{}, usagef("--sort-memory: want a positive number of bytes")
+	}
+	type encoded struct {
+		payloads [][]byte
+		err      error
+	}
+	ord := &detect.Order{Dedup: detect.NewDedup(0, 0), Memory: f.sortMemory}
+	defer ord.Close()
+	f.recycle = true // only the payloads are kept
+	mapFn := func(b *ingest.Batch) {
+		if enrich != nil {
+			for i := range b.Events {
+				enrich(&b.Events[i])
+			}
+		}
+		p, err := encode(b.Events)
+		b.Data = encoded{p, err}
+	}
+	start := time.Now()
+	st, read, err := f.read(ctx, io, inputs, mapFn, func(b *ingest.Batch) error {
+		e, _ := b.Data.(encoded)
+		if e.err != nil {
+			return e.err
+		}
+		return ord.AddPayloads(b.Events, e.payloads)
+	})
+	if err != nil {
+		return st, detect.OrderStats{}, err
+	}
+	ost, err := ord.RunPayloads(ctx, emit)
+	f.summary(io, st, read, time.Since(start), &ost)
+	return st, ost, err
+}
+
 func rate(n int64, d time.Duration) string {
 	if d <= 0 {
 		return "-"

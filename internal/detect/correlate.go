@@ -23,6 +23,16 @@ const (
 type Batch struct {
 	Findings []Finding
 	hits     []hit
+	at       []int32 // DetectBatch's: the event of each finding
+}
+
+// EventOf is the index, in the events DetectBatch was given, of the event
+// of the batch's finding i (as DetectBatch made them), or -1.
+func (b *Batch) EventOf(i int) int {
+	if i < len(b.at) {
+		return int(b.at[i])
+	}
+	return -1
 }
 
 type hit struct {
@@ -51,6 +61,7 @@ func (e *Engine) DetectBatch(events []event.Event) *Batch {
 		ev := &events[i]
 		if ev.Finding != nil && e.External {
 			b.Findings = append(b.Findings, external(ev))
+			b.at = append(b.at, int32(i))
 		}
 		m.Match(ev, func(r *sigma.Rule) {
 			for _, c := range e.feeds[r] {
@@ -58,6 +69,7 @@ func (e *Engine) DetectBatch(events []event.Event) *Batch {
 			}
 			if !e.quiet[r] {
 				b.Findings = append(b.Findings, fromRule(r, e.attack[r], ev, m.Explain(r)))
+				b.at = append(b.at, int32(i))
 			}
 		})
 	}

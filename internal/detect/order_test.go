@@ -247,3 +247,60 @@ func TestOrderSparse(t *testing.T) {
 		}
 	}
 }
+
+// AddPayloads and RunPayloads: what the caller made of each event comes
+// back in the events' time order, once per record (copies passed over),
+// held in memory or in runs on disk; events without a payload are counted.
+func TestOrderPayloads(t *testing.T) {
+	evs := samples(t)
+	for i := range evs[:10] {
+		ev := evs[i]
+		ev.Origin.File += ".copy"
+		evs = append(evs, ev)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+	all, _, st := runOrder(t, &detect.Order{Map: func([]event.Event) *detect.Batch { return &detect.Batch{} }, Memory: -1, Dedup: detect.NewDedup(0, 0)}, evs, 7)
+	var want []string
+	for i, ev := range all {
+		if i%3 == 0 {
+			want = append(want, ev.ID+"@"+ev.Time.String())
+		}
+	}
+	chosen := map[string]bool{}
+	for _, w := range want {
+		chosen[w] = true
+	}
+	for _, memory := range []int64{-1, 1} {
+		o := &detect.Order{Memory: memory, Dir: t.TempDir(), Dedup: detect.NewDedup(0, 0)}
+		for i := 0; i < len(evs); i += 7 {
+			chunk := evs[i:min(i+7, len(evs))]
+			var payloads [][]byte
+			for j, ev := range chunk {
+				if k := ev.ID + "@" + ev.Time.String(); chosen[k] {
+					for len(payloads) <= j {
+						payloads = append(payloads, nil)
+					}
+					payloads[j] = []byte(k)
+				}
+			}
+			if err := o.AddPayloads(chunk, payloads); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		ost, err := o.RunPayloads(context.Background(), func(p []byte) error {
+			got = append(got, string(p))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("memory %d: payloads %v, want %v", memory, got, want)
+		}
+		if ost.Events != st.Events || ost.Duplicates != st.Duplicates || memory == 1 && ost.Runs < 2 {
+			t.Errorf("memory %d: stats %+v, holding all %+v", memory, ost, st)
+		}
+	}
+}
