@@ -632,7 +632,7 @@ type ref struct {
 
 const (
 	arenaBlock = 1 << 20
-	arenaCache = 64
+	arenaCache = 4
 )
 
 // add appends p (or ev's binary form) and returns its index and the bytes
