@@ -427,5 +427,5 @@ func Model(it map[string]any) *resource.Resource {
 		r.Set("root_encrypted", resource.Unknown, o) // the volume's own item says
 		return r
 	}
-	return nil
+	return generic(it, mk) // types content/resources maps
 }

@@ -301,6 +301,9 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			r := add(resource.LambdaFunctionURL, "")
 			r.Set("auth_type", str(props["AuthType"]), at("AuthType"))
 		default:
+			if generic(typ, props, at, add) { // types content/resources maps
+				break
+			}
 			second = append(second, later{id: id, typ: typ, props: props, o: origins, n: n})
 		}
 	}
@@ -344,6 +347,8 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				rules, _ := r.Attrs["ingress"].([]any)
 				r.Set("ingress", append(rules, rule), at("NetworkAclId"))
 			}
+		default:
+			genericJoin(s.typ, p, at, byID) // joins content/resources declares
 		}
 	}
 	return append(out, resource.AccountRollup(out, false)...)

@@ -303,6 +303,8 @@ func (m *mapper) primary(b *Block) {
 	case "aws_lambda_function_url":
 		r := m.add(b, resource.LambdaFunctionURL, str(v["function_name"]))
 		m.set(r, b, "auth_type", "authorization_type", "")
+	default:
+		m.generic(b) // types content/resources maps
 	}
 }
 
@@ -428,6 +430,8 @@ func (m *mapper) secondary(b *Block) {
 				}
 			}
 		}
+	default:
+		m.genericJoin(b) // joins content/resources declares
 	}
 }
 

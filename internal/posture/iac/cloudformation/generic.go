@@ -1,0 +1,52 @@
+package cloudformation
+
+import (
+	"strings"
+
+	"github.com/parapet-sec/parapet/internal/posture/mapping"
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+// generic maps a resource type that content/resources describes (and
+// model's hand-written cases do not); false when none does.
+func generic(typ string, props map[string]any, at func(string) resource.Origin, add func(string, string) *resource.Resource) bool {
+	set, _ := mapping.Default()
+	mt := set.CloudFormation(typ)
+	if mt == nil {
+		return false
+	}
+	name := ""
+	if s := mt.Name.Source(mapping.CloudFormation); s != nil {
+		name, _ = s.Eval(props).(string)
+	}
+	genericAttrs(add(mt.Type, name), props, at, mt.Attrs, mt.Keys)
+	return true
+}
+
+// genericJoin sets attributes of the resources a join type names by Ref
+// or GetAtt (a queue policy's Queues).
+func genericJoin(typ string, props map[string]any, at func(string) resource.Origin, byID map[string]*resource.Resource) {
+	set, _ := mapping.Default()
+	j := set.CloudFormationJoin(typ)
+	if j == nil || j.By.CloudFormation == nil {
+		return
+	}
+	by, _ := mapping.Lookup(props, j.By.CloudFormation.Path)
+	for _, ref := range append(l(by), by) {
+		if r := byID[refID(ref)]; r != nil && r.Type == j.Target {
+			genericAttrs(r, props, at, j.Attrs, j.Keys)
+		}
+	}
+}
+
+func genericAttrs(r *resource.Resource, props map[string]any, at func(string) resource.Origin, attrs map[string]*mapping.Attr, keys []string) {
+	for _, k := range keys {
+		s := attrs[k].Source(mapping.CloudFormation)
+		if s == nil {
+			r.Set(k, resource.Unknown, at(""))
+			continue
+		}
+		top, _, _ := strings.Cut(s.Where(), ".")
+		r.Set(k, s.Eval(props), at(top))
+	}
+}

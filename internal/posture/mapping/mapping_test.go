@@ -1,0 +1,63 @@
+package mapping
+
+import (
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+func TestDefault(t *testing.T) {
+	s, err := Default()
+	if err != nil {
+		t.Fatalf("Default() = %v", err)
+	}
+	for _, typ := range []string{"aws_lambda_function", "aws_sqs_queue", "aws_elasticsearch_domain"} {
+		if s.Terraform(typ) == nil {
+			t.Errorf("Terraform(%q) = nil", typ)
+		}
+	}
+	if s.CloudFormation("AWS::Elasticsearch::Domain").Type != "aws_opensearch_domain" {
+		t.Errorf("CloudFormation alias not mapped")
+	}
+}
+
+func TestEval(t *testing.T) {
+	doc := map[string]any{
+		"metadata_options": []any{map[string]any{"http_tokens": "required"}},
+		"ingress":          []any{map[string]any{"cidr": []any{"10.0.0.0/8"}}, map[string]any{"cidr": []any{"::/0"}}},
+		"arn":              resource.Unknown,
+		"attrs":            []any{map[string]any{"Key": "a.b", "Value": "true"}},
+		"containers":       `[{"privileged": true}, {"user": "1000"}]`,
+		"policy":           `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}}]}`,
+		"open":             `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sqs:*"}]}`,
+	}
+	tests := []struct {
+		name string
+		src  Source
+		want any
+	}{
+		{"nested block", Source{Path: "metadata_options.http_tokens", Transform: "equals", Value: "required"}, true},
+		{"absent with default", Source{Path: "x", Default: 5, HasDef: true}, 5.0},
+		{"absent", Source{Path: "x", Transform: "equals", Value: true}, nil},
+		{"present unknown", Source{Path: "arn", Transform: "present"}, true},
+		{"equals unknown", Source{Path: "arn", Transform: "equals", Value: "x"}, resource.Unknown},
+		{"any internet", Source{Path: "ingress.cidr", Transform: "any_internet"}, true},
+		{"count", Source{Path: "ingress", Transform: "count"}, 2.0},
+		{"key value", Source{Path: "attrs", Key: "a.b", Transform: "equals", Value: true}, true},
+		{"alternatives", Source{Path: "nope|arn", Transform: "present"}, true},
+		{"each any", Source{Each: "containers", Path: "privileged", Transform: "equals", Value: true, Default: false, HasDef: true, Combine: "any"}, true},
+		{"each all", Source{Each: "containers", Path: "privileged", Transform: "equals", Value: true, Default: false, HasDef: true, Combine: "all"}, false},
+		{"each unknown", Source{Each: "containers", Path: "user", Transform: "in", Values: []any{"root"}, Default: resource.Unknown, HasDef: true, Combine: "any"}, resource.Unknown},
+		{"policy pinned", Source{Path: "policy", Transform: "policy_public"}, false},
+		{"policy public", Source{Path: "open", Transform: "policy_public"}, true},
+		{"policy absent", Source{Path: "nope", Transform: "policy_public"}, false},
+		{"const", Source{Const: 1, HasConst: true}, 1.0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.src.Eval(doc); got != tc.want {
+				t.Errorf("Eval(%+v) = %v, want %v", tc.src, got, tc.want)
+			}
+		})
+	}
+}
