@@ -32,16 +32,16 @@ type File struct {
 
 // Type maps one model type.
 type Type struct {
-	Type           string           `yaml:"type"`           // the model type: the Terraform resource type
-	CloudFormation string           `yaml:"cloudformation"` // AWS::Service::Thing, or ""
-	Config         string           `yaml:"config"`         // the AWS Config resource type, or ""
+	Type           string `yaml:"type"`           // the model type: the Terraform resource type
+	CloudFormation string `yaml:"cloudformation"` // AWS::Service::Thing, or ""
+	Config         string `yaml:"config"`         // the AWS Config resource type, or ""
 	// Other types of the same shape mapped to this one
 	// (aws_elasticsearch_domain, AWS::Elasticsearch::Domain).
-	TerraformAliases      []string `yaml:"terraform_aliases"`
-	CloudFormationAliases []string `yaml:"cloudformation_aliases"`
-	Name           Attr             `yaml:"name"`           // where the logical name comes from
-	Attrs          map[string]*Attr `yaml:"attrs"`
-	Keys           []string         `yaml:"-"` // attribute names, sorted
+	TerraformAliases      []string         `yaml:"terraform_aliases"`
+	CloudFormationAliases []string         `yaml:"cloudformation_aliases"`
+	Name                  Attr             `yaml:"name"` // where the logical name comes from
+	Attrs                 map[string]*Attr `yaml:"attrs"`
+	Keys                  []string         `yaml:"-"` // attribute names, sorted
 }
 
 // Join sets attributes of a mapped resource from a separate resource that
