@@ -535,9 +535,9 @@ func apply(s *Source, raw any, found bool) any {
 			return 0.0
 		}
 		switch s.Transform {
-		case "any_internet", "policy_public", "in", "any_equals":
+		case "any_internet", "policy_public", "in", "any_equals", "equals":
 			return false
-		case "not_in":
+		case "not_in", "not_equals":
 			return true
 		}
 		return nil

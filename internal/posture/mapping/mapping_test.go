@@ -38,7 +38,8 @@ func TestEval(t *testing.T) {
 	}{
 		{"nested block", Source{Path: "metadata_options.http_tokens", Transform: "equals", Value: "required"}, true},
 		{"absent with default", Source{Path: "x", Default: 5, HasDef: true}, 5.0},
-		{"absent", Source{Path: "x", Transform: "equals", Value: true}, nil},
+		{"absent", Source{Path: "x", Transform: "equals", Value: true}, false},
+		{"absent value", Source{Path: "x"}, nil},
 		{"present unknown", Source{Path: "arn", Transform: "present"}, true},
 		{"equals unknown", Source{Path: "arn", Transform: "equals", Value: "x"}, resource.Unknown},
 		{"any internet", Source{Path: "ingress.cidr", Transform: "any_internet"}, true},

@@ -1,0 +1,13 @@
+resource "aws_lambda_function" "f" {
+  function_name = "orders"
+  role          = "arn:aws:iam::111122223333:role/orders"
+  handler       = "app.handler"
+  runtime       = "python3.12"
+  filename      = "app.zip"
+  dead_letter_config {
+    target_arn = aws_sqs_queue.dlq.arn
+  }
+}
+resource "aws_sqs_queue" "dlq" {
+  name = "orders-dlq"
+}

@@ -1,0 +1,14 @@
+resource "aws_lambda_function" "f" {
+  function_name = "orders"
+  role          = "arn:aws:iam::111122223333:role/orders"
+  handler       = "app.handler"
+  runtime       = "python3.12"
+  filename      = "app.zip"
+  environment {
+    variables = { STAGE = "prod" }
+  }
+  kms_key_arn = aws_kms_key.k.arn
+}
+resource "aws_kms_key" "k" {
+  enable_key_rotation = true
+}

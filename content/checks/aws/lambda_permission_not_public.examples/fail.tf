@@ -1,0 +1,6 @@
+resource "aws_lambda_permission" "p" {
+  statement_id  = "AllowInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = "orders"
+  principal     = "*"
+}
