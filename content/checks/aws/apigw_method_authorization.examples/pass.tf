@@ -1,0 +1,6 @@
+resource "aws_api_gateway_method" "m" {
+  rest_api_id   = "a1b2c3d4e5"
+  resource_id   = "r1"
+  http_method   = "GET"
+  authorization = "AWS_IAM"
+}

@@ -1,0 +1,17 @@
+resource "aws_api_gateway_stage" "s" {
+  rest_api_id   = "a1b2c3d4e5"
+  deployment_id = "dep123"
+  stage_name    = "prod"
+  cache_cluster_enabled = true
+  cache_cluster_size    = "0.5"
+}
+
+resource "aws_api_gateway_method_settings" "all" {
+  rest_api_id = "a1b2c3d4e5"
+  stage_name  = aws_api_gateway_stage.s.stage_name
+  method_path = "*/*"
+  settings {
+    caching_enabled      = true
+    cache_data_encrypted = true
+  }
+}
