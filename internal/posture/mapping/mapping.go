@@ -113,7 +113,7 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 }
 
 var transforms = map[string]bool{"": true, "value": true, "present": true, "absent": true, "equals": true, "any_equals": true, "not_equals": true, "in": true, "not_in": true,
-	"count": true, "any_internet": true, "policy_public": true, "lower": true, "json": true}
+	"count": true, "any_internet": true, "policy_public": true, "lower": true, "json": true, "list": true}
 
 // Set is every mapping, indexed by each form's type name.
 type Set struct {
@@ -539,6 +539,8 @@ func apply(s *Source, raw any, found bool) any {
 			return false
 		case "not_in", "not_equals":
 			return true
+		case "list":
+			return []any{}
 		}
 		return nil
 	}
@@ -593,6 +595,12 @@ func apply(s *Source, raw any, found bool) any {
 		}
 	case "json":
 		return decode(raw)
+	case "list":
+		out := []any{}
+		for _, e := range flat(raw) {
+			out = append(out, normNum(e))
+		}
+		return out
 	}
 	return normNum(raw)
 }

@@ -1,0 +1,20 @@
+resource "aws_ecs_task_definition" "t" {
+  family                = "orders"
+  container_definitions = <<JSON
+[
+  {
+    "name": "app",
+    "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders:1.4.2",
+    "essential": true,
+    "logConfiguration": {
+      "logDriver": "awslogs",
+      "options": {
+        "awslogs-group": "/ecs/orders",
+        "awslogs-region": "us-east-1",
+        "awslogs-stream-prefix": "app"
+      }
+    }
+  }
+]
+JSON
+}
