@@ -1,0 +1,4 @@
+resource "aws_kinesis_stream" "s" {
+  name        = "clicks"
+  shard_count = 1
+}

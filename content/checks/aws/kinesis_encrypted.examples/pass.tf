@@ -1,0 +1,6 @@
+resource "aws_kinesis_stream" "s" {
+  name        = "clicks"
+  shard_count = 1
+  encryption_type = "KMS"
+  kms_key_id      = "alias/aws/kinesis"
+}

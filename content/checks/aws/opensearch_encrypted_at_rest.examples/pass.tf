@@ -1,0 +1,9 @@
+resource "aws_opensearch_domain" "d" {
+  domain_name = "search"
+  cluster_config {
+    instance_type = "r6g.large.search"
+  }
+  encrypt_at_rest {
+    enabled = true
+  }
+}

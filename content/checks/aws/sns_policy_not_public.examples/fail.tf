@@ -1,0 +1,10 @@
+resource "aws_sns_topic" "t" {
+  name = "alerts"
+}
+
+resource "aws_sns_topic_policy" "p" {
+  arn    = aws_sns_topic.t.arn
+  policy = <<POLICY
+{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:Subscribe","SNS:Publish"],"Resource":"*"}]}
+POLICY
+}
