@@ -1,0 +1,7 @@
+resource "aws_acm_certificate" "c" {
+  domain_name       = "www.example.com"
+  validation_method = "DNS"
+  options {
+    certificate_transparency_logging_preference = "DISABLED"
+  }
+}

@@ -1,0 +1,9 @@
+resource "aws_launch_template" "t" {
+  name          = "web"
+  image_id      = "ami-0a1b2c3d4e5f67890"
+  instance_type = "t3.micro"
+  network_interfaces {
+    associate_public_ip_address = false
+    security_groups             = ["sg-0a1b2c3d"]
+  }
+}
