@@ -1,0 +1,3 @@
+resource "aws_docdb_cluster" "c" {
+  cluster_identifier = "graph"
+}
