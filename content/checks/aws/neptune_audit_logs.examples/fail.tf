@@ -1,0 +1,3 @@
+resource "aws_neptune_cluster" "c" {
+  cluster_identifier = "graph"
+}
