@@ -1,0 +1,26 @@
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  comment = "site"
+  origin {
+    domain_name = "site.s3.amazonaws.com"
+    origin_id   = "s3"
+    s3_origin_config {
+      origin_access_identity = ""
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = "s3"
+    viewer_protocol_policy = "redirect-to-https"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+  }
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+  viewer_certificate {
+    cloudfront_default_certificate = true
+  }
+}

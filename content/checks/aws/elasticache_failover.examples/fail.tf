@@ -1,0 +1,6 @@
+resource "aws_elasticache_replication_group" "r" {
+  replication_group_id = "sessions"
+  description          = "sessions"
+  node_type            = "cache.t4g.small"
+  num_cache_clusters   = 2
+}
