@@ -118,12 +118,12 @@ var transforms = map[string]bool{"": true, "value": true, "present": true, "abse
 // Set is every mapping, indexed by each form's type name.
 type Set struct {
 	byTF, byCFN, byConfig map[string]*Type
-	joinTF, joinCFN       map[string]*Join
+	joinTF, joinCFN       map[string][]*Join
 }
 
 // Load reads every *.yaml under root.
 func Load(fsys fs.FS, root string) (*Set, error) {
-	s := &Set{byTF: map[string]*Type{}, byCFN: map[string]*Type{}, byConfig: map[string]*Type{}, joinTF: map[string]*Join{}, joinCFN: map[string]*Join{}}
+	s := &Set{byTF: map[string]*Type{}, byCFN: map[string]*Type{}, byConfig: map[string]*Type{}, joinTF: map[string][]*Join{}, joinCFN: map[string][]*Join{}}
 	var errs []error
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) != ".yaml" {
@@ -171,10 +171,10 @@ func Load(fsys fs.FS, root string) (*Set, error) {
 				errs = append(errs, err)
 			}
 			if j.Terraform != "" {
-				s.joinTF[j.Terraform] = j
+				s.joinTF[j.Terraform] = append(s.joinTF[j.Terraform], j)
 			}
 			if j.CloudFormation != "" {
-				s.joinCFN[j.CloudFormation] = j
+				s.joinCFN[j.CloudFormation] = append(s.joinCFN[j.CloudFormation], j)
 			}
 		}
 		return nil
@@ -264,16 +264,17 @@ func (s *Set) Config(t string) *Type {
 	return s.byConfig[t]
 }
 
-// TerraformJoin is the join a Terraform resource type makes, or nil.
-func (s *Set) TerraformJoin(t string) *Join {
+// TerraformJoins are the joins a Terraform resource type makes (one per
+// type it may name).
+func (s *Set) TerraformJoins(t string) []*Join {
 	if s == nil {
 		return nil
 	}
 	return s.joinTF[t]
 }
 
-// CloudFormationJoin is the join a CloudFormation type makes, or nil.
-func (s *Set) CloudFormationJoin(t string) *Join {
+// CloudFormationJoins are the joins a CloudFormation type makes.
+func (s *Set) CloudFormationJoins(t string) []*Join {
 	if s == nil {
 		return nil
 	}

@@ -27,14 +27,15 @@ func generic(typ string, props map[string]any, at func(string) resource.Origin, 
 // or GetAtt (a queue policy's Queues).
 func genericJoin(typ string, props map[string]any, at func(string) resource.Origin, byID map[string]*resource.Resource) {
 	set, _ := mapping.Default()
-	j := set.CloudFormationJoin(typ)
-	if j == nil || j.By.CloudFormation == nil {
-		return
-	}
-	by, _ := mapping.Lookup(props, j.By.CloudFormation.Path)
-	for _, ref := range append(l(by), by) {
-		if r := byID[refID(ref)]; r != nil && r.Type == j.Target {
-			genericAttrs(r, props, at, j.Attrs, j.Keys)
+	for _, j := range set.CloudFormationJoins(typ) {
+		if j.By.CloudFormation == nil {
+			continue
+		}
+		by, _ := mapping.Lookup(props, j.By.CloudFormation.Path)
+		for _, ref := range append(l(by), by) {
+			if r := byID[refID(ref)]; r != nil && r.Type == j.Target {
+				genericAttrs(r, props, at, j.Attrs, j.Keys)
+			}
 		}
 	}
 }

@@ -27,12 +27,13 @@ func (m *mapper) generic(b *Block) {
 // policy on its queue).
 func (m *mapper) genericJoin(b *Block) {
 	set, _ := mapping.Default()
-	j := set.TerraformJoin(b.Type)
-	if j == nil || j.By.Terraform == nil {
-		return
-	}
-	if r := m.target(b, j.By.Terraform.Path, j.Target); r != nil {
-		m.genericAttrs(r, b, j.Attrs, j.Keys)
+	for _, j := range set.TerraformJoins(b.Type) {
+		if j.By.Terraform == nil {
+			continue
+		}
+		if r := m.target(b, j.By.Terraform.Path, j.Target); r != nil {
+			m.genericAttrs(r, b, j.Attrs, j.Keys)
+		}
 	}
 }
 
