@@ -82,6 +82,7 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 		variables = map[string]*hclsyntax.Block{}
 		locals    []*hclsyntax.Attribute
 		resources []rawResource
+		datas     []rawData
 		modules   []*hclsyntax.Block
 	)
 	for _, f := range files {
@@ -115,6 +116,10 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 			case "resource":
 				if len(b.Labels) == 2 {
 					resources = append(resources, rawResource{typ: b.Labels[0], name: b.Labels[1], body: b.Body, rng: b.Range(), file: f, ignores: ignores(lines, b.Range())})
+				}
+			case "data":
+				if len(b.Labels) == 2 {
+					datas = append(datas, rawData{typ: b.Labels[0], name: b.Labels[1], body: b.Body})
 				}
 			case "module":
 				modules = append(modules, b)
@@ -175,6 +180,8 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 	for _, a := range locals {
 		localVals[a.Name] = cty.DynamicVal
 	}
+	ctx.Variables["local"] = cty.ObjectVal(localVals)
+	ctx.Variables["data"] = dataValues(datas, ctx)
 	for pass := 0; pass < 8; pass++ {
 		ctx.Variables["local"] = cty.ObjectVal(localVals)
 		changed := false
@@ -196,6 +203,7 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 	// one resource can name another (aws_s3_bucket.logs.bucket).
 	var out []*Block
 	for pass := 0; pass < 2; pass++ {
+		ctx.Variables["data"] = dataValues(datas, ctx)
 		out = out[:0]
 		byType := map[string]map[string]cty.Value{}
 		for _, r := range resources {
