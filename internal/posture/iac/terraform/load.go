@@ -45,7 +45,7 @@ type Options struct {
 
 // Load reads the module in dir (and the local modules it calls).
 func Load(dir string, opt Options) ([]*Block, []error) {
-	l := &loader{parser: hclparse.NewParser()}
+	l := &loader{parser: hclparse.NewParser(), installed: installedModules(dir)}
 	vars := map[string]cty.Value{}
 	for k, v := range opt.Vars {
 		vars[k] = cty.StringVal(v)
@@ -55,8 +55,14 @@ func Load(dir string, opt Options) ([]*Block, []error) {
 }
 
 type loader struct {
-	parser *hclparse.Parser
-	errs   []error
+	parser    *hclparse.Parser
+	errs      []error
+	installed map[string]string // module key → folder, from .terraform/modules/modules.json
+}
+
+type rawModule struct {
+	block   *hclsyntax.Block
+	ignores map[string]string
 }
 
 var ignoreRe = regexp.MustCompile(`parapet:ignore\s+(\S+)(?:\s+(.*))?`)
@@ -83,7 +89,7 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 		locals    []*hclsyntax.Attribute
 		resources []rawResource
 		datas     []rawData
-		modules   []*hclsyntax.Block
+		modules   []rawModule
 	)
 	for _, f := range files {
 		src, err := os.ReadFile(f)
@@ -122,7 +128,7 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 					datas = append(datas, rawData{typ: b.Labels[0], name: b.Labels[1], body: b.Body})
 				}
 			case "module":
-				modules = append(modules, b)
+				modules = append(modules, rawModule{b, ignores(lines, b.Range())})
 			}
 		}
 	}
@@ -222,8 +228,11 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 			ctx.Variables[t] = cty.ObjectVal(m)
 		}
 	}
-	// Local modules.
-	for _, m := range modules {
+	// Modules: local folders, folders `terraform init` installed, the
+	// public modules Parapet maps from their inputs; anything else is
+	// reported as not scanned.
+	for _, rm := range modules {
+		m := rm.block
 		if len(m.Labels) != 1 {
 			continue
 		}
@@ -232,23 +241,49 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 			continue
 		}
 		sv, d := src.Expr.Value(nil)
-		if d.HasErrors() || sv.Type() != cty.String {
+		if d.HasErrors() || sv.Type() != cty.String || !sv.IsKnown() || sv.IsNull() {
 			continue
 		}
 		s := sv.AsString()
-		if !strings.HasPrefix(s, "./") && !strings.HasPrefix(s, "../") {
-			continue // registry and remote modules are not fetched
-		}
 		in := map[string]cty.Value{}
+		ranges := map[string]hcl.Range{}
 		for n, a := range m.Body.Attributes {
 			if n == "source" || n == "version" || n == "count" || n == "for_each" || n == "providers" || n == "depends_on" {
 				continue
 			}
+			ranges[n] = a.SrcRange
 			if v, d := a.Expr.Value(ctx); !d.HasErrors() {
 				in[n] = v
+			} else {
+				in[n] = cty.DynamicVal
 			}
 		}
-		out = append(out, l.module(filepath.Join(dir, s), prefix+"module."+m.Labels[0]+".", in, nil, depth+1)...)
+		name := m.Labels[0]
+		childPrefix := prefix + "module." + name + "."
+		if dir, ok := l.installed[moduleKey(prefix, name)]; ok {
+			out = append(out, l.module(dir, childPrefix, in, nil, depth+1)...)
+			continue
+		}
+		if strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") {
+			out = append(out, l.module(filepath.Join(dir, s), childPrefix, in, nil, depth+1)...)
+			continue
+		}
+		version := ""
+		if a, ok := m.Body.Attributes["version"]; ok {
+			if v, d := a.Expr.Value(nil); !d.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+				version = v.AsString()
+			}
+		}
+		goIn := map[string]any{}
+		for n, v := range in {
+			goIn[n] = goValue(v)
+		}
+		c := &call{module: childPrefix, in: goIn, ranges: ranges, rng: m.Range(), ignores: rm.ignores}
+		if blocks, ok := registryModule(s, version, c); ok {
+			out = append(out, blocks...)
+			continue
+		}
+		l.errs = append(l.errs, &ModuleNotScanned{Address: strings.TrimSuffix(childPrefix, "."), Source: s, File: m.Range().Filename, Line: m.Range().Start.Line})
 	}
 	return out
 }
