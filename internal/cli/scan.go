@@ -419,7 +419,7 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result, 
 	}
 	doc := map[string]any{
 		"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-		"runs":    []any{run},
+		"runs": []any{run},
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

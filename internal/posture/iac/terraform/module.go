@@ -80,11 +80,11 @@ var (
 
 // call is a module call being mapped from its inputs.
 type call struct {
-	module     string // module.x. with the callers' prefixes
-	in         map[string]any
-	ranges     map[string]hcl.Range
-	rng        hcl.Range
-	ignores    map[string]string
+	module  string // module.x. with the callers' prefixes
+	in      map[string]any
+	ranges  map[string]hcl.Range
+	rng     hcl.Range
+	ignores map[string]string
 	major   int // of the version asked for; -1 for the latest
 	minor   int
 }
