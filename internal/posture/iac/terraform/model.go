@@ -25,6 +25,10 @@ func Resources(blocks []*Block, base string) []*resource.Resource {
 	for _, b := range blocks {
 		m.secondary(b)
 	}
+	// Objects, once their buckets are complete.
+	for _, b := range blocks {
+		m.object(b)
+	}
 	return append(m.out, resource.AccountRollup(m.out, false)...)
 }
 
@@ -317,6 +321,13 @@ func (m *mapper) primary(b *Block) {
 	case "aws_iam_server_certificate":
 		r := m.add(b, resource.IAMServerCertificate, str(v["name"]))
 		r.Set("days_to_expiry", resource.CertDaysToExpiry(v["certificate_body"], time.Now()), m.attrOrigin(b, "certificate_body"))
+	case "aws_s3_object", "aws_s3_bucket_object":
+		r := m.add(b, "aws_s3_object", str(v["key"]))
+		sse := str(v["server_side_encryption"])
+		if sse == "" && str(v["kms_key_id"]) != "" {
+			sse = "aws:kms"
+		}
+		r.Set("sse", sse, m.attrOrigin(b, "server_side_encryption"))
 	case "aws_lambda_function_url":
 		r := m.add(b, resource.LambdaFunctionURL, str(v["function_name"]))
 		m.set(r, b, "auth_type", "authorization_type", "")
@@ -537,6 +548,35 @@ func (m *mapper) secondary(b *Block) {
 				}
 			}
 		}
+	}
+}
+
+// object completes an S3 object with its bucket's default encryption: an
+// object written without its own is encrypted as the bucket says
+// (unknown when the bucket is not in the scan).
+func (m *mapper) object(b *Block) {
+	if b.Type != "aws_s3_object" && b.Type != "aws_s3_bucket_object" {
+		return
+	}
+	var objs []*resource.Resource
+	for _, r := range m.byAddr[baseAddr(b)] {
+		if r.Address == b.Address && r.Type == "aws_s3_object" {
+			objs = append(objs, r)
+		}
+	}
+	var def any = resource.Unknown
+	at := m.attrOrigin(b, "bucket")
+	if bk := m.target(b, "bucket", resource.S3Bucket); bk != nil {
+		def, at = "", bk.Origins["encryption"]
+		switch enc := bk.Attrs["encryption"].(type) {
+		case map[string]any:
+			def = enc["algorithm"]
+		case string:
+			def = enc // unknown
+		}
+	}
+	for _, r := range objs {
+		r.Set("bucket_sse", def, at)
 	}
 }
 
