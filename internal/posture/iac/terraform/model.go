@@ -468,7 +468,7 @@ func (m *mapper) secondary(b *Block) {
 			r.Set("ingress", append(rules, naclRule(v, "rule_action")), m.blockOrigin(b))
 		}
 	case "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule":
-		if r := m.target(b, "security_group_id", resource.SecurityGroup); r != nil {
+		if r := m.parent(b, "security_group_id", resource.SecurityGroup); r != nil {
 			key := "ingress"
 			if strings.HasSuffix(b.Type, "egress_rule") {
 				key = "egress"
@@ -481,7 +481,7 @@ func (m *mapper) secondary(b *Block) {
 				w["ipv6_cidr_blocks"] = []any{c}
 			}
 			rules, _ := r.Attrs[key].([]any)
-			r.Set(key, append(rules, sgRule(w, "ip_protocol", "cidr_blocks", "ipv6_cidr_blocks")), r.Origins[key])
+			r.Set(key, append(rules, sgRule(w, "ip_protocol", "cidr_blocks", "ipv6_cidr_blocks")), m.blockOrigin(b))
 		}
 	case "aws_iam_access_key":
 		if r := m.target(b, "user", resource.IAMUser); r != nil {
