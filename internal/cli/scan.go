@@ -123,7 +123,10 @@ func newScan(io IO) *cobra.Command {
 		Short: "Scan Terraform (HCL) and CloudFormation (YAML, JSON) under PATH",
 		Long: `Scan Terraform configurations statically (no plan, no provider): each folder of .tf files under PATH
 is a module; variables take their defaults, terraform.tfvars, *.auto.tfvars and --var-file; locals,
-count, for_each, the common functions and local modules are evaluated; values known only after apply
+count, for_each, the common functions, aws_iam_policy_document data sources and modules are evaluated
+(local folders, what terraform init installed under .terraform/modules, and the public
+terraform-aws-modules read from their inputs; any other module is reported as not scanned, with its
+source, in every format); values known only after apply
 make the checks that read them "unknown", not failed. Suppress a check on a resource with a comment
 inside or just above it: # parapet:ignore CHECK-ID reason (the reason is required and reported).
 CloudFormation templates (YAML with the short intrinsic forms, or JSON) under PATH are read too:
