@@ -258,6 +258,9 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 				in[n] = cty.DynamicVal
 			}
 		}
+		if moduleDisabled(m, ctx) {
+			continue // count = 0, or for_each over nothing: the module makes nothing
+		}
 		name := m.Labels[0]
 		childPrefix := prefix + "module." + name + "."
 		if dir, ok := l.installed[moduleKey(prefix, name)]; ok {
@@ -286,6 +289,20 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 		l.errs = append(l.errs, &ModuleNotScanned{Address: strings.TrimSuffix(childPrefix, "."), Source: s, File: m.Range().Filename, Line: m.Range().Start.Line})
 	}
 	return out
+}
+
+// moduleDisabled says whether a module call's count is a known 0 or its
+// for_each a known empty collection.
+func moduleDisabled(m *hclsyntax.Block, ctx *hcl.EvalContext) bool {
+	if a, ok := m.Body.Attributes["count"]; ok {
+		v, d := a.Expr.Value(ctx)
+		return !d.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.Number && v.RawEquals(cty.NumberIntVal(0))
+	}
+	if a, ok := m.Body.Attributes["for_each"]; ok {
+		v, d := a.Expr.Value(ctx)
+		return !d.HasErrors() && v.IsWhollyKnown() && !v.IsNull() && v.CanIterateElements() && v.LengthInt() == 0
+	}
+	return false
 }
 
 // ignores reads parapet:ignore comments inside a block or on the lines

@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/parapet-sec/parapet/internal/posture/resource"
@@ -118,6 +119,11 @@ func TestRegistryModules(t *testing.T) {
 	trust, _ := attr(role, "trust_statements").([]any)
 	if len(trust) != 1 {
 		t.Errorf("trust = %v", trust)
+	}
+	for a := range by {
+		if strings.HasPrefix(a, "module.disabled.") {
+			t.Errorf("a module with count = 0 made %s", a)
+		}
 	}
 	var eks *Block
 	blocks, _ := Load("testdata/modules/registry", Options{})

@@ -73,3 +73,14 @@ module "admin" {
   role_name         = "admin"
   trusted_role_arns = ["arn:aws:iam::111122223333:root"]
 }
+
+module "disabled" {
+  source = "terraform-aws-modules/s3-bucket/aws"
+  count  = 0
+  bucket = "never"
+}
+
+module "also_disabled" {
+  source   = "git::https://git.example.com/never.git"
+  for_each = toset([])
+}
