@@ -427,6 +427,9 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 					r.Set(k, resource.Unknown, at("DBClusterIdentifier"))
 				}
 			}
+			if r != nil {
+				r.Set("cluster", true, at("DBClusterIdentifier")) // its storage is the cluster's, in several zones
+			}
 		}
 		// A policy attached to users is a direct user policy.
 		switch s.typ {

@@ -265,7 +265,7 @@ func (m *mapper) primary(b *Block) {
 		r := m.add(b, resource.KMSKey, str(v["description"]))
 		m.set(r, b, "rotation", "enable_key_rotation", false)
 		m.set(r, b, "key_spec", "customer_master_key_spec", "SYMMETRIC_DEFAULT")
-	case "aws_db_instance", "aws_rds_cluster":
+	case "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance":
 		name := str(v["identifier"])
 		if b.Type == "aws_rds_cluster" {
 			name = str(v["cluster_identifier"])
@@ -502,10 +502,11 @@ func (m *mapper) secondary(b *Block) {
 		for _, r := range m.targets(b, "users", resource.IAMUser) {
 			r.Set("direct_policies", true, m.attrOrigin(b, "users"))
 		}
-	case "aws_db_instance":
+	case "aws_db_instance", "aws_rds_cluster_instance":
 		// An instance in an Aurora cluster takes its storage encryption,
 		// backups, deletion protection and IAM authentication from the
-		// cluster; unknown when the cluster is not in the scan.
+		// cluster; unknown when the cluster is not in the scan. Its
+		// storage is the cluster's, in several zones.
 		if c := v["cluster_identifier"]; c != nil && c != "" {
 			r := m.byAddr[baseAddr(b)]
 			var cl *resource.Resource
@@ -528,6 +529,7 @@ func (m *mapper) secondary(b *Block) {
 						x.Set(k, resource.Unknown, m.attrOrigin(b, "cluster_identifier"))
 					}
 				}
+				x.Set("cluster", true, m.attrOrigin(b, "cluster_identifier"))
 			}
 		}
 	case "aws_default_security_group":
