@@ -120,6 +120,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 		n     *yaml.Node
 	}
 	var second []later
+	var joins []later // mapped resources that name others: Aurora members, policies naming users
 	for _, id := range t.order {
 		n := t.resources[id]
 		props, origins, cond := t.properties(n)
@@ -214,7 +215,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			r := add(resource.IAMPolicy, str(props["PolicyName"])+str(props["ManagedPolicyName"]))
 			r.Set("statements", statements(props["PolicyDocument"]), at("PolicyDocument"))
 			r.Set("inline", typ != "AWS::IAM::ManagedPolicy", loc)
-			second = append(second, later{id: id, typ: typ, props: props, o: origins, n: n}) // the users it is attached to
+			joins = append(joins, later{id: id, typ: typ, props: props, o: origins, n: n}) // the users it is attached to
 		case "AWS::CloudTrail::Trail":
 			r := add(resource.CloudTrail, str(props["TrailName"]))
 			r.Set("multi_region", truthy(props["IsMultiRegionTrail"]), at("IsMultiRegionTrail"))
@@ -274,7 +275,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			serverless := typ == "AWS::RDS::DBCluster" && str(props["EngineMode"]) == "serverless" && props["StorageEncrypted"] == nil
 			r.Set("encrypted", serverless || truthy(props["StorageEncrypted"]), at("StorageEncrypted"))
 			if typ == "AWS::RDS::DBInstance" && props["DBClusterIdentifier"] != nil {
-				second = append(second, later{id: id, typ: "member:" + typ, props: props, o: origins, n: n})
+				joins = append(joins, later{id: id, typ: typ, props: props, o: origins, n: n})
 			}
 			r.Set("backup_retention", num(props["BackupRetentionPeriod"], 1), at("BackupRetentionPeriod"))
 			r.Set("multi_az", truthy(props["MultiAZ"]), at("MultiAZ"))
@@ -410,30 +411,38 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				rules, _ := r.Attrs["ingress"].([]any)
 				r.Set("ingress", append(rules, rule), at("NetworkAclId"))
 			}
-		case "member:AWS::RDS::DBInstance":
+		}
+	}
+	for _, s := range joins {
+		at := func(k string) resource.Origin {
+			if o, ok := s.o[k]; ok {
+				return o
+			}
+			return resource.Origin{File: t.file, StartLine: s.n.Line, Column: s.n.Column}
+		}
+		p := s.props
+		switch s.typ {
+		case "AWS::RDS::DBInstance":
 			// An instance in an Aurora cluster takes its storage
 			// encryption, backups, deletion protection and IAM
 			// authentication from the cluster; unknown when the cluster is
-			// not in the template.
+			// not in the template. Its storage is the cluster's, in
+			// several zones.
 			r := byID[s.id]
+			if r == nil {
+				continue
+			}
 			cl := find(p["DBClusterIdentifier"], resource.RDSInstance)
 			for _, k := range []string{"encrypted", "backup_retention", "deletion_protection", "iam_auth"} {
-				if r == nil {
-					break
-				}
 				if cl != nil {
 					r.Set(k, cl.Attrs[k], cl.Origins[k])
 				} else {
 					r.Set(k, resource.Unknown, at("DBClusterIdentifier"))
 				}
 			}
-			if r != nil {
-				r.Set("cluster", true, at("DBClusterIdentifier")) // its storage is the cluster's, in several zones
-			}
-		}
-		// A policy attached to users is a direct user policy.
-		switch s.typ {
+			r.Set("cluster", true, at("DBClusterIdentifier"))
 		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::UserPolicy":
+			// A policy attached to users is a direct user policy.
 			users := l(p["Users"])
 			if p["UserName"] != nil {
 				users = append(users, p["UserName"])
