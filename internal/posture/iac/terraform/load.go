@@ -263,12 +263,19 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 		}
 		name := m.Labels[0]
 		childPrefix := prefix + "module." + name + "."
-		if dir, ok := l.installed[moduleKey(prefix, name)]; ok {
-			out = append(out, l.module(dir, childPrefix, in, nil, depth+1)...)
-			continue
+		notScanned := &ModuleNotScanned{Address: strings.TrimSuffix(childPrefix, "."), Source: s, File: m.Range().Filename, Line: m.Range().Start.Line}
+		local := ""
+		if d, ok := l.installed[moduleKey(prefix, name)]; ok {
+			local = d
+		} else if strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") {
+			local = filepath.Join(dir, s)
 		}
-		if strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") {
-			out = append(out, l.module(filepath.Join(dir, s), childPrefix, in, nil, depth+1)...)
+		if local != "" {
+			if tf, _ := filepath.Glob(filepath.Join(local, "*.tf")); len(tf) == 0 {
+				l.errs = append(l.errs, notScanned) // the folder is missing or holds no Terraform
+				continue
+			}
+			out = append(out, l.module(local, childPrefix, in, nil, depth+1)...)
 			continue
 		}
 		version := ""
@@ -286,7 +293,7 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 			out = append(out, blocks...)
 			continue
 		}
-		l.errs = append(l.errs, &ModuleNotScanned{Address: strings.TrimSuffix(childPrefix, "."), Source: s, File: m.Range().Filename, Line: m.Range().Start.Line})
+		l.errs = append(l.errs, notScanned)
 	}
 	return out
 }

@@ -5,3 +5,7 @@ module "network" {
 module "alb" {
   source = "terraform-aws-modules/alb/aws"
 }
+
+module "gone" {
+  source = "./modules/gone"
+}
