@@ -230,8 +230,9 @@ func s3BucketModule(c *call) []*Block {
 	}
 	out := []*Block{b}
 	if truthy(c.get("attach_public_policy", true)) {
-		// Since April 2023 the module blocks public access by default.
-		def := c.since(3, 10)
+		// Since 3.9.0 (April 2023) the module blocks public access by
+		// default; before, it did not.
+		def := c.since(3, 9)
 		p := c.block("aws_s3_bucket_public_access_block", "this")
 		for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
 			c.put(p, k, k, def)
