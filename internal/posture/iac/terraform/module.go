@@ -410,8 +410,8 @@ func vpcModule(c *call) []*Block {
 			var rules []any
 			for _, e := range list(c.get("default_security_group_"+dir, []any{})) {
 				em, _ := e.(map[string]any)
-				if em == nil {
-					continue
+				if len(em) == 0 {
+					continue // [{}]: the module's way of clearing the rules
 				}
 				r := map[string]any{"from_port": em["from_port"], "to_port": em["to_port"], "protocol": em["protocol"], "cidr_blocks": csv(em["cidr_blocks"]), "ipv6_cidr_blocks": csv(em["ipv6_cidr_blocks"])}
 				rules = append(rules, r)
