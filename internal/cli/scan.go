@@ -64,7 +64,18 @@ type scanReport struct {
 	Suppressed []scanResult      `json:"suppressed"`
 	Results    []scanResult      `json:"results"`
 	Frameworks []framework.Score `json:"frameworks,omitempty"`
+	Notices    []scanNotice      `json:"notices,omitempty"`
 	Seconds    float64           `json:"seconds"`
+}
+
+// scanNotice is a part of the input the scan could not read: a module
+// Parapet could not expand ("module not scanned").
+type scanNotice struct {
+	Kind     string       `json:"kind"`
+	Message  string       `json:"message"`
+	Address  string       `json:"address,omitempty"`
+	Source   string       `json:"source,omitempty"`
+	Location scanLocation `json:"location"`
 }
 
 type scanResult struct {
@@ -112,7 +123,10 @@ func newScan(io IO) *cobra.Command {
 		Short: "Scan Terraform (HCL) and CloudFormation (YAML, JSON) under PATH",
 		Long: `Scan Terraform configurations statically (no plan, no provider): each folder of .tf files under PATH
 is a module; variables take their defaults, terraform.tfvars, *.auto.tfvars and --var-file; locals,
-count, for_each, the common functions and local modules are evaluated; values known only after apply
+count, for_each, the common functions, aws_iam_policy_document data sources and modules are evaluated
+(local folders, what terraform init installed under .terraform/modules, and the public
+terraform-aws-modules read from their inputs; any other module is reported as not scanned, with its
+source, in every format); values known only after apply
 make the checks that read them "unknown", not failed. Suppress a check on a resource with a comment
 inside or just above it: # parapet:ignore CHECK-ID reason (the reason is required and reported).
 CloudFormation templates (YAML with the short intrinsic forms, or JSON) under PATH are read too:
@@ -199,6 +213,16 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			for _, d := range dirs {
 				blocks, errs := terraform.Load(d, terraform.Options{VarFiles: varFiles})
 				for _, e := range errs {
+					var mns *terraform.ModuleNotScanned
+					if errors.As(e, &mns) {
+						file := mns.File
+						if rel, err := filepath.Rel(base, file); err == nil {
+							file = rel
+						}
+						sf.notices = append(sf.notices, scanNotice{Kind: "module not scanned", Address: mns.Address, Source: mns.Source,
+							Message:  fmt.Sprintf("module not scanned: %s (source %s): its resources are not in the scan", mns.Address, mns.Source),
+							Location: scanLocation{File: file, StartLine: mns.Line, EndLine: mns.Line}})
+					}
 					fmt.Fprintf(io.Err, "parapet: %v\n", e)
 				}
 				res = append(res, terraform.Resources(blocks, base)...)
@@ -299,6 +323,9 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 	for _, s := range rep.Suppressed {
 		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d  reason: %s\n", "IGNORED", s.Severity, s.CheckID, s.Resource.Address, s.Location.File, s.Location.StartLine, s.Reason)
 	}
+	for _, n := range rep.Notices {
+		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d  source: %s\n", "NOTICE", "", n.Kind, n.Address, n.Location.File, n.Location.StartLine, n.Source)
+	}
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d unknown, %d suppressed\n", rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed))
 	for _, f := range rep.Frameworks {
 		fmt.Fprintf(w, "%-16s %3.0f%%  %d of %d evaluated controls pass (%d manual)\n", f.ID, f.Percent, f.Passed, f.Evaluated, f.Manual)
@@ -311,7 +338,7 @@ var securitySeverity = map[string]string{"low": "3.0", "medium": "5.5", "high": 
 // writeSARIF writes SARIF 2.1.0 as GitHub code scanning reads it: rules
 // with help and security-severity, results with physical locations and
 // partial fingerprints. Passing and unknown results are left out.
-func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) error {
+func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result, notices []scanNotice) error {
 	type msg struct {
 		Text     string `json:"text"`
 		Markdown string `json:"markdown,omitempty"`
@@ -374,12 +401,28 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) 
 	if out == nil {
 		out = []map[string]any{}
 	}
+	run := map[string]any{
+		"tool":    map[string]any{"driver": map[string]any{"name": "Parapet", "informationUri": "https://github.com/parapet-sec/parapet", "semanticVersion": strings.TrimPrefix(version, "v"), "rules": rules}},
+		"results": out,
+	}
+	if len(notices) > 0 {
+		// What could not be read: tool execution notifications.
+		var ns []any
+		for _, n := range notices {
+			note := map[string]any{"level": "warning", "message": map[string]string{"text": n.Message}, "descriptor": map[string]string{"id": strings.ReplaceAll(n.Kind, " ", "-")}}
+			if n.Location.File != "" {
+				note["locations"] = []any{map[string]any{"physicalLocation": map[string]any{
+					"artifactLocation": map[string]string{"uri": filepath.ToSlash(n.Location.File), "uriBaseId": "%SRCROOT%"},
+					"region":           map[string]int{"startLine": max(n.Location.StartLine, 1)},
+				}}}
+			}
+			ns = append(ns, note)
+		}
+		run["invocations"] = []any{map[string]any{"executionSuccessful": true, "toolExecutionNotifications": ns}}
+	}
 	doc := map[string]any{
 		"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-		"runs": []any{map[string]any{
-			"tool":    map[string]any{"driver": map[string]any{"name": "Parapet", "informationUri": "https://github.com/parapet-sec/parapet", "semanticVersion": strings.TrimPrefix(version, "v"), "rules": rules}},
-			"results": out,
-		}},
+		"runs": []any{run},
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -457,6 +500,7 @@ type scanFlags struct {
 	format, fw, failOn string
 	checkDirs          []string
 	suppressions       []string
+	notices            []scanNotice // what the loaders could not read, for the report
 }
 
 func (sf *scanFlags) register(fs interface {
@@ -511,7 +555,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		unsuppressed = append(unsuppressed, r)
 	}
 	results = unsuppressed
-	rep := scanReport{Tool: "parapet", Version: version, Scanned: root, Resources: len(res), Checks: len(checks)}
+	rep := scanReport{Tool: "parapet", Version: version, Scanned: root, Resources: len(res), Checks: len(checks), Notices: sf.notices}
 	failed := false
 	for _, r := range results {
 		sr := toScanResult(r)
@@ -551,13 +595,13 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 			return err
 		}
 	case "sarif":
-		if err := writeSARIF(w, checks, results); err != nil {
+		if err := writeSARIF(w, checks, results, rep.Notices); err != nil {
 			return err
 		}
 	case "table":
 		writeScanTable(w, rep)
 	case "ocsf":
-		if err := writeScanOCSF(w, results, start); err != nil {
+		if err := writeScanOCSF(w, results, rep.Notices, start); err != nil {
 			return err
 		}
 	case "html":
@@ -711,12 +755,21 @@ func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*c
 
 // writeScanOCSF writes one OCSF Compliance Finding (2003) per result,
 // suppressed ones included (with the finding status Suppressed).
-func writeScanOCSF(w io.Writer, results []check.Result, now time.Time) error {
+func writeScanOCSF(w io.Writer, results []check.Result, notices []scanNotice, now time.Time) error {
 	titles := map[string]string{}
 	for _, f := range loadFrameworks() {
 		titles[f.ID] = f.Title
 	}
 	enc := json.NewEncoder(w)
+	// What could not be read: a finding whose compliance is unknown.
+	for _, n := range notices {
+		c := ocsf.ComplianceResult{CheckID: "PARAPET-MODULE-NOT-SCANNED", Title: "Module not scanned", Severity: "low", Status: check.Unknown,
+			Reason: n.Message, ResourceUID: n.Address, ResourceName: n.Address, ResourceType: "terraform_module", Source: "terraform",
+			File: n.Location.File, StartLine: n.Location.StartLine, EndLine: n.Location.EndLine, Time: now}
+		if err := enc.Encode(ocsf.FromCompliance(c)); err != nil {
+			return err
+		}
+	}
 	for _, r := range results {
 		c := ocsf.ComplianceResult{CheckID: r.CheckID, Title: r.Title, Rationale: r.Check.Rationale, Severity: r.Severity,
 			Status: r.Status, Reason: r.Reason, Remediation: r.Check.Remediation, IaCFix: r.Check.IaCFix,
