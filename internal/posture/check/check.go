@@ -271,7 +271,8 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 				out = append(out, res)
 				continue
 			}
-			var act any = map[string]any{"r": r.Doc()}
+			vars := map[string]any{"r": r.Doc()}
+			var act any = vars
 			prg := c.prg
 			unknown := c.unknownReads(r)
 			if len(unknown) > 0 {
@@ -302,7 +303,7 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 				res.Status = Pass
 			case v.Value() == false:
 				res.Status = Fail
-				res.pointAt(c.decidedBy(r))
+				res.pointAt(c.decidedBy(vars))
 			default:
 				res.Status, res.Reason = Unknown, fmt.Sprintf("the condition gave %v", v.Value())
 			}
@@ -331,12 +332,11 @@ func (res *Result) pointAt(attr string) {
 // decidedBy names the attribute that decided a failure: the first
 // attribute read by the first top-level conjunct that is false (the
 // first the condition reads when that cannot be told).
-func (c *Check) decidedBy(r *resource.Resource) string {
+func (c *Check) decidedBy(vars map[string]any) string {
 	reads := c.reads
 	if len(c.parts) > 1 {
-		act := map[string]any{"r": r.Doc()}
 		for _, p := range c.parts {
-			if v, _, err := p.prg.Eval(act); err == nil && v.Value() == false {
+			if v, _, err := p.prg.Eval(vars); err == nil && v.Value() == false {
 				reads = p.reads
 				break
 			}
