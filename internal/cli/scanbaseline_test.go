@@ -86,6 +86,20 @@ func TestScanBaseline(t *testing.T) {
 	if states["new"] != 1 || states["absent"] != 1 || states["unchanged"] != len(b.Failures)-1 {
 		t.Errorf("SARIF baseline states: %v", states)
 	}
+	// Suppressing a baseline failure inline does not make it fixed.
+	tf = strings.Replace(tf, "resource \"aws_db_instance\" \"db\" {", "# parapet:ignore PARAPET-RDS-003 backed up by AWS Backup\nresource \"aws_db_instance\" \"db\" {", 1)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(tf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = run(t, "", "scan", "iac", "--format", "json", "--baseline", base, dir)
+	rep = scanReport{}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if lc := rep.Lifecycle; len(rep.Suppressed) != 1 || lc.Fixed != 1 || lc.New != 1 || lc.StillFailing != len(b.Failures)-2 {
+		t.Errorf("with a suppression: %d suppressed, lifecycle %+v", len(rep.Suppressed), lc)
+	}
+
 	// A file that is not a baseline is an error, not an empty baseline.
 	if _, _, code := run(t, "", "scan", "iac", "--baseline", filepath.Join(dir, "stack.cfn.yaml"), dir); code == ExitOK {
 		t.Error("a template taken as a baseline")

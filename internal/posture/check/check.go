@@ -264,56 +264,60 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 	var out []Result
 	for _, c := range checks {
 		for _, r := range byType[c.Resource] {
-			res := Result{Check: c, CheckID: c.ID, Title: c.Title, Severity: c.Severity, Resource: r, Location: r.Location}
+			res := c.eval(r)
 			if reason, ok := r.Suppressed[c.ID]; ok {
+				// Evaluated all the same: a suppressed failure keeps the
+				// location and fingerprint it would have, so a baseline
+				// does not take it for fixed.
 				res.Status, res.Reason, res.SuppressedBy = Suppressed, reason, "inline"
-				res.Fingerprint = Fingerprint(c.ID, r, "")
-				out = append(out, res)
-				continue
-			}
-			vars := map[string]any{"r": r.Doc()}
-			var act any = vars
-			prg := c.prg
-			unknown := c.unknownReads(r)
-			if len(unknown) > 0 {
-				// Partial evaluation: the condition may not need the
-				// unknown value (false || …); if it does, the answer is
-				// unknown.
-				pats := make([]*cel.AttributePatternType, len(unknown))
-				for i, k := range unknown {
-					pats[i] = cel.AttributePattern("r").QualString(k)
-				}
-				act, _ = cel.PartialVars(act, pats...)
-				prg = c.partial
-			}
-			v, _, err := prg.Eval(act)
-			if err == nil && types.IsUnknown(v) {
-				res.Status, res.Reason = Unknown, fmt.Sprintf("it reads %s, not known (after apply, or not recorded by the source)", strings.Join(unknown, ", "))
-				res.pointAt(unknown[0])
-				out = append(out, res)
-				continue
-			}
-			switch {
-			case err != nil:
-				res.Status, res.Reason = Unknown, err.Error()
-				if strings.Contains(fmt.Sprint(r.Attrs), resource.Unknown) {
-					res.Reason = "a value it reads is known only after apply"
-				}
-			case v.Value() == true:
-				res.Status = Pass
-			case v.Value() == false:
-				res.Status = Fail
-				res.pointAt(c.decidedBy(vars))
-			default:
-				res.Status, res.Reason = Unknown, fmt.Sprintf("the condition gave %v", v.Value())
-			}
-			if res.Fingerprint == "" {
-				res.Fingerprint = Fingerprint(c.ID, r, res.Attribute)
 			}
 			out = append(out, res)
 		}
 	}
 	return out
+}
+
+// eval runs the check on one resource.
+func (c *Check) eval(r *resource.Resource) Result {
+	res := Result{Check: c, CheckID: c.ID, Title: c.Title, Severity: c.Severity, Resource: r, Location: r.Location}
+	vars := map[string]any{"r": r.Doc()}
+	var act any = vars
+	prg := c.prg
+	unknown := c.unknownReads(r)
+	if len(unknown) > 0 {
+		// Partial evaluation: the condition may not need the unknown
+		// value (false || …); if it does, the answer is unknown.
+		pats := make([]*cel.AttributePatternType, len(unknown))
+		for i, k := range unknown {
+			pats[i] = cel.AttributePattern("r").QualString(k)
+		}
+		act, _ = cel.PartialVars(act, pats...)
+		prg = c.partial
+	}
+	v, _, err := prg.Eval(act)
+	switch {
+	case err == nil && types.IsUnknown(v):
+		res.Status, res.Reason = Unknown, fmt.Sprintf("it reads %s, not known (after apply, or not recorded by the source)", strings.Join(unknown, ", "))
+		if len(unknown) > 0 {
+			res.pointAt(unknown[0])
+		}
+	case err != nil:
+		res.Status, res.Reason = Unknown, err.Error()
+		if strings.Contains(fmt.Sprint(r.Attrs), resource.Unknown) {
+			res.Reason = "a value it reads is known only after apply"
+		}
+	case v.Value() == true:
+		res.Status = Pass
+	case v.Value() == false:
+		res.Status = Fail
+		res.pointAt(c.decidedBy(vars))
+	default:
+		res.Status, res.Reason = Unknown, fmt.Sprintf("the condition gave %v", v.Value())
+	}
+	if res.Fingerprint == "" {
+		res.Fingerprint = Fingerprint(c.ID, r, res.Attribute)
+	}
+	return res
 }
 
 // pointAt points the result at an attribute: its origin when the source
