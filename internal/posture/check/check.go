@@ -39,6 +39,11 @@ type Check struct {
 	prg         cel.Program
 	partial     cel.Program
 	reads       []string
+
+	// Secret names the kind of hard-coded secret the check reports
+	// (internal/posture/secrets); such a check has no resource type and
+	// no condition: the secret detector's findings are its failures.
+	Secret string `yaml:"secret" json:"secret,omitempty"`
 }
 
 // Action is the response action that fixes a failure live, with its
@@ -80,6 +85,9 @@ func Parse(data []byte, file string) (*Check, error) {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
 	c.File = file
+	if c.Secret != "" {
+		return parseSecret(&c)
+	}
 	switch {
 	case c.ID == "" || c.Title == "" || c.Resource == "" || c.Condition == "":
 		return nil, fmt.Errorf("%s: id, title, resource and condition are required", file)
@@ -190,6 +198,9 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 	}
 	var out []Result
 	for _, c := range checks {
+		if c.prg == nil {
+			continue // a secret check: its results come from the secret detector
+		}
 		for _, r := range byType[c.Resource] {
 			res := Result{Check: c, CheckID: c.ID, Title: c.Title, Severity: c.Severity, Resource: r, Location: r.Location}
 			if reason, ok := r.Suppressed[c.ID]; ok {
