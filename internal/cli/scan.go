@@ -28,6 +28,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
 	"github.com/parapet-sec/parapet/internal/posture/resource"
+	"github.com/parapet-sec/parapet/internal/posture/secrets"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
 )
@@ -177,6 +178,7 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			}
 			// Folders other folders call as modules are scanned as part of
 			// their callers.
+			allDirs := append([]string(nil), dirs...) // secrets are looked for in every folder, called or not
 			called := map[string]bool{}
 			for _, d := range dirs {
 				for _, c := range terraform.CalledModules(d) {
@@ -219,6 +221,14 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 				}
 				res = append(res, more...)
 			}
+			var found []secrets.Finding
+			for _, d := range allDirs {
+				found = append(found, secrets.Terraform(d, base)...)
+			}
+			for _, tpl := range templates {
+				found = append(found, secrets.CloudFormation(tpl, base)...)
+			}
+			sf.secrets = check.SecretResults(checks, found)
 			return sf.report(io, root, checks, res, start)
 		},
 	}
@@ -294,7 +304,11 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 		if len(name) > 44 {
 			name = name[:43] + "…"
 		}
-		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d\n", strings.ToUpper(r.Status), r.Severity, r.CheckID, name, r.Location.File, r.Location.StartLine)
+		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d", strings.ToUpper(r.Status), r.Severity, r.CheckID, name, r.Location.File, r.Location.StartLine)
+		if r.Status == check.Fail && r.Reason != "" {
+			fmt.Fprintf(w, "  %s", r.Reason) // a secret's kind and redacted form
+		}
+		fmt.Fprintln(w)
 	}
 	for _, s := range rep.Suppressed {
 		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d  reason: %s\n", "IGNORED", s.Severity, s.CheckID, s.Resource.Address, s.Location.File, s.Location.StartLine, s.Reason)
@@ -349,7 +363,7 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) 
 		fp := sha256.Sum256([]byte(r.CheckID + "\x00" + r.Resource.ID() + "\x00" + r.Location.File))
 		res := map[string]any{
 			"ruleId": r.CheckID, "ruleIndex": index[r.CheckID], "level": sarifLevel[r.Severity],
-			"message":             map[string]string{"text": fmt.Sprintf("%s: %s", r.Resource.ID(), r.Title)},
+			"message":             map[string]string{"text": sarifMessage(r)},
 			"partialFingerprints": map[string]string{"parapetResource/v1": hex.EncodeToString(fp[:16])},
 		}
 		if r.Location.File != "" {
@@ -384,6 +398,15 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) 
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
+}
+
+// sarifMessage names the resource and the check, and for a failure with
+// a reason (a secret's kind and redacted form) the reason.
+func sarifMessage(r check.Result) string {
+	if r.Status == check.Fail && r.Reason != "" {
+		return fmt.Sprintf("%s: %s: %s", r.Resource.ID(), r.Title, r.Reason)
+	}
+	return fmt.Sprintf("%s: %s", r.Resource.ID(), r.Title)
 }
 
 func newChecks(io IO) *cobra.Command {
@@ -457,6 +480,7 @@ type scanFlags struct {
 	format, fw, failOn string
 	checkDirs          []string
 	suppressions       []string
+	secrets            []check.Result // the secret detector's results (scan iac)
 }
 
 func (sf *scanFlags) register(fs interface {
@@ -496,7 +520,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		}
 		sups = append(sups, s...)
 	}
-	results := check.Run(checks, res)
+	results := append(check.Run(checks, res), sf.secrets...)
 	// Modules called by other modules were also scanned as roots:
 	// keep one result per check, resource type and location.
 	results = dedupe(results)
