@@ -228,6 +228,9 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			for _, tpl := range templates {
 				found = append(found, secrets.CloudFormation(tpl, base)...)
 			}
+			for _, pl := range plans {
+				found = append(found, secrets.Plan(pl, base)...)
+			}
 			sf.secrets = check.SecretResults(checks, found)
 			return sf.report(io, root, checks, res, start)
 		},

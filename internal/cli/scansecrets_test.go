@@ -194,3 +194,43 @@ func TestScanSecretsRedacted(t *testing.T) {
 		})
 	}
 }
+
+// TestScanSecretsPlan: a plan's configuration is read for literals, not
+// its planned values; the secret is redacted in the output.
+func TestScanSecretsPlan(t *testing.T) {
+	dir := t.TempDir()
+	plan := `{"format_version": "1.2", "terraform_version": "1.9.0",
+"planned_values": {"root_module": {"resources": [{"address": "aws_db_instance.db", "mode": "managed", "type": "aws_db_instance", "name": "db",
+  "values": {"password": "` + tPassword + `"}}]}},
+"configuration": {
+  "provider_config": {"aws": {"name": "aws", "expressions": {
+    "access_key": {"constant_value": "` + tKeyID + `"}, "secret_key": {"constant_value": "` + tSecret + `"}}}},
+  "root_module": {"resources": [{"address": "aws_db_instance.db", "mode": "managed", "type": "aws_db_instance", "name": "db",
+    "expressions": {"password": {"references": ["data.aws_ssm_parameter.db.value"]}}}]}
+}}`
+	if err := os.WriteFile(filepath.Join(dir, "plan.json"), []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "", "scan", "iac", "--format", "json", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep scanReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rep.Results {
+		if strings.HasPrefix(r.CheckID, "PARAPET-SECRET-") {
+			got = append(got, r.CheckID+" "+r.Location.File+":"+strconv.Itoa(r.Location.StartLine)+" "+r.Resource.Address)
+		}
+	}
+	if want := "PARAPET-SECRET-001 plan.json:5 provider.aws"; strings.Join(got, "; ") != want {
+		t.Errorf("secret results = %q, want %q", got, want)
+	}
+	for _, raw := range []string{tKeyID, tSecret, tPassword} {
+		if strings.Contains(out, raw) || strings.Contains(errOut, raw) {
+			t.Errorf("output shows a secret (%d chars)", len(raw))
+		}
+	}
+}
