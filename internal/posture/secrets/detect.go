@@ -83,7 +83,6 @@ func detect(name, value string) []Match {
 	var out []Match
 	covered := map[int]bool{} // offsets of secret keys already paired with an id
 	secretName := SecretName(name)
-	keyName := secretName || strings.Contains(normal(name), "key")
 
 	ids := keyIDRe.FindAllStringSubmatchIndex(value, -1)
 	secrets := secretKeyRe.FindAllStringSubmatchIndex(value, -1)
@@ -112,16 +111,18 @@ func detect(name, value string) []Match {
 		}
 	}
 	// A secret key alone: the whole value of an attribute named for a
-	// key or secret, or assigned to such a name in a script.
+	// secret (secret_key, aws_secret_access_key, access_key, …), or
+	// assigned to such a name in a script; not any attribute named key
+	// (an S3 object's key is a path).
 	assigned := map[int]bool{}
 	for _, a := range assignRe.FindAllStringSubmatchIndex(value, -1) {
-		if n := normal(value[a[2]:a[3]]); SecretName(n) || strings.Contains(n, "key") {
+		if SecretName(value[a[2]:a[3]]) {
 			assigned[a[4]] = true
 		}
 	}
 	for _, s := range secrets {
 		sk := value[s[2]:s[3]]
-		if covered[s[2]] || !secretKeyShape(sk) || !(keyName && strings.TrimSpace(value) == sk || assigned[s[2]]) {
+		if covered[s[2]] || !secretKeyShape(sk) || !(secretName && strings.TrimSpace(value) == sk || assigned[s[2]]) {
 			continue
 		}
 		m := Match{Kind: AWSSecretKey, Redacted: redactLen(sk), Line: lineOf(value, s[2]), lone: true}

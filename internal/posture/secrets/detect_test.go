@@ -80,6 +80,8 @@ func TestDetect(t *testing.T) {
 		{"sentence in a secret attribute", "secret", "the database password lives in Secrets Manager", nil},
 		{"key id alone", "access_key", keyID, nil},
 		{"40-char mixed run in an ordinary attribute", "etag", secretKey, nil},
+		{"40-char mixed run as an S3 object key", "key", secretKey, nil},
+		{"40-char mixed run assigned to KEY in a script", "user_data", "#!/bin/sh\nS3_KEY=" + secretKey + "\n", nil},
 		{"low-entropy GitHub-shaped token", "token", "ghp_" + strings.Repeat("a", 36), nil},
 		{"Slack placeholder", "token", "xoxb-your-token-here", nil},
 		{"Stripe test key", "key", "sk_test_h2FDEEtfjgVvVqE1SkHbn88H", nil},

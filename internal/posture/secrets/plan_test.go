@@ -37,3 +37,10 @@ func TestPlanSource(t *testing.T) {
 		t.Errorf("PlanSource() =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func FuzzPlanSource(f *testing.F) {
+	f.Add([]byte(`{"configuration": {"root_module": {"resources": [{"address": "a.b", "expressions": {"password": {"constant_value": "` + password + `"}, "x": [{"y": {"constant_value": {"z": ["` + ghToken + `"]}}}]}}], "module_calls": {"m": {"module": {"variables": {"token": {"default": 1}}}}}}}}`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		_ = PlanSource(src, "plan.json", "")
+	})
+}
