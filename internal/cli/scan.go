@@ -26,6 +26,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
 	"github.com/parapet-sec/parapet/internal/posture/resource"
+	"github.com/parapet-sec/parapet/internal/posture/secrets"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
 )
@@ -217,6 +218,7 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			}
 			// Folders other folders call as modules are scanned as part of
 			// their callers.
+			allDirs := append([]string(nil), dirs...) // secrets are looked for in every folder, called or not
 			called := map[string]bool{}
 			for _, d := range dirs {
 				for _, c := range terraform.CalledModules(d) {
@@ -269,6 +271,17 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 				}
 				res = append(res, more...)
 			}
+			var found []secrets.Finding
+			for _, d := range allDirs {
+				found = append(found, secrets.Terraform(d, base)...)
+			}
+			for _, tpl := range templates {
+				found = append(found, secrets.CloudFormation(tpl, base)...)
+			}
+			for _, pl := range plans {
+				found = append(found, secrets.Plan(pl, base)...)
+			}
+			sf.secrets = check.SecretResults(checks, found)
 			return sf.report(io, root, checks, res, start)
 		},
 	}
@@ -357,7 +370,11 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 		if r.Attribute != "" {
 			where += " (" + r.Attribute + ")"
 		}
-		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s\n", status(r), r.Severity, r.CheckID, name, where)
+		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s", status(r), r.Severity, r.CheckID, name, where)
+		if r.Status == check.Fail && r.Reason != "" {
+			fmt.Fprintf(w, "  %s", r.Reason) // a secret's kind and redacted form
+		}
+		fmt.Fprintln(w)
 	}
 	for _, s := range rep.Suppressed {
 		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s  reason: %s\n", "IGNORED", s.Severity, s.CheckID, s.Resource.Address, s.Location, s.Reason)
@@ -445,6 +462,9 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result, 
 		text := fmt.Sprintf("%s: %s", r.Resource.ID(), r.Title)
 		if r.Attribute != "" {
 			text = fmt.Sprintf("%s (%s): %s", r.Resource.ID(), r.Attribute, r.Title)
+		}
+		if r.Status == check.Fail && r.Reason != "" {
+			text += ": " + r.Reason // a secret's kind and redacted form
 		}
 		res := map[string]any{
 			"ruleId": r.CheckID, "ruleIndex": index[r.CheckID], "level": sarifLevel[r.Severity],
@@ -597,6 +617,7 @@ type scanFlags struct {
 	suppressions       []string
 	notices            []scanNotice // what the loaders could not read, for the report
 	baseline, write    string
+	secrets            []check.Result // the secret detector's results (scan iac)
 }
 
 func (sf *scanFlags) register(fs interface {
@@ -638,7 +659,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		}
 		sups = append(sups, s...)
 	}
-	results := check.Run(checks, res)
+	results := append(check.Run(checks, res), sf.secrets...)
 	// Modules called by other modules were also scanned as roots:
 	// keep one result per check, resource type and location.
 	results = dedupe(results)

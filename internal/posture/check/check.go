@@ -43,6 +43,11 @@ type Check struct {
 	prg         cel.Program
 	partial     cel.Program
 	reads       []string // in the order the condition names them
+
+	// Secret names the kind of hard-coded secret the check reports
+	// (internal/posture/secrets); such a check has no resource type and
+	// no condition: the secret detector's findings are its failures.
+	Secret string `yaml:"secret" json:"secret,omitempty"`
 	// parts are the condition's top-level conjuncts (a && b && c), each
 	// with what it reads: the first that is false decides a failure.
 	parts []part
@@ -92,6 +97,9 @@ func Parse(data []byte, file string) (*Check, error) {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
 	c.File = file
+	if c.Secret != "" {
+		return parseSecret(&c)
+	}
 	switch {
 	case c.ID == "" || c.Title == "" || c.Resource == "" || c.Condition == "":
 		return nil, fmt.Errorf("%s: id, title, resource and condition are required", file)
@@ -263,6 +271,9 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 	}
 	var out []Result
 	for _, c := range checks {
+		if c.prg == nil {
+			continue // a secret check: its results come from the secret detector
+		}
 		for _, r := range byType[c.Resource] {
 			res := c.eval(r)
 			if reason, ok := r.Suppressed[c.ID]; ok {
