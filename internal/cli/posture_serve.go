@@ -2,13 +2,16 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/posture/framework"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -93,16 +96,52 @@ func (p *postureScanner) scanAll(ctx context.Context) {
 			p.log.Error("posture scan failed", "target", target, "err", strings.TrimSpace(errb.String()))
 			continue
 		}
+		body := out.String()
+		// Against the target's previous scan: new, fixed, still failing.
+		prev, err := previousRun(ctx, p.db, target)
+		if err != nil {
+			p.log.Error("posture: previous scan", "target", target, "err", err)
+		} else if prev != nil {
+			rep.Lifecycle = compareFailures("previous scan", failureEntries(prev.Results), rep.Results, rep.Suppressed)
+			if b, err := json.Marshal(rep); err == nil {
+				body = string(b)
+			}
+		}
 		if _, err := p.db.ExecContext(ctx, `INSERT INTO posture_runs (at, target, body) VALUES (?, ?, ?)`,
-			time.Now().UTC().Format(time.RFC3339Nano), target, out.String()); err != nil {
+			time.Now().UTC().Format(time.RFC3339Nano), target, body); err != nil {
 			p.log.Error("posture: store", "err", err)
 			continue
 		}
-		p.log.Info("posture scanned", "target", target, "passed", rep.Passed, "failed", rep.Failed)
+		args := []any{"target", target, "passed", rep.Passed, "failed", rep.Failed}
+		if lc := rep.Lifecycle; lc != nil {
+			args = append(args, "new", lc.New, "fixed", lc.Fixed, "still_failing", lc.StillFailing)
+		}
+		p.log.Info("posture scanned", args...)
 		if p.publish != nil {
 			p.publish("posture", map[string]any{"target": target, "failed": rep.Failed})
 		}
 	}
+}
+
+// previousRun is the target's latest stored scan, nil when there is none
+// or when it predates fingerprints (nothing to compare with).
+func previousRun(ctx context.Context, db *store.DB, target string) (*scanReport, error) {
+	var body string
+	err := db.QueryRowContext(ctx, `SELECT body FROM posture_runs WHERE target = ? ORDER BY id DESC LIMIT 1`, target).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rep scanReport
+	if err := json.Unmarshal([]byte(body), &rep); err != nil {
+		return nil, nil
+	}
+	if rep.Failed > 0 && len(failureEntries(rep.Results)) == 0 {
+		return nil, nil
+	}
+	return &rep, nil
 }
 
 // postureSummary: the latest report per target, and each framework's
@@ -130,7 +169,11 @@ func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
 		for _, f := range rep.Frameworks {
 			scores[f.ID] = f.Percent
 		}
-		trend = append(trend, map[string]any{"at": at, "target": target, "scores": scores, "failed": rep.Failed, "passed": rep.Passed})
+		point := map[string]any{"at": at, "target": target, "scores": scores, "failed": rep.Failed, "passed": rep.Passed}
+		if lc := rep.Lifecycle; lc != nil {
+			point["new"], point["fixed"], point["still_failing"] = lc.New, lc.Fixed, lc.StillFailing
+		}
+		trend = append(trend, point)
 		if _, ok := latest[target]; !ok {
 			failed := []scanResult{}
 			for _, r := range rep.Results {
@@ -138,8 +181,13 @@ func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
 					failed = append(failed, r)
 				}
 			}
+			frameworks := rep.Frameworks
+			if frameworks == nil {
+				frameworks = []framework.Score{}
+			}
 			latest[target] = map[string]any{"at": at, "run": id, "passed": rep.Passed, "failed": rep.Failed, "unknown": rep.Unknown,
-				"resources": rep.Resources, "frameworks": rep.Frameworks, "failures": failed, "suppressed": len(rep.Suppressed)}
+				"resources": rep.Resources, "frameworks": frameworks, "failures": failed, "suppressed": len(rep.Suppressed),
+				"lifecycle": rep.Lifecycle} // null on a target's first scan
 			order = append(order, target)
 		}
 	}

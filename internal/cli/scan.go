@@ -3,8 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +26,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
 	"github.com/parapet-sec/parapet/internal/posture/resource"
+	"github.com/parapet-sec/parapet/internal/posture/secrets"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
 )
@@ -64,7 +63,21 @@ type scanReport struct {
 	Suppressed []scanResult      `json:"suppressed"`
 	Results    []scanResult      `json:"results"`
 	Frameworks []framework.Score `json:"frameworks,omitempty"`
-	Seconds    float64           `json:"seconds"`
+	Notices    []scanNotice      `json:"notices,omitempty"`
+	// Lifecycle compares the failures with a baseline (--baseline) or,
+	// in serve, with the target's previous scan.
+	Lifecycle *lifecycle `json:"lifecycle,omitempty"`
+	Seconds   float64    `json:"seconds"`
+}
+
+// scanNotice is a part of the input the scan could not read: a module
+// Parapet could not expand ("module not scanned").
+type scanNotice struct {
+	Kind     string       `json:"kind"`
+	Message  string       `json:"message"`
+	Address  string       `json:"address,omitempty"`
+	Source   string       `json:"source,omitempty"`
+	Location scanLocation `json:"location"`
 }
 
 type scanResult struct {
@@ -73,8 +86,12 @@ type scanResult struct {
 	Status      string              `json:"status"`
 	Severity    string              `json:"severity"`
 	Reason      string              `json:"reason,omitempty"`
+	Fingerprint string              `json:"fingerprint"`
+	Baseline    string              `json:"baseline,omitempty"` // with a baseline, for failures: new or unchanged
 	Resource    scanResource        `json:"resource"`
+	Attribute   string              `json:"attribute,omitempty"` // the attribute location points at
 	Location    scanLocation        `json:"location"`
+	Block       *scanLocation       `json:"block,omitempty"` // the resource's block, when location is elsewhere
 	Remediation string              `json:"remediation,omitempty"`
 	IaCFix      string              `json:"iac_fix,omitempty"`
 	Frameworks  map[string][]string `json:"frameworks,omitempty"`
@@ -91,14 +108,35 @@ type scanLocation struct {
 	File      string `json:"file,omitempty"`
 	StartLine int    `json:"start_line,omitempty"`
 	EndLine   int    `json:"end_line,omitempty"`
+	Column    int    `json:"column,omitempty"`
 	ARN       string `json:"arn,omitempty"`
 }
 
+// String is file:line:column, or the ARN.
+func (l scanLocation) String() string {
+	if l.File == "" {
+		return l.ARN
+	}
+	if l.Column > 0 {
+		return fmt.Sprintf("%s:%d:%d", l.File, l.StartLine, l.Column)
+	}
+	return fmt.Sprintf("%s:%d", l.File, l.StartLine)
+}
+
+func toScanLocation(o resource.Origin) scanLocation {
+	return scanLocation{File: o.File, StartLine: o.StartLine, EndLine: o.EndLine, Column: o.Column, ARN: o.ARN}
+}
+
 func toScanResult(r check.Result) scanResult {
-	return scanResult{CheckID: r.CheckID, Title: r.Title, Status: r.Status, Severity: r.Severity, Reason: r.Reason,
-		Resource:    scanResource{Type: r.Resource.Type, Name: r.Resource.Name, Address: r.Resource.Address, ARN: r.Resource.ARN},
-		Location:    scanLocation{File: r.Location.File, StartLine: r.Location.StartLine, EndLine: r.Location.EndLine, ARN: r.Location.ARN},
+	sr := scanResult{CheckID: r.CheckID, Title: r.Title, Status: r.Status, Severity: r.Severity, Reason: r.Reason, Fingerprint: r.Fingerprint,
+		Resource:  scanResource{Type: r.Resource.Type, Name: r.Resource.Name, Address: r.Resource.Address, ARN: r.Resource.ARN},
+		Attribute: r.Attribute, Location: toScanLocation(r.Location),
 		Remediation: r.Check.Remediation, IaCFix: r.Check.IaCFix, Frameworks: r.Check.Frameworks}
+	if r.Location != r.Resource.Location {
+		b := toScanLocation(r.Resource.Location)
+		sr.Block = &b
+	}
+	return sr
 }
 
 func newScan(io IO) *cobra.Command {
@@ -112,7 +150,10 @@ func newScan(io IO) *cobra.Command {
 		Short: "Scan Terraform (HCL) and CloudFormation (YAML, JSON) under PATH",
 		Long: `Scan Terraform configurations statically (no plan, no provider): each folder of .tf files under PATH
 is a module; variables take their defaults, terraform.tfvars, *.auto.tfvars and --var-file; locals,
-count, for_each, the common functions and local modules are evaluated; values known only after apply
+count, for_each, the common functions, aws_iam_policy_document data sources and modules are evaluated
+(local folders, what terraform init installed under .terraform/modules, and the public
+terraform-aws-modules read from their inputs; any other module is reported as not scanned, with its
+source, in every format); values known only after apply
 make the checks that read them "unknown", not failed. Suppress a check on a resource with a comment
 inside or just above it: # parapet:ignore CHECK-ID reason (the reason is required and reported).
 CloudFormation templates (YAML with the short intrinsic forms, or JSON) under PATH are read too:
@@ -177,6 +218,7 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			}
 			// Folders other folders call as modules are scanned as part of
 			// their callers.
+			allDirs := append([]string(nil), dirs...) // secrets are looked for in every folder, called or not
 			called := map[string]bool{}
 			for _, d := range dirs {
 				for _, c := range terraform.CalledModules(d) {
@@ -199,6 +241,16 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			for _, d := range dirs {
 				blocks, errs := terraform.Load(d, terraform.Options{VarFiles: varFiles})
 				for _, e := range errs {
+					var mns *terraform.ModuleNotScanned
+					if errors.As(e, &mns) {
+						file := mns.File
+						if rel, err := filepath.Rel(base, file); err == nil {
+							file = rel
+						}
+						sf.notices = append(sf.notices, scanNotice{Kind: "module not scanned", Address: mns.Address, Source: mns.Source,
+							Message:  fmt.Sprintf("module not scanned: %s (source %s): its resources are not in the scan", mns.Address, mns.Source),
+							Location: scanLocation{File: file, StartLine: mns.Line, EndLine: mns.Line}})
+					}
 					fmt.Fprintf(io.Err, "parapet: %v\n", e)
 				}
 				res = append(res, terraform.Resources(blocks, base)...)
@@ -219,6 +271,17 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 				}
 				res = append(res, more...)
 			}
+			var found []secrets.Finding
+			for _, d := range allDirs {
+				found = append(found, secrets.Terraform(d, base)...)
+			}
+			for _, tpl := range templates {
+				found = append(found, secrets.CloudFormation(tpl, base)...)
+			}
+			for _, pl := range plans {
+				found = append(found, secrets.Plan(pl, base)...)
+			}
+			sf.secrets = check.SecretResults(checks, found)
 			return sf.report(io, root, checks, res, start)
 		},
 	}
@@ -285,21 +348,53 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 		}
 		return a.Location.File+fmt.Sprint(a.Location.StartLine) < b.Location.File+fmt.Sprint(b.Location.StartLine)
 	})
+	status := func(r scanResult) string {
+		if r.Baseline == baselineNew {
+			return "NEW" // a failure the baseline does not hold
+		}
+		return strings.ToUpper(r.Status)
+	}
 	fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s\n", "STATUS", "SEVERITY", "CHECK", "RESOURCE", "WHERE")
 	for _, r := range rep.Results {
 		if r.Status == check.Pass {
 			continue
 		}
 		name := r.Resource.Address
+		if name == "" {
+			name = r.Resource.Name
+		}
 		if len(name) > 44 {
 			name = name[:43] + "…"
 		}
-		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d\n", strings.ToUpper(r.Status), r.Severity, r.CheckID, name, r.Location.File, r.Location.StartLine)
+		where := r.Location.String()
+		if r.Attribute != "" {
+			where += " (" + r.Attribute + ")"
+		}
+		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s", status(r), r.Severity, r.CheckID, name, where)
+		if r.Status == check.Fail && r.Reason != "" {
+			fmt.Fprintf(w, "  %s", r.Reason) // a secret's kind and redacted form
+		}
+		fmt.Fprintln(w)
 	}
 	for _, s := range rep.Suppressed {
-		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d  reason: %s\n", "IGNORED", s.Severity, s.CheckID, s.Resource.Address, s.Location.File, s.Location.StartLine, s.Reason)
+		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s  reason: %s\n", "IGNORED", s.Severity, s.CheckID, s.Resource.Address, s.Location, s.Reason)
+	}
+	if lc := rep.Lifecycle; lc != nil {
+		for _, f := range lc.FixedResults {
+			name := f.Resource.Address
+			if name == "" {
+				name = f.Resource.ARN
+			}
+			fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s\n", "FIXED", f.Severity, f.CheckID, name, f.Location)
+		}
+	}
+	for _, n := range rep.Notices {
+		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s:%d  source: %s\n", "NOTICE", "", n.Kind, n.Address, n.Location.File, n.Location.StartLine, n.Source)
 	}
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d unknown, %d suppressed\n", rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed))
+	if lc := rep.Lifecycle; lc != nil {
+		fmt.Fprintf(w, "against %s: %d new, %d still failing, %d fixed\n", lc.Against, lc.New, lc.StillFailing, lc.Fixed)
+	}
 	for _, f := range rep.Frameworks {
 		fmt.Fprintf(w, "%-16s %3.0f%%  %d of %d evaluated controls pass (%d manual)\n", f.ID, f.Percent, f.Passed, f.Evaluated, f.Manual)
 	}
@@ -309,9 +404,13 @@ var sarifLevel = map[string]string{"low": "note", "medium": "warning", "high": "
 var securitySeverity = map[string]string{"low": "3.0", "medium": "5.5", "high": "8.0", "critical": "9.5"}
 
 // writeSARIF writes SARIF 2.1.0 as GitHub code scanning reads it: rules
-// with help and security-severity, results with physical locations and
-// partial fingerprints. Passing and unknown results are left out.
-func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) error {
+// with help and security-severity, results with physical locations (the
+// attribute's line and column; the resource's block as a related
+// location) and partial fingerprints. Passing and unknown results are left
+// out. With a baseline, each result has its baselineState (new,
+// unchanged), and each fixed failure is a result whose state is absent.
+// What could not be read (notices) goes in the invocation's notifications.
+func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result, lc *lifecycle, notices []scanNotice) error {
 	type msg struct {
 		Text     string `json:"text"`
 		Markdown string `json:"markdown,omitempty"`
@@ -341,26 +440,50 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) 
 			DefaultConfiguration: map[string]string{"level": sarifLevel[c.Severity]},
 			Properties:           map[string]any{"security-severity": securitySeverity[c.Severity], "tags": tags, "precision": "high"}})
 	}
-	var out []map[string]any
+	physical := func(o resource.Origin) map[string]any {
+		region := map[string]int{"startLine": max(o.StartLine, 1), "endLine": max(o.EndLine, o.StartLine, 1)}
+		if o.Column > 0 {
+			region["startColumn"] = o.Column
+		}
+		return map[string]any{"physicalLocation": map[string]any{
+			"artifactLocation": map[string]string{"uri": filepath.ToSlash(o.File), "uriBaseId": "%SRCROOT%"},
+			"region":           region,
+		}}
+	}
+	logical := func(id string) map[string]any {
+		// A live or Config resource: a logical location, its ARN.
+		return map[string]any{"logicalLocations": []any{map[string]string{"fullyQualifiedName": id, "kind": "resource"}}}
+	}
+	out := []map[string]any{}
 	for _, r := range results {
 		if r.Status != check.Fail && r.Status != check.Suppressed {
 			continue
 		}
-		fp := sha256.Sum256([]byte(r.CheckID + "\x00" + r.Resource.ID() + "\x00" + r.Location.File))
+		text := fmt.Sprintf("%s: %s", r.Resource.ID(), r.Title)
+		if r.Attribute != "" {
+			text = fmt.Sprintf("%s (%s): %s", r.Resource.ID(), r.Attribute, r.Title)
+		}
+		if r.Status == check.Fail && r.Reason != "" {
+			text += ": " + r.Reason // a secret's kind and redacted form
+		}
 		res := map[string]any{
 			"ruleId": r.CheckID, "ruleIndex": index[r.CheckID], "level": sarifLevel[r.Severity],
-			"message":             map[string]string{"text": fmt.Sprintf("%s: %s", r.Resource.ID(), r.Title)},
-			"partialFingerprints": map[string]string{"parapetResource/v1": hex.EncodeToString(fp[:16])},
+			"message":             map[string]string{"text": text},
+			"partialFingerprints": map[string]string{"parapet/v2": r.Fingerprint},
 		}
 		if r.Location.File != "" {
-			res["locations"] = []any{map[string]any{"physicalLocation": map[string]any{
-				"artifactLocation": map[string]string{"uri": filepath.ToSlash(r.Location.File), "uriBaseId": "%SRCROOT%"},
-				"region":           map[string]int{"startLine": max(r.Location.StartLine, 1), "endLine": max(r.Location.EndLine, r.Location.StartLine, 1)},
-			}}}
+			res["locations"] = []any{physical(r.Location)}
+			if b := r.Resource.Location; b.File != "" && b != r.Location {
+				rel := physical(b)
+				rel["id"] = 1
+				rel["message"] = map[string]string{"text": "the resource " + r.Resource.ID()}
+				res["relatedLocations"] = []any{rel}
+			}
 		} else {
-			// A live or Config resource: a logical location, its ARN.
-			res["locations"] = []any{map[string]any{"logicalLocations": []any{map[string]string{
-				"fullyQualifiedName": r.Resource.ID(), "kind": "resource"}}}}
+			res["locations"] = []any{logical(r.Resource.ID())}
+		}
+		if lc != nil {
+			res["baselineState"] = lc.state(r.Fingerprint)
 		}
 		if r.Status == check.Suppressed {
 			kind := "external" // a suppression file
@@ -371,15 +494,50 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result) 
 		}
 		out = append(out, res)
 	}
-	if out == nil {
-		out = []map[string]any{}
+	if lc != nil {
+		for _, f := range lc.FixedResults {
+			res := map[string]any{
+				"ruleId": f.CheckID, "level": sarifLevel[f.Severity], "baselineState": "absent",
+				"message":             map[string]string{"text": fmt.Sprintf("fixed: %s", f.Title)},
+				"partialFingerprints": map[string]string{"parapet/v2": f.Fingerprint},
+			}
+			if i, ok := index[f.CheckID]; ok {
+				res["ruleIndex"] = i
+			}
+			if f.Location.File != "" {
+				res["locations"] = []any{physical(resource.Origin{File: f.Location.File, StartLine: f.Location.StartLine, EndLine: f.Location.EndLine, Column: f.Location.Column})}
+			} else {
+				id := f.Resource.ARN
+				if id == "" {
+					id = f.Resource.Address
+				}
+				res["locations"] = []any{logical(id)}
+			}
+			out = append(out, res)
+		}
+	}
+	run := map[string]any{
+		"tool":    map[string]any{"driver": map[string]any{"name": "Parapet", "informationUri": "https://github.com/parapet-sec/parapet", "semanticVersion": strings.TrimPrefix(version, "v"), "rules": rules}},
+		"results": out,
+	}
+	if len(notices) > 0 {
+		// What could not be read: tool execution notifications.
+		var ns []any
+		for _, n := range notices {
+			note := map[string]any{"level": "warning", "message": map[string]string{"text": n.Message}, "descriptor": map[string]string{"id": strings.ReplaceAll(n.Kind, " ", "-")}}
+			if n.Location.File != "" {
+				note["locations"] = []any{map[string]any{"physicalLocation": map[string]any{
+					"artifactLocation": map[string]string{"uri": filepath.ToSlash(n.Location.File), "uriBaseId": "%SRCROOT%"},
+					"region":           map[string]int{"startLine": max(n.Location.StartLine, 1)},
+				}}}
+			}
+			ns = append(ns, note)
+		}
+		run["invocations"] = []any{map[string]any{"executionSuccessful": true, "toolExecutionNotifications": ns}}
 	}
 	doc := map[string]any{
 		"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-		"runs": []any{map[string]any{
-			"tool":    map[string]any{"driver": map[string]any{"name": "Parapet", "informationUri": "https://github.com/parapet-sec/parapet", "semanticVersion": strings.TrimPrefix(version, "v"), "rules": rules}},
-			"results": out,
-		}},
+		"runs": []any{run},
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -457,6 +615,9 @@ type scanFlags struct {
 	format, fw, failOn string
 	checkDirs          []string
 	suppressions       []string
+	notices            []scanNotice // what the loaders could not read, for the report
+	baseline, write    string
+	secrets            []check.Result // the secret detector's results (scan iac)
 }
 
 func (sf *scanFlags) register(fs interface {
@@ -469,6 +630,8 @@ func (sf *scanFlags) register(fs interface {
 	fs.StringVar(&sf.failOn, "fail-on", "", "exit 1 when a failed check has this severity or higher (low, medium, high, critical)")
 	fs.StringArrayVar(&sf.checkDirs, "checks", nil, "a directory of checks to add (repeatable)")
 	fs.StringArrayVar(&sf.suppressions, "suppressions", nil, "a suppression file (YAML: check, resource glob, reason, expires; repeatable)")
+	fs.StringVar(&sf.baseline, "baseline", "", "a baseline (--write-baseline): report each failure as new or still failing, list what was fixed; --fail-on counts only new failures")
+	fs.StringVar(&sf.write, "write-baseline", "", "write this scan's failures (their fingerprints) to FILE, for --baseline")
 }
 
 // report runs the checks on the resources and writes the report.
@@ -496,7 +659,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		}
 		sups = append(sups, s...)
 	}
-	results := check.Run(checks, res)
+	results := append(check.Run(checks, res), sf.secrets...)
 	// Modules called by other modules were also scanned as roots:
 	// keep one result per check, resource type and location.
 	results = dedupe(results)
@@ -511,8 +674,8 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		unsuppressed = append(unsuppressed, r)
 	}
 	results = unsuppressed
-	rep := scanReport{Tool: "parapet", Version: version, Scanned: root, Resources: len(res), Checks: len(checks)}
-	failed := false
+	rep := scanReport{Tool: "parapet", Version: version, Scanned: root, Resources: len(res), Checks: len(checks), Notices: sf.notices,
+		Suppressed: []scanResult{}, Results: []scanResult{}}
 	for _, r := range results {
 		sr := toScanResult(r)
 		switch r.Status {
@@ -520,9 +683,6 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 			rep.Passed++
 		case check.Fail:
 			rep.Failed++
-			if check.SeverityRank(r.Severity) >= failRank {
-				failed = true
-			}
 		case check.Unknown:
 			rep.Unknown++
 		case check.Suppressed:
@@ -530,6 +690,20 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 			continue
 		}
 		rep.Results = append(rep.Results, sr)
+	}
+	if sf.baseline != "" {
+		before, err := readBaseline(sf.baseline)
+		if err != nil {
+			return err
+		}
+		rep.Lifecycle = compareFailures(sf.baseline, before, rep.Results, rep.Suppressed)
+	}
+	// With a baseline, only new failures fail the run.
+	failed := false
+	for _, r := range rep.Results {
+		if r.Status == check.Fail && r.Baseline != baselineUnchanged && check.SeverityRank(r.Severity) >= failRank {
+			failed = true
+		}
 	}
 	for _, f := range loadFrameworks() {
 		if fw != "" && f.ID != fw {
@@ -551,13 +725,13 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 			return err
 		}
 	case "sarif":
-		if err := writeSARIF(w, checks, results); err != nil {
+		if err := writeSARIF(w, checks, results, rep.Lifecycle, rep.Notices); err != nil {
 			return err
 		}
 	case "table":
 		writeScanTable(w, rep)
 	case "ocsf":
-		if err := writeScanOCSF(w, results, start); err != nil {
+		if err := writeScanOCSF(w, results, rep.Notices, start); err != nil {
 			return err
 		}
 	case "html":
@@ -568,7 +742,19 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	w.Flush()
 	fmt.Fprintf(io.Err, "parapet: %d resources, %d checks: %d passed, %d failed, %d unknown, %d suppressed in %.2f s\n",
 		rep.Resources, len(checks), rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed), rep.Seconds)
+	if lc := rep.Lifecycle; lc != nil {
+		fmt.Fprintf(io.Err, "parapet: against %s: %d new, %d still failing, %d fixed\n", lc.Against, lc.New, lc.StillFailing, lc.Fixed)
+	}
+	if sf.write != "" {
+		if err := writeBaseline(sf.write, rep, start); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Err, "parapet: baseline of %d failures written to %s\n", len(failureEntries(rep.Results)), sf.write)
+	}
 	if failed {
+		if rep.Lifecycle != nil {
+			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("new failures at or above %s", failOn)}
+		}
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("failures at or above %s", failOn)}
 	}
 	return nil
@@ -711,12 +897,21 @@ func remediateFailures(ctx context.Context, io IO, rf responseFlags, checks []*c
 
 // writeScanOCSF writes one OCSF Compliance Finding (2003) per result,
 // suppressed ones included (with the finding status Suppressed).
-func writeScanOCSF(w io.Writer, results []check.Result, now time.Time) error {
+func writeScanOCSF(w io.Writer, results []check.Result, notices []scanNotice, now time.Time) error {
 	titles := map[string]string{}
 	for _, f := range loadFrameworks() {
 		titles[f.ID] = f.Title
 	}
 	enc := json.NewEncoder(w)
+	// What could not be read: a finding whose compliance is unknown.
+	for _, n := range notices {
+		c := ocsf.ComplianceResult{CheckID: "PARAPET-MODULE-NOT-SCANNED", Title: "Module not scanned", Severity: "low", Status: check.Unknown,
+			Reason: n.Message, ResourceUID: n.Address, ResourceName: n.Address, ResourceType: "terraform_module", Source: "terraform",
+			File: n.Location.File, StartLine: n.Location.StartLine, EndLine: n.Location.EndLine, Time: now}
+		if err := enc.Encode(ocsf.FromCompliance(c)); err != nil {
+			return err
+		}
+	}
 	for _, r := range results {
 		c := ocsf.ComplianceResult{CheckID: r.CheckID, Title: r.Title, Rationale: r.Check.Rationale, Severity: r.Severity,
 			Status: r.Status, Reason: r.Reason, Remediation: r.Check.Remediation, IaCFix: r.Check.IaCFix,

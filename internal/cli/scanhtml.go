@@ -19,13 +19,11 @@ var scanHTML = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct":   func(f float64) string { return fmt.Sprintf("%.0f", f) },
 	"lower": strings.ToLower,
 	"where": func(r scanResult) string {
-		switch {
-		case r.Location.File != "" && r.Location.EndLine > r.Location.StartLine:
-			return fmt.Sprintf("%s:%d-%d", r.Location.File, r.Location.StartLine, r.Location.EndLine)
-		case r.Location.File != "":
-			return fmt.Sprintf("%s:%d", r.Location.File, r.Location.StartLine)
+		// file:line:column of the attribute (or the block), or the ARN.
+		if r.Attribute != "" {
+			return r.Location.String() + " (" + r.Attribute + ")"
 		}
-		return r.Location.ARN
+		return r.Location.String()
 	},
 	"resource": func(r scanResult) string {
 		for _, s := range []string{r.Resource.Address, r.Resource.ARN, r.Resource.Name} {

@@ -171,7 +171,8 @@ func TestWebUI(t *testing.T) {
 	if !strings.Contains(pendingAfter, "Nothing waits for a decision") {
 		t.Errorf("the approval still waits: %q", pendingAfter)
 	}
-	if !strings.Contains(posture, "cis-aws-3.0") || !strings.Contains(posture, "PARAPET-S3-003") {
+	if !strings.Contains(posture, "cis-aws-3.0") || !strings.Contains(posture, "PARAPET-S3-003") ||
+		!(strings.Contains(posture, "First scan of this target") || strings.Contains(posture, "Since the previous scan:")) {
 		t.Errorf("posture page: %.500q", posture)
 	}
 	if !strings.Contains(chain, "Hash chain intact") {

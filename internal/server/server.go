@@ -101,7 +101,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
 		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding that pins the rule, principal, a resource or the account, \"reason\": \"…\", \"expires\": RFC 3339}", s.addSuppression},
 		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression; ?reason=… or body {\"reason\": \"…\"}", s.removeSuppression},
-		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks) and the score trend", s.posture},
+		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
 		{"GET", "/v1/events/{id}", "viewer", "The native record of an event a finding names", s.event},
 		{"GET", "/v1/config", "admin", "The effective configuration (secrets redacted)", s.config},

@@ -6,9 +6,12 @@ package check
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -16,6 +19,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/ext"
 	"go.yaml.in/yaml/v3"
@@ -38,7 +42,20 @@ type Check struct {
 	File        string              `yaml:"-" json:"-"`
 	prg         cel.Program
 	partial     cel.Program
-	reads       []string
+	reads       []string // in the order the condition names them
+
+	// Secret names the kind of hard-coded secret the check reports
+	// (internal/posture/secrets); such a check has no resource type and
+	// no condition: the secret detector's findings are its failures.
+	Secret string `yaml:"secret" json:"secret,omitempty"`
+	// parts are the condition's top-level conjuncts (a && b && c), each
+	// with what it reads: the first that is false decides a failure.
+	parts []part
+}
+
+type part struct {
+	prg   cel.Program
+	reads []string
 }
 
 // Action is the response action that fixes a failure live, with its
@@ -80,6 +97,9 @@ func Parse(data []byte, file string) (*Check, error) {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
 	c.File = file
+	if c.Secret != "" {
+		return parseSecret(&c)
+	}
 	switch {
 	case c.ID == "" || c.Title == "" || c.Resource == "" || c.Condition == "":
 		return nil, fmt.Errorf("%s: id, title, resource and condition are required", file)
@@ -109,13 +129,66 @@ func Parse(data []byte, file string) (*Check, error) {
 	// The top-level attributes the condition reads (r.x): when one is
 	// known only after apply, or not recorded by the source, the answer
 	// is unknown, whatever the condition would make of the placeholder.
-	for _, e := range celast.MatchDescendants(celast.NavigateAST(ast.NativeRep()), celast.KindMatcher(celast.SelectKind)) {
-		sel := e.AsSelect()
-		if op := sel.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "r" && !slices.Contains(c.reads, sel.FieldName()) {
-			c.reads = append(c.reads, sel.FieldName())
+	native := ast.NativeRep()
+	c.reads = reads(native, native.Expr())
+	conj := conjuncts(native.Expr())
+	if len(conj) == 1 {
+		c.parts = []part{{prg: prg, reads: c.reads}}
+		return &c, nil
+	}
+	for _, e := range conj {
+		text, err := cel.ExprToString(e, native.SourceInfo())
+		if err != nil {
+			return nil, fmt.Errorf("%s: condition: %v", file, err)
 		}
+		a, iss := env.Compile(text)
+		if iss.Err() != nil {
+			return nil, fmt.Errorf("%s: condition part %s: %v", file, text, iss.Err())
+		}
+		p, err := env.Program(a, cel.EvalOptions(cel.OptOptimize))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", file, err)
+		}
+		c.parts = append(c.parts, part{prg: p, reads: reads(native, e)})
 	}
 	return &c, nil
+}
+
+// reads lists the top-level attributes an expression reads (r.x), in the
+// order they are written.
+func reads(a *celast.AST, e celast.Expr) []string {
+	type at struct {
+		name string
+		off  int32
+	}
+	var all []at
+	for _, m := range celast.MatchDescendants(celast.NavigateExpr(a, e), celast.KindMatcher(celast.SelectKind)) {
+		sel := m.AsSelect()
+		if op := sel.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "r" {
+			o, _ := a.SourceInfo().GetOffsetRange(m.ID())
+			all = append(all, at{sel.FieldName(), o.Start})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].off < all[j].off })
+	var out []string
+	for _, x := range all {
+		if !slices.Contains(out, x.name) {
+			out = append(out, x.name)
+		}
+	}
+	return out
+}
+
+// conjuncts splits a && b && c into its parts, in order.
+func conjuncts(e celast.Expr) []celast.Expr {
+	if e.Kind() == celast.CallKind && e.AsCall().FunctionName() == operators.LogicalAnd {
+		var out []celast.Expr
+		for _, a := range e.AsCall().Args() {
+			out = append(out, conjuncts(a)...)
+		}
+		return out
+	}
+	return []celast.Expr{e}
 }
 
 // Load reads every *.yaml and *.yml check under root (examples folders
@@ -179,7 +252,15 @@ type Result struct {
 	// parapet:ignore comment) or a suppression file's file:line.
 	SuppressedBy string             `json:"suppressed_by,omitempty"`
 	Resource     *resource.Resource `json:"-"`
-	Location     resource.Origin    `json:"location"`
+	// Location is where the problem is: the origin of the attribute that
+	// decided a failure (or of the child resource that supplied it, an
+	// aws_s3_bucket_public_access_block), the resource's block when the
+	// attribute is missing, and the block for passes.
+	Location resource.Origin `json:"location"`
+	// Attribute names the attribute Location points at ("" for the block).
+	Attribute string `json:"attribute,omitempty"`
+	// Fingerprint identifies the result across runs: see Fingerprint.
+	Fingerprint string `json:"fingerprint"`
 }
 
 // Run evaluates every check on every resource of its type.
@@ -190,50 +271,118 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 	}
 	var out []Result
 	for _, c := range checks {
+		if c.prg == nil {
+			continue // a secret check: its results come from the secret detector
+		}
 		for _, r := range byType[c.Resource] {
-			res := Result{Check: c, CheckID: c.ID, Title: c.Title, Severity: c.Severity, Resource: r, Location: r.Location}
+			res := c.eval(r)
 			if reason, ok := r.Suppressed[c.ID]; ok {
+				// Evaluated all the same: a suppressed failure keeps the
+				// location and fingerprint it would have, so a baseline
+				// does not take it for fixed.
 				res.Status, res.Reason, res.SuppressedBy = Suppressed, reason, "inline"
-				out = append(out, res)
-				continue
-			}
-			var act any = map[string]any{"r": r.Doc()}
-			prg := c.prg
-			unknown := c.unknownReads(r)
-			if len(unknown) > 0 {
-				// Partial evaluation: the condition may not need the
-				// unknown value (false || …); if it does, the answer is
-				// unknown.
-				pats := make([]*cel.AttributePatternType, len(unknown))
-				for i, k := range unknown {
-					pats[i] = cel.AttributePattern("r").QualString(k)
-				}
-				act, _ = cel.PartialVars(act, pats...)
-				prg = c.partial
-			}
-			v, _, err := prg.Eval(act)
-			if err == nil && types.IsUnknown(v) {
-				res.Status, res.Reason = Unknown, fmt.Sprintf("it reads %s, not known (after apply, or not recorded by the source)", strings.Join(unknown, ", "))
-				out = append(out, res)
-				continue
-			}
-			switch {
-			case err != nil:
-				res.Status, res.Reason = Unknown, err.Error()
-				if strings.Contains(fmt.Sprint(r.Attrs), resource.Unknown) {
-					res.Reason = "a value it reads is known only after apply"
-				}
-			case v.Value() == true:
-				res.Status = Pass
-			case v.Value() == false:
-				res.Status = Fail
-			default:
-				res.Status, res.Reason = Unknown, fmt.Sprintf("the condition gave %v", v.Value())
 			}
 			out = append(out, res)
 		}
 	}
 	return out
+}
+
+// eval runs the check on one resource.
+func (c *Check) eval(r *resource.Resource) Result {
+	res := Result{Check: c, CheckID: c.ID, Title: c.Title, Severity: c.Severity, Resource: r, Location: r.Location}
+	vars := map[string]any{"r": r.Doc()}
+	var act any = vars
+	prg := c.prg
+	unknown := c.unknownReads(r)
+	if len(unknown) > 0 {
+		// Partial evaluation: the condition may not need the unknown
+		// value (false || …); if it does, the answer is unknown.
+		pats := make([]*cel.AttributePatternType, len(unknown))
+		for i, k := range unknown {
+			pats[i] = cel.AttributePattern("r").QualString(k)
+		}
+		act, _ = cel.PartialVars(act, pats...)
+		prg = c.partial
+	}
+	v, _, err := prg.Eval(act)
+	switch {
+	case err == nil && types.IsUnknown(v):
+		res.Status, res.Reason = Unknown, fmt.Sprintf("it reads %s, not known (after apply, or not recorded by the source)", strings.Join(unknown, ", "))
+		if len(unknown) > 0 {
+			res.pointAt(unknown[0])
+		}
+	case err != nil:
+		res.Status, res.Reason = Unknown, err.Error()
+		if strings.Contains(fmt.Sprint(r.Attrs), resource.Unknown) {
+			res.Reason = "a value it reads is known only after apply"
+		}
+	case v.Value() == true:
+		res.Status = Pass
+	case v.Value() == false:
+		res.Status = Fail
+		res.pointAt(c.decidedBy(vars))
+	default:
+		res.Status, res.Reason = Unknown, fmt.Sprintf("the condition gave %v", v.Value())
+	}
+	if res.Fingerprint == "" {
+		res.Fingerprint = Fingerprint(c.ID, r, res.Attribute)
+	}
+	return res
+}
+
+// pointAt points the result at an attribute: its origin when the source
+// recorded one, else the resource's block; and fingerprints it.
+func (res *Result) pointAt(attr string) {
+	if attr == "" {
+		return
+	}
+	res.Attribute = attr
+	if o, ok := res.Resource.Origins[attr]; ok {
+		res.Location = o
+	}
+	res.Fingerprint = Fingerprint(res.CheckID, res.Resource, attr)
+}
+
+// decidedBy names the attribute that decided a failure: the first
+// attribute read by the first top-level conjunct that is false (the
+// first the condition reads when that cannot be told).
+func (c *Check) decidedBy(vars map[string]any) string {
+	reads := c.reads
+	if len(c.parts) > 1 {
+		for _, p := range c.parts {
+			if v, _, err := p.prg.Eval(vars); err == nil && v.Value() == false {
+				reads = p.reads
+				break
+			}
+		}
+	}
+	for _, k := range reads {
+		if !strings.HasPrefix(k, "_") {
+			return k
+		}
+	}
+	return ""
+}
+
+// Fingerprint identifies a result across runs, whatever the lines:
+// the first 16 bytes, in hex, of SHA-256 over the check id, the
+// resource's type, its scope (a Terraform module's folder, a
+// CloudFormation template's file; nothing for an ARN), its ID (ARN, else
+// Terraform address or CloudFormation logical id, else name) and the
+// attribute the result is about. Moving a block within its file or to
+// another file of the module keeps it; renaming the resource, or another
+// attribute deciding the failure, makes a new one.
+func Fingerprint(checkID string, r *resource.Resource, attr string) string {
+	scope := ""
+	if r.ARN == "" && r.Location.File != "" {
+		scope = filepath.ToSlash(r.Location.File)
+		if r.Source == "terraform" {
+			scope = path.Dir(scope)
+		}
+	}
+	h := sha256.Sum256([]byte(checkID + "\x00" + r.Type + "\x00" + scope + "\x00" + r.ID() + "\x00" + attr))
+	return hex.EncodeToString(h[:16])
 }
 
 // unknownReads names the attributes the check reads whose value is

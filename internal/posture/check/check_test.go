@@ -70,3 +70,48 @@ func FuzzParse(f *testing.F) {
 		_ = Run([]*Check{c}, []*resource.Resource{r})
 	})
 }
+
+// A failure points at the first attribute of the first conjunct that is
+// false; its fingerprint does not depend on lines.
+func TestFailureLocation(t *testing.T) {
+	c := mustParse(t, "r.mfa == true && (r.console_password == false || r.access_keys == 0.0)")
+	user := func(mfa, console bool, line int) *resource.Resource {
+		r := &resource.Resource{Type: resource.IAMUser, Name: "u", Address: "aws_iam_user.u", Source: "terraform",
+			Location: resource.Origin{File: "iam/main.tf", StartLine: line, EndLine: line + 5, Column: 1}}
+		r.Set("mfa", mfa, resource.Origin{File: "iam/main.tf", StartLine: line + 1, Column: 3})
+		r.Set("console_password", console, resource.Origin{File: "iam/main.tf", StartLine: line + 2, Column: 3})
+		r.Set("access_keys", 1.0, resource.Origin{}) // no origin recorded: the block
+		return r
+	}
+	for _, tc := range []struct {
+		name         string
+		mfa, console bool
+		attr         string
+		line         int
+	}{
+		{"first conjunct", false, true, "mfa", 11},
+		{"second conjunct", true, true, "console_password", 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Run([]*Check{c}, []*resource.Resource{user(tc.mfa, tc.console, 10)})
+			if len(got) != 1 || got[0].Status != Fail || got[0].Attribute != tc.attr || got[0].Location.StartLine != tc.line || got[0].Location.Column != 3 {
+				t.Fatalf("Run = %+v, want a failure on %s at line %d", got, tc.attr, tc.line)
+			}
+			moved := Run([]*Check{c}, []*resource.Resource{user(tc.mfa, tc.console, 40)})
+			if moved[0].Fingerprint != got[0].Fingerprint || len(got[0].Fingerprint) != 32 {
+				t.Errorf("fingerprint %q moved to %q", got[0].Fingerprint, moved[0].Fingerprint)
+			}
+		})
+	}
+	if c.reads[0] != "mfa" || c.reads[1] != "console_password" || len(c.parts) != 2 {
+		t.Errorf("reads %v, %d parts", c.reads, len(c.parts))
+	}
+	// Another check, resource or attribute is another fingerprint.
+	r := user(false, true, 1)
+	fps := map[string]bool{Fingerprint("A", r, "mfa"): true, Fingerprint("B", r, "mfa"): true, Fingerprint("A", r, "console_password"): true}
+	r.Address = "aws_iam_user.v"
+	fps[Fingerprint("A", r, "mfa")] = true
+	if len(fps) != 4 {
+		t.Errorf("fingerprints collide: %v", fps)
+	}
+}

@@ -92,6 +92,9 @@ func runExample(fsys fs.FS, file string, c *Check) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Secret != "" {
+		return secretExample(data, file, c)
+	}
 	if strings.HasSuffix(file, ".aws.json") {
 		res, err := resource.DecodeInventory(data)
 		if err != nil {

@@ -66,3 +66,12 @@ func FuzzDecodeInventory(f *testing.F) {
 		_, _ = DecodeInventory(data)
 	})
 }
+
+func TestNormalizeCIDR(t *testing.T) {
+	for in, want := range map[string]string{"0.0.0.0/0": "0.0.0.0/0", "1.2.3.4/0": "0.0.0.0/0", "::/0": "::/0", "2001:db8::/0": "::/0",
+		"10.0.0.0/8": "10.0.0.0/8", "::/128": "::/128", "x": "x", Unknown: Unknown, "10.0.0.0/00": "10.0.0.0/00"} {
+		if got := NormalizeCIDR(in); got != want {
+			t.Errorf("NormalizeCIDR(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -362,6 +362,13 @@ async function overviewView(v) {
       : el("p", { class: "empty" }, "No pattern is suppressed.")));
 }
 
+// loc is a result's location: file:line:column, or the ARN.
+function loc(l) {
+  if (!l) return "";
+  if (!l.file) return l.arn || "";
+  return l.file + ":" + l.start_line + (l.column ? ":" + l.column : "");
+}
+
 // postureView: each target's latest scan — score per framework, its trend
 // over the recent scans, the controls and checks that fail.
 async function postureView(v) {
@@ -377,11 +384,18 @@ async function postureView(v) {
     const trend = (p.trend || []).filter(x => x.target === t.target);
     return el("div", { class: "card" },
       el("h2", {}, t.target), el("p", { class: "muted" }, "scanned " + when(t.at) + " · " + t.resources + " resources · " + t.passed + " passed · " + t.failed + " failed · " + t.unknown + " unknown · " + t.suppressed + " suppressed"),
+      // Against the previous scan of this target: what is new, fixed, still failing.
+      el("p", { class: "lifecycle" }, t.lifecycle
+        ? "Since the previous scan: " + t.lifecycle.new + " new · " + t.lifecycle.fixed + " fixed · " + t.lifecycle.still_failing + " still failing"
+        : "First scan of this target: nothing to compare with yet."),
+      t.lifecycle && (t.lifecycle.fixed_results || []).length ? el("details", { class: "section" }, el("summary", {}, "Fixed since the previous scan (" + t.lifecycle.fixed_results.length + ")"),
+        el("table", { class: "fixed" }, el("tbody", {}, t.lifecycle.fixed_results.slice(0, 200).map(f => el("tr", {}, el("td", {}, level(f.severity)), el("td", {}, el("strong", {}, f.title || ""), el("div", { class: "muted" }, f.check_id)),
+          el("td", {}, el("code", {}, f.resource.address || f.resource.arn || f.resource.name)), el("td", { class: "muted" }, loc(f.location))))))) : null,
       el("div", { class: "bars" }, (t.frameworks || []).map(f => el("div", { class: "bar" },
         el("span", { class: "k" }, f.id),
         el("span", { class: "b", style: "width:" + (3 * f.score_percent) + "px;background:" + (f.score_percent >= 90 ? "var(--ok)" : f.score_percent >= 60 ? "var(--medium)" : "var(--critical)") }),
         el("span", {}, Math.round(f.score_percent) + "% · " + f.controls_passed + "/" + f.controls_evaluated + " controls"),
-        sparkline(trend.map(x => (x.scores || {})[f.id] || 0))))),
+        sparkline(trend.map(x => (x.scores || {})[f.id] || 0), f.id + " over the last " + trend.length + " scans: " + trend.map(x => Math.round((x.scores || {})[f.id] || 0) + "%").join(" → "))))),
       el("details", { class: "section", open: "" }, el("summary", {}, "Failing controls"),
       el("table", { class: "controls" }, el("thead", {}, el("tr", {}, ["Framework", "Control", "Title", "Checks"].map(h => el("th", {}, h)))),
         el("tbody", {}, (t.frameworks || []).flatMap(f => (f.controls || []).filter(c => c.status === "fail").map(c =>
@@ -389,8 +403,8 @@ async function postureView(v) {
       el("details", { class: "section" }, el("summary", {}, "Failed checks (" + (t.failures || []).length + ")"),
       el("table", { class: "failures" }, el("thead", {}, el("tr", {}, ["Severity", "Check", "Resource", "Where", "Fix"].map(h => el("th", {}, h)))),
         el("tbody", {}, (t.failures || []).slice(0, 200).map(r => el("tr", {}, el("td", {}, level(r.severity)), el("td", {}, el("strong", {}, r.title), el("div", { class: "muted" }, r.check_id)),
-          el("td", {}, el("code", {}, r.resource.address || r.resource.arn || r.resource.name)),
-          el("td", { class: "muted" }, r.location.file ? r.location.file + ":" + r.location.start_line : (r.location.arn || "")),
+          el("td", {}, el("code", {}, r.resource.address || r.resource.arn || r.resource.name), r.baseline === "new" ? el("span", { class: "badge new" }, " new") : null),
+          el("td", { class: "muted" }, loc(r.location) + (r.attribute ? " (" + r.attribute + ")" : "")),
           el("td", {}, r.remediation || "", r.iac_fix ? el("pre", {}, r.iac_fix) : null)))))));
   }));
 }
@@ -425,10 +439,14 @@ function chart(title, days, series, fmt) {
 
 // sparkline draws a score trend (0–100) as an inline SVG, built node by
 // node (no markup strings).
-function sparkline(values) {
+function sparkline(values, title) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("width", "120"); svg.setAttribute("height", "24"); svg.setAttribute("viewBox", "0 0 120 24");
+  if (title) {
+    svg.setAttribute("role", "img"); svg.setAttribute("aria-label", title);
+    const t = document.createElementNS(ns, "title"); t.textContent = title; svg.append(t);
+  }
   if (values.length > 1) {
     const pts = values.map((v, i) => (i * 120 / (values.length - 1)).toFixed(1) + "," + (22 - v * 0.2).toFixed(1)).join(" ");
     const line = document.createElementNS(ns, "polyline");

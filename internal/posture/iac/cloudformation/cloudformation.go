@@ -6,7 +6,10 @@
 package cloudformation
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,21 +45,40 @@ func Load(path, base string) ([]*resource.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: not a template", path)
-	}
 	rel := path
 	if base != "" {
 		if r, err := filepath.Rel(base, path); err == nil {
 			rel = r
 		}
 	}
+	ignores := ignoreComments(string(data))
+	// A file may hold several templates as YAML documents ("---"): each
+	// is read on its own, with its lines counted from the file's start.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*resource.Resource
+	templates := 0
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		templates++
+		out = append(out, loadDocument(doc.Content[0], rel, ignores)...)
+	}
+	if templates == 0 {
+		return nil, fmt.Errorf("%s: not a template", path)
+	}
+	return out, nil
+}
+
+func loadDocument(root *yaml.Node, rel string, ignores map[int][2]string) []*resource.Resource {
 	t := &template{file: rel, params: map[string]any{}, conditions: map[string]*yaml.Node{}, condVals: map[string]any{}, resources: map[string]*yaml.Node{}}
-	root := doc.Content[0]
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i].Value, root.Content[i+1]
 		switch k {
@@ -86,8 +108,7 @@ func Load(path, base string) ([]*resource.Resource, error) {
 	}
 	t.params["AWS::Region"], t.params["AWS::AccountId"], t.params["AWS::StackName"] = resource.Unknown, resource.Unknown, resource.Unknown
 	t.params["AWS::Partition"], t.params["AWS::URLSuffix"], t.params["AWS::NoValue"] = "aws", "amazonaws.com", nil
-	ignores := ignoreComments(string(data))
-	return t.model(ignores), nil
+	return t.model(ignores)
 }
 
 var ignoreRe = regexp.MustCompile(`parapet:ignore\s+(\S+)(?:\s+(.*))?`)

@@ -100,16 +100,17 @@ func sgRule(r map[string]any) map[string]any {
 	}
 	v4, v6 := []any{}, []any{}
 	if c := str(r["CidrIp"]); c != "" {
-		v4 = append(v4, c)
+		v4 = append(v4, resource.NormalizeCIDR(c))
 	}
 	if c := str(r["CidrIpv6"]); c != "" {
-		v6 = append(v6, c)
+		v6 = append(v6, resource.NormalizeCIDR(c))
 	}
 	return map[string]any{"protocol": proto, "from_port": from, "to_port": to, "cidr_blocks": v4, "ipv6_cidr_blocks": v6}
 }
 
 func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 	byID := map[string]*resource.Resource{}
+	byName := map[string]*resource.Resource{} // model type/literal name
 	var out []*resource.Resource
 	type later struct {
 		id    string
@@ -119,6 +120,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 		n     *yaml.Node
 	}
 	var second []later
+	var joins []later // mapped resources that name others: Aurora members, policies naming users
 	for _, id := range t.order {
 		n := t.resources[id]
 		props, origins, cond := t.properties(n)
@@ -146,6 +148,9 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				}
 			}
 			byID[id] = r
+			if name != id && byName[mt+"/"+name] == nil {
+				byName[mt+"/"+name] = r
+			}
 			out = append(out, r)
 			return r
 		}
@@ -206,17 +211,22 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			r := add(resource.IAMRole, str(props["RoleName"]))
 			r.Set("trust_statements", statements(props["AssumeRolePolicyDocument"]), at("AssumeRolePolicyDocument"))
 			t.inlinePolicies(id, props, at, &out)
-		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::UserPolicy":
 			r := add(resource.IAMPolicy, str(props["PolicyName"])+str(props["ManagedPolicyName"]))
 			r.Set("statements", statements(props["PolicyDocument"]), at("PolicyDocument"))
-			r.Set("inline", typ == "AWS::IAM::Policy", loc)
+			r.Set("inline", typ != "AWS::IAM::ManagedPolicy", loc)
+			joins = append(joins, later{id: id, typ: typ, props: props, o: origins, n: n}) // the users it is attached to
 		case "AWS::CloudTrail::Trail":
 			r := add(resource.CloudTrail, str(props["TrailName"]))
 			r.Set("multi_region", truthy(props["IsMultiRegionTrail"]), at("IsMultiRegionTrail"))
 			r.Set("log_file_validation", truthy(props["EnableLogFileValidation"]), at("EnableLogFileValidation"))
-			r.Set("kms_encrypted", props["KMSKeyId"] != nil, at("KMSKeyId"))
+			// An empty KMSKeyId is no key.
+			r.Set("kms_encrypted", props["KMSKeyId"] != nil && props["KMSKeyId"] != "", at("KMSKeyId"))
 			r.Set("logging", props["IsLogging"] == nil || truthy(props["IsLogging"]), at("IsLogging"))
-			r.Set("cloudwatch_logs", props["CloudWatchLogsLogGroupArn"] != nil, at("CloudWatchLogsLogGroupArn"))
+			r.Set("global_service_events", props["IncludeGlobalServiceEvents"] == nil || truthy(props["IncludeGlobalServiceEvents"]), at("IncludeGlobalServiceEvents"))
+			// CloudTrail delivers to the log group only through the role.
+			r.Set("cloudwatch_logs", props["CloudWatchLogsLogGroupArn"] != nil && props["CloudWatchLogsLogGroupArn"] != "" &&
+				props["CloudWatchLogsRoleArn"] != nil && props["CloudWatchLogsRoleArn"] != "", at("CloudWatchLogsLogGroupArn"))
 			r.Set("cloudwatch_log_group", resource.LogGroupName(props["CloudWatchLogsLogGroupArn"]), at("CloudWatchLogsLogGroupArn"))
 			w, rd := resource.S3DataEvents(l(props["EventSelectors"]), l(props["AdvancedEventSelectors"]))
 			r.Set("s3_write_data_events", w, at("EventSelectors"))
@@ -255,9 +265,18 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			}
 			r.Set("key_spec", spec, at("KeySpec"))
 		case "AWS::RDS::DBInstance", "AWS::RDS::DBCluster":
-			r := add(resource.RDSInstance, str(props["DBInstanceIdentifier"])+str(props["DBClusterIdentifier"]))
+			name := str(props["DBInstanceIdentifier"])
+			if typ == "AWS::RDS::DBCluster" {
+				name = str(props["DBClusterIdentifier"])
+			}
+			r := add(resource.RDSInstance, name)
 			r.Set("public", truthy(props["PubliclyAccessible"]), at("PubliclyAccessible"))
-			r.Set("encrypted", truthy(props["StorageEncrypted"]), at("StorageEncrypted"))
+			// Aurora Serverless v1 clusters are always encrypted.
+			serverless := typ == "AWS::RDS::DBCluster" && str(props["EngineMode"]) == "serverless" && props["StorageEncrypted"] == nil
+			r.Set("encrypted", serverless || truthy(props["StorageEncrypted"]), at("StorageEncrypted"))
+			if typ == "AWS::RDS::DBInstance" && props["DBClusterIdentifier"] != nil {
+				joins = append(joins, later{id: id, typ: typ, props: props, o: origins, n: n})
+			}
 			r.Set("backup_retention", num(props["BackupRetentionPeriod"], 1), at("BackupRetentionPeriod"))
 			r.Set("multi_az", truthy(props["MultiAZ"]), at("MultiAZ"))
 			r.Set("cluster", typ == "AWS::RDS::DBCluster", loc)
@@ -307,6 +326,48 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			second = append(second, later{id: id, typ: typ, props: props, o: origins, n: n})
 		}
 	}
+	// find is the resource a property names: by Ref or GetAtt, by logical
+	// id, or by its literal name.
+	find := func(v any, typ string) *resource.Resource {
+		if r := byID[refID(v)]; r != nil && r.Type == typ {
+			return r
+		}
+		if s := str(v); s != "" && s != resource.Unknown {
+			if r := byID[s]; r != nil && r.Type == typ {
+				return r
+			}
+			return byName[typ+"/"+s]
+		}
+		return nil
+	}
+	// parent is find, or, for a resource the template does not declare,
+	// one of its own with what the template cannot tell unknown, so that
+	// the split resource is still evaluated.
+	parent := func(s later, prop, typ string, unknowns ...string) *resource.Resource {
+		if r := find(s.props[prop], typ); r != nil {
+			return r
+		}
+		name := str(s.props[prop])
+		if name == "" || name == resource.Unknown || refID(s.props[prop]) != "" {
+			name = s.id
+		}
+		loc := resource.Origin{File: t.file, StartLine: s.n.Line, EndLine: resourceEnd(s.n), Column: s.n.Column}
+		r := &resource.Resource{Type: typ, Name: name, Address: s.id, Source: "cloudformation", Location: loc, Attrs: map[string]any{}, Origins: map[string]resource.Origin{}, Suppressed: map[string]string{}}
+		for line := s.n.Line - 2; line <= loc.EndLine; line++ {
+			if ig, ok := ignores[line]; ok {
+				r.Suppressed[ig[0]] = ig[1]
+			}
+		}
+		for _, k := range unknowns {
+			r.Set(k, resource.Unknown, loc)
+		}
+		byID[s.id] = r
+		if name != s.id {
+			byName[typ+"/"+name] = r
+		}
+		out = append(out, r)
+		return r
+	}
 	for _, s := range second {
 		at := func(k string) resource.Origin {
 			if o, ok := s.o[k]; ok {
@@ -317,11 +378,14 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 		p := s.props
 		switch s.typ {
 		case "AWS::S3::BucketPolicy":
-			if r := byID[refID(p["Bucket"])]; r != nil {
-				r.Set("policy_statements", statements(p["PolicyDocument"]), at("PolicyDocument"))
-			}
+			r := parent(s, "Bucket", resource.S3Bucket, "acl", "public_acl", "public_access_block", "encryption", "versioning", "mfa_delete", "logging", "object_lock")
+			r.Set("policy_statements", statements(p["PolicyDocument"]), at("PolicyDocument"))
 		case "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress":
-			if r := byID[refID(p["GroupId"])]; r != nil {
+			prop := "GroupId"
+			if p["GroupId"] == nil && p["GroupName"] != nil {
+				prop = "GroupName"
+			}
+			if r := parent(s, prop, resource.SecurityGroup, "ingress", "egress"); r != nil {
 				key := "ingress"
 				if strings.HasSuffix(s.typ, "Egress") {
 					key = "egress"
@@ -330,18 +394,21 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				r.Set(key, append(rules, sgRule(p)), at("GroupId"))
 			}
 		case "AWS::IAM::AccessKey":
-			if r := byID[refID(p["UserName"])]; r != nil {
+			if r := find(p["UserName"], resource.IAMUser); r != nil {
 				n, _ := r.Attrs["access_keys"].(float64)
 				if str(p["Status"]) != "Inactive" {
 					r.Set("access_keys", n+1, at("UserName"))
 				}
 			}
 		case "AWS::EC2::FlowLog":
-			if r := byID[refID(p["ResourceId"])]; r != nil && r.Type == resource.VPC {
+			if r := find(p["ResourceId"], resource.VPC); r != nil {
 				r.Set("flow_logs", true, at("ResourceId"))
 			}
 		case "AWS::EC2::NetworkAclEntry":
-			if r := byID[refID(p["NetworkAclId"])]; r != nil && !truthy(p["Egress"]) {
+			if truthy(p["Egress"]) {
+				break
+			}
+			if r := parent(s, "NetworkAclId", resource.NetworkACL, "ingress"); r != nil {
 				rule := sgRule(map[string]any{"IpProtocol": protoName(p["Protocol"]), "FromPort": m(p["PortRange"])["From"], "ToPort": m(p["PortRange"])["To"], "CidrIp": p["CidrBlock"], "CidrIpv6": p["Ipv6CidrBlock"]})
 				rule["action"] = strings.ToLower(str(p["RuleAction"]))
 				rules, _ := r.Attrs["ingress"].([]any)
@@ -349,6 +416,47 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			}
 		default:
 			genericJoin(s.typ, p, at, byID) // joins content/resources declares
+		}
+	}
+	for _, s := range joins {
+		at := func(k string) resource.Origin {
+			if o, ok := s.o[k]; ok {
+				return o
+			}
+			return resource.Origin{File: t.file, StartLine: s.n.Line, Column: s.n.Column}
+		}
+		p := s.props
+		switch s.typ {
+		case "AWS::RDS::DBInstance":
+			// An instance in an Aurora cluster takes its storage
+			// encryption, backups, deletion protection and IAM
+			// authentication from the cluster; unknown when the cluster is
+			// not in the template. Its storage is the cluster's, in
+			// several zones.
+			r := byID[s.id]
+			if r == nil {
+				continue
+			}
+			cl := find(p["DBClusterIdentifier"], resource.RDSInstance)
+			for _, k := range []string{"encrypted", "backup_retention", "deletion_protection", "iam_auth"} {
+				if cl != nil {
+					r.Set(k, cl.Attrs[k], cl.Origins[k])
+				} else {
+					r.Set(k, resource.Unknown, at("DBClusterIdentifier"))
+				}
+			}
+			r.Set("cluster", true, at("DBClusterIdentifier"))
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::UserPolicy":
+			// A policy attached to users is a direct user policy.
+			users := l(p["Users"])
+			if p["UserName"] != nil {
+				users = append(users, p["UserName"])
+			}
+			for _, u := range users {
+				if r := find(u, resource.IAMUser); r != nil {
+					r.Set("direct_policies", true, at("Users"))
+				}
+			}
 		}
 	}
 	return append(out, resource.AccountRollup(out, false)...)

@@ -45,7 +45,7 @@ type Options struct {
 
 // Load reads the module in dir (and the local modules it calls).
 func Load(dir string, opt Options) ([]*Block, []error) {
-	l := &loader{parser: hclparse.NewParser()}
+	l := &loader{parser: hclparse.NewParser(), installed: installedModules(dir)}
 	vars := map[string]cty.Value{}
 	for k, v := range opt.Vars {
 		vars[k] = cty.StringVal(v)
@@ -55,8 +55,14 @@ func Load(dir string, opt Options) ([]*Block, []error) {
 }
 
 type loader struct {
-	parser *hclparse.Parser
-	errs   []error
+	parser    *hclparse.Parser
+	errs      []error
+	installed map[string]string // module key → folder, from .terraform/modules/modules.json
+}
+
+type rawModule struct {
+	block   *hclsyntax.Block
+	ignores map[string]string
 }
 
 var ignoreRe = regexp.MustCompile(`parapet:ignore\s+(\S+)(?:\s+(.*))?`)
@@ -82,7 +88,8 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 		variables = map[string]*hclsyntax.Block{}
 		locals    []*hclsyntax.Attribute
 		resources []rawResource
-		modules   []*hclsyntax.Block
+		datas     []rawData
+		modules   []rawModule
 	)
 	for _, f := range files {
 		src, err := os.ReadFile(f)
@@ -116,8 +123,12 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 				if len(b.Labels) == 2 {
 					resources = append(resources, rawResource{typ: b.Labels[0], name: b.Labels[1], body: b.Body, rng: b.Range(), file: f, ignores: ignores(lines, b.Range())})
 				}
+			case "data":
+				if len(b.Labels) == 2 {
+					datas = append(datas, rawData{typ: b.Labels[0], name: b.Labels[1], body: b.Body})
+				}
 			case "module":
-				modules = append(modules, b)
+				modules = append(modules, rawModule{b, ignores(lines, b.Range())})
 			}
 		}
 	}
@@ -175,6 +186,8 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 	for _, a := range locals {
 		localVals[a.Name] = cty.DynamicVal
 	}
+	ctx.Variables["local"] = cty.ObjectVal(localVals)
+	ctx.Variables["data"] = dataValues(datas, ctx)
 	for pass := 0; pass < 8; pass++ {
 		ctx.Variables["local"] = cty.ObjectVal(localVals)
 		changed := false
@@ -196,6 +209,7 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 	// one resource can name another (aws_s3_bucket.logs.bucket).
 	var out []*Block
 	for pass := 0; pass < 2; pass++ {
+		ctx.Variables["data"] = dataValues(datas, ctx)
 		out = out[:0]
 		byType := map[string]map[string]cty.Value{}
 		for _, r := range resources {
@@ -214,8 +228,11 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 			ctx.Variables[t] = cty.ObjectVal(m)
 		}
 	}
-	// Local modules.
-	for _, m := range modules {
+	// Modules: local folders, folders `terraform init` installed, the
+	// public modules Parapet maps from their inputs; anything else is
+	// reported as not scanned.
+	for _, rm := range modules {
+		m := rm.block
 		if len(m.Labels) != 1 {
 			continue
 		}
@@ -224,25 +241,75 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 			continue
 		}
 		sv, d := src.Expr.Value(nil)
-		if d.HasErrors() || sv.Type() != cty.String {
+		if d.HasErrors() || sv.Type() != cty.String || !sv.IsKnown() || sv.IsNull() {
 			continue
 		}
 		s := sv.AsString()
-		if !strings.HasPrefix(s, "./") && !strings.HasPrefix(s, "../") {
-			continue // registry and remote modules are not fetched
-		}
 		in := map[string]cty.Value{}
+		ranges := map[string]hcl.Range{}
 		for n, a := range m.Body.Attributes {
 			if n == "source" || n == "version" || n == "count" || n == "for_each" || n == "providers" || n == "depends_on" {
 				continue
 			}
+			ranges[n] = a.SrcRange
 			if v, d := a.Expr.Value(ctx); !d.HasErrors() {
 				in[n] = v
+			} else {
+				in[n] = cty.DynamicVal
 			}
 		}
-		out = append(out, l.module(filepath.Join(dir, s), prefix+"module."+m.Labels[0]+".", in, nil, depth+1)...)
+		if moduleDisabled(m, ctx) {
+			continue // count = 0, or for_each over nothing: the module makes nothing
+		}
+		name := m.Labels[0]
+		childPrefix := prefix + "module." + name + "."
+		notScanned := &ModuleNotScanned{Address: strings.TrimSuffix(childPrefix, "."), Source: s, File: m.Range().Filename, Line: m.Range().Start.Line}
+		local := ""
+		if d, ok := l.installed[moduleKey(prefix, name)]; ok {
+			local = d
+		} else if strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") {
+			local = filepath.Join(dir, s)
+		}
+		if local != "" {
+			if tf, _ := filepath.Glob(filepath.Join(local, "*.tf")); len(tf) == 0 {
+				l.errs = append(l.errs, notScanned) // the folder is missing or holds no Terraform
+				continue
+			}
+			out = append(out, l.module(local, childPrefix, in, nil, depth+1)...)
+			continue
+		}
+		version := ""
+		if a, ok := m.Body.Attributes["version"]; ok {
+			if v, d := a.Expr.Value(nil); !d.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+				version = v.AsString()
+			}
+		}
+		goIn := map[string]any{}
+		for n, v := range in {
+			goIn[n] = goValue(v)
+		}
+		c := &call{module: childPrefix, in: goIn, ranges: ranges, rng: m.Range(), ignores: rm.ignores}
+		if blocks, ok := registryModule(s, version, c); ok {
+			out = append(out, blocks...)
+			continue
+		}
+		l.errs = append(l.errs, notScanned)
 	}
 	return out
+}
+
+// moduleDisabled says whether a module call's count is a known 0 or its
+// for_each a known empty collection.
+func moduleDisabled(m *hclsyntax.Block, ctx *hcl.EvalContext) bool {
+	if a, ok := m.Body.Attributes["count"]; ok {
+		v, d := a.Expr.Value(ctx)
+		return !d.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.Number && v.RawEquals(cty.NumberIntVal(0))
+	}
+	if a, ok := m.Body.Attributes["for_each"]; ok {
+		v, d := a.Expr.Value(ctx)
+		return !d.HasErrors() && v.IsWhollyKnown() && !v.IsNull() && v.CanIterateElements() && v.LengthInt() == 0
+	}
+	return false
 }
 
 // ignores reads parapet:ignore comments inside a block or on the lines

@@ -25,6 +25,10 @@ func Resources(blocks []*Block, base string) []*resource.Resource {
 	for _, b := range blocks {
 		m.secondary(b)
 	}
+	// Objects, once their buckets are complete.
+	for _, b := range blocks {
+		m.object(b)
+	}
 	return append(m.out, resource.AccountRollup(m.out, false)...)
 }
 
@@ -68,8 +72,16 @@ func (m *mapper) add(b *Block, typ, name string) *resource.Resource {
 	r := &resource.Resource{Type: typ, Name: name, Address: b.Address, Source: "terraform", Location: m.blockOrigin(b), Attrs: map[string]any{}, Origins: map[string]resource.Origin{}, Suppressed: b.Ignores}
 	m.out = append(m.out, r)
 	m.byAddr[baseAddr(b)] = append(m.byAddr[baseAddr(b)], r)
-	if s, ok := b.Values["bucket"].(string); ok && s != resource.Unknown && typ == resource.S3Bucket {
-		m.byName[typ+"/"+s] = r
+	// Resources known by a literal name (a bucket, a user, a cluster) can
+	// be named by split resources that do not reference them.
+	if name != b.Address {
+		k := typ + "/" + name
+		if b.Type == "aws_rds_cluster" {
+			k = "aws_rds_cluster/" + name
+		}
+		if m.byName[k] == nil {
+			m.byName[k] = r
+		}
 	}
 	return r
 }
@@ -198,6 +210,7 @@ func (m *mapper) primary(b *Block) {
 		r.Set("ingress", naclRules(v["ingress"]), m.blockOrigin(b))
 	case "aws_iam_user":
 		r := m.add(b, resource.IAMUser, str(v["name"]))
+		r.Set("direct_policies", false, m.blockOrigin(b))
 		r.Set("access_keys", 0.0, m.blockOrigin(b))
 		r.Set("console_password", false, m.blockOrigin(b))
 		r.Set("inline_policy_statements", []any{}, m.blockOrigin(b))
@@ -227,7 +240,9 @@ func (m *mapper) primary(b *Block) {
 		m.set(r, b, "log_file_validation", "enable_log_file_validation", false)
 		r.Set("kms_encrypted", str(v["kms_key_id"]) != "", m.attrOrigin(b, "kms_key_id"))
 		m.set(r, b, "logging", "enable_logging", true)
-		r.Set("cloudwatch_logs", str(v["cloud_watch_logs_group_arn"]) != "", m.attrOrigin(b, "cloud_watch_logs_group_arn"))
+		m.set(r, b, "global_service_events", "include_global_service_events", true)
+		// CloudTrail delivers to the log group only through the role.
+		r.Set("cloudwatch_logs", str(v["cloud_watch_logs_group_arn"]) != "" && str(v["cloud_watch_logs_role_arn"]) != "", m.attrOrigin(b, "cloud_watch_logs_group_arn"))
 		r.Set("cloudwatch_log_group", resource.LogGroupName(v["cloud_watch_logs_group_arn"]), m.attrOrigin(b, "cloud_watch_logs_group_arn"))
 		w, rd := resource.S3DataEvents(list(v["event_selector"]), list(v["advanced_event_selector"]))
 		r.Set("s3_write_data_events", w, m.blockOrigin(b))
@@ -250,10 +265,16 @@ func (m *mapper) primary(b *Block) {
 		r := m.add(b, resource.KMSKey, str(v["description"]))
 		m.set(r, b, "rotation", "enable_key_rotation", false)
 		m.set(r, b, "key_spec", "customer_master_key_spec", "SYMMETRIC_DEFAULT")
-	case "aws_db_instance", "aws_rds_cluster":
-		r := m.add(b, resource.RDSInstance, str(v["identifier"]))
+	case "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance":
+		name := str(v["identifier"])
+		if b.Type == "aws_rds_cluster" {
+			name = str(v["cluster_identifier"])
+		}
+		r := m.add(b, resource.RDSInstance, name)
 		m.set(r, b, "public", "publicly_accessible", false)
-		m.set(r, b, "encrypted", "storage_encrypted", false)
+		// Aurora Serverless v1 clusters are always encrypted (the
+		// provider's default for engine_mode "serverless" is true).
+		m.set(r, b, "encrypted", "storage_encrypted", b.Type == "aws_rds_cluster" && str(v["engine_mode"]) == "serverless")
 		m.set(r, b, "backup_retention", "backup_retention_period", 0.0)
 		m.set(r, b, "multi_az", "multi_az", false)
 		r.Set("cluster", b.Type == "aws_rds_cluster", m.blockOrigin(b))
@@ -300,6 +321,13 @@ func (m *mapper) primary(b *Block) {
 	case "aws_iam_server_certificate":
 		r := m.add(b, resource.IAMServerCertificate, str(v["name"]))
 		r.Set("days_to_expiry", resource.CertDaysToExpiry(v["certificate_body"], time.Now()), m.attrOrigin(b, "certificate_body"))
+	case "aws_s3_object", "aws_s3_bucket_object":
+		r := m.add(b, "aws_s3_object", str(v["key"]))
+		sse := str(v["server_side_encryption"])
+		if sse == "" && str(v["kms_key_id"]) != "" {
+			sse = "aws:kms"
+		}
+		r.Set("sse", sse, m.attrOrigin(b, "server_side_encryption"))
 	case "aws_lambda_function_url":
 		r := m.add(b, resource.LambdaFunctionURL, str(v["function_name"]))
 		m.set(r, b, "auth_type", "authorization_type", "")
@@ -332,11 +360,63 @@ func (m *mapper) target(b *Block, attr, typ string) *resource.Resource {
 	return nil
 }
 
+// targets is target for an attribute holding a list (users = [...]):
+// every resource it references or names.
+func (m *mapper) targets(b *Block, attr, typ string) []*resource.Resource {
+	var out []*resource.Resource
+	seen := map[*resource.Resource]bool{}
+	for _, ref := range b.Refs[attr] {
+		for _, r := range m.byAddr[b.Module+ref] {
+			if r.Type == typ && !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	for _, e := range list(b.Values[attr]) {
+		if s := str(e); s != "" && s != resource.Unknown {
+			if r := m.byName[typ+"/"+s]; r != nil && !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// Attributes a resource of each type has that a split resource alone
+// cannot tell: unknown on a parent made for an orphan.
+var orphanUnknowns = map[string][]string{
+	resource.S3Bucket:      {"acl", "public_acl", "policy_statements", "public_access_block", "encryption", "versioning", "mfa_delete", "logging", "object_lock"},
+	resource.SecurityGroup: {"ingress", "egress", "description"},
+	resource.NetworkACL:    {"ingress"},
+}
+
+// parent is the resource a split resource belongs to: the one it
+// references or names, or, when that is not in the scan, one of its own
+// (under the literal name when there is one, so that other split
+// resources naming it join it) whose other attributes are unknown: the
+// split resource is still evaluated.
+func (m *mapper) parent(b *Block, attr, typ string) *resource.Resource {
+	if r := m.target(b, attr, typ); r != nil {
+		return r
+	}
+	name := str(b.Values[attr])
+	if name == resource.Unknown {
+		name = ""
+	}
+	r := m.add(b, typ, name)
+	for _, k := range orphanUnknowns[typ] {
+		r.Set(k, resource.Unknown, m.blockOrigin(b))
+	}
+	return r
+}
+
 func (m *mapper) secondary(b *Block) {
 	v := b.Values
 	switch b.Type {
 	case "aws_s3_bucket_public_access_block":
-		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+		if r := m.parent(b, "bucket", resource.S3Bucket); r != nil {
 			pab := map[string]any{}
 			for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
 				pab[k] = truthy(v[k])
@@ -365,7 +445,7 @@ func (m *mapper) secondary(b *Block) {
 			r.Set("public_acl", publicACLs[str(v["acl"])], m.attrOrigin(b, "acl"))
 		}
 	case "aws_s3_bucket_policy":
-		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
+		if r := m.parent(b, "bucket", resource.S3Bucket); r != nil {
 			r.Set("policy_statements", statements(v["policy"]), m.attrOrigin(b, "policy"))
 		}
 	case "aws_s3_bucket_object_lock_configuration":
@@ -373,16 +453,24 @@ func (m *mapper) secondary(b *Block) {
 			r.Set("object_lock", true, m.blockOrigin(b))
 		}
 	case "aws_security_group_rule":
-		if r := m.target(b, "security_group_id", resource.SecurityGroup); r != nil {
+		if r := m.parent(b, "security_group_id", resource.SecurityGroup); r != nil {
 			key := "ingress"
 			if str(v["type"]) == "egress" {
 				key = "egress"
 			}
 			rules, _ := r.Attrs[key].([]any)
-			r.Set(key, append(rules, sgRule(v, "protocol", "cidr_blocks", "ipv6_cidr_blocks")), r.Origins[key])
+			r.Set(key, append(rules, sgRule(v, "protocol", "cidr_blocks", "ipv6_cidr_blocks")), m.blockOrigin(b))
+		}
+	case "aws_network_acl_rule":
+		if truthy(v["egress"]) {
+			break
+		}
+		if r := m.parent(b, "network_acl_id", resource.NetworkACL); r != nil {
+			rules, _ := r.Attrs["ingress"].([]any)
+			r.Set("ingress", append(rules, naclRule(v, "rule_action")), m.blockOrigin(b))
 		}
 	case "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule":
-		if r := m.target(b, "security_group_id", resource.SecurityGroup); r != nil {
+		if r := m.parent(b, "security_group_id", resource.SecurityGroup); r != nil {
 			key := "ingress"
 			if strings.HasSuffix(b.Type, "egress_rule") {
 				key = "egress"
@@ -395,7 +483,7 @@ func (m *mapper) secondary(b *Block) {
 				w["ipv6_cidr_blocks"] = []any{c}
 			}
 			rules, _ := r.Attrs[key].([]any)
-			r.Set(key, append(rules, sgRule(w, "ip_protocol", "cidr_blocks", "ipv6_cidr_blocks")), r.Origins[key])
+			r.Set(key, append(rules, sgRule(w, "ip_protocol", "cidr_blocks", "ipv6_cidr_blocks")), m.blockOrigin(b))
 		}
 	case "aws_iam_access_key":
 		if r := m.target(b, "user", resource.IAMUser); r != nil {
@@ -408,9 +496,43 @@ func (m *mapper) secondary(b *Block) {
 		if r := m.target(b, "user", resource.IAMUser); r != nil {
 			r.Set("console_password", true, m.blockOrigin(b))
 		}
-	case "aws_iam_user_policy_attachment":
+	case "aws_iam_user_policy_attachment", "aws_iam_user_policy":
 		if r := m.target(b, "user", resource.IAMUser); r != nil {
 			r.Set("direct_policies", true, m.blockOrigin(b))
+		}
+	case "aws_iam_policy_attachment":
+		for _, r := range m.targets(b, "users", resource.IAMUser) {
+			r.Set("direct_policies", true, m.attrOrigin(b, "users"))
+		}
+	case "aws_db_instance", "aws_rds_cluster_instance":
+		// An instance in an Aurora cluster takes its storage encryption,
+		// backups, deletion protection and IAM authentication from the
+		// cluster; unknown when the cluster is not in the scan. Its
+		// storage is the cluster's, in several zones.
+		if c := v["cluster_identifier"]; c != nil && c != "" {
+			r := m.byAddr[baseAddr(b)]
+			var cl *resource.Resource
+			for _, ref := range b.Refs["cluster_identifier"] {
+				if insts := m.byAddr[b.Module+ref]; len(insts) > 0 && strings.HasPrefix(ref, "aws_rds_cluster.") {
+					cl = insts[0]
+				}
+			}
+			if s := str(c); cl == nil && s != resource.Unknown {
+				cl = m.byName["aws_rds_cluster/"+s]
+			}
+			for _, x := range r {
+				if x.Address != b.Address {
+					continue
+				}
+				for _, k := range []string{"encrypted", "backup_retention", "deletion_protection", "iam_auth"} {
+					if cl != nil {
+						x.Set(k, cl.Attrs[k], cl.Origins[k])
+					} else {
+						x.Set(k, resource.Unknown, m.attrOrigin(b, "cluster_identifier"))
+					}
+				}
+				x.Set("cluster", true, m.attrOrigin(b, "cluster_identifier"))
+			}
 		}
 	case "aws_default_security_group":
 		if r := m.target(b, "vpc_id", resource.VPC); r != nil {
@@ -432,6 +554,35 @@ func (m *mapper) secondary(b *Block) {
 		}
 	default:
 		m.genericJoin(b) // joins content/resources declares
+	}
+}
+
+// object completes an S3 object with its bucket's default encryption: an
+// object written without its own is encrypted as the bucket says
+// (unknown when the bucket is not in the scan).
+func (m *mapper) object(b *Block) {
+	if b.Type != "aws_s3_object" && b.Type != "aws_s3_bucket_object" {
+		return
+	}
+	var objs []*resource.Resource
+	for _, r := range m.byAddr[baseAddr(b)] {
+		if r.Address == b.Address && r.Type == "aws_s3_object" {
+			objs = append(objs, r)
+		}
+	}
+	var def any = resource.Unknown
+	at := m.attrOrigin(b, "bucket")
+	if bk := m.target(b, "bucket", resource.S3Bucket); bk != nil {
+		def, at = "", bk.Origins["encryption"]
+		switch enc := bk.Attrs["encryption"].(type) {
+		case map[string]any:
+			def = enc["algorithm"]
+		case string:
+			def = enc // unknown
+		}
+	}
+	for _, r := range objs {
+		r.Set("bucket_sse", def, at)
 	}
 }
 
@@ -461,10 +612,7 @@ func sgRule(m map[string]any, protoKey, v4, v6 string) map[string]any {
 	}
 	cidrs := func(k string) []any {
 		l, _ := m[k].([]any)
-		if l == nil {
-			return []any{}
-		}
-		return l
+		return resource.NormalizeCIDRs(l)
 	}
 	return map[string]any{"protocol": proto, "from_port": from, "to_port": to, "cidr_blocks": cidrs(v4), "ipv6_cidr_blocks": cidrs(v6)}
 }
@@ -477,13 +625,32 @@ func naclRules(v any) []any {
 		if !ok {
 			continue
 		}
-		r := sgRule(em, "protocol", "cidr_block", "ipv6_cidr_block")
-		r["cidr_blocks"] = []any{em["cidr_block"]}
-		if c, ok := em["ipv6_cidr_block"]; ok {
-			r["ipv6_cidr_blocks"] = []any{c}
-		}
-		r["action"] = strings.ToLower(fmt.Sprint(em["action"]))
-		out = append(out, r)
+		out = append(out, naclRule(em, "action"))
 	}
 	return out
+}
+
+// naclRule: a rule of a network ACL, inline or aws_network_acl_rule
+// (protocol numbers 6 and 17 as tcp and udp).
+func naclRule(em map[string]any, actionKey string) map[string]any {
+	w := map[string]any{}
+	for k, x := range em {
+		w[k] = x
+	}
+	switch fmt.Sprint(em["protocol"]) {
+	case "6":
+		w["protocol"] = "tcp"
+	case "17":
+		w["protocol"] = "udp"
+	}
+	r := sgRule(w, "protocol", "cidr_block", "ipv6_cidr_block")
+	r["cidr_blocks"], r["ipv6_cidr_blocks"] = []any{}, []any{}
+	if c := str(em["cidr_block"]); c != "" {
+		r["cidr_blocks"] = []any{resource.NormalizeCIDR(c)}
+	}
+	if c := str(em["ipv6_cidr_block"]); c != "" {
+		r["ipv6_cidr_blocks"] = []any{resource.NormalizeCIDR(c)}
+	}
+	r["action"] = strings.ToLower(fmt.Sprint(em[actionKey]))
+	return r
 }

@@ -1,0 +1,7 @@
+resource "aws_s3_bucket_public_access_block" "b" {
+  bucket                  = "acme-shared"
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}

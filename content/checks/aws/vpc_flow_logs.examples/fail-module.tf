@@ -1,0 +1,5 @@
+module "vpc" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "5.1.2"
+  cidr    = "10.0.0.0/16"
+}
