@@ -120,6 +120,23 @@ var eventSize = int64(unsafe.Sizeof(event.Event{}) + unsafe.Sizeof(item{}))
 
 func (o *Order) event(it *item) *event.Event { return &o.batches[it.batch][it.idx] }
 
+// next is ev's item (time, arrival and dedup key; the caller says where
+// it lies), counting it out of order when it came after a later one.
+func (o *Order) next(ev *event.Event) item {
+	t := sortTime(ev.Time)
+	if t < o.newest {
+		o.stats.OutOfOrder++
+		o.sorted = false
+	}
+	o.newest = max(o.newest, t)
+	it := item{t: t, seq: o.seq}
+	o.seq++
+	if o.Dedup != nil {
+		it.key = o.Dedup.Key(ev)
+	}
+	return it
+}
+
 // Add takes events (the slice must not change afterwards) and holds them
 // until Run; it writes a sorted run to disk when the memory bound is
 // reached.
@@ -140,17 +157,8 @@ func (o *Order) Add(events []event.Event) error {
 	batch := int32(len(o.batches) - 1)
 	for i := range events {
 		ev := &events[i]
-		t := sortTime(ev.Time)
-		if t < o.newest {
-			o.stats.OutOfOrder++
-			o.sorted = false
-		}
-		o.newest = max(o.newest, t)
-		it := item{t: t, seq: o.seq, batch: batch, idx: int32(i)}
-		o.seq++
-		if o.Dedup != nil {
-			it.key = o.Dedup.Key(ev)
-		}
+		it := o.next(ev)
+		it.batch, it.idx = batch, int32(i)
 		o.items = append(o.items, it)
 		o.bytes += eventSize + int64(len(ev.Raw.Data)) + 16*int64(len(ev.Raw.Values)) + 64*int64(len(ev.Resources))
 		if o.Memory > 0 && o.bytes > o.Memory {
@@ -207,17 +215,8 @@ func (o *Order) addHeld(events []event.Event, keep []bool, payloads [][]byte) er
 	}
 	for i := range events {
 		ev := &events[i]
-		t := sortTime(ev.Time)
-		if t < o.newest {
-			o.stats.OutOfOrder++
-			o.sorted = false
-		}
-		o.newest = max(o.newest, t)
-		it := item{t: t, seq: o.seq, batch: skipBatch}
-		o.seq++
-		if o.Dedup != nil {
-			it.key = o.Dedup.Key(ev)
-		}
+		it := o.next(ev)
+		it.batch = skipBatch
 		o.bytes += int64(unsafe.Sizeof(item{}))
 		hold := keep == nil || keep[i]
 		if payloads != nil {
