@@ -217,18 +217,11 @@ func (f *ingestFlags) summary(io IO, st ingest.Stats, read int64, elapsed time.D
 // a run holds little more than its findings. It prints the summary line
 // and the bad-input messages on stderr.
 func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, stateless func([]event.Event) *detect.Batch, mayFind func([]event.Event, []bool) []bool, emit func([]event.Event, *detect.Batch) error) (ingest.Stats, detect.OrderStats, error) {
-	// Read in the order of the times in the inputs' names: under the S3
-	// key layout that is nearly event-time order, which is cheapest to
-	// sort.
-	f.timeOrder = true
-	inputs, enrich, done, err := f.open(io, paths)
+	inputs, enrich, done, err := f.openOrdered(io, paths)
 	if err != nil {
 		return ingest.Stats{}, detect.OrderStats{}, err
 	}
 	defer done()
-	if f.sortMemory == 0 {
-		return ingest.Stats{}, detect.OrderStats{}, usagef("--sort-memory: want a positive number of bytes")
-	}
 	enrichAll := func(evs []event.Event) {
 		if enrich != nil {
 			for i := range evs {
@@ -268,21 +261,28 @@ func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, statele
 	return st, ost, err
 }
 
+// openOrdered is open for a run sorted by event time: inputs in the
+// order of the times in their names (under the S3 key layout nearly
+// event-time order, which is cheapest to sort), and --sort-memory checked.
+func (f *ingestFlags) openOrdered(io IO, paths []string) ([]ingest.Input, func(*event.Event), func(), error) {
+	if f.sortMemory == 0 {
+		return nil, nil, nil, usagef("--sort-memory: want a positive number of bytes")
+	}
+	f.timeOrder = true
+	return f.open(io, paths)
+}
+
 // detectEncoded is detect for a run in which nothing keeps state across
 // events: encode makes and encodes each event's findings as it is read,
 // on every core (after the enrichment the flags ask for), and only those
 // bytes are held, to be handed to emit in event-time order (copies of a
 // record passed over).
 func (f *ingestFlags) detectEncoded(ctx context.Context, io IO, paths []string, encode func([]event.Event) ([][]byte, error), emit func(payload []byte) error) (ingest.Stats, detect.OrderStats, error) {
-	f.timeOrder = true
-	inputs, enrich, done, err := f.open(io, paths)
+	inputs, enrich, done, err := f.openOrdered(io, paths)
 	if err != nil {
 		return ingest.Stats{}, detect.OrderStats{}, err
 	}
 	defer done()
-	if f.sortMemory == 0 {
-		return ingest.Stats{}, detect.OrderStats{}, usagef("--sort-memory: want a positive number of bytes")
-	}
 	type encoded struct {
 		payloads [][]byte
 		err      error
