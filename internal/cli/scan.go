@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/content"
@@ -219,9 +220,10 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			// Folders other folders call as modules are scanned as part of
 			// their callers.
 			allDirs := append([]string(nil), dirs...) // secrets are looked for in every folder, called or not
+			files := terraform.NewFiles()             // each .tf file is parsed once
 			called := map[string]bool{}
 			for _, d := range dirs {
-				for _, c := range terraform.CalledModules(d) {
+				for _, c := range terraform.CalledModules(d, files) {
 					called[c] = true
 				}
 			}
@@ -239,7 +241,7 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			}
 			var res []*resource.Resource
 			for _, d := range dirs {
-				blocks, errs := terraform.Load(d, terraform.Options{VarFiles: varFiles})
+				blocks, errs := terraform.Load(d, terraform.Options{VarFiles: varFiles, Files: files})
 				for _, e := range errs {
 					var mns *terraform.ModuleNotScanned
 					if errors.As(e, &mns) {
@@ -273,7 +275,10 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			}
 			var found []secrets.Finding
 			for _, d := range allDirs {
-				found = append(found, secrets.Terraform(d, base)...)
+				found = append(found, secrets.Terraform(d, base, func(p string) ([]byte, *hcl.File, error) {
+					src, file, _, err := files.Parse(p)
+					return src, file, err
+				})...)
 			}
 			for _, tpl := range templates {
 				found = append(found, secrets.CloudFormation(tpl, base)...)
@@ -719,9 +724,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	defer w.Flush()
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeScanJSON(w, rep); err != nil {
 			return err
 		}
 	case "sarif":

@@ -36,12 +36,20 @@ var base64EncodeFunc = function.New(&function.Spec{
 // and locals. Only what is written as a literal is judged: a reference
 // (var.x, data.x, another resource's attribute) is not a secret, and in a
 // template only the literal text around ${…} is read. base makes file
-// names relative.
-func Terraform(dir, base string) []Finding {
+// names relative. parse reads and parses a file (nil: read and parse
+// here); a scan passes the loader's so that each file is parsed once.
+func Terraform(dir, base string, parse func(path string) ([]byte, *hcl.File, error)) []Finding {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
 	sort.Strings(files)
 	var out []Finding
 	for _, f := range files {
+		if parse != nil {
+			src, file, err := parse(f)
+			if err == nil {
+				out = append(out, terraformParsed(src, file, f, base)...)
+			}
+			continue
+		}
 		src, err := os.ReadFile(f)
 		if err != nil {
 			continue // the loader reports unreadable files
@@ -53,8 +61,13 @@ func Terraform(dir, base string) []Finding {
 
 // TerraformFile finds the secrets in one file's source.
 func TerraformFile(src []byte, file, base string) []Finding {
-	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
-	if f == nil || (diags.HasErrors() && f.Body == nil) {
+	f, _ := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
+	return terraformParsed(src, f, file, base)
+}
+
+// terraformParsed finds the secrets in a parsed file.
+func terraformParsed(src []byte, f *hcl.File, file, base string) []Finding {
+	if f == nil || f.Body == nil {
 		return nil
 	}
 	body, ok := f.Body.(*hclsyntax.Body)

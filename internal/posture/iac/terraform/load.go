@@ -6,7 +6,6 @@ package terraform
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -14,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -41,11 +39,16 @@ type Block struct {
 type Options struct {
 	VarFiles []string          // .tfvars files beyond terraform.tfvars and *.auto.tfvars
 	Vars     map[string]string // -var values
+	Files    *Files            // parsed files shared with other readers of the same tree (nil: parse here)
 }
 
 // Load reads the module in dir (and the local modules it calls).
 func Load(dir string, opt Options) ([]*Block, []error) {
-	l := &loader{parser: hclparse.NewParser(), installed: installedModules(dir)}
+	files := opt.Files
+	if files == nil {
+		files = NewFiles()
+	}
+	l := &loader{files: files, installed: installedModules(dir)}
 	vars := map[string]cty.Value{}
 	for k, v := range opt.Vars {
 		vars[k] = cty.StringVal(v)
@@ -55,7 +58,8 @@ func Load(dir string, opt Options) ([]*Block, []error) {
 }
 
 type loader struct {
-	parser    *hclparse.Parser
+	files     *Files
+	reported  map[string]bool // files whose parse errors were reported
 	errs      []error
 	installed map[string]string // module key → folder, from .terraform/modules/modules.json
 }
@@ -92,13 +96,16 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 		modules   []rawModule
 	)
 	for _, f := range files {
-		src, err := os.ReadFile(f)
+		src, file, diags, err := l.files.Parse(f)
 		if err != nil {
 			l.fail("%v", err)
 			continue
 		}
-		file, diags := l.parser.ParseHCL(src, f)
-		if diags.HasErrors() {
+		if diags.HasErrors() && !l.reported[f] { // a module called twice is reported once
+			if l.reported == nil {
+				l.reported = map[string]bool{}
+			}
+			l.reported[f] = true
 			l.fail("%s", diags.Error())
 		}
 		if file == nil {
@@ -152,11 +159,10 @@ func (l *loader) module(dir, prefix string, inputs map[string]cty.Value, varFile
 		sort.Strings(auto)
 		tfvars := append([]string{filepath.Join(dir, "terraform.tfvars")}, auto...)
 		for _, f := range append(tfvars, varFiles...) {
-			src, err := os.ReadFile(f)
+			_, file, diags, err := l.files.Parse(f)
 			if err != nil {
 				continue
 			}
-			file, diags := l.parser.ParseHCL(src, f)
 			if diags.HasErrors() || file == nil {
 				l.fail("%s", diags.Error())
 				continue
@@ -585,17 +591,13 @@ var functions = map[string]function.Function{
 // CalledModules lists the local module folders the module in dir calls
 // (absolute, cleaned): a scan treats them as parts of their callers, not as
 // roots of their own.
-func CalledModules(dir string) []string {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
-	p := hclparse.NewParser()
+// files (may be nil) shares the parsing with the loader.
+func CalledModules(dir string, files *Files) []string {
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
 	var out []string
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		file, _ := p.ParseHCL(src, f)
-		if file == nil {
+	for _, f := range paths {
+		_, file, _, err := files.Parse(f)
+		if err != nil || file == nil {
 			continue
 		}
 		body, ok := file.Body.(*hclsyntax.Body)
