@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/posture/changes"
+	"github.com/parapet-sec/parapet/internal/posture/check"
 	"github.com/parapet-sec/parapet/internal/posture/framework"
 	"github.com/parapet-sec/parapet/internal/store"
 )
@@ -26,6 +28,29 @@ type postureScanner struct {
 	publish func(kind string, v any)
 	mu      sync.Mutex // one scan at a time
 	now     chan struct{}
+	// changes (the pipeline's) links failing live and Config resources to
+	// the calls that last changed them; nil: not linked.
+	changes *changes.Index
+}
+
+// linkChanges adds to each failing result of a live or Config scan the
+// calls that last changed its resource; it reports whether any was added.
+func linkChanges(rep *scanReport, ix *changes.Index) bool {
+	added := false
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		if r.Status != check.Fail || r.Resource.ARN == "" && r.Resource.Name == "" {
+			continue
+		}
+		account := ""
+		if parts := strings.SplitN(r.Resource.ARN, ":", 6); len(parts) == 6 {
+			account = parts[4]
+		}
+		if r.Changes = ix.Lookup(r.Resource.ARN, account, r.Resource.Name); len(r.Changes) > 0 {
+			added = true
+		}
+	}
+	return added
 }
 
 func (p *postureScanner) targets() [][]string {
@@ -97,12 +122,19 @@ func (p *postureScanner) scanAll(ctx context.Context) {
 			continue
 		}
 		body := out.String()
+		rewrite := false
+		if p.changes != nil && args[1] != "iac" {
+			rewrite = linkChanges(&rep, p.changes)
+		}
 		// Against the target's previous scan: new, fixed, still failing.
 		prev, err := previousRun(ctx, p.db, target)
 		if err != nil {
 			p.log.Error("posture: previous scan", "target", target, "err", err)
 		} else if prev != nil {
 			rep.Lifecycle = compareFailures("previous scan", failureEntries(prev.Results), rep.Results, rep.Suppressed)
+			rewrite = true
+		}
+		if rewrite {
 			if b, err := json.Marshal(rep); err == nil {
 				body = string(b)
 			}

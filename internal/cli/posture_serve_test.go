@@ -8,8 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -95,5 +100,74 @@ func TestPostureLifecycle(t *testing.T) {
 		if _, ok := pt.Scores["cis-aws-3.0"]; !ok || len(pt.Scores) < 5 {
 			t.Errorf("trend point without a score per framework: %+v", pt)
 		}
+	}
+}
+
+// In serve, every ingested write call is remembered per resource (and
+// survives a restart); a Config scan's failing resources carry the calls
+// that last changed them, in the stored report.
+func TestPostureChangesServe(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, filepath.Join(dir, "parapet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	newPipeline := func() *pipeline.Pipeline {
+		p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(nil), Incidents: correlate.New(time.Hour), Log: slog.New(slog.DiscardHandler),
+			Changes: &changes.Index{}}
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := newPipeline()
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(rctx) }()
+	body := `{"Records":[` + s3Record("e-1", "2026-11-19T08:00:00Z", "PutBucketVersioning", "alice", "198.51.100.7", "payroll-data", false, "") + `,` +
+		s3Record("e-2", "2026-11-19T09:00:00Z", "PutBucketVersioning", "mallory", "192.0.2.66", "payroll-data", false, "AccessDenied") + `]}`
+	seq, err := p.Submit(ctx, "cloudtrail", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	defer wcancel()
+	if err := p.WaitFor(wctx, seq); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+
+	// A restarted serve still knows the change.
+	p2 := newPipeline()
+	snap := filepath.Join(dir, "snapshot.json")
+	os.WriteFile(snap, []byte(`{"configurationItems":[{"version":"1.3","accountId":"111122223333","configurationItemCaptureTime":"2026-11-20T10:00:00.000Z",`+
+		`"configurationItemStatus":"OK","resourceType":"AWS::S3::Bucket","resourceId":"payroll-data","resourceName":"payroll-data","awsRegion":"us-east-1",`+
+		`"arn":"arn:aws:s3:::payroll-data","configuration":{},"supplementaryConfiguration":{"BucketVersioningConfiguration":"{\"status\": \"Off\"}"}}]}`), 0o644)
+	ps := &postureScanner{cfg: config.Posture{Config: []string{snap}}, db: db, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1), changes: p2.Changes}
+	ps.scanAll(ctx)
+	var stored string
+	if err := db.QueryRowContext(ctx, `SELECT body FROM posture_runs ORDER BY id DESC LIMIT 1`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	var rep scanReport
+	if err := json.Unmarshal([]byte(stored), &rep); err != nil {
+		t.Fatal(err)
+	}
+	linked := 0
+	for _, r := range rep.Results {
+		if r.Status != "fail" {
+			continue
+		}
+		if len(r.Changes) != 1 || r.Changes[0].Actor != "arn:aws:iam::111122223333:user/alice" || r.Changes[0].SourceIP != "198.51.100.7" {
+			t.Errorf("%s: changes %+v, want alice's call only (mallory's failed)", r.CheckID, r.Changes)
+			continue
+		}
+		linked++
+	}
+	if linked == 0 {
+		t.Fatalf("no failing result linked to its change: %s", stored)
 	}
 }

@@ -19,9 +19,12 @@ import (
 
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/iampolicy"
+	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/ingest/file"
 	"github.com/parapet-sec/parapet/internal/ocsf"
 	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
+	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/posture/check"
 	"github.com/parapet-sec/parapet/internal/posture/framework"
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
@@ -96,6 +99,10 @@ type scanResult struct {
 	Remediation string              `json:"remediation,omitempty"`
 	IaCFix      string              `json:"iac_fix,omitempty"`
 	Frameworks  map[string][]string `json:"frameworks,omitempty"`
+	// Changes are the calls that last changed a failing live or Config
+	// resource, newest first, from the events Parapet has seen (--events,
+	// or in serve every event ingested): who, when, from where.
+	Changes []changes.Change `json:"changes,omitempty"`
 }
 
 type scanResource struct {
@@ -303,8 +310,11 @@ results. Locations are the resources' ARNs. Exit status: 1 when a failure reache
 		RunE: func(cmd *cobra.Command, args []string) error {
 			start := time.Now()
 			checks, _ := loadChecks(io, cf.checkDirs)
+			if err := cf.loadEvents(cmd.Context(), io); err != nil {
+				return err
+			}
 			var res []*resource.Resource
-			bad := 0
+			bad := cf.badEvents
 			for _, f := range args {
 				more, err := awsconfig.Load(f)
 				if err != nil {
@@ -324,6 +334,7 @@ results. Locations are the resources' ARNs. Exit status: 1 when a failure reache
 		},
 	}
 	cf.register(cfg.Flags())
+	cf.registerEvents(cfg.Flags())
 	cmd.AddCommand(iac, cfg, newScanAWS(io))
 	return cmd
 }
@@ -340,6 +351,24 @@ func dedupe(in []check.Result) []check.Result {
 		out = append(out, r)
 	}
 	return out
+}
+
+// describeChange says a change in one line: "last changed 2026-11-20
+// 10:00:00 UTC by arn:… (PutBucketPolicy from 198.51.100.7)".
+func describeChange(c changes.Change, n int) string {
+	from := c.SourceIP
+	if from == "" {
+		from = c.Source
+	}
+	s := fmt.Sprintf("last changed %s by %s (%s", c.Time.Format("2006-01-02 15:04:05 UTC"), c.Actor, c.Operation)
+	if from != "" {
+		s += " from " + from
+	}
+	s += ")"
+	if n > 1 {
+		s += fmt.Sprintf("; %d recent changes in the JSON report", n)
+	}
+	return s
 }
 
 func writeScanTable(w *bufio.Writer, rep scanReport) {
@@ -380,6 +409,9 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 			fmt.Fprintf(w, "  %s", r.Reason) // a secret's kind and redacted form
 		}
 		fmt.Fprintln(w)
+		if len(r.Changes) > 0 {
+			fmt.Fprintf(w, "%-8s %s\n", "", describeChange(r.Changes[0], len(r.Changes)))
+		}
 	}
 	for _, s := range rep.Suppressed {
 		fmt.Fprintf(w, "%-8s %-9s %-17s %-44s %s  reason: %s\n", "IGNORED", s.Severity, s.CheckID, s.Resource.Address, s.Location, s.Reason)
@@ -623,6 +655,47 @@ type scanFlags struct {
 	notices            []scanNotice // what the loaders could not read, for the report
 	baseline, write    string
 	secrets            []check.Result // the secret detector's results (scan iac)
+	events             []string       // CloudTrail logs whose write calls explain failing resources (scan config, scan aws)
+	changes            *changes.Index // built from events
+	badEvents          int            // event inputs that could not be read
+}
+
+// registerEvents adds --events (scan config, scan aws).
+func (sf *scanFlags) registerEvents(fs interface {
+	StringArrayVar(*[]string, string, []string, string)
+}) {
+	fs.StringArrayVar(&sf.events, "events", nil, "CloudTrail logs (files, folders) to link each failing resource to the calls that last changed it: who, when, from where (repeatable)")
+}
+
+// loadEvents reads --events into the index of changes: every successful
+// write call, per resource. Unreadable inputs are reported and counted.
+func (sf *scanFlags) loadEvents(ctx context.Context, io IO) error {
+	if len(sf.events) == 0 {
+		return nil
+	}
+	inputs, err := file.Inputs(sf.events, nil)
+	if err != nil {
+		return usagef("--events: %v", err)
+	}
+	ix := &changes.Index{}
+	st, err := ingest.Run(ctx, inputs, ingest.Options{}, func(b *ingest.Batch) error {
+		for i := range b.Events {
+			ix.Observe(&b.Events[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range st.Errors {
+		fmt.Fprintf(io.Err, "parapet: --events: bad input: %v\n", e)
+	}
+	if st.Bad() {
+		sf.badEvents = int(st.BadRecords + st.Stray)
+	}
+	sf.changes = ix
+	fmt.Fprintf(io.Err, "parapet: --events: %d events read, recent changes of %d resources\n", st.Events, ix.Len())
+	return nil
 }
 
 func (sf *scanFlags) register(fs interface {
@@ -683,6 +756,9 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		Suppressed: []scanResult{}, Results: []scanResult{}}
 	for _, r := range results {
 		sr := toScanResult(r)
+		if sf.changes != nil && r.Status == check.Fail && (r.Resource.Source == "aws" || r.Resource.Source == "config") {
+			sr.Changes = sf.changes.Lookup(r.Resource.ARN, r.Resource.Account, r.Resource.Name)
+		}
 		switch r.Status {
 		case check.Pass:
 			rep.Passed++
@@ -792,6 +868,9 @@ read (each reported on stderr), else 0.`,
 			start := time.Now()
 			ctx := cmd.Context()
 			checks, _ := loadChecks(io, sf.checkDirs)
+			if err := sf.loadEvents(ctx, io); err != nil {
+				return err
+			}
 			res, all := awsapi.Inventory(ctx, opt)
 			var errs []error
 			for _, e := range all {
@@ -824,10 +903,14 @@ read (each reported on stderr), else 0.`,
 				fmt.Fprintf(io.Err, "parapet: %d parts of the account could not be read (above); their checks did not run\n", len(errs))
 				return &ExitError{Code: ExitBadInput}
 			}
+			if rerr == nil && sf.badEvents > 0 {
+				return &ExitError{Code: ExitBadInput}
+			}
 			return rerr
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerEvents(cmd.Flags())
 	cmd.Flags().StringSliceVar(&opt.Regions, "regions", nil, "regions to scan (comma-separated; default: the configured region)")
 	cmd.Flags().StringArrayVar(&opt.AssumeRoles, "assume-role", nil, "a role ARN to assume: scans that account (repeatable)")
 	cmd.Flags().IntVar(&opt.Concurrency, "concurrency", 8, "API calls in flight")

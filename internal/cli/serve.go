@@ -39,6 +39,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest/s3sqs"
 	"github.com/parapet-sec/parapet/internal/ingest/watch"
 	"github.com/parapet-sec/parapet/internal/pipeline"
+	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/redact"
 	"github.com/parapet-sec/parapet/internal/server"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -202,7 +203,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					return fmt.Errorf("bus: %w", err)
 				}
 			}
-			ps := &postureScanner{cfg: c.Posture, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1)}
+			ps := &postureScanner{cfg: c.Posture, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1), changes: p.Changes}
 			if len(ps.targets()) > 0 {
 				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
 				srv.PostureScan = ps.Trigger
@@ -313,7 +314,8 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 		return nil, nil, err
 	}
 	engine := detect.NewEngine(rules)
-	p := &pipeline.Pipeline{DB: db, Rules: engine, Incidents: correlate.New(c.Correlate.Window.D()), Metrics: pipeline.NewMetrics(reg), Log: log}
+	p := &pipeline.Pipeline{DB: db, Rules: engine, Incidents: correlate.New(c.Correlate.Window.D()), Metrics: pipeline.NewMetrics(reg), Log: log,
+		Changes: &changes.Index{}}
 	if *c.Detect.Aggregate {
 		p.Aggregate = detect.NewAggregator(c.Detect.AggregateWindow.D())
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -70,6 +71,10 @@ type Pipeline struct {
 	// the episode, in this body or later ones, update the stored finding
 	// (count, last_seen, event ids) and nothing else.
 	Aggregate *detect.Aggregator
+	// Changes, when set, remembers the successful write calls of every
+	// event per resource (persisted): posture scans link each failing live
+	// or Config resource to the calls that last changed it.
+	Changes *changes.Index
 
 	corr     *detect.Correlator
 	dedup    *detect.Dedup // records seen, bounded; used under pmu
@@ -129,6 +134,11 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	}
 	if err := p.loadSuppressions(ctx); err != nil {
 		return err
+	}
+	if p.Changes != nil {
+		if err := p.loadChanges(ctx); err != nil {
+			return err
+		}
 	}
 	n, err := p.DB.PendingCount(ctx)
 	if err != nil {
@@ -311,6 +321,11 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	}
 	ost, err := ord.Run(ctx, func(evs []event.Event, res *detect.Batch) error {
 		p.corr.Correlate(evs, res)
+		if p.Changes != nil {
+			for i := range evs {
+				p.Changes.Observe(&evs[i])
+			}
+		}
 		if p.UEBA != nil {
 			for i := range evs {
 				if f := p.UEBA.Observe(&evs[i]); f != nil {
@@ -344,6 +359,11 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	findings, err = p.store(ctx, s.Seq, findings, grown)
 	if err != nil {
 		return err
+	}
+	if p.Changes != nil {
+		if err := p.saveChanges(ctx); err != nil {
+			return err
+		}
 	}
 	p.Metrics.Latency.Observe(time.Since(s.Received).Seconds())
 	p.Metrics.Stage.WithLabelValues("store").Observe(time.Since(t).Seconds())

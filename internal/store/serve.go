@@ -66,6 +66,11 @@ CREATE TABLE IF NOT EXISTS events (
 	id   TEXT PRIMARY KEY,
 	body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS resource_changes (
+	key  TEXT PRIMARY KEY,
+	at   TEXT NOT NULL,
+	body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
 	source TEXT NOT NULL,
 	key    TEXT NOT NULL,
