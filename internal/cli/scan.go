@@ -340,14 +340,20 @@ results. Locations are the resources' ARNs. Exit status: 1 when a failure reache
 }
 
 func dedupe(in []check.Result) []check.Result {
-	seen := map[string]bool{}
-	var out []check.Result
+	// The key's strings share the results' memory: nothing is built per result.
+	type key struct {
+		check, typ, file   string
+		line               int
+		address, arn, name string
+	}
+	seen := make(map[key]struct{}, len(in))
+	out := in[:0]
 	for _, r := range in {
-		k := r.CheckID + "\x00" + r.Resource.Type + "\x00" + r.Location.File + "\x00" + fmt.Sprint(r.Location.StartLine) + "\x00" + r.Resource.Address + "\x00" + r.Resource.ARN + "\x00" + r.Resource.Name
-		if seen[k] {
+		k := key{r.CheckID, r.Resource.Type, r.Location.File, r.Location.StartLine, r.Resource.Address, r.Resource.ARN, r.Resource.Name}
+		if _, dup := seen[k]; dup {
 			continue
 		}
-		seen[k] = true
+		seen[k] = struct{}{}
 		out = append(out, r)
 	}
 	return out
@@ -744,16 +750,13 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	for _, w := range check.ApplySuppressions(results, sups, start) {
 		fmt.Fprintf(io.Err, "parapet: %s\n", w)
 	}
-	var unsuppressed []check.Result
-	for _, r := range results {
-		if r.Status == check.Suppressed && strings.TrimSpace(r.Reason) == "" {
+	for i := range results {
+		if r := &results[i]; r.Status == check.Suppressed && strings.TrimSpace(r.Reason) == "" {
 			r.Status, r.Reason = check.Fail, "parapet:ignore without a reason is not honoured"
 		}
-		unsuppressed = append(unsuppressed, r)
 	}
-	results = unsuppressed
 	rep := scanReport{Tool: "parapet", Version: version, Scanned: root, Resources: len(res), Checks: len(checks), Notices: sf.notices,
-		Suppressed: []scanResult{}, Results: []scanResult{}}
+		Suppressed: []scanResult{}, Results: make([]scanResult, 0, len(results))}
 	for _, r := range results {
 		sr := toScanResult(r)
 		if sf.changes != nil && r.Status == check.Fail && (r.Resource.Source == "aws" || r.Resource.Source == "config") {

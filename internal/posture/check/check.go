@@ -269,7 +269,13 @@ func Run(checks []*Check, resources []*resource.Resource) []Result {
 	for _, r := range resources {
 		byType[r.Type] = append(byType[r.Type], r)
 	}
-	var out []Result
+	n := 0
+	for _, c := range checks {
+		if c.prg != nil {
+			n += len(byType[c.Resource])
+		}
+	}
+	out := make([]Result, 0, n)
 	for _, c := range checks {
 		if c.prg == nil {
 			continue // a secret check: its results come from the secret detector
