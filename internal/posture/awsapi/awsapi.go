@@ -125,6 +125,7 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 		}
 	}
 	wg.Wait()
+	inv.out = mergeConfig(inv.out, inv.fromConfig)
 	// What only the account as a whole answers (CIS 3.8, 3.9, section 4),
 	// and the support role (1.17).
 	for _, a := range resource.AccountRollup(inv.out, true) {
@@ -146,6 +147,9 @@ type inventory struct {
 	now    time.Time
 	// supportRole: per account, whether an entity holds AWSSupportAccess.
 	supportRole map[string]any
+	// fromConfig are the resources read from the Config recorders' current
+	// items (configItems), merged into out at the end.
+	fromConfig []*resource.Resource
 }
 
 func (in *inventory) fail(err error) {
@@ -807,8 +811,9 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 			}
 		}
 	})
+	cs := configservice.NewFromConfig(cfg)
+	recording := false
 	in.call(func() {
-		cs := configservice.NewFromConfig(cfg)
 		recs, err := cs.DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{})
 		if err != nil {
 			in.fail(fmt.Errorf("config %s: %w", region, err))
@@ -833,8 +838,12 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 			set(r, "all_supported", rec.RecordingGroup == nil || rec.RecordingGroup.AllSupported)
 			set(r, "recording", status[name])
 			in.add(r)
+			recording = recording || status[name]
 		}
 	})
+	if recording {
+		in.configItems(ctx, cs, account, region)
+	}
 }
 
 // monitoring reads a region's log metric filters and metric alarms, for

@@ -264,6 +264,19 @@ func (s *Set) Config(t string) *Type {
 	return s.byConfig[t]
 }
 
+// ConfigTypes are the AWS Config resource types mapped, sorted.
+func (s *Set) ConfigTypes() []string {
+	if s == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.byConfig))
+	for t := range s.byConfig {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // TerraformJoins are the joins a Terraform resource type makes (one per
 // type it may name).
 func (s *Set) TerraformJoins(t string) []*Join {
