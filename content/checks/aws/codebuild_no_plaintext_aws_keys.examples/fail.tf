@@ -13,7 +13,7 @@ resource "aws_codebuild_project" "p" {
 
     environment_variable {
       name  = "AWS_ACCESS_KEY_ID"
-      value = "AKIAEXAMPLEEXAMPLE00"
+      value = "AKIAIOSFODNN7EXAMPLE"
     }
   }
 
