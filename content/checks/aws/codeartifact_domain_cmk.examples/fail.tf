@@ -1,0 +1,3 @@
+resource "aws_codeartifact_domain" "d" {
+  domain = "example"
+}

@@ -1,0 +1,4 @@
+resource "aws_codeartifact_domain" "d" {
+  domain = "example"
+  encryption_key = aws_kms_key.artifacts.arn
+}

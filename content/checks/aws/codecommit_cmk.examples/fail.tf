@@ -1,0 +1,3 @@
+resource "aws_codecommit_repository" "r" {
+  repository_name = "app"
+}

@@ -1,0 +1,26 @@
+resource "aws_codepipeline" "p" {
+  name     = "release"
+  role_arn = "arn:aws:iam::111122223333:role/pipeline"
+
+  artifact_store {
+    location = "example-pipeline-artifacts"
+    type     = "S3"
+  }
+
+  stage {
+    name = "Source"
+
+    action {
+      name             = "Source"
+      category         = "Source"
+      owner            = "AWS"
+      provider         = "S3"
+      version          = "1"
+      output_artifacts = ["source"]
+      configuration = {
+        S3Bucket    = "example-sources"
+        S3ObjectKey = "app.zip"
+      }
+    }
+  }
+}

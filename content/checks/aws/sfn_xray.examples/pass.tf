@@ -1,0 +1,12 @@
+resource "aws_sfn_state_machine" "m" {
+  name     = "orders"
+  role_arn = "arn:aws:iam::111122223333:role/sfn"
+  definition = jsonencode({
+    StartAt = "Done"
+    States  = { Done = { Type = "Pass", End = true } }
+  })
+
+  tracing_configuration {
+    enabled = true
+  }
+}
