@@ -761,6 +761,19 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 			set(r, "deletion_protection", aws.ToBool(d.DeletionProtection))
 			set(r, "iam_auth", aws.ToBool(d.IAMDatabaseAuthenticationEnabled))
 			set(r, "auto_minor_upgrade", aws.ToBool(d.AutoMinorVersionUpgrade))
+			if aws.ToString(d.DBClusterIdentifier) != "" {
+				// An Aurora instance's snapshots and logs are its cluster's.
+				set(r, "copy_tags", resource.Unknown)
+				set(r, "log_exports", resource.Unknown)
+			} else {
+				set(r, "copy_tags", aws.ToBool(d.CopyTagsToSnapshot))
+				logs := []any{}
+				for _, x := range d.EnabledCloudwatchLogsExports {
+					logs = append(logs, x)
+				}
+				set(r, "log_exports", logs)
+			}
+			set(r, "enhanced_monitoring", resource.RDSMonitoring(false, float64(aws.ToInt32(d.MonitoringInterval)), nil))
 			in.add(r)
 		}
 	})

@@ -403,6 +403,21 @@ func Model(it map[string]any) *resource.Resource {
 		r.Set("deletion_protection", truthy(cfg["deletionProtection"]), o)
 		r.Set("iam_auth", truthy(cfg["iAMDatabaseAuthenticationEnabled"]) || truthy(cfg["iamDatabaseAuthenticationEnabled"]), o)
 		r.Set("auto_minor_upgrade", truthy(cfg["autoMinorVersionUpgrade"]), o)
+		cluster := it["resourceType"] == "AWS::RDS::DBCluster"
+		if !cluster && (str(cfg["dBClusterIdentifier"]) != "" || str(cfg["dbClusterIdentifier"]) != "") {
+			// An Aurora instance's snapshots and logs are its cluster's:
+			// the cluster's item says.
+			r.Set("copy_tags", resource.Unknown, o)
+			r.Set("log_exports", resource.Unknown, o)
+		} else {
+			r.Set("copy_tags", truthy(cfg["copyTagsToSnapshot"]), o)
+			logs := []any{}
+			if l, ok := cfg["enabledCloudwatchLogsExports"].([]any); ok {
+				logs = l
+			}
+			r.Set("log_exports", logs, o)
+		}
+		r.Set("enhanced_monitoring", resource.RDSMonitoring(cluster, cfg["monitoringInterval"], cfg["engine"]), o)
 		return r
 	case "AWS::EC2::Volume":
 		r := mk(resource.EBSVolume)

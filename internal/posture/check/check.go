@@ -81,7 +81,10 @@ func SeverityRank(s string) int {
 var env = func() *cel.Env {
 	// The strings extension gives checks lowerAscii(), matches() and
 	// friends: IAM action names are case-insensitive.
-	e, err := cel.NewEnv(cel.Variable("r", cel.MapType(cel.StringType, cel.DynType)), ext.Strings())
+	// Macro call tracking keeps all() and exists() in the source info,
+	// so that a conjunct using them can be printed back and compiled on
+	// its own (Parse splits a && b).
+	e, err := cel.NewEnv(cel.Variable("r", cel.MapType(cel.StringType, cel.DynType)), ext.Strings(), cel.EnableMacroCallTracking())
 	if err != nil {
 		panic(err)
 	}

@@ -115,3 +115,36 @@ func TestFailureLocation(t *testing.T) {
 		t.Errorf("fingerprints collide: %v", fps)
 	}
 }
+
+// A condition whose conjuncts use macros (all, exists) parses, and each
+// conjunct decides on its own.
+func TestMacroConjuncts(t *testing.T) {
+	c := mustParse(t, "r.on && r.from.all(p, p == 22.0) && r.names.exists(n, n == \"a\")")
+	if len(c.parts) != 3 {
+		t.Fatalf("%d parts, want 3", len(c.parts))
+	}
+	res := func(on, from, names any) *resource.Resource {
+		r := &resource.Resource{Type: resource.IAMUser, Name: "u"}
+		r.Set("on", on, resource.Origin{})
+		r.Set("from", from, resource.Origin{})
+		r.Set("names", names, resource.Origin{})
+		return r
+	}
+	for _, tc := range []struct {
+		on, from, names any
+		want            string
+	}{
+		{true, []any{22.0}, []any{"b", "a"}, Pass},
+		{true, []any{}, []any{"a"}, Pass},
+		{true, []any{22.0, 8080.0}, []any{"a"}, Fail},
+		{true, []any{22.0}, []any{"b"}, Fail},
+		{false, []any{22.0}, []any{"a"}, Fail},
+		{false, resource.Unknown, []any{"a"}, Fail},
+		{true, resource.Unknown, []any{"a"}, Unknown},
+	} {
+		got := Run([]*Check{c}, []*resource.Resource{res(tc.on, tc.from, tc.names)})
+		if len(got) != 1 || got[0].Status != tc.want {
+			t.Errorf("on=%v from=%v names=%v: %+v, want %s", tc.on, tc.from, tc.names, got, tc.want)
+		}
+	}
+}

@@ -76,19 +76,22 @@ type Attr struct {
 // LoadBalancerAttributes): the Value whose Key is Key. Each applies Path
 // and the transform to every element of the list at Each and combines
 // the answers with Combine (any or all): an unknown element makes the
-// answer unknown unless another settles it.
+// answer unknown unless another settles it. Match limits Each to the
+// elements whose fields equal the given values (case-insensitively): the
+// log option of one type.
 type Source struct {
-	Path      string `yaml:"path"`
-	Key       string `yaml:"key"`
-	Each      string `yaml:"each"`
-	Combine   string `yaml:"combine"`
-	Transform string `yaml:"transform"`
-	Value     any    `yaml:"value"`
-	Values    []any  `yaml:"values"`
-	Default   any    `yaml:"default"`
-	Const     any    `yaml:"const"`
-	HasConst  bool   `yaml:"-"`
-	HasDef    bool   `yaml:"-"`
+	Path      string         `yaml:"path"`
+	Key       string         `yaml:"key"`
+	Each      string         `yaml:"each"`
+	Match     map[string]any `yaml:"match"`
+	Combine   string         `yaml:"combine"`
+	Transform string         `yaml:"transform"`
+	Value     any            `yaml:"value"`
+	Values    []any          `yaml:"values"`
+	Default   any            `yaml:"default"`
+	Const     any            `yaml:"const"`
+	HasConst  bool           `yaml:"-"`
+	HasDef    bool           `yaml:"-"`
 }
 
 // UnmarshalYAML takes a bare string as a path.
@@ -361,6 +364,13 @@ func (s *Source) Eval(doc map[string]any) any {
 	}
 	unknown := false
 	for _, e := range elems {
+		switch s.matches(e) {
+		case false:
+			continue
+		case resource.Unknown:
+			unknown = true
+			continue
+		}
 		v := s.one(e)
 		switch {
 		case v == resource.Unknown:
@@ -375,6 +385,24 @@ func (s *Source) Eval(doc map[string]any) any {
 		return resource.Unknown
 	}
 	return s.Combine == "all"
+}
+
+// matches says whether an element Each walks has the fields Match asks
+// for: true, false, or resource.Unknown when a field is not known
+// statically.
+func (s *Source) matches(e any) any {
+	for k, want := range s.Match {
+		got, found := Lookup(e, k)
+		switch {
+		case !found:
+			return false
+		case isUnknown(got):
+			return resource.Unknown
+		case !eq(got, normNum(want)):
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Source) one(doc any) any {

@@ -28,6 +28,7 @@ func TestEval(t *testing.T) {
 		"arn":              resource.Unknown,
 		"attrs":            []any{map[string]any{"Key": "a.b", "Value": "true"}},
 		"containers":       `[{"privileged": true}, {"user": "1000"}]`,
+		"logs":             []any{map[string]any{"type": "AUDIT", "enabled": false}, map[string]any{"type": "APP"}, map[string]any{"type": resource.Unknown, "enabled": true}},
 		"policy":           `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}}]}`,
 		"open":             `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sqs:*"}]}`,
 	}
@@ -49,6 +50,9 @@ func TestEval(t *testing.T) {
 		{"each any", Source{Each: "containers", Path: "privileged", Transform: "equals", Value: true, Default: false, HasDef: true, Combine: "any"}, true},
 		{"each all", Source{Each: "containers", Path: "privileged", Transform: "equals", Value: true, Default: false, HasDef: true, Combine: "all"}, false},
 		{"each unknown", Source{Each: "containers", Path: "user", Transform: "in", Values: []any{"root"}, Default: resource.Unknown, HasDef: true, Combine: "any"}, resource.Unknown},
+		{"where off", Source{Each: "logs", Match: map[string]any{"type": "audit"}, Path: "enabled", Transform: "equals", Value: true, Default: true, HasDef: true, Combine: "any"}, resource.Unknown},
+		{"where default", Source{Each: "logs", Match: map[string]any{"type": "APP"}, Path: "enabled", Transform: "equals", Value: true, Default: true, HasDef: true, Combine: "any"}, true},
+		{"where none", Source{Each: "services", Match: map[string]any{"type": "SLOW"}, Path: "enabled", Transform: "equals", Value: true, Default: true, HasDef: true, Combine: "any"}, false},
 		{"policy pinned", Source{Path: "policy", Transform: "policy_public"}, false},
 		{"policy public", Source{Path: "open", Transform: "policy_public"}, true},
 		{"policy absent", Source{Path: "nope", Transform: "policy_public"}, false},

@@ -283,6 +283,17 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			r.Set("deletion_protection", truthy(props["DeletionProtection"]), at("DeletionProtection"))
 			r.Set("iam_auth", truthy(props["EnableIAMDatabaseAuthentication"]), at("EnableIAMDatabaseAuthentication"))
 			r.Set("auto_minor_upgrade", props["AutoMinorVersionUpgrade"] == nil || truthy(props["AutoMinorVersionUpgrade"]), at("AutoMinorVersionUpgrade"))
+			if v := props["CopyTagsToSnapshot"]; v == resource.Unknown {
+				r.Set("copy_tags", resource.Unknown, at("CopyTagsToSnapshot"))
+			} else {
+				r.Set("copy_tags", truthy(v), at("CopyTagsToSnapshot"))
+			}
+			if v := props["EnableCloudwatchLogsExports"]; v == resource.Unknown {
+				r.Set("log_exports", resource.Unknown, at("EnableCloudwatchLogsExports"))
+			} else {
+				r.Set("log_exports", append([]any{}, l(v)...), at("EnableCloudwatchLogsExports"))
+			}
+			r.Set("enhanced_monitoring", resource.RDSMonitoring(typ == "AWS::RDS::DBCluster", props["MonitoringInterval"], props["Engine"]), at("MonitoringInterval"))
 		case "AWS::EC2::Volume":
 			r := add(resource.EBSVolume, "")
 			r.Set("encrypted", truthy(props["Encrypted"]), at("Encrypted"))
@@ -438,7 +449,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				continue
 			}
 			cl := find(p["DBClusterIdentifier"], resource.RDSInstance)
-			for _, k := range []string{"encrypted", "backup_retention", "deletion_protection", "iam_auth"} {
+			for _, k := range []string{"encrypted", "backup_retention", "deletion_protection", "iam_auth", "copy_tags", "log_exports"} {
 				if cl != nil {
 					r.Set(k, cl.Attrs[k], cl.Origins[k])
 				} else {

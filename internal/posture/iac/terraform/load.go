@@ -428,7 +428,11 @@ func bodyValues(body *hclsyntax.Body, ctx *hcl.EvalContext, b *Block, path strin
 	for _, nb := range body.Blocks {
 		switch nb.Type {
 		case "lifecycle":
-			continue
+			// The meta-argument is the resource's own lifecycle block;
+			// a nested one is data (aws_backup_plan's rule.lifecycle).
+			if path == "" {
+				continue
+			}
 		case "dynamic":
 			if len(nb.Labels) == 1 {
 				dynamicBlocks(nb, ctx, b, path, out)

@@ -281,6 +281,9 @@ func (m *mapper) primary(b *Block) {
 		m.set(r, b, "deletion_protection", "deletion_protection", false)
 		m.set(r, b, "iam_auth", "iam_database_authentication_enabled", false)
 		m.set(r, b, "auto_minor_upgrade", "auto_minor_version_upgrade", true)
+		m.set(r, b, "copy_tags", "copy_tags_to_snapshot", false)
+		m.set(r, b, "log_exports", "enabled_cloudwatch_logs_exports", []any{})
+		r.Set("enhanced_monitoring", resource.RDSMonitoring(b.Type == "aws_rds_cluster", v["monitoring_interval"], v["engine"]), m.attrOrigin(b, "monitoring_interval"))
 	case "aws_ebs_volume":
 		r := m.add(b, resource.EBSVolume, "")
 		m.set(r, b, "encrypted", "encrypted", false)
@@ -524,7 +527,7 @@ func (m *mapper) secondary(b *Block) {
 				if x.Address != b.Address {
 					continue
 				}
-				for _, k := range []string{"encrypted", "backup_retention", "deletion_protection", "iam_auth"} {
+				for _, k := range []string{"encrypted", "backup_retention", "deletion_protection", "iam_auth", "copy_tags", "log_exports"} {
 					if cl != nil {
 						x.Set(k, cl.Attrs[k], cl.Origins[k])
 					} else {

@@ -442,6 +442,9 @@ func rdsModule(c *call) []*Block {
 	c.put(b, "deletion_protection", "deletion_protection", false)
 	c.put(b, "iam_database_authentication_enabled", "iam_database_authentication_enabled", false)
 	c.put(b, "auto_minor_version_upgrade", "auto_minor_version_upgrade", true)
+	c.put(b, "copy_tags_to_snapshot", "copy_tags_to_snapshot", false)
+	c.put(b, "monitoring_interval", "monitoring_interval", 0.0)
+	c.put(b, "enabled_cloudwatch_logs_exports", "enabled_cloudwatch_logs_exports", []any{})
 	return []*Block{b}
 }
 
@@ -457,6 +460,9 @@ func auroraModule(c *call) []*Block {
 	c.put(b, "deletion_protection", "deletion_protection", false)
 	c.put(b, "iam_database_authentication_enabled", "iam_database_authentication_enabled", false)
 	c.put(b, "publicly_accessible", "publicly_accessible", false)
+	c.put(b, "engine", "engine", nil)
+	c.put(b, "copy_tags_to_snapshot", "copy_tags_to_snapshot", nil)
+	c.put(b, "enabled_cloudwatch_logs_exports", "enabled_cloudwatch_logs_exports", []any{})
 	return []*Block{b}
 }
 

@@ -125,3 +125,41 @@ resource "aws_security_group" "u" {
 		t.Errorf("unknown for_each gave %v", v)
 	}
 }
+
+// A lifecycle block nested in a resource's block is data, not the
+// lifecycle meta-argument.
+func TestNestedLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	src := `resource "aws_backup_plan" "p" {
+  name = "daily"
+  rule {
+    rule_name = "daily"
+    lifecycle {
+      delete_after = 35
+    }
+  }
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocks, errs := Load(dir, Options{})
+	if len(errs) > 0 || len(blocks) != 1 {
+		t.Fatal(blocks, errs)
+	}
+	v := blocks[0].Values
+	if _, ok := v["lifecycle"]; ok {
+		t.Errorf("the meta-argument is in the values: %v", v["lifecycle"])
+	}
+	rule, _ := v["rule"].([]any)
+	if len(rule) != 1 {
+		t.Fatalf("rule: %v", v["rule"])
+	}
+	lc, _ := rule[0].(map[string]any)["lifecycle"].([]any)
+	if len(lc) != 1 || lc[0].(map[string]any)["delete_after"] != 35.0 {
+		t.Errorf("rule.lifecycle: %v", rule[0])
+	}
+}

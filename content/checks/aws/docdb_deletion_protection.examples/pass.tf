@@ -1,0 +1,8 @@
+resource "aws_docdb_cluster" "c" {
+  cluster_identifier          = "docs"
+  engine                      = "docdb"
+  master_username             = "docsadmin"
+  manage_master_user_password = true
+  storage_encrypted           = true
+  deletion_protection = true
+}

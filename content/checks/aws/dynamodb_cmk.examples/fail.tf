@@ -1,0 +1,9 @@
+resource "aws_dynamodb_table" "t" {
+  name         = "orders"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+}

@@ -1,0 +1,12 @@
+resource "aws_dynamodb_table" "t" {
+  name         = "orders"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+  server_side_encryption {
+    enabled = true
+  }
+}

@@ -1,0 +1,17 @@
+resource "aws_keyspaces_table" "t" {
+  keyspace_name = "shop"
+  table_name    = "orders"
+  schema_definition {
+    column {
+      name = "id"
+      type = "text"
+    }
+    partition_key {
+      name = "id"
+    }
+  }
+  encryption_specification {
+    type               = "CUSTOMER_MANAGED_KMS_KEY"
+    kms_key_identifier = aws_kms_key.keyspaces.arn
+  }
+}

@@ -1,0 +1,6 @@
+resource "aws_neptune_cluster" "c" {
+  cluster_identifier = "graph"
+  engine             = "neptune"
+  storage_encrypted  = true
+  backup_retention_period = 7
+}

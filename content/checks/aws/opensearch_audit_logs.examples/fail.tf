@@ -1,0 +1,7 @@
+resource "aws_opensearch_domain" "d" {
+  domain_name    = "search"
+  engine_version = "OpenSearch_2.13"
+  cluster_config {
+    instance_type = "r6g.large.search"
+  }
+}

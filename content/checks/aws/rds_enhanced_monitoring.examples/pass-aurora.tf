@@ -1,0 +1,15 @@
+# An Aurora cluster is monitored per instance.
+resource "aws_rds_cluster" "c" {
+  cluster_identifier = "orders"
+  engine             = "aurora-postgresql"
+  storage_encrypted  = true
+}
+
+resource "aws_rds_cluster_instance" "i" {
+  identifier         = "orders-1"
+  cluster_identifier = aws_rds_cluster.c.id
+  instance_class     = "db.r6g.large"
+  engine             = aws_rds_cluster.c.engine
+  monitoring_interval = 30
+  monitoring_role_arn = aws_iam_role.rds_monitoring.arn
+}

@@ -1,0 +1,8 @@
+resource "aws_redshift_cluster" "c" {
+  cluster_identifier     = "warehouse"
+  node_type              = "ra3.xlplus"
+  number_of_nodes        = 2
+  master_username        = "admin_db"
+  manage_master_password = true
+  automated_snapshot_retention_period = 7
+}

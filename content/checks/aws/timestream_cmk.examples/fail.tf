@@ -1,0 +1,3 @@
+resource "aws_timestreamwrite_database" "d" {
+  database_name = "metrics"
+}
