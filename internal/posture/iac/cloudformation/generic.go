@@ -46,7 +46,7 @@ func extend(typ string, props map[string]any, at func(string) resource.Origin, m
 func genericJoin(typ string, props map[string]any, at func(string) resource.Origin, byID map[string]*resource.Resource) {
 	set, _ := mapping.Default()
 	for _, j := range set.CloudFormationJoins(typ) {
-		if j.By.CloudFormation == nil {
+		if j.By.CloudFormation == nil || !j.Applies(mapping.CloudFormation, props) {
 			continue
 		}
 		by, _ := mapping.Lookup(props, j.By.CloudFormation.Path)

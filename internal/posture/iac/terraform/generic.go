@@ -44,7 +44,7 @@ func (m *mapper) extend(b *Block, made []*resource.Resource) {
 func (m *mapper) genericJoin(b *Block) {
 	set, _ := mapping.Default()
 	for _, j := range set.TerraformJoins(b.Type) {
-		if j.By.Terraform == nil {
+		if j.By.Terraform == nil || !j.Applies(mapping.Terraform, b.Values) {
 			continue
 		}
 		if r := m.target(b, j.By.Terraform.Path, j.Target); r != nil {
