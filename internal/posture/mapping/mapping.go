@@ -39,7 +39,8 @@ type Type struct {
 	// (aws_elasticsearch_domain, AWS::Elasticsearch::Domain).
 	TerraformAliases      []string         `yaml:"terraform_aliases"`
 	CloudFormationAliases []string         `yaml:"cloudformation_aliases"`
-	Name                  Attr             `yaml:"name"` // where the logical name comes from
+	ConfigAliases         []string         `yaml:"config_aliases"` // AWS::WAFRegional::WebACL
+	Name                  Attr             `yaml:"name"`           // where the logical name comes from
 	Attrs                 map[string]*Attr `yaml:"attrs"`
 	Keys                  []string         `yaml:"-"` // attribute names, sorted
 }
@@ -166,8 +167,10 @@ func Load(fsys fs.FS, root string) (*Set, error) {
 					s.byCFN[a] = t
 				}
 			}
-			if t.Config != "" {
-				s.byConfig[t.Config] = t
+			for _, a := range append([]string{t.Config}, t.ConfigAliases...) {
+				if a != "" {
+					s.byConfig[a] = t
+				}
 			}
 		}
 		for _, j := range f.Joins {

@@ -19,6 +19,9 @@ func TestDefault(t *testing.T) {
 	if s.CloudFormation("AWS::Elasticsearch::Domain").Type != "aws_opensearch_domain" {
 		t.Errorf("CloudFormation alias not mapped")
 	}
+	if c := s.Config("AWS::WAFRegional::WebACL"); c == nil || c.Type != "aws_waf_web_acl" {
+		t.Errorf("Config alias not mapped")
+	}
 }
 
 func TestEval(t *testing.T) {
