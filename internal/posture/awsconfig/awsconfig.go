@@ -235,6 +235,14 @@ func sgRules(v any) []any {
 // Model turns one configuration item into a resource, or nil for a type
 // Parapet does not check.
 func Model(it map[string]any) *resource.Resource {
+	r := model(it)
+	if r != nil {
+		extend(it, r)
+	}
+	return r
+}
+
+func model(it map[string]any) *resource.Resource {
 	cfg := dec(it["configuration"])
 	arn := str(it["arn"])
 	if arn == "" {

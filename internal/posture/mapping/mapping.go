@@ -39,7 +39,8 @@ type Type struct {
 	// (aws_elasticsearch_domain, AWS::Elasticsearch::Domain).
 	TerraformAliases      []string         `yaml:"terraform_aliases"`
 	CloudFormationAliases []string         `yaml:"cloudformation_aliases"`
-	Name                  Attr             `yaml:"name"` // where the logical name comes from
+	ConfigAliases         []string         `yaml:"config_aliases"` // AWS::WAFRegional::WebACL
+	Name                  Attr             `yaml:"name"`           // where the logical name comes from
 	Attrs                 map[string]*Attr `yaml:"attrs"`
 	Keys                  []string         `yaml:"-"` // attribute names, sorted
 }
@@ -48,12 +49,15 @@ type Type struct {
 // names it (a queue policy, a topic policy): Terraform by reference or
 // CloudFormation by Ref/GetAtt.
 type Join struct {
-	Terraform      string           `yaml:"terraform"`
-	CloudFormation string           `yaml:"cloudformation"`
-	Target         string           `yaml:"target"` // the model type joined to
-	By             Attr             `yaml:"by"`     // the attribute naming the target (a list of refs in CloudFormation is fine)
-	Attrs          map[string]*Attr `yaml:"attrs"`
-	Keys           []string         `yaml:"-"`
+	Terraform      string `yaml:"terraform"`
+	CloudFormation string `yaml:"cloudformation"`
+	Target         string `yaml:"target"` // the model type joined to
+	By             Attr   `yaml:"by"`     // the attribute naming the target (a list of refs in CloudFormation is fine)
+	// When, if set for a form, applies the join only where it is true
+	// (one of several aws_guardduty_detector_feature resources).
+	When  *Attr            `yaml:"when"`
+	Attrs map[string]*Attr `yaml:"attrs"`
+	Keys  []string         `yaml:"-"`
 }
 
 // Attr says where one attribute comes from in each form. A form without
@@ -80,18 +84,20 @@ type Attr struct {
 // elements whose fields equal the given values (case-insensitively): the
 // log option of one type.
 type Source struct {
-	Path      string         `yaml:"path"`
-	Key       string         `yaml:"key"`
-	Each      string         `yaml:"each"`
-	Match     map[string]any `yaml:"match"`
-	Combine   string         `yaml:"combine"`
-	Transform string         `yaml:"transform"`
-	Value     any            `yaml:"value"`
-	Values    []any          `yaml:"values"`
-	Default   any            `yaml:"default"`
-	Const     any            `yaml:"const"`
-	HasConst  bool           `yaml:"-"`
-	HasDef    bool           `yaml:"-"`
+	Path       string         `yaml:"path"`
+	Key        string         `yaml:"key"`
+	KeyField   string         `yaml:"key_field"`   // the field Key is matched against: Key unless set (Name)
+	ValueField string         `yaml:"value_field"` // the field read: Value unless set (Status)
+	Each       string         `yaml:"each"`
+	Match      map[string]any `yaml:"match"`
+	Combine    string         `yaml:"combine"`
+	Transform  string         `yaml:"transform"`
+	Value      any            `yaml:"value"`
+	Values     []any          `yaml:"values"`
+	Default    any            `yaml:"default"`
+	Const      any            `yaml:"const"`
+	HasConst   bool           `yaml:"-"`
+	HasDef     bool           `yaml:"-"`
 }
 
 // UnmarshalYAML takes a bare string as a path.
@@ -164,14 +170,21 @@ func Load(fsys fs.FS, root string) (*Set, error) {
 					s.byCFN[a] = t
 				}
 			}
-			if t.Config != "" {
-				s.byConfig[t.Config] = t
+			for _, a := range append([]string{t.Config}, t.ConfigAliases...) {
+				if a != "" {
+					s.byConfig[a] = t
+				}
 			}
 		}
 		for _, j := range f.Joins {
 			j.Keys = keys(j.Attrs)
 			if err := validate(p, j.Target, j.Attrs); err != nil {
 				errs = append(errs, err)
+			}
+			if j.When != nil {
+				if err := validate(p, j.Target, map[string]*Attr{"when": j.When}); err != nil {
+					errs = append(errs, err)
+				}
 			}
 			if j.Terraform != "" {
 				s.joinTF[j.Terraform] = append(s.joinTF[j.Terraform], j)
@@ -414,7 +427,7 @@ func (s *Source) one(doc any) any {
 		}
 	}
 	if found && s.Key != "" {
-		raw, found = keyValue(raw, s.Key)
+		raw, found = keyValue(raw, s.Key, s.KeyField, s.ValueField)
 	}
 	if !found && s.HasDef {
 		raw, found = normNum(s.Default), true
@@ -422,19 +435,36 @@ func (s *Source) one(doc any) any {
 	return apply(s, raw, found)
 }
 
-// keyValue reads [{Key: k, Value: v}, …].
-func keyValue(v any, key string) (any, bool) {
+// keyValue reads [{Key: k, Value: v}, …], or other fields of the same
+// shape ([{Name: n, Status: s}, …]).
+func keyValue(v any, key, keyField, valueField string) (any, bool) {
+	if keyField == "" {
+		keyField = "Key"
+	}
+	if valueField == "" {
+		valueField = "Value"
+	}
 	l, ok := v.([]any)
 	if !ok {
 		return nil, false
 	}
 	for _, e := range l {
 		m, _ := e.(map[string]any)
-		if k, _ := m["Key"].(string); k == key {
-			return m["Value"], m["Value"] != nil
+		if k, _ := m[keyField].(string); k == key {
+			return m[valueField], m[valueField] != nil
 		}
 	}
 	return nil, false
+}
+
+// Applies says whether the join applies to a resource of the form: its
+// When is true, or it has none for the form.
+func (j *Join) Applies(f Form, doc map[string]any) bool {
+	if j.When == nil {
+		return true
+	}
+	s := j.When.Source(f)
+	return s == nil || s.Eval(doc) == true
 }
 
 // Lookup walks a dotted path: through maps, and over every element of a

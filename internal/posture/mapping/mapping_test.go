@@ -19,6 +19,9 @@ func TestDefault(t *testing.T) {
 	if s.CloudFormation("AWS::Elasticsearch::Domain").Type != "aws_opensearch_domain" {
 		t.Errorf("CloudFormation alias not mapped")
 	}
+	if c := s.Config("AWS::WAFRegional::WebACL"); c == nil || c.Type != "aws_waf_web_acl" {
+		t.Errorf("Config alias not mapped")
+	}
 }
 
 func TestEval(t *testing.T) {
@@ -64,5 +67,31 @@ func TestEval(t *testing.T) {
 				t.Errorf("Eval(%+v) = %v, want %v", tc.src, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestKeyFields(t *testing.T) {
+	doc := map[string]any{"Features": []any{
+		map[string]any{"Name": "RDS_LOGIN_EVENTS", "Status": "DISABLED"},
+		map[string]any{"Name": "S3_DATA_EVENTS", "Status": "ENABLED"},
+	}}
+	s := Source{Path: "Features", Key: "S3_DATA_EVENTS", KeyField: "Name", ValueField: "Status", Transform: "equals", Value: "ENABLED"}
+	if got := s.Eval(doc); got != true {
+		t.Errorf("S3_DATA_EVENTS = %v, want true", got)
+	}
+	s.Key = "RDS_LOGIN_EVENTS"
+	if got := s.Eval(doc); got != false {
+		t.Errorf("RDS_LOGIN_EVENTS = %v, want false", got)
+	}
+	s.Key, s.Default, s.HasDef = "EKS_AUDIT_LOGS", resource.Unknown, true
+	if got := s.Eval(doc); got != resource.Unknown {
+		t.Errorf("absent feature = %v, want unknown", got)
+	}
+	j := &Join{When: &Attr{Terraform: &Source{Path: "name"}, Transform: "equals", Value: "S3_DATA_EVENTS"}}
+	if !j.Applies(Terraform, map[string]any{"name": "S3_DATA_EVENTS"}) || j.Applies(Terraform, map[string]any{"name": "EKS_AUDIT_LOGS"}) {
+		t.Error("Applies does not follow When")
+	}
+	if !j.Applies(CloudFormation, map[string]any{}) {
+		t.Error("a join without When for the form must apply")
 	}
 }

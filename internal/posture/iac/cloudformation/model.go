@@ -154,6 +154,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			out = append(out, r)
 			return r
 		}
+		made := len(out)
 		switch typ {
 		case "AWS::S3::Bucket":
 			r := add(resource.S3Bucket, str(props["BucketName"]))
@@ -336,6 +337,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 			}
 			second = append(second, later{id: id, typ: typ, props: props, o: origins, n: n})
 		}
+		extend(typ, props, at, out[made:])
 	}
 	// find is the resource a property names: by Ref or GetAtt, by logical
 	// id, or by its literal name.

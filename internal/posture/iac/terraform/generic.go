@@ -19,8 +19,24 @@ func (m *mapper) generic(b *Block) {
 	if s := t.Name.Source(mapping.Terraform); s != nil {
 		name, _ = s.Eval(b.Values).(string)
 	}
-	r := m.add(b, t.Type, name)
-	m.genericAttrs(r, b, t.Attrs, t.Keys)
+	m.add(b, t.Type, name) // primary's extend sets the attributes
+}
+
+// extend sets the attributes content/resources declares for b's type on
+// the resources made from b: every attribute of a type only
+// content/resources maps, and the added attributes of one the Go mapper
+// maps by hand (a KMS key's policy).
+func (m *mapper) extend(b *Block, made []*resource.Resource) {
+	set, _ := mapping.Default()
+	t := set.Terraform(b.Type)
+	if t == nil {
+		return
+	}
+	for _, r := range made {
+		if r.Type == t.Type {
+			m.genericAttrs(r, b, t.Attrs, t.Keys)
+		}
+	}
 }
 
 // genericJoin sets attributes of the resource a join type names (a queue
@@ -28,7 +44,7 @@ func (m *mapper) generic(b *Block) {
 func (m *mapper) genericJoin(b *Block) {
 	set, _ := mapping.Default()
 	for _, j := range set.TerraformJoins(b.Type) {
-		if j.By.Terraform == nil {
+		if j.By.Terraform == nil || !j.Applies(mapping.Terraform, b.Values) {
 			continue
 		}
 		if r := m.target(b, j.By.Terraform.Path, j.Target); r != nil {

@@ -73,3 +73,64 @@ variable "runtime" {}
 		})
 	}
 }
+
+// TestExtend: content/resources adds attributes to a type mapped by hand
+// (a KMS key's policy, a detector's protection plans), joins may apply
+// only when their When holds, and what is not set stays unknown.
+func TestExtend(t *testing.T) {
+	dir := t.TempDir()
+	src := `resource "aws_kms_key" "k" {
+  description         = "app"
+  enable_key_rotation = true
+  policy              = jsonencode({Statement = [{Effect = "Allow", Principal = "*", Action = "kms:Decrypt", Resource = "*"}]})
+}
+
+resource "aws_guardduty_detector" "d" {
+  enable = true
+}
+
+resource "aws_guardduty_detector_feature" "s3" {
+  detector_id = aws_guardduty_detector.d.id
+  name        = "S3_DATA_EVENTS"
+  status      = "DISABLED"
+}
+
+resource "aws_guardduty_detector_feature" "eks" {
+  detector_id = aws_guardduty_detector.d.id
+  name        = "EKS_AUDIT_LOGS"
+  status      = "ENABLED"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocks, errs := Load(dir, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	by := map[string]*resource.Resource{}
+	for _, r := range Resources(blocks, dir) {
+		by[r.Type] = r
+	}
+	k, d := by["aws_kms_key"], by["aws_guardduty_detector"]
+	if k == nil || d == nil {
+		t.Fatalf("Resources() = %v, want a key and a detector", by)
+	}
+	tests := []struct {
+		r    *resource.Resource
+		attr string
+		want any
+	}{
+		{k, "rotation", true}, // by hand
+		{k, "policy_public", true},
+		{d, "enabled", true},
+		{d, "s3_protection", false},
+		{d, "eks_audit_logs", true},
+		{d, "malware_protection", resource.Unknown},
+	}
+	for _, tc := range tests {
+		if got := tc.r.Attrs[tc.attr]; got != tc.want {
+			t.Errorf("%s.%s = %v, want %v", tc.r.Type, tc.attr, got, tc.want)
+		}
+	}
+}

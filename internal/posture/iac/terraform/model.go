@@ -173,6 +173,8 @@ var publicACLs = map[string]bool{"public-read": true, "public-read-write": true,
 
 func (m *mapper) primary(b *Block) {
 	v := b.Values
+	n := len(m.out)
+	defer func() { m.extend(b, m.out[n:]) }()
 	switch b.Type {
 	case "aws_s3_bucket":
 		r := m.add(b, resource.S3Bucket, str(v["bucket"]))

@@ -1,0 +1,4 @@
+resource "aws_acm_certificate" "c" {
+  domain_name       = "shop.example.com"
+  validation_method = "DNS"
+}

@@ -1,0 +1,5 @@
+resource "aws_acm_certificate" "c" {
+  domain_name       = "shop.example.com"
+  validation_method = "DNS"
+  key_algorithm     = "RSA_1024"
+}

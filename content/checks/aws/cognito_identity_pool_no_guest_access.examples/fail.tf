@@ -1,0 +1,4 @@
+resource "aws_cognito_identity_pool" "i" {
+  identity_pool_name               = "app"
+  allow_unauthenticated_identities = true
+}

@@ -1,0 +1,4 @@
+resource "aws_cognito_user_pool" "p" {
+  name = "customers"
+  deletion_protection = "ACTIVE"
+}

@@ -1,0 +1,7 @@
+resource "aws_cognito_user_pool" "p" {
+  name = "customers"
+  mfa_configuration = "OPTIONAL"
+  software_token_mfa_configuration {
+    enabled = true
+  }
+}

@@ -1,0 +1,8 @@
+resource "aws_cognito_user_pool" "p" {
+  name = "customers"
+  password_policy {
+    minimum_length    = 16
+    require_lowercase = true
+    require_numbers   = true
+  }
+}

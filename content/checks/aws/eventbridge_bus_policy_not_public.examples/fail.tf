@@ -1,0 +1,6 @@
+resource "aws_cloudwatch_event_bus_policy" "p" {
+  event_bus_name = "default"
+  policy         = <<EOT
+{"Version":"2012-10-17","Statement":[{"Sid":"all","Effect":"Allow","Principal":"*","Action":"events:PutEvents","Resource":"arn:aws:events:us-east-1:111122223333:event-bus/default"}]}
+EOT
+}

@@ -1,0 +1,7 @@
+resource "aws_inspector2_organization_configuration" "o" {
+  auto_enable {
+    ec2    = true
+    ecr    = true
+    lambda = false
+  }
+}

@@ -1,0 +1,6 @@
+resource "aws_inspector2_organization_configuration" "o" {
+  auto_enable {
+    ec2    = true
+    ecr    = true
+  }
+}

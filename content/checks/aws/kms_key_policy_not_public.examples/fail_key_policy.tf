@@ -1,0 +1,11 @@
+resource "aws_kms_key" "k" {
+  description         = "app"
+  enable_key_rotation = true
+}
+
+resource "aws_kms_key_policy" "p" {
+  key_id = aws_kms_key.k.id
+  policy = <<EOT
+{"Version":"2012-10-17","Statement":[{"Sid":"root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Sid":"use","Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Decrypt","kms:GenerateDataKey"],"Resource":"*"}]}
+EOT
+}

@@ -1,0 +1,7 @@
+resource "aws_kms_key" "k" {
+  description         = "app"
+  enable_key_rotation = true
+  policy              = <<EOT
+{"Version":"2012-10-17","Statement":[{"Sid":"root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Sid":"org","Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}
+EOT
+}

@@ -1,0 +1,3 @@
+resource "aws_macie2_account" "m" {
+  finding_publishing_frequency = "FIFTEEN_MINUTES"
+}

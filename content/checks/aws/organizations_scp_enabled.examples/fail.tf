@@ -1,0 +1,3 @@
+resource "aws_organizations_organization" "o" {
+  feature_set = "ALL"
+}

@@ -1,0 +1,4 @@
+resource "aws_organizations_organization" "o" {
+  feature_set = "ALL"
+  enabled_policy_types = ["SERVICE_CONTROL_POLICY", "TAG_POLICY"]
+}

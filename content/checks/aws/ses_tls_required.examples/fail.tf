@@ -1,0 +1,3 @@
+resource "aws_ses_configuration_set" "c" {
+  name = "transactional"
+}

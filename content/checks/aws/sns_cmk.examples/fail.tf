@@ -1,0 +1,4 @@
+resource "aws_sns_topic" "t" {
+  name              = "alerts"
+  kms_master_key_id = "alias/aws/sns"
+}
