@@ -45,6 +45,10 @@ func loadChecks(io IO, dirs []string) ([]*check.Check, error) {
 	for _, e := range errs {
 		fmt.Fprintf(io.Err, "parapet: check skipped: %v\n", e)
 	}
+	// The framework files' own mappings (a control's checks:) join each
+	// check's frameworks: map, so results, SARIF, OCSF and the checks
+	// list show the merged set.
+	framework.Annotate(loadFrameworks(), checks)
 	return checks, nil
 }
 
@@ -52,6 +56,11 @@ func loadFrameworks() []*framework.Framework {
 	sub, _ := fs.Sub(content.FS, "frameworks")
 	fws, _ := framework.Load(sub, ".")
 	return fws
+}
+
+// frameworkIDs lists the embedded frameworks' ids, for help and errors.
+func frameworkIDs() string {
+	return strings.Join(framework.IDs(loadFrameworks()), ", ")
 }
 
 // scanReport is the JSON form of a scan.
@@ -434,6 +443,9 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 	}
 	for _, f := range rep.Frameworks {
 		fmt.Fprintf(w, "%-16s %3.0f%%  %d of %d evaluated controls pass (%d manual)\n", f.ID, f.Percent, f.Passed, f.Evaluated, f.Manual)
+		if f.Note != "" {
+			fmt.Fprintf(w, "%-16s       note: %s\n", "", f.Note)
+		}
 	}
 }
 
@@ -704,7 +716,7 @@ func (sf *scanFlags) register(fs interface {
 	StringArrayVar(*[]string, string, []string, string)
 }) {
 	fs.StringVarP(&sf.format, "format", "f", "table", "output: table, json, sarif, ocsf (Compliance Findings, one JSON object per line) or html")
-	fs.StringVar(&sf.fw, "framework", "", "score only this framework (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)")
+	fs.StringVar(&sf.fw, "framework", "", "score only this framework ("+frameworkIDs()+")")
 	fs.StringVar(&sf.failOn, "fail-on", "", "exit 1 when a failed check has this severity or higher (low, medium, high, critical)")
 	fs.StringArrayVar(&sf.checkDirs, "checks", nil, "a directory of checks to add (repeatable)")
 	fs.StringArrayVar(&sf.suppressions, "suppressions", nil, "a suppression file (YAML: check, resource glob, reason, expires; repeatable)")
@@ -793,7 +805,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		rep.Frameworks = append(rep.Frameworks, framework.Evaluate(f, checks, results))
 	}
 	if fw != "" && len(rep.Frameworks) == 0 {
-		return usagef("--framework %s: unknown (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)", fw)
+		return usagef("--framework %s: unknown framework; known: %s", fw, frameworkIDs())
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	w := bufio.NewWriter(io.Out)
