@@ -268,3 +268,54 @@ func TestFrameworkMappings(t *testing.T) {
 		t.Errorf("frameworks %v, want %v", got, want)
 	}
 }
+
+// --framework scores one framework with its notes; a framework file's own
+// mappings (a control's checks:) show in each result's frameworks; an
+// unknown id is a usage error that lists the known ones.
+func TestScanFramework(t *testing.T) {
+	dir := writeScanTree(t)
+	out, errOut, code := run(t, "", "scan", "iac", "--format", "json", "--framework", "gdpr", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep scanReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Frameworks) != 1 || rep.Frameworks[0].ID != "gdpr" || !strings.Contains(rep.Frameworks[0].Note, "legal matter") {
+		t.Fatalf("frameworks: %+v", rep.Frameworks)
+	}
+	var a bool
+	for _, c := range rep.Frameworks[0].Controls {
+		if c.ID == "Art.32(1)(a)" {
+			a = c.Status != "manual" && c.Note != "" && slices.Contains(c.Checks, "PARAPET-RDS-002")
+		}
+		if c.ID == "Art.30" && c.Status != "manual" {
+			t.Errorf("Art. 30 is scored: %+v", c)
+		}
+	}
+	if !a {
+		t.Errorf("Art. 32(1)(a) lacks its framework-side checks or note: %+v", rep.Frameworks[0].Controls)
+	}
+	// PARAPET-S3-001 names CIS 3.0 itself; ISO 27001 and FSBP map it from
+	// their side.
+	found := false
+	for _, r := range rep.Results {
+		if r.CheckID != "PARAPET-S3-001" {
+			continue
+		}
+		found = true
+		if !slices.Contains(r.Frameworks["cis-aws-3.0"], "2.1.4") || !slices.Contains(r.Frameworks["aws-fsbp"], "S3.8") ||
+			!slices.Contains(r.Frameworks["iso-27001-2022"], "A.8.3") || !slices.Contains(r.Frameworks["gdpr"], "Art.25(2)") {
+			t.Errorf("S3-001 frameworks: %v", r.Frameworks)
+		}
+		break
+	}
+	if !found {
+		t.Error("no PARAPET-S3-001 result")
+	}
+	_, errOut, code = run(t, "", "scan", "iac", "--framework", "iso27001", dir)
+	if code != ExitUsage || !strings.Contains(errOut, "iso-27001-2022") || !strings.Contains(errOut, "cis-aws-5.0") {
+		t.Errorf("unknown framework: exit %d: %s", code, errOut)
+	}
+}
