@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -52,15 +53,30 @@ func loadChecks(io IO, dirs []string) ([]*check.Check, error) {
 	return checks, nil
 }
 
-func loadFrameworks() []*framework.Framework {
+// loadFrameworks parses the embedded frameworks once (some 20 ms);
+// callers only read them.
+var loadFrameworks = sync.OnceValue(func() []*framework.Framework {
 	sub, _ := fs.Sub(content.FS, "frameworks")
 	fws, _ := framework.Load(sub, ".")
 	return fws
-}
+})
 
-// frameworkIDs lists the embedded frameworks' ids, for help and errors.
+// frameworkIDs lists the embedded frameworks' ids, for errors.
 func frameworkIDs() string {
 	return strings.Join(framework.IDs(loadFrameworks()), ", ")
+}
+
+// frameworkFileIDs lists them from the file names (<id>.yaml), for flag
+// help, which every command builds: without parsing the files.
+func frameworkFileIDs() string {
+	entries, _ := fs.ReadDir(content.FS, "frameworks")
+	var ids []string
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".yaml"); ok && !e.IsDir() {
+			ids = append(ids, id)
+		}
+	}
+	return strings.Join(ids, ", ")
 }
 
 // scanReport is the JSON form of a scan.
@@ -716,7 +732,7 @@ func (sf *scanFlags) register(fs interface {
 	StringArrayVar(*[]string, string, []string, string)
 }) {
 	fs.StringVarP(&sf.format, "format", "f", "table", "output: table, json, sarif, ocsf (Compliance Findings, one JSON object per line) or html")
-	fs.StringVar(&sf.fw, "framework", "", "score only this framework ("+frameworkIDs()+")")
+	fs.StringVar(&sf.fw, "framework", "", "score only this framework ("+frameworkFileIDs()+")")
 	fs.StringVar(&sf.failOn, "fail-on", "", "exit 1 when a failed check has this severity or higher (low, medium, high, critical)")
 	fs.StringArrayVar(&sf.checkDirs, "checks", nil, "a directory of checks to add (repeatable)")
 	fs.StringArrayVar(&sf.suppressions, "suppressions", nil, "a suppression file (YAML: check, resource glob, reason, expires; repeatable)")

@@ -267,6 +267,10 @@ func TestFrameworkMappings(t *testing.T) {
 	if got := framework.IDs(fws); !slices.Equal(got, want) {
 		t.Errorf("frameworks %v, want %v", got, want)
 	}
+	// --framework's help lists the file names: each is its framework's id.
+	if frameworkFileIDs() != frameworkIDs() {
+		t.Errorf("file names %s, ids %s", frameworkFileIDs(), frameworkIDs())
+	}
 }
 
 // --framework scores one framework with its notes; a framework file's own
