@@ -459,8 +459,22 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 	}
 	for _, f := range rep.Frameworks {
 		fmt.Fprintf(w, "%-16s %3.0f%%  %d of %d evaluated controls pass (%d manual)\n", f.ID, f.Percent, f.Passed, f.Evaluated, f.Manual)
+	}
+	// One framework (--framework): its controls, with the notes on what
+	// the evidence covers.
+	if len(rep.Frameworks) == 1 {
+		f := rep.Frameworks[0]
 		if f.Note != "" {
-			fmt.Fprintf(w, "%-16s       note: %s\n", "", f.Note)
+			fmt.Fprintf(w, "  note: %s\n", f.Note)
+		}
+		for _, c := range f.Controls {
+			fmt.Fprintf(w, "  %-14s %-13s %s\n", c.ID, strings.ToUpper(c.Status), c.Title)
+			if len(c.Checks) > 0 {
+				fmt.Fprintf(w, "  %-14s %-13s checks: %s (%d passed, %d failed)\n", "", "", strings.Join(c.Checks, ", "), c.Passed, c.Failed)
+			}
+			if c.Note != "" {
+				fmt.Fprintf(w, "  %-14s %-13s note: %s\n", "", "", c.Note)
+			}
 		}
 	}
 }

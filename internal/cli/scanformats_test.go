@@ -318,6 +318,13 @@ func TestScanFramework(t *testing.T) {
 	if !found {
 		t.Error("no PARAPET-S3-001 result")
 	}
+	// The table lists one framework's controls with the notes.
+	out, _, _ = run(t, "", "scan", "iac", "--framework", "gdpr", dir)
+	for _, want := range []string{"note: GDPR compliance is a legal matter", "Art.30         MANUAL", "note: A record of processing activities is documentation"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
 	_, errOut, code = run(t, "", "scan", "iac", "--framework", "iso27001", dir)
 	if code != ExitUsage || !strings.Contains(errOut, "iso-27001-2022") || !strings.Contains(errOut, "cis-aws-5.0") {
 		t.Errorf("unknown framework: exit %d: %s", code, errOut)
