@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -323,6 +324,7 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 		},
 	}
 	sf.register(iac.Flags())
+	iac.PreRunE = sf.checkFramework
 	iac.Flags().StringArrayVar(&varFiles, "var-file", nil, "a .tfvars file (repeatable)")
 	var cf scanFlags
 	cfg := &cobra.Command{
@@ -359,6 +361,7 @@ results. Locations are the resources' ARNs. Exit status: 1 when a failure reache
 		},
 	}
 	cf.register(cfg.Flags())
+	cfg.PreRunE = cf.checkFramework
 	cf.registerEvents(cfg.Flags())
 	cmd.AddCommand(iac, cfg, newScanAWS(io))
 	return cmd
@@ -754,6 +757,15 @@ func (sf *scanFlags) register(fs interface {
 	fs.StringVar(&sf.write, "write-baseline", "", "write this scan's failures (their fingerprints) to FILE, for --baseline")
 }
 
+// checkFramework rejects an unknown --framework before anything is
+// read or called.
+func (sf *scanFlags) checkFramework(*cobra.Command, []string) error {
+	if sf.fw == "" || slices.Contains(framework.IDs(loadFrameworks()), sf.fw) {
+		return nil
+	}
+	return usagef("--framework %s: unknown framework; known: %s", sf.fw, frameworkIDs())
+}
+
 // report runs the checks on the resources and writes the report.
 func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*resource.Resource, start time.Time) error {
 	format, fw, failOn := sf.format, sf.fw, sf.failOn
@@ -953,6 +965,7 @@ read (each reported on stderr), else 0.`,
 	}
 	sf.register(cmd.Flags())
 	sf.registerEvents(cmd.Flags())
+	cmd.PreRunE = sf.checkFramework
 	cmd.Flags().StringSliceVar(&opt.Regions, "regions", nil, "regions to scan (comma-separated; default: the configured region)")
 	cmd.Flags().StringArrayVar(&opt.AssumeRoles, "assume-role", nil, "a role ARN to assume: scans that account (repeatable)")
 	cmd.Flags().IntVar(&opt.Concurrency, "concurrency", 8, "API calls in flight")
