@@ -10,8 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -45,13 +47,37 @@ func loadChecks(io IO, dirs []string) ([]*check.Check, error) {
 	for _, e := range errs {
 		fmt.Fprintf(io.Err, "parapet: check skipped: %v\n", e)
 	}
+	// The framework files' own mappings (a control's checks:) join each
+	// check's frameworks: map, so results, SARIF, OCSF and the checks
+	// list show the merged set.
+	framework.Annotate(loadFrameworks(), checks)
 	return checks, nil
 }
 
-func loadFrameworks() []*framework.Framework {
+// loadFrameworks parses the embedded frameworks once (some 20 ms);
+// callers only read them.
+var loadFrameworks = sync.OnceValue(func() []*framework.Framework {
 	sub, _ := fs.Sub(content.FS, "frameworks")
 	fws, _ := framework.Load(sub, ".")
 	return fws
+})
+
+// frameworkIDs lists the embedded frameworks' ids, for errors.
+func frameworkIDs() string {
+	return strings.Join(framework.IDs(loadFrameworks()), ", ")
+}
+
+// frameworkFileIDs lists them from the file names (<id>.yaml), for flag
+// help, which every command builds: without parsing the files.
+func frameworkFileIDs() string {
+	entries, _ := fs.ReadDir(content.FS, "frameworks")
+	var ids []string
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".yaml"); ok && !e.IsDir() {
+			ids = append(ids, id)
+		}
+	}
+	return strings.Join(ids, ", ")
 }
 
 // scanReport is the JSON form of a scan.
@@ -298,6 +324,7 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 		},
 	}
 	sf.register(iac.Flags())
+	iac.PreRunE = sf.checkFramework
 	iac.Flags().StringArrayVar(&varFiles, "var-file", nil, "a .tfvars file (repeatable)")
 	var cf scanFlags
 	cfg := &cobra.Command{
@@ -334,6 +361,7 @@ results. Locations are the resources' ARNs. Exit status: 1 when a failure reache
 		},
 	}
 	cf.register(cfg.Flags())
+	cfg.PreRunE = cf.checkFramework
 	cf.registerEvents(cfg.Flags())
 	cmd.AddCommand(iac, cfg, newScanAWS(io))
 	return cmd
@@ -440,6 +468,23 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 	}
 	for _, f := range rep.Frameworks {
 		fmt.Fprintf(w, "%-16s %3.0f%%  %d of %d evaluated controls pass (%d manual)\n", f.ID, f.Percent, f.Passed, f.Evaluated, f.Manual)
+	}
+	// One framework (--framework): its controls, with the notes on what
+	// the evidence covers.
+	if len(rep.Frameworks) == 1 {
+		f := rep.Frameworks[0]
+		if f.Note != "" {
+			fmt.Fprintf(w, "  note: %s\n", f.Note)
+		}
+		for _, c := range f.Controls {
+			fmt.Fprintf(w, "  %-14s %-13s %s\n", c.ID, strings.ToUpper(c.Status), c.Title)
+			if len(c.Checks) > 0 {
+				fmt.Fprintf(w, "  %-14s %-13s checks: %s (%d passed, %d failed)\n", "", "", strings.Join(c.Checks, ", "), c.Passed, c.Failed)
+			}
+			if c.Note != "" {
+				fmt.Fprintf(w, "  %-14s %-13s note: %s\n", "", "", c.Note)
+			}
+		}
 	}
 }
 
@@ -710,12 +755,21 @@ func (sf *scanFlags) register(fs interface {
 	StringArrayVar(*[]string, string, []string, string)
 }) {
 	fs.StringVarP(&sf.format, "format", "f", "table", "output: table, json, sarif, ocsf (Compliance Findings, one JSON object per line) or html")
-	fs.StringVar(&sf.fw, "framework", "", "score only this framework (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)")
+	fs.StringVar(&sf.fw, "framework", "", "score only this framework ("+frameworkFileIDs()+")")
 	fs.StringVar(&sf.failOn, "fail-on", "", "exit 1 when a failed check has this severity or higher (low, medium, high, critical)")
 	fs.StringArrayVar(&sf.checkDirs, "checks", nil, "a directory of checks to add (repeatable)")
 	fs.StringArrayVar(&sf.suppressions, "suppressions", nil, "a suppression file (YAML: check, resource glob, reason, expires; repeatable)")
 	fs.StringVar(&sf.baseline, "baseline", "", "a baseline (--write-baseline): report each failure as new or still failing, list what was fixed; --fail-on counts only new failures")
 	fs.StringVar(&sf.write, "write-baseline", "", "write this scan's failures (their fingerprints) to FILE, for --baseline")
+}
+
+// checkFramework rejects an unknown --framework before anything is
+// read or called.
+func (sf *scanFlags) checkFramework(*cobra.Command, []string) error {
+	if sf.fw == "" || slices.Contains(framework.IDs(loadFrameworks()), sf.fw) {
+		return nil
+	}
+	return usagef("--framework %s: unknown framework; known: %s", sf.fw, frameworkIDs())
 }
 
 // report runs the checks on the resources and writes the report.
@@ -796,7 +850,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		rep.Frameworks = append(rep.Frameworks, framework.Evaluate(f, checks, results))
 	}
 	if fw != "" && len(rep.Frameworks) == 0 {
-		return usagef("--framework %s: unknown (cis-aws-3.0, pci-dss-4.0, hipaa, soc2, nist-800-53-r5)", fw)
+		return usagef("--framework %s: unknown framework; known: %s", fw, frameworkIDs())
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	w := bufio.NewWriter(io.Out)
@@ -914,6 +968,7 @@ read (each reported on stderr), else 0.`,
 	}
 	sf.register(cmd.Flags())
 	sf.registerEvents(cmd.Flags())
+	cmd.PreRunE = sf.checkFramework
 	cmd.Flags().StringSliceVar(&opt.Regions, "regions", nil, "regions to scan (comma-separated; default: the configured region)")
 	cmd.Flags().StringArrayVar(&opt.AssumeRoles, "assume-role", nil, "a role ARN to assume: scans that account (repeatable)")
 	cmd.Flags().IntVar(&opt.Concurrency, "concurrency", 8, "API calls in flight")

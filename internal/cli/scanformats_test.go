@@ -3,12 +3,17 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/ocsf"
+	"github.com/parapet-sec/parapet/internal/posture/check"
+	"github.com/parapet-sec/parapet/internal/posture/framework"
 	"github.com/parapet-sec/parapet/internal/sharedtest"
 )
 
@@ -233,43 +238,95 @@ func TestScanSARIFSuppressions(t *testing.T) {
 	}
 }
 
-// Every control a check names exists in its framework (else the score
-// would silently ignore the mapping), and every CIS control marked
-// automated is tested by a check.
+// Every control a check names exists in its framework, every framework a
+// check names exists, every check a framework file lists exists, no
+// mapping points at a manual control (else the score would silently
+// ignore it), and every CIS control marked automated is tested by a check.
 func TestFrameworkMappings(t *testing.T) {
-	fws := map[string]map[string]bool{}
-	cisAuto := map[string]bool{}
-	for _, f := range loadFrameworks() {
-		fws[f.ID] = map[string]bool{}
+	fws := loadFrameworks()
+	sub, _ := fs.Sub(content.FS, "checks")
+	checks, errs := check.Load(sub, ".") // the checks' own mappings, before Annotate
+	for _, e := range errs {
+		t.Errorf("check: %v", e)
+	}
+	for _, e := range framework.Validate(fws, checks) {
+		t.Error(e)
+	}
+	for _, f := range fws {
+		if f.ID != "cis-aws-3.0" {
+			continue
+		}
+		mapped := framework.ControlChecks(f, checks)
 		for _, c := range f.Controls {
-			fws[f.ID][c.ID] = true
-			if f.ID == "cis-aws-3.0" && !c.Manual {
-				cisAuto[c.ID] = true
+			if !c.Manual && len(mapped[c.ID]) == 0 {
+				t.Errorf("%s %s is automated but no check tests it", f.ID, c.ID)
 			}
 		}
 	}
-	var errb strings.Builder
-	checks, _ := loadChecks(IO{Err: &errb}, nil)
-	covered := map[string]bool{}
-	for _, c := range checks {
-		for fw, ids := range c.Frameworks {
-			if fws[fw] == nil {
-				t.Errorf("%s: unknown framework %s", c.ID, fw)
-				continue
-			}
-			for _, id := range ids {
-				if !fws[fw][id] {
-					t.Errorf("%s: %s has no control %s", c.ID, fw, id)
-				}
-				if fw == "cis-aws-3.0" {
-					covered[id] = true
-				}
-			}
+	want := []string{"aws-fsbp", "cis-aws-3.0", "cis-aws-4.0", "cis-aws-5.0", "gdpr", "hipaa", "iso-27001-2022", "nist-800-53-r5", "pci-dss-4.0", "soc2"}
+	if got := framework.IDs(fws); !slices.Equal(got, want) {
+		t.Errorf("frameworks %v, want %v", got, want)
+	}
+	// --framework's help lists the file names: each is its framework's id.
+	if frameworkFileIDs() != frameworkIDs() {
+		t.Errorf("file names %s, ids %s", frameworkFileIDs(), frameworkIDs())
+	}
+}
+
+// --framework scores one framework with its notes; a framework file's own
+// mappings (a control's checks:) show in each result's frameworks; an
+// unknown id is a usage error that lists the known ones.
+func TestScanFramework(t *testing.T) {
+	dir := writeScanTree(t)
+	out, errOut, code := run(t, "", "scan", "iac", "--format", "json", "--framework", "gdpr", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep scanReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Frameworks) != 1 || rep.Frameworks[0].ID != "gdpr" || !strings.Contains(rep.Frameworks[0].Note, "legal matter") {
+		t.Fatalf("frameworks: %+v", rep.Frameworks)
+	}
+	var a bool
+	for _, c := range rep.Frameworks[0].Controls {
+		if c.ID == "Art.32(1)(a)" {
+			a = c.Status != "manual" && c.Note != "" && slices.Contains(c.Checks, "PARAPET-RDS-002")
+		}
+		if c.ID == "Art.30" && c.Status != "manual" {
+			t.Errorf("Art. 30 is scored: %+v", c)
 		}
 	}
-	for id := range cisAuto {
-		if !covered[id] {
-			t.Errorf("CIS %s is automated but no check tests it", id)
+	if !a {
+		t.Errorf("Art. 32(1)(a) lacks its framework-side checks or note: %+v", rep.Frameworks[0].Controls)
+	}
+	// PARAPET-S3-001 names CIS 3.0 itself; ISO 27001 and FSBP map it from
+	// their side.
+	found := false
+	for _, r := range rep.Results {
+		if r.CheckID != "PARAPET-S3-001" {
+			continue
 		}
+		found = true
+		if !slices.Contains(r.Frameworks["cis-aws-3.0"], "2.1.4") || !slices.Contains(r.Frameworks["aws-fsbp"], "S3.8") ||
+			!slices.Contains(r.Frameworks["iso-27001-2022"], "A.8.3") || !slices.Contains(r.Frameworks["gdpr"], "Art.25(2)") {
+			t.Errorf("S3-001 frameworks: %v", r.Frameworks)
+		}
+		break
+	}
+	if !found {
+		t.Error("no PARAPET-S3-001 result")
+	}
+	// The table lists one framework's controls with the notes.
+	out, _, _ = run(t, "", "scan", "iac", "--framework", "gdpr", dir)
+	for _, want := range []string{"note: GDPR compliance is a legal matter", "Art.30         MANUAL", "note: A record of processing activities is documentation"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	_, errOut, code = run(t, "", "scan", "iac", "--framework", "iso27001", dir)
+	if code != ExitUsage || !strings.Contains(errOut, "iso-27001-2022") || !strings.Contains(errOut, "cis-aws-5.0") {
+		t.Errorf("unknown framework: exit %d: %s", code, errOut)
 	}
 }
