@@ -402,6 +402,22 @@ func model(it map[string]any) *resource.Resource {
 		}
 		return r
 	case "AWS::RDS::DBInstance", "AWS::RDS::DBCluster":
+		// Config records DocumentDB and Neptune under RDS's types: their
+		// clusters are judged by their own checks, their instances (whose
+		// settings are the cluster's) not as RDS databases.
+		if engine := strings.ToLower(str(cfg["engine"])); engine == "docdb" || engine == "neptune" {
+			if it["resourceType"] != "AWS::RDS::DBCluster" {
+				return nil
+			}
+			t := "aws_docdb_cluster"
+			if engine == "neptune" {
+				t = "aws_neptune_cluster"
+				r := mk(t)
+				r.Set("iam_auth", truthy(cfg["iAMDatabaseAuthenticationEnabled"]) || truthy(cfg["iamDatabaseAuthenticationEnabled"]), o)
+				return docNeptune(r, cfg, o)
+			}
+			return docNeptune(mk(t), cfg, o)
+		}
 		r := mk(resource.RDSInstance)
 		r.Set("public", truthy(cfg["publiclyAccessible"]), o)
 		r.Set("encrypted", truthy(cfg["storageEncrypted"]), o)
@@ -451,4 +467,17 @@ func model(it map[string]any) *resource.Resource {
 		return r
 	}
 	return generic(it, mk) // types content/resources maps
+}
+
+// docNeptune sets what a DocumentDB or Neptune cluster's item says.
+func docNeptune(r *resource.Resource, cfg map[string]any, o resource.Origin) *resource.Resource {
+	r.Set("encrypted", truthy(cfg["storageEncrypted"]), o)
+	logs := []any{}
+	if l, ok := cfg["enabledCloudwatchLogsExports"].([]any); ok {
+		logs = l
+	}
+	r.Set("log_exports", logs, o)
+	r.Set("backup_retention", num(cfg["backupRetentionPeriod"]), o)
+	r.Set("deletion_protection", truthy(cfg["deletionProtection"]), o)
+	return r
 }

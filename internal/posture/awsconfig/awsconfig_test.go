@@ -1,6 +1,7 @@
 package awsconfig
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,4 +79,32 @@ func FuzzItems(f *testing.F) {
 			_ = Model(it)
 		}
 	})
+}
+
+// Config records DocumentDB and Neptune under RDS's types: the clusters
+// become their own types, the instances are not taken for RDS databases.
+func TestDocDBNeptuneItems(t *testing.T) {
+	item := func(typ, engine string, cfg string) map[string]any {
+		var c map[string]any
+		if err := json.Unmarshal([]byte(cfg), &c); err != nil {
+			t.Fatal(err)
+		}
+		c["engine"] = engine
+		return map[string]any{"resourceType": typ, "resourceName": "db1", "arn": "arn:aws:rds:us-east-1:111122223333:cluster:db1",
+			"awsAccountId": "111122223333", "awsRegion": "us-east-1", "configuration": c}
+	}
+	doc := Model(item("AWS::RDS::DBCluster", "docdb", `{"storageEncrypted":false,"backupRetentionPeriod":7,"deletionProtection":true,"enabledCloudwatchLogsExports":["audit"]}`))
+	if doc == nil || doc.Type != "aws_docdb_cluster" || doc.Attrs["encrypted"] != false || doc.Attrs["backup_retention"] != 7.0 || doc.Attrs["deletion_protection"] != true {
+		t.Fatalf("docdb cluster: %+v", doc)
+	}
+	nep := Model(item("AWS::RDS::DBCluster", "neptune", `{"storageEncrypted":true,"iAMDatabaseAuthenticationEnabled":true}`))
+	if nep == nil || nep.Type != "aws_neptune_cluster" || nep.Attrs["iam_auth"] != true || nep.Attrs["encrypted"] != true {
+		t.Fatalf("neptune cluster: %+v", nep)
+	}
+	if r := Model(item("AWS::RDS::DBInstance", "neptune", `{"publiclyAccessible":false}`)); r != nil {
+		t.Errorf("a Neptune instance became %s", r.Type)
+	}
+	if r := Model(item("AWS::RDS::DBInstance", "postgres", `{"publiclyAccessible":true}`)); r == nil || r.Type != "aws_db_instance" || r.Attrs["public"] != true {
+		t.Errorf("a PostgreSQL instance: %+v", r)
+	}
 }
