@@ -653,6 +653,8 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 					set(r, "imdsv2_required", i.MetadataOptions != nil && i.MetadataOptions.HttpTokens == "required")
 					set(r, "public_ip", aws.ToString(i.PublicIpAddress) != "")
 					set(r, "root_encrypted", resource.Unknown)
+					set(r, "detailed_monitoring", i.Monitoring != nil && i.Monitoring.State == "enabled")
+					set(r, "instance_profile", i.IamInstanceProfile != nil && aws.ToString(i.IamInstanceProfile.Arn) != "")
 					in.add(r)
 				}
 			}

@@ -316,6 +316,12 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				enc = enc || truthy(m(m(bd)["Ebs"])["Encrypted"])
 			}
 			r.Set("root_encrypted", enc, at("BlockDeviceMappings"))
+			if mon := props["Monitoring"]; mon == resource.Unknown {
+				r.Set("detailed_monitoring", resource.Unknown, at("Monitoring"))
+			} else {
+				r.Set("detailed_monitoring", truthy(mon), at("Monitoring"))
+			}
+			r.Set("instance_profile", str(props["IamInstanceProfile"]) != "", at("IamInstanceProfile"))
 		case "AWS::Lambda::Url":
 			r := add(resource.LambdaFunctionURL, "")
 			r.Set("auth_type", str(props["AuthType"]), at("AuthType"))
