@@ -337,12 +337,25 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				enc = enc || truthy(m(m(bd)["Ebs"])["Encrypted"])
 			}
 			r.Set("root_encrypted", enc, at("BlockDeviceMappings"))
-			if mon := props["Monitoring"]; mon == resource.Unknown {
+			// Monitoring and the instance profile not set here may come
+			// from the launch template.
+			var unset any = false
+			if props["LaunchTemplate"] != nil {
+				unset = resource.Unknown
+			}
+			switch mon := props["Monitoring"]; {
+			case mon == nil:
+				r.Set("detailed_monitoring", unset, loc)
+			case mon == resource.Unknown:
 				r.Set("detailed_monitoring", resource.Unknown, at("Monitoring"))
-			} else {
+			default:
 				r.Set("detailed_monitoring", truthy(mon), at("Monitoring"))
 			}
-			r.Set("instance_profile", str(props["IamInstanceProfile"]) != "", at("IamInstanceProfile"))
+			if str(props["IamInstanceProfile"]) != "" {
+				r.Set("instance_profile", true, at("IamInstanceProfile"))
+			} else {
+				r.Set("instance_profile", unset, loc)
+			}
 		case "AWS::Lambda::Url":
 			r := add(resource.LambdaFunctionURL, "")
 			r.Set("auth_type", str(props["AuthType"]), at("AuthType"))

@@ -330,8 +330,18 @@ func (m *mapper) primary(b *Block) {
 		m.set(r, b, "public_ip", "associate_public_ip_address", false)
 		root := first(v["root_block_device"])
 		r.Set("root_encrypted", root != nil && truthy(root["encrypted"]), m.attrOrigin(b, "root_block_device.encrypted"))
-		m.set(r, b, "detailed_monitoring", "monitoring", false)
-		r.Set("instance_profile", str(v["iam_instance_profile"]) != "", m.attrOrigin(b, "iam_instance_profile"))
+		// Monitoring and the instance profile not set here may come from
+		// a launch template.
+		var unset any = false
+		if first(v["launch_template"]) != nil {
+			unset = resource.Unknown
+		}
+		m.set(r, b, "detailed_monitoring", "monitoring", unset)
+		if str(v["iam_instance_profile"]) != "" {
+			r.Set("instance_profile", true, m.attrOrigin(b, "iam_instance_profile"))
+		} else {
+			r.Set("instance_profile", unset, m.blockOrigin(b))
+		}
 	case "aws_efs_file_system":
 		r := m.add(b, resource.EFSFileSystem, str(v["creation_token"]))
 		m.set(r, b, "encrypted", "encrypted", false)

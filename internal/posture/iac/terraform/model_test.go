@@ -65,6 +65,11 @@ resource "aws_instance" "bare" {
   ami           = "ami-1"
   instance_type = "t3.micro"
 }
+resource "aws_instance" "templated" {
+  launch_template {
+    name = "web"
+  }
+}
 resource "aws_lambda_function_url" "open" {
   function_name      = "open"
   authorization_type = "NONE"
@@ -99,6 +104,8 @@ resource "aws_lambda_function_url" "none" {
 		{"aws_instance.web", "detailed_monitoring", true},
 		{"aws_instance.bare", "instance_profile", false},
 		{"aws_instance.bare", "detailed_monitoring", false},
+		{"aws_instance.templated", "instance_profile", resource.Unknown},
+		{"aws_instance.templated", "detailed_monitoring", resource.Unknown},
 		{"aws_lambda_function_url.open", "cors_all_origins", true},
 		{"aws_lambda_function_url.var", "cors_all_origins", resource.Unknown},
 		{"aws_lambda_function_url.none", "cors_all_origins", false},
