@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
@@ -657,6 +659,8 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 					set(r, "imdsv2_required", i.MetadataOptions != nil && i.MetadataOptions.HttpTokens == "required")
 					set(r, "public_ip", aws.ToString(i.PublicIpAddress) != "")
 					set(r, "root_encrypted", resource.Unknown)
+					set(r, "detailed_monitoring", i.Monitoring != nil && i.Monitoring.State == "enabled")
+					set(r, "instance_profile", i.IamInstanceProfile != nil && aws.ToString(i.IamInstanceProfile.Arn) != "")
 					in.add(r)
 				}
 			}
@@ -800,15 +804,16 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 				return
 			}
 			for _, f := range page.Functions {
-				url := func(arn string, auth string) {
+				url := func(arn string, auth string, cors *lambdatypes.Cors) {
 					r := mk(resource.LambdaFunctionURL, aws.ToString(f.FunctionName), arn, account, region)
 					set(r, "auth_type", auth)
+					set(r, "cors_all_origins", cors != nil && slices.Contains(cors.AllowOrigins, "*"))
 					in.add(r)
 				}
 				urls, err := lc.ListFunctionUrlConfigs(ctx, &lambda.ListFunctionUrlConfigsInput{FunctionName: f.FunctionName})
 				if err == nil {
 					for _, u := range urls.FunctionUrlConfigs {
-						url(aws.ToString(u.FunctionArn), string(u.AuthType))
+						url(aws.ToString(u.FunctionArn), string(u.AuthType), u.Cors)
 					}
 					continue
 				}
@@ -817,7 +822,7 @@ func (in *inventory) regional(ctx context.Context, cfg aws.Config, account, regi
 				u, gerr := lc.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: f.FunctionName})
 				switch {
 				case gerr == nil:
-					url(aws.ToString(u.FunctionArn), string(u.AuthType))
+					url(aws.ToString(u.FunctionArn), string(u.AuthType), u.Cors)
 				case code(gerr) != "ResourceNotFoundException":
 					in.fail(fmt.Errorf("lambda %s %s: %w", region, aws.ToString(f.FunctionName), err))
 				}

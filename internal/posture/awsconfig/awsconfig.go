@@ -464,6 +464,8 @@ func model(it map[string]any) *resource.Resource {
 		r.Set("imdsv2_required", str(dec(cfg["metadataOptions"])["httpTokens"]) == "required", o)
 		r.Set("public_ip", str(cfg["publicIpAddress"]) != "", o)
 		r.Set("root_encrypted", resource.Unknown, o) // the volume's own item says
+		r.Set("detailed_monitoring", strings.EqualFold(str(dec(cfg["monitoring"])["state"]), "enabled"), o)
+		r.Set("instance_profile", str(dec(cfg["iamInstanceProfile"])["arn"]) != "", o)
 		return r
 	}
 	return generic(it, mk) // types content/resources maps

@@ -616,6 +616,9 @@ func apply(s *Source, raw any, found bool) any {
 		}
 		return nil
 	}
+	if l, ok := raw.([]any); ok && s.Transform == "count" {
+		return float64(len(l)) // a list of references has a known length
+	}
 	if isUnknown(raw) {
 		return resource.Unknown
 	}

@@ -42,6 +42,27 @@ func l(v any) []any {
 	return x
 }
 
+// anyStar says whether a list holds "*": unknown when the list, or one of
+// its values, is not known statically.
+func anyStar(v any) any {
+	if v == resource.Unknown {
+		return resource.Unknown
+	}
+	unknown := false
+	for _, e := range l(v) {
+		switch e {
+		case "*":
+			return true
+		case resource.Unknown:
+			unknown = true
+		}
+	}
+	if unknown {
+		return resource.Unknown
+	}
+	return false
+}
+
 func truthy(v any) bool {
 	switch x := v.(type) {
 	case bool:
@@ -328,9 +349,29 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				enc = enc || truthy(m(m(bd)["Ebs"])["Encrypted"])
 			}
 			r.Set("root_encrypted", enc, at("BlockDeviceMappings"))
+			// Monitoring and the instance profile not set here may come
+			// from the launch template.
+			var unset any = false
+			if props["LaunchTemplate"] != nil {
+				unset = resource.Unknown
+			}
+			switch mon := props["Monitoring"]; {
+			case mon == nil:
+				r.Set("detailed_monitoring", unset, loc)
+			case mon == resource.Unknown:
+				r.Set("detailed_monitoring", resource.Unknown, at("Monitoring"))
+			default:
+				r.Set("detailed_monitoring", truthy(mon), at("Monitoring"))
+			}
+			if str(props["IamInstanceProfile"]) != "" {
+				r.Set("instance_profile", true, at("IamInstanceProfile"))
+			} else {
+				r.Set("instance_profile", unset, loc)
+			}
 		case "AWS::Lambda::Url":
 			r := add(resource.LambdaFunctionURL, "")
 			r.Set("auth_type", str(props["AuthType"]), at("AuthType"))
+			r.Set("cors_all_origins", anyStar(m(props["Cors"])["AllowOrigins"]), at("Cors"))
 		default:
 			if generic(typ, props, at, add) { // types content/resources maps
 				break

@@ -129,6 +129,27 @@ func first(v any) map[string]any {
 	return nil
 }
 
+// anyStar says whether a list holds "*": unknown when the list, or one of
+// its values, is not known statically.
+func anyStar(v any) any {
+	if v == resource.Unknown {
+		return resource.Unknown
+	}
+	unknown := false
+	for _, e := range list(v) {
+		switch e {
+		case "*":
+			return true
+		case resource.Unknown:
+			unknown = true
+		}
+	}
+	if unknown {
+		return resource.Unknown
+	}
+	return false
+}
+
 func truthy(v any) bool {
 	switch x := v.(type) {
 	case bool:
@@ -314,6 +335,18 @@ func (m *mapper) primary(b *Block) {
 		m.set(r, b, "public_ip", "associate_public_ip_address", false)
 		root := first(v["root_block_device"])
 		r.Set("root_encrypted", root != nil && truthy(root["encrypted"]), m.attrOrigin(b, "root_block_device.encrypted"))
+		// Monitoring and the instance profile not set here may come from
+		// a launch template.
+		var unset any = false
+		if first(v["launch_template"]) != nil {
+			unset = resource.Unknown
+		}
+		m.set(r, b, "detailed_monitoring", "monitoring", unset)
+		if str(v["iam_instance_profile"]) != "" {
+			r.Set("instance_profile", true, m.attrOrigin(b, "iam_instance_profile"))
+		} else {
+			r.Set("instance_profile", unset, m.blockOrigin(b))
+		}
 	case "aws_efs_file_system":
 		r := m.add(b, resource.EFSFileSystem, str(v["creation_token"]))
 		m.set(r, b, "encrypted", "encrypted", false)
@@ -336,6 +369,7 @@ func (m *mapper) primary(b *Block) {
 	case "aws_lambda_function_url":
 		r := m.add(b, resource.LambdaFunctionURL, str(v["function_name"]))
 		m.set(r, b, "auth_type", "authorization_type", "")
+		r.Set("cors_all_origins", anyStar(first(v["cors"])["allow_origins"]), m.attrOrigin(b, "cors.allow_origins"))
 	default:
 		m.generic(b) // types content/resources maps
 	}

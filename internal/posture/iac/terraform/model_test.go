@@ -1,6 +1,8 @@
 package terraform
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/parapet-sec/parapet/internal/posture/resource"
@@ -40,5 +42,76 @@ func TestSplitResources(t *testing.T) {
 	st := sts[0].(map[string]any)
 	if st["effect"] != "Allow" || len(st["not_actions"].([]any)) != 1 || st["has_condition"] != true {
 		t.Errorf("statement from aws_iam_policy_document = %v", st)
+	}
+}
+
+// TestInstanceAndURLAttrs: a referenced instance profile is set, and CORS
+// origins not known statically leave cors_all_origins unknown.
+func TestInstanceAndURLAttrs(t *testing.T) {
+	dir := t.TempDir()
+	src := `
+variable "origins" {}
+resource "aws_iam_instance_profile" "web" {
+  name = "web"
+  role = "web"
+}
+resource "aws_instance" "web" {
+  ami                  = "ami-1"
+  instance_type        = "t3.micro"
+  iam_instance_profile = aws_iam_instance_profile.web.name
+  monitoring           = true
+}
+resource "aws_instance" "bare" {
+  ami           = "ami-1"
+  instance_type = "t3.micro"
+}
+resource "aws_instance" "templated" {
+  launch_template {
+    name = "web"
+  }
+}
+resource "aws_lambda_function_url" "open" {
+  function_name      = "open"
+  authorization_type = "NONE"
+  cors {
+    allow_origins = ["https://a.example.com", "*"]
+  }
+}
+resource "aws_lambda_function_url" "var" {
+  function_name      = "var"
+  authorization_type = "AWS_IAM"
+  cors {
+    allow_origins = var.origins
+  }
+}
+resource "aws_lambda_function_url" "none" {
+  function_name      = "none"
+  authorization_type = "AWS_IAM"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	by, errs := load(t, dir)
+	if len(errs) > 0 {
+		t.Fatalf("Load: %v", errs)
+	}
+	for _, tc := range []struct {
+		addr, attr string
+		want       any
+	}{
+		{"aws_instance.web", "instance_profile", true},
+		{"aws_instance.web", "detailed_monitoring", true},
+		{"aws_instance.bare", "instance_profile", false},
+		{"aws_instance.bare", "detailed_monitoring", false},
+		{"aws_instance.templated", "instance_profile", resource.Unknown},
+		{"aws_instance.templated", "detailed_monitoring", resource.Unknown},
+		{"aws_lambda_function_url.open", "cors_all_origins", true},
+		{"aws_lambda_function_url.var", "cors_all_origins", resource.Unknown},
+		{"aws_lambda_function_url.none", "cors_all_origins", false},
+	} {
+		if got := attr(by[tc.addr], tc.attr); got != tc.want {
+			t.Errorf("%s.%s = %v, want %v", tc.addr, tc.attr, got, tc.want)
+		}
 	}
 }

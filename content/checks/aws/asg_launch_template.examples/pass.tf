@@ -1,0 +1,17 @@
+resource "aws_launch_template" "app" {
+  name          = "app"
+  image_id      = "ami-0a1b2c3d4e5f60718"
+  instance_type = "t3.micro"
+}
+
+resource "aws_autoscaling_group" "app" {
+  name     = "app"
+  min_size = 2
+  max_size = 4
+  availability_zones = ["us-east-1a", "us-east-1b"]
+
+  launch_template {
+    id      = aws_launch_template.app.id
+    version = "$Latest"
+  }
+}

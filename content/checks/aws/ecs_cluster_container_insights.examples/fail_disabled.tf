@@ -1,0 +1,8 @@
+resource "aws_ecs_cluster" "prod" {
+  name = "prod"
+
+  setting {
+    name  = "containerInsights"
+    value = "disabled"
+  }
+}

@@ -1,0 +1,5 @@
+resource "aws_globalaccelerator_accelerator" "edge" {
+  name            = "edge"
+  ip_address_type = "IPV4"
+  enabled         = true
+}

@@ -1,0 +1,8 @@
+resource "aws_lambda_layer_version_permission" "shared" {
+  layer_name     = "arn:aws:lambda:us-east-1:111122223333:layer:common"
+  version_number = 3
+  statement_id   = "org-read"
+  action         = "lambda:GetLayerVersion"
+  principal      = "*"
+  organization_id = "o-abc123def4"
+}

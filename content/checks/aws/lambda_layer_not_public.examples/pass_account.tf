@@ -1,0 +1,7 @@
+resource "aws_lambda_layer_version_permission" "shared" {
+  layer_name     = "arn:aws:lambda:us-east-1:111122223333:layer:common"
+  version_number = 3
+  statement_id   = "partner-read"
+  action         = "lambda:GetLayerVersion"
+  principal      = "444455556666"
+}

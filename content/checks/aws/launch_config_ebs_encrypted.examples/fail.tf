@@ -1,0 +1,9 @@
+resource "aws_launch_configuration" "app" {
+  name          = "app"
+  image_id      = "ami-0a1b2c3d4e5f60718"
+  instance_type = "t3.micro"
+
+  root_block_device {
+    volume_size = 30
+  }
+}

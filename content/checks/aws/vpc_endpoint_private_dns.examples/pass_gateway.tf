@@ -1,0 +1,4 @@
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id       = "vpc-0a1b2c3d"
+  service_name = "com.amazonaws.us-east-1.s3"
+}

@@ -1,0 +1,9 @@
+resource "aws_cloudwatch_log_group" "vpn" {
+  name = "vpn-tunnels"
+}
+
+resource "aws_vpn_connection" "office" {
+  customer_gateway_id = "cgw-0a1b2c3d4e5f60718"
+  transit_gateway_id  = "tgw-0a1b2c3d4e5f60718"
+  type                = "ipsec.1"
+}
