@@ -271,3 +271,25 @@ func DecodeInventory(data []byte) ([]*Resource, error) {
 	}
 	return doc.Resources, nil
 }
+
+// AnyStar says whether a list holds "*" (CORS origins, principals): unknown
+// when the list, or one of its values, is not known statically.
+func AnyStar(v any) any {
+	if v == Unknown {
+		return Unknown
+	}
+	l, _ := v.([]any)
+	unknown := false
+	for _, e := range l {
+		switch e {
+		case "*":
+			return true
+		case Unknown:
+			unknown = true
+		}
+	}
+	if unknown {
+		return Unknown
+	}
+	return false
+}

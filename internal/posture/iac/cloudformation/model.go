@@ -42,27 +42,6 @@ func l(v any) []any {
 	return x
 }
 
-// anyStar says whether a list holds "*": unknown when the list, or one of
-// its values, is not known statically.
-func anyStar(v any) any {
-	if v == resource.Unknown {
-		return resource.Unknown
-	}
-	unknown := false
-	for _, e := range l(v) {
-		switch e {
-		case "*":
-			return true
-		case resource.Unknown:
-			unknown = true
-		}
-	}
-	if unknown {
-		return resource.Unknown
-	}
-	return false
-}
-
 func truthy(v any) bool {
 	switch x := v.(type) {
 	case bool:
@@ -371,7 +350,7 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 		case "AWS::Lambda::Url":
 			r := add(resource.LambdaFunctionURL, "")
 			r.Set("auth_type", str(props["AuthType"]), at("AuthType"))
-			r.Set("cors_all_origins", anyStar(m(props["Cors"])["AllowOrigins"]), at("Cors"))
+			r.Set("cors_all_origins", resource.AnyStar(m(props["Cors"])["AllowOrigins"]), at("Cors"))
 		default:
 			if generic(typ, props, at, add) { // types content/resources maps
 				break

@@ -12,7 +12,6 @@ import (
 // attribute's origin (the attribute's line, else its block's), unknown
 // values kept unknown, and joins applied.
 func TestGeneric(t *testing.T) {
-	dir := t.TempDir()
 	src := `resource "aws_sqs_queue" "q" {
   name = "orders"
 
@@ -34,17 +33,7 @@ resource "aws_lambda_function" "f" {
 
 variable "runtime" {}
 `
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	blocks, errs := Load(dir, Options{})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	by := map[string]*resource.Resource{}
-	for _, r := range Resources(blocks, dir) {
-		by[r.Type] = r
-	}
+	by := resourcesByType(t, src)
 	q, f := by["aws_sqs_queue"], by["aws_lambda_function"]
 	if q == nil || f == nil {
 		t.Fatalf("Resources() = %v, want a queue and a function", by)
@@ -78,7 +67,6 @@ variable "runtime" {}
 // (a KMS key's policy, a detector's protection plans), joins may apply
 // only when their When holds, and what is not set stays unknown.
 func TestExtend(t *testing.T) {
-	dir := t.TempDir()
 	src := `resource "aws_kms_key" "k" {
   description         = "app"
   enable_key_rotation = true
@@ -101,17 +89,7 @@ resource "aws_guardduty_detector_feature" "eks" {
   status      = "ENABLED"
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	blocks, errs := Load(dir, Options{})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	by := map[string]*resource.Resource{}
-	for _, r := range Resources(blocks, dir) {
-		by[r.Type] = r
-	}
+	by := resourcesByType(t, src)
 	k, d := by["aws_kms_key"], by["aws_guardduty_detector"]
 	if k == nil || d == nil {
 		t.Fatalf("Resources() = %v, want a key and a detector", by)
@@ -133,4 +111,23 @@ resource "aws_guardduty_detector_feature" "eks" {
 			t.Errorf("%s.%s = %v, want %v", tc.r.Type, tc.attr, got, tc.want)
 		}
 	}
+}
+
+// resourcesByType loads src as a module's main.tf and returns its
+// resources by type (the last of each).
+func resourcesByType(t *testing.T, src string) map[string]*resource.Resource {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocks, errs := Load(dir, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	by := map[string]*resource.Resource{}
+	for _, r := range Resources(blocks, dir) {
+		by[r.Type] = r
+	}
+	return by
 }

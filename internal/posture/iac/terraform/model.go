@@ -129,27 +129,6 @@ func first(v any) map[string]any {
 	return nil
 }
 
-// anyStar says whether a list holds "*": unknown when the list, or one of
-// its values, is not known statically.
-func anyStar(v any) any {
-	if v == resource.Unknown {
-		return resource.Unknown
-	}
-	unknown := false
-	for _, e := range list(v) {
-		switch e {
-		case "*":
-			return true
-		case resource.Unknown:
-			unknown = true
-		}
-	}
-	if unknown {
-		return resource.Unknown
-	}
-	return false
-}
-
 func truthy(v any) bool {
 	switch x := v.(type) {
 	case bool:
@@ -369,7 +348,7 @@ func (m *mapper) primary(b *Block) {
 	case "aws_lambda_function_url":
 		r := m.add(b, resource.LambdaFunctionURL, str(v["function_name"]))
 		m.set(r, b, "auth_type", "authorization_type", "")
-		r.Set("cors_all_origins", anyStar(first(v["cors"])["allow_origins"]), m.attrOrigin(b, "cors.allow_origins"))
+		r.Set("cors_all_origins", resource.AnyStar(first(v["cors"])["allow_origins"]), m.attrOrigin(b, "cors.allow_origins"))
 	default:
 		m.generic(b) // types content/resources maps
 	}
