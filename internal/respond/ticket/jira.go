@@ -64,9 +64,9 @@ func jira(client *http.Client) *respond.Action {
 			respond.Call{Service: "jira", Operation: "POST /rest/api/3/issue/{key}/comment (when one is)"},
 			respond.Call{Service: "jira", Operation: "POST /rest/api/3/issue/{key}/remotelink", Input: map[string]any{"url": p["link"]}})
 	}
-	a.Execute = func(ctx context.Context, p respond.Params) (respond.Outcome, error) {
-		o := respond.Outcome{}
-		state, err := checkState(p["state"])
+	a.Execute = func(ctx context.Context, p respond.Params) (o respond.Outcome, err error) {
+		var state string
+		state, err = checkState(p["state"])
 		if err != nil {
 			return o, err
 		}

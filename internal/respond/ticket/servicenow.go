@@ -56,9 +56,9 @@ func serviceNow(client *http.Client) *respond.Action {
 				Input: map[string]any{"short_description": p["short_description"], "correlation_id": p["incident"]}},
 			respond.Call{Service: "servicenow", Operation: "PATCH " + path + "/{sys_id} (when one has)", Input: map[string]any{"short_description": p["short_description"]}})
 	}
-	a.Execute = func(ctx context.Context, p respond.Params) (respond.Outcome, error) {
-		o := respond.Outcome{}
-		state, err := checkState(p["state"])
+	a.Execute = func(ctx context.Context, p respond.Params) (o respond.Outcome, err error) {
+		var state string
+		state, err = checkState(p["state"])
 		if err != nil {
 			return o, err
 		}
