@@ -11,7 +11,7 @@ import (
 // examples produce, and names the template that cannot read a finding.
 func TestPlaybooksLintProvesOnRuleExamples(t *testing.T) {
 	out, errOut, code := run(t, "", "playbooks", "lint")
-	if code != ExitOK || !strings.Contains(out, "9 valid, 9 proven") || !strings.Contains(out, " 0 problems") {
+	if code != ExitOK || !strings.Contains(out, "10 valid, 10 proven") || !strings.Contains(out, " 0 problems") {
 		t.Fatalf("builtin playbooks: exit %d\n%s%s", code, out, errOut)
 	}
 	dir := t.TempDir()

@@ -25,6 +25,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/respond/awsaction"
 	"github.com/parapet-sec/parapet/internal/respond/notify"
+	"github.com/parapet-sec/parapet/internal/respond/ticket"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -64,6 +65,7 @@ func registry(clients *awsaction.Clients) *respond.Registry {
 	reg := respond.NewRegistry()
 	awsaction.Register(reg, clients)
 	notify.Register(reg, nil)
+	ticket.Register(reg, nil)
 	return reg
 }
 
