@@ -89,7 +89,7 @@ func jira(client *http.Client) *respond.Action {
 		if err != nil {
 			return o, fmt.Errorf("api_token: %w", err)
 		}
-		c := &api{client: client, service: "jira", base: base, auth: basic(p["email"], tok)}
+		c := &api{client: client, service: "jira", base: base, auth: basic(p["email"], tok), secret: tok}
 		defer func() { o.Calls = c.calls }()
 
 		var found struct {

@@ -77,24 +77,24 @@ func serviceNow(client *http.Client) *respond.Action {
 		if err != nil {
 			return o, fmt.Errorf("instance: %w", err)
 		}
-		var auth string
+		var auth, secret string
 		switch {
 		case p["token"] != "":
 			tok, err := respond.ResolveSecret(p["token"])
 			if err != nil {
 				return o, fmt.Errorf("token: %w", err)
 			}
-			auth = "Bearer " + tok
+			auth, secret = "Bearer "+tok, tok
 		case p["user"] != "":
 			pw, err := respond.ResolveSecret(p["password"])
 			if err != nil {
 				return o, fmt.Errorf("password: %w", err)
 			}
-			auth = basic(p["user"], pw)
+			auth, secret = basic(p["user"], pw), pw
 		default:
 			return o, errors.New("give user and password, or token")
 		}
-		c := &api{client: client, service: "servicenow", base: base, auth: auth}
+		c := &api{client: client, service: "servicenow", base: base, auth: auth, secret: secret}
 		defer func() { o.Calls = c.calls }()
 		path := "/api/now/table/" + table(p)
 		record := func(sysID string) string { return base.String() + "/" + table(p) + ".do?sys_id=" + sysID }

@@ -21,6 +21,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ type api struct {
 	service string   // "jira" or "servicenow": names the calls and errors
 	base    *url.URL // the site or instance, no path
 	auth    string   // the Authorization header value (a secret)
+	secret  string   // the token or password in it
 	calls   []respond.Call
 }
 
@@ -100,7 +102,9 @@ func (a *api) do(ctx context.Context, method, path string, query url.Values, bod
 		if msg != "" {
 			msg = ": " + msg
 		}
-		return fmt.Errorf("%s %s: %s answered HTTP %d%s", method, path, a.service, resp.StatusCode, strings.ReplaceAll(msg, a.auth, "(redacted)"))
+		// An answer that echoes the credentials loses them.
+		msg = strings.NewReplacer(a.auth, "(redacted)", a.secret, "(redacted)").Replace(msg)
+		return fmt.Errorf("%s %s: %s answered HTTP %d%s", method, path, a.service, resp.StatusCode, msg)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -127,8 +131,13 @@ func vendorMessage(data []byte) string {
 	}
 	var parts []string
 	parts = append(parts, e.ErrorMessages...)
-	for k, v := range e.Errors {
-		parts = append(parts, k+": "+v)
+	keys := make([]string, 0, len(e.Errors))
+	for k := range e.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, k+": "+e.Errors[k])
 	}
 	if e.Error != nil {
 		parts = append(parts, strings.TrimSpace(e.Error.Message+" "+e.Error.Detail))
