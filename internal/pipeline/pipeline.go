@@ -374,6 +374,9 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 			if rec := findings[i].Record; len(rec) > 0 {
 				line = append(append(append(line[:len(line)-1], `,"record":`...), rec...), '}')
 			}
+			if line, err = p.withIncident(ctx, line, findings[i].ID); err != nil {
+				return err
+			}
 			if p.RespondRewrite != nil {
 				line = p.RespondRewrite(line)
 			}
@@ -741,4 +744,23 @@ func Incident(ctx context.Context, db *store.DB, id string) (*correlate.Incident
 		fs = append(fs, json.RawMessage(b))
 	}
 	return &in, fs, rows.Err()
+}
+
+// withIncident adds to a finding's JSON line the id of the incident it was
+// filed into (incident_id: what ticket actions key their tickets by and
+// link back to), when it was filed into one.
+func (p *Pipeline) withIncident(ctx context.Context, line []byte, findingID string) ([]byte, error) {
+	var id string
+	err := p.DB.QueryRowContext(ctx, `SELECT incident_id FROM findings WHERE id = ?`, findingID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (id == "" || strings.HasPrefix(id, "suppressed:"))) {
+		return line, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 2 || line[len(line)-1] != '}' {
+		return line, nil
+	}
+	q, _ := json.Marshal(id)
+	return append(append(append(line[:len(line)-1:len(line)-1], `,"incident_id":`...), q...), '}'), nil
 }

@@ -206,6 +206,9 @@ func (p *Pipeline) Finding(ctx context.Context, id string) (*respond.Finding, er
 			line = []byte(body[:len(body)-1] + `,"record":` + rec + "}")
 		}
 	}
+	if line, err = p.withIncident(ctx, line, id); err != nil {
+		return nil, err
+	}
 	if p.RespondRewrite != nil {
 		line = p.RespondRewrite(line)
 	}
