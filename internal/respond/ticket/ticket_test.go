@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -40,6 +42,8 @@ type jiraServer struct {
 	noDone bool
 	// status, when set, is what every request is answered.
 	status int
+	// email is the account the token belongs to (default bot@acme.example).
+	email string
 }
 
 type fakeIssue struct {
@@ -70,7 +74,11 @@ func (j *jiraServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"errorMessages":["Client must be authenticated to access this resource."],"errors":{}}`)
 		return
 	}
-	if want := "Basic " + base64.StdEncoding.EncodeToString([]byte("bot@acme.example:"+jiraToken)); r.Header.Get("Authorization") != want {
+	email := j.email
+	if email == "" {
+		email = "bot@acme.example"
+	}
+	if want := "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+jiraToken)); r.Header.Get("Authorization") != want {
 		fail(401, "Authorization %q", r.Header.Get("Authorization"))
 		return
 	}
@@ -668,28 +676,22 @@ func TestServiceNowBearerAndErrors(t *testing.T) {
 	}
 }
 
-// TestPlaybookDryRunAndRun runs a playbook through the response engine:
-// a dry run plans the exact calls and sends nothing; the real run opens
-// the issue; the store (audit trail, runs) never holds the token.
+// TestPlaybookDryRunAndRun runs the builtin example playbook (enabled, on
+// the local site) through the response engine: a dry run plans the exact
+// calls and sends nothing; the real run opens the issue for the finding's
+// incident with the link back to it; the store (audit trail, runs) never
+// holds the token.
 func TestPlaybookDryRunAndRun(t *testing.T) {
 	j, site := newJira(t)
-	t.Setenv("JIRA_TOKEN", jiraToken)
+	j.email = "parapet-bot@acme.example"
+	t.Setenv("PARAPET_JIRA_API_TOKEN", jiraToken)
 	reg := registry()
-	pb, err := respond.Parse([]byte(`name: jira-for-high
-trigger: finding.level == "high"
-mode: auto
-steps:
-  - action: ticket.jira
-    params:
-      site: `+site+`
-      email: bot@acme.example
-      api_token: env:JIRA_TOKEN
-      project: SEC
-      summary: "${finding.title}"
-      description: "${finding.title}, by ${finding.actor.user_name}"
-      incident: ${finding.id}
-      link: https://parapet.acme.example/#/incidents
-`), "jira.yml", reg)
+	src, err := fs.ReadFile(content.FS, "playbooks/jira-issue-for-high-risk.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = []byte(strings.NewReplacer("https://acme.atlassian.net", site, "enabled: false", "enabled: true").Replace(string(src)))
+	pb, err := respond.Parse(src, "jira-issue-for-high-risk.yml", reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -704,7 +706,7 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := respond.ParseFinding([]byte(`{"id":"f-123","rule_id":"r1","level":"high","title":"Public bucket\nacme","actor":{"user_name":"mallory"}}`))
+	f, err := respond.ParseFinding([]byte(`{"id":"f-123","incident_id":"inc-85e8968374e4f6fa","rule_id":"r1","level":"high","title":"Public bucket\nacme","actor":{"user_name":"mallory"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -725,7 +727,9 @@ steps:
 	if err != nil || len(rs) != 1 || rs[0].Status != "executed" {
 		t.Fatalf("run: %+v, %v", rs, err)
 	}
-	if len(j.issues) != 1 || j.issues["SEC-1"].Summary != "Public bucket acme" {
+	is := j.issues["SEC-1"]
+	if len(j.issues) != 1 || is.Summary != "[high] Public bucket acme" || !slices.Contains(is.Labels, "parapet-incident-inc-85e8968374e4f6fa") ||
+		is.Links["parapet-incident=inc-85e8968374e4f6fa"] != "https://parapet.acme.example/#/incident/inc-85e8968374e4f6fa" {
 		t.Errorf("issues %+v", j.issues)
 	}
 	noSecret(t, "the results", rs)
@@ -735,7 +739,7 @@ steps:
 		if err != nil {
 			continue
 		}
-		if strings.Contains(string(b), jiraToken) || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte("bot@acme.example:"+jiraToken))) {
+		if strings.Contains(string(b), jiraToken) || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte("parapet-bot@acme.example:"+jiraToken))) {
 			t.Errorf("%s holds the token", file)
 		}
 	}
