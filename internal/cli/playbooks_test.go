@@ -34,6 +34,19 @@ steps:
 	}
 }
 
+// playbooks actions lists the ticket actions with their secrets.
+func TestPlaybooksActionsListsTickets(t *testing.T) {
+	out, errOut, code := run(t, "", "playbooks", "actions")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"ticket.jira\n", "secrets (env:NAME or file:PATH): api_token", "ticket.servicenow\n", "secrets (env:NAME or file:PATH): password, token"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("playbooks actions lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 // respond on findings written without their native records: the run fails,
 // the exit status says so (4), and the message names the flag to add.
 func TestRespondFailedRunExitsNonZero(t *testing.T) {
