@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/parapet-sec/parapet/internal/respond"
 )
@@ -36,7 +39,33 @@ type jiraIssue struct {
 	} `json:"fields"`
 }
 
+// recent remembers the issues this process created, by site and project,
+// newest last (at most 50, what reconcileIssues takes): Jira's search is
+// eventually consistent, and an issue made seconds ago may not be found by
+// its label yet unless the search is asked to reconcile it.
+type recent struct {
+	mu  sync.Mutex
+	ids map[string][]int64
+}
+
+func (r *recent) add(scope string, id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := append(r.ids[scope], id)
+	if len(l) > 50 {
+		l = l[len(l)-50:]
+	}
+	r.ids[scope] = l
+}
+
+func (r *recent) list(scope string) []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ids[scope])
+}
+
 func jira(client *http.Client) *respond.Action {
+	created := &recent{ids: map[string][]int64{}}
 	a := &respond.Action{
 		Name: "ticket.jira",
 		Description: "Open, update or close the Jira Cloud issue of an incident (REST API v3; found again by the label parapet-incident-ID; " +
@@ -95,8 +124,12 @@ func jira(client *http.Client) *respond.Action {
 		var found struct {
 			Issues []jiraIssue `json:"issues"`
 		}
-		if err := c.do(ctx, http.MethodPost, "/rest/api/3/search/jql", nil,
-			map[string]any{"jql": jql(p["project"], p["incident"]), "fields": []string{"status", "summary"}, "maxResults": 1}, &found); err != nil {
+		scope := base.String() + " " + p["project"]
+		search := map[string]any{"jql": jql(p["project"], p["incident"]), "fields": []string{"status", "summary"}, "maxResults": 1}
+		if ids := created.list(scope); len(ids) > 0 {
+			search["reconcileIssues"] = ids
+		}
+		if err := c.do(ctx, http.MethodPost, "/rest/api/3/search/jql", nil, search, &found); err != nil {
 			return o, err
 		}
 		var issue *jiraIssue
@@ -169,16 +202,20 @@ func jira(client *http.Client) *respond.Action {
 			if p["priority"] != "" {
 				fields["priority"] = map[string]any{"name": p["priority"]}
 			}
-			var created struct {
+			var made struct {
+				ID  string `json:"id"`
 				Key string `json:"key"`
 			}
-			if err := c.do(ctx, http.MethodPost, "/rest/api/3/issue", nil, map[string]any{"fields": fields}, &created); err != nil {
+			if err := c.do(ctx, http.MethodPost, "/rest/api/3/issue", nil, map[string]any{"fields": fields}, &made); err != nil {
 				return o, err
 			}
-			if !issueKeyRE.MatchString(created.Key) {
+			if !issueKeyRE.MatchString(made.Key) {
 				return o, fmt.Errorf("jira: the issue was created but the answer holds no issue key")
 			}
-			key, verb = created.Key, "created"
+			if id, err := strconv.ParseInt(made.ID, 10, 64); err == nil {
+				created.add(scope, id)
+			}
+			key, verb = made.Key, "created"
 		} else {
 			key, verb = issue.Key, "updated"
 			fields := map[string]any{"summary": p["summary"]}

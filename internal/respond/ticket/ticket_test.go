@@ -44,13 +44,16 @@ type jiraServer struct {
 	status int
 	// email is the account the token belongs to (default bot@acme.example).
 	email string
+	// stale: like Jira's eventually consistent search, issues stay unseen
+	// by it unless their ids are in reconcileIssues.
+	stale bool
 }
 
 type fakeIssue struct {
-	Key, Summary, Status, Category string
-	Labels                         []string
-	Comments                       []string
-	Links                          map[string]string // globalId → url
+	ID, Key, Summary, Status, Category string
+	Labels                             []string
+	Comments                           []string
+	Links                              map[string]string // globalId → url
 }
 
 func newJira(t *testing.T) (*jiraServer, string) {
@@ -114,8 +117,23 @@ func (j *jiraServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(400, "maxResults %v", body["maxResults"])
 			return
 		}
+		var reconcile []string
+		if rs, ok := body["reconcileIssues"]; ok {
+			l, _ := rs.([]any)
+			for _, r := range l {
+				n, ok := r.(float64)
+				if !ok || len(l) > 50 {
+					fail(400, "reconcileIssues %v: up to 50 issue ids (integers)", rs)
+					return
+				}
+				reconcile = append(reconcile, fmt.Sprint(int64(n)))
+			}
+		}
 		issues := []any{}
 		for _, is := range j.issues {
+			if j.stale && !slices.Contains(reconcile, is.ID) {
+				continue
+			}
 			if strings.HasPrefix(is.Key, project+"-") && slices.Contains(is.Labels, label) {
 				issues = append(issues, map[string]any{"id": "1", "key": is.Key, "fields": map[string]any{
 					"summary": is.Summary, "status": map[string]any{"name": is.Status, "statusCategory": map[string]any{"key": is.Category}}}})
@@ -154,7 +172,7 @@ func (j *jiraServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		j.seq++
 		key := fmt.Sprintf("%s-%d", project["key"], j.seq)
-		j.issues[key] = &fakeIssue{Key: key, Summary: summary, Status: "To Do", Category: "new", Labels: labels, Comments: []string{desc}, Links: map[string]string{}}
+		j.issues[key] = &fakeIssue{ID: "1000" + fmt.Sprint(j.seq), Key: key, Summary: summary, Status: "To Do", Category: "new", Labels: labels, Comments: []string{desc}, Links: map[string]string{}}
 		reply(201, map[string]any{"id": "1000" + fmt.Sprint(j.seq), "key": key, "self": "https://acme.atlassian.net/rest/api/3/issue/1000" + fmt.Sprint(j.seq)})
 	case strings.HasPrefix(r.URL.Path, issuePrefix):
 		key, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, issuePrefix), "/")
@@ -363,6 +381,27 @@ func TestJiraOpenUpdateClose(t *testing.T) {
 	p["incident"], p["state"] = "inc-ffff000011112222", "open"
 	if o, err := a.Execute(ctx, p); err != nil || !strings.Contains(o.Summary, "SEC-2 created") {
 		t.Errorf("a second incident: %q, %v", o.Summary, err)
+	}
+}
+
+// TestJiraSearchReconciles: Jira's search is eventually consistent; the
+// issue the action just created is found again because the search asks
+// to reconcile it, so a second finding of the incident seconds later
+// updates it rather than opening a second one.
+func TestJiraSearchReconciles(t *testing.T) {
+	j, site := newJira(t)
+	j.stale = true
+	t.Setenv("JIRA_TOKEN", jiraToken)
+	a := registry().Get("ticket.jira")
+	p := jiraParams(site)
+	for i, want := range []string{"SEC-1 created", "SEC-1 updated"} {
+		o, err := a.Execute(context.Background(), p)
+		if err != nil || !strings.Contains(o.Summary, want) {
+			t.Errorf("run %d: %q, %v; want %q", i+1, o.Summary, err, want)
+		}
+	}
+	if len(j.issues) != 1 {
+		t.Errorf("%d issues for one incident", len(j.issues))
 	}
 }
 
