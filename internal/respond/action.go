@@ -63,6 +63,10 @@ type Action struct {
 	// Kinds says what each parameter holds; every value is checked against
 	// its kind's naming rules before any call (see Validate).
 	Kinds map[string]Kind
+	// Check, when set, checks the rendered parameters together (an enum, a
+	// key format, a URL scheme) when the step is planned: before any call,
+	// in dry runs and in playbooks lint. It reads no secret and does no I/O.
+	Check func(Params) error
 	// Verify re-reads, through the cloud API, the resource the action would
 	// change, just before it changes it: the action runs only when the live
 	// state still shows the problem it fixes. Every action that changes

@@ -435,6 +435,11 @@ func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
 				}
 				params[k] = r
 			}
+			if a.Check != nil {
+				if err := a.Check(params); err != nil {
+					return nil, fmt.Errorf("step %d (%s): %w", i+1, s.Action, err)
+				}
+			}
 			region, account := "", ""
 			if f, ok := vars["finding"].(map[string]any); ok {
 				if c, ok := f["cloud"].(map[string]any); ok {

@@ -93,27 +93,33 @@ func jira(client *http.Client) *respond.Action {
 			respond.Call{Service: "jira", Operation: "POST /rest/api/3/issue/{key}/comment (when one is)"},
 			respond.Call{Service: "jira", Operation: "POST /rest/api/3/issue/{key}/remotelink", Input: map[string]any{"url": p["link"]}})
 	}
-	a.Execute = func(ctx context.Context, p respond.Params) (o respond.Outcome, err error) {
-		var state string
-		state, err = checkState(p["state"])
-		if err != nil {
-			return o, err
+	a.Check = func(p respond.Params) error {
+		if _, err := checkState(p["state"]); err != nil {
+			return err
 		}
 		if !projectRE.MatchString(p["project"]) {
-			return o, fmt.Errorf("project %q is not a Jira project key", p["project"])
+			return fmt.Errorf("project %q is not a Jira project key", p["project"])
 		}
 		if !incidentRE.MatchString(p["incident"]) {
-			return o, fmt.Errorf("incident %q is not an incident id", p["incident"])
+			return fmt.Errorf("incident %q is not an incident id", p["incident"])
 		}
 		for _, l := range labels(p) {
 			if !labelRE.MatchString(l) {
-				return o, fmt.Errorf("label %q: labels hold no spaces or commas", l)
+				return fmt.Errorf("label %q: labels hold no spaces or commas", l)
 			}
 		}
-		base, err := Base(p["site"])
-		if err != nil {
-			return o, fmt.Errorf("site: %w", err)
+		if _, err := Base(p["site"]); err != nil {
+			return fmt.Errorf("site: %w", err)
 		}
+		return nil
+	}
+	a.Execute = func(ctx context.Context, p respond.Params) (o respond.Outcome, err error) {
+		// Checked again: Execute may be called without a plan.
+		if err := a.Check(p); err != nil {
+			return o, err
+		}
+		state, _ := checkState(p["state"])
+		base, _ := Base(p["site"])
 		tok, err := respond.ResolveSecret(p["api_token"])
 		if err != nil {
 			return o, fmt.Errorf("api_token: %w", err)

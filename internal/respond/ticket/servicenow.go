@@ -56,27 +56,36 @@ func serviceNow(client *http.Client) *respond.Action {
 				Input: map[string]any{"short_description": p["short_description"], "correlation_id": p["incident"]}},
 			respond.Call{Service: "servicenow", Operation: "PATCH " + path + "/{sys_id} (when one has)", Input: map[string]any{"short_description": p["short_description"]}})
 	}
-	a.Execute = func(ctx context.Context, p respond.Params) (o respond.Outcome, err error) {
-		var state string
-		state, err = checkState(p["state"])
-		if err != nil {
-			return o, err
+	a.Check = func(p respond.Params) error {
+		if _, err := checkState(p["state"]); err != nil {
+			return err
 		}
 		if !tableRE.MatchString(table(p)) {
-			return o, fmt.Errorf("table %q is not a ServiceNow table name", p["table"])
+			return fmt.Errorf("table %q is not a ServiceNow table name", p["table"])
 		}
 		if !incidentRE.MatchString(p["incident"]) {
-			return o, fmt.Errorf("incident %q is not an incident id", p["incident"])
+			return fmt.Errorf("incident %q is not an incident id", p["incident"])
 		}
 		for _, k := range []string{"urgency", "impact"} {
 			if v := p[k]; v != "" && v != "1" && v != "2" && v != "3" {
-				return o, fmt.Errorf("%s %q: want 1 (high), 2 (medium) or 3 (low)", k, v)
+				return fmt.Errorf("%s %q: want 1 (high), 2 (medium) or 3 (low)", k, v)
 			}
 		}
-		base, err := Base(p["instance"])
-		if err != nil {
-			return o, fmt.Errorf("instance: %w", err)
+		if _, err := Base(p["instance"]); err != nil {
+			return fmt.Errorf("instance: %w", err)
 		}
+		if p["token"] == "" && p["user"] == "" {
+			return errors.New("give user and password, or token")
+		}
+		return nil
+	}
+	a.Execute = func(ctx context.Context, p respond.Params) (o respond.Outcome, err error) {
+		// Checked again: Execute may be called without a plan.
+		if err := a.Check(p); err != nil {
+			return o, err
+		}
+		state, _ := checkState(p["state"])
+		base, _ := Base(p["instance"])
 		var auth, secret string
 		switch {
 		case p["token"] != "":

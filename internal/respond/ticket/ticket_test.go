@@ -783,3 +783,28 @@ func TestPlaybookDryRunAndRun(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanChecks: a step whose parameters the action cannot use fails when
+// it is planned (playbooks lint, dry runs), before any call.
+func TestPlanChecks(t *testing.T) {
+	reg := registry()
+	f, err := respond.ParseFinding([]byte(`{"id":"f-1","level":"high","title":"t"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ step, want string }{
+		{"{action: ticket.jira, params: {site: https://acme.atlassian.net, email: b@acme.example, api_token: env:T, project: SEC, summary: s, incident: x, link: https://p.example/, state: reopen}}", "want open, update or close"},
+		{"{action: ticket.jira, params: {site: http://acme.atlassian.net, email: b@acme.example, api_token: env:T, project: SEC, summary: s, incident: x, link: https://p.example/}}", "site: must be https"},
+		{"{action: ticket.jira, params: {site: https://acme.atlassian.net, email: b@acme.example, api_token: env:T, project: sec, summary: s, incident: x, link: https://p.example/}}", "not a Jira project key"},
+		{"{action: ticket.servicenow, params: {instance: https://acme.service-now.com, token: env:T, short_description: s, incident: x, link: https://p.example/, urgency: high}}", "want 1 (high)"},
+		{"{action: ticket.servicenow, params: {instance: https://acme.service-now.com, short_description: s, incident: x, link: https://p.example/}}", "give user and password, or token"},
+	} {
+		pb, err := respond.Parse([]byte("name: t\ntrigger: \"true\"\nsteps: ["+tc.step+"]\n"), "t.yml", reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&respond.Engine{Registry: reg}).Prove(pb, f); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Prove(%s) = %v, want %q", tc.step, err, tc.want)
+		}
+	}
+}
