@@ -911,6 +911,33 @@ type Approval struct {
 	RequestedBy string        `json:"requested_by,omitempty"`
 	RunID       string        `json:"run_id,omitempty"`
 	Steps       []plannedStep `json:"steps"`
+	// Repeats counts the requests folded into this approval: the same
+	// playbook on the same targets for the same incident (or, outside
+	// serve, the same targets) while it was pending; Folded lists the
+	// findings of the later ones (the first 100).
+	Repeats int      `json:"repeats"`
+	Folded  []string `json:"folded_findings,omitempty"`
+}
+
+// maxFolded bounds the finding ids an approval lists as folded into it.
+const maxFolded = 100
+
+// foldKey says which requests are one approval: the playbook, the
+// finding's incident and the set of actions and targets the plan calls.
+func foldKey(p *Playbook, f *Finding, steps []plannedStep) string {
+	incident, _ := f.Doc["incident_id"].(string)
+	targets := make([]string, 0, len(steps))
+	for _, s := range steps {
+		targets = append(targets, s.Action+"\x00"+s.Target)
+	}
+	sort.Strings(targets)
+	targets = slices.Compact(targets)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x01%s", p.Name, incident)
+	for _, t := range targets {
+		fmt.Fprintf(h, "\x01%s", t)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func newID() string {
@@ -928,27 +955,49 @@ func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, s
 	if onTimeout == "" {
 		onTimeout = "deny"
 	}
+	var targets []string
+	for _, s := range steps {
+		targets = append(targets, s.Action+" "+s.Target)
+	}
+	key := foldKey(p, f, steps)
+	// A request like one still pending folds into it, with a count: one
+	// decision for the same actions on the same resources.
+	var pending, folded string
+	err := e.DB.QueryRowContext(ctx, `SELECT id, coalesce(folded, '') FROM approvals WHERE fold_key = ? AND status = 'pending' ORDER BY created LIMIT 1`, key).Scan(&pending, &folded)
+	switch {
+	case err == nil:
+		var ids []string
+		_ = json.Unmarshal([]byte(folded), &ids)
+		if len(ids) < maxFolded && !slices.Contains(ids, f.ID()) {
+			ids = append(ids, f.ID())
+		}
+		fj, _ := json.Marshal(ids)
+		if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET repeats = repeats + 1, folded = ? WHERE id = ? AND status = 'pending'`, string(fj), pending); err != nil {
+			return "", err
+		}
+		_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalRequested, Actor: by, FindingID: f.ID(), Playbook: p.Name,
+			Detail: map[string]any{"approval_id": pending, "run_id": runID, "folded": true, "steps": targets}})
+		return pending, err
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", err
+	}
 	id := newID()
 	now := e.now()
 	fj, _ := json.Marshal(map[string]any{"doc": f.Doc, "record": f.Record})
 	pj, _ := json.Marshal(steps)
 	aj, _ := json.Marshal(p.Approval.Approvers)
-	if _, err := e.DB.ExecContext(ctx, `INSERT INTO approvals (id, finding_id, playbook, created, expires, on_timeout, approvers, status, finding, plan, requested_by, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-		id, f.ID(), p.Name, now.Format(time.RFC3339Nano), now.Add(timeout).Format(time.RFC3339Nano), onTimeout, string(aj), string(fj), string(pj), by, runID); err != nil {
+	if _, err := e.DB.ExecContext(ctx, `INSERT INTO approvals (id, finding_id, playbook, created, expires, on_timeout, approvers, status, finding, plan, requested_by, run_id, fold_key, repeats) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, 1)`,
+		id, f.ID(), p.Name, now.Format(time.RFC3339Nano), now.Add(timeout).Format(time.RFC3339Nano), onTimeout, string(aj), string(fj), string(pj), by, runID, key); err != nil {
 		return "", err
 	}
-	var targets []string
-	for _, s := range steps {
-		targets = append(targets, s.Action+" "+s.Target)
-	}
-	_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalRequested, Actor: by, FindingID: f.ID(), Playbook: p.Name,
+	_, err = e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalRequested, Actor: by, FindingID: f.ID(), Playbook: p.Name,
 		Detail: map[string]any{"approval_id": id, "run_id": runID, "approvers": p.Approval.Approvers, "expires": now.Add(timeout).Format(time.RFC3339), "on_timeout": onTimeout, "steps": targets}})
 	return id, err
 }
 
 // Approvals lists approvals with the given status ("" for all).
 func (e *Engine) Approvals(ctx context.Context, status string) ([]Approval, error) {
-	rows, err := e.DB.QueryContext(ctx, `SELECT id, finding_id, playbook, created, expires, on_timeout, approvers, status, coalesce(decided_by, ''), coalesce(comment, ''), plan, coalesce(requested_by, ''), coalesce(run_id, '') FROM approvals WHERE ? = '' OR status = ? ORDER BY created`, status, status)
+	rows, err := e.DB.QueryContext(ctx, `SELECT id, finding_id, playbook, created, expires, on_timeout, approvers, status, coalesce(decided_by, ''), coalesce(comment, ''), plan, coalesce(requested_by, ''), coalesce(run_id, ''), repeats, coalesce(folded, '') FROM approvals WHERE ? = '' OR status = ? ORDER BY created`, status, status)
 	if err != nil {
 		return nil, err
 	}
@@ -956,10 +1005,11 @@ func (e *Engine) Approvals(ctx context.Context, status string) ([]Approval, erro
 	var out []Approval
 	for rows.Next() {
 		var a Approval
-		var created, expires, approvers, plan string
-		if err := rows.Scan(&a.ID, &a.FindingID, &a.Playbook, &created, &expires, &a.OnTimeout, &approvers, &a.Status, &a.DecidedBy, &a.Comment, &plan, &a.RequestedBy, &a.RunID); err != nil {
+		var created, expires, approvers, plan, folded string
+		if err := rows.Scan(&a.ID, &a.FindingID, &a.Playbook, &created, &expires, &a.OnTimeout, &approvers, &a.Status, &a.DecidedBy, &a.Comment, &plan, &a.RequestedBy, &a.RunID, &a.Repeats, &folded); err != nil {
 			return nil, err
 		}
+		_ = json.Unmarshal([]byte(folded), &a.Folded)
 		a.Created, _ = time.Parse(time.RFC3339Nano, created)
 		a.Expires, _ = time.Parse(time.RFC3339Nano, expires)
 		_ = json.Unmarshal([]byte(approvers), &a.Approvers)

@@ -261,6 +261,58 @@ steps:
 	}
 }
 
+// One approval per playbook, target set and incident: a request like a
+// pending one folds into it with a count (and the finding listed), a
+// request for another incident or after the decision is a new approval,
+// and approving runs the plan once.
+func TestApprovalsFold(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAWS{}
+	e := newEngine(t, f, `name: cut
+trigger: "true"
+approval: {approvers: [alice], timeout: 1h}
+steps:
+  - action: fake.cut
+    params: {target: key1}
+`)
+	in := func(id, incident string) *Finding {
+		fd := finding(id, "r")
+		fd.Doc["incident_id"] = incident
+		return fd
+	}
+	first, _ := e.Handle(ctx, in("f1", "inc-1"))
+	again, _ := e.Handle(ctx, in("f2", "inc-1"))
+	twice, _ := e.Handle(ctx, in("f2", "inc-1")) // a redelivered finding is not a new request
+	other, _ := e.Handle(ctx, in("f3", "inc-2"))
+	redelivered := ""
+	if len(twice) > 0 {
+		redelivered = twice[0].ApprovalID
+	}
+	if first[0].ApprovalID == "" || again[0].ApprovalID != first[0].ApprovalID || redelivered != "" || other[0].ApprovalID == first[0].ApprovalID {
+		t.Fatalf("approvals: %s, %s, %s, %s", first[0].ApprovalID, again[0].ApprovalID, redelivered, other[0].ApprovalID)
+	}
+	pending, err := e.Approvals(ctx, "pending")
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("pending: %v %+v", err, pending)
+	}
+	for _, a := range pending {
+		want := map[bool]int{true: 2, false: 1}[a.ID == first[0].ApprovalID]
+		if a.Repeats != want {
+			t.Errorf("%s: repeats %d, want %d", a.ID, a.Repeats, want)
+		}
+		if a.ID == first[0].ApprovalID && strings.Join(a.Folded, ",") != "f2" {
+			t.Errorf("folded findings %v, want [f2]", a.Folded)
+		}
+	}
+	if _, err := e.Decide(ctx, first[0].ApprovalID, "alice", "one cut for the incident", true); err != nil || strings.Join(f.calls, ",") != "fake.cut key1" {
+		t.Fatalf("approved: %v, calls %v", err, f.calls)
+	}
+	later, _ := e.Handle(ctx, in("f4", "inc-1"))
+	if later[0].ApprovalID == "" || later[0].ApprovalID == first[0].ApprovalID {
+		t.Errorf("a request after the decision folded into the decided approval: %s", later[0].ApprovalID)
+	}
+}
+
 func TestDryRunAndUnconfiguredSecrets(t *testing.T) {
 	ctx := context.Background()
 	f := &fakeAWS{}

@@ -161,6 +161,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 var columns = []struct{ table, column, def string }{
 	{"approvals", "requested_by", "TEXT"},
 	{"approvals", "run_id", "TEXT"},
+	{"approvals", "fold_key", "TEXT"},
+	{"approvals", "repeats", "INTEGER NOT NULL DEFAULT 1"},
+	{"approvals", "folded", "TEXT"},
 	{"tokens", "last_used", "TEXT"},
 	{"tokens", "revoked", "TEXT"},
 }
