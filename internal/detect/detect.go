@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/decode/asff"
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/event"
 )
 
