@@ -11,8 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -433,4 +436,146 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// Sync runs the exchange for serve: incidents handed to Changed are
+// exported (closed ones resolved too), and every Every the incidents
+// resolved or suppressed in Security Hub are closed in Parapet through
+// Close.
+type Sync struct {
+	Exporter *Exporter
+	// Close closes a Parapet incident unless it is closed already (and
+	// says whether it closed it).
+	Close func(ctx context.Context, id, by, reason string) (bool, error)
+	Every time.Duration // default 5m
+	Log   *slog.Logger
+
+	queue   chan *correlate.Incident
+	dropped atomic.Int64
+	since   time.Time
+}
+
+// QueueSize bounds the incidents waiting for export; past it changes are
+// dropped (and counted): the incident's next change exports it again.
+const QueueSize = 4096
+
+// Changed queues a copy of an incident for export; it never blocks.
+func (s *Sync) Changed(in *correlate.Incident) {
+	if s.queue == nil || in == nil {
+		return
+	}
+	c := *in
+	c.Tactics, c.Techniques = slices.Clone(in.Tactics), slices.Clone(in.Techniques)
+	c.Resources, c.Why, c.Findings = slices.Clone(in.Resources), slices.Clone(in.Why), nil
+	c.Levels = nil
+	select {
+	case s.queue <- &c:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+// Start readies the queue; call it before Changed is first called and Run.
+func (s *Sync) Start() { s.queue = make(chan *correlate.Incident, QueueSize) }
+
+// Run exports queued incidents and reads back closures until ctx ends.
+// The caller owns the goroutine; Run owns none.
+func (s *Sync) Run(ctx context.Context) error {
+	every := s.Every
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case in := <-s.queue:
+			batch := []*correlate.Incident{in}
+		more:
+			for len(batch) < Batch {
+				select {
+				case in := <-s.queue:
+					batch = append(batch, in)
+				default:
+					break more
+				}
+			}
+			if err := s.Export(ctx, batch); err != nil && ctx.Err() == nil {
+				s.log().Warn("securityhub_export_failed", "incidents", len(batch), "err", err)
+			}
+			if n := s.dropped.Swap(0); n > 0 {
+				s.log().Warn("securityhub_export_dropped", "changes", n)
+			}
+		case <-t.C:
+			if n, err := s.CloseResolved(ctx); err != nil && ctx.Err() == nil {
+				s.log().Warn("securityhub_sync_failed", "err", err)
+			} else if n > 0 {
+				s.log().Info("securityhub_closed_incidents", "incidents", n)
+			}
+		}
+	}
+}
+
+// Export exports incidents (the latest state of each) and resolves the
+// closed ones.
+func (s *Sync) Export(ctx context.Context, incidents []*correlate.Incident) error {
+	latest := map[string]int{}
+	var uniq []*correlate.Incident
+	for _, in := range incidents {
+		if i, ok := latest[in.ID]; ok {
+			uniq[i] = in
+			continue
+		}
+		latest[in.ID] = len(uniq)
+		uniq = append(uniq, in)
+	}
+	fs := make([]types.AwsSecurityFinding, 0, len(uniq))
+	var closed []*correlate.Incident
+	for _, in := range uniq {
+		fs = append(fs, s.Exporter.Incident(in))
+		if in.Status == "closed" {
+			closed = append(closed, in)
+		}
+	}
+	if _, err := s.Exporter.Export(ctx, fs); err != nil {
+		return err
+	}
+	if len(closed) > 0 {
+		return s.Exporter.Resolve(ctx, closed)
+	}
+	return nil
+}
+
+// CloseResolved closes in Parapet the incidents resolved or suppressed
+// in Security Hub since the last call, and returns how many it closed.
+func (s *Sync) CloseResolved(ctx context.Context) (int, error) {
+	cs, latest, err := s.Exporter.Closed(ctx, s.since)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range cs {
+		reason := "Security Hub workflow status " + c.Status
+		if c.Note != "" {
+			reason += ": " + c.Note
+		}
+		ok, err := s.Close(ctx, c.Incident, "securityhub", reason)
+		if err != nil {
+			return n, fmt.Errorf("close incident %s: %w", c.Incident, err)
+		}
+		if ok {
+			n++
+		}
+	}
+	s.since = latest
+	return n, nil
+}
+
+func (s *Sync) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
 }

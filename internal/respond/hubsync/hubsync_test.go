@@ -265,3 +265,68 @@ func TestClosedEmulator(t *testing.T) {
 		t.Errorf("Closed = %+v, %s, %v: want inc-1 RESOLVED", got, latest, err)
 	}
 }
+
+// TestSyncEmulator: incidents changed in Parapet reach Security Hub, the
+// latest state of each once; an incident resolved there is closed in
+// Parapet once.
+func TestSyncEmulator(t *testing.T) {
+	awstest.Start(t)
+	x, c := exporter(t)
+	closed := map[string]string{}
+	s := &Sync{Exporter: x, Close: func(_ context.Context, id, by, reason string) (bool, error) {
+		if _, ok := closed[id]; ok {
+			return false, nil
+		}
+		closed[id] = by + ": " + reason
+		return true, nil
+	}}
+	s.Start()
+	in := incident()
+	s.Changed(in)
+	in.Title = "grown"
+	s.Changed(in)
+	if len(s.queue) != 2 {
+		t.Fatalf("%d queued, want 2", len(s.queue))
+	}
+	a, b := <-s.queue, <-s.queue
+	if a.Title == b.Title {
+		t.Fatal("Changed queued the incident itself, not a copy")
+	}
+	if err := s.Export(t.Context(), []*correlate.Incident{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	got := all(t, c)
+	if len(got) != 1 || aws.ToString(got[0].Title) != "grown" {
+		t.Fatalf("GetFindings = %d findings, want the grown incident once", len(got))
+	}
+
+	if n, err := s.CloseResolved(t.Context()); err != nil || n != 0 {
+		t.Fatalf("CloseResolved = %d, %v, want 0 (NEW in Security Hub)", n, err)
+	}
+	f := x.Incident(b)
+	f.Workflow = &types.Workflow{Status: types.WorkflowStatusSuppressed}
+	f.Note = &types.Note{Text: aws.String("accepted risk"), UpdatedBy: aws.String("bob"), UpdatedAt: f.UpdatedAt}
+	if _, err := x.Export(t.Context(), []types.AwsSecurityFinding{f}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CloseResolved(t.Context()); err != nil || n != 1 || closed["inc-1"] != "securityhub: Security Hub workflow status SUPPRESSED: accepted risk" {
+		t.Fatalf("CloseResolved = %d, %v, closed %v", n, err, closed)
+	}
+	if n, err := s.CloseResolved(t.Context()); err != nil || n != 0 {
+		t.Errorf("CloseResolved again = %d, %v, want 0", n, err)
+	}
+}
+
+// TestChangedBounded: past QueueSize, changes are dropped and counted,
+// never blocking the pipeline.
+func TestChangedBounded(t *testing.T) {
+	s := &Sync{}
+	s.Changed(incident()) // not started: ignored
+	s.Start()
+	for range QueueSize + 3 {
+		s.Changed(incident())
+	}
+	if len(s.queue) != QueueSize || s.dropped.Load() != 3 {
+		t.Errorf("queued %d, dropped %d; want %d and 3", len(s.queue), s.dropped.Load(), QueueSize)
+	}
+}
