@@ -455,6 +455,9 @@ type Sync struct {
 	since   time.Time
 }
 
+// ClosedBy is who an incident closed from Security Hub was closed by.
+const ClosedBy = "securityhub"
+
 // QueueSize bounds the incidents waiting for export; past it changes are
 // dropped (and counted): the incident's next change exports it again.
 const QueueSize = 4096
@@ -535,7 +538,9 @@ func (s *Sync) Export(ctx context.Context, incidents []*correlate.Incident) erro
 	var closed []*correlate.Incident
 	for _, in := range uniq {
 		fs = append(fs, s.Exporter.Incident(in))
-		if in.Status == "closed" {
+		// One closed because Security Hub resolved or suppressed it keeps
+		// the status given there.
+		if in.Status == "closed" && in.ClosedBy != ClosedBy {
 			closed = append(closed, in)
 		}
 	}
@@ -561,7 +566,7 @@ func (s *Sync) CloseResolved(ctx context.Context) (int, error) {
 		if c.Note != "" {
 			reason += ": " + c.Note
 		}
-		ok, err := s.Close(ctx, c.Incident, "securityhub", reason)
+		ok, err := s.Close(ctx, c.Incident, ClosedBy, reason)
 		if err != nil {
 			return n, fmt.Errorf("close incident %s: %w", c.Incident, err)
 		}
