@@ -42,7 +42,7 @@ func TestServeSecurityHub(t *testing.T) {
 	data := t.TempDir()
 	conf := filepath.Join(t.TempDir(), "parapet.yaml")
 	y := "respond:\n  dry_run: true\nsources:\n  securityhub:\n    - region: us-east-1\n      every: 1s\n" +
-		"securityhub:\n  export: true\n  region: us-east-1\n  account: \"123456789012\"\n  url: https://parapet.example.com\n  every: 1s\n"
+		"securityhub:\n  export: true\n  findings: true\n  region: us-east-1\n  account: \"123456789012\"\n  url: https://parapet.example.com\n  every: 1s\n"
 	if err := os.WriteFile(conf, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +84,10 @@ func TestServeSecurityHub(t *testing.T) {
 		for _, f := range out.Findings {
 			if aws.ToString(f.Id) == "parapet/incident/"+incident {
 				exported = f
+			}
+			if strings.HasPrefix(aws.ToString(f.Id), "parapet/finding/") {
+				// With findings: true, but read from the hub: not sent back.
+				t.Fatalf("a finding read from Security Hub was exported back: %s", aws.ToString(f.GeneratorId))
 			}
 		}
 		if time.Now().After(deadline) {

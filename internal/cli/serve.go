@@ -43,6 +43,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/redact"
+	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond/hubsync"
 	"github.com/parapet-sec/parapet/internal/server"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -559,6 +560,23 @@ func newHubSync(ctx context.Context, h config.SecurityHub, p *pipeline.Pipeline,
 			_, err = p.CloseIncident(ctx, id, by, reason)
 			return err == nil, err
 		},
+	}
+	if h.Findings {
+		s.Findings = func(ctx context.Context, id string) ([]detect.Finding, error) {
+			_, bodies, err := pipeline.Incident(ctx, db, id)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]detect.Finding, 0, len(bodies))
+			for _, b := range bodies {
+				f, err := report.ParseFindingJSON(b)
+				if err != nil {
+					return nil, fmt.Errorf("stored finding: %w", err)
+				}
+				out = append(out, f)
+			}
+			return out, nil
+		}
 	}
 	s.Start()
 	return s, nil

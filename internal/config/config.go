@@ -201,11 +201,12 @@ type SecurityHubSource struct {
 // SecurityHub exports Parapet's incidents to AWS Security Hub as ASFF
 // findings and keeps their workflow status in step both ways.
 type SecurityHub struct {
-	Export  bool     `yaml:"export" json:"export" doc:"export every incident as it changes (BatchImportFindings); one closed in Parapet is RESOLVED there, one resolved or suppressed there is closed in Parapet"`
-	Region  string   `yaml:"region" json:"region" doc:"the hub's region (default: the configured one)"`
-	Account string   `yaml:"account" json:"account" doc:"the hub's account, which the credentials belong to (the product ARN is arn:aws:securityhub:REGION:ACCOUNT:product/ACCOUNT/default)"`
-	URL     string   `yaml:"url" json:"url" doc:"Parapet's external URL, linked from each exported incident (SourceUrl)"`
-	Every   Duration `yaml:"every" json:"every" doc:"how often incidents resolved or suppressed in Security Hub are read back (default 5m)"`
+	Export   bool     `yaml:"export" json:"export" doc:"export every incident as it changes (BatchImportFindings); one closed in Parapet is RESOLVED there, one resolved or suppressed there is closed in Parapet"`
+	Region   string   `yaml:"region" json:"region" doc:"the hub's region (default: the configured one)"`
+	Account  string   `yaml:"account" json:"account" doc:"the hub's account, which the credentials belong to (the product ARN is arn:aws:securityhub:REGION:ACCOUNT:product/ACCOUNT/default)"`
+	URL      string   `yaml:"url" json:"url" doc:"Parapet's external URL, linked from each exported incident (SourceUrl)"`
+	Findings bool     `yaml:"findings" json:"findings" doc:"export each incident's findings too, when new or grown (GeneratorId the rule id)"`
+	Every    Duration `yaml:"every" json:"every" doc:"how often incidents resolved or suppressed in Security Hub are read back (default 5m)"`
 }
 
 // S3SQS is a queue announcing objects delivered to S3 (CloudTrail, flow

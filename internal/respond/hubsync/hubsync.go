@@ -449,11 +449,21 @@ type Sync struct {
 	Close func(ctx context.Context, id, by, reason string) (bool, error)
 	Every time.Duration // default 5m
 	Log   *slog.Logger
+	// Findings, when set, reads an incident's findings: they are exported
+	// with it, each when it is new or has grown (its count or last event),
+	// except those read from Security Hub (they are there already).
+	Findings func(ctx context.Context, incident string) ([]detect.Finding, error)
+
+	sent map[string]string // finding id → the state exported, bounded by MaxSent
 
 	queue   chan *correlate.Incident
 	dropped atomic.Int64
 	since   time.Time
 }
+
+// MaxSent bounds the findings Sync remembers exporting; past it, it
+// forgets them all (and exports them again when their incident changes).
+const MaxSent = 100_000
 
 // ClosedBy is who an incident closed from Security Hub was closed by.
 const ClosedBy = "securityhub"
@@ -521,8 +531,9 @@ func (s *Sync) Run(ctx context.Context) error {
 	}
 }
 
-// Export exports incidents (the latest state of each) and resolves the
-// closed ones.
+// Export exports incidents (the latest state of each), with their new or
+// grown findings when Findings is set, and resolves the closed ones. Not
+// safe for concurrent use (Run is its one caller in serve).
 func (s *Sync) Export(ctx context.Context, incidents []*correlate.Incident) error {
 	latest := map[string]int{}
 	var uniq []*correlate.Incident
@@ -535,8 +546,27 @@ func (s *Sync) Export(ctx context.Context, incidents []*correlate.Incident) erro
 		uniq = append(uniq, in)
 	}
 	fs := make([]types.AwsSecurityFinding, 0, len(uniq))
+	pending := map[string]string{}
 	var closed []*correlate.Incident
 	for _, in := range uniq {
+		if s.Findings != nil && in.Status != "closed" {
+			found, err := s.Findings(ctx, in.ID)
+			if err != nil {
+				return fmt.Errorf("incident %s findings: %w", in.ID, err)
+			}
+			for i := range found {
+				f := &found[i]
+				if f.Source == "securityhub" {
+					continue // read from the hub: it is there already
+				}
+				state := strconv.Itoa(f.Count) + " " + f.LastSeen.String() + " " + f.Time.String()
+				if s.sent[f.ID] == state || pending[f.ID] == state {
+					continue
+				}
+				pending[f.ID] = state
+				fs = append(fs, s.Exporter.Finding(f))
+			}
+		}
 		fs = append(fs, s.Exporter.Incident(in))
 		// One closed because Security Hub resolved or suppressed it keeps
 		// the status given there.
@@ -546,6 +576,12 @@ func (s *Sync) Export(ctx context.Context, incidents []*correlate.Incident) erro
 	}
 	if _, err := s.Exporter.Export(ctx, fs); err != nil {
 		return err
+	}
+	if s.sent == nil || len(s.sent)+len(pending) > MaxSent {
+		s.sent = make(map[string]string, len(pending))
+	}
+	for id, st := range pending {
+		s.sent[id] = st
 	}
 	if len(closed) > 0 {
 		return s.Exporter.Resolve(ctx, closed)

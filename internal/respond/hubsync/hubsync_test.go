@@ -330,3 +330,61 @@ func TestChangedBounded(t *testing.T) {
 		t.Errorf("queued %d, dropped %d; want %d and 3", len(s.queue), s.dropped.Load(), QueueSize)
 	}
 }
+
+// TestSyncFindingsEmulator: with Findings set, an incident's findings go
+// with it, each again only when it has grown.
+func TestSyncFindingsEmulator(t *testing.T) {
+	awstest.Start(t)
+	x, c := exporter(t)
+	f1, f2 := finding("f-1"), finding("f-2")
+	reads := 0
+	s := &Sync{Exporter: x, Findings: func(_ context.Context, id string) ([]detect.Finding, error) {
+		if id != "inc-1" {
+			t.Errorf("Findings(%q), want inc-1", id)
+		}
+		reads++
+		return []detect.Finding{*f1, *f2}, nil
+	}}
+	in := incident()
+	if err := s.Export(t.Context(), []*correlate.Incident{in}); err != nil {
+		t.Fatal(err)
+	}
+	if got := all(t, c); len(got) != 3 {
+		t.Fatalf("%d findings in the hub, want the incident and its 2 findings", len(got))
+	}
+	before := map[string]string{}
+	for _, f := range all(t, c) {
+		before[aws.ToString(f.Id)] = aws.ToString(f.UpdatedAt)
+	}
+	// f-2 grows; f-1 does not: only f-2 and the incident are sent again.
+	f2.Count, f2.LastSeen = 5, t0.Add(time.Hour)
+	if err := s.Export(t.Context(), []*correlate.Incident{in}); err != nil {
+		t.Fatal(err)
+	}
+	got := all(t, c)
+	if len(got) != 3 || reads != 2 {
+		t.Fatalf("%d findings, %d reads; want 3 and 2", len(got), reads)
+	}
+	for _, f := range got {
+		id, changed := aws.ToString(f.Id), aws.ToString(f.UpdatedAt) != before[aws.ToString(f.Id)]
+		if want := id != "parapet/finding/f-1"; changed != want {
+			t.Errorf("%s updated: %v, want %v", id, changed, want)
+		}
+	}
+}
+
+// TestSyncSkipsHubFindings: a finding read from Security Hub is not
+// exported back with its incident.
+func TestSyncSkipsHubFindings(t *testing.T) {
+	awstest.Start(t)
+	x, c := exporter(t)
+	f := finding("from-hub")
+	f.Source = "securityhub"
+	s := &Sync{Exporter: x, Findings: func(context.Context, string) ([]detect.Finding, error) { return []detect.Finding{*f}, nil }}
+	if err := s.Export(t.Context(), []*correlate.Incident{incident()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := all(t, c); len(got) != 1 || aws.ToString(got[0].Id) != "parapet/incident/inc-1" {
+		t.Errorf("hub holds %d findings, want the incident alone", len(got))
+	}
+}
