@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -136,5 +138,44 @@ func TestPollEmulator(t *testing.T) {
 	// too (two of them decoded), a real hub only what changed.
 	if events != 122 {
 		t.Errorf("%d events from the new pages, want 122", events)
+	}
+}
+
+// TestPollThrottled: a throttled GetFindings (429 TooManyRequestsException,
+// as Security Hub answers past its rate) is retried, and the page read.
+func TestPollThrottled(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/findings" {
+			t.Errorf("request %s %s, want POST /findings", r.Method, r.URL.Path)
+		}
+		var in struct {
+			Filters struct {
+				RecordState []struct{ Comparison, Value string }
+				UpdatedAt   []struct{ Start, End string }
+			}
+			SortCriteria []struct{ Field, SortOrder string }
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || len(in.Filters.RecordState) != 1 || in.Filters.RecordState[0].Value != "ACTIVE" ||
+			len(in.Filters.UpdatedAt) != 1 || in.Filters.UpdatedAt[0].Start != "2026-11-20T00:00:00Z" || len(in.SortCriteria) != 1 || in.SortCriteria[0].SortOrder != "asc" {
+			t.Errorf("GetFindings request %+v, %v", in, err)
+		}
+		calls++
+		if calls == 1 {
+			w.Header().Set("X-Amzn-Errortype", "TooManyRequestsException")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"message":"Rate exceeded"}`))
+			return
+		}
+		f, _ := json.Marshal(sample(t)[:1])
+		_, _ = w.Write([]byte(`{"Findings":` + string(f) + `}`))
+	}))
+	defer srv.Close()
+	c := securityhub.New(securityhub.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}})
+	sp := &spool{ck: map[string]string{}}
+	src := &Source{Client: c, Sink: sp, Region: "us-east-1", Since: 24 * time.Hour,
+		Now: func() time.Time { return time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC) }}
+	if n, err := src.Poll(t.Context()); err != nil || n != 1 || calls != 2 {
+		t.Errorf("Poll = %d, %v after %d calls; want 1 finding after a retry", n, err, calls)
 	}
 }
