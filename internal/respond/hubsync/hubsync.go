@@ -111,9 +111,12 @@ func (x *Exporter) Finding(f *detect.Finding) types.AwsSecurityFinding {
 		out.ProductFields["parapet/attack/techniques"] = strings.Join(f.Attack.Techniques, ",")
 	}
 	if f.Summary != "" {
-		out.ProductFields["parapet/summary"] = clip(f.Summary, 4096)
+		out.ProductFields["parapet/summary"] = f.Summary
 	}
 	for _, r := range f.Resources {
+		if len(out.Resources) == maxResources-1 {
+			break // room for the principal
+		}
 		id := r.UID
 		if id == "" {
 			id = r.Name
@@ -124,13 +127,14 @@ func (x *Exporter) Finding(f *detect.Finding) types.AwsSecurityFinding {
 		out.Resources = append(out.Resources, types.Resource{Type: aws.String(asff.ASFFType(r.Type)), Id: aws.String(id),
 			Partition: types.Partition(x.partition()), Region: aws.String(regionOf(id, f.Cloud.Region, x.Region))})
 	}
-	if f.Actor.ARN != "" && len(out.Resources) < 32 {
+	if f.Actor.ARN != "" {
 		out.Resources = append(out.Resources, principal(f.Actor.ARN, x))
 	}
 	if f.SrcIP != "" {
 		out.Network = &types.Network{Direction: types.NetworkDirectionIn, SourceIpV4: ipv4(f.SrcIP), SourceIpV6: ipv6(f.SrcIP)}
 	}
 	x.account(&out, f.Cloud.Account)
+	clipFields(out.ProductFields)
 	return out
 }
 
@@ -168,13 +172,14 @@ func (x *Exporter) Incident(in *correlate.Incident) types.AwsSecurityFinding {
 		out.Resources = append(out.Resources, principal(in.Principal, x))
 	}
 	for _, r := range in.Resources {
-		if len(out.Resources) == 32 {
+		if len(out.Resources) == maxResources {
 			break
 		}
 		out.Resources = append(out.Resources, types.Resource{Type: aws.String("Other"), Id: aws.String(r),
 			Partition: types.Partition(x.partition()), Region: aws.String(regionOf(r, "", x.Region))})
 	}
 	x.account(&out, in.Account)
+	clipFields(out.ProductFields)
 	if x.URL != "" {
 		out.SourceUrl = aws.String(strings.TrimRight(x.URL, "/") + "/#/incident/" + in.ID)
 	}
@@ -425,6 +430,18 @@ func ipv6(s string) *string {
 		return aws.String(s)
 	}
 	return nil
+}
+
+// ASFF's limits: resources per finding, product field value length.
+const (
+	maxResources  = 32
+	maxFieldValue = 2048
+)
+
+func clipFields(m map[string]string) {
+	for k, v := range m {
+		m[k] = clip(v, maxFieldValue)
+	}
 }
 
 // clip cuts s to at most n bytes on a rune boundary.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -386,5 +387,24 @@ func TestSyncSkipsHubFindings(t *testing.T) {
 	}
 	if got := all(t, c); len(got) != 1 || aws.ToString(got[0].Id) != "parapet/incident/inc-1" {
 		t.Errorf("hub holds %d findings, want the incident alone", len(got))
+	}
+}
+
+// TestFindingLimits: ASFF's limits hold for a finding that exceeds them.
+func TestFindingLimits(t *testing.T) {
+	x := &Exporter{Account: "123456789012", Region: "us-east-1", Now: func() time.Time { return t0 }}
+	f := finding("big")
+	f.Title, f.Description, f.Summary = strings.Repeat("t", 300), strings.Repeat("d", 2000), strings.Repeat("é", 3000)
+	for i := range 40 {
+		f.Resources = append(f.Resources, event.Resource{Type: "AWS::S3::Bucket", UID: fmt.Sprintf("arn:aws:s3:::b-%d", i)})
+	}
+	a := x.Finding(f)
+	if len(aws.ToString(a.Title)) != 256 || len(aws.ToString(a.Description)) != 1024 || len(a.ProductFields["parapet/summary"]) > 2048 ||
+		len(a.Resources) != 32 || aws.ToString(a.Resources[31].Type) != "AwsIamUser" {
+		t.Errorf("title %d, description %d, summary %d bytes, %d resources (last %s)", len(aws.ToString(a.Title)), len(aws.ToString(a.Description)),
+			len(a.ProductFields["parapet/summary"]), len(a.Resources), aws.ToString(a.Resources[len(a.Resources)-1].Type))
+	}
+	if s := a.ProductFields["parapet/summary"]; !utf8.ValidString(s) {
+		t.Error("summary cut inside a character")
 	}
 }
