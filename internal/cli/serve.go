@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,11 +37,14 @@ import (
 	"github.com/parapet-sec/parapet/internal/emulator"
 	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/ingest/hubpoll"
 	"github.com/parapet-sec/parapet/internal/ingest/s3sqs"
 	"github.com/parapet-sec/parapet/internal/ingest/watch"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/redact"
+	"github.com/parapet-sec/parapet/internal/report"
+	"github.com/parapet-sec/parapet/internal/respond/hubsync"
 	"github.com/parapet-sec/parapet/internal/server"
 	"github.com/parapet-sec/parapet/internal/store"
 )
@@ -197,6 +201,21 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			go func() { defer close(anchorDone); runAnchor(ctx, anchor, c, log) }()
 			defer func() { cancel(); <-anchorDone }()
 			p.OnChange = srv.Publish
+			if c.SecurityHub.Export {
+				hs, err := newHubSync(ctx, c.SecurityHub, p, db, log)
+				if err != nil {
+					return err
+				}
+				pub := p.OnChange
+				p.OnChange = func(kind string, v any) {
+					pub(kind, v)
+					if in, ok := v.(*correlate.Incident); ok && kind == "incident" {
+						hs.Changed(in)
+					}
+				}
+				go func() { _ = hs.Run(ctx) }()
+				log.Info("exporting incidents to Security Hub", "product", hs.Exporter.ProductARN())
+			}
 			if bus != nil {
 				srv.Relay = bus.Broadcast
 				if err := bus.OnChange(srv.Deliver); err != nil {
@@ -244,6 +263,14 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 				w := &watch.Folder{Path: f.Path, Poll: f.Poll.D(), MaxSize: int64(c.Sources.HTTP.MaxBody), Sink: p, Log: log}
 				go func() { _ = w.Run(ctx) }()
 				log.Info("watching", "folder", f.Path, "every", f.Poll.D())
+			}
+			for _, h := range c.Sources.SecurityHub {
+				src, err := newHubPoll(ctx, h, p, log)
+				if err != nil {
+					return err
+				}
+				go func() { _ = src.Run(ctx) }()
+				log.Info("polling Security Hub", "region", src.Region, "every", h.Every.D())
 			}
 			for _, q := range c.Sources.S3SQS {
 				src, err := newS3SQS(ctx, q, p, log, int64(c.Sources.HTTP.MaxBody))
@@ -489,6 +516,70 @@ do too. The token is printed once, on the last line; only its hash is stored.`,
 	storeFlags(revoke)
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// newHubPoll builds a Security Hub polling source.
+func newHubPoll(ctx context.Context, h config.SecurityHubSource, p *pipeline.Pipeline, log *slog.Logger) (*hubpoll.Source, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if h.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(h.Region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sources.securityhub %s: %w", h.Region, err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("sources.securityhub: no region (set region, or AWS_REGION)")
+	}
+	return &hubpoll.Source{Client: securityhub.NewFromConfig(cfg), Sink: p, Region: cfg.Region, Every: h.Every.D(), Since: h.Since.D(), Log: log}, nil
+}
+
+// newHubSync builds the Security Hub export: incidents out, closures
+// back in.
+func newHubSync(ctx context.Context, h config.SecurityHub, p *pipeline.Pipeline, db *store.DB, log *slog.Logger) (*hubsync.Sync, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if h.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(h.Region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("securityhub: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("securityhub: no region (set securityhub.region, or AWS_REGION)")
+	}
+	s := &hubsync.Sync{
+		Exporter: &hubsync.Exporter{Client: securityhub.NewFromConfig(cfg), Account: h.Account, Region: cfg.Region, URL: h.URL},
+		Every:    h.Every.D(),
+		Log:      log,
+		Close: func(ctx context.Context, id, by, reason string) (bool, error) {
+			in, _, err := pipeline.Incident(ctx, db, id)
+			if err != nil || in == nil || in.Status == "closed" {
+				return false, err
+			}
+			_, err = p.CloseIncident(ctx, id, by, reason)
+			return err == nil, err
+		},
+	}
+	if h.Findings {
+		s.Findings = func(ctx context.Context, id string) ([]detect.Finding, error) {
+			_, bodies, err := pipeline.Incident(ctx, db, id)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]detect.Finding, 0, len(bodies))
+			for _, b := range bodies {
+				f, err := report.ParseFindingJSON(b)
+				if err != nil {
+					return nil, fmt.Errorf("stored finding: %w", err)
+				}
+				out = append(out, f)
+			}
+			return out, nil
+		}
+	}
+	s.Start()
+	return s, nil
 }
 
 func newS3SQS(ctx context.Context, q config.S3SQS, p *pipeline.Pipeline, log *slog.Logger, max int64) (*s3sqs.Source, error) {

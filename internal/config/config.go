@@ -37,9 +37,11 @@ type Config struct {
 	Intel     Intel     `yaml:"intel" json:"intel"`
 	Posture   Posture   `yaml:"posture" json:"posture"`
 	Sources   Sources   `yaml:"sources" json:"sources"`
-	Bus       Bus       `yaml:"bus" json:"bus"`
-	Audit     Audit     `yaml:"audit" json:"audit"`
-	Metrics   Metrics   `yaml:"metrics" json:"metrics"`
+	// SecurityHub exports incidents to AWS Security Hub.
+	SecurityHub SecurityHub `yaml:"securityhub" json:"securityhub"`
+	Bus         Bus         `yaml:"bus" json:"bus"`
+	Audit       Audit       `yaml:"audit" json:"audit"`
+	Metrics     Metrics     `yaml:"metrics" json:"metrics"`
 }
 
 // Audit anchors the audit trail: its head is written to DATA/audit.anchor
@@ -182,7 +184,29 @@ type PostureAWS struct {
 type Sources struct {
 	Folders []Folder `yaml:"folders" json:"folders"`
 	S3SQS   []S3SQS  `yaml:"s3sqs" json:"s3sqs"`
-	HTTP    HTTP     `yaml:"http" json:"http"`
+	// SecurityHub polls AWS Security Hub for findings (GetFindings).
+	SecurityHub []SecurityHubSource `yaml:"securityhub" json:"securityhub"`
+	HTTP        HTTP                `yaml:"http" json:"http"`
+}
+
+// SecurityHubSource polls one region's Security Hub for the active
+// findings updated since the last poll (the cursor is checkpointed).
+// Credentials: the standard chain.
+type SecurityHubSource struct {
+	Region string   `yaml:"region" json:"region" doc:"the hub's region (default: the configured one)"`
+	Every  Duration `yaml:"every" json:"every" doc:"time between polls (default 5m)"`
+	Since  Duration `yaml:"since" json:"since" doc:"how far back the first poll reads (default 24h)"`
+}
+
+// SecurityHub exports Parapet's incidents to AWS Security Hub as ASFF
+// findings and keeps their workflow status in step both ways.
+type SecurityHub struct {
+	Export   bool     `yaml:"export" json:"export" doc:"export every incident as it changes (BatchImportFindings); one closed in Parapet is RESOLVED there, one resolved or suppressed there is closed in Parapet"`
+	Region   string   `yaml:"region" json:"region" doc:"the hub's region (default: the configured one)"`
+	Account  string   `yaml:"account" json:"account" doc:"the hub's account, which the credentials belong to (the product ARN is arn:aws:securityhub:REGION:ACCOUNT:product/ACCOUNT/default)"`
+	URL      string   `yaml:"url" json:"url" doc:"Parapet's external URL, linked from each exported incident (SourceUrl)"`
+	Findings bool     `yaml:"findings" json:"findings" doc:"export each incident's findings too, when new or grown (GeneratorId the rule id)"`
+	Every    Duration `yaml:"every" json:"every" doc:"how often incidents resolved or suppressed in Security Hub are read back (default 5m)"`
 }
 
 // S3SQS is a queue announcing objects delivered to S3 (CloudTrail, flow
@@ -338,6 +362,17 @@ func (c *Config) fill() {
 		if c.Sources.Folders[i].Poll == 0 {
 			c.Sources.Folders[i].Poll = Duration(10 * time.Second)
 		}
+	}
+	for i := range c.Sources.SecurityHub {
+		if c.Sources.SecurityHub[i].Every == 0 {
+			c.Sources.SecurityHub[i].Every = Duration(5 * time.Minute)
+		}
+		if c.Sources.SecurityHub[i].Since == 0 {
+			c.Sources.SecurityHub[i].Since = Duration(24 * time.Hour)
+		}
+	}
+	if c.SecurityHub.Every == 0 {
+		c.SecurityHub.Every = Duration(5 * time.Minute)
 	}
 	for i := range c.Sources.S3SQS {
 		if c.Sources.S3SQS[i].Wait == 0 {
@@ -533,6 +568,12 @@ func (c *Config) check(root *yaml.Node) Errors {
 		if x.MaxObjects < 0 || x.MaxTotalObjects < 0 {
 			bad(fmt.Sprintf("intel.taxii.%d", i), "max_objects and max_total_objects must be positive")
 		}
+	}
+	if c.SecurityHub.Export && !accountID.MatchString(c.SecurityHub.Account) {
+		bad("securityhub.account", "exporting needs the hub's 12-digit account id")
+	}
+	if c.SecurityHub.URL != "" && !strings.HasPrefix(c.SecurityHub.URL, "https://") && !strings.HasPrefix(c.SecurityHub.URL, "http://") {
+		bad("securityhub.url", "want Parapet's URL (https://…)")
 	}
 	for i, q := range c.Sources.S3SQS {
 		if !strings.HasPrefix(q.QueueURL, "https://") && !strings.HasPrefix(q.QueueURL, "http://") {

@@ -74,7 +74,7 @@ func NewAggregator(window time.Duration) *Aggregator {
 
 // Aggregated says whether f is the kind of finding an Aggregator merges.
 func Aggregated(f *Finding) bool {
-	return f.Source != "ueba" && f.Source != "guardduty"
+	return f.Source != "ueba" && f.Source != "guardduty" && f.Source != "securityhub"
 }
 
 // init readies the aggregator on first use.

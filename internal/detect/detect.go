@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parapet-sec/parapet/internal/decode/asff"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/event"
 )
@@ -36,7 +37,7 @@ type Finding struct {
 	Title       string
 	Description string
 	Level       string
-	Source      string // sigma, guardduty, ueba
+	Source      string // sigma, guardduty, securityhub, ueba
 	Attack      Attack
 	EventIDs    []string
 	Cloud       event.Cloud
@@ -265,16 +266,27 @@ func fromRule(r *sigma.Rule, attack Attack, ev *event.Event, why []sigma.Match) 
 func external(ev *event.Event) Finding {
 	x := ev.Finding
 	f := base(ev)
-	f.RuleID = "guardduty." + x.Type
+	src := ev.Source.Service() // guardduty, securityhub
+	if src == "" {
+		src = "external"
+	}
+	f.RuleID = src + "." + x.Type
 	f.Title = x.Title
 	if f.Title == "" {
 		f.Title = x.Type
 	}
 	f.Description = x.Description
 	f.Level = x.Level
-	f.Source = "guardduty"
-	f.Explanation = []Evidence{{Selection: "guardduty", Field: "type", Value: x.Type}}
+	f.Source = src
+	f.Explanation = []Evidence{{Selection: src, Field: "type", Value: x.Type}}
 	f.Summary = x.Type
+	if len(x.Types) > 0 {
+		f.Explanation = append(f.Explanation, Evidence{Selection: src, Field: "types", Value: strings.Join(x.Types, ", ")})
+		f.Attack.Tactics, f.Attack.Techniques = asff.Tactics(x.Types)
+		if x.Title != "" {
+			f.Summary = x.Title
+		}
+	}
 	f.ID = FindingID(f.RuleID, f.EventIDs)
 	return f
 }

@@ -97,6 +97,8 @@ func (e *Event) AppendBinary(b []byte) []byte {
 		w.time(f.LastSeen)
 		w.bool(f.Archived)
 		w.str(f.Product)
+		w.strs(f.Types)
+		w.str(f.Workflow)
 	}
 	w.bool(e.Facts != nil)
 	if f := e.Facts; f != nil {
@@ -179,6 +181,8 @@ func ReadBinary(b []byte, e *Event) error {
 		f.FirstSeen, f.LastSeen = r.time(), r.time()
 		f.Archived = r.bool()
 		f.Product = r.str()
+		f.Types = r.strs()
+		f.Workflow = r.str()
 		e.Finding = f
 	}
 	if r.bool() {

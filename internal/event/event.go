@@ -65,6 +65,7 @@ const (
 	SourceGuardDuty
 	SourceAzureActivity // Azure Activity Log
 	SourceGCPAudit      // Google Cloud audit logs
+	SourceSecurityHub   // AWS Security Hub findings (ASFF)
 )
 
 // Product is the Sigma logsource product of the source.
@@ -93,12 +94,14 @@ func (s Source) Service() string {
 		return "activitylogs"
 	case SourceGCPAudit:
 		return "gcp.audit"
+	case SourceSecurityHub:
+		return "securityhub"
 	}
 	return ""
 }
 
 // Sources lists every source Parapet decodes.
-var Sources = []Source{SourceCloudTrail, SourceVPCFlow, SourceGuardDuty, SourceAzureActivity, SourceGCPAudit}
+var Sources = []Source{SourceCloudTrail, SourceVPCFlow, SourceGuardDuty, SourceAzureActivity, SourceGCPAudit, SourceSecurityHub}
 
 // Tri is a boolean that may be unknown.
 type Tri int8
@@ -350,6 +353,13 @@ type Finding struct {
 	LastSeen  time.Time
 	Archived  bool
 	Product   string
+	// Types are the finding's type paths in ASFF's taxonomy
+	// (namespace/category/classifier, e.g. TTPs/Initial Access/…); empty
+	// for GuardDuty's own findings, whose Type says it.
+	Types []string
+	// Workflow is the reviewer's status of a Security Hub finding: NEW,
+	// NOTIFIED, RESOLVED or SUPPRESSED.
+	Workflow string
 }
 
 // Origin is where the record was read from.

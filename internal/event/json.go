@@ -231,6 +231,18 @@ func (e *Event) AppendJSON(dst []byte, withRaw bool) []byte {
 			w.b = append(w.b, "true"...)
 		}
 		w.str("product", f.Product)
+		if len(f.Types) > 0 {
+			w.key("types")
+			w.b = append(w.b, '[')
+			for i, t := range f.Types {
+				if i > 0 {
+					w.b = append(w.b, ',')
+				}
+				w.b = AppendString(w.b, t)
+			}
+			w.b = append(w.b, ']')
+		}
+		w.str("workflow", f.Workflow)
 		w.close()
 	}
 	if e.Origin.File != "" {

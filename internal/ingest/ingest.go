@@ -207,7 +207,7 @@ func (s *Stats) add(b *Batch) {
 	s.BadRecords += int64(len(b.Errors))
 	s.Skipped += int64(len(b.Skipped))
 	for _, e := range b.Skipped {
-		if !errors.Is(e.Err, ErrDigest) {
+		if !Skipped(e.Err) {
 			s.Stray++
 		}
 	}
@@ -491,7 +491,7 @@ func decodeBatch(b *Batch, c *Counters, pool chan []event.Event) {
 			ev.Origin = event.Origin{File: b.Name, Offset: it.Offset}
 			b.Events = append(b.Events, *ev)
 		}, func(err error) {
-			if errors.Is(err, ErrDigest) {
+			if Skipped(err) {
 				b.Skipped = append(b.Skipped, &decode.Error{File: b.Name, Offset: it.Offset, Line: it.Line, Err: err})
 				return
 			}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/parapet-sec/parapet/internal/decode"
+	"github.com/parapet-sec/parapet/internal/decode/asff"
 	"github.com/parapet-sec/parapet/internal/decode/azure"
 	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
 	"github.com/parapet-sec/parapet/internal/decode/gcp"
@@ -13,6 +15,12 @@ import (
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/jsonscan"
 )
+
+// Skipped says whether err marks input skipped on purpose (a digest file,
+// an ASFF finding asff.Skip leaves out), counted apart from bad input.
+func Skipped(err error) bool {
+	return errors.Is(err, ErrDigest) || errors.Is(err, asff.ErrSkipped)
+}
 
 // ErrDigest marks a CloudTrail digest file: delivered beside the logs,
 // holding hashes, not events. It is skipped and counted, not an error.
@@ -32,7 +40,10 @@ var ctPrefix = []byte(`{"eventVersion"`)
 // document); a GCP audit log entry, alone or in an export shape
 // (gcp.Export: Pub/Sub, BigQuery, Elastic, Splunk); a {"Records":[…]} or
 // {"records":[…]} object; a CloudWatch Logs export or subscription batch
-// whose "message" strings hold records; a Splunk Event Hub add-on event
+// whose "message" strings hold records; an AWS Security Hub finding (ASFF),
+// alone, in a GetFindings {"Findings":[…]} page or in an EventBridge
+// "Security Hub Findings - Imported" event (one event per finding; see
+// asff.Skip for the findings left out); a Splunk Event Hub add-on event
 // whose "body" (an object or a JSON string) holds a record or a batch.
 // Each record
 // that cannot be decoded is passed to fail; the others are still emitted.
@@ -65,6 +76,7 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 	var p struct {
 		eventName, eventTime, detail, detailType, source, records, message, logEvents, schemaVersion, findingType, severity, digest span
 		protoPayload, azureOp, azureRes, elastic, body                                                                              span
+		productArn, generatorID, findings                                                                                           span
 	}
 	_, err := jsonscan.ObjectEach(item, i, func(k []byte, esc bool, vs, ve int) error {
 		sp := span{vs, ve}
@@ -103,6 +115,12 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 			p.severity = sp
 		case "digestStartTime", "digestSignatureAlgorithm":
 			p.digest = sp
+		case "ProductArn":
+			p.productArn = sp
+		case "GeneratorId":
+			p.generatorID = sp
+		case "Findings":
+			p.findings = sp
 		}
 		return nil
 	})
@@ -139,6 +157,21 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 		return nil
 	case p.detail.e > 0 && item[p.detail.s] == '{':
 		detail := item[p.detail.s:p.detail.e]
+		if strings.HasPrefix(str(p.detailType), "Security Hub Findings") {
+			// One event per finding: "Security Hub Findings - Imported"
+			// (and - Custom Action, - Custom Insight) carry a list.
+			vs, ve, ok := jsonscan.Get(detail, 0, "findings")
+			if !ok || detail[vs] != '[' {
+				return fmt.Errorf("eventbridge %q event: detail has no findings list", str(p.detailType))
+			}
+			return each(detail, vs, ve, func(el []byte) {
+				if err := asff.Decode(el, &ev); err != nil {
+					fail(fmt.Errorf("eventbridge security hub finding: %w", err))
+					return
+				}
+				emit(&ev)
+			})
+		}
 		if str(p.source) == "aws.guardduty" || str(p.detailType) == "GuardDuty Finding" {
 			if err := guardduty.Decode(detail, &ev); err != nil {
 				return fmt.Errorf("eventbridge guardduty finding: %w", err)
@@ -175,6 +208,19 @@ func route(item []byte, emit func(*event.Event), fail func(error), depth int) er
 		}
 		emit(&ev)
 		return nil
+	case p.productArn.e > 0 && p.generatorID.e > 0:
+		if err := asff.Decode(item, &ev); err != nil {
+			return fmt.Errorf("asff finding: %w", err)
+		}
+		emit(&ev)
+		return nil
+	case p.findings.e > 0 && item[p.findings.s] == '[':
+		// GetFindings output: {"Findings": [ASFF…], "NextToken": …}.
+		return each(item, p.findings.s, p.findings.e, func(el []byte) {
+			if err := route(el, emit, fail, depth+1); err != nil {
+				fail(err)
+			}
+		})
 	case p.digest.e > 0:
 		return ErrDigest
 	case p.body.e > 0 && item[p.body.s] == '{':

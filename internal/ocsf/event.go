@@ -90,6 +90,12 @@ func FromEvent(e *event.Event, withRaw bool) map[string]any {
 		md.set("log_name", "VPC Flow Logs")
 	case event.SourceGuardDuty:
 		md["product"] = obj{"name": "Amazon GuardDuty", "vendor_name": "AWS"}
+	case event.SourceSecurityHub:
+		name := "AWS Security Hub"
+		if e.Finding != nil && e.Finding.Product != "" {
+			name = e.Finding.Product
+		}
+		md["product"] = obj{"name": name, "vendor_name": "AWS", "feature": obj{"name": "Security Hub"}}
 	case event.SourceAzureActivity:
 		md["product"] = obj{"name": "Azure Monitor", "vendor_name": "Microsoft"}
 		md.set("log_name", "Activity Log")
