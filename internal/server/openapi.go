@@ -347,8 +347,10 @@ func (g *schemas) of(t reflect.Type) map[string]any {
 		return map[string]any{"type": "integer"}
 	case reflect.Int64, reflect.Uint64:
 		return map[string]any{"type": "integer", "format": "int64"}
-	case reflect.Float32, reflect.Float64:
-		return map[string]any{"type": "number"}
+	case reflect.Float32:
+		return map[string]any{"type": "number", "format": "float"}
+	case reflect.Float64:
+		return map[string]any{"type": "number", "format": "double"}
 	case reflect.String:
 		return map[string]any{"type": "string"}
 	case reflect.Interface:

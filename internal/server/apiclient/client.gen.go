@@ -222,7 +222,7 @@ type Incident struct {
 	Levels       *map[string]int `json:"levels"`
 	Principal    *string         `json:"principal,omitempty"`
 	Resources    *[]string       `json:"resources,omitempty"`
-	Risk         float32         `json:"risk"`
+	Risk         float64         `json:"risk"`
 	Status       string          `json:"status"`
 	Tactics      *[]string       `json:"tactics,omitempty"`
 	Techniques   *[]string       `json:"techniques,omitempty"`
