@@ -101,6 +101,20 @@ type (
 		Items []auditRecord `json:"items"`
 		Chain audit.Status  `json:"chain"`
 	}
+	playbookInfo struct {
+		Name          string                 `json:"name"`
+		Description   string                 `json:"description"`
+		Trigger       string                 `json:"trigger"`
+		Mode          string                 `json:"mode"`
+		Enabled       bool                   `json:"enabled"`
+		NeedsApproval bool                   `json:"needs_approval"`
+		Approval      respond.ApprovalPolicy `json:"approval"`
+		Steps         []respond.Step         `json:"steps"`
+	}
+	playbookList struct {
+		Items    []playbookInfo `json:"items"`
+		FourEyes bool           `json:"four_eyes"`
+	}
 	whoamiAnswer struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
@@ -161,7 +175,7 @@ func shapes() map[string]shape {
 			{name: "status", typ: "string", enum: []string{"pending", "approved", "denied", "expired"}}}},
 		"POST /v1/approvals/{id}/approve": {body: commentBody{}, resp: runOutcome{}},
 		"POST /v1/approvals/{id}/deny":    {body: commentBody{}, resp: runOutcome{}},
-		"GET /v1/playbooks": {query: []param{
+		"GET /v1/playbooks": {resp: playbookList{}, query: []param{
 			{name: "finding_id", typ: "string", desc: "only the enabled playbooks whose trigger selects this finding"}}},
 		"GET /v1/playbook-runs": {resp: runList{}, query: []param{
 			{name: "finding_id", typ: "string", many: true},

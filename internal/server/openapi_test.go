@@ -267,6 +267,10 @@ func TestOpenAPIResponses(t *testing.T) {
 	check("viewer", "GET", "/v1/findings?level=medium", "", 200)
 	check("viewer", "GET", "/v1/playbook-runs", "", 200)
 	check("viewer", "GET", "/v1/suppressions", "", 200)
+	pbs := check("viewer", "GET", "/v1/playbooks", "", 200)
+	if !strings.Contains(string(pbs), `"name":"tell"`) {
+		t.Errorf("playbooks: %s", pbs)
+	}
 	check("viewer", "GET", "/v1/whoami", "", 200)
 	check("admin", "GET", "/v1/tokens", "", 200)
 	check("viewer", "GET", "/v1/incidents/nope", "", 404)

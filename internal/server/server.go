@@ -342,7 +342,7 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 }
 
 func (s *Server) playbooks(w http.ResponseWriter, r *http.Request) {
-	items := []any{}
+	items := []playbookInfo{}
 	// ?finding_id=… lists only the enabled playbooks whose trigger selects
 	// that finding: what the UI offers to run on it.
 	var only *respond.Finding
@@ -363,11 +363,11 @@ func (s *Server) playbooks(w http.ResponseWriter, r *http.Request) {
 			if only != nil && (!p.IsEnabled() || !p.Matches(only)) {
 				continue
 			}
-			items = append(items, map[string]any{"name": p.Name, "description": p.Description, "trigger": p.Trigger, "mode": p.Mode,
-				"enabled": p.IsEnabled(), "needs_approval": p.NeedsApproval(), "approval": p.Approval, "steps": p.Steps})
+			items = append(items, playbookInfo{Name: p.Name, Description: p.Description, Trigger: p.Trigger, Mode: p.Mode,
+				Enabled: p.IsEnabled(), NeedsApproval: p.NeedsApproval(), Approval: p.Approval, Steps: p.Steps})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "four_eyes": s.Config.Auth.FourEyes})
+	writeJSON(w, http.StatusOK, playbookList{Items: items, FourEyes: s.Config.Auth.FourEyes})
 }
 
 func (s *Server) runs(w http.ResponseWriter, r *http.Request) {

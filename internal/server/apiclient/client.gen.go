@@ -151,6 +151,14 @@ type ApprovalList struct {
 	Items *[]Approval `json:"items"`
 }
 
+// ApprovalPolicy defines model for ApprovalPolicy.
+type ApprovalPolicy struct {
+	Approvers *[]string `json:"approvers,omitempty"`
+	OnTimeout *string   `json:"on_timeout,omitempty"`
+	Required  *bool     `json:"required,omitempty"`
+	Timeout   *string   `json:"timeout,omitempty"`
+}
+
 // AuditChain defines model for AuditChain.
 type AuditChain struct {
 	Anchor   *Anchor   `json:"anchor,omitempty"`
@@ -270,6 +278,24 @@ type PlannedStep struct {
 	Target  string             `json:"target"`
 }
 
+// PlaybookInfo defines model for PlaybookInfo.
+type PlaybookInfo struct {
+	Approval      ApprovalPolicy `json:"approval"`
+	Description   string         `json:"description"`
+	Enabled       bool           `json:"enabled"`
+	Mode          string         `json:"mode"`
+	Name          string         `json:"name"`
+	NeedsApproval bool           `json:"needs_approval"`
+	Steps         *[]Step        `json:"steps"`
+	Trigger       string         `json:"trigger"`
+}
+
+// PlaybookList defines model for PlaybookList.
+type PlaybookList struct {
+	FourEyes bool            `json:"four_eyes"`
+	Items    *[]PlaybookInfo `json:"items"`
+}
+
 // PlaybookRun defines model for PlaybookRun.
 type PlaybookRun struct {
 	ApprovalId  *string       `json:"approval_id,omitempty"`
@@ -311,6 +337,17 @@ type RunList struct {
 type RunOutcome struct {
 	Error  *string     `json:"error,omitempty"`
 	Result PlaybookRun `json:"result"`
+}
+
+// Step defines model for Step.
+type Step struct {
+	Action     string             `json:"action"`
+	ForEach    *string            `json:"for_each,omitempty"`
+	IfExecuted *string            `json:"if_executed,omitempty"`
+	OnError    *string            `json:"on_error,omitempty"`
+	Params     *map[string]string `json:"params,omitempty"`
+	Timeout    *string            `json:"timeout,omitempty"`
+	When       *string            `json:"when,omitempty"`
 }
 
 // StepResult defines model for StepResult.
@@ -5472,7 +5509,7 @@ type GetPlaybooksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *map[string]interface{}
+	JSON200 *PlaybookList
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -5486,7 +5523,7 @@ type GetPlaybooksResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetPlaybooksResponse) GetJSON200() *map[string]interface{} {
+func (r GetPlaybooksResponse) GetJSON200() *PlaybookList {
 	return r.JSON200
 }
 
@@ -8358,7 +8395,7 @@ func ParseGetPlaybooksResponse(rsp *http.Response) (*GetPlaybooksResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
+		var dest PlaybookList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
