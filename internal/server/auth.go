@@ -322,7 +322,10 @@ func (s *Server) tokensList(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	if items == nil {
+		items = []store.Token{}
+	}
+	writeJSON(w, http.StatusOK, tokenList{Items: items})
 }
 
 // tokenRevoke: DELETE /v1/tokens/{id} ends a token and, at once, its
@@ -341,7 +344,7 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 	s.tokens.forget(id)
 	n := s.sessions.dropToken(id)
 	s.Log.Info("token revoked", "token", id, "by", caller(r), "sessions_ended", n)
-	writeJSON(w, http.StatusOK, map[string]any{"revoked": id, "sessions_ended": n})
+	writeJSON(w, http.StatusOK, tokenRevoked{Revoked: id, SessionsEnded: n})
 }
 
 // metricsGuard puts /metrics behind metrics.token (a scrape token) or

@@ -226,7 +226,7 @@ func (s *Server) ingest(source string) http.HandlerFunc {
 			return
 		}
 		s.bytesIn.Add(float64(len(body)))
-		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": seq, "bytes": len(body)})
+		writeJSON(w, http.StatusAccepted, ingestAccepted{Accepted: seq, Bytes: len(body)})
 	}
 }
 
@@ -251,11 +251,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func (s *Server) firehose(w http.ResponseWriter, r *http.Request) {
 	reqID := r.Header.Get("X-Amz-Firehose-Request-Id")
 	answer := func(code int, msg string) {
-		v := map[string]any{"requestId": reqID, "timestamp": time.Now().UnixMilli()}
-		if msg != "" {
-			v["errorMessage"] = msg
-		}
-		writeJSON(w, code, v)
+		writeJSON(w, code, firehoseAnswer{RequestID: reqID, Timestamp: time.Now().UnixMilli(), ErrorMessage: msg})
 	}
 	release, ok := s.slot()
 	if !ok {

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -217,11 +216,10 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return
 	}
-	items := make([]any, 0, len(incs))
-	for _, in := range incs {
-		items = append(items, in)
+	if incs == nil {
+		incs = []*correlate.Incident{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(w, http.StatusOK, incidentList{Items: incs})
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
@@ -232,13 +230,16 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 	case in == nil:
 		apiError(w, http.StatusNotFound, "no incident %s", r.PathValue("id"))
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"incident": in, "findings": fs})
+		if fs == nil {
+			fs = []json.RawMessage{}
+		}
+		writeJSON(w, http.StatusOK, incidentDetail{Incident: in, Findings: fs})
 	}
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 	tok, _ := r.Context().Value(ctxKey{}).(store.Token)
-	writeJSON(w, http.StatusOK, map[string]any{"id": tok.ID, "name": tok.Name, "role": tok.Role})
+	writeJSON(w, http.StatusOK, whoamiAnswer{ID: tok.ID, Name: tok.Name, Role: tok.Role})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -248,7 +249,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func apiError(w http.ResponseWriter, code int, format string, args ...any) {
-	writeJSON(w, code, map[string]any{"error": fmt.Sprintf(format, args...), "status": code})
+	writeJSON(w, code, errorBody{Error: fmt.Sprintf(format, args...), Status: code})
 }
 
 func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
@@ -272,12 +273,12 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, json.RawMessage(b))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(w, http.StatusOK, findingList{Items: items})
 }
 
 func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
 	if s.Pipeline.Respond == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"items": []any{}})
+		writeJSON(w, http.StatusOK, approvalList{Items: []respond.Approval{}})
 		return
 	}
 	status := r.URL.Query().Get("status")
@@ -292,11 +293,10 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return
 	}
-	items := make([]any, 0, len(as))
-	for _, a := range as {
-		items = append(items, a)
+	if as == nil {
+		as = []respond.Approval{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(w, http.StatusOK, approvalList{Items: as})
 }
 
 // decide approves or denies as the caller: the token's name, its role and
@@ -309,9 +309,7 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 			apiError(w, http.StatusNotFound, "the response engine is off")
 			return
 		}
-		var body struct {
-			Comment string `json:"comment"`
-		}
+		var body commentBody
 		if r.ContentLength != 0 {
 			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 			dec.DisallowUnknownFields()
@@ -333,9 +331,9 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 		case err != nil && res.Status == "":
 			apiError(w, http.StatusForbidden, "%v", err)
 		case err != nil:
-			writeJSON(w, http.StatusOK, map[string]any{"result": res, "error": err.Error()})
+			writeJSON(w, http.StatusOK, runOutcome{Result: res, Error: err.Error()})
 		default:
-			writeJSON(w, http.StatusOK, map[string]any{"result": res})
+			writeJSON(w, http.StatusOK, runOutcome{Result: res})
 		}
 		if res.Status != "" {
 			s.Publish("run", res)
@@ -344,7 +342,7 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 }
 
 func (s *Server) playbooks(w http.ResponseWriter, r *http.Request) {
-	items := []any{}
+	items := []playbookInfo{}
 	// ?finding_id=… lists only the enabled playbooks whose trigger selects
 	// that finding: what the UI offers to run on it.
 	var only *respond.Finding
@@ -365,11 +363,11 @@ func (s *Server) playbooks(w http.ResponseWriter, r *http.Request) {
 			if only != nil && (!p.IsEnabled() || !p.Matches(only)) {
 				continue
 			}
-			items = append(items, map[string]any{"name": p.Name, "description": p.Description, "trigger": p.Trigger, "mode": p.Mode,
-				"enabled": p.IsEnabled(), "needs_approval": p.NeedsApproval(), "approval": p.Approval, "steps": p.Steps})
+			items = append(items, playbookInfo{Name: p.Name, Description: p.Description, Trigger: p.Trigger, Mode: p.Mode,
+				Enabled: p.IsEnabled(), NeedsApproval: p.NeedsApproval(), Approval: p.Approval, Steps: p.Steps})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "four_eyes": s.Config.Auth.FourEyes})
+	writeJSON(w, http.StatusOK, playbookList{Items: items, FourEyes: s.Config.Auth.FourEyes})
 }
 
 func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
@@ -397,7 +395,7 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 		}
 		rows.Close()
 		if len(f.FindingIDs) == 0 {
-			writeJSON(w, http.StatusOK, map[string]any{"items": []any{}})
+			writeJSON(w, http.StatusOK, runList{Items: []respond.Result{}})
 			return
 		}
 	}
@@ -406,7 +404,10 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	if items == nil {
+		items = []respond.Result{}
+	}
+	writeJSON(w, http.StatusOK, runList{Items: items})
 }
 
 func (s *Server) run(w http.ResponseWriter, r *http.Request) {
@@ -426,11 +427,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) requestRun(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		FindingID string `json:"finding_id"`
-		Playbook  string `json:"playbook"`
-		Comment   string `json:"comment"`
-	}
+	var body runBody
 	if !decodeBody(w, r, &body) {
 		return
 	}
@@ -461,9 +458,9 @@ func (s *Server) requestRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Publish("run", res)
-	out := map[string]any{"result": res}
+	out := runOutcome{Result: res}
 	if err != nil {
-		out["error"] = err.Error()
+		out.Error = err.Error()
 	}
 	writeJSON(w, http.StatusCreated, out)
 }
@@ -480,7 +477,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rows.Close()
-	items := []any{}
+	items := []auditRecord{}
 	for rows.Next() {
 		var seq int64
 		var body, hash string
@@ -488,7 +485,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusInternalServerError, "store: %v", err)
 			return
 		}
-		items = append(items, map[string]any{"seq": seq, "record": json.RawMessage(body), "hash": hash})
+		items = append(items, auditRecord{Seq: seq, Record: json.RawMessage(body), Hash: hash})
 	}
 	// Verified incrementally (only what was appended since the last
 	// request), and against the latest anchor.
@@ -502,78 +499,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "audit: %v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "chain": chain})
-}
-
-// OpenAPI is the API as an OpenAPI 3.1 document, built from Routes.
-func (s *Server) OpenAPI() map[string]any {
-	paths := map[string]any{}
-	for _, r := range s.Routes() {
-		op := map[string]any{
-			"summary":        r.Summary,
-			"operationId":    strings.ToLower(r.Method) + strings.NewReplacer("/v1/", "", "/", "_", "{", "", "}", "", ".", "_").Replace(r.Pattern),
-			"security":       []any{map[string]any{"bearer": []any{}}},
-			"x-parapet-role": r.Role,
-			"responses": map[string]any{
-				"401": map[string]any{"$ref": "#/components/responses/Unauthorized"},
-				"403": map[string]any{"$ref": "#/components/responses/Forbidden"},
-				"429": map[string]any{"$ref": "#/components/responses/Throttled"},
-			},
-		}
-		resp := op["responses"].(map[string]any)
-		if r.Method == "POST" && strings.HasPrefix(r.Pattern, "/v1/ingest/") {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{}, "application/x-ndjson": map[string]any{}, "application/gzip": map[string]any{}, "text/plain": map[string]any{}}}
-			resp["202"] = map[string]any{"description": "spooled: it will be processed even if the server stops now", "content": jsonContent(map[string]any{
-				"type": "object", "properties": map[string]any{"accepted": map[string]any{"type": "integer"}, "bytes": map[string]any{"type": "integer"}}})}
-			resp["400"] = map[string]any{"$ref": "#/components/responses/Error"}
-			resp["413"] = map[string]any{"$ref": "#/components/responses/Error"}
-			resp["415"] = map[string]any{"$ref": "#/components/responses/Error"}
-			resp["503"] = map[string]any{"$ref": "#/components/responses/Busy"}
-		} else {
-			resp["200"] = map[string]any{"description": "OK", "content": jsonContent(map[string]any{"type": "object"})}
-		}
-		var params []any
-		for _, seg := range strings.Split(r.Pattern, "/") {
-			if strings.HasPrefix(seg, "{") {
-				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-				resp["404"] = map[string]any{"$ref": "#/components/responses/Error"}
-			}
-		}
-		if params != nil {
-			op["parameters"] = params
-		}
-		item, _ := paths[r.Pattern].(map[string]any)
-		if item == nil {
-			item = map[string]any{}
-			paths[r.Pattern] = item
-		}
-		item[strings.ToLower(r.Method)] = op
-	}
-	errSchema := jsonContent(map[string]any{"type": "object", "properties": map[string]any{"error": map[string]any{"type": "string"}, "status": map[string]any{"type": "integer"}}})
-	return map[string]any{
-		"openapi": "3.1.0",
-		"info":    map[string]any{"title": "Parapet API", "version": "1", "description": "Every /v1 route needs Authorization: Bearer TOKEN (parapet tokens create --role ROLE). Roles: viewer < analyst < approver < admin, each allowed what the ones before it are; ingest only posts telemetry (/v1/ingest/*), which analysts and above may do too."},
-		"paths":   paths,
-		"components": map[string]any{
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
-			"responses": map[string]any{
-				"Error":        map[string]any{"description": "a clear error", "content": errSchema},
-				"Unauthorized": map[string]any{"description": "no token, or an unknown one", "content": errSchema},
-				"Forbidden":    map[string]any{"description": "the token's role does not allow the route", "content": errSchema},
-				"Throttled":    map[string]any{"description": "too many failed attempts with this credential, or without a valid token from this address; Retry-After says when to retry (a valid token is never throttled)", "content": errSchema},
-				"Busy":         map[string]any{"description": "the pipeline is behind (sources.http.max_spooled) or too many intake requests are being read (sources.http.max_concurrent); Retry-After says when to retry", "content": errSchema},
-			},
-		},
-	}
-}
-
-func jsonContent(schema map[string]any) map[string]any {
-	return map[string]any{"application/json": map[string]any{"schema": schema}}
-}
-
-func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.OpenAPI())
+	writeJSON(w, http.StatusOK, auditPage{Items: items, Chain: chain})
 }
 
 func caller(r *http.Request) string {
@@ -595,9 +521,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (s *Server) closeIncident(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Reason string `json:"reason"`
-	}
+	var body reasonBody
 	if !decodeBody(w, r, &body) {
 		return
 	}
@@ -612,20 +536,20 @@ func (s *Server) closeIncident(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		apiError(w, http.StatusInternalServerError, "%v", err)
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"incident": in})
+		writeJSON(w, http.StatusOK, incidentClosed{Incident: in})
 	}
 }
 
 func (s *Server) suppressions(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"items": s.Pipeline.Suppressions()})
+	items := s.Pipeline.Suppressions()
+	if items == nil {
+		items = []*correlate.Suppression{}
+	}
+	writeJSON(w, http.StatusOK, suppressionList{Items: items})
 }
 
 func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Expr    string    `json:"expr"`
-		Reason  string    `json:"reason"`
-		Expires time.Time `json:"expires"`
-	}
+	var body suppressionBody
 	if !decodeBody(w, r, &body) {
 		return
 	}
@@ -634,16 +558,14 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"suppression": sup})
+	writeJSON(w, http.StatusCreated, suppressionCreated{Suppression: sup})
 }
 
 func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
 	// Why: ?reason=… or a body {"reason": "…"}.
 	reason := r.URL.Query().Get("reason")
 	if reason == "" && r.ContentLength != 0 {
-		var body struct {
-			Reason string `json:"reason"`
-		}
+		var body reasonBody
 		if !decodeBody(w, r, &body) {
 			return
 		}
@@ -660,7 +582,7 @@ func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		apiError(w, http.StatusInternalServerError, "%v", err)
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"removed": r.PathValue("id")})
+		writeJSON(w, http.StatusOK, suppressionRemoved{Removed: r.PathValue("id")})
 	}
 }
 
@@ -682,7 +604,7 @@ func (s *Server) postureScan(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusConflict, "no posture targets configured (posture.iac, posture.config, posture.aws)")
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"queued": s.PostureScan()})
+	writeJSON(w, http.StatusAccepted, postureQueued{Queued: s.PostureScan()})
 }
 
 // backlogged answers 503 with Retry-After when the spool holds more than
