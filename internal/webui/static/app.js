@@ -51,7 +51,7 @@ function level(l) { return el("span", { class: "lv lv-" + (l || "informational")
 
 function chain(tactics) {
   const c = el("div", { class: "chain" });
-  (tactics || []).forEach((t, i) => {
+  (tactics || []).filter(t => t !== null).forEach((t, i) => {
     if (i) c.append(el("span", { class: "arrow" }, "→"));
     c.append(el("span", { class: "tactic" }, t));
   });
@@ -127,21 +127,26 @@ async function route() {
 }
 
 // The incident list's filter, kept while the analyst moves between pages.
-const filter = { status: "open", q: "", minRisk: "" };
+const filter = { status: "open", q: "", minRisk: "", sort: "risk" };
 
 async function incidentsView(v) {
   const params = new URLSearchParams({ limit: "200" });
   if (filter.status) params.set("status", filter.status);
   if (filter.q) params.set("q", filter.q);
   if (filter.minRisk) params.set("min_risk", filter.minRisk);
+  params.set("sort", filter.sort || "risk");
   const data = await api("GET", "/v1/incidents?" + params);
   const items = data.items || [];
-  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, onclick: () => { location.hash = "#/incident/" + encodeURIComponent(i.id); } },
-    el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk))),
+  // Each row is a link: the title is one, and the row itself takes focus
+  // and opens on Enter.
+  const open = i => { location.hash = "#/incident/" + encodeURIComponent(i.id); };
+  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, tabindex: "0", "aria-label": "incident: " + (i.title || i.id), onclick: ev => { if (!ev.target.closest("a")) open(i); },
+    onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); open(i); } } },
+    el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk || 0))),
     el("td", {}, level(i.level)),
-    el("td", {}, el("strong", {}, i.title), el("div", { class: "muted" }, (i.principal || i.key) + (i.status === "closed" ? " · closed" : ""))),
+    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.status === "closed" ? " · closed" : ""))),
     el("td", {}, chain(i.tactics)),
-    el("td", {}, i.finding_count || (i.findings || []).length),
+    el("td", {}, i.finding_count || (i.findings || []).length || 0),
     el("td", { class: "muted" }, when(i.last))));
   const status = el("select", { id: "filter-status", "aria-label": "status", onchange: () => { filter.status = status.value; route(); } },
     [["open", "Open"], ["closed", "Closed"], ["", "All"]].map(([val, label]) => el("option", { value: val }, label)));
@@ -149,13 +154,16 @@ async function incidentsView(v) {
   const risk = el("select", { id: "filter-risk", "aria-label": "minimum risk", onchange: () => { filter.minRisk = risk.value; route(); } },
     [["", "Any risk"], ["30", "Risk ≥ 30"], ["60", "Risk ≥ 60"], ["80", "Risk ≥ 80"]].map(([val, label]) => el("option", { value: val }, label)));
   risk.value = filter.minRisk;
+  const sort = el("select", { id: "filter-sort", "aria-label": "order", onchange: () => { filter.sort = sort.value; route(); } },
+    [["risk", "Highest risk"], ["last", "Last seen"]].map(([val, label]) => el("option", { value: val }, label)));
+  sort.value = filter.sort;
   const q = el("input", { type: "search", id: "filter-q", placeholder: "principal, account, resource, title…", "aria-label": "search" });
   q.value = filter.q;
   let timer = null;
   q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { filter.q = q.value.trim(); route().then(() => { const box = $("#filter-q"); if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }); }, 250); });
   const filtered = filter.status !== "" || filter.q || filter.minRisk;
   v.replaceChildren(el("h1", {}, "Incidents"),
-    el("div", { class: "filters" }, status, risk, q),
+    el("div", { class: "filters" }, status, risk, sort, q),
     items.length ? el("div", { class: "card" }, el("table", { id: "incidents" },
       el("thead", {}, el("tr", {}, el("th", {}, "Risk"), el("th", {}, "Level"), el("th", {}, "Incident"), el("th", {}, "ATT&CK tactics"), el("th", {}, "Findings"), el("th", {}, "Last seen"))),
       el("tbody", {}, rows)))
@@ -175,10 +183,11 @@ async function incidentView(v, id) {
     el("h1", {}, i.title),
     el("div", { class: "card" },
       el("p", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, "risk " + Math.round(i.risk)), " ", level(i.level), " ",
-        el("span", { class: "muted" }, (i.principal || i.key) + " · account " + (i.account || "?") + " · " + when(i.first) + " → " + when(i.last))),
-      el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).map(w => el("li", {}, w))),
-      el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, (i.techniques || []).join(", ")),
-      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), i.resources.join(", ")) : null),
+        el("span", { class: "muted" }, (i.principal || i.key || "—") + " · account " + (i.account || "—") + " · " + (when(i.first) || "—") + " → " + (when(i.last) || "—"))),
+      el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).filter(w => w !== null).map(w => el("li", {}, w))),
+      el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, idList(i.techniques, 6)),
+      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), idList(i.resources)) : null,
+      (data.findings || []).length > 1 ? el("p", {}, el("span", { class: "muted" }, "Findings: "), idList(findings.map(f => f.id))) : null),
     mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
     runsCard(runs, findings, playbooks),
     handleCard(i, findings),
@@ -241,7 +250,7 @@ function runsCard(runs, findings, playbooks) {
 // handleCard: close the incident, or declare its pattern a false positive.
 function handleCard(i, findings) {
   if (i.status === "closed") {
-    return el("div", { class: "card", id: "closed" }, el("p", {}, el("strong", {}, "Closed"), " by " + (i.closed_by || "?") + " at " + when(i.closed) + ": " + (i.close_reason || "")));
+    return el("div", { class: "card", id: "closed" }, el("p", {}, el("strong", {}, "Closed"), " by " + (i.closed_by || "—") + " at " + (when(i.closed) || "—") + (i.close_reason ? ": " + i.close_reason : "")));
   }
   if (!["analyst", "approver", "admin"].includes(state.role)) return null;
   const f = findings[0] || {};
@@ -282,6 +291,9 @@ function findingItem(f) {
     rawEvent(f));
 }
 
+// noNull leaves out the empty (null) fields of a record shown as JSON.
+function noNull(k, v) { return v === null ? undefined : v; }
+
 // rawEvent shows the native record behind a finding, fetched when opened.
 function rawEvent(f) {
   const ids = f.event_ids || [];
@@ -289,32 +301,120 @@ function rawEvent(f) {
   const d = el("details", { ontoggle: async () => {
     if (!d.open || pre.dataset.loaded) return;
     pre.dataset.loaded = "1";
-    try { pre.textContent = JSON.stringify(await api("GET", "/v1/events/" + encodeURIComponent(ids[0] || "")), null, 2); }
-    catch (e) { pre.textContent = JSON.stringify(f, null, 2); }
-  } }, el("summary", {}, "Raw event" + (ids.length > 1 ? "s" : "") + " (" + ids.join(", ") + ")"), pre);
+    try { pre.textContent = JSON.stringify(await api("GET", "/v1/events/" + encodeURIComponent(ids[0] || "")), noNull, 2); }
+    catch (e) { pre.textContent = JSON.stringify(f, noNull, 2); }
+  } }, el("summary", {}, "Raw event" + (ids.length > 1 ? "s" : "") + " (", idList(ids), ")"), pre);
   return d;
 }
 
-function approvalList(items) {
-  return el("ul", { class: "steps" }, items.map(a => el("li", { "data-approval": a.id },
-    el("strong", {}, a.playbook), " ", el("span", { class: "status" }, a.status), a.decided_by ? " by " + a.decided_by : "",
-    a.requested_by && a.requested_by !== "parapet" ? el("span", { class: "muted" }, " · requested by " + a.requested_by) : null,
-    el("ul", {}, (a.steps || []).map(s => el("li", { class: "muted" }, (s.action || s.Action || "") + " " + (s.target || s.Target || "")))),
-    a.status === "pending" && ["approver", "admin"].includes(state.role) ? el("div", {},
-      el("input", { type: "text", "data-comment": a.id, placeholder: "a comment for the audit trail (who confirmed what)", "aria-label": "comment" }),
-      el("button", { class: "primary", "data-approve": a.id, onclick: () => decide(a.id, true) }, "Approve and run"), " ",
-      el("button", { class: "danger", "data-deny": a.id, onclick: () => decide(a.id, false) }, "Deny")) : null)));
+// idList shows the first few of a long list of ids and a "+N more" that
+// expands to the rest.
+function idList(ids, first = 3) {
+  ids = (ids || []).filter(x => x !== null && x !== undefined && x !== "");
+  if (ids.length <= first + 1) return el("span", { class: "ids" }, ids.join(", "));
+  const rest = el("span", { hidden: "" }, ", " + ids.slice(first).join(", "));
+  const more = el("button", { class: "more", type: "button", "aria-expanded": "false", onclick: () => { rest.hidden = false; more.remove(); } }, "+" + (ids.length - first) + " more");
+  return el("span", { class: "ids" }, ids.slice(0, first).join(", "), rest, " ", more);
 }
 
-async function decide(id, approve) {
-  const box = document.querySelector('input[data-comment="' + CSS.escape(id) + '"]');
-  const comment = box ? box.value : "";
+// left says how long until an instant: "12m 05s", or "" once it passed.
+function left(t) {
+  const ms = new Date(t).getTime() - Date.now();
+  if (!(ms > 0)) return "";
+  const s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+  const pad = n => String(n).padStart(2, "0");
+  return d ? d + "d " + h + "h" : h ? h + "h " + pad(m) + "m" : m + "m " + pad(s % 60) + "s";
+}
+
+function countdownText(a) {
+  const then = a.on_timeout === "approve" ? "it is approved and runs" : "it is denied";
+  const l = left(a.expires);
+  return l ? "Expires in " + l + " (" + when(a.expires) + "); then " + then + "."
+    : "Expired at " + when(a.expires) + "; " + then + " at the next check.";
+}
+
+// The countdowns tick while their page is open.
+setInterval(() => {
+  document.querySelectorAll("[data-countdown]").forEach(e => {
+    const a = e.__approval;
+    if (a) e.textContent = countdownText(a);
+  });
+}, 1000);
+
+function callText(c) {
+  const input = c.input && Object.keys(c.input).length ? " " + JSON.stringify(c.input) : "";
+  return (c.service || "") + " " + (c.operation || "") + input;
+}
+
+function approvalList(items, selectable) {
+  const canDecide = ["approver", "admin"].includes(state.role);
+  return el("ul", { class: "approvals" }, items.map(a => {
+    const inc = a.incident;
+    const pending = a.status === "pending";
+    const cd = pending ? el("p", { class: "countdown", "data-countdown": a.id }, countdownText(a)) : null;
+    if (cd) cd.__approval = a;
+    const asked = a.requested_by && a.requested_by !== "parapet" ? a.requested_by : "parapet (automatic, from the playbook trigger)";
+    return el("li", { class: "approval card", "data-approval": a.id },
+      el("div", { class: "approval-head" },
+        selectable && pending && canDecide ? el("input", { type: "checkbox", class: "pick", "data-pick": a.id, "aria-label": "select " + a.playbook }) : null,
+        el("strong", {}, a.playbook), " ", el("span", { class: "status run-" + (a.status === "approved" ? "executed" : a.status === "pending" ? "pending-approval" : "denied") }, a.status),
+        a.repeats > 1 ? el("span", { class: "badge repeats", "data-repeats": a.repeats, title: "like requests folded into this approval" }, "×" + a.repeats + " requests") : null),
+      inc ? el("p", { class: "incident-ref" }, el("span", { class: "risk", style: "background:" + riskColor(inc.risk) }, Math.round(inc.risk)), " ",
+        el("a", { href: "#/incident/" + encodeURIComponent(inc.id), "data-incident": inc.id }, inc.title || inc.id),
+        inc.status === "closed" ? el("span", { class: "muted" }, " · closed") : null)
+        : el("p", { class: "muted" }, "Finding " + a.finding_id + " (in no incident)"),
+      el("p", { class: "muted" }, "Asked by " + asked + " · " + when(a.created) +
+        ((a.approvers || []).length ? " · approvers: " + a.approvers.join(", ") : "")),
+      a.repeats > 1 && (a.folded_findings || []).length ? el("p", { class: "muted" }, "Also asked for findings: ", idList(a.folded_findings)) : null,
+      el("ol", { class: "plan" }, (a.steps || []).map(st => el("li", {},
+        el("code", {}, st.action), " on ", el("strong", {}, st.target || "—"), st.region ? el("span", { class: "muted" }, " (" + st.region + ")") : null,
+        (st.calls || []).length ? el("ul", { class: "calls" }, st.calls.map(c => el("li", {}, el("code", {}, callText(c))))) : null))),
+      cd,
+      !pending ? el("p", { class: "muted" }, (a.decided_by ? "Decided by " + a.decided_by : a.status === "expired" ? "Expired" : "Decided") +
+        (a.comment ? ": “" + a.comment + "”" : "")) : null,
+      pending && canDecide ? el("div", {},
+        el("input", { type: "text", "data-comment": a.id, placeholder: "a comment for the audit trail (who confirmed what)", "aria-label": "comment" }),
+        el("button", { class: "primary", "data-approve": a.id, onclick: () => decide(a.id, true) }, "Approve and run"), " ",
+        el("button", { class: "danger", "data-deny": a.id, onclick: () => decide(a.id, false) }, "Deny")) : null);
+  }));
+}
+
+// decisions are the results of this session's latest decisions: they stay
+// on the approvals page until the next decision.
+state.decisions = [];
+
+async function decideOne(id, approve, comment) {
   try {
     const r = await api("POST", "/v1/approvals/" + encodeURIComponent(id) + (approve ? "/approve" : "/deny"), { comment });
     const res = r.result || {};
     const steps = (res.Steps || res.steps || []).map(s => (s.Action || s.action) + ": " + (s.Status || s.status)).join(", ");
-    toast((approve ? "Approved: " : "Denied: ") + (res.Status || res.status || "") + (steps ? " — " + steps : "") + (r.error ? " (" + r.error + ")" : ""));
-  } catch (e) { toast(e.message); }
+    return { id, ok: !r.error, text: (approve ? "Approved: " : "Denied: ") + (res.Status || res.status || "") + (steps ? " — " + steps : "") + (r.error ? " (" + r.error + ")" : "") };
+  } catch (e) {
+    return { id, ok: false, text: (approve ? "Not approved: " : "Not denied: ") + e.message };
+  }
+}
+
+async function decide(id, approve) {
+  const box = document.querySelector('input[data-comment="' + CSS.escape(id) + '"]');
+  const d = await decideOne(id, approve, box ? box.value : "");
+  state.decisions = [d];
+  toast(d.text);
+  refreshPending();
+  route();
+}
+
+// decideSelected approves or denies every selected approval with one
+// comment: one call each, so each keeps its own role and four-eyes checks.
+async function decideSelected(approve) {
+  const ids = [...document.querySelectorAll("input[data-pick]:checked")].map(b => b.dataset.pick);
+  if (!ids.length) { toast("Select the approvals to decide first."); return; }
+  const comment = ($("#bulk-comment") || {}).value || "";
+  document.querySelectorAll("#bulk button").forEach(b => { b.disabled = true; });
+  const out = [];
+  for (const id of ids) out.push(await decideOne(id, approve, comment));
+  state.decisions = out;
+  const failed = out.filter(d => !d.ok).length;
+  toast((approve ? "Approved " : "Denied ") + (out.length - failed) + " of " + out.length + (failed ? " (" + failed + " failed: see the results)" : ""));
   refreshPending();
   route();
 }
@@ -329,9 +429,24 @@ function toast(msg) {
 async function approvalsView(v) {
   const pending = (await api("GET", "/v1/approvals?status=pending")).items || [];
   const done = ((await api("GET", "/v1/approvals")).items || []).filter(a => a.status !== "pending").slice(-50).reverse();
-  v.replaceChildren(el("h1", { id: "approvals-title" }, "Approvals"),
-    el("div", { class: "card" }, el("h2", {}, "Waiting"), pending.length ? approvalList(pending) : el("p", { class: "empty" }, "Nothing waits for a decision.")),
-    el("div", { class: "card" }, el("h2", {}, "Decided"), done.length ? approvalList(done) : el("p", { class: "empty" }, "None yet.")));
+  const canDecide = ["approver", "admin"].includes(state.role);
+  let bulk = null;
+  if (canDecide && pending.length) {
+    const all = el("input", { type: "checkbox", id: "pick-all", "aria-label": "select all waiting approvals", onchange: () => {
+      document.querySelectorAll("input[data-pick]").forEach(b => { b.checked = all.checked; });
+    } });
+    bulk = el("div", { id: "bulk", class: "bulk" },
+      el("label", { class: "muted" }, all, " all"),
+      el("input", { type: "text", id: "bulk-comment", placeholder: "one comment for the selected approvals (audit trail)", "aria-label": "comment for the selected approvals" }),
+      el("button", { class: "primary", id: "bulk-approve", onclick: () => decideSelected(true) }, "Approve selected"),
+      el("button", { class: "danger", id: "bulk-deny", onclick: () => decideSelected(false) }, "Deny selected"));
+  }
+  const results = state.decisions.length ? el("div", { class: "card", id: "decisions", role: "status" }, el("h2", {}, "Latest decisions"),
+    el("ul", { class: "steps" }, state.decisions.map(d => el("li", { class: d.ok ? "" : "bad", "data-decision": d.id }, d.id + ": " + d.text)))) : null;
+  v.replaceChildren(el("h1", { id: "approvals-title" }, "Approvals"), results,
+    el("div", { class: "card", id: "waiting" }, el("h2", {}, "Waiting (" + pending.length + ")"), bulk,
+      pending.length ? approvalList(pending, true) : el("p", { class: "empty" }, "Nothing waits for a decision.")),
+    el("div", { class: "card", id: "decided" }, el("h2", {}, "Decided"), done.length ? approvalList(done) : el("p", { class: "empty" }, "None yet.")));
 }
 
 async function overviewView(v) {
