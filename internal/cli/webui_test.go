@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +39,7 @@ func TestWebUI(t *testing.T) {
 	ctx := context.Background()
 	iamc := iam.NewFromConfig(awsConfig(t))
 	keys := map[string]string{}
-	for _, u := range []string{"frank", "erin"} {
+	for _, u := range []string{"frank", "erin", "gail", "hank", "ivan", "judy", "kate"} {
 		if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}); err != nil {
 			t.Fatal(err)
 		}
@@ -62,6 +66,34 @@ func TestWebUI(t *testing.T) {
 		t.Fatalf("ingest: %d %v", code, v)
 	}
 	waitIncident(t, url, approver)
+	// The same request again (the playbook asked for on the same finding):
+	// it folds into the pending approval. And gail makes keys for four
+	// others: four approvals, two to deny in bulk at each width.
+	asked := waitApprovals(t, url, approver, 1)
+	folded := asked[0]["id"].(string)
+	again, _ := json.Marshal(map[string]any{"finding_id": asked[0]["finding_id"], "playbook": asked[0]["playbook"], "comment": "asking again"})
+	if code, v := call(t, "POST", url+"/v1/playbook-runs", analyst, "application/json", again); code != 201 {
+		t.Fatalf("asking again: %d %v", code, v)
+	}
+	var more []string
+	for i, u := range []string{"hank", "ivan", "judy", "kate"} {
+		more = append(more, ctRecord("ev-ui-g"+strconv.Itoa(i), "gail", keys["gail"], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": u},
+			map[string]any{"accessKey": map[string]any{"accessKeyId": keys[u], "userName": u, "status": "Active"}}))
+	}
+	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/x-ndjson", []byte(strings.Join(more, "\n")+"\n")); code != 202 {
+		t.Fatalf("ingest: %d %v", code, v)
+	}
+	var others []string
+	for _, a := range waitApprovals(t, url, approver, 5) {
+		if a["id"] != folded {
+			others = append(others, a["id"].(string))
+		} else if a["repeats"] != 2.0 {
+			t.Fatalf("the approval asked for again: %v", a)
+		}
+	}
+	if len(others) != 4 {
+		t.Fatalf("approvals besides the folded one: %v", others)
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -84,6 +116,50 @@ func TestWebUI(t *testing.T) {
 		})
 	}
 	var toast, chain, pendingAfter, posture, runs, trends, found, triage string
+	// At each width: the incident list by risk, an incident opened from
+	// the keyboard without "null" anywhere, the folded approval with its
+	// count, incident, steps and countdown, and two approvals denied in
+	// bulk with one comment.
+	type widthCheck struct {
+		risks                          []float64
+		sortBy, incidentText, approval string
+		decisions, decided             string
+	}
+	checks := map[string]*widthCheck{"desktop": {}, "narrow": {}}
+	atWidth := func(name string, w, h int64, deny []string) []chromedp.Action {
+		c := checks[name]
+		comment := "bulk: test keys, " + name
+		acts := []chromedp.Action{
+			chromedp.EmulateViewport(w, h),
+			chromedp.Navigate(url + "/#/incidents"),
+			chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery),
+			chromedp.Evaluate(`[...document.querySelectorAll("#incidents tbody tr.row .risk")].map(e => Number(e.textContent))`, &c.risks),
+			chromedp.Value("#filter-sort", &c.sortBy, chromedp.ByQuery),
+			chromedp.Focus("#incidents tbody tr.row", chromedp.ByQuery),
+			chromedp.KeyEvent("\r"),
+			chromedp.WaitVisible(".timeline .event", chromedp.ByQuery),
+			chromedp.Text("#view", &c.incidentText, chromedp.ByQuery),
+			shot("incident-" + name),
+			chromedp.Navigate(url + "/#/approvals"),
+			chromedp.WaitVisible(`li[data-approval="`+folded+`"] .countdown`, chromedp.ByQuery),
+			chromedp.Text(`li[data-approval="`+folded+`"]`, &c.approval, chromedp.ByQuery),
+			chromedp.WaitVisible(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery),
+		}
+		for _, id := range deny {
+			acts = append(acts, chromedp.Click(`input[data-pick="`+id+`"]`, chromedp.ByQuery))
+		}
+		acts = append(acts,
+			chromedp.SendKeys("#bulk-comment", comment, chromedp.ByQuery),
+			shot("approvals-"+name),
+			chromedp.Click("#bulk-deny", chromedp.ByQuery))
+		for _, id := range deny {
+			acts = append(acts, chromedp.WaitVisible(`#decisions li[data-decision="`+id+`"]`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#decided li[data-approval="`+id+`"]`, chromedp.ByQuery))
+		}
+		return append(acts, chromedp.Text("#decisions", &c.decisions, chromedp.ByQuery),
+			chromedp.Text("#decided", &c.decided, chromedp.ByQuery),
+			chromedp.EmulateViewport(1280, 900))
+	}
 	steps := []struct {
 		name string
 		act  chromedp.Action
@@ -98,7 +174,11 @@ func TestWebUI(t *testing.T) {
 		{"submit", chromedp.Click("#login-form button", chromedp.ByQuery)},
 		{"incident list", chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery)},
 		{"shot incidents", shot("incidents")},
-		{"open incident", chromedp.Click("#incidents tbody tr.row", chromedp.ByQuery)},
+		{"desktop", chromedp.Tasks(atWidth("desktop", 1280, 900, others[:2]))},
+		{"narrow", chromedp.Tasks(atWidth("narrow", 390, 844, others[2:]))},
+		// The folded approval's incident link opens frank's incident.
+		{"approvals for the link", chromedp.Navigate(url + "/#/approvals")},
+		{"open incident", chromedp.Click(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery)},
 		{"approve button", chromedp.WaitVisible("button[data-approve]", chromedp.ByQuery)},
 		{"triage guide", chromedp.WaitVisible(".timeline .triage ol li", chromedp.ByQuery)},
 		{"triage text", chromedp.Text(".timeline .triage", &triage, chromedp.ByQuery)},
@@ -151,6 +231,23 @@ func TestWebUI(t *testing.T) {
 			t.Fatalf("step %q: %v\npage: %s", st.name, err, html)
 		}
 	}
+	for name, c := range checks {
+		if len(c.risks) < 2 || !slices.IsSortedFunc(c.risks, func(a, b float64) int { return cmp.Compare(b, a) }) || c.sortBy != "risk" {
+			t.Errorf("%s: the incident list's risks %v (sorted by %q), want highest first", name, c.risks, c.sortBy)
+		}
+		if i := strings.Index(c.incidentText, "null"); c.incidentText == "" || i >= 0 {
+			t.Errorf("%s: the incident page opened with Enter shows null: …%q…", name, c.incidentText[max(0, i-200):min(len(c.incidentText), i+100)])
+		}
+		for _, want := range []string{"×2 requests", "Access Key Created For Another User", "iam.deactivate_access_key", keys["erin"], "UpdateAccessKey", "Asked by", "Expires in", "then it is denied"} {
+			if !strings.Contains(c.approval, want) {
+				t.Errorf("%s: the folded approval lacks %q: %q", name, want, c.approval)
+			}
+		}
+		comment := "bulk: test keys, " + name
+		if strings.Count(c.decisions, "Denied: denied") != 2 || strings.Count(c.decided, comment) != 2 {
+			t.Errorf("%s: after the bulk denial: results %q; decided %q", name, c.decisions, c.decided)
+		}
+	}
 	// The finding shows its rule's triage guide, its steps in order.
 	first, last := strings.Index(triage, "Who: userIdentity.arn"), strings.Index(triage, "Contain: deactivate the new key")
 	if first < 0 || last < first {
@@ -187,4 +284,29 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("erin's key is %s after the approval in the UI", m.Status)
 		}
 	}
+}
+
+// waitApprovals waits until n approvals are pending and returns them.
+func waitApprovals(t *testing.T, url, tok string, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		code, v := call(t, "GET", url+"/v1/approvals?status=pending", tok, "", nil)
+		if code != 200 {
+			t.Fatalf("approvals: %d %v", code, v)
+		}
+		last = v
+		items, _ := v["items"].([]any)
+		if len(items) == n {
+			out := make([]map[string]any, 0, n)
+			for _, it := range items {
+				out = append(out, it.(map[string]any))
+			}
+			return out
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("approvals: %v", last)
+	return nil
 }

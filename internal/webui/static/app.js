@@ -277,6 +277,13 @@ function handleCard(i, findings) {
       catch (e) { toast(e.message); } } }, "Suppress"));
 }
 
+// explainValue: what a rule matched in a field; a match on null means the
+// field is absent (not the text "null").
+function explainValue(v) {
+  if (v === null || v === "null") return " is not set";
+  return v === undefined || v === "" ? "" : " = " + v;
+}
+
 function findingItem(f) {
   const ex = f.explanation || [];
   const triage = f.triage || [];
@@ -285,7 +292,7 @@ function findingItem(f) {
     f.summary ? el("p", {}, f.summary) : null,
     (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
     ex.length ? el("div", {}, el("h2", {}, "Explanation"), el("ul", { class: "why" }, ex.map(e =>
-      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + (e.value ? " = " + e.value : "")))))) : null,
+      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + explainValue(e.value)))))) : null,
     // The rule's triage guide: what to check, in order.
     triage.length ? el("div", { class: "triage" }, el("h2", {}, "Triage"), el("ol", {}, triage.map(s => el("li", {}, s)))) : null,
     rawEvent(f));
@@ -587,7 +594,7 @@ async function auditView(v) {
       })))));
 }
 
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => { const t = $("#toast"); if (t) t.remove(); route(); });
 document.addEventListener("DOMContentLoaded", async () => {
   $("#login-form").addEventListener("submit", login);
   const r = await fetch("/ui/session", { credentials: "same-origin" });
