@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parapet-sec/parapet/internal/awstest"
@@ -50,7 +51,7 @@ func TestWebUI(t *testing.T) {
 		keys[u] = aws.ToString(k.AccessKey.AccessKeyId)
 	}
 	data := t.TempDir()
-	approver, analyst := token(t, data, "approver"), token(t, data, "analyst")
+	approver, analyst, viewer := token(t, data, "approver"), token(t, data, "analyst"), token(t, data, "viewer")
 	tf := filepath.Join(t.TempDir(), "terraform")
 	if err := writeExampleProject(tf); err != nil {
 		t.Fatal(err)
@@ -115,7 +116,7 @@ func TestWebUI(t *testing.T) {
 			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		})
 	}
-	var toast, chain, pendingAfter, posture, runs, trends, found, triage string
+	var toast, chain, pendingAfter, posture, runs, trends, found, triage, viewerText string
 	// At each width: the incident list by risk, an incident opened from
 	// the keyboard without "null" anywhere, the folded approval with its
 	// count, incident, steps and countdown, and two approvals denied in
@@ -123,7 +124,7 @@ func TestWebUI(t *testing.T) {
 	type widthCheck struct {
 		risks                          []float64
 		sortBy, incidentText, approval string
-		decisions, decided             string
+		decisions, decided, approvals  string
 	}
 	checks := map[string]*widthCheck{"desktop": {}, "narrow": {}}
 	atWidth := func(name string, w, h int64, deny []string) []chromedp.Action {
@@ -139,10 +140,10 @@ func TestWebUI(t *testing.T) {
 			chromedp.KeyEvent("\r"),
 			chromedp.WaitVisible(".timeline .event", chromedp.ByQuery),
 			chromedp.Text("#view", &c.incidentText, chromedp.ByQuery),
-			shot("incident-" + name),
 			chromedp.Navigate(url + "/#/approvals"),
 			chromedp.WaitVisible(`li[data-approval="`+folded+`"] .countdown`, chromedp.ByQuery),
 			chromedp.Text(`li[data-approval="`+folded+`"]`, &c.approval, chromedp.ByQuery),
+			chromedp.Text("#view", &c.approvals, chromedp.ByQuery),
 			chromedp.WaitVisible(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery),
 		}
 		for _, id := range deny {
@@ -150,7 +151,7 @@ func TestWebUI(t *testing.T) {
 		}
 		acts = append(acts,
 			chromedp.SendKeys("#bulk-comment", comment, chromedp.ByQuery),
-			shot("approvals-"+name),
+			shot(map[string]string{"desktop": "approvals", "narrow": "approvals-narrow"}[name]),
 			chromedp.Click("#bulk-deny", chromedp.ByQuery))
 		for _, id := range deny {
 			acts = append(acts, chromedp.WaitVisible(`#decisions li[data-decision="`+id+`"]`, chromedp.ByQuery),
@@ -174,6 +175,7 @@ func TestWebUI(t *testing.T) {
 		{"submit", chromedp.Click("#login-form button", chromedp.ByQuery)},
 		{"incident list", chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery)},
 		{"shot incidents", shot("incidents")},
+		{"narrow incidents", chromedp.Tasks{chromedp.EmulateViewport(390, 844), shot("incidents-narrow"), chromedp.EmulateViewport(1280, 900)}},
 		{"desktop", chromedp.Tasks(atWidth("desktop", 1280, 900, others[:2]))},
 		{"narrow", chromedp.Tasks(atWidth("narrow", 390, 844, others[2:]))},
 		// The folded approval's incident link opens frank's incident.
@@ -192,7 +194,6 @@ func TestWebUI(t *testing.T) {
 		{"approvals", chromedp.Navigate(url + "/#/approvals")},
 		{"approvals page", chromedp.WaitVisible("#approvals-title", chromedp.ByQuery)},
 		{"approvals text", chromedp.Text("#view", &pendingAfter, chromedp.ByQuery)},
-		{"shot approvals", shot("approvals")},
 		{"audit", chromedp.Navigate(url + "/#/audit")},
 		{"chain", chromedp.WaitVisible("#chain", chromedp.ByQuery)},
 		{"chain text", chromedp.Text("#chain", &chain, chromedp.ByQuery)},
@@ -215,6 +216,18 @@ func TestWebUI(t *testing.T) {
 		{"frank's text", chromedp.Text("#incidents", &found, chromedp.ByQuery)},
 		{"search more", chromedp.SendKeys("#filter-q", "-nobody", chromedp.ByQuery)},
 		{"nothing matches", chromedp.WaitVisible("#no-incidents", chromedp.ByQuery)},
+		// A viewer sees an incident without the cards only others get, and
+		// without "null" in their place.
+		{"sign out", network.ClearBrowserCookies()},
+		{"viewer login page", chromedp.Tasks{chromedp.Navigate(url + "/"), chromedp.Reload()}},
+		{"viewer login form", chromedp.WaitVisible("#login-form", chromedp.ByQuery)},
+		{"viewer token", chromedp.SetValue("#token", viewer, chromedp.ByQuery)},
+		{"viewer submit", chromedp.Click("#login-form button", chromedp.ByQuery)},
+		{"viewer incidents", chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery)},
+		{"viewer focus", chromedp.Focus("#incidents tbody tr.row", chromedp.ByQuery)},
+		{"viewer enter", chromedp.KeyEvent("\r")},
+		{"viewer incident", chromedp.WaitVisible(".timeline .event", chromedp.ByQuery)},
+		{"viewer text", chromedp.Text("#view", &viewerText, chromedp.ByQuery)},
 	}
 	// The first Run starts the browser on bctx; per-step deadlines then
 	// derive from it without owning the tab.
@@ -238,6 +251,9 @@ func TestWebUI(t *testing.T) {
 		if i := strings.Index(c.incidentText, "null"); c.incidentText == "" || i >= 0 {
 			t.Errorf("%s: the incident page opened with Enter shows null: …%q…", name, c.incidentText[max(0, i-200):min(len(c.incidentText), i+100)])
 		}
+		if i := strings.Index(c.approvals, "null"); i >= 0 {
+			t.Errorf("%s: the approvals page shows null: …%q…", name, c.approvals[max(0, i-200):min(len(c.approvals), i+100)])
+		}
 		for _, want := range []string{"×2 requests", "Access Key Created For Another User", "iam.deactivate_access_key", keys["erin"], "UpdateAccessKey", "Asked by", "Expires in", "then it is denied"} {
 			if !strings.Contains(c.approval, want) {
 				t.Errorf("%s: the folded approval lacks %q: %q", name, want, c.approval)
@@ -247,6 +263,9 @@ func TestWebUI(t *testing.T) {
 		if strings.Count(c.decisions, "Denied: denied") != 2 || strings.Count(c.decided, comment) != 2 {
 			t.Errorf("%s: after the bulk denial: results %q; decided %q", name, c.decisions, c.decided)
 		}
+	}
+	if i := strings.Index(viewerText, "null"); viewerText == "" || i >= 0 || strings.Contains(viewerText, "Close incident") {
+		t.Errorf("a viewer's incident page: …%q…", viewerText[max(0, i-200):min(len(viewerText), max(i, 0)+300)])
 	}
 	// The finding shows its rule's triage guide, its steps in order.
 	first, last := strings.Index(triage, "Who: userIdentity.arn"), strings.Index(triage, "Contain: deactivate the new key")

@@ -20,6 +20,12 @@ function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
+// show replaces a view's content; null and undefined parts (a card a role
+// does not get, say) are left out, never shown as the text "null".
+function show(v, ...kids) {
+  v.replaceChildren(...kids.flat().filter(k => k !== null && k !== undefined));
+}
+
 async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: "same-origin" };
   if (method !== "GET") {
@@ -93,7 +99,12 @@ function signedIn(s) {
       if ((current === "incidents" && !typing) || current === "overview") route();
       refreshPending();
     });
-    state.stream.addEventListener("run", () => { if (current === "incident" || current === "approvals") route(); refreshPending(); });
+    state.stream.addEventListener("run", () => {
+      // Not while the analyst types a comment: the page redraws with the decision.
+      const typing = document.activeElement && document.activeElement.matches("#view input[type=text], #view textarea");
+      if ((current === "incident" || current === "approvals") && !typing) route();
+      refreshPending();
+    });
   }
   refreshPending();
   route();
@@ -122,7 +133,7 @@ async function route() {
     else if (current === "audit") await auditView(v);
     else await incidentsView(v);
   } catch (e) {
-    if (e.message !== "signed out") v.replaceChildren(el("p", { class: "error" }, e.message));
+    if (e.message !== "signed out") show(v, el("p", { class: "error" }, e.message));
   }
 }
 
@@ -162,7 +173,7 @@ async function incidentsView(v) {
   let timer = null;
   q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { filter.q = q.value.trim(); route().then(() => { const box = $("#filter-q"); if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }); }, 250); });
   const filtered = filter.status !== "" || filter.q || filter.minRisk;
-  v.replaceChildren(el("h1", {}, "Incidents"),
+  show(v, el("h1", {}, "Incidents"),
     el("div", { class: "filters" }, status, risk, sort, q),
     items.length ? el("div", { class: "card" }, el("table", { id: "incidents" },
       el("thead", {}, el("tr", {}, el("th", {}, "Risk"), el("th", {}, "Level"), el("th", {}, "Incident"), el("th", {}, "ATT&CK tactics"), el("th", {}, "Findings"), el("th", {}, "Last seen"))),
@@ -178,7 +189,7 @@ async function incidentView(v, id) {
   const mine = approvals.filter(a => findings.some(f => f.id === a.finding_id));
   const runs = (await api("GET", "/v1/playbook-runs?incident_id=" + encodeURIComponent(id))).items || [];
   const playbooks = await api("GET", "/v1/playbooks");
-  v.replaceChildren(
+  show(v, 
     el("p", {}, el("a", { href: "#/incidents" }, "← Incidents")),
     el("h1", {}, i.title),
     el("div", { class: "card" },
@@ -363,7 +374,8 @@ function approvalList(items, selectable) {
     const asked = a.requested_by && a.requested_by !== "parapet" ? a.requested_by : "parapet (automatic, from the playbook trigger)";
     return el("li", { class: "approval card", "data-approval": a.id },
       el("div", { class: "approval-head" },
-        selectable && pending && canDecide ? el("input", { type: "checkbox", class: "pick", "data-pick": a.id, "aria-label": "select " + a.playbook }) : null,
+        selectable && pending && canDecide ? el("input", { type: "checkbox", class: "pick", "data-pick": a.id, "aria-label": "select " + a.playbook,
+          checked: state.picks.has(a.id) ? "" : undefined, onchange: ev => { if (ev.target.checked) state.picks.add(a.id); else state.picks.delete(a.id); } }) : null,
         el("strong", {}, a.playbook), " ", el("span", { class: "status run-" + (a.status === "approved" ? "executed" : a.status === "pending" ? "pending-approval" : "denied") }, a.status),
         a.repeats > 1 ? el("span", { class: "badge repeats", "data-repeats": a.repeats, title: "like requests folded into this approval" }, "×" + a.repeats + " requests") : null),
       inc ? el("p", { class: "incident-ref" }, el("span", { class: "risk", style: "background:" + riskColor(inc.risk) }, Math.round(inc.risk)), " ",
@@ -389,6 +401,10 @@ function approvalList(items, selectable) {
 // decisions are the results of this session's latest decisions: they stay
 // on the approvals page until the next decision.
 state.decisions = [];
+// picks and bulkComment: the selection and its comment survive the live
+// updates that redraw the page.
+state.picks = new Set();
+state.bulkComment = "";
 
 async function decideOne(id, approve, comment) {
   try {
@@ -413,13 +429,15 @@ async function decide(id, approve) {
 // decideSelected approves or denies every selected approval with one
 // comment: one call each, so each keeps its own role and four-eyes checks.
 async function decideSelected(approve) {
-  const ids = [...document.querySelectorAll("input[data-pick]:checked")].map(b => b.dataset.pick);
+  const ids = [...document.querySelectorAll("input[data-pick]")].map(b => b.dataset.pick).filter(id => state.picks.has(id));
   if (!ids.length) { toast("Select the approvals to decide first."); return; }
-  const comment = ($("#bulk-comment") || {}).value || "";
+  const comment = state.bulkComment;
   document.querySelectorAll("#bulk button").forEach(b => { b.disabled = true; });
   const out = [];
   for (const id of ids) out.push(await decideOne(id, approve, comment));
   state.decisions = out;
+  state.picks.clear();
+  state.bulkComment = "";
   const failed = out.filter(d => !d.ok).length;
   toast((approve ? "Approved " : "Denied ") + (out.length - failed) + " of " + out.length + (failed ? " (" + failed + " failed: see the results)" : ""));
   refreshPending();
@@ -440,17 +458,20 @@ async function approvalsView(v) {
   let bulk = null;
   if (canDecide && pending.length) {
     const all = el("input", { type: "checkbox", id: "pick-all", "aria-label": "select all waiting approvals", onchange: () => {
-      document.querySelectorAll("input[data-pick]").forEach(b => { b.checked = all.checked; });
+      document.querySelectorAll("input[data-pick]").forEach(b => { b.checked = all.checked; if (all.checked) state.picks.add(b.dataset.pick); else state.picks.delete(b.dataset.pick); });
     } });
+    const comment = el("input", { type: "text", id: "bulk-comment", placeholder: "one comment for the selected approvals (audit trail)", "aria-label": "comment for the selected approvals",
+      oninput: () => { state.bulkComment = comment.value; } });
+    comment.value = state.bulkComment;
     bulk = el("div", { id: "bulk", class: "bulk" },
       el("label", { class: "muted" }, all, " all"),
-      el("input", { type: "text", id: "bulk-comment", placeholder: "one comment for the selected approvals (audit trail)", "aria-label": "comment for the selected approvals" }),
+      comment,
       el("button", { class: "primary", id: "bulk-approve", onclick: () => decideSelected(true) }, "Approve selected"),
       el("button", { class: "danger", id: "bulk-deny", onclick: () => decideSelected(false) }, "Deny selected"));
   }
   const results = state.decisions.length ? el("div", { class: "card", id: "decisions", role: "status" }, el("h2", {}, "Latest decisions"),
     el("ul", { class: "steps" }, state.decisions.map(d => el("li", { class: d.ok ? "" : "bad", "data-decision": d.id }, d.id + ": " + d.text)))) : null;
-  v.replaceChildren(el("h1", { id: "approvals-title" }, "Approvals"), results,
+  show(v, el("h1", { id: "approvals-title" }, "Approvals"), results,
     el("div", { class: "card", id: "waiting" }, el("h2", {}, "Waiting (" + pending.length + ")"), bulk,
       pending.length ? approvalList(pending, true) : el("p", { class: "empty" }, "Nothing waits for a decision.")),
     el("div", { class: "card", id: "decided" }, el("h2", {}, "Decided"), done.length ? approvalList(done) : el("p", { class: "empty" }, "None yet.")));
@@ -462,7 +483,7 @@ async function overviewView(v) {
   const secs = x => x >= 3600 ? (x / 3600).toFixed(1) + " h" : x >= 60 ? (x / 60).toFixed(1) + " min" : x.toFixed(1) + " s";
   const levels = ["critical", "high", "medium", "low", "informational"];
   const max = Math.max(1, ...levels.map(l => s.findings_by_level[l] || 0));
-  v.replaceChildren(el("h1", {}, "Overview"),
+  show(v, el("h1", {}, "Overview"),
     el("div", { class: "stats" },
       stat(s.incidents, "incidents"), stat(s.findings, "findings"),
       stat(Math.round(100 * s.alert_reduction) + "%", "alert reduction (findings → incidents)"),
@@ -499,10 +520,10 @@ async function postureView(v) {
   const scanBtn = ["analyst", "approver", "admin"].includes(state.role) ? el("button", { id: "scan-now", onclick: async () => {
     try { await api("POST", "/v1/posture/scan"); toast("Scan queued"); } catch (e) { toast(e.message); } } }, "Scan now") : null;
   if (!targets.length) {
-    v.replaceChildren(el("h1", {}, "Posture"), el("p", { class: "empty" }, "No posture scan yet: configure posture.iac, posture.config or posture.aws."), scanBtn);
+    show(v, el("h1", {}, "Posture"), el("p", { class: "empty" }, "No posture scan yet: configure posture.iac, posture.config or posture.aws."), scanBtn);
     return;
   }
-  v.replaceChildren(el("h1", { id: "posture-title" }, "Posture"), scanBtn, ...targets.map(t => {
+  show(v, el("h1", { id: "posture-title" }, "Posture"), scanBtn, ...targets.map(t => {
     const trend = (p.trend || []).filter(x => x.target === t.target);
     return el("div", { class: "card" },
       el("h2", {}, t.target), el("p", { class: "muted" }, "scanned " + when(t.at) + " · " + t.resources + " resources · " + t.passed + " passed · " + t.failed + " failed · " + t.unknown + " unknown · " + t.suppressed + " suppressed"),
@@ -583,7 +604,7 @@ function stat(n, label) { return el("div", { class: "card stat" }, el("div", { c
 async function auditView(v) {
   const a = await api("GET", "/v1/audit?limit=200");
   const c = a.chain || {};
-  v.replaceChildren(el("h1", {}, "Audit trail"),
+  show(v, el("h1", {}, "Audit trail"),
     el("div", { class: "card" }, c.intact ? el("p", { class: "ok", id: "chain" }, "Hash chain intact: " + c.records + " records, head " + (c.head || "").slice(0, 16) + "…" + (c.anchor ? " · anchored at record " + c.anchor.seq + " (" + when(c.anchor.time) + ")" : " · not anchored yet"))
       : el("p", { class: "bad", id: "chain" }, "Hash chain broken: " + (c.problem || ""))),
     el("div", { class: "card" }, el("table", {}, el("thead", {}, el("tr", {}, ["#", "Time", "Kind", "Actor", "Playbook / action", "Target"].map(h => el("th", {}, h)))),
