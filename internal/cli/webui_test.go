@@ -110,6 +110,9 @@ func TestWebUI(t *testing.T) {
 				return nil
 			}
 			var buf []byte
+			if err := chromedp.Evaluate(`window.scrollTo(0, 0)`, nil).Do(ctx); err != nil {
+				return err
+			}
 			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
 				return err
 			}
