@@ -76,10 +76,16 @@ func TestWebUI(t *testing.T) {
 	if code, v := call(t, "POST", url+"/v1/playbook-runs", analyst, "application/json", again); code != 201 {
 		t.Fatalf("asking again: %d %v", code, v)
 	}
+	// gail's events are ten minutes old: her incident has the higher risk
+	// and frank's the later last-seen, so the two orders differ.
 	var more []string
 	for i, u := range []string{"hank", "ivan", "judy", "kate"} {
-		more = append(more, ctRecord("ev-ui-g"+strconv.Itoa(i), "gail", keys["gail"], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": u},
-			map[string]any{"accessKey": map[string]any{"accessKeyId": keys[u], "userName": u, "status": "Active"}}))
+		var rec map[string]any
+		_ = json.Unmarshal([]byte(ctRecord("ev-ui-g"+strconv.Itoa(i), "gail", keys["gail"], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": u},
+			map[string]any{"accessKey": map[string]any{"accessKeyId": keys[u], "userName": u, "status": "Active"}})), &rec)
+		rec["eventTime"] = time.Now().Add(-10 * time.Minute).UTC().Format(time.RFC3339)
+		b, _ := json.Marshal(rec)
+		more = append(more, string(b))
 	}
 	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/x-ndjson", []byte(strings.Join(more, "\n")+"\n")); code != 202 {
 		t.Fatalf("ingest: %d %v", code, v)
@@ -248,11 +254,15 @@ func TestWebUI(t *testing.T) {
 		}
 	}
 	for name, c := range checks {
-		if len(c.risks) < 2 || !slices.IsSortedFunc(c.risks, func(a, b float64) int { return cmp.Compare(b, a) }) || c.sortBy != "risk" {
+		if len(c.risks) < 2 || c.risks[0] <= c.risks[len(c.risks)-1] || !slices.IsSortedFunc(c.risks, func(a, b float64) int { return cmp.Compare(b, a) }) || c.sortBy != "risk" {
 			t.Errorf("%s: the incident list's risks %v (sorted by %q), want highest first", name, c.risks, c.sortBy)
 		}
 		if i := strings.Index(c.incidentText, "null"); c.incidentText == "" || i >= 0 {
 			t.Errorf("%s: the incident page opened with Enter shows null: …%q…", name, c.incidentText[max(0, i-200):min(len(c.incidentText), i+100)])
+		}
+		// gail's incident (the riskiest, opened first) lists eight resources: three and "+5 more".
+		if !strings.Contains(c.incidentText, "+5 more") {
+			t.Errorf("%s: the long resource list is not collapsed: %.600q", name, c.incidentText)
 		}
 		if i := strings.Index(c.approvals, "null"); i >= 0 {
 			t.Errorf("%s: the approvals page shows null: …%q…", name, c.approvals[max(0, i-200):min(len(c.approvals), i+100)])
