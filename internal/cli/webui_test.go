@@ -1,16 +1,21 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parapet-sec/parapet/internal/awstest"
@@ -35,7 +40,7 @@ func TestWebUI(t *testing.T) {
 	ctx := context.Background()
 	iamc := iam.NewFromConfig(awsConfig(t))
 	keys := map[string]string{}
-	for _, u := range []string{"frank", "erin"} {
+	for _, u := range []string{"frank", "erin", "gail", "hank", "ivan", "judy", "kate"} {
 		if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}); err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +51,7 @@ func TestWebUI(t *testing.T) {
 		keys[u] = aws.ToString(k.AccessKey.AccessKeyId)
 	}
 	data := t.TempDir()
-	approver, analyst := token(t, data, "approver"), token(t, data, "analyst")
+	approver, analyst, viewer := token(t, data, "approver"), token(t, data, "analyst"), token(t, data, "viewer")
 	tf := filepath.Join(t.TempDir(), "terraform")
 	if err := writeExampleProject(tf); err != nil {
 		t.Fatal(err)
@@ -62,6 +67,40 @@ func TestWebUI(t *testing.T) {
 		t.Fatalf("ingest: %d %v", code, v)
 	}
 	waitIncident(t, url, approver)
+	// The same request again (the playbook asked for on the same finding):
+	// it folds into the pending approval. And gail makes keys for four
+	// others: four approvals, two to deny in bulk at each width.
+	asked := waitApprovals(t, url, approver, 1)
+	folded := asked[0]["id"].(string)
+	again, _ := json.Marshal(map[string]any{"finding_id": asked[0]["finding_id"], "playbook": asked[0]["playbook"], "comment": "asking again"})
+	if code, v := call(t, "POST", url+"/v1/playbook-runs", analyst, "application/json", again); code != 201 {
+		t.Fatalf("asking again: %d %v", code, v)
+	}
+	// gail's events are ten minutes old: her incident has the higher risk
+	// and frank's the later last-seen, so the two orders differ.
+	var more []string
+	for i, u := range []string{"hank", "ivan", "judy", "kate"} {
+		var rec map[string]any
+		_ = json.Unmarshal([]byte(ctRecord("ev-ui-g"+strconv.Itoa(i), "gail", keys["gail"], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": u},
+			map[string]any{"accessKey": map[string]any{"accessKeyId": keys[u], "userName": u, "status": "Active"}})), &rec)
+		rec["eventTime"] = time.Now().Add(-10 * time.Minute).UTC().Format(time.RFC3339)
+		b, _ := json.Marshal(rec)
+		more = append(more, string(b))
+	}
+	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/x-ndjson", []byte(strings.Join(more, "\n")+"\n")); code != 202 {
+		t.Fatalf("ingest: %d %v", code, v)
+	}
+	var others []string
+	for _, a := range waitApprovals(t, url, approver, 5) {
+		if a["id"] != folded {
+			others = append(others, a["id"].(string))
+		} else if a["repeats"] != 2.0 {
+			t.Fatalf("the approval asked for again: %v", a)
+		}
+	}
+	if len(others) != 4 {
+		t.Fatalf("approvals besides the folded one: %v", others)
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -77,13 +116,60 @@ func TestWebUI(t *testing.T) {
 				return nil
 			}
 			var buf []byte
+			if err := chromedp.Evaluate(`window.scrollTo(0, 0)`, nil).Do(ctx); err != nil {
+				return err
+			}
 			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
 				return err
 			}
 			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 		})
 	}
-	var toast, chain, pendingAfter, posture, runs, trends, found, triage string
+	var toast, chain, pendingAfter, posture, runs, trends, found, triage, viewerText string
+	// At each width: the incident list by risk, an incident opened from
+	// the keyboard without "null" anywhere, the folded approval with its
+	// count, incident, steps and countdown, and two approvals denied in
+	// bulk with one comment.
+	type widthCheck struct {
+		risks                          []float64
+		sortBy, incidentText, approval string
+		decisions, decided, approvals  string
+	}
+	checks := map[string]*widthCheck{"desktop": {}, "narrow": {}}
+	atWidth := func(name string, w, h int64, deny []string) []chromedp.Action {
+		c := checks[name]
+		comment := "bulk: test keys, " + name
+		acts := []chromedp.Action{
+			chromedp.EmulateViewport(w, h),
+			chromedp.Navigate(url + "/#/incidents"),
+			chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery),
+			chromedp.Evaluate(`[...document.querySelectorAll("#incidents tbody tr.row .risk")].map(e => Number(e.textContent))`, &c.risks),
+			chromedp.Value("#filter-sort", &c.sortBy, chromedp.ByQuery),
+			chromedp.Focus("#incidents tbody tr.row", chromedp.ByQuery),
+			chromedp.KeyEvent("\r"),
+			chromedp.WaitVisible(".timeline .event", chromedp.ByQuery),
+			chromedp.Text("#view", &c.incidentText, chromedp.ByQuery),
+			chromedp.Navigate(url + "/#/approvals"),
+			chromedp.WaitVisible(`li[data-approval="`+folded+`"] .countdown`, chromedp.ByQuery),
+			chromedp.Text(`li[data-approval="`+folded+`"]`, &c.approval, chromedp.ByQuery),
+			chromedp.Text("#view", &c.approvals, chromedp.ByQuery),
+			chromedp.WaitVisible(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery),
+		}
+		for _, id := range deny {
+			acts = append(acts, chromedp.Click(`input[data-pick="`+id+`"]`, chromedp.ByQuery))
+		}
+		acts = append(acts,
+			chromedp.SendKeys("#bulk-comment", comment, chromedp.ByQuery),
+			shot(map[string]string{"desktop": "approvals", "narrow": "approvals-narrow"}[name]),
+			chromedp.Click("#bulk-deny", chromedp.ByQuery))
+		for _, id := range deny {
+			acts = append(acts, chromedp.WaitVisible(`#decisions li[data-decision="`+id+`"]`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#decided li[data-approval="`+id+`"]`, chromedp.ByQuery))
+		}
+		return append(acts, chromedp.Text("#decisions", &c.decisions, chromedp.ByQuery),
+			chromedp.Text("#decided", &c.decided, chromedp.ByQuery),
+			chromedp.EmulateViewport(1280, 900))
+	}
 	steps := []struct {
 		name string
 		act  chromedp.Action
@@ -98,7 +184,12 @@ func TestWebUI(t *testing.T) {
 		{"submit", chromedp.Click("#login-form button", chromedp.ByQuery)},
 		{"incident list", chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery)},
 		{"shot incidents", shot("incidents")},
-		{"open incident", chromedp.Click("#incidents tbody tr.row", chromedp.ByQuery)},
+		{"narrow incidents", chromedp.Tasks{chromedp.EmulateViewport(390, 844), shot("incidents-narrow"), chromedp.EmulateViewport(1280, 900)}},
+		{"desktop", chromedp.Tasks(atWidth("desktop", 1280, 900, others[:2]))},
+		{"narrow", chromedp.Tasks(atWidth("narrow", 390, 844, others[2:]))},
+		// The folded approval's incident link opens frank's incident.
+		{"approvals for the link", chromedp.Navigate(url + "/#/approvals")},
+		{"open incident", chromedp.Click(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery)},
 		{"approve button", chromedp.WaitVisible("button[data-approve]", chromedp.ByQuery)},
 		{"triage guide", chromedp.WaitVisible(".timeline .triage ol li", chromedp.ByQuery)},
 		{"triage text", chromedp.Text(".timeline .triage", &triage, chromedp.ByQuery)},
@@ -112,7 +203,6 @@ func TestWebUI(t *testing.T) {
 		{"approvals", chromedp.Navigate(url + "/#/approvals")},
 		{"approvals page", chromedp.WaitVisible("#approvals-title", chromedp.ByQuery)},
 		{"approvals text", chromedp.Text("#view", &pendingAfter, chromedp.ByQuery)},
-		{"shot approvals", shot("approvals")},
 		{"audit", chromedp.Navigate(url + "/#/audit")},
 		{"chain", chromedp.WaitVisible("#chain", chromedp.ByQuery)},
 		{"chain text", chromedp.Text("#chain", &chain, chromedp.ByQuery)},
@@ -135,6 +225,18 @@ func TestWebUI(t *testing.T) {
 		{"frank's text", chromedp.Text("#incidents", &found, chromedp.ByQuery)},
 		{"search more", chromedp.SendKeys("#filter-q", "-nobody", chromedp.ByQuery)},
 		{"nothing matches", chromedp.WaitVisible("#no-incidents", chromedp.ByQuery)},
+		// A viewer sees an incident without the cards only others get, and
+		// without "null" in their place.
+		{"sign out", network.ClearBrowserCookies()},
+		{"viewer login page", chromedp.Tasks{chromedp.Navigate(url + "/"), chromedp.Reload()}},
+		{"viewer login form", chromedp.WaitVisible("#login-form", chromedp.ByQuery)},
+		{"viewer token", chromedp.SetValue("#token", viewer, chromedp.ByQuery)},
+		{"viewer submit", chromedp.Click("#login-form button", chromedp.ByQuery)},
+		{"viewer incidents", chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery)},
+		{"viewer focus", chromedp.Focus("#incidents tbody tr.row", chromedp.ByQuery)},
+		{"viewer enter", chromedp.KeyEvent("\r")},
+		{"viewer incident", chromedp.WaitVisible(".timeline .event", chromedp.ByQuery)},
+		{"viewer text", chromedp.Text("#view", &viewerText, chromedp.ByQuery)},
 	}
 	// The first Run starts the browser on bctx; per-step deadlines then
 	// derive from it without owning the tab.
@@ -150,6 +252,33 @@ func TestWebUI(t *testing.T) {
 			_ = chromedp.Run(bctx, chromedp.OuterHTML("body", &html, chromedp.ByQuery))
 			t.Fatalf("step %q: %v\npage: %s", st.name, err, html)
 		}
+	}
+	for name, c := range checks {
+		if len(c.risks) < 2 || c.risks[0] <= c.risks[len(c.risks)-1] || !slices.IsSortedFunc(c.risks, func(a, b float64) int { return cmp.Compare(b, a) }) || c.sortBy != "risk" {
+			t.Errorf("%s: the incident list's risks %v (sorted by %q), want highest first", name, c.risks, c.sortBy)
+		}
+		if i := strings.Index(c.incidentText, "null"); c.incidentText == "" || i >= 0 {
+			t.Errorf("%s: the incident page opened with Enter shows null: …%q…", name, c.incidentText[max(0, i-200):min(len(c.incidentText), i+100)])
+		}
+		// gail's incident (the riskiest, opened first) lists eight resources: three and "+5 more".
+		if !strings.Contains(c.incidentText, "+5 more") {
+			t.Errorf("%s: the long resource list is not collapsed: %.600q", name, c.incidentText)
+		}
+		if i := strings.Index(c.approvals, "null"); i >= 0 {
+			t.Errorf("%s: the approvals page shows null: …%q…", name, c.approvals[max(0, i-200):min(len(c.approvals), i+100)])
+		}
+		for _, want := range []string{"×2 requests", "Access Key Created For Another User", "iam.deactivate_access_key", keys["erin"], "UpdateAccessKey", "Asked by", "Expires in", "then it is denied"} {
+			if !strings.Contains(c.approval, want) {
+				t.Errorf("%s: the folded approval lacks %q: %q", name, want, c.approval)
+			}
+		}
+		comment := "bulk: test keys, " + name
+		if strings.Count(c.decisions, "Denied: denied") != 2 || strings.Count(c.decided, comment) != 2 {
+			t.Errorf("%s: after the bulk denial: results %q; decided %q", name, c.decisions, c.decided)
+		}
+	}
+	if i := strings.Index(viewerText, "null"); viewerText == "" || i >= 0 || strings.Contains(viewerText, "Close incident") {
+		t.Errorf("a viewer's incident page: …%q…", viewerText[max(0, i-200):min(len(viewerText), max(i, 0)+300)])
 	}
 	// The finding shows its rule's triage guide, its steps in order.
 	first, last := strings.Index(triage, "Who: userIdentity.arn"), strings.Index(triage, "Contain: deactivate the new key")
@@ -187,4 +316,29 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("erin's key is %s after the approval in the UI", m.Status)
 		}
 	}
+}
+
+// waitApprovals waits until n approvals are pending and returns them.
+func waitApprovals(t *testing.T, url, tok string, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		code, v := call(t, "GET", url+"/v1/approvals?status=pending", tok, "", nil)
+		if code != 200 {
+			t.Fatalf("approvals: %d %v", code, v)
+		}
+		last = v
+		items, _ := v["items"].([]any)
+		if len(items) == n {
+			out := make([]map[string]any, 0, n)
+			for _, it := range items {
+				out = append(out, it.(map[string]any))
+			}
+			return out
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("approvals: %v", last)
+	return nil
 }

@@ -680,9 +680,11 @@ type IncidentFilter struct {
 	MinRisk float64 // at least this risk
 	Query   string  // case-insensitive text anywhere in the incident (title, principal, account, resources, tactics)
 	Limit   int     // default 100
+	ByRisk  bool    // highest risk first (then most recent) instead of most recent first
 }
 
-// FindIncidents lists the incidents a filter selects, most recent first.
+// FindIncidents lists the incidents a filter selects, most recent first
+// (or by risk).
 func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*correlate.Incident, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -694,7 +696,11 @@ func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*corr
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Query))
 		args = append(args, "%"+esc+"%")
 	}
-	q += ` ORDER BY last DESC LIMIT ?`
+	if f.ByRisk {
+		q += ` ORDER BY risk DESC, last DESC LIMIT ?`
+	} else {
+		q += ` ORDER BY last DESC LIMIT ?`
+	}
 	args = append(args, f.Limit)
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {

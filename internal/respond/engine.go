@@ -389,6 +389,9 @@ type plannedStep struct {
 	Target  string `json:"target"`
 	Region  string `json:"region,omitempty"`  // the finding's: where the action works
 	Account string `json:"account,omitempty"` // the finding's: what ARNs the protect list is matched in
+	// Calls are the API calls the action's Plan gives for these params:
+	// filled in when approvals are listed, never stored.
+	Calls []Call `json:"calls,omitempty"`
 }
 
 func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
@@ -1014,6 +1017,11 @@ func (e *Engine) Approvals(ctx context.Context, status string) ([]Approval, erro
 		a.Expires, _ = time.Parse(time.RFC3339Nano, expires)
 		_ = json.Unmarshal([]byte(approvers), &a.Approvers)
 		_ = json.Unmarshal([]byte(plan), &a.Steps)
+		for i, st := range a.Steps {
+			if act := e.Registry.Get(st.Action); act != nil && act.Plan != nil {
+				a.Steps[i].Calls = act.Plan(st.Params)
+			}
+		}
 		out = append(out, a)
 	}
 	return out, rows.Err()

@@ -303,6 +303,10 @@ steps:
 		if a.ID == first[0].ApprovalID && strings.Join(a.Folded, ",") != "f2" {
 			t.Errorf("folded findings %v, want [f2]", a.Folded)
 		}
+		// Each planned step lists the calls its action's Plan gives.
+		if len(a.Steps) != 1 || len(a.Steps[0].Calls) != 1 || a.Steps[0].Calls[0].Operation != "fake.cut" || a.Steps[0].Calls[0].Input["target"] != "key1" {
+			t.Errorf("%s: planned steps %+v, want one fake.cut call on key1", a.ID, a.Steps)
+		}
 	}
 	if _, err := e.Decide(ctx, first[0].ApprovalID, "alice", "one cut for the incident", true); err != nil || strings.Join(f.calls, ",") != "fake.cut key1" {
 		t.Fatalf("approved: %v, calls %v", err, f.calls)

@@ -73,7 +73,7 @@ type (
 		Items []json.RawMessage `json:"items"`
 	}
 	approvalList struct {
-		Items []respond.Approval `json:"items"`
+		Items []approvalView `json:"items"`
 	}
 	commentBody struct {
 		Comment string `json:"comment"`
@@ -155,6 +155,7 @@ func shapes() map[string]shape {
 			{name: "status", typ: "string", enum: []string{"open", "closed"}},
 			{name: "min_risk", typ: "number", desc: "at least this risk (0 to 100)"},
 			{name: "q", typ: "string", desc: "text anywhere in the incident (at most 200 characters)"},
+			{name: "sort", typ: "string", enum: []string{"last", "risk"}, desc: "last (the default): last seen first; risk: highest risk first, then last seen"},
 			limitParam}},
 		"GET /v1/incidents/{id}":        {resp: incidentDetail{}},
 		"POST /v1/incidents/{id}/close": {body: reasonBody{}, resp: incidentClosed{}},

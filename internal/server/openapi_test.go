@@ -149,7 +149,7 @@ func loadDoc(t *testing.T, l *live) *openapi3.T {
 func TestOpenAPIValid(t *testing.T) {
 	l := setupLive(t)
 	doc := loadDoc(t, l)
-	for _, name := range []string{"Incident", "Approval", "PlaybookRun", "Suppression", "Token", "AuditChain", "ErrorBody"} {
+	for _, name := range []string{"Incident", "ApprovalView", "PlaybookRun", "Suppression", "Token", "AuditChain", "ErrorBody"} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("no component schema %s", name)
 		}

@@ -94,7 +94,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/ingest/azure", "ingest", "Azure Activity Log: {\"records\":[…]} as diagnostic settings export it (Event Hub, storage account), JSON lines, or Log Analytics AzureActivity rows", s.ingest("azure")},
 		{"POST", "/v1/ingest/gcp", "ingest", "Google Cloud audit log entries (LogEntry with an AuditLog protoPayload), a JSON array or JSON lines, as a log sink exports them", s.ingest("gcp")},
 		{"POST", "/v1/ingest/vpcflow", "ingest", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
-		{"GET", "/v1/incidents", "viewer", "Incidents, most recent first (?status=open|closed&min_risk=60&q=text&limit=100)", s.incidents},
+		{"GET", "/v1/incidents", "viewer", "Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)", s.incidents},
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
 		{"POST", "/v1/incidents/{id}/close", "analyst", "Close an incident; body {\"reason\": \"…\"}", s.closeIncident},
 		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
@@ -107,7 +107,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/tokens", "admin", "API tokens: id, name, role, created, last used, revoked (never a secret or a hash)", s.tokensList},
 		{"DELETE", "/v1/tokens/{id}", "admin", "Revoke a token: it and its browser sessions stop working (on other workers within auth.token_cache)", s.tokenRevoke},
 		{"GET", "/v1/findings", "viewer", "Findings, newest first (?level=high&limit=100)", s.findings},
-		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired)", s.approvals},
+		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step", s.approvals},
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
 		{"POST", "/v1/approvals/{id}/deny", "approver", "Deny a pending action; body {\"comment\": \"…\"}", s.decide(false)},
 		{"GET", "/v1/playbooks", "viewer", "The loaded playbooks: trigger, mode, approval policy, steps (?finding_id=…: only the enabled ones whose trigger selects that finding)", s.playbooks},
@@ -190,6 +190,14 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := pipeline.IncidentFilter{Limit: 100, Status: q.Get("status"), Query: strings.TrimSpace(q.Get("q"))}
+	switch q.Get("sort") {
+	case "", "last":
+	case "risk":
+		f.ByRisk = true
+	default:
+		apiError(w, http.StatusBadRequest, "sort %q: want last or risk", q.Get("sort"))
+		return
+	}
 	if v, err := strconv.Atoi(q.Get("limit")); err == nil && v > 0 && v <= 1000 {
 		f.Limit = v
 	}
@@ -278,7 +286,7 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
 	if s.Pipeline.Respond == nil {
-		writeJSON(w, http.StatusOK, approvalList{Items: []respond.Approval{}})
+		writeJSON(w, http.StatusOK, approvalList{Items: []approvalView{}})
 		return
 	}
 	status := r.URL.Query().Get("status")
@@ -293,10 +301,45 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return
 	}
-	if as == nil {
-		as = []respond.Approval{}
+	items := make([]approvalView, 0, len(as))
+	for _, a := range as {
+		items = append(items, approvalView{Approval: a, Incident: s.approvalIncident(r.Context(), a.FindingID)})
 	}
-	writeJSON(w, http.StatusOK, approvalList{Items: as})
+	writeJSON(w, http.StatusOK, approvalList{Items: items})
+}
+
+// approvalView is an approval as the API lists it: with the incident its
+// finding belongs to, when it has one.
+type approvalView struct {
+	respond.Approval
+	Incident *approvalIncident `json:"incident,omitempty"`
+}
+
+type approvalIncident struct {
+	ID     string  `json:"id"`
+	Title  string  `json:"title"`
+	Risk   float64 `json:"risk"`
+	Status string  `json:"status"`
+}
+
+// approvalIncident finds the incident of a finding (nil when the finding
+// is in none, or gone).
+func (s *Server) approvalIncident(ctx context.Context, findingID string) *approvalIncident {
+	var id string
+	if err := s.DB.QueryRowContext(ctx, `SELECT incident_id FROM findings WHERE id = ?`, findingID).Scan(&id); err != nil || id == "" {
+		return nil
+	}
+	var body string
+	out := &approvalIncident{ID: id}
+	if err := s.DB.QueryRowContext(ctx, `SELECT risk, status, body FROM incidents WHERE id = ?`, id).Scan(&out.Risk, &out.Status, &body); err != nil {
+		return out
+	}
+	var in struct {
+		Title string `json:"title"`
+	}
+	_ = json.Unmarshal([]byte(body), &in)
+	out.Title = in.Title
+	return out
 }
 
 // decide approves or denies as the caller: the token's name, its role and

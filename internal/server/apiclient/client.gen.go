@@ -86,6 +86,24 @@ func (e GetIncidentsParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for GetIncidentsParamsSort.
+const (
+	Last GetIncidentsParamsSort = "last"
+	Risk GetIncidentsParamsSort = "risk"
+)
+
+// Valid indicates whether the value is a known member of the GetIncidentsParamsSort enum.
+func (e GetIncidentsParamsSort) Valid() bool {
+	switch e {
+	case Last:
+		return true
+	case Risk:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetPlaybookRunsParamsStatus.
 const (
 	GetPlaybookRunsParamsStatusDenied          GetPlaybookRunsParamsStatus = "denied"
@@ -127,28 +145,17 @@ type Anchor struct {
 	Time time.Time `json:"time"`
 }
 
-// Approval defines model for Approval.
-type Approval struct {
-	Approvers      *[]string      `json:"approvers"`
-	Comment        *string        `json:"comment,omitempty"`
-	Created        time.Time      `json:"created"`
-	DecidedBy      *string        `json:"decided_by,omitempty"`
-	Expires        time.Time      `json:"expires"`
-	FindingId      string         `json:"finding_id"`
-	FoldedFindings *[]string      `json:"folded_findings,omitempty"`
-	Id             string         `json:"id"`
-	OnTimeout      string         `json:"on_timeout"`
-	Playbook       string         `json:"playbook"`
-	Repeats        int            `json:"repeats"`
-	RequestedBy    *string        `json:"requested_by,omitempty"`
-	RunId          *string        `json:"run_id,omitempty"`
-	Status         string         `json:"status"`
-	Steps          *[]PlannedStep `json:"steps"`
+// ApprovalIncident defines model for ApprovalIncident.
+type ApprovalIncident struct {
+	Id     string  `json:"id"`
+	Risk   float64 `json:"risk"`
+	Status string  `json:"status"`
+	Title  string  `json:"title"`
 }
 
 // ApprovalList defines model for ApprovalList.
 type ApprovalList struct {
-	Items *[]Approval `json:"items"`
+	Items *[]ApprovalView `json:"items"`
 }
 
 // ApprovalPolicy defines model for ApprovalPolicy.
@@ -157,6 +164,26 @@ type ApprovalPolicy struct {
 	OnTimeout *string   `json:"on_timeout,omitempty"`
 	Required  *bool     `json:"required,omitempty"`
 	Timeout   *string   `json:"timeout,omitempty"`
+}
+
+// ApprovalView defines model for ApprovalView.
+type ApprovalView struct {
+	Approvers      *[]string         `json:"approvers"`
+	Comment        *string           `json:"comment,omitempty"`
+	Created        time.Time         `json:"created"`
+	DecidedBy      *string           `json:"decided_by,omitempty"`
+	Expires        time.Time         `json:"expires"`
+	FindingId      string            `json:"finding_id"`
+	FoldedFindings *[]string         `json:"folded_findings,omitempty"`
+	Id             string            `json:"id"`
+	Incident       *ApprovalIncident `json:"incident,omitempty"`
+	OnTimeout      string            `json:"on_timeout"`
+	Playbook       string            `json:"playbook"`
+	Repeats        int               `json:"repeats"`
+	RequestedBy    *string           `json:"requested_by,omitempty"`
+	RunId          *string           `json:"run_id,omitempty"`
+	Status         string            `json:"status"`
+	Steps          *[]PlannedStep    `json:"steps"`
 }
 
 // AuditChain defines model for AuditChain.
@@ -272,6 +299,7 @@ type Outcome struct {
 type PlannedStep struct {
 	Account *string            `json:"account,omitempty"`
 	Action  string             `json:"action"`
+	Calls   *[]Call            `json:"calls,omitempty"`
 	Index   int                `json:"index"`
 	Params  *map[string]string `json:"params"`
 	Region  *string            `json:"region,omitempty"`
@@ -473,12 +501,18 @@ type GetIncidentsParams struct {
 	// Q text anywhere in the incident (at most 200 characters)
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 
+	// Sort last (the default): last seen first; risk: highest risk first, then last seen
+	Sort *GetIncidentsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
 	// Limit at most this many (1 to 1000, default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetIncidentsParamsStatus defines parameters for GetIncidents.
 type GetIncidentsParamsStatus string
+
+// GetIncidentsParamsSort defines parameters for GetIncidents.
+type GetIncidentsParamsSort string
 
 // PostIngestAzureJSONBody defines parameters for PostIngestAzure.
 type PostIngestAzureJSONBody interface{}
@@ -669,7 +703,7 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// GetApprovals Approvals (?status=pending|approved|denied|expired)
+	// GetApprovals Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -740,7 +774,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/findings (the `GetFindings` operationId).
 	GetFindings(ctx context.Context, params *GetFindingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetIncidents Incidents, most recent first (?status=open|closed&min_risk=60&q=text&limit=100)
+	// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -1073,7 +1107,7 @@ type ClientInterface interface {
 	GetWhoami(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// GetApprovals Approvals (?status=pending|approved|denied|expired)
+// GetApprovals Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
 //
 // Needs a token with role viewer or above.
 //
@@ -1234,7 +1268,7 @@ func (c *Client) GetFindings(ctx context.Context, params *GetFindingsParams, req
 	return c.Client.Do(req)
 }
 
-// GetIncidents Incidents, most recent first (?status=open|closed&min_risk=60&q=text&limit=100)
+// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
 //
 // Needs a token with role viewer or above.
 //
@@ -2371,6 +2405,18 @@ func NewGetIncidentsRequest(server string, params *GetIncidentsParams) (*http.Re
 
 		}
 
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -3410,7 +3456,7 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired)
+	// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -3491,7 +3537,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/findings (the `GetFindings` operationId).
 	GetFindingsWithResponse(ctx context.Context, params *GetFindingsParams, reqEditors ...RequestEditorFn) (*GetFindingsResponse, error)
 
-	// GetIncidentsWithResponse Incidents, most recent first (?status=open|closed&min_risk=60&q=text&limit=100)
+	// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -6292,7 +6338,7 @@ func (r GetWhoamiResponse) ContentType() string {
 	return ""
 }
 
-// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired)
+// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
 //
 // Needs a token with role viewer or above.
 //
@@ -6427,7 +6473,7 @@ func (c *ClientWithResponses) GetFindingsWithResponse(ctx context.Context, param
 	return ParseGetFindingsResponse(rsp)
 }
 
-// GetIncidentsWithResponse Incidents, most recent first (?status=open|closed&min_risk=60&q=text&limit=100)
+// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
 //
 // Needs a token with role viewer or above.
 //

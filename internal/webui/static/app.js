@@ -20,6 +20,12 @@ function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
+// show replaces a view's content; null and undefined parts (a card a role
+// does not get, say) are left out, never shown as the text "null".
+function show(v, ...kids) {
+  v.replaceChildren(...kids.flat().filter(k => k !== null && k !== undefined));
+}
+
 async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: "same-origin" };
   if (method !== "GET") {
@@ -51,7 +57,7 @@ function level(l) { return el("span", { class: "lv lv-" + (l || "informational")
 
 function chain(tactics) {
   const c = el("div", { class: "chain" });
-  (tactics || []).forEach((t, i) => {
+  (tactics || []).filter(t => t !== null).forEach((t, i) => {
     if (i) c.append(el("span", { class: "arrow" }, "→"));
     c.append(el("span", { class: "tactic" }, t));
   });
@@ -93,7 +99,12 @@ function signedIn(s) {
       if ((current === "incidents" && !typing) || current === "overview") route();
       refreshPending();
     });
-    state.stream.addEventListener("run", () => { if (current === "incident" || current === "approvals") route(); refreshPending(); });
+    state.stream.addEventListener("run", () => {
+      // Not while the analyst types a comment: the page redraws with the decision.
+      const typing = document.activeElement && document.activeElement.matches("#view input[type=text], #view textarea");
+      if ((current === "incident" || current === "approvals") && !typing) route();
+      refreshPending();
+    });
   }
   refreshPending();
   route();
@@ -122,26 +133,31 @@ async function route() {
     else if (current === "audit") await auditView(v);
     else await incidentsView(v);
   } catch (e) {
-    if (e.message !== "signed out") v.replaceChildren(el("p", { class: "error" }, e.message));
+    if (e.message !== "signed out") show(v, el("p", { class: "error" }, e.message));
   }
 }
 
 // The incident list's filter, kept while the analyst moves between pages.
-const filter = { status: "open", q: "", minRisk: "" };
+const filter = { status: "open", q: "", minRisk: "", sort: "risk" };
 
 async function incidentsView(v) {
   const params = new URLSearchParams({ limit: "200" });
   if (filter.status) params.set("status", filter.status);
   if (filter.q) params.set("q", filter.q);
   if (filter.minRisk) params.set("min_risk", filter.minRisk);
+  params.set("sort", filter.sort || "risk");
   const data = await api("GET", "/v1/incidents?" + params);
   const items = data.items || [];
-  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, onclick: () => { location.hash = "#/incident/" + encodeURIComponent(i.id); } },
-    el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk))),
+  // Each row is a link: the title is one, and the row itself takes focus
+  // and opens on Enter.
+  const open = i => { location.hash = "#/incident/" + encodeURIComponent(i.id); };
+  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, tabindex: "0", "aria-label": "incident: " + (i.title || i.id), onclick: ev => { if (!ev.target.closest("a")) open(i); },
+    onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); open(i); } } },
+    el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk || 0))),
     el("td", {}, level(i.level)),
-    el("td", {}, el("strong", {}, i.title), el("div", { class: "muted" }, (i.principal || i.key) + (i.status === "closed" ? " · closed" : ""))),
+    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.status === "closed" ? " · closed" : ""))),
     el("td", {}, chain(i.tactics)),
-    el("td", {}, i.finding_count || (i.findings || []).length),
+    el("td", {}, i.finding_count || (i.findings || []).length || 0),
     el("td", { class: "muted" }, when(i.last))));
   const status = el("select", { id: "filter-status", "aria-label": "status", onchange: () => { filter.status = status.value; route(); } },
     [["open", "Open"], ["closed", "Closed"], ["", "All"]].map(([val, label]) => el("option", { value: val }, label)));
@@ -149,13 +165,16 @@ async function incidentsView(v) {
   const risk = el("select", { id: "filter-risk", "aria-label": "minimum risk", onchange: () => { filter.minRisk = risk.value; route(); } },
     [["", "Any risk"], ["30", "Risk ≥ 30"], ["60", "Risk ≥ 60"], ["80", "Risk ≥ 80"]].map(([val, label]) => el("option", { value: val }, label)));
   risk.value = filter.minRisk;
+  const sort = el("select", { id: "filter-sort", "aria-label": "order", onchange: () => { filter.sort = sort.value; route(); } },
+    [["risk", "Highest risk"], ["last", "Last seen"]].map(([val, label]) => el("option", { value: val }, label)));
+  sort.value = filter.sort;
   const q = el("input", { type: "search", id: "filter-q", placeholder: "principal, account, resource, title…", "aria-label": "search" });
   q.value = filter.q;
   let timer = null;
   q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { filter.q = q.value.trim(); route().then(() => { const box = $("#filter-q"); if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }); }, 250); });
   const filtered = filter.status !== "" || filter.q || filter.minRisk;
-  v.replaceChildren(el("h1", {}, "Incidents"),
-    el("div", { class: "filters" }, status, risk, q),
+  show(v, el("h1", {}, "Incidents"),
+    el("div", { class: "filters" }, status, risk, sort, q),
     items.length ? el("div", { class: "card" }, el("table", { id: "incidents" },
       el("thead", {}, el("tr", {}, el("th", {}, "Risk"), el("th", {}, "Level"), el("th", {}, "Incident"), el("th", {}, "ATT&CK tactics"), el("th", {}, "Findings"), el("th", {}, "Last seen"))),
       el("tbody", {}, rows)))
@@ -170,15 +189,16 @@ async function incidentView(v, id) {
   const mine = approvals.filter(a => findings.some(f => f.id === a.finding_id));
   const runs = (await api("GET", "/v1/playbook-runs?incident_id=" + encodeURIComponent(id))).items || [];
   const playbooks = await api("GET", "/v1/playbooks");
-  v.replaceChildren(
+  show(v, 
     el("p", {}, el("a", { href: "#/incidents" }, "← Incidents")),
     el("h1", {}, i.title),
     el("div", { class: "card" },
       el("p", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, "risk " + Math.round(i.risk)), " ", level(i.level), " ",
-        el("span", { class: "muted" }, (i.principal || i.key) + " · account " + (i.account || "?") + " · " + when(i.first) + " → " + when(i.last))),
-      el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).map(w => el("li", {}, w))),
-      el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, (i.techniques || []).join(", ")),
-      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), i.resources.join(", ")) : null),
+        el("span", { class: "muted" }, (i.principal || i.key || "—") + " · account " + (i.account || "—") + " · " + (when(i.first) || "—") + " → " + (when(i.last) || "—"))),
+      el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).filter(w => w !== null).map(w => el("li", {}, w))),
+      el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, idList(i.techniques, 6)),
+      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), idList(i.resources)) : null,
+      (data.findings || []).length > 1 ? el("p", {}, el("span", { class: "muted" }, "Findings: "), idList(findings.map(f => f.id))) : null),
     mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
     runsCard(runs, findings, playbooks),
     handleCard(i, findings),
@@ -241,7 +261,7 @@ function runsCard(runs, findings, playbooks) {
 // handleCard: close the incident, or declare its pattern a false positive.
 function handleCard(i, findings) {
   if (i.status === "closed") {
-    return el("div", { class: "card", id: "closed" }, el("p", {}, el("strong", {}, "Closed"), " by " + (i.closed_by || "?") + " at " + when(i.closed) + ": " + (i.close_reason || "")));
+    return el("div", { class: "card", id: "closed" }, el("p", {}, el("strong", {}, "Closed"), " by " + (i.closed_by || "—") + " at " + (when(i.closed) || "—") + (i.close_reason ? ": " + i.close_reason : "")));
   }
   if (!["analyst", "approver", "admin"].includes(state.role)) return null;
   const f = findings[0] || {};
@@ -268,6 +288,13 @@ function handleCard(i, findings) {
       catch (e) { toast(e.message); } } }, "Suppress"));
 }
 
+// explainValue: what a rule matched in a field; a match on null means the
+// field is absent (not the text "null").
+function explainValue(v) {
+  if (v === null || v === "null") return " is not set";
+  return v === undefined || v === "" ? "" : " = " + v;
+}
+
 function findingItem(f) {
   const ex = f.explanation || [];
   const triage = f.triage || [];
@@ -276,11 +303,14 @@ function findingItem(f) {
     f.summary ? el("p", {}, f.summary) : null,
     (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
     ex.length ? el("div", {}, el("h2", {}, "Explanation"), el("ul", { class: "why" }, ex.map(e =>
-      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + (e.value ? " = " + e.value : "")))))) : null,
+      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + explainValue(e.value)))))) : null,
     // The rule's triage guide: what to check, in order.
     triage.length ? el("div", { class: "triage" }, el("h2", {}, "Triage"), el("ol", {}, triage.map(s => el("li", {}, s)))) : null,
     rawEvent(f));
 }
+
+// noNull leaves out the empty (null) fields of a record shown as JSON.
+function noNull(k, v) { return v === null ? undefined : v; }
 
 // rawEvent shows the native record behind a finding, fetched when opened.
 function rawEvent(f) {
@@ -289,32 +319,127 @@ function rawEvent(f) {
   const d = el("details", { ontoggle: async () => {
     if (!d.open || pre.dataset.loaded) return;
     pre.dataset.loaded = "1";
-    try { pre.textContent = JSON.stringify(await api("GET", "/v1/events/" + encodeURIComponent(ids[0] || "")), null, 2); }
-    catch (e) { pre.textContent = JSON.stringify(f, null, 2); }
-  } }, el("summary", {}, "Raw event" + (ids.length > 1 ? "s" : "") + " (" + ids.join(", ") + ")"), pre);
+    try { pre.textContent = JSON.stringify(await api("GET", "/v1/events/" + encodeURIComponent(ids[0] || "")), noNull, 2); }
+    catch (e) { pre.textContent = JSON.stringify(f, noNull, 2); }
+  } }, el("summary", {}, "Raw event" + (ids.length > 1 ? "s" : "") + " (", idList(ids), ")"), pre);
   return d;
 }
 
-function approvalList(items) {
-  return el("ul", { class: "steps" }, items.map(a => el("li", { "data-approval": a.id },
-    el("strong", {}, a.playbook), " ", el("span", { class: "status" }, a.status), a.decided_by ? " by " + a.decided_by : "",
-    a.requested_by && a.requested_by !== "parapet" ? el("span", { class: "muted" }, " · requested by " + a.requested_by) : null,
-    el("ul", {}, (a.steps || []).map(s => el("li", { class: "muted" }, (s.action || s.Action || "") + " " + (s.target || s.Target || "")))),
-    a.status === "pending" && ["approver", "admin"].includes(state.role) ? el("div", {},
-      el("input", { type: "text", "data-comment": a.id, placeholder: "a comment for the audit trail (who confirmed what)", "aria-label": "comment" }),
-      el("button", { class: "primary", "data-approve": a.id, onclick: () => decide(a.id, true) }, "Approve and run"), " ",
-      el("button", { class: "danger", "data-deny": a.id, onclick: () => decide(a.id, false) }, "Deny")) : null)));
+// idList shows the first few of a long list of ids and a "+N more" that
+// expands to the rest.
+function idList(ids, first = 3) {
+  ids = (ids || []).filter(x => x !== null && x !== undefined && x !== "");
+  if (ids.length <= first + 1) return el("span", { class: "ids" }, ids.join(", "));
+  const rest = el("span", { hidden: "" }, ", " + ids.slice(first).join(", "));
+  const more = el("button", { class: "more", type: "button", "aria-expanded": "false", onclick: () => { rest.hidden = false; more.remove(); } }, "+" + (ids.length - first) + " more");
+  return el("span", { class: "ids" }, ids.slice(0, first).join(", "), rest, " ", more);
 }
 
-async function decide(id, approve) {
-  const box = document.querySelector('input[data-comment="' + CSS.escape(id) + '"]');
-  const comment = box ? box.value : "";
+// left says how long until an instant: "12m 05s", or "" once it passed.
+function left(t) {
+  const ms = new Date(t).getTime() - Date.now();
+  if (!(ms > 0)) return "";
+  const s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+  const pad = n => String(n).padStart(2, "0");
+  return d ? d + "d " + h + "h" : h ? h + "h " + pad(m) + "m" : m + "m " + pad(s % 60) + "s";
+}
+
+function countdownText(a) {
+  const then = a.on_timeout === "approve" ? "it is approved and runs" : "it is denied";
+  const l = left(a.expires);
+  return l ? "Expires in " + l + " (" + when(a.expires) + "); then " + then + "."
+    : "Expired at " + when(a.expires) + "; " + then + " at the next check.";
+}
+
+// The countdowns tick while their page is open.
+setInterval(() => {
+  document.querySelectorAll("[data-countdown]").forEach(e => {
+    const a = e.__approval;
+    if (a) e.textContent = countdownText(a);
+  });
+}, 1000);
+
+function callText(c) {
+  const input = c.input && Object.keys(c.input).length ? " " + JSON.stringify(c.input) : "";
+  return (c.service || "") + " " + (c.operation || "") + input;
+}
+
+function approvalList(items, selectable) {
+  const canDecide = ["approver", "admin"].includes(state.role);
+  return el("ul", { class: "approvals" }, items.map(a => {
+    const inc = a.incident;
+    const pending = a.status === "pending";
+    const cd = pending ? el("p", { class: "countdown", "data-countdown": a.id }, countdownText(a)) : null;
+    if (cd) cd.__approval = a;
+    const asked = a.requested_by && a.requested_by !== "parapet" ? a.requested_by : "parapet (automatic, from the playbook trigger)";
+    return el("li", { class: "approval card", "data-approval": a.id },
+      el("div", { class: "approval-head" },
+        selectable && pending && canDecide ? el("input", { type: "checkbox", class: "pick", "data-pick": a.id, "aria-label": "select " + a.playbook,
+          checked: state.picks.has(a.id) ? "" : undefined, onchange: ev => { if (ev.target.checked) state.picks.add(a.id); else state.picks.delete(a.id); } }) : null,
+        el("strong", {}, a.playbook), " ", el("span", { class: "status run-" + (a.status === "approved" ? "executed" : a.status === "pending" ? "pending-approval" : "denied") }, a.status),
+        a.repeats > 1 ? el("span", { class: "badge repeats", "data-repeats": a.repeats, title: "like requests folded into this approval" }, "×" + a.repeats + " requests") : null),
+      inc ? el("p", { class: "incident-ref" }, el("span", { class: "risk", style: "background:" + riskColor(inc.risk) }, Math.round(inc.risk)), " ",
+        el("a", { href: "#/incident/" + encodeURIComponent(inc.id), "data-incident": inc.id }, inc.title || inc.id),
+        inc.status === "closed" ? el("span", { class: "muted" }, " · closed") : null)
+        : el("p", { class: "muted" }, "Finding " + a.finding_id + " (in no incident)"),
+      el("p", { class: "muted" }, "Asked by " + asked + " · " + when(a.created) +
+        ((a.approvers || []).length ? " · approvers: " + a.approvers.join(", ") : "")),
+      a.repeats > 1 && (a.folded_findings || []).length ? el("p", { class: "muted" }, "Also asked for findings: ", idList(a.folded_findings)) : null,
+      el("ol", { class: "plan" }, (a.steps || []).map(st => el("li", {},
+        el("code", {}, st.action), " on ", el("strong", {}, st.target || "—"), st.region ? el("span", { class: "muted" }, " (" + st.region + ")") : null,
+        (st.calls || []).length ? el("ul", { class: "calls" }, st.calls.map(c => el("li", {}, el("code", {}, callText(c))))) : null))),
+      cd,
+      !pending ? el("p", { class: "muted" }, (a.decided_by ? "Decided by " + a.decided_by : a.status === "expired" ? "Expired" : "Decided") +
+        (a.comment ? ": “" + a.comment + "”" : "")) : null,
+      pending && canDecide ? el("div", {},
+        el("input", { type: "text", "data-comment": a.id, placeholder: "a comment for the audit trail (who confirmed what)", "aria-label": "comment" }),
+        el("button", { class: "primary", "data-approve": a.id, onclick: () => decide(a.id, true) }, "Approve and run"), " ",
+        el("button", { class: "danger", "data-deny": a.id, onclick: () => decide(a.id, false) }, "Deny")) : null);
+  }));
+}
+
+// decisions are the results of this session's latest decisions: they stay
+// on the approvals page until the next decision.
+state.decisions = [];
+// picks and bulkComment: the selection and its comment survive the live
+// updates that redraw the page.
+state.picks = new Set();
+state.bulkComment = "";
+
+async function decideOne(id, approve, comment) {
   try {
     const r = await api("POST", "/v1/approvals/" + encodeURIComponent(id) + (approve ? "/approve" : "/deny"), { comment });
     const res = r.result || {};
     const steps = (res.Steps || res.steps || []).map(s => (s.Action || s.action) + ": " + (s.Status || s.status)).join(", ");
-    toast((approve ? "Approved: " : "Denied: ") + (res.Status || res.status || "") + (steps ? " — " + steps : "") + (r.error ? " (" + r.error + ")" : ""));
-  } catch (e) { toast(e.message); }
+    return { id, ok: !r.error, text: (approve ? "Approved: " : "Denied: ") + (res.Status || res.status || "") + (steps ? " — " + steps : "") + (r.error ? " (" + r.error + ")" : "") };
+  } catch (e) {
+    return { id, ok: false, text: (approve ? "Not approved: " : "Not denied: ") + e.message };
+  }
+}
+
+async function decide(id, approve) {
+  const box = document.querySelector('input[data-comment="' + CSS.escape(id) + '"]');
+  const d = await decideOne(id, approve, box ? box.value : "");
+  state.decisions = [d];
+  toast(d.text);
+  refreshPending();
+  route();
+}
+
+// decideSelected approves or denies every selected approval with one
+// comment: one call each, so each keeps its own role and four-eyes checks.
+async function decideSelected(approve) {
+  const ids = [...document.querySelectorAll("input[data-pick]")].map(b => b.dataset.pick).filter(id => state.picks.has(id));
+  if (!ids.length) { toast("Select the approvals to decide first."); return; }
+  const comment = state.bulkComment;
+  document.querySelectorAll("#bulk button").forEach(b => { b.disabled = true; });
+  const out = [];
+  for (const id of ids) out.push(await decideOne(id, approve, comment));
+  state.decisions = out;
+  state.picks.clear();
+  state.bulkComment = "";
+  const failed = out.filter(d => !d.ok).length;
+  toast((approve ? "Approved " : "Denied ") + (out.length - failed) + " of " + out.length + (failed ? " (" + failed + " failed: see the results)" : ""));
   refreshPending();
   route();
 }
@@ -329,9 +454,27 @@ function toast(msg) {
 async function approvalsView(v) {
   const pending = (await api("GET", "/v1/approvals?status=pending")).items || [];
   const done = ((await api("GET", "/v1/approvals")).items || []).filter(a => a.status !== "pending").slice(-50).reverse();
-  v.replaceChildren(el("h1", { id: "approvals-title" }, "Approvals"),
-    el("div", { class: "card" }, el("h2", {}, "Waiting"), pending.length ? approvalList(pending) : el("p", { class: "empty" }, "Nothing waits for a decision.")),
-    el("div", { class: "card" }, el("h2", {}, "Decided"), done.length ? approvalList(done) : el("p", { class: "empty" }, "None yet.")));
+  const canDecide = ["approver", "admin"].includes(state.role);
+  let bulk = null;
+  if (canDecide && pending.length) {
+    const all = el("input", { type: "checkbox", id: "pick-all", "aria-label": "select all waiting approvals", onchange: () => {
+      document.querySelectorAll("input[data-pick]").forEach(b => { b.checked = all.checked; if (all.checked) state.picks.add(b.dataset.pick); else state.picks.delete(b.dataset.pick); });
+    } });
+    const comment = el("input", { type: "text", id: "bulk-comment", placeholder: "one comment for the selected approvals (audit trail)", "aria-label": "comment for the selected approvals",
+      oninput: () => { state.bulkComment = comment.value; } });
+    comment.value = state.bulkComment;
+    bulk = el("div", { id: "bulk", class: "bulk" },
+      el("label", { class: "muted" }, all, " all"),
+      comment,
+      el("button", { class: "primary", id: "bulk-approve", onclick: () => decideSelected(true) }, "Approve selected"),
+      el("button", { class: "danger", id: "bulk-deny", onclick: () => decideSelected(false) }, "Deny selected"));
+  }
+  const results = state.decisions.length ? el("div", { class: "card", id: "decisions", role: "status" }, el("h2", {}, "Latest decisions"),
+    el("ul", { class: "steps" }, state.decisions.map(d => el("li", { class: d.ok ? "" : "bad", "data-decision": d.id }, d.id + ": " + d.text)))) : null;
+  show(v, el("h1", { id: "approvals-title" }, "Approvals"), results,
+    el("div", { class: "card", id: "waiting" }, el("h2", {}, "Waiting (" + pending.length + ")"), bulk,
+      pending.length ? approvalList(pending, true) : el("p", { class: "empty" }, "Nothing waits for a decision.")),
+    el("div", { class: "card", id: "decided" }, el("h2", {}, "Decided"), done.length ? approvalList(done) : el("p", { class: "empty" }, "None yet.")));
 }
 
 async function overviewView(v) {
@@ -340,7 +483,7 @@ async function overviewView(v) {
   const secs = x => x >= 3600 ? (x / 3600).toFixed(1) + " h" : x >= 60 ? (x / 60).toFixed(1) + " min" : x.toFixed(1) + " s";
   const levels = ["critical", "high", "medium", "low", "informational"];
   const max = Math.max(1, ...levels.map(l => s.findings_by_level[l] || 0));
-  v.replaceChildren(el("h1", {}, "Overview"),
+  show(v, el("h1", {}, "Overview"),
     el("div", { class: "stats" },
       stat(s.incidents, "incidents"), stat(s.findings, "findings"),
       stat(Math.round(100 * s.alert_reduction) + "%", "alert reduction (findings → incidents)"),
@@ -377,10 +520,10 @@ async function postureView(v) {
   const scanBtn = ["analyst", "approver", "admin"].includes(state.role) ? el("button", { id: "scan-now", onclick: async () => {
     try { await api("POST", "/v1/posture/scan"); toast("Scan queued"); } catch (e) { toast(e.message); } } }, "Scan now") : null;
   if (!targets.length) {
-    v.replaceChildren(el("h1", {}, "Posture"), el("p", { class: "empty" }, "No posture scan yet: configure posture.iac, posture.config or posture.aws."), scanBtn);
+    show(v, el("h1", {}, "Posture"), el("p", { class: "empty" }, "No posture scan yet: configure posture.iac, posture.config or posture.aws."), scanBtn);
     return;
   }
-  v.replaceChildren(el("h1", { id: "posture-title" }, "Posture"), scanBtn, ...targets.map(t => {
+  show(v, el("h1", { id: "posture-title" }, "Posture"), scanBtn, ...targets.map(t => {
     const trend = (p.trend || []).filter(x => x.target === t.target);
     return el("div", { class: "card" },
       el("h2", {}, t.target), el("p", { class: "muted" }, "scanned " + when(t.at) + " · " + t.resources + " resources · " + t.passed + " passed · " + t.failed + " failed · " + t.unknown + " unknown · " + t.suppressed + " suppressed"),
@@ -461,7 +604,7 @@ function stat(n, label) { return el("div", { class: "card stat" }, el("div", { c
 async function auditView(v) {
   const a = await api("GET", "/v1/audit?limit=200");
   const c = a.chain || {};
-  v.replaceChildren(el("h1", {}, "Audit trail"),
+  show(v, el("h1", {}, "Audit trail"),
     el("div", { class: "card" }, c.intact ? el("p", { class: "ok", id: "chain" }, "Hash chain intact: " + c.records + " records, head " + (c.head || "").slice(0, 16) + "…" + (c.anchor ? " · anchored at record " + c.anchor.seq + " (" + when(c.anchor.time) + ")" : " · not anchored yet"))
       : el("p", { class: "bad", id: "chain" }, "Hash chain broken: " + (c.problem || ""))),
     el("div", { class: "card" }, el("table", {}, el("thead", {}, el("tr", {}, ["#", "Time", "Kind", "Actor", "Playbook / action", "Target"].map(h => el("th", {}, h)))),
@@ -472,7 +615,7 @@ async function auditView(v) {
       })))));
 }
 
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => { const t = $("#toast"); if (t) t.remove(); route(); });
 document.addEventListener("DOMContentLoaded", async () => {
   $("#login-form").addEventListener("submit", login);
   const r = await fetch("/ui/session", { credentials: "same-origin" });
