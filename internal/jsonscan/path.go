@@ -1,6 +1,9 @@
 package jsonscan
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Each calls fn with the bounds of every value reached by path in the JSON
 // value at b[i]. Segments are object keys separated by dots; a segment made
@@ -75,4 +78,30 @@ func index(s string) (int, bool) {
 		n = n*10 + int(s[i]-'0')
 	}
 	return n, true
+}
+
+// GetString is the string at path in the object at the start of b, or ""
+// when there is none (or the value is not a string).
+func GetString(b []byte, path string) string {
+	vs, ve, ok := Get(b, 0, path)
+	if !ok || b[vs] != '"' {
+		return ""
+	}
+	return Unquote(b[vs:ve])
+}
+
+// GetNumber is the number at path in the object at the start of b, written
+// as a JSON number or as a string holding one; ok is false when there is
+// none.
+func GetNumber(b []byte, path string) (float64, bool) {
+	vs, ve, ok := Get(b, 0, path)
+	if !ok {
+		return 0, false
+	}
+	raw := string(b[vs:ve])
+	if b[vs] == '"' {
+		raw = Unquote(b[vs:ve])
+	}
+	f, err := strconv.ParseFloat(raw, 64)
+	return f, err == nil
 }

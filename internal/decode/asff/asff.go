@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,13 +38,7 @@ const (
 // GuardDuty's (Parapet ingests GuardDuty findings natively, with more
 // detail than their ASFF copy).
 func Skip(rec []byte) string {
-	get := func(path string) string {
-		vs, ve, ok := jsonscan.Get(rec, 0, path)
-		if !ok || rec[vs] != '"' {
-			return ""
-		}
-		return jsonscan.Unquote(rec[vs:ve])
-	}
+	get := func(path string) string { return jsonscan.GetString(rec, path) }
 	if get("ProductName") == ProductName || get("ProductFields."+ProductField) != "" {
 		return "exported by Parapet"
 	}
@@ -61,25 +54,8 @@ func Decode(rec []byte, ev *event.Event) error {
 	if err := jsonscan.Valid(rec); err != nil {
 		return err
 	}
-	get := func(path string) string {
-		vs, ve, ok := jsonscan.Get(rec, 0, path)
-		if !ok || rec[vs] != '"' {
-			return ""
-		}
-		return jsonscan.Unquote(rec[vs:ve])
-	}
-	num := func(path string) (float64, bool) {
-		vs, ve, ok := jsonscan.Get(rec, 0, path)
-		if !ok {
-			return 0, false
-		}
-		raw := string(rec[vs:ve])
-		if rec[vs] == '"' {
-			raw = jsonscan.Unquote(rec[vs:ve])
-		}
-		f, err := strconv.ParseFloat(raw, 64)
-		return f, err == nil
-	}
+	get := func(path string) string { return jsonscan.GetString(rec, path) }
+	num := func(path string) (float64, bool) { return jsonscan.GetNumber(rec, path) }
 	id, product, generator := get("Id"), get("ProductArn"), get("GeneratorId")
 	if id == "" || product == "" || generator == "" {
 		return ErrNotFinding

@@ -38,13 +38,7 @@ func Decode(rec []byte, ev *event.Event) error {
 	if err := jsonscan.Valid(rec); err != nil {
 		return err
 	}
-	get := func(path string) string {
-		vs, ve, ok := jsonscan.Get(rec, 0, path)
-		if !ok || rec[vs] != '"' {
-			return ""
-		}
-		return jsonscan.Unquote(rec[vs:ve])
-	}
+	get := func(path string) string { return jsonscan.GetString(rec, path) }
 	method, when := get("protoPayload.methodName"), get("timestamp")
 	if method == "" || when == "" {
 		return ErrNotAuditLog

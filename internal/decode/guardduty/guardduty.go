@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/decode"
@@ -24,25 +23,8 @@ func Decode(rec []byte, ev *event.Event) error {
 	if err := jsonscan.Valid(rec); err != nil {
 		return err
 	}
-	get := func(path string) string {
-		vs, ve, ok := jsonscan.Get(rec, 0, path)
-		if !ok || rec[vs] != '"' {
-			return ""
-		}
-		return jsonscan.Unquote(rec[vs:ve])
-	}
-	num := func(path string) (float64, bool) {
-		vs, ve, ok := jsonscan.Get(rec, 0, path)
-		if !ok {
-			return 0, false
-		}
-		raw := string(rec[vs:ve])
-		if rec[vs] == '"' {
-			raw = jsonscan.Unquote(rec[vs:ve])
-		}
-		f, err := strconv.ParseFloat(raw, 64)
-		return f, err == nil
-	}
+	get := func(path string) string { return jsonscan.GetString(rec, path) }
+	num := func(path string) (float64, bool) { return jsonscan.GetNumber(rec, path) }
 	id, typ := get("id"), get("type")
 	sev, hasSev := num("severity")
 	if id == "" || typ == "" || !hasSev {
