@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,10 +22,11 @@ var ErrMissing = errors.New("moto_server is not on PATH (install moto: pip insta
 
 // Moto is a running moto_server.
 type Moto struct {
-	URL  string
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	logs bytes.Buffer
+	URL    string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has ended
+	mu     sync.Mutex
+	logs   bytes.Buffer
 }
 
 // Start starts moto_server and waits until it answers.
@@ -33,12 +35,33 @@ func Start() (*Moto, error) {
 	if err != nil {
 		return nil, ErrMissing
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	// The port is free when picked but not held: another process (a test
+	// package running beside this one) may take it before moto binds it.
+	// Then this moto exits, and the one answering is the other's: try
+	// another port.
+	var last error
+	for range 5 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		m, err := start(bin, port)
+		if err == nil {
+			return m, nil
+		}
+		last = err
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	return nil, last
+}
+
+var errPortTaken = errors.New("moto_server: the port was taken")
+
+func start(bin string, port int) (*Moto, error) {
 	m := &Moto{URL: "http://127.0.0.1:" + strconv.Itoa(port)}
 	m.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	m.cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
@@ -46,17 +69,39 @@ func Start() (*Moto, error) {
 	if err := m.cmd.Start(); err != nil {
 		return nil, err
 	}
+	m.exited = make(chan struct{})
+	exited := m.exited
+	go func() { _ = m.cmd.Wait(); close(exited) }()
+	// Ours answers when it says it runs on the port (werkzeug's line) and
+	// the port answers.
+	running := "Running on " + m.URL
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(m.URL + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return m, nil
+		select {
+		case <-exited:
+			if strings.Contains(m.log(), "in use") {
+				return nil, fmt.Errorf("%w (%d)", errPortTaken, port)
+			}
+			return nil, fmt.Errorf("moto_server exited: %s", m.log())
+		default:
+		}
+		if strings.Contains(m.log(), running) {
+			resp, err := http.Get(m.URL + "/moto-api/")
+			if err == nil {
+				resp.Body.Close()
+				return m, nil
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	m.Stop()
-	return nil, fmt.Errorf("moto_server did not answer within 30 s: %s", m.logs.String())
+	return nil, fmt.Errorf("moto_server did not answer within 30 s: %s", m.log())
+}
+
+func (m *Moto) log() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.logs.String()
 }
 
 type lockedWriter struct{ m *Moto }
@@ -97,6 +142,6 @@ func (m *Moto) Env() map[string]string {
 func (m *Moto) Stop() {
 	if m.cmd != nil && m.cmd.Process != nil {
 		_ = m.cmd.Process.Kill()
-		_ = m.cmd.Wait()
+		<-m.exited
 	}
 }
