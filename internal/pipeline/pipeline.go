@@ -356,7 +356,7 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 		findings, grown = p.aggregate(findings)
 	}
 	t := time.Now()
-	findings, err = p.store(ctx, s.Seq, findings, grown)
+	findings, filed, err := p.store(ctx, s.Seq, findings, grown)
 	if err != nil {
 		return err
 	}
@@ -374,7 +374,7 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 			if rec := findings[i].Record; len(rec) > 0 {
 				line = append(append(append(line[:len(line)-1], `,"record":`...), rec...), '}')
 			}
-			if line, err = p.withIncident(ctx, line, findings[i].ID); err != nil {
+			if line, err = p.withIncident(ctx, line, findings[i].ID, filed); err != nil {
 				return err
 			}
 			if p.RespondRewrite != nil {
@@ -460,17 +460,20 @@ func updateGrown(ctx context.Context, tx *store.Tx, f *detect.Finding, res sql.R
 // store files the findings into incidents and writes both, updates the
 // episodes that grew, then drops the body from the spool, in one
 // transaction.
-func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detect.Finding) ([]detect.Finding, error) {
+func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detect.Finding) ([]detect.Finding, map[string]string, error) {
 	// Matched before any lock is taken: an expensive suppression holds
 	// up this body, never the API.
 	sids := p.suppressedIDs(findings)
 	tx, err := p.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer tx.Rollback()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	changed := map[string]*correlate.Incident{}
+	// filed: the incident each finding this body opened was filed into
+	// (what the playbooks see as incident_id).
+	filed := map[string]string{}
 	p.cmu.Lock()
 	defer p.cmu.Unlock()
 	kept := findings[:0]
@@ -483,10 +486,10 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				f.ID, "suppressed:"+sid, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if err := updateGrown(ctx, tx, f, res); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if n, _ := res.RowsAffected(); n > 0 { // a replayed body's are stored already
 				p.Metrics.Suppressed.Inc()
@@ -499,7 +502,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 			// Filed already: a replayed body's, or a behavioural session's
 			// finding that grew, which replaces the stored one.
 			if err := updateGrown(ctx, tx, f, nil); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
@@ -509,9 +512,10 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 		if in != nil {
 			changed[in.ID] = in
 			incidentID = in.ID
+			filed[f.ID] = in.ID
 			for _, id := range p.Incidents.Attached() {
 				if _, err := tx.ExecContext(ctx, `UPDATE findings SET incident_id = ? WHERE id = ? AND incident_id = ''`, in.ID, id); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 		}
@@ -519,12 +523,12 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			f.ID, incidentID, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(f.Record) > 0 && len(f.EventIDs) > 0 && json.Valid(f.Record) {
 			// The native record behind the finding, for the analyst.
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO events (id, body) VALUES (?, ?)`, f.EventIDs[0], string(f.Record)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
@@ -538,7 +542,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 		// filed, counted and acted on when it opened).
 		f := &grown[i]
 		if _, err := tx.ExecContext(ctx, `UPDATE findings SET body = ? WHERE id = ?`, string(report.AppendFindingJSON(nil, f)), f.ID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	opened := 0
@@ -546,7 +550,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 		// Counted when its row is new, whatever its findings so far.
 		var stored int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE id = ?`, in.ID).Scan(&stored); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if stored == 0 {
 			opened++
@@ -556,14 +560,14 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, risk = excluded.risk, first = excluded.first, last = excluded.last, updated = excluded.updated, body = excluded.body`,
 			in.ID, in.Status, in.Risk, in.First.UTC().Format(time.RFC3339Nano), in.Last.UTC().Format(time.RFC3339Nano), now, string(body))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.Metrics.Incidents.Add(float64(opened))
 	p.Metrics.Spooled.Dec()
@@ -584,7 +588,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 			p.OnChange("incident", in)
 		}
 	}
-	return kept, nil
+	return kept, filed, nil
 }
 
 // loadSignals reads the most recent signals no incident took yet (stored
@@ -754,10 +758,14 @@ func Incident(ctx context.Context, db *store.DB, id string) (*correlate.Incident
 
 // withIncident adds to a finding's JSON line the id of the incident it was
 // filed into (incident_id: what ticket actions key their tickets by and
-// link back to), when it was filed into one.
-func (p *Pipeline) withIncident(ctx context.Context, line []byte, findingID string) ([]byte, error) {
-	var id string
-	err := p.DB.QueryRowContext(ctx, `SELECT incident_id FROM findings WHERE id = ?`, findingID).Scan(&id)
+// link back to), when it was filed into one: from filed, what this body's
+// store just filed, else (a replayed or stored finding) from the store.
+func (p *Pipeline) withIncident(ctx context.Context, line []byte, findingID string, filed map[string]string) ([]byte, error) {
+	id, ok := filed[findingID]
+	var err error
+	if !ok {
+		err = p.DB.QueryRowContext(ctx, `SELECT incident_id FROM findings WHERE id = ?`, findingID).Scan(&id)
+	}
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (id == "" || strings.HasPrefix(id, "suppressed:"))) {
 		return line, nil
 	}

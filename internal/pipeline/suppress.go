@@ -206,7 +206,7 @@ func (p *Pipeline) Finding(ctx context.Context, id string) (*respond.Finding, er
 			line = []byte(body[:len(body)-1] + `,"record":` + rec + "}")
 		}
 	}
-	if line, err = p.withIncident(ctx, line, id); err != nil {
+	if line, err = p.withIncident(ctx, line, id, nil); err != nil {
 		return nil, err
 	}
 	if p.RespondRewrite != nil {
