@@ -38,9 +38,9 @@ type Incident struct {
 	ID         string         `json:"id"`
 	Title      string         `json:"title"`
 	Headline   string         `json:"headline"` // the worst finding's title
-	Level      string         `json:"level"`    // the worst finding's level
-	Status     string         `json:"status"`   // open, closed
-	Key        string         `json:"key"`      // principal:ARN, resource:ARN or ip:ADDR
+	Level      string         `json:"level"`    // the band of Risk (see LevelOf)
+	Status     string         `json:"status"`   // open, closed, merged
+	Key        string         `json:"key"`      // the first finding's first entity (see Graph)
 	Risk       float64        `json:"risk"`     // 0–100
 	First      time.Time      `json:"first"`    // event time of the first finding
 	Last       time.Time      `json:"last"`
@@ -62,41 +62,71 @@ type Incident struct {
 	Closed      time.Time `json:"closed,omitzero"`
 	ClosedBy    string    `json:"closed_by,omitempty"`
 	CloseReason string    `json:"close_reason,omitempty"`
+	// Summary says the story in one line: each step (a rule's findings),
+	// who it is about and how many.
+	Summary string      `json:"summary,omitempty"`
+	Story   []StoryPart `json:"story,omitempty"`
+	// Entities are what joins the incident's findings (see Graph), at
+	// most MaxIncidentEntities.
+	Entities []string `json:"entities,omitempty"`
+	// MergedInto: a finding joined this incident to an older one, which
+	// holds its findings now (status "merged").
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // Correlator builds incidents. Not safe for concurrent use.
 type Correlator struct {
 	Window time.Duration
-	open   map[string]*Incident // by key: the latest incident of each key
-	seen   map[string]string    // finding id → incident id
+	// Graph, when set, resolves a finding's entities (see Graph.Entities);
+	// without it a finding's only entity is its Key.
+	Graph *Graph
+	open  map[string]*Incident  // by id: the incidents that can still take findings
+	index map[string][]*Incident // entity → the open incidents holding it
+	// into: an incident merged into another → that one.
+	into map[string]string
+	seen map[string]string // finding id → incident id
 	// order remembers seen ids oldest first, so that the map stays
 	// bounded (MaxSeen): a replay after a crash is recent.
 	order []string
 	next  int
-	// pending holds, by key, the signals no incident took yet, oldest
-	// first (at most MaxSignals a key); attached lists the ones the last
-	// Add filed into the incident it opened.
-	pending  map[string][]pendingSignal
+	// pending holds, by entity, the signals no incident took yet, oldest
+	// first (at most MaxSignals an entity); attached lists the ones the
+	// last Add filed into its incident, merged the incidents it merged.
+	pending  map[string][]*pendingSignal
 	attached []string
+	merged   []Merge
 }
+
+// Merge says that a finding joined two incidents: From's findings now
+// belong to Into, and From is kept only as a pointer (status "merged").
+type Merge struct{ From, Into string }
 
 // pendingSignal is what an incident needs of a signal to take it later.
 type pendingSignal struct {
 	id         string
 	time       time.Time
 	level      string
+	title      string
+	who        string
 	resources  []string
 	tactics    []string
 	techniques []string
+	entities   []string
+	taken      bool
 }
 
 // MaxFindingIDs bounds the finding ids an incident lists; MaxSeen bounds
 // how many finding ids the correlator remembers for de-duplication.
-// MaxSignals bounds the signals waiting for an incident, per key.
+// MaxSignals bounds the signals waiting for an incident, per entity.
+// MaxIncidentFindings and MaxIncidentEntities cap what one incident
+// grows to by merging: past them a finding that touches two incidents
+// joins the older one and leaves the other alone.
 const (
-	MaxFindingIDs = 500
-	MaxSeen       = 200_000
-	MaxSignals    = 100
+	MaxFindingIDs       = 500
+	MaxSeen             = 200_000
+	MaxSignals          = 100
+	MaxIncidentFindings = 5000
+	MaxIncidentEntities = 500
 )
 
 // Signal reports whether a finding is a signal: informational, stored and
@@ -124,7 +154,8 @@ func New(window time.Duration) *Correlator {
 	if window <= 0 {
 		window = time.Hour
 	}
-	return &Correlator{Window: window, open: map[string]*Incident{}, seen: map[string]string{}, pending: map[string][]pendingSignal{}}
+	return &Correlator{Window: window, open: map[string]*Incident{}, index: map[string][]*Incident{}, into: map[string]string{},
+		seen: map[string]string{}, pending: map[string][]*pendingSignal{}}
 }
 
 // RestoreSignals takes back, after a restart, the stored signals that no
@@ -133,14 +164,18 @@ func New(window time.Duration) *Correlator {
 func (c *Correlator) RestoreSignals(fs []*detect.Finding) {
 	for _, f := range fs {
 		if _, ok := c.seen[f.ID]; !ok {
-			c.wait(Key(f), f)
+			c.wait(c.entities(f), f)
 		}
 	}
 }
 
 // Attached lists the signals, by finding id, that the last Add filed into
-// the incident it opened (they were stored before without one).
+// its incident (they were stored before without one).
 func (c *Correlator) Attached() []string { return c.attached }
+
+// Merged lists the incidents the last Add merged into the one it
+// returned.
+func (c *Correlator) Merged() []Merge { return c.merged }
 
 // Restore takes back incidents from the store after a restart, so that
 // new findings join them as they would have.
@@ -149,8 +184,16 @@ func (c *Correlator) Restore(incs []*Incident) {
 		if in.Count == 0 {
 			in.Count = len(in.Findings)
 		}
-		if cur := c.open[in.Key]; cur == nil || in.Last.After(cur.Last) {
-			c.open[in.Key] = in
+		if in.Status == "merged" {
+			c.into[in.ID] = in.MergedInto
+			continue
+		}
+		if len(in.Entities) == 0 && in.Key != "" {
+			in.Entities = []string{in.Key}
+		}
+		c.open[in.ID] = in
+		for _, e := range in.Entities {
+			c.index[e] = append(c.index[e], in)
 		}
 		for _, f := range in.Findings {
 			c.remember(f, in.ID)
@@ -175,47 +218,173 @@ func Key(f *detect.Finding) string {
 	return "account:" + f.Cloud.Account
 }
 
+// entities are a finding's entities (its Key when it has none).
+func (c *Correlator) entities(f *detect.Finding) []string {
+	var es []string
+	if c.Graph != nil {
+		es = c.Graph.Entities(f)
+	} else {
+		es = (*Graph)(nil).Entities(f)
+	}
+	if len(es) == 0 {
+		es = []string{Key(f)}
+	}
+	return es
+}
+
+// resolve follows merges to the incident that holds id now.
+func (c *Correlator) resolve(id string) string {
+	for range 16 {
+		next, ok := c.into[id]
+		if !ok {
+			break
+		}
+		id = next
+	}
+	return id
+}
+
+func (c *Correlator) within(in *Incident, t time.Time) bool {
+	return in.Status == "open" && t.Sub(in.Last) <= c.Window && in.First.Sub(t) <= c.Window
+}
+
 // Add files a finding. It returns the incident it joined and whether the
 // finding was new (false: already filed, nothing changed). A signal that
 // no incident takes yet returns a nil incident: it waits for one (see
-// Signal). Attached then lists the waiting signals an incident opened by
-// this finding took.
+// Signal). Attached then lists the waiting signals the incident took,
+// and Merged the incidents this finding joined into it.
+//
+// A finding joins every open incident that holds one of its entities
+// within the window; when there are several, they become one (the oldest
+// takes the others), unless that would pass MaxIncidentFindings or
+// MaxIncidentEntities.
 func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 	c.attached = c.attached[:0]
+	c.merged = c.merged[:0]
 	if id, ok := c.seen[f.ID]; ok {
 		if id == "" {
 			return nil, false // a signal still waiting
 		}
-		for _, in := range c.open {
-			if in.ID == id {
-				return in, false
-			}
+		id = c.resolve(id)
+		if in := c.open[id]; in != nil {
+			return in, false
 		}
 		return &Incident{ID: id}, false
 	}
-	key := Key(f)
-	in := c.open[key]
-	if in == nil || in.Status == "closed" || f.Time.Sub(in.Last) > c.Window || in.First.Sub(f.Time) > c.Window {
+	ents := c.entities(f)
+	var cands []*Incident
+	for _, e := range ents {
+		for _, in := range c.index[e] {
+			if c.within(in, f.Time) && !slices.Contains(cands, in) {
+				cands = append(cands, in)
+			}
+		}
+	}
+	var in *Incident
+	if len(cands) == 0 {
 		if Signal(f) {
-			c.wait(key, f)
+			c.wait(ents, f)
 			return nil, true
 		}
-		sum := sha256.Sum256([]byte(key + "\x00" + f.ID))
-		in = &Incident{ID: "inc-" + hex.EncodeToString(sum[:8]), Status: "open", Key: key, First: f.Time, Last: f.Time,
+		sum := sha256.Sum256([]byte(ents[0] + "\x00" + f.ID))
+		in = &Incident{ID: "inc-" + hex.EncodeToString(sum[:8]), Status: "open", Key: ents[0], First: f.Time, Last: f.Time,
 			Account: f.Cloud.Account, Levels: map[string]int{}}
-		if strings.HasPrefix(key, "principal:") {
-			in.Principal = strings.TrimPrefix(key, "principal:")
+		if strings.HasPrefix(ents[0], "p:") {
+			in.Principal = strings.TrimPrefix(ents[0], "p:")
 		}
-		c.open[key] = in
-		c.take(key, in, f.Time)
+		c.open[in.ID] = in
+	} else {
+		sort.Slice(cands, func(i, j int) bool {
+			if !cands[i].First.Equal(cands[j].First) {
+				return cands[i].First.Before(cands[j].First)
+			}
+			return cands[i].ID < cands[j].ID
+		})
+		in = cands[0]
+		for _, o := range cands[1:] {
+			if in.Count+o.Count <= MaxIncidentFindings && len(in.Entities)+len(o.Entities) <= MaxIncidentEntities {
+				c.merge(in, o)
+			}
+		}
 	}
-	c.file(in, pendingOf(f))
+	for _, e := range ents {
+		c.addEntity(in, e)
+	}
+	c.take(in, f.Time)
+	p := pendingOf(f)
+	p.entities = ents
+	c.file(in, p)
 	c.score(in, f)
 	return in, true
 }
 
-func pendingOf(f *detect.Finding) pendingSignal {
-	p := pendingSignal{id: f.ID, time: f.Time, level: f.Level, tactics: f.Attack.Tactics, techniques: f.Attack.Techniques}
+// merge moves o into in.
+func (c *Correlator) merge(in, o *Incident) {
+	for _, id := range o.Findings {
+		if len(in.Findings) < MaxFindingIDs {
+			in.Findings = append(in.Findings, id)
+		}
+		c.remember(id, in.ID)
+	}
+	in.Count += o.Count
+	if worstRank(o.Levels) > worstRank(in.Levels) || in.Headline == "" {
+		in.Headline = o.Headline
+	}
+	for lv, n := range o.Levels {
+		in.Levels[lv] += n
+	}
+	if o.First.Before(in.First) {
+		in.First = o.First
+	}
+	if o.Last.After(in.Last) {
+		in.Last = o.Last
+	}
+	addAll(&in.Resources, o.Resources, 50)
+	addAll(&in.Tactics, o.Tactics, len(TacticOrder)+8)
+	sortTactics(in.Tactics)
+	addAll(&in.Techniques, o.Techniques, 100)
+	for _, e := range o.Entities {
+		c.addEntity(in, e)
+	}
+	for _, sp := range o.Story {
+		in.addPart(sp.Title, sp.First, sp.Count, sp.Who...)
+	}
+	o.Status, o.MergedInto = "merged", in.ID
+	c.into[o.ID] = in.ID
+	delete(c.open, o.ID)
+	for _, e := range o.Entities {
+		c.unindex(e, o)
+	}
+	c.merged = append(c.merged, Merge{From: o.ID, Into: in.ID})
+}
+
+func addAll(dst *[]string, src []string, max int) {
+	for _, s := range src {
+		if !slices.Contains(*dst, s) && len(*dst) < max {
+			*dst = append(*dst, s)
+		}
+	}
+}
+
+func (c *Correlator) addEntity(in *Incident, e string) {
+	if slices.Contains(in.Entities, e) || len(in.Entities) >= MaxIncidentEntities {
+		return
+	}
+	in.Entities = append(in.Entities, e)
+	c.index[e] = append(c.index[e], in)
+}
+
+func (c *Correlator) unindex(e string, in *Incident) {
+	ins := slices.DeleteFunc(c.index[e], func(x *Incident) bool { return x == in })
+	if len(ins) == 0 {
+		delete(c.index, e)
+	} else {
+		c.index[e] = ins
+	}
+}
+
+func pendingOf(f *detect.Finding) *pendingSignal {
+	p := &pendingSignal{id: f.ID, time: f.Time, level: f.Level, title: f.Title, who: Who(f), tactics: f.Attack.Tactics, techniques: f.Attack.Techniques}
 	for _, r := range f.Resources {
 		id := r.UID
 		if id == "" {
@@ -228,42 +397,79 @@ func pendingOf(f *detect.Finding) pendingSignal {
 	return p
 }
 
-// wait keeps a signal until an alerting finding of its key opens an
-// incident within the window, dropping the oldest past MaxSignals.
-func (c *Correlator) wait(key string, f *detect.Finding) {
-	c.remember(f.ID, "")
-	ps := append(c.pending[key], pendingSignal{})
-	if len(ps) > MaxSignals {
-		ps = ps[1:]
+// Who names, for a story, who or what a finding is about: the actor's
+// user or session name, else the first resource's name, else the source
+// address.
+func Who(f *detect.Finding) string {
+	a := &f.Actor
+	switch {
+	case a.Type == "AssumedRole" && a.SessionName != "" && a.UserName != "":
+		return a.UserName + "/" + a.SessionName
+	case a.UserName != "":
+		return a.UserName
+	case a.ARN != "":
+		if i := strings.LastIndexAny(a.ARN, "/:"); i >= 0 {
+			return a.ARN[i+1:]
+		}
+		return a.ARN
 	}
-	ps[len(ps)-1] = pendingOf(f)
-	c.pending[key] = ps
+	for _, r := range f.Resources {
+		if r.Name != "" {
+			return r.Name
+		}
+	}
+	if f.SrcIP != "" {
+		return f.SrcIP
+	}
+	return ""
 }
 
-// take files into a new incident the key's waiting signals within the
-// window of the finding that opened it.
-func (c *Correlator) take(key string, in *Incident, at time.Time) {
-	ps := c.pending[key]
-	if len(ps) == 0 {
-		return
+// wait keeps a signal until an alerting finding that shares one of its
+// entities files it within the window, dropping the oldest past
+// MaxSignals an entity.
+func (c *Correlator) wait(ents []string, f *detect.Finding) {
+	c.remember(f.ID, "")
+	p := pendingOf(f)
+	p.entities = ents
+	for _, e := range ents {
+		ps := append(c.pending[e], p)
+		if len(ps) > MaxSignals {
+			ps = ps[1:]
+		}
+		c.pending[e] = ps
 	}
-	delete(c.pending, key)
-	for _, p := range ps {
-		if at.Sub(p.time) > c.Window || p.time.Sub(at) > c.Window {
+}
+
+// take files into an incident the waiting signals of its entities within
+// the window of at.
+func (c *Correlator) take(in *Incident, at time.Time) {
+	for _, e := range in.Entities {
+		ps := c.pending[e]
+		if len(ps) == 0 {
 			continue
 		}
-		c.file(in, p)
-		c.attached = append(c.attached, p.id)
+		delete(c.pending, e)
+		for _, p := range ps {
+			if p.taken || at.Sub(p.time) > c.Window || p.time.Sub(at) > c.Window {
+				continue
+			}
+			p.taken = true
+			c.file(in, p)
+			c.attached = append(c.attached, p.id)
+		}
 	}
 }
 
 // file adds a finding's part to an incident (the score is the caller's).
-func (c *Correlator) file(in *Incident, p pendingSignal) {
+func (c *Correlator) file(in *Incident, p *pendingSignal) {
 	c.remember(p.id, in.ID)
 	if len(in.Findings) < MaxFindingIDs {
 		in.Findings = append(in.Findings, p.id)
 	}
 	in.Count++
+	if r := detect.LevelRank(p.level); in.Headline == "" || r > worstRank(in.Levels) {
+		in.Headline = p.title
+	}
 	in.Levels[p.level]++
 	if p.time.Before(in.First) {
 		in.First = p.time
@@ -271,22 +477,71 @@ func (c *Correlator) file(in *Incident, p pendingSignal) {
 	if p.time.After(in.Last) {
 		in.Last = p.time
 	}
-	for _, id := range p.resources {
-		if !slices.Contains(in.Resources, id) && len(in.Resources) < 50 {
-			in.Resources = append(in.Resources, id)
+	addAll(&in.Resources, p.resources, 50)
+	addAll(&in.Tactics, p.tactics, len(TacticOrder)+8)
+	sortTactics(in.Tactics)
+	addAll(&in.Techniques, p.techniques, 100)
+	for _, e := range p.entities {
+		c.addEntity(in, e)
+	}
+	in.addPart(p.title, p.time, 1, p.who)
+}
+
+// worstRank is the rank of the worst level counted, -1 for none.
+func worstRank(levels map[string]int) int {
+	w := -1
+	for lv, n := range levels {
+		if r := detect.LevelRank(lv); n > 0 && r > w {
+			w = r
 		}
 	}
-	for _, t := range p.tactics {
-		if !slices.Contains(in.Tactics, t) {
-			in.Tactics = append(in.Tactics, t)
+	return w
+}
+
+func sortTactics(ts []string) {
+	sort.SliceStable(ts, func(i, j int) bool { return tacticRank(ts[i]) < tacticRank(ts[j]) })
+}
+
+// StoryPart is one step of an incident's story: the findings of one rule,
+// who they are about and when the first was.
+type StoryPart struct {
+	Title string    `json:"title"`
+	Who   []string  `json:"who,omitempty"` // at most maxWho, then WhoMore counts the rest
+	More  int       `json:"who_more,omitempty"`
+	Count int       `json:"count"`
+	First time.Time `json:"first"`
+}
+
+const (
+	maxParts = 12
+	maxWho   = 8
+)
+
+func (in *Incident) addPart(title string, at time.Time, n int, who ...string) {
+	i := slices.IndexFunc(in.Story, func(p StoryPart) bool { return p.Title == title })
+	if i < 0 {
+		if len(in.Story) >= maxParts {
+			return
+		}
+		in.Story = append(in.Story, StoryPart{Title: title, First: at})
+		i = len(in.Story) - 1
+	}
+	sp := &in.Story[i]
+	sp.Count += n
+	if at.Before(sp.First) {
+		sp.First = at
+	}
+	for _, w := range who {
+		if w == "" || slices.Contains(sp.Who, w) {
+			continue
+		}
+		if len(sp.Who) < maxWho {
+			sp.Who = append(sp.Who, w)
+		} else {
+			sp.More++
 		}
 	}
-	sort.SliceStable(in.Tactics, func(i, j int) bool { return tacticRank(in.Tactics[i]) < tacticRank(in.Tactics[j]) })
-	for _, t := range p.techniques {
-		if !slices.Contains(in.Techniques, t) {
-			in.Techniques = append(in.Techniques, t)
-		}
-	}
+	sort.SliceStable(in.Story, func(a, b int) bool { return in.Story[a].First.Before(in.Story[b].First) })
 }
 
 func tacticRank(t string) int {
@@ -296,16 +551,40 @@ func tacticRank(t string) int {
 	return len(TacticOrder)
 }
 
+// Risk floors by the worst finding's level, and the level bands risk
+// falls in: an incident's level derives from its risk, and its risk is
+// never below what its worst finding alone says.
+var (
+	riskFloor = map[string]float64{"low": 15, "medium": 40, "high": 65, "critical": 85}
+	riskBands = []struct {
+		min   float64
+		level string
+	}{{85, "critical"}, {65, "high"}, {40, "medium"}, {15, "low"}, {0, "informational"}}
+)
+
+// LevelOf is the level of a risk.
+func LevelOf(risk float64) string {
+	for _, b := range riskBands {
+		if risk >= b.min {
+			return b.level
+		}
+	}
+	return "informational"
+}
+
 // score: the findings' level weights summed, multiplied by 1.5 for each
 // ATT&CK tactic beyond the first (an attack moving through the kill chain
-// is worse than noise repeating), squashed to 0–100.
+// is worse than noise repeating), squashed to 0–100, then combined with
+// the floor the worst finding's level sets; the level is the risk's band.
 func (c *Correlator) score(in *Incident, latest *detect.Finding) {
 	sum := 0.0
 	var parts []string
+	worst := ""
 	for _, lv := range detect.Levels {
 		if n := in.Levels[lv]; n > 0 {
 			sum += float64(n) * levelWeight[lv]
 			parts = append(parts, fmt.Sprintf("%d %s", n, lv))
+			worst = lv
 		}
 	}
 	mult := math.Pow(1.5, float64(max(len(in.Tactics)-1, 0)))
@@ -314,41 +593,101 @@ func (c *Correlator) score(in *Incident, latest *detect.Finding) {
 	if len(in.Tactics) > 1 {
 		in.Why = append(in.Why, fmt.Sprintf("%d ATT&CK tactics in kill-chain order (%s): ×%.2f", len(in.Tactics), strings.Join(in.Tactics, " → "), mult))
 	}
-	// The title: the worst finding's (the first of that level), and how
-	// many more.
-	if in.Headline == "" || detect.LevelRank(latest.Level) > detect.LevelRank(in.Level) {
-		in.Headline, in.Level = latest.Title, latest.Level
+	if fl := riskFloor[worst]; fl > 0 {
+		// The worst finding alone sets a floor; the rest of the story
+		// raises the risk from there (as independent chances: 1-(1-a)(1-b)).
+		in.Risk = math.Round(10*(100-(100-fl)*(1-in.Risk/100))) / 10
+		in.Why = append(in.Why, fmt.Sprintf("a %s finding sets a floor of %.0f; the rest raises it to %.1f", worst, fl, in.Risk))
 	}
-	in.Title = in.Headline
-	if in.Count > 1 {
-		in.Title = fmt.Sprintf("%s (+%d more)", in.Headline, in.Count-1)
+	in.Level = LevelOf(in.Risk)
+	if in.Headline == "" {
+		in.Headline = latest.Title
 	}
+	in.Title, in.Summary = in.story()
 }
 
-// Close marks an incident closed: later findings of its key open a new
-// one. It returns the incident, or nil when the correlator does not hold it
-// (the caller updates the stored copy).
-func (c *Correlator) Close(id string) *Incident {
-	for _, in := range c.open {
-		if in.ID == id {
-			in.Status = "closed"
-			return in
+// story says the incident in one line: the title names who and the steps
+// (rule titles in the order they began), the summary counts each step.
+func (in *Incident) story() (title, summary string) {
+	var who []string
+	var steps []string
+	var sum []string
+	for i, sp := range in.Story {
+		for _, w := range sp.Who {
+			if !slices.Contains(who, w) {
+				who = append(who, w)
+			}
 		}
+		if i < 3 {
+			steps = append(steps, sp.Title)
+		}
+		if i < 5 {
+			s := sp.Title
+			if sp.Count > 1 {
+				s += fmt.Sprintf(" ×%d", sp.Count)
+			}
+			if w := whoList(sp.Who, sp.More); w != "" {
+				s = w + ": " + s
+			}
+			sum = append(sum, s)
+		}
+	}
+	if len(in.Story) > 3 {
+		steps = append(steps, fmt.Sprintf("+%d more", len(in.Story)-3))
+	}
+	if len(in.Story) > 5 {
+		sum = append(sum, fmt.Sprintf("and %d more kinds of finding", len(in.Story)-5))
+	}
+	if len(steps) == 0 {
+		return in.Headline, ""
+	}
+	title = strings.Join(steps, " → ")
+	if w := whoList(who, 0); w != "" {
+		title = w + ": " + title
+	}
+	return title, strings.Join(sum, "; then ")
+}
+
+// whoList: up to three names, else the first two and how many more.
+func whoList(who []string, more int) string {
+	n := len(who) + more
+	switch {
+	case n == 0:
+		return ""
+	case n <= 3 && more == 0:
+		return strings.Join(who, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(who[:min(2, len(who))], ", "), n-min(2, len(who)))
+}
+
+// Close marks an incident closed: later findings of its entities open a
+// new one. It returns the incident, or nil when the correlator does not
+// hold it (the caller updates the stored copy).
+func (c *Correlator) Close(id string) *Incident {
+	if in := c.open[c.resolve(id)]; in != nil {
+		in.Status = "closed"
+		return in
 	}
 	return nil
 }
 
-// Evict forgets incidents whose last finding is older than the window
-// before now (event time): they can take no more findings.
+// Evict forgets incidents whose last finding is older than twice the
+// window before now (event time): they can take no more findings.
 func (c *Correlator) Evict(now time.Time) {
-	for k, in := range c.open {
+	for id, in := range c.open {
 		if now.Sub(in.Last) > 2*c.Window {
-			delete(c.open, k)
+			delete(c.open, id)
+			for _, e := range in.Entities {
+				c.unindex(e, in)
+			}
 		}
 	}
-	for k, ps := range c.pending {
+	for e, ps := range c.pending {
 		if now.Sub(ps[len(ps)-1].time) > 2*c.Window {
-			delete(c.pending, k)
+			delete(c.pending, e)
 		}
+	}
+	if len(c.into) > MaxSeen {
+		clear(c.into)
 	}
 }

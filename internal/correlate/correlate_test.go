@@ -24,13 +24,14 @@ func TestIncidents(t *testing.T) {
 	if a.ID != b.ID || a.ID == other.ID || a.ID == later.ID {
 		t.Fatalf("grouping: %s %s %s %s", a.ID, b.ID, other.ID, later.ID)
 	}
-	if len(a.Findings) != 2 || a.Title != "finding f2 (+1 more)" || a.Level != "high" {
+	if len(a.Findings) != 2 || a.Title != "mallory: finding f1 → finding f2" || a.Headline != "finding f2" || a.Level != "high" ||
+		a.Summary != "mallory: finding f1; then mallory: finding f2" {
 		t.Errorf("incident: %+v", a)
 	}
 	if fmt.Sprint(a.Tactics) != "[persistence discovery]" {
 		t.Errorf("tactics in kill-chain order: %v", a.Tactics)
 	}
-	if a.Risk <= other.Risk || len(a.Why) != 2 {
+	if a.Risk <= other.Risk || len(a.Why) != 3 || LevelOf(a.Risk) != a.Level || LevelOf(other.Risk) != other.Level || other.Level != "medium" {
 		t.Errorf("risk %v (why %v) should exceed a lone medium's %v", a.Risk, a.Why, other.Risk)
 	}
 	// The same finding again changes nothing.
@@ -87,7 +88,7 @@ func TestSignals(t *testing.T) {
 	if got := fmt.Sprint(c.Attached()); got != "[s1]" {
 		t.Errorf("attached %s, want [s1]", got)
 	}
-	if fmt.Sprint(in.Findings) != "[s1 h1]" || in.Count != 2 || !in.First.Equal(t0) || in.Level != "high" || in.Title != "finding h1 (+1 more)" ||
+	if fmt.Sprint(in.Findings) != "[s1 h1]" || in.Count != 2 || !in.First.Equal(t0) || in.Level != "high" || in.Headline != "finding h1" ||
 		in.Levels["informational"] != 1 || fmt.Sprint(in.Tactics) != "[persistence discovery]" {
 		t.Errorf("incident %+v", in)
 	}
