@@ -89,6 +89,12 @@ print what was seen. No cloud account and no network needed.`,
 			flags.cloudRanges = append(flags.cloudRanges, res.RangesPath)
 			flags.geoip, flags.asn = res.GeoPath, res.GeoPath
 			var all []detect.Finding
+			// Incidents as serve files them, measured against the stories.
+			attack := map[string]string{}
+			for _, l := range res.Labels {
+				attack[l.EventID] = l.AttackOf()
+			}
+			incs := newStoryIncidents(time.Hour, attack)
 			detectBatch := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
 			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, detectBatch, func(b *ingest.Batch) error {
 				for i := range b.Events {
@@ -100,6 +106,8 @@ print what was seen. No cloud account and no network needed.`,
 				for i := range res.Findings {
 					seen.finding(&res.Findings[i])
 				}
+				incs.observe(b.Events)
+				incs.file(res.Findings)
 				all = append(all, res.Findings...)
 				return nil
 			})
@@ -107,11 +115,14 @@ print what was seen. No cloud account and no network needed.`,
 				return err
 			}
 			// The behavioural sessions still open at the end of the week.
-			for _, f := range uf.flush(ue) {
+			rest := uf.flush(ue)
+			for _, f := range rest {
 				seen.finding(&f)
 				all = append(all, f)
 			}
+			incs.file(rest)
 			seen.print(out, st)
+			incs.print(out, 12)
 			printRunItYourself(out, res.RangesPath, res.GeoPath, filepath.Join(cfg.Dir, "AWSLogs"))
 			if err := demoResponse(cmd.Context(), out, cfg.Dir, all); err != nil {
 				return err

@@ -341,7 +341,10 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 		return nil, nil, err
 	}
 	engine := detect.NewEngine(rules)
-	p := &pipeline.Pipeline{DB: db, Rules: engine, Incidents: correlate.New(c.Correlate.Window.D()), Metrics: pipeline.NewMetrics(reg), Log: log,
+	incidents := correlate.New(c.Correlate.Window.D())
+	incidents.Graph = correlate.NewGraph(0)
+	incidents.Graph.Hubs = c.Correlate.Hubs
+	p := &pipeline.Pipeline{DB: db, Rules: engine, Incidents: incidents, Metrics: pipeline.NewMetrics(reg), Log: log,
 		Changes: &changes.Index{}}
 	if *c.Detect.Aggregate {
 		p.Aggregate = detect.NewAggregator(c.Detect.AggregateWindow.D())

@@ -134,7 +134,8 @@ type UEBA struct {
 
 // Correlate groups findings into incidents.
 type Correlate struct {
-	Window Duration `yaml:"window" json:"window" doc:"findings of one principal or resource this close in time join one incident (default 1h)"`
+	Window Duration `yaml:"window" json:"window" doc:"findings that share an entity (principal, key, session, address, instance, group) this close in time join one incident (default 1h)"`
+	Hubs   []string `yaml:"hubs" json:"hubs" doc:"entities that never join findings into one incident: a shared CI role session (ARN, a trailing * matches a prefix), a NAT gateway's address"`
 }
 
 // Respond configures playbooks.

@@ -80,7 +80,7 @@ type Correlator struct {
 	// Graph, when set, resolves a finding's entities (see Graph.Entities);
 	// without it a finding's only entity is its Key.
 	Graph *Graph
-	open  map[string]*Incident  // by id: the incidents that can still take findings
+	open  map[string]*Incident   // by id: the incidents that can still take findings
 	index map[string][]*Incident // entity → the open incidents holding it
 	// into: an incident merged into another → that one.
 	into map[string]string
@@ -619,7 +619,7 @@ func (in *Incident) story() (title, summary string) {
 			}
 		}
 		if i < 3 {
-			steps = append(steps, sp.Title)
+			steps = append(steps, shortTitle(sp.Title))
 		}
 		if i < 5 {
 			s := sp.Title
@@ -646,6 +646,15 @@ func (in *Incident) story() (title, summary string) {
 		title = w + ": " + title
 	}
 	return title, strings.Join(sum, "; then ")
+}
+
+// shortTitle is a step's title for the incident's title: a behavioural
+// finding's headline without its details ("Unusual behaviour: frank").
+func shortTitle(t string) string {
+	if i := strings.Index(t, " — "); i > 0 {
+		return t[:i]
+	}
+	return t
 }
 
 // whoList: up to three names, else the first two and how many more.

@@ -28,12 +28,13 @@ import (
 // who created what (an access key, a role session, instances and their
 // interfaces, users, roles, buckets), which interface and address belong
 // to which instance (RunInstances and CreateNetworkInterface responses,
-// flow logs v3+), which security groups an instance is in, and how many
+// flow logs v3+), which instances a security group holds, and how many
 // principals use each source address and resource. A finding's entities
 // are what it names, what its own call created, and what those resolve to
-// through the graph (an interface to its instance, an instance to its
-// groups, a key or session or recently created instance to whoever made
-// it); common infrastructure never counts (see Hub).
+// through the graph (an interface or address to its instance, a changed
+// security group to its instances, a key or session or recently created
+// resource to whoever made it); common infrastructure never counts (see
+// Hub).
 type Graph struct {
 	mu sync.Mutex
 	// owner: entity → the principal that created or assumed it, and when.
@@ -42,9 +43,8 @@ type Graph struct {
 	// assignment was seen (an address is valid from then until another
 	// instance holds it).
 	alias gen[edge]
-	// member: instance → its security groups; members: group → its
-	// instances (at most HubGroupMembers+1 kept).
-	member  gen[[]string]
+	// members: security group → its instances (at most
+	// HubGroupMembers+1 kept).
 	members gen[[]string]
 	// users: address or resource → the distinct principals seen using it
 	// (at most hubCap+1 kept).
@@ -118,7 +118,7 @@ func NewGraph(max int) *Graph {
 func (g *Graph) Size() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.owner.len() + g.alias.len() + g.member.len() + g.users.len()
+	return g.owner.len() + g.alias.len() + g.members.len() + g.users.len()
 }
 
 var instanceID = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
@@ -366,12 +366,8 @@ func (g *Graph) Observe(e *event.Event) {
 		g.alias.put(a[0], edge{To: a[1], At: e.Time}, g.Max)
 	}
 	for _, m := range c.groups {
-		have, _ := g.member.get("i:" + m[0])
-		if !slices.Contains(have, m[1]) {
-			g.member.put("i:"+m[0], append(slices.Clip(have), m[1]), g.Max)
-			if ms, _ := g.members.get("sg:" + m[1]); len(ms) <= HubGroupMembers && !slices.Contains(ms, m[0]) {
-				g.members.put("sg:"+m[1], append(slices.Clip(ms), m[0]), g.Max)
-			}
+		if ms, _ := g.members.get("sg:" + m[1]); len(ms) <= HubGroupMembers && !slices.Contains(ms, m[0]) {
+			g.members.put("sg:"+m[1], append(slices.Clip(ms), m[0]), g.Max)
 		}
 	}
 	if len(c.aliases)+len(c.groups) > 0 {
@@ -454,6 +450,7 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 	for i := range f.Resources {
 		add(ResourceEntity(&f.Resources[i]))
 	}
+	named := len(out) // what the finding itself names
 	var made creation
 	if actor != "" && len(f.Record) > 0 {
 		if _, _, failed := jsonscan.Get(f.Record, 0, "errorCode"); !failed {
@@ -490,14 +487,10 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 					add(o.To)
 				}
 			}
-			switch {
-			case strings.HasPrefix(e, "i:"):
-				gs, _ := g.member.get(e)
-				for _, sg := range gs {
-					add("sg:" + sg)
-				}
-			case strings.HasPrefix(e, "sg:") && !g.Hub(e):
-				// The instances a group change exposes.
+			if strings.HasPrefix(e, "sg:") && i < named && !g.Hub(e) {
+				// The instances a change to a group exposes. (An
+				// instance does not lead to its groups' other instances:
+				// sharing a group does not make two instances one story.)
 				ms, _ := g.members.get(e)
 				for _, i := range ms {
 					add("i:" + i)
@@ -513,9 +506,6 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 		out = kept
 		g.mu.Unlock()
 	}
-	for _, m := range made.groups {
-		add("sg:" + m[1])
-	}
 	return out
 }
 
@@ -526,7 +516,6 @@ func eventName(rec []byte) string { return jsonscan.GetString(rec, "eventName") 
 type graphState struct {
 	Owner   map[string]edge     `json:"owner,omitempty"`
 	Alias   map[string]edge     `json:"alias,omitempty"`
-	Member  map[string][]string `json:"member,omitempty"`
 	Members map[string][]string `json:"members,omitempty"`
 	Users   map[string][]string `json:"users,omitempty"`
 }
@@ -555,7 +544,7 @@ func (g *Graph) Snapshot() ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.changed = false
-	return json.Marshal(graphState{Owner: flat(g.owner), Alias: flat(g.alias), Member: flat(g.member), Members: flat(g.members), Users: flat(g.users)})
+	return json.Marshal(graphState{Owner: flat(g.owner), Alias: flat(g.alias), Members: flat(g.members), Users: flat(g.users)})
 }
 
 // Load takes back a Snapshot.
@@ -568,7 +557,6 @@ func (g *Graph) Load(b []byte) error {
 	defer g.mu.Unlock()
 	g.owner = gen[edge]{cur: s.Owner}
 	g.alias = gen[edge]{cur: s.Alias}
-	g.member = gen[[]string]{cur: s.Member}
 	g.members = gen[[]string]{cur: s.Members}
 	g.users = gen[[]string]{cur: s.Users}
 	return nil

@@ -1,6 +1,7 @@
 package demo_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -162,9 +163,11 @@ func TestStories(t *testing.T) {
 		"the attacker IP is new": func(e *event.Event) bool {
 			return e.Src.IP.String() == "45.137.21.9" || e.Src.IP.String() == "185.220.101.34"
 		},
-		"SSH is never accepted":          func(e *event.Event) bool { return e.Network != nil && e.Dst.Port == 22 && e.Network.Action == "ACCEPT" },
-		"no mining-pool ports":           func(e *event.Event) bool { return e.Network != nil && (e.Dst.Port == 3333 || e.Dst.Port == 4444) },
-		"no GPU instances":               func(e *event.Event) bool { return e.API.Operation == "RunInstances" },
+		"SSH is never accepted": func(e *event.Event) bool { return e.Network != nil && e.Dst.Port == 22 && e.Network.Action == "ACCEPT" },
+		"no mining-pool ports":  func(e *event.Event) bool { return e.Network != nil && (e.Dst.Port == 3333 || e.Dst.Port == 4444) },
+		"no GPU instances": func(e *event.Event) bool {
+			return e.API.Operation == "RunInstances" && (bytes.Contains(e.Raw.Data, []byte(`"p3.`)) || bytes.Contains(e.Raw.Data, []byte(`"g4dn.`)))
+		},
 		"no transfer over 100 MB":        func(e *event.Event) bool { return e.Network != nil && e.Network.Bytes > 100<<20 },
 		"nobody creates keys for others": func(e *event.Event) bool { return e.API.Operation == "CreateAccessKey" },
 		"instance credentials stay in AWS": func(e *event.Event) bool {

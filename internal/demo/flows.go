@@ -44,7 +44,7 @@ func (g *gen) addFlow(f flow, story string) string {
 	id := vpcflow.ID(line)
 	g.flows[k] = append(g.flows[k], record{t: f.t, id: id, body: []byte(line)})
 	if story != "" {
-		g.labels = append(g.labels, Label{EventID: id, Story: story})
+		g.label(Label{EventID: id, Story: story})
 	}
 	return id
 }

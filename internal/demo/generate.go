@@ -43,6 +43,29 @@ type Label struct {
 	HistoryDays int    `json:"history_days,omitempty"`
 	Identity    string `json:"identity,omitempty"`
 	Account     string `json:"account,omitempty"`
+	// Attack names the attack a story is one stage of, when the story
+	// continues another (empty: the story is an attack of its own).
+	Attack string `json:"attack,omitempty"`
+}
+
+// label records a label, with the demo story's attack.
+func (g *gen) label(l Label) {
+	if !g.eval {
+		for _, s := range Stories {
+			if s.Name == l.Story {
+				l.Attack = s.Attack
+			}
+		}
+	}
+	g.labels = append(g.labels, l)
+}
+
+// AttackOf is the attack a label's story belongs to.
+func (l Label) AttackOf() string {
+	if l.Attack != "" {
+		return l.Attack
+	}
+	return l.Story
 }
 
 // Result describes what was written.
@@ -63,14 +86,17 @@ type Result struct {
 	Start, End time.Time
 }
 
-// Stories are the attack stories, in the order they happen.
-var Stories = []struct{ Name, Summary string }{
-	{"ssh-open", "SSH opened to 0.0.0.0/0 on the web security group, then accepted SSH from internet scanners"},
-	{"public-bucket", "finance user who never manages S3 signs in from a new IP and makes a bucket policy public"},
-	{"key-compromise", "a developer's access key used from a new ASN after hours: IAM enumeration, then a new key for another user"},
-	{"cryptomining", "the stolen key launches GPU instances in several regions; they talk to mining pools"},
-	{"instance-credentials", "the app instance's role credentials, taken through its metadata service, used from a server outside AWS"},
-	{"exfiltration", "bulk GetObject from the customer-data bucket by an instance role, then a large outbound transfer"},
+// Stories are the attack stories, in the order they happen. Attack,
+// when set, is the attack a story continues: the demo's cryptomining is
+// done with the key the key compromise minted, from the same address, so
+// the two stories are one attack (and should be one incident).
+var Stories = []struct{ Name, Summary, Attack string }{
+	{"ssh-open", "SSH opened to 0.0.0.0/0 on the web security group, then accepted SSH from internet scanners", ""},
+	{"public-bucket", "finance user who never manages S3 signs in from a new IP and makes a bucket policy public", ""},
+	{"key-compromise", "a developer's access key used from a new ASN after hours: IAM enumeration, then a new key for another user", ""},
+	{"cryptomining", "with the key the compromise minted for erin, GPU instances launched in several regions; they talk to mining pools", "key-compromise"},
+	{"instance-credentials", "the app instance's role credentials, taken through its metadata service, used from a server outside AWS", ""},
+	{"exfiltration", "bulk GetObject from the customer-data bucket by an instance role, then a large outbound transfer", ""},
 }
 
 type instance struct {
@@ -480,7 +506,7 @@ func (g *gen) emit(ev *ctEvent, story string) string {
 		}
 		l := g.storyInfo[story]
 		l.EventID, l.Story = id, story
-		g.labels = append(g.labels, l)
+		g.label(l)
 	}
 	return id
 }

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,32 @@ func (g *gen) stories() {
 	g.cryptomining(g.day(3, 10, 31))
 	g.instanceCredentials(g.day(4, 3, 12))
 	g.exfiltration(g.day(4, 23, 10))
+	g.deployTiers(g.day(0, 7, 50))
+}
+
+// deployTiers: Monday morning's deploy (background, not a story): the CI
+// role relaunches the web and app tiers. The launch records say which
+// interface, address and security group each instance has, as
+// RunInstances responses do.
+func (g *gen) deployTiers(t time.Time) {
+	ci := g.persona("ci-deploy")
+	for k, tier := range [][]instance{g.instances[:2], g.instances[2:]} {
+		var items []any
+		for _, in := range tier {
+			items = append(items, map[string]any{
+				"instanceId": in.id, "instanceType": "m6i.large", "imageId": "ami-0a1b2c3d4e5f60718", "privateIpAddress": in.ip, "subnetId": in.subnet,
+				"currentState": map[string]any{"code": 0, "name": "pending"},
+				"networkInterfaceSet": map[string]any{"items": []any{map[string]any{"networkInterfaceId": in.eni, "subnetId": in.subnet, "privateIpAddress": in.ip,
+					"groupSet": map[string]any{"items": []any{map[string]any{"groupId": in.sg}}}}}},
+				"groupSet": map[string]any{"items": []any{map[string]any{"groupId": in.sg, "groupName": strings.TrimSuffix(in.name, "-1")}}},
+			})
+		}
+		ev := g.call(ci, t.Add(time.Duration(k)*time.Minute), "us-east-1", "ec2", "RunInstances",
+			map[string]any{"instancesSet": map[string]any{"items": []any{map[string]any{"imageId": "ami-0a1b2c3d4e5f60718", "minCount": 2, "maxCount": 2}}},
+				"instanceType": "m6i.large", "groupSet": map[string]any{"items": []any{map[string]any{"groupId": tier[0].sg}}}})
+		ev.response = map[string]any{"instancesSet": map[string]any{"items": items}, "ownerId": prodAccount, "requestId": g.uuid()}
+		g.emit(ev, "")
+	}
 }
 
 // instanceCredentials: the app instance's role credentials, read from its
@@ -161,10 +188,14 @@ func (g *gen) cryptomining(t time.Time) {
 			var items []any
 			for k := range 4 {
 				id := fmt.Sprintf("i-0c0ffee%02d%02d%06d", ri, batch, k)
-				items = append(items, map[string]any{"instanceId": id, "instanceType": typ, "imageId": "ami-0b5eea76982371e91", "currentState": map[string]any{"code": 0, "name": "pending"}})
+				item := map[string]any{"instanceId": id, "instanceType": typ, "imageId": "ami-0b5eea76982371e91", "currentState": map[string]any{"code": 0, "name": "pending"}}
 				if region == "us-east-1" {
-					miners = append(miners, instance{id: id, eni: "eni-0c0ffee" + id[8:], ip: fmt.Sprintf("10.20.1.%d", 100+len(miners)), subnet: "subnet-0pub1"})
+					m := instance{id: id, eni: "eni-0c0ffee" + id[8:], ip: fmt.Sprintf("10.20.1.%d", 100+len(miners)), subnet: "subnet-0pub1"}
+					miners = append(miners, m)
+					item["privateIpAddress"], item["subnetId"] = m.ip, m.subnet
+					item["networkInterfaceSet"] = map[string]any{"items": []any{map[string]any{"networkInterfaceId": m.eni, "subnetId": m.subnet, "privateIpAddress": m.ip}}}
 				}
+				items = append(items, item)
 			}
 			act(time.Duration(60+ri*90+batch*30)*time.Second, region, "ec2", "RunInstances",
 				map[string]any{"instancesSet": map[string]any{"items": []any{map[string]any{"imageId": "ami-0b5eea76982371e91", "minCount": 4, "maxCount": 4}}}, "instanceType": typ, "blockDeviceMapping": map[string]any{}, "monitoring": map[string]any{"enabled": false}, "disableApiTermination": false},

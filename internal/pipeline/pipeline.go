@@ -93,6 +93,8 @@ type Pipeline struct {
 	// evalHook, when set (by tests), runs as each finding is checked
 	// against the suppressions.
 	evalHook func()
+	// graphSaved: when the entity graph was last written to the store.
+	graphSaved time.Time
 }
 
 // Start restores the incidents and readies the pipeline.
@@ -111,6 +113,18 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		return err
 	}
 	p.Incidents.Restore(incs)
+	if g := p.Incidents.Graph; g != nil {
+		var snap string
+		err := p.DB.QueryRowContext(ctx, `SELECT value FROM checkpoints WHERE source = 'correlate' AND key = 'graph'`).Scan(&snap)
+		switch {
+		case err == nil:
+			if err := g.Load([]byte(snap)); err != nil {
+				p.Log.Warn("the stored entity graph is unreadable; starting empty", "err", err)
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+	}
 	signals, err := loadSignals(ctx, p.DB, correlate.MaxSeen/2)
 	if err != nil {
 		return err
@@ -321,6 +335,13 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	}
 	ost, err := ord.Run(ctx, func(evs []event.Event, res *detect.Batch) error {
 		p.corr.Correlate(evs, res)
+		if g := p.Incidents.Graph; g != nil {
+			// The entity graph learns from every event before the body's
+			// findings are filed.
+			for i := range evs {
+				g.Observe(&evs[i])
+			}
+		}
 		if p.Changes != nil {
 			for i := range evs {
 				p.Changes.Observe(&evs[i])
@@ -518,6 +539,22 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 					return nil, nil, err
 				}
 			}
+			// Incidents this finding joined: their findings move to the one
+			// that took them; the merged row stays as a pointer.
+			for _, m := range p.Incidents.Merged() {
+				if _, err := tx.ExecContext(ctx, `UPDATE findings SET incident_id = ? WHERE incident_id = ?`, m.Into, m.From); err != nil {
+					return nil, nil, err
+				}
+				if err := mergeStored(ctx, tx, m, now); err != nil {
+					return nil, nil, err
+				}
+				delete(changed, m.From)
+				for id, inc := range filed {
+					if inc == m.From {
+						filed[id] = m.Into
+					}
+				}
+			}
 		}
 		body := report.AppendFindingJSON(nil, f)
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -562,6 +599,20 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 		if err != nil {
 			return nil, nil, err
 		}
+	}
+	if g := p.Incidents.Graph; g != nil && g.Changed() && time.Since(p.graphSaved) > GraphSaveEvery {
+		// The graph is kept with what it learnt from: a restart resumes
+		// from it (at most GraphSaveEvery of learning is read again from
+		// the bodies replayed after a crash, or lost after a clean stop
+		// between saves).
+		snap, err := g.Snapshot()
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (source, key, value) VALUES ('correlate', 'graph', ?) ON CONFLICT (source, key) DO UPDATE SET value = excluded.value`, string(snap)); err != nil {
+			return nil, nil, err
+		}
+		p.graphSaved = time.Now()
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq); err != nil {
 		return nil, nil, err
@@ -675,7 +726,31 @@ func (p *Pipeline) reopenEpisodes(ctx context.Context) error {
 
 // LoadIncidents reads the most recent incidents (by last finding).
 func LoadIncidents(ctx context.Context, db *store.DB, limit int) ([]*correlate.Incident, error) {
-	return FindIncidents(ctx, db, IncidentFilter{Limit: limit})
+	return FindIncidents(ctx, db, IncidentFilter{Limit: limit, Merged: true})
+}
+
+// GraphSaveEvery is how often, at most, the entity graph is written to
+// the store.
+var GraphSaveEvery = 10 * time.Second
+
+// mergeStored marks a stored incident as merged into another.
+func mergeStored(ctx context.Context, tx *store.Tx, m correlate.Merge, now string) error {
+	var body string
+	err := tx.QueryRowContext(ctx, `SELECT body FROM incidents WHERE id = ?`, m.From).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var in correlate.Incident
+	if err := json.Unmarshal([]byte(body), &in); err != nil {
+		return err
+	}
+	in.Status, in.MergedInto = "merged", m.Into
+	b, _ := json.Marshal(&in)
+	_, err = tx.ExecContext(ctx, `UPDATE incidents SET status = 'merged', updated = ?, body = ? WHERE id = ?`, now, string(b), m.From)
+	return err
 }
 
 // IncidentFilter selects incidents; zero fields select all.
@@ -685,6 +760,9 @@ type IncidentFilter struct {
 	Query   string  // case-insensitive text anywhere in the incident (title, principal, account, resources, tactics)
 	Limit   int     // default 100
 	ByRisk  bool    // highest risk first (then most recent) instead of most recent first
+	// Merged includes incidents merged into others (status "merged"),
+	// which are left out unless Status asks for them.
+	Merged bool
 }
 
 // FindIncidents lists the incidents a filter selects, most recent first
@@ -695,6 +773,9 @@ func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*corr
 	}
 	q := `SELECT body FROM incidents WHERE (? = '' OR status = ?) AND risk >= ?`
 	args := []any{f.Status, f.Status, f.MinRisk}
+	if f.Status == "" && !f.Merged {
+		q += ` AND status <> 'merged'`
+	}
 	if f.Query != "" {
 		q += ` AND LOWER(body) LIKE ? ESCAPE '\'`
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Query))
