@@ -29,6 +29,9 @@ type evalReport struct {
 	// AWS services and calls AWS made on a principal's behalf must have
 	// none.
 	UEBAByClass map[string]int `json:"ueba_findings_by_identity_class"`
+	// Incidents: the findings filed into incidents as serve files them,
+	// measured against the attacks (split, merged, reduction).
+	Incidents incidentStats `json:"incidents"`
 	// ByHistory groups the stories by the whole days of their account's
 	// history before them (1d … 7d, then ">7d"; "unknown" when the labels
 	// do not say): recall and MTTD of those stories; false alerts per
@@ -97,13 +100,14 @@ func sourceGroup(f *detect.Finding) string {
 
 func newEval(io IO) *cobra.Command {
 	var (
-		labelsPath string
-		ruleDirs   []string
-		noBuiltin  bool
-		asJSON     bool
-		flags      ingestFlags
-		uf         uebaFlags
-		af         aggregateFlags
+		labelsPath     string
+		ruleDirs       []string
+		noBuiltin      bool
+		asJSON         bool
+		incidentWindow time.Duration
+		flags          ingestFlags
+		uf             uebaFlags
+		af             aggregateFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "eval --labels FILE PATH...",
@@ -149,6 +153,11 @@ parapet demo --eval writes such a set.`,
 				found map[string]time.Time // source → first finding's event time
 			}
 			stories := map[string]*seen{}
+			attacks := map[string]string{}
+			for id, n := range story {
+				attacks[id] = cmp.Or(info[n].Attack, n)
+			}
+			incs := newStoryIncidents(incidentWindow, attacks)
 			benignBy := map[string]int64{}         // account → benign events
 			benignClass := map[string]int64{}      // identity class → benign events
 			falseBy := map[string]map[string]int{} // account → source → false alerts
@@ -197,6 +206,8 @@ parapet demo --eval writes such a set.`,
 			st, _, err := flags.detect(cmd.Context(), io, args, engine.DetectBatch, nil, func(events []event.Event, res *detect.Batch) error {
 				correlator.Correlate(events, res)
 				uf.observe(ue, events, res)
+				incs.observe(events)
+				incs.file(res.Findings)
 				for i := range events {
 					ev := &events[i]
 					rep.Events++
@@ -231,7 +242,10 @@ parapet demo --eval writes such a set.`,
 			}
 			// The behavioural sessions still open at the end of the input
 			// (the aggregator passes them through as they are).
-			tally(uf.flush(ue))
+			rest := uf.flush(ue)
+			incs.file(rest)
+			rep.Incidents = incs.result()
+			tally(rest)
 			if agg != nil {
 				tally(agg.Flush(done[:0]))
 			}
@@ -298,6 +312,9 @@ parapet demo --eval writes such a set.`,
 				fmt.Fprintln(io.Out, string(b))
 			} else {
 				printEval(io, rep)
+				w := bufio.NewWriter(io.Out)
+				incs.print(w, 10)
+				w.Flush()
 			}
 			if st.Bad() {
 				return &ExitError{Code: ExitBadInput}
@@ -309,6 +326,7 @@ parapet demo --eval writes such a set.`,
 	cmd.Flags().StringArrayVar(&ruleDirs, "rules", nil, "a file or directory of Sigma rules to add (repeatable)")
 	cmd.Flags().BoolVar(&noBuiltin, "no-builtin", false, "run only the --rules given, not the builtin pack")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().DurationVar(&incidentWindow, "incident-window", time.Hour, "findings that share an entity this close in event time join one incident (serve's correlate.window)")
 	flags.register(cmd.Flags())
 	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
@@ -322,6 +340,8 @@ type storyLabel struct {
 	HistoryDays int    `json:"history_days"`
 	Identity    string `json:"identity"`
 	Account     string `json:"account"`
+	// Attack: the attack the story is a stage of (empty: its own).
+	Attack string `json:"attack"`
 }
 
 // readLabels reads the labels: event id → story.
@@ -359,6 +379,7 @@ func readStoryLabels(path string) (map[string]string, map[string]storyLabel, err
 		i.HistoryDays = cmp.Or(i.HistoryDays, l.HistoryDays)
 		i.Identity = cmp.Or(i.Identity, l.Identity)
 		i.Account = cmp.Or(i.Account, l.Account)
+		i.Attack = cmp.Or(i.Attack, l.Attack)
 		info[l.Story] = i
 	}
 	return out, info, sc.Err()

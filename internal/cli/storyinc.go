@@ -158,6 +158,19 @@ func (s *storyIncidents) print(w *bufio.Writer, max int) {
 	fmt.Fprintf(w, "  attacks: %d; split (one attack, several incidents): %d %s; merged (several attacks, one incident): %d %s\n",
 		st.Stories, len(st.Split), strings.Join(st.Split, " "), len(st.Merged), fmtMerged(st.Merged))
 	fmt.Fprintf(w, "  background findings inside story incidents: %d; incidents of background findings only: %d\n", st.Unrelated, st.Background)
+	for i, name := range st.Split {
+		if i == 5 {
+			fmt.Fprintf(w, "  … and %d more split\n", len(st.Split)-5)
+			break
+		}
+		fmt.Fprintf(w, "  split %s:\n", name)
+		for _, id := range slices.Sorted(maps.Keys(s.byInc)) {
+			if s.byInc[id][name] > 0 {
+				in := s.titles[id]
+				fmt.Fprintf(w, "    %s %s  %d findings  %s\n", in.First.Format(time.RFC3339), id, in.Count, in.Title)
+			}
+		}
+	}
 	ins := slices.Collect(maps.Values(s.titles))
 	slices.SortFunc(ins, func(a, b *correlate.Incident) int {
 		if a.Risk != b.Risk {

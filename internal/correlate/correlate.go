@@ -77,6 +77,10 @@ type Incident struct {
 // Correlator builds incidents. Not safe for concurrent use.
 type Correlator struct {
 	Window time.Duration
+	// MaxSpan bounds an incident in time, first finding to last (default
+	// 12h): a principal that raises findings all day long must not join
+	// two attacks hours apart through its noise.
+	MaxSpan time.Duration
 	// Graph, when set, resolves a finding's entities (see Graph.Entities);
 	// without it a finding's only entity is its Key.
 	Graph *Graph
@@ -154,7 +158,7 @@ func New(window time.Duration) *Correlator {
 	if window <= 0 {
 		window = time.Hour
 	}
-	return &Correlator{Window: window, open: map[string]*Incident{}, index: map[string][]*Incident{}, into: map[string]string{},
+	return &Correlator{Window: window, MaxSpan: DefaultMaxSpan, open: map[string]*Incident{}, index: map[string][]*Incident{}, into: map[string]string{},
 		seen: map[string]string{}, pending: map[string][]*pendingSignal{}}
 }
 
@@ -223,8 +227,6 @@ func (c *Correlator) entities(f *detect.Finding) []string {
 	var es []string
 	if c.Graph != nil {
 		es = c.Graph.Entities(f)
-	} else {
-		es = (*Graph)(nil).Entities(f)
 	}
 	if len(es) == 0 {
 		es = []string{Key(f)}
@@ -244,8 +246,25 @@ func (c *Correlator) resolve(id string) string {
 	return id
 }
 
+// DefaultMaxSpan is MaxSpan's default.
+const DefaultMaxSpan = 12 * time.Hour
+
 func (c *Correlator) within(in *Incident, t time.Time) bool {
-	return in.Status == "open" && t.Sub(in.Last) <= c.Window && in.First.Sub(t) <= c.Window
+	return in.Status == "open" && t.Sub(in.Last) <= c.Window && in.First.Sub(t) <= c.Window &&
+		(c.MaxSpan <= 0 || t.Sub(in.First) <= c.MaxSpan && in.Last.Sub(t) <= c.MaxSpan)
+}
+
+// mergeable: two incidents may become one within the caps.
+func (c *Correlator) mergeable(in, o *Incident) bool {
+	first, last := in.First, in.Last
+	if o.First.Before(first) {
+		first = o.First
+	}
+	if o.Last.After(last) {
+		last = o.Last
+	}
+	return in.Count+o.Count <= MaxIncidentFindings && len(in.Entities)+len(o.Entities) <= MaxIncidentEntities &&
+		(c.MaxSpan <= 0 || last.Sub(first) <= c.MaxSpan)
 }
 
 // Add files a finding. It returns the incident it joined and whether the
@@ -289,8 +308,8 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 		sum := sha256.Sum256([]byte(ents[0] + "\x00" + f.ID))
 		in = &Incident{ID: "inc-" + hex.EncodeToString(sum[:8]), Status: "open", Key: ents[0], First: f.Time, Last: f.Time,
 			Account: f.Cloud.Account, Levels: map[string]int{}}
-		if strings.HasPrefix(ents[0], "p:") {
-			in.Principal = strings.TrimPrefix(ents[0], "p:")
+		if a := ActorEntity(&f.Actor); f.Actor.ARN != "" && a != "" {
+			in.Principal = f.Actor.ARN
 		}
 		c.open[in.ID] = in
 	} else {
@@ -302,7 +321,7 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 		})
 		in = cands[0]
 		for _, o := range cands[1:] {
-			if in.Count+o.Count <= MaxIncidentFindings && len(in.Entities)+len(o.Entities) <= MaxIncidentEntities {
+			if c.mergeable(in, o) {
 				c.merge(in, o)
 			}
 		}

@@ -807,19 +807,28 @@ func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*corr
 	return out, rows.Err()
 }
 
-// Incident reads one incident and its findings (JSON objects).
+// Incident reads one incident and its findings (JSON objects). The id of
+// an incident merged into another reads the one that took its findings.
 func Incident(ctx context.Context, db *store.DB, id string) (*correlate.Incident, []json.RawMessage, error) {
-	var body string
-	err := db.QueryRowContext(ctx, `SELECT body FROM incidents WHERE id = ?`, id).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
 	var in correlate.Incident
-	if err := json.Unmarshal([]byte(body), &in); err != nil {
-		return nil, nil, err
+	for hop := 0; ; hop++ {
+		var body string
+		err := db.QueryRowContext(ctx, `SELECT body FROM incidents WHERE id = ?`, id).Scan(&body)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		in = correlate.Incident{}
+		if err := json.Unmarshal([]byte(body), &in); err != nil {
+			return nil, nil, err
+		}
+		// A merged incident answers with the one that took its findings.
+		if in.Status != "merged" || in.MergedInto == "" || hop == 8 {
+			break
+		}
+		id = in.MergedInto
 	}
 	rows, err := db.QueryContext(ctx, `SELECT body FROM findings WHERE incident_id = ? ORDER BY time`, id)
 	if err != nil {

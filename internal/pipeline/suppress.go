@@ -166,6 +166,7 @@ func (p *Pipeline) CloseIncident(ctx context.Context, id, by, reason string) (*c
 	if in == nil {
 		return nil, ErrNotFound
 	}
+	id = in.ID // a merged incident's id closes the one that took it
 	if _, err := p.Audit.Append(ctx, audit.Record{Kind: audit.IncidentClosed, Actor: by, Target: id,
 		Detail: map[string]any{"reason": reason, "title": in.Title, "status": in.Status, "risk": in.Risk}}); err != nil {
 		return nil, err

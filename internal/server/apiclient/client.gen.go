@@ -246,6 +246,7 @@ type Incident struct {
 	CloseReason  *string         `json:"close_reason,omitempty"`
 	Closed       *time.Time      `json:"closed,omitempty"`
 	ClosedBy     *string         `json:"closed_by,omitempty"`
+	Entities     *[]string       `json:"entities,omitempty"`
 	FindingCount int             `json:"finding_count"`
 	Findings     *[]string       `json:"findings"`
 	First        time.Time       `json:"first"`
@@ -255,10 +256,13 @@ type Incident struct {
 	Last         time.Time       `json:"last"`
 	Level        string          `json:"level"`
 	Levels       *map[string]int `json:"levels"`
+	MergedInto   *string         `json:"merged_into,omitempty"`
 	Principal    *string         `json:"principal,omitempty"`
 	Resources    *[]string       `json:"resources,omitempty"`
 	Risk         float64         `json:"risk"`
 	Status       string          `json:"status"`
+	Story        *[]StoryPart    `json:"story,omitempty"`
+	Summary      *string         `json:"summary,omitempty"`
 	Tactics      *[]string       `json:"tactics,omitempty"`
 	Techniques   *[]string       `json:"techniques,omitempty"`
 	Title        string          `json:"title"`
@@ -386,6 +390,15 @@ type StepResult struct {
 	Reason  *string            `json:"reason,omitempty"`
 	Status  string             `json:"status"`
 	Target  *string            `json:"target,omitempty"`
+}
+
+// StoryPart defines model for StoryPart.
+type StoryPart struct {
+	Count   int       `json:"count"`
+	First   time.Time `json:"first"`
+	Title   string    `json:"title"`
+	Who     *[]string `json:"who,omitempty"`
+	WhoMore *int      `json:"who_more,omitempty"`
 }
 
 // Suppression defines model for Suppression.
