@@ -69,6 +69,11 @@ type Incident struct {
 	// Entities are what joins the incident's findings (see Graph), at
 	// most MaxIncidentEntities.
 	Entities []string `json:"entities,omitempty"`
+	// Made are what the incident's findings created (keys, sessions,
+	// users, instances), at most MaxIncidentEntities: a finding that uses
+	// one of them joins the incident up to MaxSpan after its last finding,
+	// not only within the window.
+	Made []string `json:"made,omitempty"`
 	// MergedInto: a finding joined this incident to an older one, which
 	// holds its findings now (status "merged").
 	MergedInto string `json:"merged_into,omitempty"`
@@ -103,7 +108,11 @@ type Correlator struct {
 
 // Merge says that a finding joined two incidents: From's findings now
 // belong to Into, and From is kept only as a pointer (status "merged").
-type Merge struct{ From, Into string }
+type Merge struct {
+	From, Into string
+	// Merged is the incident From as it was left (status "merged").
+	Merged *Incident `json:"-"`
+}
 
 // pendingSignal is what an incident needs of a signal to take it later.
 type pendingSignal struct {
@@ -254,6 +263,19 @@ func (c *Correlator) within(in *Incident, t time.Time) bool {
 		(c.MaxSpan <= 0 || t.Sub(in.First) <= c.MaxSpan && in.Last.Sub(t) <= c.MaxSpan)
 }
 
+// uses: the finding's entity e is something the incident created, and
+// the finding comes within MaxSpan of it.
+func (c *Correlator) uses(in *Incident, e string, t time.Time) bool {
+	if in.Status != "open" || !slices.Contains(in.Made, e) {
+		return false
+	}
+	span := c.MaxSpan
+	if span <= 0 {
+		span = DefaultMaxSpan
+	}
+	return t.Sub(in.Last) <= span && in.First.Sub(t) <= c.Window
+}
+
 // mergeable: two incidents may become one within the caps.
 func (c *Correlator) mergeable(in, o *Incident) bool {
 	first, last := in.First, in.Last
@@ -264,7 +286,7 @@ func (c *Correlator) mergeable(in, o *Incident) bool {
 		last = o.Last
 	}
 	return in.Count+o.Count <= MaxIncidentFindings && len(in.Entities)+len(o.Entities) <= MaxIncidentEntities &&
-		(c.MaxSpan <= 0 || last.Sub(first) <= c.MaxSpan)
+		(c.MaxSpan <= 0 || last.Sub(first) <= 2*c.MaxSpan)
 }
 
 // Add files a finding. It returns the incident it joined and whether the
@@ -294,7 +316,7 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 	var cands []*Incident
 	for _, e := range ents {
 		for _, in := range c.index[e] {
-			if c.within(in, f.Time) && !slices.Contains(cands, in) {
+			if (c.within(in, f.Time) || c.uses(in, e, f.Time)) && !slices.Contains(cands, in) {
 				cands = append(cands, in)
 			}
 		}
@@ -333,6 +355,9 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 	p := pendingOf(f)
 	p.entities = ents
 	c.file(in, p)
+	if c.Graph != nil {
+		addAll(&in.Made, c.Graph.Made(f), MaxIncidentEntities)
+	}
 	c.score(in, f)
 	return in, true
 }
@@ -365,6 +390,7 @@ func (c *Correlator) merge(in, o *Incident) {
 	for _, e := range o.Entities {
 		c.addEntity(in, e)
 	}
+	addAll(&in.Made, o.Made, MaxIncidentEntities)
 	for _, sp := range o.Story {
 		in.addPart(sp.Title, sp.First, sp.Count, sp.Who...)
 	}
@@ -374,7 +400,7 @@ func (c *Correlator) merge(in, o *Incident) {
 	for _, e := range o.Entities {
 		c.unindex(e, o)
 	}
-	c.merged = append(c.merged, Merge{From: o.ID, Into: in.ID})
+	c.merged = append(c.merged, Merge{From: o.ID, Into: in.ID, Merged: o})
 }
 
 func addAll(dst *[]string, src []string, max int) {
@@ -702,8 +728,14 @@ func (c *Correlator) Close(id string) *Incident {
 // Evict forgets incidents whose last finding is older than twice the
 // window before now (event time): they can take no more findings.
 func (c *Correlator) Evict(now time.Time) {
+	span := c.MaxSpan
+	if span <= 0 {
+		span = DefaultMaxSpan
+	}
 	for id, in := range c.open {
-		if now.Sub(in.Last) > 2*c.Window {
+		// One that created something waits longer: what it made may be
+		// used later (see Made).
+		if keep := 2 * c.Window; now.Sub(in.Last) > keep && (len(in.Made) == 0 || now.Sub(in.Last) > span+c.Window) {
 			delete(c.open, id)
 			for _, e := range in.Entities {
 				c.unindex(e, in)

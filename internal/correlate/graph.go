@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/netip"
 	"regexp"
@@ -159,8 +160,11 @@ func sessionInstance(a *event.Actor) string {
 	return ""
 }
 
-// ResourceEntity names a resource as an entity.
-func ResourceEntity(r *event.Resource) string {
+// ResourceEntity names a resource as an entity. A resource whose id does
+// not say its account (an S3 bucket's ARN, a bare name) is qualified by
+// the account whose trail recorded it (account, when the resource does
+// not name one): the same name in two accounts is two resources.
+func ResourceEntity(r *event.Resource, account string) string {
 	id := r.UID
 	if id == "" {
 		id = r.Name
@@ -189,7 +193,16 @@ func ResourceEntity(r *event.Resource) string {
 	case strings.HasPrefix(tail, "eni-"):
 		return "eni:" + tail
 	}
+	if owner := cmp.Or(r.Account, account); owner != "" && !arnHasAccount(id) {
+		return "r:" + owner + "/" + id
+	}
 	return "r:" + id
+}
+
+// arnHasAccount: an ARN with its account field set.
+func arnHasAccount(id string) bool {
+	parts := strings.SplitN(id, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && parts[4] != ""
 }
 
 func publicAddr(s string) (netip.Addr, bool) {
@@ -216,7 +229,7 @@ func (c *creation) add(e string) {
 }
 
 // createdBy reads a CloudTrail record's response for what it created.
-func createdBy(rec []byte, op string, resources []event.Resource) creation {
+func createdBy(rec []byte, op string, resources []event.Resource, account string) creation {
 	var c creation
 	if len(rec) == 0 || rec[0] != '{' {
 		return c
@@ -296,7 +309,7 @@ func createdBy(rec []byte, op string, resources []event.Resource) creation {
 	default:
 		if strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Run") {
 			for i := range resources {
-				c.add(ResourceEntity(&resources[i]))
+				c.add(ResourceEntity(&resources[i], account))
 			}
 		}
 	}
@@ -344,7 +357,7 @@ func (g *Graph) Observe(e *event.Event) {
 	op := e.API.Operation
 	if e.Raw.Format == event.RawJSON && (strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Run") ||
 		strings.HasPrefix(op, "Assume") || op == "GetFederationToken" || op == "GetSessionToken") {
-		c = createdBy(e.Raw.Data, op, e.Resources)
+		c = createdBy(e.Raw.Data, op, e.Resources, e.Cloud.Account)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -352,7 +365,7 @@ func (g *Graph) Observe(e *event.Event) {
 		g.use("ip:"+a.String(), actor)
 	}
 	for i := range e.Resources {
-		if r := ResourceEntity(&e.Resources[i]); strings.HasPrefix(r, "r:") {
+		if r := ResourceEntity(&e.Resources[i], e.Cloud.Account); strings.HasPrefix(r, "r:") {
 			g.use(r, actor)
 		}
 	}
@@ -448,13 +461,13 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 		local = "addr:" + a.String()
 	}
 	for i := range f.Resources {
-		add(ResourceEntity(&f.Resources[i]))
+		add(ResourceEntity(&f.Resources[i], f.Cloud.Account))
 	}
 	named := len(out) // what the finding itself names
 	var made creation
 	if actor != "" && len(f.Record) > 0 {
 		if _, _, failed := jsonscan.Get(f.Record, 0, "errorCode"); !failed {
-			made = createdBy(f.Record, eventName(f.Record), f.Resources)
+			made = createdBy(f.Record, eventName(f.Record), f.Resources, f.Cloud.Account)
 			for _, m := range made.made {
 				add(m)
 			}
@@ -507,6 +520,24 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 		g.mu.Unlock()
 	}
 	return out
+}
+
+// Made lists what a finding's own call created (a key, a role session,
+// instances, a user): a later finding that uses one of them continues the
+// story even hours later.
+func (g *Graph) Made(f *detect.Finding) []string {
+	if ActorEntity(&f.Actor) == "" || len(f.Record) == 0 {
+		return nil
+	}
+	if _, _, failed := jsonscan.Get(f.Record, 0, "errorCode"); failed {
+		return nil
+	}
+	op := eventName(f.Record)
+	if !strings.HasPrefix(op, "Create") && !strings.HasPrefix(op, "Run") && !strings.HasPrefix(op, "Assume") && op != "GetFederationToken" && op != "GetSessionToken" {
+		return nil
+	}
+	c := createdBy(f.Record, op, f.Resources, f.Cloud.Account)
+	return c.made
 }
 
 func eventName(rec []byte) string { return jsonscan.GetString(rec, "eventName") }

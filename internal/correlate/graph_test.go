@@ -177,7 +177,7 @@ func TestMergeAndPersist(t *testing.T) {
 	}
 	c.Graph = g2
 	in, _ := c.Add(findingOf(open, "s1", "Security Group Opened To The Internet", "high"))
-	if in.ID != a.ID || in.Count != 3 || fmt.Sprint(c.Merged()) != fmt.Sprint([]Merge{{From: b.ID, Into: a.ID}}) {
+	if ms := c.Merged(); in.ID != a.ID || in.Count != 3 || len(ms) != 1 || ms[0].From != b.ID || ms[0].Into != a.ID || ms[0].Merged != b {
 		t.Fatalf("merge: incident %s count %d merged %v (a %s, b %s)", in.ID, in.Count, c.Merged(), a.ID, b.ID)
 	}
 	if b.Status != "merged" || b.MergedInto != a.ID {
@@ -202,5 +202,41 @@ func TestMergeAndPersist(t *testing.T) {
 	}
 	if n := small.Size(); n > 4*2*2 {
 		t.Errorf("bounded graph holds %d entries", n)
+	}
+}
+
+// TestWhatAStoryMadeIsUsedLater: a key minted for another user, used two
+// hours later (past the window), continues the story that minted it; a
+// bucket of the same name in another account is another resource.
+func TestWhatAStoryMadeIsUsedLater(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 7, 12, 0, 0, time.UTC)
+	g := NewGraph(0)
+	c := New(time.Hour)
+	c.Graph = g
+	erin, frank := user("erin", "AKIAERIN000000000001"), user("frank", "AKIAMINTED0000000002")
+	mint := call("m1", t0, erin, "45.137.21.9", "CreateAccessKey", `{"accessKey":{"accessKeyId":"AKIAMINTED0000000002","userName":"frank"}}`,
+		event.Resource{Type: "AWS::IAM::User", UID: "arn:aws:iam::" + acct + ":user/frank", Name: "frank"})
+	g.Observe(mint)
+	a, _ := c.Add(findingOf(mint, "m1", "Access Key Created For Another User", "medium"))
+	c.Evict(t0.Add(2 * time.Hour)) // the minting incident stays: what it made may be used
+	use := call("u1", t0.Add(2*time.Hour), frank, "198.18.7.7", "RunInstances", `null`)
+	b, _ := c.Add(findingOf(use, "u1", "GPU Instances Launched", "high"))
+	if a.ID != b.ID {
+		t.Errorf("the minted key used 2h later opened another incident (made %v)", a.Made)
+	}
+	// Ordinary co-occurrence does not reach that far: erin again, 3h later.
+	later, _ := c.Add(findingOf(call("e2", t0.Add(5*time.Hour), erin, "198.18.9.9", "ListUsers", `null`), "e2", "IAM Enumeration", "medium"))
+	if later.ID == a.ID {
+		t.Error("a finding 3h after the last joined on the principal alone")
+	}
+
+	bucket := event.Resource{Type: "AWS::S3::Bucket", UID: "arn:aws:s3:::exports", Name: "exports"}
+	x := findingOf(call("x1", t0, user("dave", ""), "198.18.1.1", "GetObject", `null`, bucket), "x1", "Bulk Reads", "high")
+	y := findingOf(call("y1", t0, user("ops", ""), "198.18.2.2", "GetObject", `null`, bucket), "y1", "Bulk Reads", "high")
+	y.Cloud.Account = "444455556666"
+	ix, _ := c.Add(x)
+	iy, _ := c.Add(y)
+	if ix.ID == iy.ID {
+		t.Errorf("one bucket name in two accounts joined two stories: %v / %v", ix.Entities, iy.Entities)
 	}
 }

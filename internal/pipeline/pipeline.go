@@ -492,6 +492,7 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 	defer tx.Rollback()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	changed := map[string]*correlate.Incident{}
+	var mergedAway []*correlate.Incident // incidents merged into others, for OnChange
 	// filed: the incident each finding this body opened was filed into
 	// (what the playbooks see as incident_id).
 	filed := map[string]string{}
@@ -549,6 +550,9 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 					return nil, nil, err
 				}
 				delete(changed, m.From)
+				if m.Merged != nil {
+					mergedAway = append(mergedAway, m.Merged)
+				}
 				for id, inc := range filed {
 					if inc == m.From {
 						filed[id] = m.Into
@@ -636,6 +640,9 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 	}
 	if p.OnChange != nil {
 		for _, in := range changed {
+			p.OnChange("incident", in)
+		}
+		for _, in := range mergedAway {
 			p.OnChange("incident", in)
 		}
 	}

@@ -142,13 +142,25 @@ func (x *Exporter) Finding(f *detect.Finding) types.AwsSecurityFinding {
 // severity, its tactics the types.
 func (x *Exporter) Incident(in *correlate.Incident) types.AwsSecurityFinding {
 	desc := in.Headline
+	if in.Summary != "" {
+		desc = in.Summary
+	}
 	if len(in.Why) > 0 {
 		desc += ". " + strings.Join(in.Why, "; ")
 	}
 	if desc == "" {
 		desc = in.Title
 	}
+	if in.Status == "merged" {
+		desc = "Merged into Parapet incident " + in.MergedInto + ". " + desc
+	}
 	out := x.base(IncidentID(in.ID), "parapet/incident", in.Title, desc, in.Level, typesOf(in.Tactics, "incident"), in.First, in.Last)
+	if in.Status == "merged" {
+		// Its findings belong to another incident now: the hub's copy is
+		// archived, not resolved (nobody decided it).
+		out.RecordState = types.RecordStateArchived
+		out.ProductFields["parapet/merged_into"] = in.MergedInto
+	}
 	risk := int32(in.Risk)
 	if risk < 0 {
 		risk = 0

@@ -408,3 +408,18 @@ func TestFindingLimits(t *testing.T) {
 		t.Error("summary cut inside a character")
 	}
 }
+
+// TestMergedIncidentArchived: an incident merged into another is archived
+// in Security Hub (its findings belong to the other now), and says which.
+func TestMergedIncidentArchived(t *testing.T) {
+	x := &Exporter{Account: "123456789012", Region: "us-east-1"}
+	in := &correlate.Incident{ID: "inc-b", Title: "bob: SSH Or RDP Accepted From The Internet", Level: "high", Risk: 70, Status: "open", Count: 2}
+	if got := x.Incident(in); got.RecordState != types.RecordStateActive {
+		t.Fatalf("open incident exported %s", got.RecordState)
+	}
+	in.Status, in.MergedInto = "merged", "inc-a"
+	got := x.Incident(in)
+	if got.RecordState != types.RecordStateArchived || got.ProductFields["parapet/merged_into"] != "inc-a" || !strings.Contains(*got.Description, "inc-a") {
+		t.Errorf("merged incident exported as %s %v %q", got.RecordState, got.ProductFields, *got.Description)
+	}
+}
