@@ -264,7 +264,8 @@ func (c *Correlator) within(in *Incident, t time.Time) bool {
 }
 
 // uses: the finding's entity e is something the incident created, and
-// the finding comes within MaxSpan of it.
+// the finding comes within MaxSpan of the incident's last finding and
+// twice that of its first.
 func (c *Correlator) uses(in *Incident, e string, t time.Time) bool {
 	if in.Status != "open" || !slices.Contains(in.Made, e) {
 		return false
@@ -273,7 +274,7 @@ func (c *Correlator) uses(in *Incident, e string, t time.Time) bool {
 	if span <= 0 {
 		span = DefaultMaxSpan
 	}
-	return t.Sub(in.Last) <= span && in.First.Sub(t) <= c.Window
+	return t.Sub(in.Last) <= span && t.Sub(in.First) <= 2*span && in.First.Sub(t) <= c.Window
 }
 
 // mergeable: two incidents may become one within the caps.
