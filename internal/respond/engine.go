@@ -915,20 +915,42 @@ type Approval struct {
 	RunID       string        `json:"run_id,omitempty"`
 	Steps       []plannedStep `json:"steps"`
 	// Repeats counts the requests folded into this approval: the same
-	// playbook on the same targets for the same incident (or, outside
-	// serve, the same targets) while it was pending; Folded lists the
-	// findings of the later ones (the first 100).
+	// playbook for the same incident (their new steps added to the plan)
+	// or, outside serve, on the same targets, while it was pending; Folded
+	// lists the findings of the later ones (the first 100).
 	Repeats int      `json:"repeats"`
 	Folded  []string `json:"folded_findings,omitempty"`
 }
 
-// maxFolded bounds the finding ids an approval lists as folded into it.
-const maxFolded = 100
+// maxFolded bounds the finding ids an approval lists as folded into it;
+// maxPlanSteps the steps folded requests grow its plan to.
+const (
+	maxFolded    = 100
+	maxPlanSteps = 500
+)
 
-// foldKey says which requests are one approval: the playbook, the
-// finding's incident and the set of actions and targets the plan calls.
+// sameStep: two planned steps do the same thing (a notification's text
+// may differ: one is enough).
+func sameStep(a, b plannedStep) bool {
+	if a.Action != b.Action || a.Target != b.Target || a.Region != b.Region || a.Account != b.Account {
+		return false
+	}
+	if a.Target != "" {
+		return true
+	}
+	return a.Index == b.Index
+}
+
+// foldKey says which requests are one approval: in serve (the finding
+// names its incident), the playbook and the incident, the plan growing by
+// the steps each folded request adds; outside serve, the playbook and the
+// set of actions and targets the plan calls.
 func foldKey(p *Playbook, f *Finding, steps []plannedStep) string {
 	incident, _ := f.Doc["incident_id"].(string)
+	if incident != "" {
+		h := sha256.Sum256([]byte(p.Name + "\x01incident\x01" + incident))
+		return hex.EncodeToString(h[:16])
+	}
 	targets := make([]string, 0, len(steps))
 	for _, s := range steps {
 		targets = append(targets, s.Action+"\x00"+s.Target)
@@ -965,8 +987,8 @@ func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, s
 	key := foldKey(p, f, steps)
 	// A request like one still pending folds into it, with a count: one
 	// decision for the same actions on the same resources.
-	var pending, folded string
-	err := e.DB.QueryRowContext(ctx, `SELECT id, coalesce(folded, '') FROM approvals WHERE fold_key = ? AND status = 'pending' ORDER BY created LIMIT 1`, key).Scan(&pending, &folded)
+	var pending, folded, plan string
+	err := e.DB.QueryRowContext(ctx, `SELECT id, coalesce(folded, ''), plan FROM approvals WHERE fold_key = ? AND status = 'pending' ORDER BY created LIMIT 1`, key).Scan(&pending, &folded, &plan)
 	switch {
 	case err == nil:
 		var ids []string
@@ -975,11 +997,25 @@ func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, s
 			ids = append(ids, f.ID())
 		}
 		fj, _ := json.Marshal(ids)
-		if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET repeats = repeats + 1, folded = ? WHERE id = ? AND status = 'pending'`, string(fj), pending); err != nil {
+		// The steps this request adds (another instance of the same
+		// incident, say) join the plan: one decision for the incident.
+		var have []plannedStep
+		if err := json.Unmarshal([]byte(plan), &have); err != nil {
+			return "", fmt.Errorf("approval %s: stored plan: %w", pending, err)
+		}
+		var added []string
+		for _, st := range steps {
+			if !slices.ContainsFunc(have, func(h plannedStep) bool { return sameStep(h, st) }) && len(have) < maxPlanSteps {
+				have = append(have, st)
+				added = append(added, st.Action+" "+st.Target)
+			}
+		}
+		pj, _ := json.Marshal(have)
+		if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET repeats = repeats + 1, folded = ?, plan = ? WHERE id = ? AND status = 'pending'`, string(fj), string(pj), pending); err != nil {
 			return "", err
 		}
 		_, err := e.Audit.Append(ctx, audit.Record{Kind: audit.ApprovalRequested, Actor: by, FindingID: f.ID(), Playbook: p.Name,
-			Detail: map[string]any{"approval_id": pending, "run_id": runID, "folded": true, "steps": targets}})
+			Detail: map[string]any{"approval_id": pending, "run_id": runID, "folded": true, "steps": targets, "added_steps": added}})
 		return pending, err
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", err

@@ -618,3 +618,47 @@ steps:
 		t.Errorf("a high finding ran %d playbooks (%v), want 2", len(res), err)
 	}
 }
+
+// TestApprovalsFoldGrowThePlan: in one incident, a request on another
+// resource joins the pending approval's plan (one decision for the
+// incident); approving runs every step once; the same step twice is kept
+// once.
+func TestApprovalsFoldGrowThePlan(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAWS{}
+	e := newEngine(t, f, `name: cut
+trigger: "true"
+approval: {approvers: [alice], timeout: 1h}
+steps:
+  - action: fake.cut
+    params: {target: "${finding.id}-key"}
+`)
+	in := func(id, incident string) *Finding {
+		fd := finding(id, "r")
+		fd.Doc["incident_id"] = incident
+		return fd
+	}
+	a, _ := e.Handle(ctx, in("f1", "inc-1"))
+	b, _ := e.Handle(ctx, in("f2", "inc-1"))
+	c, _ := e.Handle(ctx, in("f3", "inc-1"))
+	if a[0].ApprovalID == "" || b[0].ApprovalID != a[0].ApprovalID || c[0].ApprovalID != a[0].ApprovalID {
+		t.Fatalf("approvals %s %s %s, want one", a[0].ApprovalID, b[0].ApprovalID, c[0].ApprovalID)
+	}
+	pending, err := e.Approvals(ctx, "pending")
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending: %v %d", err, len(pending))
+	}
+	var targets []string
+	for _, s := range pending[0].Steps {
+		targets = append(targets, s.Target)
+	}
+	if got := strings.Join(targets, ","); got != "f1-key,f2-key,f3-key" || pending[0].Repeats != 3 {
+		t.Errorf("plan targets %s, repeats %d; want f1-key,f2-key,f3-key and 3", got, pending[0].Repeats)
+	}
+	if _, err := e.Decide(ctx, a[0].ApprovalID, "alice", "cut them all", true); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.calls, ","); got != "fake.cut f1-key,fake.cut f2-key,fake.cut f3-key" {
+		t.Errorf("calls %s", got)
+	}
+}
