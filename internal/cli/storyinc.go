@@ -171,6 +171,23 @@ func (s *storyIncidents) print(w *bufio.Writer, max int) {
 			}
 		}
 	}
+	shown := 0
+	for _, id := range slices.Sorted(maps.Keys(s.byInc)) {
+		m := s.byInc[id]
+		n := 0
+		for k := range m {
+			if k != "" {
+				n++
+			}
+		}
+		if n < 2 || shown == 5 {
+			continue
+		}
+		shown++
+		in := s.titles[id]
+		fmt.Fprintf(w, "  merged in %s (%s to %s, entities %s):\n    %s\n    %s\n", id, in.First.Format(time.RFC3339), in.Last.Format(time.RFC3339),
+			strings.Join(in.Entities[:min(12, len(in.Entities))], " "), in.Title, in.Summary)
+	}
 	ins := slices.Collect(maps.Values(s.titles))
 	slices.SortFunc(ins, func(a, b *correlate.Incident) int {
 		if a.Risk != b.Risk {

@@ -20,9 +20,9 @@ import (
 //	p:ARN        a principal: an IAM user, a role, a role session, a federated user
 //	k:AKIA…      an access key (long-term AKIA, temporary ASIA)
 //	ip:ADDR      a public source address
-//	i:i-…        an EC2 instance
-//	eni:eni-…    a network interface
-//	sg:sg-…      a security group
+//	i:ACCT/i-…   an EC2 instance (EC2 entities carry their account)
+//	eni:ACCT/eni-… a network interface
+//	sg:ACCT/sg-… a security group
 //	r:ID         any other resource (its ARN, else its name)
 //
 // The graph learns, from every event (not only those behind findings),
@@ -40,11 +40,11 @@ type Graph struct {
 	mu sync.Mutex
 	// owner: entity → the principal that created or assumed it, and when.
 	owner gen[edge]
-	// alias: an interface or address → its instance, with the time the
+	// alias: an interface or address → its instance entity, with the time the
 	// assignment was seen (an address is valid from then until another
 	// instance holds it).
 	alias gen[edge]
-	// members: security group → its instances (at most
+	// members: security group → its instance entities (at most
 	// HubGroupMembers+1 kept).
 	members gen[[]string]
 	// users: address or resource → the distinct principals seen using it
@@ -172,8 +172,11 @@ func ResourceEntity(r *event.Resource, account string) string {
 	if id == "" {
 		return ""
 	}
-	tail := id
+	tail, owner := id, cmp.Or(r.Account, account)
 	if strings.HasPrefix(id, "arn:") {
+		if parts := strings.SplitN(id, ":", 6); len(parts) == 6 && parts[4] != "" {
+			owner = parts[4]
+		}
 		if strings.HasSuffix(id, ":root") {
 			return ""
 		}
@@ -187,16 +190,25 @@ func ResourceEntity(r *event.Resource, account string) string {
 	}
 	switch {
 	case strings.HasPrefix(tail, "i-") && instanceID.MatchString(tail):
-		return "i:" + tail
+		return qual("i", owner, tail)
 	case strings.HasPrefix(tail, "sg-"):
-		return "sg:" + tail
+		return qual("sg", owner, tail)
 	case strings.HasPrefix(tail, "eni-"):
-		return "eni:" + tail
+		return qual("eni", owner, tail)
 	}
-	if owner := cmp.Or(r.Account, account); owner != "" && !arnHasAccount(id) {
+	if owner != "" && !arnHasAccount(id) {
 		return "r:" + owner + "/" + id
 	}
 	return "r:" + id
+}
+
+// qual names an account's EC2 entity (instance, interface, group,
+// address): "i:111122223333/i-0abc…".
+func qual(kind, account, id string) string {
+	if account == "" {
+		return kind + ":" + id
+	}
+	return kind + ":" + account + "/" + id
 }
 
 // arnHasAccount: an ARN with its account field set.
@@ -270,33 +282,34 @@ func createdBy(rec []byte, op string, resources []event.Resource, account string
 			if id == "" {
 				return true
 			}
-			c.add("i:" + id)
+			inst := qual("i", account, id)
+			c.add(inst)
 			if ip := jsonscan.GetString(item, "privateIpAddress"); ip != "" {
-				c.aliases = append(c.aliases, [2]string{"addr:" + ip, id})
+				c.aliases = append(c.aliases, [2]string{qual("addr", account, ip), inst})
 			}
 			if ip := jsonscan.GetString(item, "ipAddress"); ip != "" {
-				c.aliases = append(c.aliases, [2]string{"addr:" + ip, id})
+				c.aliases = append(c.aliases, [2]string{qual("addr", account, ip), inst})
 			}
 			items(item, "networkInterfaceSet.items", func(s, e int) bool {
 				ni := item[s:e]
 				if eni := jsonscan.GetString(ni, "networkInterfaceId"); eni != "" {
-					c.add("eni:" + eni)
-					c.aliases = append(c.aliases, [2]string{"eni:" + eni, id})
+					c.add(qual("eni", account, eni))
+					c.aliases = append(c.aliases, [2]string{qual("eni", account, eni), inst})
 				}
 				items(ni, "privateIpAddressesSet.item", func(s, e int) bool {
 					if ip := jsonscan.GetString(ni[s:e], "privateIpAddress"); ip != "" {
-						c.aliases = append(c.aliases, [2]string{"addr:" + ip, id})
+						c.aliases = append(c.aliases, [2]string{qual("addr", account, ip), inst})
 					}
 					return true
 				})
 				if ip := jsonscan.GetString(ni, "association.publicIp"); ip != "" {
-					c.aliases = append(c.aliases, [2]string{"addr:" + ip, id})
+					c.aliases = append(c.aliases, [2]string{qual("addr", account, ip), inst})
 				}
 				return true
 			})
 			items(item, "groupSet.items", func(s, e int) bool {
 				if sg := jsonscan.GetString(item[s:e], "groupId"); sg != "" {
-					c.groups = append(c.groups, [2]string{id, sg})
+					c.groups = append(c.groups, [2]string{inst, qual("sg", account, sg)})
 				}
 				return true
 			})
@@ -304,7 +317,7 @@ func createdBy(rec []byte, op string, resources []event.Resource, account string
 		})
 	case "CreateNetworkInterface":
 		if eni := str(resp, "networkInterface.networkInterfaceId"); eni != "" {
-			c.add("eni:" + eni)
+			c.add(qual("eni", account, eni))
 		}
 	default:
 		if strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Run") {
@@ -337,8 +350,9 @@ func (g *Graph) Observe(e *event.Event) {
 		for _, ep := range []*event.Endpoint{&e.Src, &e.Dst} {
 			if ep.InstanceID != "" && ep.InterfaceID != "" {
 				g.mu.Lock()
-				if cur, ok := g.alias.get("eni:" + ep.InterfaceID); !ok || cur.To != ep.InstanceID {
-					g.alias.put("eni:"+ep.InterfaceID, edge{To: ep.InstanceID, At: e.Time}, g.Max)
+				key, inst := qual("eni", e.Cloud.Account, ep.InterfaceID), qual("i", e.Cloud.Account, ep.InstanceID)
+				if cur, ok := g.alias.get(key); !ok || cur.To != inst {
+					g.alias.put(key, edge{To: inst, At: e.Time}, g.Max)
 					g.changed = true
 				}
 				g.mu.Unlock()
@@ -379,8 +393,8 @@ func (g *Graph) Observe(e *event.Event) {
 		g.alias.put(a[0], edge{To: a[1], At: e.Time}, g.Max)
 	}
 	for _, m := range c.groups {
-		if ms, _ := g.members.get("sg:" + m[1]); len(ms) <= HubGroupMembers && !slices.Contains(ms, m[0]) {
-			g.members.put("sg:"+m[1], append(slices.Clip(ms), m[0]), g.Max)
+		if ms, _ := g.members.get(m[1]); len(ms) <= HubGroupMembers && !slices.Contains(ms, m[0]) {
+			g.members.put(m[1], append(slices.Clip(ms), m[0]), g.Max)
 		}
 	}
 	if len(c.aliases)+len(c.groups) > 0 {
@@ -450,7 +464,7 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 			add("k:" + k)
 		}
 		if i := sessionInstance(&f.Actor); i != "" {
-			add("i:" + i)
+			add(qual("i", cmp.Or(f.Actor.Account, f.Cloud.Account), i))
 		}
 	}
 	if a, ok := publicAddr(f.SrcIP); ok {
@@ -458,7 +472,7 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 	}
 	local := "" // a private source address (egress flows): its instance
 	if a, err := netip.ParseAddr(f.SrcIP); err == nil && a.IsPrivate() {
-		local = "addr:" + a.String()
+		local = qual("addr", f.Cloud.Account, a.String())
 	}
 	for i := range f.Resources {
 		add(ResourceEntity(&f.Resources[i], f.Cloud.Account))
@@ -477,7 +491,7 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 		g.mu.Lock()
 		held := func(key string) {
 			if a, ok := g.alias.get(key); ok && !a.At.After(f.Time.Add(time.Minute)) {
-				add("i:" + a.To)
+				add(a.To)
 			}
 		}
 		if local != "" {
@@ -486,7 +500,7 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 		for i := 0; i < len(out); i++ {
 			e := out[i]
 			if rest, ok := strings.CutPrefix(e, "ip:"); ok {
-				held("addr:" + rest)
+				held(qual("addr", f.Cloud.Account, rest))
 			} else {
 				held(e)
 			}
@@ -506,7 +520,7 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 				// sharing a group does not make two instances one story.)
 				ms, _ := g.members.get(e)
 				for _, i := range ms {
-					add("i:" + i)
+					add(i)
 				}
 			}
 		}

@@ -65,7 +65,7 @@ func TestStoryAcrossSources(t *testing.T) {
 		g.Observe(e)
 	}
 	// A flow record that names the second instance teaches its interface.
-	g.Observe(&event.Event{Time: t0.Add(25 * time.Minute), Network: &event.Network{}, Src: event.Endpoint{InterfaceID: "eni-0bbb0000000000002", InstanceID: "i-0bbb0000000000002"}})
+	g.Observe(&event.Event{Time: t0.Add(25 * time.Minute), Network: &event.Network{}, Cloud: event.Cloud{Account: acct}, Src: event.Endpoint{InterfaceID: "eni-0bbb0000000000002", InstanceID: "i-0bbb0000000000002"}})
 
 	in1, _ := c.Add(findingOf(mint, "f1", "Access Key Created For Another User", "medium"))
 	in2, _ := c.Add(flowFinding("f2", t0.Add(30*time.Minute), instanceRes("i-0aaa0000000000001"), "10.0.1.5"))
@@ -79,7 +79,7 @@ func TestStoryAcrossSources(t *testing.T) {
 	if in1.Summary != "frank: Access Key Created For Another User; then i-0aaa0000000000001, eni-0bbb0000000000002: Traffic To A Mining Pool Port ×2" {
 		t.Errorf("summary %q", in1.Summary)
 	}
-	for _, want := range []string{"p:arn:aws:iam::" + acct + ":user/erin", "k:AKIANEWKEY0000000002", "i:i-0bbb0000000000002"} {
+	for _, want := range []string{"p:arn:aws:iam::" + acct + ":user/erin", "k:AKIANEWKEY0000000002", "i:" + acct + "/i-0bbb0000000000002"} {
 		if !slices.Contains(in1.Entities, want) {
 			t.Errorf("entities %v lack %s", in1.Entities, want)
 		}
@@ -90,7 +90,7 @@ func TestStoryAcrossSources(t *testing.T) {
 	// not recent), nor to the other instance of its group.
 	late := t0.Add(30 * time.Hour)
 	es := g.Entities(flowFinding("f4", late, instanceRes("i-0aaa0000000000001"), "10.0.1.5"))
-	if fmt.Sprint(es) != "[i:i-0aaa0000000000001]" {
+	if fmt.Sprint(es) != "[i:"+acct+"/i-0aaa0000000000001]" {
 		t.Errorf("a day later: entities %v", es)
 	}
 	if in4, _ := c.Add(flowFinding("f4", late, instanceRes("i-0aaa0000000000001"), "10.0.1.5")); in4.ID == in1.ID {
@@ -238,5 +238,14 @@ func TestWhatAStoryMadeIsUsedLater(t *testing.T) {
 	iy, _ := c.Add(y)
 	if ix.ID == iy.ID {
 		t.Errorf("one bucket name in two accounts joined two stories: %v / %v", ix.Entities, iy.Entities)
+	}
+	// So is an instance id seen in two accounts' flow logs.
+	f1 := flowFinding("n1", t0, event.Resource{Type: "AWS::EC2::Instance", Name: "i-0ccc0000000000003"}, "10.0.0.9")
+	f2 := flowFinding("n2", t0, event.Resource{Type: "AWS::EC2::Instance", Name: "i-0ccc0000000000003"}, "10.0.0.9")
+	f2.Cloud.Account = "444455556666"
+	i1, _ := c.Add(f1)
+	i2, _ := c.Add(f2)
+	if i1.ID == i2.ID {
+		t.Errorf("one instance id in two accounts joined two stories: %v", i1.Entities)
 	}
 }
