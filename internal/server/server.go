@@ -316,10 +316,12 @@ type approvalView struct {
 }
 
 type approvalIncident struct {
-	ID     string  `json:"id"`
-	Title  string  `json:"title"`
-	Risk   float64 `json:"risk"`
-	Status string  `json:"status"`
+	ID      string  `json:"id"`
+	Title   string  `json:"title"`
+	Summary string  `json:"summary,omitempty"` // the story in one line
+	Level   string  `json:"level,omitempty"`
+	Risk    float64 `json:"risk"`
+	Status  string  `json:"status"`
 }
 
 // approvalIncident finds the incident of a finding (nil when the finding
@@ -335,10 +337,12 @@ func (s *Server) approvalIncident(ctx context.Context, findingID string) *approv
 		return out
 	}
 	var in struct {
-		Title string `json:"title"`
+		Title   string `json:"title"`
+		Summary string `json:"summary"`
+		Level   string `json:"level"`
 	}
 	_ = json.Unmarshal([]byte(body), &in)
-	out.Title = in.Title
+	out.Title, out.Summary, out.Level = in.Title, in.Summary, in.Level
 	return out
 }
 

@@ -147,10 +147,12 @@ type Anchor struct {
 
 // ApprovalIncident defines model for ApprovalIncident.
 type ApprovalIncident struct {
-	Id     string  `json:"id"`
-	Risk   float64 `json:"risk"`
-	Status string  `json:"status"`
-	Title  string  `json:"title"`
+	Id      string  `json:"id"`
+	Level   *string `json:"level,omitempty"`
+	Risk    float64 `json:"risk"`
+	Status  string  `json:"status"`
+	Summary *string `json:"summary,omitempty"`
+	Title   string  `json:"title"`
 }
 
 // ApprovalList defines model for ApprovalList.
@@ -256,6 +258,7 @@ type Incident struct {
 	Last         time.Time       `json:"last"`
 	Level        string          `json:"level"`
 	Levels       *map[string]int `json:"levels"`
+	Made         *[]string       `json:"made,omitempty"`
 	MergedInto   *string         `json:"merged_into,omitempty"`
 	Principal    *string         `json:"principal,omitempty"`
 	Resources    *[]string       `json:"resources,omitempty"`
