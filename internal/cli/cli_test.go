@@ -133,6 +133,15 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", s)
 		}
 	}
+	// One attack, one incident: the stories' findings become one incident
+	// per attack (the cryptomining continues the key compromise), with no
+	// background finding in them.
+	for _, s := range []string{"attacks: 5; split (one attack, several incidents): 0; merged (several attacks, one incident): 0\n",
+		"background findings inside story incidents: 0;"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("demo incidents: output lacks %q", s)
+		}
+	}
 	// The posture part: the example project's scan, scores and report.
 	for _, s := range []string{"Posture: the example Terraform project", "cis-aws-3.0", "1 suppressed with a reason"} {
 		if !strings.Contains(out, s) {

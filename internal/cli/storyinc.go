@@ -155,8 +155,8 @@ func (s *storyIncidents) result() incidentStats {
 func (s *storyIncidents) print(w *bufio.Writer, max int) {
 	st := s.result()
 	fmt.Fprintf(w, "\nIncidents: %d findings (one per episode) became %d incidents (alert reduction %.1f%%)\n", st.Findings, st.Incidents, 100*st.Reduction)
-	fmt.Fprintf(w, "  attacks: %d; split (one attack, several incidents): %d %s; merged (several attacks, one incident): %d %s\n",
-		st.Stories, len(st.Split), strings.Join(st.Split, " "), len(st.Merged), fmtMerged(st.Merged))
+	fmt.Fprintf(w, "  attacks: %d; split (one attack, several incidents): %d%s; merged (several attacks, one incident): %d%s\n",
+		st.Stories, len(st.Split), prefixed(strings.Join(st.Split, " ")), len(st.Merged), prefixed(fmtMerged(st.Merged)))
 	fmt.Fprintf(w, "  background findings inside story incidents: %d; incidents of background findings only: %d\n", st.Unrelated, st.Background)
 	for i, name := range st.Split {
 		if i == 5 {
@@ -213,6 +213,13 @@ func (s *storyIncidents) print(w *bufio.Writer, max int) {
 			fmt.Fprintf(w, "           %s\n", in.Summary)
 		}
 	}
+}
+
+func prefixed(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
 }
 
 func cmpOr(s, def string) string {

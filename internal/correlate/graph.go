@@ -18,7 +18,7 @@ import (
 // The entity graph. Entities are strings with a kind prefix:
 //
 //	p:ARN        a principal: an IAM user, a role, a role session, a federated user
-//	k:AKIA…      an access key (long-term AKIA, temporary ASIA)
+//	k:ACCT/AKIA… an access key (long-term AKIA, temporary ASIA) of an account
 //	ip:ADDR      a public source address
 //	i:ACCT/i-…   an EC2 instance (EC2 entities carry their account)
 //	eni:ACCT/eni-… a network interface
@@ -260,17 +260,20 @@ func createdBy(rec []byte, op string, resources []event.Resource, account string
 	switch op {
 	case "CreateAccessKey":
 		if k := str(resp, "accessKey.accessKeyId"); k != "" {
-			c.add("k:" + k)
+			c.add(qual("k", account, k))
 		}
 	case "AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "GetFederationToken", "GetSessionToken":
-		if a := str(resp, "assumedRoleUser.arn"); a != "" {
-			c.add("p:" + a)
-		}
-		if a := str(resp, "federatedUser.arn"); a != "" {
-			c.add("p:" + a)
+		keyAccount := account // the session's: the role's account
+		for _, path := range []string{"assumedRoleUser.arn", "federatedUser.arn"} {
+			if a := str(resp, path); a != "" {
+				c.add("p:" + a)
+				if parts := strings.SplitN(a, ":", 6); len(parts) == 6 && parts[4] != "" {
+					keyAccount = parts[4]
+				}
+			}
 		}
 		if k := str(resp, "credentials.accessKeyId"); k != "" {
-			c.add("k:" + k)
+			c.add(qual("k", keyAccount, k))
 		}
 	case "RunInstances":
 		if len(resp) == 0 {
@@ -461,7 +464,7 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 	add(actor)
 	if actor != "" {
 		if k := f.Actor.AccessKeyID; k != "" {
-			add("k:" + k)
+			add(qual("k", cmp.Or(f.Actor.Account, f.Cloud.Account), k))
 		}
 		if i := sessionInstance(&f.Actor); i != "" {
 			add(qual("i", cmp.Or(f.Actor.Account, f.Cloud.Account), i))

@@ -79,7 +79,7 @@ func TestStoryAcrossSources(t *testing.T) {
 	if in1.Summary != "frank: Access Key Created For Another User; then i-0aaa0000000000001, eni-0bbb0000000000002: Traffic To A Mining Pool Port ×2" {
 		t.Errorf("summary %q", in1.Summary)
 	}
-	for _, want := range []string{"p:arn:aws:iam::" + acct + ":user/erin", "k:AKIANEWKEY0000000002", "i:" + acct + "/i-0bbb0000000000002"} {
+	for _, want := range []string{"p:arn:aws:iam::" + acct + ":user/erin", "k:" + acct + "/AKIANEWKEY0000000002", "i:" + acct + "/i-0bbb0000000000002"} {
 		if !slices.Contains(in1.Entities, want) {
 			t.Errorf("entities %v lack %s", in1.Entities, want)
 		}
