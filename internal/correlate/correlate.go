@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -120,6 +121,7 @@ type pendingSignal struct {
 	time       time.Time
 	level      string
 	title      string
+	source     string
 	who        string
 	resources  []string
 	tactics    []string
@@ -393,7 +395,7 @@ func (c *Correlator) merge(in, o *Incident) {
 	}
 	addAll(&in.Made, o.Made, MaxIncidentEntities)
 	for _, sp := range o.Story {
-		in.addPart(sp.Title, sp.First, sp.Count, sp.Who...)
+		in.addPart(sp.Title, sp.Level, sp.Source, sp.First, sp.Count, sp.Who...)
 	}
 	o.Status, o.MergedInto = "merged", in.ID
 	c.into[o.ID] = in.ID
@@ -430,7 +432,7 @@ func (c *Correlator) unindex(e string, in *Incident) {
 }
 
 func pendingOf(f *detect.Finding) *pendingSignal {
-	p := &pendingSignal{id: f.ID, time: f.Time, level: f.Level, title: f.Title, who: Who(f), tactics: f.Attack.Tactics, techniques: f.Attack.Techniques}
+	p := &pendingSignal{id: f.ID, time: f.Time, level: f.Level, title: f.Title, source: f.Source, who: Who(f), tactics: f.Attack.Tactics, techniques: f.Attack.Techniques}
 	for _, r := range f.Resources {
 		id := r.UID
 		if id == "" {
@@ -530,7 +532,7 @@ func (c *Correlator) file(in *Incident, p *pendingSignal) {
 	for _, e := range p.entities {
 		c.addEntity(in, e)
 	}
-	in.addPart(p.title, p.time, 1, p.who)
+	in.addPart(p.title, p.level, p.source, p.time, 1, p.who)
 }
 
 // worstRank is the rank of the worst level counted, -1 for none.
@@ -551,11 +553,13 @@ func sortTactics(ts []string) {
 // StoryPart is one step of an incident's story: the findings of one rule,
 // who they are about and when the first was.
 type StoryPart struct {
-	Title string    `json:"title"`
-	Who   []string  `json:"who,omitempty"` // at most maxWho, then WhoMore counts the rest
-	More  int       `json:"who_more,omitempty"`
-	Count int       `json:"count"`
-	First time.Time `json:"first"`
+	Title  string    `json:"title"`
+	Level  string    `json:"level,omitempty"`  // the worst of its findings'
+	Source string    `json:"source,omitempty"` // its findings' (sigma, ueba, guardduty, …)
+	Who    []string  `json:"who,omitempty"`    // at most maxWho, then WhoMore counts the rest
+	More   int       `json:"who_more,omitempty"`
+	Count  int       `json:"count"`
+	First  time.Time `json:"first"`
 }
 
 const (
@@ -563,17 +567,20 @@ const (
 	maxWho   = 8
 )
 
-func (in *Incident) addPart(title string, at time.Time, n int, who ...string) {
+func (in *Incident) addPart(title, level, source string, at time.Time, n int, who ...string) {
 	i := slices.IndexFunc(in.Story, func(p StoryPart) bool { return p.Title == title })
 	if i < 0 {
 		if len(in.Story) >= maxParts {
 			return
 		}
-		in.Story = append(in.Story, StoryPart{Title: title, First: at})
+		in.Story = append(in.Story, StoryPart{Title: title, Source: source, First: at})
 		i = len(in.Story) - 1
 	}
 	sp := &in.Story[i]
 	sp.Count += n
+	if detect.LevelRank(level) > detect.LevelRank(sp.Level) {
+		sp.Level = level
+	}
 	if at.Before(sp.First) {
 		sp.First = at
 	}
@@ -664,9 +671,6 @@ func (in *Incident) story() (title, summary string) {
 				who = append(who, w)
 			}
 		}
-		if i < 3 {
-			steps = append(steps, shortTitle(sp.Title))
-		}
 		if i < 5 {
 			s := sp.Title
 			if sp.Count > 1 {
@@ -677,6 +681,26 @@ func (in *Incident) story() (title, summary string) {
 			}
 			sum = append(sum, s)
 		}
+	}
+	// The title's steps: the three worst, what rules found before what
+	// the behavioural models found (a rule says what happened; UEBA says
+	// it was unusual), the earliest of a kind first; told in the order
+	// they began.
+	idx := make([]int, len(in.Story))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		pa, pb := in.Story[idx[a]], in.Story[idx[b]]
+		if ua, ub := pa.Source == "ueba", pb.Source == "ueba"; ua != ub {
+			return ub
+		}
+		return detect.LevelRank(pa.Level) > detect.LevelRank(pb.Level)
+	})
+	idx = idx[:min(3, len(idx))]
+	sort.Ints(idx)
+	for _, i := range idx {
+		steps = append(steps, shortTitle(in.Story[i].Title))
 	}
 	if len(in.Story) > 3 {
 		steps = append(steps, fmt.Sprintf("+%d more", len(in.Story)-3))
@@ -703,16 +727,71 @@ func shortTitle(t string) string {
 	return t
 }
 
-// whoList: up to three names, else the first two and how many more.
+// whoList names who a story is about: principals by name (up to three,
+// else the first two and how many more), then the resources that are not
+// principals counted by kind ("8 instances").
 func whoList(who []string, more int) string {
-	n := len(who) + more
-	switch {
-	case n == 0:
-		return ""
-	case n <= 3 && more == 0:
-		return strings.Join(who, ", ")
+	var people []string
+	kinds := map[string]int{}
+	var order []string
+	for _, w := range who {
+		k := thingKind(w)
+		if k == "" {
+			people = append(people, w)
+			continue
+		}
+		if kinds[k] == 0 {
+			order = append(order, k)
+		}
+		kinds[k]++
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(who[:min(2, len(who))], ", "), n-min(2, len(who)))
+	var parts []string
+	switch n := len(people); {
+	case n == 0:
+	case n <= 3:
+		parts = append(parts, strings.Join(people, ", "))
+	default:
+		parts = append(parts, fmt.Sprintf("%s and %d more", strings.Join(people[:2], ", "), n-2))
+	}
+	for i, k := range order {
+		n := kinds[k]
+		if i == len(order)-1 {
+			n += more // what was not listed is most likely more of the same
+		}
+		if n == 1 {
+			for _, w := range who {
+				if thingKind(w) == k {
+					parts = append(parts, w)
+					break
+				}
+			}
+			continue
+		}
+		plural := k + "s"
+		if strings.HasSuffix(k, "s") {
+			plural = k + "es"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", n, plural))
+	}
+	if len(order) == 0 && more > 0 {
+		parts = append(parts, fmt.Sprintf("%d more", more))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// thingKind: the kind of a named resource (instance, interface, address),
+// "" for a principal.
+func thingKind(w string) string {
+	switch {
+	case strings.HasPrefix(w, "i-") && instanceID.MatchString(w):
+		return "instance"
+	case strings.HasPrefix(w, "eni-"):
+		return "interface"
+	}
+	if _, err := netip.ParseAddr(w); err == nil {
+		return "address"
+	}
+	return ""
 }
 
 // Close marks an incident closed: later findings of its entities open a

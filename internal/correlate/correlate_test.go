@@ -108,3 +108,22 @@ func TestSignals(t *testing.T) {
 		t.Errorf("restored signal not attached: %v", c2.Attached())
 	}
 }
+
+// TestWhoList: a story names its principals and counts its instances.
+func TestWhoList(t *testing.T) {
+	for _, tc := range []struct {
+		who  []string
+		more int
+		want string
+	}{
+		{[]string{"bob", "i-0a1f2e3d4c5b60001", "i-0a1f2e3d4c5b60002"}, 0, "bob, 2 instances"},
+		{[]string{"frank", "erin", "i-0c0ffee0000000001"}, 0, "frank, erin, i-0c0ffee0000000001"},
+		{[]string{"a", "b", "c", "d"}, 0, "a, b and 2 more"},
+		{[]string{"i-0c0ffee0000000001", "i-0c0ffee0000000002"}, 6, "8 instances"},
+		{[]string{"203.0.113.9", "203.0.113.10"}, 0, "2 addresses"},
+	} {
+		if got := whoList(tc.who, tc.more); got != tc.want {
+			t.Errorf("whoList(%v, %d) = %q, want %q", tc.who, tc.more, got, tc.want)
+		}
+	}
+}
