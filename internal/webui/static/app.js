@@ -192,6 +192,7 @@ async function incidentView(v, id) {
   show(v, 
     el("p", {}, el("a", { href: "#/incidents" }, "← Incidents")),
     el("h1", {}, i.title),
+    i.summary ? el("p", { class: "story", id: "incident-summary" }, i.summary) : null,
     el("div", { class: "card" },
       el("p", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, "risk " + Math.round(i.risk)), " ", level(i.level), " ",
         el("span", { class: "muted" }, (i.principal || i.key || "—") + " · account " + (i.account || "—") + " · " + (when(i.first) || "—") + " → " + (when(i.last) || "—"))),
@@ -295,17 +296,20 @@ function explainValue(v) {
   return v === undefined || v === "" ? "" : " = " + v;
 }
 
+// findingItem: what happened in words first (the finding's summary), then
+// the rule's triage guide; what the rule matched stays available, folded.
 function findingItem(f) {
   const ex = f.explanation || [];
   const triage = f.triage || [];
-  return el("div", { class: "event card", "data-finding": f.id },
-    el("div", {}, level(f.level), " ", el("strong", {}, f.title), " ", el("span", { class: "muted" }, when(f.time) + " · " + (f.source || ""))),
-    f.summary ? el("p", {}, f.summary) : null,
+  const meta = [when(f.time), f.source, f.src_ip ? "from " + f.src_ip : "", f.count > 1 ? f.count + " events, " + when(f.first_seen) + " → " + when(f.last_seen) : ""].filter(Boolean).join(" · ");
+  return el("div", { class: "event card", "data-finding": f.id, id: "finding-" + f.id },
+    el("div", {}, level(f.level), " ", el("strong", {}, f.title), " ", el("span", { class: "muted" }, meta)),
+    f.summary ? el("p", { class: "say" }, f.summary) : null,
     (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
-    ex.length ? el("div", {}, el("h2", {}, "Explanation"), el("ul", { class: "why" }, ex.map(e =>
-      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + explainValue(e.value)))))) : null,
     // The rule's triage guide: what to check, in order.
     triage.length ? el("div", { class: "triage" }, el("h2", {}, "Triage"), el("ol", {}, triage.map(s => el("li", {}, s)))) : null,
+    ex.length ? el("details", { class: "matched" }, el("summary", {}, "Why the rule matched (" + ex.length + ")"), el("ul", { class: "why" }, ex.map(e =>
+      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + explainValue(e.value)))))) : null,
     rawEvent(f));
 }
 
