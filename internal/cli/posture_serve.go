@@ -221,16 +221,16 @@ func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
 			// fixes; then the checks that pass, one row per check.
 			failed := []scanResult{}
 			passing := []passingCheck{}
-			at := map[string]int{}
+			index := map[string]int{}
 			for _, r := range rep.Results {
 				switch r.Status {
 				case "fail":
 					failed = append(failed, r)
 				case "pass":
-					i, ok := at[r.CheckID]
+					i, ok := index[r.CheckID]
 					if !ok {
 						i = len(passing)
-						at[r.CheckID] = i
+						index[r.CheckID] = i
 						passing = append(passing, passingCheck{CheckID: r.CheckID, Title: r.Title, Severity: r.Severity})
 					}
 					passing[i].Resources++

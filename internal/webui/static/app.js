@@ -121,12 +121,12 @@ async function refreshPending() {
 
 let current = "";
 async function route() {
-  const [, view, arg] = (location.hash || "#/incidents").split("/");
+  const [, view, arg, sub] = (location.hash || "#/incidents").split("/");
   current = view || "incidents";
   document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.dataset.view === current || (current === "incident" && a.dataset.view === "incidents")));
   const v = $("#view");
   try {
-    if (current === "incident") await incidentView(v, decodeURIComponent(arg || ""));
+    if (current === "incident") await incidentView(v, decodeURIComponent(arg || ""), decodeURIComponent(sub || ""));
     else if (current === "approvals") await approvalsView(v);
     else if (current === "overview") await overviewView(v);
     else if (current === "posture") await postureView(v, decodeURIComponent(arg || ""));
@@ -181,7 +181,7 @@ async function incidentsView(v) {
       : el("p", { class: "empty", id: "no-incidents" }, filtered ? "No incident matches this filter." : "No incidents yet. Telemetry posted to the intake shows up here as it is processed."));
 }
 
-async function incidentView(v, id) {
+async function incidentView(v, id, focus) {
   const data = await api("GET", "/v1/incidents/" + encodeURIComponent(id));
   const i = data.incident;
   const findings = data.findings || [];
@@ -199,12 +199,15 @@ async function incidentView(v, id) {
       el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).filter(w => w !== null).map(w => el("li", {}, w))),
       el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, idList(i.techniques, 6)),
       (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), idList(i.resources)) : null,
-      (data.findings || []).length > 1 ? el("p", {}, el("span", { class: "muted" }, "Findings: "), idList(findings.map(f => f.id))) : null),
+      findings.length > 1 ? el("p", {}, el("span", { class: "muted" }, "Findings: "), idList(findings.map(f => f.id), 3, f => "#/incident/" + encodeURIComponent(id) + "/" + encodeURIComponent(f))) : null),
     mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
     runsCard(runs, findings, playbooks),
     handleCard(i, findings),
     el("h2", {}, "Timeline"),
     el("div", { class: "timeline" }, findings.map(findingItem)));
+  // #/incident/ID/FINDING: that finding, scrolled to and focused.
+  const card = focus && document.querySelector('[data-finding="' + CSS.escape(focus) + '"]');
+  if (card) { card.scrollIntoView({ block: "start" }); card.focus(); }
 }
 
 // runsCard: what the playbooks did for this incident's findings, and (for
@@ -302,7 +305,9 @@ function findingItem(f) {
   const ex = f.explanation || [];
   const triage = f.triage || [];
   const meta = [when(f.time), f.source, f.src_ip ? "from " + f.src_ip : "", f.count > 1 ? f.count + " events, " + when(f.first_seen) + " → " + when(f.last_seen) : ""].filter(Boolean).join(" · ");
-  return el("div", { class: "event card", "data-finding": f.id, id: "finding-" + f.id },
+  return el("div", { class: "event card", "data-finding": f.id, tabindex: "0", "aria-label": "finding: " + (f.summary || f.title),
+    // Enter on the card opens (or folds) what the rule matched.
+    onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); const d = ev.currentTarget.querySelector("details.matched"); if (d) d.open = !d.open; } } },
     el("div", {}, level(f.level), " ", el("strong", {}, f.title), " ", el("span", { class: "muted" }, meta)),
     f.summary ? el("p", { class: "say" }, f.summary) : null,
     (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
@@ -331,12 +336,13 @@ function rawEvent(f) {
 
 // idList shows the first few of a long list of ids and a "+N more" that
 // expands to the rest.
-function idList(ids, first = 3) {
+function idList(ids, first = 3, href) {
   ids = (ids || []).filter(x => x !== null && x !== undefined && x !== "");
-  if (ids.length <= first + 1) return el("span", { class: "ids" }, ids.join(", "));
-  const rest = el("span", { hidden: "" }, ", " + ids.slice(first).join(", "));
+  const item = (x, i) => [i ? ", " : "", href ? el("a", { href: href(x) }, x) : x];
+  if (ids.length <= first + 1) return el("span", { class: "ids" }, ids.flatMap(item));
+  const rest = el("span", { hidden: "" }, ids.slice(first).flatMap((x, i) => item(x, i + 1)));
   const more = el("button", { class: "more", type: "button", "aria-expanded": "false", onclick: () => { rest.hidden = false; more.remove(); } }, "+" + (ids.length - first) + " more");
-  return el("span", { class: "ids" }, ids.slice(0, first).join(", "), rest, " ", more);
+  return el("span", { class: "ids" }, ids.slice(0, first).flatMap(item), rest, " ", more);
 }
 
 // left says how long until an instant: "12m 05s", or "" once it passed.
@@ -499,10 +505,10 @@ async function overviewView(v) {
       stat(s.pending_approvals, "approvals waiting")),
     el("div", { class: "card", id: "trends" }, el("h2", {}, "Last 14 days"),
       el("div", { class: "charts" },
-        chart("Findings and incidents per day", s.daily || [], [["findings", "var(--medium)"], ["incidents", "var(--accent)"]], x => String(Math.round(x)), "count per day"),
-        chart("Alert reduction per day", s.daily || [], [["alert_reduction", "var(--ok)"]], x => Math.round(100 * x) + "%", "% of findings folded"),
-        chart("MTTD per day (median)", s.daily || [], [["mttd_seconds", "var(--high)"]], secs, "time to detect"),
-        chart("MTTR per day (median)", s.daily || [], [["mttr_seconds", "var(--low)"]], secs, "time to remediate")),
+        chart("Findings and incidents per day", s.daily || [], [["findings", "var(--medium)"], ["incidents", "var(--accent)"]], x => String(Math.round(x)), "count / day"),
+        chart("Alert reduction per day", s.daily || [], [["alert_reduction", "var(--ok)"]], x => Math.round(100 * x) + "%", "% folded"),
+        chart("MTTD per day (median)", s.daily || [], [["mttd_seconds", "var(--high)"]], secs, "median time"),
+        chart("MTTR per day (median)", s.daily || [], [["mttr_seconds", "var(--low)"]], secs, "median time")),
       el("p", { class: "muted axis-note" }, mttdNote)),
     el("div", { class: "card" }, el("h2", {}, "Findings by level"),
       el("p", { class: "muted axis-note" }, "Bar length: number of findings stored at each level (count, all time)."),
@@ -587,7 +593,7 @@ async function postureView(v, only) {
 // value.
 function chart(title, days, series, fmt, yLabel) {
   const ns = "http://www.w3.org/2000/svg";
-  const L = 44, W = 280, H = 90, B = 30, n = Math.max(1, days.length), bw = (W - L) / n;
+  const L = 58, W = 290, H = 90, B = 30, n = Math.max(1, days.length), bw = (W - L) / n;
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("width", String(W)); svg.setAttribute("height", String(H + B)); svg.setAttribute("viewBox", "0 0 " + W + " " + (H + B));
   svg.setAttribute("role", "img"); svg.setAttribute("aria-label", title + ": y " + yLabel + ", x day (UTC)");
@@ -607,7 +613,7 @@ function chart(title, days, series, fmt, yLabel) {
   line(L, 0, L, H); line(L, H, W, H);
   text(L - 4, 10, fmt(max === 1e-9 ? 0 : max), "end");
   text(L - 4, H, fmt(0), "end");
-  text(10, H / 2, yLabel, "middle", { transform: "rotate(-90 10 " + (H / 2) + ")", class: "y-label" });
+  text(9, H / 2, yLabel, "middle", { transform: "rotate(-90 9 " + (H / 2) + ")", class: "y-label" });
   days.forEach((d, i) => {
     series.forEach(([k, color], j) => {
       const v = d[k] || 0, h = v > 0 ? Math.max(2, (H - 4) * v / max) : 0;
@@ -650,7 +656,7 @@ function sparkline(values, title) {
 
 function stat(n, label, note) {
   return el("div", { class: "card stat" }, el("div", { class: "n" }, n), el("div", { class: "l" }, label),
-    note ? el("div", { class: "note", id: "mttd-note", title: note }, "ⓘ replayed records count their age (the demo replays last week’s)") : null);
+    note ? el("div", { class: "note", id: "mttd-note", title: note }, "Note: replayed records count their age (the demo replays last week’s)") : null);
 }
 
 async function auditView(v) {
