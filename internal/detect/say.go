@@ -108,7 +108,20 @@ func say(ev *event.Event) phrase {
 			many = "signed in to the console %d times" + from
 		}
 		return phrase{one: who + " " + what, many: who + " " + many}
+	case "AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy":
+		to := firstOf(str("requestParameters.userName"), str("requestParameters.roleName"), str("requestParameters.groupName"))
+		what = "attached " + orSome(short(str("requestParameters.policyArn")), "a policy") + " to " + orSome(to, "an identity")
+	case "AssumeRole":
+		what = "assumed " + orSome(short(str("requestParameters.roleArn")), "a role")
+	case "GetSecretValue":
+		s := orSome(short(str("requestParameters.secretId")), "a secret")
+		what = "read the secret " + s
+		many = "read the secret " + s + " %d times"
 	default:
+		if t, ok := simple[op]; ok {
+			what = t.verb + orSome(short(str(t.param)), t.some)
+			break
+		}
 		what = "called " + service(ev.API.Service) + ":" + op
 		if len(ev.Resources) > 0 {
 			what += " on " + resourceNames(ev.Resources)
@@ -127,6 +140,45 @@ func say(ev *event.Event) phrase {
 		p.many = who + " " + many
 	}
 	return p
+}
+
+// simple are the calls told as a verb and one request parameter.
+var simple = map[string]struct{ verb, param, some string }{
+	"StopLogging":                   {"stopped CloudTrail logging on ", "requestParameters.name", "a trail"},
+	"DeleteTrail":                   {"deleted the CloudTrail trail ", "requestParameters.name", "a trail"},
+	"PutEventSelectors":             {"changed what the CloudTrail trail records: ", "requestParameters.trailName", "a trail"},
+	"CreateUser":                    {"created the IAM user ", "requestParameters.userName", "a user"},
+	"DeleteUser":                    {"deleted the IAM user ", "requestParameters.userName", "a user"},
+	"CreateLoginProfile":            {"gave a console password to ", "requestParameters.userName", "a user"},
+	"UpdateLoginProfile":            {"changed the console password of ", "requestParameters.userName", "a user"},
+	"PutUserPolicy":                 {"wrote an inline policy for ", "requestParameters.userName", "a user"},
+	"PutRolePolicy":                 {"wrote an inline policy for the role ", "requestParameters.roleName", "a role"},
+	"UpdateAssumeRolePolicy":        {"changed who can assume ", "requestParameters.roleName", "a role"},
+	"DeactivateMFADevice":           {"removed the MFA device of ", "requestParameters.userName", "a user"},
+	"PutBucketAcl":                  {"changed the ACL of ", "requestParameters.bucketName", "a bucket"},
+	"PutBucketPublicAccessBlock":    {"changed the public access block of ", "requestParameters.bucketName", "a bucket"},
+	"DeleteBucketPublicAccessBlock": {"removed the public access block of ", "requestParameters.bucketName", "a bucket"},
+	"DeleteBucket":                  {"deleted the bucket ", "requestParameters.bucketName", "a bucket"},
+	"ModifySnapshotAttribute":       {"changed who may use the snapshot ", "requestParameters.snapshotId", "a snapshot"},
+	"ModifyImageAttribute":          {"changed who may use the image ", "requestParameters.imageId", "an image"},
+	"ScheduleKeyDeletion":           {"scheduled the deletion of KMS key ", "requestParameters.keyId", "a key"},
+	"DisableKey":                    {"disabled KMS key ", "requestParameters.keyId", "a key"},
+	"DeleteDetector":                {"deleted the GuardDuty detector ", "requestParameters.detectorId", "a detector"},
+	"DeleteFlowLogs":                {"deleted the VPC flow logs ", "requestParameters.DeleteFlowLogsRequest.FlowLogId.content", "of a VPC"},
+	"DeleteLogGroup":                {"deleted the log group ", "requestParameters.logGroupName", "a log group"},
+	"CreateKeyPair":                 {"created the EC2 key pair ", "requestParameters.keyName", "a key pair"},
+	"ImportKeyPair":                 {"imported the EC2 key pair ", "requestParameters.keyName", "a key pair"},
+}
+
+// short is the end of an ARN (its name); other values as they are.
+func short(s string) string {
+	if !strings.HasPrefix(s, "arn:") {
+		return s
+	}
+	if i := strings.LastIndexAny(s, "/:"); i >= 0 && i < len(s)-1 {
+		return s[i+1:]
+	}
+	return s
 }
 
 // sayFlow tells a flow record from the local interface's side: what it

@@ -68,8 +68,14 @@ func TestSay(t *testing.T) {
 			"mallory changed the bucket policy of acme-finance"},
 		{"denied call", trail(t, 8, "mallory", "s3.amazonaws.com", "PutBucketPolicy", `{"bucketName":"acme-finance"}`, "", "AccessDenied"),
 			"mallory changed the bucket policy of acme-finance (failed: AccessDenied)"},
-		{"fallback", trail(t, 9, "frank", "kms.amazonaws.com", "ScheduleKeyDeletion", `{"keyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd","pendingWindowInDays":7}`, "", ""),
-			"frank called kms:ScheduleKeyDeletion"},
+		{"fallback", trail(t, 9, "frank", "kms.amazonaws.com", "CancelKeyDeletion", `{"keyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd"}`, "", ""),
+			"frank called kms:CancelKeyDeletion"},
+		{"one parameter", trail(t, 10, "frank", "kms.amazonaws.com", "ScheduleKeyDeletion", `{"keyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd","pendingWindowInDays":7}`, "", ""),
+			"frank scheduled the deletion of KMS key 1234abcd"},
+		{"stop logging", trail(t, 11, "mallory", "cloudtrail.amazonaws.com", "StopLogging", `{"name":"arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail"}`, "", ""),
+			"mallory stopped CloudTrail logging on org-trail"},
+		{"attach policy", trail(t, 12, "mallory", "iam.amazonaws.com", "AttachUserPolicy", `{"userName":"mallory","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, "", ""),
+			"mallory attached AdministratorAccess to mallory"},
 		{"console", login, "erin signed in to the console from 203.0.113.50"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
