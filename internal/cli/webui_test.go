@@ -251,7 +251,7 @@ func TestWebUI(t *testing.T) {
 	}
 	tour = append(tour, step{"tour done", chromedp.EmulateViewport(1280, 900)})
 	var sentence, postureRows, chartAxes, mttdNote string
-	var postureOnly string
+	var postureOnly, approvalHash string
 	var matchedOpen bool
 	steps := []step{
 		{"open", chromedp.Navigate(url + "/")},
@@ -278,6 +278,12 @@ func TestWebUI(t *testing.T) {
 		{"desktop", chromedp.Tasks(atWidth("desktop", 1280, 900, others[:2]))},
 		{"narrow", chromedp.Tasks(atWidth("narrow", 390, 844, others[2:]))},
 		// The folded approval's incident link opens frank's incident.
+		// An approval takes focus and opens its incident on Enter.
+		{"approvals for the keyboard", chromedp.Navigate(url + "/#/approvals")},
+		{"focus the approval", chromedp.Focus(`li[data-approval="`+folded+`"]`, chromedp.ByQuery)},
+		{"enter on the approval", chromedp.KeyEvent("\r")},
+		{"its incident", chromedp.WaitVisible(".timeline .event", chromedp.ByQuery)},
+		{"its incident's address", chromedp.Evaluate(`location.hash`, &approvalHash)},
 		{"approvals for the link", chromedp.Navigate(url + "/#/approvals")},
 		{"open incident", chromedp.Click(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery)},
 		{"approve button", chromedp.WaitVisible("button[data-approve]", chromedp.ByQuery)},
@@ -404,6 +410,9 @@ func TestWebUI(t *testing.T) {
 	// The finding says what happened in words; Enter opened its match details.
 	if sentence != "frank created an access key for erin" || !matchedOpen {
 		t.Errorf("the finding in words: %q (match details open: %v)", sentence, matchedOpen)
+	}
+	if !strings.HasPrefix(approvalHash, "#/incident/inc-") {
+		t.Errorf("Enter on an approval went to %q, want its incident", approvalHash)
 	}
 	// Failed checks are titled as problems, and a row opens its check.
 	loaded, errs := check.Load(content.FS, "checks")

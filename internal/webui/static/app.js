@@ -155,7 +155,7 @@ async function incidentsView(v) {
     onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); open(i); } } },
     el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk || 0))),
     el("td", {}, level(i.level)),
-    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.status === "closed" ? " · closed" : ""))),
+    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), i.summary ? el("div", { class: "story-line" }, i.summary) : null, el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.status === "closed" ? " · closed" : ""))),
     el("td", {}, chain(i.tactics)),
     el("td", {}, i.finding_count || (i.findings || []).length || 0),
     el("td", { class: "muted" }, when(i.last))));
@@ -193,6 +193,7 @@ async function incidentView(v, id, focus) {
     el("p", {}, el("a", { href: "#/incidents" }, "← Incidents")),
     el("h1", {}, i.title),
     i.summary ? el("p", { class: "story", id: "incident-summary" }, i.summary) : null,
+    i.merged_into ? el("p", { class: "muted", id: "merged-into" }, "Merged into ", el("a", { href: "#/incident/" + encodeURIComponent(i.merged_into) }, i.merged_into)) : null,
     el("div", { class: "card" },
       el("p", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, "risk " + Math.round(i.risk)), " ", level(i.level), " ",
         el("span", { class: "muted" }, (i.principal || i.key || "—") + " · account " + (i.account || "—") + " · " + (when(i.first) || "—") + " → " + (when(i.last) || "—"))),
@@ -382,7 +383,9 @@ function approvalList(items, selectable) {
     const cd = pending ? el("p", { class: "countdown", "data-countdown": a.id }, countdownText(a)) : null;
     if (cd) cd.__approval = a;
     const asked = a.requested_by && a.requested_by !== "parapet" ? a.requested_by : "parapet (automatic, from the playbook trigger)";
-    return el("li", { class: "approval card", "data-approval": a.id },
+    // The item takes focus; Enter opens its incident (the link inside does too).
+    return el("li", { class: "approval card", "data-approval": a.id, tabindex: "0", "aria-label": "approval: " + a.playbook + (inc ? " for " + (inc.title || inc.id) : ""),
+      onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget && inc) { ev.preventDefault(); location.hash = "#/incident/" + encodeURIComponent(inc.id); } } },
       el("div", { class: "approval-head" },
         selectable && pending && canDecide ? el("input", { type: "checkbox", class: "pick", "data-pick": a.id, "aria-label": "select " + a.playbook,
           checked: state.picks.has(a.id) ? "" : undefined, onchange: ev => { if (ev.target.checked) state.picks.add(a.id); else state.picks.delete(a.id); } }) : null,
