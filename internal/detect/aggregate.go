@@ -132,7 +132,8 @@ func (a *Aggregator) Add(f *Finding) (*Finding, bool) {
 			}
 			g.Count += added
 			if g.say != "" {
-				g.Summary = (&phrase{g.say, g.sayMany}).text(g.Count)
+				g.sayDiffers = g.sayDiffers || f.say != g.say
+				g.Summary = g.retell(g.Count, g.sayDiffers)
 			}
 			if f.Time.Before(g.FirstSeen) {
 				g.FirstSeen = f.Time
@@ -151,7 +152,7 @@ func (a *Aggregator) Add(f *Finding) (*Finding, bool) {
 	g := &ep.f
 	g.Count, g.FirstSeen, g.LastSeen = n, f.Time, f.Time
 	if n > 1 && g.say != "" {
-		g.Summary = (&phrase{g.say, g.sayMany}).text(n)
+		g.Summary = g.retell(n, false)
 	}
 	if len(g.EventIDs) > MaxEventIDs {
 		g.EventIDs = g.EventIDs[:MaxEventIDs]

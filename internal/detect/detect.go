@@ -67,7 +67,8 @@ type Finding struct {
 	group string
 	// say is the Summary's phrase, which an Aggregator retells for the
 	// episode's count ("read 12 objects from acme-logs").
-	say, sayMany string
+	say, sayMany, sayMixed string
+	sayDiffers             bool // an episode whose events tell different stories
 }
 
 // Truncated says whether the finding stands for more events than

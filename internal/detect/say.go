@@ -14,18 +14,32 @@ import (
 // what happened.
 type phrase struct {
 	one string
-	// many is the text for n events, with one %d for n; "" repeats one
-	// with the count after it.
+	// many is the text for n events that each tell one, with one %d for
+	// n; "" repeats one with "(n times)".
 	many string
+	// mixed is the text for n events that tell different stories (an
+	// episode of one rule over several calls), with one %d for n; ""
+	// says one "and more: n calls".
+	mixed string
 }
 
 // setSay makes p the finding's Summary.
 func (f *Finding) setSay(p phrase) {
-	f.say, f.sayMany = p.one, p.many
+	f.say, f.sayMany, f.sayMixed, f.sayDiffers = p.one, p.many, p.mixed, false
 	f.Summary = p.one
 }
 
-// text is the phrase for n events.
+// retell is the summary of an episode of n events; differs says its
+// events do not all tell the same story.
+func (f *Finding) retell(n int, differs bool) string {
+	p := phrase{f.say, f.sayMany, f.sayMixed}
+	if differs {
+		return p.textMixed(n)
+	}
+	return p.text(n)
+}
+
+// text is the phrase for n events that each tell p.one.
 func (p *phrase) text(n int) string {
 	switch {
 	case n <= 1:
@@ -34,6 +48,17 @@ func (p *phrase) text(n int) string {
 		return fmt.Sprintf(p.many, n)
 	}
 	return p.one + " (" + strconv.Itoa(n) + " times)"
+}
+
+// textMixed is the phrase for n events, the first telling p.one.
+func (p *phrase) textMixed(n int) string {
+	switch {
+	case n <= 1:
+		return p.one
+	case p.mixed != "":
+		return fmt.Sprintf(p.mixed, n)
+	}
+	return p.one + " and more: " + strconv.Itoa(n) + " calls"
 }
 
 // Say says in plain words what the event shows: who did what to which
@@ -199,7 +224,7 @@ func sayFlow(ev *event.Event) phrase {
 		one = endpointName(ev.Src) + " sent " + size + " to " + ipText(ev.Dst.IP) + portText(ev.Dst.Port, ":")
 	}
 	one += rejected
-	return phrase{one: one, many: one + "; %d flow records in all"}
+	return phrase{one: one, many: one + "; %d flow records in all", mixed: one + "; %d flow records in all"}
 }
 
 // ActorName is the short name of who acted: the IAM user or role name,

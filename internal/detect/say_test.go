@@ -133,3 +133,24 @@ func TestSayEpisode(t *testing.T) {
 		t.Errorf("Say = %q, want %q", got, want)
 	}
 }
+
+// An episode of different calls under one rule tells the first and counts
+// them all, never "(n times)" of the first.
+func TestSayMixedEpisode(t *testing.T) {
+	agg := detect.NewAggregator(time.Hour)
+	var last *detect.Finding
+	for i, op := range []string{"GetCallerIdentity", "GetCallerIdentity", "ListBuckets", "GetCallerIdentity"} {
+		ev := trail(t, 200+i, "ec2-app", "sts.amazonaws.com", op, `{}`, "", "")
+		f := detect.FromEvent(&ev)
+		f.RuleID, f.Title, f.Source = "r", "Recon", "sigma"
+		last, _ = agg.Add(&f)
+		if i == 1 {
+			if want := "ec2-app called sts:GetCallerIdentity (2 times)"; last.Summary != want {
+				t.Errorf("after two like calls: %q, want %q", last.Summary, want)
+			}
+		}
+	}
+	if want := "ec2-app called sts:GetCallerIdentity and more: 4 calls"; last.Summary != want {
+		t.Errorf("episode summary = %q, want %q", last.Summary, want)
+	}
+}
