@@ -169,6 +169,13 @@ func TestWebUI(t *testing.T) {
 		decisions, decided, approvals  string
 	}
 	checks := map[string]*widthCheck{"desktop": {}, "narrow": {}}
+	// jsClick clicks the element sel names as it is now: live updates
+	// redraw pages, and a click through the protocol may land on a node
+	// just replaced.
+	jsClick := func(sel string) chromedp.Action {
+		return chromedp.Tasks{chromedp.WaitVisible(sel, chromedp.ByQuery),
+			chromedp.Evaluate(`document.querySelector(`+strconv.Quote(sel)+`).click()`, nil)}
+	}
 	atWidth := func(name string, w, h int64, deny []string) []chromedp.Action {
 		c := checks[name]
 		comment := "bulk: test keys, " + name
@@ -189,11 +196,11 @@ func TestWebUI(t *testing.T) {
 			chromedp.WaitVisible(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery),
 		}
 		for _, id := range deny {
-			acts = append(acts, chromedp.Click(`input[data-pick="`+id+`"]`, chromedp.ByQuery))
+			acts = append(acts, jsClick(`input[data-pick="`+id+`"]`))
 		}
 		acts = append(acts,
 			chromedp.SendKeys("#bulk-comment", comment, chromedp.ByQuery),
-			chromedp.Click("#bulk-deny", chromedp.ByQuery))
+			jsClick("#bulk-deny"))
 		for _, id := range deny {
 			acts = append(acts, chromedp.WaitVisible(`#decisions li[data-decision="`+id+`"]`, chromedp.ByQuery),
 				chromedp.WaitVisible(`#decided li[data-approval="`+id+`"]`, chromedp.ByQuery))
@@ -275,17 +282,24 @@ func TestWebUI(t *testing.T) {
 		{"enter on it", chromedp.KeyEvent("\r")},
 		{"that check only", chromedp.WaitVisible("#posture-only", chromedp.ByQuery)},
 		{"that check's text", chromedp.Text("#posture-only", &postureOnly, chromedp.ByQuery)},
-		{"desktop", chromedp.Tasks(atWidth("desktop", 1280, 900, others[:2]))},
-		{"narrow", chromedp.Tasks(atWidth("narrow", 390, 844, others[2:]))},
-		// The folded approval's incident link opens frank's incident.
-		// An approval takes focus and opens its incident on Enter.
+	}...)
+	// One step per action at each width, so that a failure names it.
+	for i, a := range atWidth("desktop", 1280, 900, others[:2]) {
+		steps = append(steps, step{"desktop " + strconv.Itoa(i), a})
+	}
+	for i, a := range atWidth("narrow", 390, 844, others[2:]) {
+		steps = append(steps, step{"narrow " + strconv.Itoa(i), a})
+	}
+	steps = append(steps, []step{
+		// An approval takes focus and opens its incident on Enter; its
+		// incident link opens frank's incident.
 		{"approvals for the keyboard", chromedp.Navigate(url + "/#/approvals")},
 		{"focus the approval", chromedp.Focus(`li[data-approval="`+folded+`"]`, chromedp.ByQuery)},
 		{"enter on the approval", chromedp.KeyEvent("\r")},
 		{"its incident", chromedp.WaitVisible(".timeline .event", chromedp.ByQuery)},
 		{"its incident's address", chromedp.Evaluate(`location.hash`, &approvalHash)},
 		{"approvals for the link", chromedp.Navigate(url + "/#/approvals")},
-		{"open incident", chromedp.Click(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery)},
+		{"open incident", jsClick(`li[data-approval="` + folded + `"] a[data-incident]`)},
 		{"approve button", chromedp.WaitVisible("button[data-approve]", chromedp.ByQuery)},
 		{"triage guide", chromedp.WaitVisible(".timeline .triage ol li", chromedp.ByQuery)},
 		{"triage text", chromedp.Text(".timeline .triage", &triage, chromedp.ByQuery)},

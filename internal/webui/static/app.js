@@ -560,7 +560,7 @@ async function postureView(v, only) {
       // What fails, the worst first, each with its fix.
       el("h3", { class: "section-title" }, "Failed checks (" + failures.length + ") — fix these first"),
       failures.length ? el("table", { class: "failures" }, el("thead", {}, el("tr", {}, ["Severity", "Problem", "Resource", "Fix"].map(h => el("th", {}, h)))),
-        el("tbody", {}, failures.slice(0, 200).map(r => el("tr", { class: "row", tabindex: "0", "data-check": r.check_id, "aria-label": "failed check: " + r.title,
+        el("tbody", {}, failures.slice(0, 200).map((r, i) => el("tr", { class: "row", tabindex: "0", "data-check": r.check_id, "aria-label": "failed check: " + r.title, hidden: i >= 25 && !only ? "" : null,
           onclick: ev => { if (!ev.target.closest("a, pre")) openCheck(r.check_id); },
           onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); openCheck(r.check_id); } } },
           el("td", {}, level(r.severity)),
@@ -569,6 +569,10 @@ async function postureView(v, only) {
             el("div", { class: "muted" }, loc(r.location) + (r.attribute ? " (" + r.attribute + ")" : ""))),
           el("td", {}, r.remediation || "", r.iac_fix ? el("pre", {}, r.iac_fix) : null)))))
         : el("p", { class: "empty" }, "No check fails."),
+      // The worst 25 first; the rest (up to 200) on request.
+      failures.length > 25 && !only ? el("button", { class: "more-failures", type: "button", onclick: ev => {
+        ev.currentTarget.closest(".card").querySelectorAll("table.failures tr[hidden]").forEach(r => { r.hidden = false; });
+        ev.currentTarget.remove(); } }, "Show all " + Math.min(failures.length, 200) + " failed checks" + (failures.length > 200 ? " (of " + failures.length + ")" : "")) : null,
       t.lifecycle && (t.lifecycle.fixed_results || []).length ? el("details", { class: "section" }, el("summary", {}, "Fixed since the previous scan (" + t.lifecycle.fixed_results.length + ")"),
         el("table", { class: "fixed" }, el("tbody", {}, t.lifecycle.fixed_results.slice(0, 200).map(f => el("tr", {}, el("td", {}, level(f.severity)), el("td", {}, el("strong", {}, f.title || ""), el("div", { class: "muted" }, f.check_id)),
           el("td", {}, el("code", {}, f.resource.address || f.resource.arn || f.resource.name)), el("td", { class: "muted" }, loc(f.location))))))) : null,
