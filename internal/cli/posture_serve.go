@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -176,6 +177,15 @@ func previousRun(ctx context.Context, db *store.DB, target string) (*scanReport,
 	return &rep, nil
 }
 
+// passingCheck is one check that passes on a target, and on how many
+// resources.
+type passingCheck struct {
+	CheckID   string `json:"check_id"`
+	Title     string `json:"title"`
+	Severity  string `json:"severity"`
+	Resources int    `json:"resources"`
+}
+
 // postureSummary: the latest report per target, and each framework's
 // score over the recent runs (the trend).
 func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
@@ -207,18 +217,40 @@ func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
 		}
 		trend = append(trend, point)
 		if _, ok := latest[target]; !ok {
+			// The page lists failures first, the worst first, with their
+			// fixes; then the checks that pass, one row per check.
 			failed := []scanResult{}
+			passing := []passingCheck{}
+			index := map[string]int{}
 			for _, r := range rep.Results {
-				if r.Status == "fail" {
+				switch r.Status {
+				case "fail":
 					failed = append(failed, r)
+				case "pass":
+					i, ok := index[r.CheckID]
+					if !ok {
+						i = len(passing)
+						index[r.CheckID] = i
+						passing = append(passing, passingCheck{CheckID: r.CheckID, Title: r.Title, Severity: r.Severity})
+					}
+					passing[i].Resources++
 				}
 			}
+			sort.SliceStable(failed, func(i, j int) bool {
+				return check.SeverityRank(failed[i].Severity) > check.SeverityRank(failed[j].Severity)
+			})
+			sort.Slice(passing, func(i, j int) bool {
+				if a, b := check.SeverityRank(passing[i].Severity), check.SeverityRank(passing[j].Severity); a != b {
+					return a > b
+				}
+				return passing[i].CheckID < passing[j].CheckID
+			})
 			frameworks := rep.Frameworks
 			if frameworks == nil {
 				frameworks = []framework.Score{}
 			}
 			latest[target] = map[string]any{"at": at, "run": id, "passed": rep.Passed, "failed": rep.Failed, "unknown": rep.Unknown,
-				"resources": rep.Resources, "frameworks": frameworks, "failures": failed, "suppressed": len(rep.Suppressed),
+				"resources": rep.Resources, "frameworks": frameworks, "failures": failed, "passing": passing, "suppressed": len(rep.Suppressed),
 				"lifecycle": rep.Lifecycle} // null on a target's first scan
 			order = append(order, target)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
+	"github.com/parapet-sec/parapet/internal/posture/check"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -57,6 +58,7 @@ func TestPostureLifecycle(t *testing.T) {
 			Target    string
 			Failed    int
 			Failures  []scanResult
+			Passing   []passingCheck
 			Lifecycle *lifecycle
 		}
 		Trend []struct {
@@ -89,6 +91,26 @@ func TestPostureLifecycle(t *testing.T) {
 	}
 	if news != 1 {
 		t.Errorf("%d failures marked new", news)
+	}
+	// Failures come worst first, each with its fix; the passing checks
+	// follow, once each, titled as passes.
+	for i, f := range tg.Failures {
+		if f.Remediation == "" {
+			t.Errorf("failure %s without its fix", f.CheckID)
+		}
+		if i > 0 && check.SeverityRank(f.Severity) > check.SeverityRank(tg.Failures[i-1].Severity) {
+			t.Errorf("failure %d (%s) is worse than the one before it (%s)", i, f.Severity, tg.Failures[i-1].Severity)
+		}
+	}
+	seen := map[string]bool{}
+	for _, pc := range tg.Passing {
+		if seen[pc.CheckID] || pc.Resources < 1 || pc.Title == "" {
+			t.Errorf("passing check %+v (listed before: %v)", pc, seen[pc.CheckID])
+		}
+		seen[pc.CheckID] = true
+	}
+	if len(tg.Passing) == 0 {
+		t.Errorf("no passing check listed: %s", b)
 	}
 	if len(got.Trend) != 2 {
 		t.Fatalf("trend: %s", b)

@@ -443,6 +443,8 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 			fmt.Fprintf(w, "  %s", r.Reason) // a secret's kind and redacted form
 		}
 		fmt.Fprintln(w)
+		// What is wrong, in words: a failure's problem title.
+		fmt.Fprintf(w, "%-8s %s\n", "", r.Title)
 		if len(r.Changes) > 0 {
 			fmt.Fprintf(w, "%-8s %s\n", "", describeChange(r.Changes[0], len(r.Changes)))
 		}
@@ -523,8 +525,8 @@ func writeSARIF(w *bufio.Writer, checks []*check.Check, results []check.Result, 
 		sort.Strings(tags)
 		tags = append([]string{"security", "iac"}, tags...)
 		rules = append(rules, rule{ID: c.ID, Name: strings.ReplaceAll(strings.Title(strings.ToLower(c.Title)), " ", ""),
-			ShortDescription: msg{Text: c.Title}, FullDescription: msg{Text: strings.TrimSpace(c.Rationale + " " + c.Remediation)},
-			Help:                 msg{Text: c.Remediation + "\nFix: " + c.IaCFix, Markdown: "**" + c.Title + "**\n\n" + c.Rationale + "\n\n" + c.Remediation + "\n\n```hcl\n" + c.IaCFix + "\n```"},
+			ShortDescription: msg{Text: c.Problem}, FullDescription: msg{Text: strings.TrimSpace(c.Rationale + " " + c.Remediation)},
+			Help:                 msg{Text: c.Remediation + "\nFix: " + c.IaCFix, Markdown: "**" + c.Problem + "**\n\n" + c.Rationale + "\n\n" + c.Remediation + "\n\n```hcl\n" + c.IaCFix + "\n```"},
 			DefaultConfiguration: map[string]string{"level": sarifLevel[c.Severity]},
 			Properties:           map[string]any{"security-severity": securitySeverity[c.Severity], "tags": tags, "precision": "high"}})
 	}

@@ -10,21 +10,27 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/awstest"
+	"github.com/parapet-sec/parapet/internal/posture/check"
 )
 
 // The web UI in a real browser (Debian's chromium): sign in, open the
 // incident, approve the pending action, and see it executed against the
-// AWS API emulator. PARAPET_SCREENSHOTS=DIR keeps screenshots of the main
-// pages there (docs/ holds the committed ones).
+// AWS API emulator. Every page is opened at desktop (1280 px) and narrow
+// (390 px) width: no horizontal overflow, no "null", no console error.
+// PARAPET_SCREENSHOTS=DIR keeps a screenshot of every page at both widths
+// there (docs/ holds the committed ones: PARAPET_SCREENSHOTS=$PWD/docs).
 func TestWebUI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
@@ -102,13 +108,40 @@ func TestWebUI(t *testing.T) {
 		t.Fatalf("approvals besides the folded one: %v", others)
 	}
 
+	// The riskiest incident: the one the page tour opens.
+	code, v := call(t, "GET", url+"/v1/incidents?sort=risk&limit=1", approver, "", nil)
+	items, _ := v["items"].([]any)
+	if code != 200 || len(items) == 0 {
+		t.Fatalf("incidents: %d %v", code, v)
+	}
+	riskiest := items[0].(map[string]any)["id"].(string)
+
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	bctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 90*time.Second)
+	bctx, cancel = context.WithTimeout(bctx, 150*time.Second)
 	defer cancel()
+	// Console errors and uncaught exceptions, on every page.
+	var consoleMu sync.Mutex
+	var consoleErrors []string
+	chromedp.ListenTarget(bctx, func(ev any) {
+		consoleMu.Lock()
+		defer consoleMu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				consoleErrors = append(consoleErrors, "console.error: "+strings.Join(args, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			consoleErrors = append(consoleErrors, "exception: "+e.ExceptionDetails.Error())
+		}
+	})
 	shots := os.Getenv("PARAPET_SCREENSHOTS")
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
@@ -136,6 +169,13 @@ func TestWebUI(t *testing.T) {
 		decisions, decided, approvals  string
 	}
 	checks := map[string]*widthCheck{"desktop": {}, "narrow": {}}
+	// jsClick clicks the element sel names as it is now: live updates
+	// redraw pages, and a click through the protocol may land on a node
+	// just replaced.
+	jsClick := func(sel string) chromedp.Action {
+		return chromedp.Tasks{chromedp.WaitVisible(sel, chromedp.ByQuery),
+			chromedp.Evaluate(`document.querySelector(`+strconv.Quote(sel)+`).click()`, nil)}
+	}
 	atWidth := func(name string, w, h int64, deny []string) []chromedp.Action {
 		c := checks[name]
 		comment := "bulk: test keys, " + name
@@ -156,12 +196,11 @@ func TestWebUI(t *testing.T) {
 			chromedp.WaitVisible(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery),
 		}
 		for _, id := range deny {
-			acts = append(acts, chromedp.Click(`input[data-pick="`+id+`"]`, chromedp.ByQuery))
+			acts = append(acts, jsClick(`input[data-pick="`+id+`"]`))
 		}
 		acts = append(acts,
 			chromedp.SendKeys("#bulk-comment", comment, chromedp.ByQuery),
-			shot(map[string]string{"desktop": "approvals", "narrow": "approvals-narrow"}[name]),
-			chromedp.Click("#bulk-deny", chromedp.ByQuery))
+			jsClick("#bulk-deny"))
 		for _, id := range deny {
 			acts = append(acts, chromedp.WaitVisible(`#decisions li[data-decision="`+id+`"]`, chromedp.ByQuery),
 				chromedp.WaitVisible(`#decided li[data-approval="`+id+`"]`, chromedp.ByQuery))
@@ -170,31 +209,107 @@ func TestWebUI(t *testing.T) {
 			chromedp.Text("#decided", &c.decided, chromedp.ByQuery),
 			chromedp.EmulateViewport(1280, 900))
 	}
-	steps := []struct {
+	// The page tour: every page at both widths, measured and (with
+	// PARAPET_SCREENSHOTS) photographed.
+	type pageLook struct {
+		Overflow float64  `json:"overflow"`
+		Text     string   `json:"text"`
+		Wide     []string `json:"wide"` // the innermost elements past the window's right edge
+	}
+	looks := map[string]*pageLook{}
+	const measure = `(() => { const d = document.documentElement;
+		const wide = [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 &&
+			![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1)).slice(0, 5)
+			.map(e => e.tagName.toLowerCase() + (e.className && e.className.baseVal === undefined ? "." + e.className : "") + ": " + (e.textContent || "").slice(0, 60));
+		if (!wide.length) for (const e of document.querySelectorAll("body *")) if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible" && wide.length < 8) wide.push("scroll " + e.tagName.toLowerCase() + "." + e.className + " " + e.scrollWidth + ">" + e.clientWidth + " " + (e.textContent || "").slice(0, 40));
+		return { overflow: Math.max(d.scrollWidth, document.body.scrollWidth) - window.innerWidth, text: document.body.innerText, wide }; })()`
+	pages := []struct{ name, hash, ready string }{
+		{"incidents", "#/incidents", "#incidents tbody tr.row"},
+		{"incident", "#/incident/" + riskiest, ".timeline .event"},
+		{"approvals", "#/approvals", "#waiting li[data-approval]"},
+		{"posture", "#/posture", "table.failures tbody tr.row"},
+		{"overview", "#/overview", "#trends svg rect"},
+		{"audit", "#/audit", "#chain"},
+	}
+	widths := []struct {
+		suffix string
+		w, h   int64
+	}{{"", 1280, 900}, {"-narrow", 390, 844}}
+	look := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			l := &pageLook{}
+			looks[name] = l
+			if err := chromedp.Evaluate(measure, l).Do(ctx); err != nil {
+				return err
+			}
+			return shot(name).Do(ctx)
+		})
+	}
+	type step struct {
 		name string
 		act  chromedp.Action
-	}{
+	}
+	var tour []step
+	for _, wd := range widths {
+		for _, pg := range pages {
+			tour = append(tour, step{"tour " + pg.name + wd.suffix, chromedp.Tasks{chromedp.EmulateViewport(wd.w, wd.h),
+				chromedp.Navigate(url + "/" + pg.hash), chromedp.WaitVisible(pg.ready, chromedp.ByQuery), look(pg.name + wd.suffix)}})
+		}
+	}
+	tour = append(tour, step{"tour done", chromedp.EmulateViewport(1280, 900)})
+	var sentence, postureRows, chartAxes, mttdNote string
+	var postureOnly, approvalHash string
+	var matchedOpen bool
+	steps := []step{
 		{"open", chromedp.Navigate(url + "/")},
 		{"login form", chromedp.WaitVisible("#login-form", chromedp.ByQuery)},
-		{"shot login", shot("login")},
+		{"look login", look("login")},
+		{"narrow login", chromedp.Tasks{chromedp.EmulateViewport(390, 844), look("login-narrow"), chromedp.EmulateViewport(1280, 900)}},
 		{"wrong token", chromedp.SendKeys("#token", "ppt_wrong", chromedp.ByQuery)},
 		{"submit wrong", chromedp.Click("#login-form button", chromedp.ByQuery)},
 		{"error shown", chromedp.WaitVisible("#login-error:not(:empty)", chromedp.ByQuery)},
 		{"token", chromedp.SetValue("#token", approver, chromedp.ByQuery)},
 		{"submit", chromedp.Click("#login-form button", chromedp.ByQuery)},
 		{"incident list", chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery)},
-		{"shot incidents", shot("incidents")},
-		{"narrow incidents", chromedp.Tasks{chromedp.EmulateViewport(390, 844), shot("incidents-narrow"), chromedp.EmulateViewport(1280, 900)}},
-		{"desktop", chromedp.Tasks(atWidth("desktop", 1280, 900, others[:2]))},
-		{"narrow", chromedp.Tasks(atWidth("narrow", 390, 844, others[2:]))},
-		// The folded approval's incident link opens frank's incident.
+	}
+	steps = append(steps, tour...)
+	steps = append(steps, []step{
+		// A failed check's row opens from the keyboard: that check's failures.
+		{"posture for the keyboard", chromedp.Navigate(url + "/#/posture")},
+		{"posture rows", chromedp.WaitVisible("table.failures tbody tr.row", chromedp.ByQuery)},
+		{"posture rows text", chromedp.Evaluate(`JSON.stringify([...document.querySelectorAll("table.failures tbody tr.row")].map(r => [r.dataset.check, r.querySelector("strong").textContent]))`, &postureRows)},
+		{"focus a failed check", chromedp.Focus("table.failures tbody tr.row", chromedp.ByQuery)},
+		{"enter on it", chromedp.KeyEvent("\r")},
+		{"that check only", chromedp.WaitVisible("#posture-only", chromedp.ByQuery)},
+		{"that check's text", chromedp.Text("#posture-only", &postureOnly, chromedp.ByQuery)},
+	}...)
+	// One step per action at each width, so that a failure names it.
+	for i, a := range atWidth("desktop", 1280, 900, others[:2]) {
+		steps = append(steps, step{"desktop " + strconv.Itoa(i), a})
+	}
+	for i, a := range atWidth("narrow", 390, 844, others[2:]) {
+		steps = append(steps, step{"narrow " + strconv.Itoa(i), a})
+	}
+	steps = append(steps, []step{
+		// An approval takes focus and opens its incident on Enter; its
+		// incident link opens frank's incident.
+		{"approvals for the keyboard", chromedp.Navigate(url + "/#/approvals")},
+		{"focus the approval", chromedp.Focus(`li[data-approval="`+folded+`"]`, chromedp.ByQuery)},
+		{"enter on the approval", chromedp.KeyEvent("\r")},
+		{"its incident", chromedp.WaitVisible(".timeline .event", chromedp.ByQuery)},
+		{"its incident's address", chromedp.Evaluate(`location.hash`, &approvalHash)},
 		{"approvals for the link", chromedp.Navigate(url + "/#/approvals")},
-		{"open incident", chromedp.Click(`li[data-approval="`+folded+`"] a[data-incident]`, chromedp.ByQuery)},
+		{"open incident", jsClick(`li[data-approval="` + folded + `"] a[data-incident]`)},
 		{"approve button", chromedp.WaitVisible("button[data-approve]", chromedp.ByQuery)},
 		{"triage guide", chromedp.WaitVisible(".timeline .triage ol li", chromedp.ByQuery)},
 		{"triage text", chromedp.Text(".timeline .triage", &triage, chromedp.ByQuery)},
+		{"the finding in words", chromedp.Text(".timeline .event .say", &sentence, chromedp.ByQuery)},
+		// Enter on a finding opens what the rule matched.
+		{"focus the finding", chromedp.Focus(".timeline .event", chromedp.ByQuery)},
+		{"enter on the finding", chromedp.KeyEvent("\r")},
+		{"match details open", chromedp.WaitVisible(".timeline .event details.matched[open] li", chromedp.ByQuery)},
+		{"match details state", chromedp.Evaluate(`document.querySelector(".timeline .event details.matched").open`, &matchedOpen)},
 		{"comment", chromedp.SendKeys("input[data-comment]", "confirmed with frank by phone", chromedp.ByQuery)},
-		{"shot incident", shot("incident")},
 		{"approve", chromedp.Click("button[data-approve]", chromedp.ByQuery)},
 		{"toast", chromedp.WaitVisible("#toast", chromedp.ByQuery)},
 		{"toast text", chromedp.Text("#toast", &toast, chromedp.ByQuery)},
@@ -206,16 +321,15 @@ func TestWebUI(t *testing.T) {
 		{"audit", chromedp.Navigate(url + "/#/audit")},
 		{"chain", chromedp.WaitVisible("#chain", chromedp.ByQuery)},
 		{"chain text", chromedp.Text("#chain", &chain, chromedp.ByQuery)},
-		{"shot audit", shot("audit")},
 		{"overview", chromedp.Navigate(url + "/#/overview")},
 		{"stats", chromedp.WaitVisible(".stats", chromedp.ByQuery)},
 		{"charts", chromedp.WaitVisible("#trends svg rect", chromedp.ByQuery)},
 		{"charts text", chromedp.Text("#trends", &trends, chromedp.ByQuery)},
-		{"shot overview", shot("overview")},
+		{"chart axes", chromedp.Evaluate(`JSON.stringify([...document.querySelectorAll("#trends svg")].map(s => [s.querySelector(".x-label") && s.querySelector(".x-label").textContent, s.querySelector(".y-label") && s.querySelector(".y-label").textContent]))`, &chartAxes)},
+		{"mttd note", chromedp.Evaluate(`document.querySelector("#mttd-note").title`, &mttdNote)},
 		{"posture", chromedp.Navigate(url + "/#/posture")},
 		{"posture page", chromedp.WaitVisible("#posture-title", chromedp.ByQuery)},
 		{"posture text", chromedp.Text("#view", &posture, chromedp.ByQuery)},
-		{"shot posture", shot("posture")},
 		// The incident list's filter: a search that matches, then one that
 		// does not.
 		{"incidents again", chromedp.Navigate(url + "/#/incidents")},
@@ -237,7 +351,7 @@ func TestWebUI(t *testing.T) {
 		{"viewer enter", chromedp.KeyEvent("\r")},
 		{"viewer incident", chromedp.WaitVisible(".timeline .event", chromedp.ByQuery)},
 		{"viewer text", chromedp.Text("#view", &viewerText, chromedp.ByQuery)},
-	}
+	}...)
 	// The first Run starts the browser on bctx; per-step deadlines then
 	// derive from it without owning the tab.
 	if err := chromedp.Run(bctx); err != nil {
@@ -291,9 +405,84 @@ func TestWebUI(t *testing.T) {
 	if !strings.Contains(runs, "decided by test-approver") || !strings.Contains(runs, "iam.deactivate_access_key") {
 		t.Errorf("the incident's playbook runs: %q", runs)
 	}
-	if !strings.Contains(trends, "MTTR (median)") || !strings.Contains(trends, "Alert reduction") {
+	if !strings.Contains(trends, "MTTR per day (median)") || !strings.Contains(trends, "Alert reduction") {
 		t.Errorf("overview charts: %q", trends)
 	}
+	// Every chart labels both axes, the y axis with its unit.
+	var axes [][2]string
+	if err := json.Unmarshal([]byte(chartAxes), &axes); err != nil || len(axes) != 4 {
+		t.Errorf("chart axes: %q (%v)", chartAxes, err)
+	}
+	for _, a := range axes {
+		if a[0] != "day (UTC)" || a[1] == "" {
+			t.Errorf("a chart's axes: x %q, y %q", a[0], a[1])
+		}
+	}
+	if !strings.Contains(mttdNote, "Replayed") || !strings.Contains(mttdNote, "age") {
+		t.Errorf("the MTTD note: %q", mttdNote)
+	}
+	// The finding says what happened in words; Enter opened its match details.
+	if sentence != "frank created an access key for erin" || !matchedOpen {
+		t.Errorf("the finding in words: %q (match details open: %v)", sentence, matchedOpen)
+	}
+	if !strings.HasPrefix(approvalHash, "#/incident/inc-") {
+		t.Errorf("Enter on an approval went to %q, want its incident", approvalHash)
+	}
+	// Failed checks are titled as problems, and a row opens its check.
+	loaded, errs := check.Load(content.FS, "checks")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	problem := map[string]string{}
+	for _, c := range loaded {
+		problem[c.ID] = c.Problem
+	}
+	var rows [][2]string
+	if err := json.Unmarshal([]byte(postureRows), &rows); err != nil || len(rows) == 0 {
+		t.Errorf("posture rows: %q (%v)", postureRows, err)
+	}
+	for _, r := range rows {
+		if r[1] != problem[r[0]] {
+			t.Errorf("posture: failed check %s titled %q, want %q", r[0], r[1], problem[r[0]])
+		}
+	}
+	if len(rows) > 0 && !strings.Contains(postureOnly, rows[0][0]) {
+		t.Errorf("Enter on the first failed check shows %q, want %s only", postureOnly, rows[0][0])
+	}
+	// Every page at both widths: no horizontal overflow, no "null".
+	for _, name := range []string{"login", "login-narrow"} {
+		if looks[name] == nil {
+			t.Errorf("%s not measured", name)
+		}
+	}
+	for _, wd := range widths {
+		for _, pg := range pages {
+			name := pg.name + wd.suffix
+			l := looks[name]
+			switch {
+			case l == nil:
+				t.Errorf("%s not measured", name)
+			case l.Overflow > 0:
+				t.Errorf("%s: %v px wider than the %d px window: %q", name, l.Overflow, wd.w, l.Wide)
+			case strings.Contains(l.Text, "null"):
+				i := strings.Index(l.Text, "null")
+				t.Errorf("%s shows null: …%q…", name, l.Text[max(0, i-200):min(len(l.Text), i+100)])
+			case strings.Contains(l.Text, "undefined") || strings.Contains(l.Text, "[object ") || strings.Contains(l.Text, "NaN"):
+				t.Errorf("%s shows a JavaScript value as text: %.1500q", name, l.Text)
+			case len(strings.TrimSpace(l.Text)) < 40:
+				t.Errorf("%s: almost empty: %q", name, l.Text)
+			}
+		}
+	}
+	// Id lists read as lists: "a, b, c +5 more".
+	if l := looks["incident"]; l != nil && !strings.Contains(l.Text, "Resources: arn:aws:iam::") {
+		t.Errorf("the incident's resource list: %.800q", l.Text)
+	}
+	consoleMu.Lock()
+	for _, e := range consoleErrors {
+		t.Errorf("browser console: %s", e)
+	}
+	consoleMu.Unlock()
 	if !strings.Contains(found, "Access Key Created For Another User") {
 		t.Errorf("searching user/frank: %q", found)
 	}

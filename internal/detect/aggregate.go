@@ -131,6 +131,10 @@ func (a *Aggregator) Add(f *Finding) (*Finding, bool) {
 				return g, false
 			}
 			g.Count += added
+			if g.say != "" {
+				g.sayDiffers = g.sayDiffers || f.say != g.say
+				g.Summary = g.retell(g.Count, g.sayDiffers)
+			}
 			if f.Time.Before(g.FirstSeen) {
 				g.FirstSeen = f.Time
 			}
@@ -147,6 +151,9 @@ func (a *Aggregator) Add(f *Finding) (*Finding, bool) {
 	ep := &episode{key: strings.Clone(key), f: a.own(f)}
 	g := &ep.f
 	g.Count, g.FirstSeen, g.LastSeen = n, f.Time, f.Time
+	if n > 1 && g.say != "" {
+		g.Summary = g.retell(n, false)
+	}
 	if len(g.EventIDs) > MaxEventIDs {
 		g.EventIDs = g.EventIDs[:MaxEventIDs]
 	}

@@ -399,7 +399,8 @@ func (s *corrState) finding(ev *event.Event, key string, shown []string, matched
 		f.EventIDs = append(f.EventIDs, m.id)
 	}
 	f.Explanation = []Evidence{{Selection: "correlation", Field: s.c.Type, Value: what, Pattern: shown}}
-	f.Summary = what + " for " + strings.Join(shown, ", ")
+	// The last event in words first, then what the correlation counted.
+	f.Summary = Say(ev) + "; " + what + " for " + strings.Join(shown, ", ")
 	f.ID = FindingID(f.RuleID, f.EventIDs)
 	f.group = key
 	return f

@@ -104,7 +104,8 @@ correlation:
 		t.Fatalf("findings %s, want one correlation (base rule findings held back)", got)
 	}
 	f := fs[0]
-	if len(f.EventIDs) != 3 || f.Actor.UserName != "a" || f.Level != "high" || !strings.Contains(f.Summary, "userIdentity.arn=arn:aws:iam::1:user/a") {
+	if len(f.EventIDs) != 3 || f.Actor.UserName != "a" || f.Level != "high" || !strings.Contains(f.Summary, "userIdentity.arn=arn:aws:iam::1:user/a") ||
+		!strings.HasPrefix(f.Summary, "a read the secret s5; ") {
 		t.Errorf("finding %+v", f)
 	}
 	if again := run(e, evs); again[0].ID != f.ID {

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +65,10 @@ type Finding struct {
 	// group, set by correlation rules, is the correlation's group: the
 	// Aggregator merges a correlation's findings by it.
 	group string
+	// say is the Summary's phrase, which an Aggregator retells for the
+	// episode's count ("read 12 objects from acme-logs").
+	say, sayMany, sayMixed string
+	sayDiffers             bool // an episode whose events tell different stories
 }
 
 // Truncated says whether the finding stands for more events than
@@ -216,7 +219,7 @@ func (e *Engine) Rules() *sigma.Set { return e.rules }
 // source and resources; the caller sets the rest and the id.
 func FromEvent(ev *event.Event) Finding {
 	f := base(ev)
-	f.Summary = summary(ev)
+	f.setSay(say(ev))
 	return f
 }
 
@@ -258,7 +261,7 @@ func fromRule(r *sigma.Rule, attack Attack, ev *event.Event, why []sigma.Match) 
 	for _, m := range why {
 		f.Explanation = append(f.Explanation, Evidence{Selection: m.Search, Field: m.Field, Value: m.Value, Pattern: m.Pattern})
 	}
-	f.Summary = summary(ev)
+	f.setSay(say(ev))
 	f.ID = FindingID(f.RuleID, f.EventIDs)
 	return f
 }
@@ -289,43 +292,4 @@ func external(ev *event.Event) Finding {
 	}
 	f.ID = FindingID(f.RuleID, f.EventIDs)
 	return f
-}
-
-// summary says who did what from where.
-func summary(ev *event.Event) string {
-	if ev.Network != nil {
-		return ev.Network.Action + " " + addr(ev.Src) + " → " + addr(ev.Dst) + " " + strings.ToLower(ev.Network.Direction)
-	}
-	who := ev.Actor.UserName
-	if who == "" {
-		who = ev.Actor.ARN
-	}
-	b := make([]byte, 0, 160)
-	b = append(b, who...)
-	b = append(b, ' ')
-	b = append(b, ev.API.Operation...)
-	for i, r := range ev.Resources {
-		if i == 2 {
-			b = append(b, " …"...)
-			break
-		}
-		b = append(b, ' ')
-		b = append(b, r.Name...)
-	}
-	if ev.Src.IP.IsValid() {
-		b = append(b, " from "...)
-		b = ev.Src.IP.AppendTo(b)
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func addr(p event.Endpoint) string {
-	s := "-"
-	if p.IP.IsValid() {
-		s = p.IP.String()
-	}
-	if p.Port != 0 {
-		s += ":" + strconv.Itoa(int(p.Port))
-	}
-	return s
 }

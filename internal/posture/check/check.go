@@ -29,8 +29,13 @@ import (
 
 // Check is one control.
 type Check struct {
-	ID          string              `yaml:"id" json:"id"`
-	Title       string              `yaml:"title" json:"title"`
+	ID    string `yaml:"id" json:"id"`
+	Title string `yaml:"title" json:"title"`
+	// Problem is the title of a failure, said as the problem ("RDS
+	// instance is publicly accessible"; the title says what passes: "RDS
+	// instance is not publicly accessible"). A check without one fails as
+	// "Not met: <title>".
+	Problem     string              `yaml:"problem" json:"problem,omitempty"`
 	Severity    string              `yaml:"severity" json:"severity"` // low, medium, high, critical
 	Resource    string              `yaml:"resource" json:"resource"` // a resource model type
 	Condition   string              `yaml:"condition" json:"condition"`
@@ -100,6 +105,9 @@ func Parse(data []byte, file string) (*Check, error) {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
 	c.File = file
+	if c.Problem == "" && c.Title != "" {
+		c.Problem = "Not met: " + c.Title
+	}
 	if c.Secret != "" {
 		return parseSecret(&c)
 	}
@@ -245,8 +253,10 @@ const (
 
 // Result is one check on one resource.
 type Result struct {
-	Check    *Check `json:"-"`
-	CheckID  string `json:"check_id"`
+	Check   *Check `json:"-"`
+	CheckID string `json:"check_id"`
+	// Title is the check's title, or its problem title for a failure
+	// (suppressed or not).
 	Title    string `json:"title"`
 	Severity string `json:"severity"`
 	Status   string `json:"status"`
@@ -329,7 +339,7 @@ func (c *Check) eval(r *resource.Resource) Result {
 	case v.Value() == true:
 		res.Status = Pass
 	case v.Value() == false:
-		res.Status = Fail
+		res.Status, res.Title = Fail, c.Problem
 		res.pointAt(c.decidedBy(vars))
 	default:
 		res.Status, res.Reason = Unknown, fmt.Sprintf("the condition gave %v", v.Value())

@@ -47,7 +47,7 @@ func SecretResults(checks []*Check, found []secrets.Finding) []Result {
 			r := &resource.Resource{Type: f.Type, Name: f.Address, Address: f.Address, Source: f.Source,
 				Location:   resource.Origin{File: f.File, StartLine: f.BlockLine, EndLine: f.BlockEnd},
 				Suppressed: f.Ignores}
-			res := Result{Check: c, CheckID: c.ID, Title: c.Title, Severity: c.Severity, Status: Fail, Reason: f.Message(), Resource: r,
+			res := Result{Check: c, CheckID: c.ID, Title: c.Problem, Severity: c.Severity, Status: Fail, Reason: f.Message(), Resource: r,
 				Location: resource.Origin{File: f.File, StartLine: f.Line, EndLine: f.Line, Column: f.Column}, Attribute: f.Attribute}
 			// Two secrets of one kind in one block differ by attribute
 			// (never by value: the fingerprint must not carry it).

@@ -121,15 +121,15 @@ async function refreshPending() {
 
 let current = "";
 async function route() {
-  const [, view, arg] = (location.hash || "#/incidents").split("/");
+  const [, view, arg, sub] = (location.hash || "#/incidents").split("/");
   current = view || "incidents";
   document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.dataset.view === current || (current === "incident" && a.dataset.view === "incidents")));
   const v = $("#view");
   try {
-    if (current === "incident") await incidentView(v, decodeURIComponent(arg || ""));
+    if (current === "incident") await incidentView(v, decodeURIComponent(arg || ""), decodeURIComponent(sub || ""));
     else if (current === "approvals") await approvalsView(v);
     else if (current === "overview") await overviewView(v);
-    else if (current === "posture") await postureView(v);
+    else if (current === "posture") await postureView(v, decodeURIComponent(arg || ""));
     else if (current === "audit") await auditView(v);
     else await incidentsView(v);
   } catch (e) {
@@ -155,7 +155,7 @@ async function incidentsView(v) {
     onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); open(i); } } },
     el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk || 0))),
     el("td", {}, level(i.level)),
-    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.status === "closed" ? " · closed" : ""))),
+    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), i.summary ? el("div", { class: "story-line" }, i.summary) : null, el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.status === "closed" ? " · closed" : ""))),
     el("td", {}, chain(i.tactics)),
     el("td", {}, i.finding_count || (i.findings || []).length || 0),
     el("td", { class: "muted" }, when(i.last))));
@@ -181,7 +181,7 @@ async function incidentsView(v) {
       : el("p", { class: "empty", id: "no-incidents" }, filtered ? "No incident matches this filter." : "No incidents yet. Telemetry posted to the intake shows up here as it is processed."));
 }
 
-async function incidentView(v, id) {
+async function incidentView(v, id, focus) {
   const data = await api("GET", "/v1/incidents/" + encodeURIComponent(id));
   const i = data.incident;
   const findings = data.findings || [];
@@ -192,18 +192,23 @@ async function incidentView(v, id) {
   show(v, 
     el("p", {}, el("a", { href: "#/incidents" }, "← Incidents")),
     el("h1", {}, i.title),
+    i.summary ? el("p", { class: "story", id: "incident-summary" }, i.summary) : null,
+    i.merged_into ? el("p", { class: "muted", id: "merged-into" }, "Merged into ", el("a", { href: "#/incident/" + encodeURIComponent(i.merged_into) }, i.merged_into)) : null,
     el("div", { class: "card" },
       el("p", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, "risk " + Math.round(i.risk)), " ", level(i.level), " ",
         el("span", { class: "muted" }, (i.principal || i.key || "—") + " · account " + (i.account || "—") + " · " + (when(i.first) || "—") + " → " + (when(i.last) || "—"))),
       el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).filter(w => w !== null).map(w => el("li", {}, w))),
       el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, idList(i.techniques, 6)),
       (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), idList(i.resources)) : null,
-      (data.findings || []).length > 1 ? el("p", {}, el("span", { class: "muted" }, "Findings: "), idList(findings.map(f => f.id))) : null),
+      findings.length > 1 ? el("p", {}, el("span", { class: "muted" }, "Findings: "), idList(findings.map(f => f.id), 3, f => "#/incident/" + encodeURIComponent(id) + "/" + encodeURIComponent(f))) : null),
     mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
     runsCard(runs, findings, playbooks),
     handleCard(i, findings),
     el("h2", {}, "Timeline"),
     el("div", { class: "timeline" }, findings.map(findingItem)));
+  // #/incident/ID/FINDING: that finding, scrolled to and focused.
+  const card = focus && document.querySelector('[data-finding="' + CSS.escape(focus) + '"]');
+  if (card) { card.scrollIntoView({ block: "start" }); card.focus(); }
 }
 
 // runsCard: what the playbooks did for this incident's findings, and (for
@@ -295,17 +300,22 @@ function explainValue(v) {
   return v === undefined || v === "" ? "" : " = " + v;
 }
 
+// findingItem: what happened in words first (the finding's summary), then
+// the rule's triage guide; what the rule matched stays available, folded.
 function findingItem(f) {
   const ex = f.explanation || [];
   const triage = f.triage || [];
-  return el("div", { class: "event card", "data-finding": f.id },
-    el("div", {}, level(f.level), " ", el("strong", {}, f.title), " ", el("span", { class: "muted" }, when(f.time) + " · " + (f.source || ""))),
-    f.summary ? el("p", {}, f.summary) : null,
+  const meta = [when(f.time), f.source, f.src_ip ? "from " + f.src_ip : "", f.count > 1 ? f.count + " events, " + when(f.first_seen) + " → " + when(f.last_seen) : ""].filter(Boolean).join(" · ");
+  return el("div", { class: "event card", "data-finding": f.id, tabindex: "0", "aria-label": "finding: " + (f.summary || f.title),
+    // Enter on the card opens (or folds) what the rule matched.
+    onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); const d = ev.currentTarget.querySelector("details.matched"); if (d) d.open = !d.open; } } },
+    el("div", {}, level(f.level), " ", el("strong", {}, f.title), " ", el("span", { class: "muted" }, meta)),
+    f.summary ? el("p", { class: "say" }, f.summary) : null,
     (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
-    ex.length ? el("div", {}, el("h2", {}, "Explanation"), el("ul", { class: "why" }, ex.map(e =>
-      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + explainValue(e.value)))))) : null,
     // The rule's triage guide: what to check, in order.
     triage.length ? el("div", { class: "triage" }, el("h2", {}, "Triage"), el("ol", {}, triage.map(s => el("li", {}, s)))) : null,
+    ex.length ? el("details", { class: "matched" }, el("summary", {}, "Why the rule matched (" + ex.length + ")"), el("ul", { class: "why" }, ex.map(e =>
+      el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + explainValue(e.value)))))) : null,
     rawEvent(f));
 }
 
@@ -327,12 +337,13 @@ function rawEvent(f) {
 
 // idList shows the first few of a long list of ids and a "+N more" that
 // expands to the rest.
-function idList(ids, first = 3) {
+function idList(ids, first = 3, href) {
   ids = (ids || []).filter(x => x !== null && x !== undefined && x !== "");
-  if (ids.length <= first + 1) return el("span", { class: "ids" }, ids.join(", "));
-  const rest = el("span", { hidden: "" }, ", " + ids.slice(first).join(", "));
+  const item = (x, i) => [i ? ", " : "", href ? el("a", { href: href(x) }, x) : x];
+  if (ids.length <= first + 1) return el("span", { class: "ids" }, ids.flatMap(item));
+  const rest = el("span", { hidden: "" }, ids.slice(first).flatMap((x, i) => item(x, i + 1)));
   const more = el("button", { class: "more", type: "button", "aria-expanded": "false", onclick: () => { rest.hidden = false; more.remove(); } }, "+" + (ids.length - first) + " more");
-  return el("span", { class: "ids" }, ids.slice(0, first).join(", "), rest, " ", more);
+  return el("span", { class: "ids" }, ids.slice(0, first).flatMap(item), rest, " ", more);
 }
 
 // left says how long until an instant: "12m 05s", or "" once it passed.
@@ -372,7 +383,9 @@ function approvalList(items, selectable) {
     const cd = pending ? el("p", { class: "countdown", "data-countdown": a.id }, countdownText(a)) : null;
     if (cd) cd.__approval = a;
     const asked = a.requested_by && a.requested_by !== "parapet" ? a.requested_by : "parapet (automatic, from the playbook trigger)";
-    return el("li", { class: "approval card", "data-approval": a.id },
+    // The item takes focus; Enter opens its incident (the link inside does too).
+    return el("li", { class: "approval card", "data-approval": a.id, tabindex: "0", "aria-label": "approval: " + a.playbook + (inc ? " for " + (inc.title || inc.id) : ""),
+      onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget && inc) { ev.preventDefault(); location.hash = "#/incident/" + encodeURIComponent(inc.id); } } },
       el("div", { class: "approval-head" },
         selectable && pending && canDecide ? el("input", { type: "checkbox", class: "pick", "data-pick": a.id, "aria-label": "select " + a.playbook,
           checked: state.picks.has(a.id) ? "" : undefined, onchange: ev => { if (ev.target.checked) state.picks.add(a.id); else state.picks.delete(a.id); } }) : null,
@@ -483,21 +496,27 @@ async function overviewView(v) {
   const secs = x => x >= 3600 ? (x / 3600).toFixed(1) + " h" : x >= 60 ? (x / 60).toFixed(1) + " min" : x.toFixed(1) + " s";
   const levels = ["critical", "high", "medium", "low", "informational"];
   const max = Math.max(1, ...levels.map(l => s.findings_by_level[l] || 0));
+  // MTTD runs from each event's own time: replayed or late-delivered
+  // records (the demo replays last week's) count their age.
+  const mttdNote = "MTTD is measured from each event's own time to its finding. Replayed or backfilled records (the demo replays last week's telemetry) count their age, so MTTD then shows how old they were, not how fast Parapet detects.";
   show(v, el("h1", {}, "Overview"),
     el("div", { class: "stats" },
       stat(s.incidents, "incidents"), stat(s.findings, "findings"),
       stat(Math.round(100 * s.alert_reduction) + "%", "alert reduction (findings → incidents)"),
-      stat(s.mttd_samples ? secs(s.mttd_seconds) : "–", "MTTD: event → finding (median)"),
+      stat(s.mttd_samples ? secs(s.mttd_seconds) : "–", "MTTD: event → finding (median)", mttdNote),
       stat(s.mttr_samples ? secs(s.mttr_seconds) : "–", "MTTR: finding → remediated or closed (median)"),
       stat(s.pending_approvals, "approvals waiting")),
     el("div", { class: "card", id: "trends" }, el("h2", {}, "Last 14 days"),
       el("div", { class: "charts" },
-        chart("Findings and incidents", s.daily || [], [["findings", "var(--medium)"], ["incidents", "var(--accent)"]], x => String(x)),
-        chart("Alert reduction", s.daily || [], [["alert_reduction", "var(--ok)"]], x => Math.round(100 * x) + "%"),
-        chart("MTTD (median)", s.daily || [], [["mttd_seconds", "var(--high)"]], secs),
-        chart("MTTR (median)", s.daily || [], [["mttr_seconds", "var(--low)"]], secs))),
-    el("div", { class: "card" }, el("h2", {}, "Findings by level"), el("div", { class: "bars" }, levels.map(l =>
-      el("div", { class: "bar" }, el("span", { class: "k" }, l), el("span", { class: "b lv-" + l, style: "width:" + (400 * (s.findings_by_level[l] || 0) / max) + "px" }), el("span", {}, s.findings_by_level[l] || 0))))),
+        chart("Findings and incidents per day", s.daily || [], [["findings", "var(--medium)"], ["incidents", "var(--accent)"]], x => String(Math.round(x)), "count / day"),
+        chart("Alert reduction per day", s.daily || [], [["alert_reduction", "var(--ok)"]], x => Math.round(100 * x) + "%", "% folded"),
+        chart("MTTD per day (median)", s.daily || [], [["mttd_seconds", "var(--high)"]], secs, "median time"),
+        chart("MTTR per day (median)", s.daily || [], [["mttr_seconds", "var(--low)"]], secs, "median time")),
+      el("p", { class: "muted axis-note" }, mttdNote)),
+    el("div", { class: "card" }, el("h2", {}, "Findings by level"),
+      el("p", { class: "muted axis-note" }, "Bar length: number of findings stored at each level (count, all time)."),
+      el("div", { class: "bars", id: "by-level" }, levels.map(l =>
+      el("div", { class: "bar" }, el("span", { class: "k" }, l), el("span", { class: "b lv-" + l, style: "width:" + (240 * (s.findings_by_level[l] || 0) / max) + "px" }), el("span", {}, (s.findings_by_level[l] || 0) + " findings"))))),
     el("div", { class: "card" }, el("h2", {}, "Suppressions"), sups.length ? el("table", { id: "suppressions" },
       el("thead", {}, el("tr", {}, ["Pattern", "Reason", "By", "Until", ""].map(h => el("th", {}, h)))),
       el("tbody", {}, sups.map(x => el("tr", {}, el("td", {}, el("code", {}, x.expr)), el("td", {}, x.reason), el("td", {}, x.created_by), el("td", { class: "muted" }, when(x.expires)),
@@ -512,9 +531,11 @@ function loc(l) {
   return l.file + ":" + l.start_line + (l.column ? ":" + l.column : "");
 }
 
-// postureView: each target's latest scan — score per framework, its trend
-// over the recent scans, the controls and checks that fail.
-async function postureView(v) {
+// postureView: each target's latest scan — what fails first, worst first,
+// each with its fix; then the score per framework and its trend, the
+// failing controls, and the checks that pass. With a check id
+// (#/posture/PARAPET-S3-003) only that check's failures are listed.
+async function postureView(v, only) {
   const p = await api("GET", "/v1/posture");
   const targets = p.targets || [];
   const scanBtn = ["analyst", "approver", "admin"].includes(state.role) ? el("button", { id: "scan-now", onclick: async () => {
@@ -523,61 +544,102 @@ async function postureView(v) {
     show(v, el("h1", {}, "Posture"), el("p", { class: "empty" }, "No posture scan yet: configure posture.iac, posture.config or posture.aws."), scanBtn);
     return;
   }
-  show(v, el("h1", { id: "posture-title" }, "Posture"), scanBtn, ...targets.map(t => {
+  const openCheck = id => { location.hash = "#/posture/" + encodeURIComponent(id); };
+  show(v, el("h1", { id: "posture-title" }, "Posture"), scanBtn,
+    only ? el("p", { id: "posture-only" }, "Showing the failures of " + only + " · ", el("a", { href: "#/posture" }, "show every check")) : null,
+    ...targets.map(t => {
     const trend = (p.trend || []).filter(x => x.target === t.target);
+    const failures = (t.failures || []).filter(r => !only || r.check_id === only);
+    const passing = t.passing || [];
     return el("div", { class: "card" },
       el("h2", {}, t.target), el("p", { class: "muted" }, "scanned " + when(t.at) + " · " + t.resources + " resources · " + t.passed + " passed · " + t.failed + " failed · " + t.unknown + " unknown · " + t.suppressed + " suppressed"),
       // Against the previous scan of this target: what is new, fixed, still failing.
       el("p", { class: "lifecycle" }, t.lifecycle
         ? "Since the previous scan: " + t.lifecycle.new + " new · " + t.lifecycle.fixed + " fixed · " + t.lifecycle.still_failing + " still failing"
         : "First scan of this target: nothing to compare with yet."),
+      // What fails, the worst first, each with its fix.
+      el("h3", { class: "section-title" }, "Failed checks (" + failures.length + ") — fix these first"),
+      failures.length ? el("table", { class: "failures" }, el("thead", {}, el("tr", {}, ["Severity", "Problem", "Resource", "Fix"].map(h => el("th", {}, h)))),
+        el("tbody", {}, failures.slice(0, 200).map((r, i) => el("tr", { class: "row", tabindex: "0", "data-check": r.check_id, "aria-label": "failed check: " + r.title, hidden: i >= 25 && !only ? "" : null,
+          onclick: ev => { if (!ev.target.closest("a, pre")) openCheck(r.check_id); },
+          onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); openCheck(r.check_id); } } },
+          el("td", {}, level(r.severity)),
+          el("td", {}, el("a", { href: "#/posture/" + encodeURIComponent(r.check_id), tabindex: "-1" }, el("strong", {}, r.title)), el("div", { class: "muted" }, r.check_id)),
+          el("td", {}, el("code", {}, r.resource.address || r.resource.arn || r.resource.name), r.baseline === "new" ? el("span", { class: "badge new" }, " new") : null,
+            el("div", { class: "muted" }, loc(r.location) + (r.attribute ? " (" + r.attribute + ")" : ""))),
+          el("td", {}, r.remediation || "", r.iac_fix ? el("pre", {}, r.iac_fix) : null)))))
+        : el("p", { class: "empty" }, "No check fails."),
+      // The worst 25 first; the rest (up to 200) on request.
+      failures.length > 25 && !only ? el("button", { class: "more-failures", type: "button", onclick: ev => {
+        ev.currentTarget.closest(".card").querySelectorAll("table.failures tr[hidden]").forEach(r => { r.hidden = false; });
+        ev.currentTarget.remove(); } }, "Show all " + Math.min(failures.length, 200) + " failed checks" + (failures.length > 200 ? " (of " + failures.length + ")" : "")) : null,
       t.lifecycle && (t.lifecycle.fixed_results || []).length ? el("details", { class: "section" }, el("summary", {}, "Fixed since the previous scan (" + t.lifecycle.fixed_results.length + ")"),
         el("table", { class: "fixed" }, el("tbody", {}, t.lifecycle.fixed_results.slice(0, 200).map(f => el("tr", {}, el("td", {}, level(f.severity)), el("td", {}, el("strong", {}, f.title || ""), el("div", { class: "muted" }, f.check_id)),
           el("td", {}, el("code", {}, f.resource.address || f.resource.arn || f.resource.name)), el("td", { class: "muted" }, loc(f.location))))))) : null,
+      el("h3", { class: "section-title" }, "Frameworks"),
+      el("p", { class: "muted axis-note" }, "Bar: share of each framework's evaluated controls that pass (0–100 %). Line: that score over the last " + trend.length + " scans, oldest on the left (y: 0–100 %)."),
       el("div", { class: "bars" }, (t.frameworks || []).map(f => el("div", { class: "bar" },
         el("span", { class: "k", title: f.note || null }, f.id),
-        el("span", { class: "b", style: "width:" + (3 * f.score_percent) + "px;background:" + (f.score_percent >= 90 ? "var(--ok)" : f.score_percent >= 60 ? "var(--medium)" : "var(--critical)") }),
-        el("span", {}, Math.round(f.score_percent) + "% · " + f.controls_passed + "/" + f.controls_evaluated + " controls"),
-        sparkline(trend.map(x => (x.scores || {})[f.id] || 0), f.id + " over the last " + trend.length + " scans: " + trend.map(x => Math.round((x.scores || {})[f.id] || 0) + "%").join(" → "))))),
-      el("details", { class: "section", open: "" }, el("summary", {}, "Failing controls"),
+        el("span", { class: "b", style: "width:" + (1.5 * f.score_percent) + "px;background:" + (f.score_percent >= 90 ? "var(--ok)" : f.score_percent >= 60 ? "var(--medium)" : "var(--critical)") }),
+        el("span", {}, Math.round(f.score_percent) + " % · " + f.controls_passed + "/" + f.controls_evaluated + " controls"),
+        sparkline(trend.map(x => (x.scores || {})[f.id] || 0), f.id + " score (%) over the last " + trend.length + " scans: " + trend.map(x => Math.round((x.scores || {})[f.id] || 0) + "%").join(" → "))))),
+      el("details", { class: "section" }, el("summary", {}, "Failing controls"),
       el("table", { class: "controls" }, el("thead", {}, el("tr", {}, ["Framework", "Control", "Title", "Checks"].map(h => el("th", {}, h)))),
         el("tbody", {}, (t.frameworks || []).flatMap(f => (f.controls || []).filter(c => c.status === "fail").map(c =>
           el("tr", {}, el("td", {}, f.id), el("td", {}, c.id), el("td", {}, c.title, c.note ? el("div", { class: "muted" }, c.note) : null), el("td", {}, el("code", {}, (c.checks || []).join(", "))))))))),
-      el("details", { class: "section" }, el("summary", {}, "Failed checks (" + (t.failures || []).length + ")"),
-      el("table", { class: "failures" }, el("thead", {}, el("tr", {}, ["Severity", "Check", "Resource", "Where", "Fix"].map(h => el("th", {}, h)))),
-        el("tbody", {}, (t.failures || []).slice(0, 200).map(r => el("tr", {}, el("td", {}, level(r.severity)), el("td", {}, el("strong", {}, r.title), el("div", { class: "muted" }, r.check_id)),
-          el("td", {}, el("code", {}, r.resource.address || r.resource.arn || r.resource.name), r.baseline === "new" ? el("span", { class: "badge new" }, " new") : null),
-          el("td", { class: "muted" }, loc(r.location) + (r.attribute ? " (" + r.attribute + ")" : "")),
-          el("td", {}, r.remediation || "", r.iac_fix ? el("pre", {}, r.iac_fix) : null)))))));
+      el("details", { class: "section", id: "passing" }, el("summary", {}, "Passing checks (" + passing.length + ")"),
+        passing.length ? el("table", { class: "passing" }, el("thead", {}, el("tr", {}, ["Severity", "Check", "Resources"].map(h => el("th", {}, h)))),
+          el("tbody", {}, passing.map(c => el("tr", {}, el("td", {}, level(c.severity)), el("td", {}, c.title, el("div", { class: "muted" }, c.check_id)), el("td", {}, c.resources)))))
+          : el("p", { class: "empty" }, "No check passes yet.")));
   }));
 }
 
 // chart draws daily bars of one or two series as an inline SVG, built node
-// by node; each bar's title holds the day and the value.
-function chart(title, days, series, fmt) {
+// by node, with its axes labelled: days (UTC) on x, the series' unit on y
+// with 0 and the top value marked; each bar's title holds the day and the
+// value.
+function chart(title, days, series, fmt, yLabel) {
   const ns = "http://www.w3.org/2000/svg";
-  const W = 280, H = 90, n = Math.max(1, days.length), bw = W / n;
+  const L = 58, W = 290, H = 90, B = 30, n = Math.max(1, days.length), bw = (W - L) / n;
   const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("width", String(W)); svg.setAttribute("height", String(H + 14)); svg.setAttribute("viewBox", "0 0 " + W + " " + (H + 14));
-  svg.setAttribute("role", "img"); svg.setAttribute("aria-label", title);
+  svg.setAttribute("width", String(W)); svg.setAttribute("height", String(H + B)); svg.setAttribute("viewBox", "0 0 " + W + " " + (H + B));
+  svg.setAttribute("role", "img"); svg.setAttribute("aria-label", title + ": y " + yLabel + ", x day (UTC)");
+  const text = (x, y, s, anchor, extra) => {
+    const t = document.createElementNS(ns, "text");
+    t.setAttribute("x", String(x)); t.setAttribute("y", String(y)); t.setAttribute("fill", "#98a1b3"); t.setAttribute("font-size", "10");
+    if (anchor) t.setAttribute("text-anchor", anchor);
+    if (extra) for (const [k, v] of Object.entries(extra)) t.setAttribute(k, v);
+    t.textContent = s; svg.append(t);
+  };
+  const line = (x1, y1, x2, y2) => {
+    const l = document.createElementNS(ns, "line");
+    l.setAttribute("x1", String(x1)); l.setAttribute("y1", String(y1)); l.setAttribute("x2", String(x2)); l.setAttribute("y2", String(y2));
+    l.setAttribute("stroke", "#283041"); svg.append(l);
+  };
   const max = Math.max(1e-9, ...days.flatMap(d => series.map(([k]) => d[k] || 0)));
+  line(L, 0, L, H); line(L, H, W, H);
+  text(L - 4, 10, fmt(max === 1e-9 ? 0 : max), "end");
+  text(L - 4, H, fmt(0), "end");
+  text(9, H / 2, yLabel, "middle", { transform: "rotate(-90 9 " + (H / 2) + ")", class: "y-label" });
   days.forEach((d, i) => {
     series.forEach(([k, color], j) => {
       const v = d[k] || 0, h = v > 0 ? Math.max(2, (H - 4) * v / max) : 0;
       const r = document.createElementNS(ns, "rect");
       const w = (bw - 3) / series.length;
-      r.setAttribute("x", (i * bw + 1 + j * w).toFixed(1)); r.setAttribute("y", (H - h).toFixed(1));
+      r.setAttribute("x", (L + i * bw + 1 + j * w).toFixed(1)); r.setAttribute("y", (H - h).toFixed(1));
       r.setAttribute("width", w.toFixed(1)); r.setAttribute("height", h.toFixed(1)); r.setAttribute("fill", color);
       const t = document.createElementNS(ns, "title"); t.textContent = d.day + " · " + k.replace(/_/g, " ") + ": " + fmt(v);
       r.append(t); svg.append(r);
     });
   });
-  const axis = document.createElementNS(ns, "text");
-  axis.setAttribute("x", "0"); axis.setAttribute("y", String(H + 12)); axis.setAttribute("fill", "#98a1b3"); axis.setAttribute("font-size", "10");
-  axis.textContent = days.length ? days[0].day.slice(5) + " … " + days[days.length - 1].day.slice(5) : "";
-  svg.append(axis);
+  if (days.length) {
+    text(L, H + 12, days[0].day.slice(5), "start");
+    text(W, H + 12, days[days.length - 1].day.slice(5), "end");
+  }
+  text((L + W) / 2, H + 26, "day (UTC)", "middle", { class: "x-label" });
   const last = days.length ? days[days.length - 1] : {};
-  return el("div", { class: "chart" }, el("div", { class: "muted" }, title + (days.length ? " · today " + series.map(([k]) => fmt(last[k] || 0)).join(" / ") : "")), svg);
+  const legend = series.length > 1 ? el("div", { class: "legend" }, series.map(([k, color]) => el("span", {}, el("i", { style: "background:" + color }), k.replace(/_/g, " ")))) : null;
+  return el("div", { class: "chart" }, el("div", { class: "muted" }, title + (days.length ? " · today " + series.map(([k]) => fmt(last[k] || 0)).join(" / ") : "")), legend, svg);
 }
 
 // sparkline draws a score trend (0–100) as an inline SVG, built node by
@@ -599,7 +661,10 @@ function sparkline(values, title) {
   return svg;
 }
 
-function stat(n, label) { return el("div", { class: "card stat" }, el("div", { class: "n" }, n), el("div", { class: "l" }, label)); }
+function stat(n, label, note) {
+  return el("div", { class: "card stat" }, el("div", { class: "n" }, n), el("div", { class: "l" }, label),
+    note ? el("div", { class: "note", id: "mttd-note", title: note }, "Note: replayed records count their age (the demo replays last week’s)") : null);
+}
 
 async function auditView(v) {
   const a = await api("GET", "/v1/audit?limit=200");
