@@ -121,6 +121,7 @@ type pendingSignal struct {
 	time       time.Time
 	level      string
 	title      string
+	said       string // the finding's summary in words
 	source     string
 	who        string
 	resources  []string
@@ -395,7 +396,7 @@ func (c *Correlator) merge(in, o *Incident) {
 	}
 	addAll(&in.Made, o.Made, MaxIncidentEntities)
 	for _, sp := range o.Story {
-		in.addPart(sp.Title, sp.Level, sp.Source, sp.First, sp.Count, sp.Who...)
+		in.addPart(sp.Title, sp.Said, sp.Level, sp.Source, sp.First, sp.Count, sp.Who...)
 	}
 	o.Status, o.MergedInto = "merged", in.ID
 	c.into[o.ID] = in.ID
@@ -432,7 +433,11 @@ func (c *Correlator) unindex(e string, in *Incident) {
 }
 
 func pendingOf(f *detect.Finding) *pendingSignal {
-	p := &pendingSignal{id: f.ID, time: f.Time, level: f.Level, title: f.Title, source: f.Source, who: Who(f), tactics: f.Attack.Tactics, techniques: f.Attack.Techniques}
+	said, _, _ := strings.Cut(f.Summary, "; ")
+	if f.Source == "ueba" {
+		said, _, _ = strings.Cut(said, ", the strongest")
+	}
+	p := &pendingSignal{id: f.ID, time: f.Time, level: f.Level, title: f.Title, said: said, source: f.Source, who: Who(f), tactics: f.Attack.Tactics, techniques: f.Attack.Techniques}
 	for _, r := range f.Resources {
 		id := r.UID
 		if id == "" {
@@ -532,7 +537,7 @@ func (c *Correlator) file(in *Incident, p *pendingSignal) {
 	for _, e := range p.entities {
 		c.addEntity(in, e)
 	}
-	in.addPart(p.title, p.level, p.source, p.time, 1, p.who)
+	in.addPart(p.title, p.said, p.level, p.source, p.time, 1, p.who)
 }
 
 // worstRank is the rank of the worst level counted, -1 for none.
@@ -556,6 +561,7 @@ type StoryPart struct {
 	Title  string    `json:"title"`
 	Level  string    `json:"level,omitempty"`  // the worst of its findings'
 	Source string    `json:"source,omitempty"` // its findings' (sigma, ueba, guardduty, …)
+	Said   string    `json:"said,omitempty"`   // its first finding's summary in words
 	Who    []string  `json:"who,omitempty"`    // at most maxWho, then WhoMore counts the rest
 	More   int       `json:"who_more,omitempty"`
 	Count  int       `json:"count"`
@@ -567,17 +573,20 @@ const (
 	maxWho   = 8
 )
 
-func (in *Incident) addPart(title, level, source string, at time.Time, n int, who ...string) {
+func (in *Incident) addPart(title, said, level, source string, at time.Time, n int, who ...string) {
 	i := slices.IndexFunc(in.Story, func(p StoryPart) bool { return p.Title == title })
 	if i < 0 {
 		if len(in.Story) >= maxParts {
 			return
 		}
-		in.Story = append(in.Story, StoryPart{Title: title, Source: source, First: at})
+		in.Story = append(in.Story, StoryPart{Title: title, Said: said, Source: source, First: at})
 		i = len(in.Story) - 1
 	}
 	sp := &in.Story[i]
 	sp.Count += n
+	if at.Before(sp.First) && said != "" {
+		sp.Said = said // the earliest finding's words
+	}
 	if detect.LevelRank(level) > detect.LevelRank(sp.Level) {
 		sp.Level = level
 	}
@@ -665,21 +674,36 @@ func (in *Incident) story() (title, summary string) {
 	var who []string
 	var steps []string
 	var sum []string
-	for i, sp := range in.Story {
+	told := 0 // parts said already by another rule's words
+	for _, sp := range in.Story {
 		for _, w := range sp.Who {
 			if !slices.Contains(who, w) {
 				who = append(who, w)
 			}
 		}
-		if i < 5 {
-			s := sp.Title
-			if sp.Count > 1 {
-				s += fmt.Sprintf(" ×%d", sp.Count)
+		if len(sum) < 5 {
+			var s string
+			if sp.Said != "" {
+				// In words, with how many more findings like it.
+				s = sp.Said
+				if sp.Count > 1 {
+					s += fmt.Sprintf(" (and %d more like it)", sp.Count-1)
+				}
+			} else {
+				s = sp.Title
+				if sp.Count > 1 {
+					s += fmt.Sprintf(" ×%d", sp.Count)
+				}
+				if w := whoList(sp.Who, sp.More); w != "" {
+					s = w + ": " + s
+				}
 			}
-			if w := whoList(sp.Who, sp.More); w != "" {
-				s = w + ": " + s
+			// Two rules on one call say it once.
+			if !slices.ContainsFunc(sum, func(x string) bool { return sp.Said != "" && strings.HasPrefix(x, sp.Said) }) {
+				sum = append(sum, s)
+			} else {
+				told++
 			}
-			sum = append(sum, s)
 		}
 	}
 	// The title's steps: the three worst, what rules found before what
@@ -705,8 +729,8 @@ func (in *Incident) story() (title, summary string) {
 	if len(in.Story) > 3 {
 		steps = append(steps, fmt.Sprintf("+%d more", len(in.Story)-3))
 	}
-	if len(in.Story) > 5 {
-		sum = append(sum, fmt.Sprintf("and %d more kinds of finding", len(in.Story)-5))
+	if rest := len(in.Story) - len(sum) - told; rest > 0 {
+		sum = append(sum, fmt.Sprintf("and %d more kinds of finding", rest))
 	}
 	if len(steps) == 0 {
 		return in.Headline, ""

@@ -20,8 +20,12 @@ func user(name, key string) event.Actor {
 // call is a CloudTrail management event as AWS documents its shape, with
 // the record kept as the decoder keeps it.
 func call(id string, at time.Time, a event.Actor, ip, op, resp string, res ...event.Resource) *event.Event {
-	rec := fmt.Sprintf(`{"eventVersion":"1.09","eventID":%q,"eventTime":%q,"eventName":%q,"awsRegion":"us-east-1","sourceIPAddress":%q,"recipientAccountId":%q,"responseElements":%s}`,
-		id, at.Format(time.RFC3339), op, ip, acct, resp)
+	return callWith(id, at, a, ip, op, `null`, resp, res...)
+}
+
+func callWith(id string, at time.Time, a event.Actor, ip, op, req, resp string, res ...event.Resource) *event.Event {
+	rec := fmt.Sprintf(`{"eventVersion":"1.09","eventID":%q,"eventTime":%q,"eventName":%q,"awsRegion":"us-east-1","sourceIPAddress":%q,"recipientAccountId":%q,"requestParameters":%s,"responseElements":%s}`,
+		id, at.Format(time.RFC3339), op, ip, acct, req, resp)
 	return &event.Event{ID: id, Time: at, Actor: a, Src: event.Endpoint{IP: netip.MustParseAddr(ip)}, API: event.API{Operation: op},
 		Cloud: event.Cloud{Provider: "aws", Account: acct, Region: "us-east-1"}, Resources: res, Raw: event.Raw{Format: event.RawJSON, Data: []byte(rec)}}
 }
@@ -58,7 +62,7 @@ func TestStoryAcrossSources(t *testing.T) {
 	c := New(time.Hour)
 	c.Graph = g
 	frank, erin := user("frank", "AKIAFRANK00000000001"), user("erin", "AKIANEWKEY0000000002")
-	mint := call("e1", t0, frank, "45.137.21.9", "CreateAccessKey", `{"accessKey":{"accessKeyId":"AKIANEWKEY0000000002","status":"Active","userName":"erin"}}`,
+	mint := callWith("e1", t0, frank, "45.137.21.9", "CreateAccessKey", `{"userName":"erin"}`, `{"accessKey":{"accessKeyId":"AKIANEWKEY0000000002","status":"Active","userName":"erin"}}`,
 		event.Resource{Type: "AWS::IAM::User", UID: "arn:aws:iam::" + acct + ":user/erin", Name: "erin"})
 	run := call("e2", t0.Add(20*time.Minute), erin, "203.0.113.77", "RunInstances", runResponse)
 	for _, e := range []*event.Event{mint, run} {
@@ -76,7 +80,7 @@ func TestStoryAcrossSources(t *testing.T) {
 	if in1.Count != 3 || in1.Level != "high" || in1.Title != "frank, i-0aaa0000000000001, eni-0bbb0000000000002: Access Key Created For Another User → Traffic To A Mining Pool Port" {
 		t.Errorf("incident %q level %s count %d", in1.Title, in1.Level, in1.Count)
 	}
-	if in1.Summary != "frank: Access Key Created For Another User; then i-0aaa0000000000001, eni-0bbb0000000000002: Traffic To A Mining Pool Port ×2" {
+	if in1.Summary != "frank created an access key for erin; then i-0aaa0000000000001, eni-0bbb0000000000002: Traffic To A Mining Pool Port ×2" {
 		t.Errorf("summary %q", in1.Summary)
 	}
 	for _, want := range []string{"p:arn:aws:iam::" + acct + ":user/erin", "k:" + acct + "/AKIANEWKEY0000000002", "i:" + acct + "/i-0bbb0000000000002"} {
