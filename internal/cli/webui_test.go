@@ -46,7 +46,7 @@ func TestWebUI(t *testing.T) {
 	ctx := context.Background()
 	iamc := iam.NewFromConfig(awsConfig(t))
 	keys := map[string]string{}
-	for _, u := range []string{"frank", "erin", "gail", "hank", "ivan", "judy", "kate"} {
+	for _, u := range []string{"frank", "erin", "gail", "hank", "ivan", "judy", "kate", "lena", "mike", "nina", "otto", "pete", "quin", "rose", "saul"} {
 		if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}); err != nil {
 			t.Fatal(err)
 		}
@@ -74,38 +74,88 @@ func TestWebUI(t *testing.T) {
 	}
 	waitIncident(t, url, approver)
 	// The same request again (the playbook asked for on the same finding):
-	// it folds into the pending approval. And gail makes keys for four
-	// others: four approvals, two to deny in bulk at each width.
+	// it folds into the pending approval. gail makes keys for four others:
+	// one incident, one approval whose plan covers the four keys. Four more
+	// people each make one key for someone else: four incidents, four
+	// approvals, two to deny in bulk at each width.
 	asked := waitApprovals(t, url, approver, 1)
 	folded := asked[0]["id"].(string)
 	again, _ := json.Marshal(map[string]any{"finding_id": asked[0]["finding_id"], "playbook": asked[0]["playbook"], "comment": "asking again"})
 	if code, v := call(t, "POST", url+"/v1/playbook-runs", analyst, "application/json", again); code != 201 {
 		t.Fatalf("asking again: %d %v", code, v)
 	}
+	// Each actor comes from an address of their own: two people from one
+	// rare address within the hour are one story.
+	record := func(id, user, target, ip string, age time.Duration) string {
+		var rec map[string]any
+		_ = json.Unmarshal([]byte(ctRecord(id, user, keys[user], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": target},
+			map[string]any{"accessKey": map[string]any{"accessKeyId": keys[target], "userName": target, "status": "Active"}})), &rec)
+		rec["eventTime"] = time.Now().Add(-age).UTC().Format(time.RFC3339)
+		rec["sourceIPAddress"] = ip
+		b, _ := json.Marshal(rec)
+		return string(b)
+	}
 	// gail's events are ten minutes old: her incident has the higher risk
 	// and frank's the later last-seen, so the two orders differ.
 	var more []string
 	for i, u := range []string{"hank", "ivan", "judy", "kate"} {
-		var rec map[string]any
-		_ = json.Unmarshal([]byte(ctRecord("ev-ui-g"+strconv.Itoa(i), "gail", keys["gail"], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": u},
-			map[string]any{"accessKey": map[string]any{"accessKeyId": keys[u], "userName": u, "status": "Active"}})), &rec)
-		rec["eventTime"] = time.Now().Add(-10 * time.Minute).UTC().Format(time.RFC3339)
-		b, _ := json.Marshal(rec)
-		more = append(more, string(b))
+		more = append(more, record("ev-ui-g"+strconv.Itoa(i), "gail", u, "198.51.100.20", 10*time.Minute))
+	}
+	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/x-ndjson", []byte(strings.Join(more, "\n")+"\n")); code != 202 {
+		t.Fatalf("ingest: %d %v", code, v)
+	}
+	// Her four requests fold in as the playbook runs on each finding.
+	var gails string
+	var repeats any
+	var deactivated []string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		for _, a := range waitApprovals(t, url, approver, 2) {
+			if a["id"] == folded {
+				continue
+			}
+			gails, repeats, deactivated = a["id"].(string), a["repeats"], nil
+			steps, _ := a["steps"].([]any)
+			for _, st := range steps {
+				if m, _ := st.(map[string]any); m["action"] == "iam.deactivate_access_key" {
+					deactivated = append(deactivated, m["target"].(string))
+				}
+			}
+		}
+		if repeats == 4.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gail's four keys: want one approval of 4 requests, got repeats %v", repeats)
+		}
+	}
+	// Each request deactivates the new key and gail's own: five keys.
+	if len(deactivated) != 5 {
+		t.Errorf("gail's approval deactivates %v, want her key and the four she made", deactivated)
+	}
+	if code, v := call(t, "POST", url+"/v1/approvals/"+gails+"/deny", approver, "application/json", []byte(`{"comment":"test keys"}`)); code != 200 {
+		t.Fatalf("denying gail's approval: %d %v", code, v)
+	}
+	more = more[:0]
+	for i, u := range []string{"lena", "mike", "nina", "otto"} {
+		more = append(more, record("ev-ui-b"+strconv.Itoa(i), u, []string{"pete", "quin", "rose", "saul"}[i], "198.51.100."+strconv.Itoa(30+i), 0))
 	}
 	if code, v := call(t, "POST", url+"/v1/ingest/cloudtrail", analyst, "application/x-ndjson", []byte(strings.Join(more, "\n")+"\n")); code != 202 {
 		t.Fatalf("ingest: %d %v", code, v)
 	}
 	var others []string
-	for _, a := range waitApprovals(t, url, approver, 5) {
-		if a["id"] != folded {
+	for _, a := range waitApprovals(t, url, approver, 5) { // gail's is decided
+		switch a["id"] {
+		case folded:
+			if a["repeats"] != 2.0 {
+				t.Fatalf("the approval asked for again: %v", a)
+			}
+		case gails:
+		default:
 			others = append(others, a["id"].(string))
-		} else if a["repeats"] != 2.0 {
-			t.Fatalf("the approval asked for again: %v", a)
 		}
 	}
 	if len(others) != 4 {
-		t.Fatalf("approvals besides the folded one: %v", others)
+		t.Fatalf("approvals besides the folded one and gail's: %v", others)
 	}
 
 	// The riskiest incident: the one the page tour opens.
@@ -381,7 +431,8 @@ func TestWebUI(t *testing.T) {
 		if i := strings.Index(c.approvals, "null"); i >= 0 {
 			t.Errorf("%s: the approvals page shows null: …%q…", name, c.approvals[max(0, i-200):min(len(c.approvals), i+100)])
 		}
-		for _, want := range []string{"×2 requests", "Access Key Created For Another User", "iam.deactivate_access_key", keys["erin"], "UpdateAccessKey", "Asked by", "Expires in", "then it is denied"} {
+		for _, want := range []string{"×2 requests", "Access Key Created For Another User", "iam.deactivate_access_key", keys["erin"], "UpdateAccessKey", "Asked by", "Expires in", "then it is denied",
+			"Before: access key " + keys["erin"] + " of erin is active (read "} {
 			if !strings.Contains(c.approval, want) {
 				t.Errorf("%s: the folded approval lacks %q: %q", name, want, c.approval)
 			}

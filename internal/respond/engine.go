@@ -392,6 +392,34 @@ type plannedStep struct {
 	// Calls are the API calls the action's Plan gives for these params:
 	// filled in when approvals are listed, never stored.
 	Calls []Call `json:"calls,omitempty"`
+	// Before is the target's live state as Parapet read it when the
+	// approval was requested (what approving would change), BeforeWhy
+	// says it in words, ReadAt when; empty for steps that change nothing.
+	// Approving reads it again before acting.
+	Before    map[string]any `json:"before,omitempty"`
+	BeforeWhy string         `json:"before_why,omitempty"`
+	ReadAt    time.Time      `json:"read_at,omitzero"`
+}
+
+// readBefore reads, for an approval, the live state of the target of
+// each step that changes the estate.
+func (e *Engine) readBefore(ctx context.Context, p *Playbook, steps []plannedStep) {
+	for i := range steps {
+		s := &steps[i]
+		a := e.Registry.Get(s.Action)
+		if a == nil || a.Verify == nil || s.Index >= len(p.Steps) {
+			continue
+		}
+		vctx, cancel := context.WithTimeout(WithRegion(ctx, s.Region), p.Steps[s.Index].timeout)
+		live, err := a.Verify(vctx, s.Params)
+		cancel()
+		s.ReadAt = e.now()
+		if err != nil {
+			s.BeforeWhy = "could not read the live state: " + err.Error()
+			continue
+		}
+		s.Before, s.BeforeWhy = live.State, live.Why
+	}
 }
 
 func (e *Engine) plan(p *Playbook, vars map[string]any) ([]plannedStep, error) {
@@ -1004,12 +1032,15 @@ func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, s
 			return "", fmt.Errorf("approval %s: stored plan: %w", pending, err)
 		}
 		var added []string
+		var fresh []plannedStep
 		for _, st := range steps {
-			if !slices.ContainsFunc(have, func(h plannedStep) bool { return sameStep(h, st) }) && len(have) < maxPlanSteps {
-				have = append(have, st)
+			if !slices.ContainsFunc(have, func(h plannedStep) bool { return sameStep(h, st) }) && len(have)+len(fresh) < maxPlanSteps {
+				fresh = append(fresh, st)
 				added = append(added, st.Action+" "+st.Target)
 			}
 		}
+		e.readBefore(ctx, p, fresh)
+		have = append(have, fresh...)
 		pj, _ := json.Marshal(have)
 		if _, err := e.DB.ExecContext(ctx, `UPDATE approvals SET repeats = repeats + 1, folded = ?, plan = ? WHERE id = ? AND status = 'pending'`, string(fj), string(pj), pending); err != nil {
 			return "", err
@@ -1023,6 +1054,8 @@ func (e *Engine) requestApproval(ctx context.Context, p *Playbook, f *Finding, s
 	id := newID()
 	now := e.now()
 	fj, _ := json.Marshal(map[string]any{"doc": f.Doc, "record": f.Record})
+	steps = slices.Clone(steps)
+	e.readBefore(ctx, p, steps)
 	pj, _ := json.Marshal(steps)
 	aj, _ := json.Marshal(p.Approval.Approvers)
 	if _, err := e.DB.ExecContext(ctx, `INSERT INTO approvals (id, finding_id, playbook, created, expires, on_timeout, approvers, status, finding, plan, requested_by, run_id, fold_key, repeats) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, 1)`,

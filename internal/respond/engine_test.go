@@ -655,6 +655,12 @@ steps:
 	if got := strings.Join(targets, ","); got != "f1-key,f2-key,f3-key" || pending[0].Repeats != 3 {
 		t.Errorf("plan targets %s, repeats %d; want f1-key,f2-key,f3-key and 3", got, pending[0].Repeats)
 	}
+	// Each step shows the before-state Parapet read when it was asked.
+	for _, s := range pending[0].Steps {
+		if s.Before["open"] != true || s.BeforeWhy != s.Target+" is open" || s.ReadAt.IsZero() {
+			t.Errorf("step %s: before %v %q read at %v", s.Target, s.Before, s.BeforeWhy, s.ReadAt)
+		}
+	}
 	if _, err := e.Decide(ctx, a[0].ApprovalID, "alice", "cut them all", true); err != nil {
 		t.Fatal(err)
 	}

@@ -393,14 +393,18 @@ function approvalList(items, selectable) {
         a.repeats > 1 ? el("span", { class: "badge repeats", "data-repeats": a.repeats, title: "like requests folded into this approval" }, "×" + a.repeats + " requests") : null),
       inc ? el("p", { class: "incident-ref" }, el("span", { class: "risk", style: "background:" + riskColor(inc.risk) }, Math.round(inc.risk)), " ",
         el("a", { href: "#/incident/" + encodeURIComponent(inc.id), "data-incident": inc.id }, inc.title || inc.id),
-        inc.status === "closed" ? el("span", { class: "muted" }, " · closed") : null)
+        inc.status === "closed" ? el("span", { class: "muted" }, " · closed") : null,
+        inc.summary ? el("span", { class: "muted story" }, el("br"), inc.summary) : null)
         : el("p", { class: "muted" }, "Finding " + a.finding_id + " (in no incident)"),
       el("p", { class: "muted" }, "Asked by " + asked + " · " + when(a.created) +
         ((a.approvers || []).length ? " · approvers: " + a.approvers.join(", ") : "")),
       a.repeats > 1 && (a.folded_findings || []).length ? el("p", { class: "muted" }, "Also asked for findings: ", idList(a.folded_findings)) : null,
       el("ol", { class: "plan" }, (a.steps || []).map(st => el("li", {},
         el("code", {}, st.action), " on ", el("strong", {}, st.target || "—"), st.region ? el("span", { class: "muted" }, " (" + st.region + ")") : null,
-        (st.calls || []).length ? el("ul", { class: "calls" }, st.calls.map(c => el("li", {}, el("code", {}, callText(c))))) : null))),
+        (st.calls || []).length ? el("ul", { class: "calls" }, st.calls.map(c => el("li", {}, el("code", {}, callText(c))))) : null,
+        st.before_why || st.before ? el("details", { class: "before", "data-before": st.target || st.action },
+          el("summary", {}, "Before: " + (st.before_why || "state read") + (st.read_at ? " (read " + when(st.read_at) + ")" : "")),
+          st.before ? el("pre", {}, JSON.stringify(st.before, null, 2)) : null) : null))),
       cd,
       !pending ? el("p", { class: "muted" }, (a.decided_by ? "Decided by " + a.decided_by : a.status === "expired" ? "Expired" : "Decided") +
         (a.comment ? ": “" + a.comment + "”" : "")) : null,
