@@ -50,7 +50,10 @@ func openDest(ctx context.Context, root string, client *s3.Client) (dest, error)
 				return nil, fmt.Errorf("lake %s: %w", root, err)
 			}
 			custom := os.Getenv("AWS_ENDPOINT_URL") != ""
-			client = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom })
+			client = s3.NewFromConfig(cfg, func(o *s3.Options) {
+				o.UsePathStyle = custom
+				o.DisableLogOutputChecksumValidationSkipped = true
+			})
 		}
 		return &s3Dest{client: client, bucket: bucket, prefix: prefix}, nil
 	}
