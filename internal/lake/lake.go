@@ -267,7 +267,7 @@ func (l *Lake) compactPartition(ctx context.Context, files []File, target int64,
 		if len(group) < 2 {
 			continue
 		}
-		var rows []Row
+		var rows []*Row
 		seen := map[string]bool{}
 		names := make([]string, len(group))
 		for i, f := range group {
@@ -276,7 +276,8 @@ func (l *Lake) compactPartition(ctx context.Context, files []File, target int64,
 			if err != nil {
 				return merged, err
 			}
-			for _, r := range rs {
+			for i := range rs {
+				r := &rs[i]
 				k := r.key()
 				if seen[k] {
 					st.Duplicates++

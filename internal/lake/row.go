@@ -83,7 +83,7 @@ func sourceName(s event.Source) string {
 
 // newRow converts e. Every string is copied: an event's strings may share
 // memory with a buffer its producer reuses once Write returns.
-func newRow(e *event.Event) (Row, error) {
+func newRow(e *event.Event, scratch *[]byte) (Row, error) {
 	r := Row{
 		Time:             e.Time.UnixMilli(),
 		ClassUID:         int32(e.Class),
@@ -123,10 +123,11 @@ func newRow(e *event.Event) (Row, error) {
 			r.ResourceARNs = append(r.ResourceARNs, strings.Clone(res.UID))
 		}
 	}
-	js, err := ocsf.AppendJSON(nil, e, false)
+	js, err := ocsf.AppendJSON((*scratch)[:0], e, false)
 	if err != nil {
 		return Row{}, err
 	}
+	*scratch = js
 	r.OCSF = string(js)
 	if len(e.Raw.Data) > 0 {
 		r.Raw = append([]byte(nil), e.Raw.Data...)

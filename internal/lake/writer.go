@@ -92,7 +92,7 @@ type Writer struct {
 // of every row it holds, in files or buffered.
 type part struct {
 	p     Partition
-	rows  []Row
+	rows  []*Row // in rows given to WriteRows
 	bytes int64
 	since time.Time
 	ids   map[[2]uint64]struct{}
@@ -127,8 +127,9 @@ func (w *Writer) Write(ctx context.Context, evs []event.Event) error {
 // WriteRows).
 func NewRows(evs []event.Event) ([]Row, error) {
 	rows := make([]Row, 0, len(evs))
+	scratch := make([]byte, 0, 4096)
 	for i := range evs {
-		r, err := newRow(&evs[i])
+		r, err := newRow(&evs[i], &scratch)
 		if err != nil {
 			return nil, fmt.Errorf("lake: event %s: %w", evs[i].ID, err)
 		}
@@ -167,7 +168,7 @@ func (w *Writer) WriteRows(ctx context.Context, rows []Row) error {
 		if len(pt.rows) == 0 {
 			pt.since = now
 		}
-		pt.rows = append(pt.rows, *r)
+		pt.rows = append(pt.rows, r)
 		n := rowSize(r)
 		pt.bytes += n
 		w.buffered += n
@@ -324,7 +325,7 @@ func (w *Writer) roll(ctx context.Context, pt *part) error {
 // its content: the same rows make the same name, so a file written again
 // (a replay) replaces itself. replaces lists files the new one holds
 // every row of (compaction).
-func (l *Lake) writeFile(ctx context.Context, p Partition, rows []Row, replaces []string) (string, int64, error) {
+func (l *Lake) writeFile(ctx context.Context, p Partition, rows []*Row, replaces []string) (string, int64, error) {
 	keys := make([]string, len(rows))
 	for i := range rows {
 		keys[i] = rows[i].key()
@@ -339,7 +340,7 @@ func (l *Lake) writeFile(ctx context.Context, p Partition, rows []Row, replaces 
 	sorted := make([]Row, len(rows))
 	h := sha256.New()
 	for i, j := range idx {
-		sorted[i] = rows[j]
+		sorted[i] = *rows[j]
 		h.Write([]byte(keys[j]))
 		h.Write([]byte{'\n'})
 	}
