@@ -464,3 +464,34 @@ func TestRetention(t *testing.T) {
 		t.Errorf("partition folders left: %v, want the empty one removed", entries)
 	}
 }
+
+func TestCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "import.checkpoint")
+	c, err := OpenCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mark("a.json.gz", "s3://b/k.json.gz", "a.json.gz"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	// A crash cut the next line short.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("half-writ")
+	f.Close()
+	c, err = OpenCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Done("a.json.gz") || !c.Done("s3://b/k.json.gz") || c.Done("half-writ") || c.Len() != 2 {
+		t.Fatalf("reopened checkpoint: %v", c.done)
+	}
+	if err := c.Mark("c.json"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	data, _ := os.ReadFile(path)
+	if string(data) != "a.json.gz\ns3://b/k.json.gz\nc.json\n" {
+		t.Errorf("checkpoint file = %q", data)
+	}
+}
