@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -115,11 +117,35 @@ func Open(ctx context.Context, opt Options) (*Writer, error) {
 // Events are copied: the caller may reuse their memory once Write
 // returns. An event is durable once a Flush after its Write returned.
 func (w *Writer) Write(ctx context.Context, evs []event.Event) error {
-	rows, err := NewRows(evs)
+	rows, err := newRowsParallel(evs)
 	if err != nil {
 		return err
 	}
 	return w.WriteRows(ctx, rows)
+}
+
+// parallelMin is the batch size from which Write converts on every core.
+const parallelMin = 1024
+
+// newRowsParallel is NewRows on up to GOMAXPROCS goroutines, which end
+// before it returns.
+func newRowsParallel(evs []event.Event) ([]Row, error) {
+	n := min(runtime.GOMAXPROCS(0), len(evs)/(parallelMin/2))
+	if n <= 1 {
+		return NewRows(evs)
+	}
+	parts := make([][]Row, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		lo, hi := i*len(evs)/n, (i+1)*len(evs)/n
+		wg.Go(func() { parts[i], errs[i] = NewRows(evs[lo:hi]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.Concat(parts...), nil
 }
 
 // NewRows converts events to rows (the costly part of a write: callers
