@@ -106,6 +106,7 @@ threats and posture, in one-shot commands or continuously (parapet serve).`,
 		newServe(io),
 		newTokens(io),
 		newLake(io),
+		newHunt(io),
 	)
 	guardGroups(root)
 	return root
