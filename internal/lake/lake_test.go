@@ -495,3 +495,68 @@ func TestCheckpoint(t *testing.T) {
 		t.Errorf("checkpoint file = %q", data)
 	}
 }
+
+func TestScan(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{RollSize: 1 << 30})
+	evs := manyCalls(40_000, t0) // one a second: 11 hours of one day, three row groups in one file
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	since := t0.Add(39_000 * time.Second)
+	var got []string
+	st, err := w.Scan(ctx, Filter{Tables: []string{"api_activity"}, Accounts: []string{"111122223333"}}, since, since.Add(10*time.Second), func(rows []Row) error {
+		got = append(got, uids(rows)...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := uids(mustRows(t, evs[39_000:39_010]))
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+	if st.PartitionsSelected != 1 || st.PartitionsAvailable != 6 || st.FilesRead != 1 || st.RowGroups != 3 || st.Skipped != 2 {
+		t.Errorf("scan stats %+v: want 1 of 6 partitions, one file, 2 of 3 row groups passed over", st)
+	}
+}
+
+func mustRows(t *testing.T, evs []event.Event) []Row {
+	t.Helper()
+	rows, err := NewRows(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestRowEvent(t *testing.T) {
+	// A CloudTrail row is decoded again from its native record.
+	raw := `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/ops","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEOPS","userName":"ops"},"eventTime":"2026-11-03T09:30:00Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15","requestParameters":{"bucketName":"reports"},"responseElements":null,"requestID":"R1","eventID":"e-1","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}`
+	r := Row{Source: "cloudtrail", EventUID: "e-1", Raw: []byte(raw)}
+	ev, err := r.Event()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID != "e-1" || ev.API.Operation != "PutBucketPolicy" || ev.Actor.AccessKeyID != "AKIAEXAMPLEOPS" || !ev.Time.Equal(t0) {
+		t.Errorf("decoded event: %+v", ev)
+	}
+	if v, ok := ev.Lookup("requestParameters.bucketName"); !ok || v.String() != "reports" {
+		t.Errorf("native field: %q %v", v, ok)
+	}
+	// Other rows are rebuilt from their columns.
+	rows := mustRows(t, sample()[6:7]) // the flow
+	fl, err := rows[0].Event()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fl.Source != event.SourceVPCFlow || fl.Class != event.ClassNetworkActivity || fl.Src.IP.String() != "10.0.1.5" || fl.Cloud.Account != "111122223333" || !fl.Time.Equal(t0.Add(5*time.Minute)) {
+		t.Errorf("flow event: %+v", fl)
+	}
+}
