@@ -46,3 +46,14 @@ func TestLake(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseAge(f *testing.F) {
+	for _, s := range []string{"90d", "12w", "36h", "0d", "-1d", "d", "99999999999d", "1h30m"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, err := ParseAge(s); err == nil && d <= 0 {
+			t.Fatalf("ParseAge(%q) = %v, want a positive age or an error", s, d)
+		}
+	})
+}

@@ -92,11 +92,11 @@ func (l *Lake) replaced(ctx context.Context, files []File) (map[string]bool, err
 		if !strings.HasPrefix(f.Name, mergedPrefix) {
 			continue
 		}
-		pf, err := l.open(ctx, f.Key)
+		v, ok, err := l.footerValue(ctx, f, replacesKey)
 		if err != nil {
 			return nil, err
 		}
-		if v, ok := pf.Lookup(replacesKey); ok {
+		if ok {
 			for _, n := range strings.Split(v, ",") {
 				if n != "" && n != f.Name {
 					dead[f.Partition.Prefix()+n] = true
@@ -105,6 +105,22 @@ func (l *Lake) replaced(ctx context.Context, files []File) (map[string]bool, err
 		}
 	}
 	return dead, nil
+}
+
+// footerValue reads a key of a file's footer metadata, reading no more
+// of the file than its footer.
+func (l *Lake) footerValue(ctx context.Context, f File, key string) (string, bool, error) {
+	r, done, err := l.dest.readerAt(ctx, f.Key)
+	if err != nil {
+		return "", false, fmt.Errorf("lake: %w", err)
+	}
+	defer done()
+	pf, err := parquet.OpenFile(r, f.Size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return "", false, fmt.Errorf("lake: open %s: %w", f.Key, err)
+	}
+	v, ok := pf.Lookup(key)
+	return v, ok, nil
 }
 
 func (l *Lake) open(ctx context.Context, key string) (*parquet.File, error) {

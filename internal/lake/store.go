@@ -32,6 +32,8 @@ type dest interface {
 	// lexical order of keys.
 	list(ctx context.Context, prefix string) ([]object, error)
 	remove(ctx context.Context, key string) error
+	// readerAt reads parts of a file (a footer without the rest).
+	readerAt(ctx context.Context, key string) (io.ReaderAt, func(), error)
 	String() string
 }
 
@@ -114,6 +116,14 @@ func (d *dirDest) put(_ context.Context, key string, data []byte) error {
 
 func (d *dirDest) get(_ context.Context, key string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(d.root, filepath.FromSlash(key)))
+}
+
+func (d *dirDest) readerAt(_ context.Context, key string) (io.ReaderAt, func(), error) {
+	f, err := os.Open(filepath.Join(d.root, filepath.FromSlash(key)))
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }
 
 func (d *dirDest) list(_ context.Context, prefix string) ([]object, error) {
@@ -203,6 +213,34 @@ func (d *s3Dest) get(ctx context.Context, key string) ([]byte, error) {
 	}
 	defer out.Body.Close()
 	return io.ReadAll(out.Body)
+}
+
+func (d *s3Dest) readerAt(ctx context.Context, key string) (io.ReaderAt, func(), error) {
+	return &s3Range{ctx: ctx, d: d, key: d.full(key)}, func() {}, nil
+}
+
+// s3Range reads ranges of an object (one GET each).
+type s3Range struct {
+	ctx context.Context // the call's, for the reads it makes
+	d   *s3Dest
+	key string
+}
+
+func (r *s3Range) ReadAt(p []byte, off int64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	out, err := r.d.client.GetObject(r.ctx, &s3.GetObjectInput{Bucket: aws.String(r.d.bucket), Key: aws.String(r.key),
+		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+int64(len(p))-1))})
+	if err != nil {
+		return 0, fmt.Errorf("get s3://%s/%s: %w", r.d.bucket, r.key, err)
+	}
+	defer out.Body.Close()
+	n, err := io.ReadFull(out.Body, p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 func (d *s3Dest) list(ctx context.Context, prefix string) ([]object, error) {
