@@ -174,7 +174,8 @@ func rowPartition(r *Row) Partition {
 	}
 }
 
-// WriteRows is Write for rows made by NewRows.
+// WriteRows is Write for rows made by NewRows. It keeps pointers to the
+// rows until they are in a file: the caller leaves them unchanged.
 func (w *Writer) WriteRows(ctx context.Context, rows []Row) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
