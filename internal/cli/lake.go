@@ -109,7 +109,9 @@ errors, 2 on usage errors.`,
 			}
 			defer release()
 
-			w, err := lake.Open(ctx, lake.Options{Path: loc, RollSize: int64(cfg.Lake.RollSize), RollAge: 24 * time.Hour})
+			opt := lake.FromConfig(cfg.Lake, cfg.Data)
+			opt.Path, opt.RollAge = loc, 24*time.Hour // a backfill rolls by size
+			w, err := lake.Open(ctx, opt)
 			if err != nil {
 				return err
 			}

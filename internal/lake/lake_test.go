@@ -15,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/parapet-sec/parapet/internal/awstest"
+	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/event"
 )
 
@@ -558,5 +559,15 @@ func TestRowEvent(t *testing.T) {
 	}
 	if fl.Source != event.SourceVPCFlow || fl.Class != event.ClassNetworkActivity || fl.Src.IP.String() != "10.0.1.5" || fl.Cloud.Account != "111122223333" || !fl.Time.Equal(t0.Add(5*time.Minute)) {
 		t.Errorf("flow event: %+v", fl)
+	}
+}
+
+func TestFromConfig(t *testing.T) {
+	c, err := config.Parse([]byte("lake:\n  s3: s3://sec-lake/p\n  roll_size: 1MiB\n  roll_age: 2m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := FromConfig(c.Lake, c.Data); o.Path != "s3://sec-lake/p" || o.RollSize != 1<<20 || o.RollAge != 2*time.Minute {
+		t.Errorf("options = %+v", o)
 	}
 }
