@@ -65,6 +65,37 @@ func sourceOf(name string) event.Source {
 	return event.SourceUnknown
 }
 
+// scanRow is Row without the OCSF column, which a scan does not decode
+// (hunting reads the promoted columns and the native record). The same
+// fields in the same order: a scanRow converts to a Row.
+type scanRow struct {
+	Time             int64    `parquet:"time,timestamp(millisecond),delta"` // event time, ms since the epoch, UTC
+	ClassUID         int32    `parquet:"class_uid"`
+	ClassName        string   `parquet:"class_name,dict"`
+	ActivityID       int32    `parquet:"activity_id"`
+	SeverityID       int32    `parquet:"severity_id"`
+	Severity         string   `parquet:"severity,dict"`
+	StatusID         int32    `parquet:"status_id"`
+	EventUID         string   `parquet:"event_uid"`
+	Source           string   `parquet:"source,dict"`
+	Account          string   `parquet:"account_id,dict"`
+	Region           string   `parquet:"cloud_region,dict"`
+	ActorARN         string   `parquet:"actor_arn,dict"`
+	ActorType        string   `parquet:"actor_type,dict"`
+	PrincipalID      string   `parquet:"principal_id,dict"`
+	AccessKeyID      string   `parquet:"access_key_id,dict"`
+	SessionName      string   `parquet:"session_name,dict"`
+	SessionIssuerARN string   `parquet:"session_issuer_arn,dict"`
+	SrcIP            string   `parquet:"src_ip,dict"`
+	DstIP            string   `parquet:"dst_ip,dict"`
+	APIService       string   `parquet:"api_service,dict"`
+	APIOperation     string   `parquet:"api_operation,dict"`
+	ResourceARNs     []string `parquet:"resource_arns,list"`
+	ErrorCode        string   `parquet:"error_code,dict"`
+	OCSF             string   `parquet:"-"`
+	Raw              []byte   `parquet:"raw"`
+}
+
 // ScanStats count what a scan read and passed over.
 type ScanStats struct {
 	Files, FilesRead    int   // files in the partitions selected; files read
@@ -76,7 +107,8 @@ type ScanStats struct {
 }
 
 // Scan calls fn with the rows of the partitions f selects whose time is
-// in [since, until) (zero: unbounded), a row group at a time. Partitions
+// in [since, until) (zero: unbounded), a row group at a time, without
+// their OCSF column (OCSF is empty). Partitions
 // are pruned by their day, account and region; row groups by the time
 // column's statistics. Memory holds one file and one row group's rows.
 func (l *Lake) Scan(ctx context.Context, f Filter, since, until time.Time, fn func([]Row) error) (ScanStats, error) {
@@ -149,19 +181,18 @@ func (l *Lake) scanFile(file File, lo, hi int64, st *ScanStats, fn func([]Row) e
 				continue
 			}
 		}
-		r := parquet.NewGenericRowGroupReader[Row](rg)
-		rows := make([]Row, rg.NumRows())
+		r := parquet.NewGenericRowGroupReader[scanRow](rg)
+		rows := make([]scanRow, rg.NumRows())
 		n, err := r.Read(rows)
 		r.Close()
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("lake: read %s: %w", file.Key, err)
 		}
-		rows = rows[:n]
 		st.Rows += int64(n)
-		kept := rows[:0]
-		for _, row := range rows {
+		kept := make([]Row, 0, n)
+		for _, row := range rows[:n] {
 			if row.Time >= lo && row.Time <= hi {
-				kept = append(kept, row)
+				kept = append(kept, Row(row))
 			}
 		}
 		st.RowsMatched += int64(len(kept))
