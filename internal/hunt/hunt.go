@@ -8,6 +8,8 @@ package hunt
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -26,6 +28,9 @@ type Query struct {
 	// not run: rows come partition by partition, not in event-time order.
 	Engine *detect.Engine
 	Where  *Filter // nil: every event
+	// Workers is how many files are read and matched at once (0: one
+	// per core).
+	Workers int
 }
 
 // Stats sum up a hunt.
@@ -36,14 +41,20 @@ type Stats struct {
 	Findings int64
 }
 
-// Run hunts over l. emit gets each event that passes Where with what the
-// rules found in it (nil without an engine); with an engine, events with
-// no finding are not emitted.
+// Run hunts over l, reading q.Workers files at once (0: one per core).
+// emit gets each event that passes Where with what the rules found in it
+// (nil without an engine); with an engine, events with no finding are not
+// emitted. emit is called from one goroutine at a time, events of one file
+// in time order, files in no order.
 func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, found []detect.Finding) error) (Stats, error) {
 	var st Stats
-	var evs []event.Event
-	scan, err := l.Scan(ctx, q.Filter, q.Since, q.Until, func(rows []lake.Row) error {
-		evs = evs[:0]
+	var mu sync.Mutex // st and emit
+	workers := q.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	scan, err := l.ScanParallel(ctx, q.Filter, q.Since, q.Until, workers, func(rows []lake.Row) error {
+		evs := make([]event.Event, 0, len(rows))
 		for i := range rows {
 			if q.Where != nil {
 				ok, err := q.Where.Match(&rows[i])
@@ -60,9 +71,15 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 			}
 			evs = append(evs, ev)
 		}
+		var b *detect.Batch
+		if q.Engine != nil {
+			b = q.Engine.DetectBatch(evs)
+		}
+		mu.Lock()
+		defer mu.Unlock()
 		st.Events += int64(len(rows))
 		st.Passed += int64(len(evs))
-		if q.Engine == nil {
+		if b == nil {
 			for i := range evs {
 				if err := emit(&evs[i], nil); err != nil {
 					return err
@@ -70,7 +87,6 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 			}
 			return nil
 		}
-		b := q.Engine.DetectBatch(evs)
 		byEvent := map[int][]detect.Finding{}
 		var order []int
 		for i := range b.Findings {

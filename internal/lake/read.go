@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -108,10 +109,18 @@ type ScanStats struct {
 
 // Scan calls fn with the rows of the partitions f selects whose time is
 // in [since, until) (zero: unbounded), a row group at a time, without
-// their OCSF column (OCSF is empty). Partitions
-// are pruned by their day, account and region; row groups by the time
-// column's statistics. Memory holds one file and one row group's rows.
+// their OCSF column (OCSF is empty). Partitions are pruned by their day,
+// account and region; row groups by the time column's statistics.
+// Memory holds one file and one row group's rows.
 func (l *Lake) Scan(ctx context.Context, f Filter, since, until time.Time, fn func([]Row) error) (ScanStats, error) {
+	return l.ScanParallel(ctx, f, since, until, 1, fn)
+}
+
+// ScanParallel is Scan reading up to workers files at once: fn is called
+// from that many goroutines (which end before it returns) and must be safe
+// for concurrent use. Rows of one file come in time order, files in no
+// order.
+func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Time, workers int, fn func([]Row) error) (ScanStats, error) {
 	var st ScanStats
 	if !since.IsZero() && f.From == "" {
 		f.From = since.UTC().Format("20060102")
@@ -146,19 +155,50 @@ func (l *Lake) Scan(ctx context.Context, f Filter, since, until time.Time, fn fu
 	if !until.IsZero() {
 		hi = until.UnixMilli() - 1
 	}
+	workers = max(1, min(workers, len(files)))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan File)
+	stats := make([]ScanStats, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			for file := range work {
+				if err := l.scanFile(ctx, file, lo, hi, &stats[i], fn); err != nil {
+					errs[i] = err
+					cancel()
+					return
+				}
+			}
+		})
+	}
+feed:
 	for _, file := range files {
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
-		if err := l.scanFile(file, lo, hi, &st, fn); err != nil {
-			return st, err
+		select {
+		case work <- file:
+		case <-ctx.Done():
+			break feed
 		}
 	}
-	return st, nil
+	close(work)
+	wg.Wait()
+	for _, s := range stats {
+		st.FilesRead += s.FilesRead
+		st.BytesRead += s.BytesRead
+		st.RowGroups += s.RowGroups
+		st.Skipped += s.Skipped
+		st.Rows += s.Rows
+		st.RowsMatched += s.RowsMatched
+	}
+	if err := errors.Join(errs...); err != nil {
+		return st, err
+	}
+	return st, ctx.Err()
 }
 
-func (l *Lake) scanFile(file File, lo, hi int64, st *ScanStats, fn func([]Row) error) error {
-	data, err := l.dest.get(context.Background(), file.Key)
+func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, st *ScanStats, fn func([]Row) error) error {
+	data, err := l.dest.get(ctx, file.Key)
 	if err != nil {
 		return fmt.Errorf("lake: %w", err)
 	}
