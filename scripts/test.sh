@@ -12,5 +12,6 @@ soak=$!
 rc=0
 $GO test -count=1 -timeout 30m -skip '^TestServeSoak$' ./... || rc=1
 $GO test -count=1 -timeout 30m -race -short ./... || rc=1
+(cd internal/lake/duckdbtest && $GO test -count=1 -timeout 10m ./...) || rc=1
 if ! wait "$soak"; then rc=1; cat "$log"; else grep -E '^(=== RUN|--- |\s+soak_test)|heap' "$log" || true; fi
 exit $rc

@@ -105,6 +105,8 @@ threats and posture, in one-shot commands or continuously (parapet serve).`,
 		newConfig(io),
 		newServe(io),
 		newTokens(io),
+		newLake(io),
+		newHunt(io),
 	)
 	guardGroups(root)
 	return root

@@ -101,12 +101,22 @@ func (f *ingestFlags) open(io IO, paths []string) (inputs []ingest.Input, enrich
 	if f.timeOrder {
 		file.SortByTime(inputs)
 	}
+	enrichFn, done, err = f.enrichment()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return inputs, enrichFn, done, nil
+}
+
+// enrichment loads the enrichment the flags ask for (nil: none); done
+// releases it.
+func (f *ingestFlags) enrichment() (enrichFn func(*event.Event), done func(), err error) {
 	done = func() {}
 	var steps []func(*event.Event)
 	if f.geoip != "" || f.asn != "" {
 		geo, err := enrich.OpenGeo(f.geoip, f.asn)
 		if err != nil {
-			return nil, nil, nil, usagef("--geoip/--asn: %v", err)
+			return nil, nil, usagef("--geoip/--asn: %v", err)
 		}
 		done = func() { geo.Close() }
 		steps = append(steps, geo.Enrich)
@@ -115,7 +125,7 @@ func (f *ingestFlags) open(io IO, paths []string) (inputs []ingest.Input, enrich
 		ranges, err := enrich.LoadRanges(f.cloudRanges...)
 		if err != nil {
 			done()
-			return nil, nil, nil, usagef("--cloud-ranges: %v", err)
+			return nil, nil, usagef("--cloud-ranges: %v", err)
 		}
 		steps = append(steps, ranges.Enrich)
 	}
@@ -123,13 +133,13 @@ func (f *ingestFlags) open(io IO, paths []string) (inputs []ingest.Input, enrich
 		for _, a := range f.accounts {
 			if !awsAccountID.MatchString(a) {
 				done()
-				return nil, nil, nil, usagef("--account %q: want a 12-digit AWS account id", a)
+				return nil, nil, usagef("--account %q: want a 12-digit AWS account id", a)
 			}
 		}
 		for _, o := range f.orgIDs {
 			if !awsOrgID.MatchString(o) {
 				done()
-				return nil, nil, nil, usagef("--org-id %q: want an organization id (o-…)", o)
+				return nil, nil, usagef("--org-id %q: want an organization id (o-…)", o)
 			}
 		}
 		steps = append(steps, enrich.NewRequests(enrich.NewAccounts(f.accounts, f.orgIDs)).Enrich)
@@ -141,7 +151,7 @@ func (f *ingestFlags) open(io IO, paths []string) (inputs []ingest.Input, enrich
 			}
 		}
 	}
-	return inputs, enrichFn, done, nil
+	return enrichFn, done, nil
 }
 
 // read decodes the inputs with a progress bar and prints the bad-input

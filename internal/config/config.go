@@ -42,6 +42,7 @@ type Config struct {
 	Bus         Bus         `yaml:"bus" json:"bus"`
 	Audit       Audit       `yaml:"audit" json:"audit"`
 	Metrics     Metrics     `yaml:"metrics" json:"metrics"`
+	Lake        Lake        `yaml:"lake" json:"lake"`
 }
 
 // Audit anchors the audit trail: its head is written to DATA/audit.anchor
@@ -407,6 +408,7 @@ func (c *Config) fill() {
 	if c.Audit.AnchorEvery == 0 {
 		c.Audit.AnchorEvery = 100
 	}
+	c.Lake.fill()
 }
 
 // Errors are every problem in a file, each naming its line.
@@ -612,6 +614,7 @@ func (c *Config) check(root *yaml.Node) Errors {
 	if c.Metrics.Token != "" && c.Metrics.Role != "" {
 		bad("metrics", "a scrape token or a role, not both")
 	}
+	c.Lake.check(bad)
 	return errs
 }
 

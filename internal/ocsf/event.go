@@ -5,7 +5,6 @@
 package ocsf
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -450,9 +449,10 @@ func finding(o obj, e *event.Event) {
 
 // AppendJSON appends the OCSF JSON of e.
 func AppendJSON(dst []byte, e *event.Event, withRaw bool) ([]byte, error) {
-	b, err := json.Marshal(FromEvent(e, withRaw))
+	n := len(dst)
+	out, err := appendValue(dst, FromEvent(e, withRaw))
 	if err != nil {
-		return dst, err
+		return dst[:n], err
 	}
-	return append(dst, b...), nil
+	return out, nil
 }

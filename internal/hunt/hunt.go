@@ -1,0 +1,181 @@
+// Package hunt runs detection over history kept in the lake: Sigma rules
+// through the detect engine, unmodified (a retro-hunt with any builtin or
+// SigmaHQ rule), and CEL filters over the lake's promoted columns.
+// Partitions are pruned by day, account and region, row groups by their
+// time statistics; one row group is held at a time.
+package hunt
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/lake"
+)
+
+// Query is one hunt.
+type Query struct {
+	Filter       lake.Filter // tables, accounts, regions
+	Since, Until time.Time   // [Since, Until); zero: unbounded
+	// Engine runs rules over every event that passes Where; nil: none
+	// (the events that pass Where are the result). Correlation rules are
+	// not run: rows come partition by partition, not in event-time order.
+	Engine *detect.Engine
+	Where  *Filter // nil: every event
+	// Workers is how many files are read and matched at once (0: one
+	// per core).
+	Workers int
+}
+
+// Stats sum up a hunt.
+type Stats struct {
+	lake.ScanStats
+	Events   int64 // events rebuilt and run
+	Passed   int64 // of those, passing Where
+	Findings int64
+}
+
+// Run hunts over l, reading q.Workers files at once (0: one per core).
+// emit gets each event that passes Where with what the rules found in it
+// (nil without an engine); with an engine, events with no finding are not
+// emitted. emit is called from one goroutine at a time, events of one file
+// in time order, files in no order.
+func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, found []detect.Finding) error) (Stats, error) {
+	var st Stats
+	var mu sync.Mutex // st and emit
+	workers := q.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	scan, err := l.ScanParallel(ctx, q.Filter, q.Since, q.Until, workers, func(rows []lake.Row) error {
+		evs := make([]event.Event, 0, len(rows))
+		for i := range rows {
+			if q.Where != nil {
+				ok, err := q.Where.Match(&rows[i])
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+			}
+			ev, err := rows[i].Event()
+			if err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+		}
+		var b *detect.Batch
+		if q.Engine != nil {
+			b = q.Engine.DetectBatch(evs)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		st.Events += int64(len(rows))
+		st.Passed += int64(len(evs))
+		if b == nil {
+			for i := range evs {
+				if err := emit(&evs[i], nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		byEvent := map[int][]detect.Finding{}
+		var order []int
+		for i := range b.Findings {
+			at := b.EventOf(i)
+			if _, seen := byEvent[at]; !seen {
+				order = append(order, at)
+			}
+			byEvent[at] = append(byEvent[at], b.Findings[i])
+		}
+		for _, at := range order {
+			st.Findings += int64(len(byEvent[at]))
+			var ev *event.Event
+			if at >= 0 {
+				ev = &evs[at]
+			}
+			if err := emit(ev, byEvent[at]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	st.ScanStats = scan
+	return st, err
+}
+
+// Filter is a compiled CEL expression over a row's promoted columns:
+// time (a timestamp), class_uid, activity_id, severity_id, status_id
+// (ints), event_uid, source, account_id, region, actor_arn, actor_type,
+// principal_id, access_key_id, session_name, session_issuer_arn, src_ip,
+// dst_ip, api_service, api_operation, error_code (strings) and
+// resource_arns (a list of strings). For example:
+//
+//	access_key_id == "AKIA…" && api_operation.startsWith("Put")
+type Filter struct {
+	prg cel.Program
+}
+
+// MaxCost bounds one evaluation.
+const MaxCost = 100_000
+
+var env = func() *cel.Env {
+	opts := []cel.EnvOption{cel.Variable("time", cel.TimestampType), cel.Variable("resource_arns", cel.ListType(cel.StringType))}
+	for _, v := range []string{"class_uid", "activity_id", "severity_id", "status_id"} {
+		opts = append(opts, cel.Variable(v, cel.IntType))
+	}
+	for _, v := range []string{"event_uid", "source", "account_id", "region", "actor_arn", "actor_type", "principal_id", "access_key_id",
+		"session_name", "session_issuer_arn", "src_ip", "dst_ip", "api_service", "api_operation", "error_code"} {
+		opts = append(opts, cel.Variable(v, cel.StringType))
+	}
+	e, err := cel.NewEnv(opts...)
+	if err != nil {
+		panic(err) // the declarations above are constant
+	}
+	return e
+}()
+
+// Compile checks and compiles expr, which must be boolean.
+func Compile(expr string) (*Filter, error) {
+	ast, iss := env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("cel: %w", iss.Err())
+	}
+	if ast.OutputType() != cel.BoolType {
+		return nil, fmt.Errorf("cel: %q is %v, want a boolean", expr, ast.OutputType())
+	}
+	prg, err := env.Program(ast, cel.CostLimit(MaxCost))
+	if err != nil {
+		return nil, fmt.Errorf("cel: %w", err)
+	}
+	return &Filter{prg: prg}, nil
+}
+
+// Match evaluates the filter on a row.
+func (f *Filter) Match(r *lake.Row) (bool, error) {
+	arns := r.ResourceARNs
+	if arns == nil {
+		arns = []string{}
+	}
+	out, _, err := f.prg.Eval(map[string]any{
+		"time": time.UnixMilli(r.Time).UTC(), "resource_arns": arns,
+		"class_uid": int64(r.ClassUID), "activity_id": int64(r.ActivityID), "severity_id": int64(r.SeverityID), "status_id": int64(r.StatusID),
+		"event_uid": r.EventUID, "source": r.Source, "account_id": r.Account, "region": r.Region, "actor_arn": r.ActorARN,
+		"actor_type": r.ActorType, "principal_id": r.PrincipalID, "access_key_id": r.AccessKeyID, "session_name": r.SessionName,
+		"session_issuer_arn": r.SessionIssuerARN, "src_ip": r.SrcIP, "dst_ip": r.DstIP, "api_service": r.APIService,
+		"api_operation": r.APIOperation, "error_code": r.ErrorCode,
+	})
+	if err != nil {
+		return false, fmt.Errorf("cel: event %s: %w", r.EventUID, err)
+	}
+	b, _ := out.Value().(bool)
+	return b, nil
+}

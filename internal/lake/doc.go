@@ -1,0 +1,43 @@
+// Package lake keeps every normalized event as OCSF in Parquet, laid out as
+// AWS Security Lake lays out custom sources, in a local folder or an S3
+// bucket, so that Parapet, Athena, DuckDB or Spark can hunt over history.
+//
+// # Layout
+//
+//	<root>/ext/<table>/1.0/region=<region>/accountId=<account>/eventDay=<YYYYMMDD>/<file>.parquet
+//
+// One table (custom source) per OCSF class: api_activity, authentication,
+// account_change, network_activity, detection_finding (base_event for
+// events of no class). The day is the event time's UTC day; a missing
+// region or account is "unknown". Every file has the schema of Row: the
+// columns hunters filter on (time, account, region, class, activity,
+// actor ARN, principal id, access key id, session, source address, API
+// service and operation, resource ARNs, error code, severity), the OCSF
+// record as JSON and the native record, zstd-compressed, sorted by time,
+// with row-group and page statistics, page indexes and Bloom filters on
+// the access key, actor, principal, source address, operation and
+// event id columns.
+//
+// # Exactly once
+//
+// A row's key is (source, event id, event time). The writer keeps, for
+// each partition it writes, the set of keys of every row the partition
+// holds — read from the partition's files the first time it is written
+// after Open (or after it was forgotten to bound memory), then kept up to
+// date — and drops a row whose key is in the set. Files are immutable and
+// published whole (a folder: written under a hidden name, synced, renamed;
+// S3: one PutObject), so the set read back from files is exactly what is
+// durable. Hence, with one writer per lake:
+//
+//   - an event offered twice, in one run or across runs, is written once;
+//   - after kill -9, the events whose file was published are in the lake
+//     and are dropped when redelivered; the events still buffered were
+//     never acknowledged (a caller acknowledges its input only after Flush
+//     returns) and are written when redelivered.
+//
+// A file is named for its rows (a hash of their keys), so that writing the
+// same rows again replaces the file instead of adding one. Compaction
+// writes a merged file, whose footer names the files it replaces, before
+// it removes them; Files and the next Compact treat replaced files still
+// present (a compaction killed halfway) as gone.
+package lake

@@ -1,0 +1,117 @@
+// Package duckdbtest reads what Parapet writes into its lake with DuckDB,
+// an engine analysts bring: it is a module of its own so that DuckDB's cgo
+// stays out of Parapet's build.
+package duckdbtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/lake"
+)
+
+var t0 = time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC)
+
+// call is an API call written for this test.
+func call(i int, account, key, op string, at time.Time) event.Event {
+	return event.Event{
+		ID: fmt.Sprintf("evt-%05d", i), Time: at, Source: event.SourceCloudTrail, Class: event.ClassAPIActivity, Activity: 2,
+		Cloud:     event.Cloud{Provider: "aws", Partition: "aws", Account: account, Region: "eu-west-1"},
+		Actor:     event.Actor{Type: "IAMUser", ARN: "arn:aws:iam::" + account + ":user/ops", PrincipalID: "AIDAEXAMPLEOPS00001", AccessKeyID: key, Account: account},
+		Src:       event.Endpoint{IP: netip.AddrFrom4([4]byte{198, 51, 100, byte(i % 250)})},
+		API:       event.API{Service: "s3.amazonaws.com", Operation: op},
+		Resources: []event.Resource{{Type: "AWS::S3::Bucket", UID: "arn:aws:s3:::data-" + account}},
+		Raw:       event.Raw{Format: event.RawJSON, Data: fmt.Appendf(nil, `{"eventID":"evt-%05d","eventName":%q}`, i, op)},
+	}
+}
+
+func TestDuckDBReadsTheLake(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := lake.Open(ctx, lake.Options{Path: dir, RollSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []event.Event
+	ops := []string{"GetObject", "PutObject", "DeleteObject"}
+	for i := range 3000 {
+		account := []string{"111122223333", "044455556666"}[i%2] // a leading zero, kept as text
+		key := fmt.Sprintf("AKIAEXAMPLE%09d", i%20)
+		evs = append(evs, call(i, account, key, ops[i%3], t0.Add(time.Duration(i)*time.Minute)))
+	}
+	evs = append(evs, event.Event{
+		ID: "flow-1", Time: t0, Source: event.SourceVPCFlow, Class: event.ClassNetworkActivity, Activity: 6,
+		Cloud: event.Cloud{Provider: "aws", Account: "111122223333", Region: "eu-west-1"},
+		Src:   event.Endpoint{IP: netip.MustParseAddr("10.0.0.9"), Port: 22}, Dst: event.Endpoint{IP: netip.MustParseAddr("203.0.113.5"), Port: 50000},
+		Network: &event.Network{Protocol: 6, Bytes: 100, Packets: 1, Action: "REJECT"},
+		Raw:     event.Raw{Format: event.RawFields, Data: []byte("2 111122223333 eni-1 10.0.0.9 203.0.113.5 22 50000 6 1 100 0 60 REJECT OK")},
+	})
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, evs[:500]); err != nil { // offered again: no copies
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Files < 4 {
+		t.Fatalf("stats %+v: want several files", st)
+	}
+
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	src := fmt.Sprintf("read_parquet('%s', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)", filepath.Join(dir, "**", "*.parquet"))
+	one := func(q string, args ...any) any {
+		t.Helper()
+		var v any
+		if err := db.QueryRowContext(ctx, fmt.Sprintf(q, src), args...).Scan(&v); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return v
+	}
+	if n := one("select count(*) from %s"); n != int64(len(evs)) {
+		t.Errorf("rows = %v, want %d", n, len(evs))
+	}
+	if n := one("select count(distinct event_uid) from %s"); n != int64(len(evs)) {
+		t.Errorf("distinct ids = %v, want %d", n, len(evs))
+	}
+	// Promoted columns and partition keys filter as a hunter writes it.
+	want := 0
+	for i, e := range evs {
+		if i < 3000 && e.Actor.AccessKeyID == "AKIAEXAMPLE000000007" && e.Cloud.Account == "044455556666" && e.API.Operation == "GetObject" && e.Time.UTC().Format("20060102") == "20261104" {
+			want++
+		}
+	}
+	got := one(`select count(*) from %s where access_key_id = 'AKIAEXAMPLE000000007' and accountId = '044455556666'
+		and api_operation = 'GetObject' and eventDay = '20261104' and region = 'eu-west-1'`)
+	if want == 0 || got != int64(want) {
+		t.Errorf("filtered count = %v, want %d (> 0)", got, want)
+	}
+	if n := one("select count(*) from %s where list_contains(resource_arns, 'arn:aws:s3:::data-044455556666') and class_uid = 6003"); n != int64(1500) {
+		t.Errorf("resource_arns filter = %v, want 1500", n)
+	}
+	if op := one("select json_extract_string(ocsf, '$.api.operation') from %s where event_uid = 'evt-00004'"); op != "PutObject" {
+		t.Errorf("ocsf JSON api.operation = %v, want PutObject", op)
+	}
+	if raw := one("select decode(raw) from %s where event_uid = 'flow-1'"); raw != "2 111122223333 eni-1 10.0.0.9 203.0.113.5 22 50000 6 1 100 0 60 REJECT OK" {
+		t.Errorf("raw = %v", raw)
+	}
+	if ts, ok := one("select min(time) from %s").(time.Time); !ok || !ts.Equal(t0) {
+		t.Errorf("min(time) = %v, want the TIMESTAMP %v", ts, t0)
+	}
+	if n := one("select count(*) from %s where class_uid = 4001 and src_ip = '10.0.0.9' and eventDay = '20261103'"); n != int64(1) {
+		t.Errorf("network activity rows = %v, want 1", n)
+	}
+}

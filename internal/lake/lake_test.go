@@ -1,0 +1,573 @@
+package lake
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/parapet-sec/parapet/internal/awstest"
+	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	awstest.Stop()
+	os.Exit(code)
+}
+
+var t0 = time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC)
+
+// apiCall is a CloudTrail-like API call written for these tests.
+func apiCall(id string, at time.Time, account, key, op string) event.Event {
+	raw := fmt.Sprintf(`{"eventVersion":"1.09","eventID":%q,"eventName":%q,"recipientAccountId":%q}`, id, op, account)
+	return event.Event{
+		ID: id, Time: at, Source: event.SourceCloudTrail, Class: event.ClassAPIActivity, Activity: 2,
+		Type:  "AwsApiCall",
+		Cloud: event.Cloud{Provider: "aws", Partition: "aws", Account: account, Region: "eu-west-1"},
+		Actor: event.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::" + account + ":assumed-role/deploy/ci-run",
+			PrincipalID: "AROAEXAMPLEROLEID:ci-run", AccessKeyID: key, SessionName: "ci-run",
+			SessionIssuerARN: "arn:aws:iam::" + account + ":role/deploy", Account: account},
+		Src:       event.Endpoint{IP: netip.MustParseAddr("198.51.100.7"), UserAgent: "aws-cli/2.15"},
+		API:       event.API{Service: "s3.amazonaws.com", Operation: op},
+		Outcome:   event.OutcomeSuccess,
+		Resources: []event.Resource{{Type: "AWS::S3::Bucket", UID: "arn:aws:s3:::reports-" + account, Name: "reports-" + account}},
+		Raw:       event.Raw{Format: event.RawJSON, Data: []byte(raw)},
+	}
+}
+
+func sample() []event.Event {
+	evs := []event.Event{
+		apiCall("ct-2", t0.Add(2*time.Minute), "111122223333", "ASIAEXAMPLEKEY00001", "GetObject"),
+		apiCall("ct-1", t0, "111122223333", "ASIAEXAMPLEKEY00001", "ListBuckets"),
+		apiCall("ct-3", t0.Add(26*time.Hour), "111122223333", "AKIAEXAMPLEKEY00002", "PutBucketPolicy"),
+		apiCall("ct-4", t0.Add(time.Minute), "444455556666", "AKIAEXAMPLEKEY00003", "DeleteBucket"),
+	}
+	fail := apiCall("ct-5", t0.Add(3*time.Minute), "111122223333", "ASIAEXAMPLEKEY00001", "GetBucketAcl")
+	fail.Outcome, fail.API.ErrorCode = event.OutcomeFailure, "AccessDenied"
+	evs = append(evs, fail)
+	login := apiCall("ct-6", t0.Add(4*time.Minute), "111122223333", "", "ConsoleLogin")
+	login.Class, login.Activity, login.API.Service = event.ClassAuthentication, 1, "signin.amazonaws.com"
+	evs = append(evs, login)
+	evs = append(evs, event.Event{
+		ID: "flow-1", Time: t0.Add(5 * time.Minute), Source: event.SourceVPCFlow, Class: event.ClassNetworkActivity, Activity: 6,
+		Cloud:   event.Cloud{Provider: "aws", Account: "111122223333", Region: "eu-west-1"},
+		Src:     event.Endpoint{IP: netip.MustParseAddr("10.0.1.5"), Port: 443, InterfaceID: "eni-0a1b2c3d"},
+		Dst:     event.Endpoint{IP: netip.MustParseAddr("203.0.113.9"), Port: 51234},
+		Network: &event.Network{Protocol: 6, Bytes: 840, Packets: 4, Action: "ACCEPT", LogStatus: "OK"},
+		Raw: event.Raw{Format: event.RawFields, Data: []byte("2 111122223333 eni-0a1b2c3d 10.0.1.5 203.0.113.9 443 51234 6 4 840 1762162200 1762162260 ACCEPT OK"),
+			Names: []string{"version"}, Values: []string{"2"}},
+	})
+	evs = append(evs, event.Event{
+		ID: "gd-1", Time: t0.Add(6 * time.Minute), Source: event.SourceGuardDuty, Class: event.ClassDetectionFinding, Activity: 1,
+		Cloud:   event.Cloud{Provider: "aws", Account: "111122223333", Region: "eu-west-1"},
+		Actor:   event.Actor{AccessKeyID: "ASIAEXAMPLEKEY00001"},
+		Finding: &event.Finding{UID: "gd-1", Type: "Recon:IAMUser/MaliciousIPCaller", Title: "API called from a known malicious address", Severity: 5, Level: "medium"},
+		Raw:     event.Raw{Format: event.RawJSON, Data: []byte(`{"id":"gd-1","type":"Recon:IAMUser/MaliciousIPCaller"}`)},
+	})
+	return evs
+}
+
+func openTest(t testing.TB, dir string, opt Options) *Writer {
+	t.Helper()
+	opt.Path = dir
+	w, err := Open(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func readLake(t testing.TB, l *Lake) map[string][]Row {
+	t.Helper()
+	ctx := context.Background()
+	files, err := l.Files(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]Row{}
+	for _, f := range files {
+		rows, err := l.ReadFile(ctx, f.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Partition.Prefix()] = append(out[f.Partition.Prefix()], rows...)
+	}
+	return out
+}
+
+func uids(rows []Row) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.EventUID)
+	}
+	return out
+}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w := openTest(t, dir, Options{})
+	if err := w.Write(ctx, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := readLake(t, w.Lake)
+	want := map[string][]string{
+		"ext/api_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/":      {"ct-1", "ct-2", "ct-5"},
+		"ext/api_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261104/":      {"ct-3"},
+		"ext/api_activity/1.0/region=eu-west-1/accountId=444455556666/eventDay=20261103/":      {"ct-4"},
+		"ext/authentication/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/":    {"ct-6"},
+		"ext/network_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/":  {"flow-1"},
+		"ext/detection_finding/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/": {"gd-1"},
+	}
+	gotIDs := map[string][]string{}
+	for p, rows := range got {
+		gotIDs[p] = uids(rows) // in file order: sorted by time
+	}
+	if d := cmp.Diff(want, gotIDs); d != "" {
+		t.Fatalf("partitions and rows (-want +got):\n%s", d)
+	}
+
+	api := got["ext/api_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/"]
+	r := api[2]
+	wantRow := Row{
+		Time: t0.Add(3 * time.Minute).UnixMilli(), ClassUID: 6003, ClassName: "API Activity", ActivityID: 2,
+		SeverityID: 1, Severity: "Informational", StatusID: 2, EventUID: "ct-5", Source: "cloudtrail",
+		Account: "111122223333", Region: "eu-west-1",
+		ActorARN: "arn:aws:sts::111122223333:assumed-role/deploy/ci-run", ActorType: "AssumedRole",
+		PrincipalID: "AROAEXAMPLEROLEID:ci-run", AccessKeyID: "ASIAEXAMPLEKEY00001", SessionName: "ci-run",
+		SessionIssuerARN: "arn:aws:iam::111122223333:role/deploy", SrcIP: "198.51.100.7",
+		APIService: "s3.amazonaws.com", APIOperation: "GetBucketAcl", ResourceARNs: []string{"arn:aws:s3:::reports-111122223333"},
+		ErrorCode: "AccessDenied",
+	}
+	if !strings.Contains(r.OCSF, `"operation":"GetBucketAcl"`) || !strings.Contains(r.OCSF, `"class_uid":6003`) {
+		t.Errorf("ocsf column = %s, want the OCSF record of the call", r.OCSF)
+	}
+	if !strings.Contains(string(r.Raw), `"eventID":"ct-5"`) {
+		t.Errorf("raw column = %s, want the native record", r.Raw)
+	}
+	r.OCSF, r.Raw = "", nil
+	if d := cmp.Diff(wantRow, r); d != "" {
+		t.Errorf("row (-want +got):\n%s", d)
+	}
+	fl := got["ext/network_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/"][0]
+	if fl.SrcIP != "10.0.1.5" || fl.DstIP != "203.0.113.9" || !strings.HasPrefix(string(fl.Raw), "2 111122223333 eni-") {
+		t.Errorf("flow row = %+v", fl)
+	}
+	gd := got["ext/detection_finding/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/"][0]
+	if gd.SeverityID != 3 || gd.Severity != "Medium" || gd.Source != "guardduty" {
+		t.Errorf("finding row severity %d %q source %q, want 3 Medium guardduty", gd.SeverityID, gd.Severity, gd.Source)
+	}
+
+	// The file: zstd, sorted by time, statistics, page index and Bloom
+	// filters on the lookup columns.
+	files, _ := w.Files(ctx, Filter{Tables: []string{"api_activity"}, Accounts: []string{"111122223333"}, From: "20261103", To: "20261103"})
+	if len(files) != 1 {
+		t.Fatalf("filtered files = %v, want one", files)
+	}
+	f, err := os.Open(filepath.Join(dir, files[0].Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	info, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, info.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := pf.Metadata()
+	if len(md.RowGroups) != 1 || len(md.RowGroups[0].SortingColumns) != 1 {
+		t.Fatalf("row groups %d, sorting columns %v", len(md.RowGroups), md.RowGroups)
+	}
+	for _, c := range md.RowGroups[0].Columns {
+		name := strings.Join(c.MetaData.PathInSchema, ".")
+		if c.MetaData.Codec.String() != "ZSTD" {
+			t.Errorf("column %s codec %v, want ZSTD", name, c.MetaData.Codec)
+		}
+		if name == "time" && (string(c.MetaData.Statistics.MinValue) == "" || c.ColumnIndexOffset == 0) {
+			t.Errorf("column time: no statistics or column index: %+v", c.MetaData.Statistics)
+		}
+	}
+	rg := pf.RowGroups()[0]
+	for _, col := range []string{"access_key_id", "actor_arn", "src_ip", "api_operation"} {
+		leaf, ok := pf.Schema().Lookup(col)
+		if !ok {
+			t.Fatalf("no column %s", col)
+		}
+		bf := rg.ColumnChunks()[leaf.ColumnIndex].BloomFilter()
+		if bf == nil {
+			t.Errorf("column %s: no Bloom filter", col)
+			continue
+		}
+		if ok, _ := bf.Check(parquet.ValueOf("ASIAEXAMPLEKEY00001")); col == "access_key_id" && !ok {
+			t.Errorf("Bloom filter of access_key_id misses a key the file holds")
+		}
+	}
+}
+
+func countRows(t testing.TB, l *Lake) (int, map[string]int) {
+	t.Helper()
+	n := 0
+	per := map[string]int{}
+	for _, rows := range readLake(t, l) {
+		for _, r := range rows {
+			n++
+			per[r.key()]++
+		}
+	}
+	return n, per
+}
+
+func TestDedup(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	evs := sample()
+
+	// Offered twice to one writer, within a batch and across batches.
+	w := openTest(t, dir, Options{})
+	if err := w.Write(ctx, append(slices.Clone(evs), evs[0], evs[6])); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Written != int64(len(evs)) || st.Duplicates != int64(len(evs)+2) {
+		t.Fatalf("stats %+v, want %d written and %d duplicates", st, len(evs), len(evs)+2)
+	}
+
+	// A crash: a second writer publishes part of a redelivery and dies
+	// (its buffer is lost); a third gets all of it again, plus news.
+	w2 := openTest(t, dir, Options{})
+	more := apiCall("ct-new", t0.Add(10*time.Minute), "111122223333", "ASIAEXAMPLEKEY00001", "GetObject")
+	later := apiCall("ct-later", t0.Add(11*time.Minute), "111122223333", "ASIAEXAMPLEKEY00001", "GetObject")
+	if err := w2.Write(ctx, append(slices.Clone(evs[:3]), more)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Write(ctx, []event.Event{later}); err != nil { // never flushed: lost with the process
+		t.Fatal(err)
+	}
+	if st := w2.Stats(); st.Written != 1 || st.Duplicates != 3 {
+		t.Fatalf("second writer stats %+v, want 1 written (ct-new), 3 duplicates", st)
+	}
+	w3 := openTest(t, dir, Options{})
+	if err := w3.Write(ctx, append(slices.Clone(evs), more, later)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n, per := countRows(t, w3.Lake)
+	if n != len(evs)+2 {
+		t.Errorf("lake holds %d rows, want %d", n, len(evs)+2)
+	}
+	for k, c := range per {
+		if c != 1 {
+			t.Errorf("row %q written %d times", k, c)
+		}
+	}
+
+	// A finding updated in place (same id, later time) is a new record.
+	upd := evs[7]
+	upd.Time = upd.Time.Add(time.Hour)
+	w4 := openTest(t, dir, Options{})
+	if err := w4.Write(ctx, []event.Event{upd}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w4.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w4.Stats(); st.Written != 1 {
+		t.Errorf("updated finding: stats %+v, want it written", st)
+	}
+}
+
+// TestForget: a partition forgotten to bound memory is read back from
+// its files when written again, so copies are still caught.
+func TestForget(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{MaxPartitions: 1})
+	evs := sample()
+	for range 2 {
+		for i := range evs {
+			if err := w.Write(ctx, evs[i:i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := countRows(t, w.Lake); n != len(evs) {
+		t.Errorf("lake holds %d rows, want %d", n, len(evs))
+	}
+	if st := w.Stats(); st.Duplicates != int64(len(evs)) {
+		t.Errorf("stats %+v, want %d duplicates", st, len(evs))
+	}
+}
+
+func manyCalls(n int, from time.Time) []event.Event {
+	evs := make([]event.Event, n)
+	for i := range evs {
+		evs[i] = apiCall(fmt.Sprintf("call-%06d", i), from.Add(time.Duration(i)*time.Second), "111122223333",
+			fmt.Sprintf("ASIAEXAMPLEKEY%05d", i%50), []string{"GetObject", "PutObject", "ListBuckets"}[i%3])
+	}
+	return evs
+}
+
+func TestRoll(t *testing.T) {
+	ctx := context.Background()
+	t.Run("size", func(t *testing.T) {
+		w := openTest(t, t.TempDir(), Options{RollSize: 16 << 10})
+		evs := manyCalls(300, t0)
+		if err := w.Write(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		st := w.Stats()
+		if st.Files < 3 {
+			t.Errorf("%d files before Flush, want the rows rolled by size into several", st.Files)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := w.Files(ctx, Filter{})
+		if n, _ := countRows(t, w.Lake); n != 300 || int64(len(files)) != w.Stats().Files {
+			t.Errorf("%d rows in %d files (stats %+v), want 300", n, len(files), w.Stats())
+		}
+	})
+	t.Run("age", func(t *testing.T) {
+		now := t0
+		w := openTest(t, t.TempDir(), Options{RollAge: time.Minute, Now: func() time.Time { return now }})
+		evs := manyCalls(3, t0)
+		if err := w.Write(ctx, evs[:1]); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(30 * time.Second)
+		if err := w.Write(ctx, evs[1:2]); err != nil {
+			t.Fatal(err)
+		}
+		if st := w.Stats(); st.Files != 0 {
+			t.Fatalf("stats %+v: a file written before RollAge", st)
+		}
+		now = now.Add(31 * time.Second)
+		if err := w.FlushOld(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := w.Stats(); st.Files != 1 || st.Written != 2 {
+			t.Fatalf("stats %+v after RollAge, want one file of 2 rows", st)
+		}
+		if err := w.Write(ctx, evs[2:]); err != nil {
+			t.Fatal(err)
+		}
+		if st := w.Stats(); st.Files != 1 {
+			t.Fatalf("stats %+v: the new row rolled at once", st)
+		}
+	})
+}
+
+func TestCompact(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	evs := manyCalls(200, t0)
+	// Copies across files, as two writers on one lake would make them:
+	// the second read the partition before the first wrote to it.
+	rogue := openTest(t, dir, Options{})
+	if err := rogue.Write(ctx, evs[:10]); err != nil {
+		t.Fatal(err)
+	}
+	w := openTest(t, dir, Options{RollSize: 8 << 10})
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rogue.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := w.Files(ctx, Filter{})
+	if n, _ := countRows(t, w.Lake); n != 210 || len(before) < 5 {
+		t.Fatalf("before: %d rows in %d files, want 210 in many", n, len(before))
+	}
+
+	oldData, err := os.ReadFile(filepath.Join(dir, before[0].Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := w.Compact(ctx, CompactOptions{Target: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := w.Files(ctx, Filter{})
+	if len(after) != 1 || st.FilesMerged != len(before) || st.Duplicates != 10 {
+		t.Fatalf("after: %d files, stats %+v; want 1 file merging %d, 10 duplicates", len(after), st, len(before))
+	}
+	rows := readLake(t, w.Lake)[after[0].Partition.Prefix()]
+	if len(rows) != 200 || !slices.IsSortedFunc(rows, func(a, b Row) int { return int(a.Time - b.Time) }) {
+		t.Fatalf("merged file: %d rows, sorted %v", len(rows), slices.IsSortedFunc(rows, func(a, b Row) int { return int(a.Time - b.Time) }))
+	}
+
+	// A compaction killed after writing the merged file: the old files are
+	// back beside it. Files leaves them out; Compact removes them.
+	old := filepath.Join(dir, before[0].Key)
+	if err := os.WriteFile(old, oldData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := w.Files(ctx, Filter{}); len(files) != 1 {
+		t.Errorf("files with a replaced leftover = %v, want the merged file only", files)
+	}
+	if _, err := w.Compact(ctx, CompactOptions{Target: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("replaced leftover still there after Compact: %v", err)
+	}
+}
+
+func TestRetention(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{})
+	old := manyCalls(2, t0.Add(-100*24*time.Hour))
+	recent := manyCalls(2, t0.Add(-89*24*time.Hour))
+	recent[0].ID, recent[1].ID = "r0", "r1"
+	if err := w.Write(ctx, append(old, recent...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := w.Compact(ctx, CompactOptions{Retention: 90 * 24 * time.Hour, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := w.Files(ctx, Filter{})
+	if st.Pruned != 1 || len(files) != 1 || files[0].Partition.Day != t0.Add(-89*24*time.Hour).Format("20060102") {
+		t.Fatalf("pruned %d, left %v; want the 100-day-old partition gone, the 89-day-old kept", st.Pruned, files)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(w.String(), "ext/api_activity/1.0/region=eu-west-1/accountId=111122223333")); len(entries) != 1 {
+		t.Errorf("partition folders left: %v, want the empty one removed", entries)
+	}
+}
+
+func TestCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "import.checkpoint")
+	c, err := OpenCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mark("a.json.gz", "s3://b/k.json.gz", "a.json.gz"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	// A crash cut the next line short.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("half-writ")
+	f.Close()
+	c, err = OpenCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Done("a.json.gz") || !c.Done("s3://b/k.json.gz") || c.Done("half-writ") || c.Len() != 2 {
+		t.Fatalf("reopened checkpoint: %v", c.done)
+	}
+	if err := c.Mark("c.json"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	data, _ := os.ReadFile(path)
+	if string(data) != "a.json.gz\ns3://b/k.json.gz\nc.json\n" {
+		t.Errorf("checkpoint file = %q", data)
+	}
+}
+
+func TestScan(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{RollSize: 1 << 30})
+	evs := manyCalls(40_000, t0) // one a second: 11 hours of one day, three row groups in one file
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	since := t0.Add(39_000 * time.Second)
+	var got []string
+	st, err := w.Scan(ctx, Filter{Tables: []string{"api_activity"}, Accounts: []string{"111122223333"}}, since, since.Add(10*time.Second), func(rows []Row) error {
+		got = append(got, uids(rows)...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := uids(mustRows(t, evs[39_000:39_010]))
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+	if st.PartitionsSelected != 1 || st.PartitionsAvailable != 6 || st.FilesRead != 1 || st.RowGroups != 3 || st.Skipped != 2 {
+		t.Errorf("scan stats %+v: want 1 of 6 partitions, one file, 2 of 3 row groups passed over", st)
+	}
+}
+
+func mustRows(t *testing.T, evs []event.Event) []Row {
+	t.Helper()
+	rows, err := NewRows(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestRowEvent(t *testing.T) {
+	// A CloudTrail row is decoded again from its native record.
+	raw := `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/ops","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEOPS","userName":"ops"},"eventTime":"2026-11-03T09:30:00Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15","requestParameters":{"bucketName":"reports"},"responseElements":null,"requestID":"R1","eventID":"e-1","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}`
+	r := Row{Source: "cloudtrail", EventUID: "e-1", Raw: []byte(raw)}
+	ev, err := r.Event()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID != "e-1" || ev.API.Operation != "PutBucketPolicy" || ev.Actor.AccessKeyID != "AKIAEXAMPLEOPS" || !ev.Time.Equal(t0) {
+		t.Errorf("decoded event: %+v", ev)
+	}
+	if v, ok := ev.Lookup("requestParameters.bucketName"); !ok || v.String() != "reports" {
+		t.Errorf("native field: %q %v", v, ok)
+	}
+	// Other rows are rebuilt from their columns.
+	rows := mustRows(t, sample()[6:7]) // the flow
+	fl, err := rows[0].Event()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fl.Source != event.SourceVPCFlow || fl.Class != event.ClassNetworkActivity || fl.Src.IP.String() != "10.0.1.5" || fl.Cloud.Account != "111122223333" || !fl.Time.Equal(t0.Add(5*time.Minute)) {
+		t.Errorf("flow event: %+v", fl)
+	}
+}
+
+func TestFromConfig(t *testing.T) {
+	c, err := config.Parse([]byte("lake:\n  s3: s3://sec-lake/p\n  roll_size: 1MiB\n  roll_age: 2m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := FromConfig(c.Lake, c.Data); o.Path != "s3://sec-lake/p" || o.RollSize != 1<<20 || o.RollAge != 2*time.Minute {
+		t.Errorf("options = %+v", o)
+	}
+}

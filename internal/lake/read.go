@@ -1,0 +1,246 @@
+package lake
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
+	"github.com/parapet-sec/parapet/internal/event"
+)
+
+// Event rebuilds the normalized event of a row. A CloudTrail row is
+// decoded again from its native record, so rules reading any native field
+// (requestParameters.bucketName) see what they would have seen live
+// (enrichment aside); other rows get the promoted columns and their native
+// JSON record.
+func (r *Row) Event() (event.Event, error) {
+	if r.Source == "cloudtrail" && len(r.Raw) > 0 {
+		var ev event.Event
+		err := cloudtrail.Decode(r.Raw, &ev)
+		if err == nil {
+			return ev, nil
+		}
+		// fall through: the columns still say what happened
+	}
+	ev := event.Event{
+		ID:       r.EventUID,
+		Time:     time.UnixMilli(r.Time).UTC(),
+		Source:   sourceOf(r.Source),
+		Class:    event.Class(r.ClassUID),
+		Activity: uint8(r.ActivityID),
+		Outcome:  event.Outcome(r.StatusID),
+		Cloud:    event.Cloud{Provider: "aws", Account: r.Account, Region: r.Region},
+		Actor: event.Actor{Type: r.ActorType, ARN: r.ActorARN, PrincipalID: r.PrincipalID, AccessKeyID: r.AccessKeyID,
+			SessionName: r.SessionName, SessionIssuerARN: r.SessionIssuerARN},
+		API: event.API{Service: r.APIService, Operation: r.APIOperation, ErrorCode: r.ErrorCode},
+	}
+	if p := ev.Source.Product(); p != "" {
+		ev.Cloud.Provider = p
+	}
+	ev.Src.IP, _ = netip.ParseAddr(r.SrcIP)
+	ev.Dst.IP, _ = netip.ParseAddr(r.DstIP)
+	for _, a := range r.ResourceARNs {
+		ev.Resources = append(ev.Resources, event.Resource{UID: a})
+	}
+	if len(r.Raw) > 0 && r.Raw[0] == '{' {
+		ev.Raw = event.Raw{Format: event.RawJSON, Data: r.Raw}
+	}
+	return ev, nil
+}
+
+func sourceOf(name string) event.Source {
+	for _, s := range event.Sources {
+		if s.Service() == name {
+			return s
+		}
+	}
+	return event.SourceUnknown
+}
+
+// scanRow is Row without the OCSF column, which a scan does not decode
+// (hunting reads the promoted columns and the native record). The same
+// fields in the same order: a scanRow converts to a Row.
+type scanRow struct {
+	Time             int64    `parquet:"time,timestamp(millisecond),delta"` // event time, ms since the epoch, UTC
+	ClassUID         int32    `parquet:"class_uid"`
+	ClassName        string   `parquet:"class_name,dict"`
+	ActivityID       int32    `parquet:"activity_id"`
+	SeverityID       int32    `parquet:"severity_id"`
+	Severity         string   `parquet:"severity,dict"`
+	StatusID         int32    `parquet:"status_id"`
+	EventUID         string   `parquet:"event_uid"`
+	Source           string   `parquet:"source,dict"`
+	Account          string   `parquet:"account_id,dict"`
+	Region           string   `parquet:"cloud_region,dict"`
+	ActorARN         string   `parquet:"actor_arn,dict"`
+	ActorType        string   `parquet:"actor_type,dict"`
+	PrincipalID      string   `parquet:"principal_id,dict"`
+	AccessKeyID      string   `parquet:"access_key_id,dict"`
+	SessionName      string   `parquet:"session_name,dict"`
+	SessionIssuerARN string   `parquet:"session_issuer_arn,dict"`
+	SrcIP            string   `parquet:"src_ip,dict"`
+	DstIP            string   `parquet:"dst_ip,dict"`
+	APIService       string   `parquet:"api_service,dict"`
+	APIOperation     string   `parquet:"api_operation,dict"`
+	ResourceARNs     []string `parquet:"resource_arns,list"`
+	ErrorCode        string   `parquet:"error_code,dict"`
+	OCSF             string   `parquet:"-"`
+	Raw              []byte   `parquet:"raw"`
+}
+
+// ScanStats count what a scan read and passed over.
+type ScanStats struct {
+	Files, FilesRead    int   // files in the partitions selected; files read
+	RowGroups, Skipped  int   // row groups in the files read; of those, passed over by their time statistics
+	Rows, RowsMatched   int64 // rows decoded; rows in the time range
+	BytesRead           int64 // bytes of the files read
+	PartitionsSelected  int
+	PartitionsAvailable int
+}
+
+// Scan calls fn with the rows of the partitions f selects whose time is
+// in [since, until) (zero: unbounded), a row group at a time, without
+// their OCSF column (OCSF is empty). Partitions are pruned by their day,
+// account and region; row groups by the time column's statistics.
+// Memory holds one file and one row group's rows.
+func (l *Lake) Scan(ctx context.Context, f Filter, since, until time.Time, fn func([]Row) error) (ScanStats, error) {
+	return l.ScanParallel(ctx, f, since, until, 1, fn)
+}
+
+// ScanParallel is Scan reading up to workers files at once: fn is called
+// from that many goroutines (which end before it returns) and must be safe
+// for concurrent use. Rows of one file come in time order, files in no
+// order.
+func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Time, workers int, fn func([]Row) error) (ScanStats, error) {
+	var st ScanStats
+	if !since.IsZero() && f.From == "" {
+		f.From = since.UTC().Format("20060102")
+	}
+	if !until.IsZero() && f.To == "" {
+		f.To = until.Add(-time.Millisecond).UTC().Format("20060102")
+	}
+	all, err := l.Files(ctx, Filter{})
+	if err != nil {
+		return st, err
+	}
+	parts := map[Partition]bool{}
+	var files []File
+	for _, file := range all {
+		sel := f.match(file.Partition)
+		parts[file.Partition] = parts[file.Partition] || sel
+		if sel {
+			files = append(files, file)
+		}
+	}
+	st.PartitionsAvailable = len(parts)
+	for _, sel := range parts {
+		if sel {
+			st.PartitionsSelected++
+		}
+	}
+	st.Files = len(files)
+	lo, hi := int64(-1<<63), int64(1<<63-1)
+	if !since.IsZero() {
+		lo = since.UnixMilli()
+	}
+	if !until.IsZero() {
+		hi = until.UnixMilli() - 1
+	}
+	workers = max(1, min(workers, len(files)))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan File)
+	stats := make([]ScanStats, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			for file := range work {
+				if err := l.scanFile(ctx, file, lo, hi, &stats[i], fn); err != nil {
+					errs[i] = err
+					cancel()
+					return
+				}
+			}
+		})
+	}
+feed:
+	for _, file := range files {
+		select {
+		case work <- file:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	for _, s := range stats {
+		st.FilesRead += s.FilesRead
+		st.BytesRead += s.BytesRead
+		st.RowGroups += s.RowGroups
+		st.Skipped += s.Skipped
+		st.Rows += s.Rows
+		st.RowsMatched += s.RowsMatched
+	}
+	if err := errors.Join(errs...); err != nil {
+		return st, err
+	}
+	return st, ctx.Err()
+}
+
+func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, st *ScanStats, fn func([]Row) error) error {
+	data, err := l.dest.get(ctx, file.Key)
+	if err != nil {
+		return fmt.Errorf("lake: %w", err)
+	}
+	st.FilesRead++
+	st.BytesRead += int64(len(data))
+	pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return fmt.Errorf("lake: open %s: %w", file.Key, err)
+	}
+	leaf, ok := pf.Schema().Lookup("time")
+	if !ok {
+		return fmt.Errorf("lake: %s: no time column", file.Key)
+	}
+	for i, rg := range pf.RowGroups() {
+		st.RowGroups++
+		if s := pf.Metadata().RowGroups[i].Columns[leaf.ColumnIndex].MetaData.Statistics; len(s.MinValue) == 8 && len(s.MaxValue) == 8 {
+			mn, mx := int64(binary.LittleEndian.Uint64(s.MinValue)), int64(binary.LittleEndian.Uint64(s.MaxValue))
+			if mx < lo || mn > hi {
+				st.Skipped++
+				continue
+			}
+		}
+		r := parquet.NewGenericRowGroupReader[scanRow](rg)
+		rows := make([]scanRow, rg.NumRows())
+		n, err := r.Read(rows)
+		r.Close()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("lake: read %s: %w", file.Key, err)
+		}
+		st.Rows += int64(n)
+		kept := make([]Row, 0, n)
+		for _, row := range rows[:n] {
+			if row.Time >= lo && row.Time <= hi {
+				kept = append(kept, Row(row))
+			}
+		}
+		st.RowsMatched += int64(len(kept))
+		if len(kept) > 0 {
+			if err := fn(kept); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
