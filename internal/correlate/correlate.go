@@ -381,19 +381,7 @@ func (c *Correlator) merge(in, o *Incident) {
 	for lv, n := range o.Levels {
 		in.Levels[lv] += n
 	}
-	if o.First.Before(in.First) {
-		in.First = o.First
-	}
-	if o.Last.After(in.Last) {
-		in.Last = o.Last
-	}
-	addAll(&in.Resources, o.Resources, 50)
-	addAll(&in.Tactics, o.Tactics, len(TacticOrder)+8)
-	sortTactics(in.Tactics)
-	addAll(&in.Techniques, o.Techniques, 100)
-	for _, e := range o.Entities {
-		c.addEntity(in, e)
-	}
+	c.extend(in, o.First, o.Last, o.Resources, o.Tactics, o.Techniques, o.Entities)
 	addAll(&in.Made, o.Made, MaxIncidentEntities)
 	for _, sp := range o.Story {
 		in.addPart(sp.Title, sp.Said, sp.Level, sp.Source, sp.First, sp.Count, sp.Who...)
@@ -405,6 +393,24 @@ func (c *Correlator) merge(in, o *Incident) {
 		c.unindex(e, o)
 	}
 	c.merged = append(c.merged, Merge{From: o.ID, Into: in.ID, Merged: o})
+}
+
+// extend widens an incident by what joins it: its time span, resources,
+// ATT&CK tactics (kept in kill-chain order) and techniques, entities.
+func (c *Correlator) extend(in *Incident, first, last time.Time, resources, tactics, techniques, entities []string) {
+	if first.Before(in.First) {
+		in.First = first
+	}
+	if last.After(in.Last) {
+		in.Last = last
+	}
+	addAll(&in.Resources, resources, 50)
+	addAll(&in.Tactics, tactics, len(TacticOrder)+8)
+	sortTactics(in.Tactics)
+	addAll(&in.Techniques, techniques, 100)
+	for _, e := range entities {
+		c.addEntity(in, e)
+	}
 }
 
 func addAll(dst *[]string, src []string, max int) {
@@ -524,19 +530,7 @@ func (c *Correlator) file(in *Incident, p *pendingSignal) {
 		in.Headline = p.title
 	}
 	in.Levels[p.level]++
-	if p.time.Before(in.First) {
-		in.First = p.time
-	}
-	if p.time.After(in.Last) {
-		in.Last = p.time
-	}
-	addAll(&in.Resources, p.resources, 50)
-	addAll(&in.Tactics, p.tactics, len(TacticOrder)+8)
-	sortTactics(in.Tactics)
-	addAll(&in.Techniques, p.techniques, 100)
-	for _, e := range p.entities {
-		c.addEntity(in, e)
-	}
+	c.extend(in, p.time, p.time, p.resources, p.tactics, p.techniques, p.entities)
 	in.addPart(p.title, p.said, p.level, p.source, p.time, 1, p.who)
 }
 
