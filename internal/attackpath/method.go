@@ -15,10 +15,10 @@ import (
 
 // Method is one privilege-escalation method (a file of content/paths).
 type Method struct {
-	ID          string   `yaml:"id" json:"id"`
-	Title       string   `yaml:"title" json:"title"`
-	Family      string   `yaml:"family" json:"family"`
-	Description string   `yaml:"description" json:"description"`
+	ID          string `yaml:"id" json:"id"`
+	Title       string `yaml:"title" json:"title"`
+	Family      string `yaml:"family" json:"family"`
+	Description string `yaml:"description" json:"description"`
 	// Target is what the method acts on: self (the principal itself),
 	// self_group (a group it belongs to), self_policy (a customer managed
 	// policy that applies to it), user, group, role; function, instance,
