@@ -105,6 +105,7 @@ threats and posture, in one-shot commands or continuously (parapet serve).`,
 		newConfig(io),
 		newServe(io),
 		newTokens(io),
+		newPaths(io),
 	)
 	guardGroups(root)
 	return root
