@@ -273,7 +273,15 @@ func (g *Graph) methodEdges(i int, n *Node, m *Method, admin int, t *trustIndex,
 		case m.Trusts == "caller":
 			cands = append(cands, t.byAWS[n.ID]...)
 			if n.mayAllow("sts:AssumeRole") {
-				cands = append(cands, t.byAWS[g.Account]...)
+				// Roles that trust the whole account need the caller's own
+				// permission: when its statements name roles literally,
+				// only those.
+				lit, ok := n.literalResources("sts:AssumeRole")
+				for _, ri := range t.byAWS[g.Account] {
+					if !ok || lit[g.Nodes[ri].ID] {
+						cands = append(cands, ri)
+					}
+				}
 			}
 			cands = append(cands, t.anyone...)
 		case m.Trusts != "":
@@ -291,6 +299,25 @@ func (g *Graph) methodEdges(i int, n *Node, m *Method, admin int, t *trustIndex,
 				seen[ri] = true
 				objs = append(objs, object{g.Nodes[ri].ID, g.Nodes[ri].Name, ri})
 			}
+		}
+	}
+	// Where the statements name their targets literally, only those can be
+	// targets: skip evaluating the others.
+	if m.Trusts != "caller" && len(objs) > 4 {
+		for _, p := range m.Permissions {
+			if p.Resource != "target" {
+				continue
+			}
+			if lit, ok := n.literalResources(p.Action); ok {
+				kept := objs[:0:0]
+				for _, o := range objs {
+					if lit[o.id] {
+						kept = append(kept, o)
+					}
+				}
+				objs = kept
+			}
+			break
 		}
 	}
 	for _, o := range objs {

@@ -15,7 +15,7 @@ type Report struct {
 	Target     string   `json:"target"` // "admin" or an ARN
 	Principals int      `json:"principals"`
 	Edges      int      `json:"edges"`
-	Methods    int      `json:"methods"`             // evaluated in the graph
+	Methods    int      `json:"methods"`              // evaluated in the graph
 	Listed     []string `json:"methods_not_in_graph"` // methods in content/paths the graph cannot evaluate yet
 	Paths      []Path   `json:"paths"`
 	Problems   []string `json:"problems,omitempty"`

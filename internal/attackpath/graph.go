@@ -70,6 +70,8 @@ type Node struct {
 	trust     *iampolicy.Policy
 	unbounded bool // admin were it not for its boundary
 	may       map[string]bool
+	docsC     []*iampolicy.Policy
+	ctx       map[string][]string
 }
 
 type namedPolicy struct {
@@ -358,8 +360,14 @@ func Build(res []*resource.Resource, methods []*Method, opt Options) *Graph {
 	return g
 }
 
+// context is the request context of n's calls: what is known of any
+// request it makes (no MFA, source IP or tags: conditions on them do not
+// hold).
 func (g *Graph) context(n *Node) map[string][]string {
-	return map[string][]string{"aws:PrincipalArn": {n.ID}, "aws:PrincipalAccount": {g.Account}, "aws:PrincipalType": {principalType(n.Kind)}}
+	if n.ctx == nil {
+		n.ctx = map[string][]string{"aws:PrincipalArn": {n.ID}, "aws:PrincipalAccount": {g.Account}, "aws:PrincipalType": {principalType(n.Kind)}}
+	}
+	return n.ctx
 }
 
 func principalType(kind string) string {
@@ -385,11 +393,44 @@ func (g *Graph) isAdmin(n *Node, boundary *iampolicy.Policy) (bool, *Grant) {
 }
 
 func (n *Node) docs() []*iampolicy.Policy {
-	out := make([]*iampolicy.Policy, len(n.policies))
-	for i, p := range n.policies {
-		out[i] = p.doc
+	if n.docsC == nil {
+		n.docsC = make([]*iampolicy.Policy, len(n.policies))
+		for i, p := range n.policies {
+			n.docsC[i] = p.doc
+		}
 	}
-	return out
+	return n.docsC
+}
+
+// literalResources lists the resources the Allow statements for an
+// action name when every one is a literal ARN (no wildcard, no
+// NotResource): then only those can be targets. ok is false otherwise.
+func (n *Node) literalResources(action string) (map[string]bool, bool) {
+	req := iampolicy.Request{Action: action}
+	out := map[string]bool{}
+	for _, p := range n.policies {
+		for i := range p.doc.Statements {
+			s := &p.doc.Statements[i]
+			if !s.Allow() {
+				continue
+			}
+			probe := *s
+			probe.Resource, probe.NotResource, probe.Condition, probe.Principal, probe.NotPrincipal = nil, nil, nil, nil, nil
+			if !probe.Applies(req) {
+				continue
+			}
+			if len(s.NotResource) > 0 || len(s.Resource) == 0 {
+				return nil, false
+			}
+			for _, r := range s.Resource {
+				if strings.ContainsAny(r, "*?$") {
+					return nil, false
+				}
+				out[r] = true
+			}
+		}
+	}
+	return out, true
 }
 
 // grant names the first Allow statement that covers the request.
@@ -433,8 +474,15 @@ func (n *Node) mayAllow(action string) bool {
 // allowed evaluates one request of n (identity policies and boundary).
 func (g *Graph) allowed(n *Node, action, res string, extra map[string][]string) (Grant, bool) {
 	ctx := g.context(n)
-	for k, v := range extra {
-		ctx[k] = v
+	if len(extra) > 0 {
+		merged := make(map[string][]string, len(ctx)+len(extra))
+		for k, v := range ctx {
+			merged[k] = v
+		}
+		for k, v := range extra {
+			merged[k] = v
+		}
+		ctx = merged
 	}
 	req := iampolicy.Request{Principal: n.ID, Action: action, Resource: res, Context: ctx}
 	if iampolicy.EvaluateBounded(req, n.boundary, n.docs()...) != iampolicy.Allow {
