@@ -27,3 +27,17 @@ resource "aws_iam_role_policy_attachment" "ops" {
   role       = aws_iam_role.ops.name
   policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
 }
+
+# A second step: support may create an access key for ci-deployer.
+resource "aws_iam_user" "support" {
+  name = "support"
+}
+
+resource "aws_iam_user_policy" "support" {
+  name = "helpdesk"
+  user = aws_iam_user.support.name
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Sid = "Keys", Effect = "Allow", Action = "iam:CreateAccessKey", Resource = "arn:aws:iam::111122223333:user/ci-deployer" }]
+  })
+}
