@@ -96,9 +96,10 @@ func (g *Graph) Shortest(to string) ([]Path, error) {
 		return nil, err
 	}
 	dist, next := g.distances(tg)
+	named := to != "" && to != "admin" // the target itself is not listed
 	var out []Path
 	for i, n := range g.Nodes {
-		if dist[i] < 0 || !sourceKind(n.Kind) {
+		if dist[i] < 0 || !sourceKind(n.Kind) || (named && dist[i] == 0) {
 			continue
 		}
 		var edges []int
@@ -129,7 +130,9 @@ func (g *Graph) All(to string, maxLen, perSource int) ([]Path, error) {
 			continue
 		}
 		if isTarget[i] {
-			out = append(out, g.path(i, nil))
+			if to == "" || to == "admin" {
+				out = append(out, g.path(i, nil))
+			}
 			continue
 		}
 		var found []Path

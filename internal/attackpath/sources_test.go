@@ -1,0 +1,121 @@
+package attackpath
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
+)
+
+// CloudFormation feeds the same graph: inline and managed policies by
+// Ref, group membership by UserToGroupAddition, a role's trust policy.
+func TestCloudFormationSource(t *testing.T) {
+	tpl := `AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Builder:
+    Type: AWS::IAM::User
+    Properties:
+      UserName: builder
+  Builders:
+    Type: AWS::IAM::Group
+    Properties:
+      GroupName: builders
+      Policies:
+        - PolicyName: join-ops
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: iam:AddUserToGroup
+                Resource: arn:aws:iam::123456789012:group/ops
+  Membership:
+    Type: AWS::IAM::UserToGroupAddition
+    Properties:
+      GroupName: !Ref Builders
+      Users: [!Ref Builder]
+  Ops:
+    Type: AWS::IAM::Group
+    Properties:
+      GroupName: ops
+  OpsPolicy:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      ManagedPolicyName: ops-all
+      Groups: [!Ref Ops]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: "*"
+            Resource: "*"
+  Deployer:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: deployer
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: "arn:aws:iam::123456789012:user/builder"}
+            Action: sts:AssumeRole
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/ReadOnlyAccess]
+`
+	dir := t.TempDir()
+	p := filepath.Join(dir, "iam.yaml")
+	if err := os.WriteFile(p, []byte(tpl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cloudformation.Load(p, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := BuiltinMethods()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Build(res, ms, Options{})
+	if g.Account != "123456789012" || len(g.Problems) > 0 {
+		t.Fatalf("account %s, problems %v", g.Account, g.Problems)
+	}
+	if ops := g.Node("ops"); ops == nil || !ops.Admin {
+		t.Fatalf("group ops = %+v, want admin through its managed policy", ops)
+	}
+	paths, err := g.Shortest("admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range paths {
+		if p.SourceName == "builder" {
+			for _, s := range p.Steps {
+				got = append(got, s.Method+" "+s.ToName)
+			}
+		}
+	}
+	if want := []string{"iam-add-user-to-group ops"}; !slices.Equal(got, want) {
+		t.Errorf("builder's path = %v, want %v", got, want)
+	}
+	// builder may assume deployer (trust names it), which is not admin.
+	to, err := g.Shortest("deployer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(to) != 1 || to[0].SourceName != "builder" || to[0].Steps[0].Method != "sts-assume-role" {
+		t.Errorf("paths to deployer = %+v", to)
+	}
+}
+
+// A managed policy the scan does not hold is reported, not guessed.
+func TestUnresolvedPolicy(t *testing.T) {
+	g := graphOf(t, user("dev", "")+`
+resource "aws_iam_user_policy_attachment" "x" {
+  user       = aws_iam_user.dev.name
+  policy_arn = "arn:aws:iam::111122223333:policy/elsewhere"
+}`)
+	if len(g.Problems) != 1 || !strings.Contains(g.Problems[0], "policy/elsewhere not in the scan") {
+		t.Errorf("Problems = %v", g.Problems)
+	}
+}
