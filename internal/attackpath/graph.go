@@ -90,7 +90,11 @@ type Grant struct {
 }
 
 func (g Grant) String() string {
-	s := fmt.Sprintf("%s on %s via policy %s, statement %d", g.Action, g.Resource, g.Policy, g.Statement)
+	pol := "policy " + g.Policy
+	if strings.HasPrefix(g.Policy, "trust policy of ") {
+		pol = g.Policy
+	}
+	s := fmt.Sprintf("%s on %s via %s, statement %d", g.Action, g.Resource, pol, g.Statement)
 	if g.Sid != "" {
 		s += " (" + g.Sid + ")"
 	}

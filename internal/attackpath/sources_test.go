@@ -119,3 +119,73 @@ resource "aws_iam_user_policy_attachment" "x" {
 		t.Errorf("Problems = %v", g.Problems)
 	}
 }
+
+// Every Terraform form of attaching a policy or joining a group reaches
+// the principal.
+func TestTerraformForms(t *testing.T) {
+	adminPolicy := `
+resource "aws_iam_policy" "all" {
+  name   = "all"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
+}
+`
+	tests := []struct {
+		name, tf, principal string
+	}{
+		{"aws_iam_policy_attachment to a role", adminPolicy + role("r", trustService("ec2.amazonaws.com"), "") + `
+resource "aws_iam_policy_attachment" "a" {
+  name       = "a"
+  roles      = [aws_iam_role.r.name]
+  policy_arn = aws_iam_policy.all.arn
+}`, "r"},
+		{"aws_iam_policy_attachment to a group of the user", adminPolicy + user("u", "") + `
+resource "aws_iam_group" "g" {
+  name = "g"
+}
+resource "aws_iam_policy_attachment" "a" {
+  name       = "a"
+  groups     = [aws_iam_group.g.name]
+  policy_arn = aws_iam_policy.all.arn
+}
+resource "aws_iam_user_group_membership" "m" {
+  user   = aws_iam_user.u.name
+  groups = [aws_iam_group.g.name]
+}`, "u"},
+		{"managed_policy_arns on the role", role("r", trustService("ec2.amazonaws.com"), "") + `
+resource "aws_iam_role" "m" {
+  name                = "m"
+  assume_role_policy  = jsonencode({ Version = "2012-10-17", Statement = [` + trustService("ec2.amazonaws.com") + `] })
+  managed_policy_arns = ["` + adminARN + `"]
+}`, "m"},
+		{"inline_policy block on the role", `
+resource "aws_iam_role" "i" {
+  name               = "i"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [` + trustService("ec2.amazonaws.com") + `] })
+  inline_policy {
+    name   = "all"
+    policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
+  }
+}`, "i"},
+		{"aws_iam_policy_document data source", user("u", "") + `
+data "aws_iam_policy_document" "all" {
+  statement {
+    actions   = ["*"]
+    resources = ["*"]
+  }
+}
+resource "aws_iam_user_policy" "u2" {
+  name   = "doc"
+  user   = aws_iam_user.u.name
+  policy = data.aws_iam_policy_document.all.json
+}`, "u"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := graphOf(t, tc.tf)
+			n := g.Node(tc.principal)
+			if n == nil || !n.Admin {
+				t.Errorf("%s = %+v, want an administrator (problems %v)", tc.principal, n, g.Problems)
+			}
+		})
+	}
+}
