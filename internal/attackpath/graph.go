@@ -250,7 +250,7 @@ func Build(res []*resource.Resource, methods []*Method, opt Options) *Graph {
 		if !strings.HasPrefix(arn, "arn:") {
 			arn = fmt.Sprintf("arn:aws:iam::%s:policy/%s", g.Account, r.Name)
 		}
-		np := &namedPolicy{name: r.Name, arn: arn, doc: parse(strAttr(r, resource.AttrDocument), "policy "+r.ID())}
+		np := &namedPolicy{name: r.Name, arn: arn, doc: g.resolveRefs(parse(strAttr(r, resource.AttrDocument), "policy "+r.ID()), listAttr(r, resource.AttrDocumentRefs))}
 		for _, k := range []string{arn, r.ARN, r.Address, r.Name, r.ID()} {
 			if k != "" && policies[k] == nil {
 				policies[k] = np
@@ -299,7 +299,8 @@ func Build(res []*resource.Resource, methods []*Method, opt Options) *Graph {
 			pm, _ := p.(map[string]any)
 			name, _ := pm["name"].(string)
 			doc, _ := pm["document"].(string)
-			if d := parse(doc, fmt.Sprintf("%s inline policy %s", r.ID(), name)); d != nil {
+			refs, _ := pm["refs"].([]any)
+			if d := g.resolveRefs(parse(doc, fmt.Sprintf("%s inline policy %s", r.ID(), name)), refs); d != nil {
 				n.policies = append(n.policies, namedPolicy{name: name, arn: arn, doc: d})
 			}
 		}
@@ -362,6 +363,33 @@ func Build(res []*resource.Resource, methods []*Method, opt Options) *Graph {
 	g.in = make([][]int, len(g.Nodes))
 	g.edges(admin)
 	return g
+}
+
+// resolveRefs fills the resources of a document that Terraform knows
+// only after apply ("(known after apply)", an ARN by reference): when the
+// document references exactly one IAM principal or policy, that is its
+// ARN; with several, which one stands where is not known and the
+// resource stays unmatched (no path is guessed).
+func (g *Graph) resolveRefs(p *iampolicy.Policy, refs []any) *iampolicy.Policy {
+	if p == nil || len(refs) != 1 {
+		return p
+	}
+	ref, _ := refs[0].(string)
+	if ref == "" {
+		return p
+	}
+	arn := fmt.Sprintf("arn:aws:iam::%s:%s", g.Account, ref)
+	for i := range p.Statements {
+		s := &p.Statements[i]
+		for _, l := range [][]string{s.Resource, s.NotResource} {
+			for j, r := range l {
+				if r == resource.Unknown {
+					l[j] = arn
+				}
+			}
+		}
+	}
+	return p
 }
 
 // context is the request context of n's calls: what is known of any

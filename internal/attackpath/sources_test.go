@@ -189,3 +189,42 @@ resource "aws_iam_user_policy" "u2" {
 		})
 	}
 }
+
+// Terraform policies name roles by reference (aws_iam_role.x.arn, known
+// only after apply): with one IAM reference in the document, that is the
+// ARN; with two, nothing is guessed.
+func TestTerraformReferences(t *testing.T) {
+	roles := role("ops", trustService("lambda.amazonaws.com"), adminARN) + role("reader", trustService("lambda.amazonaws.com"), "arn:aws:iam::aws:policy/ReadOnlyAccess")
+	lambda := `{ Effect = "Allow", Action = ["lambda:CreateFunction", "lambda:InvokeFunction"], Resource = "*" }`
+	tests := []struct {
+		name, passRole string
+		wantLen        int
+	}{
+		{"the admin role by reference", `{ Effect = "Allow", Action = "iam:PassRole", Resource = aws_iam_role.ops.arn }`, 1},
+		{"the reader role by reference", `{ Effect = "Allow", Action = "iam:PassRole", Resource = aws_iam_role.reader.arn }`, 0},
+		{"two references: not guessed", `{ Effect = "Allow", Action = "iam:PassRole", Resource = aws_iam_role.reader.arn }, { Effect = "Allow", Action = "iam:GetRole", Resource = aws_iam_role.ops.arn }`, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := graphOf(t, roles+user("ci", "")+`
+resource "aws_iam_user_policy" "deploy" {
+  name   = "deploy"
+  user   = aws_iam_user.ci.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = [`+tc.passRole+`, `+lambda+`] })
+}`)
+			paths, err := g.Shortest("admin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			for _, p := range paths {
+				if p.SourceName == "ci" {
+					got = p.Len()
+				}
+			}
+			if got != tc.wantLen {
+				t.Errorf("ci's shortest path = %d steps, want %d", got, tc.wantLen)
+			}
+		})
+	}
+}

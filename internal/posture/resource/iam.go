@@ -29,6 +29,11 @@ const (
 	// AttrBoundary: a principal's permissions boundary, a policy
 	// reference ("" = none).
 	AttrBoundary = "permissions_boundary"
+	// AttrDocumentRefs: the IAM principals and policies a policy document
+	// references by expression, whose ARNs are known only after apply
+	// ("role/ops", "policy/deploy"): a list, on a policy and on an entry
+	// of AttrInlinePolicies ("refs").
+	AttrDocumentRefs = "document_refs"
 )
 
 // PolicyJSON renders a policy document (JSON text or a decoded object)
@@ -70,7 +75,12 @@ func (r *Resource) AppendAttr(attr string, o Origin, vals ...any) {
 	r.Set(attr, l, o)
 }
 
-// InlinePolicy is one entry of AttrInlinePolicies.
-func InlinePolicy(name, doc string) map[string]any {
-	return map[string]any{"name": name, "document": doc}
+// InlinePolicy is one entry of AttrInlinePolicies; refs are its
+// AttrDocumentRefs.
+func InlinePolicy(name, doc string, refs ...any) map[string]any {
+	m := map[string]any{"name": name, "document": doc}
+	if len(refs) > 0 {
+		m["refs"] = refs
+	}
+	return m
 }

@@ -74,6 +74,28 @@ func (m *mapper) groupRefs(b *Block, attr string) []any {
 	return out
 }
 
+// iamRefs names the IAM principals and policies an attribute references
+// ("role/ops"), for ARNs known only after apply; nil when it references
+// any other resource (whose values are unknown as well).
+func (m *mapper) iamRefs(b *Block, attr string) []any {
+	kinds := map[string]string{resource.IAMRole: "role", resource.IAMUser: "user", resource.IAMGroup: "group", resource.IAMPolicy: "policy"}
+	var out []any
+	for _, ref := range b.Refs[attr] {
+		insts := m.byAddr[b.Module+ref]
+		if len(insts) == 0 {
+			return nil // a resource outside the model: what stands where is not known
+		}
+		for _, r := range insts {
+			k := kinds[r.Type]
+			if k == "" || r.Name == r.Address || (r.Type == resource.IAMPolicy && r.Attrs["inline"] == true) {
+				return nil // another resource's value is unknown too
+			}
+			out = append(out, k+"/"+r.Name)
+		}
+	}
+	return out
+}
+
 // iamLinks records attachments, inline policies and group membership
 // on the principals they concern.
 func (m *mapper) iamLinks(b *Block) {
@@ -93,7 +115,13 @@ func (m *mapper) iamLinks(b *Block) {
 			if name == "" || name == resource.Unknown {
 				name = b.Address
 			}
-			appendInline(r, name, docJSON(v["policy"]), m.attrOrigin(b, "policy"))
+			r.AppendAttr(resource.AttrInlinePolicies, m.attrOrigin(b, "policy"), resource.InlinePolicy(name, docJSON(v["policy"]), m.iamRefs(b, "policy")...))
+		}
+	case "aws_iam_policy":
+		for _, r := range m.byAddr[baseAddr(b)] {
+			if r.Address == b.Address && r.Type == resource.IAMPolicy {
+				r.Set(resource.AttrDocumentRefs, m.iamRefs(b, "policy"), m.attrOrigin(b, "policy"))
+			}
 		}
 	case "aws_iam_user_policy_attachment", "aws_iam_role_policy_attachment", "aws_iam_group_policy_attachment":
 		attr, typ := "user", resource.IAMUser
