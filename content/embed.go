@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds the embedded content, rooted at this folder.
 //
-//go:embed README.md rules playbooks checks frameworks attack ueba resources all:examples
+//go:embed README.md rules playbooks checks frameworks attack ueba resources paths all:examples
 var FS embed.FS

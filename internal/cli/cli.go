@@ -107,6 +107,7 @@ threats and posture, in one-shot commands or continuously (parapet serve).`,
 		newTokens(io),
 		newLake(io),
 		newHunt(io),
+		newPaths(io),
 	)
 	guardGroups(root)
 	return root

@@ -173,6 +173,116 @@ func toScanResult(r check.Result) scanResult {
 	return sr
 }
 
+// iacTree is what findIaC found under a path: Terraform root modules
+// (folders other folders call are read as part of their callers),
+// CloudFormation templates and Terraform plans.
+type iacTree struct {
+	base                            string
+	dirs, allDirs, templates, plans []string
+	files                           *terraform.Files
+}
+
+// findIaC walks root for Terraform folders, CloudFormation templates and
+// plans (scan iac and paths read the same inputs).
+func findIaC(root string) (*iacTree, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	var dirs, templates, plans []string
+	isPlan := func(p string) bool {
+		if strings.ToLower(filepath.Ext(p)) != ".json" {
+			return false
+		}
+		b, err := os.ReadFile(p)
+		return err == nil && terraform.IsPlan(b)
+	}
+	isTemplate := func(p string) bool {
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".yaml", ".yml", ".json", ".template":
+			b, err := os.ReadFile(p)
+			return err == nil && cloudformation.IsTemplate(b)
+		}
+		return false
+	}
+	if !info.IsDir() {
+		if isPlan(root) {
+			plans = []string{root}
+		} else if isTemplate(root) {
+			templates = []string{root}
+		} else {
+			dirs = []string{filepath.Dir(root)}
+		}
+	} else {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != root) {
+				return filepath.SkipDir
+			}
+			if d.IsDir() {
+				if m, _ := filepath.Glob(filepath.Join(p, "*.tf")); len(m) > 0 {
+					dirs = append(dirs, p)
+				}
+			} else if isPlan(p) {
+				plans = append(plans, p)
+			} else if isTemplate(p) {
+				templates = append(templates, p)
+			}
+			return nil
+		})
+	}
+	t := &iacTree{templates: templates, plans: plans, files: terraform.NewFiles()}
+	t.allDirs = append([]string(nil), dirs...) // secrets are looked for in every folder, called or not
+	called := map[string]bool{}
+	for _, d := range dirs {
+		for _, c := range terraform.CalledModules(d, t.files) {
+			called[c] = true
+		}
+	}
+	for _, d := range dirs {
+		if abs, err := filepath.Abs(d); err == nil && called[filepath.Clean(abs)] {
+			continue
+		}
+		t.dirs = append(t.dirs, d)
+	}
+	t.base = root
+	if !info.IsDir() {
+		t.base = filepath.Dir(root)
+	}
+	return t, nil
+}
+
+// resources loads the model of every input; errf hears each problem.
+func (t *iacTree) resources(varFiles []string, errf func(error)) []*resource.Resource {
+	var res []*resource.Resource
+	for _, d := range t.dirs {
+		blocks, errs := terraform.Load(d, terraform.Options{VarFiles: varFiles, Files: t.files})
+		for _, e := range errs {
+			errf(e)
+		}
+		res = append(res, terraform.Resources(blocks, t.base)...)
+	}
+	for _, pl := range t.plans {
+		more, err := terraform.LoadPlan(pl, t.base)
+		if err != nil {
+			errf(err)
+			continue
+		}
+		res = append(res, more...)
+	}
+	for _, tpl := range t.templates {
+		more, err := cloudformation.Load(tpl, t.base)
+		if err != nil {
+			errf(err)
+			continue
+		}
+		res = append(res, more...)
+	}
+	return res
+}
+
 func newScan(io IO) *cobra.Command {
 	var (
 		sf       scanFlags
@@ -202,110 +312,24 @@ Exit status: 1 when a failure reaches --fail-on, else 0.`,
 			start := time.Now()
 			checks, _ := loadChecks(io, sf.checkDirs)
 			root := args[0]
-			info, err := os.Stat(root)
+			tree, err := findIaC(root)
 			if err != nil {
 				return err
 			}
-			var dirs, templates, plans []string
-			isPlan := func(p string) bool {
-				if strings.ToLower(filepath.Ext(p)) != ".json" {
-					return false
-				}
-				b, err := os.ReadFile(p)
-				return err == nil && terraform.IsPlan(b)
-			}
-			isTemplate := func(p string) bool {
-				switch strings.ToLower(filepath.Ext(p)) {
-				case ".yaml", ".yml", ".json", ".template":
-					b, err := os.ReadFile(p)
-					return err == nil && cloudformation.IsTemplate(b)
-				}
-				return false
-			}
-			if !info.IsDir() {
-				if isPlan(root) {
-					plans = []string{root}
-				} else if isTemplate(root) {
-					templates = []string{root}
-				} else {
-					dirs = []string{filepath.Dir(root)}
-				}
-			} else {
-				_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-					if err != nil {
-						return nil
+			base, allDirs, templates, plans, files := tree.base, tree.allDirs, tree.templates, tree.plans, tree.files
+			res := tree.resources(varFiles, func(e error) {
+				var mns *terraform.ModuleNotScanned
+				if errors.As(e, &mns) {
+					file := mns.File
+					if rel, err := filepath.Rel(base, file); err == nil {
+						file = rel
 					}
-					if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != root) {
-						return filepath.SkipDir
-					}
-					if d.IsDir() {
-						if m, _ := filepath.Glob(filepath.Join(p, "*.tf")); len(m) > 0 {
-							dirs = append(dirs, p)
-						}
-					} else if isPlan(p) {
-						plans = append(plans, p)
-					} else if isTemplate(p) {
-						templates = append(templates, p)
-					}
-					return nil
-				})
-			}
-			// Folders other folders call as modules are scanned as part of
-			// their callers.
-			allDirs := append([]string(nil), dirs...) // secrets are looked for in every folder, called or not
-			files := terraform.NewFiles()             // each .tf file is parsed once
-			called := map[string]bool{}
-			for _, d := range dirs {
-				for _, c := range terraform.CalledModules(d, files) {
-					called[c] = true
+					sf.notices = append(sf.notices, scanNotice{Kind: "module not scanned", Address: mns.Address, Source: mns.Source,
+						Message:  fmt.Sprintf("module not scanned: %s (source %s): its resources are not in the scan", mns.Address, mns.Source),
+						Location: scanLocation{File: file, StartLine: mns.Line, EndLine: mns.Line}})
 				}
-			}
-			roots := dirs[:0]
-			for _, d := range dirs {
-				if abs, err := filepath.Abs(d); err == nil && called[filepath.Clean(abs)] {
-					continue
-				}
-				roots = append(roots, d)
-			}
-			dirs = roots
-			base := root
-			if !info.IsDir() {
-				base = filepath.Dir(root)
-			}
-			var res []*resource.Resource
-			for _, d := range dirs {
-				blocks, errs := terraform.Load(d, terraform.Options{VarFiles: varFiles, Files: files})
-				for _, e := range errs {
-					var mns *terraform.ModuleNotScanned
-					if errors.As(e, &mns) {
-						file := mns.File
-						if rel, err := filepath.Rel(base, file); err == nil {
-							file = rel
-						}
-						sf.notices = append(sf.notices, scanNotice{Kind: "module not scanned", Address: mns.Address, Source: mns.Source,
-							Message:  fmt.Sprintf("module not scanned: %s (source %s): its resources are not in the scan", mns.Address, mns.Source),
-							Location: scanLocation{File: file, StartLine: mns.Line, EndLine: mns.Line}})
-					}
-					fmt.Fprintf(io.Err, "parapet: %v\n", e)
-				}
-				res = append(res, terraform.Resources(blocks, base)...)
-			}
-			for _, pl := range plans {
-				more, err := terraform.LoadPlan(pl, base)
-				if err != nil {
-					fmt.Fprintf(io.Err, "parapet: %v\n", err)
-					continue
-				}
-				res = append(res, more...)
-			}
-			for _, tpl := range templates {
-				more, err := cloudformation.Load(tpl, base)
-				if err != nil {
-					fmt.Fprintf(io.Err, "parapet: %v\n", err)
-					continue
-				}
-				res = append(res, more...)
-			}
+				fmt.Fprintf(io.Err, "parapet: %v\n", e)
+			})
 			var found []secrets.Finding
 			for _, d := range allDirs {
 				found = append(found, secrets.Terraform(d, base, func(p string) ([]byte, *hcl.File, error) {

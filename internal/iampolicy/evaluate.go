@@ -455,3 +455,21 @@ func (s *Statement) inOrg(orgs []string) bool {
 	}
 	return false
 }
+
+// EvaluateBounded evaluates a request by a principal whose identity
+// policies are capped by a permissions boundary (nil: none): the request
+// is allowed only when the identity policies allow it and the boundary
+// allows it too; an explicit Deny in either wins.
+func EvaluateBounded(req Request, boundary *Policy, identity ...*Policy) Decision {
+	d := Evaluate(req, identity...)
+	if boundary == nil || d == ExplicitDeny {
+		return d
+	}
+	switch Evaluate(req, boundary) {
+	case ExplicitDeny:
+		return ExplicitDeny
+	case Allow:
+		return d
+	}
+	return ImplicitDeny
+}

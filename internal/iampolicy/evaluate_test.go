@@ -194,3 +194,34 @@ func TestWildcard(t *testing.T) {
 		}
 	}
 }
+
+// A permissions boundary caps identity policies: allowed only where both
+// allow; a Deny in either wins.
+func TestEvaluateBounded(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	admin := must(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	boundary := must(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","iam:Get*"],"Resource":"*"},
+		{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}`)
+	s3only := must(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	tests := []struct {
+		name     string
+		action   string
+		boundary *Policy
+		identity []*Policy
+		want     Decision
+	}{
+		{"no boundary", "iam:CreateUser", nil, []*Policy{admin}, Allow},
+		{"boundary allows", "s3:GetObject", boundary, []*Policy{admin}, Allow},
+		{"boundary does not allow", "iam:CreateUser", boundary, []*Policy{admin}, ImplicitDeny},
+		{"boundary denies", "s3:DeleteBucket", boundary, []*Policy{admin}, ExplicitDeny},
+		{"identity does not allow", "s3:PutObject", boundary, []*Policy{s3only}, ImplicitDeny},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Principal: role, Action: tc.action, Resource: "*"}
+			if got := EvaluateBounded(req, tc.boundary, tc.identity...); got != tc.want {
+				t.Errorf("EvaluateBounded(%s) = %v, want %v", tc.action, got, tc.want)
+			}
+		})
+	}
+}

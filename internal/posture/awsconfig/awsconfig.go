@@ -115,6 +115,8 @@ func shapeType(x map[string]any) string {
 		return "AWS::IAM::User"
 	case strings.HasPrefix(arn, "arn:aws:iam::") && strings.Contains(arn, ":role/"):
 		return "AWS::IAM::Role"
+	case strings.HasPrefix(arn, "arn:aws:iam::") && strings.Contains(arn, ":group/"):
+		return "AWS::IAM::Group"
 	case strings.HasPrefix(arn, "arn:aws:iam::") && strings.Contains(arn, ":policy/"):
 		return "AWS::IAM::Policy"
 	case strings.HasPrefix(arn, "arn:aws:kms:") || has("keyId", "keyManager"):
@@ -184,6 +186,36 @@ func truthy(v any) bool {
 func num(v any) float64 {
 	f, _ := v.(float64)
 	return f
+}
+
+// policyText is an IAM document as JSON text (URL-encoded JSON decoded).
+func policyText(v any) string {
+	if s, ok := v.(string); ok {
+		if u, err := url.QueryUnescape(s); err == nil {
+			s = u
+		}
+		return s
+	}
+	return resource.PolicyJSON(v)
+}
+
+// iamPrincipal sets a user's, role's or group's inline and managed
+// policies and its permissions boundary from its configuration item.
+func iamPrincipal(r *resource.Resource, cfg map[string]any, inlineKey string, o resource.Origin) {
+	inline := []any{}
+	for _, p := range list(cfg[inlineKey]) {
+		pm := dec(p)
+		inline = append(inline, resource.InlinePolicy(str(pm["policyName"]), policyText(pm["policyDocument"])))
+	}
+	r.Set(resource.AttrInlinePolicies, inline, o)
+	managed := []any{}
+	for _, p := range list(cfg["attachedManagedPolicies"]) {
+		if a := str(dec(p)["policyArn"]); a != "" {
+			managed = append(managed, a)
+		}
+	}
+	r.Set(resource.AttrManagedPolicies, managed, o)
+	r.Set(resource.AttrBoundary, str(dec(cfg["permissionsBoundary"])["permissionsBoundaryArn"]), o)
 }
 
 // policy decodes an IAM document: JSON, URL-encoded JSON, or an object.
@@ -361,10 +393,18 @@ func model(it map[string]any) *resource.Resource {
 		if len(list(cfg["attachedManagedPolicies"])) > 0 || len(list(cfg["userPolicyList"])) > 0 {
 			r.Set("direct_policies", true, o)
 		}
+		iamPrincipal(r, cfg, "userPolicyList", o)
+		r.Set(resource.AttrGroups, list(cfg["groupList"]), o)
 		return r
 	case "AWS::IAM::Role":
 		r := mk(resource.IAMRole)
 		r.Set("trust_statements", policy(cfg["assumeRolePolicyDocument"]), o)
+		r.Set(resource.AttrTrustDocument, policyText(cfg["assumeRolePolicyDocument"]), o)
+		iamPrincipal(r, cfg, "rolePolicyList", o)
+		return r
+	case "AWS::IAM::Group":
+		r := mk(resource.IAMGroup)
+		iamPrincipal(r, cfg, "groupPolicyList", o)
 		return r
 	case "AWS::IAM::Policy":
 		r := mk(resource.IAMPolicy)
@@ -373,6 +413,7 @@ func model(it map[string]any) *resource.Resource {
 			vm := dec(v)
 			if truthy(vm["isDefaultVersion"]) {
 				r.Set("statements", policy(vm["document"]), o)
+				r.Set(resource.AttrDocument, policyText(vm["document"]), o)
 			}
 		}
 		r.Set("inline", false, o)

@@ -20,6 +20,7 @@ const (
 	NetworkACL           = "aws_network_acl"
 	IAMUser              = "aws_iam_user"
 	IAMRole              = "aws_iam_role"
+	IAMGroup             = "aws_iam_group"
 	IAMPolicy            = "aws_iam_policy" // managed and inline policies
 	IAMPasswordPolicy    = "aws_iam_account_password_policy"
 	IAMRoot              = "aws_iam_root"

@@ -208,14 +208,28 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 				r.Set("direct_policies", true, at("ManagedPolicyArns"))
 			}
 			t.inlinePolicies(id, props, at, &out)
+			iamPrincipal(r, props, at)
+			groups := []any{}
+			for _, g := range l(props["Groups"]) {
+				groups = append(groups, ref(g))
+			}
+			r.Set(resource.AttrGroups, groups, at("Groups"))
 		case "AWS::IAM::Role":
 			r := add(resource.IAMRole, str(props["RoleName"]))
 			r.Set("trust_statements", statements(props["AssumeRolePolicyDocument"]), at("AssumeRolePolicyDocument"))
+			r.Set(resource.AttrTrustDocument, docText(props["AssumeRolePolicyDocument"]), at("AssumeRolePolicyDocument"))
 			t.inlinePolicies(id, props, at, &out)
+			iamPrincipal(r, props, at)
+		case "AWS::IAM::Group":
+			r := add(resource.IAMGroup, str(props["GroupName"]))
+			iamPrincipal(r, props, at)
+		case "AWS::IAM::UserToGroupAddition":
+			joins = append(joins, later{id: id, typ: typ, props: props, o: origins, n: n})
 		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::UserPolicy":
 			r := add(resource.IAMPolicy, str(props["PolicyName"])+str(props["ManagedPolicyName"]))
 			r.Set("statements", statements(props["PolicyDocument"]), at("PolicyDocument"))
 			r.Set("inline", typ != "AWS::IAM::ManagedPolicy", loc)
+			r.Set(resource.AttrDocument, docText(props["PolicyDocument"]), at("PolicyDocument"))
 			joins = append(joins, later{id: id, typ: typ, props: props, o: origins, n: n}) // the users it is attached to
 		case "AWS::CloudTrail::Trail":
 			r := add(resource.CloudTrail, str(props["TrailName"]))
@@ -490,6 +504,30 @@ func (t *template) model(ignores map[int][2]string) []*resource.Resource {
 					r.Set("direct_policies", true, at("Users"))
 				}
 			}
+			// Where the policy applies, for the access graph.
+			doc := docText(p["PolicyDocument"])
+			for _, k := range []struct{ prop, typ string }{{"Users", resource.IAMUser}, {"Roles", resource.IAMRole}, {"Groups", resource.IAMGroup}} {
+				names := l(p[k.prop])
+				if k.prop == "Users" {
+					names = users
+				}
+				for _, n := range names {
+					r := find(n, k.typ)
+					switch {
+					case r == nil:
+					case s.typ == "AWS::IAM::ManagedPolicy":
+						r.AppendAttr(resource.AttrManagedPolicies, at(k.prop), s.id)
+					default:
+						r.AppendAttr(resource.AttrInlinePolicies, at(k.prop), resource.InlinePolicy(str(p["PolicyName"]), doc))
+					}
+				}
+			}
+		case "AWS::IAM::UserToGroupAddition":
+			for _, u := range l(p["Users"]) {
+				if r := find(u, resource.IAMUser); r != nil {
+					r.AppendAttr(resource.AttrGroups, at("Users"), ref(p["GroupName"]))
+				}
+			}
 		}
 	}
 	return append(out, resource.AccountRollup(out, false)...)
@@ -521,4 +559,40 @@ func (t *template) inlinePolicies(id string, props map[string]any, at func(strin
 		r.Set("inline", true, at("Policies"))
 		*out = append(*out, r)
 	}
+}
+
+// ref is what a property names: the logical id of a Ref or GetAtt, else
+// the literal value.
+func ref(v any) string {
+	if id := refID(v); id != "" {
+		return id
+	}
+	return str(v)
+}
+
+// docText is a policy document as JSON text for the access graph.
+func docText(doc any) string {
+	if doc == resource.Unknown {
+		return resource.Unknown
+	}
+	return resource.PolicyJSON(doc)
+}
+
+// iamPrincipal sets a user's, role's or group's inline and managed
+// policies and its permissions boundary.
+func iamPrincipal(r *resource.Resource, props map[string]any, at func(string) resource.Origin) {
+	inline := []any{}
+	for _, p := range l(props["Policies"]) {
+		pm := m(p)
+		inline = append(inline, resource.InlinePolicy(str(pm["PolicyName"]), docText(pm["PolicyDocument"])))
+	}
+	r.Set(resource.AttrInlinePolicies, inline, at("Policies"))
+	managed := []any{}
+	for _, p := range l(props["ManagedPolicyArns"]) {
+		if s := ref(p); s != "" {
+			managed = append(managed, s)
+		}
+	}
+	r.Set(resource.AttrManagedPolicies, managed, at("ManagedPolicyArns"))
+	r.Set(resource.AttrBoundary, ref(props["PermissionsBoundary"]), at("PermissionsBoundary"))
 }

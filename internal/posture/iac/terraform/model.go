@@ -221,13 +221,25 @@ func (m *mapper) primary(b *Block) {
 		r.Set("oldest_active_key_days", 0.0, m.blockOrigin(b))
 		r.Set("mfa", resource.Unknown, m.blockOrigin(b))
 		r.Set("credentials_unused_days", resource.Unknown, m.blockOrigin(b))
+		m.iamPrincipal(r, b)
 	case "aws_iam_role":
 		r := m.add(b, resource.IAMRole, str(v["name"]))
 		r.Set("trust_statements", statements(v["assume_role_policy"]), m.attrOrigin(b, "assume_role_policy"))
+		m.iamPrincipal(r, b)
+		r.Set(resource.AttrTrustDocument, docJSON(v["assume_role_policy"]), m.attrOrigin(b, "assume_role_policy"))
+		for _, ip := range list(v["inline_policy"]) {
+			if ipm, ok := ip.(map[string]any); ok && ipm["policy"] != nil {
+				appendInline(r, str(ipm["name"]), docJSON(ipm["policy"]), m.attrOrigin(b, "inline_policy"))
+			}
+		}
+	case "aws_iam_group":
+		r := m.add(b, resource.IAMGroup, str(v["name"]))
+		m.iamPrincipal(r, b)
 	case "aws_iam_policy", "aws_iam_user_policy", "aws_iam_role_policy", "aws_iam_group_policy":
 		r := m.add(b, resource.IAMPolicy, str(v["name"]))
 		r.Set("statements", statements(v["policy"]), m.attrOrigin(b, "policy"))
 		r.Set("inline", b.Type != "aws_iam_policy", m.blockOrigin(b))
+		r.Set(resource.AttrDocument, docJSON(v["policy"]), m.attrOrigin(b, "policy"))
 	case "aws_iam_account_password_policy":
 		r := m.add(b, resource.IAMPasswordPolicy, "account")
 		for _, k := range []string{"minimum_password_length", "password_reuse_prevention", "max_password_age"} {
@@ -431,6 +443,7 @@ func (m *mapper) parent(b *Block, attr, typ string) *resource.Resource {
 }
 
 func (m *mapper) secondary(b *Block) {
+	m.iamLinks(b)
 	v := b.Values
 	switch b.Type {
 	case "aws_s3_bucket_public_access_block":

@@ -1,0 +1,148 @@
+package attackpath
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+// account generates an account of n principals (half users, a tenth
+// groups, the rest roles) as the resource model holds them: most with
+// ordinary data permissions, some with escalation permissions on a few
+// targets, a few admins; roles trusting the account, a service or one
+// role.
+func account(n int) []*resource.Resource {
+	rng := rand.New(rand.NewPCG(18, 2026))
+	const a = "111122223333"
+	var res []*resource.Resource
+	nUsers, nGroups := n/2, n/10
+	nRoles := n - nUsers - nGroups
+	doc := func(stmts ...string) string {
+		s := `{"Version":"2012-10-17","Statement":[`
+		for i, st := range stmts {
+			if i > 0 {
+				s += ","
+			}
+			s += st
+		}
+		return s + "]}"
+	}
+	allowSt := func(action, r string) string {
+		return fmt.Sprintf(`{"Effect":"Allow","Action":%q,"Resource":%q}`, action, r)
+	}
+	data := []string{"s3:GetObject", "s3:PutObject", "dynamodb:Query", "sqs:SendMessage", "kms:Decrypt", "logs:PutLogEvents", "ec2:Describe*"}
+	services := []string{"lambda.amazonaws.com", "ec2.amazonaws.com", "codebuild.amazonaws.com", "ecs-tasks.amazonaws.com", "glue.amazonaws.com"}
+	risky := func(self string) string {
+		switch rng.IntN(10) {
+		case 0:
+			return allowSt("iam:PassRole", fmt.Sprintf("arn:aws:iam::%s:role/role-%d", a, rng.IntN(nRoles))) + "," +
+				allowSt("lambda:CreateFunction", "*") + "," + allowSt("lambda:InvokeFunction", "*")
+		case 1:
+			return allowSt("sts:AssumeRole", fmt.Sprintf("arn:aws:iam::%s:role/role-%d", a, rng.IntN(nRoles)))
+		case 2:
+			return allowSt("iam:CreateAccessKey", fmt.Sprintf("arn:aws:iam::%s:user/user-%d", a, rng.IntN(nUsers)))
+		case 3:
+			return allowSt("iam:AddUserToGroup", fmt.Sprintf("arn:aws:iam::%s:group/group-%d", a, rng.IntN(nGroups)))
+		case 4:
+			return `{"Effect":"Deny","Action":"iam:*","Resource":"*"},` + allowSt("iam:PutUserPolicy", self)
+		}
+		return allowSt(data[rng.IntN(len(data))], "*")
+	}
+	principal := func(typ, name string) *resource.Resource {
+		return &resource.Resource{Type: typ, Name: name, Address: typ + "." + name, Source: "terraform", Attrs: map[string]any{}}
+	}
+	for i := range nGroups {
+		r := principal(resource.IAMGroup, fmt.Sprintf("group-%d", i))
+		r.Attrs[resource.AttrInlinePolicies] = []any{resource.InlinePolicy("g", doc(allowSt(data[i%len(data)], "*"), risky(fmt.Sprintf("arn:aws:iam::%s:group/group-%d", a, i))))}
+		if i%25 == 0 {
+			r.Attrs[resource.AttrManagedPolicies] = []any{"arn:aws:iam::aws:policy/AdministratorAccess"}
+		}
+		res = append(res, r)
+	}
+	for i := range nUsers {
+		self := fmt.Sprintf("arn:aws:iam::%s:user/user-%d", a, i)
+		r := principal(resource.IAMUser, fmt.Sprintf("user-%d", i))
+		r.Attrs[resource.AttrInlinePolicies] = []any{resource.InlinePolicy("u", doc(allowSt(data[rng.IntN(len(data))], "*"), risky(self)))}
+		r.Attrs[resource.AttrGroups] = []any{fmt.Sprintf("group-%d", rng.IntN(nGroups))}
+		res = append(res, r)
+	}
+	for i := range nRoles {
+		self := fmt.Sprintf("arn:aws:iam::%s:role/role-%d", a, i)
+		r := principal(resource.IAMRole, fmt.Sprintf("role-%d", i))
+		var trust string
+		switch rng.IntN(3) {
+		case 0:
+			trust = fmt.Sprintf(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}`, a)
+		case 1:
+			trust = fmt.Sprintf(`{"Effect":"Allow","Principal":{"Service":%q},"Action":"sts:AssumeRole"}`, services[rng.IntN(len(services))])
+		default:
+			trust = fmt.Sprintf(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:role/role-%d"},"Action":"sts:AssumeRole"}`, a, rng.IntN(nRoles))
+		}
+		r.Attrs[resource.AttrTrustDocument] = doc(trust)
+		r.Attrs[resource.AttrInlinePolicies] = []any{resource.InlinePolicy("r", doc(allowSt(data[rng.IntN(len(data))], "*"), risky(self)))}
+		if i%40 == 0 {
+			r.Attrs[resource.AttrManagedPolicies] = []any{"arn:aws:iam::aws:policy/AdministratorAccess"}
+		}
+		res = append(res, r)
+	}
+	return res
+}
+
+func BenchmarkPaths(b *testing.B) {
+	ms, err := BuiltinMethods()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{2000, 10000} {
+		res := account(n)
+		b.Run(fmt.Sprintf("build/principals=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var g *Graph
+			for b.Loop() {
+				g = Build(res, ms, Options{})
+			}
+			b.ReportMetric(float64(len(g.Edges)), "edges")
+		})
+		g := Build(res, ms, Options{})
+		b.Run(fmt.Sprintf("shortest/principals=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var ps []Path
+			for b.Loop() {
+				ps, _ = g.Shortest("admin")
+			}
+			b.ReportMetric(float64(len(ps)), "paths")
+		})
+	}
+}
+
+// The generated account is what the benchmark measures: paths exist and
+// every one ends at an administrator.
+func TestGeneratedAccount(t *testing.T) {
+	ms, err := BuiltinMethods()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Build(account(2000), ms, Options{})
+	if len(g.Problems) > 0 {
+		t.Fatalf("problems: %v", g.Problems[:min(5, len(g.Problems))])
+	}
+	ps, err := g.Shortest("admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	for _, p := range ps {
+		if p.Len() > 0 {
+			last := p.Steps[p.Len()-1].To
+			if n := g.Node(last); n == nil || !n.Admin {
+				t.Errorf("path from %s ends at %s, not an admin", p.Source, last)
+			}
+		}
+		steps = max(steps, p.Len())
+	}
+	if len(ps) < 100 || steps < 2 {
+		t.Errorf("%d paths, longest %d steps: the generator makes too few", len(ps), steps)
+	}
+}
