@@ -107,10 +107,11 @@ func (m *gen[V]) put(k string, v V, max int) {
 func (m *gen[V]) len() int { return len(m.cur) + len(m.old) }
 
 // NewGraph makes an empty graph bounded to max entries per map (default
-// 200,000).
+// 50,000: the live half of each map; as much again of older entries is
+// kept until the live half fills).
 func NewGraph(max int) *Graph {
 	if max <= 0 {
-		max = 200_000
+		max = 50_000
 	}
 	return &Graph{Max: max}
 }
@@ -169,8 +170,8 @@ func ResourceEntity(r *event.Resource, account string) string {
 	if id == "" {
 		id = r.Name
 	}
-	if id == "" {
-		return ""
+	if id == "" || r.Type == "AWS::S3::Object" || strings.HasPrefix(id, "arn:aws:s3:::") && strings.Contains(id, "/") {
+		return "" // an object: its bucket stands for it
 	}
 	tail, owner := id, cmp.Or(r.Account, account)
 	if strings.HasPrefix(id, "arn:") {

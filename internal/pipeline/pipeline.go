@@ -606,9 +606,9 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 	}
 	if g := p.Incidents.Graph; g != nil && g.Changed() && time.Since(p.graphSaved) > GraphSaveEvery {
 		// The graph is kept with what it learnt from: a restart resumes
-		// from it (at most GraphSaveEvery of learning is read again from
-		// the bodies replayed after a crash, or lost after a clean stop
-		// between saves).
+		// from it (what it learnt since the last save, at most
+		// GraphSaveEvery, is lost: launch records and key creations of that
+		// minute no longer join later findings).
 		snap, err := g.Snapshot()
 		if err != nil {
 			return nil, nil, err
@@ -738,7 +738,7 @@ func LoadIncidents(ctx context.Context, db *store.DB, limit int) ([]*correlate.I
 
 // GraphSaveEvery is how often, at most, the entity graph is written to
 // the store.
-var GraphSaveEvery = 10 * time.Second
+var GraphSaveEvery = time.Minute
 
 // mergeStored marks a stored incident as merged into another.
 func mergeStored(ctx context.Context, tx *store.Tx, m correlate.Merge, now string) error {
