@@ -304,13 +304,16 @@ type Outcome struct {
 
 // PlannedStep defines model for PlannedStep.
 type PlannedStep struct {
-	Account *string            `json:"account,omitempty"`
-	Action  string             `json:"action"`
-	Calls   *[]Call            `json:"calls,omitempty"`
-	Index   int                `json:"index"`
-	Params  *map[string]string `json:"params"`
-	Region  *string            `json:"region,omitempty"`
-	Target  string             `json:"target"`
+	Account   *string                 `json:"account,omitempty"`
+	Action    string                  `json:"action"`
+	Before    *map[string]interface{} `json:"before,omitempty"`
+	BeforeWhy *string                 `json:"before_why,omitempty"`
+	Calls     *[]Call                 `json:"calls,omitempty"`
+	Index     int                     `json:"index"`
+	Params    *map[string]string      `json:"params"`
+	ReadAt    *time.Time              `json:"read_at,omitempty"`
+	Region    *string                 `json:"region,omitempty"`
+	Target    string                  `json:"target"`
 }
 
 // PlaybookInfo defines model for PlaybookInfo.
@@ -399,6 +402,9 @@ type StepResult struct {
 type StoryPart struct {
 	Count   int       `json:"count"`
 	First   time.Time `json:"first"`
+	Level   *string   `json:"level,omitempty"`
+	Said    *string   `json:"said,omitempty"`
+	Source  *string   `json:"source,omitempty"`
 	Title   string    `json:"title"`
 	Who     *[]string `json:"who,omitempty"`
 	WhoMore *int      `json:"who_more,omitempty"`
