@@ -65,6 +65,11 @@ const (
 	HubAddressUsers = 3
 	// HubResourceUsers: a resource used by more principals is shared.
 	HubResourceUsers = 5
+	// HubPrincipalAddresses: a principal (a role session, a user's key)
+	// calling from more public addresses is shared infrastructure — a CI
+	// role whose runners come from a provider's pool, a fleet's service
+	// user — not one actor's.
+	HubPrincipalAddresses = 10
 	// HubGroupMembers: a security group with more instances is shared
 	// (a default group).
 	HubGroupMembers = 25
@@ -380,11 +385,13 @@ func (g *Graph) Observe(e *event.Event) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if a, ok := publicAddr(ipString(e.Src.IP)); ok {
-		g.use("ip:"+a.String(), actor)
+		ip := "ip:" + a.String()
+		g.use(ip, actor, HubResourceUsers)
+		g.use(actor, ip, HubPrincipalAddresses)
 	}
 	for i := range e.Resources {
 		if r := ResourceEntity(&e.Resources[i], e.Cloud.Account); strings.HasPrefix(r, "r:") {
-			g.use(r, actor)
+			g.use(r, actor, HubResourceUsers)
 		}
 	}
 	for _, m := range c.made {
@@ -413,11 +420,12 @@ func ipString(a netip.Addr) string {
 	return a.String()
 }
 
-// use counts a principal among an entity's users, up to one past the
-// largest hub degree.
-func (g *Graph) use(ent, actor string) {
+// use counts a neighbour of an entity (a principal among an address's or
+// resource's users, an address among a principal's), up to one past its
+// hub degree.
+func (g *Graph) use(ent, actor string, limit int) {
 	us, _ := g.users.get(ent)
-	if len(us) > HubResourceUsers || slices.Contains(us, actor) {
+	if len(us) > limit || slices.Contains(us, actor) {
 		return
 	}
 	g.users.put(ent, append(slices.Clip(us), actor), g.Max)
@@ -427,6 +435,7 @@ func (g *Graph) use(ent, actor string) {
 // Hub reports whether an entity is common infrastructure that must not
 // join two findings: configured hubs, addresses used by more than
 // HubAddressUsers principals, resources by more than HubResourceUsers,
+// principals calling from more than HubPrincipalAddresses addresses,
 // groups of more than HubGroupMembers instances.
 func (g *Graph) Hub(ent string) bool {
 	for _, h := range g.Hubs {
@@ -447,6 +456,9 @@ func (g *Graph) Hub(ent string) bool {
 	case strings.HasPrefix(ent, "sg:"):
 		ms, _ := g.members.get(ent)
 		return len(ms) > HubGroupMembers
+	case strings.HasPrefix(ent, "p:"):
+		us, _ := g.users.get(ent)
+		return len(us) > HubPrincipalAddresses
 	}
 	return false
 }

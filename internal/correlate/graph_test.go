@@ -141,6 +141,18 @@ func TestHubs(t *testing.T) {
 	if c1.ID == c2.ID {
 		t.Errorf("a configured hub joined findings: %v", c1.Entities)
 	}
+	// A role session calling from a pool of addresses (CI runners) is
+	// shared: two of its findings an hour apart from different runners
+	// are not one story by the session alone.
+	runner := event.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::" + acct + ":assumed-role/deploy/GitHubActions", UserName: "deploy", SessionName: "GitHubActions", Account: acct}
+	for i := range 12 {
+		g.Observe(call(fmt.Sprint("r", i), t0, runner, fmt.Sprintf("4.175.114.%d", 10+i), "DescribeStacks", `null`))
+	}
+	d1, _ := c.Add(findingOf(call("d1", t0, runner, "4.175.114.10", "PutRolePolicy", `null`), "d1", "one", "high"))
+	d2, _ := c.Add(findingOf(call("d2", t0.Add(5*time.Minute), runner, "4.175.114.21", "DeleteFlowLogs", `null`), "d2", "two", "high"))
+	if d1.ID == d2.ID || !g.Hub("p:"+runner.ARN) {
+		t.Errorf("a session calling from 12 addresses joined findings: %v", d1.Entities)
+	}
 	// A failed RunInstances created nothing.
 	failed := call("e9", t0, user("mallory", ""), "203.0.113.9", "RunInstances", runResponse)
 	failed.API.ErrorCode = "UnauthorizedOperation"
