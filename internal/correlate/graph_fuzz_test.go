@@ -14,7 +14,7 @@ import (
 // through), learning from it and resolving a finding on it never panics,
 // and a finding's entities stay bounded and non-empty strings.
 func FuzzGraphRecord(f *testing.F) {
-	f.Add([]byte(`{"eventName":"RunInstances","responseElements":` + runResponse + `}`), "RunInstances")
+	f.Add([]byte(`{"eventName":"RunInstances","responseElements":`+runResponse+`}`), "RunInstances")
 	f.Add([]byte(`{"eventName":"CreateAccessKey","responseElements":{"accessKey":{"accessKeyId":"AKIAX"}}}`), "CreateAccessKey")
 	f.Add([]byte(`{"eventName":"AssumeRole","responseElements":{"assumedRoleUser":{"arn":"arn:aws:sts::1:assumed-role/r/s"},"credentials":{"accessKeyId":"ASIAX"}}}`), "AssumeRole")
 	f.Add([]byte(`{"responseElements":{"instancesSet":{"items":[{"instanceId":7},{"instanceId":"i-0123456789abcdef0","groupSet":{"items":"x"}}]}}}`), "RunInstances")
