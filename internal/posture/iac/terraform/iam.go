@@ -33,30 +33,20 @@ func (m *mapper) iamPrincipal(r *resource.Resource, b *Block) {
 // policyRefs names the policies an attribute refers to: the address of
 // each aws_iam_policy it references, else the literal ARNs it holds.
 func (m *mapper) policyRefs(b *Block, attr string) []any {
-	var out []any
-	for _, r := range m.targets(b, attr, resource.IAMPolicy) {
-		out = append(out, r.ID())
-	}
-	if len(out) > 0 {
-		return out
-	}
-	vals := list(b.Values[attr])
-	if s := str(b.Values[attr]); s != "" {
-		vals = []any{s}
-	}
-	for _, v := range vals {
-		if s := str(v); s != "" && s != resource.Unknown {
-			out = append(out, s)
-		}
-	}
-	return out
+	return m.refsOf(b, attr, resource.IAMPolicy)
 }
 
 // groupRefs names the groups an attribute refers to: the resources it
 // references, else the literal names.
 func (m *mapper) groupRefs(b *Block, attr string) []any {
+	return m.refsOf(b, attr, resource.IAMGroup)
+}
+
+// refsOf names what an attribute refers to: the id of each resource of
+// type typ it references, else the literal values it holds.
+func (m *mapper) refsOf(b *Block, attr, typ string) []any {
 	var out []any
-	for _, r := range m.targets(b, attr, resource.IAMGroup) {
+	for _, r := range m.targets(b, attr, typ) {
 		out = append(out, r.ID())
 	}
 	if len(out) > 0 {
