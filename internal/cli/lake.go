@@ -272,19 +272,11 @@ func newLakeCompact(io IO) *cobra.Command {
 		Short: "Merge each partition's small files (dropping copies of an event) and apply retention",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, loc, err := lf.load(cmd)
-			if err != nil {
-				return err
-			}
-			keep, err := retentionOf(cfg, retention)
-			if err != nil {
-				return err
-			}
 			size, err := parseSize(target)
 			if err != nil {
 				return usagef("--target: %v", err)
 			}
-			l, err := lake.OpenLake(cmd.Context(), loc, nil)
+			l, keep, err := lf.openWithRetention(cmd, retention)
 			if err != nil {
 				return err
 			}
@@ -310,20 +302,12 @@ func newLakePrune(io IO) *cobra.Command {
 		Short: "Remove the days older than the retention (lake.retention or --retention)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, loc, err := lf.load(cmd)
-			if err != nil {
-				return err
-			}
-			keep, err := retentionOf(cfg, retention)
+			l, keep, err := lf.openWithRetention(cmd, retention)
 			if err != nil {
 				return err
 			}
 			if keep == 0 {
 				return usagef("lake prune needs a retention: --retention AGE or lake.retention in the configuration")
-			}
-			l, err := lake.OpenLake(cmd.Context(), loc, nil)
-			if err != nil {
-				return err
 			}
 			n, err := l.Prune(cmd.Context(), time.Now().Add(-keep))
 			fmt.Fprintf(io.Err, "parapet: lake %s: %d files older than %s removed\n", l, n, keep)
@@ -333,6 +317,21 @@ func newLakePrune(io IO) *cobra.Command {
 	lf.register(cmd)
 	cmd.Flags().StringVar(&retention, "retention", "", "remove days older than this (90d, 12w, 36h; default: lake.retention)")
 	return cmd
+}
+
+// openWithRetention opens the lake the flags name, with the retention
+// --retention (flag) or the configuration gives.
+func (f *lakeFlags) openWithRetention(cmd *cobra.Command, flag string) (*lake.Lake, time.Duration, error) {
+	cfg, loc, err := f.load(cmd)
+	if err != nil {
+		return nil, 0, err
+	}
+	keep, err := retentionOf(cfg, flag)
+	if err != nil {
+		return nil, 0, err
+	}
+	l, err := lake.OpenLake(cmd.Context(), loc, nil)
+	return l, keep, err
 }
 
 // retentionOf is the flag's age, else the configuration's; 0: none.
