@@ -180,7 +180,8 @@ func New(window time.Duration) *Correlator {
 func (c *Correlator) RestoreSignals(fs []*detect.Finding) {
 	for _, f := range fs {
 		if _, ok := c.seen[f.ID]; !ok {
-			c.wait(c.entities(f), f)
+			ents, _ := c.entities(f)
+			c.wait(ents, f)
 		}
 	}
 }
@@ -234,16 +235,16 @@ func Key(f *detect.Finding) string {
 	return "account:" + f.Cloud.Account
 }
 
-// entities are a finding's entities (its Key when it has none).
-func (c *Correlator) entities(f *detect.Finding) []string {
-	var es []string
+// entities are a finding's entities (its Key when it has none) and what
+// its call created (see Graph.Resolve).
+func (c *Correlator) entities(f *detect.Finding) (es, made []string) {
 	if c.Graph != nil {
-		es = c.Graph.Entities(f)
+		es, made = c.Graph.Resolve(f)
 	}
 	if len(es) == 0 {
 		es = []string{Key(f)}
 	}
-	return es
+	return es, made
 }
 
 // resolve follows merges to the incident that holds id now.
@@ -316,7 +317,7 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 		}
 		return &Incident{ID: id}, false
 	}
-	ents := c.entities(f)
+	ents, made := c.entities(f)
 	var cands []*Incident
 	for _, e := range ents {
 		for _, in := range c.index[e] {
@@ -359,9 +360,7 @@ func (c *Correlator) Add(f *detect.Finding) (*Incident, bool) {
 	p := pendingOf(f)
 	p.entities = ents
 	c.file(in, p)
-	if c.Graph != nil {
-		addAll(&in.Made, c.Graph.Made(f), MaxIncidentEntities)
-	}
+	addAll(&in.Made, made, MaxIncidentEntities)
 	c.score(in, f)
 	return in, true
 }

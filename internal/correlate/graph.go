@@ -467,6 +467,15 @@ func (g *Graph) Hub(ent string) bool {
 // created, and what those resolve to through the graph, without hubs. A
 // nil graph resolves nothing. Safe for concurrent use.
 func (g *Graph) Entities(f *detect.Finding) []string {
+	ents, _ := g.Resolve(f)
+	return ents
+}
+
+// Resolve gives a finding's entities (see Entities) and, of them, what
+// its own call created (a key, a role session, instances, a user): a
+// later finding that uses one of those continues the story even hours
+// later. The record is read once for both.
+func (g *Graph) Resolve(f *detect.Finding) (ents, made []string) {
 	var out []string
 	add := func(e string) {
 		if e != "" && len(out) < MaxEntities && !slices.Contains(out, e) {
@@ -494,11 +503,11 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 		add(ResourceEntity(&f.Resources[i], f.Cloud.Account))
 	}
 	named := len(out) // what the finding itself names
-	var made creation
+	var created creation
 	if actor != "" && len(f.Record) > 0 {
 		if _, _, failed := jsonscan.Get(f.Record, 0, "errorCode"); !failed {
-			made = createdBy(f.Record, eventName(f.Record), f.Resources, f.Cloud.Account)
-			for _, m := range made.made {
+			created = createdBy(f.Record, eventName(f.Record), f.Resources, f.Cloud.Account)
+			for _, m := range created.made {
 				add(m)
 			}
 		}
@@ -549,25 +558,7 @@ func (g *Graph) Entities(f *detect.Finding) []string {
 		out = kept
 		g.mu.Unlock()
 	}
-	return out
-}
-
-// Made lists what a finding's own call created (a key, a role session,
-// instances, a user): a later finding that uses one of them continues the
-// story even hours later.
-func (g *Graph) Made(f *detect.Finding) []string {
-	if ActorEntity(&f.Actor) == "" || len(f.Record) == 0 {
-		return nil
-	}
-	if _, _, failed := jsonscan.Get(f.Record, 0, "errorCode"); failed {
-		return nil
-	}
-	op := eventName(f.Record)
-	if !strings.HasPrefix(op, "Create") && !strings.HasPrefix(op, "Run") && !strings.HasPrefix(op, "Assume") && op != "GetFederationToken" && op != "GetSessionToken" {
-		return nil
-	}
-	c := createdBy(f.Record, op, f.Resources, f.Cloud.Account)
-	return c.made
+	return out, created.made
 }
 
 func eventName(rec []byte) string { return jsonscan.GetString(rec, "eventName") }

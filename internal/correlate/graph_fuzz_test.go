@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -27,11 +28,16 @@ func FuzzGraphRecord(f *testing.F) {
 			Cloud: event.Cloud{Account: acct}, Raw: event.Raw{Format: event.RawJSON, Data: rec}}
 		g.Observe(e)
 		fd := &detect.Finding{ID: "f", Time: e.Time, Actor: a, Record: rec, Cloud: e.Cloud, SrcIP: "203.0.113.1"}
-		ents := g.Entities(fd)
+		ents, made := g.Resolve(fd)
 		if len(ents) == 0 || len(ents) > MaxEntities {
 			t.Fatalf("%d entities", len(ents))
 		}
-		for _, x := range append(ents, g.Made(fd)...) {
+		for _, x := range made {
+			if !slices.Contains(ents, x) && !g.Hub(x) && len(ents) < MaxEntities {
+				t.Fatalf("made %s is not among the entities %v", x, ents)
+			}
+		}
+		for _, x := range ents {
 			if x == "" {
 				t.Fatal("an empty entity")
 			}
