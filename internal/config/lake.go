@@ -15,7 +15,14 @@ type Lake struct {
 	S3        string   `yaml:"s3" json:"s3" doc:"or an S3 bucket and prefix (s3://bucket/prefix) to keep it in"`
 	RollSize  ByteSize `yaml:"roll_size" json:"roll_size" doc:"a partition's buffered events are written as a file at this size, before compression (default 64MiB)"`
 	RollAge   Duration `yaml:"roll_age" json:"roll_age" doc:"or once the oldest has waited this long (default 15m)"`
-	Retention string   `yaml:"retention" json:"retention" doc:"days of events kept, applied by lake compact and lake prune: 90d, 12w or a duration (empty: keep everything)"`
+	Retention string   `yaml:"retention" json:"retention" doc:"days of events kept, applied by lake compact, lake prune and serve's compaction: 90d, 12w or a duration (empty: keep everything)"`
+	// Serve's lake feed.
+	Off          bool     `yaml:"off" json:"off" doc:"serve keeps no lake (the events behind findings are still stored)"`
+	FlushEvery   Duration `yaml:"flush_every" json:"flush_every" doc:"serve writes buffered events as files and trims the intake spool this often (default 5m)"`
+	CompactEvery Duration `yaml:"compact_every" json:"compact_every" doc:"serve merges the lake's small files and applies retention this often (default 1h)"`
+	// Retroactive detection.
+	RetroLookback Duration `yaml:"retro_lookback" json:"retro_lookback" doc:"serve runs new or changed rules, and new indicators, over this much of the lake's history and files what they find as retro findings (default 720h; playbooks wait for approval on them unless approval.required is false)"`
+	RetroOff      bool     `yaml:"retro_off" json:"retro_off" doc:"no retroactive detection"`
 }
 
 // Location is where the lake is: s3, else path, else DATA/lake.
@@ -35,6 +42,15 @@ func (l *Lake) fill() {
 	}
 	if l.RollAge == 0 {
 		l.RollAge = Duration(15 * time.Minute)
+	}
+	if l.FlushEvery == 0 {
+		l.FlushEvery = Duration(5 * time.Minute)
+	}
+	if l.CompactEvery == 0 {
+		l.CompactEvery = Duration(time.Hour)
+	}
+	if l.RetroLookback == 0 {
+		l.RetroLookback = Duration(30 * 24 * time.Hour)
 	}
 }
 

@@ -35,6 +35,11 @@
 //     never acknowledged (a caller acknowledges its input only after Flush
 //     returns) and are written when redelivered.
 //
+// Serve's writer (Options.Recent) does not read partitions' keys: it
+// remembers the last keys written, writes only when flushed, and its
+// caller (the pipeline's lake feed) makes a replay exact by flushing the
+// same rows again, which makes the same files.
+//
 // A file is named for its rows (a hash of their keys), so that writing the
 // same rows again replaces the file instead of adding one. Compaction
 // writes a merged file, whose footer names the files it replaces, before

@@ -42,6 +42,15 @@ type Options struct {
 	// 256): the least recently written is flushed and forgotten, and read
 	// back from its files when written again.
 	MaxPartitions int
+	// Recent, when > 0, is serve's mode: a row is passed over when its
+	// key is among the last Recent to Recent×2 keys written (any
+	// partition), and partitions' files are not read for their keys, so
+	// memory does not grow with the lake; the caller makes replays exact
+	// (the lake feed replays a flush cut by a crash as the same files,
+	// which replace themselves) and compaction drops older copies.
+	// Nothing is written but by Flush: RollSize, RollAge, MaxBuffered and
+	// MaxPartitions are not applied (the caller flushes on Buffered).
+	Recent int
 	// Log receives notes on files written (nil: discarded).
 	Log *slog.Logger
 	// Now is the wall clock (nil: time.Now); tests set it.
@@ -85,6 +94,7 @@ type Writer struct {
 
 	mu       sync.Mutex
 	parts    map[Partition]*part
+	recent   [2]map[[2]uint64]struct{} // Recent mode: the current and the previous generation
 	buffered int64
 	clock    uint64
 	stats    Stats
@@ -187,11 +197,18 @@ func (w *Writer) WriteRows(ctx context.Context, rows []Row) error {
 			return err
 		}
 		k := w.hash(r.key())
-		if _, dup := pt.ids[k]; dup {
-			w.stats.Duplicates++
-			continue
+		if w.opt.Recent > 0 {
+			if w.seenRecently(k) {
+				w.stats.Duplicates++
+				continue
+			}
+		} else {
+			if _, dup := pt.ids[k]; dup {
+				w.stats.Duplicates++
+				continue
+			}
+			pt.ids[k] = struct{}{}
 		}
-		pt.ids[k] = struct{}{}
 		if len(pt.rows) == 0 {
 			pt.since = now
 		}
@@ -199,11 +216,17 @@ func (w *Writer) WriteRows(ctx context.Context, rows []Row) error {
 		n := rowSize(r)
 		pt.bytes += n
 		w.buffered += n
+		if w.opt.Recent > 0 {
+			continue
+		}
 		if pt.bytes >= w.opt.RollSize {
 			if err := w.roll(ctx, pt); err != nil {
 				return err
 			}
 		}
+	}
+	if w.opt.Recent > 0 {
+		return nil
 	}
 	for w.buffered > w.opt.MaxBuffered {
 		var big *part
@@ -217,6 +240,29 @@ func (w *Writer) WriteRows(ctx context.Context, rows []Row) error {
 		}
 	}
 	return w.flushOld(ctx, now)
+}
+
+// seenRecently reports whether k is among the recent keys, adding it
+// when not.
+func (w *Writer) seenRecently(k [2]uint64) bool {
+	for _, g := range w.recent {
+		if _, ok := g[k]; ok {
+			return true
+		}
+	}
+	if w.recent[0] == nil || len(w.recent[0]) >= w.opt.Recent {
+		w.recent[1], w.recent[0] = w.recent[0], make(map[[2]uint64]struct{}, min(w.opt.Recent, 1<<16))
+	}
+	w.recent[0][k] = struct{}{}
+	return false
+}
+
+// Buffered is how many bytes of rows wait to be written (before
+// compression).
+func (w *Writer) Buffered() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buffered
 }
 
 func rowSize(r *Row) int64 {
@@ -256,6 +302,9 @@ func (w *Writer) Flush(ctx context.Context) error {
 		if err := w.roll(ctx, pt); err != nil {
 			return err
 		}
+		if w.opt.Recent > 0 {
+			delete(w.parts, pt.p) // nothing kept for it
+		}
 	}
 	return nil
 }
@@ -289,6 +338,12 @@ func (w *Writer) part(ctx context.Context, p Partition) (*part, error) {
 	w.clock++
 	if pt, ok := w.parts[p]; ok {
 		pt.used = w.clock
+		return pt, nil
+	}
+	if w.opt.Recent > 0 {
+		// Keys are not kept per partition (see Options.Recent).
+		pt := &part{p: p, used: w.clock}
+		w.parts[p] = pt
 		return pt, nil
 	}
 	if len(w.parts) >= w.opt.MaxPartitions {

@@ -146,11 +146,69 @@ func spool(t *testing.T, db *store.DB) {
 	if err != nil || len(ps) != 4 || string(ps[0].Body) != `{"a":1}` || ps[0].Received.IsZero() {
 		t.Fatalf("pending: %+v %v", ps, err)
 	}
-	if err := db.Processed(ctx, a); err != nil {
-		t.Fatal(err)
+	processed := func(seq int64, lake bool) {
+		t.Helper()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if err := db.Processed(ctx, tx, seq, lake); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
 	}
+	processed(a, false)
 	if n, _ := db.PendingCount(ctx); n != 3 {
 		t.Errorf("pending count %d", n)
+	}
+	// With a lake, a processed body stays for the lake feed until its
+	// events are in lake files; one whose events are leaves at once.
+	processed(b, true)
+	if n, _ := db.PendingCount(ctx); n != 2 {
+		t.Errorf("pending count %d after a body kept for the lake, want 2", n)
+	}
+	if ps, _ := db.Pending(ctx, 0, 10); len(ps) != 2 || ps[0].Seq == b {
+		t.Errorf("a processed body is pending again: %+v", ps)
+	}
+	unread, err := db.LakeUnread(ctx, 0, 10)
+	if err != nil || len(unread) != 3 || unread[0].Seq != b {
+		t.Fatalf("bodies for the lake: %+v %v", unread, err)
+	}
+	c, d := unread[1].Seq, unread[2].Seq
+	if after, _ := db.LakeUnread(ctx, b, 10); len(after) != 2 {
+		t.Errorf("unread after %d: %d bodies, want 2", b, len(after))
+	}
+	if seqs, err := db.LakeUnreadBefore(ctx, c); err != nil || len(seqs) != 2 || seqs[0] != b || seqs[1] != c {
+		t.Errorf("unread up to %d: %v %v", c, seqs, err)
+	}
+	// A flush begins over b and c, and a crash cuts it: both are listed
+	// for the replay, neither is unread nor removed.
+	if _, err := db.SetLake(ctx, []int64{b, c}, store.LakeFlushing); err != nil {
+		t.Fatal(err)
+	}
+	if fl, err := db.LakeInFlush(ctx); err != nil || len(fl) != 2 {
+		t.Errorf("in flush: %v %v", fl, err)
+	}
+	if rest, _ := db.LakeUnread(ctx, 0, 10); len(rest) != 1 || rest[0].Seq != d {
+		t.Errorf("unread during a flush: %+v", rest)
+	}
+	bodies, err := db.SpooledBodies(ctx, []int64{c, b})
+	if err != nil || len(bodies) != 2 || bodies[0].Seq != b || len(bodies[1].Body) == 0 {
+		t.Errorf("bodies of the flush: %+v %v", bodies, err)
+	}
+	// Written: the processed one (b) leaves; c waits for the processor.
+	if n, err := db.SetLake(ctx, []int64{b, c}, store.LakeWritten); err != nil || n != 1 {
+		t.Errorf("the flush removed %d bodies (%v), want the 1 processed", n, err)
+	}
+	processed(c, true) // in the lake already: leaves now
+	if all, _ := db.LakeUnread(ctx, 0, 10); len(all) != 1 || all[0].Seq != d {
+		t.Errorf("after the lake had them, unread %+v, want only %d", all, d)
+	}
+	if n, _ := db.PendingCount(ctx); n != 1 {
+		t.Errorf("pending count %d, want 1", n)
 	}
 }
 

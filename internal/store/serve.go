@@ -9,6 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -273,9 +276,118 @@ type Spooled struct {
 	Received time.Time
 }
 
-// Pending lists spooled bodies, oldest first, after seq.
+// Pending lists spooled bodies not yet processed, oldest first, after
+// seq.
 func (db *DB) Pending(ctx context.Context, after int64, limit int) ([]Spooled, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq, source, body, received FROM intake WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	return db.spooled(ctx, `SELECT seq, source, body, received FROM intake WHERE seq > ? AND done = 0 ORDER BY seq LIMIT ?`, after, limit)
+}
+
+// Lake states of a spooled body (intake.laked): its events are not in
+// the lake; they are in a flush that has begun (a crash during it leaves
+// some in lake files, some not); they are in lake files.
+const (
+	LakePending  = 0
+	LakeFlushing = 2
+	LakeWritten  = 1
+)
+
+// LakeUnread lists spooled bodies, processed or not, whose events are not
+// in the lake, oldest first, after seq: what the lake feed reads.
+func (db *DB) LakeUnread(ctx context.Context, after int64, limit int) ([]Spooled, error) {
+	return db.spooled(ctx, `SELECT seq, source, body, received FROM intake WHERE seq > ? AND laked = 0 ORDER BY seq LIMIT ?`, after, limit)
+}
+
+// LakeUnreadBefore lists the sequences of bodies not in the lake at or
+// below seq: bodies whose insert committed after later ones (PostgreSQL
+// hands out sequences before commit).
+func (db *DB) LakeUnreadBefore(ctx context.Context, seq int64) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT seq FROM intake WHERE seq <= ? AND laked = 0 ORDER BY seq`, seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SpooledBodies reads the bodies of some sequences, oldest first.
+func (db *DB) SpooledBodies(ctx context.Context, seqs []int64) ([]Spooled, error) {
+	var out []Spooled
+	for c := range slices.Chunk(seqs, 500) {
+		ss, err := db.spooled(ctx, `SELECT seq, source, body, received FROM intake WHERE seq IN (`+inList(c)+`) ORDER BY seq`)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ss...)
+	}
+	return out, nil
+}
+
+// LakeInFlush lists the bodies of a flush a crash cut (state
+// LakeFlushing), for the feed to write again as the same files.
+func (db *DB) LakeInFlush(ctx context.Context) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT seq FROM intake WHERE laked = ? ORDER BY seq`, LakeFlushing)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SetLake sets the lake state of some bodies, in one transaction; with
+// LakeWritten it also removes every body both processed and written (a
+// body processed while this ran is removed by the next call).
+func (db *DB) SetLake(ctx context.Context, seqs []int64, state int) (int64, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	for c := range slices.Chunk(seqs, 500) {
+		if _, err := tx.ExecContext(ctx, `UPDATE intake SET laked = ? WHERE seq IN (`+inList(c)+`)`, state); err != nil {
+			return 0, err
+		}
+	}
+	var n int64
+	if state == LakeWritten {
+		res, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE done = 1 AND laked = ?`, LakeWritten)
+		if err != nil {
+			return 0, err
+		}
+		n, _ = res.RowsAffected()
+	}
+	return n, tx.Commit()
+}
+
+// inList is a list of integers for IN (…).
+func inList(xs []int64) string {
+	var b strings.Builder
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(x, 10))
+	}
+	return b.String()
+}
+
+func (db *DB) spooled(ctx context.Context, q string, args ...any) ([]Spooled, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -293,16 +405,26 @@ func (db *DB) Pending(ctx context.Context, after int64, limit int) ([]Spooled, e
 	return out, rows.Err()
 }
 
-// PendingCount is how many bodies wait in the spool.
+// PendingCount is how many bodies wait in the spool to be processed.
 func (db *DB) PendingCount(ctx context.Context) (int, error) {
 	var n int
-	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM intake`).Scan(&n)
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM intake WHERE done = 0`).Scan(&n)
 	return n, err
 }
 
-// Processed removes a spooled body whose findings are stored.
-func (db *DB) Processed(ctx context.Context, seq int64) error {
-	_, err := db.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq)
+// Processed ends a spooled body's processing, within tx: with lake false
+// the body leaves the spool; with lake true it leaves only if its events
+// are in lake files, else it stays, marked done, for the lake feed (which
+// removes it once they are: SetLake).
+func (db *DB) Processed(ctx context.Context, tx *Tx, seq int64, lake bool) error {
+	if !lake {
+		_, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq)
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE seq = ? AND laked = ?`, seq, LakeWritten); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE intake SET done = 1 WHERE seq = ?`, seq)
 	return err
 }
 

@@ -166,6 +166,8 @@ var columns = []struct{ table, column, def string }{
 	{"approvals", "folded", "TEXT"},
 	{"tokens", "last_used", "TEXT"},
 	{"tokens", "revoked", "TEXT"},
+	{"intake", "done", "INTEGER NOT NULL DEFAULT 0"},
+	{"intake", "laked", "INTEGER NOT NULL DEFAULT 0"},
 }
 
 func (db *DB) migrate(ctx context.Context) error {
