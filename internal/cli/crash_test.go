@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,10 +15,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parapet-sec/parapet/internal/lake"
 )
 
 // kill -9 during ingestion, then restart: every acknowledged event is
-// processed, none twice, and no incident is duplicated.
+// processed, none twice, and no incident is duplicated; every
+// acknowledged event is in the lake exactly once.
 func TestServeKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it")
@@ -29,7 +33,7 @@ func TestServeKill9(t *testing.T) {
 	}
 	data := filepath.Join(dir, "data")
 	cfg := filepath.Join(dir, "parapet.yaml")
-	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\ndetect:\n  ueba:\n    enabled: false\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("respond:\n  dry_run: true\ndetect:\n  ueba:\n    enabled: false\nlake:\n  flush_every: 300ms\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tok := token(t, data, "analyst")
@@ -102,7 +106,9 @@ func TestServeKill9(t *testing.T) {
 		mu.Lock()
 		n := len(acked)
 		mu.Unlock()
-		if n >= 40 || time.Now().After(deadline) {
+		// Killed once the lake has files (some bodies are in it, the
+		// rest buffered or not read yet).
+		if n >= 40 && len(lakeEventIDs(t, filepath.Join(data, "lake"))) > 0 || time.Now().After(deadline) {
 			break
 		}
 	}
@@ -143,6 +149,50 @@ func TestServeKill9(t *testing.T) {
 		}
 	}
 	t.Logf("%d bodies (%d events) acknowledged before kill -9; all processed once after the restart (%d events in all)", len(acked), len(want), len(got))
+	var inLake map[string]int
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		inLake = lakeEventIDs(t, filepath.Join(data, "lake"))
+		missing := 0
+		for id := range want {
+			if inLake[id] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged events are not in the lake after the restart", missing, len(want))
+		}
+	}
+	for id, n := range inLake {
+		if n != 1 {
+			t.Errorf("event %s is in the lake %d times", id, n)
+		}
+	}
+	t.Logf("the lake holds %d events, each once", len(inLake))
+}
+
+// lakeEventIDs counts the lake's rows per event id.
+func lakeEventIDs(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	if _, err := os.Stat(dir); err != nil {
+		return out
+	}
+	l, err := lake.OpenLake(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Scan(context.Background(), lake.Filter{}, time.Time{}, time.Time{}, func(rows []lake.Row) error {
+		for i := range rows {
+			out[rows[i].EventUID]++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // findingEvents counts the findings per event id across all incidents.

@@ -40,6 +40,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest/hubpoll"
 	"github.com/parapet-sec/parapet/internal/ingest/s3sqs"
 	"github.com/parapet-sec/parapet/internal/ingest/watch"
+	"github.com/parapet-sec/parapet/internal/lake"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/redact"
@@ -127,6 +128,9 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					c.Auth.InsecureCookies = true
 				}
 				c.Detect.UEBA.Warmup = config.Duration(3 * 24 * time.Hour)
+				// The week reaches the lake (and the timeline) as it
+				// replays, not five minutes later.
+				c.Lake.FlushEvery = config.Duration(15 * time.Second)
 				// The demo's own address ranges and geo database, as a
 				// user's file would name them (detect.cloud_ranges,
 				// detect.geoip, detect.asn): without them no address is
@@ -194,6 +198,39 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 				defer bus.Close()
 				p.Bus = bus
 			}
+			lakeDone := make(chan struct{})
+			close(lakeDone)
+			if !c.Lake.Off && bus == nil {
+				feed, err := openLakeFeed(ctx, c, db, p, reg, log)
+				if err != nil {
+					return err
+				}
+				p.Lake = feed
+				lakeDone = make(chan struct{})
+				go func() {
+					defer close(lakeDone)
+					if err := feed.Run(ctx); err != nil {
+						log.Error("the lake feed stopped", "err", err)
+					}
+				}()
+				if !c.Lake.RetroOff {
+					// Rules added or changed since the last start run over
+					// the lake's history, beside the live pipeline.
+					go func() {
+						ran, st, err := p.RetroRules(ctx, feed.Writer.Lake, p.Rules.Rules().Rules(), c.Lake.RetroLookback.D(), time.Now())
+						switch {
+						case err != nil && ctx.Err() == nil:
+							log.Error("retroactive detection of new or changed rules failed; it runs again on the next start", "err", err)
+						case len(ran) > 0:
+							log.Info("new or changed rules ran over the lake", "rules", len(ran), "look_back", c.Lake.RetroLookback.D(), "events", st.Hunt.Events, "findings", st.Findings)
+						}
+					}()
+				}
+			} else if !c.Lake.Off {
+				log.Warn("the lake is not written when serve runs on the bus; run parapet lake import on the sources instead")
+			}
+			// The feed's last flush runs before the store closes.
+			defer func() { cancel(); <-lakeDone }()
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
 			srv.AuditCheck = &audit.Checker{DB: db, AnchorPath: anchor.Path, AnchorKey: anchorPub}
@@ -693,4 +730,28 @@ func busAuth(b config.Bus) (natsjs.Auth, error) {
 		return a, fmt.Errorf("bus.nkey_seed: %w", err)
 	}
 	return a, nil
+}
+
+// openLakeFeed opens serve's lake (lake section; DATA/lake by default)
+// and the feed that writes every spooled event into it.
+func openLakeFeed(ctx context.Context, c *config.Config, db *store.DB, p *pipeline.Pipeline, reg prometheus.Registerer, log *slog.Logger) (*pipeline.LakeFeed, error) {
+	opt := lake.FromConfig(c.Lake, c.Data)
+	opt.Log = log
+	// The feed flushes: the writer remembers the last half million keys
+	// (about 25 MiB), never the whole lake's.
+	opt.Recent = 1 << 19
+	w, err := lake.Open(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	retention, err := retentionOf(c, "")
+	if err != nil {
+		return nil, err
+	}
+	feed := pipeline.NewLakeFeed(db, w, reg)
+	feed.Enrich, feed.Log = p.Enrich, log
+	feed.FlushEvery, feed.CompactEvery, feed.Retention = c.Lake.FlushEvery.D(), c.Lake.CompactEvery.D(), retention
+	feed.FlushBuffered = int64(c.Lake.RollSize)
+	log.Info("keeping every event in the lake", "lake", w.String(), "flush_every", feed.FlushEvery, "retention", retention)
+	return feed, nil
 }

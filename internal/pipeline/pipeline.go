@@ -71,6 +71,9 @@ type Pipeline struct {
 	// the episode, in this body or later ones, update the stored finding
 	// (count, last_seen, event ids) and nothing else.
 	Aggregate *detect.Aggregator
+	// Lake, when set, writes every event of the spool into the data lake:
+	// a processed body stays spooled until its events are in lake files.
+	Lake *LakeFeed
 	// Changes, when set, remembers the successful write calls of every
 	// event per resource (persisted): posture scans link each failing live
 	// or Config resource to the calls that last changed it.
@@ -182,6 +185,9 @@ func (p *Pipeline) Submit(ctx context.Context, source string, body []byte) (int6
 	case p.wake <- struct{}{}:
 	default:
 	}
+	if p.Lake != nil {
+		p.Lake.Wake()
+	}
 	return seq, nil
 }
 
@@ -209,6 +215,9 @@ func (p *Pipeline) SubmitOnce(ctx context.Context, source, key, version string, 
 	select {
 	case p.wake <- struct{}{}:
 	default:
+	}
+	if p.Lake != nil {
+		p.Lake.Wake()
 	}
 	return true, nil
 }
@@ -389,12 +398,23 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 	p.Metrics.Latency.Observe(time.Since(s.Received).Seconds())
 	p.Metrics.Stage.WithLabelValues("store").Observe(time.Since(t).Seconds())
 	t = time.Now()
+	if err := p.respond(ctx, findings, filed); err != nil {
+		return err
+	}
+	p.Metrics.Stage.WithLabelValues("respond").Observe(time.Since(t).Seconds())
+	return nil
+}
+
+// respond hands stored findings, with the incident each was filed into,
+// to the playbooks.
+func (p *Pipeline) respond(ctx context.Context, findings []detect.Finding, filed map[string]string) error {
 	if p.Respond != nil {
 		for i := range findings {
 			line := report.AppendFindingJSON(nil, &findings[i])
 			if rec := findings[i].Record; len(rec) > 0 {
 				line = append(append(append(line[:len(line)-1], `,"record":`...), rec...), '}')
 			}
+			var err error
 			if line, err = p.withIncident(ctx, line, findings[i].ID, filed); err != nil {
 				return err
 			}
@@ -410,7 +430,6 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 			}
 		}
 	}
-	p.Metrics.Stage.WithLabelValues("respond").Observe(time.Since(t).Seconds())
 	return nil
 }
 
@@ -618,15 +637,19 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 		}
 		p.graphSaved = time.Now()
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM intake WHERE seq = ?`, seq); err != nil {
-		return nil, nil, err
+	if seq > 0 { // 0: findings from history (Retro), no body
+		if err := p.DB.Processed(ctx, tx, seq, p.Lake != nil); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, err
 	}
 	p.Metrics.Incidents.Add(float64(opened))
-	p.Metrics.Spooled.Dec()
-	p.backlog.Add(-1)
+	if seq > 0 {
+		p.Metrics.Spooled.Dec()
+		p.backlog.Add(-1)
+	}
 	// Incidents that can take no more findings leave memory (they stay
 	// in the store).
 	var latest time.Time
