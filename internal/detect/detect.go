@@ -62,6 +62,10 @@ type Finding struct {
 	// for a finding that was not aggregated.
 	Count               int
 	FirstSeen, LastSeen time.Time
+	// Retro marks a finding made over history (a new or changed rule, or
+	// new indicators, run over the lake), not as its events arrived:
+	// playbooks wait for approval on it unless they say otherwise.
+	Retro bool
 	// group, set by correlation rules, is the correlation's group: the
 	// Aggregator merges a correlation's findings by it.
 	group string

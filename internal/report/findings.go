@@ -57,6 +57,7 @@ type findingJSON struct {
 	FirstSeen   string           `json:"first_seen,omitempty"`
 	LastSeen    string           `json:"last_seen,omitempty"`
 	Truncated   bool             `json:"event_ids_truncated,omitempty"`
+	Retro       bool             `json:"retro,omitempty"`
 }
 
 const timeFormat = "2006-01-02T15:04:05.999Z07:00"
@@ -104,6 +105,7 @@ func FindingJSON(f *detect.Finding) any {
 	for _, r := range f.Resources {
 		j.Resources = append(j.Resources, nonEmpty("type", r.Type, "uid", r.UID, "name", r.Name))
 	}
+	j.Retro = f.Retro
 	if f.Count > 0 {
 		j.Count, j.Truncated = f.Count, f.Truncated()
 		j.FirstSeen, j.LastSeen = f.FirstSeen.UTC().Format(timeFormat), f.LastSeen.UTC().Format(timeFormat)
@@ -283,6 +285,11 @@ func AppendFindingJSON(b []byte, f *detect.Finding) []byte {
 			b = append(b, `,"event_ids_truncated":true`...)
 		}
 	}
+	if f.Retro {
+		// Found by running a new or changed rule, or new indicators, over
+		// the lake's history (not as the events arrived).
+		b = append(b, `,"retro":true`...)
+	}
 	return append(b, '}')
 }
 
@@ -337,6 +344,7 @@ func ParseFindingJSON(body []byte) (detect.Finding, error) {
 		Count     int       `json:"count"`
 		FirstSeen time.Time `json:"first_seen"`
 		LastSeen  time.Time `json:"last_seen"`
+		Retro     bool      `json:"retro"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
 		return detect.Finding{}, fmt.Errorf("stored finding: %w", err)
@@ -346,7 +354,7 @@ func ParseFindingJSON(body []byte) (detect.Finding, error) {
 		EventIDs: j.EventIDs, Cloud: event.Cloud{Provider: j.Cloud.Provider, Account: j.Cloud.Account, Region: j.Cloud.Region},
 		Actor: event.Actor{Type: j.Actor.Type, ARN: j.Actor.ARN, UserName: j.Actor.UserName, AccessKeyID: j.Actor.AccessKeyID,
 			SessionName: j.Actor.SessionName, PrincipalID: j.Actor.PrincipalID},
-		SrcIP: j.SrcIP, Score: j.Score, Triage: j.Triage, Count: j.Count, FirstSeen: j.FirstSeen, LastSeen: j.LastSeen}
+		SrcIP: j.SrcIP, Score: j.Score, Triage: j.Triage, Count: j.Count, FirstSeen: j.FirstSeen, LastSeen: j.LastSeen, Retro: j.Retro}
 	for _, r := range j.Resources {
 		f.Resources = append(f.Resources, event.Resource{Type: r.Type, UID: r.UID, Name: r.Name})
 	}

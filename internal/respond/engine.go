@@ -521,12 +521,20 @@ func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[stri
 		}
 		return res, nil
 	}
-	if p.NeedsApproval() || e.FourEyes && by != System {
+	if p.NeedsApproval() || e.FourEyes && by != System || retroNeedsApproval(p, f) {
 		id, err := e.requestApproval(ctx, p, f, steps, by, res.RunID)
 		res.Status, res.ApprovalID = "pending-approval", id
 		return res, err
 	}
 	return e.execute(ctx, p, f.ID(), steps, res)
+}
+
+// retroNeedsApproval: a finding made over history (retro) waits for a
+// person unless the playbook says approval.required: false — its events
+// may be weeks old, and the resource may have changed since.
+func retroNeedsApproval(p *Playbook, f *Finding) bool {
+	retro, _ := f.Doc["retro"].(bool)
+	return retro && p.Approval.Required == nil
 }
 
 func callsDetail(calls []Call) []any {

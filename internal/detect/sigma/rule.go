@@ -6,6 +6,8 @@ package sigma
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +42,10 @@ type Rule struct {
 
 	File string // where the rule was read from
 	Line int    // line of the rule's first key
+	// Digest identifies the rule's content (a hash of its document, as
+	// parsed: comments and layout aside): serve re-runs a rule whose
+	// digest changed over history.
+	Digest string
 
 	// Correlation is set for correlation rules, which have no detection.
 	Correlation *Correlation
@@ -110,12 +116,29 @@ func Parse(data []byte, file string, opt Options) ([]*Rule, []error) {
 			errs = append(errs, err)
 			continue
 		}
+		r.Digest = digest(doc.Content[0])
 		rules = append(rules, r)
 	}
 	if len(rules) == 0 && len(errs) == 0 {
 		errs = append(errs, &Error{File: file, Msg: "no rule in file"})
 	}
 	return rules, errs
+}
+
+// digest hashes a rule document's content: keys and values in order,
+// without comments, styles or positions.
+func digest(n *yaml.Node) string {
+	h := sha256.New()
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		fmt.Fprintf(h, "%d:%s:%d[", n.Kind, n.Value, len(n.Content))
+		for _, c := range n.Content {
+			walk(c)
+		}
+		h.Write([]byte{']'})
+	}
+	walk(n)
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 func errAt(file string, n *yaml.Node, format string, args ...any) error {
