@@ -81,9 +81,10 @@ func TestServeBus(t *testing.T) {
 		}
 		return []byte(b.String())
 	}
+	lakeDir := filepath.Join(t.TempDir(), "lake") // shared by the workers
 	cfg := func(worker int) string {
 		p := filepath.Join(t.TempDir(), "parapet.yaml")
-		y := fmt.Sprintf("db: %s\nrespond:\n  dry_run: true\nbus:\n  nats: %s\n  token: file:%s\n  partitions: %d\n  workers: 2\n  worker: %d\n", db, natsURL, tokFile, partitions, worker)
+		y := fmt.Sprintf("db: %s\nrespond:\n  dry_run: true\nbus:\n  nats: %s\n  token: file:%s\n  partitions: %d\n  workers: 2\n  worker: %d\nlake:\n  path: %s\n  flush_every: 200ms\n", db, natsURL, tokFile, partitions, worker, lakeDir)
 		if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -152,6 +153,20 @@ func TestServeBus(t *testing.T) {
 	a, b := count(urlA), count(urlB)
 	if a == 0 || b == 0 {
 		t.Errorf("one worker did everything: %d and %d events", a, b)
+	}
+	// Each worker keeps its partitions' events in the shared lake: every
+	// event once.
+	waitFor("every event in the lake", func() bool {
+		n := 0
+		for _, c := range lakeEventIDs(t, lakeDir) {
+			n += c
+		}
+		return n >= want
+	})
+	for id, n := range lakeEventIDs(t, lakeDir) {
+		if n != 1 {
+			t.Errorf("event %s is in the lake %d times", id, n)
+		}
 	}
 	findings := func() []string {
 		_, v := call(t, "GET", urlA+"/v1/findings?limit=1000", tok, "", nil)

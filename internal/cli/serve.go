@@ -200,10 +200,18 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			}
 			lakeDone := make(chan struct{})
 			close(lakeDone)
-			if !c.Lake.Off && bus == nil {
+			if !c.Lake.Off {
 				feed, err := openLakeFeed(ctx, c, db, p, reg, log)
 				if err != nil {
 					return err
+				}
+				if bus != nil {
+					// Each worker writes its partitions' events (its
+					// accounts); worker 0 compacts.
+					feed.Bus = c.Bus.Worker
+					if c.Bus.Worker != 0 {
+						feed.CompactEvery = 0
+					}
 				}
 				p.Lake = feed
 				lakeDone = make(chan struct{})
@@ -213,9 +221,10 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 						log.Error("the lake feed stopped", "err", err)
 					}
 				}()
-				if !c.Lake.RetroOff {
+				if !c.Lake.RetroOff && (bus == nil || c.Bus.Worker == 0) {
 					// Rules added or changed since the last start run over
-					// the lake's history, beside the live pipeline.
+					// the lake's history, beside the live pipeline (on the
+					// bus, by worker 0).
 					go func() {
 						ran, st, err := p.RetroRules(ctx, feed.Writer.Lake, p.Rules.Rules().Rules(), c.Lake.RetroLookback.D(), time.Now())
 						switch {
@@ -226,8 +235,6 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 						}
 					}()
 				}
-			} else if !c.Lake.Off {
-				log.Warn("the lake is not written when serve runs on the bus; run parapet lake import on the sources instead")
 			}
 			// The feed's last flush runs before the store closes.
 			defer func() { cancel(); <-lakeDone }()

@@ -52,6 +52,12 @@ type LakeFeed struct {
 	// retention applied (0: never; Retention 0: kept forever).
 	CompactEvery time.Duration
 	Retention    time.Duration
+	// Bus is the bus worker this feed belongs to (-1: serve on its own
+	// spool, the default of NewLakeFeed). On the bus, each worker keeps the
+	// bodies it processed (for its partitions: its accounts, so workers
+	// write disjoint lake partitions) with their findings, and its feed
+	// reads only those (worker 0 also what was spooled before the bus).
+	Bus int
 
 	m    lakeMetrics
 	wake chan struct{}
@@ -68,7 +74,7 @@ type lakeMetrics struct {
 // NewLakeFeed makes a feed whose metrics (parapet_lake_*) are registered
 // with reg (nil: not registered).
 func NewLakeFeed(db *store.DB, w *lake.Writer, reg prometheus.Registerer) *LakeFeed {
-	f := &LakeFeed{DB: db, Writer: w, wake: make(chan struct{}, 1)}
+	f := &LakeFeed{DB: db, Writer: w, wake: make(chan struct{}, 1), Bus: -1}
 	f.m = lakeMetrics{
 		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_lake_events_total", Help: "Events written into the data lake (copies of events a lake file already holds not counted)."}),
 		bodies: prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_lake_bodies_total", Help: "Spooled bodies whose events the lake feed read."}),
@@ -119,7 +125,7 @@ func (f *LakeFeed) Run(ctx context.Context) error {
 	}
 	// A flush a crash cut: the same bodies, alone, as the same files.
 	for {
-		seqs, err := f.DB.LakeInFlush(ctx)
+		seqs, err := f.DB.LakeInFlush(ctx, f.Bus)
 		if err == nil && len(seqs) > 0 {
 			f.Log.Info("the lake's last flush was cut: writing its bodies again", "bodies", len(seqs))
 			err = f.readSeqs(ctx, seqs)
@@ -152,7 +158,7 @@ func (f *LakeFeed) Run(ctx context.Context) error {
 	var after int64
 	lastFlush, lastCompact := time.Now(), time.Now()
 	for {
-		batch, err := f.DB.LakeUnread(ctx, after, 16)
+		batch, err := f.DB.LakeUnread(ctx, f.Bus, after, 16)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -223,7 +229,7 @@ func (f *LakeFeed) flush(ctx context.Context) error {
 	// Bodies whose insert committed after later ones (PostgreSQL hands out
 	// sequences before commit) are read now, not skipped.
 	last := slices.Max(f.read)
-	unread, err := f.DB.LakeUnreadBefore(ctx, last)
+	unread, err := f.DB.LakeUnreadBefore(ctx, f.Bus, last)
 	if err != nil {
 		return err
 	}

@@ -59,11 +59,11 @@ func runFeed(t *testing.T, db *store.DB, dir string) {
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		unread, err := db.LakeUnread(ctx, 0, 1)
+		unread, err := db.LakeUnread(ctx, -1, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		flushing, _ := db.LakeInFlush(ctx)
+		flushing, _ := db.LakeInFlush(ctx, -1)
 		if len(unread) == 0 && len(flushing) == 0 {
 			break
 		}

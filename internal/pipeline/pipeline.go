@@ -386,7 +386,7 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 		findings, grown = p.aggregate(findings)
 	}
 	t := time.Now()
-	findings, filed, err := p.store(ctx, s.Seq, findings, grown)
+	findings, filed, err := p.store(ctx, &s, findings, grown)
 	if err != nil {
 		return err
 	}
@@ -500,7 +500,11 @@ func updateGrown(ctx context.Context, tx *store.Tx, f *detect.Finding, res sql.R
 // store files the findings into incidents and writes both, updates the
 // episodes that grew, then drops the body from the spool, in one
 // transaction.
-func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detect.Finding) ([]detect.Finding, map[string]string, error) {
+func (p *Pipeline) store(ctx context.Context, body *store.Spooled, findings, grown []detect.Finding) ([]detect.Finding, map[string]string, error) {
+	var seq int64 // the spooled body's, 0: none (a bus body, findings from history)
+	if body != nil {
+		seq = body.Seq
+	}
 	// Matched before any lock is taken: an expensive suppression holds
 	// up this body, never the API.
 	sids := p.suppressedIDs(findings)
@@ -637,8 +641,15 @@ func (p *Pipeline) store(ctx context.Context, seq int64, findings, grown []detec
 		}
 		p.graphSaved = time.Now()
 	}
-	if seq > 0 { // 0: findings from history (Retro), no body
+	switch {
+	case seq > 0:
 		if err := p.DB.Processed(ctx, tx, seq, p.Lake != nil); err != nil {
+			return nil, nil, err
+		}
+	case body != nil && p.Lake != nil && p.Lake.Bus >= 0:
+		// A bus body: kept for this worker's lake feed, with its findings
+		// (the bus message is acknowledged once this commits).
+		if err := p.DB.SpoolForLake(ctx, tx, p.Lake.Bus, body.Source, body.Body); err != nil {
 			return nil, nil, err
 		}
 	}

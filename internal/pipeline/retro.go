@@ -80,7 +80,7 @@ func (p *Pipeline) fileRetro(ctx context.Context, findings []detect.Finding) err
 	if p.Aggregate != nil {
 		findings, grown = p.aggregate(findings)
 	}
-	kept, filed, err := p.store(ctx, 0, findings, grown)
+	kept, filed, err := p.store(ctx, nil, findings, grown)
 	if err != nil {
 		return err
 	}

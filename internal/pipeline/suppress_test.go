@@ -53,7 +53,7 @@ func TestSuppressionsEvaluatedOutsideTheLock(t *testing.T) {
 	}
 	stored := make(chan error, 1)
 	go func() {
-		_, _, err := p.store(ctx, 0, []detect.Finding{finding("f1", "noisy", "arn:aws:iam::123456789012:user/ci")}, nil)
+		_, _, err := p.store(ctx, nil, []detect.Finding{finding("f1", "noisy", "arn:aws:iam::123456789012:user/ci")}, nil)
 		stored <- err
 	}()
 	<-entered
@@ -93,7 +93,7 @@ func TestSuppressionsAndClosingAudited(t *testing.T) {
 	if err := p.AddSuppression(ctx, sup); err != nil {
 		t.Fatal(err)
 	}
-	kept, _, err := p.store(ctx, 0, []detect.Finding{finding("f1", "r1", "arn:aws:iam::123456789012:role/ci"), finding("f2", "r1", "arn:aws:iam::123456789012:user/bob")}, nil)
+	kept, _, err := p.store(ctx, nil, []detect.Finding{finding("f1", "r1", "arn:aws:iam::123456789012:role/ci"), finding("f2", "r1", "arn:aws:iam::123456789012:user/bob")}, nil)
 	if err != nil || len(kept) != 1 || kept[0].ID != "f2" {
 		t.Fatalf("stored %v, %v: want f2 filed and f1 suppressed", kept, err)
 	}

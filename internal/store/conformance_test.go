@@ -173,15 +173,15 @@ func spool(t *testing.T, db *store.DB) {
 	if ps, _ := db.Pending(ctx, 0, 10); len(ps) != 2 || ps[0].Seq == b {
 		t.Errorf("a processed body is pending again: %+v", ps)
 	}
-	unread, err := db.LakeUnread(ctx, 0, 10)
+	unread, err := db.LakeUnread(ctx, -1, 0, 10)
 	if err != nil || len(unread) != 3 || unread[0].Seq != b {
 		t.Fatalf("bodies for the lake: %+v %v", unread, err)
 	}
 	c, d := unread[1].Seq, unread[2].Seq
-	if after, _ := db.LakeUnread(ctx, b, 10); len(after) != 2 {
+	if after, _ := db.LakeUnread(ctx, -1, b, 10); len(after) != 2 {
 		t.Errorf("unread after %d: %d bodies, want 2", b, len(after))
 	}
-	if seqs, err := db.LakeUnreadBefore(ctx, c); err != nil || len(seqs) != 2 || seqs[0] != b || seqs[1] != c {
+	if seqs, err := db.LakeUnreadBefore(ctx, -1, c); err != nil || len(seqs) != 2 || seqs[0] != b || seqs[1] != c {
 		t.Errorf("unread up to %d: %v %v", c, seqs, err)
 	}
 	// A flush begins over b and c, and a crash cuts it: both are listed
@@ -189,10 +189,10 @@ func spool(t *testing.T, db *store.DB) {
 	if _, err := db.SetLake(ctx, []int64{b, c}, store.LakeFlushing); err != nil {
 		t.Fatal(err)
 	}
-	if fl, err := db.LakeInFlush(ctx); err != nil || len(fl) != 2 {
+	if fl, err := db.LakeInFlush(ctx, -1); err != nil || len(fl) != 2 {
 		t.Errorf("in flush: %v %v", fl, err)
 	}
-	if rest, _ := db.LakeUnread(ctx, 0, 10); len(rest) != 1 || rest[0].Seq != d {
+	if rest, _ := db.LakeUnread(ctx, -1, 0, 10); len(rest) != 1 || rest[0].Seq != d {
 		t.Errorf("unread during a flush: %+v", rest)
 	}
 	bodies, err := db.SpooledBodies(ctx, []int64{c, b})
@@ -204,7 +204,7 @@ func spool(t *testing.T, db *store.DB) {
 		t.Errorf("the flush removed %d bodies (%v), want the 1 processed", n, err)
 	}
 	processed(c, true) // in the lake already: leaves now
-	if all, _ := db.LakeUnread(ctx, 0, 10); len(all) != 1 || all[0].Seq != d {
+	if all, _ := db.LakeUnread(ctx, -1, 0, 10); len(all) != 1 || all[0].Seq != d {
 		t.Errorf("after the lake had them, unread %+v, want only %d", all, d)
 	}
 	if n, _ := db.PendingCount(ctx); n != 1 {

@@ -292,16 +292,41 @@ const (
 )
 
 // LakeUnread lists spooled bodies, processed or not, whose events are not
-// in the lake, oldest first, after seq: what the lake feed reads.
-func (db *DB) LakeUnread(ctx context.Context, after int64, limit int) ([]Spooled, error) {
-	return db.spooled(ctx, `SELECT seq, source, body, received FROM intake WHERE seq > ? AND laked = 0 ORDER BY seq LIMIT ?`, after, limit)
+// in the lake, oldest first, after seq: what the lake feed of worker (-1:
+// serve on its own spool; see lakeOwner) reads.
+func (db *DB) LakeUnread(ctx context.Context, worker int, after int64, limit int) ([]Spooled, error) {
+	return db.spooled(ctx, `SELECT seq, source, body, received FROM intake WHERE seq > ? AND laked = 0`+lakeOwner(worker)+` ORDER BY seq LIMIT ?`, after, limit)
+}
+
+// busPrefix starts the source of a body a bus worker keeps for its lake
+// feed (SpoolForLake).
+func busPrefix(worker int) string { return "bus:w" + strconv.Itoa(worker) + "/" }
+
+// lakeOwner restricts a lake feed's queries to its bodies: all (worker
+// -1, serve on its own spool); on the bus, a worker's, and for worker 0
+// also those spooled before the bus (which it drains).
+func lakeOwner(worker int) string {
+	switch {
+	case worker < 0:
+		return ""
+	case worker == 0:
+		return ` AND (source LIKE '` + busPrefix(0) + `%' OR source NOT LIKE 'bus:w%')`
+	}
+	return ` AND source LIKE '` + busPrefix(worker) + `%'`
+}
+
+// SpoolForLake keeps, within tx, a body a bus worker processed, for its
+// lake feed (worker): spooled as processed already.
+func (db *DB) SpoolForLake(ctx context.Context, tx *Tx, worker int, source string, body []byte) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO intake (source, received, body, done) VALUES (?, ?, ?, 1)`, busPrefix(worker)+source, time.Now().UTC().Format(time.RFC3339Nano), body)
+	return err
 }
 
 // LakeUnreadBefore lists the sequences of bodies not in the lake at or
 // below seq: bodies whose insert committed after later ones (PostgreSQL
 // hands out sequences before commit).
-func (db *DB) LakeUnreadBefore(ctx context.Context, seq int64) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq FROM intake WHERE seq <= ? AND laked = 0 ORDER BY seq`, seq)
+func (db *DB) LakeUnreadBefore(ctx context.Context, worker int, seq int64) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT seq FROM intake WHERE seq <= ? AND laked = 0`+lakeOwner(worker)+` ORDER BY seq`, seq)
 	if err != nil {
 		return nil, err
 	}
@@ -332,8 +357,8 @@ func (db *DB) SpooledBodies(ctx context.Context, seqs []int64) ([]Spooled, error
 
 // LakeInFlush lists the bodies of a flush a crash cut (state
 // LakeFlushing), for the feed to write again as the same files.
-func (db *DB) LakeInFlush(ctx context.Context) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq FROM intake WHERE laked = ? ORDER BY seq`, LakeFlushing)
+func (db *DB) LakeInFlush(ctx context.Context, worker int) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT seq FROM intake WHERE laked = ?`+lakeOwner(worker)+` ORDER BY seq`, LakeFlushing)
 	if err != nil {
 		return nil, err
 	}
