@@ -220,6 +220,27 @@ tags: [attack.t1530]
 	if code != ExitOK || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"account":"444455556666"`) {
 		t.Errorf("cel hunt: exit %d: %s\n%s", code, errOut, out)
 	}
+	// Intel: a listed caller address, from a file or the configuration's
+	// intel section; a finding per call from it, in serve's shape.
+	list := filepath.Join(dir, "bad-ips.txt")
+	os.WriteFile(list, []byte("# test list\n192.0.2.3\n"), 0o644)
+	out, errOut, code = run(t, "", "hunt", "--lake", lakeDir, "--intel", list)
+	if code != ExitOK || strings.Count(out, "\n") != 2 || strings.Count(out, `"rule_id":"parapet-intel"`) != 2 || !strings.Contains(out, `src 192.0.2.3 is on bad-ips.txt as ip 192.0.2.3`) {
+		t.Errorf("intel hunt: exit %d: %s\n%s", code, errOut, out)
+	}
+	cfgFile := filepath.Join(dir, "parapet.yaml")
+	os.WriteFile(cfgFile, []byte("intel:\n  files: ["+list+"]\n"), 0o644)
+	out, errOut, code = run(t, "", "hunt", "--lake", lakeDir, "--config", cfgFile, "--intel-config", "--accounts", "444455556666")
+	if code != ExitOK || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"account":"444455556666"`) {
+		t.Errorf("intel hunt from the configuration: exit %d: %s\n%s", code, errOut, out)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
+	for _, args := range [][]string{{"hunt", "--lake", lakeDir, "--intel", filepath.Join(dir, "missing.json")}, {"hunt", "--lake", lakeDir, "--intel", empty}} {
+		if _, errOut, code := run(t, "", args...); code != ExitUsage || !strings.Contains(errOut, "--intel") {
+			t.Errorf("%v: exit %d, want %d: %s", args, code, ExitUsage, errOut)
+		}
+	}
 	for _, args := range [][]string{{"hunt", "--lake", lakeDir, "--cel", "access_key_id"}, {"hunt", "--lake", lakeDir, "--since", "yesterday"}} {
 		if _, _, code := run(t, "", args...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
