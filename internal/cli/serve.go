@@ -40,6 +40,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest/hubpoll"
 	"github.com/parapet-sec/parapet/internal/ingest/s3sqs"
 	"github.com/parapet-sec/parapet/internal/ingest/watch"
+	"github.com/parapet-sec/parapet/internal/lake"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/redact"
@@ -197,6 +198,9 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
 			srv.AuditCheck = &audit.Checker{DB: db, AnchorPath: anchor.Path, AnchorKey: anchorPub}
+			if srv.Lake, err = lake.OpenLake(ctx, c.Lake.Location(c.Data), nil); err != nil {
+				return fmt.Errorf("lake: %w", err)
+			}
 			anchorDone := make(chan struct{})
 			go func() { defer close(anchorDone); runAnchor(ctx, anchor, c, log) }()
 			defer func() { cancel(); <-anchorDone }()
