@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -186,12 +187,21 @@ func huntIntel(ctx context.Context, io IO, files []string, fromConfig bool, cfg 
 			}
 			c := &enrich.TAXII{Collection: x.Collection, User: x.User, Password: pw, MaxObjects: x.MaxObjects, MaxBytes: int64(x.MaxBytes),
 				MaxTotalObjects: x.MaxTotalObjects, MaxTotalBytes: int64(x.MaxTotalBytes)}
-			objs, err := c.Poll(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("intel.taxii %s: %w", redact.URL(x.Collection), err)
-			}
-			if err := in.AddSTIX("taxii:"+x.Collection, objs); err != nil {
-				return nil, fmt.Errorf("intel.taxii %s: %w", redact.URL(x.Collection), err)
+			// Every page there is: a poll stopped at its per-poll bound
+			// returns what it read, and the next goes on from there.
+			for range 64 {
+				objs, err := c.Poll(ctx)
+				var limit *enrich.LimitError
+				if err != nil && !errors.As(err, &limit) {
+					return nil, fmt.Errorf("intel.taxii %s: %w", redact.URL(x.Collection), err)
+				}
+				if err := in.AddSTIX("taxii:"+x.Collection, objs); err != nil {
+					return nil, fmt.Errorf("intel.taxii %s: %w", redact.URL(x.Collection), err)
+				}
+				if limit == nil || len(objs) == 0 {
+					break
+				}
+				fmt.Fprintf(io.Err, "parapet: intel.taxii %s: %d objects, more to read (%s)\n", redact.URL(x.Collection), len(objs), limit.Limit)
 			}
 		}
 	}
