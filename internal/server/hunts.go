@@ -474,7 +474,7 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var st hunt.Stats
 	var mu sync.Mutex
-	scan, err := s.Lake.ScanParallel(ctx, lake.Filter{}, since, until, huntWorkers(), func(batch []lake.Row) error {
+	match := func(batch []lake.Row) error {
 		var keep []lake.Row
 		for i := range batch {
 			if ent.match(&batch[i]) && (after == nil || newer(after, &batch[i]) < 0) {
@@ -490,8 +490,22 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 			trim()
 		}
 		return nil
-	})
-	st.ScanStats = scan
+	}
+	// Newest days first, in batches of 1, 2, 4… days, until a page is
+	// full: every row of a day is newer than every row of the days before
+	// it, so the rows of the days read hold the page.
+	days, parts, err := lakeDays(ctx, s.Lake, since, until)
+	for i, n := 0, 1; err == nil && i < len(days) && len(rows) <= limit; i, n = i+n, n*2 {
+		batch := days[i:min(i+n, len(days))]
+		var scan lake.ScanStats
+		scan, err = s.Lake.ScanParallel(ctx, lake.Filter{From: batch[len(batch)-1], To: batch[0]}, since, until, huntWorkers(), match)
+		st.FilesRead += scan.FilesRead
+		st.BytesRead += scan.BytesRead
+		st.RowGroups += scan.RowGroups
+		st.Skipped += scan.Skipped
+		st.PartitionsSelected += scan.PartitionsSelected
+	}
+	st.PartitionsAvailable = parts
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
 		apiError(w, http.StatusGatewayTimeout, "the timeline took too long: narrow its range")
@@ -512,6 +526,28 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Stats = statsOf(st, start)
 	writeJSON(w, http.StatusOK, page)
+}
+
+// lakeDays lists the days of the lake's partitions in [since, until),
+// newest first, and how many partitions the lake has.
+func lakeDays(ctx context.Context, l *lake.Lake, since, until time.Time) ([]string, int, error) {
+	files, err := l.Files(ctx, lake.Filter{})
+	if err != nil {
+		return nil, 0, err
+	}
+	from, to := since.UTC().Format("20060102"), until.Add(-time.Millisecond).UTC().Format("20060102")
+	parts := map[lake.Partition]bool{}
+	var days []string
+	for _, f := range files {
+		parts[f.Partition] = true
+		if d := f.Partition.Day; d >= from && d <= to {
+			days = append(days, d)
+		}
+	}
+	slices.Sort(days)
+	days = slices.Compact(days)
+	slices.Reverse(days)
+	return days, len(parts), nil
 }
 
 func timelineItemOf(r *lake.Row) timelineItem {
