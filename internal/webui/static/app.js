@@ -200,7 +200,7 @@ async function incidentView(v, id, focus) {
         el("span", { class: "muted" }, i.principal ? entityLink("principal", i.principal) : (i.key || "—"), " · account " + (i.account || "—") + " · " + (when(i.first) || "—") + " → " + (when(i.last) || "—"))),
       el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).filter(w => w !== null).map(w => el("li", {}, w))),
       el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, idList(i.techniques, 6)),
-      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), idList(i.resources)) : null,
+      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), idList(i.resources, 3, r => "#/timeline/resource/" + encodeURIComponent(r))) : null,
       findings.length > 1 ? el("p", {}, el("span", { class: "muted" }, "Findings: "), idList(findings.map(f => f.id), 3, f => "#/incident/" + encodeURIComponent(id) + "/" + encodeURIComponent(f))) : null),
     mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
     runsCard(runs, findings, playbooks),
