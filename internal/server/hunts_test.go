@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/lake"
+	"github.com/parapet-sec/parapet/internal/server/apiclient"
 )
 
 const (
@@ -352,6 +354,24 @@ func TestTimeline(t *testing.T) {
 		if it.Time.Day() != 2 {
 			t.Errorf("one day: item at %s", it.Time)
 		}
+	}
+	// The generated client reads a page and runs a hunt.
+	c, err := apiclient.NewClientWithResponses(l.ts.URL, apiclient.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+l.toks["viewer"])
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, since, until := devKey, "2026-11-01", "2026-11-04"
+	tp, err := c.GetTimelineWithResponse(context.Background(), &apiclient.GetTimelineParams{AccessKey: &key, Since: &since, Until: &until})
+	if err != nil || tp.JSON200 == nil || tp.JSON200.Items == nil || len(*tp.JSON200.Items) != counts["dev"] || (*tp.JSON200.Items)[0].Actor != devARN {
+		t.Errorf("generated client timeline: %v %s", err, tp.Body)
+	}
+	cel := `access_key_id == "` + roleKey + `"`
+	hp, err := c.PostHuntsWithResponse(context.Background(), apiclient.HuntBody{Since: &since, Until: &until, Cel: &cel})
+	if err != nil || hp.JSON200 == nil || hp.JSON200.Events == nil || len(*hp.JSON200.Events) != counts["role"] || hp.JSON200.Stats.Passed != int64(counts["role"]) {
+		t.Errorf("generated client hunt: %v %s", err, hp.Body)
 	}
 	for q, msg := range map[string]string{
 		"":                               "name an entity",
