@@ -45,8 +45,8 @@ type Query struct {
 // Stats sum up a hunt.
 type Stats struct {
 	lake.ScanStats
-	Events   int64 // events rebuilt and run
-	Passed   int64 // of those, passing Where
+	Events   int64 // rows in the range
+	Passed   int64 // of those, rebuilt and run: passing Where (and, hunting intel alone, naming a listed address)
 	Findings int64
 }
 
@@ -55,8 +55,9 @@ type Stats struct {
 // (nil without an engine or intel); with an engine or intel, events with
 // no finding are not emitted. Hunting intel alone over addresses only (no
 // domain indicators), rows whose source and destination addresses match
-// no indicator are passed over without rebuilding their event. emit is called from one goroutine at a time, events of one file
-// in time order, files in no order.
+// no indicator are passed over without rebuilding their event. emit is
+// called from one goroutine at a time, events of one file in time order,
+// files in no order.
 func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, found []detect.Finding) error) (Stats, error) {
 	var st Stats
 	var mu sync.Mutex // st and emit
