@@ -5,6 +5,9 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,6 +222,44 @@ tags: [attack.t1530]
 	out, errOut, code = run(t, "", "hunt", "--lake", lakeDir, "--cel", `access_key_id == "AKIAEXAMPLEBUILD0003" && api_operation == "GetObject"`)
 	if code != ExitOK || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"account":"444455556666"`) {
 		t.Errorf("cel hunt: exit %d: %s\n%s", code, errOut, out)
+	}
+	// Intel: a listed caller address, from a file or the configuration's
+	// intel section; a finding per call from it, in serve's shape.
+	list := filepath.Join(dir, "bad-ips.txt")
+	os.WriteFile(list, []byte("# test list\n192.0.2.3\n"), 0o644)
+	out, errOut, code = run(t, "", "hunt", "--lake", lakeDir, "--intel", list)
+	if code != ExitOK || strings.Count(out, "\n") != 2 || strings.Count(out, `"rule_id":"parapet-intel"`) != 2 || !strings.Contains(out, `src 192.0.2.3 is on bad-ips.txt as ip 192.0.2.3`) {
+		t.Errorf("intel hunt: exit %d: %s\n%s", code, errOut, out)
+	}
+	cfgFile := filepath.Join(dir, "parapet.yaml")
+	os.WriteFile(cfgFile, []byte("intel:\n  files: ["+list+"]\n"), 0o644)
+	out, errOut, code = run(t, "", "hunt", "--lake", lakeDir, "--config", cfgFile, "--intel-config", "--accounts", "444455556666")
+	if code != ExitOK || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"account":"444455556666"`) {
+		t.Errorf("intel hunt from the configuration: exit %d: %s\n%s", code, errOut, out)
+	}
+	// The configuration's TAXII collection, read whole (basic auth, the
+	// password from the environment).
+	taxii := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "reader" || p != "taxii-pw" || r.URL.Path != "/api1/collections/c1/objects/" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+		io.WriteString(w, `{"more":false,"objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--9","name":"relay","pattern_type":"stix","pattern":"[ipv4-addr:value = '192.0.2.4']","valid_from":"2026-01-01T00:00:00Z"}]}`)
+	}))
+	defer taxii.Close()
+	t.Setenv("HUNT_TAXII_PW", "taxii-pw")
+	os.WriteFile(cfgFile, []byte("intel:\n  taxii:\n    - collection: "+taxii.URL+"/api1/collections/c1/\n      user: reader\n      password: env:HUNT_TAXII_PW\n"), 0o644)
+	out, errOut, code = run(t, "", "hunt", "--lake", lakeDir, "--config", cfgFile, "--intel-config")
+	if code != ExitOK || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"value":"192.0.2.4"`) || !strings.Contains(out, "taxii:") || strings.Contains(errOut, "taxii-pw") {
+		t.Errorf("intel hunt over a TAXII collection: exit %d: %s\n%s", code, errOut, out)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
+	for _, args := range [][]string{{"hunt", "--lake", lakeDir, "--intel", filepath.Join(dir, "missing.json")}, {"hunt", "--lake", lakeDir, "--intel", empty}} {
+		if _, errOut, code := run(t, "", args...); code != ExitUsage || !strings.Contains(errOut, "--intel") {
+			t.Errorf("%v: exit %d, want %d: %s", args, code, ExitUsage, errOut)
+		}
 	}
 	for _, args := range [][]string{{"hunt", "--lake", lakeDir, "--cel", "access_key_id"}, {"hunt", "--lake", lakeDir, "--since", "yesterday"}} {
 		if _, _, code := run(t, "", args...); code != ExitUsage {

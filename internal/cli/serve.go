@@ -241,6 +241,9 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
 			srv.AuditCheck = &audit.Checker{DB: db, AnchorPath: anchor.Path, AnchorKey: anchorPub}
+			if srv.Lake, err = lake.OpenLake(ctx, c.Lake.Location(c.Data), nil); err != nil {
+				return fmt.Errorf("lake: %w", err)
+			}
 			anchorDone := make(chan struct{})
 			go func() { defer close(anchorDone); runAnchor(ctx, anchor, c, log) }()
 			defer func() { cancel(); <-anchorDone }()

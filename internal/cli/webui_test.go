@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,9 @@ import (
 
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/awstest"
+	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/lake"
 	"github.com/parapet-sec/parapet/internal/posture/check"
 )
 
@@ -66,6 +70,9 @@ func TestWebUI(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("posture:\n  iac: ["+tf+"]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// frank's last half hour in the lake, for the timeline page: serve
+	// reads the lake under its data folder.
+	frankIDs := writeTimelineLake(t, filepath.Join(data, "lake"), keys["frank"])
 	url, _ := startServe(t, "--data", data, "--config", cfg)
 	rec := ctRecord("ev-ui-1", "frank", keys["frank"], "iam.amazonaws.com", "CreateAccessKey", map[string]any{"userName": "erin"},
 		map[string]any{"accessKey": map[string]any{"accessKeyId": keys["erin"], "userName": "erin", "status": "Active"}})
@@ -280,6 +287,7 @@ func TestWebUI(t *testing.T) {
 		{"posture", "#/posture", "table.failures tbody tr.row"},
 		{"overview", "#/overview", "#trends svg rect"},
 		{"audit", "#/audit", "#chain"},
+		{"timeline", "#/timeline/access_key/" + keys["frank"], "#timeline tbody tr"},
 	}
 	widths := []struct {
 		suffix string
@@ -310,6 +318,9 @@ func TestWebUI(t *testing.T) {
 	var sentence, postureRows, chartAxes, mttdNote string
 	var postureOnly, approvalHash string
 	var matchedOpen bool
+	var principalTimeline, timelineRead string
+	var timelinePages [2][]string
+	eventIDs := `[...document.querySelectorAll("#timeline tbody tr")].map(r => r.dataset.event)`
 	steps := []step{
 		{"open", chromedp.Navigate(url + "/")},
 		{"login form", chromedp.WaitVisible("#login-form", chromedp.ByQuery)},
@@ -321,6 +332,18 @@ func TestWebUI(t *testing.T) {
 		{"token", chromedp.SetValue("#token", approver, chromedp.ByQuery)},
 		{"submit", chromedp.Click("#login-form button", chromedp.ByQuery)},
 		{"incident list", chromedp.WaitVisible("#incidents tbody tr.row", chromedp.ByQuery)},
+		// The timeline from its form: an access key, two pages.
+		{"timeline nav", jsClick(`nav a[data-view="timeline"]`)},
+		{"timeline form", chromedp.WaitVisible("#tl-form", chromedp.ByQuery)},
+		{"timeline kind", chromedp.SetValue("#tl-kind", "access_key", chromedp.ByQuery)},
+		{"timeline key", chromedp.SendKeys("#tl-value", keys["frank"], chromedp.ByQuery)},
+		{"timeline show", chromedp.Click("#tl-form button", chromedp.ByQuery)},
+		{"timeline rows", chromedp.WaitVisible("#timeline tbody tr", chromedp.ByQuery)},
+		{"timeline page 1", chromedp.Evaluate(eventIDs, &timelinePages[0])},
+		{"timeline read", chromedp.Text("#tl-read", &timelineRead, chromedp.ByQuery)},
+		{"timeline older", jsClick("#tl-older")},
+		{"timeline page 2", chromedp.Poll(`document.querySelector(".pager span") && document.querySelector(".pager span").textContent === "Page 2"`, nil)},
+		{"timeline page 2 rows", chromedp.Evaluate(eventIDs, &timelinePages[1])},
 	}
 	steps = append(steps, tour...)
 	steps = append(steps, []step{
@@ -348,6 +371,10 @@ func TestWebUI(t *testing.T) {
 		{"enter on the approval", chromedp.KeyEvent("\r")},
 		{"its incident", chromedp.WaitVisible(".timeline .event", chromedp.ByQuery)},
 		{"its incident's address", chromedp.Evaluate(`location.hash`, &approvalHash)},
+		// The incident's principal opens its timeline, from the lake.
+		{"principal's timeline", jsClick(`a.entity[data-kind="principal"]`)},
+		{"principal's events", chromedp.WaitVisible("#timeline tbody tr", chromedp.ByQuery)},
+		{"principal's timeline text", chromedp.Text("#view", &principalTimeline, chromedp.ByQuery)},
 		{"approvals for the link", chromedp.Navigate(url + "/#/approvals")},
 		{"open incident", jsClick(`li[data-approval="` + folded + `"] a[data-incident]`)},
 		{"approve button", chromedp.WaitVisible("button[data-approve]", chromedp.ByQuery)},
@@ -476,6 +503,41 @@ func TestWebUI(t *testing.T) {
 	if sentence != "frank created an access key for erin" || !matchedOpen {
 		t.Errorf("the finding in words: %q (match details open: %v)", sentence, matchedOpen)
 	}
+	// The timeline: frank's key, newest first, in pages of 25 that do not
+	// overlap and together hold every event of his in the lake; his
+	// incident's principal opens his.
+	if len(timelinePages[0]) != 25 || len(timelinePages[1]) == 0 {
+		t.Errorf("timeline pages: %d and %d events", len(timelinePages[0]), len(timelinePages[1]))
+	}
+	shown := map[string]bool{}
+	for _, p := range timelinePages {
+		for _, id := range p {
+			if shown[id] {
+				t.Errorf("timeline: %s on two pages", id)
+			}
+			shown[id] = true
+		}
+	}
+	for _, id := range frankIDs {
+		if !shown[id] {
+			t.Errorf("timeline: %s (in the lake) not shown: pages %v", id, timelinePages)
+		}
+	}
+	var order []string // frank's lake events as shown: newest (the highest id) first
+	for _, id := range append(slices.Clone(timelinePages[0]), timelinePages[1]...) {
+		if slices.Contains(frankIDs, id) {
+			order = append(order, id)
+		}
+	}
+	if !slices.IsSortedFunc(order, func(a, b string) int { return strings.Compare(b, a) }) {
+		t.Errorf("timeline: not newest first: %v", order)
+	}
+	if !strings.HasPrefix(timelineRead, "Read ") || strings.HasPrefix(timelineRead, "Read 0 files") {
+		t.Errorf("timeline: what was read: %q", timelineRead)
+	}
+	if !strings.Contains(principalTimeline, "arn:aws:iam::123456789012:user/frank") || !strings.Contains(principalTimeline, "ListUsers") {
+		t.Errorf("frank's timeline from his incident: %.600q", principalTimeline)
+	}
 	if !strings.HasPrefix(approvalHash, "#/incident/inc-") {
 		t.Errorf("Enter on an approval went to %q, want its incident", approvalHash)
 	}
@@ -556,6 +618,40 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("erin's key is %s after the approval in the UI", m.Status)
 		}
 	}
+}
+
+// writeTimelineLake writes a user's last half hour (30 calls, a minute
+// apart, oldest first) into the lake at dir and returns their event ids.
+func writeTimelineLake(t *testing.T, dir, key string) []string {
+	t.Helper()
+	ops := []string{"ListUsers", "GetUser", "ListAccessKeys", "ListAttachedUserPolicies", "GetAccountSummary"}
+	var evs []event.Event
+	var ids []string
+	for i := range 30 {
+		var rec map[string]any
+		id := fmt.Sprintf("ev-tl-%02d", i)
+		_ = json.Unmarshal([]byte(ctRecord(id, "frank", key, "iam.amazonaws.com", ops[i%len(ops)], map[string]any{}, nil)), &rec)
+		rec["eventTime"] = time.Now().Add(time.Duration(i-31) * time.Minute).UTC().Format(time.RFC3339)
+		b, _ := json.Marshal(rec)
+		var ev event.Event
+		if err := cloudtrail.Decode(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+		ids = append(ids, id)
+	}
+	ctx := context.Background()
+	w, err := lake.Open(ctx, lake.Options{Path: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
 
 // waitApprovals waits until n approvals are pending and returns them.

@@ -331,3 +331,27 @@ func (in *Intel) Matches(ev *event.Event) []Match {
 	}
 	return out
 }
+
+// Domains is how many domain indicators are loaded (a set without any
+// can be matched on addresses alone).
+func (in *Intel) Domains() int {
+	if in == nil {
+		return 0
+	}
+	return len(in.domains)
+}
+
+// MayMatch reports whether either address, as text (a lake row's src_ip
+// and dst_ip columns), is named by an indicator valid at at: a cheap test
+// before an event is rebuilt. Domains are not considered.
+func (in *Intel) MayMatch(src, dst string, at time.Time) bool {
+	for _, s := range [2]string{src, dst} {
+		if s == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(s); err == nil && in.MatchIP(a, at) != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -1,6 +1,8 @@
 // Package hunt runs detection over history kept in the lake: Sigma rules
 // through the detect engine, unmodified (a retro-hunt with any builtin or
-// SigmaHQ rule), and CEL filters over the lake's promoted columns.
+// SigmaHQ rule), threat-intelligence indicators (STIX 2.1, lists, TAXII:
+// whatever enrich loads) filed as the live pipeline files them, and CEL
+// filters over the lake's promoted columns.
 // Partitions are pruned by day, account and region, row groups by their
 // time statistics; one row group is held at a time.
 package hunt
@@ -9,12 +11,14 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
 
 	"github.com/parapet-sec/parapet/internal/detect"
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/lake"
 )
@@ -28,6 +32,11 @@ type Query struct {
 	// not run: rows come partition by partition, not in event-time order.
 	Engine *detect.Engine
 	Where  *Filter // nil: every event
+	// Intel matches each event's source and destination against
+	// indicators valid at the event's time (enrich.Intel.Matches); a
+	// match is a finding shaped as the pipeline's (detect.IntelFinding).
+	// nil: none.
+	Intel *enrich.Intel
 	// Workers is how many files are read and matched at once (0: one
 	// per core).
 	Workers int
@@ -36,16 +45,19 @@ type Query struct {
 // Stats sum up a hunt.
 type Stats struct {
 	lake.ScanStats
-	Events   int64 // events rebuilt and run
-	Passed   int64 // of those, passing Where
+	Events   int64 // rows in the range
+	Passed   int64 // of those, rebuilt and run: passing Where (and, hunting intel alone, naming a listed address)
 	Findings int64
 }
 
 // Run hunts over l, reading q.Workers files at once (0: one per core).
 // emit gets each event that passes Where with what the rules found in it
-// (nil without an engine); with an engine, events with no finding are not
-// emitted. emit is called from one goroutine at a time, events of one file
-// in time order, files in no order.
+// (nil without an engine or intel); with an engine or intel, events with
+// no finding are not emitted. Hunting intel alone over addresses only (no
+// domain indicators), rows whose source and destination addresses match
+// no indicator are passed over without rebuilding their event. emit is
+// called from one goroutine at a time, events of one file in time order,
+// files in no order.
 func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, found []detect.Finding) error) (Stats, error) {
 	var st Stats
 	var mu sync.Mutex // st and emit
@@ -53,6 +65,10 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	findings := q.Engine != nil || q.Intel != nil
+	// Intel alone over addresses: the promoted src_ip and dst_ip columns
+	// say whether a row can match before its event is rebuilt.
+	byAddr := q.Engine == nil && q.Intel != nil && q.Intel.Domains() == 0
 	scan, err := l.ScanParallel(ctx, q.Filter, q.Since, q.Until, workers, func(rows []lake.Row) error {
 		evs := make([]event.Event, 0, len(rows))
 		for i := range rows {
@@ -65,6 +81,9 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 					continue
 				}
 			}
+			if byAddr && !q.Intel.MayMatch(rows[i].SrcIP, rows[i].DstIP, time.UnixMilli(rows[i].Time)) {
+				continue
+			}
 			ev, err := rows[i].Event()
 			if err != nil {
 				return err
@@ -75,26 +94,39 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 		if q.Engine != nil {
 			b = q.Engine.DetectBatch(evs)
 		}
+		// What was found, by the index of its event (-1: none).
+		byEvent := map[int][]detect.Finding{}
+		var order []int
+		add := func(at int, f detect.Finding) {
+			if _, seen := byEvent[at]; !seen {
+				order = append(order, at)
+			}
+			byEvent[at] = append(byEvent[at], f)
+		}
+		if b != nil {
+			for i := range b.Findings {
+				add(b.EventOf(i), b.Findings[i])
+			}
+		}
+		if q.Intel != nil {
+			for i := range evs {
+				for _, m := range q.Intel.Matches(&evs[i]) {
+					add(i, detect.IntelFinding(&evs[i], m))
+				}
+			}
+			slices.Sort(order) // events in time order, as without intel
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		st.Events += int64(len(rows))
 		st.Passed += int64(len(evs))
-		if b == nil {
+		if !findings {
 			for i := range evs {
 				if err := emit(&evs[i], nil); err != nil {
 					return err
 				}
 			}
 			return nil
-		}
-		byEvent := map[int][]detect.Finding{}
-		var order []int
-		for i := range b.Findings {
-			at := b.EventOf(i)
-			if _, seen := byEvent[at]; !seen {
-				order = append(order, at)
-			}
-			byEvent[at] = append(byEvent[at], b.Findings[i])
 		}
 		for _, at := range order {
 			st.Findings += int64(len(byEvent[at]))

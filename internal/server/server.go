@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,6 +23,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/lake"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -60,6 +62,12 @@ type Server struct {
 	// anchor file; nil: one without an anchor, made on first use).
 	AuditCheck *audit.Checker
 	auditOnce  sync.Once
+
+	// Lake is the lake hunts and timelines read (nil: they answer 409).
+	Lake *lake.Lake
+	// HuntTimeout bounds one hunt or timeline page (0: HuntTimeout).
+	HuntTimeout time.Duration
+	hunting     chan struct{} // a slot per hunt or timeline page being read
 }
 
 // Route is one API route and the least role it needs ("" for none).
@@ -76,7 +84,7 @@ func New(c *config.Config, db *store.DB, p *pipeline.Pipeline, reg *prometheus.R
 	s := &Server{Config: c, DB: db, Pipeline: p, Registry: reg, Log: log, ready: ready,
 		credFails: &throttle{window: c.Auth.LoginWindow.D()}, addrFails: &throttle{window: c.Auth.LoginWindow.D()},
 		proxies: trustedProxies(c), tokens: &tokenCache{ttl: c.Auth.TokenCache.D()},
-		intake: make(chan struct{}, max(c.Sources.HTTP.MaxConcurrent, 1))}
+		intake: make(chan struct{}, max(c.Sources.HTTP.MaxConcurrent, 1)), hunting: make(chan struct{}, 2)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parapet_http_requests_total", Help: "HTTP requests, by route and status."}, []string{"route", "code"})
 	s.bytesIn = prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_intake_bytes_total", Help: "Bytes accepted by the intake."})
 	s.authFail = prometheus.NewCounter(prometheus.CounterOpts{Name: "parapet_auth_failures_total", Help: "Requests with a missing or bad token."})
@@ -102,6 +110,8 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression; ?reason=… or body {\"reason\": \"…\"}", s.removeSuppression},
 		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
+		{"POST", "/v1/hunts", "viewer", "Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: \"builtin\" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)", s.hunt},
+		{"GET", "/v1/timeline", "viewer", "Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns", s.timeline},
 		{"GET", "/v1/events/{id}", "viewer", "The native record of an event a finding names", s.event},
 		{"GET", "/v1/config", "admin", "The effective configuration (secrets redacted)", s.config},
 		{"GET", "/v1/tokens", "admin", "API tokens: id, name, role, created, last used, revoked (never a secret or a hash)", s.tokensList},

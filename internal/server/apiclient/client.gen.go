@@ -242,6 +242,28 @@ type FirehoseAnswer struct {
 	Timestamp    int64   `json:"timestamp"`
 }
 
+// HuntBody defines model for HuntBody.
+type HuntBody struct {
+	Accounts *[]string   `json:"accounts,omitempty"`
+	Cel      *string     `json:"cel,omitempty"`
+	Format   *string     `json:"format,omitempty"`
+	Intel    *bool       `json:"intel,omitempty"`
+	Limit    *int        `json:"limit,omitempty"`
+	Regions  *[]string   `json:"regions,omitempty"`
+	Rules    interface{} `json:"rules,omitempty"`
+	Sigma    *string     `json:"sigma,omitempty"`
+	Since    *string     `json:"since,omitempty"`
+	Until    *string     `json:"until,omitempty"`
+}
+
+// HuntResult defines model for HuntResult.
+type HuntResult struct {
+	Events    *[]interface{} `json:"events,omitempty"`
+	Findings  *[]interface{} `json:"findings,omitempty"`
+	Stats     LakeStats      `json:"stats"`
+	Truncated bool           `json:"truncated"`
+}
+
 // Incident defines model for Incident.
 type Incident struct {
 	Account      *string         `json:"account,omitempty"`
@@ -292,6 +314,20 @@ type IncidentList struct {
 type IngestAccepted struct {
 	Accepted int64 `json:"accepted"`
 	Bytes    int   `json:"bytes"`
+}
+
+// LakeStats defines model for LakeStats.
+type LakeStats struct {
+	BytesRead           int64   `json:"bytes_read"`
+	Events              int64   `json:"events"`
+	Files               int     `json:"files"`
+	Findings            int64   `json:"findings"`
+	Partitions          int     `json:"partitions"`
+	PartitionsAvailable int     `json:"partitions_available"`
+	Passed              int64   `json:"passed"`
+	RowGroups           int     `json:"row_groups"`
+	RowGroupsRead       int     `json:"row_groups_read"`
+	Seconds             float64 `json:"seconds"`
 }
 
 // Outcome defines model for Outcome.
@@ -440,6 +476,32 @@ type SuppressionList struct {
 // SuppressionRemoved defines model for SuppressionRemoved.
 type SuppressionRemoved struct {
 	Removed string `json:"removed"`
+}
+
+// TimelineItem defines model for TimelineItem.
+type TimelineItem struct {
+	Account   string    `json:"account"`
+	Actor     string    `json:"actor"`
+	Class     string    `json:"class"`
+	DstIp     string    `json:"dst_ip"`
+	Error     string    `json:"error"`
+	EventUid  string    `json:"event_uid"`
+	Operation string    `json:"operation"`
+	Outcome   string    `json:"outcome"`
+	Region    string    `json:"region"`
+	Resources *[]string `json:"resources"`
+	Service   string    `json:"service"`
+	Source    string    `json:"source"`
+	SrcIp     string    `json:"src_ip"`
+	Summary   string    `json:"summary"`
+	Time      time.Time `json:"time"`
+}
+
+// TimelinePage defines model for TimelinePage.
+type TimelinePage struct {
+	Items      *[]TimelineItem `json:"items"`
+	NextCursor string          `json:"next_cursor"`
+	Stats      LakeStats       `json:"stats"`
 }
 
 // Token defines model for Token.
@@ -597,11 +659,41 @@ type DeleteSuppressionsIdParams struct {
 	Reason *string `form:"reason,omitempty" json:"reason,omitempty"`
 }
 
+// GetTimelineParams defines parameters for GetTimeline.
+type GetTimelineParams struct {
+	// Principal an ARN, principal id or session issuer ARN (name one entity)
+	Principal *string `form:"principal,omitempty" json:"principal,omitempty"`
+
+	// AccessKey an access key id
+	AccessKey *string `form:"access_key,omitempty" json:"access_key,omitempty"`
+
+	// Ip a source or destination address
+	Ip *string `form:"ip,omitempty" json:"ip,omitempty"`
+
+	// Resource a resource ARN the event names
+	Resource *string `form:"resource,omitempty" json:"resource,omitempty"`
+
+	// Since RFC 3339 or YYYY-MM-DD (default: 30 days before until)
+	Since *string `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until excluded; RFC 3339 or YYYY-MM-DD (default: now)
+	Until *string `form:"until,omitempty" json:"until,omitempty"`
+
+	// Cursor the next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit at most this many (1 to 1000, default 100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // PostApprovalsIdApproveJSONRequestBody defines body for PostApprovalsIdApprove for application/json ContentType.
 type PostApprovalsIdApproveJSONRequestBody = CommentBody
 
 // PostApprovalsIdDenyJSONRequestBody defines body for PostApprovalsIdDeny for application/json ContentType.
 type PostApprovalsIdDenyJSONRequestBody = CommentBody
+
+// PostHuntsJSONRequestBody defines body for PostHunts for application/json ContentType.
+type PostHuntsJSONRequestBody = HuntBody
 
 // PostIncidentsIdCloseJSONRequestBody defines body for PostIncidentsIdClose for application/json ContentType.
 type PostIncidentsIdCloseJSONRequestBody = ReasonBody
@@ -795,6 +887,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/findings (the `GetFindings` operationId).
 	GetFindings(ctx context.Context, params *GetFindingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostHuntsWithBody Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: "builtin" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
+	PostHuntsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostHunts Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: "builtin" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
+	PostHunts(ctx context.Context, body PostHuntsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
 	//
@@ -1107,6 +1217,13 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/suppressions/{id} (the `DeleteSuppressionsId` operationId).
 	DeleteSuppressionsId(ctx context.Context, id string, params *DeleteSuppressionsIdParams, body DeleteSuppressionsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Corresponds with GET /v1/timeline (the `GetTimeline` operationId).
+	GetTimeline(ctx context.Context, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetTokens API tokens: id, name, role, created, last used, revoked (never a secret or a hash)
 	//
 	// Needs a token with role admin or above.
@@ -1280,6 +1397,44 @@ func (c *Client) GetEventsId(ctx context.Context, id string, reqEditors ...Reque
 // Corresponds with GET /v1/findings (the `GetFindings` operationId).
 func (c *Client) GetFindings(ctx context.Context, params *GetFindingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFindingsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostHuntsWithBody Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: "builtin" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)
+//
+// Needs a token with role viewer or above.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
+func (c *Client) PostHuntsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostHuntsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostHunts Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: "builtin" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)
+//
+// Needs a token with role viewer or above.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
+func (c *Client) PostHunts(ctx context.Context, body PostHuntsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostHuntsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1971,6 +2126,23 @@ func (c *Client) DeleteSuppressionsId(ctx context.Context, id string, params *De
 	return c.Client.Do(req)
 }
 
+// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+//
+// Needs a token with role viewer or above.
+//
+// Corresponds with GET /v1/timeline (the `GetTimeline` operationId).
+func (c *Client) GetTimeline(ctx context.Context, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTimelineRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetTokens API tokens: id, name, role, created, last used, revoked (never a secret or a hash)
 //
 // Needs a token with role admin or above.
@@ -2359,6 +2531,46 @@ func NewGetFindingsRequest(server string, params *GetFindingsParams) (*http.Requ
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewPostHuntsRequest calls the generic PostHunts builder with application/json body
+func NewPostHuntsRequest(server string, body PostHuntsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostHuntsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostHuntsRequestWithBody constructs an http.Request for the PostHunts method, with any body, and a specified content type
+func NewPostHuntsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/hunts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3346,6 +3558,144 @@ func NewDeleteSuppressionsIdRequestWithBody(server string, id string, params *De
 	return req, nil
 }
 
+// NewGetTimelineRequest constructs an http.Request for the GetTimeline method
+func NewGetTimelineRequest(server string, params *GetTimelineParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/timeline")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Principal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "principal", *params.Principal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AccessKey != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "access_key", *params.AccessKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ip != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ip", *params.Ip, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Resource != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resource", *params.Resource, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetTokensRequest constructs an http.Request for the GetTokens method
 func NewGetTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -3558,6 +3908,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/findings (the `GetFindings` operationId).
 	GetFindingsWithResponse(ctx context.Context, params *GetFindingsParams, reqEditors ...RequestEditorFn) (*GetFindingsResponse, error)
+
+	// PostHuntsWithBodyWithResponse Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: "builtin" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
+	PostHuntsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostHuntsResponse, error)
+
+	// PostHuntsWithResponse Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: "builtin" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
+	PostHuntsWithResponse(ctx context.Context, body PostHuntsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHuntsResponse, error)
 
 	// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
 	//
@@ -3891,6 +4259,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/suppressions/{id} (the `DeleteSuppressionsId` operationId).
 	DeleteSuppressionsIdWithResponse(ctx context.Context, id string, params *DeleteSuppressionsIdParams, body DeleteSuppressionsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteSuppressionsIdResponse, error)
+
+	// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/timeline (the `GetTimeline` operationId).
+	GetTimelineWithResponse(ctx context.Context, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*GetTimelineResponse, error)
 
 	// GetTokensWithResponse API tokens: id, name, role, created, last used, revoked (never a secret or a hash)
 	//
@@ -4453,6 +4830,82 @@ func (r GetFindingsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetFindingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostHuntsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HuntResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostHuntsResponse) GetJSON200() *HuntResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PostHuntsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostHuntsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PostHuntsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PostHuntsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PostHuntsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostHuntsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostHuntsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostHuntsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostHuntsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6146,6 +6599,82 @@ func (r DeleteSuppressionsIdResponse) ContentType() string {
 	return ""
 }
 
+type GetTimelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TimelinePage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTimelineResponse) GetJSON200() *TimelinePage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTimelineResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTimelineResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetTimelineResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetTimelineResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetTimelineResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTimelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTimelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTimelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTimelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetTokensResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6493,6 +7022,36 @@ func (c *ClientWithResponses) GetFindingsWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseGetFindingsResponse(rsp)
+}
+
+// PostHuntsWithBodyWithResponse Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: "builtin" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)
+//
+// Needs a token with role viewer or above.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
+func (c *ClientWithResponses) PostHuntsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostHuntsResponse, error) {
+	rsp, err := c.PostHuntsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostHuntsResponse(rsp)
+}
+
+// PostHuntsWithResponse Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: "builtin" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)
+//
+// Needs a token with role viewer or above.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
+func (c *ClientWithResponses) PostHuntsWithResponse(ctx context.Context, body PostHuntsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHuntsResponse, error) {
+	rsp, err := c.PostHunts(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostHuntsResponse(rsp)
 }
 
 // GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
@@ -7050,6 +7609,21 @@ func (c *ClientWithResponses) DeleteSuppressionsIdWithResponse(ctx context.Conte
 	return ParseDeleteSuppressionsIdResponse(rsp)
 }
 
+// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+//
+// Needs a token with role viewer or above.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/timeline (the `GetTimeline` operationId).
+func (c *ClientWithResponses) GetTimelineWithResponse(ctx context.Context, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*GetTimelineResponse, error) {
+	rsp, err := c.GetTimeline(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTimelineResponse(rsp)
+}
+
 // GetTokensWithResponse API tokens: id, name, role, created, last used, revoked (never a secret or a hash)
 //
 // Needs a token with role admin or above.
@@ -7484,6 +8058,67 @@ func ParseGetFindingsResponse(rsp *http.Response) (*GetFindingsResponse, error) 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest FindingList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostHuntsResponse parses an HTTP response from a PostHuntsWithResponse call
+func ParsePostHuntsResponse(rsp *http.Response) (*PostHuntsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostHuntsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HuntResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8881,6 +9516,67 @@ func ParseDeleteSuppressionsIdResponse(rsp *http.Response) (*DeleteSuppressionsI
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTimelineResponse parses an HTTP response from a GetTimelineWithResponse call
+func ParseGetTimelineResponse(rsp *http.Response) (*GetTimelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTimelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TimelinePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Throttled

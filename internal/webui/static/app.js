@@ -131,6 +131,7 @@ async function route() {
     else if (current === "overview") await overviewView(v);
     else if (current === "posture") await postureView(v, decodeURIComponent(arg || ""));
     else if (current === "audit") await auditView(v);
+    else if (current === "timeline") await timelineView(v, decodeURIComponent(arg || ""), decodeURIComponent(sub || ""));
     else await incidentsView(v);
   } catch (e) {
     if (e.message !== "signed out") show(v, el("p", { class: "error" }, e.message));
@@ -196,10 +197,10 @@ async function incidentView(v, id, focus) {
     i.merged_into ? el("p", { class: "muted", id: "merged-into" }, "Merged into ", el("a", { href: "#/incident/" + encodeURIComponent(i.merged_into) }, i.merged_into)) : null,
     el("div", { class: "card" },
       el("p", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, "risk " + Math.round(i.risk)), " ", level(i.level), " ",
-        el("span", { class: "muted" }, (i.principal || i.key || "—") + " · account " + (i.account || "—") + " · " + (when(i.first) || "—") + " → " + (when(i.last) || "—"))),
+        el("span", { class: "muted" }, i.principal ? entityLink("principal", i.principal) : (i.key || "—"), " · account " + (i.account || "—") + " · " + (when(i.first) || "—") + " → " + (when(i.last) || "—"))),
       el("h2", {}, "Why this risk"), el("ul", { class: "why" }, (i.why || []).filter(w => w !== null).map(w => el("li", {}, w))),
       el("h2", {}, "ATT&CK"), chain(i.tactics), el("p", { class: "muted" }, idList(i.techniques, 6)),
-      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), idList(i.resources)) : null,
+      (i.resources || []).length ? el("p", {}, el("span", { class: "muted" }, "Resources: "), idList(i.resources, 3, r => "#/timeline/resource/" + encodeURIComponent(r))) : null,
       findings.length > 1 ? el("p", {}, el("span", { class: "muted" }, "Findings: "), idList(findings.map(f => f.id), 3, f => "#/incident/" + encodeURIComponent(id) + "/" + encodeURIComponent(f))) : null),
     mine.length ? el("div", { class: "card" }, el("h2", {}, "Response"), approvalList(mine)) : null,
     runsCard(runs, findings, playbooks),
@@ -311,12 +312,29 @@ function findingItem(f) {
     onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); const d = ev.currentTarget.querySelector("details.matched"); if (d) d.open = !d.open; } } },
     el("div", {}, level(f.level), " ", el("strong", {}, f.title), " ", el("span", { class: "muted" }, meta)),
     f.summary ? el("p", { class: "say" }, f.summary) : null,
+    entityLinks(f),
     (f.attack && (f.attack.techniques || []).length) ? el("p", { class: "muted" }, "ATT&CK " + f.attack.techniques.join(", ")) : null,
     // The rule's triage guide: what to check, in order.
     triage.length ? el("div", { class: "triage" }, el("h2", {}, "Triage"), el("ol", {}, triage.map(s => el("li", {}, s)))) : null,
     ex.length ? el("details", { class: "matched" }, el("summary", {}, "Why the rule matched (" + ex.length + ")"), el("ul", { class: "why" }, ex.map(e =>
       el("li", {}, e.detail || ((e.selection ? e.selection + ": " : "") + (e.field || "") + explainValue(e.value)))))) : null,
     rawEvent(f));
+}
+
+// entityLink opens the timeline of a principal, an access key, an address
+// or a resource.
+function entityLink(kind, value, text) {
+  return el("a", { href: "#/timeline/" + kind + "/" + encodeURIComponent(value), class: "entity", "data-kind": kind, title: "timeline of " + value }, text || value);
+}
+
+// entityLinks: the timelines of who did a finding's event, with which
+// key, from where.
+function entityLinks(f) {
+  const a = f.actor || {};
+  const links = [a.arn ? entityLink("principal", a.arn, "principal") : null, a.access_key_id ? entityLink("access_key", a.access_key_id, "key " + a.access_key_id) : null,
+    f.src_ip ? entityLink("ip", f.src_ip, "address " + f.src_ip) : null].filter(Boolean);
+  if (!links.length) return null;
+  return el("p", { class: "muted entities" }, "Timeline: ", links.flatMap((l, i) => [i ? " · " : "", l]));
 }
 
 // noNull leaves out the empty (null) fields of a record shown as JSON.
@@ -682,6 +700,74 @@ async function auditView(v) {
         return el("tr", {}, el("td", {}, r.seq), el("td", { class: "muted" }, when(x.time)), el("td", {}, x.kind), el("td", {}, x.actor),
           el("td", {}, [x.playbook, x.action].filter(Boolean).join(" / ")), el("td", { class: "muted" }, x.target || ""));
       })))));
+}
+
+// The timeline's range and page, kept while the analyst moves between
+// pages; pages[i] is the cursor of page i (newest first).
+const tl = { entity: "", since: "", until: "", pages: [""], paging: false };
+const timelinePage = 25;
+const entityKinds = [["principal", "Principal (ARN or id)"], ["access_key", "Access key"], ["ip", "IP address"], ["resource", "Resource ARN"]];
+
+// dayAfter: the day after a YYYY-MM-DD date (the form's until is
+// inclusive; the API's is excluded).
+function dayAfter(d) {
+  return new Date(new Date(d + "T00:00:00Z").getTime() + 86400000).toISOString().slice(0, 10);
+}
+
+// timelineView: everything one entity did (#/timeline/KIND/VALUE), newest
+// first, a page at a time, from the lake.
+async function timelineView(v, kind, value) {
+  if (!entityKinds.some(k => k[0] === kind)) kind = "principal";
+  // A link or the form starts at the newest page; only the pager moves.
+  if (!tl.paging || tl.entity !== kind + "/" + value) Object.assign(tl, { entity: kind + "/" + value, pages: [""] });
+  tl.paging = false;
+  const kindSel = el("select", { id: "tl-kind", "aria-label": "entity kind" }, entityKinds.map(([k, l]) => el("option", { value: k }, l)));
+  kindSel.value = kind;
+  const val = el("input", { id: "tl-value", type: "search", placeholder: "arn:aws:iam::…, AKIA…, 203.0.113.7", "aria-label": "entity", required: "" });
+  val.value = value;
+  const since = el("input", { id: "tl-since", type: "date", "aria-label": "from (UTC)", title: "from (UTC; default: 30 days back)" });
+  since.value = tl.since;
+  const until = el("input", { id: "tl-until", type: "date", "aria-label": "to (UTC, inclusive)", title: "to (UTC, inclusive; default: now)" });
+  until.value = tl.until;
+  const form = el("form", { id: "tl-form", class: "filters tl-form", onsubmit: ev => {
+    ev.preventDefault();
+    Object.assign(tl, { since: since.value, until: until.value, entity: "", pages: [""] });
+    const h = "#/timeline/" + kindSel.value + "/" + encodeURIComponent(val.value.trim());
+    if (location.hash === h) route(); else location.hash = h;
+  } }, kindSel, val, since, until, el("button", { type: "submit", class: "primary" }, "Show"));
+  const intro = el("p", { class: "muted" }, "Everything a principal, an access key, an address or a resource did, across sources, newest first — read from the lake.");
+  if (!value) { show(v, el("h1", {}, "Timeline"), intro, form); return; }
+  const params = new URLSearchParams({ [kind]: value, limit: String(timelinePage) });
+  if (tl.since) params.set("since", tl.since);
+  if (tl.until) params.set("until", dayAfter(tl.until));
+  const page = tl.pages.length - 1;
+  if (tl.pages[page]) params.set("cursor", tl.pages[page]);
+  const t = await api("GET", "/v1/timeline?" + params);
+  const items = t.items || [];
+  const st = t.stats || {};
+  const kb = n => n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : Math.ceil(n / 1024) + " KiB";
+  const n = (k, noun) => k + " " + noun + (k === 1 ? "" : "s");
+  const read = "Read " + n(st.files || 0, "file") + " (" + kb(st.bytes_read || 0) + ") in " + n(st.partitions || 0, "partition") + ", " + n(st.row_groups_read || 0, "row group") + "; " +
+    n(st.events || 0, "event") + " in range checked in " + (st.seconds || 0).toFixed(2) + " s.";
+  const rows = items.map(it => el("tr", { "data-event": it.event_uid },
+    el("td", { class: "muted when" }, when(it.time)),
+    el("td", {}, el("strong", {}, it.operation || it.class || "—"), el("div", { class: "muted" }, [it.service, it.source].filter(Boolean).join(" · "))),
+    el("td", {}, it.summary || "", el("div", { class: "muted" }, [it.account ? "account " + it.account : "", it.region].filter(Boolean).join(" · "))),
+    el("td", {}, it.actor ? entityLink("principal", it.actor) : "—"),
+    el("td", {}, it.src_ip ? entityLink("ip", it.src_ip) : "—", it.dst_ip ? el("div", { class: "muted" }, "→ ", entityLink("ip", it.dst_ip)) : null),
+    el("td", { class: it.error ? "bad" : "" }, it.error || it.outcome || ""),
+    el("td", { class: "ids" }, (it.resources || []).length ? (it.resources || []).slice(0, 3).flatMap((r, i) => [i ? ", " : "", entityLink("resource", r)]) : "—")));
+  const pager = el("div", { class: "pager" },
+    el("button", { id: "tl-newer", type: "button", disabled: page ? null : "", onclick: () => { tl.pages.pop(); tl.paging = true; route(); } }, "← Newer"),
+    el("span", { class: "muted" }, "Page " + (page + 1)),
+    el("button", { id: "tl-older", type: "button", disabled: t.next_cursor ? null : "", onclick: () => { tl.pages.push(t.next_cursor); tl.paging = true; route(); } }, "Older →"));
+  show(v, el("h1", {}, "Timeline"), intro, form,
+    el("p", { id: "tl-entity" }, entityKinds.find(k => k[0] === kind)[1] + ": ", el("code", {}, value)),
+    items.length ? el("div", { class: "card" }, el("table", { id: "timeline" },
+      el("thead", {}, el("tr", {}, ["Time", "Action", "What happened", "Actor", "Address", "Outcome", "Resources"].map(h => el("th", {}, h)))),
+      el("tbody", {}, rows)), pager)
+      : el("p", { class: "empty", id: "no-timeline" }, page ? "No older events." : "Nothing in the lake for this entity in the range."),
+    el("p", { class: "muted", id: "tl-read" }, read));
 }
 
 window.addEventListener("hashchange", () => { const t = $("#toast"); if (t) t.remove(); route(); });
