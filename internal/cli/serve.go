@@ -198,6 +198,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 				defer bus.Close()
 				p.Bus = bus
 			}
+			var lakeR *lake.Lake
 			lakeDone := make(chan struct{})
 			close(lakeDone)
 			if !c.Lake.Off {
@@ -214,6 +215,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					}
 				}
 				p.Lake = feed
+				lakeR = feed.Writer.Lake
 				lakeDone = make(chan struct{})
 				go func() {
 					defer close(lakeDone)
@@ -241,9 +243,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
 			srv.AuditCheck = &audit.Checker{DB: db, AnchorPath: anchor.Path, AnchorKey: anchorPub}
-			if srv.Lake, err = lake.OpenLake(ctx, c.Lake.Location(c.Data), nil); err != nil {
-				return fmt.Errorf("lake: %w", err)
-			}
+			srv.Lake = lakeR // hunts and timelines (nil: lake.off)
 			anchorDone := make(chan struct{})
 			go func() { defer close(anchorDone); runAnchor(ctx, anchor, c, log) }()
 			defer func() { cancel(); <-anchorDone }()
