@@ -224,6 +224,8 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					}
 				}()
 				if !c.Lake.RetroOff && (bus == nil || c.Bus.Worker == 0) {
+					// New indicators (intel files, TAXII polls) likewise.
+					go p.RetroIntelLoop(ctx, feed.Writer.Lake, c.Lake.RetroLookback.D())
 					// Rules added or changed since the last start run over
 					// the lake's history, beside the live pipeline (on the
 					// bus, by worker 0).

@@ -98,6 +98,10 @@ type Pipeline struct {
 	evalHook func()
 	// graphSaved: when the entity graph was last written to the store.
 	graphSaved time.Time
+	// retroMu makes retroactive runs of indicators one at a time;
+	// intelChanged wakes RetroIntelLoop.
+	retroMu      sync.Mutex
+	intelChanged chan struct{}
 }
 
 // Start restores the incidents and readies the pipeline.
@@ -105,6 +109,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	p.corr = p.Rules.NewCorrelator()
 	p.corr.Episodes = p.Aggregate != nil
 	p.wake = make(chan struct{}, 1)
+	p.intelChanged = make(chan struct{}, 1)
 	if p.Log == nil {
 		p.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -269,8 +274,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 func (p *Pipeline) CurrentIntel() *enrich.Intel { return p.intel.Load() }
 
 // SetIntel swaps in a new indicator set (a TAXII poll's); events decoded
-// from then on are matched against it.
-func (p *Pipeline) SetIntel(in *enrich.Intel) { p.intel.Store(in) }
+// from then on are matched against it, and RetroIntelLoop runs its new
+// indicators over the lake.
+func (p *Pipeline) SetIntel(in *enrich.Intel) {
+	p.intel.Store(in)
+	select {
+	case p.intelChanged <- struct{}{}:
+	default:
+	}
+}
 
 // Backlog is how many bodies wait in the spool (from the gauge, without
 // a query).

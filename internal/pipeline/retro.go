@@ -9,6 +9,7 @@ import (
 
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/hunt"
 	"github.com/parapet-sec/parapet/internal/lake"
@@ -129,4 +130,60 @@ func (p *Pipeline) RetroRules(ctx context.Context, l *lake.Lake, rules []*sigma.
 		return ran, st, err
 	}
 	return ran, st, nil
+}
+
+// RetroIntel runs, over the lake's last lookback, the indicators of in
+// that the store does not list as run (checkpoint retro/intel), then lists
+// in's. With none listed (the first start) it only lists them. It returns
+// how many indicators were new.
+func (p *Pipeline) RetroIntel(ctx context.Context, l *lake.Lake, in *enrich.Intel, lookback time.Duration, now time.Time) (int, RetroStats, error) {
+	p.retroMu.Lock()
+	defer p.retroMu.Unlock()
+	var st RetroStats
+	if in == nil {
+		return 0, st, nil
+	}
+	saved, err := p.DB.Checkpoint(ctx, "retro", "intel")
+	if err != nil {
+		return 0, st, err
+	}
+	fresh := 0
+	if saved != "" {
+		var keys []string
+		if err := json.Unmarshal([]byte(saved), &keys); err != nil {
+			return 0, st, fmt.Errorf("the stored indicator list: %w", err)
+		}
+		known := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			known[k] = true
+		}
+		n := in.Without(known)
+		if fresh = n.Len(); fresh > 0 {
+			q := hunt.Query{Intel: n, Since: now.Add(-lookback), Until: now}
+			if st, err = p.Retro(ctx, l, q, fmt.Sprintf("%d new indicators", fresh)); err != nil {
+				return fresh, st, err
+			}
+		}
+	}
+	b, _ := json.Marshal(in.Keys())
+	return fresh, st, p.DB.SetCheckpoint(ctx, "retro", "intel", string(b))
+}
+
+// RetroIntelLoop runs RetroIntel with the current indicators at start
+// and whenever they change (SetIntel), until ctx ends.
+func (p *Pipeline) RetroIntelLoop(ctx context.Context, l *lake.Lake, lookback time.Duration) {
+	for {
+		fresh, st, err := p.RetroIntel(ctx, l, p.CurrentIntel(), lookback, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			p.Log.Error("retroactive detection of new indicators failed; it runs again when the indicators next change", "err", err)
+		case fresh > 0:
+			p.Log.Info("new indicators ran over the lake", "indicators", fresh, "look_back", lookback, "events", st.Hunt.Events, "findings", st.Findings)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.intelChanged:
+		}
+	}
 }

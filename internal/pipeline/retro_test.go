@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/enrich"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/lake"
 	"github.com/parapet-sec/parapet/internal/pipeline"
@@ -192,4 +194,85 @@ steps:
 	if ran, _, err := p.RetroRules(ctx, l, next, 30*24*time.Hour, now); err != nil || !slices.Equal(ran, []string{ch[0].ID}) {
 		t.Errorf("a changed rule: ran %v (%v), want [%s]", ran, err, ch[0].ID)
 	}
+}
+
+// New indicators run over the lake's history: at start against the list
+// kept from the last run, and whenever the set changes (a TAXII poll).
+func TestRetroIntel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, filepath.Join(dir, "parapet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// trailBody's calls come from 203.0.113.7.
+	l := writeLake(t, filepath.Join(dir, "lake"), trailBody("alice", "i1", "i2"))
+	intel := func(lines ...string) *enrich.Intel {
+		f := filepath.Join(t.TempDir(), "list.txt")
+		if err := os.WriteFile(f, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in, err := enrich.LoadIntel(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(nil), Incidents: correlate.New(time.Hour), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
+		Intel: intel("198.51.100.1")}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	retro := func() []string {
+		rows, err := db.QueryContext(ctx, `SELECT body FROM findings`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var ids []string
+		for rows.Next() {
+			var body string
+			rows.Scan(&body)
+			f, _ := report.ParseFindingJSON([]byte(body))
+			if f.Retro {
+				ids = append(ids, f.EventIDs...)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); p.RetroIntelLoop(ctx, l, 365*24*time.Hour) }()
+	// The first run lists the indicators; nothing matches them anyway.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if v, _ := db.Checkpoint(ctx, "retro", "intel"); v != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first run did not list the indicators")
+		}
+	}
+	if got := retro(); len(got) != 0 {
+		t.Fatalf("retro findings before any new indicator: %v", got)
+	}
+	// A poll adds the caller's address: its calls are found in history.
+	p.SetIntel(intel("198.51.100.1", "203.0.113.7"))
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if got = retro(); len(got) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !slices.Equal(got, []string{"i1", "i2"}) {
+		t.Errorf("retro intel findings cover %v, want i1 i2", got)
+	}
+	// The same set again: nothing new runs.
+	n, _, err := p.RetroIntel(ctx, l, p.CurrentIntel(), 365*24*time.Hour, time.Now())
+	if err != nil || n != 0 {
+		t.Errorf("a known set ran %d indicators (%v)", n, err)
+	}
+	cancel()
+	<-done
 }
