@@ -55,7 +55,7 @@ lays out custom sources:
 
 readable by Athena, DuckDB or Spark. An event is written once however often it is offered.`,
 	}
-	cmd.AddCommand(newLakeImport(io), newLakeCompact(io), newLakePrune(io))
+	cmd.AddCommand(newLakeImport(io), newLakeCompact(io), newLakePrune(io), newLakeSchema(io))
 	return cmd
 }
 
