@@ -137,7 +137,7 @@ func Findings() []SecurityFinding {
 		Time:  updated,
 		Cloud: &Cloud{Region: S(Region), Provider: S("AWS"), Account: &Account{UID: S(Acct)}},
 		FindingInfo: &FindingInfo{UID: S(id), Title: S("S3 general purpose buckets should block public access"),
-			Desc: S("This control checks whether an S3 bucket has bucket-level Block Public Access settings."),
+			Desc:  S("This control checks whether an S3 bucket has bucket-level Block Public Access settings."),
 			Types: []string{"Software and Configuration Checks/Industry and Regulatory Standards"}, CreatedTime: &created, ModifiedTime: &updated},
 		Resources:  []FindingResource{{UID: S("arn:aws:s3:::reports-" + Acct), Type: S("AwsS3Bucket"), Region: S(Region)}},
 		Severity:   S("High"),
