@@ -1,6 +1,9 @@
 // Package ingest turns inputs (files, stdin, later S3/SQS and HTTP bodies)
 // into normalized events: it detects each input's format by content,
-// frames it, decodes on all cores and hands batches on in input order.
+// frames it, decodes on all cores and hands batches on in input order. A
+// Parquet file (AWS Security Lake's OCSF) is decoded by ocsfparquet on its
+// reader's goroutine, row group by row group: in place from a file, held
+// whole (up to MaxParquet) from a stream.
 //
 // Goroutines: Run owns all of them. One reader per input in flight (at most
 // Options.Readers at once) gunzips and frames; Options.Workers workers
