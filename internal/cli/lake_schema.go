@@ -25,7 +25,7 @@ engine, made from the schema Parapet writes its files with:
             projection (the regions and accounts the lake holds now are enumerated: run it again when
             new ones appear)
   --glue    a JSON array of Glue TableInput documents (aws glue create-table --table-input)
-  --duckdb  CREATE VIEW statements over read_parquet, for the tables that have files
+  --duckdb  CREATE VIEW statements over read_parquet (an empty view for a table without files yet)
 
 The lake is listed (not read) to learn its tables, regions, accounts and first day.`,
 		Example: `  parapet lake schema --lake /srv/lake --duckdb | duckdb lake.db

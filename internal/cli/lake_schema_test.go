@@ -32,7 +32,7 @@ func TestLakeSchema(t *testing.T) {
 		t.Fatalf("glue: exit %d: %s\n%s", code, errOut, out)
 	}
 	out, errOut, code = run(t, "", "lake", "schema", "--lake", lakeDir, "--duckdb")
-	if code != ExitOK || strings.Count(out, "CREATE OR REPLACE VIEW") != 1 || !strings.Contains(out, "VIEW api_activity AS") {
+	if code != ExitOK || strings.Count(out, "CREATE OR REPLACE VIEW") != 6 || strings.Count(out, "read_parquet(") != 1 || !strings.Contains(out, "VIEW api_activity AS") {
 		t.Fatalf("duckdb: exit %d: %s\n%s", code, errOut, out)
 	}
 	for _, args := range [][]string{{"lake", "schema", "--lake", lakeDir}, {"lake", "schema", "--lake", lakeDir, "--athena", "--glue"}} {

@@ -135,9 +135,9 @@ func (l *Lake) Holdings(ctx context.Context) (Holdings, error) {
 // or s3://bucket/prefix). Athena and Glue tables are partitioned by
 // region, accountid and eventday with partition projection: the regions
 // and accounts of h are enumerated (none: the values must be named in each
-// query), days from h's first day to now. DuckDB views are made only for
-// the tables h holds files of (read_parquet fails on a glob matching
-// nothing); the others are listed as comments.
+// query), days from h's first day to now. DuckDB views read the files of
+// the tables h holds files of; the others are empty views of the same
+// columns (read_parquet fails on a glob matching nothing).
 func Schema(f SchemaFormat, root string, h Holdings) ([]byte, error) {
 	s3 := strings.HasPrefix(root, "s3://")
 	if !s3 {
@@ -235,7 +235,14 @@ func Schema(f SchemaFormat, root string, h Holdings) ([]byte, error) {
 		}
 		for _, t := range Tables {
 			if !slices.Contains(h.Tables, t) {
-				fmt.Fprintf(&b, "-- %s: no files yet (read_parquet needs at least one)\n", t)
+				// read_parquet fails on a glob matching nothing: an empty
+				// view of the same columns, so that queries over every
+				// table work. Run schema again once it has files.
+				fmt.Fprintf(&b, "-- %s: no files yet\nCREATE OR REPLACE VIEW %s AS SELECT ", t, t)
+				for _, c := range cols {
+					fmt.Fprintf(&b, "CAST(NULL AS %s) AS \"%s\", ", duckType(c.Type), c.Name)
+				}
+				b.WriteString("CAST(NULL AS VARCHAR) AS region, CAST(NULL AS VARCHAR) AS accountId, CAST(NULL AS VARCHAR) AS eventDay WHERE false;\n")
 				continue
 			}
 			// hive_types_autocast = false: an account id is text (leading
@@ -247,6 +254,30 @@ func Schema(f SchemaFormat, root string, h Holdings) ([]byte, error) {
 		return nil, fmt.Errorf("lake: unknown schema format %d", f)
 	}
 	return []byte(b.String()), nil
+}
+
+// duckType is the DuckDB type of a Hive type of Columns.
+func duckType(hive string) string {
+	switch hive {
+	case "timestamp":
+		return "TIMESTAMPTZ" // Parquet's UTC-adjusted timestamps read as such
+	case "int":
+		return "INTEGER"
+	case "bigint":
+		return "BIGINT"
+	case "string":
+		return "VARCHAR"
+	case "boolean":
+		return "BOOLEAN"
+	case "float":
+		return "FLOAT"
+	case "double":
+		return "DOUBLE"
+	}
+	if e, ok := strings.CutPrefix(hive, "array<"); ok {
+		return duckType(strings.TrimSuffix(e, ">")) + "[]"
+	}
+	return "BLOB"
 }
 
 // projection is the partition projection table properties of a table at
