@@ -222,3 +222,65 @@ func TestCorruptRowGroup(t *testing.T) {
 		t.Errorf("%d events, errors %v", len(evs), errs)
 	}
 }
+
+// TestSourceVersion1: Security Lake's first source version (OCSF
+// 1.0.0-rc.2) names the actor differently: uid is the principal id, uuid
+// the ARN, account_uid flat, session.mfa; CloudTrail calls are class 3005.
+func TestSourceVersion1(t *testing.T) {
+	type user struct {
+		Type          *string `parquet:"type,optional"`
+		UID           *string `parquet:"uid,optional"`
+		UUID          *string `parquet:"uuid,optional"`
+		AccountUID    *string `parquet:"account_uid,optional"`
+		CredentialUID *string `parquet:"credential_uid,optional"`
+	}
+	type session struct {
+		MFA    *bool   `parquet:"mfa,optional"`
+		Issuer *string `parquet:"issuer,optional"`
+	}
+	type actor struct {
+		User    *user    `parquet:"user,optional"`
+		Session *session `parquet:"session,optional"`
+	}
+	type cloud struct {
+		Region     *string `parquet:"region,optional"`
+		AccountUID *string `parquet:"account_uid,optional"`
+	}
+	type rec struct {
+		Metadata    *ocsftest.Metadata `parquet:"metadata,optional"`
+		Time        int64              `parquet:"time"`
+		Cloud       *cloud             `parquet:"cloud,optional"`
+		API         *ocsftest.API      `parquet:"api,optional"`
+		Actor       *actor             `parquet:"actor,optional"`
+		SrcEndpoint *ocsftest.Endpoint `parquet:"src_endpoint,optional"`
+		ClassUID    int32              `parquet:"class_uid"`
+		Unmapped    map[string]string  `parquet:"unmapped,optional"`
+	}
+	S := ocsftest.S
+	mfa := true
+	data := encode(t, []rec{{
+		Metadata: &ocsftest.Metadata{UID: S("v1-1"), Product: &ocsftest.Product{Name: S("CloudTrail"), Version: S("1.08")}},
+		Time:     ocsftest.T0.UnixMilli(), ClassUID: 3005,
+		Cloud: &cloud{Region: S("us-east-1"), AccountUID: S("444455556666")},
+		API: &ocsftest.API{Operation: S("StopLogging"), Service: &ocsftest.Service{Name: S("cloudtrail.amazonaws.com")},
+			Request: &ocsftest.Request{Data: S(`{"name":"org-trail"}`)}},
+		Actor: &actor{User: &user{Type: S("AssumedRole"), UID: S("AROAEXAMPLEV1:ops"), UUID: S("arn:aws:sts::444455556666:assumed-role/ops/ops"),
+			AccountUID: S("444455556666"), CredentialUID: S("ASIAEXAMPLEV1000001")},
+			Session: &session{MFA: &mfa, Issuer: S("arn:aws:iam::444455556666:role/ops")}},
+		SrcEndpoint: &ocsftest.Endpoint{IP: S("192.0.2.44")},
+		Unmapped:    map[string]string{"eventType": "AwsApiCall", "recipientAccountId": "444455556666"},
+	}}, 0)
+	evs, bad := decodeAll(t, data)
+	if len(bad) > 0 || len(evs) != 1 {
+		t.Fatalf("%d events, bad %v", len(evs), bad)
+	}
+	e := evs[0]
+	if a := e.Actor; a.ARN != "arn:aws:sts::444455556666:assumed-role/ops/ops" || a.PrincipalID != "AROAEXAMPLEV1:ops" || a.Account != "444455556666" ||
+		a.AccessKeyID != "ASIAEXAMPLEV1000001" || a.MFA != event.True || a.SessionIssuerARN != "arn:aws:iam::444455556666:role/ops" {
+		t.Errorf("actor %+v", a)
+	}
+	if e.Source != event.SourceCloudTrail || e.API.Operation != "StopLogging" || e.Cloud.Account != "444455556666" || e.Cloud.Region != "us-east-1" ||
+		jsonscan.GetString(e.Raw.Data, "requestParameters.name") != "org-trail" || jsonscan.GetString(e.Raw.Data, "eventType") != "AwsApiCall" {
+		t.Errorf("event %+v\n%s", e, e.Raw.Data)
+	}
+}
