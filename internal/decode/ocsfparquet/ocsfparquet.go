@@ -63,14 +63,8 @@ func Open(r io.ReaderAt, size int64, name string) (f *File, err error) {
 	}
 	root := pf.Schema()
 	for _, c := range []string{"class_uid", "time", "metadata"} {
-		if _, ok := root.Lookup(c); !ok {
-			if c == "metadata" || c == "time" {
-				// metadata.* leaves only: Lookup names leaves.
-				if hasField(root, c) {
-					continue
-				}
-			}
-			return nil, &decode.Error{File: name, Offset: 0, Err: fmt.Errorf("%w", ErrNotOCSF)}
+		if !hasField(root, c) {
+			return nil, &decode.Error{File: name, Offset: 0, Err: ErrNotOCSF}
 		}
 	}
 	f = &File{name: name, size: size, pf: pf}
@@ -295,8 +289,11 @@ func int96Millis(v deprecated.Int96) int64 {
 	return (day-2440588)*86_400_000 + nanos/1_000_000
 }
 
-// list is an array under assembly.
-type list struct{ items []any }
+// list is an array under assembly; isMap: a MAP's key_value pairs.
+type list struct {
+	items []any
+	isMap bool
+}
 
 // assemble rebuilds a record from a row's leaf values (Dremel's record
 // assembly, leaf by leaf).
@@ -424,7 +421,7 @@ func insert(rec map[string]any, lf *leaf, idx []int, d int, v parquet.Value) err
 
 func newNode(s *step) any {
 	if s.array {
-		return &list{}
+		return &list{isMap: s.isMap}
 	}
 	return map[string]any{}
 }
@@ -446,22 +443,16 @@ func finish(v any) any {
 		}
 		return x
 	case *list:
-		isMap := len(x.items) > 0
 		out := make([]any, len(x.items))
 		for i, e := range x.items {
 			out[i] = finish(e)
-			m, ok := out[i].(map[string]any)
-			if !ok || len(m) != 2 || m["key"] == nil {
-				isMap = false
-			} else if _, ok := m["value"]; !ok {
-				isMap = false
-			}
 		}
-		if isMap {
+		if x.isMap {
 			obj := make(map[string]any, len(out))
 			for _, e := range out {
-				m := e.(map[string]any)
-				obj[fmt.Sprint(m["key"])] = m["value"]
+				if m, ok := e.(map[string]any); ok && m["key"] != nil {
+					obj[fmt.Sprint(m["key"])] = m["value"]
+				}
 			}
 			return obj
 		}
