@@ -105,7 +105,7 @@ func generic(rec map[string]any, ev *event.Event) error {
 func CloudTrail(rec map[string]any) map[string]any {
 	ct := map[string]any{}
 	// Unmapped members first: the mapped ones below win.
-	if um, ok := get(rec, "unmapped").(map[string]any); ok {
+	if um, ok := unmapped(rec); ok {
 		for k, v := range um {
 			s, isStr := v.(string)
 			var val any = v
@@ -361,7 +361,7 @@ func ASFF(rec map[string]any) map[string]any {
 	if get(rec, fi) == nil {
 		fi = "finding" // OCSF 1.0.0-rc.2
 	}
-	um, _ := get(rec, "unmapped").(map[string]any)
+	um, _ := unmapped(rec)
 	fromUnmapped := func(k string) string {
 		if s, ok := um[k].(string); ok {
 			return s
@@ -431,6 +431,19 @@ func ASFF(rec map[string]any) map[string]any {
 		f["Resources"] = res
 	}
 	return f
+}
+
+// unmapped is the record's unmapped object: a MAP column (source
+// version 2), or JSON text.
+func unmapped(rec map[string]any) (map[string]any, bool) {
+	switch v := get(rec, "unmapped").(type) {
+	case map[string]any:
+		return v, true
+	case string:
+		m, ok := jsonValue(v).(map[string]any)
+		return m, ok
+	}
+	return nil, false
 }
 
 // get follows a dotted path through objects.

@@ -254,7 +254,7 @@ func TestSourceVersion1(t *testing.T) {
 		Actor       *actor             `parquet:"actor,optional"`
 		SrcEndpoint *ocsftest.Endpoint `parquet:"src_endpoint,optional"`
 		ClassUID    int32              `parquet:"class_uid"`
-		Unmapped    map[string]string  `parquet:"unmapped,optional"`
+		Unmapped    *string            `parquet:"unmapped,optional"` // JSON text here
 	}
 	S := ocsftest.S
 	mfa := true
@@ -268,7 +268,7 @@ func TestSourceVersion1(t *testing.T) {
 			AccountUID: S("444455556666"), CredentialUID: S("ASIAEXAMPLEV1000001")},
 			Session: &session{MFA: &mfa, Issuer: S("arn:aws:iam::444455556666:role/ops")}},
 		SrcEndpoint: &ocsftest.Endpoint{IP: S("192.0.2.44")},
-		Unmapped:    map[string]string{"eventType": "AwsApiCall", "recipientAccountId": "444455556666"},
+		Unmapped:    S(`{"eventType":"AwsApiCall","recipientAccountId":"444455556666","additionalEventData":{"SignatureVersion":"SigV4"}}`),
 	}}, 0)
 	evs, bad := decodeAll(t, data)
 	if len(bad) > 0 || len(evs) != 1 {
@@ -280,7 +280,8 @@ func TestSourceVersion1(t *testing.T) {
 		t.Errorf("actor %+v", a)
 	}
 	if e.Source != event.SourceCloudTrail || e.API.Operation != "StopLogging" || e.Cloud.Account != "444455556666" || e.Cloud.Region != "us-east-1" ||
-		jsonscan.GetString(e.Raw.Data, "requestParameters.name") != "org-trail" || jsonscan.GetString(e.Raw.Data, "eventType") != "AwsApiCall" {
+		jsonscan.GetString(e.Raw.Data, "requestParameters.name") != "org-trail" || jsonscan.GetString(e.Raw.Data, "eventType") != "AwsApiCall" ||
+		jsonscan.GetString(e.Raw.Data, "additionalEventData.SignatureVersion") != "SigV4" {
 		t.Errorf("event %+v\n%s", e, e.Raw.Data)
 	}
 }
