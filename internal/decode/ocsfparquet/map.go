@@ -1,6 +1,7 @@
 package ocsfparquet
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,7 +156,7 @@ func CloudTrail(rec map[string]any) map[string]any {
 		}
 	}
 
-	id, _ := ct["userIdentity"].(map[string]any)
+	id := object(ct["userIdentity"])
 	if id == nil {
 		id = map[string]any{}
 	}
@@ -176,7 +177,7 @@ func CloudTrail(rec map[string]any) map[string]any {
 	created := sessionTime(rec)
 	mfa := first(str(rec, "actor.session.is_mfa"), str(rec, "actor.session.mfa"))
 	if issuer != "" || created != "" || mfa != "" {
-		sc, _ := id["sessionContext"].(map[string]any)
+		sc := object(id["sessionContext"])
 		if sc == nil {
 			sc = map[string]any{}
 		}
@@ -193,7 +194,7 @@ func CloudTrail(rec map[string]any) map[string]any {
 			}
 			sc["sessionIssuer"] = si
 		}
-		attrs, _ := sc["attributes"].(map[string]any)
+		attrs := object(sc["attributes"])
 		if attrs == nil {
 			attrs = map[string]any{}
 		}
@@ -233,7 +234,7 @@ func CloudTrail(rec map[string]any) map[string]any {
 	// A console sign-in's outcome and MFA, where the record keeps them
 	// outside unmapped.
 	if ct["eventName"] == "ConsoleLogin" {
-		re, _ := ct["responseElements"].(map[string]any)
+		re := object(ct["responseElements"])
 		if re == nil {
 			re = map[string]any{}
 		}
@@ -249,7 +250,7 @@ func CloudTrail(rec map[string]any) map[string]any {
 			}
 		}
 		if v := first(str(rec, "is_mfa"), str(rec, "mfa")); v != "" {
-			ad, _ := ct["additionalEventData"].(map[string]any)
+			ad := object(ct["additionalEventData"])
 			if ad == nil {
 				ad = map[string]any{}
 			}
@@ -440,8 +441,8 @@ func unmapped(rec map[string]any) (map[string]any, bool) {
 	case map[string]any:
 		return v, true
 	case string:
-		m, ok := jsonValue(v).(map[string]any)
-		return m, ok
+		m := object(jsonValue(v))
+		return m, m != nil
 	}
 	return nil, false
 }
@@ -569,18 +570,31 @@ func arnAccount(arn string) string {
 }
 
 // jsonValue reads text that holds JSON (an object or a list) as that
-// value; other text stays text.
+// value, kept as its text (object parses it where it is to be changed);
+// other text stays text.
 func jsonValue(s string) any {
 	t := strings.TrimSpace(s)
-	if len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-		dec := json.NewDecoder(strings.NewReader(t))
-		dec.UseNumber()
-		var v any
-		if dec.Decode(&v) == nil && !dec.More() {
-			return v
-		}
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid([]byte(t)) {
+		return json.RawMessage(t)
 	}
 	return s
+}
+
+// object is v as an object to change: a map, or JSON text of an object
+// parsed; nil otherwise.
+func object(v any) map[string]any {
+	switch x := v.(type) {
+	case map[string]any:
+		return x
+	case json.RawMessage:
+		dec := json.NewDecoder(bytes.NewReader(x))
+		dec.UseNumber()
+		var m map[string]any
+		if dec.Decode(&m) == nil {
+			return m
+		}
+	}
+	return nil
 }
 
 // dataValue is api.request.data or api.response.data as CloudTrail's
