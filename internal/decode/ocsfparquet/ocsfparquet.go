@@ -17,7 +17,6 @@ package ocsfparquet
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,11 +88,17 @@ func (f *File) NumRows() int64 { return f.pf.NumRows() }
 // (skipped records, asff.ErrSkipped, included) and each stretch of the
 // file that cannot be read, located by file offset (the row group's first
 // page) and row number. Each returns emit's first error.
-func (f *File) Each(emit func(*event.Event) error, fail func(*decode.Error)) error {
+func (f *File) Each(emit func(*event.Event) error, fail func(*decode.Error)) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fail(&decode.Error{File: f.name, Offset: max(f.size-8, 0), Err: fmt.Errorf("corrupt Parquet metadata: %v", p)})
+			err = nil
+		}
+	}()
 	rowBase := int64(0)
 	for gi, rg := range f.pf.RowGroups() {
 		off := groupOffset(f.pf, gi)
-		n, err := f.group(rg, rowBase, off, emit, fail)
+		_, err := f.group(rg, rowBase, off, emit, fail)
 		rowBase += rg.NumRows()
 		if err != nil {
 			var de *decode.Error
@@ -105,7 +110,6 @@ func (f *File) Each(emit func(*event.Event) error, fail func(*decode.Error)) err
 			}
 			return err
 		}
-		_ = n
 	}
 	return nil
 }
@@ -463,9 +467,4 @@ func finish(v any) any {
 		}
 	}
 	return v
-}
-
-// JSON is a record as JSON (keys in order).
-func JSON(rec map[string]any) ([]byte, error) {
-	return json.Marshal(rec)
 }
