@@ -30,6 +30,7 @@ func BenchmarkDecodeCloudTrail(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
 	b.ResetTimer()
 	var n int
 	for b.Loop() {
