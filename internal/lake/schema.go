@@ -231,7 +231,7 @@ func Schema(f SchemaFormat, root string, h Holdings) ([]byte, error) {
 		b.WriteByte('\n')
 	case DuckDB:
 		if s3 {
-			b.WriteString("INSTALL httpfs; LOAD httpfs;\n")
+			b.WriteString("INSTALL httpfs; LOAD httpfs; INSTALL aws; LOAD aws;\n-- AWS credentials from the environment, a profile or the instance role:\nCREATE OR REPLACE SECRET parapet_lake (TYPE s3, PROVIDER credential_chain);\n")
 		}
 		for _, t := range Tables {
 			if !slices.Contains(h.Tables, t) {

@@ -258,7 +258,7 @@ func TestSchemaDuckDB(t *testing.T) {
 		t.Errorf("empty view:\n%s", empty)
 	}
 	out, err = Schema(DuckDB, "s3://sec-lake/p", held)
-	if err != nil || !strings.HasPrefix(string(out), "INSTALL httpfs; LOAD httpfs;\n") || !strings.Contains(string(out), "read_parquet('s3://sec-lake/p/ext/api_activity/1.0/*/*/*/*.parquet'") {
+	if err != nil || !strings.HasPrefix(string(out), "INSTALL httpfs; LOAD httpfs; INSTALL aws; LOAD aws;\n") || !strings.Contains(string(out), "read_parquet('s3://sec-lake/p/ext/api_activity/1.0/*/*/*/*.parquet'") {
 		t.Errorf("s3 lake (%v):\n%s", err, out)
 	}
 }
