@@ -46,6 +46,7 @@ type File struct {
 	size   int64
 	pf     *parquet.File
 	leaves []leaf
+	top    int // top-level fields
 }
 
 // Open reads the footer of the Parquet file r of size bytes, named name in
@@ -68,6 +69,7 @@ func Open(r io.ReaderAt, size int64, name string) (f *File, err error) {
 	}
 	f = &File{name: name, size: size, pf: pf}
 	f.leaves = leavesOf(root)
+	f.top = len(root.Fields())
 	return f, nil
 }
 
@@ -191,6 +193,7 @@ type step struct {
 	isMap    bool // a MAP group: key_value elements become an object
 	item     bool // the element node of a LIST: the item itself, unnamed
 	leaf     bool
+	fields   int // a group's fields: the size of its object
 }
 
 // leavesOf lists the leaves of a schema in column order.
@@ -223,6 +226,8 @@ func leavesOf(root parquet.Node) []leaf {
 		}
 		if n.Leaf() {
 			s.leaf = true
+		} else {
+			s.fields = len(n.Fields())
 		}
 		path = append(path[:len(path):len(path)], s)
 		if n.Leaf() {
@@ -302,7 +307,7 @@ type list struct {
 // assemble rebuilds a record from a row's leaf values (Dremel's record
 // assembly, leaf by leaf).
 func (f *File) assemble(row parquet.Row) (map[string]any, error) {
-	rec := map[string]any{}
+	rec := make(map[string]any, f.top)
 	col := -1
 	var idx []int // per repetition level, the current index
 	for _, v := range row {
@@ -401,10 +406,7 @@ func insert(rec map[string]any, lf *leaf, idx []int, d int, v parquet.Value) err
 				return fmt.Errorf("column %s: inconsistent nesting", pathName(lf))
 			}
 			if d < s.def {
-				if _, set := m[s.name]; !set {
-					m[s.name] = nil
-				}
-				return nil
+				return nil // null: left out, as JSON would drop it
 			}
 			at = slot{m: m, key: s.name}
 		}
@@ -427,7 +429,7 @@ func newNode(s *step) any {
 	if s.array {
 		return &list{isMap: s.isMap}
 	}
-	return map[string]any{}
+	return make(map[string]any, s.fields)
 }
 
 func pathName(lf *leaf) string {
