@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/decode"
+	"github.com/parapet-sec/parapet/internal/decode/asff"
 	"github.com/parapet-sec/parapet/internal/decode/ocsfparquet"
 	"github.com/parapet-sec/parapet/internal/decode/ocsfparquet/ocsftest"
 	"github.com/parapet-sec/parapet/internal/event"
@@ -283,5 +284,17 @@ func TestSourceVersion1(t *testing.T) {
 		jsonscan.GetString(e.Raw.Data, "requestParameters.name") != "org-trail" || jsonscan.GetString(e.Raw.Data, "eventType") != "AwsApiCall" ||
 		jsonscan.GetString(e.Raw.Data, "additionalEventData.SignatureVersion") != "SigV4" {
 		t.Errorf("event %+v\n%s", e, e.Raw.Data)
+	}
+}
+
+// TestGuardDutyThroughSecurityHub: a GuardDuty finding Security Hub
+// passed on is skipped as its ASFF copy is (Parapet reads GuardDuty
+// natively), reported as skipped, not as bad input.
+func TestGuardDutyThroughSecurityHub(t *testing.T) {
+	f := ocsftest.Findings()[0]
+	f.Unmapped = map[string]string{"ProductArn": "arn:aws:securityhub:eu-west-1::product/aws/guardduty", "GeneratorId": "arn:aws:guardduty:eu-west-1:111122223333:detector/example"}
+	evs, bad := decodeAll(t, encode(t, []ocsftest.SecurityFinding{f}, 0))
+	if len(evs) != 0 || len(bad) != 1 || !errors.Is(bad[0], asff.ErrSkipped) || !strings.Contains(bad[0].Error(), "row 0") {
+		t.Errorf("events %d, errors %v", len(evs), bad)
 	}
 }
