@@ -19,14 +19,17 @@ func newEvents(io IO) *cobra.Command {
 		Use:   "events PATH...",
 		Short: "Decode telemetry and print normalized events",
 		Long: `Decode CloudTrail (S3 log files, JSON lines, arrays, EventBridge events, CloudWatch Logs exports),
-VPC Flow Logs and GuardDuty findings, plain or gzip, from files, folders (walked recursively) or
-stdin (-), and print one normalized event per line. The format is detected from the content.
+VPC Flow Logs and GuardDuty findings, plain or gzip, and AWS Security Lake's OCSF Parquet files
+(CloudTrail, VPC flow and Security Hub sources: aws/<SOURCE>/…/eventDay=…/*.parquet), from files,
+folders (walked recursively), s3://bucket/prefix or stdin (-), and print one normalized event per
+line. The format is detected from the content.
 
 Exit status: 0 when all input decoded, 3 when some input was bad (reported on stderr and
 skipped; the rest is still printed), 1 on other errors, 2 on usage errors.`,
 		Example: `  parapet events AWSLogs/ > events.jsonl
   parapet events --format ocsf trail.json.gz
-  zcat flows.log.gz | parapet events --format table -`,
+  zcat flows.log.gz | parapet events --format table -
+  parapet events s3://aws-security-data-lake-eu-west-1-abc/aws/CLOUD_TRAIL_MGMT/2.0/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("events needs at least one PATH (or - for stdin)")

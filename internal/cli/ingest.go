@@ -64,7 +64,7 @@ func (f *ingestFlags) registerOrder(fs *pflag.FlagSet) {
 // bad-input messages on stderr. It returns ExitBadInput (through the
 // caller) when some input was bad.
 func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func(*ingest.Batch), emit func(*ingest.Batch) error) (ingest.Stats, error) {
-	inputs, enrich, done, err := f.open(io, paths)
+	inputs, enrich, done, err := f.open(ctx, io, paths)
 	if err != nil {
 		return ingest.Stats{}, err
 	}
@@ -86,15 +86,16 @@ func (f *ingestFlags) run(ctx context.Context, io IO, paths []string, mapFn func
 	return st, err
 }
 
-// open checks the flags, lists the inputs and loads the enrichment they
-// ask for (nil: none); done releases it.
-func (f *ingestFlags) open(io IO, paths []string) (inputs []ingest.Input, enrichFn func(*event.Event), done func(), err error) {
+// open checks the flags, lists the inputs (files, folders, stdin and
+// s3://bucket/prefix: an AWS Security Lake bucket, say) and loads the
+// enrichment they ask for (nil: none); done releases it.
+func (f *ingestFlags) open(ctx context.Context, io IO, paths []string) (inputs []ingest.Input, enrichFn func(*event.Event), done func(), err error) {
 	switch f.progress {
 	case "auto", "always", "never":
 	default:
 		return nil, nil, nil, usagef("--progress: want auto, always or never, got %q", f.progress)
 	}
-	inputs, err = file.Inputs(paths, io.In)
+	inputs, err = importInputs(ctx, io, paths)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -227,7 +228,7 @@ func (f *ingestFlags) summary(io IO, st ingest.Stats, read int64, elapsed time.D
 // a run holds little more than its findings. It prints the summary line
 // and the bad-input messages on stderr.
 func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, stateless func([]event.Event) *detect.Batch, mayFind func([]event.Event, []bool) []bool, emit func([]event.Event, *detect.Batch) error) (ingest.Stats, detect.OrderStats, error) {
-	inputs, enrich, done, err := f.openOrdered(io, paths)
+	inputs, enrich, done, err := f.openOrdered(ctx, io, paths)
 	if err != nil {
 		return ingest.Stats{}, detect.OrderStats{}, err
 	}
@@ -274,12 +275,12 @@ func (f *ingestFlags) detect(ctx context.Context, io IO, paths []string, statele
 // openOrdered is open for a run sorted by event time: inputs in the
 // order of the times in their names (under the S3 key layout nearly
 // event-time order, which is cheapest to sort), and --sort-memory checked.
-func (f *ingestFlags) openOrdered(io IO, paths []string) ([]ingest.Input, func(*event.Event), func(), error) {
+func (f *ingestFlags) openOrdered(ctx context.Context, io IO, paths []string) ([]ingest.Input, func(*event.Event), func(), error) {
 	if f.sortMemory == 0 {
 		return nil, nil, nil, usagef("--sort-memory: want a positive number of bytes")
 	}
 	f.timeOrder = true
-	return f.open(io, paths)
+	return f.open(ctx, io, paths)
 }
 
 // detectEncoded is detect for a run in which nothing keeps state across
@@ -288,7 +289,7 @@ func (f *ingestFlags) openOrdered(io IO, paths []string) ([]ingest.Input, func(*
 // bytes are held, to be handed to emit in event-time order (copies of a
 // record passed over).
 func (f *ingestFlags) detectEncoded(ctx context.Context, io IO, paths []string, encode func([]event.Event) ([][]byte, error), emit func(payload []byte) error) (ingest.Stats, detect.OrderStats, error) {
-	inputs, enrich, done, err := f.openOrdered(io, paths)
+	inputs, enrich, done, err := f.openOrdered(ctx, io, paths)
 	if err != nil {
 		return ingest.Stats{}, detect.OrderStats{}, err
 	}

@@ -55,7 +55,7 @@ lays out custom sources:
 
 readable by Athena, DuckDB or Spark. An event is written once however often it is offered.`,
 	}
-	cmd.AddCommand(newLakeImport(io), newLakeCompact(io), newLakePrune(io))
+	cmd.AddCommand(newLakeImport(io), newLakeCompact(io), newLakePrune(io), newLakeSchema(io))
 	return cmd
 }
 
@@ -70,7 +70,8 @@ func newLakeImport(io IO) *cobra.Command {
 		Use:   "import PATH...",
 		Short: "Backfill the lake from historical logs: files, folders and s3://bucket/prefix",
 		Long: `Decode every input the events command reads (CloudTrail, VPC Flow Logs, GuardDuty, Security Hub,
-Azure and Google Cloud logs; plain or gzip; files, folders walked recursively, s3://bucket/prefix) on all
+Azure and Google Cloud logs; AWS Security Lake's OCSF Parquet; plain or gzip; files, folders walked
+recursively, s3://bucket/prefix) on all
 cores and write its events into the lake. Events already there are passed over, so an import can be run
 again. Inputs done are listed in a checkpoint file once their events are in the lake: an interrupted
 import run again resumes where it stopped.
@@ -78,7 +79,8 @@ import run again resumes where it stopped.
 Exit status: 0 when all input decoded, 3 when some input was bad (reported and skipped), 1 on other
 errors, 2 on usage errors.`,
 		Example: `  parapet lake import --lake /srv/lake AWSLogs/
-  parapet lake import --lake s3://sec-lake/parapet s3://org-trail/AWSLogs/o-abc123/`,
+  parapet lake import --lake s3://sec-lake/parapet s3://org-trail/AWSLogs/o-abc123/
+  parapet lake import --lake /srv/lake s3://aws-security-data-lake-eu-west-1-abc/aws/CLOUD_TRAIL_MGMT/2.0/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("lake import needs at least one PATH")

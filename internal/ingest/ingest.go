@@ -1,6 +1,9 @@
 // Package ingest turns inputs (files, stdin, later S3/SQS and HTTP bodies)
 // into normalized events: it detects each input's format by content,
-// frames it, decodes on all cores and hands batches on in input order.
+// frames it, decodes on all cores and hands batches on in input order. A
+// Parquet file (AWS Security Lake's OCSF) is decoded by ocsfparquet on its
+// reader's goroutine, row group by row group: in place from a file, held
+// whole (up to MaxParquet) from a stream.
 //
 // Goroutines: Run owns all of them. One reader per input in flight (at most
 // Options.Readers at once) gunzips and frames; Options.Workers workers
@@ -28,6 +31,7 @@ import (
 
 	"github.com/parapet-sec/parapet/internal/decode"
 	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
+	"github.com/parapet-sec/parapet/internal/decode/ocsfparquet"
 	"github.com/parapet-sec/parapet/internal/decode/vpcflow"
 	"github.com/parapet-sec/parapet/internal/event"
 )
@@ -283,6 +287,10 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 	br := bufPool.Get().(*bufio.Reader)
 	br.Reset(countingReader{rc, &opt.Counters.BytesRead})
 	defer bufPool.Put(br)
+	if magic, _ := br.Peek(len(ocsfparquet.Magic)); ocsfparquet.Is(magic) {
+		readParquet(ctx, idx, in, rc, br, opt, work, q)
+		return
+	}
 	var r io.Reader = br
 	hint := int64(-1)
 	if in.Size > 0 {
@@ -353,6 +361,81 @@ func read(ctx context.Context, idx int, in Input, opt Options, work chan<- *Batc
 		if !send(ctx, &Batch{Input: idx, Name: in.Name, chunk: ch, flow: flow}, work, q) {
 			return
 		}
+	}
+}
+
+// MaxParquet bounds a Parquet file read from a stream (an S3 object),
+// which is held in memory to be read at offsets; files on disk are read
+// in place.
+const MaxParquet = 1 << 30
+
+// parquetBatch is how many events of a Parquet file a batch holds.
+const parquetBatch = 1024
+
+// readParquet decodes a Parquet file of OCSF records (AWS Security Lake)
+// on the reader's goroutine and queues its events in batches.
+func readParquet(ctx context.Context, idx int, in Input, rc io.ReadCloser, br *bufio.Reader, opt Options, work chan<- *Batch, q chan<- *Batch) {
+	fail := func(e *decode.Error) {
+		sendNote(ctx, idx, in, e, false, opt, q)
+	}
+	var ra io.ReaderAt
+	size := in.Size
+	if r, ok := rc.(io.ReaderAt); ok && size > 0 {
+		// Read in place; count the bytes of the file the reader did not.
+		ra = r
+		defer opt.Counters.BytesRead.Add(max(size-int64(br.Buffered()), 0))
+	} else {
+		data, err := io.ReadAll(io.LimitReader(br, MaxParquet+1))
+		if err != nil {
+			fail(&decode.Error{File: in.Name, Offset: int64(len(data)), Err: fmt.Errorf("read: %w", err)})
+			return
+		}
+		if len(data) > MaxParquet {
+			fail(&decode.Error{File: in.Name, Offset: MaxParquet, Err: fmt.Errorf("a Parquet file over %d MiB read from a stream: not read", MaxParquet>>20)})
+			return
+		}
+		ra, size = bytes.NewReader(data), int64(len(data))
+	}
+	f, err := ocsfparquet.Open(ra, size, in.Name)
+	if err != nil {
+		var de *decode.Error
+		if !errors.As(err, &de) {
+			de = &decode.Error{File: in.Name, Err: err}
+		}
+		fail(de)
+		return
+	}
+	b := &Batch{Input: idx, Name: in.Name}
+	flush := func() error {
+		if len(b.Events) == 0 && len(b.Errors) == 0 && len(b.Skipped) == 0 {
+			return nil
+		}
+		opt.Counters.Events.Add(int64(len(b.Events)))
+		if !send(ctx, b, work, q) {
+			return ctx.Err()
+		}
+		b = &Batch{Input: idx, Name: in.Name}
+		return nil
+	}
+	err = f.Each(func(ev *event.Event) error {
+		ev.Origin = event.Origin{File: in.Name}
+		b.Events = append(b.Events, *ev)
+		if len(b.Events) >= parquetBatch {
+			return flush()
+		}
+		return nil
+	}, func(e *decode.Error) {
+		if Skipped(e.Err) {
+			b.Skipped = append(b.Skipped, e)
+		} else {
+			b.Errors = append(b.Errors, e)
+		}
+		if len(b.Errors)+len(b.Skipped) >= parquetBatch {
+			_ = flush() // bounded; a cancelled run stops at the next event
+		}
+	})
+	if err == nil {
+		_ = flush()
 	}
 }
 
