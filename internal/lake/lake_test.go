@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -8,8 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
@@ -152,8 +155,13 @@ func TestRoundTrip(t *testing.T) {
 		APIService: "s3.amazonaws.com", APIOperation: "GetBucketAcl", ResourceARNs: []string{"arn:aws:s3:::reports-111122223333"},
 		ErrorCode: "AccessDenied",
 	}
-	if !strings.Contains(r.OCSF, `"operation":"GetBucketAcl"`) || !strings.Contains(r.OCSF, `"class_uid":6003`) {
-		t.Errorf("ocsf column = %s, want the OCSF record of the call", r.OCSF)
+	// A CloudTrail call's OCSF is made again from its native record, not
+	// stored; a flow record's (no native JSON to make it from) is stored.
+	if r.OCSF != "" {
+		t.Errorf("ocsf column = %s, want null for a CloudTrail call", r.OCSF)
+	}
+	if js, err := r.OCSFJSON(); err != nil || !strings.Contains(string(js), `"operation":"GetBucketAcl"`) || !strings.Contains(string(js), `"class_uid":6003`) {
+		t.Errorf("OCSFJSON = %s, %v, want the OCSF record of the call", js, err)
 	}
 	if !strings.Contains(string(r.Raw), `"eventID":"ct-5"`) {
 		t.Errorf("raw column = %s, want the native record", r.Raw)
@@ -165,6 +173,12 @@ func TestRoundTrip(t *testing.T) {
 	fl := got["ext/network_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/"][0]
 	if fl.SrcIP != "10.0.1.5" || fl.DstIP != "203.0.113.9" || !strings.HasPrefix(string(fl.Raw), "2 111122223333 eni-") {
 		t.Errorf("flow row = %+v", fl)
+	}
+	if !strings.Contains(fl.OCSF, `"class_uid":4001`) {
+		t.Errorf("flow row ocsf column = %s, want its OCSF record", fl.OCSF)
+	}
+	if js, err := fl.OCSFJSON(); err != nil || string(js) != fl.OCSF {
+		t.Errorf("flow row OCSFJSON = %s, %v, want its ocsf column", js, err)
 	}
 	gd := got["ext/detection_finding/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/"][0]
 	if gd.SeverityID != 3 || gd.Severity != "Medium" || gd.Source != "guardduty" {
@@ -569,5 +583,97 @@ func TestFromConfig(t *testing.T) {
 	}
 	if o := FromConfig(c.Lake, c.Data); o.Path != "s3://sec-lake/p" || o.RollSize != 1<<20 || o.RollAge != 2*time.Minute {
 		t.Errorf("options = %+v", o)
+	}
+}
+
+// TestScanColumns: Scan reads row groups column by column; what it reads
+// is what parquet-go's row reader (ReadFile) reads, but the ocsf column,
+// over every column, with lists empty, of one and of two values, and
+// several pages and row groups.
+func TestScanColumns(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{RollSize: 1 << 30})
+	evs := append(manyCalls(40_000, t0), sample()...)
+	evs[7].Resources = nil // no resource: an empty list between full ones
+	evs[8].Resources = append(evs[8].Resources, event.Resource{UID: "arn:aws:s3:::second"})
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Row{}
+	for _, rows := range readLake(t, w.Lake) {
+		for _, r := range rows {
+			r.OCSF = ""
+			if len(r.ResourceARNs) == 0 {
+				r.ResourceARNs = nil
+			}
+			want[r.EventUID] = r
+		}
+	}
+	got := map[string]Row{}
+	var mu sync.Mutex
+	st, err := w.ScanParallel(ctx, Filter{}, time.Time{}, time.Time{}, 2, func(rows []Row) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			got[r.EventUID] = r
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != len(evs) || st.RowGroups < 3 {
+		t.Fatalf("%d rows in files, %d row groups scanned: want %d rows, several row groups", len(want), st.RowGroups, len(evs))
+	}
+	if len(got[evs[8].ID].ResourceARNs) != 2 || len(got[evs[7].ID].ResourceARNs) != 0 {
+		t.Errorf("resource lists %v, %v: want two ARNs, none", got[evs[8].ID].ResourceARNs, got[evs[7].ID].ResourceARNs)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("scanned rows (-file rows +scanned):\n%s", d)
+	}
+}
+
+// TestWriteCopies: rows hold copies of what Write was given (strings too:
+// a decoder's may alias a buffer it reuses), which the caller may reuse
+// once Write returns.
+func TestWriteCopies(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{})
+	evs := manyCalls(10, t0)
+	want := mustRows(t, evs)
+	for i := range want {
+		want[i].Raw = slices.Clone(want[i].Raw)
+		want[i].ActorARN = strings.Clone(want[i].ActorARN)
+	}
+	var bufs [][]byte
+	for i := range evs {
+		b := []byte(evs[i].Actor.ARN)
+		bufs = append(bufs, b)
+		evs[i].Actor.ARN = unsafe.String(&b[0], len(b))
+	}
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range evs {
+		clear(evs[i].Raw.Data)
+		clear(bufs[i])
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Row{}
+	for _, rows := range readLake(t, w.Lake) {
+		for _, r := range rows {
+			got[r.EventUID] = r
+		}
+	}
+	for _, r := range want {
+		g := got[r.EventUID]
+		if !bytes.Equal(g.Raw, r.Raw) || g.ActorARN != r.ActorARN {
+			t.Fatalf("row %s: raw %q, actor %q; want the record and actor as written", r.EventUID, g.Raw, g.ActorARN)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"sync"
 	"time"
@@ -64,37 +63,6 @@ func sourceOf(name string) event.Source {
 		}
 	}
 	return event.SourceUnknown
-}
-
-// scanRow is Row without the OCSF column, which a scan does not decode
-// (hunting reads the promoted columns and the native record). The same
-// fields in the same order: a scanRow converts to a Row.
-type scanRow struct {
-	Time             int64    `parquet:"time,timestamp(millisecond),delta"` // event time, ms since the epoch, UTC
-	ClassUID         int32    `parquet:"class_uid"`
-	ClassName        string   `parquet:"class_name,dict"`
-	ActivityID       int32    `parquet:"activity_id"`
-	SeverityID       int32    `parquet:"severity_id"`
-	Severity         string   `parquet:"severity,dict"`
-	StatusID         int32    `parquet:"status_id"`
-	EventUID         string   `parquet:"event_uid"`
-	Source           string   `parquet:"source,dict"`
-	Account          string   `parquet:"account_id,dict"`
-	Region           string   `parquet:"cloud_region,dict"`
-	ActorARN         string   `parquet:"actor_arn,dict"`
-	ActorType        string   `parquet:"actor_type,dict"`
-	PrincipalID      string   `parquet:"principal_id,dict"`
-	AccessKeyID      string   `parquet:"access_key_id,dict"`
-	SessionName      string   `parquet:"session_name,dict"`
-	SessionIssuerARN string   `parquet:"session_issuer_arn,dict"`
-	SrcIP            string   `parquet:"src_ip,dict"`
-	DstIP            string   `parquet:"dst_ip,dict"`
-	APIService       string   `parquet:"api_service,dict"`
-	APIOperation     string   `parquet:"api_operation,dict"`
-	ResourceARNs     []string `parquet:"resource_arns,list"`
-	ErrorCode        string   `parquet:"error_code,dict"`
-	OCSF             string   `parquet:"-"`
-	Raw              []byte   `parquet:"raw"`
 }
 
 // ScanStats count what a scan read and passed over.
@@ -221,18 +189,16 @@ func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, st *ScanSt
 				continue
 			}
 		}
-		r := parquet.NewGenericRowGroupReader[scanRow](rg)
-		rows := make([]scanRow, rg.NumRows())
-		n, err := r.Read(rows)
-		r.Close()
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("lake: read %s: %w", file.Key, err)
+		rows, err := readRowGroup(file.Key, rg, nil)
+		if err != nil {
+			return err
 		}
+		n := len(rows)
 		st.Rows += int64(n)
-		kept := make([]Row, 0, n)
-		for _, row := range rows[:n] {
+		kept := rows[:0]
+		for _, row := range rows {
 			if row.Time >= lo && row.Time <= hi {
-				kept = append(kept, Row(row))
+				kept = append(kept, row)
 			}
 		}
 		st.RowsMatched += int64(len(kept))

@@ -1,0 +1,121 @@
+package lake
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// A scan reads a row group column by column, page by page, into Rows:
+// parquet-go's generic reader assembles each row as a parquet.Row and
+// then a Go value by reflection, which was most of a hunt's time. Every
+// column but ocsf is read (hunting rebuilds events from the native record
+// and the promoted columns); values are copied into one arena per row
+// group, so that rows outlive the file's pages.
+
+// columnSetters fill a Row field from a value of a top-level column.
+var columnSetters = map[string]func(r *Row, v parquet.Value, a *arena){
+	"time":               func(r *Row, v parquet.Value, _ *arena) { r.Time = v.Int64() },
+	"class_uid":          func(r *Row, v parquet.Value, _ *arena) { r.ClassUID = v.Int32() },
+	"class_name":         func(r *Row, v parquet.Value, a *arena) { r.ClassName = a.value(v) },
+	"activity_id":        func(r *Row, v parquet.Value, _ *arena) { r.ActivityID = v.Int32() },
+	"severity_id":        func(r *Row, v parquet.Value, _ *arena) { r.SeverityID = v.Int32() },
+	"severity":           func(r *Row, v parquet.Value, a *arena) { r.Severity = a.value(v) },
+	"status_id":          func(r *Row, v parquet.Value, _ *arena) { r.StatusID = v.Int32() },
+	"event_uid":          func(r *Row, v parquet.Value, a *arena) { r.EventUID = a.value(v) },
+	"source":             func(r *Row, v parquet.Value, a *arena) { r.Source = a.value(v) },
+	"account_id":         func(r *Row, v parquet.Value, a *arena) { r.Account = a.value(v) },
+	"cloud_region":       func(r *Row, v parquet.Value, a *arena) { r.Region = a.value(v) },
+	"actor_arn":          func(r *Row, v parquet.Value, a *arena) { r.ActorARN = a.value(v) },
+	"actor_type":         func(r *Row, v parquet.Value, a *arena) { r.ActorType = a.value(v) },
+	"principal_id":       func(r *Row, v parquet.Value, a *arena) { r.PrincipalID = a.value(v) },
+	"access_key_id":      func(r *Row, v parquet.Value, a *arena) { r.AccessKeyID = a.value(v) },
+	"session_name":       func(r *Row, v parquet.Value, a *arena) { r.SessionName = a.value(v) },
+	"session_issuer_arn": func(r *Row, v parquet.Value, a *arena) { r.SessionIssuerARN = a.value(v) },
+	"src_ip":             func(r *Row, v parquet.Value, a *arena) { r.SrcIP = a.value(v) },
+	"dst_ip":             func(r *Row, v parquet.Value, a *arena) { r.DstIP = a.value(v) },
+	"api_service":        func(r *Row, v parquet.Value, a *arena) { r.APIService = a.value(v) },
+	"api_operation":      func(r *Row, v parquet.Value, a *arena) { r.APIOperation = a.value(v) },
+	"error_code":         func(r *Row, v parquet.Value, a *arena) { r.ErrorCode = a.value(v) },
+	"raw":                func(r *Row, v parquet.Value, a *arena) { r.Raw = a.bytes(v.ByteArray()) },
+	"resource_arns":      func(r *Row, v parquet.Value, a *arena) { r.ResourceARNs = append(r.ResourceARNs, a.value(v)) },
+}
+
+// value is a byte-array value's text in a; the same text as the previous
+// value (a dictionary column, rows sorted by time) is not copied again.
+func (a *arena) value(v parquet.Value) string {
+	b := v.ByteArray()
+	if len(b) == 0 {
+		return ""
+	}
+	if a.last != "" && a.last == unsafe.String(&b[0], len(b)) {
+		return a.last
+	}
+	a.last = a.str(unsafe.String(&b[0], len(b)))
+	return a.last
+}
+
+// readRowGroup reads the n rows of rg (in file) into rows, which it
+// returns (grown as needed), every column but ocsf.
+func readRowGroup(file string, rg parquet.RowGroup, rows []Row) ([]Row, error) {
+	n := int(rg.NumRows())
+	rows = append(rows[:0], make([]Row, n)...)
+	schema := rg.Schema()
+	chunks := rg.ColumnChunks()
+	var a arena
+	vals := make([]parquet.Value, 1024)
+	for _, path := range schema.Columns() {
+		set := columnSetters[path[0]]
+		if set == nil {
+			continue // ocsf, or a column this version does not know
+		}
+		leaf, _ := schema.Lookup(path...)
+		repeated := leaf.MaxRepetitionLevel > 0
+		a.last = ""
+		at := -1
+		pages := chunks[leaf.ColumnIndex].Pages()
+		err := func() error {
+			defer pages.Close()
+			for {
+				p, err := pages.ReadPage()
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				vr := p.Values()
+				for {
+					k, err := vr.ReadValues(vals)
+					for _, v := range vals[:k] {
+						if !repeated || v.RepetitionLevel() == 0 {
+							at++
+						}
+						if at >= n {
+							parquet.Release(p)
+							return fmt.Errorf("column %s holds more than the row group's %d rows", path[0], n)
+						}
+						if v.DefinitionLevel() == leaf.MaxDefinitionLevel && !v.IsNull() {
+							set(&rows[at], v, &a)
+						}
+					}
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						parquet.Release(p)
+						return err
+					}
+				}
+				parquet.Release(p)
+			}
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("lake: read %s column %s: %w", file, path[0], err)
+		}
+	}
+	return rows, nil
+}
