@@ -58,9 +58,75 @@ func (a *arena) value(v parquet.Value) string {
 	return a.last
 }
 
-// readRowGroup reads the n rows of rg (in file) into rows, which it
-// returns (grown as needed), every column but ocsf.
-func readRowGroup(file string, rg parquet.RowGroup, rows []Row) ([]Row, error) {
+// stringColumns are the promoted columns of one string each, which
+// Filter.Equal may name.
+var stringColumns = map[string]bool{}
+
+func init() {
+	for c := range columnSetters {
+		switch c {
+		case "time", "class_uid", "activity_id", "severity_id", "status_id", "raw", "resource_arns":
+		default:
+			stringColumns[c] = true
+		}
+	}
+}
+
+// equal reports whether the row's columns hold the values of eq.
+func (r *Row) equal(eq map[string]string) bool {
+	for c, v := range eq {
+		if r.column(c) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// column is the value of a promoted string column.
+func (r *Row) column(name string) string {
+	switch name {
+	case "class_name":
+		return r.ClassName
+	case "severity":
+		return r.Severity
+	case "event_uid":
+		return r.EventUID
+	case "source":
+		return r.Source
+	case "account_id":
+		return r.Account
+	case "cloud_region":
+		return r.Region
+	case "actor_arn":
+		return r.ActorARN
+	case "actor_type":
+		return r.ActorType
+	case "principal_id":
+		return r.PrincipalID
+	case "access_key_id":
+		return r.AccessKeyID
+	case "session_name":
+		return r.SessionName
+	case "session_issuer_arn":
+		return r.SessionIssuerARN
+	case "src_ip":
+		return r.SrcIP
+	case "dst_ip":
+		return r.DstIP
+	case "api_service":
+		return r.APIService
+	case "api_operation":
+		return r.APIOperation
+	case "error_code":
+		return r.ErrorCode
+	}
+	return ""
+}
+
+// readRowGroup reads the rows of rg (in file) into rows, which it returns
+// (grown as needed): the columns named in only (nil: every column but
+// ocsf).
+func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]bool) ([]Row, error) {
 	n := int(rg.NumRows())
 	rows = append(rows[:0], make([]Row, n)...)
 	schema := rg.Schema()
@@ -69,7 +135,7 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row) ([]Row, error) {
 	vals := make([]parquet.Value, 1024)
 	for _, path := range schema.Columns() {
 		set := columnSetters[path[0]]
-		if set == nil {
+		if set == nil || only != nil && !only[path[0]] {
 			continue // ocsf, or a column this version does not know
 		}
 		leaf, _ := schema.Lookup(path...)

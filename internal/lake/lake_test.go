@@ -677,3 +677,61 @@ func TestWriteCopies(t *testing.T) {
 		}
 	}
 }
+
+// TestScanEqual: Filter.Equal keeps the rows of one access key; the row
+// groups whose Bloom filter rules the key out are not read, nor the
+// pages of the others when no row holds it.
+func TestScanEqual(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{RollSize: 1 << 30})
+	evs := manyCalls(40_000, t0) // three row groups in one file
+	for _, i := range []int{20_000, 20_001, 20_500} {
+		evs[i].Actor.AccessKeyID = "AKIAEXAMPLEONLYHERE"
+	}
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := w.Files(ctx, Filter{})
+	var size int64
+	for _, f := range files {
+		size += f.Size
+	}
+	scan := func(eq map[string]string) ([]string, ScanStats) {
+		t.Helper()
+		var got []string
+		st, err := w.Scan(ctx, Filter{Equal: eq}, time.Time{}, time.Time{}, func(rows []Row) error {
+			got = append(got, uids(rows)...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, st
+	}
+	got, st := scan(map[string]string{"access_key_id": "AKIAEXAMPLEONLYHERE"})
+	if d := cmp.Diff([]string{"call-020000", "call-020001", "call-020500"}, got); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+	if st.RowGroups != 3 || st.Pruned != 2 || st.BytesRead*2 > size {
+		t.Errorf("stats %+v (files of %d bytes): want 2 of 3 row groups pruned, less than half the bytes read", st, size)
+	}
+	got, _ = scan(map[string]string{"access_key_id": "ASIAEXAMPLEKEY00007", "api_operation": "PutObject"})
+	var want []string
+	for _, e := range evs {
+		if e.Actor.AccessKeyID == "ASIAEXAMPLEKEY00007" && e.API.Operation == "PutObject" {
+			want = append(want, e.ID)
+		}
+	}
+	if len(want) == 0 || len(got) != len(want) {
+		t.Errorf("two columns: %d rows, want %d (> 0)", len(got), len(want))
+	}
+	if got, st = scan(map[string]string{"access_key_id": "AKIAEXAMPLENOWHERE0"}); len(got) != 0 || st.Pruned != 3 || st.Rows != 0 {
+		t.Errorf("a key in no row: %d rows, stats %+v, want none read", len(got), st)
+	}
+	if _, err := w.Scan(ctx, Filter{Equal: map[string]string{"raw": "x"}}, time.Time{}, time.Time{}, func([]Row) error { return nil }); err == nil {
+		t.Errorf("Equal on raw: no error")
+	}
+}

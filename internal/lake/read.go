@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -69,6 +71,7 @@ func sourceOf(name string) event.Source {
 type ScanStats struct {
 	Files, FilesRead    int   // files in the partitions selected; files read
 	RowGroups, Skipped  int   // row groups in the files read; of those, passed over by their time statistics
+	Pruned              int   // and passed over by Filter.Equal (a Bloom filter, or no row of the value)
 	Rows, RowsMatched   int64 // rows decoded; rows in the time range
 	BytesRead           int64 // bytes of the files read
 	PartitionsSelected  int
@@ -95,6 +98,11 @@ func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Tim
 	}
 	if !until.IsZero() && f.To == "" {
 		f.To = until.Add(-time.Millisecond).UTC().Format("20060102")
+	}
+	for c := range f.Equal {
+		if !stringColumns[c] {
+			return st, fmt.Errorf("lake: %q is not a promoted string column", c)
+		}
 	}
 	all, err := l.Files(ctx, Filter{})
 	if err != nil {
@@ -133,7 +141,7 @@ func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Tim
 	for i := range workers {
 		wg.Go(func() {
 			for file := range work {
-				if err := l.scanFile(ctx, file, lo, hi, &stats[i], fn); err != nil {
+				if err := l.scanFile(ctx, file, lo, hi, f.Equal, &stats[i], fn); err != nil {
 					errs[i] = err
 					cancel()
 					return
@@ -156,6 +164,7 @@ feed:
 		st.BytesRead += s.BytesRead
 		st.RowGroups += s.RowGroups
 		st.Skipped += s.Skipped
+		st.Pruned += s.Pruned
 		st.Rows += s.Rows
 		st.RowsMatched += s.RowsMatched
 	}
@@ -165,21 +174,53 @@ feed:
 	return st, ctx.Err()
 }
 
-func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, st *ScanStats, fn func([]Row) error) error {
-	data, err := l.dest.get(ctx, file.Key)
-	if err != nil {
-		return fmt.Errorf("lake: %w", err)
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[string]string, st *ScanStats, fn func([]Row) error) error {
+	var pf *parquet.File
+	if len(equal) == 0 {
+		// every row group is likely read: the whole file in one read
+		data, err := l.dest.get(ctx, file.Key)
+		if err != nil {
+			return fmt.Errorf("lake: %w", err)
+		}
+		st.BytesRead += int64(len(data))
+		if pf, err = parquet.OpenFile(bytes.NewReader(data), int64(len(data)), parquet.SkipBloomFilters(true)); err != nil {
+			return fmt.Errorf("lake: open %s: %w", file.Key, err)
+		}
+	} else {
+		// the footer, the Bloom filters, then only the pages read
+		ra, done, err := l.dest.readerAt(ctx, file.Key)
+		if err != nil {
+			return fmt.Errorf("lake: %w", err)
+		}
+		defer done()
+		cr := &countingReader{r: ra}
+		defer func() { st.BytesRead += cr.n.Load() }()
+		if pf, err = parquet.OpenFile(cr, file.Size, parquet.SkipPageIndex(true)); err != nil {
+			return fmt.Errorf("lake: open %s: %w", file.Key, err)
+		}
 	}
 	st.FilesRead++
-	st.BytesRead += int64(len(data))
-	pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return fmt.Errorf("lake: open %s: %w", file.Key, err)
-	}
 	leaf, ok := pf.Schema().Lookup("time")
 	if !ok {
 		return fmt.Errorf("lake: %s: no time column", file.Key)
 	}
+	eqCols := map[string]bool{"time": true}
+	for c := range equal {
+		eqCols[c] = true
+	}
+row:
 	for i, rg := range pf.RowGroups() {
 		st.RowGroups++
 		if s := pf.Metadata().RowGroups[i].Columns[leaf.ColumnIndex].MetaData.Statistics; len(s.MinValue) == 8 && len(s.MaxValue) == 8 {
@@ -189,15 +230,45 @@ func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, st *ScanSt
 				continue
 			}
 		}
-		rows, err := readRowGroup(file.Key, rg, nil)
+		var keep []bool
+		if len(equal) > 0 {
+			for c, v := range equal {
+				cl, ok := pf.Schema().Lookup(c)
+				if !ok {
+					st.Pruned++
+					continue row
+				}
+				if bf := rg.ColumnChunks()[cl.ColumnIndex].BloomFilter(); bf != nil {
+					if has, err := bf.Check(parquet.ValueOf(v)); err == nil && !has {
+						st.Pruned++
+						continue row
+					}
+				}
+			}
+			cols, err := readRowGroup(file.Key, rg, nil, eqCols)
+			if err != nil {
+				return err
+			}
+			keep = make([]bool, len(cols))
+			hit := false
+			for j := range cols {
+				keep[j] = cols[j].Time >= lo && cols[j].Time <= hi && cols[j].equal(equal)
+				hit = hit || keep[j]
+			}
+			if !hit {
+				st.Pruned++
+				continue
+			}
+		}
+		rows, err := readRowGroup(file.Key, rg, nil, nil)
 		if err != nil {
 			return err
 		}
 		n := len(rows)
 		st.Rows += int64(n)
 		kept := rows[:0]
-		for _, row := range rows {
-			if row.Time >= lo && row.Time <= hi {
+		for j, row := range rows {
+			if row.Time >= lo && row.Time <= hi && (keep == nil || keep[j]) {
 				kept = append(kept, row)
 			}
 		}
