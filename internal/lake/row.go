@@ -33,17 +33,17 @@ type Row struct {
 	// named alike: engines add the partition keys as columns themselves).
 	Account          string   `parquet:"account_id,dict"`
 	Region           string   `parquet:"cloud_region,dict"`
-	ActorARN         string   `parquet:"actor_arn,zstd"`
+	ActorARN         string   `parquet:"actor_arn"`
 	ActorType        string   `parquet:"actor_type,dict"`
-	PrincipalID      string   `parquet:"principal_id,zstd"`
-	AccessKeyID      string   `parquet:"access_key_id,zstd"`
-	SessionName      string   `parquet:"session_name,zstd"`
-	SessionIssuerARN string   `parquet:"session_issuer_arn,zstd"`
-	SrcIP            string   `parquet:"src_ip,zstd"`
-	DstIP            string   `parquet:"dst_ip,zstd"`
+	PrincipalID      string   `parquet:"principal_id"`
+	AccessKeyID      string   `parquet:"access_key_id"`
+	SessionName      string   `parquet:"session_name"`
+	SessionIssuerARN string   `parquet:"session_issuer_arn"`
+	SrcIP            string   `parquet:"src_ip"`
+	DstIP            string   `parquet:"dst_ip"`
 	APIService       string   `parquet:"api_service,dict"`
 	APIOperation     string   `parquet:"api_operation,dict"`
-	ResourceARNs     []string `parquet:"resource_arns,list,zstd"`
+	ResourceARNs     []string `parquet:"resource_arns,list"`
 	ErrorCode        string   `parquet:"error_code,dict"`
 	// OCSF is the OCSF 1.8 record (without raw_data) as JSON, for events
 	// Event does not rebuild from Raw; null for the others (CloudTrail
