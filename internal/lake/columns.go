@@ -185,3 +185,70 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 	}
 	return rows, nil
 }
+
+// readRowsAt reads the rows of rg at idx (ascending row numbers), every
+// column but ocsf: for each, only the pages holding them (found by the
+// file's offset index), so that a few rows cost a few pages.
+func readRowsAt(file string, rg parquet.RowGroup, idx []int) ([]Row, error) {
+	rows := make([]Row, len(idx))
+	schema := rg.Schema()
+	chunks := rg.ColumnChunks()
+	var a arena
+	vals := make([]parquet.Value, 1024)
+	for _, path := range schema.Columns() {
+		set := columnSetters[path[0]]
+		if set == nil {
+			continue
+		}
+		leaf, _ := schema.Lookup(path...)
+		repeated := leaf.MaxRepetitionLevel > 0
+		a.last = ""
+		pages := chunks[leaf.ColumnIndex].Pages()
+		err := func() error {
+			defer pages.Close()
+			for k := 0; k < len(idx); {
+				first := idx[k]
+				if err := pages.SeekToRow(int64(first)); err != nil {
+					return err
+				}
+				p, err := pages.ReadPage()
+				if err != nil {
+					return fmt.Errorf("row %d: %w", first, err) // io.EOF too: the row is not there
+				}
+				end := first + int(p.NumRows())
+				row := first - 1
+				vr := p.Values()
+				for {
+					n, err := vr.ReadValues(vals)
+					for _, v := range vals[:n] {
+						if !repeated || v.RepetitionLevel() == 0 {
+							row++
+							for k < len(idx) && idx[k] < row {
+								k++
+							}
+						}
+						if k < len(idx) && idx[k] == row && v.DefinitionLevel() == leaf.MaxDefinitionLevel && !v.IsNull() {
+							set(&rows[k], v, &a)
+						}
+					}
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						parquet.Release(p)
+						return err
+					}
+				}
+				parquet.Release(p)
+				for k < len(idx) && idx[k] < end {
+					k++
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("lake: read %s column %s: %w", file, path[0], err)
+		}
+	}
+	return rows, nil
+}

@@ -634,6 +634,31 @@ func TestScanColumns(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("scanned rows (-file rows +scanned):\n%s", d)
 	}
+	// With Filter.Equal, the rows are read page by page where they are
+	// (a third of them here, in every page).
+	for _, op := range []string{"PutObject", "GetBucketAcl"} {
+		wantOp := map[string]Row{}
+		for id, r := range want {
+			if r.APIOperation == op {
+				wantOp[id] = r
+			}
+		}
+		gotOp := map[string]Row{}
+		if _, err := w.Scan(ctx, Filter{Equal: map[string]string{"api_operation": op}}, time.Time{}, time.Time{}, func(rows []Row) error {
+			for _, r := range rows {
+				gotOp[r.EventUID] = r
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(wantOp) == 0 {
+			t.Fatalf("no %s row", op)
+		}
+		if d := cmp.Diff(wantOp, gotOp); d != "" {
+			t.Errorf("%s rows (-file rows +scanned):\n%s", op, d)
+		}
+	}
 }
 
 // TestWriteCopies: rows hold copies of what Write was given (strings too:

@@ -72,7 +72,7 @@ type ScanStats struct {
 	Files, FilesRead    int   // files in the partitions selected; files read
 	RowGroups, Skipped  int   // row groups in the files read; of those, passed over by their time statistics
 	Pruned              int   // and passed over by Filter.Equal (a Bloom filter, or no row of the value)
-	Rows, RowsMatched   int64 // rows decoded; rows in the time range
+	Rows, RowsMatched   int64 // rows decoded (with Filter.Equal: its columns); rows in the time range (and holding its values)
 	BytesRead           int64 // bytes of the files read
 	PartitionsSelected  int
 	PartitionsAvailable int
@@ -199,7 +199,8 @@ func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[
 			return fmt.Errorf("lake: open %s: %w", file.Key, err)
 		}
 	} else {
-		// the footer, the Bloom filters, then only the pages read
+		// the footer, page indexes and Bloom filters, then only the pages
+		// read
 		ra, done, err := l.dest.readerAt(ctx, file.Key)
 		if err != nil {
 			return fmt.Errorf("lake: %w", err)
@@ -207,7 +208,7 @@ func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[
 		defer done()
 		cr := &countingReader{r: ra}
 		defer func() { st.BytesRead += cr.n.Load() }()
-		if pf, err = parquet.OpenFile(cr, file.Size, parquet.SkipPageIndex(true)); err != nil {
+		if pf, err = parquet.OpenFile(cr, file.Size); err != nil {
 			return fmt.Errorf("lake: open %s: %w", file.Key, err)
 		}
 	}
@@ -230,7 +231,6 @@ row:
 				continue
 			}
 		}
-		var keep []bool
 		if len(equal) > 0 {
 			for c, v := range equal {
 				cl, ok := pf.Schema().Lookup(c)
@@ -249,16 +249,26 @@ row:
 			if err != nil {
 				return err
 			}
-			keep = make([]bool, len(cols))
-			hit := false
+			var at []int
 			for j := range cols {
-				keep[j] = cols[j].Time >= lo && cols[j].Time <= hi && cols[j].equal(equal)
-				hit = hit || keep[j]
+				if cols[j].Time >= lo && cols[j].Time <= hi && cols[j].equal(equal) {
+					at = append(at, j)
+				}
 			}
-			if !hit {
+			if len(at) == 0 {
 				st.Pruned++
 				continue
 			}
+			rows, err := readRowsAt(file.Key, rg, at)
+			if err != nil {
+				return err
+			}
+			st.Rows += int64(len(cols))
+			st.RowsMatched += int64(len(rows))
+			if err := fn(rows); err != nil {
+				return err
+			}
+			continue
 		}
 		rows, err := readRowGroup(file.Key, rg, nil, nil)
 		if err != nil {
@@ -267,8 +277,8 @@ row:
 		n := len(rows)
 		st.Rows += int64(n)
 		kept := rows[:0]
-		for j, row := range rows {
-			if row.Time >= lo && row.Time <= hi && (keep == nil || keep[j]) {
+		for _, row := range rows {
+			if row.Time >= lo && row.Time <= hi {
 				kept = append(kept, row)
 			}
 		}
