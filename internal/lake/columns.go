@@ -44,6 +44,33 @@ var columnSetters = map[string]func(r *Row, v parquet.Value, a *arena){
 	"resource_arns":      func(r *Row, v parquet.Value, a *arena) { r.ResourceARNs = append(r.ResourceARNs, a.value(v)) },
 }
 
+// columnKind is the physical type of a column a setter reads: a file
+// whose column of that name has another (not one Parapet wrote) is an
+// error, not values read as what they are not.
+func columnKind(name string) parquet.Kind {
+	switch name {
+	case "time":
+		return parquet.Int64
+	case "class_uid", "activity_id", "severity_id", "status_id":
+		return parquet.Int32
+	}
+	return parquet.ByteArray
+}
+
+// scanColumn returns the setter of a leaf column and its schema entry; nil
+// for the columns a scan does not read.
+func scanColumn(schema *parquet.Schema, path []string, only map[string]bool) (func(*Row, parquet.Value, *arena), parquet.LeafColumn, error) {
+	set := columnSetters[path[0]]
+	if set == nil || only != nil && !only[path[0]] {
+		return nil, parquet.LeafColumn{}, nil // ocsf, or a column this version does not know
+	}
+	leaf, _ := schema.Lookup(path...)
+	if k := leaf.Node.Type().Kind(); k != columnKind(path[0]) {
+		return nil, leaf, fmt.Errorf("column %s is %v, want %v", path[0], k, columnKind(path[0]))
+	}
+	return set, leaf, nil
+}
+
 // value is a byte-array value's text in a; the same text as the previous
 // value (a dictionary column, rows sorted by time) is not copied again.
 func (a *arena) value(v parquet.Value) string {
@@ -134,16 +161,18 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 	var a arena
 	vals := make([]parquet.Value, 1024)
 	for _, path := range schema.Columns() {
-		set := columnSetters[path[0]]
-		if set == nil || only != nil && !only[path[0]] {
-			continue // ocsf, or a column this version does not know
+		set, leaf, err := scanColumn(schema, path, only)
+		if err != nil {
+			return nil, fmt.Errorf("lake: read %s: %w", file, err)
 		}
-		leaf, _ := schema.Lookup(path...)
+		if set == nil {
+			continue
+		}
 		repeated := leaf.MaxRepetitionLevel > 0
 		a.last = ""
 		at := -1
 		pages := chunks[leaf.ColumnIndex].Pages()
-		err := func() error {
+		err = func() error {
 			defer pages.Close()
 			for {
 				p, err := pages.ReadPage()
@@ -196,15 +225,17 @@ func readRowsAt(file string, rg parquet.RowGroup, idx []int) ([]Row, error) {
 	var a arena
 	vals := make([]parquet.Value, 1024)
 	for _, path := range schema.Columns() {
-		set := columnSetters[path[0]]
+		set, leaf, err := scanColumn(schema, path, nil)
+		if err != nil {
+			return nil, fmt.Errorf("lake: read %s: %w", file, err)
+		}
 		if set == nil {
 			continue
 		}
-		leaf, _ := schema.Lookup(path...)
 		repeated := leaf.MaxRepetitionLevel > 0
 		a.last = ""
 		pages := chunks[leaf.ColumnIndex].Pages()
-		err := func() error {
+		err = func() error {
 			defer pages.Close()
 			for k := 0; k < len(idx); {
 				first := idx[k]

@@ -300,6 +300,9 @@ func (l *Lake) compactPartition(ctx context.Context, files []File, target int64,
 			}
 			for i := range rs {
 				r := &rs[i]
+				if r.Source == "cloudtrail" && len(r.Raw) > 0 && r.Raw[0] == '{' {
+					r.OCSF = "" // a file written before CloudTrail calls lost the column: Row.OCSFJSON makes it
+				}
 				k := r.key()
 				if seen[k] {
 					st.Duplicates++

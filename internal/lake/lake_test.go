@@ -760,3 +760,83 @@ func TestScanEqual(t *testing.T) {
 		t.Errorf("Equal on raw: no error")
 	}
 }
+
+// TestScanForeignFile: a file in the lake that Parapet did not write,
+// whose time column is text, is an error naming the file and the column,
+// not values read as what they are not.
+func TestScanForeignFile(t *testing.T) {
+	dir := t.TempDir()
+	type foreign struct {
+		Time   string `parquet:"time"`
+		Source string `parquet:"source"`
+		Raw    []byte `parquet:"raw"`
+	}
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, []foreign{{Time: "yesterday", Source: "x", Raw: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	key := "ext/api_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/p-foreign.parquet"
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, key)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, key), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := OpenLake(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eq := range []map[string]string{nil, {"source": "x"}} {
+		_, err = l.Scan(context.Background(), Filter{Equal: eq}, time.Time{}, time.Time{}, func([]Row) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "p-foreign.parquet") || !strings.Contains(err.Error(), "column time") {
+			t.Errorf("scan (Equal %v) of a foreign file: %v, want an error naming the file and the time column", eq, err)
+		}
+	}
+}
+
+// TestCompactDropsOCSF: compaction leaves out the OCSF JSON that files
+// written before it was made from the native record hold for CloudTrail
+// calls; a flow record keeps its own.
+func TestCompactDropsOCSF(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{})
+	evs := append(manyCalls(5, t0), sample()[6]) // five calls, a flow
+	rows := mustRows(t, evs)
+	var old []*Row
+	for i := range rows {
+		if rows[i].Source == "cloudtrail" {
+			rows[i].OCSF = `{"class_uid":6003}` // as the writer stored it before
+			old = append(old, &rows[i])
+		}
+	}
+	if _, _, err := w.writeFile(ctx, rowPartition(old[0]), old, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, manyCalls(10, t0.Add(time.Hour))[5:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, evs[5:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := w.Compact(ctx, CompactOptions{Target: 1 << 30}); err != nil || st.FilesMerged < 2 {
+		t.Fatalf("compact: %+v, %v; want the two files of calls merged", st, err)
+	}
+	n := 0
+	for _, rows := range readLake(t, w.Lake) {
+		for _, r := range rows {
+			n++
+			if r.Source == "cloudtrail" && r.OCSF != "" {
+				t.Errorf("call %s keeps its ocsf column after compaction: %s", r.EventUID, r.OCSF)
+			}
+			if r.Source == "vpcflow" && !strings.Contains(r.OCSF, `"class_uid":4001`) {
+				t.Errorf("flow %s: ocsf column %q, want its OCSF record", r.EventUID, r.OCSF)
+			}
+		}
+	}
+	if n != 11 {
+		t.Errorf("%d rows after compaction, want 11", n)
+	}
+}
