@@ -25,7 +25,8 @@
 // Row.OCSFJSON maps that to OCSF, so the column held nothing the raw one
 // does not, at the cost of building it (most of a write's time) and of
 // as many bytes again as the native record. Sources without a native
-// JSON record the decoders rebuild from (flow logs, findings) keep it.
+// JSON record the decoders rebuild from (flow logs, findings) keep it;
+// compaction drops it from CloudTrail rows of files written before.
 // The strings of a batch's rows are copied into a few large blocks (an
 // arena) rather than one allocation each; the columns whose values are
 // mostly distinct (actor, principal, key, session, addresses) are plain,
