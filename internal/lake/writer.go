@@ -412,15 +412,16 @@ type encodedFile struct {
 // prepareFile sorts and encodes rows as a file of p (writeFile without
 // the write, so that files can be encoded in parallel).
 func prepareFile(p Partition, rows []*Row, replaces []string) (encodedFile, error) {
-	sorted := make([]Row, len(rows))
-	for i, r := range rows {
-		sorted[i] = *r
-	}
 	// By time, then key: (source, event id) compare as the key strings
 	// (source\x00id\x00time) do for one time.
-	slices.SortFunc(sorted, func(a, b Row) int {
+	order := slices.Clone(rows)
+	slices.SortFunc(order, func(a, b *Row) int {
 		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Source, b.Source), cmp.Compare(a.EventUID, b.EventUID))
 	})
+	sorted := make([]Row, len(order))
+	for i, r := range order {
+		sorted[i] = *r
+	}
 	h := sha256.New()
 	var kb []byte
 	for i := range sorted {
