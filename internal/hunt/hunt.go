@@ -35,7 +35,8 @@ type Query struct {
 	Engine *detect.Engine
 	Where  *Filter // nil: every event
 	// Workers is how many files are read and matched at once (0: one
-	// per core).
+	// per core; eight per core for a scan pruned by a CEL filter's
+	// column == "value").
 	Workers int
 }
 
@@ -71,6 +72,12 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 			eq[c] = v
 		}
 		q.Filter.Equal = eq
+		if q.Workers <= 0 {
+			// A pruned scan mostly waits on small reads (footers, Bloom
+			// filters, a few pages; on S3 a request each) and holds few
+			// rows: more files at once.
+			workers = 8 * runtime.GOMAXPROCS(0)
+		}
 	}
 	scan, err := l.ScanParallel(ctx, q.Filter, q.Since, q.Until, workers, func(rows []lake.Row) error {
 		evs := make([]event.Event, 0, len(rows))
