@@ -43,7 +43,8 @@
 // not the ocsf column. With Filter.Equal, a row group whose Bloom filter
 // rules the value out is passed over, and in the others the filter's
 // columns are read first, the rest only if a row holds the values; the
-// file is read by ranges (its footer, Bloom filters and pages), not whole.
+// file is read by ranges (its footer, indexes, Bloom filters and pages),
+// not whole (but for S3 objects up to 8 MiB: one request).
 //
 // # Exactly once
 //

@@ -174,6 +174,11 @@ feed:
 	return st, ctx.Err()
 }
 
+// s3WholeMax is the size up to which a pruned scan gets an S3 object
+// whole: one request, rather than one for each of its footer, indexes,
+// Bloom filters and pages.
+const s3WholeMax = 8 << 20
+
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.ReaderAt
@@ -188,14 +193,16 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 
 func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[string]string, st *ScanStats, fn func([]Row) error) error {
 	var pf *parquet.File
-	if len(equal) == 0 {
-		// every row group is likely read: the whole file in one read
+	_, onS3 := l.dest.(*s3Dest)
+	if len(equal) == 0 || onS3 && file.Size <= s3WholeMax {
+		// every row group is likely read (or the object is small): the
+		// whole file in one read
 		data, err := l.dest.get(ctx, file.Key)
 		if err != nil {
 			return fmt.Errorf("lake: %w", err)
 		}
 		st.BytesRead += int64(len(data))
-		if pf, err = parquet.OpenFile(bytes.NewReader(data), int64(len(data)), parquet.SkipBloomFilters(true)); err != nil {
+		if pf, err = parquet.OpenFile(bytes.NewReader(data), int64(len(data)), parquet.SkipBloomFilters(len(equal) == 0)); err != nil {
 			return fmt.Errorf("lake: open %s: %w", file.Key, err)
 		}
 	} else {
