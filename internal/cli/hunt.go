@@ -130,7 +130,7 @@ detect prints them.`,
 				return err
 			})
 			fmt.Fprintf(io.Err, "parapet: hunt over %s: %d of %d partitions, %d files (%s), %d of %d row groups read; %d events in range, %d passed, %d findings in %.2f s\n",
-				l, st.PartitionsSelected, st.PartitionsAvailable, st.FilesRead, bytesHuman(st.BytesRead), st.RowGroups-st.Skipped, st.RowGroups,
+				l, st.PartitionsSelected, st.PartitionsAvailable, st.FilesRead, bytesHuman(st.BytesRead), st.RowGroups-st.Skipped-st.Pruned, st.RowGroups,
 				st.RowsMatched, st.Passed, st.Findings, time.Since(start).Seconds())
 			return err
 		},

@@ -4,18 +4,24 @@
 // whatever enrich loads) filed as the live pipeline files them, and CEL
 // filters over the lake's promoted columns.
 // Partitions are pruned by day, account and region, row groups by their
-// time statistics; one row group is held at a time.
+// time statistics and, for a CEL filter's top-level column == "value"
+// conjuncts, by the columns' Bloom filters and then by those columns
+// alone (the rest of a row group is read only when a row holds the
+// values); one row group is held at a time.
 package hunt
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
 
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/enrich"
@@ -38,7 +44,8 @@ type Query struct {
 	// nil: none.
 	Intel *enrich.Intel
 	// Workers is how many files are read and matched at once (0: one
-	// per core).
+	// per core; eight per core for a scan pruned by a CEL filter's
+	// column == "value").
 	Workers int
 }
 
@@ -64,6 +71,25 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	workers := q.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
+	}
+	if q.Where != nil && len(q.Where.equal) > 0 {
+		eq := maps.Clone(q.Filter.Equal)
+		if eq == nil {
+			eq = map[string]string{}
+		}
+		for c, v := range q.Where.equal {
+			if prev, seen := eq[c]; seen && prev != v {
+				v = "\x00" + prev + "\x00" + v // no row holds both
+			}
+			eq[c] = v
+		}
+		q.Filter.Equal = eq
+		if q.Workers <= 0 {
+			// A pruned scan mostly waits on small reads (footers, Bloom
+			// filters, a few pages; on S3 a request each) and holds few
+			// rows: more files at once.
+			workers = 8 * runtime.GOMAXPROCS(0)
+		}
 	}
 	findings := q.Engine != nil || q.Intel != nil
 	// Intel alone over addresses: the promoted src_ip and dst_ip columns
@@ -154,6 +180,49 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 //	access_key_id == "AKIA…" && api_operation.startsWith("Put")
 type Filter struct {
 	prg cel.Program
+	// equal are the expression's top-level conjuncts column == "value":
+	// a row that passes holds them, so the scan prunes by them
+	// (lake.Filter.Equal: Bloom filters, then those columns first).
+	equal map[string]string
+}
+
+// celColumns names the lake column of a string variable where it differs.
+var celColumns = map[string]string{"region": "cloud_region"}
+
+// equalities collects the column == "constant" conjuncts of e's top level
+// into eq.
+func equalities(e celast.Expr, eq map[string]string) {
+	if e.Kind() != celast.CallKind {
+		return
+	}
+	call := e.AsCall()
+	args := call.Args()
+	switch {
+	case call.FunctionName() == operators.LogicalAnd:
+		for _, a := range args {
+			equalities(a, eq)
+		}
+	case call.FunctionName() == operators.Equals && len(args) == 2:
+		id, lit := args[0], args[1]
+		if id.Kind() != celast.IdentKind {
+			id, lit = lit, id
+		}
+		if id.Kind() != celast.IdentKind || lit.Kind() != celast.LiteralKind {
+			return
+		}
+		v, ok := lit.AsLiteral().Value().(string)
+		name := id.AsIdent()
+		if !ok || name == "time" {
+			return
+		}
+		if c, ok := celColumns[name]; ok {
+			name = c
+		}
+		if prev, seen := eq[name]; seen && prev != v {
+			v = "\x00" + prev + "\x00" + v // two values: no row holds both; keep a value no row holds
+		}
+		eq[name] = v
+	}
 }
 
 // MaxCost bounds one evaluation.
@@ -188,7 +257,9 @@ func Compile(expr string) (*Filter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cel: %w", err)
 	}
-	return &Filter{prg: prg}, nil
+	f := &Filter{prg: prg, equal: map[string]string{}}
+	equalities(ast.NativeRep().Expr(), f.equal)
+	return f, nil
 }
 
 // Match evaluates the filter on a row.

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	kzstd "github.com/klauspost/compress/zstd"
+
 	"github.com/parapet-sec/parapet/internal/event"
 )
 
@@ -137,4 +139,30 @@ func BenchmarkLakeEncode(b *testing.B) {
 		events += int64(len(rows))
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkLakeZstdRaw is the floor under a write: the native records
+// alone, zstd-compressed at the writer's level in 1 MiB blocks (its page
+// size), on one goroutine.
+func BenchmarkLakeZstdRaw(b *testing.B) {
+	evs := benchEvents(50_000)
+	var all []byte
+	for i := range evs {
+		all = append(all, evs[i].Raw.Data...)
+	}
+	enc, err := kzstd.NewWriter(nil, kzstd.WithEncoderLevel(kzstd.SpeedFastest), kzstd.WithEncoderConcurrency(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []byte
+	var size int64
+	for b.Loop() {
+		size = 0
+		for off := 0; off < len(all); off += 1 << 20 {
+			out = enc.EncodeAll(all[off:min(off+1<<20, len(all))], out[:0])
+			size += int64(len(out))
+		}
+	}
+	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(size)/float64(len(evs)), "bytes/event")
 }

@@ -12,11 +12,39 @@
 // region or account is "unknown". Every file has the schema of Row: the
 // columns hunters filter on (time, account, region, class, activity,
 // actor ARN, principal id, access key id, session, source address, API
-// service and operation, resource ARNs, error code, severity), the OCSF
-// record as JSON and the native record, zstd-compressed, sorted by time,
-// with row-group and page statistics, page indexes and Bloom filters on
-// the access key, actor, principal, source address, operation and
-// event id columns.
+// service and operation, resource ARNs, error code, severity), the native
+// record and, for events the native record does not make again, the OCSF
+// record as JSON, zstd-compressed, sorted by time, with row-group and
+// page statistics, page indexes and Bloom filters on the access key,
+// actor, principal, source address, operation and event id columns.
+//
+// # Speed and size
+//
+// A CloudTrail call's OCSF JSON is not stored (the ocsf column is null):
+// Row.Event decodes the call again from its native record and
+// Row.OCSFJSON maps that to OCSF, so the column held nothing the raw one
+// does not, at the cost of building it (most of a write's time) and of
+// as many bytes again as the native record. Sources without a native
+// JSON record the decoders rebuild from (flow logs, findings) keep it;
+// compaction drops it from CloudTrail rows of files written before.
+// The strings of a batch's rows are copied into a few large blocks (an
+// arena) rather than one allocation each; the columns whose values are
+// mostly distinct (actor, principal, key, session, addresses) are plain,
+// not dictionary-encoded (a dictionary of distinct values costs a hash
+// insert per value and saves nothing); zstd runs at its fastest level,
+// which compresses the native records as small as the default level
+// does, but for event_uid (random ids, which the default level codes in
+// half the bytes); Flush encodes the files of several partitions on
+// several cores. What is left is mostly zstd on the native record and
+// parquet-go copying it into its column buffer.
+//
+// Scans read a row group column by column, page by page, into rows
+// (parquet-go's generic reader assembles every row by reflection), and
+// not the ocsf column. With Filter.Equal, a row group whose Bloom filter
+// rules the value out is passed over, and in the others the filter's
+// columns are read first, the rest only if a row holds the values; the
+// file is read by ranges (its footer, indexes, Bloom filters and pages),
+// not whole (but for S3 objects up to 8 MiB: one request).
 //
 // # Exactly once
 //

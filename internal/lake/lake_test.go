@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -8,8 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
@@ -152,8 +155,13 @@ func TestRoundTrip(t *testing.T) {
 		APIService: "s3.amazonaws.com", APIOperation: "GetBucketAcl", ResourceARNs: []string{"arn:aws:s3:::reports-111122223333"},
 		ErrorCode: "AccessDenied",
 	}
-	if !strings.Contains(r.OCSF, `"operation":"GetBucketAcl"`) || !strings.Contains(r.OCSF, `"class_uid":6003`) {
-		t.Errorf("ocsf column = %s, want the OCSF record of the call", r.OCSF)
+	// A CloudTrail call's OCSF is made again from its native record, not
+	// stored; a flow record's (no native JSON to make it from) is stored.
+	if r.OCSF != "" {
+		t.Errorf("ocsf column = %s, want null for a CloudTrail call", r.OCSF)
+	}
+	if js, err := r.OCSFJSON(); err != nil || !strings.Contains(string(js), `"operation":"GetBucketAcl"`) || !strings.Contains(string(js), `"class_uid":6003`) {
+		t.Errorf("OCSFJSON = %s, %v, want the OCSF record of the call", js, err)
 	}
 	if !strings.Contains(string(r.Raw), `"eventID":"ct-5"`) {
 		t.Errorf("raw column = %s, want the native record", r.Raw)
@@ -165,6 +173,12 @@ func TestRoundTrip(t *testing.T) {
 	fl := got["ext/network_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/"][0]
 	if fl.SrcIP != "10.0.1.5" || fl.DstIP != "203.0.113.9" || !strings.HasPrefix(string(fl.Raw), "2 111122223333 eni-") {
 		t.Errorf("flow row = %+v", fl)
+	}
+	if !strings.Contains(fl.OCSF, `"class_uid":4001`) {
+		t.Errorf("flow row ocsf column = %s, want its OCSF record", fl.OCSF)
+	}
+	if js, err := fl.OCSFJSON(); err != nil || string(js) != fl.OCSF {
+		t.Errorf("flow row OCSFJSON = %s, %v, want its ocsf column", js, err)
 	}
 	gd := got["ext/detection_finding/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/"][0]
 	if gd.SeverityID != 3 || gd.Severity != "Medium" || gd.Source != "guardduty" {
@@ -569,5 +583,260 @@ func TestFromConfig(t *testing.T) {
 	}
 	if o := FromConfig(c.Lake, c.Data); o.Path != "s3://sec-lake/p" || o.RollSize != 1<<20 || o.RollAge != 2*time.Minute {
 		t.Errorf("options = %+v", o)
+	}
+}
+
+// TestScanColumns: Scan reads row groups column by column; what it reads
+// is what parquet-go's row reader (ReadFile) reads, but the ocsf column,
+// over every column, with lists empty, of one and of two values, and
+// several pages and row groups.
+func TestScanColumns(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{RollSize: 1 << 30})
+	evs := append(manyCalls(40_000, t0), sample()...)
+	evs[7].Resources = nil // no resource: an empty list between full ones
+	evs[8].Resources = append(evs[8].Resources, event.Resource{UID: "arn:aws:s3:::second"})
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Row{}
+	for _, rows := range readLake(t, w.Lake) {
+		for _, r := range rows {
+			r.OCSF = ""
+			if len(r.ResourceARNs) == 0 {
+				r.ResourceARNs = nil
+			}
+			want[r.EventUID] = r
+		}
+	}
+	got := map[string]Row{}
+	var mu sync.Mutex
+	st, err := w.ScanParallel(ctx, Filter{}, time.Time{}, time.Time{}, 2, func(rows []Row) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			got[r.EventUID] = r
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != len(evs) || st.RowGroups < 3 {
+		t.Fatalf("%d rows in files, %d row groups scanned: want %d rows, several row groups", len(want), st.RowGroups, len(evs))
+	}
+	if len(got[evs[8].ID].ResourceARNs) != 2 || len(got[evs[7].ID].ResourceARNs) != 0 {
+		t.Errorf("resource lists %v, %v: want two ARNs, none", got[evs[8].ID].ResourceARNs, got[evs[7].ID].ResourceARNs)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("scanned rows (-file rows +scanned):\n%s", d)
+	}
+	// With Filter.Equal, the rows are read page by page where they are
+	// (a third of them here, in every page).
+	for _, op := range []string{"PutObject", "GetBucketAcl"} {
+		wantOp := map[string]Row{}
+		for id, r := range want {
+			if r.APIOperation == op {
+				wantOp[id] = r
+			}
+		}
+		gotOp := map[string]Row{}
+		if _, err := w.Scan(ctx, Filter{Equal: map[string]string{"api_operation": op}}, time.Time{}, time.Time{}, func(rows []Row) error {
+			for _, r := range rows {
+				gotOp[r.EventUID] = r
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(wantOp) == 0 {
+			t.Fatalf("no %s row", op)
+		}
+		if d := cmp.Diff(wantOp, gotOp); d != "" {
+			t.Errorf("%s rows (-file rows +scanned):\n%s", op, d)
+		}
+	}
+}
+
+// TestWriteCopies: rows hold copies of what Write was given (strings too:
+// a decoder's may alias a buffer it reuses), which the caller may reuse
+// once Write returns.
+func TestWriteCopies(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{})
+	evs := manyCalls(10, t0)
+	want := mustRows(t, evs)
+	for i := range want {
+		want[i].Raw = slices.Clone(want[i].Raw)
+		want[i].ActorARN = strings.Clone(want[i].ActorARN)
+	}
+	var bufs [][]byte
+	for i := range evs {
+		b := []byte(evs[i].Actor.ARN)
+		bufs = append(bufs, b)
+		evs[i].Actor.ARN = unsafe.String(&b[0], len(b))
+	}
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range evs {
+		clear(evs[i].Raw.Data)
+		clear(bufs[i])
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Row{}
+	for _, rows := range readLake(t, w.Lake) {
+		for _, r := range rows {
+			got[r.EventUID] = r
+		}
+	}
+	for _, r := range want {
+		g := got[r.EventUID]
+		if !bytes.Equal(g.Raw, r.Raw) || g.ActorARN != r.ActorARN {
+			t.Fatalf("row %s: raw %q, actor %q; want the record and actor as written", r.EventUID, g.Raw, g.ActorARN)
+		}
+	}
+}
+
+// TestScanEqual: Filter.Equal keeps the rows of one access key; the row
+// groups whose Bloom filter rules the key out are not read, nor the
+// pages of the others when no row holds it.
+func TestScanEqual(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{RollSize: 1 << 30})
+	evs := manyCalls(40_000, t0) // three row groups in one file
+	for _, i := range []int{20_000, 20_001, 20_500} {
+		evs[i].Actor.AccessKeyID = "AKIAEXAMPLEONLYHERE"
+	}
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := w.Files(ctx, Filter{})
+	var size int64
+	for _, f := range files {
+		size += f.Size
+	}
+	scan := func(eq map[string]string) ([]string, ScanStats) {
+		t.Helper()
+		var got []string
+		st, err := w.Scan(ctx, Filter{Equal: eq}, time.Time{}, time.Time{}, func(rows []Row) error {
+			got = append(got, uids(rows)...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, st
+	}
+	got, st := scan(map[string]string{"access_key_id": "AKIAEXAMPLEONLYHERE"})
+	if d := cmp.Diff([]string{"call-020000", "call-020001", "call-020500"}, got); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+	if st.RowGroups != 3 || st.Pruned != 2 || st.BytesRead*2 > size {
+		t.Errorf("stats %+v (files of %d bytes): want 2 of 3 row groups pruned, less than half the bytes read", st, size)
+	}
+	got, _ = scan(map[string]string{"access_key_id": "ASIAEXAMPLEKEY00007", "api_operation": "PutObject"})
+	var want []string
+	for _, e := range evs {
+		if e.Actor.AccessKeyID == "ASIAEXAMPLEKEY00007" && e.API.Operation == "PutObject" {
+			want = append(want, e.ID)
+		}
+	}
+	if len(want) == 0 || len(got) != len(want) {
+		t.Errorf("two columns: %d rows, want %d (> 0)", len(got), len(want))
+	}
+	if got, st = scan(map[string]string{"access_key_id": "AKIAEXAMPLENOWHERE0"}); len(got) != 0 || st.Pruned != 3 || st.Rows != 0 {
+		t.Errorf("a key in no row: %d rows, stats %+v, want none read", len(got), st)
+	}
+	if _, err := w.Scan(ctx, Filter{Equal: map[string]string{"raw": "x"}}, time.Time{}, time.Time{}, func([]Row) error { return nil }); err == nil {
+		t.Errorf("Equal on raw: no error")
+	}
+}
+
+// TestScanForeignFile: a file in the lake that Parapet did not write,
+// whose time column is text, is an error naming the file and the column,
+// not values read as what they are not.
+func TestScanForeignFile(t *testing.T) {
+	dir := t.TempDir()
+	type foreign struct {
+		Time   string `parquet:"time"`
+		Source string `parquet:"source"`
+		Raw    []byte `parquet:"raw"`
+	}
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, []foreign{{Time: "yesterday", Source: "x", Raw: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	key := "ext/api_activity/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/p-foreign.parquet"
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, key)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, key), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := OpenLake(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eq := range []map[string]string{nil, {"source": "x"}} {
+		_, err = l.Scan(context.Background(), Filter{Equal: eq}, time.Time{}, time.Time{}, func([]Row) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "p-foreign.parquet") || !strings.Contains(err.Error(), "column time") {
+			t.Errorf("scan (Equal %v) of a foreign file: %v, want an error naming the file and the time column", eq, err)
+		}
+	}
+}
+
+// TestCompactDropsOCSF: compaction leaves out the OCSF JSON that files
+// written before it was made from the native record hold for CloudTrail
+// calls; a flow record keeps its own.
+func TestCompactDropsOCSF(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{})
+	evs := append(manyCalls(5, t0), sample()[6]) // five calls, a flow
+	rows := mustRows(t, evs)
+	var old []*Row
+	for i := range rows {
+		if rows[i].Source == "cloudtrail" {
+			rows[i].OCSF = `{"class_uid":6003}` // as the writer stored it before
+			old = append(old, &rows[i])
+		}
+	}
+	if _, _, err := w.writeFile(ctx, rowPartition(old[0]), old, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, manyCalls(10, t0.Add(time.Hour))[5:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, evs[5:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := w.Compact(ctx, CompactOptions{Target: 1 << 30}); err != nil || st.FilesMerged < 2 {
+		t.Fatalf("compact: %+v, %v; want the two files of calls merged", st, err)
+	}
+	n := 0
+	for _, rows := range readLake(t, w.Lake) {
+		for _, r := range rows {
+			n++
+			if r.Source == "cloudtrail" && r.OCSF != "" {
+				t.Errorf("call %s keeps its ocsf column after compaction: %s", r.EventUID, r.OCSF)
+			}
+			if r.Source == "vpcflow" && !strings.Contains(r.OCSF, `"class_uid":4001`) {
+				t.Errorf("flow %s: ocsf column %q, want its OCSF record", r.EventUID, r.OCSF)
+			}
+		}
+	}
+	if n != 11 {
+		t.Errorf("%d rows after compaction, want 11", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -66,42 +67,12 @@ func sourceOf(name string) event.Source {
 	return event.SourceUnknown
 }
 
-// scanRow is Row without the OCSF column, which a scan does not decode
-// (hunting reads the promoted columns and the native record). The same
-// fields in the same order: a scanRow converts to a Row.
-type scanRow struct {
-	Time             int64    `parquet:"time,timestamp(millisecond),delta"` // event time, ms since the epoch, UTC
-	ClassUID         int32    `parquet:"class_uid"`
-	ClassName        string   `parquet:"class_name,dict"`
-	ActivityID       int32    `parquet:"activity_id"`
-	SeverityID       int32    `parquet:"severity_id"`
-	Severity         string   `parquet:"severity,dict"`
-	StatusID         int32    `parquet:"status_id"`
-	EventUID         string   `parquet:"event_uid"`
-	Source           string   `parquet:"source,dict"`
-	Account          string   `parquet:"account_id,dict"`
-	Region           string   `parquet:"cloud_region,dict"`
-	ActorARN         string   `parquet:"actor_arn,dict"`
-	ActorType        string   `parquet:"actor_type,dict"`
-	PrincipalID      string   `parquet:"principal_id,dict"`
-	AccessKeyID      string   `parquet:"access_key_id,dict"`
-	SessionName      string   `parquet:"session_name,dict"`
-	SessionIssuerARN string   `parquet:"session_issuer_arn,dict"`
-	SrcIP            string   `parquet:"src_ip,dict"`
-	DstIP            string   `parquet:"dst_ip,dict"`
-	APIService       string   `parquet:"api_service,dict"`
-	APIOperation     string   `parquet:"api_operation,dict"`
-	ResourceARNs     []string `parquet:"resource_arns,list"`
-	ErrorCode        string   `parquet:"error_code,dict"`
-	OCSF             string   `parquet:"-"`
-	Raw              []byte   `parquet:"raw"`
-}
-
 // ScanStats count what a scan read and passed over.
 type ScanStats struct {
 	Files, FilesRead    int   // files in the partitions selected; files read
 	RowGroups, Skipped  int   // row groups in the files read; of those, passed over by their time statistics
-	Rows, RowsMatched   int64 // rows decoded; rows in the time range
+	Pruned              int   // and passed over by Filter.Equal (a Bloom filter, or no row of the value)
+	Rows, RowsMatched   int64 // rows decoded (with Filter.Equal: its columns); rows in the time range (and holding its values)
 	BytesRead           int64 // bytes of the files read
 	PartitionsSelected  int
 	PartitionsAvailable int
@@ -127,6 +98,11 @@ func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Tim
 	}
 	if !until.IsZero() && f.To == "" {
 		f.To = until.Add(-time.Millisecond).UTC().Format("20060102")
+	}
+	for c := range f.Equal {
+		if !stringColumns[c] {
+			return st, fmt.Errorf("lake: %q is not a promoted string column", c)
+		}
 	}
 	all, err := l.Files(ctx, Filter{})
 	if err != nil {
@@ -165,7 +141,7 @@ func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Tim
 	for i := range workers {
 		wg.Go(func() {
 			for file := range work {
-				if err := l.scanFile(ctx, file, lo, hi, &stats[i], fn); err != nil {
+				if err := l.scanFile(ctx, file, lo, hi, f.Equal, &stats[i], fn); err != nil {
 					errs[i] = err
 					cancel()
 					return
@@ -188,6 +164,7 @@ feed:
 		st.BytesRead += s.BytesRead
 		st.RowGroups += s.RowGroups
 		st.Skipped += s.Skipped
+		st.Pruned += s.Pruned
 		st.Rows += s.Rows
 		st.RowsMatched += s.RowsMatched
 	}
@@ -197,21 +174,61 @@ feed:
 	return st, ctx.Err()
 }
 
-func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, st *ScanStats, fn func([]Row) error) error {
-	data, err := l.dest.get(ctx, file.Key)
-	if err != nil {
-		return fmt.Errorf("lake: %w", err)
+// s3WholeMax is the size up to which a pruned scan gets an S3 object
+// whole: one request, rather than one for each of its footer, indexes,
+// Bloom filters and pages.
+const s3WholeMax = 8 << 20
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[string]string, st *ScanStats, fn func([]Row) error) error {
+	var pf *parquet.File
+	_, onS3 := l.dest.(*s3Dest)
+	if len(equal) == 0 || onS3 && file.Size <= s3WholeMax {
+		// every row group is likely read (or the object is small): the
+		// whole file in one read
+		data, err := l.dest.get(ctx, file.Key)
+		if err != nil {
+			return fmt.Errorf("lake: %w", err)
+		}
+		st.BytesRead += int64(len(data))
+		if pf, err = parquet.OpenFile(bytes.NewReader(data), int64(len(data)), parquet.SkipBloomFilters(len(equal) == 0)); err != nil {
+			return fmt.Errorf("lake: open %s: %w", file.Key, err)
+		}
+	} else {
+		// the footer, page indexes and Bloom filters, then only the pages
+		// read
+		ra, done, err := l.dest.readerAt(ctx, file.Key)
+		if err != nil {
+			return fmt.Errorf("lake: %w", err)
+		}
+		defer done()
+		cr := &countingReader{r: ra}
+		defer func() { st.BytesRead += cr.n.Load() }()
+		if pf, err = parquet.OpenFile(cr, file.Size); err != nil {
+			return fmt.Errorf("lake: open %s: %w", file.Key, err)
+		}
 	}
 	st.FilesRead++
-	st.BytesRead += int64(len(data))
-	pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return fmt.Errorf("lake: open %s: %w", file.Key, err)
-	}
 	leaf, ok := pf.Schema().Lookup("time")
 	if !ok {
 		return fmt.Errorf("lake: %s: no time column", file.Key)
 	}
+	eqCols := map[string]bool{"time": true}
+	for c := range equal {
+		eqCols[c] = true
+	}
+row:
 	for i, rg := range pf.RowGroups() {
 		st.RowGroups++
 		if s := pf.Metadata().RowGroups[i].Columns[leaf.ColumnIndex].MetaData.Statistics; len(s.MinValue) == 8 && len(s.MaxValue) == 8 {
@@ -221,18 +238,55 @@ func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, st *ScanSt
 				continue
 			}
 		}
-		r := parquet.NewGenericRowGroupReader[scanRow](rg)
-		rows := make([]scanRow, rg.NumRows())
-		n, err := r.Read(rows)
-		r.Close()
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("lake: read %s: %w", file.Key, err)
+		if len(equal) > 0 {
+			for c, v := range equal {
+				cl, ok := pf.Schema().Lookup(c)
+				if !ok {
+					st.Pruned++
+					continue row
+				}
+				if bf := rg.ColumnChunks()[cl.ColumnIndex].BloomFilter(); bf != nil {
+					if has, err := bf.Check(parquet.ValueOf(v)); err == nil && !has {
+						st.Pruned++
+						continue row
+					}
+				}
+			}
+			cols, err := readRowGroup(file.Key, rg, nil, eqCols)
+			if err != nil {
+				return err
+			}
+			var at []int
+			for j := range cols {
+				if cols[j].Time >= lo && cols[j].Time <= hi && cols[j].equal(equal) {
+					at = append(at, j)
+				}
+			}
+			if len(at) == 0 {
+				st.Pruned++
+				continue
+			}
+			rows, err := readRowsAt(file.Key, rg, at)
+			if err != nil {
+				return err
+			}
+			st.Rows += int64(len(cols))
+			st.RowsMatched += int64(len(rows))
+			if err := fn(rows); err != nil {
+				return err
+			}
+			continue
 		}
+		rows, err := readRowGroup(file.Key, rg, nil, nil)
+		if err != nil {
+			return err
+		}
+		n := len(rows)
 		st.Rows += int64(n)
-		kept := make([]Row, 0, n)
-		for _, row := range rows[:n] {
+		kept := rows[:0]
+		for _, row := range rows {
 			if row.Time >= lo && row.Time <= hi {
-				kept = append(kept, Row(row))
+				kept = append(kept, row)
 			}
 		}
 		st.RowsMatched += int64(len(kept))

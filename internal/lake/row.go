@@ -1,8 +1,10 @@
 package lake
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ocsf"
@@ -10,8 +12,9 @@ import (
 
 // Row is one event as a lake file stores it: the columns hunters filter
 // on, promoted to the top level (with statistics, page indexes and, for
-// the most selective, Bloom filters), then the whole OCSF record as JSON
-// and the native record. Every class's table has this one schema, so a
+// the most selective, Bloom filters), then the native record and, for
+// events whose native record does not make them again, the OCSF record as
+// JSON. Every class's table has this one schema, so a
 // query over the whole lake (read_parquet('…/**/*.parquet')) needs no
 // union by name.
 type Row struct {
@@ -24,26 +27,29 @@ type Row struct {
 	StatusID   int32  `parquet:"status_id"`
 	// EventUID is the native record id (CloudTrail eventID, a finding's
 	// id); Source the telemetry it came from (cloudtrail, vpcflow, …).
-	EventUID string `parquet:"event_uid"`
+	EventUID string `parquet:"event_uid,zstd"`
 	Source   string `parquet:"source,dict"`
 	// Account and Region repeat the partition's accountId and region (not
 	// named alike: engines add the partition keys as columns themselves).
 	Account          string   `parquet:"account_id,dict"`
 	Region           string   `parquet:"cloud_region,dict"`
-	ActorARN         string   `parquet:"actor_arn,dict"`
+	ActorARN         string   `parquet:"actor_arn"`
 	ActorType        string   `parquet:"actor_type,dict"`
-	PrincipalID      string   `parquet:"principal_id,dict"`
-	AccessKeyID      string   `parquet:"access_key_id,dict"`
-	SessionName      string   `parquet:"session_name,dict"`
-	SessionIssuerARN string   `parquet:"session_issuer_arn,dict"`
-	SrcIP            string   `parquet:"src_ip,dict"`
-	DstIP            string   `parquet:"dst_ip,dict"`
+	PrincipalID      string   `parquet:"principal_id"`
+	AccessKeyID      string   `parquet:"access_key_id"`
+	SessionName      string   `parquet:"session_name"`
+	SessionIssuerARN string   `parquet:"session_issuer_arn"`
+	SrcIP            string   `parquet:"src_ip"`
+	DstIP            string   `parquet:"dst_ip"`
 	APIService       string   `parquet:"api_service,dict"`
 	APIOperation     string   `parquet:"api_operation,dict"`
 	ResourceARNs     []string `parquet:"resource_arns,list"`
 	ErrorCode        string   `parquet:"error_code,dict"`
-	// OCSF is the OCSF 1.8 record (without raw_data) as JSON.
-	OCSF string `parquet:"ocsf,json"`
+	// OCSF is the OCSF 1.8 record (without raw_data) as JSON, for events
+	// Event does not rebuild from Raw; null for the others (CloudTrail
+	// calls), whose OCSF OCSFJSON makes from Raw on demand: the column
+	// cost as many bytes as the native record and most of a write's time.
+	OCSF string `parquet:"ocsf,json,optional"`
 	// Raw is the native record (the JSON object, or a flow log's line);
 	// the file's zstd compresses it page by page, where records of one
 	// source share most of their bytes.
@@ -81,9 +87,65 @@ func sourceName(s event.Source) string {
 	return "unknown"
 }
 
-// newRow converts e. Every string is copied: an event's strings may share
-// memory with a buffer its producer reuses once Write returns.
-func newRow(e *event.Event, scratch *[]byte) (Row, error) {
+// rebuilds reports whether Row.Event makes e again from its native
+// record, so that its row needs no OCSF column.
+func rebuilds(e *event.Event) bool {
+	return e.Source == event.SourceCloudTrail && e.Raw.Format == event.RawJSON && len(e.Raw.Data) > 0 && e.Raw.Data[0] == '{'
+}
+
+// OCSFJSON is the row's OCSF 1.8 record (without raw_data) as JSON: the
+// ocsf column, or, when it is null, the record made from the event Event
+// rebuilds.
+func (r *Row) OCSFJSON() ([]byte, error) {
+	if r.OCSF != "" {
+		return []byte(r.OCSF), nil
+	}
+	ev, err := r.Event()
+	if err != nil {
+		return nil, err
+	}
+	return ocsf.AppendJSON(nil, &ev, false)
+}
+
+// arena holds the bytes of a batch's rows: every string and native record
+// of an event is copied (its memory may be a buffer the producer reuses
+// once Write returns), into a few large blocks instead of one allocation
+// each. Rows keep their block alive.
+type arena struct {
+	buf  []byte
+	last string // the last string value (readRowGroup)
+}
+
+const arenaBlock = 1 << 20
+
+func (a *arena) grow(n int) {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(arenaBlock, n))
+	}
+}
+
+func (a *arena) str(s string) string {
+	if s == "" {
+		return ""
+	}
+	a.grow(len(s))
+	at := len(a.buf)
+	a.buf = append(a.buf, s...)
+	return unsafe.String(&a.buf[at], len(s))
+}
+
+func (a *arena) bytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	a.grow(len(b))
+	at := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[at:len(a.buf):len(a.buf)]
+}
+
+// newRow converts e, copying its strings into a.
+func newRow(e *event.Event, a *arena, scratch *[]byte) (Row, error) {
 	r := Row{
 		Time:             e.Time.UnixMilli(),
 		ClassUID:         int32(e.Class),
@@ -92,25 +154,25 @@ func newRow(e *event.Event, scratch *[]byte) (Row, error) {
 		SeverityID:       1,
 		Severity:         "Informational",
 		StatusID:         int32(e.Outcome),
-		EventUID:         strings.Clone(eventUID(e)),
+		EventUID:         a.str(eventUID(e)),
 		Source:           sourceName(e.Source),
-		Account:          strings.Clone(e.Cloud.Account),
-		Region:           strings.Clone(e.Cloud.Region),
-		ActorARN:         strings.Clone(e.Actor.ARN),
-		ActorType:        strings.Clone(e.Actor.Type),
-		PrincipalID:      strings.Clone(e.Actor.PrincipalID),
-		AccessKeyID:      strings.Clone(e.Actor.AccessKeyID),
-		SessionName:      strings.Clone(e.Actor.SessionName),
-		SessionIssuerARN: strings.Clone(e.Actor.SessionIssuerARN),
-		APIService:       strings.Clone(e.API.Service),
-		APIOperation:     strings.Clone(e.API.Operation),
-		ErrorCode:        strings.Clone(e.API.ErrorCode),
+		Account:          a.str(e.Cloud.Account),
+		Region:           a.str(e.Cloud.Region),
+		ActorARN:         a.str(e.Actor.ARN),
+		ActorType:        a.str(e.Actor.Type),
+		PrincipalID:      a.str(e.Actor.PrincipalID),
+		AccessKeyID:      a.str(e.Actor.AccessKeyID),
+		SessionName:      a.str(e.Actor.SessionName),
+		SessionIssuerARN: a.str(e.Actor.SessionIssuerARN),
+		APIService:       a.str(e.API.Service),
+		APIOperation:     a.str(e.API.Operation),
+		ErrorCode:        a.str(e.API.ErrorCode),
 	}
 	if e.Src.IP.IsValid() {
-		r.SrcIP = e.Src.IP.String()
+		r.SrcIP = a.ip(e.Src.IP)
 	}
 	if e.Dst.IP.IsValid() {
-		r.DstIP = e.Dst.IP.String()
+		r.DstIP = a.ip(e.Dst.IP)
 	}
 	if f := e.Finding; f != nil {
 		if id, ok := severityIDs[f.Level]; ok {
@@ -120,19 +182,27 @@ func newRow(e *event.Event, scratch *[]byte) (Row, error) {
 	}
 	for _, res := range e.Resources {
 		if res.UID != "" {
-			r.ResourceARNs = append(r.ResourceARNs, strings.Clone(res.UID))
+			r.ResourceARNs = append(r.ResourceARNs, a.str(res.UID))
 		}
 	}
-	js, err := ocsf.AppendJSON((*scratch)[:0], e, false)
-	if err != nil {
-		return Row{}, err
+	if !rebuilds(e) {
+		js, err := ocsf.AppendJSON((*scratch)[:0], e, false)
+		if err != nil {
+			return Row{}, err
+		}
+		*scratch = js
+		r.OCSF = a.str(unsafe.String(unsafe.SliceData(js), len(js)))
 	}
-	*scratch = js
-	r.OCSF = string(js)
-	if len(e.Raw.Data) > 0 {
-		r.Raw = append([]byte(nil), e.Raw.Data...)
-	}
+	r.Raw = a.bytes(e.Raw.Data)
 	return r, nil
+}
+
+// ip is addr's text in a.
+func (a *arena) ip(addr netip.Addr) string {
+	a.grow(64)
+	at := len(a.buf)
+	a.buf = addr.AppendTo(a.buf)
+	return unsafe.String(&a.buf[at], len(a.buf)-at)
 }
 
 // eventUID is the id the lake keeps an event under.
@@ -147,5 +217,14 @@ func eventUID(e *event.Event) string {
 // record id and the event time (a finding updated in place keeps its id
 // and gains a new time: the update is a new record).
 func (r *Row) key() string {
-	return r.Source + "\x00" + r.EventUID + "\x00" + strconv.FormatInt(r.Time, 36)
+	return string(r.appendKey(nil))
+}
+
+// appendKey appends the row's key to b.
+func (r *Row) appendKey(b []byte) []byte {
+	b = append(b, r.Source...)
+	b = append(b, 0)
+	b = append(b, r.EventUID...)
+	b = append(b, 0)
+	return strconv.AppendInt(b, r.Time, 36)
 }

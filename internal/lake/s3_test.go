@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,5 +87,28 @@ func TestS3(t *testing.T) {
 	}
 	if len(files) != 1 {
 		t.Errorf("files after compaction = %v, want the one of 20261104", files)
+	}
+	// A pruned scan finds what a whole read finds (a small object is got
+	// whole: one request).
+	var all, some []string
+	if _, err := l.Scan(ctx, Filter{}, time.Time{}, time.Time{}, func(rows []Row) error {
+		for _, r := range rows {
+			if r.AccessKeyID == "ASIAEXAMPLEKEY00007" {
+				all = append(all, r.EventUID)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sst, err := l.Scan(ctx, Filter{Equal: map[string]string{"access_key_id": "ASIAEXAMPLEKEY00007"}}, time.Time{}, time.Time{}, func(rows []Row) error {
+		some = append(some, uids(rows)...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 || !slices.Equal(all, some) || sst.BytesRead != files[0].Size {
+		t.Errorf("pruned scan on S3 found %v (%d bytes read of %d), the whole read %v", some, sst.BytesRead, files[0].Size, all)
 	}
 }

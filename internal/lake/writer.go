@@ -164,8 +164,9 @@ func newRowsParallel(evs []event.Event) ([]Row, error) {
 func NewRows(evs []event.Event) ([]Row, error) {
 	rows := make([]Row, 0, len(evs))
 	scratch := make([]byte, 0, 4096)
+	var a arena
 	for i := range evs {
-		r, err := newRow(&evs[i], &scratch)
+		r, err := newRow(&evs[i], &a, &scratch)
 		if err != nil {
 			return nil, fmt.Errorf("lake: event %s: %w", evs[i].ID, err)
 		}
@@ -196,7 +197,7 @@ func (w *Writer) WriteRows(ctx context.Context, rows []Row) error {
 		if err != nil {
 			return err
 		}
-		k := w.hash(r.key())
+		k := w.hashRow(r)
 		if w.opt.Recent > 0 {
 			if w.seenRecently(k) {
 				w.stats.Duplicates++
@@ -298,12 +299,20 @@ func (w *Writer) flushOld(ctx context.Context, now time.Time) error {
 func (w *Writer) Flush(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	var pts []*part
 	for _, pt := range w.sorted() {
-		if err := w.roll(ctx, pt); err != nil {
-			return err
+		if len(pt.rows) > 0 {
+			pts = append(pts, pt)
 		}
-		if w.opt.Recent > 0 {
-			delete(w.parts, pt.p) // nothing kept for it
+	}
+	if err := w.rollAll(ctx, pts); err != nil {
+		return err
+	}
+	if w.opt.Recent > 0 {
+		for p, pt := range w.parts {
+			if len(pt.rows) == 0 {
+				delete(w.parts, p) // nothing kept for it
+			}
 		}
 	}
 	return nil
@@ -385,12 +394,53 @@ func (w *Writer) hash(k string) [2]uint64 {
 	return [2]uint64{maphash.String(hashSeeds[0], k), maphash.String(hashSeeds[1], k)}
 }
 
+// hashRow is hash(r.key()) without making the key a string.
+func (w *Writer) hashRow(r *Row) [2]uint64 {
+	var buf [256]byte
+	k := r.appendKey(buf[:0])
+	return [2]uint64{maphash.Bytes(hashSeeds[0], k), maphash.Bytes(hashSeeds[1], k)}
+}
+
 // roll writes pt's buffered rows as one file.
 func (w *Writer) roll(ctx context.Context, pt *part) error {
-	if len(pt.rows) == 0 {
-		return nil
+	return w.rollAll(ctx, []*part{pt})
+}
+
+// rollAll writes the buffered rows of each of pts as one file, encoding
+// up to GOMAXPROCS files at once, writing them in the order of pts.
+func (w *Writer) rollAll(ctx context.Context, pts []*part) error {
+	pts = slices.DeleteFunc(slices.Clone(pts), func(pt *part) bool { return len(pt.rows) == 0 })
+	files := make([]encodedFile, len(pts))
+	errs := make([]error, len(pts))
+	if len(pts) == 1 {
+		files[0], errs[0] = prepareFile(pts[0].p, pts[0].rows, nil)
+	} else {
+		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+		var wg sync.WaitGroup
+		for i, pt := range pts {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				files[i], errs[i] = prepareFile(pt.p, pt.rows, nil)
+			})
+		}
+		wg.Wait()
 	}
-	key, size, err := w.writeFile(ctx, pt.p, pt.rows, nil)
+	for i, pt := range pts {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		if err := w.written(ctx, pt, files[i]); err != nil {
+			return err
+		}
+		files[i] = encodedFile{}
+	}
+	return nil
+}
+
+// written writes f, made of pt's buffered rows, and forgets those rows.
+func (w *Writer) written(ctx context.Context, pt *part, f encodedFile) error {
+	key, size, err := w.putFile(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -408,23 +458,37 @@ func (w *Writer) roll(ctx context.Context, pt *part) error {
 // (a replay) replaces itself. replaces lists files the new one holds
 // every row of (compaction).
 func (l *Lake) writeFile(ctx context.Context, p Partition, rows []*Row, replaces []string) (string, int64, error) {
-	keys := make([]string, len(rows))
-	for i := range rows {
-		keys[i] = rows[i].key()
+	f, err := prepareFile(p, rows, replaces)
+	if err != nil {
+		return "", 0, err
 	}
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int {
-		return cmp.Or(cmp.Compare(rows[a].Time, rows[b].Time), cmp.Compare(keys[a], keys[b]))
+	return l.putFile(ctx, f)
+}
+
+// encodedFile is a file made and not yet written.
+type encodedFile struct {
+	key  string
+	data []byte
+}
+
+// prepareFile sorts and encodes rows as a file of p (writeFile without
+// the write, so that files can be encoded in parallel).
+func prepareFile(p Partition, rows []*Row, replaces []string) (encodedFile, error) {
+	// By time, then key: (source, event id) compare as the key strings
+	// (source\x00id\x00time) do for one time.
+	order := slices.Clone(rows)
+	slices.SortFunc(order, func(a, b *Row) int {
+		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Source, b.Source), cmp.Compare(a.EventUID, b.EventUID))
 	})
-	sorted := make([]Row, len(rows))
+	sorted := make([]Row, len(order))
+	for i, r := range order {
+		sorted[i] = *r
+	}
 	h := sha256.New()
-	for i, j := range idx {
-		sorted[i] = *rows[j]
-		h.Write([]byte(keys[j]))
-		h.Write([]byte{'\n'})
+	var kb []byte
+	for i := range sorted {
+		kb = append(sorted[i].appendKey(kb[:0]), '\n')
+		h.Write(kb)
 	}
 	sum := hex.EncodeToString(h.Sum(nil)[:10])
 	prefix := "p-"
@@ -434,13 +498,16 @@ func (l *Lake) writeFile(ctx context.Context, p Partition, rows []*Row, replaces
 	name := prefix + time.UnixMilli(sorted[0].Time).UTC().Format("20060102T150405Z") + "-" + sum + ".parquet"
 	data, err := encode(sorted, replaces)
 	if err != nil {
-		return "", 0, fmt.Errorf("lake: encode %s%s: %w", p.Prefix(), name, err)
+		return encodedFile{}, fmt.Errorf("lake: encode %s%s: %w", p.Prefix(), name, err)
 	}
-	key := p.Prefix() + name
-	if err := l.dest.put(ctx, key, data); err != nil {
+	return encodedFile{key: p.Prefix() + name, data: data}, nil
+}
+
+func (l *Lake) putFile(ctx context.Context, f encodedFile) (string, int64, error) {
+	if err := l.dest.put(ctx, f.key, f.data); err != nil {
 		return "", 0, fmt.Errorf("lake: %w", err)
 	}
-	return key, int64(len(data)), nil
+	return f.key, int64(len(f.data)), nil
 }
 
 // mergedPrefix names compacted files, whose footer lists the files they
@@ -467,7 +534,7 @@ func encode(rows []Row, replaces []string) ([]byte, error) {
 	}
 	buf.Grow(int(size/4) + 64<<10)
 	opts := []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.CreatedBy("parapet", "lake "+Version, ""),
 		parquet.MaxRowsPerRowGroup(rowGroupRows),
 		parquet.DataPageStatistics(true),

@@ -102,8 +102,17 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 	if n := one("select count(*) from %s where list_contains(resource_arns, 'arn:aws:s3:::data-044455556666') and class_uid = 6003"); n != int64(1500) {
 		t.Errorf("resource_arns filter = %v, want 1500", n)
 	}
-	if op := one("select json_extract_string(ocsf, '$.api.operation') from %s where event_uid = 'evt-00004'"); op != "PutObject" {
-		t.Errorf("ocsf JSON api.operation = %v, want PutObject", op)
+	// A CloudTrail call keeps its native record, from which Parapet makes
+	// its OCSF again: its ocsf column is null; a flow record's is its
+	// OCSF JSON.
+	if op := one("select json_extract_string(decode(raw), '$.eventName') from %s where event_uid = 'evt-00004'"); op != "PutObject" {
+		t.Errorf("raw JSON eventName = %v, want PutObject", op)
+	}
+	if n := one("select count(*) from %s where ocsf is not null and source = 'cloudtrail'"); n != int64(0) {
+		t.Errorf("CloudTrail rows with an ocsf column = %v, want 0", n)
+	}
+	if c := one("select json_extract_string(ocsf, '$.class_uid') from %s where event_uid = 'flow-1'"); c != "4001" {
+		t.Errorf("flow ocsf JSON class_uid = %v, want 4001", c)
 	}
 	if raw := one("select decode(raw) from %s where event_uid = 'flow-1'"); raw != "2 111122223333 eni-1 10.0.0.9 203.0.113.5 22 50000 6 1 100 0 60 REJECT OK" {
 		t.Errorf("raw = %v", raw)
