@@ -279,8 +279,8 @@ func WalkFinding(ev *event.Event, m Match) detect.Finding {
 	default:
 		f.Level = "medium"
 	}
-	target := p.TargetName
-	if p.Target == AdminID || target == "" {
+	target, reached := p.TargetName, p.TargetName
+	if p.Target == AdminID || p.AdminVia != nil || target == "" {
 		target = "admin"
 	}
 	f.Title = "A step of a known privilege-escalation path was taken"
@@ -292,9 +292,9 @@ func WalkFinding(ev *event.Event, m Match) detect.Finding {
 	f.Summary = fmt.Sprintf("step %d of %d of a path from %s to %s: %s", m.K, n, src, target, step.Title)
 	f.Description = f.Summary + "."
 	if m.Remaining() == 0 {
-		f.Description += " The path is complete: the principal can now act as " + target + "."
+		f.Description += " The path is complete: the principal can now act as " + reached + "."
 	} else {
-		f.Description += fmt.Sprintf(" %d more to go.", m.Remaining())
+		f.Description += fmt.Sprintf(" %d more to %s.", m.Remaining(), reached)
 	}
 	f.Explanation = append(f.Explanation, detect.Evidence{Selection: "attackpath", Field: "eventName", Value: m.Action,
 		Detail: fmt.Sprintf("%s calls %s on %s: step %d (%s), allowed by %s", src, m.Action, step.ToName, m.K, step.Method, m.Grant)})

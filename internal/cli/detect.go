@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
@@ -28,6 +29,7 @@ func newDetect(io IO) *cobra.Command {
 		uf                       uebaFlags
 		rf                       responseFlags
 		respondOn                bool
+		pathsFile                string
 		af                       aggregateFlags
 	)
 	cmd := &cobra.Command{
@@ -74,6 +76,20 @@ else 3 when some input was bad, else 0.`,
 			_, dangling := engine.Correlations()
 			for _, d := range dangling {
 				fmt.Fprintf(io.Err, "parapet: rule skipped: %s\n", d)
+			}
+			// --paths: the steps of known privilege-escalation paths are
+			// findings too, made with the rules' (stateless, per event).
+			detectBatch := engine.DetectBatch
+			if pathsFile != "" {
+				walker, err := attackpath.LoadWalker(pathsFile)
+				if err != nil {
+					return fmt.Errorf("--paths: %w", err)
+				}
+				detectBatch = func(evs []event.Event) *detect.Batch {
+					res := engine.DetectBatch(evs)
+					res.Findings = append(res.Findings, walker.Findings(evs)...)
+					return res
+				}
 			}
 			correlator := engine.NewCorrelator()
 			agg, err := af.aggregator(correlator, withRecords)
@@ -150,7 +166,7 @@ else 3 when some input was bad, else 0.`,
 			// Without behavioural models or playbooks, which read every
 			// event, only the events a rule matches are held for ordering.
 			var mayFind func([]event.Event, []bool) []bool
-			if ue == nil && resp == nil {
+			if ue == nil && resp == nil && pathsFile == "" {
 				mayFind = engine.MayFind
 			}
 			var st ingest.Stats
@@ -160,7 +176,7 @@ else 3 when some input was bad, else 0.`,
 				// correlations or episodes): findings are made and encoded
 				// as events are read, and only the bytes wait for order.
 				st, ost, err = flags.detectEncoded(cmd.Context(), io, args, func(evs []event.Event) ([][]byte, error) {
-					return encodeFindings(enc, engine.DetectBatch(evs), len(evs), minRank)
+					return encodeFindings(enc, detectBatch(evs), len(evs), minRank)
 				}, func(p []byte) error {
 					return decodeFindings(p, func(rank int, title string, line []byte) error {
 						if rank < minRank {
@@ -175,7 +191,7 @@ else 3 when some input was bad, else 0.`,
 					})
 				})
 			} else {
-				st, ost, err = flags.detect(cmd.Context(), io, args, engine.DetectBatch, mayFind, emit)
+				st, ost, err = flags.detect(cmd.Context(), io, args, detectBatch, mayFind, emit)
 			}
 			if err == nil && ue != nil {
 				// The behavioural sessions still open at the end of the input.
@@ -229,6 +245,7 @@ else 3 when some input was bad, else 0.`,
 	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
 	af.register(cmd.Flags())
+	cmd.Flags().StringVar(&pathsFile, "paths", "", "the JSON of 'parapet paths --format json': a call that takes a step of one of its paths is a finding (\"step k of n of a path from X to admin\")")
 	cmd.Flags().BoolVar(&respondOn, "respond", false, "run the response playbooks on the findings as they are found (see parapet respond)")
 	rf.register(cmd.Flags(), "respond-dry-run")
 	return cmd

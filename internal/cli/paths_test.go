@@ -2,7 +2,11 @@ package cli
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,5 +73,105 @@ func TestPathsCommand(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "analyst can pass role glue-admin to a new Glue development endpoint and log in") ||
 		!strings.Contains(out, "account 444455556666") {
 		t.Errorf("config snapshot (exit %d, stderr %s):\n%s", code, errOut, out)
+	}
+}
+
+// --format html: a self-contained page with one well-formed drawing per
+// path that has steps, naming each principal on it.
+func TestPathsHTML(t *testing.T) {
+	out, errOut, code := run(t, "", "paths", "--format", "html", filepath.Join(pathsData, "tf"))
+	if code != ExitOK {
+		t.Fatalf("html: exit %d, stderr %s", code, errOut)
+	}
+	if strings.Contains(out, "<script") || strings.Contains(out, "src=") || strings.Contains(out, "href=") {
+		t.Errorf("html page loads or runs something:\n%s", out)
+	}
+	svgs, support := 0, false
+	for rest := out; ; {
+		i := strings.Index(rest, "<svg")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(rest[i:], "</svg>")
+		if j < 0 {
+			t.Fatalf("unterminated svg")
+		}
+		svg := rest[i : i+j+len("</svg>")]
+		var doc struct {
+			XMLName xml.Name
+			Texts   []string `xml:"g>text"`
+		}
+		if err := xml.Unmarshal([]byte(svg), &doc); err != nil || doc.XMLName.Local != "svg" {
+			t.Fatalf("svg not well formed: %v\n%s", err, svg)
+		}
+		if slices.Contains(doc.Texts, "support") {
+			if !slices.Contains(doc.Texts, "ci-deployer") || !slices.Contains(doc.Texts, "ops-admin") {
+				t.Errorf("support's drawing lacks support → ci-deployer → ops-admin: %v", doc.Texts)
+			}
+			support = true
+		}
+		svgs++
+		rest = rest[i+j:]
+	}
+	if svgs != 2 || !support || !strings.Contains(out, `data-source="arn:aws:iam::111122223333:user/support"`) {
+		t.Errorf("want 2 drawings (support, ci-deployer), got %d:\n%s", svgs, out)
+	}
+}
+
+// detect --paths: a CloudTrail call that takes the first step of a known
+// path is a finding naming the step; the same call failed, or by another
+// principal, is not.
+func TestDetectPaths(t *testing.T) {
+	dir := t.TempDir()
+	pj, errOut, code := run(t, "", "paths", "--format", "json", filepath.Join(pathsData, "tf"))
+	if code != ExitOK {
+		t.Fatalf("paths: exit %d, %s", code, errOut)
+	}
+	pathsFile := filepath.Join(dir, "paths.json")
+	if err := os.WriteFile(pathsFile, []byte(pj), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := func(id, who, errorCode string) string {
+		e := ""
+		if errorCode != "" {
+			e = `,"errorCode":"` + errorCode + `"`
+		}
+		return `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/` + who +
+			`","accountId":"111122223333","userName":"` + who + `"},"eventTime":"2026-12-01T10:00:0` + id + `Z","eventSource":"iam.amazonaws.com",` +
+			`"eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.9","requestParameters":{"userName":"ci-deployer"}` +
+			e + `,"eventID":"ev-` + id + `","eventType":"AwsApiCall","recipientAccountId":"111122223333"}`
+	}
+	trailFile := filepath.Join(dir, "trail.json")
+	if err := os.WriteFile(trailFile, []byte(`{"Records":[`+rec("1", "support", "")+`,`+rec("2", "support", "AccessDenied")+`,`+rec("3", "intern", "")+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "", "detect", "--no-ueba", "--no-aggregate", "--paths", pathsFile, "--fail-on", "high", trailFile)
+	if code != 1 {
+		t.Fatalf("detect: exit %d (want 1: --fail-on high), stderr %s\n%s", code, errOut, out)
+	}
+	var walked []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f map[string]any
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		if f["source"] == "attackpath" {
+			walked = append(walked, f)
+		}
+	}
+	if len(walked) != 1 {
+		t.Fatalf("want 1 path finding, got %d:\n%s", len(walked), out)
+	}
+	f := walked[0]
+	if f["level"] != "high" || !strings.HasPrefix(fmt.Sprint(f["summary"]), "step 1 of 2 of a path from support to admin") {
+		t.Errorf("finding: %v %v", f["level"], f["summary"])
+	}
+	// Without --paths the same trail raises no path finding.
+	out, _, _ = run(t, "", "detect", "--no-ueba", "--no-aggregate", trailFile)
+	if strings.Contains(out, `"attackpath"`) {
+		t.Errorf("path finding without --paths:\n%s", out)
+	}
+	if _, errOut, code := run(t, "", "detect", "--paths", trailFile+".missing", trailFile); code == ExitOK || !strings.Contains(errOut, "--paths") {
+		t.Errorf("missing --paths file: exit %d, %s", code, errOut)
 	}
 }
