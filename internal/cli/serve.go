@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/bus/natsjs"
 	"github.com/parapet-sec/parapet/internal/config"
@@ -417,6 +418,14 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 			return nil, nil, fmt.Errorf("detect.cloud_ranges: %w", err)
 		}
 		enrichers = append(enrichers, ranges.Enrich)
+	}
+	if c.Detect.Paths != "" {
+		w, err := attackpath.LoadWalker(c.Detect.Paths)
+		if err != nil {
+			return nil, nil, fmt.Errorf("detect.paths: %w", err)
+		}
+		p.Paths = w
+		log.Info("privilege-escalation paths loaded", "file", c.Detect.Paths, "paths", w.Paths())
 	}
 	if len(c.Intel.Files) > 0 {
 		intel, err := enrich.LoadIntel(c.Intel.Files...)
