@@ -2,6 +2,7 @@ package attackpath
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -34,21 +35,35 @@ type walkStep struct {
 	grants  map[string]string // action → "policy, statement n"
 }
 
-// LoadWalker reads the JSON `parapet paths --format json` writes.
-func LoadWalker(file string) (*Walker, error) {
+// LoadReport reads the JSON `parapet paths --format json` writes.
+func LoadReport(file string) (*Report, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		if se, ok := err.(*json.SyntaxError); ok {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
 			return nil, fmt.Errorf("%s: offset %d: %v", file, se.Offset, err)
+		case errors.As(err, &te):
+			return nil, fmt.Errorf("%s: offset %d: %v", file, te.Offset, err)
 		}
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
 	if r.Paths == nil {
 		return nil, fmt.Errorf("%s: no \"paths\": not the JSON of parapet paths --format json", file)
+	}
+	return &r, nil
+}
+
+// LoadWalker reads the JSON `parapet paths --format json` writes.
+func LoadWalker(file string) (*Walker, error) {
+	r, err := LoadReport(file)
+	if err != nil {
+		return nil, err
 	}
 	return NewWalker(r.Paths), nil
 }

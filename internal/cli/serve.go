@@ -245,6 +245,14 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			defer func() { cancel(); <-lakeDone }()
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
+			if c.Detect.Paths != "" {
+				// The paths the pipeline watches (buildPipeline read the
+				// same file): the UI's Paths page.
+				if srv.Paths, err = attackpath.LoadReport(c.Detect.Paths); err != nil {
+					return fmt.Errorf("detect.paths: %w", err)
+				}
+				srv.PathsSource = c.Detect.Paths
+			}
 			srv.AuditCheck = &audit.Checker{DB: db, AnchorPath: anchor.Path, AnchorKey: anchorPub}
 			srv.Lake = lakeR // hunts and timelines (nil: lake.off)
 			anchorDone := make(chan struct{})
