@@ -125,8 +125,9 @@ func arnName(arn string) string {
 // principal is the IAM principal that made the call: the user, or the
 // role of an assumed-role session. AWS services acting as themselves and
 // unknown identities are none.
-func principal(ev *event.Event) string {
-	a := ev.Actor
+func principal(ev *event.Event) string { return actorPrincipal(ev.Actor, ev.Cloud.Account) }
+
+func actorPrincipal(a event.Actor, account string) string {
 	switch a.Type {
 	case "IAMUser":
 		return a.ARN
@@ -142,7 +143,7 @@ func principal(ev *event.Event) string {
 			}
 			acct := a.Account
 			if acct == "" {
-				acct = ev.Cloud.Account
+				acct = account
 			}
 			return "arn:aws:iam::" + acct + ":role/" + rest
 		}
@@ -338,4 +339,24 @@ func walkAttack(method string) detect.Attack {
 		return detect.Attack{Techniques: []string{"T1098.003"}, Tactics: []string{"persistence", "privilege-escalation"}}
 	}
 	return detect.Attack{Techniques: []string{"T1548"}, Tactics: []string{"privilege-escalation"}}
+}
+
+// Annotate adds to a behavioural finding whose principal is the source
+// of a known path a line saying so; other findings are returned as they
+// are.
+func (w *Walker) Annotate(f detect.Finding) detect.Finding {
+	if w == nil || f.Source != "ueba" {
+		return f
+	}
+	n, ok := w.sources[actorPrincipal(f.Actor, f.Cloud.Account)]
+	if !ok {
+		return f
+	}
+	steps := "steps"
+	if n == 1 {
+		steps = "step"
+	}
+	f.Explanation = append(f.Explanation, detect.Evidence{Selection: "attackpath", Field: "actor", Value: f.Actor.ARN,
+		Detail: fmt.Sprintf("principal is the source of a path to admin (%d %s)", n, steps)})
+	return f
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
+	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
 )
 
@@ -178,5 +179,28 @@ func TestLoadWalkerBadInput(t *testing.T) {
 	os.WriteFile(other, []byte(`{"findings": []}`), 0o600)
 	if _, err := LoadWalker(other); err == nil || !strings.Contains(err.Error(), "parapet paths") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A behavioural finding about a path's source says so; others are left
+// as they are.
+func TestWalkerAnnotate(t *testing.T) {
+	w := walkerOf(t)
+	ev := trail(t, "u1", "role/deployer", "s3.amazonaws.com", "ListBuckets", `{}`, "")
+	f := detect.FromEvent(&ev)
+	f.Source = "ueba"
+	got := w.Annotate(f)
+	if n := len(got.Explanation) - len(f.Explanation); n != 1 || got.Explanation[len(got.Explanation)-1].Detail != "principal is the source of a path to admin (1 step)" {
+		t.Fatalf("deployer's behavioural finding: %+v", got.Explanation)
+	}
+	f.Source = "sigma"
+	if got := w.Annotate(f); len(got.Explanation) != len(f.Explanation) {
+		t.Errorf("a rule finding was annotated")
+	}
+	other := trail(t, "u2", "nobody", "s3.amazonaws.com", "ListBuckets", `{}`, "")
+	g := detect.FromEvent(&other)
+	g.Source = "ueba"
+	if got := w.Annotate(g); len(got.Explanation) != len(g.Explanation) {
+		t.Errorf("a principal with no path was annotated")
 	}
 }

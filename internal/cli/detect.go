@@ -80,9 +80,9 @@ else 3 when some input was bad, else 0.`,
 			// --paths: the steps of known privilege-escalation paths are
 			// findings too, made with the rules' (stateless, per event).
 			detectBatch := engine.DetectBatch
+			var walker *attackpath.Walker
 			if pathsFile != "" {
-				walker, err := attackpath.LoadWalker(pathsFile)
-				if err != nil {
+				if walker, err = attackpath.LoadWalker(pathsFile); err != nil {
 					return fmt.Errorf("--paths: %w", err)
 				}
 				detectBatch = func(evs []event.Event) *detect.Batch {
@@ -146,6 +146,9 @@ else 3 when some input was bad, else 0.`,
 			emit := func(events []event.Event, res *detect.Batch) error {
 				correlator.Correlate(events, res)
 				uf.observe(ue, events, res)
+				for i := range res.Findings {
+					res.Findings[i] = walker.Annotate(res.Findings[i]) // behavioural findings of a path's source
+				}
 				fs, opened := res.Findings, res
 				if agg != nil {
 					// One finding per episode: playbooks run on the finding

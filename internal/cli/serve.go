@@ -147,6 +147,15 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					return err
 				}
 				c.Posture.IaC = append(c.Posture.IaC, tf)
+				// Acme's IAM: its paths to admin on the Paths page and
+				// watched by the pipeline.
+				pathsFile, _, err := demoPaths(demoDir)
+				if err != nil {
+					return err
+				}
+				if c.Detect.Paths == "" {
+					c.Detect.Paths = pathsFile
+				}
 			}
 			if _, err := config.ReadSecret(c.Metrics.Token); err != nil {
 				return fmt.Errorf("metrics.token: %w", err)

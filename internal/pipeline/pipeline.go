@@ -374,7 +374,7 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 		if p.UEBA != nil {
 			for i := range evs {
 				if f := p.UEBA.Observe(&evs[i]); f != nil {
-					res.Findings = append(res.Findings, *f)
+					res.Findings = append(res.Findings, p.Paths.Annotate(*f))
 				}
 			}
 		}
