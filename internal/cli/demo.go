@@ -33,7 +33,7 @@ func newDemo(io IO) *cobra.Command {
 		Short: "Generate a week of a small organization's telemetry with attacks in it, and ingest it",
 		Long: `Generate, deterministically from --seed, several days of CloudTrail and VPC Flow Logs for Acme (two
 accounts, ten people, CI, Lambda and EC2 roles, AWS services) laid out as AWS delivers them to S3,
-with six attack stories embedded; write the ground truth to labels.jsonl; then ingest it all and
+with seven attack stories embedded; write the ground truth to labels.jsonl; then ingest it all and
 print what was seen. No cloud account and no network needed.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
