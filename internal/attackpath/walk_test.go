@@ -37,7 +37,7 @@ resource "aws_iam_role_policy" "deployer" {
 // trail writes one CloudTrail record: who (an IAM user's name, or
 // "role/NAME" for an assumed-role session), the call, its request
 // parameters and an optional error code.
-func trail(t *testing.T, id, who, source, name, params, errorCode string) event.Event {
+func trail(t testing.TB, id, who, source, name, params, errorCode string) event.Event {
 	t.Helper()
 	ident := `{"type":"IAMUser","arn":"arn:aws:iam::` + acct + `:user/` + who + `","accountId":"` + acct + `","userName":"` + who + `"}`
 	if r, ok := strings.CutPrefix(who, "role/"); ok {
