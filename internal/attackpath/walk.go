@@ -196,16 +196,18 @@ type Match struct {
 	K      int // 1-based
 	Action string
 	Grant  string // the policy and statement that allows it
+	// Failed: the call was refused (errorCode): an attempt, not a step.
+	Failed bool
 }
 
 // Remaining is how many steps are left after this one.
 func (m Match) Remaining() int { return len(m.Path.Steps) - m.K }
 
-// Match returns the steps of known paths the event walks. Failed calls,
-// calls by AWS services and events other than CloudTrail API calls walk
-// none.
+// Match returns the steps of known paths the event walks (Failed when
+// the call was refused). Calls by AWS services and events other than
+// CloudTrail API calls walk none.
 func (w *Walker) Match(ev *event.Event) []Match {
-	if w == nil || len(w.steps) == 0 || ev.Source != event.SourceCloudTrail || ev.API.ErrorCode != "" || ev.Actor.InvokedBy != "" {
+	if w == nil || len(w.steps) == 0 || ev.Source != event.SourceCloudTrail || ev.Actor.InvokedBy != "" {
 		return nil
 	}
 	who := principal(ev)
@@ -228,7 +230,7 @@ func (w *Walker) Match(ev *event.Event) []Match {
 			continue
 		}
 		seen[s.path] = true
-		out = append(out, Match{Path: s.path, K: s.k, Action: act, Grant: s.grants[act]})
+		out = append(out, Match{Path: s.path, K: s.k, Action: act, Grant: s.grants[act], Failed: ev.API.ErrorCode != ""})
 	}
 	return out
 }
@@ -279,7 +281,9 @@ func (w *Walker) Findings(events []event.Event) []detect.Finding {
 }
 
 // WalkFinding is the finding of one step walked: critical when it
-// completes the path, high one step short of it, else medium.
+// completes the path, high one step short of it, else medium; a refused
+// attempt is low (the path may be stale, or something the graph does not
+// read, a service control policy, denies it).
 func WalkFinding(ev *event.Event, m Match) detect.Finding {
 	f := detect.FromEvent(ev)
 	p := m.Path
@@ -307,7 +311,12 @@ func WalkFinding(ev *event.Event, m Match) detect.Finding {
 	}
 	f.Summary = fmt.Sprintf("step %d of %d of a path from %s to %s: %s", m.K, n, src, target, step.Title)
 	f.Description = f.Summary + "."
-	if m.Remaining() == 0 {
+	if m.Failed {
+		f.Level = "low"
+		f.Title = "A step of a known privilege-escalation path was attempted and refused"
+		f.Summary = "refused: " + f.Summary
+		f.Description = f.Summary + " (" + ev.API.ErrorCode + "). The graph says the call is allowed: the paths file may be stale, or a control it does not read denies it."
+	} else if m.Remaining() == 0 {
 		f.Description += " The path is complete: the principal can now act as " + reached + "."
 	} else {
 		f.Description += fmt.Sprintf(" %d more to %s.", m.Remaining(), reached)
@@ -325,7 +334,7 @@ func WalkFinding(ev *event.Event, m Match) detect.Finding {
 	f.Triage = []string{"Was the change expected (a deployment, a ticket)? Ask the owner of " + src + ".",
 		"Undo the step (delete the policy version, detach the policy, remove the key) and constrain the statement that allows it: " + m.Grant + ".",
 		"Look for the next steps of the path in the principal's later calls."}
-	f.ID = detect.FindingID(f.RuleID+":"+p.Source+":"+fmt.Sprint(m.K), f.EventIDs)
+	f.ID = detect.FindingID(f.RuleID+":"+p.Source+":"+fmt.Sprint(m.K)+":"+fmt.Sprint(m.Failed), f.EventIDs)
 	return f
 }
 

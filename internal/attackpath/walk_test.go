@@ -100,7 +100,8 @@ func TestWalkerMatchesSteps(t *testing.T) {
 	}{
 		{"dev writes its policy", trail(t, "e1", "dev", "iam.amazonaws.com", "CreatePolicyVersion", policy, ""),
 			"critical", "step 1 of 1 of a path from dev to admin"},
-		{"failed call", trail(t, "e2", "dev", "iam.amazonaws.com", "CreatePolicyVersion", policy, "AccessDenied"), "", ""},
+		{"refused call", trail(t, "e2", "dev", "iam.amazonaws.com", "CreatePolicyVersion", policy, "AccessDenied"),
+			"low", "refused: step 1 of 1 of a path from dev to admin"},
 		{"another principal", trail(t, "e3", "ci", "iam.amazonaws.com", "CreatePolicyVersion", policy, ""), "", ""},
 		{"another policy", trail(t, "e4", "dev", "iam.amazonaws.com", "CreatePolicyVersion",
 			`{"policyArn":"arn:aws:iam::`+acct+`:policy/other"}`, ""), "", ""},
@@ -140,7 +141,7 @@ func TestWalkerMatchesSteps(t *testing.T) {
 				}
 			}
 		}
-		if want := c.say[len("step 1 of "):][:1]; fmt.Sprint(steps) != want || marked != 1 {
+		if want := strings.TrimPrefix(c.say, "refused: ")[len("step 1 of "):][:1]; fmt.Sprint(steps) != want || marked != 1 {
 			t.Errorf("%s: explanation has %d path steps (%d marked), want %s and 1: %+v", c.name, steps, marked, want, f.Explanation)
 		}
 		if len(f.EventIDs) != 1 || f.EventIDs[0] != c.ev.ID {

@@ -119,8 +119,8 @@ func TestPathsHTML(t *testing.T) {
 }
 
 // detect --paths: a CloudTrail call that takes the first step of a known
-// path is a finding naming the step; the same call failed, or by another
-// principal, is not.
+// path is a finding naming the step; the same call refused is a low one;
+// by another principal, none.
 func TestDetectPaths(t *testing.T) {
 	dir := t.TempDir()
 	pj, errOut, code := run(t, "", "paths", "--format", "json", filepath.Join(pathsData, "tf"))
@@ -159,12 +159,13 @@ func TestDetectPaths(t *testing.T) {
 			walked = append(walked, f)
 		}
 	}
-	if len(walked) != 1 {
-		t.Fatalf("want 1 path finding, got %d:\n%s", len(walked), out)
+	if len(walked) != 2 {
+		t.Fatalf("want 2 path findings (the step, the refused attempt), got %d:\n%s", len(walked), out)
 	}
-	f := walked[0]
-	if f["level"] != "high" || !strings.HasPrefix(fmt.Sprint(f["summary"]), "step 1 of 2 of a path from support to admin") {
-		t.Errorf("finding: %v %v", f["level"], f["summary"])
+	for i, want := range []struct{ level, summary string }{{"high", "step 1 of 2 of a path from support to admin"}, {"low", "refused: step 1 of 2 of a path from support to admin"}} {
+		if f := walked[i]; f["level"] != want.level || !strings.HasPrefix(fmt.Sprint(f["summary"]), want.summary) {
+			t.Errorf("finding %d: %v %v, want %s %q", i, f["level"], f["summary"], want.level, want.summary)
+		}
 	}
 	// Without --paths the same trail raises no path finding.
 	out, _, _ = run(t, "", "detect", "--no-ueba", "--no-aggregate", trailFile)
