@@ -249,6 +249,16 @@ func (s walkStep) objectNamed(names []string, who string) bool {
 	return false
 }
 
+// MayMatch reports whether the event may walk a step: a CloudTrail call
+// by a principal some step starts from. It builds nothing (a cheap first
+// pass, as detect.Engine.MayFind).
+func (w *Walker) MayMatch(ev *event.Event) bool {
+	if w == nil || ev.Source != event.SourceCloudTrail || ev.Actor.InvokedBy != "" {
+		return false
+	}
+	return len(w.steps[principal(ev)]) > 0
+}
+
 // Findings turns the events' matches into findings.
 func (w *Walker) Findings(events []event.Event) []detect.Finding {
 	if w == nil {

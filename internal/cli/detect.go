@@ -169,8 +169,18 @@ else 3 when some input was bad, else 0.`,
 			// Without behavioural models or playbooks, which read every
 			// event, only the events a rule matches are held for ordering.
 			var mayFind func([]event.Event, []bool) []bool
-			if ue == nil && resp == nil && pathsFile == "" {
+			if ue == nil && resp == nil {
 				mayFind = engine.MayFind
+				if walker != nil {
+					// And the calls of the principals a path step starts from.
+					mayFind = func(evs []event.Event, keep []bool) []bool {
+						keep = engine.MayFind(evs, keep)
+						for i := range evs {
+							keep[i] = keep[i] || walker.MayMatch(&evs[i])
+						}
+						return keep
+					}
+				}
 			}
 			var st ingest.Stats
 			var ost detect.OrderStats
@@ -179,7 +189,11 @@ else 3 when some input was bad, else 0.`,
 				// correlations or episodes): findings are made and encoded
 				// as events are read, and only the bytes wait for order.
 				st, ost, err = flags.detectEncoded(cmd.Context(), io, args, func(evs []event.Event) ([][]byte, error) {
-					return encodeFindings(enc, detectBatch(evs), len(evs), minRank)
+					payloads, err := encodeFindings(enc, engine.DetectBatch(evs), len(evs), minRank)
+					if err != nil || walker == nil {
+						return payloads, err
+					}
+					return encodeWalk(enc, walker, evs, payloads, minRank)
 				}, func(p []byte) error {
 					return decodeFindings(p, func(rank int, title string, line []byte) error {
 						if rank < minRank {
@@ -270,22 +284,52 @@ func encodeFindings(enc *report.FindingEncoder, res *detect.Batch, n, minRank in
 		if ev < 0 {
 			return nil, fmt.Errorf("finding %s: no event", f.ID)
 		}
-		rank := detect.LevelRank(f.Level)
-		if rank < 0 {
-			rank = detect.LevelRank("medium") // Sigma's default
+		var err error
+		if payloads[ev], line, err = appendFinding(enc, payloads[ev], line, f, minRank); err != nil {
+			return nil, err
 		}
-		line = line[:0]
-		if rank >= minRank {
+	}
+	return payloads, nil
+}
+
+// appendFinding appends one finding's payload (its rank, title and, at or
+// above minRank, its encoded line) to p; line is scratch.
+func appendFinding(enc *report.FindingEncoder, p, line []byte, f *detect.Finding, minRank int) ([]byte, []byte, error) {
+	rank := detect.LevelRank(f.Level)
+	if rank < 0 {
+		rank = detect.LevelRank("medium") // Sigma's default
+	}
+	line = line[:0]
+	if rank >= minRank {
+		var err error
+		if line, err = enc.Append(line, f); err != nil {
+			return p, line, err
+		}
+	}
+	p = append(p, byte(rank))
+	p = binary.AppendUvarint(p, uint64(len(f.Title)))
+	p = append(p, f.Title...)
+	p = binary.AppendUvarint(p, uint64(len(line)))
+	return append(p, line...), line, nil
+}
+
+// encodeWalk adds to payloads (made when nil) the path-step findings of
+// the events, each at its event.
+func encodeWalk(enc *report.FindingEncoder, w *attackpath.Walker, evs []event.Event, payloads [][]byte, minRank int) ([][]byte, error) {
+	var line []byte
+	for i := range evs {
+		if !w.MayMatch(&evs[i]) {
+			continue
+		}
+		for _, f := range w.Findings(evs[i : i+1]) {
+			if payloads == nil {
+				payloads = make([][]byte, len(evs))
+			}
 			var err error
-			if line, err = enc.Append(line, f); err != nil {
+			if payloads[i], line, err = appendFinding(enc, payloads[i], line, &f, minRank); err != nil {
 				return nil, err
 			}
 		}
-		p := append(payloads[ev], byte(rank))
-		p = binary.AppendUvarint(p, uint64(len(f.Title)))
-		p = append(p, f.Title...)
-		p = binary.AppendUvarint(p, uint64(len(line)))
-		payloads[ev] = append(p, line...)
 	}
 	return payloads, nil
 }

@@ -167,6 +167,20 @@ func TestDetectPaths(t *testing.T) {
 			t.Errorf("finding %d: %v %v, want %s %q", i, f["level"], f["summary"], want.level, want.summary)
 		}
 	}
+	// With no rule at all (the stateless path: findings encoded as events
+	// are read), the same two.
+	rules := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rules, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rules, "other.yml"), []byte("title: Something else\nid: 9b7c2a10-0000-4000-8000-000000000018\n"+
+		"logsource: {product: aws, service: cloudtrail}\ndetection:\n  selection: {eventName: DeleteTrail}\n  condition: selection\nlevel: high\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = run(t, "", "detect", "--no-builtin", "--rules", rules, "--no-ueba", "--no-aggregate", "--paths", pathsFile, trailFile)
+	if code != ExitOK || strings.Count(out, `"source":"attackpath"`) != 2 || !strings.Contains(out, "step 1 of 2 of a path from support to admin") {
+		t.Errorf("--no-builtin --paths: exit %d, %s\n%s", code, errOut, out)
+	}
 	// Without --paths the same trail raises no path finding.
 	out, _, _ = run(t, "", "detect", "--no-ueba", "--no-aggregate", trailFile)
 	if strings.Contains(out, `"attackpath"`) {
