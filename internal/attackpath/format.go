@@ -250,7 +250,7 @@ func (r Report) WriteCypher(w io.Writer) error {
 // PathSVG draws a path left to right: the source, each principal it
 // acts as, the target; each arrow names the step's method and actions.
 func PathSVG(p Path) string {
-	const boxW, boxH, gap, top = 170, 54, 120, 30
+	const boxW, boxH, gap, top = 170, 54, 170, 30
 	type box struct{ name, kind string }
 	boxes := []box{{p.SourceName, p.SourceKind}}
 	for _, s := range p.Steps {
@@ -312,7 +312,11 @@ func (r Report) WriteHTML(w io.Writer) error {
 		e(r.Target), e(r.Account), r.Principals, r.Edges, r.Methods, reach, e(r.Target))
 	for _, p := range r.Paths {
 		n := len(p.Steps)
-		fmt.Fprintf(&b, "<section class=\"path\" data-source=\"%s\"><h2>%s %s <small>(%d steps)</small></h2>\n", e(p.Source), e(p.SourceKind), e(p.SourceName), n)
+		steps := "steps"
+		if n == 1 {
+			steps = "step"
+		}
+		fmt.Fprintf(&b, "<section class=\"path\" data-source=\"%s\"><h2>%s %s <small>(%d %s)</small></h2>\n", e(p.Source), e(p.SourceKind), e(p.SourceName), n, steps)
 		if n == 0 {
 			via := ""
 			if p.AdminVia != nil {

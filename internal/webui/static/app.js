@@ -651,7 +651,7 @@ async function pathsView(v, selected) {
 // pathGraph draws a path as an inline SVG: a box per principal, left to
 // right, an arrow per step labelled with its method and actions.
 function pathGraph(p) {
-  const ns = "http://www.w3.org/2000/svg", W = 170, H = 54, G = 130, top = 28;
+  const ns = "http://www.w3.org/2000/svg", W = 170, H = 54, G = 170, top = 28;
   const boxes = [{ name: p.source_name, kind: p.source_kind }].concat(p.steps.map(s => ({ name: s.to_name, kind: s.to === "admin" ? "admin" : (s.to.match(/:(user|role|group)\//) || [, ""])[1] })));
   const width = boxes.length * (W + G) - G + 20;
   const mk = (tag, attrs, text) => {
