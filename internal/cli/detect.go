@@ -44,6 +44,9 @@ that in runs on temporary files), and a record delivered more than once is detec
 --state FILE carries the learned baselines from one run to the next. Findings of one rule for the
 same principal, source address and target merge into one finding per episode (count, first_seen,
 last_seen) until the group is quiet for --aggregate-window; --no-aggregate prints one per event.
+--paths FILE (the JSON of parapet paths --format json) adds a finding for every call that takes a
+step of one of its privilege-escalation paths: "step k of n of a path from X to admin", critical
+when it completes the path.
 
 Exit status: 1 when a finding reaches --fail-on, else 4 when a response action failed (--respond),
 else 3 when some input was bad, else 0.`,
