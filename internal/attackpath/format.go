@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"html"
 	"io"
 	"sort"
 	"strings"
@@ -246,7 +247,103 @@ func (r Report) WriteCypher(w io.Writer) error {
 	return nil
 }
 
-// Write prints the report in a format: table, json, dot, graphml, cypher.
+// PathSVG draws a path left to right: the source, each principal it
+// acts as, the target; each arrow names the step's method and actions.
+func PathSVG(p Path) string {
+	const boxW, boxH, gap, top = 170, 54, 170, 30
+	type box struct{ name, kind string }
+	boxes := []box{{p.SourceName, p.SourceKind}}
+	for _, s := range p.Steps {
+		boxes = append(boxes, box{s.ToName, kindFromARN(s.To)})
+	}
+	width := len(boxes)*(boxW+gap) - gap + 20
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="path-graph" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
+		width, boxH+2*top+10, width, boxH+2*top+10, html.EscapeString("path from "+p.SourceName))
+	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>`)
+	for i, bx := range boxes {
+		x := 10 + i*(boxW+gap)
+		fill := "#eef3fb"
+		if bx.kind == KindAdmin || bx.kind == KindRoot || i == len(boxes)-1 && len(boxes) > 1 {
+			fill = "#fbe9e7"
+		}
+		fmt.Fprintf(&b, `<g class="node"><rect x="%d" y="%d" width="%d" height="%d" rx="6" fill="%s" stroke="#445"/>`, x, top, boxW, boxH, fill)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="13" font-weight="bold">%s</text>`, x+boxW/2, top+23, html.EscapeString(clip(bx.name, 24)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="11" fill="#555">%s</text></g>`, x+boxW/2, top+41, html.EscapeString(bx.kind))
+		if i+1 < len(boxes) {
+			s := p.Steps[i]
+			var acts []string
+			for _, g := range s.Grants {
+				acts = append(acts, g.Action)
+			}
+			x1, x2, y := x+boxW, x+boxW+gap, top+boxH/2
+			fmt.Fprintf(&b, `<g class="edge"><line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>`, x1, y, x2, y)
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="10">%d. %s</text>`, (x1+x2)/2, y-8, i+1, html.EscapeString(clip(s.Method, 22)))
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="9" fill="#666">%s</text><title>%s</title></g>`, (x1+x2)/2, y+16,
+				html.EscapeString(clip(strings.Join(acts, ", "), 26)), html.EscapeString(s.Text))
+		}
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// WriteHTML prints a self-contained page (no scripts, no external
+// resources): for each path its drawing and its steps in words.
+func (r Report) WriteHTML(w io.Writer) error {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Parapet: paths to " + e(r.Target) + "</title>\n")
+	b.WriteString(`<style>body{font-family:system-ui,sans-serif;margin:2em;color:#223}section{border-top:1px solid #ccd;padding:1em 0}` +
+		`.graph{overflow-x:auto}ol li{margin:.3em 0;font-size:.92em}code{background:#f3f3f6;padding:0 .2em}</style></head><body>` + "\n")
+	reach := 0
+	for _, p := range r.Paths {
+		if len(p.Steps) > 0 {
+			reach++
+		}
+	}
+	fmt.Fprintf(&b, "<h1>Paths to %s</h1>\n<p>Account %s: %d principals, %d edges, %d escalation methods evaluated. <strong>%d principals can reach %s.</strong></p>\n",
+		e(r.Target), e(r.Account), r.Principals, r.Edges, r.Methods, reach, e(r.Target))
+	for _, p := range r.Paths {
+		n := len(p.Steps)
+		steps := "steps"
+		if n == 1 {
+			steps = "step"
+		}
+		fmt.Fprintf(&b, "<section class=\"path\" data-source=\"%s\"><h2>%s %s <small>(%d %s)</small></h2>\n", e(p.Source), e(p.SourceKind), e(p.SourceName), n, steps)
+		if n == 0 {
+			via := ""
+			if p.AdminVia != nil {
+				via = ": " + p.AdminVia.String()
+			}
+			fmt.Fprintf(&b, "<p>Already %s%s</p></section>\n", e(r.Target), e(via))
+			continue
+		}
+		b.WriteString("<div class=\"graph\">" + PathSVG(p) + "</div>\n<ol>")
+		for _, s := range p.Steps {
+			b.WriteString("<li>" + e(s.Text) + "</li>")
+		}
+		b.WriteString("</ol></section>\n")
+	}
+	if len(r.Problems) > 0 {
+		b.WriteString("<h2>Problems</h2><ul>")
+		for _, p := range r.Problems {
+			b.WriteString("<li>" + e(p) + "</li>")
+		}
+		b.WriteString("</ul>")
+	}
+	b.WriteString("</body></html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Write prints the report in a format: table, json, dot, graphml, cypher, html.
 func (r Report) Write(w io.Writer, format string) error {
 	switch format {
 	case "", "table":
@@ -259,6 +356,8 @@ func (r Report) Write(w io.Writer, format string) error {
 		return r.WriteGraphML(w)
 	case "cypher":
 		return r.WriteCypher(w)
+	case "html":
+		return r.WriteHTML(w)
 	}
-	return fmt.Errorf("unknown format %q (table, json, dot, graphml, cypher)", format)
+	return fmt.Errorf("unknown format %q (table, json, dot, graphml, cypher, html)", format)
 }

@@ -128,7 +128,7 @@ func TestDemo(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("demo exit %d: %s", code, errOut)
 	}
-	for _, s := range []string{"ssh-open", "public-bucket", "key-compromise", "cryptomining", "exfiltration", "instance-credentials", "What Parapet saw"} {
+	for _, s := range []string{"ssh-open", "public-bucket", "key-compromise", "cryptomining", "exfiltration", "instance-credentials", "policy-version", "What Parapet saw"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("demo output lacks %q", s)
 		}
@@ -136,7 +136,7 @@ func TestDemo(t *testing.T) {
 	// One attack, one incident: the stories' findings become one incident
 	// per attack (the cryptomining continues the key compromise), with no
 	// background finding in them.
-	for _, s := range []string{"attacks: 5; split (one attack, several incidents): 0; merged (several attacks, one incident): 0\n",
+	for _, s := range []string{"attacks: 6; split (one attack, several incidents): 0; merged (several attacks, one incident): 0\n",
 		"background findings inside story incidents: 0;"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("demo incidents: output lacks %q", s)

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/demo"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
@@ -30,7 +33,7 @@ func newDemo(io IO) *cobra.Command {
 		Short: "Generate a week of a small organization's telemetry with attacks in it, and ingest it",
 		Long: `Generate, deterministically from --seed, several days of CloudTrail and VPC Flow Logs for Acme (two
 accounts, ten people, CI, Lambda and EC2 roles, AWS services) laid out as AWS delivers them to S3,
-with six attack stories embedded; write the ground truth to labels.jsonl; then ingest it all and
+with seven attack stories embedded; write the ground truth to labels.jsonl; then ingest it all and
 print what was seen. No cloud account and no network needed.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -95,7 +98,17 @@ print what was seen. No cloud account and no network needed.`,
 				attack[l.EventID] = l.AttackOf()
 			}
 			incs := newStoryIncidents(time.Hour, attack)
-			detectBatch := func(b *ingest.Batch) { b.Data = engine.DetectBatch(b.Events) }
+			// The paths to admin in Acme's IAM: a call that walks one is a
+			// finding, as in serve --demo.
+			_, walker, err := demoPaths(cfg.Dir)
+			if err != nil {
+				return err
+			}
+			detectBatch := func(b *ingest.Batch) {
+				res := engine.DetectBatch(b.Events)
+				res.Findings = append(res.Findings, walker.Findings(b.Events)...)
+				b.Data = res
+			}
 			st, err := flags.run(cmd.Context(), io, []string{filepath.Join(cfg.Dir, "AWSLogs")}, detectBatch, func(b *ingest.Batch) error {
 				for i := range b.Events {
 					seen.add(&b.Events[i])
@@ -398,4 +411,39 @@ func countStories(labels []demo.Label) int {
 		seen[l.Story] = true
 	}
 	return len(seen)
+}
+
+// demoPaths writes the paths to admin of the demo's IAM (demo.IAMDir,
+// written first when an older demo folder lacks it) to dir/paths.json, as
+// parapet paths --format json would, and returns the file and a walker
+// over them.
+func demoPaths(dir string) (string, *attackpath.Walker, error) {
+	iamDir := filepath.Join(dir, demo.IAMDir)
+	if _, err := os.Stat(filepath.Join(iamDir, "main.tf")); err != nil {
+		if iamDir, err = demo.WriteIAM(dir); err != nil {
+			return "", nil, err
+		}
+	}
+	res, err := pathsInput(iamDir, nil, func(error) {})
+	if err != nil {
+		return "", nil, fmt.Errorf("demo IAM: %w", err)
+	}
+	methods, err := attackpath.BuiltinMethods()
+	if err != nil {
+		return "", nil, err
+	}
+	g := attackpath.Build(res, methods, attackpath.Options{})
+	paths, err := g.Shortest("admin")
+	if err != nil {
+		return "", nil, err
+	}
+	var b bytes.Buffer
+	if err := g.NewReport("admin", paths).WriteJSON(&b); err != nil {
+		return "", nil, err
+	}
+	file := filepath.Join(dir, "paths.json")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		return "", nil, err
+	}
+	return file, attackpath.NewWalker(paths), nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
@@ -28,6 +29,7 @@ func newDetect(io IO) *cobra.Command {
 		uf                       uebaFlags
 		rf                       responseFlags
 		respondOn                bool
+		pathsFile                string
 		af                       aggregateFlags
 	)
 	cmd := &cobra.Command{
@@ -42,6 +44,9 @@ that in runs on temporary files), and a record delivered more than once is detec
 --state FILE carries the learned baselines from one run to the next. Findings of one rule for the
 same principal, source address and target merge into one finding per episode (count, first_seen,
 last_seen) until the group is quiet for --aggregate-window; --no-aggregate prints one per event.
+--paths FILE (the JSON of parapet paths --format json) adds a finding for every call that takes a
+step of one of its privilege-escalation paths: "step k of n of a path from X to admin", critical
+when it completes the path.
 
 Exit status: 1 when a finding reaches --fail-on, else 4 when a response action failed (--respond),
 else 3 when some input was bad, else 0.`,
@@ -74,6 +79,20 @@ else 3 when some input was bad, else 0.`,
 			_, dangling := engine.Correlations()
 			for _, d := range dangling {
 				fmt.Fprintf(io.Err, "parapet: rule skipped: %s\n", d)
+			}
+			// --paths: the steps of known privilege-escalation paths are
+			// findings too, made with the rules' (stateless, per event).
+			detectBatch := engine.DetectBatch
+			var walker *attackpath.Walker
+			if pathsFile != "" {
+				if walker, err = attackpath.LoadWalker(pathsFile); err != nil {
+					return fmt.Errorf("--paths: %w", err)
+				}
+				detectBatch = func(evs []event.Event) *detect.Batch {
+					res := engine.DetectBatch(evs)
+					res.Findings = append(res.Findings, walker.Findings(evs)...)
+					return res
+				}
 			}
 			correlator := engine.NewCorrelator()
 			agg, err := af.aggregator(correlator, withRecords)
@@ -130,6 +149,9 @@ else 3 when some input was bad, else 0.`,
 			emit := func(events []event.Event, res *detect.Batch) error {
 				correlator.Correlate(events, res)
 				uf.observe(ue, events, res)
+				for i := range res.Findings {
+					res.Findings[i] = walker.Annotate(res.Findings[i]) // behavioural findings of a path's source
+				}
 				fs, opened := res.Findings, res
 				if agg != nil {
 					// One finding per episode: playbooks run on the finding
@@ -152,6 +174,16 @@ else 3 when some input was bad, else 0.`,
 			var mayFind func([]event.Event, []bool) []bool
 			if ue == nil && resp == nil {
 				mayFind = engine.MayFind
+				if walker != nil {
+					// And the calls of the principals a path step starts from.
+					mayFind = func(evs []event.Event, keep []bool) []bool {
+						keep = engine.MayFind(evs, keep)
+						for i := range evs {
+							keep[i] = keep[i] || walker.MayMatch(&evs[i])
+						}
+						return keep
+					}
+				}
 			}
 			var st ingest.Stats
 			var ost detect.OrderStats
@@ -160,7 +192,11 @@ else 3 when some input was bad, else 0.`,
 				// correlations or episodes): findings are made and encoded
 				// as events are read, and only the bytes wait for order.
 				st, ost, err = flags.detectEncoded(cmd.Context(), io, args, func(evs []event.Event) ([][]byte, error) {
-					return encodeFindings(enc, engine.DetectBatch(evs), len(evs), minRank)
+					payloads, err := encodeFindings(enc, engine.DetectBatch(evs), len(evs), minRank)
+					if err != nil || walker == nil {
+						return payloads, err
+					}
+					return encodeWalk(enc, walker, evs, payloads, minRank)
 				}, func(p []byte) error {
 					return decodeFindings(p, func(rank int, title string, line []byte) error {
 						if rank < minRank {
@@ -175,7 +211,7 @@ else 3 when some input was bad, else 0.`,
 					})
 				})
 			} else {
-				st, ost, err = flags.detect(cmd.Context(), io, args, engine.DetectBatch, mayFind, emit)
+				st, ost, err = flags.detect(cmd.Context(), io, args, detectBatch, mayFind, emit)
 			}
 			if err == nil && ue != nil {
 				// The behavioural sessions still open at the end of the input.
@@ -229,6 +265,7 @@ else 3 when some input was bad, else 0.`,
 	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
 	af.register(cmd.Flags())
+	cmd.Flags().StringVar(&pathsFile, "paths", "", "the JSON of 'parapet paths --format json': a call that takes a step of one of its paths is a finding (\"step k of n of a path from X to admin\")")
 	cmd.Flags().BoolVar(&respondOn, "respond", false, "run the response playbooks on the findings as they are found (see parapet respond)")
 	rf.register(cmd.Flags(), "respond-dry-run")
 	return cmd
@@ -250,22 +287,52 @@ func encodeFindings(enc *report.FindingEncoder, res *detect.Batch, n, minRank in
 		if ev < 0 {
 			return nil, fmt.Errorf("finding %s: no event", f.ID)
 		}
-		rank := detect.LevelRank(f.Level)
-		if rank < 0 {
-			rank = detect.LevelRank("medium") // Sigma's default
+		var err error
+		if payloads[ev], line, err = appendFinding(enc, payloads[ev], line, f, minRank); err != nil {
+			return nil, err
 		}
-		line = line[:0]
-		if rank >= minRank {
+	}
+	return payloads, nil
+}
+
+// appendFinding appends one finding's payload (its rank, title and, at or
+// above minRank, its encoded line) to p; line is scratch.
+func appendFinding(enc *report.FindingEncoder, p, line []byte, f *detect.Finding, minRank int) ([]byte, []byte, error) {
+	rank := detect.LevelRank(f.Level)
+	if rank < 0 {
+		rank = detect.LevelRank("medium") // Sigma's default
+	}
+	line = line[:0]
+	if rank >= minRank {
+		var err error
+		if line, err = enc.Append(line, f); err != nil {
+			return p, line, err
+		}
+	}
+	p = append(p, byte(rank))
+	p = binary.AppendUvarint(p, uint64(len(f.Title)))
+	p = append(p, f.Title...)
+	p = binary.AppendUvarint(p, uint64(len(line)))
+	return append(p, line...), line, nil
+}
+
+// encodeWalk adds to payloads (made when nil) the path-step findings of
+// the events, each at its event.
+func encodeWalk(enc *report.FindingEncoder, w *attackpath.Walker, evs []event.Event, payloads [][]byte, minRank int) ([][]byte, error) {
+	var line []byte
+	for i := range evs {
+		if !w.MayMatch(&evs[i]) {
+			continue
+		}
+		for _, f := range w.Findings(evs[i : i+1]) {
+			if payloads == nil {
+				payloads = make([][]byte, len(evs))
+			}
 			var err error
-			if line, err = enc.Append(line, f); err != nil {
+			if payloads[i], line, err = appendFinding(enc, payloads[i], line, &f, minRank); err != nil {
 				return nil, err
 			}
 		}
-		p := append(payloads[ev], byte(rank))
-		p = binary.AppendUvarint(p, uint64(len(f.Title)))
-		p = append(p, f.Title...)
-		p = binary.AppendUvarint(p, uint64(len(line)))
-		payloads[ev] = append(p, line...)
 	}
 	return payloads, nil
 }

@@ -41,9 +41,9 @@ listed in content/paths but add no edge yet.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch format {
-			case "table", "json", "dot", "graphml", "cypher":
+			case "table", "json", "dot", "graphml", "cypher", "html":
 			default:
-				return usageError{fmt.Errorf("unknown --format %q (table, json, dot, graphml, cypher)", format)}
+				return usageError{fmt.Errorf("unknown --format %q (table, json, dot, graphml, cypher, html)", format)}
 			}
 			methods, err := attackpath.BuiltinMethods()
 			if methodsDir != "" {
@@ -87,7 +87,7 @@ listed in content/paths but add no edge yet.`,
 	f.BoolVar(&all, "all", false, "list every path (up to --max-steps steps, --per-source per principal), not only the shortest")
 	f.IntVar(&maxSteps, "max-steps", 6, "with --all: the longest path listed")
 	f.IntVar(&perSource, "per-source", 20, "with --all: the most paths listed per principal")
-	f.StringVar(&format, "format", "table", "table, json, dot, graphml or cypher")
+	f.StringVar(&format, "format", "table", "table, json, dot, graphml, cypher or html (a self-contained page drawing each path)")
 	f.StringVar(&account, "account", "", "the account id for ARNs the sources do not give (default: the one their policies name)")
 	f.StringVar(&methodsDir, "methods", "", "a folder of escalation methods (*.yaml) to use instead of the built-in ones")
 	f.StringArrayVar(&varFiles, "var-file", nil, "a Terraform .tfvars file (repeatable)")

@@ -824,6 +824,9 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		sups = append(sups, s...)
 	}
 	results := append(check.Run(checks, res), sf.secrets...)
+	// Path checks: each principal that can become admin (the access graph
+	// of the same resources).
+	results = append(results, check.PathResults(checks, res)...)
 	// Modules called by other modules were also scanned as roots:
 	// keep one result per check, resource type and location.
 	results = dedupe(results)

@@ -105,3 +105,85 @@ func TestScanBaseline(t *testing.T) {
 		t.Error("a template taken as a baseline")
 	}
 }
+
+// A pull request that creates a path to admin fails against the baseline
+// and names it; one that adds a harmless policy passes. The baseline
+// itself holds an older path (ops's), which stays unchanged.
+func TestScanBaselineNewPathToAdmin(t *testing.T) {
+	const base = `
+resource "aws_iam_user" "deploy" {
+  name = "deploy"
+}
+resource "aws_iam_user_policy" "deploy" {
+  name   = "deploy"
+  user   = aws_iam_user.deploy.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "s3:PutObject", Resource = "*" }] })
+}
+resource "aws_iam_user" "ops" {
+  name = "ops"
+}
+resource "aws_iam_user_policy" "ops" {
+  name   = "ops"
+  user   = aws_iam_user.ops.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "iam:PutUserPolicy", Resource = "*" }] })
+}
+`
+	dir := t.TempDir()
+	write := func(extra string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(base+extra), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	baseline := filepath.Join(t.TempDir(), "baseline.json")
+	if _, errOut, code := run(t, "", "scan", "iac", "--write-baseline", baseline, dir); code != ExitOK {
+		t.Fatalf("baseline scan: exit %d: %s", code, errOut)
+	}
+	// The PR: deploy gets iam:CreatePolicyVersion on * in a managed policy
+	// attached to it.
+	write(`
+resource "aws_iam_policy" "deploy_extra" {
+  name   = "deploy-extra"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "iam:CreatePolicyVersion", Resource = "*" }] })
+}
+resource "aws_iam_user_policy_attachment" "deploy_extra" {
+  user       = aws_iam_user.deploy.name
+  policy_arn = aws_iam_policy.deploy_extra.arn
+}
+`)
+	out, errOut, code := run(t, "", "scan", "iac", "--fail-on", "high", "--baseline", baseline, dir)
+	if code != ExitFailure {
+		t.Fatalf("PR with a new path: exit %d, want %d:\n%s\n%s", code, ExitFailure, out, errOut)
+	}
+	var newLine string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "can become admin") && strings.Contains(l, "NEW") {
+			if newLine != "" {
+				t.Errorf("more than one new path: %q and %q", newLine, l)
+			}
+			newLine = l
+		}
+	}
+	if !strings.Contains(newLine, "user deploy can become admin") || !strings.Contains(newLine, "Minimal fix: remove or constrain iam:CreatePolicyVersion on arn:aws:iam::000000000000:policy/deploy-extra via policy deploy-extra, statement 1") {
+		t.Errorf("the new path is not named:\n%s", out)
+	}
+	// A PR adding a harmless policy instead passes.
+	write(`
+resource "aws_iam_policy" "deploy_extra" {
+  name   = "deploy-extra"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "*" }] })
+}
+resource "aws_iam_user_policy_attachment" "deploy_extra" {
+  user       = aws_iam_user.deploy.name
+  policy_arn = aws_iam_policy.deploy_extra.arn
+}
+`)
+	if out, errOut, code := run(t, "", "scan", "iac", "--fail-on", "high", "--baseline", baseline, dir); code != ExitOK {
+		t.Errorf("harmless PR: exit %d, want 0:\n%s\n%s", code, out, errOut)
+	}
+	// Without the baseline the old path (ops) fails the run.
+	if _, _, code := run(t, "", "scan", "iac", "--fail-on", "high", dir); code != ExitFailure {
+		t.Errorf("without a baseline: exit %d, want %d (ops can become admin)", code, ExitFailure)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/bus/natsjs"
 	"github.com/parapet-sec/parapet/internal/config"
@@ -146,6 +147,15 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					return err
 				}
 				c.Posture.IaC = append(c.Posture.IaC, tf)
+				// Acme's IAM: its paths to admin on the Paths page and
+				// watched by the pipeline.
+				pathsFile, _, err := demoPaths(demoDir)
+				if err != nil {
+					return err
+				}
+				if c.Detect.Paths == "" {
+					c.Detect.Paths = pathsFile
+				}
 			}
 			if _, err := config.ReadSecret(c.Metrics.Token); err != nil {
 				return fmt.Errorf("metrics.token: %w", err)
@@ -244,6 +254,14 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			defer func() { cancel(); <-lakeDone }()
 			var running atomic.Bool
 			srv := server.New(c, db, p, reg, log, running.Load)
+			if c.Detect.Paths != "" {
+				// The paths the pipeline watches (buildPipeline read the
+				// same file): the UI's Paths page.
+				if srv.Paths, err = attackpath.LoadReport(c.Detect.Paths); err != nil {
+					return fmt.Errorf("detect.paths: %w", err)
+				}
+				srv.PathsSource = c.Detect.Paths
+			}
 			srv.AuditCheck = &audit.Checker{DB: db, AnchorPath: anchor.Path, AnchorKey: anchorPub}
 			srv.Lake = lakeR // hunts and timelines (nil: lake.off)
 			anchorDone := make(chan struct{})
@@ -417,6 +435,14 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 			return nil, nil, fmt.Errorf("detect.cloud_ranges: %w", err)
 		}
 		enrichers = append(enrichers, ranges.Enrich)
+	}
+	if c.Detect.Paths != "" {
+		w, err := attackpath.LoadWalker(c.Detect.Paths)
+		if err != nil {
+			return nil, nil, fmt.Errorf("detect.paths: %w", err)
+		}
+		p.Paths = w
+		log.Info("privilege-escalation paths loaded", "file", c.Detect.Paths, "paths", w.Paths())
 	}
 	if len(c.Intel.Files) > 0 {
 		intel, err := enrich.LoadIntel(c.Intel.Files...)

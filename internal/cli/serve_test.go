@@ -354,6 +354,10 @@ func TestServeDemo(t *testing.T) {
 		}
 	}
 	t.Logf("%d incidents", len(v["items"].([]any)))
+	// The Paths page's data: the CI role's one step to admin.
+	if _, pv := call(t, "GET", url+"/v1/paths", viewer, "", nil); !strings.Contains(mustJSON(pv["paths"]), `"source":"arn:aws:iam::111122223333:role/ci-deploy"`) {
+		t.Errorf("demo paths lack ci-deploy's: %.400s", mustJSON(pv))
+	}
 	// The playbooks acted: on the emulator when moto_server is there (the
 	// auto ones executed, the destructive ones wait for approval), in
 	// dry-run otherwise.
@@ -382,7 +386,7 @@ func TestServeDemo(t *testing.T) {
 	}
 	stop()
 	findings, stored := readStore(t, filepath.Join(data, "parapet.db"))
-	t.Run("six stories", func(t *testing.T) { checkDemoStories(t, data, findings) })
+	t.Run("stories", func(t *testing.T) { checkDemoStories(t, data, findings) })
 	t.Run("metrics agree with the store", func(t *testing.T) { checkMetricsAgree(t, metrics, stored, in) })
 }
 

@@ -110,6 +110,10 @@ func checkDemoStories(t *testing.T, data string, findings []storedFinding) {
 			t.Errorf("story %s: no finding in serve --demo", s.Name)
 		}
 	}
+	// The CI role's new policy version is the step of its path to admin.
+	if pv := strings.Join(per["policy-version"], "\n"); !strings.Contains(pv, "A step of a known privilege-escalation path was taken") {
+		t.Errorf("story policy-version: no path-step finding; it has:\n%s", pv)
+	}
 	ic := strings.Join(per["instance-credentials"], "\n")
 	for _, want := range []string{"EC2 Instance Credentials Used From Outside AWS", "impossible travel"} {
 		if !strings.Contains(ic, want) {

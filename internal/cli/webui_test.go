@@ -67,7 +67,16 @@ func TestWebUI(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "parapet.yaml")
-	if err := os.WriteFile(cfg, []byte("posture:\n  iac: ["+tf+"]\n"), 0o644); err != nil {
+	// The paths serve knows (detect.paths): support → ci-deployer → admin.
+	pathsJSON, errOut, code := run(t, "", "paths", "--format", "json", filepath.Join(pathsData, "tf"))
+	if code != ExitOK {
+		t.Fatalf("paths: exit %d, %s", code, errOut)
+	}
+	pathsFile := filepath.Join(t.TempDir(), "paths.json")
+	if err := os.WriteFile(pathsFile, []byte(pathsJSON), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("posture:\n  iac: ["+tf+"]\ndetect:\n  paths: "+pathsFile+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// frank's last half hour in the lake, for the timeline page: serve
@@ -216,6 +225,7 @@ func TestWebUI(t *testing.T) {
 		})
 	}
 	var toast, chain, pendingAfter, posture, runs, trends, found, triage, viewerText string
+	var pathsList, pathNodes, pathSteps string
 	// At each width: the incident list by risk, an incident opened from
 	// the keyboard without "null" anywhere, the folded approval with its
 	// count, incident, steps and countdown, and two approvals denied in
@@ -285,6 +295,7 @@ func TestWebUI(t *testing.T) {
 		{"incident", "#/incident/" + riskiest, ".timeline .event"},
 		{"approvals", "#/approvals", "#waiting li[data-approval]"},
 		{"posture", "#/posture", "table.failures tbody tr.row"},
+		{"paths", "#/paths", "svg.path-graph g.node"},
 		{"overview", "#/overview", "#trends svg rect"},
 		{"audit", "#/audit", "#chain"},
 		{"timeline", "#/timeline/access_key/" + keys["frank"], "#timeline tbody tr"},
@@ -407,6 +418,15 @@ func TestWebUI(t *testing.T) {
 		{"posture", chromedp.Navigate(url + "/#/posture")},
 		{"posture page", chromedp.WaitVisible("#posture-title", chromedp.ByQuery)},
 		{"posture text", chromedp.Text("#view", &posture, chromedp.ByQuery)},
+		// The Paths page: every source listed; support's path drawn once
+		// its row is chosen.
+		{"paths", chromedp.Navigate(url + "/#/paths")},
+		{"paths page", chromedp.WaitVisible("#paths-title", chromedp.ByQuery)},
+		{"paths list", chromedp.Text("table.paths", &pathsList, chromedp.ByQuery)},
+		{"choose support", chromedp.Click(`table.paths tr[data-source="arn:aws:iam::111122223333:user/support"]`, chromedp.ByQuery)},
+		{"support's path", chromedp.WaitVisible(`table.paths tr.selected[data-source="arn:aws:iam::111122223333:user/support"]`, chromedp.ByQuery)},
+		{"support's drawing", chromedp.Evaluate(`JSON.stringify([...document.querySelectorAll("#path-detail svg.path-graph g.node text.name")].map(t => t.textContent))`, &pathNodes)},
+		{"support's steps", chromedp.Text("#path-detail ol.path-steps", &pathSteps, chromedp.ByQuery)},
 		// The incident list's filter: a search that matches, then one that
 		// does not.
 		{"incidents again", chromedp.Navigate(url + "/#/incidents")},
@@ -605,6 +625,15 @@ func TestWebUI(t *testing.T) {
 	if !strings.Contains(posture, "cis-aws-3.0") || !strings.Contains(posture, "PARAPET-S3-003") ||
 		!(strings.Contains(posture, "First scan of this target") || strings.Contains(posture, "Since the previous scan:")) {
 		t.Errorf("posture page: %.500q", posture)
+	}
+	if !strings.Contains(pathsList, "support") || !strings.Contains(pathsList, "ci-deployer") {
+		t.Errorf("paths page lists %q, want support and ci-deployer", pathsList)
+	}
+	if pathNodes != `["support","ci-deployer","ops-admin"]` {
+		t.Errorf("support's drawn path: %s, want support → ci-deployer → ops-admin", pathNodes)
+	}
+	if !strings.Contains(pathSteps, "support can create an access key for user ci-deployer") {
+		t.Errorf("support's steps: %q", pathSteps)
 	}
 	if !strings.Contains(chain, "Hash chain intact") {
 		t.Errorf("audit page: %q", chain)

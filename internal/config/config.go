@@ -120,6 +120,7 @@ type Detect struct {
 	ASN          string   `yaml:"asn" json:"asn" doc:"a MaxMind-format ASN database"`
 	Accounts     []string `yaml:"accounts" json:"accounts" doc:"the organization's AWS account ids: a share, grant or trust naming another account is foreign (default: the accounts records are delivered for)"`
 	OrgIDs       []string `yaml:"org_ids" json:"org_ids" doc:"the organization's ids (o-…): a policy conditioned on aws:PrincipalOrgID of one stays inside"`
+	Paths        string   `yaml:"paths" json:"paths" doc:"the JSON of 'parapet paths --format json': a call that takes a step of one of its privilege-escalation paths is a finding, and the UI's Paths page shows them"`
 	// Aggregate merges a rule's repeats into one finding per episode.
 	Aggregate       *bool    `yaml:"aggregate" json:"aggregate" doc:"merge findings of one rule for the same principal, source address and target into one finding per episode (default true)"`
 	AggregateWindow Duration `yaml:"aggregate_window" json:"aggregate_window" doc:"an episode ends when quiet this long in event time (default 1h)"`

@@ -151,6 +151,10 @@ func TestStories(t *testing.T) {
 		{"instance-credentials", func(e *event.Event) bool {
 			return e.Actor.SessionName == "i-0a1f2e3d4c5b60003" && !strings.HasPrefix(e.Src.IP.String(), "54.210.")
 		}, 5},
+		{"policy-version", func(e *event.Event) bool {
+			return e.API.Operation == "CreatePolicyVersion" && e.Actor.SessionIssuerARN == "arn:aws:iam::111122223333:role/ci-deploy" &&
+				str(e, "requestParameters.policyArn") == "arn:aws:iam::111122223333:policy/ci-deploy" && e.API.ErrorCode == ""
+		}, 1},
 	}
 	for _, c := range checks {
 		if n := has(byStory[c.story], c.sig); n < c.min {
@@ -170,6 +174,7 @@ func TestStories(t *testing.T) {
 		},
 		"no transfer over 100 MB":        func(e *event.Event) bool { return e.Network != nil && e.Network.Bytes > 100<<20 },
 		"nobody creates keys for others": func(e *event.Event) bool { return e.API.Operation == "CreateAccessKey" },
+		"nobody writes policy versions":  func(e *event.Event) bool { return e.API.Operation == "CreatePolicyVersion" },
 		"instance credentials stay in AWS": func(e *event.Event) bool {
 			return strings.HasPrefix(e.Actor.SessionName, "i-") && !strings.HasPrefix(e.Src.IP.String(), "54.210.")
 		},

@@ -97,6 +97,7 @@ var Stories = []struct{ Name, Summary, Attack string }{
 	{"cryptomining", "with the key the compromise minted for erin, GPU instances launched in several regions; they talk to mining pools", "key-compromise"},
 	{"instance-credentials", "the app instance's role credentials, taken through its metadata service, used from a server outside AWS", ""},
 	{"exfiltration", "bulk GetObject from the customer-data bucket by an instance role, then a large outbound transfer", ""},
+	{"policy-version", "the CI role, from an address it never used, writes a new default version of its own policy: step 1 of its path to admin", ""},
 }
 
 type instance struct {
@@ -155,6 +156,9 @@ func Generate(cfg Config) (Result, error) {
 		},
 	}
 	if err := prepare(cfg.Dir); err != nil {
+		return Result{}, err
+	}
+	if _, err := WriteIAM(cfg.Dir); err != nil {
 		return Result{}, err
 	}
 	g.personas = personas()

@@ -34,6 +34,7 @@ func (g *gen) stories() {
 	g.cryptomining(g.day(3, 10, 31))
 	g.instanceCredentials(g.day(4, 3, 12))
 	g.exfiltration(g.day(4, 23, 10))
+	g.policyVersion(g.day(2, 20, 35))
 	g.deployTiers(g.day(0, 7, 50))
 }
 
@@ -234,5 +235,40 @@ func (g *gen) exfiltration(t time.Time) {
 		pk := int64(350_000 + g.rng.IntN(120_000))
 		g.addFlow(flow{t: t.Add(time.Duration(14+k*2) * time.Minute), inst: app, dir: "egress", src: app.ip, dst: "192.0.2.77",
 			sport: 51514, dport: 443, proto: 6, packets: pk, bytes: pk * 1400, action: "ACCEPT", flags: 3}, story)
+	}
+}
+
+// policyVersion: the CI role's session, from an address it never used,
+// reads its own policy and writes a new default version of it that
+// allows everything: the first (and only) step of the path from
+// ci-deploy to administrator that parapet paths finds in Acme's IAM
+// (iam.go).
+func (g *gen) policyVersion(t time.Time) {
+	const story = "policy-version"
+	const ip = "146.70.88.21"
+	ci := g.persona("ci-deploy")
+	policy := "arn:aws:iam::" + prodAccount + ":policy/ci-deploy"
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	steps := []struct {
+		service, op string
+		params      map[string]any
+	}{
+		{"sts", "GetCallerIdentity", nil},
+		{"iam", "ListAttachedRolePolicies", map[string]any{"roleName": "ci-deploy"}},
+		{"iam", "GetPolicyVersion", map[string]any{"policyArn": policy, "versionId": "v3"}},
+		{"iam", "CreatePolicyVersion", map[string]any{"policyArn": policy, "policyDocument": doc, "setAsDefault": true}},
+	}
+	for i, s := range steps {
+		ev := g.call(ci, t.Add(time.Duration(i*41)*time.Second), "us-east-1", s.service, s.op, s.params)
+		ev.ip, ev.agent, ev.sessionName = ip, "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8.0 md/arch#x86_64 lang/python#3.11.8", "GitHubActions"
+		if s.op == "ListAttachedRolePolicies" {
+			// ci-deploy may not list its own policies: the attacker guesses.
+			ev.errorCode = "AccessDenied"
+			ev.errorMessage = "User: arn:aws:sts::" + prodAccount + ":assumed-role/ci-deploy/GitHubActions is not authorized to perform: iam:ListAttachedRolePolicies"
+		}
+		if s.op == "CreatePolicyVersion" {
+			ev.response = map[string]any{"policyVersion": map[string]any{"versionId": "v4", "isDefaultVersion": true}}
+		}
+		g.emit(ev, story)
 	}
 }

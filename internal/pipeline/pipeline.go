@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/detect"
@@ -48,6 +49,7 @@ type Pipeline struct {
 	UEBA      *ueba.Engine       // nil: off
 	Enrich    func(*event.Event) // nil: none
 	Intel     *enrich.Intel      // nil: none; replace it while running with SetIntel
+	Paths     *attackpath.Walker // nil: none; steps of known privilege-escalation paths are findings
 	Respond   *respond.Engine    // nil: off
 	Incidents *correlate.Correlator
 	Metrics   *Metrics
@@ -334,6 +336,7 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 				}
 			}
 		}
+		res.Findings = append(res.Findings, p.Paths.Findings(events)...)
 		return res
 	}}
 	defer ord.Close()
@@ -371,7 +374,7 @@ func (p *Pipeline) process(ctx context.Context, s store.Spooled) error {
 		if p.UEBA != nil {
 			for i := range evs {
 				if f := p.UEBA.Observe(&evs[i]); f != nil {
-					res.Findings = append(res.Findings, *f)
+					res.Findings = append(res.Findings, p.Paths.Annotate(*f))
 				}
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/respond"
@@ -61,6 +62,12 @@ type (
 	}
 	postureQueued struct {
 		Queued bool `json:"queued"`
+	}
+	pathsAnswer struct {
+		Source  string            `json:"source,omitempty"` // the file (detect.paths); empty: none configured
+		Account string            `json:"account,omitempty"`
+		Target  string            `json:"target,omitempty"`
+		Paths   []attackpath.Path `json:"paths"`
 	}
 	tokenList struct {
 		Items []store.Token `json:"items"`
@@ -165,6 +172,7 @@ func shapes() map[string]shape {
 			{name: "reason", typ: "string", desc: "why (or in the body)"}}},
 		"GET /v1/posture":       {},
 		"POST /v1/posture/scan": {code: http.StatusAccepted, resp: postureQueued{}},
+		"GET /v1/paths":         {resp: pathsAnswer{}},
 		"GET /v1/events/{id}":   {},
 		"POST /v1/hunts":        {body: huntBody{}, resp: huntResult{}},
 		"GET /v1/timeline": {resp: timelinePage{}, query: []param{

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/correlate"
@@ -55,6 +56,11 @@ type Server struct {
 	// are configured.
 	PostureSummary func(ctx context.Context) (map[string]any, error)
 	PostureScan    func() bool
+	// Paths, when set, is the privilege-escalation paths serve knows
+	// (detect.paths) for GET /v1/paths and the UI's Paths page.
+	Paths *attackpath.Report
+	// PathsSource says where Paths came from (the file).
+	PathsSource string
 	// Relay, when set, hands each published change to the other workers
 	// (serve on the bus), whose servers Deliver it.
 	Relay func(kind string, data []byte)
@@ -110,6 +116,7 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression; ?reason=… or body {\"reason\": \"…\"}", s.removeSuppression},
 		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
+		{"GET", "/v1/paths", "viewer", "Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)", s.paths},
 		{"POST", "/v1/hunts", "viewer", "Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: \"builtin\" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)", s.hunt},
 		{"GET", "/v1/timeline", "viewer", "Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns", s.timeline},
 		{"GET", "/v1/events/{id}", "viewer", "The native record of an event a finding names", s.event},
@@ -654,6 +661,14 @@ func (s *Server) posture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) paths(w http.ResponseWriter, r *http.Request) {
+	if s.Paths == nil {
+		writeJSON(w, http.StatusOK, pathsAnswer{Paths: []attackpath.Path{}})
+		return
+	}
+	writeJSON(w, http.StatusOK, pathsAnswer{Source: s.PathsSource, Account: s.Paths.Account, Target: s.Paths.Target, Paths: s.Paths.Paths})
 }
 
 func (s *Server) postureScan(w http.ResponseWriter, r *http.Request) {

@@ -53,6 +53,10 @@ type Check struct {
 	// (internal/posture/secrets); such a check has no resource type and
 	// no condition: the secret detector's findings are its failures.
 	Secret string `yaml:"secret" json:"secret,omitempty"`
+	// Path, "admin", makes a path check: each principal that can become
+	// an administrator through privilege-escalation steps is a failure
+	// (PathResults); no resource type, no condition.
+	Path string `yaml:"path" json:"path,omitempty"`
 	// parts are the condition's top-level conjuncts (a && b && c), each
 	// with what it reads: the first that is false decides a failure.
 	parts []part
@@ -110,6 +114,9 @@ func Parse(data []byte, file string) (*Check, error) {
 	}
 	if c.Secret != "" {
 		return parseSecret(&c)
+	}
+	if c.Path != "" {
+		return parsePath(&c)
 	}
 	switch {
 	case c.ID == "" || c.Title == "" || c.Resource == "" || c.Condition == "":

@@ -242,6 +242,16 @@ type FirehoseAnswer struct {
 	Timestamp    int64   `json:"timestamp"`
 }
 
+// Grant defines model for Grant.
+type Grant struct {
+	Action    string  `json:"action"`
+	Note      *string `json:"note,omitempty"`
+	Policy    string  `json:"policy"`
+	Resource  string  `json:"resource"`
+	Sid       *string `json:"sid,omitempty"`
+	Statement int     `json:"statement"`
+}
+
 // HuntBody defines model for HuntBody.
 type HuntBody struct {
 	Accounts *[]string   `json:"accounts,omitempty"`
@@ -338,6 +348,25 @@ type Outcome struct {
 	Summary string                  `json:"summary"`
 }
 
+// Path defines model for Path.
+type Path struct {
+	AdminVia   *Grant  `json:"admin_via,omitempty"`
+	Source     string  `json:"source"`
+	SourceKind string  `json:"source_kind"`
+	SourceName string  `json:"source_name"`
+	Steps      *[]Step `json:"steps"`
+	Target     string  `json:"target"`
+	TargetName string  `json:"target_name"`
+}
+
+// PathsAnswer defines model for PathsAnswer.
+type PathsAnswer struct {
+	Account *string `json:"account,omitempty"`
+	Paths   *[]Path `json:"paths"`
+	Source  *string `json:"source,omitempty"`
+	Target  *string `json:"target,omitempty"`
+}
+
 // PlannedStep defines model for PlannedStep.
 type PlannedStep struct {
 	Account   *string                 `json:"account,omitempty"`
@@ -360,7 +389,7 @@ type PlaybookInfo struct {
 	Mode          string         `json:"mode"`
 	Name          string         `json:"name"`
 	NeedsApproval bool           `json:"needs_approval"`
-	Steps         *[]Step        `json:"steps"`
+	Steps         *[]RespondStep `json:"steps"`
 	Trigger       string         `json:"trigger"`
 }
 
@@ -395,6 +424,17 @@ type ReasonBody struct {
 	Reason string `json:"reason"`
 }
 
+// RespondStep defines model for RespondStep.
+type RespondStep struct {
+	Action     string             `json:"action"`
+	ForEach    *string            `json:"for_each,omitempty"`
+	IfExecuted *string            `json:"if_executed,omitempty"`
+	OnError    *string            `json:"on_error,omitempty"`
+	Params     *map[string]string `json:"params,omitempty"`
+	Timeout    *string            `json:"timeout,omitempty"`
+	When       *string            `json:"when,omitempty"`
+}
+
 // RunBody defines model for RunBody.
 type RunBody struct {
 	Comment   string `json:"comment"`
@@ -415,13 +455,15 @@ type RunOutcome struct {
 
 // Step defines model for Step.
 type Step struct {
-	Action     string             `json:"action"`
-	ForEach    *string            `json:"for_each,omitempty"`
-	IfExecuted *string            `json:"if_executed,omitempty"`
-	OnError    *string            `json:"on_error,omitempty"`
-	Params     *map[string]string `json:"params,omitempty"`
-	Timeout    *string            `json:"timeout,omitempty"`
-	When       *string            `json:"when,omitempty"`
+	From     string   `json:"from"`
+	FromName string   `json:"from_name"`
+	Grants   *[]Grant `json:"grants"`
+	Method   string   `json:"method"`
+	Object   string   `json:"object"`
+	Text     string   `json:"text"`
+	Title    string   `json:"title"`
+	To       string   `json:"to"`
+	ToName   string   `json:"to_name"`
 }
 
 // StepResult defines model for StepResult.
@@ -1106,6 +1148,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Corresponds with GET /v1/paths (the `GetPaths` operationId).
+	GetPaths(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPlaybookRuns Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
 	//
@@ -1866,6 +1915,23 @@ func (c *Client) PostIngestVpcflowWithTextBody(ctx context.Context, body PostIng
 // Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 func (c *Client) GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenapiJsonRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+//
+// Needs a token with role viewer or above.
+//
+// Corresponds with GET /v1/paths (the `GetPaths` operationId).
+func (c *Client) GetPaths(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPathsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3091,6 +3157,33 @@ func NewGetOpenapiJsonRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetPathsRequest constructs an http.Request for the GetPaths method
+func NewGetPathsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/paths")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetPlaybookRunsRequest constructs an http.Request for the GetPlaybookRuns method
 func NewGetPlaybookRunsRequest(server string, params *GetPlaybookRunsParams) (*http.Request, error) {
 	var err error
@@ -4133,6 +4226,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenapiJsonResponse, error)
+
+	// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/paths (the `GetPaths` operationId).
+	GetPathsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPathsResponse, error)
 
 	// GetPlaybookRunsWithResponse Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
 	//
@@ -5798,6 +5900,75 @@ func (r GetOpenapiJsonResponse) ContentType() string {
 	return ""
 }
 
+type GetPathsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PathsAnswer
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPathsResponse) GetJSON200() *PathsAnswer {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetPathsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetPathsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetPathsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetPathsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPathsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPathsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPathsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPathsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetPlaybookRunsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7399,6 +7570,21 @@ func (c *ClientWithResponses) GetOpenapiJsonWithResponse(ctx context.Context, re
 	return ParseGetOpenapiJsonResponse(rsp)
 }
 
+// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+//
+// Needs a token with role viewer or above.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/paths (the `GetPaths` operationId).
+func (c *ClientWithResponses) GetPathsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPathsResponse, error) {
+	rsp, err := c.GetPaths(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPathsResponse(rsp)
+}
+
 // GetPlaybookRunsWithResponse Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
 //
 // Needs a token with role viewer or above.
@@ -8862,6 +9048,60 @@ func ParseGetOpenapiJsonResponse(rsp *http.Response) (*GetOpenapiJsonResponse, e
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPathsResponse parses an HTTP response from a GetPathsWithResponse call
+func ParseGetPathsResponse(rsp *http.Response) (*GetPathsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPathsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PathsAnswer
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -130,6 +130,7 @@ async function route() {
     else if (current === "approvals") await approvalsView(v);
     else if (current === "overview") await overviewView(v);
     else if (current === "posture") await postureView(v, decodeURIComponent(arg || ""));
+    else if (current === "paths") await pathsView(v, decodeURIComponent(arg || ""));
     else if (current === "audit") await auditView(v);
     else if (current === "timeline") await timelineView(v, decodeURIComponent(arg || ""), decodeURIComponent(sub || ""));
     else await incidentsView(v);
@@ -614,6 +615,75 @@ async function postureView(v, only) {
           el("tbody", {}, passing.map(c => el("tr", {}, el("td", {}, level(c.severity)), el("td", {}, c.title, el("div", { class: "muted" }, c.check_id)), el("td", {}, c.resources)))))
           : el("p", { class: "empty" }, "No check passes yet.")));
   }));
+}
+
+// pathsView: every principal that can become an administrator (the paths
+// serve was given in detect.paths), shortest first; the selected one's
+// path drawn left to right, each arrow its step, and the steps in words.
+async function pathsView(v, selected) {
+  const p = await api("GET", "/v1/paths");
+  const paths = (p.paths || []).filter(x => (x.steps || []).length > 0);
+  if (!paths.length) {
+    show(v, el("h1", {}, "Paths"), el("p", { class: "empty" }, p.source
+      ? "No principal can become " + (p.target || "admin") + " in " + p.source + "."
+      : "No paths: set detect.paths to the JSON of 'parapet paths --format json'."));
+    return;
+  }
+  const sel = paths.find(x => x.source === selected) || paths[0];
+  const open = src => { location.hash = "#/paths/" + encodeURIComponent(src); };
+  show(v, el("h1", { id: "paths-title" }, "Paths to " + (p.target || "admin")),
+    el("p", { class: "muted" }, paths.length + " principals can become " + (p.target || "admin") + (p.account ? " in account " + p.account : "") + " · from " + p.source +
+      " · a call that takes a step of one of these paths is a finding"),
+    el("div", { class: "card" },
+      el("table", { class: "paths" }, el("thead", {}, el("tr", {}, ["Source", "Steps", "Target", "First step"].map(h => el("th", {}, h)))),
+        el("tbody", {}, paths.map(x => el("tr", { class: "row" + (x === sel ? " selected" : ""), tabindex: "0", "data-source": x.source, "aria-label": "path from " + x.source_name,
+          onclick: () => open(x.source), onkeydown: ev => { if (ev.key === "Enter") open(x.source); } },
+          el("td", {}, el("strong", {}, x.source_name), el("div", { class: "muted" }, x.source_kind + " · " + x.source)),
+          el("td", {}, String(x.steps.length)),
+          el("td", {}, x.target_name),
+          el("td", {}, x.steps[0].title, el("div", { class: "muted" }, x.steps[0].method))))))),
+    el("div", { class: "card", id: "path-detail" },
+      el("h2", {}, sel.source_kind + " " + sel.source_name + " → " + sel.target_name + " (" + sel.steps.length + (sel.steps.length === 1 ? " step)" : " steps)")),
+      pathGraph(sel),
+      el("ol", { class: "path-steps" }, sel.steps.map(s => el("li", {}, s.text)))));
+}
+
+// pathGraph draws a path as an inline SVG: a box per principal, left to
+// right, an arrow per step labelled with its method and actions.
+function pathGraph(p) {
+  const ns = "http://www.w3.org/2000/svg", W = 170, H = 54, G = 170, top = 28;
+  const boxes = [{ name: p.source_name, kind: p.source_kind }].concat(p.steps.map(s => ({ name: s.to_name, kind: s.to === "admin" ? "admin" : (s.to.match(/:(user|role|group)\//) || [, ""])[1] })));
+  const width = boxes.length * (W + G) - G + 20;
+  const mk = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const clip = (s, n) => (s || "").length > n ? s.slice(0, n - 1) + "…" : (s || "");
+  // As wide as the page allows, never wider than drawn: it scales down
+  // on a narrow screen.
+  const svg = mk("svg", { class: "path-graph", width: "100%", viewBox: "0 0 " + width + " " + (H + 2 * top), role: "img", "aria-label": "path from " + p.source_name + " to " + p.target_name });
+  svg.style.maxWidth = width + "px";
+  const defs = mk("defs", {}), marker = mk("marker", { id: "path-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto" });
+  marker.append(mk("path", { d: "M0,0 L10,5 L0,10 z", fill: "currentColor" })); defs.append(marker); svg.append(defs);
+  boxes.forEach((b, i) => {
+    const x = 10 + i * (W + G);
+    const g = mk("g", { class: "node" + (i === boxes.length - 1 ? " target" : "") });
+    g.append(mk("rect", { x, y: top, width: W, height: H, rx: 6 }), mk("text", { x: x + W / 2, y: top + 23, "text-anchor": "middle", class: "name" }, clip(b.name, 24)),
+      mk("text", { x: x + W / 2, y: top + 41, "text-anchor": "middle", class: "kind" }, b.kind));
+    svg.append(g);
+    if (i < p.steps.length) {
+      const s = p.steps[i], x1 = x + W, x2 = x + W + G, y = top + H / 2;
+      const e = mk("g", { class: "edge" });
+      e.append(mk("line", { x1, y1: y, x2, y2: y, "marker-end": "url(#path-arrow)" }),
+        mk("text", { x: (x1 + x2) / 2, y: y - 8, "text-anchor": "middle" }, (i + 1) + ". " + clip(s.method, 22)),
+        mk("text", { x: (x1 + x2) / 2, y: y + 16, "text-anchor": "middle", class: "acts" }, clip((s.grants || []).map(g => g.action).join(", "), 26)),
+        mk("title", {}, s.text));
+      svg.append(e);
+    }
+  });
+  return el("div", { class: "graph" }, svg);
 }
 
 // chart draws daily bars of one or two series as an inline SVG, built node
