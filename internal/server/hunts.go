@@ -340,6 +340,16 @@ type entity struct {
 // match reports whether a row is the entity's doing (or, for an address
 // or a resource, involves it). A principal is its ARN, its principal id,
 // or the role whose session it is.
+// equal is the scan predicate that prunes for e, where one column says
+// (an access key: its Bloom filters and pages; the others match one of
+// several columns, which the scan's AND of equalities cannot say).
+func (e entity) equal() map[string]string {
+	if e.kind == "access_key" {
+		return map[string]string{"access_key_id": e.value}
+	}
+	return nil
+}
+
 func (e entity) match(r *lake.Row) bool {
 	switch e.kind {
 	case "principal":
@@ -498,7 +508,7 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	for i, n := 0, 1; err == nil && i < len(days) && len(rows) <= limit; i, n = i+n, n*2 {
 		batch := days[i:min(i+n, len(days))]
 		var scan lake.ScanStats
-		scan, err = s.Lake.ScanParallel(ctx, lake.Filter{From: batch[len(batch)-1], To: batch[0]}, since, until, huntWorkers(), match)
+		scan, err = s.Lake.ScanParallel(ctx, lake.Filter{From: batch[len(batch)-1], To: batch[0], Equal: ent.equal()}, since, until, huntWorkers(), match)
 		st.FilesRead += scan.FilesRead
 		st.BytesRead += scan.BytesRead
 		st.RowGroups += scan.RowGroups

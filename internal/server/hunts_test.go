@@ -336,7 +336,14 @@ func TestTimeline(t *testing.T) {
 		if len(a.Items) != want || a.NextCursor != "" {
 			t.Errorf("%s: %d items, want %d: %.400s", q, len(a.Items), want, raw)
 		}
-		if a.Stats.Events != 31 || a.Stats.Passed != int64(want) || a.Stats.BytesRead == 0 {
+		// An access key is pushed down to the scan: only its rows are
+		// read; the other entities match one of several columns, and every
+		// row in the range is checked.
+		events := int64(31)
+		if strings.HasPrefix(q, "access_key=") {
+			events = int64(want)
+		}
+		if a.Stats.Events != events || a.Stats.Passed != int64(want) || a.Stats.BytesRead == 0 {
 			t.Errorf("%s: stats %+v", q, a.Stats)
 		}
 	}
