@@ -23,6 +23,10 @@ import (
 // findings being stored.
 func BenchmarkServeIntake(b *testing.B) { benchIntake(b, 0, "") }
 
+// BenchmarkServeIntakeLakeOff is BenchmarkServeIntake without the data
+// lake (lake.off): what keeping every event costs the intake.
+func BenchmarkServeIntakeLakeOff(b *testing.B) { benchIntake(b, 0, "lake:\n  off: true\n") }
+
 // BenchmarkServeIntakeBus is the same through NATS JetStream (a server
 // embedded in the process, one worker): the intake publishes, the worker
 // splits by account and processes its partitions.
