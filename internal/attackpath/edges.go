@@ -160,7 +160,8 @@ func (g *Graph) edges(admin int) {
 					break
 				}
 			}
-			if !ok && !(m.Trusts == "caller" && len(t.byAWS[n.ID]) > 0) {
+			resGrant := (m.Target == "function" || m.Target == "instance") && len(g.resPol) > 0
+			if !ok && !(m.Trusts == "caller" && len(t.byAWS[n.ID]) > 0) && !resGrant {
 				continue
 			}
 			g.methodEdges(i, n, m, admin, t, users, groups)
@@ -267,6 +268,8 @@ func (g *Graph) methodEdges(i int, n *Node, m *Method, admin int, t *trustIndex,
 				objs = append(objs, object{g.Nodes[gi].ID, g.Nodes[gi].Name, gi})
 			}
 		}
+	case "function", "instance":
+		objs = g.runners(m.Target, i)
 	case "role":
 		var cands []int
 		switch {
@@ -364,7 +367,7 @@ func (g *Graph) assume(n, role *Node) (Grant, bool, bool) {
 		return Grant{}, false, false
 	}
 	req := iampolicy.Request{Principal: n.ID, Action: "sts:AssumeRole", Resource: role.ID, Context: g.context(n)}
-	if iampolicy.Evaluate(req, role.trust) != iampolicy.Allow {
+	if iampolicy.Evaluate(req, role.trust) != iampolicy.Allow || iampolicy.EvaluateSCPs(req, g.scps) != iampolicy.Allow {
 		return Grant{}, false, false
 	}
 	for i := range role.trust.Statements {
