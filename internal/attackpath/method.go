@@ -58,7 +58,7 @@ var (
 	// graphTargets are the targets the access graph evaluates today.
 	graphTargets = map[string]bool{"self": true, "self_group": true, "self_policy": true, "user": true, "group": true, "role": true,
 		"function": true, "instance": true}
-	gains        = map[string]bool{"admin": true, "target": true, "unbounded": true, "persistence": true}
+	gains = map[string]bool{"admin": true, "target": true, "unbounded": true, "persistence": true}
 )
 
 // Validate returns every problem of the method.
