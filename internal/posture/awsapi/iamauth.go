@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,7 +65,13 @@ func Authorization(ctx context.Context, opt Options) (res []*resource.Resource, 
 		regions = []string{base.Region}
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { a.scps(ctx, organizations.NewFromConfig(cfg)) })
+	orgs := []*organizations.Client{organizations.NewFromConfig(cfg)}
+	if len(opt.AssumeRoles) > 0 {
+		// A member account seldom may read the organization's policies;
+		// the caller's own account (the management account, say) may.
+		orgs = append(orgs, organizations.NewFromConfig(base))
+	}
+	wg.Go(func() { a.scps(ctx, orgs) })
 	wg.Go(func() { a.buckets(ctx, s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom })) })
 	for _, region := range regions {
 		c := cfg.Copy()
@@ -192,28 +199,46 @@ func (a *authReader) iam(ctx context.Context, c *iam.Client) error {
 }
 
 // scps reads the service control policies attached to the account and
-// to each of its parents up to the root. Not in an organization, or not
-// allowed to read it: a note, no SCPs.
-func (a *authReader) scps(ctx context.Context, c *organizations.Client) {
+// to each of its parents up to the root, with the first client allowed
+// to. Not in an organization: no SCPs; not readable: a note, no SCPs.
+func (a *authReader) scps(ctx context.Context, clients []*organizations.Client) {
+	var why []string
+	for _, c := range clients {
+		found, none, err := a.readSCPs(ctx, c)
+		switch {
+		case none:
+			return
+		case err == nil:
+			for _, r := range found {
+				a.add(r)
+			}
+			return
+		}
+		why = append(why, err.Error())
+	}
+	a.note(fmt.Sprintf("service control policies not read (%s): paths ignore them", strings.Join(why, "; ")))
+}
+
+// readSCPs: none when the account is in no organization or is its
+// management account (SCPs do not apply to it).
+func (a *authReader) readSCPs(ctx context.Context, c *organizations.Client) (found []*resource.Resource, none bool, err error) {
 	org, err := c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	if err != nil {
 		var notInUse *orgtypes.AWSOrganizationsNotInUseException
 		if errors.As(err, &notInUse) {
-			return
+			return nil, true, nil
 		}
-		a.note(fmt.Sprintf("service control policies not read (organizations:DescribeOrganization: %v): paths ignore them", err))
-		return
+		return nil, false, fmt.Errorf("organizations:DescribeOrganization: %w", err)
 	}
 	if org.Organization != nil && aws.ToString(org.Organization.MasterAccountId) == a.account {
-		a.note("the management account: service control policies do not apply to it")
-		return
+		a.note("the management account of its organization: service control policies do not apply to it")
+		return nil, true, nil
 	}
 	targets := []string{a.account}
 	for child := a.account; ; {
 		ps, err := c.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(child)})
 		if err != nil {
-			a.note(fmt.Sprintf("service control policies not read (organizations:ListParents of %s: %v): paths ignore them", child, err))
-			return
+			return nil, false, fmt.Errorf("organizations:ListParents %s: %w", child, err)
 		}
 		if len(ps.Parents) == 0 {
 			break
@@ -224,20 +249,20 @@ func (a *authReader) scps(ctx context.Context, c *organizations.Client) {
 			break
 		}
 	}
-	var found []*resource.Resource
 	for _, t := range targets {
 		p := organizations.NewListPoliciesForTargetPaginator(c, &organizations.ListPoliciesForTargetInput{TargetId: aws.String(t), Filter: orgtypes.PolicyTypeServiceControlPolicy})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				a.note(fmt.Sprintf("service control policies not read (organizations:ListPoliciesForTarget %s: %v): paths ignore them", t, err))
-				return
+				return nil, false, fmt.Errorf("organizations:ListPoliciesForTarget %s: %w", t, err)
 			}
 			for _, ps := range page.Policies {
 				d, err := c.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: ps.Id})
-				if err != nil || d.Policy == nil {
-					a.note(fmt.Sprintf("service control policies not read (organizations:DescribePolicy %s: %v): paths ignore them", aws.ToString(ps.Id), err))
-					return
+				if err != nil {
+					return nil, false, fmt.Errorf("organizations:DescribePolicy %s: %w", aws.ToString(ps.Id), err)
+				}
+				if d.Policy == nil {
+					continue
 				}
 				r := mk(resource.OrganizationsSCP, aws.ToString(ps.Name), aws.ToString(ps.Arn), a.account, "")
 				set(r, resource.AttrDocument, aws.ToString(d.Policy.Content))
@@ -246,9 +271,7 @@ func (a *authReader) scps(ctx context.Context, c *organizations.Client) {
 			}
 		}
 	}
-	for _, r := range found {
-		a.add(r)
-	}
+	return found, false, nil
 }
 
 func (a *authReader) buckets(ctx context.Context, c *s3.Client) {
