@@ -132,6 +132,7 @@ type Graph struct {
 	resPol    map[string]*iampolicy.Policy
 	functions []runner
 	instances []runner
+	probesC   []string
 
 	out  [][]int
 	in   [][]int
@@ -427,7 +428,7 @@ func principalType(kind string) string {
 
 func (g *Graph) isAdmin(n *Node, boundary *iampolicy.Policy) (bool, *Grant) {
 	docs := n.docs()
-	for _, a := range adminProbes {
+	for _, a := range g.probes() {
 		req := iampolicy.Request{Principal: n.ID, Action: a, Resource: "*", Context: g.context(n)}
 		if iampolicy.EvaluateLayers(req, g.layers(boundary, "*"), docs...) != iampolicy.Allow {
 			return false, nil

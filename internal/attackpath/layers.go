@@ -107,3 +107,29 @@ func (g *Graph) layers(boundary *iampolicy.Policy, res string) iampolicy.Layers 
 	}
 	return l
 }
+
+// probes are the admin probes the account's SCPs allow at all (for a
+// principal they name in no condition): an SCP that denies leaving the
+// organization to everyone does not leave the account without
+// administrators. When SCPs deny every probe, all stay (none is admin).
+func (g *Graph) probes() []string {
+	if g.probesC != nil {
+		return g.probesC
+	}
+	g.probesC = adminProbes
+	if len(g.scps) == 0 {
+		return g.probesC
+	}
+	var kept []string
+	for _, a := range adminProbes {
+		req := iampolicy.Request{Principal: fmt.Sprintf("arn:aws:iam::%s:user/*", g.Account), Action: a, Resource: "*",
+			Context: map[string][]string{"aws:PrincipalAccount": {g.Account}}}
+		if iampolicy.EvaluateSCPs(req, g.scps) == iampolicy.Allow {
+			kept = append(kept, a)
+		}
+	}
+	if len(kept) > 0 {
+		g.probesC = kept
+	}
+	return g.probesC
+}
