@@ -535,7 +535,7 @@ func (g *Graph) allowed(n *Node, action, res string, extra map[string][]string) 
 	if iampolicy.EvaluateLayers(req, l, n.docs()...) != iampolicy.Allow {
 		return Grant{}, false
 	}
-	if iampolicy.EvaluateBounded(req, n.boundary, n.docs()...) != iampolicy.Allow && l.Resource != nil {
+	if l.Resource != nil && iampolicy.EvaluateBounded(req, n.boundary, n.docs()...) != iampolicy.Allow {
 		// Granted by the resource policy alone.
 		for i := range l.Resource.Statements {
 			s := &l.Resource.Statements[i]

@@ -20,27 +20,28 @@ type Layers struct {
 // resource policy must allow. A same-account resource policy that allows
 // the caller grants access by itself (the boundary does not cap it).
 func EvaluateLayers(req Request, l Layers, identity ...*Policy) Decision {
-	switch EvaluateSCPs(req, l.SCPs) {
-	case ExplicitDeny:
+	id := Evaluate(req, identity...)
+	if id == ExplicitDeny {
 		return ExplicitDeny
-	case ImplicitDeny:
-		if d := Evaluate(req, identity...); d == ExplicitDeny {
-			return d
-		}
-		return ImplicitDeny
+	}
+	if d := EvaluateSCPs(req, l.SCPs); d != Allow {
+		return d
 	}
 	res := ImplicitDeny
 	if l.Resource != nil {
-		res = Evaluate(req, l.Resource)
-		if res == ExplicitDeny {
+		if res = Evaluate(req, l.Resource); res == ExplicitDeny {
 			return ExplicitDeny
 		}
 	}
-	d := EvaluateBounded(req, l.Boundary, identity...)
-	if d == ExplicitDeny || Evaluate(req, identity...) == ExplicitDeny {
-		return ExplicitDeny
+	if l.Boundary != nil {
+		switch Evaluate(req, l.Boundary) {
+		case ExplicitDeny:
+			return ExplicitDeny
+		case ImplicitDeny:
+			id = ImplicitDeny
+		}
 	}
-	if d == Allow || res == Allow {
+	if id == Allow || res == Allow {
 		return Allow
 	}
 	return ImplicitDeny
