@@ -250,6 +250,10 @@ func (g *Graph) methodEdges(i int, n *Node, m *Method, admin int, t *trustIndex,
 			objs = append(objs, object{p.arn, p.name, admin})
 		}
 	case "user":
+		if lit, ok := g.literalTargets(n, m, KindUser, i); ok {
+			objs = lit
+			break
+		}
 		for _, u := range users {
 			if u != i {
 				objs = append(objs, object{g.Nodes[u].ID, g.Nodes[u].Name, u})
@@ -290,6 +294,10 @@ func (g *Graph) methodEdges(i int, n *Node, m *Method, admin int, t *trustIndex,
 		case m.Trusts != "":
 			cands = t.byService[m.Trusts]
 		default:
+			if lit, ok := g.literalTargets(n, m, KindRole, i); ok {
+				objs = lit
+				break
+			}
 			for ri, r := range g.Nodes {
 				if r.Kind == KindRole {
 					cands = append(cands, ri)
@@ -381,4 +389,32 @@ func (g *Graph) assume(n, role *Node) (Grant, bool, bool) {
 		}
 	}
 	return Grant{}, false, false
+}
+
+// literalTargets: when n's statements name the targets of m's first
+// target permission literally, the principals of that kind among them
+// (ok); else ok is false and every principal of the kind is a candidate.
+func (g *Graph) literalTargets(n *Node, m *Method, kind string, self int) ([]object, bool) {
+	for _, p := range m.Permissions {
+		if p.Resource != "target" {
+			continue
+		}
+		lit, ok := n.literalResources(p.Action)
+		if !ok {
+			return nil, false
+		}
+		var js []int // in node order, as the full list would be
+		for id := range lit {
+			if j, found := g.byID[id]; found && j != self && g.Nodes[j].Kind == kind {
+				js = append(js, j)
+			}
+		}
+		sort.Ints(js)
+		objs := []object{}
+		for _, j := range js {
+			objs = append(objs, object{g.Nodes[j].ID, g.Nodes[j].Name, j})
+		}
+		return objs, true
+	}
+	return nil, false
 }
