@@ -325,6 +325,9 @@ func reachesAdmin(t *testing.T, g *Graph) bool {
 // world read live gives exactly the expected steps and a path to admin;
 // its look-alike (a Deny, a condition, a boundary, in turn) gives none.
 func TestLiveMethods(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 85 emulator accounts built and read: minutes")
+	}
 	ms, err := BuiltinMethods()
 	if err != nil {
 		t.Fatal(err)
