@@ -145,6 +145,10 @@ func (g *Graph) edges(admin int) {
 			groups = append(groups, i)
 		}
 	}
+	runnerGrant := map[*Method]bool{}
+	for _, m := range g.Methods {
+		runnerGrant[m] = g.runnerGrant(m)
+	}
 	for i, n := range g.Nodes {
 		if n.Kind != KindUser && n.Kind != KindRole && n.Kind != KindGroup {
 			continue
@@ -160,8 +164,7 @@ func (g *Graph) edges(admin int) {
 					break
 				}
 			}
-			resGrant := (m.Target == "function" || m.Target == "instance") && len(g.resPol) > 0
-			if !ok && !(m.Trusts == "caller" && len(t.byAWS[n.ID]) > 0) && !resGrant {
+			if !ok && !(m.Trusts == "caller" && len(t.byAWS[n.ID]) > 0) && !runnerGrant[m] {
 				continue
 			}
 			g.methodEdges(i, n, m, admin, t, users, groups)

@@ -133,6 +133,9 @@ type Graph struct {
 	functions []runner
 	instances []runner
 	probesC   []string
+	// runnerActions: the actions the resource policies of functions and
+	// instances allow (patterns).
+	runnerActions []string
 
 	out  [][]int
 	in   [][]int
