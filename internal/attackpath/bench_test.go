@@ -12,8 +12,12 @@ import (
 // groups, the rest roles) as the resource model holds them: most with
 // ordinary data permissions, some with escalation permissions on a few
 // targets, a few admins; roles trusting the account, a service or one
-// role.
-func account(n int) []*resource.Resource {
+// role. With policies > 0, that many customer managed policies (the
+// same mix) are attached, one to each principal, and the account has
+// functions and instances running as roles (one per 50 principals
+// each) and a level of service control policies, as the live reader
+// gives them.
+func account(n, policies int) []*resource.Resource {
 	rng := rand.New(rand.NewPCG(18, 2026))
 	const a = "111122223333"
 	var res []*resource.Resource
@@ -47,6 +51,14 @@ func account(n int) []*resource.Resource {
 			return allowSt("iam:AddUserToGroup", fmt.Sprintf("arn:aws:iam::%s:group/group-%d", a, rng.IntN(nGroups)))
 		case 4:
 			return `{"Effect":"Deny","Action":"iam:*","Resource":"*"},` + allowSt("iam:PutUserPolicy", self)
+		case 5:
+			if policies > 0 {
+				return allowSt("lambda:UpdateFunctionCode", fmt.Sprintf("arn:aws:lambda:us-east-1:%s:function:fn-%d", a, rng.IntN(n/50)))
+			}
+		case 6:
+			if policies > 0 {
+				return allowSt("ssm:SendCommand", fmt.Sprintf("arn:aws:ec2:us-east-1:%s:instance/i-%d", a, rng.IntN(n/50)))
+			}
 		}
 		return allowSt(data[rng.IntN(len(data))], "*")
 	}
@@ -87,6 +99,32 @@ func account(n int) []*resource.Resource {
 		}
 		res = append(res, r)
 	}
+	if policies == 0 {
+		return res
+	}
+	for i := range policies {
+		pa := fmt.Sprintf("arn:aws:iam::%s:policy/policy-%d", a, i)
+		p := &resource.Resource{Type: resource.IAMPolicy, Name: fmt.Sprintf("policy-%d", i), ARN: pa, Account: a, Source: "aws",
+			Attrs: map[string]any{resource.AttrDocument: doc(allowSt(data[rng.IntN(len(data))], "*"), risky(pa))}}
+		res = append(res, p)
+	}
+	for _, r := range res {
+		switch r.Type {
+		case resource.IAMUser, resource.IAMRole, resource.IAMGroup:
+			r.AppendAttr(resource.AttrManagedPolicies, r.Location, fmt.Sprintf("arn:aws:iam::%s:policy/policy-%d", a, rng.IntN(policies)))
+		}
+	}
+	for i := range n / 50 {
+		role := fmt.Sprintf("arn:aws:iam::%s:role/role-%d", a, rng.IntN(nRoles))
+		res = append(res,
+			&resource.Resource{Type: resource.LambdaFunction, Name: fmt.Sprintf("fn-%d", i), ARN: fmt.Sprintf("arn:aws:lambda:us-east-1:%s:function:fn-%d", a, i),
+				Account: a, Source: "aws", Attrs: map[string]any{resource.AttrRole: role}},
+			&resource.Resource{Type: resource.EC2Instance, Name: fmt.Sprintf("i-%d", i), ARN: fmt.Sprintf("arn:aws:ec2:us-east-1:%s:instance/i-%d", a, i),
+				Account: a, Source: "aws", Attrs: map[string]any{resource.AttrRole: role}})
+	}
+	res = append(res, &resource.Resource{Type: resource.OrganizationsSCP, Name: "guardrails", ARN: "arn:aws:organizations::999999999999:policy/o-x/service_control_policy/p-1",
+		Source: "aws", Attrs: map[string]any{resource.AttrSCPTarget: "r-root",
+			resource.AttrDocument: doc(allowSt("*", "*"), `{"Effect":"Deny","Action":["organizations:LeaveOrganization","cloudtrail:StopLogging"],"Resource":"*"}`)}})
 	return res
 }
 
@@ -95,9 +133,14 @@ func BenchmarkPaths(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, n := range []int{2000, 10000} {
-		res := account(n)
-		b.Run(fmt.Sprintf("build/principals=%d", n), func(b *testing.B) {
+	for _, sz := range []struct{ n, policies int }{{2000, 0}, {10000, 0}, {10000, 5000}} {
+		n := sz.n
+		res := account(n, sz.policies)
+		name := fmt.Sprintf("principals=%d", n)
+		if sz.policies > 0 {
+			name += fmt.Sprintf("/policies=%d", sz.policies)
+		}
+		b.Run("build/"+name, func(b *testing.B) {
 			b.ReportAllocs()
 			var g *Graph
 			for b.Loop() {
@@ -106,7 +149,7 @@ func BenchmarkPaths(b *testing.B) {
 			b.ReportMetric(float64(len(g.Edges)), "edges")
 		})
 		g := Build(res, ms, Options{})
-		b.Run(fmt.Sprintf("shortest/principals=%d", n), func(b *testing.B) {
+		b.Run("shortest/"+name, func(b *testing.B) {
 			b.ReportAllocs()
 			var ps []Path
 			for b.Loop() {
@@ -124,13 +167,31 @@ func TestGeneratedAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := Build(account(2000), ms, Options{})
+	for _, policies := range []int{0, 1000} {
+		testGenerated(t, ms, account(2000, policies))
+	}
+}
+
+func testGenerated(t *testing.T, ms []*Method, res []*resource.Resource) {
+	t.Helper()
+	g := Build(res, ms, Options{})
 	if len(g.Problems) > 0 {
 		t.Fatalf("problems: %v", g.Problems[:min(5, len(g.Problems))])
 	}
 	ps, err := g.Shortest("admin")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(g.functions) > 0 {
+		runners := 0
+		for _, e := range g.Edges {
+			if e.Method.Target == "function" || e.Method.Target == "instance" {
+				runners++
+			}
+		}
+		if runners == 0 {
+			t.Errorf("no step acts on a function or an instance")
+		}
 	}
 	steps := 0
 	for _, p := range ps {

@@ -145,6 +145,10 @@ func (g *Graph) edges(admin int) {
 			groups = append(groups, i)
 		}
 	}
+	runnerGrant := map[*Method]bool{}
+	for _, m := range g.Methods {
+		runnerGrant[m] = g.runnerGrant(m)
+	}
 	for i, n := range g.Nodes {
 		if n.Kind != KindUser && n.Kind != KindRole && n.Kind != KindGroup {
 			continue
@@ -160,7 +164,7 @@ func (g *Graph) edges(admin int) {
 					break
 				}
 			}
-			if !ok && !(m.Trusts == "caller" && len(t.byAWS[n.ID]) > 0) {
+			if !ok && !(m.Trusts == "caller" && len(t.byAWS[n.ID]) > 0) && !runnerGrant[m] {
 				continue
 			}
 			g.methodEdges(i, n, m, admin, t, users, groups)
@@ -249,6 +253,10 @@ func (g *Graph) methodEdges(i int, n *Node, m *Method, admin int, t *trustIndex,
 			objs = append(objs, object{p.arn, p.name, admin})
 		}
 	case "user":
+		if lit, ok := g.literalTargets(n, m, KindUser, i); ok {
+			objs = lit
+			break
+		}
 		for _, u := range users {
 			if u != i {
 				objs = append(objs, object{g.Nodes[u].ID, g.Nodes[u].Name, u})
@@ -267,6 +275,8 @@ func (g *Graph) methodEdges(i int, n *Node, m *Method, admin int, t *trustIndex,
 				objs = append(objs, object{g.Nodes[gi].ID, g.Nodes[gi].Name, gi})
 			}
 		}
+	case "function", "instance":
+		objs = g.runners(m.Target, i)
 	case "role":
 		var cands []int
 		switch {
@@ -287,6 +297,10 @@ func (g *Graph) methodEdges(i int, n *Node, m *Method, admin int, t *trustIndex,
 		case m.Trusts != "":
 			cands = t.byService[m.Trusts]
 		default:
+			if lit, ok := g.literalTargets(n, m, KindRole, i); ok {
+				objs = lit
+				break
+			}
 			for ri, r := range g.Nodes {
 				if r.Kind == KindRole {
 					cands = append(cands, ri)
@@ -364,7 +378,7 @@ func (g *Graph) assume(n, role *Node) (Grant, bool, bool) {
 		return Grant{}, false, false
 	}
 	req := iampolicy.Request{Principal: n.ID, Action: "sts:AssumeRole", Resource: role.ID, Context: g.context(n)}
-	if iampolicy.Evaluate(req, role.trust) != iampolicy.Allow {
+	if iampolicy.Evaluate(req, role.trust) != iampolicy.Allow || iampolicy.EvaluateSCPs(req, g.scps) != iampolicy.Allow {
 		return Grant{}, false, false
 	}
 	for i := range role.trust.Statements {
@@ -378,4 +392,32 @@ func (g *Graph) assume(n, role *Node) (Grant, bool, bool) {
 		}
 	}
 	return Grant{}, false, false
+}
+
+// literalTargets: when n's statements name the targets of m's first
+// target permission literally, the principals of that kind among them
+// (ok); else ok is false and every principal of the kind is a candidate.
+func (g *Graph) literalTargets(n *Node, m *Method, kind string, self int) ([]object, bool) {
+	for _, p := range m.Permissions {
+		if p.Resource != "target" {
+			continue
+		}
+		lit, ok := n.literalResources(p.Action)
+		if !ok {
+			return nil, false
+		}
+		var js []int // in node order, as the full list would be
+		for id := range lit {
+			if j, found := g.byID[id]; found && j != self && g.Nodes[j].Kind == kind {
+				js = append(js, j)
+			}
+		}
+		sort.Ints(js)
+		objs := []object{}
+		for _, j := range js {
+			objs = append(objs, object{g.Nodes[j].ID, g.Nodes[j].Name, j})
+		}
+		return objs, true
+	}
+	return nil, false
 }

@@ -22,9 +22,13 @@
 // definition; it reaches admin in one step (attach AdministratorAccess
 // to oneself), which the graph shows.
 //
-// Not modelled yet: service control policies, resource policies other
-// than trust policies, session policies, existing functions, instances,
-// stacks and other resources that run as a role (their methods are in
+// Service control policies (resource.OrganizationsSCP) cap every
+// principal; a resource policy (resource.AttrResourcePolicy) can grant a
+// method's permission on its resource; existing Lambda functions and EC2
+// instances (resource.AttrRole) are targets that reach their role.
+//
+// Not modelled yet: session policies, stacks, projects, dev endpoints,
+// notebooks and other resources that run as a role (their methods are in
 // content/paths with evaluated: false).
 package attackpath
 
@@ -120,6 +124,18 @@ type Graph struct {
 	Edges    []Edge
 	Methods  []*Method
 	Problems []string // policies that could not be read or resolved
+	// SCPLevels are the organization targets (root, OUs, the account)
+	// whose service control policies the graph applies.
+	SCPLevels []string
+
+	scps      [][]*iampolicy.Policy
+	resPol    map[string]*iampolicy.Policy
+	functions []runner
+	instances []runner
+	probesC   []string
+	// runnerActions: the actions the resource policies of functions and
+	// instances allow (patterns).
+	runnerActions []string
 
 	out  [][]int
 	in   [][]int
@@ -348,6 +364,7 @@ func Build(res []*resource.Resource, methods []*Method, opt Options) *Graph {
 			}
 		}
 	}
+	g.readLayers(res, parse)
 	root := add(&Node{ID: fmt.Sprintf("arn:aws:iam::%s:root", g.Account), Kind: KindRoot, Name: "root", Admin: true})
 	_ = root
 	admin := add(&Node{ID: AdminID, Kind: KindAdmin, Name: "admin", Admin: true})
@@ -414,9 +431,9 @@ func principalType(kind string) string {
 
 func (g *Graph) isAdmin(n *Node, boundary *iampolicy.Policy) (bool, *Grant) {
 	docs := n.docs()
-	for _, a := range adminProbes {
+	for _, a := range g.probes() {
 		req := iampolicy.Request{Principal: n.ID, Action: a, Resource: "*", Context: g.context(n)}
-		if iampolicy.EvaluateBounded(req, boundary, docs...) != iampolicy.Allow {
+		if iampolicy.EvaluateLayers(req, g.layers(boundary, "*"), docs...) != iampolicy.Allow {
 			return false, nil
 		}
 	}
@@ -517,8 +534,18 @@ func (g *Graph) allowed(n *Node, action, res string, extra map[string][]string) 
 		ctx = merged
 	}
 	req := iampolicy.Request{Principal: n.ID, Action: action, Resource: res, Context: ctx}
-	if iampolicy.EvaluateBounded(req, n.boundary, n.docs()...) != iampolicy.Allow {
+	l := g.layers(n.boundary, res)
+	if iampolicy.EvaluateLayers(req, l, n.docs()...) != iampolicy.Allow {
 		return Grant{}, false
+	}
+	if l.Resource != nil && iampolicy.EvaluateBounded(req, n.boundary, n.docs()...) != iampolicy.Allow {
+		// Granted by the resource policy alone.
+		for i := range l.Resource.Statements {
+			s := &l.Resource.Statements[i]
+			if s.Allow() && s.Applies(req) {
+				return Grant{Action: action, Resource: res, Policy: "resource policy of " + res, Statement: i + 1, Sid: s.Sid}, true
+			}
+		}
 	}
 	return n.grant(req), true
 }

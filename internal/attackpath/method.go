@@ -22,6 +22,8 @@ type Method struct {
 	// Target is what the method acts on: self (the principal itself),
 	// self_group (a group it belongs to), self_policy (a customer managed
 	// policy that applies to it), user, group, role; function, instance,
+	// function (an existing Lambda function), instance (an existing EC2
+	// instance with an instance profile): the attacker acts as its role;
 	// stack, dev_endpoint, project, notebook are not in the graph yet.
 	Target string `yaml:"target" json:"target"`
 	// Trusts: for a role target, the service principal the role must
@@ -54,8 +56,9 @@ var (
 	targets = map[string]bool{"self": true, "self_group": true, "self_policy": true, "user": true, "group": true, "role": true,
 		"function": true, "instance": true, "stack": true, "dev_endpoint": true, "project": true, "notebook": true}
 	// graphTargets are the targets the access graph evaluates today.
-	graphTargets = map[string]bool{"self": true, "self_group": true, "self_policy": true, "user": true, "group": true, "role": true}
-	gains        = map[string]bool{"admin": true, "target": true, "unbounded": true, "persistence": true}
+	graphTargets = map[string]bool{"self": true, "self_group": true, "self_policy": true, "user": true, "group": true, "role": true,
+		"function": true, "instance": true}
+	gains = map[string]bool{"admin": true, "target": true, "unbounded": true, "persistence": true}
 )
 
 // Validate returns every problem of the method.

@@ -63,7 +63,7 @@ scenario: {given: g, expect: e}
 		{"no references", strings.Replace(good, "references: [https://example.org/x]\n", "", 1), "no references"},
 		{"bad resource", strings.Replace(good, "resource: target", "resource: role", 1), "neither target nor *"},
 		{"unknown field", good + "extra: 1\n", "field extra not found"},
-		{"target not in graph", strings.Replace(good, "target: self", "target: function", 1), "not in the graph yet"},
+		{"target not in graph", strings.Replace(good, "target: self", "target: stack", 1), "not in the graph yet"},
 		{"no scenario", strings.Replace(good, "scenario: {given: g, expect: e}\n", "", 1), "scenario"},
 		{"action without service", strings.Replace(good, "iam:PutUserPolicy", "PutUserPolicy", 1), "service:Operation"},
 	}

@@ -17,7 +17,7 @@ func BenchmarkWalk(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := Build(account(10000), ms, Options{})
+	g := Build(account(10000, 0), ms, Options{})
 	paths, _ := g.Shortest("admin")
 	w := NewWalker(paths)
 	var walking []Path

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/internal/attackpath"
+	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/iac/cloudformation"
 	"github.com/parapet-sec/parapet/internal/posture/iac/terraform"
@@ -21,9 +22,12 @@ func newPaths(io IO) *cobra.Command {
 		all                             bool
 		maxSteps, perSource             int
 		varFiles                        []string
+		live                            bool
+		assumeRole                      string
+		liveOpt                         awsapi.Options
 	)
 	cmd := &cobra.Command{
-		Use:   "paths PATH...",
+		Use:   "paths [PATH...|--live]",
 		Short: "List the principals that can become administrator (or reach --to), with their paths",
 		Long: `Build the access graph of an AWS account from Terraform folders, CloudFormation templates, Terraform
 plans (read as 'parapet scan iac' reads them) and AWS Config snapshot or history files, and list every
@@ -35,10 +39,24 @@ An administrator is a principal whose effective permissions (identity policies, 
 boundary, explicit denies) allow every action on every resource. Terraform and CloudFormation do not
 say the account id: it is taken from the ARNs in the policies, or --account.
 
-Not yet read: the live account, service control policies, resource policies other than trust
-policies, and resources that already run as a role (functions, instances, stacks): their methods are
-listed in content/paths but add no edge yet.`,
-		Args: cobra.MinimumNArgs(1),
+--live reads the account the AWS credentials name (or the one --assume-role reaches) with read-only
+calls: its IAM (iam:GetAccountAuthorizationDetails), its Lambda functions and EC2 instances and the
+roles they run as, the resource policies of functions, S3 buckets, KMS keys, SQS queues, SNS topics
+and Secrets Manager secrets in --regions, and the service control policies that apply to it when
+Organizations is readable (if not, a note on stderr: paths then ignore SCPs).
+
+An SCP Deny cuts a step; a function's resource policy can grant a step by itself. Stacks, CodeBuild
+projects, Glue dev endpoints and notebooks that run as a role are not read yet: their methods are
+listed in content/paths but add no edge.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if live && len(args) > 0 {
+				return usageError{fmt.Errorf("--live reads the account: give no PATH")}
+			}
+			if !live && len(args) == 0 {
+				return usageError{fmt.Errorf("give a PATH, or --live")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch format {
 			case "table", "json", "dot", "graphml", "cypher", "html":
@@ -62,6 +80,22 @@ listed in content/paths but add no edge yet.`,
 					continue
 				}
 				res = append(res, more...)
+			}
+			if live {
+				if assumeRole != "" {
+					liveOpt.AssumeRoles = []string{assumeRole}
+				}
+				more, notes, errs := awsapi.Authorization(cmd.Context(), liveOpt)
+				for _, n := range notes {
+					fmt.Fprintf(io.Err, "parapet: note: %s\n", n)
+				}
+				for _, e := range errs {
+					fmt.Fprintf(io.Err, "parapet: %v\n", e)
+				}
+				if more == nil && len(errs) > 0 {
+					return fmt.Errorf("read the account: %w", errs[0])
+				}
+				res = more
 			}
 			g := attackpath.Build(res, methods, attackpath.Options{Account: account})
 			var found []attackpath.Path
@@ -91,6 +125,11 @@ listed in content/paths but add no edge yet.`,
 	f.StringVar(&account, "account", "", "the account id for ARNs the sources do not give (default: the one their policies name)")
 	f.StringVar(&methodsDir, "methods", "", "a folder of escalation methods (*.yaml) to use instead of the built-in ones")
 	f.StringArrayVar(&varFiles, "var-file", nil, "a Terraform .tfvars file (repeatable)")
+	f.BoolVar(&live, "live", false, "read the live account through the AWS API instead of PATHs")
+	f.StringVar(&assumeRole, "assume-role", "", "with --live: a role ARN to assume: reads that role's account")
+	f.StringSliceVar(&liveOpt.Regions, "regions", nil, "with --live: regions of functions, instances and resource policies (comma-separated; default: the configured region)")
+	f.IntVar(&liveOpt.Concurrency, "concurrency", 8, "with --live: API calls in flight")
+	f.IntVar(&liveOpt.MaxAttempts, "max-attempts", 10, "with --live: attempts per throttled call")
 	return cmd
 }
 

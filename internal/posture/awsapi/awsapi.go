@@ -69,41 +69,13 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 		opt.MaxAttempts = 10
 	}
 	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
-	base, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = opt.MaxAttempts
-			if custom {
-				// An emulator or proxy that lacks a service answers with a
-				// page, not an AWS error: retrying will not help.
-				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-					if unsupported(err) {
-						return aws.FalseTernary
-					}
-					return aws.UnknownTernary
-				})}, o.Retryables...)
-			}
-		})
-	}))
+	base, accounts, err := configs(ctx, opt, custom)
 	if err != nil {
 		return nil, []error{err}
-	}
-	if base.Region == "" {
-		base.Region = "us-east-1"
 	}
 	regions := opt.Regions
 	if len(regions) == 0 {
 		regions = []string{base.Region}
-	}
-	accounts := []aws.Config{base}
-	if len(opt.AssumeRoles) > 0 {
-		accounts = nil
-		for _, arn := range opt.AssumeRoles {
-			c := base.Copy()
-			c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), arn, func(o *stscreds.AssumeRoleOptions) {
-				o.RoleSessionName = "parapet-scan"
-			}))
-			accounts = append(accounts, c)
-		}
 	}
 	inv := &inventory{sem: make(chan struct{}, opt.Concurrency), custom: custom, now: opt.Now, supportRole: map[string]any{}}
 	if inv.now.IsZero() {
@@ -138,6 +110,45 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 	}
 	sort.SliceStable(inv.out, func(i, j int) bool { return inv.out[i].ARN < inv.out[j].ARN })
 	return inv.out, inv.errs
+}
+
+// configs loads the SDK configuration (the standard retryer with
+// opt.MaxAttempts) and one per account: the caller's, or each role of
+// opt.AssumeRoles assumed from it.
+func configs(ctx context.Context, opt Options, custom bool) (aws.Config, []aws.Config, error) {
+	base, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = opt.MaxAttempts
+			if custom {
+				// An emulator or proxy that lacks a service answers with a
+				// page, not an AWS error: retrying will not help.
+				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					if unsupported(err) {
+						return aws.FalseTernary
+					}
+					return aws.UnknownTernary
+				})}, o.Retryables...)
+			}
+		})
+	}))
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	if base.Region == "" {
+		base.Region = "us-east-1"
+	}
+	accounts := []aws.Config{base}
+	if len(opt.AssumeRoles) > 0 {
+		accounts = nil
+		for _, arn := range opt.AssumeRoles {
+			c := base.Copy()
+			c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), arn, func(o *stscreds.AssumeRoleOptions) {
+				o.RoleSessionName = "parapet-scan"
+			}))
+			accounts = append(accounts, c)
+		}
+	}
+	return base, accounts, nil
 }
 
 type inventory struct {

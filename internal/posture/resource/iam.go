@@ -34,6 +34,25 @@ const (
 	// ("role/ops", "policy/deploy"): a list, on a policy and on an entry
 	// of AttrInlinePolicies ("refs").
 	AttrDocumentRefs = "document_refs"
+	// AttrRole: the role a function or an instance runs as (an instance:
+	// its instance profile's role), a role ARN or name.
+	AttrRole = "role"
+	// AttrResourcePolicy: the resource policy of a function, bucket, key,
+	// queue, topic or secret, as JSON text.
+	AttrResourcePolicy = "resource_policy"
+	// AttrSCPTarget: on a service control policy, the organization root,
+	// OU or account it is attached to; the SCPs of one target form one
+	// level, and every level must allow a request.
+	AttrSCPTarget = "scp_target"
+)
+
+// Types the access graph reads beside IAM principals and policies.
+const (
+	LambdaFunction   = "aws_lambda_function"
+	SQSQueue         = "aws_sqs_queue"
+	SNSTopic         = "aws_sns_topic"
+	SecretsSecret    = "aws_secretsmanager_secret"
+	OrganizationsSCP = "aws_organizations_policy" // a service control policy (AttrDocument, AttrSCPTarget)
 )
 
 // PolicyJSON renders a policy document (JSON text or a decoded object)
