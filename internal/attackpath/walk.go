@@ -159,10 +159,18 @@ func iamAction(ev *event.Event) string {
 		return ""
 	}
 	op := ev.API.Operation
-	// Lambda's API versions are in its event names (CreateFunction20150331).
+	// Lambda's API versions are in its event names (CreateFunction20150331,
+	// UpdateFunctionCode20150331v2).
 	if svc == "lambda" {
-		for len(op) > 0 && op[len(op)-1] >= '0' && op[len(op)-1] <= '9' {
-			op = op[:len(op)-1]
+		digits := func() {
+			for len(op) > 0 && op[len(op)-1] >= '0' && op[len(op)-1] <= '9' {
+				op = op[:len(op)-1]
+			}
+		}
+		digits()
+		if n := len(op); n > 1 && op[n-1] == 'v' && op[n-2] >= '0' && op[n-2] <= '9' {
+			op = op[:n-1]
+			digits()
 		}
 	}
 	return strings.ToLower(svc + ":" + op)
@@ -171,7 +179,9 @@ func iamAction(ev *event.Event) string {
 // resourceKeys are the request parameters that name the principal,
 // policy or role a privilege-escalation call acts on.
 var resourceKeys = []string{"policyArn", "roleArn", "roleName", "userName", "groupName", "role", "serviceRole",
-	"roleARN", "RoleArn", "executionRoleArn", "taskRoleArn", "iamInstanceProfile.arn", "iamInstanceProfile.name", "instanceProfileName"}
+	"roleARN", "RoleArn", "executionRoleArn", "taskRoleArn", "iamInstanceProfile.arn", "iamInstanceProfile.name", "instanceProfileName",
+	// Steps into what already runs as a role: a function, an instance.
+	"functionName", "instanceId", "target"}
 
 func requestNames(ev *event.Event) []string {
 	var out []string

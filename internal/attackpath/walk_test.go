@@ -205,3 +205,18 @@ func TestWalkerAnnotate(t *testing.T) {
 		t.Errorf("a principal with no path was annotated")
 	}
 }
+
+// Lambda's event names carry API versions, with or without a v-suffix.
+func TestIAMActionLambdaVersions(t *testing.T) {
+	for name, want := range map[string]string{
+		"UpdateFunctionCode20150331v2":          "lambda:updatefunctioncode",
+		"CreateFunction20150331":                "lambda:createfunction",
+		"UpdateFunctionConfiguration20150331v2": "lambda:updatefunctionconfiguration",
+		"Invoke":                                "lambda:invoke",
+	} {
+		ev := &event.Event{API: event.API{Service: "lambda.amazonaws.com", Operation: name}}
+		if got := iamAction(ev); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond"
 )
@@ -30,6 +32,7 @@ func newDetect(io IO) *cobra.Command {
 		rf                       responseFlags
 		respondOn                bool
 		pathsFile                string
+		pathsLive                bool
 		af                       aggregateFlags
 	)
 	cmd := &cobra.Command{
@@ -46,7 +49,8 @@ same principal, source address and target merge into one finding per episode (co
 last_seen) until the group is quiet for --aggregate-window; --no-aggregate prints one per event.
 --paths FILE (the JSON of parapet paths --format json) adds a finding for every call that takes a
 step of one of its privilege-escalation paths: "step k of n of a path from X to admin", critical
-when it completes the path.
+when it completes the path; --paths-live reads the paths of the account the AWS credentials name (as
+parapet paths --live does) instead of a file.
 
 Exit status: 1 when a finding reaches --fail-on, else 4 when a response action failed (--respond),
 else 3 when some input was bad, else 0.`,
@@ -84,9 +88,16 @@ else 3 when some input was bad, else 0.`,
 			// findings too, made with the rules' (stateless, per event).
 			detectBatch := engine.DetectBatch
 			var walker *attackpath.Walker
-			if pathsFile != "" {
-				if walker, err = attackpath.LoadWalker(pathsFile); err != nil {
-					return fmt.Errorf("--paths: %w", err)
+			if pathsFile != "" && pathsLive {
+				return usagef("--paths or --paths-live, not both")
+			}
+			if pathsFile != "" || pathsLive {
+				if pathsFile != "" {
+					if walker, err = attackpath.LoadWalker(pathsFile); err != nil {
+						return fmt.Errorf("--paths: %w", err)
+					}
+				} else if walker, err = liveWalker(cmd.Context(), io); err != nil {
+					return fmt.Errorf("--paths-live: %w", err)
 				}
 				detectBatch = func(evs []event.Event) *detect.Batch {
 					res := engine.DetectBatch(evs)
@@ -265,6 +276,7 @@ else 3 when some input was bad, else 0.`,
 	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
 	af.register(cmd.Flags())
+	cmd.Flags().BoolVar(&pathsLive, "paths-live", false, "as --paths, with the paths to admin of the account the AWS credentials name, read live (as parapet paths --live)")
 	cmd.Flags().StringVar(&pathsFile, "paths", "", "the JSON of 'parapet paths --format json': a call that takes a step of one of its paths is a finding (\"step k of n of a path from X to admin\")")
 	cmd.Flags().BoolVar(&respondOn, "respond", false, "run the response playbooks on the findings as they are found (see parapet respond)")
 	rf.register(cmd.Flags(), "respond-dry-run")
@@ -373,4 +385,30 @@ func topN(m map[string]int, n int) []string {
 		return strings.Compare(a, b)
 	})
 	return keys[:min(n, len(keys))]
+}
+
+// liveWalker reads the live account's IAM (as paths --live) and indexes
+// the steps of its paths to admin.
+func liveWalker(ctx context.Context, io IO) (*attackpath.Walker, error) {
+	methods, err := attackpath.BuiltinMethods()
+	if err != nil {
+		return nil, err
+	}
+	res, notes, errs := awsapi.Authorization(ctx, awsapi.Options{})
+	for _, n := range notes {
+		fmt.Fprintf(io.Err, "parapet: note: %s\n", n)
+	}
+	for _, e := range errs {
+		fmt.Fprintf(io.Err, "parapet: %v\n", e)
+	}
+	if res == nil && len(errs) > 0 {
+		return nil, fmt.Errorf("read the account: %w", errs[0])
+	}
+	paths, err := attackpath.Build(res, methods, attackpath.Options{}).Shortest("admin")
+	if err != nil {
+		return nil, err
+	}
+	w := attackpath.NewWalker(paths)
+	fmt.Fprintf(io.Err, "parapet: %d paths to admin in the live account\n", w.Paths())
+	return w, nil
 }

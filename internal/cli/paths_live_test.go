@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,6 +63,30 @@ func TestPathsLive(t *testing.T) {
 	want := "oncall can replace the code of function nightly and run as its role: lambda:UpdateFunctionCode on " + aws.ToString(fn.FunctionArn) + " via policy deploy, statement 1 (Deploy)"
 	if !strings.Contains(out, want) {
 		t.Errorf("paths --live lacks %q:\nstdout %s\nstderr %s", want, out, errOut)
+	}
+	// detect --paths-live: oncall replacing the function's code is the
+	// path's step; the same call on another function is not.
+	dir := t.TempDir()
+	step := ctRecord("step-1", "oncall", "AKIAONCALL", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2", map[string]any{"functionName": "nightly"}, nil)
+	other := ctRecord("other-1", "oncall", "AKIAONCALL", "lambda.amazonaws.com", "UpdateFunctionCode20150331v2", map[string]any{"functionName": "reports"}, nil)
+	trail := filepath.Join(dir, "trail.json")
+	if err := os.WriteFile(trail, []byte(`{"Records":[`+step+`,`+other+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = run(t, "", "detect", "--paths-live", trail)
+	if code != ExitOK && code != ExitFailure {
+		t.Fatalf("detect --paths-live: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, `"step-1"`) || !strings.Contains(out, "step 1 of 1 of a path from oncall to admin") {
+		t.Errorf("detect --paths-live found no step in %s (stderr %s)", out, errOut)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"source":"attackpath"`) && strings.Contains(line, `"other-1"`) {
+			t.Errorf("a call on another function is a step: %s", line)
+		}
+	}
+	if _, _, code := run(t, "", "detect", "--paths-live", "--paths", trail, trail); code != ExitUsage {
+		t.Errorf("--paths with --paths-live: exit %d, want %d", code, ExitUsage)
 	}
 	if _, _, code := run(t, "", "paths", "--live", "somewhere"); code != ExitUsage {
 		t.Errorf("--live with a PATH: exit %d, want %d", code, ExitUsage)
