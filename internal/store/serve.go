@@ -326,7 +326,12 @@ func (db *DB) SpoolForLake(ctx context.Context, tx *Tx, worker int, source strin
 // below seq: bodies whose insert committed after later ones (PostgreSQL
 // hands out sequences before commit).
 func (db *DB) LakeUnreadBefore(ctx context.Context, worker int, seq int64) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq FROM intake WHERE seq <= ? AND laked = 0`+lakeOwner(worker)+` ORDER BY seq`, seq)
+	return db.seqs(ctx, `SELECT seq FROM intake WHERE seq <= ? AND laked = 0`+lakeOwner(worker)+` ORDER BY seq`, seq)
+}
+
+// seqs runs a query of spool sequences.
+func (db *DB) seqs(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -358,20 +363,7 @@ func (db *DB) SpooledBodies(ctx context.Context, seqs []int64) ([]Spooled, error
 // LakeInFlush lists the bodies of a flush a crash cut (state
 // LakeFlushing), for the feed to write again as the same files.
 func (db *DB) LakeInFlush(ctx context.Context, worker int) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq FROM intake WHERE laked = ?`+lakeOwner(worker)+` ORDER BY seq`, LakeFlushing)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var s int64
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return db.seqs(ctx, `SELECT seq FROM intake WHERE laked = ?`+lakeOwner(worker)+` ORDER BY seq`, LakeFlushing)
 }
 
 // SetLake sets the lake state of some bodies, in one transaction; with
