@@ -132,6 +132,7 @@ type Graph struct {
 	resPol    map[string]*iampolicy.Policy
 	functions []runner
 	instances []runner
+	region    string // of functions and instances the source gives no ARN (runnerARN)
 	probesC   []string
 	// runnerActions: the actions the resource policies of functions and
 	// instances allow (patterns).
@@ -186,7 +187,8 @@ var adminProbes = []string{"iam:AttachRolePolicy", "iam:PutUserPolicy", "iam:Cre
 	"ec2:RunInstances", "lambda:CreateFunction", "s3:GetObject", "s3:PutBucketPolicy", "kms:Decrypt", "secretsmanager:GetSecretValue",
 	"dynamodb:Scan", "organizations:LeaveOrganization", "cloudtrail:StopLogging"}
 
-var accountRE = regexp.MustCompile(`arn:aws[a-z-]*:iam::(\d{12}):`)
+// accountRE finds the account of an ARN (IAM, or a regional service's).
+var accountRE = regexp.MustCompile(`arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):`)
 
 func inferAccount(res []*resource.Resource) string {
 	count := map[string]int{}

@@ -2,6 +2,7 @@ package attackpath
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -37,12 +38,13 @@ func (g *Graph) readLayers(res []*resource.Resource, parse func(doc, what string
 			}
 			levels[target] = append(levels[target], p)
 		case resource.LambdaFunction, resource.EC2Instance:
-			if r.ARN == "" {
-				continue
+			arn := r.ARN
+			if arn == "" {
+				arn = g.runnerARN(r, res)
 			}
 			if doc := strAttr(r, resource.AttrResourcePolicy); doc != "" {
 				if p := parse(doc, "resource policy of "+r.ID()); p != nil {
-					g.resPol[r.ARN] = p
+					g.resPol[arn] = p
 					for _, st := range p.Statements {
 						if st.Allow() {
 							g.runnerActions = append(g.runnerActions, st.Action...)
@@ -62,7 +64,7 @@ func (g *Graph) readLayers(res []*resource.Resource, parse func(doc, what string
 				g.Problems = append(g.Problems, fmt.Sprintf("%s: role %s not in the scan", r.ID(), role))
 				continue
 			}
-			ru := runner{arn: r.ARN, name: r.Name, role: ri}
+			ru := runner{arn: arn, name: r.Name, role: ri}
 			if r.Type == resource.LambdaFunction {
 				g.functions = append(g.functions, ru)
 			} else {
@@ -85,6 +87,44 @@ func (g *Graph) readLayers(res []*resource.Resource, parse func(doc, what string
 		g.scps = append(g.scps, levels[t])
 		g.SCPLevels = append(g.SCPLevels, t)
 	}
+}
+
+// regionRE finds the region of a regional ARN in a policy document.
+var regionRE = regexp.MustCompile(`arn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:`)
+
+// runnerARN names a function or an instance a source gives no ARN
+// (Terraform, CloudFormation: the region and an instance's id are known
+// only after apply): in the graph's account, in the region the policies'
+// ARNs name most often ("*" when none does), an instance as
+// instance/* (any instance id).
+func (g *Graph) runnerARN(r *resource.Resource, res []*resource.Resource) string {
+	if g.region == "" {
+		count := map[string]int{}
+		for _, x := range res {
+			docs := []string{strAttr(x, resource.AttrDocument)}
+			for _, p := range listAttr(x, resource.AttrInlinePolicies) {
+				pm, _ := p.(map[string]any)
+				s, _ := pm["document"].(string)
+				docs = append(docs, s)
+			}
+			for _, d := range docs {
+				for _, m := range regionRE.FindAllStringSubmatch(d, -1) {
+					count[m[1]]++
+				}
+			}
+		}
+		g.region = "*"
+		n := 0
+		for reg, c := range count {
+			if c > n || (c == n && reg < g.region) {
+				g.region, n = reg, c
+			}
+		}
+	}
+	if r.Type == resource.LambdaFunction {
+		return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", g.region, g.Account, r.Name)
+	}
+	return fmt.Sprintf("arn:aws:ec2:%s:%s:instance/*", g.region, g.Account)
 }
 
 // runners lists the functions or instances a method with that target

@@ -140,5 +140,59 @@ func (m *mapper) iamLinks(b *Block) {
 		if r := m.target(b, "user", resource.IAMUser); r != nil {
 			r.AppendAttr(resource.AttrGroups, o, m.groupRefs(b, "groups")...)
 		}
+	case "aws_lambda_function", "aws_instance":
+		// The role a function or an instance runs as (an instance: its
+		// instance profile's role), for the access graph.
+		role, at := "", "role"
+		if b.Type == "aws_lambda_function" {
+			role = m.roleOf(b, "role")
+		} else if p := m.profileOf(b); p != nil {
+			role, at = m.roleOf(p, "role"), "iam_instance_profile"
+		}
+		if role == "" {
+			return
+		}
+		typ := resource.LambdaFunction
+		if b.Type == "aws_instance" {
+			typ = resource.EC2Instance
+		}
+		for _, r := range m.byAddr[baseAddr(b)] {
+			if r.Address == b.Address && r.Type == typ {
+				r.Set(resource.AttrRole, role, m.attrOrigin(b, at))
+			}
+		}
 	}
+}
+
+// roleOf names the role an attribute refers to: the name of the
+// aws_iam_role it references, else the literal ARN or name it holds
+// ("" when neither is known).
+func (m *mapper) roleOf(b *Block, attr string) string {
+	if r := m.target(b, attr, resource.IAMRole); r != nil {
+		if r.Name == r.Address {
+			return "" // a role whose name is known only after apply
+		}
+		return r.Name
+	}
+	if len(b.Refs[attr]) > 0 {
+		return "" // another resource's value, unknown here
+	}
+	if s := str(b.Values[attr]); s != resource.Unknown {
+		return s
+	}
+	return ""
+}
+
+// profileOf is the aws_iam_instance_profile block an instance names, by
+// reference or by literal name (nil when it is not in the scan).
+func (m *mapper) profileOf(b *Block) *Block {
+	for _, ref := range b.Refs["iam_instance_profile"] {
+		if p := m.profiles[b.Module+ref]; p != nil {
+			return p
+		}
+	}
+	if s := str(b.Values["iam_instance_profile"]); s != "" && s != resource.Unknown {
+		return m.profiles["name/"+s]
+	}
+	return nil
 }

@@ -18,7 +18,7 @@ import (
 // …) joined to the bucket or group they name. base makes file names
 // relative in locations.
 func Resources(blocks []*Block, base string) []*resource.Resource {
-	m := &mapper{base: base, byAddr: map[string][]*resource.Resource{}, byName: map[string]*resource.Resource{}}
+	m := &mapper{base: base, byAddr: map[string][]*resource.Resource{}, byName: map[string]*resource.Resource{}, profiles: map[string]*Block{}}
 	for _, b := range blocks {
 		m.primary(b)
 	}
@@ -37,6 +37,9 @@ type mapper struct {
 	out    []*resource.Resource
 	byAddr map[string][]*resource.Resource // module-prefixed type.name → its instances
 	byName map[string]*resource.Resource   // type/literal name (bucket names)
+	// profiles: the aws_iam_instance_profile blocks, by address and by
+	// "name/" + literal name (an instance's role is its profile's).
+	profiles map[string]*Block
 }
 
 func (m *mapper) origin(r hcl.Range) resource.Origin {
@@ -357,6 +360,11 @@ func (m *mapper) primary(b *Block) {
 			sse = "aws:kms"
 		}
 		r.Set("sse", sse, m.attrOrigin(b, "server_side_encryption"))
+	case "aws_iam_instance_profile":
+		m.profiles[baseAddr(b)] = b
+		if n := str(v["name"]); n != "" && n != resource.Unknown {
+			m.profiles["name/"+n] = b
+		}
 	case "aws_lambda_function_url":
 		r := m.add(b, resource.LambdaFunctionURL, str(v["function_name"]))
 		m.set(r, b, "auth_type", "authorization_type", "")
