@@ -58,6 +58,9 @@ type Options struct {
 	Concurrency int       // calls in flight (default 8)
 	MaxAttempts int       // per call, for throttling (default 10)
 	Now         time.Time // the clock for key and credential ages (default: now)
+	// Credentials, when set, replace the default chain's (internal/org:
+	// a member account's assumed role).
+	Credentials aws.CredentialsProvider
 }
 
 // Inventory reads every account and region.
@@ -89,6 +92,9 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 	}
 	if base.Region == "" {
 		base.Region = "us-east-1"
+	}
+	if opt.Credentials != nil {
+		base.Credentials = opt.Credentials
 	}
 	regions := opt.Regions
 	if len(regions) == 0 {
