@@ -24,6 +24,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/ingest/file"
 	"github.com/parapet-sec/parapet/internal/ocsf"
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
@@ -136,6 +137,8 @@ type scanResource struct {
 	Name    string `json:"name"`
 	Address string `json:"address,omitempty"`
 	ARN     string `json:"arn,omitempty"`
+	Account string `json:"account,omitempty"`
+	OU      string `json:"ou,omitempty"` // the account's, with scan aws --org
 }
 
 type scanLocation struct {
@@ -163,9 +166,10 @@ func toScanLocation(o resource.Origin) scanLocation {
 
 func toScanResult(r check.Result) scanResult {
 	sr := scanResult{CheckID: r.CheckID, Title: r.Title, Status: r.Status, Severity: r.Severity, Reason: r.Reason, Fingerprint: r.Fingerprint,
-		Resource:  scanResource{Type: r.Resource.Type, Name: r.Resource.Name, Address: r.Resource.Address, ARN: r.Resource.ARN},
+		Resource:  scanResource{Type: r.Resource.Type, Name: r.Resource.Name, Address: r.Resource.Address, ARN: r.Resource.ARN, Account: r.Resource.Account},
 		Attribute: r.Attribute, Location: toScanLocation(r.Location),
 		Remediation: r.Check.Remediation, IaCFix: r.Check.IaCFix, Frameworks: r.Check.Frameworks}
+	sr.Resource.OU, _ = r.Resource.Attrs[org.AttrOU].(string)
 	if r.Location != r.Resource.Location {
 		b := toScanLocation(r.Resource.Location)
 		sr.Block = &b
@@ -927,6 +931,7 @@ func newScanAWS(io IO) *cobra.Command {
 		sf         scanFlags
 		rf         responseFlags
 		opt        awsapi.Options
+		of         orgFlags
 		remediate  bool
 		approveAll bool
 	)
@@ -954,7 +959,11 @@ read (each reported on stderr), else 0.`,
 			if err := sf.loadEvents(ctx, io); err != nil {
 				return err
 			}
-			res, all := awsapi.Inventory(ctx, opt)
+			res, all, notices, err := of.inventory(ctx, opt, start)
+			if err != nil {
+				return err
+			}
+			sf.notices = append(sf.notices, notices...)
 			var errs []error
 			for _, e := range all {
 				fmt.Fprintf(io.Err, "parapet: %v\n", e)
@@ -999,6 +1008,7 @@ read (each reported on stderr), else 0.`,
 	cmd.Flags().StringArrayVar(&opt.AssumeRoles, "assume-role", nil, "a role ARN to assume: scans that account (repeatable)")
 	cmd.Flags().IntVar(&opt.Concurrency, "concurrency", 8, "API calls in flight")
 	cmd.Flags().IntVar(&opt.MaxAttempts, "max-attempts", 10, "attempts per call when AWS throttles")
+	of.register(cmd.Flags(), &opt.Concurrency)
 	cmd.Flags().BoolVar(&remediate, "remediate", false, "hand each failed check with a response action to the response engine")
 	cmd.Flags().BoolVar(&approveAll, "approve-all", false, "with --remediate: approve what would wait for approval (recorded as such)")
 	rf.register(cmd.Flags(), "dry-run")

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/pflag"
+
+	pconfig "github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/org"
+	"github.com/parapet-sec/parapet/internal/posture/awsapi"
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+// orgFlags are scan aws's organization flags: with --org every included
+// account of the organization is scanned through its role.
+type orgFlags struct {
+	on          bool
+	cfg         pconfig.Organization
+	ous, exOUs  []string
+	tags        []string
+	orgJSON     string // serve's organization section, as JSON
+	concurrency *int   // --concurrency: accounts at once with --org
+}
+
+func (of *orgFlags) register(fs *pflag.FlagSet, concurrency *int) {
+	of.concurrency = concurrency
+	fs.BoolVar(&of.on, "org", false, "scan every included account of the AWS Organization through --role (--concurrency accounts at once)")
+	fs.StringVar(&of.cfg.Role, "role", "", "with --org: the role name assumed in each member account")
+	fs.StringVar(&of.cfg.ExternalID, "external-id", "", "with --org: the ExternalId the roles require")
+	fs.StringArrayVar(&of.ous, "ou", nil, "with --org: only accounts in this OU (a path like Root/Workloads or a name; repeatable)")
+	fs.StringArrayVar(&of.exOUs, "exclude-ou", nil, "with --org: never accounts in this OU (repeatable)")
+	fs.StringArrayVar(&of.tags, "account-tag", nil, "with --org: only accounts with this tag, key=value (repeatable)")
+	fs.StringSliceVar(&of.cfg.Include.Accounts, "accounts", nil, "with --org: only these account ids (comma-separated)")
+	fs.StringSliceVar(&of.cfg.Exclude.Accounts, "exclude-accounts", nil, "with --org: never these account ids (comma-separated)")
+	fs.StringVar(&of.orgJSON, "org-config", "", "with --org: serve's organization section as JSON (flags add to it)")
+	_ = fs.MarkHidden("org-config")
+}
+
+func tagFilter(kvs []string) map[string]string {
+	if len(kvs) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return m
+}
+
+// inventory reads the caller's account (without --org) or every included
+// account; what could not be assumed is also returned as notices.
+func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start time.Time) ([]*resource.Resource, []error, []scanNotice, error) {
+	if !of.on {
+		res, errs := awsapi.Inventory(ctx, opt)
+		return res, errs, nil, nil
+	}
+	c := of.cfg
+	if of.orgJSON != "" {
+		var base pconfig.Organization
+		if err := json.Unmarshal([]byte(of.orgJSON), &base); err != nil {
+			return nil, nil, nil, usagef("--org-config: %v", err)
+		}
+		if c.Role == "" {
+			c.Role = base.Role
+		}
+		if c.ExternalID == "" {
+			c.ExternalID = base.ExternalID
+		}
+		c.Accounts = base.Accounts
+		c.Include.Accounts = append(base.Include.Accounts, c.Include.Accounts...)
+		c.Include.OUs, c.Include.Tags = base.Include.OUs, base.Include.Tags
+		c.Exclude.Accounts = append(base.Exclude.Accounts, c.Exclude.Accounts...)
+		c.Exclude.OUs, c.Exclude.Tags = base.Exclude.OUs, base.Exclude.Tags
+		if len(opt.Regions) == 0 {
+			opt.Regions = base.Regions
+		}
+	}
+	if c.Role == "" {
+		return nil, nil, nil, usagef("--org needs --role")
+	}
+	if len(opt.AssumeRoles) > 0 {
+		return nil, nil, nil, usagef("--org and --assume-role: one or the other")
+	}
+	base, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if base.Region == "" {
+		base.Region = "us-east-1"
+	}
+	var static []org.Account
+	for _, a := range c.Accounts {
+		static = append(static, org.Account{ID: a.ID, Name: a.Name, OU: a.OU})
+	}
+	all, err := org.Accounts(ctx, base, static)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("organization: %w (list the accounts under organization.accounts where Organizations cannot be read)", err)
+	}
+	include := org.Filter{Accounts: c.Include.Accounts, OUs: append(c.Include.OUs, of.ous...), Tags: tagFilter(append(c.Include.Tags, of.tags...))}
+	exclude := org.Filter{Accounts: c.Exclude.Accounts, OUs: append(c.Exclude.OUs, of.exOUs...), Tags: tagFilter(c.Exclude.Tags)}
+	accounts := org.Select(all, include, exclude)
+	if len(accounts) == 0 {
+		return nil, nil, nil, fmt.Errorf("organization: none of its %d accounts is included", len(all))
+	}
+	n := 4
+	if of.concurrency != nil && *of.concurrency > 0 {
+		n = *of.concurrency
+	}
+	opt.Concurrency = 0 // calls in flight per account: awsapi's default
+	as := &org.Assumer{Base: base, Role: c.Role, ExternalID: c.ExternalID}
+	res, errs := org.Scan(ctx, org.ScanOptions{Assumer: as, Accounts: accounts, Concurrency: n, Inventory: opt,
+		Session: org.SessionName("parapet-scan", start.UTC().Format("20060102T150405Z"))})
+	var notices []scanNotice
+	for _, e := range errs {
+		var ae *org.AccountError
+		if errors.As(e, &ae) {
+			notices = append(notices, scanNotice{Kind: "account not scanned", Message: ae.Error(), Source: ae.Account.OU,
+				Location: scanLocation{ARN: ae.Role}})
+		}
+	}
+	return res, errs, notices, nil
+}
