@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 // report for the API and UI.
 type postureScanner struct {
 	cfg     config.Posture
+	org     config.Organization // with a role: the live scan covers the organization
 	db      *store.DB
 	dbPath  string // the live scans keep their snapshots there (what restores come from)
 	log     *slog.Logger
@@ -69,6 +71,11 @@ func (p *postureScanner) targets() [][]string {
 		}
 		for _, r := range p.cfg.AWS.AssumeRoles {
 			args = append(args, "--assume-role", r)
+		}
+		if p.org.Enabled() {
+			// Each scan lists the accounts again: new ones are picked up.
+			b, _ := json.Marshal(p.org)
+			args = append(args, "--org", "--org-config", string(b), "--concurrency", strconv.Itoa(p.org.Concurrency))
 		}
 		if p.dbPath != "" {
 			args = append(args, "--db", p.dbPath)

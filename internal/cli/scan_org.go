@@ -63,10 +63,14 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 	}
 	c := of.cfg
 	if of.orgJSON != "" {
-		var base pconfig.Organization
-		if err := json.Unmarshal([]byte(of.orgJSON), &base); err != nil {
+		var arg struct {
+			pconfig.Organization
+			Refresh json.RawMessage `json:"refresh"` // a scan lists the accounts anew
+		}
+		if err := json.Unmarshal([]byte(of.orgJSON), &arg); err != nil {
 			return nil, nil, nil, usagef("--org-config: %v", err)
 		}
+		base := arg.Organization
 		if c.Role == "" {
 			c.Role = base.Role
 		}

@@ -271,7 +271,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					return fmt.Errorf("bus: %w", err)
 				}
 			}
-			ps := &postureScanner{cfg: c.Posture, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1), changes: p.Changes}
+			ps := &postureScanner{cfg: c.Posture, org: c.Organization, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1), changes: p.Changes}
 			if len(ps.targets()) > 0 {
 				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
 				srv.PostureScan = ps.Trigger
