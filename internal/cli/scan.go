@@ -986,6 +986,7 @@ read (each reported on stderr), else 0.`,
 				return rerr
 			}
 			if remediate {
+				rf.orgRole, rf.orgExternalID = of.roleFor()
 				if err := remediateFailures(ctx, io, rf, checks, res, approveAll, start); err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -130,4 +131,23 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 		}
 	}
 	return res, errs, notices, nil
+}
+
+// roleFor is the role --remediate assumes in a failure's account: with
+// --org, --role (or serve's organization.role).
+func (of *orgFlags) roleFor() (role, externalID string) {
+	if !of.on {
+		return "", ""
+	}
+	role, externalID = of.cfg.Role, of.cfg.ExternalID
+	if of.orgJSON != "" {
+		var c struct {
+			Role       string `json:"role"`
+			ExternalID string `json:"external_id"`
+		}
+		if json.Unmarshal([]byte(of.orgJSON), &c) == nil {
+			role, externalID = cmp.Or(role, c.Role), cmp.Or(externalID, c.ExternalID)
+		}
+	}
+	return role, externalID
 }

@@ -259,6 +259,10 @@ func (as *Assumer) Credentials(account, session string) *aws.CredentialsCache {
 	if c := as.cache[k]; c != nil {
 		return c
 	}
+	if len(as.cache) >= 1024 {
+		// A session per finding: forget the old ones (they re-assume).
+		clear(as.cache)
+	}
 	prov := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(as.Base), as.RoleARN(account), func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = session
 		if as.ExternalID != "" {
