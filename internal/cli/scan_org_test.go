@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"maps"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -96,5 +98,64 @@ func TestPostureServeOrg(t *testing.T) {
 	want := map[string]string{f.Sandbox[0]: "Root/Sandbox", f.Sandbox[1]: "Root/Sandbox", f.Sandbox[2]: "Root/Sandbox"}
 	if !maps.Equal(got, want) {
 		t.Errorf("serve's org scan: accounts and OUs %v, want %v", got, want)
+	}
+}
+
+// deploy roles: both outputs pass Parapet's own IaC scan, and the
+// responder policy is iam-policy's.
+func TestDeployRoles(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"deploy", "roles", "--principal", "arn:aws:iam::123456789012:role/parapet", "--external-id", "ext-42"}
+	for _, tc := range []struct{ format, file string }{{"cloudformation", "cf/roles.json"}, {"terraform", "tf/main.tf"}} {
+		path := filepath.Join(dir, tc.file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if _, errOut, code := run(t, "", append(base, "--format", tc.format, "-o", path)...); code != ExitOK {
+			t.Fatalf("deploy roles --format %s: exit %d: %s", tc.format, code, errOut)
+		}
+		out, errOut, code := run(t, "", "scan", "iac", filepath.Dir(path), "--format", "json", "--fail-on", "high")
+		if code != ExitOK {
+			t.Errorf("scan iac of the %s roles: exit %d: %s\n%s", tc.format, code, errOut, out)
+		}
+		var rep scanReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		types := map[string]int{}
+		for _, r := range rep.Results {
+			types[r.Resource.Type]++
+			if r.Status == "fail" {
+				t.Errorf("%s: %s fails on %s: %s", tc.format, r.CheckID, r.Resource.Name, r.Title)
+			}
+		}
+		if types["aws_iam_role"] == 0 {
+			t.Errorf("%s: the scan saw no IAM role: %v", tc.format, types)
+		}
+	}
+	want, _, code := run(t, "", "iam-policy")
+	if code != ExitOK {
+		t.Fatal("iam-policy failed")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cf/roles.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Properties struct{ Policies []struct{ PolicyDocument json.RawMessage } }
+		}
+	}
+	if err := json.Unmarshal(b, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	var got, exp any
+	_ = json.Unmarshal(tpl.Resources["ResponderRole"].Properties.Policies[0].PolicyDocument, &got)
+	_ = json.Unmarshal([]byte(want), &exp)
+	if exp == nil || !reflect.DeepEqual(got, exp) {
+		t.Errorf("responder policy = %v, want iam-policy's %v", got, exp)
+	}
+	if _, errOut, code := run(t, "", "deploy", "roles", "--principal", "not-an-arn", "--external-id", "x1"); code != ExitUsage || !strings.Contains(errOut, "principal") {
+		t.Errorf("a bad principal: exit %d (%s), want a usage error", code, errOut)
 	}
 }
