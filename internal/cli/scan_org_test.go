@@ -143,7 +143,9 @@ func TestDeployRoles(t *testing.T) {
 	}
 	var tpl struct {
 		Resources map[string]struct {
-			Properties struct{ Policies []struct{ PolicyDocument json.RawMessage } }
+			Properties struct {
+				Policies []struct{ PolicyDocument json.RawMessage }
+			}
 		}
 	}
 	if err := json.Unmarshal(b, &tpl); err != nil {
