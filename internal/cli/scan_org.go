@@ -126,7 +126,7 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 	for _, e := range errs {
 		var ae *org.AccountError
 		if errors.As(e, &ae) {
-			notices = append(notices, scanNotice{Kind: "account not scanned", Message: ae.Error(), Source: ae.Account.OU,
+			notices = append(notices, scanNotice{Kind: "account not scanned", Message: ae.Error(), Address: ae.Account.ID, Source: ae.Account.OU,
 				Location: scanLocation{ARN: ae.Role}})
 		}
 	}
