@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -439,7 +440,7 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 		}
 	}
 	rf := responseFlags{playbookDirs: c.Respond.Playbooks, noBuiltin: !*c.Respond.BuiltinPlaybooks, db: c.DB, dryRun: c.Respond.DryRun, protect: c.Respond.Protect, baselines: c.Respond.Baselines, anchorer: anchor,
-		orgRole: c.Organization.Role, orgExternalID: c.Organization.ExternalID}
+		orgRole: cmp.Or(c.Organization.ResponderRole, c.Organization.Role), orgExternalID: c.Organization.ExternalID}
 	resp, closeResp, err := rf.engineOn(ctx, IO{In: io.In, Out: io.Err, Err: io.Err}, db)
 	if err != nil {
 		return nil, nil, err

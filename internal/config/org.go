@@ -9,14 +9,16 @@ import (
 // (discovered through Organizations, or Accounts where that cannot be
 // read), which of them, and the role assumed in each (internal/org).
 type Organization struct {
-	Role        string       `yaml:"role" json:"role" doc:"the role name assumed in every member account (or a role ARN with {account}); empty: no organization"`
-	ExternalID  string       `yaml:"external_id" json:"external_id" doc:"the ExternalId the roles' trust policies require"`
-	Accounts    []OrgAccount `yaml:"accounts" json:"accounts" doc:"the accounts when Organizations cannot be read (not the management or a delegated-administrator account)"`
-	Include     OrgFilter    `yaml:"include" json:"include" doc:"only accounts matching every non-empty list (default: all active accounts)"`
-	Exclude     OrgFilter    `yaml:"exclude" json:"exclude" doc:"never accounts matching any entry"`
-	Regions     []string     `yaml:"regions" json:"regions" doc:"regions scanned in every account (default: posture.aws.regions, else the configured one)"`
-	Refresh     Duration     `yaml:"refresh" json:"refresh" doc:"how often the account list is read again (default 1h)"`
-	Concurrency int          `yaml:"concurrency" json:"concurrency" doc:"accounts scanned at once (default 4)"`
+	Role string `yaml:"role" json:"role" doc:"the role name assumed in every member account (or a role ARN with {account}); empty: no organization"`
+	// ResponderRole is assumed by response actions (default: Role).
+	ResponderRole string       `yaml:"responder_role" json:"responder_role" doc:"the role response actions assume in a finding's account (default: role); parapet deploy roles makes ParapetResponder"`
+	ExternalID    string       `yaml:"external_id" json:"external_id" doc:"the ExternalId the roles' trust policies require"`
+	Accounts      []OrgAccount `yaml:"accounts" json:"accounts" doc:"the accounts when Organizations cannot be read (not the management or a delegated-administrator account)"`
+	Include       OrgFilter    `yaml:"include" json:"include" doc:"only accounts matching every non-empty list (default: all active accounts)"`
+	Exclude       OrgFilter    `yaml:"exclude" json:"exclude" doc:"never accounts matching any entry"`
+	Regions       []string     `yaml:"regions" json:"regions" doc:"regions scanned in every account (default: posture.aws.regions, else the configured one)"`
+	Refresh       Duration     `yaml:"refresh" json:"refresh" doc:"how often the account list is read again (default 1h)"`
+	Concurrency   int          `yaml:"concurrency" json:"concurrency" doc:"accounts scanned at once (default 4)"`
 }
 
 // OrgAccount is one statically listed account.
