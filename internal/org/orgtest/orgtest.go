@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -28,6 +30,13 @@ import (
 	"github.com/parapet-sec/parapet/internal/awstest"
 )
 
+// Latency, when set (nanoseconds), delays every request the proxy
+// forwards: a network round trip to AWS, for benchmarks.
+var Latency atomic.Int64
+
+// Requests counts the API requests the proxy has seen (benchmarks).
+var Requests atomic.Int64
+
 // STSProxy stands in front of the emulator and makes its STS refuse what
 // AWS refuses and moto allows: assuming a role that does not exist in the
 // target account (moto lets any ARN be assumed). The existence check is
@@ -37,6 +46,10 @@ func STSProxy(t testing.TB, motoURL string) *httptest.Server {
 	u, _ := url.Parse(motoURL)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Requests.Add(1)
+		if d := Latency.Load(); d > 0 {
+			time.Sleep(time.Duration(d))
+		}
 		if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -98,7 +111,11 @@ type Fixture struct {
 // Role is the role the fixture creates in the member accounts.
 const Role = "ParapetScanner"
 
-func New(t testing.TB) *Fixture {
+func New(t testing.TB) *Fixture { t.Helper(); return NewSized(t, 3) }
+
+// NewSized is New with perOU accounts in each OU (at least 3; the last
+// production one has no role).
+func NewSized(t testing.TB, perOU int) *Fixture {
 	t.Helper()
 	m := awstest.Start(t)
 	px := STSProxy(t, m.URL)
@@ -123,7 +140,7 @@ func New(t testing.TB) *Fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range 3 {
+		for i := range perOU {
 			name := fmt.Sprintf("%s-%d", strings.ToLower(ou), i)
 			ca, err := oc.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com"),
 				Tags: []orgtypes.Tag{{Key: aws.String("env"), Value: aws.String(strings.ToLower(ou))}}})
@@ -134,7 +151,7 @@ func New(t testing.TB) *Fixture {
 			if _, err := oc.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id), SourceParentId: aws.String(root), DestinationParentId: o.OrganizationalUnit.Id}); err != nil {
 				t.Fatal(err)
 			}
-			if ou == "Production" && i == 2 {
+			if ou == "Production" && i == perOU-1 {
 				f.NoRole = id
 			} else if _, err := iam.NewFromConfig(InAccount(cfg, id)).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(Role),
 				AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
