@@ -89,6 +89,11 @@ func (p *postureScanner) run(ctx context.Context) {
 	if len(p.targets()) == 0 {
 		return
 	}
+	if p.org.Enabled() && p.cfg.AWS.Enabled && p.org.Refresh > 0 {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { p.watchOrg(ctx) }) // ends with ctx, before run returns
+	}
 	t := time.NewTicker(p.cfg.Interval.D())
 	defer t.Stop()
 	for {

@@ -100,16 +100,13 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 	if base.Region == "" {
 		base.Region = "us-east-1"
 	}
-	var static []org.Account
-	for _, a := range c.Accounts {
-		static = append(static, org.Account{ID: a.ID, Name: a.Name, OU: a.OU})
-	}
+	c.Include.OUs, c.Exclude.OUs = append(c.Include.OUs, of.ous...), append(c.Exclude.OUs, of.exOUs...)
+	c.Include.Tags = append(c.Include.Tags, of.tags...)
+	include, exclude, static := orgSelection(c)
 	all, err := org.Accounts(ctx, base, static)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("organization: %w (list the accounts under organization.accounts where Organizations cannot be read)", err)
 	}
-	include := org.Filter{Accounts: c.Include.Accounts, OUs: append(c.Include.OUs, of.ous...), Tags: tagFilter(append(c.Include.Tags, of.tags...))}
-	exclude := org.Filter{Accounts: c.Exclude.Accounts, OUs: append(c.Exclude.OUs, of.exOUs...), Tags: tagFilter(c.Exclude.Tags)}
 	accounts := org.Select(all, include, exclude)
 	if len(accounts) == 0 {
 		return nil, nil, nil, fmt.Errorf("organization: none of its %d accounts is included", len(all))
@@ -150,4 +147,33 @@ func (of *orgFlags) roleFor() (role, externalID string) {
 		}
 	}
 	return role, externalID
+}
+
+// orgSelection is the organization section's account selection.
+func orgSelection(c pconfig.Organization) (include, exclude org.Filter, static []org.Account) {
+	include = org.Filter{Accounts: c.Include.Accounts, OUs: c.Include.OUs, Tags: tagFilter(c.Include.Tags)}
+	exclude = org.Filter{Accounts: c.Exclude.Accounts, OUs: c.Exclude.OUs, Tags: tagFilter(c.Exclude.Tags)}
+	for _, a := range c.Accounts {
+		static = append(static, org.Account{ID: a.ID, Name: a.Name, OU: a.OU})
+	}
+	return include, exclude, static
+}
+
+// watchOrg triggers a posture scan whenever the organization's included
+// accounts change (every organization.refresh), until ctx ends.
+func (p *postureScanner) watchOrg(ctx context.Context) {
+	base, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		p.log.Warn("organization_watch_failed", "error", err)
+		return
+	}
+	if base.Region == "" {
+		base.Region = "us-east-1"
+	}
+	inc, exc, static := orgSelection(p.org)
+	w := &org.Watcher{Base: base, Static: static, Include: inc, Exclude: exc}
+	w.Run(ctx, p.org.Refresh.D(), func(a []org.Account) {
+		p.log.Info("organization_accounts_changed", "accounts", len(a))
+		p.Trigger()
+	}, func(err error) { p.log.Warn("organization_list_failed", "error", err) })
 }

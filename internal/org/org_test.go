@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/parapet-sec/parapet/internal/awstest"
@@ -159,5 +160,41 @@ func TestOrganizationOnEmulator(t *testing.T) {
 	}
 	if arn := aws.ToString(id.Arn); !strings.HasSuffix(arn, "/"+orgtest.Role+"/parapet-scan-test") || aws.ToString(id.Account) != f.Sandbox[0] {
 		t.Errorf("caller identity %s in %s, want the role session parapet-scan-test in %s", arn, aws.ToString(id.Account), f.Sandbox[0])
+	}
+}
+
+// A new account in an included OU changes the watched list.
+func TestWatcherPoll(t *testing.T) {
+	f := orgtest.New(t)
+	ctx := context.Background()
+	w := &Watcher{Base: f.Cfg, Include: Filter{OUs: []string{"Sandbox"}}}
+	if got, ch, err := w.Poll(ctx); err != nil || !ch || len(got) != 3 {
+		t.Fatalf("first Poll = %d accounts, changed %v, %v; want 3, true", len(got), ch, err)
+	}
+	if _, ch, err := w.Poll(ctx); err != nil || ch {
+		t.Errorf("second Poll: changed %v, %v; want no change", ch, err)
+	}
+	oc := organizations.NewFromConfig(f.Cfg)
+	ca, err := oc.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("late"), Email: aws.String("late@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ch, err := w.Poll(ctx); err != nil || ch {
+		t.Errorf("Poll after an account joined the root: changed %v, %v; want no change (not in Sandbox)", ch, err)
+	}
+	roots, _ := oc.ListRoots(ctx, &organizations.ListRootsInput{})
+	ous, _ := oc.ListOrganizationalUnitsForParent(ctx, &organizations.ListOrganizationalUnitsForParentInput{ParentId: roots.Roots[0].Id})
+	var sandbox *string
+	for _, o := range ous.OrganizationalUnits {
+		if aws.ToString(o.Name) == "Sandbox" {
+			sandbox = o.Id
+		}
+	}
+	if _, err := oc.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: ca.CreateAccountStatus.AccountId, SourceParentId: roots.Roots[0].Id, DestinationParentId: sandbox}); err != nil {
+		t.Fatal(err)
+	}
+	got, ch, err := w.Poll(ctx)
+	if err != nil || !ch || len(got) != 4 {
+		t.Errorf("Poll after an account moved into Sandbox = %d accounts, changed %v, %v; want 4, true", len(got), ch, err)
 	}
 }
