@@ -128,7 +128,7 @@ func (p *postureScanner) scanAll(ctx context.Context) {
 		root := New(IO{In: strings.NewReader(""), Out: &out, Err: &errb})
 		root.SetArgs(append(args, "--format", "json"))
 		_ = root.ExecuteContext(ctx)
-		target := strings.Join(args[1:], " ")
+		target := postureTarget(args)
 		var rep scanReport
 		if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
 			p.log.Error("posture scan failed", "target", target, "err", strings.TrimSpace(errb.String()))

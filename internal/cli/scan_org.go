@@ -177,3 +177,18 @@ func (p *postureScanner) watchOrg(ctx context.Context) {
 		p.Trigger()
 	}, func(err error) { p.log.Warn("organization_list_failed", "error", err) })
 }
+
+// postureTarget names a scheduled scan by its arguments, without the
+// organization section serve hands over (its external id stays out of the
+// store and the API).
+func postureTarget(args []string) string {
+	var kept []string
+	for i := 1; i < len(args); i++ {
+		if args[i] == "--org-config" {
+			i++
+			continue
+		}
+		kept = append(kept, args[i])
+	}
+	return strings.Join(kept, " ")
+}

@@ -80,7 +80,7 @@ func TestPostureServeOrg(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	oc := config.Organization{Role: orgtest.Role, Concurrency: 2, Include: config.OrgFilter{OUs: []string{"Root/Sandbox"}}}
+	oc := config.Organization{Role: orgtest.Role, ExternalID: "ext-secret-1", Concurrency: 2, Include: config.OrgFilter{OUs: []string{"Root/Sandbox"}}}
 	p := &postureScanner{cfg: config.Posture{AWS: config.PostureAWS{Enabled: true}}, org: oc, db: db, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1)}
 	p.scanAll(ctx)
 	var stored string
@@ -96,6 +96,10 @@ func TestPostureServeOrg(t *testing.T) {
 		got[r.Resource.Account] = r.Resource.OU
 	}
 	want := map[string]string{f.Sandbox[0]: "Root/Sandbox", f.Sandbox[1]: "Root/Sandbox", f.Sandbox[2]: "Root/Sandbox"}
+	var target string
+	if err := db.QueryRowContext(ctx, `SELECT target FROM posture_runs ORDER BY id DESC LIMIT 1`).Scan(&target); err != nil || strings.Contains(target, "{") {
+		t.Errorf("posture target %q (%v): want the arguments without the organization section", target, err)
+	}
 	if !maps.Equal(got, want) {
 		t.Errorf("serve's org scan: accounts and OUs %v, want %v", got, want)
 	}

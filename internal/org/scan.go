@@ -52,10 +52,10 @@ func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) 
 				mu.Unlock()
 				return
 			}
-			io := opt.Inventory
-			io.AssumeRoles = nil
-			io.Credentials = opt.Assumer.Credentials(a.ID, opt.Session)
-			res, es := awsapi.Inventory(ctx, io)
+			inv := opt.Inventory
+			inv.AssumeRoles = nil
+			inv.Credentials = opt.Assumer.Credentials(a.ID, opt.Session)
+			res, es := awsapi.Inventory(ctx, inv)
 			for _, r := range res {
 				if r.Attrs == nil {
 					r.Attrs = map[string]any{}
