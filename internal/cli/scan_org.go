@@ -139,11 +139,12 @@ func (of *orgFlags) roleFor() (role, externalID string) {
 	role, externalID = of.cfg.Role, of.cfg.ExternalID
 	if of.orgJSON != "" {
 		var c struct {
-			Role       string `json:"role"`
-			ExternalID string `json:"external_id"`
+			Role          string `json:"role"`
+			ResponderRole string `json:"responder_role"`
+			ExternalID    string `json:"external_id"`
 		}
 		if json.Unmarshal([]byte(of.orgJSON), &c) == nil {
-			role, externalID = cmp.Or(role, c.Role), cmp.Or(externalID, c.ExternalID)
+			role, externalID = cmp.Or(c.ResponderRole, role, c.Role), cmp.Or(externalID, c.ExternalID)
 		}
 	}
 	return role, externalID

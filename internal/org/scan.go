@@ -2,6 +2,7 @@ package org
 
 import (
 	"context"
+	"sort"
 	"sync"
 
 	"github.com/parapet-sec/parapet/internal/posture/awsapi"
@@ -76,6 +77,12 @@ func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) 
 		})
 	}
 	wg.Wait()
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Account != out[j].Account {
+			return out[i].Account < out[j].Account
+		}
+		return out[i].ARN < out[j].ARN
+	})
 	return out, errs
 }
 
