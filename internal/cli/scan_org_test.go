@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/org/orgtest"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -65,6 +68,17 @@ func TestScanAWSOrg(t *testing.T) {
 	// A failure at --fail-on outranks the partial scan.
 	if _, errOut, code := run(t, "", append(args, "--fail-on", "critical")...); code != ExitFailure {
 		t.Errorf("--fail-on critical: exit %d, want %d: %s", code, ExitFailure, errOut)
+	}
+	// --remediate acts in the failing bucket's own account, through the role.
+	if _, errOut, code := run(t, "", append(args, "--remediate", "--db", filepath.Join(t.TempDir(), "p.db"))...); code != ExitBadInput {
+		t.Errorf("--remediate: exit %d, want %d: %s", code, ExitBadInput, errOut)
+	}
+	pol, err := s3.NewFromConfig(orgtest.InAccount(f.Cfg, f.Sandbox[0]), func(o *s3.Options) { o.UsePathStyle = true }).
+		GetBucketPolicy(context.Background(), &s3.GetBucketPolicyInput{Bucket: aws.String(f.PublicBucket)})
+	if err != nil && !strings.Contains(err.Error(), "NoSuchBucketPolicy") {
+		t.Errorf("the bucket policy after --remediate: %v", err)
+	} else if err == nil && strings.Contains(aws.ToString(pol.Policy), `"*"`) {
+		t.Errorf("after --remediate the bucket policy in %s is still public: %s", f.Sandbox[0], aws.ToString(pol.Policy))
 	}
 	if _, errOut, code := run(t, "", "scan", "aws", "--org"); code != ExitUsage || !strings.Contains(errOut, "--role") {
 		t.Errorf("--org without --role: exit %d (%s), want a usage error", code, errOut)
