@@ -950,7 +950,13 @@ calls are in flight.
 playbooks, and --dry-run prints the calls instead.
 
 Exit status: 1 when a failure reaches --fail-on, else 3 when some part of the account could not be
-read (each reported on stderr), else 0.`,
+read (each reported on stderr), else 0.
+
+--org scans every included account of the AWS Organization (discovered through Organizations from the
+management or a delegated-administrator account, or organization.accounts) through the role --role names
+in each (--external-id when its trust policy asks), --concurrency accounts at once; results carry each
+resource's account and OU, and an account whose role cannot be assumed is reported as "account not
+scanned" (exit 3). parapet deploy roles generates the roles.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -1089,6 +1095,9 @@ func writeScanOCSF(w io.Writer, results []check.Result, notices []scanNotice, no
 		c := ocsf.ComplianceResult{CheckID: "PARAPET-MODULE-NOT-SCANNED", Title: "Module not scanned", Severity: "low", Status: check.Unknown,
 			Reason: n.Message, ResourceUID: n.Address, ResourceName: n.Address, ResourceType: "terraform_module", Source: "terraform",
 			File: n.Location.File, StartLine: n.Location.StartLine, EndLine: n.Location.EndLine, Time: now}
+		if n.Kind == "account not scanned" {
+			c.CheckID, c.Title, c.ResourceType, c.Source, c.Account = "PARAPET-ACCOUNT-NOT-SCANNED", "Account not scanned", "aws_account", "aws", n.Address
+		}
 		if err := enc.Encode(ocsf.FromCompliance(c)); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,12 @@ func TestScanAWSOrg(t *testing.T) {
 		if _, ok := accounts[id]; ok {
 			t.Errorf("results in account %s, which is excluded or not assumable", id)
 		}
+	}
+
+	// OCSF says the same: the account not scanned, and each result's account.
+	out, _, _ = run(t, "", append(slices.Clone(args[:len(args)-2]), "--format", "ocsf")...)
+	if !strings.Contains(out, "PARAPET-ACCOUNT-NOT-SCANNED") || !strings.Contains(out, `"`+f.NoRole+`"`) || !strings.Contains(out, `"`+f.Sandbox[0]+`"`) {
+		t.Errorf("--format ocsf does not name the account not scanned (%s) and the scanned ones", f.NoRole)
 	}
 
 	// A failure at --fail-on outranks the partial scan.
