@@ -15,15 +15,21 @@ import (
 // straight to the emulator and with a 30 ms round trip added to every
 // call (as to AWS from another region). calls/s counts every API request
 // the emulator answered.
-func BenchmarkScanOrg(b *testing.B) {
-	f := orgtest.NewSized(b, 6)
+func BenchmarkScanOrg(b *testing.B) { benchScanOrg(b, 6, []string{"us-east-1", "eu-west-1"}) }
+
+// BenchmarkScanOrgLarge: the shape, 49 member accounts × 4 regions.
+func BenchmarkScanOrgLarge(b *testing.B) {
+	benchScanOrg(b, 25, []string{"us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1"})
+}
+
+func benchScanOrg(b *testing.B, perOU int, regions []string) {
+	f := orgtest.NewSized(b, perOU)
 	ctx := context.Background()
 	all, err := Discover(ctx, f.Cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	accts := Select(all, Filter{OUs: []string{"Sandbox", "Production"}}, Filter{Accounts: []string{f.NoRole}})
-	regions := []string{"us-east-1", "eu-west-1"}
 	// The emulator builds each account's and region's backends on first
 	// use: warm them so that neither run pays for it.
 	Scan(ctx, ScanOptions{Assumer: &Assumer{Base: f.Cfg, Role: orgtest.Role}, Accounts: accts, Session: "parapet-warm", Concurrency: 8,
