@@ -108,6 +108,7 @@ threats and posture, in one-shot commands or continuously (parapet serve).`,
 		newLake(io),
 		newHunt(io),
 		newPaths(io),
+		newDeploy(io),
 	)
 	guardGroups(root)
 	return root

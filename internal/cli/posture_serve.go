@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 // report for the API and UI.
 type postureScanner struct {
 	cfg     config.Posture
+	org     config.Organization // with a role: the live scan covers the organization
 	db      *store.DB
 	dbPath  string // the live scans keep their snapshots there (what restores come from)
 	log     *slog.Logger
@@ -70,6 +72,11 @@ func (p *postureScanner) targets() [][]string {
 		for _, r := range p.cfg.AWS.AssumeRoles {
 			args = append(args, "--assume-role", r)
 		}
+		if p.org.Enabled() {
+			// Each scan lists the accounts again: new ones are picked up.
+			b, _ := json.Marshal(p.org)
+			args = append(args, "--org", "--org-config", string(b), "--concurrency", strconv.Itoa(p.org.Concurrency))
+		}
 		if p.dbPath != "" {
 			args = append(args, "--db", p.dbPath)
 		}
@@ -81,6 +88,11 @@ func (p *postureScanner) targets() [][]string {
 func (p *postureScanner) run(ctx context.Context) {
 	if len(p.targets()) == 0 {
 		return
+	}
+	if p.org.Enabled() && p.cfg.AWS.Enabled && p.org.Refresh > 0 {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { p.watchOrg(ctx) }) // ends with ctx, before run returns
 	}
 	t := time.NewTicker(p.cfg.Interval.D())
 	defer t.Stop()
@@ -116,7 +128,7 @@ func (p *postureScanner) scanAll(ctx context.Context) {
 		root := New(IO{In: strings.NewReader(""), Out: &out, Err: &errb})
 		root.SetArgs(append(args, "--format", "json"))
 		_ = root.ExecuteContext(ctx)
-		target := strings.Join(args[1:], " ")
+		target := postureTarget(args)
 		var rep scanReport
 		if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
 			p.log.Error("posture scan failed", "target", target, "err", strings.TrimSpace(errb.String()))

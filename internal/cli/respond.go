@@ -21,6 +21,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/report"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/respond/awsaction"
@@ -48,6 +49,9 @@ type responseFlags struct {
 	anchorKey string
 	// anchorer, when set (serve), is the anchor to use.
 	anchorer *audit.Anchorer
+	// orgRole (and orgExternalID), when set, is assumed in a finding's
+	// account when it is not the caller's (organization.role).
+	orgRole, orgExternalID string
 }
 
 func (r *responseFlags) register(fs *pflag.FlagSet, dryRunName string) {
@@ -108,6 +112,9 @@ func (r *responseFlags) engine(ctx context.Context, io IO) (*respond.Engine, fun
 // closes it).
 func (r *responseFlags) engineOn(ctx context.Context, io IO, db *store.DB) (*respond.Engine, func(), error) {
 	clients := &awsaction.Clients{}
+	if r.orgRole != "" {
+		clients.Org = &org.Assumer{Role: r.orgRole, ExternalID: r.orgExternalID}
+	}
 	reg := registry(clients)
 	pbs, errs := loadPlaybooks(reg, r.playbookDirs, r.noBuiltin)
 	for _, e := range errs {

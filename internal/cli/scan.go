@@ -24,6 +24,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/ingest/file"
 	"github.com/parapet-sec/parapet/internal/ocsf"
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
@@ -136,6 +137,8 @@ type scanResource struct {
 	Name    string `json:"name"`
 	Address string `json:"address,omitempty"`
 	ARN     string `json:"arn,omitempty"`
+	Account string `json:"account,omitempty"`
+	OU      string `json:"ou,omitempty"` // the account's, with scan aws --org
 }
 
 type scanLocation struct {
@@ -163,9 +166,10 @@ func toScanLocation(o resource.Origin) scanLocation {
 
 func toScanResult(r check.Result) scanResult {
 	sr := scanResult{CheckID: r.CheckID, Title: r.Title, Status: r.Status, Severity: r.Severity, Reason: r.Reason, Fingerprint: r.Fingerprint,
-		Resource:  scanResource{Type: r.Resource.Type, Name: r.Resource.Name, Address: r.Resource.Address, ARN: r.Resource.ARN},
+		Resource:  scanResource{Type: r.Resource.Type, Name: r.Resource.Name, Address: r.Resource.Address, ARN: r.Resource.ARN, Account: r.Resource.Account},
 		Attribute: r.Attribute, Location: toScanLocation(r.Location),
 		Remediation: r.Check.Remediation, IaCFix: r.Check.IaCFix, Frameworks: r.Check.Frameworks}
+	sr.Resource.OU, _ = r.Resource.Attrs[org.AttrOU].(string)
 	if r.Location != r.Resource.Location {
 		b := toScanLocation(r.Resource.Location)
 		sr.Block = &b
@@ -930,6 +934,7 @@ func newScanAWS(io IO) *cobra.Command {
 		sf         scanFlags
 		rf         responseFlags
 		opt        awsapi.Options
+		of         orgFlags
 		remediate  bool
 		approveAll bool
 	)
@@ -948,7 +953,13 @@ calls are in flight.
 playbooks, and --dry-run prints the calls instead.
 
 Exit status: 1 when a failure reaches --fail-on, else 3 when some part of the account could not be
-read (each reported on stderr), else 0.`,
+read (each reported on stderr), else 0.
+
+--org scans every included account of the AWS Organization (discovered through Organizations from the
+management or a delegated-administrator account, or organization.accounts) through the role --role names
+in each (--external-id when its trust policy asks), --concurrency accounts at once; results carry each
+resource's account and OU, and an account whose role cannot be assumed is reported as "account not
+scanned" (exit 3). parapet deploy roles generates the roles.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -957,7 +968,11 @@ read (each reported on stderr), else 0.`,
 			if err := sf.loadEvents(ctx, io); err != nil {
 				return err
 			}
-			res, all := awsapi.Inventory(ctx, opt)
+			res, all, notices, err := of.inventory(ctx, opt, start)
+			if err != nil {
+				return err
+			}
+			sf.notices = append(sf.notices, notices...)
 			var errs []error
 			for _, e := range all {
 				fmt.Fprintf(io.Err, "parapet: %v\n", e)
@@ -980,6 +995,7 @@ read (each reported on stderr), else 0.`,
 				return rerr
 			}
 			if remediate {
+				rf.orgRole, rf.orgExternalID = of.roleFor()
 				if err := remediateFailures(ctx, io, rf, checks, res, approveAll, start); err != nil {
 					return err
 				}
@@ -1002,6 +1018,7 @@ read (each reported on stderr), else 0.`,
 	cmd.Flags().StringArrayVar(&opt.AssumeRoles, "assume-role", nil, "a role ARN to assume: scans that account (repeatable)")
 	cmd.Flags().IntVar(&opt.Concurrency, "concurrency", 8, "API calls in flight")
 	cmd.Flags().IntVar(&opt.MaxAttempts, "max-attempts", 10, "attempts per call when AWS throttles")
+	of.register(cmd.Flags(), &opt.Concurrency)
 	cmd.Flags().BoolVar(&remediate, "remediate", false, "hand each failed check with a response action to the response engine")
 	cmd.Flags().BoolVar(&approveAll, "approve-all", false, "with --remediate: approve what would wait for approval (recorded as such)")
 	rf.register(cmd.Flags(), "dry-run")
@@ -1081,6 +1098,9 @@ func writeScanOCSF(w io.Writer, results []check.Result, notices []scanNotice, no
 		c := ocsf.ComplianceResult{CheckID: "PARAPET-MODULE-NOT-SCANNED", Title: "Module not scanned", Severity: "low", Status: check.Unknown,
 			Reason: n.Message, ResourceUID: n.Address, ResourceName: n.Address, ResourceType: "terraform_module", Source: "terraform",
 			File: n.Location.File, StartLine: n.Location.StartLine, EndLine: n.Location.EndLine, Time: now}
+		if n.Kind == "account not scanned" {
+			c.CheckID, c.Title, c.ResourceType, c.Source, c.Account = "PARAPET-ACCOUNT-NOT-SCANNED", "Account not scanned", "aws_account", "aws", n.Address
+		}
 		if err := enc.Encode(ocsf.FromCompliance(c)); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -289,7 +290,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 					return fmt.Errorf("bus: %w", err)
 				}
 			}
-			ps := &postureScanner{cfg: c.Posture, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1), changes: p.Changes}
+			ps := &postureScanner{cfg: c.Posture, org: c.Organization, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1), changes: p.Changes}
 			if len(ps.targets()) > 0 {
 				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
 				srv.PostureScan = ps.Trigger
@@ -464,7 +465,8 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 			}
 		}
 	}
-	rf := responseFlags{playbookDirs: c.Respond.Playbooks, noBuiltin: !*c.Respond.BuiltinPlaybooks, db: c.DB, dryRun: c.Respond.DryRun, protect: c.Respond.Protect, baselines: c.Respond.Baselines, anchorer: anchor}
+	rf := responseFlags{playbookDirs: c.Respond.Playbooks, noBuiltin: !*c.Respond.BuiltinPlaybooks, db: c.DB, dryRun: c.Respond.DryRun, protect: c.Respond.Protect, baselines: c.Respond.Baselines, anchorer: anchor,
+		orgRole: cmp.Or(c.Organization.ResponderRole, c.Organization.Role), orgExternalID: c.Organization.ExternalID}
 	resp, closeResp, err := rf.engineOn(ctx, IO{In: io.In, Out: io.Err, Err: io.Err}, db)
 	if err != nil {
 		return nil, nil, err

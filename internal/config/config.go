@@ -43,6 +43,8 @@ type Config struct {
 	Audit       Audit       `yaml:"audit" json:"audit"`
 	Metrics     Metrics     `yaml:"metrics" json:"metrics"`
 	Lake        Lake        `yaml:"lake" json:"lake"`
+	// Organization: the AWS accounts scans and responses reach (internal/org).
+	Organization Organization `yaml:"organization" json:"organization"`
 }
 
 // Audit anchors the audit trail: its head is written to DATA/audit.anchor
@@ -410,6 +412,7 @@ func (c *Config) fill() {
 		c.Audit.AnchorEvery = 100
 	}
 	c.Lake.fill()
+	c.Organization.fill()
 }
 
 // Errors are every problem in a file, each naming its line.
@@ -616,6 +619,7 @@ func (c *Config) check(root *yaml.Node) Errors {
 		bad("metrics", "a scrape token or a role, not both")
 	}
 	c.Lake.check(bad)
+	c.Organization.check(bad)
 	return errs
 }
 

@@ -254,3 +254,38 @@ func RegionFrom(ctx context.Context) string {
 	r, _ := ctx.Value(regionKey{}).(string)
 	return r
 }
+
+type accountKey struct{}
+
+// WithAccount tells the actions run under ctx which AWS account to work
+// in (the finding's): with an organization role configured they assume
+// it there.
+func WithAccount(ctx context.Context, account string) context.Context {
+	if account == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, accountKey{}, account)
+}
+
+// AccountFrom is the account WithAccount set, or "" (the caller's own).
+func AccountFrom(ctx context.Context) string {
+	a, _ := ctx.Value(accountKey{}).(string)
+	return a
+}
+
+type causeKey struct{}
+
+// Cause is what an action runs for: the names a role session carries into
+// the target account's CloudTrail.
+type Cause struct{ Playbook, Finding string }
+
+// WithCause names the playbook and finding the actions under ctx run for.
+func WithCause(ctx context.Context, playbook, finding string) context.Context {
+	return context.WithValue(ctx, causeKey{}, Cause{playbook, finding})
+}
+
+// CauseFrom is the Cause WithCause set (zero: unknown).
+func CauseFrom(ctx context.Context) Cause {
+	c, _ := ctx.Value(causeKey{}).(Cause)
+	return c
+}

@@ -401,16 +401,22 @@ type plannedStep struct {
 	ReadAt    time.Time      `json:"read_at,omitzero"`
 }
 
+// in is ctx for the step's actions: the finding's region and account.
+func (s plannedStep) in(ctx context.Context) context.Context {
+	return WithAccount(WithRegion(ctx, s.Region), s.Account)
+}
+
 // readBefore reads, for an approval, the live state of the target of
 // each step that changes the estate.
 func (e *Engine) readBefore(ctx context.Context, p *Playbook, steps []plannedStep) {
+	ctx = WithCause(ctx, p.Name, "")
 	for i := range steps {
 		s := &steps[i]
 		a := e.Registry.Get(s.Action)
 		if a == nil || a.Verify == nil || s.Index >= len(p.Steps) {
 			continue
 		}
-		vctx, cancel := context.WithTimeout(WithRegion(ctx, s.Region), p.Steps[s.Index].timeout)
+		vctx, cancel := context.WithTimeout(s.in(ctx), p.Steps[s.Index].timeout)
 		live, err := a.Verify(vctx, s.Params)
 		cancel()
 		s.ReadAt = e.now()
@@ -562,6 +568,7 @@ func idempotencyKey(findingID, playbook string, s plannedStep) string {
 }
 
 func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, steps []plannedStep, res Result) (Result, error) {
+	ctx = WithCause(ctx, p.Name, findingID)
 	res.Status = "executed"
 	var completed []doneStep
 	executed := map[string]bool{} // actions that executed in this run
@@ -634,7 +641,7 @@ func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, ste
 		var live Live
 		switch {
 		case a.Verify != nil:
-			vctx, cancel := context.WithTimeout(WithRegion(ctx, s.Region), step.timeout)
+			vctx, cancel := context.WithTimeout(s.in(ctx), step.timeout)
 			live, err = a.Verify(vctx, s.Params)
 			cancel()
 			if err != nil {
@@ -672,7 +679,7 @@ func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, ste
 			continue
 		}
 		if a.Protected != nil {
-			prot, err := a.Protected(WithRegion(ctx, s.Region), s.Params)
+			prot, err := a.Protected(s.in(ctx), s.Params)
 			if err != nil {
 				// Fail closed: a protection that cannot be read is assumed.
 				if err := release("protection tag of "+s.Target+" could not be read (fail closed): "+err.Error(), nil); err != nil {
@@ -697,7 +704,7 @@ func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, ste
 			}
 			continue
 		}
-		sctx, cancel := context.WithTimeout(WithRegion(ctx, s.Region), step.timeout)
+		sctx, cancel := context.WithTimeout(s.in(ctx), step.timeout)
 		out, err := a.Execute(sctx, s.Params)
 		cancel()
 		if out.Before == nil && live.State != nil {
@@ -737,6 +744,7 @@ type doneStep struct {
 // rollback undoes the completed steps, newest first, when the failed
 // step says on_error: rollback (abort leaves them).
 func (e *Engine) rollback(ctx context.Context, p *Playbook, findingID string, failed *Step, completed []doneStep, res Result) (Result, error) {
+	ctx = WithCause(ctx, p.Name, findingID)
 	if failed.OnError != "rollback" {
 		return res, nil
 	}
@@ -748,7 +756,7 @@ func (e *Engine) rollback(ctx context.Context, p *Playbook, findingID string, fa
 		if ca.Rollback == nil {
 			rerr = ErrNoRollback
 		} else {
-			rerr = ca.Rollback(WithRegion(ctx, c.step.Region), c.step.Params, c.out)
+			rerr = ca.Rollback(c.step.in(ctx), c.step.Params, c.out)
 		}
 		if rerr != nil {
 			status = "rollback failed: " + rerr.Error()

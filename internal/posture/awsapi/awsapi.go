@@ -58,6 +58,9 @@ type Options struct {
 	Concurrency int       // calls in flight (default 8)
 	MaxAttempts int       // per call, for throttling (default 10)
 	Now         time.Time // the clock for key and credential ages (default: now)
+	// Credentials, when set, replace the default chain's (internal/org:
+	// a member account's assumed role).
+	Credentials aws.CredentialsProvider
 }
 
 // Inventory reads every account and region.
@@ -136,6 +139,9 @@ func configs(ctx context.Context, opt Options, custom bool) (aws.Config, []aws.C
 	}
 	if base.Region == "" {
 		base.Region = "us-east-1"
+	}
+	if opt.Credentials != nil {
+		base.Credentials = opt.Credentials
 	}
 	accounts := []aws.Config{base}
 	if len(opt.AssumeRoles) > 0 {

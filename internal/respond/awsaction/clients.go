@@ -6,7 +6,10 @@ package awsaction
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 
@@ -17,8 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/respond"
 )
 
@@ -39,12 +44,19 @@ type Clients struct {
 	// (BUCKET.json): s3.revert_bucket_policy restores a bucket's baseline
 	// before anything else.
 	Baselines string
-	once      sync.Once
-	cfg       aws.Config
-	err       error
-	custom    bool
-	mu        sync.Mutex
-	regions   map[string]*regional
+	// Org, when set, is the organization role: actions on a finding of
+	// another account than Home assume it in that account, in a session
+	// named for the playbook and finding (SessionFor).
+	Org *org.Assumer
+	// Home is the central account (the default credentials'), where
+	// actions use those credentials; "" asks STS on first use.
+	Home    string
+	once    sync.Once
+	cfg     aws.Config
+	err     error
+	custom  bool
+	mu      sync.Mutex
+	regions map[string]*regional
 }
 
 type regional struct {
@@ -66,6 +78,19 @@ func (c *Clients) load(ctx context.Context, region string) (*regional, error) {
 		}
 		c.custom = os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 		c.regions = map[string]*regional{}
+		if c.Org != nil {
+			if c.Org.Base.Credentials == nil {
+				c.Org.Base = c.cfg
+			}
+			if c.Home == "" {
+				id, err := sts.NewFromConfig(c.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+				if err != nil {
+					c.err = fmt.Errorf("the central account: %w", err)
+					return
+				}
+				c.Home = aws.ToString(id.Account)
+			}
+		}
 	})
 	if c.err != nil {
 		return nil, c.err
@@ -73,12 +98,27 @@ func (c *Clients) load(ctx context.Context, region string) (*regional, error) {
 	if region == "" {
 		region = c.cfg.Region
 	}
+	account, session := respond.AccountFrom(ctx), ""
+	if c.Org == nil || account == c.Home {
+		account = ""
+	}
+	if account != "" {
+		session = SessionFor(respond.CauseFrom(ctx))
+	}
+	key := region + "|" + account + "|" + session
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r := c.regions[region]; r != nil {
+	if r := c.regions[key]; r != nil {
 		return r, nil
 	}
+	if len(c.regions) >= 512 {
+		// One set per region, account and finding: forget the old ones.
+		clear(c.regions)
+	}
 	cfg := c.cfg.Copy()
+	if account != "" {
+		cfg = c.Org.Config(account, region, session)
+	}
 	cfg.Region = region
 	r := &regional{
 		s3c:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = c.custom }),
@@ -87,11 +127,30 @@ func (c *Clients) load(ctx context.Context, region string) (*regional, error) {
 		ctc:  cloudtrail.NewFromConfig(cfg),
 		gdc:  guardduty.NewFromConfig(cfg),
 	}
-	c.regions[region] = r
+	c.regions[key] = r
 	return r, nil
 }
 
 func regionOf(ctx context.Context) string { return respond.RegionFrom(ctx) }
+
+// SessionFor is the role session name of actions taken for c:
+// parapet-PLAYBOOK-FINDING, the finding as a short digest of its id when
+// the id is long (the audit trail maps it back).
+func SessionFor(c respond.Cause) string {
+	f := c.Finding
+	if len(f) > 16 {
+		sum := sha256.Sum256([]byte(f))
+		f = hex.EncodeToString(sum[:6])
+	}
+	pb := c.Playbook
+	if len(pb) > 40 {
+		pb = pb[:40]
+	}
+	if f == "" {
+		f = "read"
+	}
+	return org.SessionName("parapet", pb, f)
+}
 
 func (c *Clients) S3(ctx context.Context) (*s3.Client, error) {
 	r, err := c.load(ctx, regionOf(ctx))

@@ -1,0 +1,95 @@
+package org
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/parapet-sec/parapet/internal/posture/awsapi"
+	"github.com/parapet-sec/parapet/internal/posture/resource"
+)
+
+// ScanOptions say how to inventory the selected accounts.
+type ScanOptions struct {
+	Assumer  *Assumer
+	Accounts []Account // the selected accounts (Select)
+	Session  string    // the role session name, e.g. SessionName("parapet-scan", scanID)
+	// Concurrency is how many accounts are read at once (default 4);
+	// Inventory bounds the calls in flight within each.
+	Concurrency int
+	Inventory   awsapi.Options // regions, calls in flight and attempts per account
+}
+
+// Attributes Scan sets on every resource it returns.
+const (
+	AttrOU          = "org_ou"
+	AttrAccountName = "org_account_name"
+)
+
+// Scan inventories every account through its assumed role, at most
+// Concurrency accounts at once. An account that cannot be assumed is an
+// *AccountError among the errors; the others' resources are complete.
+// Each resource carries its account id (Account) and the account's OU and
+// name (attributes AttrOU, AttrAccountName).
+func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) {
+	n := opt.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	var (
+		mu   sync.Mutex
+		out  []*resource.Resource
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, n)
+	)
+	for _, a := range opt.Accounts {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := opt.Assumer.Check(ctx, a, opt.Session); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return
+			}
+			inv := opt.Inventory
+			inv.AssumeRoles = nil
+			inv.Credentials = opt.Assumer.Credentials(a.ID, opt.Session)
+			res, es := awsapi.Inventory(ctx, inv)
+			for _, r := range res {
+				if r.Attrs == nil {
+					r.Attrs = map[string]any{}
+				}
+				if a.OU != "" {
+					r.Attrs[AttrOU] = a.OU
+				}
+				if a.Name != "" {
+					r.Attrs[AttrAccountName] = a.Name
+				}
+			}
+			mu.Lock()
+			out = append(out, res...)
+			for _, e := range es {
+				errs = append(errs, &accountScanError{account: a.ID, err: e})
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Account != out[j].Account {
+			return out[i].Account < out[j].Account
+		}
+		return out[i].ARN < out[j].ARN
+	})
+	return out, errs
+}
+
+type accountScanError struct {
+	account string
+	err     error
+}
+
+func (e *accountScanError) Error() string { return "account " + e.account + ": " + e.err.Error() }
+func (e *accountScanError) Unwrap() error { return e.err }

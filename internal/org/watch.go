@@ -1,0 +1,62 @@
+package org
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Watcher lists the organization's included accounts again and again and
+// says when the list changed (an account joined, left, moved OU or was
+// suspended), so that serve scans a new account without waiting for the
+// next scheduled scan or a restart.
+type Watcher struct {
+	Base             aws.Config
+	Static           []Account
+	Include, Exclude Filter
+	last             []Account
+	seen             bool
+}
+
+// Poll lists the accounts; changed is true on the first poll and whenever
+// the included accounts differ from the previous poll's.
+func (w *Watcher) Poll(ctx context.Context) (accounts []Account, changed bool, err error) {
+	all, err := Accounts(ctx, w.Base, w.Static)
+	if err != nil {
+		return nil, false, err
+	}
+	sel := Select(all, w.Include, w.Exclude)
+	changed = !w.seen || !slices.EqualFunc(sel, w.last, func(a, b Account) bool { return a.ID == b.ID && a.OU == b.OU })
+	w.last, w.seen = sel, true
+	return sel, changed, nil
+}
+
+// Run polls every interval until ctx ends, calling changed (on Run's
+// goroutine) after a poll that found a different list, and failed after
+// one that could not list the accounts. The first poll's list is the
+// baseline, not a change.
+func (w *Watcher) Run(ctx context.Context, every time.Duration, changed func([]Account), failed func(error)) {
+	if _, _, err := w.Poll(ctx); err != nil && failed != nil {
+		failed(err)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		accts, ch, err := w.Poll(ctx)
+		switch {
+		case err != nil:
+			if failed != nil {
+				failed(err)
+			}
+		case ch:
+			changed(accts)
+		}
+	}
+}
