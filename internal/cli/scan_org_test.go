@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -176,11 +177,36 @@ func TestDeployRoles(t *testing.T) {
 	if err := json.Unmarshal(b, &tpl); err != nil {
 		t.Fatal(err)
 	}
-	var got, exp any
+	type doc struct {
+		Version   string
+		Statement []map[string]any
+	}
+	var got, exp doc
 	_ = json.Unmarshal(tpl.Resources["ResponderRole"].Properties.Policies[0].PolicyDocument, &got)
 	_ = json.Unmarshal([]byte(want), &exp)
-	if exp == nil || !reflect.DeepEqual(got, exp) {
-		t.Errorf("responder policy = %v, want iam-policy's %v", got, exp)
+	// iam-policy's statements, then a Deny of the IAM writes on Parapet's
+	// own roles (else the responder could make itself an administrator).
+	var allows, denies []map[string]any
+	for _, st := range got.Statement {
+		if st["Effect"] == "Deny" {
+			denies = append(denies, st)
+		} else {
+			allows = append(allows, st)
+		}
+	}
+	if len(exp.Statement) == 0 || !reflect.DeepEqual(allows, exp.Statement) || got.Version != exp.Version {
+		t.Errorf("responder policy allows %v, want iam-policy's %v", allows, exp.Statement)
+	}
+	var denied []string
+	for _, st := range denies {
+		denied = append(denied, fmt.Sprint(st["Resource"]))
+		acts, _ := st["Action"].([]any)
+		if !slices.ContainsFunc(acts, func(a any) bool { return a == "iam:PutRolePolicy" }) || slices.ContainsFunc(acts, func(a any) bool { return strings.HasPrefix(a.(string), "iam:Get") }) {
+			t.Errorf("the deny on %v: actions %v, want the IAM writes (iam:PutRolePolicy among them), no reads", st["Resource"], acts)
+		}
+	}
+	if !slices.Equal(denied, []string{"arn:aws:iam::*:role/ParapetResponder", "arn:aws:iam::*:role/ParapetScanner"}) {
+		t.Errorf("IAM writes denied on %v, want Parapet's two roles", denied)
 	}
 	if _, errOut, code := run(t, "", "deploy", "roles", "--principal", "not-an-arn", "--external-id", "x1"); code != ExitUsage || !strings.Contains(errOut, "principal") {
 		t.Errorf("a bad principal: exit %d (%s), want a usage error", code, errOut)
