@@ -25,6 +25,7 @@ func (g *Graph) readLayers(res []*resource.Resource, parse func(doc, what string
 	levels := map[string][]*iampolicy.Policy{}
 	g.resPol = map[string]*iampolicy.Policy{}
 	for _, r := range res {
+		g.addData(r, parse)
 		switch r.Type {
 		case resource.OrganizationsSCP:
 			target := strAttr(r, resource.AttrSCPTarget)
