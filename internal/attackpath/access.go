@@ -87,9 +87,13 @@ func (g *Graph) addData(r *resource.Resource, parse func(doc, what string) *iamp
 		}
 	}
 	if doc := strAttr(r, resource.AttrResourcePolicy); doc != "" {
-		// Unreadable or known only after apply: a problem of the graph,
-		// and the resource is judged as if it had none.
-		if d.policy = parse(doc, "resource policy of "+r.ID()); d.policy != nil {
+		// Unreadable or known only after apply: a problem of the graph
+		// (readLayers parsed it first when it has an ARN), and the
+		// resource is judged as if it had none.
+		if d.policy = g.resPol[r.ARN]; d.policy == nil && r.ARN == "" {
+			d.policy = parse(doc, "resource policy of "+r.ID())
+		}
+		if d.policy != nil {
 			d.direct = withoutAccounts(d.policy)
 		}
 	}

@@ -153,6 +153,22 @@ resource "aws_secretsmanager_secret" "db" {
 			want: map[string]int{"app": 1},
 			lvl:  map[string]string{"app": AccessRead},
 		},
+		{
+			name: "a queue policy (a separate resource) grants a role; the account root delegates",
+			tf: role("worker", trustService("ecs-tasks.amazonaws.com"), "") + user("nora", allow("sqs:ReceiveMessage", "*")) + user("otto", "") + `
+resource "aws_sqs_queue" "jobs" {
+  name = "jobs"
+}
+resource "aws_sqs_queue_policy" "jobs" {
+  queue_url = aws_sqs_queue.jobs.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [
+    { Effect = "Allow", Principal = { AWS = "` + arn("role", "worker") + `" }, Action = ["sqs:SendMessage", "sqs:SetQueueAttributes"], Resource = "*" },
+    { Effect = "Allow", Principal = { AWS = "arn:aws:iam::` + acct + `:root" }, Action = "sqs:*", Resource = "*" }] })
+}`,
+			to:   "jobs",
+			want: map[string]int{"worker": 1, "nora": 1},
+			lvl:  map[string]string{"worker": AccessAdmin, "nora": AccessRead},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

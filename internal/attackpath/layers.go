@@ -25,7 +25,6 @@ func (g *Graph) readLayers(res []*resource.Resource, parse func(doc, what string
 	levels := map[string][]*iampolicy.Policy{}
 	g.resPol = map[string]*iampolicy.Policy{}
 	for _, r := range res {
-		g.addData(r, parse)
 		switch r.Type {
 		case resource.OrganizationsSCP:
 			target := strAttr(r, resource.AttrSCPTarget)
@@ -75,6 +74,7 @@ func (g *Graph) readLayers(res []*resource.Resource, parse func(doc, what string
 					g.resPol[r.ARN] = p
 				}
 			}
+			g.addData(r, parse)
 		}
 	}
 	targets := make([]string, 0, len(levels))
