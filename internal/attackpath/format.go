@@ -29,7 +29,7 @@ func (g *Graph) NewReport(target string, paths []Path) Report {
 	}
 	r := Report{Account: g.Account, Target: target, Edges: len(g.Edges), Paths: paths, Problems: g.Problems}
 	for _, n := range g.Nodes {
-		if n.Kind != KindAdmin {
+		if n.Kind != KindAdmin && n.Kind != KindResource {
 			r.Principals++
 		}
 	}
@@ -146,6 +146,9 @@ func kindFromARN(id string) string {
 		return KindRole
 	case strings.HasSuffix(id, ":root"):
 		return KindRoot
+	case strings.HasPrefix(id, "arn:aws:s3:::"), strings.Contains(id, ":kms:"), strings.Contains(id, ":secretsmanager:"),
+		strings.Contains(id, ":sqs:"), strings.Contains(id, ":sns:"):
+		return KindResource
 	}
 	return ""
 }

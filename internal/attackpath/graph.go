@@ -95,7 +95,7 @@ type Grant struct {
 
 func (g Grant) String() string {
 	pol := "policy " + g.Policy
-	if strings.HasPrefix(g.Policy, "trust policy of ") {
+	if strings.HasPrefix(g.Policy, "trust policy of ") || strings.HasPrefix(g.Policy, "resource policy of ") {
 		pol = g.Policy
 	}
 	s := fmt.Sprintf("%s on %s via %s, statement %d", g.Action, g.Resource, pol, g.Statement)
@@ -137,6 +137,9 @@ type Graph struct {
 	// runnerActions: the actions the resource policies of functions and
 	// instances allow (patterns).
 	runnerActions []string
+	// data are the buckets, keys, secrets, queues and topics `paths
+	// --to` can target (access.go).
+	data []*dataRes
 
 	out  [][]int
 	in   [][]int
@@ -196,7 +199,7 @@ func inferAccount(res []*resource.Resource) string {
 		if r.Account != "" {
 			count[r.Account] += 10
 		}
-		for _, k := range []string{resource.AttrDocument, resource.AttrTrustDocument} {
+		for _, k := range []string{resource.AttrDocument, resource.AttrTrustDocument, resource.AttrResourcePolicy} {
 			if s, ok := r.Attrs[k].(string); ok {
 				for _, m := range accountRE.FindAllStringSubmatch(s, -1) {
 					count[m[1]]++

@@ -76,6 +76,7 @@ func (g *Graph) readLayers(res []*resource.Resource, parse func(doc, what string
 					g.resPol[r.ARN] = p
 				}
 			}
+			g.addData(r, parse)
 		}
 	}
 	targets := make([]string, 0, len(levels))

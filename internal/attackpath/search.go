@@ -28,7 +28,10 @@ type Path struct {
 	TargetName string `json:"target_name"`
 	Steps      []Step `json:"steps"` // none: the source is the target (an administrator already)
 	AdminVia   *Grant `json:"admin_via,omitempty"`
-	edges      []int
+	// Access is the level of access the last step gives to a resource
+	// target (read, write, admin; "" when the target is a principal).
+	Access string `json:"access,omitempty"`
+	edges  []int
 }
 
 // Len is the number of steps.
@@ -54,8 +57,11 @@ func (g *Graph) targets(to string) ([]int, error) {
 		return out, nil
 	}
 	n := g.Node(to)
-	if n == nil {
-		return nil, fmt.Errorf("%s is not a principal of the graph (resources as targets come later)", to)
+	if n == nil || n.Kind == KindResource {
+		if d := g.findData(to); d != nil {
+			return []int{g.accessNode(d)}, nil
+		}
+		return nil, fmt.Errorf("%s is neither a principal nor a bucket, KMS key, secret, queue or topic of the graph", to)
 	}
 	return []int{g.byID[n.ID]}, nil
 }
@@ -190,6 +196,11 @@ func (g *Graph) path(src int, edges []int) Path {
 		last = to
 	}
 	p.Target, p.TargetName, p.AdminVia = last.ID, last.Name, last.AdminVia
+	if n := len(edges); n > 0 && last.Kind == KindResource {
+		e := g.Edges[edges[n-1]]
+		p.Access = strings.TrimPrefix(e.Method.ID, "access-")
+		p.TargetName = e.ObjectName
+	}
 	return p
 }
 
@@ -226,7 +237,9 @@ func (p Path) Text() string {
 		b.WriteString("\n")
 	}
 	end := p.TargetName
-	if p.Target == AdminID {
+	if p.Access != "" {
+		end = fmt.Sprintf("%s has %s access to %s", p.SourceName, p.Access, p.TargetName)
+	} else if p.Target == AdminID {
 		end = "it can grant itself any permission"
 	} else if p.AdminVia != nil && p.AdminVia.Policy != "" {
 		end = fmt.Sprintf("%s is an administrator (policy %s, statement %d)", p.TargetName, p.AdminVia.Policy, p.AdminVia.Statement)

@@ -28,7 +28,7 @@ func newPaths(io IO) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "paths [PATH...|--live]",
-		Short: "List the principals that can become administrator (or reach --to), with their paths",
+		Short: "List the principals that can become administrator (or reach --to: a principal or a resource), with their paths",
 		Long: `Build the access graph of an AWS account from Terraform folders, CloudFormation templates, Terraform
 plans (read as 'parapet scan iac' reads them) and AWS Config snapshot or history files, and list every
 principal that can become an administrator, or reach the principal given with --to, with its shortest
@@ -44,6 +44,13 @@ calls: its IAM (iam:GetAccountAuthorizationDetails), its Lambda functions and EC
 roles they run as, the resource policies of functions, S3 buckets, KMS keys, SQS queues, SNS topics
 and Secrets Manager secrets in --regions, and the service control policies that apply to it when
 Organizations is readable (if not, a note on stderr: paths then ignore SCPs).
+
+--to a bucket, KMS key, secret, SQS queue or SNS topic (its ARN or name) lists every principal that can
+read, write or administer it (s3:GetObject / s3:PutObject / s3:PutBucketPolicy, kms:Decrypt / kms:Encrypt /
+kms:PutKeyPolicy, and the like), the highest level each reaches, and its shortest path: the steps to a
+principal with access, then the access itself and the policy statement (or the resource's own policy)
+that grants it. The resource policy counts as AWS counts it: a same-account grant on its own, an explicit
+Deny against everyone (administrators too), a key policy that must trust the account for IAM grants.
 
 An SCP Deny cuts a step; a function's resource policy can grant a step by itself. Stacks, CodeBuild
 projects, Glue dev endpoints and notebooks that run as a role are not read yet: their methods are
@@ -117,7 +124,7 @@ listed in content/paths but add no edge.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&to, "to", "admin", "the target: admin, or a principal's ARN or name")
+	f.StringVar(&to, "to", "admin", "the target: admin, a principal's ARN or name, or a bucket, KMS key, secret, queue or topic (ARN or name)")
 	f.BoolVar(&all, "all", false, "list every path (up to --max-steps steps, --per-source per principal), not only the shortest")
 	f.IntVar(&maxSteps, "max-steps", 6, "with --all: the longest path listed")
 	f.IntVar(&perSource, "per-source", 20, "with --all: the most paths listed per principal")

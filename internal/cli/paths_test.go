@@ -190,3 +190,74 @@ func TestDetectPaths(t *testing.T) {
 		t.Errorf("missing --paths file: exit %d, %s", code, errOut)
 	}
 }
+
+// parapet paths --to a bucket: every principal that can reach it, with
+// the final access step and its grant, in every format; an unknown
+// target is a usage error naming it.
+func TestPathsToBucket(t *testing.T) {
+	tf := filepath.Join(pathsData, "data")
+	out, errOut, code := run(t, "", "paths", "--to", "payroll", tf)
+	if code != ExitOK {
+		t.Fatalf("paths --to payroll: exit %d, stderr %s", code, errOut)
+	}
+	for _, want := range []string{
+		"3 principals can reach payroll",
+		"analyst can read bucket payroll: s3:GetObject on arn:aws:s3:::payroll/* via policy reports, statement 1",
+		"1. batch can assume role etl",
+		"2. etl can write to bucket payroll: s3:GetObject on arn:aws:s3:::payroll/* via resource policy of bucket payroll, statement 1 (EtlWrites)",
+		"=> batch has write access to bucket payroll",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "intern") {
+		t.Errorf("intern reaches payroll despite the bucket policy's Deny:\n%s", out)
+	}
+	out, errOut, code = run(t, "", "paths", "--to", "arn:aws:s3:::payroll", "--format", "json", tf)
+	if code != ExitOK {
+		t.Fatalf("json: exit %d, stderr %s", code, errOut)
+	}
+	var rep struct {
+		Target string
+		Paths  []struct {
+			Source, Target, Access string
+			Steps                  []struct{ To string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, p := range rep.Paths {
+		got[p.Source] = fmt.Sprintf("%d %s %s", len(p.Steps), p.Access, p.Target)
+	}
+	want := map[string]string{
+		"arn:aws:iam::111122223333:user/analyst": "1 read arn:aws:s3:::payroll",
+		"arn:aws:iam::111122223333:user/batch":   "2 write arn:aws:s3:::payroll",
+		"arn:aws:iam::111122223333:role/etl":     "1 write arn:aws:s3:::payroll",
+	}
+	if rep.Target != "arn:aws:s3:::payroll" || len(got) != len(want) {
+		t.Errorf("json: target %s, paths %v, want %v", rep.Target, got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("json: %s: %q, want %q", k, got[k], v)
+		}
+	}
+	for format, want := range map[string]string{
+		"dot":     `"arn:aws:iam::111122223333:role/etl" -> "arn:aws:s3:::payroll"`,
+		"graphml": `<edge source="arn:aws:iam::111122223333:user/analyst" target="arn:aws:s3:::payroll">`,
+		"cypher":  `MERGE (a)-[:CAN_ACT_AS {method: 'access-write'`,
+		"html":    `etl can write to bucket payroll`,
+	} {
+		out, _, code := run(t, "", "paths", "--to", "payroll", "--format", format, tf)
+		if code != ExitOK || !strings.Contains(out, want) {
+			t.Errorf("--format %s (exit %d) lacks %q:\n%s", format, code, want, out)
+		}
+	}
+	_, errOut, code = run(t, "", "paths", "--to", "arn:aws:s3:::nope", tf)
+	if code != ExitUsage || !strings.Contains(errOut, "arn:aws:s3:::nope") {
+		t.Errorf("--to unknown: exit %d, stderr %s", code, errOut)
+	}
+}

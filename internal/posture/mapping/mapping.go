@@ -122,7 +122,7 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 }
 
 var transforms = map[string]bool{"": true, "value": true, "present": true, "absent": true, "equals": true, "any_equals": true, "not_equals": true, "in": true, "not_in": true,
-	"count": true, "any_internet": true, "policy_public": true, "lower": true, "json": true, "list": true}
+	"count": true, "any_internet": true, "policy_public": true, "lower": true, "json": true, "list": true, "policy_document": true}
 
 // Set is every mapping, indexed by each form's type name.
 type Set struct {
@@ -664,6 +664,8 @@ func apply(s *Source, raw any, found bool) any {
 		return false
 	case "policy_public":
 		return policyPublic(raw)
+	case "policy_document":
+		return resource.PolicyJSON(raw)
 	case "lower":
 		if str, ok := raw.(string); ok {
 			return strings.ToLower(str)

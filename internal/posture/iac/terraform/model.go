@@ -184,6 +184,9 @@ func (m *mapper) primary(b *Block) {
 		m.set(r, b, "acl", "acl", "")
 		r.Set("public_acl", publicACLs[str(v["acl"])], m.attrOrigin(b, "acl"))
 		r.Set("policy_statements", statements(v["policy"]), m.attrOrigin(b, "policy"))
+		if doc := docJSON(v["policy"]); doc != "" {
+			r.Set(resource.AttrResourcePolicy, doc, m.attrOrigin(b, "policy"))
+		}
 		r.Set("public_access_block", nil, m.blockOrigin(b))
 		enc := first(first(first(v["server_side_encryption_configuration"])["rule"])["apply_server_side_encryption_by_default"])
 		if enc != nil {
@@ -486,6 +489,9 @@ func (m *mapper) secondary(b *Block) {
 	case "aws_s3_bucket_policy":
 		if r := m.parent(b, "bucket", resource.S3Bucket); r != nil {
 			r.Set("policy_statements", statements(v["policy"]), m.attrOrigin(b, "policy"))
+			if doc := docJSON(v["policy"]); doc != "" {
+				r.Set(resource.AttrResourcePolicy, doc, m.attrOrigin(b, "policy"))
+			}
 		}
 	case "aws_s3_bucket_object_lock_configuration":
 		if r := m.target(b, "bucket", resource.S3Bucket); r != nil {
