@@ -22,7 +22,7 @@ ORDER BY time`
 const q2 = `SELECT actor_arn, count(*) AS logins, min(time) AS first_seen, max(time) AS last_seen
 FROM authentication
 WHERE api_operation = 'ConsoleLogin' AND status_id = 1
-  AND json_extract_string(ocsf, '$.is_mfa') = 'false'
+  AND json_extract_string(decode(raw), '$.additionalEventData.MFAUsed') = 'No'
 GROUP BY actor_arn
 ORDER BY logins DESC`
 
