@@ -350,6 +350,7 @@ type Outcome struct {
 
 // Path defines model for Path.
 type Path struct {
+	Access     *string `json:"access,omitempty"`
 	AdminVia   *Grant  `json:"admin_via,omitempty"`
 	Source     string  `json:"source"`
 	SourceKind string  `json:"source_kind"`
