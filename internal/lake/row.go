@@ -114,14 +114,23 @@ func (r *Row) OCSFJSON() ([]byte, error) {
 type arena struct {
 	buf  []byte
 	last string // the last string value (readRowGroup)
+	// want, when > 0, is about how many more bytes the batch will copy:
+	// a block is no bigger than that (a small batch's rows, buffered for
+	// minutes in serve, do not each hold a MiB).
+	want int
 }
 
 const arenaBlock = 1 << 20
 
 func (a *arena) grow(n int) {
 	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, max(arenaBlock, n))
+		size := arenaBlock
+		if a.want > 0 {
+			size = min(size, a.want)
+		}
+		a.buf = make([]byte, 0, max(size, n))
 	}
+	a.want -= n
 }
 
 func (a *arena) str(s string) string {

@@ -166,6 +166,10 @@ func NewRows(evs []event.Event) ([]Row, error) {
 	scratch := make([]byte, 0, 4096)
 	var a arena
 	for i := range evs {
+		// The native record and about what its promoted strings take.
+		a.want += len(evs[i].Raw.Data) + 256
+	}
+	for i := range evs {
 		r, err := newRow(&evs[i], &a, &scratch)
 		if err != nil {
 			return nil, fmt.Errorf("lake: event %s: %w", evs[i].ID, err)
