@@ -523,6 +523,10 @@ func (p *Pipeline) store(ctx context.Context, body *store.Spooled, findings, gro
 	// Matched before any lock is taken: an expensive suppression holds
 	// up this body, never the API.
 	sids := p.suppressedIDs(findings)
+	// The incidents' lock before the store's connection, as CloseIncident
+	// takes them: the other order deadlocks on SQLite's one connection.
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
 	tx, err := p.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, err
@@ -534,8 +538,6 @@ func (p *Pipeline) store(ctx context.Context, body *store.Spooled, findings, gro
 	// filed: the incident each finding this body opened was filed into
 	// (what the playbooks see as incident_id).
 	filed := map[string]string{}
-	p.cmu.Lock()
-	defer p.cmu.Unlock()
 	kept := findings[:0]
 	for i := range findings {
 		f := &findings[i]
