@@ -2,7 +2,6 @@ package duckdbtest
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 
@@ -57,26 +56,8 @@ func TestReadmeQueries(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l, err := lake.OpenLake(ctx, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := l.Holdings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ddl, err := lake.Schema(lake.DuckDB, dir, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, db := duckdbViews(t, ctx, dir)
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, string(ddl)); err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
 		q    string
 		want [][]string // the first columns of each row

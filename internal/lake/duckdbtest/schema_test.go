@@ -44,26 +44,8 @@ func TestSchemaViewsAnswerAsHunt(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l, err := lake.OpenLake(ctx, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := l.Holdings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ddl, err := lake.Schema(lake.DuckDB, dir, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, db := duckdbViews(t, ctx, dir)
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, string(ddl)); err != nil {
-		t.Fatalf("%v:\n%s", err, ddl)
-	}
 
 	cases := []struct{ name, table, sql, cel string }{
 		{"one key's denied calls", "api_activity",
@@ -134,7 +116,38 @@ func TestSchemaViewsAnswerAsHunt(t *testing.T) {
 		union all select * from authentication union all select * from detection_finding) where access_key_id = 'AKIAEXAMPLE000000003'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
+	h, err := l.Holdings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n == 0 || slices.Contains(h.Tables, "account_change") {
 		t.Errorf("union over every table: %d rows (holdings %v)", n, h.Tables)
 	}
+}
+
+// duckdbViews opens the lake at dir and a DuckDB database holding the
+// views parapet lake schema --duckdb prints for it.
+func duckdbViews(t *testing.T, ctx context.Context, dir string) (*lake.Lake, *sql.DB) {
+	t.Helper()
+	l, err := lake.OpenLake(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := l.Holdings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ddl, err := lake.Schema(lake.DuckDB, dir, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, string(ddl)); err != nil {
+		db.Close()
+		t.Fatalf("%v:\n%s", err, ddl)
+	}
+	return l, db
 }
