@@ -273,6 +273,7 @@ else 3 when some input was bad, else 0.`,
 	cmd.Flags().StringVar(&minLevel, "min-level", "low", "print only findings at or above this level (informational ones are signals: correlation rules still see them)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding reaches this level")
 	flags.register(cmd.Flags())
+	flags.registerS3(cmd.Flags(), "detect")
 	flags.registerOrder(cmd.Flags())
 	uf.register(cmd.Flags())
 	af.register(cmd.Flags())

@@ -69,5 +69,6 @@ skipped; the rest is still printed), 1 on other errors, 2 on usage errors.`,
 	cmd.Flags().StringVarP(&format, "format", "f", "jsonl", "output format: jsonl, ocsf or table")
 	cmd.Flags().BoolVar(&raw, "raw", false, "include the native record (jsonl: raw, ocsf: raw_data)")
 	flags.register(cmd.Flags())
+	flags.registerS3(cmd.Flags(), "events")
 	return cmd
 }

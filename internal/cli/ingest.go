@@ -15,6 +15,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/ingest"
 	"github.com/parapet-sec/parapet/internal/ingest/file"
+	"github.com/parapet-sec/parapet/internal/ingest/s3list"
 )
 
 // ingestFlags are the flags every command that reads telemetry shares.
@@ -39,6 +40,16 @@ type ingestFlags struct {
 	requests bool
 	accounts []string
 	orgIDs   []string
+	// s3 is how s3:// inputs are read (--role-arn, --external-id).
+	s3 s3list.Access
+}
+
+// registerS3 adds the flags that read s3:// inputs through a role: a
+// central log-archive account's.
+func (f *ingestFlags) registerS3(fs *pflag.FlagSet, command string) {
+	f.s3.Session = "parapet-" + command
+	fs.StringVar(&f.s3.RoleARN, "role-arn", "", "read s3:// inputs as this role (assumed with the default credentials): a central log-archive account's reader role")
+	fs.StringVar(&f.s3.ExternalID, "external-id", "", "the ExternalId the --role-arn role's trust policy requires")
 }
 
 func (f *ingestFlags) register(fs *pflag.FlagSet) {
@@ -95,7 +106,7 @@ func (f *ingestFlags) open(ctx context.Context, io IO, paths []string) (inputs [
 	default:
 		return nil, nil, nil, usagef("--progress: want auto, always or never, got %q", f.progress)
 	}
-	inputs, err = importInputs(ctx, io, paths)
+	inputs, err = importInputs(ctx, io, paths, f.s3)
 	if err != nil {
 		return nil, nil, nil, err
 	}

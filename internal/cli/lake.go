@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 
 	"github.com/parapet-sec/parapet/internal/config"
@@ -101,7 +102,7 @@ errors, 2 on usage errors.`,
 			default:
 				return usagef("--progress: want auto, always or never, got %q", flags.progress)
 			}
-			inputs, err := importInputs(ctx, io, args)
+			inputs, err := importInputs(ctx, io, args, flags.s3)
 			if err != nil {
 				return err
 			}
@@ -155,13 +156,14 @@ errors, 2 on usage errors.`,
 	}
 	lf.register(cmd)
 	flags.register(cmd.Flags())
+	flags.registerS3(cmd.Flags(), "lake-import")
 	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "the file listing the inputs done (default: LAKE/.import-checkpoint, or DATA/lake-import.checkpoint for an S3 lake)")
 	cmd.Flags().BoolVar(&fresh, "fresh", false, "forget the checkpoint: read every input again (events already in the lake are still passed over)")
 	return cmd
 }
 
 // importInputs lists the inputs of paths: files, folders and S3 prefixes.
-func importInputs(ctx context.Context, io IO, paths []string) ([]ingest.Input, error) {
+func importInputs(ctx context.Context, io IO, paths []string, access s3list.Access) ([]ingest.Input, error) {
 	var local, remote []string
 	for _, p := range paths {
 		if s3list.Is(p) {
@@ -179,12 +181,15 @@ func importInputs(ctx context.Context, io IO, paths []string) ([]ingest.Input, e
 		inputs = in
 	}
 	if len(remote) > 0 {
-		client, err := s3list.Client(ctx)
+		client, err := s3list.ClientAs(ctx, access)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", strings.Join(remote, ", "), err)
 		}
 		for _, r := range remote {
 			in, err := s3list.Inputs(ctx, client, r)
+			if ae := smithy.APIError(nil); err != nil && access.RoleARN == "" && errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied" {
+				return nil, fmt.Errorf("%w (a bucket of another account, such as a central log-archive account, is read through a role there: --role-arn)", err)
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -43,6 +44,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest/s3sqs"
 	"github.com/parapet-sec/parapet/internal/ingest/watch"
 	"github.com/parapet-sec/parapet/internal/lake"
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
 	"github.com/parapet-sec/parapet/internal/redact"
@@ -341,12 +343,12 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 				log.Info("polling Security Hub", "region", src.Region, "every", h.Every.D())
 			}
 			for _, q := range c.Sources.S3SQS {
-				src, err := newS3SQS(ctx, q, p, log, int64(c.Sources.HTTP.MaxBody))
+				src, err := newS3SQS(ctx, q, c.Organization, p, log, int64(c.Sources.HTTP.MaxBody))
 				if err != nil {
 					return err
 				}
 				go func() { _ = src.Run(ctx) }()
-				log.Info("reading", "queue", q.QueueURL, "buckets", src.Buckets)
+				log.Info("reading", "queue", q.QueueURL, "buckets", src.Buckets, "role", src.Role)
 			}
 			addr := "http://" + ln.Addr().String()
 			log.Info("parapet serve", "listen", addr, "store", db.Path, "secure_cookies", !c.Auth.InsecureCookies)
@@ -662,7 +664,7 @@ func newHubSync(ctx context.Context, h config.SecurityHub, p *pipeline.Pipeline,
 	return s, nil
 }
 
-func newS3SQS(ctx context.Context, q config.S3SQS, p *pipeline.Pipeline, log *slog.Logger, max int64) (*s3sqs.Source, error) {
+func newS3SQS(ctx context.Context, q config.S3SQS, o config.Organization, p *pipeline.Pipeline, log *slog.Logger, max int64) (*s3sqs.Source, error) {
 	var opts []func(*awsconfig.LoadOptions) error
 	if q.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(q.Region))
@@ -672,12 +674,32 @@ func newS3SQS(ctx context.Context, q config.S3SQS, p *pipeline.Pipeline, log *sl
 		return nil, fmt.Errorf("sources.s3sqs %s: %w", q.QueueURL, err)
 	}
 	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
-	buckets, err := trailBuckets(ctx, cloudtrail.NewFromConfig(cfg), q)
-	if err != nil {
+	src := &s3sqs.Source{QueueURL: q.QueueURL, Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max}
+	if role, ext := q.Role(o); role != "" {
+		// A central log-archive account: the queue, the buckets and the
+		// trails are read as its reader role, in a session that names
+		// Parapet and the queue in that account's CloudTrail.
+		name := q.QueueURL[strings.LastIndexByte(q.QueueURL, '/')+1:]
+		as := &org.Assumer{Base: cfg, Role: role, ExternalID: ext}
+		cfg = as.Config("", "", org.SessionName("parapet-s3sqs", name))
+		src.Role, src.Credentials = role, cfg.Credentials
+	}
+	src.SQS = sqs.NewFromConfig(cfg)
+	src.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom })
+	ct := cloudtrail.NewFromConfig(cfg)
+	buckets, err := trailBuckets(ctx, ct, q)
+	switch {
+	case err == nil:
+		src.Buckets = buckets
+	case src.Role != "":
+		// The role may be assumable later (its trust policy being
+		// fixed): the source reports it and tries again; serve runs on.
+		log.Error("s3sqs: the buckets to read are not known yet; tried again at each poll", "queue", q.QueueURL, "role", src.Role, "err", err)
+		src.Resolve = func(ctx context.Context) ([]string, error) { return trailBuckets(ctx, ct, q) }
+	default:
 		return nil, fmt.Errorf("sources.s3sqs %s: %w", q.QueueURL, err)
 	}
-	return &s3sqs.Source{QueueURL: q.QueueURL, SQS: sqs.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom }),
-		Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max, Buckets: buckets}, nil
+	return src, nil
 }
 
 // trailBuckets is an S3→SQS source's allow-list: its buckets, and the

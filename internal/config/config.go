@@ -216,13 +216,37 @@ type SecurityHub struct {
 
 // S3SQS is a queue announcing objects delivered to S3 (CloudTrail, flow
 // logs): S3 notifications direct or through SNS, EventBridge, or
-// CloudTrail's SNS notifications. Credentials: the standard chain.
+// CloudTrail's SNS notifications; an AWS Security Lake subscriber's queue
+// too (its objects are OCSF Parquet). Credentials: the standard chain, or
+// a role assumed from it where the queue and buckets live in another
+// account (a central log-archive account).
 type S3SQS struct {
 	QueueURL string   `yaml:"queue_url" json:"queue_url" doc:"the SQS queue URL"`
 	Region   string   `yaml:"region" json:"region" doc:"the queue's and buckets' region (default: the configured one)"`
 	Wait     Duration `yaml:"wait" json:"wait" doc:"long-poll time (default 20s)"`
 	Buckets  []string `yaml:"buckets" json:"buckets" doc:"the only buckets read (with those of trails): an object a message names elsewhere is reported, not read; with neither buckets nor trails, the buckets of every trail CloudTrail reports"`
 	Trails   []string `yaml:"trails" json:"trails" doc:"CloudTrail trails (names or ARNs) whose buckets are read too (cloudtrail:DescribeTrails at start)"`
+	// A central logging account.
+	RoleARN    string `yaml:"role_arn" json:"role_arn" doc:"a role assumed (STS AssumeRole, refreshed before expiry) to read the queue, the buckets and the trails: the reader role of a central log-archive account; empty: the standard chain's own credentials"`
+	Account    string `yaml:"account" json:"account" doc:"or: the log-archive account whose organization.role is assumed (organization.external_id too, unless external_id is given)"`
+	ExternalID string `yaml:"external_id" json:"external_id" doc:"the ExternalId the role's trust policy requires"`
+}
+
+// Role is the ARN of the role the source assumes and its ExternalId
+// ("" for none): role_arn, or organization.role in account.
+func (q S3SQS) Role(o Organization) (arn, externalID string) {
+	arn, externalID = q.RoleARN, q.ExternalID
+	if arn == "" && q.Account != "" && o.Role != "" {
+		if strings.HasPrefix(o.Role, "arn:") {
+			arn = strings.ReplaceAll(o.Role, "{account}", q.Account)
+		} else {
+			arn = "arn:aws:iam::" + q.Account + ":role/" + strings.TrimPrefix(o.Role, "/")
+		}
+		if externalID == "" {
+			externalID = o.ExternalID
+		}
+	}
+	return arn, externalID
 }
 
 // Folder is a folder watched for new files.
@@ -586,6 +610,27 @@ func (c *Config) check(root *yaml.Node) Errors {
 		if !strings.HasPrefix(q.QueueURL, "https://") && !strings.HasPrefix(q.QueueURL, "http://") {
 			bad(fmt.Sprintf("sources.s3sqs.%d.queue_url", i), "want the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
 		}
+		if q.RoleARN != "" && !roleARN.MatchString(q.RoleARN) {
+			bad(fmt.Sprintf("sources.s3sqs.%d.role_arn", i), "%q: want a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", q.RoleARN)
+		}
+		if q.Account != "" {
+			switch {
+			case !accountID.MatchString(q.Account):
+				bad(fmt.Sprintf("sources.s3sqs.%d.account", i), "%q is not a 12-digit account id", q.Account)
+			case q.RoleARN != "":
+				bad(fmt.Sprintf("sources.s3sqs.%d", i), "a role_arn or an account, not both")
+			case !c.Organization.Enabled():
+				bad(fmt.Sprintf("sources.s3sqs.%d.account", i), "an account names the role assumed in it through organization.role, which is not set: give role_arn")
+			}
+		}
+		if q.ExternalID != "" {
+			if q.RoleARN == "" && q.Account == "" {
+				bad(fmt.Sprintf("sources.s3sqs.%d.external_id", i), "an ExternalId without a role to assume (role_arn)")
+			}
+			if len(q.ExternalID) < 2 || len(q.ExternalID) > 1224 {
+				bad(fmt.Sprintf("sources.s3sqs.%d.external_id", i), "want 2 to 1224 characters")
+			}
+		}
 	}
 	if c.Audit.AnchorKey != "" && !strings.HasPrefix(c.Audit.AnchorKey, "env:") && !strings.HasPrefix(c.Audit.AnchorKey, "file:") {
 		bad("audit.anchor_key", "a secret is given as env:NAME or file:PATH, never in the file")
@@ -776,4 +821,5 @@ func schemaOf(t reflect.Type) map[string]any {
 var (
 	accountID = regexp.MustCompile(`^[0-9]{12}$`)
 	orgID     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	roleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 )

@@ -1,11 +1,14 @@
 // Package s3list turns S3 prefixes named on a command line
 // (s3://bucket/prefix) into inputs: every object under the prefix, in key
 // order (under the AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/
-// layout, time order per region), read when the input is opened.
+// layout, time order per region), read when the input is opened. A bucket
+// in another account (a central log-archive account) is read through a
+// role there (Access).
 package s3list
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,17 +19,43 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/parapet-sec/parapet/internal/ingest"
+	"github.com/parapet-sec/parapet/internal/org"
 )
 
 // Is says whether a path names an S3 prefix.
 func Is(path string) bool { return strings.HasPrefix(path, "s3://") }
 
+// Access is how the buckets are read: the default AWS configuration's
+// own credentials, or a role assumed with them.
+type Access struct {
+	RoleARN    string // "": the default credentials
+	ExternalID string
+	Session    string // the role session's name (org.SessionName); default parapet
+}
+
 // Client is an S3 client from the default AWS configuration, path-style
 // when AWS_ENDPOINT_URL points it at an emulator or a gateway.
-func Client(ctx context.Context) (*s3.Client, error) {
+func Client(ctx context.Context) (*s3.Client, error) { return ClientAs(ctx, Access{}) }
+
+// ClientAs is Client reading as a.RoleARN: the role is assumed at once
+// (an error names it) and again before its credentials expire.
+func ClientAs(ctx context.Context, a Access) (*s3.Client, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if a.ExternalID != "" && a.RoleARN == "" {
+		return nil, errors.New("an ExternalId without a role to assume")
+	}
+	if a.RoleARN != "" {
+		if a.Session == "" {
+			a.Session = "parapet"
+		}
+		as := &org.Assumer{Base: cfg, Role: a.RoleARN, ExternalID: a.ExternalID}
+		cfg = as.Config("", "", org.SessionName(a.Session))
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			return nil, fmt.Errorf("cannot assume role %s: %w", a.RoleARN, err)
+		}
 	}
 	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {

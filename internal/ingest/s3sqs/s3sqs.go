@@ -12,6 +12,12 @@
 // spooled together with its checkpoint (bucket/key → ETag or sequencer) in
 // one transaction, and a message is deleted only after all its objects are
 // spooled; a redelivered message finds its objects checkpointed.
+//
+// A queue and buckets in another account (a central log-archive account,
+// where organization trails, flow logs and Security Lake write) are read
+// through a role there: the clients carry that role's credentials (see
+// org.Assumer) and Role names it, so that a role that cannot be assumed
+// is reported with its ARN and retried, not mistaken for a missing queue.
 package s3sqs
 
 import (
@@ -29,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 )
 
 // Submitter spools an object once per version (pipeline.SubmitOnce).
@@ -49,7 +56,29 @@ type Source struct {
 	// Buckets are the only buckets read: an object a message names in
 	// another bucket is reported and not read.
 	Buckets []string
+	// Resolve, when Buckets is empty, gives the allow-list (the buckets
+	// of trails, read through Role); it is called again on the next poll
+	// until it succeeds.
+	Resolve func(ctx context.Context) ([]string, error)
+	// Role is the role the clients' credentials assume (its ARN; ""
+	// for the process's own credentials), and Credentials those
+	// credentials: each poll retrieves them first (cached until five
+	// minutes before they expire), so a role that cannot be assumed is
+	// reported as such.
+	Role        string
+	Credentials aws.CredentialsProvider
 }
+
+// RoleError is a role a source could not assume.
+type RoleError struct {
+	Role, Queue string
+	Err         error
+}
+
+func (e *RoleError) Error() string {
+	return fmt.Sprintf("queue %s: cannot assume role %s: %v", e.Queue, e.Role, e.Err)
+}
+func (e *RoleError) Unwrap() error { return e.Err }
 
 // Object is one S3 object a message announces.
 type Object struct {
@@ -64,7 +93,16 @@ func (s *Source) Run(ctx context.Context) error {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		if _, err := s.Poll(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Error("s3sqs poll failed", "queue", s.QueueURL, "err", err)
+			attrs := []any{"queue", s.QueueURL, "err", err, "retry_in", backoff}
+			var re *RoleError
+			var ae smithy.APIError
+			switch {
+			case errors.As(err, &re):
+				attrs = append(attrs, "role", s.Role)
+			case s.Role == "" && errors.As(err, &ae) && crossAccount(ae.ErrorCode()):
+				attrs = append(attrs, "hint", "a queue or bucket in another account (a central log-archive account) is read through a role there: give the source's role_arn")
+			}
+			s.Log.Error("s3sqs poll failed", attrs...)
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff):
@@ -82,6 +120,18 @@ func (s *Source) Run(ctx context.Context) error {
 func (s *Source) Poll(ctx context.Context) (int, error) {
 	if s.Log == nil {
 		s.Log = slog.Default()
+	}
+	if s.Role != "" && s.Credentials != nil {
+		if _, err := s.Credentials.Retrieve(ctx); err != nil {
+			return 0, &RoleError{Role: s.Role, Queue: s.QueueURL, Err: err}
+		}
+	}
+	if len(s.Buckets) == 0 && s.Resolve != nil {
+		b, err := s.Resolve(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("the buckets to read: %w", err)
+		}
+		s.Buckets = b
 	}
 	if len(s.Buckets) == 0 {
 		return 0, errors.New("s3sqs: no bucket is allowed: give the buckets (or trails) this queue announces")
@@ -115,7 +165,13 @@ func (s *Source) Poll(ctx context.Context) (int, error) {
 			}
 			spooled, err := s.object(ctx, o)
 			if err != nil {
-				s.Log.Error("s3sqs: object not read; the message stays for redelivery", "bucket", o.Bucket, "key", o.Key, "err", err)
+				attrs := []any{"bucket", o.Bucket, "key", o.Key, "err", err}
+				if s.Role != "" {
+					attrs = append(attrs, "role", s.Role)
+				} else if ae := smithy.APIError(nil); errors.As(err, &ae) && crossAccount(ae.ErrorCode()) {
+					attrs = append(attrs, "hint", "a bucket in another account (a central log-archive account) is read through a role there: give the source's role_arn")
+				}
+				s.Log.Error("s3sqs: object not read; the message stays for redelivery", attrs...)
 				ok = false
 				break
 			}
@@ -166,6 +222,16 @@ func (s *Source) object(ctx context.Context, o Object) (bool, error) {
 		return false, nil
 	}
 	return s.Sink.SubmitOnce(ctx, source, o.Key, version, body)
+}
+
+// crossAccount: the error codes of a queue or bucket that belongs to
+// another account when read without its role.
+func crossAccount(code string) bool {
+	switch code {
+	case "AccessDenied", "AccessDeniedException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidClientTokenId":
+		return true
+	}
+	return false
 }
 
 // Parse reads the objects a message announces.
