@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -241,6 +242,9 @@ func centralEstate(t *testing.T, px *accountProxy) (trail, lakeBucket, queueURL 
 	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(lakeBucket), Key: aws.String(lakeKey), Body: bytes.NewReader(pq)}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := cloudtrail.NewFromConfig(awsConfig(t)).CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("org-trail"), S3BucketName: aws.String(trail)}); err != nil {
+		t.Fatal(err)
+	}
 	q := sqs.NewFromConfig(la)
 	qu, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("org-logs-notify")})
 	if err != nil {
@@ -337,11 +341,15 @@ func queueDepth(t *testing.T, q *sqs.Client, queueURL string) (visible, inFlight
 	return a.Attributes["ApproximateNumberOfMessages"], a.Attributes["ApproximateNumberOfMessagesNotVisible"]
 }
 
-func centralConfig(t *testing.T, queueURL string, buckets []string, role string) string {
+// centralConfig is serve's configuration with one S3→SQS source: the
+// queue and the YAML lines of keys given.
+func centralConfig(t *testing.T, queueURL string, keys ...string) string {
 	t.Helper()
 	conf := filepath.Join(t.TempDir(), "parapet.yaml")
-	y := fmt.Sprintf("respond:\n  dry_run: true\nsources:\n  s3sqs:\n    - queue_url: %s\n      region: us-east-1\n      wait: 1s\n      buckets: [%s]\n%s",
-		queueURL, strings.Join(buckets, ", "), role)
+	y := fmt.Sprintf("respond:\n  dry_run: true\nsources:\n  s3sqs:\n    - queue_url: %s\n      region: us-east-1\n      wait: 1s\n", queueURL)
+	for _, k := range keys {
+		y += "      " + k + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -412,9 +420,9 @@ func TestCentralLogArchive(t *testing.T) {
 		}
 	})
 
-	buckets := []string{trail, lakeBucket}
+	buckets := "buckets: [" + trail + ", " + lakeBucket + "]"
 	t.Run("serve without the role", func(t *testing.T) {
-		url, logb, stop := serveLogged(t, "--data", t.TempDir(), "--config", centralConfig(t, queueURL, buckets, ""))
+		url, logb, stop := serveLogged(t, "--data", t.TempDir(), "--config", centralConfig(t, queueURL, buckets))
 		line := waitLog(t, logb, 1, "s3sqs poll failed", "queue="+queueURL)
 		if !strings.Contains(line, "role_arn") {
 			t.Errorf("the error gives no hint of the role: %s", line)
@@ -429,8 +437,7 @@ func TestCentralLogArchive(t *testing.T) {
 	})
 
 	t.Run("serve with a wrong external id", func(t *testing.T) {
-		role := "      role_arn: " + roleARN + "\n      external_id: not-" + logExternal + "\n"
-		url, logb, stop := serveLogged(t, "--data", t.TempDir(), "--config", centralConfig(t, queueURL, buckets, role))
+		url, logb, stop := serveLogged(t, "--data", t.TempDir(), "--config", centralConfig(t, queueURL, buckets, "role_arn: "+roleARN, "external_id: not-"+logExternal))
 		// Reported with the role and the queue, and tried again.
 		line := waitLog(t, logb, 2, "s3sqs poll failed", "cannot assume role "+roleARN, queueURL)
 		if !strings.Contains(line, "AccessDenied") {
@@ -450,8 +457,10 @@ func TestCentralLogArchive(t *testing.T) {
 
 	t.Run("serve with the role", func(t *testing.T) {
 		data := t.TempDir()
-		role := "      role_arn: " + roleARN + "\n      external_id: " + logExternal + "\n"
-		url, logb, _ := serveLogged(t, "--data", data, "--config", centralConfig(t, queueURL, buckets, role))
+		// The organization trail is the management account's (serve's own
+		// identity describes it), its bucket the log archive's.
+		url, logb, _ := serveLogged(t, "--data", data, "--config", centralConfig(t, queueURL, "trails: [org-trail]", "buckets: ["+lakeBucket+"]",
+			"role_arn: "+roleARN, "external_id: "+logExternal))
 		tok := token(t, data, "viewer")
 		want := 3 + len(ocsftest.CloudTrail())
 		waitEvents(t, url, want)

@@ -675,19 +675,34 @@ func newS3SQS(ctx context.Context, q config.S3SQS, o config.Organization, p *pip
 	}
 	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
 	src := &s3sqs.Source{QueueURL: q.QueueURL, Sink: p, Log: log, Wait: q.Wait.D(), MaxSize: max}
+	// Trails are described as serve's own identity (an organization
+	// trail lives in the management account, its bucket in the log
+	// archive), then, failing that, as the role.
+	cts := []*cloudtrail.Client{cloudtrail.NewFromConfig(cfg)}
 	if role, ext := q.Role(o); role != "" {
-		// A central log-archive account: the queue, the buckets and the
-		// trails are read as its reader role, in a session that names
-		// Parapet and the queue in that account's CloudTrail.
+		// A central log-archive account: the queue and the buckets are
+		// read as its reader role, in a session that names Parapet and
+		// the queue in that account's CloudTrail.
 		name := q.QueueURL[strings.LastIndexByte(q.QueueURL, '/')+1:]
 		as := &org.Assumer{Base: cfg, Role: role, ExternalID: ext}
 		cfg = as.Config("", "", org.SessionName("parapet-s3sqs", name))
 		src.Role, src.Credentials = role, cfg.Credentials
+		cts = append(cts, cloudtrail.NewFromConfig(cfg))
 	}
 	src.SQS = sqs.NewFromConfig(cfg)
 	src.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom })
-	ct := cloudtrail.NewFromConfig(cfg)
-	buckets, err := trailBuckets(ctx, ct, q)
+	resolve := func(ctx context.Context) ([]string, error) {
+		var errs []error
+		for _, ct := range cts {
+			b, err := trailBuckets(ctx, ct, q)
+			if err == nil {
+				return b, nil
+			}
+			errs = append(errs, err)
+		}
+		return nil, errors.Join(errs...)
+	}
+	buckets, err := resolve(ctx)
 	switch {
 	case err == nil:
 		src.Buckets = buckets
@@ -695,7 +710,7 @@ func newS3SQS(ctx context.Context, q config.S3SQS, o config.Organization, p *pip
 		// The role may be assumable later (its trust policy being
 		// fixed): the source reports it and tries again; serve runs on.
 		log.Error("s3sqs: the buckets to read are not known yet; tried again at each poll", "queue", q.QueueURL, "role", src.Role, "err", err)
-		src.Resolve = func(ctx context.Context) ([]string, error) { return trailBuckets(ctx, ct, q) }
+		src.Resolve = resolve
 	default:
 		return nil, fmt.Errorf("sources.s3sqs %s: %w", q.QueueURL, err)
 	}

@@ -22,6 +22,10 @@ import (
 	"github.com/parapet-sec/parapet/internal/org"
 )
 
+// Permissions are the calls Inputs makes, as IAM actions (s3:ListBucket
+// allows ListObjectsV2): the policy of the role given in Access.
+var Permissions = []string{"s3:GetObject", "s3:ListBucket"}
+
 // Is says whether a path names an S3 prefix.
 func Is(path string) bool { return strings.HasPrefix(path, "s3://") }
 

@@ -38,6 +38,13 @@ import (
 	"github.com/aws/smithy-go"
 )
 
+// Permissions are the calls a Source makes, as IAM actions: the policy
+// of the role it reads as (a central log-archive account's reader role
+// needs these on the queue and the buckets' objects, and kms:Decrypt on
+// the buckets' key where they are encrypted with SSE-KMS). The trails'
+// buckets are looked up with cloudtrail:DescribeTrails.
+var Permissions = []string{"s3:GetObject", "sqs:DeleteMessage", "sqs:ReceiveMessage"}
+
 // Submitter spools an object once per version (pipeline.SubmitOnce).
 type Submitter interface {
 	SubmitOnce(ctx context.Context, source, key, version string, body []byte) (bool, error)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -222,5 +224,25 @@ func TestForeignBucketNotRead(t *testing.T) {
 	left, _ := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qu.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
 	if left.Attributes["ApproximateNumberOfMessages"] != "0" || left.Attributes["ApproximateNumberOfMessagesNotVisible"] != "0" {
 		t.Errorf("forged messages left on the queue: %v", left.Attributes)
+	}
+}
+
+// Permissions lists exactly the calls the source makes (read from its
+// code): the reader role's policy in the README is made of them.
+func TestPermissionsMatchSource(t *testing.T) {
+	src, err := os.ReadFile("s3sqs.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`s\.(SQS|S3)\.([A-Z]\w+)\(`).FindAllStringSubmatch(string(src), -1) {
+		a := strings.ToLower(m[1]) + ":" + m[2]
+		if !slices.Contains(got, a) {
+			got = append(got, a)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, Permissions) {
+		t.Errorf("the source calls %v, Permissions = %v", got, Permissions)
 	}
 }
