@@ -216,8 +216,8 @@ type SecurityHub struct {
 
 // S3SQS is a queue announcing objects delivered to S3 (CloudTrail, flow
 // logs): S3 notifications direct or through SNS, EventBridge, or
-// CloudTrail's SNS notifications; an AWS Security Lake subscriber's queue
-// too (its objects are OCSF Parquet). Credentials: the standard chain, or
+// CloudTrail's SNS notifications; a queue announcing a Security Lake
+// bucket's objects too (OCSF Parquet). Credentials: the standard chain, or
 // a role assumed from it where the queue and buckets live in another
 // account (a central log-archive account).
 type S3SQS struct {
