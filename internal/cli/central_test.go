@@ -455,6 +455,25 @@ func TestCentralLogArchive(t *testing.T) {
 		}
 	})
 
+	t.Run("serve with a wrong external id and a trail not found", func(t *testing.T) {
+		// The allow-list cannot be made (the trail is neither serve's nor
+		// readable through the role): serve starts, says so, and the
+		// source tries again at each poll.
+		url, logb, stop := serveLogged(t, "--data", t.TempDir(), "--config", centralConfig(t, queueURL, "trails: [lost-trail]", "role_arn: "+roleARN, "external_id: not-"+logExternal))
+		line := waitLog(t, logb, 1, "the buckets to read are not known yet", "role="+roleARN, "trail lost-trail: not found")
+		if !strings.Contains(line, "AccessDenied") {
+			t.Errorf("the error does not say the role was refused: %s", line)
+		}
+		waitLog(t, logb, 1, "s3sqs poll failed", "cannot assume role "+roleARN)
+		if code, _ := call(t, "GET", url+"/metrics", "", "", nil); code != http.StatusOK {
+			t.Errorf("serve does not answer: %d", code)
+		}
+		stop()
+		if v, f := queueDepth(t, q, queueURL); v != "2" || f != "0" {
+			t.Errorf("queue holds %s visible, %s in flight; want both messages untouched", v, f)
+		}
+	})
+
 	t.Run("serve with the role", func(t *testing.T) {
 		data := t.TempDir()
 		// The organization trail is the management account's (serve's own
