@@ -60,7 +60,12 @@ type accountProxy struct {
 	keys     map[string]string // access key id → account
 	owners   map[string]string // bucket → account
 	sessions []string          // RoleSessionName of every AssumeRole
+	// expireIn, when set, makes the credentials AssumeRole returns
+	// expire that long after they are issued.
+	expireIn time.Duration
 }
+
+var expiration = regexp.MustCompile(`<Expiration>[^<]*</Expiration>`)
 
 var credentialKey = regexp.MustCompile(`Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/`)
 
@@ -133,11 +138,14 @@ func (px *accountProxy) serve(w http.ResponseWriter, r *http.Request) {
 		var ar struct {
 			Key string `xml:"AssumeRoleResult>Credentials>AccessKeyId"`
 		}
+		px.mu.Lock()
 		if xml.Unmarshal(out, &ar) == nil && ar.Key != "" {
-			px.mu.Lock()
 			px.keys[ar.Key] = assumed
-			px.mu.Unlock()
 		}
+		if px.expireIn > 0 {
+			out = expiration.ReplaceAll(out, []byte("<Expiration>"+time.Now().Add(px.expireIn).UTC().Format(time.RFC3339)+"</Expiration>"))
+		}
+		px.mu.Unlock()
 	}
 	for k, v := range resp.Header {
 		if k != "Content-Length" {
@@ -514,10 +522,49 @@ func TestCentralLogArchive(t *testing.T) {
 		px.mu.Lock()
 		sessions := slices.Clone(px.sessions)
 		px.mu.Unlock()
-		if !slices.Contains(sessions, "parapet-s3sqs-org-logs-notify") {
-			t.Errorf("role sessions %q: want serve's, named for its queue", sessions)
+		// One session served the queue and both buckets: the credentials
+		// are cached, not assumed again for each call.
+		if n := countOf(sessions, serveSession); n != 1 {
+			t.Errorf("serve assumed the role %d times (sessions %q), want once, named for its queue", n, sessions)
 		}
 	})
+
+	t.Run("serve renews credentials before they expire", func(t *testing.T) {
+		// Credentials that expire in 4 minutes are inside the 5-minute
+		// window: each poll assumes the role again.
+		px.mu.Lock()
+		px.expireIn, px.sessions = 4*time.Minute, nil
+		px.mu.Unlock()
+		defer func() { px.mu.Lock(); px.expireIn = 0; px.mu.Unlock() }()
+		_, logb, stop := serveLogged(t, "--data", t.TempDir(), "--config", centralConfig(t, queueURL, buckets, "role_arn: "+roleARN, "external_id: "+logExternal))
+		defer stop()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			px.mu.Lock()
+			n := countOf(px.sessions, serveSession)
+			px.mu.Unlock()
+			if n >= 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the role was assumed %d times, want again at each poll:\n%s", n, logb.String())
+			}
+		}
+		if strings.Contains(logb.String(), "s3sqs poll failed") {
+			t.Errorf("a poll failed while renewing:\n%s", logb.String())
+		}
+	})
+}
+
+const serveSession = "parapet-s3sqs-org-logs-notify"
+
+func countOf(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }
 
 var eventsOnly = regexp.MustCompile(`(?m)^parapet_events_total(?:\{[^}]*\})? ([0-9.e+]+)$`)
