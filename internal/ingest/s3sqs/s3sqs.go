@@ -64,7 +64,7 @@ type Source struct {
 	// another bucket is reported and not read.
 	Buckets []string
 	// Resolve, when Buckets is empty, gives the allow-list (the buckets
-	// of trails, read through Role); it is called again on the next poll
+	// of trails); it is called again on the next poll
 	// until it succeeds.
 	Resolve func(ctx context.Context) ([]string, error)
 	// Role is the role the clients' credentials assume (its ARN; ""
