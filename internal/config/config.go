@@ -144,11 +144,12 @@ type Correlate struct {
 
 // Respond configures playbooks.
 type Respond struct {
-	Playbooks        []string `yaml:"playbooks" json:"playbooks" doc:"folders of playbooks to add"`
-	BuiltinPlaybooks *bool    `yaml:"builtin_playbooks" json:"builtin_playbooks" doc:"enable the builtin playbooks (default true)"`
-	DryRun           bool     `yaml:"dry_run" json:"dry_run" doc:"plan actions, never make them"`
-	Protect          []string `yaml:"protect" json:"protect" doc:"resources no playbook touches (names, ids or ARNs, * and ? allowed)"`
-	Baselines        string   `yaml:"baselines" json:"baselines" doc:"a folder of approved bucket policies (BUCKET.json) that s3.revert_bucket_policy restores first"`
+	Playbooks        []string  `yaml:"playbooks" json:"playbooks" doc:"folders of playbooks to add"`
+	BuiltinPlaybooks *bool     `yaml:"builtin_playbooks" json:"builtin_playbooks" doc:"enable the builtin playbooks (default true)"`
+	DryRun           bool      `yaml:"dry_run" json:"dry_run" doc:"plan actions, never make them"`
+	Protect          []string  `yaml:"protect" json:"protect" doc:"resources no playbook touches (names, ids or ARNs, * and ? allowed)"`
+	ProtectAccounts  OrgFilter `yaml:"protect_accounts" json:"protect_accounts" doc:"accounts no playbook changes a resource in (ids, OUs, tags: any entry; OUs and tags through the organization's inventory)"`
+	Baselines        string    `yaml:"baselines" json:"baselines" doc:"a folder of approved bucket policies (BUCKET.json) that s3.revert_bucket_policy restores first"`
 }
 
 // Intel lists threat-intelligence indicator files.
@@ -620,6 +621,7 @@ func (c *Config) check(root *yaml.Node) Errors {
 	}
 	c.Lake.check(bad)
 	c.Organization.check(bad)
+	checkFilter("respond.protect_accounts", c.Respond.ProtectAccounts, bad)
 	return errs
 }
 
