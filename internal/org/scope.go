@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Scope says which accounts a playbook, an approval rule, a protection, a
@@ -161,4 +163,35 @@ func (s Scope) String() string {
 		out += " exclude(" + ex + ")"
 	}
 	return out
+}
+
+// UnmarshalYAML reads a scope strictly: a misspelt key is an error, not
+// a scope that silently covers every account.
+func (s *Scope) UnmarshalYAML(n *yaml.Node) error {
+	if err := knownKeys(n, "accounts", "ous", "tags", "exclude"); err != nil {
+		return err
+	}
+	type plain Scope
+	return n.Decode((*plain)(s))
+}
+
+// UnmarshalYAML reads the exclusions strictly.
+func (s *ScopeExclude) UnmarshalYAML(n *yaml.Node) error {
+	if err := knownKeys(n, "accounts", "ous", "tags"); err != nil {
+		return err
+	}
+	type plain ScopeExclude
+	return n.Decode((*plain)(s))
+}
+
+func knownKeys(n *yaml.Node, keys ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a scope is a mapping (keys: %s)", n.Line, strings.Join(keys, ", "))
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; !slices.Contains(keys, k) {
+			return fmt.Errorf("line %d: scope: unknown key %q (keys: %s)", n.Content[i].Line, k, strings.Join(keys, ", "))
+		}
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package org
 import (
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestScopeMatches(t *testing.T) {
@@ -78,5 +80,18 @@ func TestScopeCoversAndString(t *testing.T) {
 	errs := Scope{Accounts: []string{"12"}, Exclude: ScopeExclude{Tags: []string{"=x"}}}.Validate()
 	if len(errs) != 2 || !strings.Contains(errs[0].Error(), `"12"`) || !strings.HasPrefix(errs[1].Error(), "exclude.tags") {
 		t.Errorf("Validate = %v, want the bad id and the exclude tag", errs)
+	}
+}
+
+func TestScopeYAML(t *testing.T) {
+	var s Scope
+	if err := yaml.Unmarshal([]byte("ous: [Sandbox]\nexclude: {tags: [tier=critical]}\n"), &s); err != nil || s.String() != "ous=Sandbox exclude(tags=tier=critical)" {
+		t.Errorf("Unmarshal = %v, %v", s, err)
+	}
+	for _, bad := range []string{"ou: [Sandbox]\n", "exclude: {account: ['111111111111']}\n", "[Sandbox]\n"} {
+		var s Scope
+		if err := yaml.Unmarshal([]byte(bad), &s); err == nil {
+			t.Errorf("Unmarshal(%q) = %v, want an error", bad, s)
+		}
 	}
 }
