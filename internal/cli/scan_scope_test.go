@@ -63,7 +63,9 @@ func TestScanAWSOrgCheckScopes(t *testing.T) {
 	if s := by[f.Production[0]]; s == nil || s.s3 == 0 || s.s3Failed != 0 {
 		t.Errorf("production account %s: %+v, want S3 results, none failing (suppressed by tag)", f.Production[0], s)
 	}
-	if !slices.ContainsFunc(rep.Suppressed, func(r scanResult) bool { return r.Resource.Account == f.Production[0] && strings.Contains(r.Reason, "reviewed elsewhere") }) {
+	if !slices.ContainsFunc(rep.Suppressed, func(r scanResult) bool {
+		return r.Resource.Account == f.Production[0] && strings.Contains(r.Reason, "reviewed elsewhere")
+	}) {
 		t.Errorf("no S3 failure of %s suppressed by the tag-scoped entry", f.Production[0])
 	}
 	if out, _, code := run(t, "", "scan", "aws", "--org", "--role", orgtest.Role, "--check-scopes", `[{"scope": {"ou": ["Sandbox"]}, "disable": ["X"]}]`); code != ExitUsage || out != "" {
