@@ -822,9 +822,12 @@ func (sf *scanFlags) selections() ([]check.Selection, error) {
 	return sels, nil
 }
 
-// checkFramework rejects an unknown --framework before anything is
-// read or called.
+// checkFramework rejects an unknown --framework (and bad --check-scopes)
+// before anything is read or called.
 func (sf *scanFlags) checkFramework(*cobra.Command, []string) error {
+	if _, err := sf.selections(); err != nil {
+		return err
+	}
 	if sf.fw == "" || slices.Contains(framework.IDs(loadFrameworks()), sf.fw) {
 		return nil
 	}
