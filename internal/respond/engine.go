@@ -557,10 +557,11 @@ func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[stri
 
 // retroNeedsApproval: a finding made over history (retro) waits for a
 // person unless the playbook says approval.required: false — its events
-// may be weeks old, and the resource may have changed since.
+// may be weeks old, and the resource may have changed since. approval.auto_in
+// does not lift it.
 func retroNeedsApproval(p *Playbook, f *Finding) bool {
 	retro, _ := f.Doc["retro"].(bool)
-	return retro && p.Approval.Required == nil
+	return retro && (p.Approval.Required == nil || *p.Approval.Required)
 }
 
 func callsDetail(calls []Call) []any {

@@ -62,7 +62,7 @@ type ApprovalPolicy struct {
 	Timeout   string   `yaml:"timeout" json:"timeout,omitempty"`       // default 4h
 	OnTimeout string   `yaml:"on_timeout" json:"on_timeout,omitempty"` // deny (default) or approve
 	// AutoIn: findings in these accounts run without approval, whatever
-	// required and mode say; RequiredIn: findings in these accounts wait
+	// required and mode say (not a retro finding: see retroNeedsApproval); RequiredIn: findings in these accounts wait
 	// for approval, whatever required, mode and auto_in say.
 	AutoIn     *org.Scope `yaml:"auto_in" json:"auto_in,omitempty"`
 	RequiredIn *org.Scope `yaml:"required_in" json:"required_in,omitempty"`

@@ -81,6 +81,17 @@ func TestScopedPlaybook(t *testing.T) {
 		})
 	}
 
+	// A retro finding (made over history) in the sandbox still waits:
+	// auto_in does not lift the retro rule.
+	f.calls = nil
+	retro := inAccount("f-retro", "111111111111", "t-retro")
+	retro.Doc["retro"] = true
+	required := true
+	e.Playbooks[0].Approval.Required = &required
+	if rs, err := e.Handle(ctx, retro); err != nil || len(rs) != 1 || rs[0].Status != "pending-approval" || len(f.calls) != 0 {
+		t.Errorf("retro finding in the sandbox: %+v, %v, calls %v; want it pending approval", rs, err, f.calls)
+	}
+
 	// A protected account: in the playbook's scope by id, refused without
 	// asking for approval, in the run and the audit trail.
 	e.Playbooks[0].Scope.Accounts = append(e.Playbooks[0].Scope.Accounts, "333333333333")
