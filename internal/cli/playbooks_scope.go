@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
@@ -86,11 +85,14 @@ func writeScopes(w io.Writer, pbs []*respond.Playbook, accounts []org.Account, p
 			case p.NeedsApprovalIn(a.ID, r):
 				what = "approval"
 			}
-			name := strings.TrimSpace(a.Name + " (" + a.OU + ")")
-			if a.OU == "" {
-				name = a.Name
+			label := a.ID
+			if a.Name != "" {
+				label += " " + a.Name
 			}
-			fmt.Fprintf(w, "  %s %s: %s\n", a.ID, name, what)
+			if a.OU != "" {
+				label += " (" + a.OU + ")"
+			}
+			fmt.Fprintf(w, "  %s: %s\n", label, what)
 		}
 		if n == 0 {
 			fmt.Fprintf(w, "  no account of the %d listed\n", len(accounts))
