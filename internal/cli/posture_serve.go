@@ -82,6 +82,12 @@ func (p *postureScanner) targets() [][]string {
 		}
 		out = append(out, args)
 	}
+	if len(p.cfg.CheckScopes) > 0 {
+		b, _ := json.Marshal(p.cfg.CheckScopes)
+		for i := range out {
+			out[i] = append(out[i], "--check-scopes", string(b))
+		}
+	}
 	return out
 }
 

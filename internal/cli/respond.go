@@ -505,13 +505,19 @@ func newIAMPolicy(io IO) *cobra.Command {
 
 func newPlaybooks(io IO) *cobra.Command {
 	var ruleDirs []string
+	var cfgFile string
 	cmd := &cobra.Command{Use: "playbooks", Short: "Lint playbooks, list actions, print the playbook schema"}
 	lint := &cobra.Command{
 		Use: "lint [DIR...]", Short: "Validate playbooks (the builtin ones when no DIR is given) and prove them on the rules' examples",
 		Long: `Validate playbooks (schema, CEL, actions, parameters, secret references), then prove each one
 on the findings the rules' matching examples produce (the builtin pack, and --rules): for every
 example finding a playbook's trigger selects, every step's templates must render and every parameter
-must be valid. A builtin playbook that no example finding triggers is a problem too.`,
+must be valid. A builtin playbook that no example finding triggers is a problem too.
+
+Each playbook's scope (the accounts whose findings trigger it) and approval by scope is printed;
+with --config naming serve's configuration with an organization: section, the scope is resolved
+to the accounts it covers (listed through Organizations, else organization.accounts), each marked
+auto, approval or protected (respond.protect_accounts).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg := registry(&awsaction.Clients{})
 			pbs, errs := loadPlaybooks(reg, args, len(args) > 0)
@@ -561,6 +567,15 @@ must be valid. A builtin playbook that no example finding triggers is a problem 
 					fmt.Fprintf(io.Out, "%s: not proven (no rule example produces a finding its trigger selects; add its rules with --rules)\n", p.File)
 				}
 			}
+			c, err := config.Load(cfgFile)
+			if err != nil {
+				return usagef("--config: %v", err)
+			}
+			accounts, err := lintAccounts(cmd.Context(), c)
+			if err != nil {
+				fmt.Fprintf(io.Out, "organization: accounts not listed, scopes not resolved: %v\n", err)
+			}
+			writeScopes(io.Out, pbs, accounts, protectScope(c))
 			fmt.Fprintf(io.Out, "playbooks: %d valid, %d proven on %d example findings, %d problems\n", len(pbs), proven, len(findings), problems)
 			if problems > 0 {
 				return &ExitError{Code: ExitFailure}
@@ -568,6 +583,7 @@ must be valid. A builtin playbook that no example finding triggers is a problem 
 			return nil
 		},
 	}
+	lint.Flags().StringVar(&cfgFile, "config", "", "serve's configuration: its organization and respond.protect_accounts resolve the playbooks' scopes to accounts")
 	lint.Flags().StringArrayVar(&ruleDirs, "rules", nil, "a directory of rules (with examples) whose findings the playbooks are proven on, besides the builtin pack")
 	actions := &cobra.Command{
 		Use: "actions", Short: "List the actions playbooks can use, with their parameters and IAM permissions", Args: noArgs,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/iampolicy"
@@ -739,6 +740,8 @@ type scanFlags struct {
 	events             []string       // CloudTrail logs whose write calls explain failing resources (scan config, scan aws)
 	changes            *changes.Index // built from events
 	badEvents          int            // event inputs that could not be read
+	checkScopes        string         // --check-scopes: check selections by account scope
+	accounts           org.Resolver   // the organization's accounts (scan aws --org), for scopes
 }
 
 // registerEvents adds --events (scan config, scan aws).
@@ -791,11 +794,40 @@ func (sf *scanFlags) register(fs interface {
 	fs.StringArrayVar(&sf.suppressions, "suppressions", nil, "a suppression file (YAML: check, resource glob, reason, expires; repeatable)")
 	fs.StringVar(&sf.baseline, "baseline", "", "a baseline (--write-baseline): report each failure as new or still failing, list what was fixed; --fail-on counts only new failures")
 	fs.StringVar(&sf.write, "write-baseline", "", "write this scan's failures (their fingerprints) to FILE, for --baseline")
+	fs.StringVar(&sf.checkScopes, "check-scopes", "", "checks turned off per account scope: a YAML file (or inline JSON) listing {scope: {accounts, ous, tags, exclude}, disable: [check ids, globs, framework ids], only: […]}, as posture.check_scopes")
 }
 
-// checkFramework rejects an unknown --framework before anything is
-// read or called.
+// selections reads --check-scopes.
+func (sf *scanFlags) selections() ([]check.Selection, error) {
+	if sf.checkScopes == "" {
+		return nil, nil
+	}
+	data, where := []byte(sf.checkScopes), "--check-scopes"
+	if !strings.HasPrefix(strings.TrimSpace(sf.checkScopes), "[") {
+		b, err := os.ReadFile(sf.checkScopes)
+		if err != nil {
+			return nil, usagef("--check-scopes: %v", err)
+		}
+		data, where = b, sf.checkScopes
+	}
+	var sels []check.Selection
+	if err := yaml.Unmarshal(data, &sels); err != nil {
+		return nil, usagef("%s: %v", where, err)
+	}
+	for i, s := range sels {
+		if err := s.Validate(); err != nil {
+			return nil, usagef("%s: entry %d: %v", where, i+1, err)
+		}
+	}
+	return sels, nil
+}
+
+// checkFramework rejects an unknown --framework (and bad --check-scopes)
+// before anything is read or called.
 func (sf *scanFlags) checkFramework(*cobra.Command, []string) error {
+	if _, err := sf.selections(); err != nil {
+		return err
+	}
 	if sf.fw == "" || slices.Contains(framework.IDs(loadFrameworks()), sf.fw) {
 		return nil
 	}
@@ -816,6 +848,10 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	default:
 		return usagef("--format: want table, json, sarif, ocsf or html")
 	}
+	sels, err := sf.selections()
+	if err != nil {
+		return err
+	}
 	var sups []*check.Suppression
 	for _, f := range sf.suppressions {
 		s, errs := check.LoadSuppressions(f)
@@ -834,7 +870,8 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	// Modules called by other modules were also scanned as roots:
 	// keep one result per check, resource type and location.
 	results = dedupe(results)
-	for _, w := range check.ApplySuppressions(results, sups, start) {
+	results = check.Select(results, sels, sf.accounts)
+	for _, w := range check.ApplySuppressionsIn(results, sups, start, sf.accounts) {
 		fmt.Fprintf(io.Err, "parapet: %s\n", w)
 	}
 	for i := range results {
@@ -969,6 +1006,9 @@ scanned" (exit 3). parapet deploy roles generates the roles.`,
 				return err
 			}
 			res, all, notices, err := of.inventory(ctx, opt, start)
+			if of.accounts != nil {
+				sf.accounts = org.Static(of.accounts)
+			}
 			if err != nil {
 				return err
 			}

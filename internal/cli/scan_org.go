@@ -25,8 +25,9 @@ type orgFlags struct {
 	cfg         pconfig.Organization
 	ous, exOUs  []string
 	tags        []string
-	orgJSON     string // serve's organization section, as JSON
-	concurrency *int   // --concurrency: accounts at once with --org
+	orgJSON     string        // serve's organization section, as JSON
+	concurrency *int          // --concurrency: accounts at once with --org
+	accounts    []org.Account // every account listed (for scopes), after inventory
 }
 
 func (of *orgFlags) register(fs *pflag.FlagSet, concurrency *int) {
@@ -107,6 +108,7 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("organization: %w (list the accounts under organization.accounts where Organizations cannot be read)", err)
 	}
+	of.accounts = all
 	accounts := org.Select(all, include, exclude)
 	if len(accounts) == 0 {
 		return nil, nil, nil, fmt.Errorf("organization: none of its %d accounts is included", len(all))
@@ -185,7 +187,7 @@ func (p *postureScanner) watchOrg(ctx context.Context) {
 func postureTarget(args []string) string {
 	var kept []string
 	for i := 1; i < len(args); i++ {
-		if args[i] == "--org-config" {
+		if args[i] == "--org-config" || args[i] == "--check-scopes" {
 			i++
 			continue
 		}

@@ -103,7 +103,10 @@ func TestPostureServeOrg(t *testing.T) {
 	}
 	defer db.Close()
 	oc := config.Organization{Role: orgtest.Role, ExternalID: "ext-secret-1", Concurrency: 2, Include: config.OrgFilter{OUs: []string{"Root/Sandbox"}}}
-	p := &postureScanner{cfg: config.Posture{AWS: config.PostureAWS{Enabled: true}}, org: oc, db: db, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1)}
+	// S3 checks off in the accounts tagged env=sandbox: a tag only the
+	// organization's inventory knows.
+	scopes := []config.CheckScope{{Scope: config.Scope{Tags: []string{"env=sandbox"}}, Disable: []string{"PARAPET-S3-*"}}}
+	p := &postureScanner{cfg: config.Posture{AWS: config.PostureAWS{Enabled: true}, CheckScopes: scopes}, org: oc, db: db, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1)}
 	p.scanAll(ctx)
 	var stored string
 	if err := db.QueryRowContext(ctx, `SELECT body FROM posture_runs ORDER BY id DESC LIMIT 1`).Scan(&stored); err != nil {
@@ -116,6 +119,9 @@ func TestPostureServeOrg(t *testing.T) {
 	got := map[string]string{}
 	for _, r := range rep.Results {
 		got[r.Resource.Account] = r.Resource.OU
+		if strings.HasPrefix(r.CheckID, "PARAPET-S3-") {
+			t.Errorf("%s on %s in %s: S3 checks are off in env=sandbox accounts (posture.check_scopes)", r.CheckID, r.Resource.Name, r.Resource.Account)
+		}
 	}
 	want := map[string]string{f.Sandbox[0]: "Root/Sandbox", f.Sandbox[1]: "Root/Sandbox", f.Sandbox[2]: "Root/Sandbox"}
 	var target string

@@ -474,13 +474,23 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 		return nil, nil, err
 	}
 	resp.FourEyes = c.Auth.FourEyes
+	resp.ProtectAccounts = protectScope(c)
+	inv, stopInv := watchInventory(ctx, c.Organization, log)
+	closers = append(closers, stopInv)
+	if inv != nil {
+		resp.Accounts = inv.Resolve
+	}
 	// A dry run's calls are kept in its playbook run and the audit trail;
 	// printed for every finding they would only flood the log.
 	resp.Out = nil
 	p.Respond = resp
 	closers = append(closers, closeResp)
 	if err := p.Start(ctx); err != nil {
+		stopInv()
 		return nil, nil, err
+	}
+	for _, s := range p.Suppressions() {
+		s.Accounts = resp.Accounts // before any finding is evaluated
 	}
 	return p, func() {
 		for _, f := range closers {

@@ -144,11 +144,12 @@ type Correlate struct {
 
 // Respond configures playbooks.
 type Respond struct {
-	Playbooks        []string `yaml:"playbooks" json:"playbooks" doc:"folders of playbooks to add"`
-	BuiltinPlaybooks *bool    `yaml:"builtin_playbooks" json:"builtin_playbooks" doc:"enable the builtin playbooks (default true)"`
-	DryRun           bool     `yaml:"dry_run" json:"dry_run" doc:"plan actions, never make them"`
-	Protect          []string `yaml:"protect" json:"protect" doc:"resources no playbook touches (names, ids or ARNs, * and ? allowed)"`
-	Baselines        string   `yaml:"baselines" json:"baselines" doc:"a folder of approved bucket policies (BUCKET.json) that s3.revert_bucket_policy restores first"`
+	Playbooks        []string  `yaml:"playbooks" json:"playbooks" doc:"folders of playbooks to add"`
+	BuiltinPlaybooks *bool     `yaml:"builtin_playbooks" json:"builtin_playbooks" doc:"enable the builtin playbooks (default true)"`
+	DryRun           bool      `yaml:"dry_run" json:"dry_run" doc:"plan actions, never make them"`
+	Protect          []string  `yaml:"protect" json:"protect" doc:"resources no playbook touches (names, ids or ARNs, * and ? allowed)"`
+	ProtectAccounts  OrgFilter `yaml:"protect_accounts" json:"protect_accounts" doc:"accounts no playbook changes a resource in (ids, OUs, tags: any entry; OUs and tags through the organization's inventory)"`
+	Baselines        string    `yaml:"baselines" json:"baselines" doc:"a folder of approved bucket policies (BUCKET.json) that s3.revert_bucket_policy restores first"`
 }
 
 // Intel lists threat-intelligence indicator files.
@@ -176,6 +177,24 @@ type Posture struct {
 	IaC      []string   `yaml:"iac" json:"iac" doc:"Terraform / CloudFormation folders or plan files to scan"`
 	Config   []string   `yaml:"config" json:"config" doc:"AWS Config snapshot files to scan"`
 	AWS      PostureAWS `yaml:"aws" json:"aws"`
+	// CheckScopes turn checks off (or limit them) per account scope.
+	CheckScopes []CheckScope `yaml:"check_scopes" json:"check_scopes,omitempty"`
+}
+
+// CheckScope turns checks off, or limits them, in the accounts of a scope.
+type CheckScope struct {
+	Scope   Scope    `yaml:"scope" json:"scope"`
+	Disable []string `yaml:"disable" json:"disable,omitempty" doc:"check ids (globs: PARAPET-S3-00*) or framework ids not run in the scope's accounts"`
+	Only    []string `yaml:"only" json:"only,omitempty" doc:"or: only these checks (ids, globs, framework ids) run there"`
+}
+
+// Scope selects accounts: any entry of accounts, ous or tags (all
+// accounts when the three are empty), and no entry of exclude.
+type Scope struct {
+	Accounts []string  `yaml:"accounts" json:"accounts,omitempty" doc:"account ids"`
+	OUs      []string  `yaml:"ous" json:"ous,omitempty" doc:"OU paths (Root/Workloads/Sandbox, sub-OUs included) or OU names (Sandbox)"`
+	Tags     []string  `yaml:"tags" json:"tags,omitempty" doc:"account tags as key=value (key=*: any value)"`
+	Exclude  OrgFilter `yaml:"exclude" json:"exclude" doc:"never accounts matching any entry"`
 }
 
 // PostureAWS scans the live account.
@@ -665,6 +684,15 @@ func (c *Config) check(root *yaml.Node) Errors {
 	}
 	c.Lake.check(bad)
 	c.Organization.check(bad)
+	checkFilter("respond.protect_accounts", c.Respond.ProtectAccounts, bad)
+	for i, cs := range c.Posture.CheckScopes {
+		at := fmt.Sprintf("posture.check_scopes.%d", i)
+		checkFilter(at+".scope", OrgFilter{Accounts: cs.Scope.Accounts, OUs: cs.Scope.OUs, Tags: cs.Scope.Tags}, bad)
+		checkFilter(at+".scope.exclude", cs.Scope.Exclude, bad)
+		if len(cs.Disable)+len(cs.Only) == 0 {
+			bad(at, "want disable or only")
+		}
+	}
 	return errs
 }
 

@@ -35,6 +35,20 @@ type OrgFilter struct {
 	Tags     []string `yaml:"tags" json:"tags" doc:"account tags as key=value (key=* or key: any value)"`
 }
 
+// checkFilter reports a filter's bad account ids and tags.
+func checkFilter(path string, f OrgFilter, bad func(path, format string, args ...any)) {
+	for _, id := range f.Accounts {
+		if !accountID.MatchString(id) {
+			bad(path+".accounts", "%q is not a 12-digit account id", id)
+		}
+	}
+	for _, t := range f.Tags {
+		if k, _, _ := strings.Cut(t, "="); strings.TrimSpace(k) == "" {
+			bad(path+".tags", "%q: want key=value", t)
+		}
+	}
+}
+
 // Enabled says whether an organization is configured.
 func (o Organization) Enabled() bool { return o.Role != "" }
 
@@ -62,21 +76,8 @@ func (o *Organization) check(bad func(path, format string, args ...any)) {
 			bad("organization.accounts", "entry %d: %q is not a 12-digit account id", i+1, a.ID)
 		}
 	}
-	for _, f := range []struct {
-		path string
-		f    OrgFilter
-	}{{"organization.include", o.Include}, {"organization.exclude", o.Exclude}} {
-		for _, id := range f.f.Accounts {
-			if !accountID.MatchString(id) {
-				bad(f.path+".accounts", "%q is not a 12-digit account id", id)
-			}
-		}
-		for _, t := range f.f.Tags {
-			if k, _, _ := strings.Cut(t, "="); strings.TrimSpace(k) == "" {
-				bad(f.path+".tags", "%q: want key=value", t)
-			}
-		}
-	}
+	checkFilter("organization.include", o.Include, bad)
+	checkFilter("organization.exclude", o.Exclude, bad)
 	if o.Concurrency < 0 {
 		bad("organization.concurrency", "want a positive number")
 	}

@@ -11,6 +11,8 @@ import (
 	"cel.dev/cel-go/checker"
 	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
+
+	"github.com/parapet-sec/parapet/internal/org"
 )
 
 // Suppression is a pattern of findings declared false positives: a CEL
@@ -24,7 +26,12 @@ type Suppression struct {
 	CreatedBy string    `json:"created_by"`
 	Created   time.Time `json:"created"`
 	Expires   time.Time `json:"expires"`
-	prg       cel.Program
+	// Scope, when set, narrows the suppression to findings of these
+	// accounts (finding.cloud.account), OUs and tags, resolved through
+	// Accounts; with no Accounts only account ids match (see org.Scope).
+	Scope    *org.Scope   `json:"scope,omitempty"`
+	Accounts org.Resolver `json:"-"`
+	prg      cel.Program
 }
 
 var suppressEnv = func() *cel.Env {
@@ -58,6 +65,11 @@ const (
 func (s *Suppression) Compile(now time.Time) error {
 	if strings.TrimSpace(s.Reason) == "" {
 		return errors.New("a suppression needs a reason")
+	}
+	if s.Scope != nil {
+		if errs := s.Scope.Validate(); len(errs) > 0 {
+			return fmt.Errorf("scope: %w", errors.Join(errs...))
+		}
 	}
 	if !s.Expires.After(now) {
 		return errors.New("a suppression needs an expiry in the future")
@@ -96,6 +108,13 @@ func (s *Suppression) Compile(now time.Time) error {
 func (s *Suppression) Matches(doc map[string]any, t time.Time) bool {
 	if s.prg == nil || !t.Before(s.Expires) {
 		return false
+	}
+	if s.Scope != nil {
+		c, _ := doc["cloud"].(map[string]any)
+		account, _ := c["account"].(string)
+		if !s.Scope.Matches(account, s.Accounts) {
+			return false
+		}
 	}
 	v, _, err := s.prg.Eval(map[string]any{"finding": doc})
 	return err == nil && v.Value() == true

@@ -167,7 +167,9 @@ func TestOrganizationOnEmulator(t *testing.T) {
 func TestWatcherPoll(t *testing.T) {
 	f := orgtest.New(t)
 	ctx := context.Background()
-	w := &Watcher{Base: f.Cfg, Include: Filter{OUs: []string{"Sandbox"}}}
+	inv := &Inventory{}
+	w := &Watcher{Base: f.Cfg, Include: Filter{OUs: []string{"Sandbox"}}, Inventory: inv}
+	sandboxScope := Scope{OUs: []string{"Sandbox"}}
 	if got, ch, err := w.Poll(ctx); err != nil || !ch || len(got) != 3 {
 		t.Fatalf("first Poll = %d accounts, changed %v, %v; want 3, true", len(got), ch, err)
 	}
@@ -181,6 +183,10 @@ func TestWatcherPoll(t *testing.T) {
 	}
 	if _, ch, err := w.Poll(ctx); err != nil || ch {
 		t.Errorf("Poll after an account joined the root: changed %v, %v; want no change (not in Sandbox)", ch, err)
+	}
+	late := aws.ToString(ca.CreateAccountStatus.AccountId)
+	if a, ok := inv.Resolve(late); !ok || a.OU != "Root" || sandboxScope.Matches(late, inv.Resolve) {
+		t.Errorf("inventory after the account joined the root: %+v, %v; want it known, in Root, outside a Sandbox scope", a, ok)
 	}
 	roots, _ := oc.ListRoots(ctx, &organizations.ListRootsInput{})
 	ous, _ := oc.ListOrganizationalUnitsForParent(ctx, &organizations.ListOrganizationalUnitsForParentInput{ParentId: roots.Roots[0].Id})
@@ -196,5 +202,8 @@ func TestWatcherPoll(t *testing.T) {
 	got, ch, err := w.Poll(ctx)
 	if err != nil || !ch || len(got) != 4 {
 		t.Errorf("Poll after an account moved into Sandbox = %d accounts, changed %v, %v; want 4, true", len(got), ch, err)
+	}
+	if !sandboxScope.Matches(late, inv.Resolve) || len(inv.Accounts()) != 8 {
+		t.Errorf("inventory after the move: a Sandbox scope does not cover %s (%d accounts)", late, len(inv.Accounts()))
 	}
 }

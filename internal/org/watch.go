@@ -3,6 +3,7 @@ package org
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,8 +17,11 @@ type Watcher struct {
 	Base             aws.Config
 	Static           []Account
 	Include, Exclude Filter
-	last             []Account
-	seen             bool
+	// Inventory, when set, is given every account each poll lists
+	// (included or not): what scopes resolve account ids through.
+	Inventory *Inventory
+	last      []Account
+	seen      bool
 }
 
 // Poll lists the accounts; changed is true on the first poll and whenever
@@ -26,6 +30,9 @@ func (w *Watcher) Poll(ctx context.Context) (accounts []Account, changed bool, e
 	all, err := Accounts(ctx, w.Base, w.Static)
 	if err != nil {
 		return nil, false, err
+	}
+	if w.Inventory != nil {
+		w.Inventory.Set(all)
 	}
 	sel := Select(all, w.Include, w.Exclude)
 	changed = !w.seen || !slices.EqualFunc(sel, w.last, func(a, b Account) bool { return a.ID == b.ID && a.OU == b.OU })
@@ -59,4 +66,38 @@ func (w *Watcher) Run(ctx context.Context, every time.Duration, changed func([]A
 			changed(accts)
 		}
 	}
+}
+
+// Inventory is the latest list of the organization's accounts, set by a
+// Watcher and read by scopes (Resolve); safe for concurrent use.
+type Inventory struct {
+	mu   sync.RWMutex
+	list []Account
+	byID map[string]Account
+}
+
+// Set replaces the list.
+func (in *Inventory) Set(accounts []Account) {
+	m := make(map[string]Account, len(accounts))
+	for _, a := range accounts {
+		m[a.ID] = a
+	}
+	in.mu.Lock()
+	in.list, in.byID = slices.Clone(accounts), m
+	in.mu.Unlock()
+}
+
+// Resolve is a Resolver over the latest list.
+func (in *Inventory) Resolve(id string) (Account, bool) {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	a, ok := in.byID[id]
+	return a, ok
+}
+
+// Accounts is the latest list.
+func (in *Inventory) Accounts() []Account {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	return slices.Clone(in.list)
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/parapet-sec/parapet/internal/audit"
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -31,6 +32,13 @@ type Finding struct {
 
 // ID is the finding's id.
 func (f *Finding) ID() string { s, _ := f.Doc["id"].(string); return s }
+
+// Account is the finding's cloud account (cloud.account), or "".
+func (f *Finding) Account() string {
+	c, _ := f.Doc["cloud"].(map[string]any)
+	s, _ := c["account"].(string)
+	return s
+}
 
 // ParseFinding reads one finding JSON line (with "record" when detect
 // wrote it with --records).
@@ -62,6 +70,14 @@ type Engine struct {
 	// Protect lists resources no playbook touches: names or ARNs, with *
 	// and ? wildcards.
 	Protect []string
+	// ProtectAccounts: no step acting on a cloud resource runs on a
+	// finding in these accounts (the zero Scope: none). A finding there
+	// does not wait for approval: its steps are refused.
+	ProtectAccounts org.Scope
+	// Accounts resolves a finding's account to its OU and tags for
+	// playbook scopes, approval scopes and ProtectAccounts (nil: no
+	// inventory; only scopes naming accounts by id match).
+	Accounts org.Resolver
 	// ActionRate is how many times an action may run per minute, and
 	// TargetRate how many actions may touch one resource per hour
 	// (defaults 60 and 10).
@@ -149,7 +165,7 @@ func (e *Engine) Handle(ctx context.Context, f *Finding) ([]Result, error) {
 	vars := e.vars(f)
 	var matched []*Playbook
 	for _, p := range e.Playbooks {
-		if !p.IsEnabled() {
+		if !p.IsEnabled() || !p.Scope.Matches(f.Account(), e.Accounts) {
 			continue
 		}
 		ok, err := p.selects(f, vars)
@@ -527,7 +543,11 @@ func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[stri
 		}
 		return res, nil
 	}
-	if p.NeedsApproval() || e.FourEyes && by != System || retroNeedsApproval(p, f) {
+	if e.protectedAccount(f.Account()) != "" {
+		// Nothing to approve: every step on a resource will be refused.
+		return e.execute(ctx, p, f.ID(), steps, res)
+	}
+	if p.NeedsApprovalIn(f.Account(), e.Accounts) || e.FourEyes && by != System || retroNeedsApproval(p, f) {
 		id, err := e.requestApproval(ctx, p, f, steps, by, res.RunID)
 		res.Status, res.ApprovalID = "pending-approval", id
 		return res, err
@@ -537,10 +557,11 @@ func (e *Engine) run(ctx context.Context, p *Playbook, f *Finding, vars map[stri
 
 // retroNeedsApproval: a finding made over history (retro) waits for a
 // person unless the playbook says approval.required: false — its events
-// may be weeks old, and the resource may have changed since.
+// may be weeks old, and the resource may have changed since. approval.auto_in
+// does not lift it.
 func retroNeedsApproval(p *Playbook, f *Finding) bool {
 	retro, _ := f.Doc["retro"].(bool)
-	return retro && p.Approval.Required == nil
+	return retro && (p.Approval.Required == nil || *p.Approval.Required)
 }
 
 func callsDetail(calls []Call) []any {
@@ -622,6 +643,12 @@ func (e *Engine) execute(ctx context.Context, p *Playbook, findingID string, ste
 		}
 		if reason := e.listed(a, s, nil); reason != "" {
 			if err := release(reason, nil); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if reason := e.protectedAccount(s.Account); reason != "" && !a.NoLiveState {
+			if err := release(reason, map[string]any{"protected_account": s.Account}); err != nil {
 				return res, err
 			}
 			continue
@@ -792,6 +819,21 @@ func (e *Engine) listed(a *Action, s plannedStep, live []string) string {
 		}
 	}
 	return ""
+}
+
+// protectedAccount says why account is protected (respond's
+// protect_accounts), or "".
+func (e *Engine) protectedAccount(account string) string {
+	if account == "" || e.ProtectAccounts.IsZero() || !e.ProtectAccounts.Matches(account, e.Accounts) {
+		return ""
+	}
+	name := account
+	if e.Accounts != nil {
+		if a, ok := e.Accounts(account); ok && (a.Name != "" || a.OU != "") {
+			name += " (" + strings.Trim(a.Name+", "+a.OU, ", ") + ")"
+		}
+	}
+	return "protected account " + name + " (configured: " + e.ProtectAccounts.String() + ")"
 }
 
 // unconfigured names a secret reference that cannot be read, or "".

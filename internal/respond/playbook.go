@@ -19,6 +19,8 @@ import (
 	"cel.dev/cel-go/cel"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/parapet-sec/parapet/internal/org"
 )
 
 // Modes.
@@ -39,7 +41,10 @@ type Playbook struct {
 	// which playbooks are otherwise not run on.
 	Informational bool           `yaml:"informational" json:"informational,omitempty"`
 	Approval      ApprovalPolicy `yaml:"approval" json:"approval,omitempty"`
-	Steps         []Step         `yaml:"steps" json:"steps"`
+	// Scope: the accounts whose findings trigger the playbook (default
+	// all); a finding outside it does not trigger it.
+	Scope org.Scope `yaml:"scope" json:"scope,omitzero"`
+	Steps []Step    `yaml:"steps" json:"steps"`
 	// Guardrails.
 	MaxFailures int    `yaml:"max_failures" json:"max_failures,omitempty"` // the circuit opens after this many failed steps in Window (default 3)
 	MaxTargets  int    `yaml:"max_targets" json:"max_targets,omitempty"`   // at most this many distinct resources touched in Window (default 20)
@@ -56,6 +61,11 @@ type ApprovalPolicy struct {
 	Approvers []string `yaml:"approvers" json:"approvers,omitempty"`
 	Timeout   string   `yaml:"timeout" json:"timeout,omitempty"`       // default 4h
 	OnTimeout string   `yaml:"on_timeout" json:"on_timeout,omitempty"` // deny (default) or approve
+	// AutoIn: findings in these accounts run without approval, whatever
+	// required and mode say (not a retro finding: see retroNeedsApproval); RequiredIn: findings in these accounts wait
+	// for approval, whatever required, mode and auto_in say.
+	AutoIn     *org.Scope `yaml:"auto_in" json:"auto_in,omitempty"`
+	RequiredIn *org.Scope `yaml:"required_in" json:"required_in,omitempty"`
 }
 
 // Step is one action call.
@@ -90,6 +100,19 @@ func (p *Playbook) NeedsApproval() bool {
 	return p.Mode == ModeApprove
 }
 
+// NeedsApprovalIn reports whether a finding in account waits for a
+// person: approval.required_in first, then approval.auto_in, then
+// NeedsApproval. r resolves the account's OU and tags (nil: none known).
+func (p *Playbook) NeedsApprovalIn(account string, r org.Resolver) bool {
+	if s := p.Approval.RequiredIn; s != nil && s.Matches(account, r) {
+		return true
+	}
+	if s := p.Approval.AutoIn; s != nil && s.Matches(account, r) {
+		return false
+	}
+	return p.NeedsApproval()
+}
+
 // Error is a playbook problem with its file.
 type Error struct {
 	File string
@@ -102,6 +125,19 @@ var schemaJSON = []byte(`{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://parapet.dev/schemas/playbook.json",
   "title": "Parapet playbook",
+  "$defs": {
+    "accounts": {"type": "object", "additionalProperties": false, "properties": {
+      "accounts": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{12}$"}},
+      "ous": {"type": "array", "items": {"type": "string", "minLength": 1}},
+      "tags": {"type": "array", "items": {"type": "string", "pattern": "^[^=]+(=.*)?$"}}
+    }},
+    "scope": {"type": "object", "additionalProperties": false, "properties": {
+      "accounts": {"$ref": "#/$defs/accounts/properties/accounts"},
+      "ous": {"$ref": "#/$defs/accounts/properties/ous"},
+      "tags": {"$ref": "#/$defs/accounts/properties/tags"},
+      "exclude": {"$ref": "#/$defs/accounts"}
+    }}
+  },
   "type": "object",
   "required": ["name", "trigger", "steps"],
   "additionalProperties": false,
@@ -122,9 +158,12 @@ var schemaJSON = []byte(`{
         "required": {"type": "boolean"},
         "approvers": {"type": "array", "items": {"type": "string"}},
         "timeout": {"type": "string", "pattern": "^[0-9]+(s|m|h)$"},
-        "on_timeout": {"enum": ["deny", "approve"]}
+        "on_timeout": {"enum": ["deny", "approve"]},
+        "auto_in": {"$ref": "#/$defs/scope", "description": "findings in these accounts run without approval"},
+        "required_in": {"$ref": "#/$defs/scope", "description": "findings in these accounts wait for approval (wins over auto_in)"}
       }
     },
+    "scope": {"$ref": "#/$defs/scope", "description": "the accounts whose findings trigger the playbook (default: all)"},
     "steps": {
       "type": "array",
       "minItems": 1,

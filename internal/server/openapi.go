@@ -12,6 +12,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/attackpath"
 	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/correlate"
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
 )
@@ -50,9 +51,10 @@ type (
 		Items []*correlate.Suppression `json:"items"`
 	}
 	suppressionBody struct {
-		Expr    string    `json:"expr"`
-		Reason  string    `json:"reason"`
-		Expires time.Time `json:"expires"`
+		Expr    string     `json:"expr"`
+		Reason  string     `json:"reason"`
+		Expires time.Time  `json:"expires"`
+		Scope   *org.Scope `json:"scope,omitempty"` // only findings of these accounts, OUs, tags
 	}
 	suppressionCreated struct {
 		Suppression *correlate.Suppression `json:"suppression"`

@@ -112,7 +112,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
 		{"POST", "/v1/incidents/{id}/close", "analyst", "Close an incident; body {\"reason\": \"…\"}", s.closeIncident},
 		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
-		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding that pins the rule, principal, a resource or the account, \"reason\": \"…\", \"expires\": RFC 3339}", s.addSuppression},
+		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding that pins the rule, principal, a resource or the account, \"reason\": \"…\", \"expires\": RFC 3339, \"scope\": optional {\"accounts\", \"ous\", \"tags\", \"exclude\"}}", s.addSuppression},
 		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression; ?reason=… or body {\"reason\": \"…\"}", s.removeSuppression},
 		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
@@ -617,7 +617,10 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	sup := &correlate.Suppression{Expr: body.Expr, Reason: body.Reason, Expires: body.Expires, CreatedBy: caller(r)}
+	sup := &correlate.Suppression{Expr: body.Expr, Reason: body.Reason, Expires: body.Expires, CreatedBy: caller(r), Scope: body.Scope}
+	if e := s.Pipeline.Respond; e != nil {
+		sup.Accounts = e.Accounts // the organization's inventory (serve)
+	}
 	if err := s.Pipeline.AddSuppression(r.Context(), sup); err != nil {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return

@@ -2,6 +2,7 @@ package check
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/parapet-sec/parapet/internal/org"
 )
 
 // Suppression is one entry of a suppression file: a check (or a glob of
@@ -20,13 +23,17 @@ import (
 //	    resource: "aws_s3_bucket.access_logs*"
 //	    reason: "the log bucket cannot log to itself"
 //	    expires: 2027-06-30
+//	    scope: {ous: [Sandbox]}   # optional: only in these accounts
 type Suppression struct {
 	Check    string `yaml:"check"`
 	Resource string `yaml:"resource"` // glob over the resource's ARN, address or name; "*" for all
 	Reason   string `yaml:"reason"`
 	Expires  string `yaml:"expires"` // YYYY-MM-DD: not honoured from that day on
-	File     string `yaml:"-"`
-	Line     int    `yaml:"-"`
+	// Scope, when set, limits the entry to resources of these accounts
+	// (ids, OUs, tags; see org.Scope).
+	Scope *org.Scope `yaml:"scope"`
+	File  string     `yaml:"-"`
+	Line  int        `yaml:"-"`
 
 	expires time.Time
 	used    int
@@ -66,7 +73,7 @@ func LoadSuppressions(file string) ([]*Suppression, []error) {
 			bad("%v", err)
 			continue
 		}
-		if err := knownKeys(&n, "check", "resource", "reason", "expires"); err != nil {
+		if err := knownKeys(&n, "check", "resource", "reason", "expires", "scope"); err != nil {
 			bad("%v", err)
 			continue
 		}
@@ -88,6 +95,12 @@ func LoadSuppressions(file string) ([]*Suppression, []error) {
 		if _, err := path.Match(s.Resource, ""); err != nil {
 			bad("resource %q: %v", s.Resource, err)
 			continue
+		}
+		if s.Scope != nil {
+			if errs := s.Scope.Validate(); len(errs) > 0 {
+				bad("scope: %v", errors.Join(errs...))
+				continue
+			}
 		}
 		if s.Expires != "" {
 			t, err := time.Parse("2006-01-02", s.Expires)
@@ -120,9 +133,18 @@ func knownKeys(n *yaml.Node, keys ...string) error {
 }
 
 // Matches says whether the entry covers a check on a resource.
-func (s *Suppression) Matches(r Result) bool {
+func (s *Suppression) Matches(r Result) bool { return s.MatchesIn(r, nil) }
+
+// MatchesIn is Matches with the accounts of the entry's scope resolved
+// through ar (nil: only the OU an organization scan put on the resource).
+func (s *Suppression) MatchesIn(r Result, ar org.Resolver) bool {
 	if ok, _ := path.Match(s.Check, r.CheckID); !ok {
 		return false
+	}
+	if s.Scope != nil {
+		if account, rr := accountOf(r.Resource, ar); !s.Scope.Matches(account, rr) {
+			return false
+		}
 	}
 	if s.Resource == "*" {
 		return true
@@ -143,6 +165,12 @@ func (s *Suppression) Matches(r Result) bool {
 // expired (not honoured) and entries that matched no failure (stale).
 // Passing results stay passes.
 func ApplySuppressions(results []Result, sups []*Suppression, now time.Time) []string {
+	return ApplySuppressionsIn(results, sups, now, nil)
+}
+
+// ApplySuppressionsIn is ApplySuppressions with the entries' scopes
+// resolved through ar (the organization's inventory).
+func ApplySuppressionsIn(results []Result, sups []*Suppression, now time.Time, ar org.Resolver) []string {
 	var warn []string
 	var live []*Suppression
 	for _, s := range sups {
@@ -158,7 +186,7 @@ func ApplySuppressions(results []Result, sups []*Suppression, now time.Time) []s
 			continue
 		}
 		for _, s := range live {
-			if s.Matches(*r) {
+			if s.MatchesIn(*r, ar) {
 				s.used++
 				r.Status, r.SuppressedBy = Suppressed, s.Where()
 				r.Reason = fmt.Sprintf("%s (%s)", strings.TrimSpace(s.Reason), s.Where())

@@ -162,10 +162,12 @@ type ApprovalList struct {
 
 // ApprovalPolicy defines model for ApprovalPolicy.
 type ApprovalPolicy struct {
-	Approvers *[]string `json:"approvers,omitempty"`
-	OnTimeout *string   `json:"on_timeout,omitempty"`
-	Required  *bool     `json:"required,omitempty"`
-	Timeout   *string   `json:"timeout,omitempty"`
+	Approvers  *[]string `json:"approvers,omitempty"`
+	AutoIn     *Scope    `json:"auto_in,omitempty"`
+	OnTimeout  *string   `json:"on_timeout,omitempty"`
+	Required   *bool     `json:"required,omitempty"`
+	RequiredIn *Scope    `json:"required_in,omitempty"`
+	Timeout    *string   `json:"timeout,omitempty"`
 }
 
 // ApprovalView defines model for ApprovalView.
@@ -454,6 +456,21 @@ type RunOutcome struct {
 	Result PlaybookRun `json:"result"`
 }
 
+// Scope defines model for Scope.
+type Scope struct {
+	Accounts *[]string     `json:"accounts,omitempty"`
+	Exclude  *ScopeExclude `json:"exclude,omitempty"`
+	Ous      *[]string     `json:"ous,omitempty"`
+	Tags     *[]string     `json:"tags,omitempty"`
+}
+
+// ScopeExclude defines model for ScopeExclude.
+type ScopeExclude struct {
+	Accounts *[]string `json:"accounts,omitempty"`
+	Ous      *[]string `json:"ous,omitempty"`
+	Tags     *[]string `json:"tags,omitempty"`
+}
+
 // Step defines model for Step.
 type Step struct {
 	From     string   `json:"from"`
@@ -497,6 +514,7 @@ type Suppression struct {
 	Expr      string    `json:"expr"`
 	Id        string    `json:"id"`
 	Reason    string    `json:"reason"`
+	Scope     *Scope    `json:"scope,omitempty"`
 }
 
 // SuppressionBody defines model for SuppressionBody.
@@ -504,6 +522,7 @@ type SuppressionBody struct {
 	Expires time.Time `json:"expires"`
 	Expr    string    `json:"expr"`
 	Reason  string    `json:"reason"`
+	Scope   *Scope    `json:"scope,omitempty"`
 }
 
 // SuppressionCreated defines model for SuppressionCreated.
@@ -1231,7 +1250,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/suppressions (the `GetSuppressions` operationId).
 	GetSuppressions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostSuppressionsWithBody Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339}
+	// PostSuppressionsWithBody Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339, "scope": optional {"accounts", "ous", "tags", "exclude"}}
 	//
 	// Needs a token with role analyst or above.
 	//
@@ -1240,7 +1259,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/suppressions (the `PostSuppressions` operationId).
 	PostSuppressionsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostSuppressions Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339}
+	// PostSuppressions Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339, "scope": optional {"accounts", "ous", "tags", "exclude"}}
 	//
 	// Needs a token with role analyst or above.
 	//
@@ -2117,7 +2136,7 @@ func (c *Client) GetSuppressions(ctx context.Context, reqEditors ...RequestEdito
 	return c.Client.Do(req)
 }
 
-// PostSuppressionsWithBody Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339}
+// PostSuppressionsWithBody Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339, "scope": optional {"accounts", "ous", "tags", "exclude"}}
 //
 // Needs a token with role analyst or above.
 //
@@ -2136,7 +2155,7 @@ func (c *Client) PostSuppressionsWithBody(ctx context.Context, contentType strin
 	return c.Client.Do(req)
 }
 
-// PostSuppressions Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339}
+// PostSuppressions Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339, "scope": optional {"accounts", "ous", "tags", "exclude"}}
 //
 // Needs a token with role analyst or above.
 //
@@ -4327,7 +4346,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/suppressions (the `GetSuppressions` operationId).
 	GetSuppressionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSuppressionsResponse, error)
 
-	// PostSuppressionsWithBodyWithResponse Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339}
+	// PostSuppressionsWithBodyWithResponse Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339, "scope": optional {"accounts", "ous", "tags", "exclude"}}
 	//
 	// Needs a token with role analyst or above.
 	//
@@ -4336,7 +4355,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/suppressions (the `PostSuppressions` operationId).
 	PostSuppressionsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostSuppressionsResponse, error)
 
-	// PostSuppressionsWithResponse Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339}
+	// PostSuppressionsWithResponse Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339, "scope": optional {"accounts", "ous", "tags", "exclude"}}
 	//
 	// Needs a token with role analyst or above.
 	//
@@ -7736,7 +7755,7 @@ func (c *ClientWithResponses) GetSuppressionsWithResponse(ctx context.Context, r
 	return ParseGetSuppressionsResponse(rsp)
 }
 
-// PostSuppressionsWithBodyWithResponse Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339}
+// PostSuppressionsWithBodyWithResponse Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339, "scope": optional {"accounts", "ous", "tags", "exclude"}}
 //
 // Needs a token with role analyst or above.
 //
@@ -7751,7 +7770,7 @@ func (c *ClientWithResponses) PostSuppressionsWithBodyWithResponse(ctx context.C
 	return ParsePostSuppressionsResponse(rsp)
 }
 
-// PostSuppressionsWithResponse Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339}
+// PostSuppressionsWithResponse Suppress a pattern; body {"expr": CEL over finding that pins the rule, principal, a resource or the account, "reason": "…", "expires": RFC 3339, "scope": optional {"accounts", "ous", "tags", "exclude"}}
 //
 // Needs a token with role analyst or above.
 //

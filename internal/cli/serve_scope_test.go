@@ -1,0 +1,26 @@
+package cli
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parapet-sec/parapet/internal/config"
+	"github.com/parapet-sec/parapet/internal/org"
+)
+
+// serve's scopes resolve through the static organization.accounts at
+// once (Organizations' list, when readable, replaces it: see
+// org.TestWatcherPoll); with no organization there is no inventory.
+func TestWatchInventoryStatic(t *testing.T) {
+	inv, stop := watchInventory(context.Background(), config.Organization{}, nil)
+	stop()
+	if inv != nil {
+		t.Errorf("no organization: inventory %v, want none", inv.Accounts())
+	}
+	c := config.Organization{Accounts: []config.OrgAccount{{ID: "111111111111", Name: "sandbox", OU: "Root/Sandbox"}}}
+	inv, stop = watchInventory(context.Background(), c, nil)
+	defer stop()
+	if inv == nil || !(org.Scope{OUs: []string{"Sandbox"}}).Matches("111111111111", inv.Resolve) {
+		t.Errorf("static accounts: a Sandbox scope does not cover 111111111111")
+	}
+}
