@@ -99,6 +99,11 @@ type scanReport struct {
 	// in serve, with the target's previous scan.
 	Lifecycle *lifecycle `json:"lifecycle,omitempty"`
 	Seconds   float64    `json:"seconds"`
+	// Organization is the organization's posture (scan aws --org): SCPs,
+	// delegated administrators and the security services' coverage.
+	Organization *org.Posture `json:"organization,omitempty"`
+	// Rollup is the framework scores by account and OU (scan aws --org).
+	Rollup *org.Rollup `json:"rollup,omitempty"`
 }
 
 // scanNotice is a part of the input the scan could not read: a module
@@ -516,6 +521,9 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 			}
 		}
 	}
+	if rep.Organization != nil {
+		writeOrgTable(w, rep.Organization, rep.Rollup)
+	}
 }
 
 var sarifLevel = map[string]string{"low": "note", "medium": "warning", "high": "error", "critical": "error"}
@@ -739,6 +747,8 @@ type scanFlags struct {
 	events             []string       // CloudTrail logs whose write calls explain failing resources (scan config, scan aws)
 	changes            *changes.Index // built from events
 	badEvents          int            // event inputs that could not be read
+	org                *org.Posture   // scan aws --org: the organization's posture, its results added to the report's
+	orgAccounts        []org.Account  // and the included accounts, for the rollup
 }
 
 // registerEvents adds --events (scan config, scan aws).
@@ -834,6 +844,12 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	// Modules called by other modules were also scanned as roots:
 	// keep one result per check, resource type and location.
 	results = dedupe(results)
+	if sf.org != nil {
+		// The organization checks: their results come from the coverage
+		// matrix, SCPs and delegated administrators.
+		checks = append(slices.Clone(checks), org.Checks...)
+		results = append(results, sf.org.Results...)
+	}
 	for _, w := range check.ApplySuppressions(results, sups, start) {
 		fmt.Fprintf(io.Err, "parapet: %s\n", w)
 	}
@@ -884,6 +900,17 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	}
 	if fw != "" && len(rep.Frameworks) == 0 {
 		return usagef("--framework %s: unknown framework; known: %s", fw, frameworkIDs())
+	}
+	if sf.org != nil {
+		rep.Organization = sf.org
+		var fws []*framework.Framework
+		for _, f := range loadFrameworks() {
+			if fw == "" || f.ID == fw {
+				fws = append(fws, f)
+			}
+		}
+		r := org.RollUp(fws, checks, results, sf.orgAccounts)
+		rep.Rollup = &r
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	w := bufio.NewWriter(io.Out)
@@ -973,6 +1000,7 @@ scanned" (exit 3). parapet deploy roles generates the roles.`,
 				return err
 			}
 			sf.notices = append(sf.notices, notices...)
+			sf.org, sf.orgAccounts = of.posture, of.accounts
 			var errs []error
 			for _, e := range all {
 				fmt.Fprintf(io.Err, "parapet: %v\n", e)

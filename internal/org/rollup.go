@@ -83,10 +83,17 @@ func RollUp(fws []*framework.Framework, checks []*check.Check, results []check.R
 	}
 	sort.Slice(out.Accounts, func(i, j int) bool { return out.Accounts[i].Account < out.Accounts[j].Account })
 
-	// Every OU on an account's path, Root first.
+	out.OUs = RollUpOUs(out.Accounts)
+	return out
+}
+
+// RollUpOUs scores every OU on the accounts' paths (and each parent, up
+// to Root): the mean of its accounts' scores, per framework over the
+// accounts that framework evaluated.
+func RollUpOUs(accounts []AccountScore) []OUScore {
 	seen := map[string]bool{}
 	var ous []string
-	for _, a := range out.Accounts {
+	for _, a := range accounts {
 		parts := strings.Split(a.OU, "/")
 		for i := range parts {
 			p := strings.Join(parts[:i+1], "/")
@@ -97,10 +104,11 @@ func RollUp(fws []*framework.Framework, checks []*check.Check, results []check.R
 		}
 	}
 	sort.Strings(ous)
+	out := []OUScore{}
 	for _, ou := range ous {
 		o := OUScore{OU: ou, Scores: map[string]float64{}}
 		sum, n := map[string]float64{}, map[string]int{}
-		for _, a := range out.Accounts {
+		for _, a := range accounts {
 			if !InOU(a.OU, ou) {
 				continue
 			}
@@ -115,7 +123,7 @@ func RollUp(fws []*framework.Framework, checks []*check.Check, results []check.R
 		for f, v := range sum {
 			o.Scores[f] = v / float64(n[f])
 		}
-		out.OUs = append(out.OUs, o)
+		out = append(out, o)
 	}
 	return out
 }
