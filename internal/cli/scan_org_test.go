@@ -49,7 +49,7 @@ func TestScanAWSOrg(t *testing.T) {
 	accounts := map[string]string{}
 	var public []scanResult
 	for _, r := range rep.Results {
-		if strings.HasPrefix(r.CheckID, "PARAPET-ORG-") {
+		if isOrgCheck(r.CheckID) {
 			// The organization's coverage: an account not assumed is
 			// unknown there, never passing or failing.
 			if r.Resource.Account == f.NoRole && r.Status != "unknown" {

@@ -432,37 +432,37 @@ func readCoverage(ctx context.Context, cfg aws.Config, a Account, region string,
 // matrix, the SCPs and the delegated administrators). Their framework
 // mappings follow the per-account checks of the same services.
 var Checks = []*check.Check{
-	{ID: "PARAPET-ORG-001", Title: "GuardDuty covers the account and region", Problem: "GuardDuty does not cover the account and region",
+	{ID: "PARAPET-ORG-003", Title: "GuardDuty covers the account and region", Problem: "GuardDuty does not cover the account and region",
 		Severity: "high", Resource: CoverageType,
 		Rationale:   "An account or region without GuardDuty is where an intruder's reconnaissance, credential abuse and crypto-mining go unseen.",
 		Remediation: "Enable GuardDuty from its delegated administrator for every member account (auto-enable) in every region in use.",
 		Frameworks:  map[string][]string{"pci-dss-4.0": {"11.5.1"}, "nist-800-53-r5": {"SI-4"}, "soc2": {"CC7.2"}}},
-	{ID: "PARAPET-ORG-002", Title: "Security Hub covers the account and region", Problem: "Security Hub does not cover the account and region",
+	{ID: "PARAPET-ORG-004", Title: "Security Hub covers the account and region", Problem: "Security Hub does not cover the account and region",
 		Severity: "medium", Resource: CoverageType,
 		Rationale:   "Security Hub gathers the organization's findings and standards checks in one place; an account without it is missing from that view.",
 		Remediation: "Enable Security Hub from its delegated administrator with auto-enable for new accounts, in every region in use.",
 		Frameworks:  map[string][]string{"cis-aws-3.0": {"4.16"}, "nist-800-53-r5": {"SI-4"}, "soc2": {"CC7.1"}}},
-	{ID: "PARAPET-ORG-003", Title: "AWS Config records in the account and region", Problem: "AWS Config does not record in the account and region",
+	{ID: "PARAPET-ORG-005", Title: "AWS Config records in the account and region", Problem: "AWS Config does not record in the account and region",
 		Severity: "medium", Resource: CoverageType,
 		Rationale:   "Without a recording Config recorder there is no history of resource changes to investigate or to evaluate rules on.",
 		Remediation: "Deploy a configuration recorder and delivery channel to every account and region (a StackSet, or Config's organization conformance packs) and start it.",
 		Frameworks:  map[string][]string{"cis-aws-3.0": {"3.3"}, "pci-dss-4.0": {"10.2.1"}, "nist-800-53-r5": {"CM-8"}, "soc2": {"CC7.1"}}},
-	{ID: "PARAPET-ORG-004", Title: "CloudTrail logs the account and region", Problem: "No CloudTrail trail logs the account and region",
+	{ID: "PARAPET-ORG-006", Title: "CloudTrail logs the account and region", Problem: "No CloudTrail trail logs the account and region",
 		Severity: "critical", Resource: CoverageType,
 		Rationale:   "API activity no trail records cannot be detected or investigated; an organization trail from the management account covers every member.",
 		Remediation: "Create a multi-region organization trail in the management account (or a delegated CloudTrail administrator) and keep it logging.",
 		Frameworks:  map[string][]string{"cis-aws-3.0": {"3.1"}, "pci-dss-4.0": {"10.2.1"}, "nist-800-53-r5": {"AU-2", "AU-12"}, "soc2": {"CC7.2"}, "hipaa": {"164.312(b)"}}},
-	{ID: "PARAPET-ORG-005", Title: "Service control policies restrict the organization", Problem: "No service control policy is attached beyond FullAWSAccess",
+	{ID: "PARAPET-ORG-007", Title: "Service control policies restrict the organization", Problem: "No service control policy is attached beyond FullAWSAccess",
 		Severity: "medium", Resource: OrganizationType,
 		Rationale:   "SCPs are the organization's guardrails (deny leaving the organization, disabling CloudTrail or GuardDuty, unused regions); FullAWSAccess alone restricts nothing.",
 		Remediation: "Attach SCPs that deny what no account may do to the root or to the OUs.",
 		Frameworks:  map[string][]string{"nist-800-53-r5": {"AC-6"}, "soc2": {"CC6.1"}}},
-	{ID: "PARAPET-ORG-006", Title: "GuardDuty has a delegated administrator", Problem: "GuardDuty has no delegated administrator",
+	{ID: "PARAPET-ORG-008", Title: "GuardDuty has a delegated administrator", Problem: "GuardDuty has no delegated administrator",
 		Severity: "low", Resource: OrganizationType,
 		Rationale:   "A delegated administrator (the security account) manages GuardDuty for every member and enables it in new accounts automatically, without using the management account.",
 		Remediation: "Register the security account as GuardDuty's delegated administrator (guardduty enable-organization-admin-account) in every region in use.",
 		Frameworks:  map[string][]string{"nist-800-53-r5": {"SI-4"}, "soc2": {"CC7.2"}}},
-	{ID: "PARAPET-ORG-007", Title: "Security Hub has a delegated administrator", Problem: "Security Hub has no delegated administrator",
+	{ID: "PARAPET-ORG-009", Title: "Security Hub has a delegated administrator", Problem: "Security Hub has no delegated administrator",
 		Severity: "low", Resource: OrganizationType,
 		Rationale:   "A delegated administrator aggregates every member's Security Hub findings and enables new accounts automatically.",
 		Remediation: "Register the security account as Security Hub's delegated administrator (securityhub enable-organization-admin-account).",
@@ -475,7 +475,7 @@ const (
 	OrganizationType = "aws_organization"
 )
 
-var serviceCheck = map[string]string{GuardDuty: "PARAPET-ORG-001", SecurityHub: "PARAPET-ORG-002", Config: "PARAPET-ORG-003", CloudTrail: "PARAPET-ORG-004"}
+var serviceCheck = map[string]string{GuardDuty: "PARAPET-ORG-003", SecurityHub: "PARAPET-ORG-004", Config: "PARAPET-ORG-005", CloudTrail: "PARAPET-ORG-006"}
 
 func checkByID(id string) *check.Check {
 	i := slices.IndexFunc(Checks, func(c *check.Check) bool { return c.ID == id })
@@ -522,11 +522,11 @@ func (p *Posture) results() []check.Result {
 		if restricting > 0 {
 			st, why = check.Pass, fmt.Sprintf("%d attached SCPs besides FullAWSAccess", restricting)
 		}
-		out = append(out, result(checkByID("PARAPET-ORG-005"), orgRes, st, why))
+		out = append(out, result(checkByID("PARAPET-ORG-007"), orgRes, st, why))
 	} else {
-		out = append(out, result(checkByID("PARAPET-ORG-005"), orgRes, check.Unknown, errorsAbout(p.Errors, "service control policies")))
+		out = append(out, result(checkByID("PARAPET-ORG-007"), orgRes, check.Unknown, errorsAbout(p.Errors, "service control policies")))
 	}
-	for id, principal := range map[string]string{"PARAPET-ORG-006": "guardduty.amazonaws.com", "PARAPET-ORG-007": "securityhub.amazonaws.com"} {
+	for id, principal := range map[string]string{"PARAPET-ORG-008": "guardduty.amazonaws.com", "PARAPET-ORG-009": "securityhub.amazonaws.com"} {
 		if p.Delegated == nil {
 			out = append(out, result(checkByID(id), orgRes, check.Unknown, errorsAbout(p.Errors, "delegated administrators")))
 			continue
