@@ -165,8 +165,23 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 	of.posture = org.ReadPosture(ctx, org.PostureOptions{Base: tg.base, Assumer: tg.assumer, Accounts: tg.accounts, Regions: tg.regions,
 		Session: session, Concurrency: n})
 	of.accounts = tg.accounts
+	// What the posture could not read is partial too (an account not
+	// assumed is already among errs).
+	notAssumed := map[string]bool{}
+	for _, e := range errs {
+		var ae *org.AccountError
+		if errors.As(e, &ae) {
+			notAssumed[ae.Account.ID] = true
+		}
+	}
 	for _, e := range of.posture.Errors {
 		notices = append(notices, scanNotice{Kind: "organization not read", Message: e})
+		errs = append(errs, errors.New("organization: "+e))
+	}
+	for _, c := range of.posture.Coverage {
+		if c.Status == org.Unknown && !notAssumed[c.Account] {
+			errs = append(errs, fmt.Errorf("account %s %s %s coverage: %s", c.Account, c.Region, c.Service, c.Error))
+		}
 	}
 	return res, errs, notices, nil
 }
