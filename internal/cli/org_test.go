@@ -92,6 +92,13 @@ func TestOrgPosture(t *testing.T) {
 			t.Errorf("rollup account %+v: want Root/Sandbox with scores", a)
 		}
 	}
+	// Every other format carries the organization checks' failures.
+	for _, format := range []string{"sarif", "html", "ocsf"} {
+		out, errOut, code := run(t, "", append(slices.Clone(scan), "--format", format)...)
+		if code != ExitOK || !strings.Contains(out, "PARAPET-ORG-006") {
+			t.Errorf("scan aws --org --format %s: exit %d, PARAPET-ORG-006 in the output %v: %s", format, code, strings.Contains(out, "PARAPET-ORG-006"), errOut)
+		}
+	}
 	out, _, _ = run(t, "", scan...)
 	if !strings.Contains(out, "ORGANIZATION COVERAGE") || !strings.Contains(out, "ROLLUP") || !strings.Contains(out, "Root/Sandbox") {
 		t.Errorf("scan aws --org table lacks the organization and rollup:\n%s", out)
