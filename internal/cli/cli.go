@@ -109,6 +109,7 @@ threats and posture, in one-shot commands or continuously (parapet serve).`,
 		newHunt(io),
 		newPaths(io),
 		newDeploy(io),
+		newOrg(io),
 	)
 	guardGroups(root)
 	return root

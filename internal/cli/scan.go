@@ -26,6 +26,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/ingest/file"
 	"github.com/parapet-sec/parapet/internal/ocsf"
 	"github.com/parapet-sec/parapet/internal/org"
+	"github.com/parapet-sec/parapet/internal/org/orgposture"
 	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/awsconfig"
 	"github.com/parapet-sec/parapet/internal/posture/changes"
@@ -100,6 +101,11 @@ type scanReport struct {
 	// in serve, with the target's previous scan.
 	Lifecycle *lifecycle `json:"lifecycle,omitempty"`
 	Seconds   float64    `json:"seconds"`
+	// Organization is the organization's posture (scan aws --org): SCPs,
+	// delegated administrators and the security services' coverage.
+	Organization *orgposture.Posture `json:"organization,omitempty"`
+	// Rollup is the framework scores by account and OU (scan aws --org).
+	Rollup *orgposture.Rollup `json:"rollup,omitempty"`
 }
 
 // scanNotice is a part of the input the scan could not read: a module
@@ -517,6 +523,9 @@ func writeScanTable(w *bufio.Writer, rep scanReport) {
 			}
 		}
 	}
+	if rep.Organization != nil {
+		writeOrgTable(w, rep.Organization, rep.Rollup)
+	}
 }
 
 var sarifLevel = map[string]string{"low": "note", "medium": "warning", "high": "error", "critical": "error"}
@@ -736,12 +745,14 @@ type scanFlags struct {
 	suppressions       []string
 	notices            []scanNotice // what the loaders could not read, for the report
 	baseline, write    string
-	secrets            []check.Result // the secret detector's results (scan iac)
-	events             []string       // CloudTrail logs whose write calls explain failing resources (scan config, scan aws)
-	changes            *changes.Index // built from events
-	badEvents          int            // event inputs that could not be read
-	checkScopes        string         // --check-scopes: check selections by account scope
-	accounts           org.Resolver   // the organization's accounts (scan aws --org), for scopes
+	secrets            []check.Result      // the secret detector's results (scan iac)
+	events             []string            // CloudTrail logs whose write calls explain failing resources (scan config, scan aws)
+	changes            *changes.Index      // built from events
+	badEvents          int                 // event inputs that could not be read
+	checkScopes        string              // --check-scopes: check selections by account scope
+	accounts           org.Resolver        // the organization's accounts (scan aws --org), for scopes
+	org                *orgposture.Posture // scan aws --org: the organization's posture, its results added to the report's
+	orgAccounts        []org.Account       // and the included accounts, for the rollup
 }
 
 // registerEvents adds --events (scan config, scan aws).
@@ -870,6 +881,12 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	// Modules called by other modules were also scanned as roots:
 	// keep one result per check, resource type and location.
 	results = dedupe(results)
+	if sf.org != nil {
+		// The organization checks: their results come from the coverage
+		// matrix, SCPs and delegated administrators.
+		checks = append(slices.Clone(checks), orgposture.Checks...)
+		results = append(results, sf.org.Results...)
+	}
 	results = check.Select(results, sels, sf.accounts)
 	for _, w := range check.ApplySuppressionsIn(results, sups, start, sf.accounts) {
 		fmt.Fprintf(io.Err, "parapet: %s\n", w)
@@ -921,6 +938,17 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	}
 	if fw != "" && len(rep.Frameworks) == 0 {
 		return usagef("--framework %s: unknown framework; known: %s", fw, frameworkIDs())
+	}
+	if sf.org != nil {
+		rep.Organization = sf.org
+		var fws []*framework.Framework
+		for _, f := range loadFrameworks() {
+			if fw == "" || f.ID == fw {
+				fws = append(fws, f)
+			}
+		}
+		r := orgposture.RollUp(fws, checks, results, sf.orgAccounts)
+		rep.Rollup = &r
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	w := bufio.NewWriter(io.Out)
@@ -1006,13 +1034,14 @@ scanned" (exit 3). parapet deploy roles generates the roles.`,
 				return err
 			}
 			res, all, notices, err := of.inventory(ctx, opt, start)
-			if of.accounts != nil {
-				sf.accounts = org.Static(of.accounts)
+			if of.listed != nil {
+				sf.accounts = org.Static(of.listed)
 			}
 			if err != nil {
 				return err
 			}
 			sf.notices = append(sf.notices, notices...)
+			sf.org, sf.orgAccounts = of.posture, of.accounts
 			var errs []error
 			for _, e := range all {
 				fmt.Fprintf(io.Err, "parapet: %v\n", e)

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/pflag"
 
 	pconfig "github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/org"
+	"github.com/parapet-sec/parapet/internal/org/orgposture"
 	"github.com/parapet-sec/parapet/internal/posture/awsapi"
 	"github.com/parapet-sec/parapet/internal/posture/resource"
 )
@@ -27,7 +29,11 @@ type orgFlags struct {
 	tags        []string
 	orgJSON     string        // serve's organization section, as JSON
 	concurrency *int          // --concurrency: accounts at once with --org
-	accounts    []org.Account // every account listed (for scopes), after inventory
+	listed      []org.Account // every account listed (for scopes), after target
+	// What inventory read with --org: the organization's posture and the
+	// included accounts.
+	posture  *orgposture.Posture
+	accounts []org.Account
 }
 
 func (of *orgFlags) register(fs *pflag.FlagSet, concurrency *int) {
@@ -56,13 +62,18 @@ func tagFilter(kvs []string) map[string]string {
 	return m
 }
 
-// inventory reads the caller's account (without --org) or every included
-// account; what could not be assumed is also returned as notices.
-func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start time.Time) ([]*resource.Resource, []error, []scanNotice, error) {
-	if !of.on {
-		res, errs := awsapi.Inventory(ctx, opt)
-		return res, errs, nil, nil
-	}
+// orgTarget is the organization a command reads: the central identity,
+// the included accounts and the role into each.
+type orgTarget struct {
+	base     aws.Config
+	accounts []org.Account
+	assumer  *org.Assumer
+	regions  []string
+}
+
+// target lists the organization's included accounts (flags, then serve's
+// organization section under --org-config); regions is --regions.
+func (of *orgFlags) target(ctx context.Context, regions []string) (*orgTarget, error) {
 	c := of.cfg
 	if of.orgJSON != "" {
 		var arg struct {
@@ -70,7 +81,7 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 			Refresh json.RawMessage `json:"refresh"` // a scan lists the accounts anew
 		}
 		if err := json.Unmarshal([]byte(of.orgJSON), &arg); err != nil {
-			return nil, nil, nil, usagef("--org-config: %v", err)
+			return nil, usagef("--org-config: %v", err)
 		}
 		base := arg.Organization
 		if c.Role == "" {
@@ -84,19 +95,16 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 		c.Include.OUs, c.Include.Tags = base.Include.OUs, base.Include.Tags
 		c.Exclude.Accounts = append(base.Exclude.Accounts, c.Exclude.Accounts...)
 		c.Exclude.OUs, c.Exclude.Tags = base.Exclude.OUs, base.Exclude.Tags
-		if len(opt.Regions) == 0 {
-			opt.Regions = base.Regions
+		if len(regions) == 0 {
+			regions = base.Regions
 		}
 	}
 	if c.Role == "" {
-		return nil, nil, nil, usagef("--org needs --role")
-	}
-	if len(opt.AssumeRoles) > 0 {
-		return nil, nil, nil, usagef("--org and --assume-role: one or the other")
+		return nil, usagef("--org needs --role")
 	}
 	base, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if base.Region == "" {
 		base.Region = "us-east-1"
@@ -106,27 +114,76 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 	include, exclude, static := orgSelection(c)
 	all, err := org.Accounts(ctx, base, static)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("organization: %w (list the accounts under organization.accounts where Organizations cannot be read)", err)
+		return nil, fmt.Errorf("organization: %w (list the accounts under organization.accounts where Organizations cannot be read)", err)
 	}
-	of.accounts = all
+	of.listed = all
 	accounts := org.Select(all, include, exclude)
 	if len(accounts) == 0 {
-		return nil, nil, nil, fmt.Errorf("organization: none of its %d accounts is included", len(all))
+		return nil, fmt.Errorf("organization: none of its %d accounts is included", len(all))
 	}
-	n := 4
+	if len(regions) == 0 {
+		regions = []string{base.Region}
+	}
+	return &orgTarget{base: base, accounts: accounts, assumer: &org.Assumer{Base: base, Role: c.Role, ExternalID: c.ExternalID}, regions: regions}, nil
+}
+
+// accountsConcurrency is --concurrency with --org: accounts at once.
+func (of *orgFlags) accountsConcurrency() int {
 	if of.concurrency != nil && *of.concurrency > 0 {
-		n = *of.concurrency
+		return *of.concurrency
 	}
+	return 4
+}
+
+// inventory reads the caller's account (without --org) or every included
+// account; what could not be assumed is also returned as notices. With
+// --org it also reads the organization's posture (of.posture).
+func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start time.Time) ([]*resource.Resource, []error, []scanNotice, error) {
+	if !of.on {
+		res, errs := awsapi.Inventory(ctx, opt)
+		return res, errs, nil, nil
+	}
+	if len(opt.AssumeRoles) > 0 {
+		return nil, nil, nil, usagef("--org and --assume-role: one or the other")
+	}
+	tg, err := of.target(ctx, opt.Regions)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opt.Regions = tg.regions
+	n := of.accountsConcurrency()
 	opt.Concurrency = 0 // calls in flight per account: awsapi's default
-	as := &org.Assumer{Base: base, Role: c.Role, ExternalID: c.ExternalID}
-	res, errs := org.Scan(ctx, org.ScanOptions{Assumer: as, Accounts: accounts, Concurrency: n, Inventory: opt,
-		Session: org.SessionName("parapet-scan", start.UTC().Format("20060102T150405Z"))})
+	session := org.SessionName("parapet-scan", start.UTC().Format("20060102T150405Z"))
+	res, errs := org.Scan(ctx, org.ScanOptions{Assumer: tg.assumer, Accounts: tg.accounts, Concurrency: n, Inventory: opt, Session: session})
 	var notices []scanNotice
 	for _, e := range errs {
 		var ae *org.AccountError
 		if errors.As(e, &ae) {
 			notices = append(notices, scanNotice{Kind: "account not scanned", Message: ae.Error(), Address: ae.Account.ID, Source: ae.Account.OU,
 				Location: scanLocation{ARN: ae.Role}})
+		}
+	}
+	// The organization's own posture: SCPs, delegated administrators,
+	// and which accounts and regions the security services cover.
+	of.posture = orgposture.ReadPosture(ctx, orgposture.PostureOptions{Base: tg.base, Assumer: tg.assumer, Accounts: tg.accounts, Regions: tg.regions,
+		Session: session, Concurrency: n})
+	of.accounts = tg.accounts
+	// What the posture could not read is partial too (an account not
+	// assumed is already among errs).
+	notAssumed := map[string]bool{}
+	for _, e := range errs {
+		var ae *org.AccountError
+		if errors.As(e, &ae) {
+			notAssumed[ae.Account.ID] = true
+		}
+	}
+	for _, e := range of.posture.Errors {
+		notices = append(notices, scanNotice{Kind: "organization not read", Message: e})
+		errs = append(errs, errors.New("organization: "+e))
+	}
+	for _, c := range of.posture.Coverage {
+		if c.Status == orgposture.Unknown && !notAssumed[c.Account] {
+			errs = append(errs, fmt.Errorf("account %s %s %s coverage: %s", c.Account, c.Region, c.Service, c.Error))
 		}
 	}
 	return res, errs, notices, nil

@@ -299,6 +299,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			} else {
 				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
 			}
+			srv.Org = func(ctx context.Context) (*server.OrgView, error) { return orgSummary(ctx, db) }
 			ln, err := net.Listen("tcp", c.Listen)
 			if err != nil {
 				return err

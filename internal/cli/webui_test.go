@@ -16,17 +16,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parapet-sec/parapet/content"
-	"github.com/parapet-sec/parapet/internal/awstest"
 	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/lake"
+	"github.com/parapet-sec/parapet/internal/org/orgposture"
+	"github.com/parapet-sec/parapet/internal/org/orgtest"
 	"github.com/parapet-sec/parapet/internal/posture/check"
+	"github.com/parapet-sec/parapet/internal/store"
 )
 
 // The web UI in a real browser (Debian's chromium): sign in, open the
@@ -46,8 +49,18 @@ func TestWebUI(t *testing.T) {
 		}
 		t.Skip("no chromium: scripts/test-deps.sh installs it")
 	}
-	awstest.Start(t)
+	// An organization on the emulator (which this also starts), scanned
+	// with scan aws --org for the Organization page: GuardDuty on in one
+	// account, an account whose role cannot be assumed.
+	f := orgtest.New(t)
 	ctx := context.Background()
+	if _, err := guardduty.NewFromConfig(orgtest.InAccount(f.Cfg, f.Sandbox[0])).CreateDetector(ctx, &guardduty.CreateDetectorInput{Enable: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	orgScan, errOut, code := run(t, "", "scan", "aws", "--org", "--role", orgtest.Role, "--ou", "Sandbox", "--ou", "Production", "--format", "json")
+	if code != ExitBadInput {
+		t.Fatalf("scan aws --org: exit %d, want %d (one account not assumable): %s", code, ExitBadInput, errOut)
+	}
 	iamc := iam.NewFromConfig(awsConfig(t))
 	keys := map[string]string{}
 	for _, u := range []string{"frank", "erin", "gail", "hank", "ivan", "judy", "kate", "lena", "mike", "nina", "otto", "pete", "quin", "rose", "saul"} {
@@ -62,6 +75,15 @@ func TestWebUI(t *testing.T) {
 	}
 	data := t.TempDir()
 	approver, analyst, viewer := token(t, data, "approver"), token(t, data, "analyst"), token(t, data, "viewer")
+	// The organization scan, stored as serve stores its scheduled ones.
+	db, err := store.Open(ctx, filepath.Join(data, "parapet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO posture_runs (at, target, body) VALUES (?, ?, ?)`, time.Now().UTC().Format(time.RFC3339Nano), "aws --org", orgScan); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	tf := filepath.Join(t.TempDir(), "terraform")
 	if err := writeExampleProject(tf); err != nil {
 		t.Fatal(err)
@@ -296,6 +318,7 @@ func TestWebUI(t *testing.T) {
 		{"approvals", "#/approvals", "#waiting li[data-approval]"},
 		{"posture", "#/posture", "table.failures tbody tr.row"},
 		{"paths", "#/paths", "svg.path-graph g.node"},
+		{"org", "#/org", "#org-coverage td.cov-not_covered"},
 		{"overview", "#/overview", "#trends svg rect"},
 		{"audit", "#/audit", "#chain"},
 		{"timeline", "#/timeline/access_key/" + keys["frank"], "#timeline tbody tr"},
@@ -328,6 +351,9 @@ func TestWebUI(t *testing.T) {
 	tour = append(tour, step{"tour done", chromedp.EmulateViewport(1280, 900)})
 	var sentence, postureRows, chartAxes, mttdNote string
 	var postureOnly, approvalHash string
+	// orgCells: each coverage cell's account, service and class.
+	const orgCells = `JSON.stringify([...document.querySelectorAll("#org-coverage td.cov")].map(td => [td.closest("tr").dataset.account, td.dataset.service, td.className]))`
+	var orgAll, orgProd string
 	var matchedOpen bool
 	var principalTimeline, timelineRead string
 	var timelinePages [2][]string
@@ -366,6 +392,18 @@ func TestWebUI(t *testing.T) {
 		{"enter on it", chromedp.KeyEvent("\r")},
 		{"that check only", chromedp.WaitVisible("#posture-only", chromedp.ByQuery)},
 		{"that check's text", chromedp.Text("#posture-only", &postureOnly, chromedp.ByQuery)},
+		// The Organization page: the coverage matrix, then only the
+		// Production OU.
+		{"org", chromedp.Navigate(url + "/#/org")},
+		{"org matrix", chromedp.WaitVisible("#org-coverage td.cov", chromedp.ByQuery)},
+		{"org cells", chromedp.Evaluate(orgCells, &orgAll)},
+		{"org by OU", chromedp.SetValue("#org-ou", "Root/Production", chromedp.ByQuery)},
+		{"org filter", chromedp.Evaluate(`document.querySelector("#org-ou").dispatchEvent(new Event("change"))`, nil)},
+		{"org filtered", chromedp.Poll(`document.querySelector("#org-ou") && document.querySelector("#org-ou").value === "Root/Production" && document.querySelectorAll("#org-accounts tbody tr").length === 3`, nil)},
+		{"org filtered cells", chromedp.Evaluate(orgCells, &orgProd)},
+		{"org unfiltered", chromedp.SetValue("#org-ou", "", chromedp.ByQuery)},
+		{"org unfilter", chromedp.Evaluate(`document.querySelector("#org-ou").dispatchEvent(new Event("change"))`, nil)},
+		{"org every account", chromedp.Poll(`document.querySelector("#org-ou").value === "" && document.querySelectorAll("#org-accounts tbody tr").length === 6`, nil)},
 	}...)
 	// One step per action at each width, so that a failure names it.
 	for i, a := range atWidth("desktop", 1280, 900, others[:2]) {
@@ -558,6 +596,35 @@ func TestWebUI(t *testing.T) {
 	if !strings.Contains(principalTimeline, "arn:aws:iam::123456789012:user/frank") || !strings.Contains(principalTimeline, "ListUsers") {
 		t.Errorf("frank's timeline from his incident: %.600q", principalTimeline)
 	}
+	// The Organization page shows the scan's coverage: GuardDuty covers
+	// the one account that has it, the unassumable one is unknown, the
+	// rest are gaps; the OU filter keeps the Production accounts only.
+	var cells [][3]string
+	if err := json.Unmarshal([]byte(orgAll), &cells); err != nil || len(cells) != 6*4 {
+		t.Errorf("org coverage cells %q (%v): want 6 accounts × 4 services", orgAll, err)
+	}
+	for _, c := range cells {
+		want := "cov cov-not_covered"
+		switch {
+		case c[0] == f.NoRole:
+			want = "cov cov-unknown"
+		case c[0] == f.Sandbox[0] && c[1] == "guardduty":
+			want = "cov cov-covered"
+		}
+		if c[2] != want {
+			t.Errorf("org page: %s %s is %q, want %q", c[0], c[1], c[2], want)
+		}
+	}
+	var prod [][3]string
+	_ = json.Unmarshal([]byte(orgProd), &prod)
+	for _, c := range prod {
+		if !slices.Contains(f.Production, c[0]) {
+			t.Errorf("org page filtered to Root/Production shows account %s", c[0])
+		}
+	}
+	if len(prod) != 3*4 {
+		t.Errorf("org page filtered to Root/Production: %d cells, want 12", len(prod))
+	}
 	if !strings.HasPrefix(approvalHash, "#/incident/inc-") {
 		t.Errorf("Enter on an approval went to %q, want its incident", approvalHash)
 	}
@@ -568,6 +635,9 @@ func TestWebUI(t *testing.T) {
 	}
 	problem := map[string]string{}
 	for _, c := range loaded {
+		problem[c.ID] = c.Problem
+	}
+	for _, c := range orgposture.Checks {
 		problem[c.ID] = c.Problem
 	}
 	var rows [][2]string

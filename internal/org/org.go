@@ -320,3 +320,8 @@ func (as *Assumer) Check(ctx context.Context, a Account, session string) error {
 	}
 	return nil
 }
+
+// InOUPath says whether an account with OU path path is in ou: ou is the
+// path or a parent of it (Root/Workloads holds Root/Workloads/Sandbox),
+// or, without a "/", the name of an OU on the path.
+func InOUPath(path, ou string) bool { return inOU(path, ou) }

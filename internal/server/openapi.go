@@ -175,8 +175,11 @@ func shapes() map[string]shape {
 		"GET /v1/posture":       {},
 		"POST /v1/posture/scan": {code: http.StatusAccepted, resp: postureQueued{}},
 		"GET /v1/paths":         {resp: pathsAnswer{}},
-		"GET /v1/events/{id}":   {},
-		"POST /v1/hunts":        {body: huntBody{}, resp: huntResult{}},
+		"GET /v1/org": {resp: orgAnswer{}, query: []param{
+			{name: "account", typ: "string", many: true, desc: "only this account id"},
+			{name: "ou", typ: "string", many: true, desc: "only accounts in this OU: a path (Root/Workloads, with the OUs below it) or an OU name"}}},
+		"GET /v1/events/{id}": {},
+		"POST /v1/hunts":      {body: huntBody{}, resp: huntResult{}},
 		"GET /v1/timeline": {resp: timelinePage{}, query: []param{
 			{name: "principal", typ: "string", desc: "an ARN, principal id or session issuer ARN (name one entity)"},
 			{name: "access_key", typ: "string", desc: "an access key id"},

@@ -56,6 +56,9 @@ type Server struct {
 	// are configured.
 	PostureSummary func(ctx context.Context) (map[string]any, error)
 	PostureScan    func() bool
+	// Org, set by serve with an organization, is the latest organization
+	// scan's posture and rollup for GET /v1/org (nil, or a nil view: none).
+	Org func(ctx context.Context) (*OrgView, error)
 	// Paths, when set, is the privilege-escalation paths serve knows
 	// (detect.paths) for GET /v1/paths and the UI's Paths page.
 	Paths *attackpath.Report
@@ -116,6 +119,7 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression; ?reason=… or body {\"reason\": \"…\"}", s.removeSuppression},
 		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
+		{"GET", "/v1/org", "viewer", "The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)", s.orgView},
 		{"GET", "/v1/paths", "viewer", "Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)", s.paths},
 		{"POST", "/v1/hunts", "viewer", "Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: \"builtin\" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)", s.hunt},
 		{"GET", "/v1/timeline", "viewer", "Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns", s.timeline},

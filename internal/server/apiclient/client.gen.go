@@ -221,9 +221,27 @@ type Call struct {
 	Service   string                  `json:"service"`
 }
 
+// Cell defines model for Cell.
+type Cell struct {
+	Account string  `json:"account"`
+	Detail  *string `json:"detail,omitempty"`
+	Error   *string `json:"error,omitempty"`
+	Ou      *string `json:"ou,omitempty"`
+	Region  string  `json:"region"`
+	Service string  `json:"service"`
+	Status  string  `json:"status"`
+}
+
 // CommentBody defines model for CommentBody.
 type CommentBody struct {
 	Comment string `json:"comment"`
+}
+
+// DelegatedAdmin defines model for DelegatedAdmin.
+type DelegatedAdmin struct {
+	Account  string    `json:"account"`
+	Name     *string   `json:"name,omitempty"`
+	Services *[]string `json:"services"`
 }
 
 // ErrorBody defines model for ErrorBody.
@@ -342,6 +360,43 @@ type LakeStats struct {
 	Seconds             float64 `json:"seconds"`
 }
 
+// OUScore defines model for OUScore.
+type OUScore struct {
+	Accounts int                 `json:"accounts"`
+	Failed   int                 `json:"failed"`
+	Ou       string              `json:"ou"`
+	Passed   int                 `json:"passed"`
+	Scores   *map[string]float64 `json:"scores"`
+}
+
+// OrgAccount defines model for OrgAccount.
+type OrgAccount struct {
+	Account      string              `json:"account"`
+	Failed       int                 `json:"failed"`
+	Gaps         int                 `json:"gaps"`
+	Name         *string             `json:"name,omitempty"`
+	Ou           *string             `json:"ou,omitempty"`
+	Passed       int                 `json:"passed"`
+	Scores       *map[string]float64 `json:"scores"`
+	Unknown      int                 `json:"unknown"`
+	UnknownCells int                 `json:"unknown_cells"`
+}
+
+// OrgAnswer defines model for OrgAnswer.
+type OrgAnswer struct {
+	Accounts        *[]OrgAccount     `json:"accounts"`
+	At              *string           `json:"at,omitempty"`
+	Coverage        *[]Cell           `json:"coverage"`
+	DelegatedAdmins *[]DelegatedAdmin `json:"delegated_admins"`
+	Errors          *[]string         `json:"errors,omitempty"`
+	Gaps            *[]Cell           `json:"gaps"`
+	Ous             *[]OUScore        `json:"ous"`
+	Regions         *[]string         `json:"regions"`
+	Scps            *[]SCP            `json:"scps"`
+	Services        *[]string         `json:"services"`
+	Target          *string           `json:"target,omitempty"`
+}
+
 // Outcome defines model for Outcome.
 type Outcome struct {
 	After   *map[string]interface{} `json:"after,omitempty"`
@@ -454,6 +509,23 @@ type RunList struct {
 type RunOutcome struct {
 	Error  *string     `json:"error,omitempty"`
 	Result PlaybookRun `json:"result"`
+}
+
+// SCP defines model for SCP.
+type SCP struct {
+	AwsManaged  bool         `json:"aws_managed"`
+	Content     *string      `json:"content,omitempty"`
+	Description *string      `json:"description,omitempty"`
+	Id          string       `json:"id"`
+	Name        string       `json:"name"`
+	Targets     *[]SCPTarget `json:"targets"`
+}
+
+// SCPTarget defines model for SCPTarget.
+type SCPTarget struct {
+	Id   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
 }
 
 // Scope defines model for Scope.
@@ -695,6 +767,15 @@ type PostIngestVpcflowJSONBody interface{}
 
 // PostIngestVpcflowTextBody defines parameters for PostIngestVpcflow.
 type PostIngestVpcflowTextBody interface{}
+
+// GetOrgParams defines parameters for GetOrg.
+type GetOrgParams struct {
+	// Account only this account id
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only accounts in this OU: a path (Root/Workloads, with the OUs below it) or an OU name
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
+}
 
 // GetPlaybookRunsParams defines parameters for GetPlaybookRuns.
 type GetPlaybookRunsParams struct {
@@ -1168,6 +1249,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOrg The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Corresponds with GET /v1/org (the `GetOrg` operationId).
+	GetOrg(ctx context.Context, params *GetOrgParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
 	//
@@ -1935,6 +2023,23 @@ func (c *Client) PostIngestVpcflowWithTextBody(ctx context.Context, body PostIng
 // Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 func (c *Client) GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenapiJsonRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOrg The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)
+//
+// Needs a token with role viewer or above.
+//
+// Corresponds with GET /v1/org (the `GetOrg` operationId).
+func (c *Client) GetOrg(ctx context.Context, params *GetOrgParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrgRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3177,6 +3282,72 @@ func NewGetOpenapiJsonRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetOrgRequest constructs an http.Request for the GetOrg method
+func NewGetOrgRequest(server string, params *GetOrgParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/org")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetPathsRequest constructs an http.Request for the GetPaths method
 func NewGetPathsRequest(server string) (*http.Request, error) {
 	var err error
@@ -4246,6 +4417,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenapiJsonResponse, error)
+
+	// GetOrgWithResponse The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/org (the `GetOrg` operationId).
+	GetOrgWithResponse(ctx context.Context, params *GetOrgParams, reqEditors ...RequestEditorFn) (*GetOrgResponse, error)
 
 	// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
 	//
@@ -5914,6 +6094,82 @@ func (r GetOpenapiJsonResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetOpenapiJsonResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetOrgResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrgAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOrgResponse) GetJSON200() *OrgAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetOrgResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetOrgResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetOrgResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetOrgResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetOrgResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOrgResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOrgResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOrgResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOrgResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7590,6 +7846,21 @@ func (c *ClientWithResponses) GetOpenapiJsonWithResponse(ctx context.Context, re
 	return ParseGetOpenapiJsonResponse(rsp)
 }
 
+// GetOrgWithResponse The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)
+//
+// Needs a token with role viewer or above.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/org (the `GetOrg` operationId).
+func (c *ClientWithResponses) GetOrgWithResponse(ctx context.Context, params *GetOrgParams, reqEditors ...RequestEditorFn) (*GetOrgResponse, error) {
+	rsp, err := c.GetOrg(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOrgResponse(rsp)
+}
+
 // GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
 //
 // Needs a token with role viewer or above.
@@ -9072,6 +9343,67 @@ func ParseGetOpenapiJsonResponse(rsp *http.Response) (*GetOpenapiJsonResponse, e
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetOrgResponse parses an HTTP response from a GetOrgWithResponse call
+func ParseGetOrgResponse(rsp *http.Response) (*GetOrgResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOrgResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrgAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized

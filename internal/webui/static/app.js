@@ -131,6 +131,7 @@ async function route() {
     else if (current === "overview") await overviewView(v);
     else if (current === "posture") await postureView(v, decodeURIComponent(arg || ""));
     else if (current === "paths") await pathsView(v, decodeURIComponent(arg || ""));
+    else if (current === "org") await orgView(v);
     else if (current === "audit") await auditView(v);
     else if (current === "timeline") await timelineView(v, decodeURIComponent(arg || ""), decodeURIComponent(sub || ""));
     else await incidentsView(v);
@@ -615,6 +616,79 @@ async function postureView(v, only) {
           el("tbody", {}, passing.map(c => el("tr", {}, el("td", {}, level(c.severity)), el("td", {}, c.title, el("div", { class: "muted" }, c.check_id)), el("td", {}, c.resources)))))
           : el("p", { class: "empty" }, "No check passes yet.")));
   }));
+}
+
+// orgView: the AWS Organization from the latest organization scan — the
+// score of one framework rolled up by OU and by account, the coverage
+// matrix of GuardDuty, Security Hub, Config and CloudTrail (gaps
+// highlighted), the SCPs and the delegated administrators; filtered by
+// account and OU (GET /v1/org?account=&ou=).
+const orgFilter = { account: "", ou: "", framework: "" };
+async function orgView(v) {
+  const all = await api("GET", "/v1/org");
+  if (!all.at) {
+    show(v, el("h1", { id: "org-title" }, "Organization"), el("p", { class: "empty" }, "No organization scan yet: configure organization (role, accounts) with posture.aws."));
+    return;
+  }
+  const params = new URLSearchParams();
+  if (orgFilter.account) params.set("account", orgFilter.account);
+  if (orgFilter.ou) params.set("ou", orgFilter.ou);
+  const o = params.toString() ? await api("GET", "/v1/org?" + params) : all;
+  const fws = [...new Set((all.accounts || []).flatMap(a => Object.keys(a.scores || {})))].sort();
+  if (!fws.includes(orgFilter.framework)) orgFilter.framework = fws.includes("cis-aws-3.0") ? "cis-aws-3.0" : (fws[0] || "");
+  const fw = orgFilter.framework;
+  const pick = (id, label, value, options, set) => {
+    const s = el("select", { id, "aria-label": label, onchange: () => { set(s.value); route(); } }, options.map(([val, text]) => el("option", { value: val }, text)));
+    s.value = value;
+    return s;
+  };
+  const ouSel = pick("org-ou", "OU", orgFilter.ou, [["", "Every OU"]].concat((all.ous || []).map(x => [x.ou, x.ou])), x => { orgFilter.ou = x; });
+  const acctSel = pick("org-account", "account", orgFilter.account, [["", "Every account"]].concat((all.accounts || []).map(a => [a.account, a.account + (a.name ? " · " + a.name : "")])), x => { orgFilter.account = x; });
+  const fwSel = pick("org-framework", "framework", fw, fws.map(f => [f, f]), x => { orgFilter.framework = x; });
+  const score = m => {
+    const x = (m || {})[fw];
+    if (x === undefined) return el("span", { class: "muted" }, "—");
+    return el("span", { class: "score" }, el("span", { class: "b", style: "width:" + Math.round(0.8 * x) + "px;background:" + (x >= 90 ? "var(--ok)" : x >= 60 ? "var(--medium)" : "var(--critical)") }), Math.round(x) + " %");
+  };
+  const mark = { covered: "yes", not_covered: "NO", unknown: "?" };
+  // The matrix: a row per account and region, a column per service.
+  const rows = [], byRow = {};
+  for (const c of o.coverage || []) {
+    const k = c.account + " " + c.region;
+    if (!byRow[k]) { byRow[k] = { account: c.account, ou: c.ou, region: c.region, cells: {} }; rows.push(byRow[k]); }
+    byRow[k].cells[c.service] = c;
+  }
+  const services = o.services || [];
+  show(v, el("h1", { id: "org-title" }, "Organization"),
+    el("p", { class: "muted" }, "scanned " + when(o.at) + " · " + (o.accounts || []).length + " accounts · " + (o.regions || []).join(", ") + " · " + (o.gaps || []).filter(c => c.status === "not_covered").length + " coverage gaps · " + (o.gaps || []).filter(c => c.status === "unknown").length + " cells not read"),
+    el("div", { class: "filters org-filters" }, ouSel, acctSel, fwSel),
+    (o.errors || []).length ? el("div", { class: "card" }, el("h2", {}, "Not read"), el("ul", {}, o.errors.map(e => el("li", { class: "error" }, e)))) : null,
+    el("div", { class: "card" }, el("h2", {}, "By OU"),
+      el("p", { class: "muted axis-note" }, fw + ": share of evaluated controls that pass; an OU is the mean of its accounts (with the OUs below it)."),
+      el("table", { id: "org-ous" }, el("thead", {}, el("tr", {}, ["OU", "Accounts", "Score", "Failed checks"].map(h => el("th", {}, h)))),
+        el("tbody", {}, (o.ous || []).map(x => el("tr", { "data-ou": x.ou }, el("td", {}, el("a", { href: "#/org", onclick: ev => { ev.preventDefault(); orgFilter.ou = x.ou; route(); } }, x.ou)),
+          el("td", {}, x.accounts), el("td", {}, score(x.scores)), el("td", {}, x.failed)))))),
+    el("div", { class: "card" }, el("h2", {}, "By account"),
+      (o.accounts || []).length ? el("table", { id: "org-accounts" }, el("thead", {}, el("tr", {}, ["Account", "OU", "Score", "Failed", "Coverage gaps"].map(h => el("th", {}, h)))),
+        el("tbody", {}, o.accounts.map(a => el("tr", { "data-account": a.account }, el("td", {}, el("strong", {}, a.account), a.name ? el("div", { class: "muted" }, a.name) : null),
+          el("td", {}, a.ou || "—"), el("td", {}, score(a.scores)), el("td", {}, a.failed),
+          el("td", { class: a.gaps ? "gap" : null }, a.gaps + (a.unknown_cells ? " · " + a.unknown_cells + " unknown" : ""))))))
+        : el("p", { class: "empty", id: "org-none" }, "No account matches this filter.")),
+    el("div", { class: "card" }, el("h2", {}, "Coverage"),
+      el("p", { class: "muted axis-note" }, "yes: on in the account and region · NO: a gap · ?: could not be read (hover for why)."),
+      el("table", { id: "org-coverage" }, el("thead", {}, el("tr", {}, ["Account", "Region"].concat(services).map(h => el("th", {}, h)))),
+        el("tbody", {}, rows.map(r => el("tr", { "data-account": r.account, "data-region": r.region }, el("td", {}, r.account, el("div", { class: "muted" }, r.ou || "")), el("td", {}, r.region),
+          services.map(s => { const c = r.cells[s] || { status: "unknown" };
+            return el("td", { class: "cov cov-" + c.status, "data-service": s, title: c.error || c.detail || null }, mark[c.status] || "?"); })))))),
+    el("div", { class: "card" }, el("h2", {}, "Service control policies"),
+      (o.scps || []).length ? el("table", { id: "org-scps" }, el("thead", {}, el("tr", {}, ["Policy", "Attached to"].map(h => el("th", {}, h)))),
+        el("tbody", {}, o.scps.map(p => el("tr", {}, el("td", {}, el("strong", {}, p.name), el("div", { class: "muted" }, p.id + (p.aws_managed ? " · AWS managed" : ""))),
+          el("td", {}, (p.targets || []).length ? p.targets.map(t => el("div", {}, t.name + " ", el("span", { class: "muted" }, t.type.toLowerCase().replace(/_/g, " ") + " " + t.id))) : el("span", { class: "muted" }, "not attached"))))))
+        : el("p", { class: "empty" }, "No SCP read.")),
+    el("div", { class: "card" }, el("h2", {}, "Delegated administrators"),
+      (o.delegated_admins || []).length ? el("table", { id: "org-delegated" }, el("tbody", {}, o.delegated_admins.map(d => el("tr", {}, el("td", {}, el("strong", {}, d.account), d.name ? el("div", { class: "muted" }, d.name) : null),
+        el("td", {}, (d.services || []).join(", "))))))
+        : el("p", { class: "empty" }, "No service has a delegated administrator.")));
 }
 
 // pathsView: every principal that can become an administrator (the paths
