@@ -33,7 +33,7 @@ func TestPostureLifecycle(t *testing.T) {
 	defer db.Close()
 	p := &postureScanner{cfg: config.Posture{IaC: []string{dir}}, db: db, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1)}
 	p.scanAll(ctx)
-	first, err := postureSummary(ctx, db)
+	first, err := postureSummary(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestPostureLifecycle(t *testing.T) {
 	p.scanAll(ctx)
 
 	// Through the API's JSON, as the page reads it.
-	sum, err := postureSummary(ctx, db)
+	sum, err := postureSummary(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -291,11 +291,30 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 				}
 			}
 			ps := &postureScanner{cfg: c.Posture, org: c.Organization, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1), changes: p.Changes}
+			srv.PostureSummary = func(ctx context.Context, accounts []string) (map[string]any, error) {
+				return postureSummary(ctx, db, accounts)
+			}
 			if len(ps.targets()) > 0 {
-				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
 				srv.PostureScan = ps.Trigger
-			} else {
-				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
+			}
+			if c.Organization.Enabled() {
+				// The organization's inventory, listed again every
+				// organization.refresh: the API's account and OU filters,
+				// and a live scan when the accounts change (where this
+				// worker runs the scans).
+				scans := c.Posture.AWS.Enabled && (bus == nil || c.Bus.Worker == 0)
+				w, runInv, err := runOrgInventory(ctx, c.Organization, log, func() {
+					if scans {
+						ps.Trigger()
+					}
+				})
+				if err != nil {
+					return fmt.Errorf("organization: %w", err)
+				}
+				srv.OrgAccounts = w.Latest
+				invDone := make(chan struct{})
+				go func() { defer close(invDone); runInv() }()
+				defer func() { cancel(); <-invDone }()
 			}
 			ln, err := net.Listen("tcp", c.Listen)
 			if err != nil {

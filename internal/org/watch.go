@@ -3,6 +3,7 @@ package org
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,8 +17,17 @@ type Watcher struct {
 	Base             aws.Config
 	Static           []Account
 	Include, Exclude Filter
+	mu               sync.Mutex // guards last and seen: Latest is called from other goroutines
 	last             []Account
 	seen             bool
+}
+
+// Latest is the included accounts of the last successful poll (nil before
+// one): serve's inventory, for the API's account and OU filters.
+func (w *Watcher) Latest() []Account {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.last)
 }
 
 // Poll lists the accounts; changed is true on the first poll and whenever
@@ -28,6 +38,8 @@ func (w *Watcher) Poll(ctx context.Context) (accounts []Account, changed bool, e
 		return nil, false, err
 	}
 	sel := Select(all, w.Include, w.Exclude)
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	changed = !w.seen || !slices.EqualFunc(sel, w.last, func(a, b Account) bool { return a.ID == b.ID && a.OU == b.OU })
 	w.last, w.seen = sel, true
 	return sel, changed, nil

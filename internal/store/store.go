@@ -159,6 +159,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // columns added since a table was first created: a store made by an
 // earlier version gains them when it is opened.
 var columns = []struct{ table, column, def string }{
+	{"findings", "account", "TEXT NOT NULL DEFAULT ''"},
+	{"incidents", "account", "TEXT NOT NULL DEFAULT ''"},
 	{"approvals", "requested_by", "TEXT"},
 	{"approvals", "run_id", "TEXT"},
 	{"approvals", "fold_key", "TEXT"},
@@ -181,8 +183,40 @@ func (db *DB) migrate(ctx context.Context) error {
 		if _, err := db.DB.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.def); err != nil {
 			return fmt.Errorf("adding %s.%s: %w", c.table, c.column, err)
 		}
+		if fill, ok := backfill[c.table+"."+c.column]; ok {
+			q := fill[0]
+			if db.Postgres {
+				q = fill[1]
+			}
+			if _, err := db.DB.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("filling %s.%s: %w", c.table, c.column, err)
+			}
+		}
+	}
+	// Indexes on added columns: after the columns exist.
+	for _, ix := range indexes {
+		if _, err := db.DB.ExecContext(ctx, ix); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
 	}
 	return nil
+}
+
+// backfill fills a column added to a store made by an earlier version
+// from the rows' bodies (SQLite's statement, PostgreSQL's).
+var backfill = map[string][2]string{
+	"findings.account": {
+		`UPDATE findings SET account = COALESCE(json_extract(body, '$.cloud.account'), '')`,
+		`UPDATE findings SET account = COALESCE(body::jsonb->'cloud'->>'account', '')`},
+	"incidents.account": {
+		`UPDATE incidents SET account = COALESCE(json_extract(body, '$.account'), '')`,
+		`UPDATE incidents SET account = COALESCE(body::jsonb->>'account', '')`},
+}
+
+// indexes made once every column exists.
+var indexes = []string{
+	`CREATE INDEX IF NOT EXISTS findings_account ON findings (account, time)`,
+	`CREATE INDEX IF NOT EXISTS incidents_account ON incidents (account, last)`,
 }
 
 // pgSchema turns the SQLite schema into PostgreSQL's.

@@ -137,6 +137,15 @@ func (e GetPlaybookRunsParamsStatus) Valid() bool {
 	}
 }
 
+// Account defines model for Account.
+type Account struct {
+	Id     string             `json:"id"`
+	Name   *string            `json:"name,omitempty"`
+	Ou     *string            `json:"ou,omitempty"`
+	Status *string            `json:"status,omitempty"`
+	Tags   *map[string]string `json:"tags,omitempty"`
+}
+
 // Anchor defines model for Anchor.
 type Anchor struct {
 	Hash string    `json:"hash"`
@@ -170,6 +179,7 @@ type ApprovalPolicy struct {
 
 // ApprovalView defines model for ApprovalView.
 type ApprovalView struct {
+	Account        *string           `json:"account,omitempty"`
 	Approvers      *[]string         `json:"approvers"`
 	Comment        *string           `json:"comment,omitempty"`
 	Created        time.Time         `json:"created"`
@@ -180,6 +190,7 @@ type ApprovalView struct {
 	Id             string            `json:"id"`
 	Incident       *ApprovalIncident `json:"incident,omitempty"`
 	OnTimeout      string            `json:"on_timeout"`
+	Ou             *string           `json:"ou,omitempty"`
 	Playbook       string            `json:"playbook"`
 	Repeats        int               `json:"repeats"`
 	RequestedBy    *string           `json:"requested_by,omitempty"`
@@ -315,9 +326,40 @@ type IncidentDetail struct {
 	Incident *Incident      `json:"incident"`
 }
 
+// IncidentItem defines model for IncidentItem.
+type IncidentItem struct {
+	Account      *string         `json:"account,omitempty"`
+	CloseReason  *string         `json:"close_reason,omitempty"`
+	Closed       *time.Time      `json:"closed,omitempty"`
+	ClosedBy     *string         `json:"closed_by,omitempty"`
+	Entities     *[]string       `json:"entities,omitempty"`
+	FindingCount int             `json:"finding_count"`
+	Findings     *[]string       `json:"findings"`
+	First        time.Time       `json:"first"`
+	Headline     string          `json:"headline"`
+	Id           string          `json:"id"`
+	Key          string          `json:"key"`
+	Last         time.Time       `json:"last"`
+	Level        string          `json:"level"`
+	Levels       *map[string]int `json:"levels"`
+	Made         *[]string       `json:"made,omitempty"`
+	MergedInto   *string         `json:"merged_into,omitempty"`
+	Ou           *string         `json:"ou,omitempty"`
+	Principal    *string         `json:"principal,omitempty"`
+	Resources    *[]string       `json:"resources,omitempty"`
+	Risk         float64         `json:"risk"`
+	Status       string          `json:"status"`
+	Story        *[]StoryPart    `json:"story,omitempty"`
+	Summary      *string         `json:"summary,omitempty"`
+	Tactics      *[]string       `json:"tactics,omitempty"`
+	Techniques   *[]string       `json:"techniques,omitempty"`
+	Title        string          `json:"title"`
+	Why          *[]string       `json:"why"`
+}
+
 // IncidentList defines model for IncidentList.
 type IncidentList struct {
-	Items *[]Incident `json:"items"`
+	Items *[]IncidentItem `json:"items"`
 }
 
 // IngestAccepted defines model for IngestAccepted.
@@ -340,6 +382,13 @@ type LakeStats struct {
 	Seconds             float64 `json:"seconds"`
 }
 
+// OrgInventory defines model for OrgInventory.
+type OrgInventory struct {
+	Items        *[]Account `json:"items"`
+	Organization bool       `json:"organization"`
+	Ous          *[]string  `json:"ous"`
+}
+
 // Outcome defines model for Outcome.
 type Outcome struct {
 	After   *map[string]interface{} `json:"after,omitempty"`
@@ -348,10 +397,12 @@ type Outcome struct {
 	Summary string                  `json:"summary"`
 }
 
-// Path defines model for Path.
-type Path struct {
+// PathItem defines model for PathItem.
+type PathItem struct {
 	Access     *string `json:"access,omitempty"`
+	Account    *string `json:"account,omitempty"`
 	AdminVia   *Grant  `json:"admin_via,omitempty"`
+	Ou         *string `json:"ou,omitempty"`
 	Source     string  `json:"source"`
 	SourceKind string  `json:"source_kind"`
 	SourceName string  `json:"source_name"`
@@ -362,10 +413,10 @@ type Path struct {
 
 // PathsAnswer defines model for PathsAnswer.
 type PathsAnswer struct {
-	Account *string `json:"account,omitempty"`
-	Paths   *[]Path `json:"paths"`
-	Source  *string `json:"source,omitempty"`
-	Target  *string `json:"target,omitempty"`
+	Account *string     `json:"account,omitempty"`
+	Paths   *[]PathItem `json:"paths"`
+	Source  *string     `json:"source,omitempty"`
+	Target  *string     `json:"target,omitempty"`
 }
 
 // PlannedStep defines model for PlannedStep.
@@ -593,6 +644,12 @@ type Unauthorized = ErrorBody
 // GetApprovalsParams defines parameters for GetApprovals.
 type GetApprovalsParams struct {
 	Status *GetApprovalsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 }
 
 // GetApprovalsParamsStatus defines parameters for GetApprovals.
@@ -610,6 +667,12 @@ type GetAuditParams struct {
 // GetFindingsParams defines parameters for GetFindings.
 type GetFindingsParams struct {
 	Level *GetFindingsParamsLevel `form:"level,omitempty" json:"level,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 
 	// Limit at most this many (1 to 1000, default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -630,6 +693,12 @@ type GetIncidentsParams struct {
 
 	// Sort last (the default): last seen first; risk: highest risk first, then last seen
 	Sort *GetIncidentsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 
 	// Limit at most this many (1 to 1000, default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -677,6 +746,15 @@ type PostIngestVpcflowJSONBody interface{}
 // PostIngestVpcflowTextBody defines parameters for PostIngestVpcflow.
 type PostIngestVpcflowTextBody interface{}
 
+// GetPathsParams defines parameters for GetPaths.
+type GetPathsParams struct {
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
+}
+
 // GetPlaybookRunsParams defines parameters for GetPlaybookRuns.
 type GetPlaybookRunsParams struct {
 	FindingId  *[]string                    `form:"finding_id,omitempty" json:"finding_id,omitempty"`
@@ -694,6 +772,15 @@ type GetPlaybookRunsParamsStatus string
 type GetPlaybooksParams struct {
 	// FindingId only the enabled playbooks whose trigger selects this finding
 	FindingId *string `form:"finding_id,omitempty" json:"finding_id,omitempty"`
+}
+
+// GetPostureParams defines parameters for GetPosture.
+type GetPostureParams struct {
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 }
 
 // DeleteSuppressionsIdParams defines parameters for DeleteSuppressionsId.
@@ -860,7 +947,7 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// GetApprovals Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
+	// GetApprovals Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -924,7 +1011,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/events/{id} (the `GetEventsId` operationId).
 	GetEventsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetFindings Findings, newest first (?level=high&limit=100)
+	// GetFindings Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -949,7 +1036,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
 	PostHunts(ctx context.Context, body PostHuntsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
+	// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -1150,12 +1237,19 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+	// GetOrgAccounts The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Corresponds with GET /v1/org/accounts (the `GetOrgAccounts` operationId).
+	GetOrgAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Corresponds with GET /v1/paths (the `GetPaths` operationId).
-	GetPaths(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetPaths(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPlaybookRuns Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
 	//
@@ -1196,12 +1290,12 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/playbooks (the `GetPlaybooks` operationId).
 	GetPlaybooks(ctx context.Context, params *GetPlaybooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPosture Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend
+	// GetPosture Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Corresponds with GET /v1/posture (the `GetPosture` operationId).
-	GetPosture(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetPosture(ctx context.Context, params *GetPostureParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostPostureScan Scan the configured posture targets now
 	//
@@ -1296,7 +1390,7 @@ type ClientInterface interface {
 	GetWhoami(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// GetApprovals Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
+// GetApprovals Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step
 //
 // Needs a token with role viewer or above.
 //
@@ -1440,7 +1534,7 @@ func (c *Client) GetEventsId(ctx context.Context, id string, reqEditors ...Reque
 	return c.Client.Do(req)
 }
 
-// GetFindings Findings, newest first (?level=high&limit=100)
+// GetFindings Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))
 //
 // Needs a token with role viewer or above.
 //
@@ -1495,7 +1589,7 @@ func (c *Client) PostHunts(ctx context.Context, body PostHuntsJSONRequestBody, r
 	return c.Client.Do(req)
 }
 
-// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
+// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')
 //
 // Needs a token with role viewer or above.
 //
@@ -1926,13 +2020,30 @@ func (c *Client) GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+// GetOrgAccounts The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)
+//
+// Needs a token with role viewer or above.
+//
+// Corresponds with GET /v1/org/accounts (the `GetOrgAccounts` operationId).
+func (c *Client) GetOrgAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrgAccountsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)
 //
 // Needs a token with role viewer or above.
 //
 // Corresponds with GET /v1/paths (the `GetPaths` operationId).
-func (c *Client) GetPaths(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPathsRequest(c.Server)
+func (c *Client) GetPaths(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPathsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2032,13 +2143,13 @@ func (c *Client) GetPlaybooks(ctx context.Context, params *GetPlaybooksParams, r
 	return c.Client.Do(req)
 }
 
-// GetPosture Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend
+// GetPosture Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)
 //
 // Needs a token with role viewer or above.
 //
 // Corresponds with GET /v1/posture (the `GetPosture` operationId).
-func (c *Client) GetPosture(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPostureRequest(c.Server)
+func (c *Client) GetPosture(ctx context.Context, params *GetPostureParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPostureRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2292,6 +2403,30 @@ func NewGetApprovalsRequest(server string, params *GetApprovalsParams) (*http.Re
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2576,6 +2711,30 @@ func NewGetFindingsRequest(server string, params *GetFindingsParams) (*http.Requ
 
 		}
 
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -2709,6 +2868,30 @@ func NewGetIncidentsRequest(server string, params *GetIncidentsParams) (*http.Re
 		if params.Sort != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3158,8 +3341,35 @@ func NewGetOpenapiJsonRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetOrgAccountsRequest constructs an http.Request for the GetOrgAccounts method
+func NewGetOrgAccountsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/org/accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetPathsRequest constructs an http.Request for the GetPaths method
-func NewGetPathsRequest(server string) (*http.Request, error) {
+func NewGetPathsRequest(server string, params *GetPathsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3175,6 +3385,45 @@ func NewGetPathsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3404,7 +3653,7 @@ func NewGetPlaybooksRequest(server string, params *GetPlaybooksParams) (*http.Re
 }
 
 // NewGetPostureRequest constructs an http.Request for the GetPosture method
-func NewGetPostureRequest(server string) (*http.Request, error) {
+func NewGetPostureRequest(server string, params *GetPostureParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3420,6 +3669,45 @@ func NewGetPostureRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3922,7 +4210,7 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
+	// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -3994,7 +4282,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/events/{id} (the `GetEventsId` operationId).
 	GetEventsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetEventsIdResponse, error)
 
-	// GetFindingsWithResponse Findings, newest first (?level=high&limit=100)
+	// GetFindingsWithResponse Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -4021,7 +4309,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
 	PostHuntsWithResponse(ctx context.Context, body PostHuntsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHuntsResponse, error)
 
-	// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
+	// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -4228,14 +4516,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenapiJsonResponse, error)
 
-	// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+	// GetOrgAccountsWithResponse The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/org/accounts (the `GetOrgAccounts` operationId).
+	GetOrgAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOrgAccountsResponse, error)
+
+	// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/paths (the `GetPaths` operationId).
-	GetPathsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPathsResponse, error)
+	GetPathsWithResponse(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*GetPathsResponse, error)
 
 	// GetPlaybookRunsWithResponse Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
 	//
@@ -4282,14 +4579,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/playbooks (the `GetPlaybooks` operationId).
 	GetPlaybooksWithResponse(ctx context.Context, params *GetPlaybooksParams, reqEditors ...RequestEditorFn) (*GetPlaybooksResponse, error)
 
-	// GetPostureWithResponse Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend
+	// GetPostureWithResponse Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/posture (the `GetPosture` operationId).
-	GetPostureWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostureResponse, error)
+	GetPostureWithResponse(ctx context.Context, params *GetPostureParams, reqEditors ...RequestEditorFn) (*GetPostureResponse, error)
 
 	// PostPostureScanWithResponse Scan the configured posture targets now
 	//
@@ -5901,11 +6198,82 @@ func (r GetOpenapiJsonResponse) ContentType() string {
 	return ""
 }
 
+type GetOrgAccountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrgInventory
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOrgAccountsResponse) GetJSON200() *OrgInventory {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetOrgAccountsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetOrgAccountsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetOrgAccountsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetOrgAccountsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOrgAccountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOrgAccountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOrgAccountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOrgAccountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetPathsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PathsAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -5919,6 +6287,11 @@ type GetPathsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetPathsResponse) GetJSON200() *PathsAnswer {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPathsResponse) GetJSON400() *Error {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -6279,6 +6652,8 @@ type GetPostureResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -6292,6 +6667,11 @@ type GetPostureResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetPostureResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPostureResponse) GetJSON400() *Error {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -7061,7 +7441,7 @@ func (r GetWhoamiResponse) ContentType() string {
 	return ""
 }
 
-// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
+// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step
 //
 // Needs a token with role viewer or above.
 //
@@ -7181,7 +7561,7 @@ func (c *ClientWithResponses) GetEventsIdWithResponse(ctx context.Context, id st
 	return ParseGetEventsIdResponse(rsp)
 }
 
-// GetFindingsWithResponse Findings, newest first (?level=high&limit=100)
+// GetFindingsWithResponse Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))
 //
 // Needs a token with role viewer or above.
 //
@@ -7226,7 +7606,7 @@ func (c *ClientWithResponses) PostHuntsWithResponse(ctx context.Context, body Po
 	return ParsePostHuntsResponse(rsp)
 }
 
-// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
+// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')
 //
 // Needs a token with role viewer or above.
 //
@@ -7571,15 +7951,30 @@ func (c *ClientWithResponses) GetOpenapiJsonWithResponse(ctx context.Context, re
 	return ParseGetOpenapiJsonResponse(rsp)
 }
 
-// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+// GetOrgAccountsWithResponse The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)
+//
+// Needs a token with role viewer or above.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/org/accounts (the `GetOrgAccounts` operationId).
+func (c *ClientWithResponses) GetOrgAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOrgAccountsResponse, error) {
+	rsp, err := c.GetOrgAccounts(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOrgAccountsResponse(rsp)
+}
+
+// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)
 //
 // Needs a token with role viewer or above.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/paths (the `GetPaths` operationId).
-func (c *ClientWithResponses) GetPathsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPathsResponse, error) {
-	rsp, err := c.GetPaths(ctx, reqEditors...)
+func (c *ClientWithResponses) GetPathsWithResponse(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*GetPathsResponse, error) {
+	rsp, err := c.GetPaths(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7661,15 +8056,15 @@ func (c *ClientWithResponses) GetPlaybooksWithResponse(ctx context.Context, para
 	return ParseGetPlaybooksResponse(rsp)
 }
 
-// GetPostureWithResponse Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend
+// GetPostureWithResponse Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)
 //
 // Needs a token with role viewer or above.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/posture (the `GetPosture` operationId).
-func (c *ClientWithResponses) GetPostureWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostureResponse, error) {
-	rsp, err := c.GetPosture(ctx, reqEditors...)
+func (c *ClientWithResponses) GetPostureWithResponse(ctx context.Context, params *GetPostureParams, reqEditors ...RequestEditorFn) (*GetPostureResponse, error) {
+	rsp, err := c.GetPosture(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9087,6 +9482,60 @@ func ParseGetOpenapiJsonResponse(rsp *http.Response) (*GetOpenapiJsonResponse, e
 	return response, nil
 }
 
+// ParseGetOrgAccountsResponse parses an HTTP response from a GetOrgAccountsWithResponse call
+func ParseGetOrgAccountsResponse(rsp *http.Response) (*GetOrgAccountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOrgAccountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrgInventory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetPathsResponse parses an HTTP response from a GetPathsWithResponse call
 func ParseGetPathsResponse(rsp *http.Response) (*GetPathsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9107,6 +9556,13 @@ func ParseGetPathsResponse(rsp *http.Response) (*GetPathsResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
@@ -9405,6 +9861,13 @@ func ParseGetPostureResponse(rsp *http.Response) (*GetPostureResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
