@@ -26,7 +26,27 @@ function show(v, ...kids) {
   v.replaceChildren(...kids.flat().filter(k => k !== null && k !== undefined));
 }
 
-async function api(method, path, body) {
+// The account / OU every list shows: ?account=ID,ID…&ou=OU in the page's
+// address (before the #), so that it survives reloads, links and moving
+// between pages; the lists of account-bearing items are asked for with it.
+const SCOPED = ["/v1/incidents", "/v1/findings", "/v1/approvals", "/v1/posture", "/v1/paths"];
+function scopeParams() {
+  const q = new URLSearchParams(location.search), out = new URLSearchParams();
+  for (const k of ["account", "ou"]) if (q.get(k)) out.set(k, q.get(k));
+  return out;
+}
+function scoped(path) {
+  const [base, query] = path.split("?");
+  const sp = scopeParams();
+  if (!SCOPED.includes(base) || !sp.toString()) return path;
+  const q = new URLSearchParams(query || "");
+  for (const [k, v] of sp) q.set(k, v);
+  return base + "?" + q;
+}
+
+// opts.scope === false: every account's (an incident's own approvals).
+async function api(method, path, body, o = {}) {
+  if (method === "GET" && o.scope !== false) path = scoped(path);
   const opts = { method, headers: {}, credentials: "same-origin" };
   if (method !== "GET") {
     opts.headers["X-CSRF-Token"] = state.csrf;
@@ -107,7 +127,38 @@ function signedIn(s) {
     });
   }
   refreshPending();
+  loadScope();
   route();
+}
+
+// loadScope fills the header's selector from the organization's inventory
+// (hidden without one, unless the address names a scope).
+async function loadScope() {
+  const sel = $("#scope");
+  let inv = { items: [], ous: [] };
+  try { inv = await api("GET", "/v1/org/accounts"); } catch (e) { /* signed out */ }
+  const cur = scopeParams();
+  const value = cur.get("ou") ? "ou:" + cur.get("ou") : cur.get("account") ? "account:" + cur.get("account") : "";
+  const ous = inv.ous || [], accts = inv.items || [];
+  const opts = [el("option", { value: "" }, "All accounts")];
+  if (ous.length) opts.push(el("optgroup", { label: "OUs" }, ous.map(o => el("option", { value: "ou:" + o }, o))));
+  if (accts.length) opts.push(el("optgroup", { label: "Accounts" }, accts.map(a => el("option", { value: "account:" + a.id },
+    (a.name ? a.name + " · " : "") + a.id + (a.ou ? " (" + a.ou + ")" : "")))));
+  if (value && ![...el("select", {}, opts).options].some(o => o.value === value)) opts.push(el("option", { value }, value.replace(":", " ")));
+  sel.replaceChildren(...opts);
+  sel.value = value;
+  sel.classList.toggle("on", value !== "");
+  sel.hidden = !inv.organization && !value;
+  sel.onchange = () => {
+    const q = new URLSearchParams(location.search);
+    q.delete("account"); q.delete("ou");
+    const [k, ...rest] = sel.value.split(":");
+    if (k) q.set(k, rest.join(":"));
+    history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : "") + location.hash);
+    sel.classList.toggle("on", sel.value !== "");
+    refreshPending();
+    route();
+  };
 }
 
 async function refreshPending() {
@@ -153,11 +204,11 @@ async function incidentsView(v) {
   // Each row is a link: the title is one, and the row itself takes focus
   // and opens on Enter.
   const open = i => { location.hash = "#/incident/" + encodeURIComponent(i.id); };
-  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, tabindex: "0", "aria-label": "incident: " + (i.title || i.id), onclick: ev => { if (!ev.target.closest("a")) open(i); },
+  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, "data-account": i.account || "", tabindex: "0", "aria-label": "incident: " + (i.title || i.id), onclick: ev => { if (!ev.target.closest("a")) open(i); },
     onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); open(i); } } },
     el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk || 0))),
     el("td", {}, level(i.level)),
-    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), i.summary ? el("div", { class: "story-line" }, i.summary) : null, el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.status === "closed" ? " · closed" : ""))),
+    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), i.summary ? el("div", { class: "story-line" }, i.summary) : null, el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.account ? " · " + i.account + (i.ou ? " (" + i.ou + ")" : "") : "") + (i.status === "closed" ? " · closed" : ""))),
     el("td", {}, chain(i.tactics)),
     el("td", {}, i.finding_count || (i.findings || []).length || 0),
     el("td", { class: "muted" }, when(i.last))));
@@ -174,7 +225,7 @@ async function incidentsView(v) {
   q.value = filter.q;
   let timer = null;
   q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { filter.q = q.value.trim(); route().then(() => { const box = $("#filter-q"); if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }); }, 250); });
-  const filtered = filter.status !== "" || filter.q || filter.minRisk;
+  const filtered = filter.status !== "" || filter.q || filter.minRisk || scopeParams().toString();
   show(v, el("h1", {}, "Incidents"),
     el("div", { class: "filters" }, status, risk, sort, q),
     items.length ? el("div", { class: "card" }, el("table", { id: "incidents" },
@@ -187,7 +238,7 @@ async function incidentView(v, id, focus) {
   const data = await api("GET", "/v1/incidents/" + encodeURIComponent(id));
   const i = data.incident;
   const findings = data.findings || [];
-  const approvals = (await api("GET", "/v1/approvals")).items || [];
+  const approvals = (await api("GET", "/v1/approvals", null, { scope: false })).items || [];
   const mine = approvals.filter(a => findings.some(f => f.id === a.finding_id));
   const runs = (await api("GET", "/v1/playbook-runs?incident_id=" + encodeURIComponent(id))).items || [];
   const playbooks = await api("GET", "/v1/playbooks");
