@@ -22,7 +22,8 @@ import (
 // organization on the AWS API emulator (two OUs) and incidents in three of
 // its accounts: one account shows only its incidents, an OU its accounts',
 // the choice survives a reload and moving between pages (it is in the
-// address), and "All accounts" shows every one again.
+// address), and "All accounts" shows every one again. PARAPET_SCREENSHOTS=DIR
+// keeps the list of one OU as DIR/incidents-ou.png.
 func TestWebUIOrgFilter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
@@ -143,6 +144,18 @@ func TestWebUIOrgFilter(t *testing.T) {
 		{"approvals address", chromedp.Evaluate(`location.search + location.hash`, &onApprovals)},
 		{"back to incidents", chromedp.Evaluate(`document.querySelector('nav a[data-view="incidents"]').click()`, nil)},
 		{"still the OU", showing(f.Sandbox[0], f.Sandbox[1])},
+		{"screenshot", chromedp.ActionFunc(func(ctx context.Context) error {
+			// PARAPET_SCREENSHOTS=DIR: the incident list of one OU.
+			dir := os.Getenv("PARAPET_SCREENSHOTS")
+			if dir == "" {
+				return nil
+			}
+			var buf []byte
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "incidents-ou.png"), buf, 0o644)
+		})},
 		{"narrow", chromedp.EmulateViewport(390, 844)},
 		{"narrow overflow", chromedp.Evaluate(`Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth`, &overflow)},
 		{"wide again", chromedp.EmulateViewport(1280, 900)},
@@ -170,8 +183,8 @@ func TestWebUIOrgFilter(t *testing.T) {
 			t.Errorf("the selector lacks %q: %v", want, options)
 		}
 	}
-	if !strings.Contains(rowText, f.Sandbox[0]+" (Root/Sandbox)") {
-		t.Errorf("the incident row does not name its account and OU: %q", rowText)
+	if !strings.Contains(rowText, "arn:aws:iam::"+f.Sandbox[0]+":user/sam · Root/Sandbox") {
+		t.Errorf("the incident row does not name its principal and OU: %q", rowText)
 	}
 	if search != "?account="+f.Sandbox[0] || afterReload != "account:"+f.Sandbox[0] {
 		t.Errorf("the choice in the address %q, after a reload %q", search, afterReload)

@@ -208,7 +208,7 @@ async function incidentsView(v) {
     onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); open(i); } } },
     el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk || 0))),
     el("td", {}, level(i.level)),
-    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), i.summary ? el("div", { class: "story-line" }, i.summary) : null, el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.account ? " · " + i.account + (i.ou ? " (" + i.ou + ")" : "") : "") + (i.status === "closed" ? " · closed" : ""))),
+    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), i.summary ? el("div", { class: "story-line" }, i.summary) : null, el("div", { class: "muted" }, (i.principal || i.key || i.account || "—") + (i.ou ? " · " + i.ou : "") + (i.status === "closed" ? " · closed" : ""))),
     el("td", {}, chain(i.tactics)),
     el("td", {}, i.finding_count || (i.findings || []).length || 0),
     el("td", { class: "muted" }, when(i.last))));
