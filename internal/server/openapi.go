@@ -210,6 +210,7 @@ func shapes() map[string]shape {
 			{name: "since", typ: "string", desc: "RFC 3339 or YYYY-MM-DD (default: 30 days before until)"},
 			{name: "until", typ: "string", desc: "excluded; RFC 3339 or YYYY-MM-DD (default: now)"},
 			{name: "cursor", typ: "string", desc: "the next_cursor of the previous page"},
+			scopeParams[0], scopeParams[1],
 			{name: "limit", typ: "integer", desc: "at most this many (1 to 1000, default 100)"}}},
 		"GET /v1/config":         {},
 		"GET /v1/tokens":         {resp: tokenList{}},

@@ -305,3 +305,48 @@ func TestWithOU(t *testing.T) {
 		}
 	}
 }
+
+// The timeline of one account or OU: only its events, the other accounts'
+// partitions not read; an id's prefix reads nothing.
+func TestTimelineByAccount(t *testing.T) {
+	s, l, counts := huntSetup(t)
+	s.OrgAccounts = func() []org.Account {
+		return []org.Account{{ID: "111122223333", OU: "Root/Prod"}, {ID: "444455556666", OU: "Root/Production"}}
+	}
+	get := func(q string) (int, timelineAnswer) {
+		t.Helper()
+		_, resp, b := l.get(t, "viewer", "/v1/timeline?access_key="+devKey+"&since=2026-11-01&until=2026-11-04&limit=100"+q)
+		var a timelineAnswer
+		_ = json.Unmarshal(b, &a)
+		return resp.StatusCode, a
+	}
+	_, all := get("")
+	if len(all.Items) != counts["dev"] {
+		t.Fatalf("dev's timeline: %d items, want %d", len(all.Items), counts["dev"])
+	}
+	// dev's calls in 444455556666: i%5 == 4 and i%3 != 0 of 0…29.
+	for _, tc := range []struct {
+		q       string
+		n       int
+		account string
+	}{
+		{"&account=444455556666", 4, "444455556666"},
+		{"&ou=Production", 4, "444455556666"},
+		{"&ou=Root/Prod", counts["dev"] - 4, "111122223333"},
+		{"&account=4444", 0, ""},
+		{"&ou=Prod&account=444455556666", 0, ""},
+	} {
+		code, a := get(tc.q)
+		if code != 200 || len(a.Items) != tc.n {
+			t.Errorf("timeline%s: %d, %d items, want %d", tc.q, code, len(a.Items), tc.n)
+		}
+		for _, it := range a.Items {
+			if it.Account != tc.account || it.OU == "" {
+				t.Errorf("timeline%s: an item in %s (%q)", tc.q, it.Account, it.OU)
+			}
+		}
+		if tc.n > 0 && a.Stats.Files >= all.Stats.Files {
+			t.Errorf("timeline%s read %d files, all accounts' %d", tc.q, a.Stats.Files, all.Stats.Files)
+		}
+	}
+}

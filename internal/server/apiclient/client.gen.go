@@ -581,6 +581,7 @@ type TimelineItem struct {
 	Error     string    `json:"error"`
 	EventUid  string    `json:"event_uid"`
 	Operation string    `json:"operation"`
+	Ou        *string   `json:"ou,omitempty"`
 	Outcome   string    `json:"outcome"`
 	Region    string    `json:"region"`
 	Resources *[]string `json:"resources"`
@@ -811,6 +812,12 @@ type GetTimelineParams struct {
 
 	// Cursor the next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 
 	// Limit at most this many (1 to 1000, default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -1361,7 +1368,7 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/suppressions/{id} (the `DeleteSuppressionsId` operationId).
 	DeleteSuppressionsId(ctx context.Context, id string, params *DeleteSuppressionsIdParams, body DeleteSuppressionsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+	// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -2304,7 +2311,7 @@ func (c *Client) DeleteSuppressionsId(ctx context.Context, id string, params *De
 	return c.Client.Do(req)
 }
 
-// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)
 //
 // Needs a token with role viewer or above.
 //
@@ -4052,6 +4059,30 @@ func NewGetTimelineRequest(server string, params *GetTimelineParams) (*http.Requ
 
 		}
 
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -4660,7 +4691,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/suppressions/{id} (the `DeleteSuppressionsId` operationId).
 	DeleteSuppressionsIdWithResponse(ctx context.Context, id string, params *DeleteSuppressionsIdParams, body DeleteSuppressionsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteSuppressionsIdResponse, error)
 
-	// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+	// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -8191,7 +8222,7 @@ func (c *ClientWithResponses) DeleteSuppressionsIdWithResponse(ctx context.Conte
 	return ParseDeleteSuppressionsIdResponse(rsp)
 }
 
-// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)
 //
 // Needs a token with role viewer or above.
 //

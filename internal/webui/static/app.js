@@ -29,7 +29,7 @@ function show(v, ...kids) {
 // The account / OU every list shows: ?account=ID,ID…&ou=OU in the page's
 // address (before the #), so that it survives reloads, links and moving
 // between pages; the lists of account-bearing items are asked for with it.
-const SCOPED = ["/v1/incidents", "/v1/findings", "/v1/approvals", "/v1/posture", "/v1/paths"];
+const SCOPED = ["/v1/incidents", "/v1/findings", "/v1/approvals", "/v1/posture", "/v1/paths", "/v1/timeline"];
 function scopeParams() {
   const q = new URLSearchParams(location.search), out = new URLSearchParams();
   for (const k of ["account", "ou"]) if (q.get(k)) out.set(k, q.get(k));
