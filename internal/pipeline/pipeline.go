@@ -849,7 +849,7 @@ func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*corr
 	if len(f.Accounts) > 0 {
 		own, args1 := inAccounts("account", f.Accounts)
 		theirs, args2 := inAccounts("account", f.Accounts)
-		q += ` AND (` + own + ` OR id IN (SELECT incident_id FROM findings WHERE ` + theirs + `))`
+		q += ` AND id IN (SELECT id FROM incidents WHERE ` + own + ` UNION SELECT incident_id FROM findings WHERE ` + theirs + `)`
 		args = append(append(args, args1...), args2...)
 	}
 	if f.Query != "" {

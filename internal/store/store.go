@@ -215,7 +215,7 @@ var backfill = map[string][2]string{
 
 // indexes made once every column exists.
 var indexes = []string{
-	`CREATE INDEX IF NOT EXISTS findings_account ON findings (account, time)`,
+	`CREATE INDEX IF NOT EXISTS findings_account ON findings (account, time, incident_id)`,
 	`CREATE INDEX IF NOT EXISTS incidents_account ON incidents (account, last)`,
 }
 
