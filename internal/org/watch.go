@@ -22,12 +22,16 @@ type Watcher struct {
 	seen             bool
 }
 
-// Latest is the included accounts of the last successful poll (nil before
-// one): serve's inventory, for the API's account and OU filters.
+// Latest is the included accounts of the last successful poll (never nil
+// after one, nil before one): serve's inventory, for the API's account and
+// OU filters.
 func (w *Watcher) Latest() []Account {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return slices.Clone(w.last)
+	if !w.seen {
+		return nil
+	}
+	return append([]Account{}, w.last...)
 }
 
 // Poll lists the accounts; changed is true on the first poll and whenever

@@ -84,6 +84,7 @@ type (
 	}
 	orgInventory struct {
 		Organization bool          `json:"organization"` // whether serve has an organization configured
+		Listed       bool          `json:"listed"`       // whether serve has listed its accounts yet
 		Items        []org.Account `json:"items"`
 		OUs          []string      `json:"ous"` // every OU path an account is in, and their parents
 	}

@@ -48,7 +48,8 @@ func (sc *scope) list() []string {
 	return sc.accounts
 }
 
-// inventory is the organization's accounts (nil without an organization).
+// inventory is the organization's accounts (nil without an organization,
+// or before serve has listed them).
 func (s *Server) inventory() []org.Account {
 	if s.OrgAccounts == nil {
 		return nil
@@ -95,9 +96,15 @@ func (s *Server) scopeOf(w http.ResponseWriter, r *http.Request) (sc *scope, ok 
 	if !named && len(ous) == 0 {
 		return nil, true
 	}
+	inv := s.inventory()
+	if len(ous) > 0 && inv == nil {
+		w.Header().Set("Retry-After", "30")
+		apiError(w, http.StatusServiceUnavailable, "ou=%s: the organization's accounts have not been listed yet (see organization_list_failed in serve's log if this lasts)", strings.Join(ous, ","))
+		return nil, false
+	}
 	set := map[string]bool{}
 	if len(ous) > 0 {
-		for _, a := range s.inventory() {
+		for _, a := range inv {
 			if slices.ContainsFunc(ous, a.InOU) && (!named || slices.Contains(ids, a.ID)) {
 				set[a.ID] = true
 			}
@@ -156,7 +163,7 @@ func accountOf(arn string) string {
 // and its OUs (every OU path an account is in, and each parent path).
 func (s *Server) orgAccounts(w http.ResponseWriter, r *http.Request) {
 	inv := s.inventory()
-	out := orgInventory{Organization: s.OrgAccounts != nil, Items: []org.Account{}, OUs: []string{}}
+	out := orgInventory{Organization: s.OrgAccounts != nil, Listed: inv != nil, Items: []org.Account{}, OUs: []string{}}
 	seen := map[string]bool{}
 	for _, a := range inv {
 		out.Items = append(out.Items, a)

@@ -292,6 +292,23 @@ func TestOrgFilterWithoutOrganization(t *testing.T) {
 	}
 }
 
+// An organization whose accounts serve has not listed yet: ou= answers
+// 503 with Retry-After, never an empty list that looks like an answer.
+func TestOrgFilterBeforeListing(t *testing.T) {
+	s, ts, tok := orgFilterServer(t, filepath.Join(t.TempDir(), "p.db"), false)
+	s.OrgAccounts = func() []org.Account { return nil }
+	code, v := getJSON(t, ts, tok, "/v1/incidents?ou=Sandbox")
+	if msg, _ := v["error"].(string); code != 503 || !strings.Contains(msg, "not been listed yet") {
+		t.Errorf("ou= before the listing: %d %v", code, v)
+	}
+	if code, v := getJSON(t, ts, tok, "/v1/incidents?account=444455556666"); code != 200 || len(v["items"].([]any)) != 1 {
+		t.Errorf("account= before the listing: %d %v", code, v)
+	}
+	if code, v := getJSON(t, ts, tok, "/v1/org/accounts"); code != 200 || v["organization"] != true || v["listed"] != false {
+		t.Errorf("the inventory before the listing: %d %v", code, v)
+	}
+}
+
 func TestWithOU(t *testing.T) {
 	for _, tc := range []struct{ in, ou, want string }{
 		{`{"id":"f"}`, "Root/A", `{"ou":"Root/A","id":"f"}`},

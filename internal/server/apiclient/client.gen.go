@@ -385,6 +385,7 @@ type LakeStats struct {
 // OrgInventory defines model for OrgInventory.
 type OrgInventory struct {
 	Items        *[]Account `json:"items"`
+	Listed       bool       `json:"listed"`
 	Organization bool       `json:"organization"`
 	Ous          *[]string  `json:"ous"`
 }
