@@ -118,7 +118,7 @@ func TestWebUIOrgFilter(t *testing.T) {
 		return chromedp.Poll(rowAccounts+` === `+jsString(strings.Join(want, ",")), nil, chromedp.WithPollingInterval(50*time.Millisecond))
 	}
 	var options []string
-	var search, afterReload, onApprovals, chosen, rowText string
+	var search, afterReload, onApprovals, chosen, rowText, overviewNote string
 	var overflow float64
 	steps := []struct {
 		name string
@@ -156,6 +156,11 @@ func TestWebUIOrgFilter(t *testing.T) {
 			}
 			return os.WriteFile(filepath.Join(dir, "incidents-ou.png"), buf, 0o644)
 		})},
+		{"overview", chromedp.Evaluate(`document.querySelector('nav a[data-view="overview"]').click()`, nil)},
+		{"overview's note", chromedp.WaitVisible(".scope-note", chromedp.ByQuery)},
+		{"overview's note text", chromedp.Text(".scope-note", &overviewNote, chromedp.ByQuery)},
+		{"incidents again", chromedp.Evaluate(`document.querySelector('nav a[data-view="incidents"]').click()`, nil)},
+		{"the OU again", showing(f.Sandbox[0], f.Sandbox[1])},
 		{"narrow", chromedp.EmulateViewport(390, 844)},
 		{"narrow overflow", chromedp.Evaluate(`Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth`, &overflow)},
 		{"wide again", chromedp.EmulateViewport(1280, 900)},
@@ -191,6 +196,9 @@ func TestWebUIOrgFilter(t *testing.T) {
 	}
 	if onApprovals != "?ou=Root%2FSandbox#/approvals" {
 		t.Errorf("moving to approvals: %q", onApprovals)
+	}
+	if overviewNote != "OU Root/Sandbox: these statistics cover every account." {
+		t.Errorf("the overview's note: %q", overviewNote)
 	}
 	if chosen != "|" {
 		t.Errorf("all accounts again: %q", chosen)

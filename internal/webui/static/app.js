@@ -44,6 +44,14 @@ function scoped(path) {
   return base + "?" + q;
 }
 
+// scopeNote says, on a page the header's scope only partly applies to,
+// what it covers (null without a scope).
+function scopeNote(text) {
+  const sp = scopeParams();
+  if (!sp.toString()) return null;
+  return el("p", { class: "muted scope-note" }, (sp.get("ou") ? "OU " + sp.get("ou") : "Account " + sp.get("account")) + ": " + text);
+}
+
 // opts.scope === false: every account's (an incident's own approvals).
 async function api(method, path, body, o = {}) {
   if (method === "GET" && o.scope !== false) path = scoped(path);
@@ -573,7 +581,7 @@ async function overviewView(v) {
   // MTTD runs from each event's own time: replayed or late-delivered
   // records (the demo replays last week's) count their age.
   const mttdNote = "MTTD is measured from each event's own time to its finding. Replayed or backfilled records (the demo replays last week's telemetry) count their age, so MTTD then shows how old they were, not how fast Parapet detects.";
-  show(v, el("h1", {}, "Overview"),
+  show(v, el("h1", {}, "Overview"), scopeNote("these statistics cover every account."),
     el("div", { class: "stats" },
       stat(s.incidents, "incidents"), stat(s.findings, "findings"),
       stat(Math.round(100 * s.alert_reduction) + "%", "alert reduction (findings → incidents)"),
@@ -619,7 +627,7 @@ async function postureView(v, only) {
     return;
   }
   const openCheck = id => { location.hash = "#/posture/" + encodeURIComponent(id); };
-  show(v, el("h1", { id: "posture-title" }, "Posture"), scanBtn,
+  show(v, el("h1", { id: "posture-title" }, "Posture"), scopeNote("only its results are listed and counted; framework scores and trends are the whole target's."), scanBtn,
     only ? el("p", { id: "posture-only" }, "Showing the failures of " + only + " · ", el("a", { href: "#/posture" }, "show every check")) : null,
     ...targets.map(t => {
     const trend = (p.trend || []).filter(x => x.target === t.target);
