@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -184,11 +185,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("adding %s.%s: %w", c.table, c.column, err)
 		}
 		if fill, ok := backfill[c.table+"."+c.column]; ok {
-			q := fill[0]
-			if db.Postgres {
-				q = fill[1]
-			}
-			if _, err := db.DB.ExecContext(ctx, q); err != nil {
+			if err := db.fill(ctx, c.table, c.column, fill); err != nil {
 				return fmt.Errorf("filling %s.%s: %w", c.table, c.column, err)
 			}
 		}
@@ -203,14 +200,55 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // backfill fills a column added to a store made by an earlier version
-// from the rows' bodies (SQLite's statement, PostgreSQL's).
-var backfill = map[string][2]string{
-	"findings.account": {
-		`UPDATE findings SET account = COALESCE(json_extract(body, '$.cloud.account'), '')`,
-		`UPDATE findings SET account = COALESCE(body::jsonb->'cloud'->>'account', '')`},
-	"incidents.account": {
-		`UPDATE incidents SET account = COALESCE(json_extract(body, '$.account'), '')`,
-		`UPDATE incidents SET account = COALESCE(body::jsonb->>'account', '')`},
+// from each row's body: the value of a JSON path.
+var backfill = map[string][]string{
+	"findings.account":  {"cloud", "account"},
+	"incidents.account": {"account"},
+}
+
+// fill sets column to the string at path in each row's JSON body, in one
+// transaction; a body that is not JSON, or has no string there, leaves
+// the column's default.
+func (db *DB) fill(ctx context.Context, table, column string, path []string) error {
+	rows, err := db.QueryContext(ctx, `SELECT id, body FROM `+table)
+	if err != nil {
+		return err
+	}
+	type set struct{ id, value string }
+	var sets []set
+	for rows.Next() {
+		var id, body string
+		if err := rows.Scan(&id, &body); err != nil {
+			rows.Close()
+			return err
+		}
+		var v any
+		if json.Unmarshal([]byte(body), &v) != nil {
+			continue
+		}
+		for _, k := range path {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+		if s, ok := v.(string); ok && s != "" {
+			sets = append(sets, set{id, s})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, s := range sets {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+column+` = ? WHERE id = ?`, s.value, s.id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // indexes made once every column exists.
