@@ -109,7 +109,7 @@ func TestAccountColumnMigration(t *testing.T) {
 				{[]string{"111122223333"}, "inc-a", "f-a"},
 				{[]string{"444455556666"}, "inc-a", "f-b"}, // a finding of inc-a is there
 				{[]string{"1111222233334"}, "inc-c", "f-c"},
-				{[]string{"11112222333"}, "", ""}, // a prefix: nothing
+				{[]string{"11112222333"}, "", ""},  // a prefix: nothing
 				{[]string{""}, "", "f-odd f-torn"}, // f-none is "kept" by now
 				{[]string{"111122223333", "1111222233334"}, "inc-a inc-c", "f-a f-c"},
 			} {
