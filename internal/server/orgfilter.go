@@ -19,6 +19,7 @@ import (
 
 const (
 	maxScopeAccounts = 500
+	maxScopeOUs      = 50
 	maxScopeValue    = 256
 )
 
@@ -87,6 +88,10 @@ func (s *Server) scopeOf(w http.ResponseWriter, r *http.Request) (sc *scope, ok 
 			}
 			ous = append(ous, v)
 		}
+	}
+	if len(ous) > maxScopeOUs {
+		apiError(w, http.StatusBadRequest, "ou: %d OUs (at most %d)", len(ous), maxScopeOUs)
+		return nil, false
 	}
 	if len(ous) > 0 && s.OrgAccounts == nil {
 		apiError(w, http.StatusBadRequest, "ou=%s: no organization is configured (organization.role in the serve configuration), so no account is known to be in an OU; filter with account= instead", strings.Join(ous, ","))

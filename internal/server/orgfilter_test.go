@@ -263,6 +263,9 @@ func TestOrgFilter(t *testing.T) {
 			if code, v := getJSON(t, ts, tok, "/v1/findings?account="+strings.Repeat("1,", maxScopeAccounts+1)); code != 400 {
 				t.Errorf("too many accounts: %d %v", code, v)
 			}
+			if code, v := getJSON(t, ts, tok, "/v1/incidents?ou=Sandbox"+strings.Repeat("&ou=Sandbox", maxScopeOUs)); code != 400 {
+				t.Errorf("too many OUs: %d %v", code, v)
+			}
 			if code, v := getJSON(t, ts, tok, "/v1/incidents?ou="+url.QueryEscape(strings.Repeat("x", maxScopeValue+1))); code != 400 {
 				t.Errorf("a long OU: %d %v", code, v)
 			}
