@@ -95,11 +95,6 @@ func (p *postureScanner) run(ctx context.Context) {
 	if len(p.targets()) == 0 {
 		return
 	}
-	if p.org.Enabled() && p.cfg.AWS.Enabled && p.org.Refresh > 0 {
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		wg.Go(func() { p.watchOrg(ctx) }) // ends with ctx, before run returns
-	}
 	t := time.NewTicker(p.cfg.Interval.D())
 	defer t.Stop()
 	for {
@@ -206,7 +201,19 @@ type passingCheck struct {
 
 // postureSummary: the latest report per target, and each framework's
 // score over the recent runs (the trend).
-func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
+//
+// accounts, when not nil, keeps only the results whose resource is in one
+// of those accounts (by its account, else its ARN's): the failures and
+// passing checks listed and the passed and failed counts; framework
+// scores and the trend stay the whole target's.
+func postureSummary(ctx context.Context, db *store.DB, accounts []string) (map[string]any, error) {
+	var want map[string]bool
+	if accounts != nil {
+		want = make(map[string]bool, len(accounts))
+		for _, a := range accounts {
+			want[a] = true
+		}
+	}
 	rows, err := db.QueryContext(ctx, `SELECT id, at, target, body FROM posture_runs ORDER BY id DESC LIMIT 200`)
 	if err != nil {
 		return nil, err
@@ -240,7 +247,22 @@ func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
 			failed := []scanResult{}
 			passing := []passingCheck{}
 			index := map[string]int{}
+			passed, failedN := rep.Passed, rep.Failed
+			if want != nil {
+				passed, failedN = 0, 0
+			}
 			for _, r := range rep.Results {
+				if want != nil {
+					if !want[resultAccount(r)] {
+						continue
+					}
+					switch r.Status {
+					case "pass":
+						passed++
+					case "fail":
+						failedN++
+					}
+				}
 				switch r.Status {
 				case "fail":
 					failed = append(failed, r)
@@ -267,7 +289,7 @@ func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
 			if frameworks == nil {
 				frameworks = []framework.Score{}
 			}
-			latest[target] = map[string]any{"at": at, "run": id, "passed": rep.Passed, "failed": rep.Failed, "unknown": rep.Unknown,
+			latest[target] = map[string]any{"at": at, "run": id, "passed": passed, "failed": failedN, "unknown": rep.Unknown,
 				"resources": rep.Resources, "frameworks": frameworks, "failures": failed, "passing": passing, "suppressed": len(rep.Suppressed),
 				"lifecycle": rep.Lifecycle} // null on a target's first scan
 			order = append(order, target)
@@ -283,5 +305,21 @@ func postureSummary(ctx context.Context, db *store.DB) (map[string]any, error) {
 		m["target"] = t
 		targets = append(targets, m)
 	}
-	return map[string]any{"targets": targets, "trend": trend}, rows.Err()
+	out := map[string]any{"targets": targets, "trend": trend}
+	if want != nil {
+		out["accounts"] = accounts
+	}
+	return out, rows.Err()
+}
+
+// resultAccount is the account of a result's resource: its own, else its
+// ARN's ("" for one in no account, an IaC resource).
+func resultAccount(r scanResult) string {
+	if r.Resource.Account != "" {
+		return r.Resource.Account
+	}
+	if parts := strings.SplitN(r.Resource.ARN, ":", 6); len(parts) == 6 {
+		return parts[4]
+	}
+	return ""
 }

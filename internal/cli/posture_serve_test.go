@@ -33,7 +33,7 @@ func TestPostureLifecycle(t *testing.T) {
 	defer db.Close()
 	p := &postureScanner{cfg: config.Posture{IaC: []string{dir}}, db: db, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1)}
 	p.scanAll(ctx)
-	first, err := postureSummary(ctx, db)
+	first, err := postureSummary(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestPostureLifecycle(t *testing.T) {
 	p.scanAll(ctx)
 
 	// Through the API's JSON, as the page reads it.
-	sum, err := postureSummary(ctx, db)
+	sum, err := postureSummary(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,5 +191,56 @@ func TestPostureChangesServe(t *testing.T) {
 	}
 	if linked == 0 {
 		t.Fatalf("no failing result linked to its change: %s", stored)
+	}
+}
+
+// The posture summary of some accounts: only their results, the counts
+// recomputed from them; an account by its result's account or, without
+// one, its resource ARN's (never a prefix of another).
+func TestPostureSummaryAccounts(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "parapet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res := func(check, status, account, arn string) scanResult {
+		return scanResult{CheckID: check, Title: check, Status: status, Severity: "high", Resource: scanResource{Type: "aws_s3_bucket", Name: check + account, ARN: arn, Account: account}}
+	}
+	rep := scanReport{Passed: 3, Failed: 3, Results: []scanResult{
+		res("S3-1", "fail", "111122223333", ""),
+		res("S3-2", "fail", "", "arn:aws:s3:us-east-1:444455556666:bucket/b"),
+		res("S3-3", "fail", "1111222233334", ""),
+		res("S3-1", "pass", "444455556666", ""),
+		res("S3-2", "pass", "111122223333", ""),
+		res("S3-3", "pass", "111122223333", ""),
+	}}
+	b, _ := json.Marshal(rep)
+	if _, err := db.ExecContext(ctx, `INSERT INTO posture_runs (at, target, body) VALUES (?, ?, ?)`, time.Now().UTC().Format(time.RFC3339), "scan aws --org", string(b)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		accounts       []string
+		failed, passed int
+		failures       string
+	}{
+		{nil, 3, 3, "S3-1 S3-2 S3-3"},
+		{[]string{"111122223333"}, 1, 2, "S3-1"},
+		{[]string{"444455556666"}, 1, 1, "S3-2"},
+		{[]string{"11112222333"}, 0, 0, ""},
+		{[]string{}, 0, 0, ""},
+	} {
+		sum, err := postureSummary(ctx, db, tc.accounts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg := sum["targets"].([]any)[0].(map[string]any)
+		var ids []string
+		for _, f := range tg["failures"].([]scanResult) {
+			ids = append(ids, f.CheckID)
+		}
+		if tg["failed"] != tc.failed || tg["passed"] != tc.passed || strings.Join(ids, " ") != tc.failures {
+			t.Errorf("postureSummary(%v): failed %v passed %v failures %v", tc.accounts, tg["failed"], tg["passed"], ids)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -219,23 +220,32 @@ func orgSelection(c pconfig.Organization) (include, exclude org.Filter, static [
 	return include, exclude, static
 }
 
-// watchOrg triggers a posture scan whenever the organization's included
-// accounts change (every organization.refresh), until ctx ends.
-func (p *postureScanner) watchOrg(ctx context.Context) {
+// runOrgInventory is serve's organization inventory: it lists the
+// included accounts now and every organization.refresh until ctx ends
+// (on the caller's goroutine), calling changed when the list changed, and
+// gives inv (what scopes resolve through) every account listed. The
+// watcher it returns at once answers Latest for the API (nil until the
+// first listing).
+func runOrgInventory(ctx context.Context, c pconfig.Organization, inv *org.Inventory, log *slog.Logger, changed func()) (w *org.Watcher, run func(), err error) {
 	base, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		p.log.Warn("organization_watch_failed", "error", err)
-		return
+		return nil, nil, err
 	}
 	if base.Region == "" {
 		base.Region = "us-east-1"
 	}
-	inc, exc, static := orgSelection(p.org)
-	w := &org.Watcher{Base: base, Static: static, Include: inc, Exclude: exc}
-	w.Run(ctx, p.org.Refresh.D(), func(a []org.Account) {
-		p.log.Info("organization_accounts_changed", "accounts", len(a))
-		p.Trigger()
-	}, func(err error) { p.log.Warn("organization_list_failed", "error", err) })
+	inc, exc, static := orgSelection(c)
+	w = &org.Watcher{Base: base, Static: static, Include: inc, Exclude: exc, Inventory: inv}
+	every := c.Refresh.D()
+	if every <= 0 {
+		every = time.Hour
+	}
+	return w, func() {
+		w.Run(ctx, every, func(a []org.Account) {
+			log.Info("organization_accounts_changed", "accounts", len(a))
+			changed()
+		}, func(err error) { log.Warn("organization_list_failed", "error", err) })
+	}, nil
 }
 
 // postureTarget names a scheduled scan by its arguments, without the

@@ -177,7 +177,7 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 			if err != nil {
 				return err
 			}
-			p, closeFn, err := buildPipeline(ctx, io, c, db, reg, log, anchor)
+			p, inv, closeFn, err := buildPipeline(ctx, io, c, db, reg, log, anchor)
 			if err != nil {
 				return err
 			}
@@ -293,11 +293,30 @@ Every /v1 route needs a token (parapet tokens create --role ROLE; ingest tokens 
 				}
 			}
 			ps := &postureScanner{cfg: c.Posture, org: c.Organization, db: db, dbPath: c.DB, log: log, publish: srv.Publish, now: make(chan struct{}, 1), changes: p.Changes}
+			srv.PostureSummary = func(ctx context.Context, accounts []string) (map[string]any, error) {
+				return postureSummary(ctx, db, accounts)
+			}
 			if len(ps.targets()) > 0 {
-				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
 				srv.PostureScan = ps.Trigger
-			} else {
-				srv.PostureSummary = func(ctx context.Context) (map[string]any, error) { return postureSummary(ctx, db) }
+			}
+			if c.Organization.Enabled() {
+				// The organization's inventory, listed again every
+				// organization.refresh: the API's account and OU filters,
+				// and a live scan when the accounts change (where this
+				// worker runs the scans).
+				scans := c.Posture.AWS.Enabled && (bus == nil || c.Bus.Worker == 0)
+				w, runInv, err := runOrgInventory(ctx, c.Organization, inv, log, func() {
+					if scans {
+						ps.Trigger()
+					}
+				})
+				if err != nil {
+					return fmt.Errorf("organization: %w", err)
+				}
+				srv.OrgAccounts = w.Latest
+				invDone := make(chan struct{})
+				go func() { defer close(invDone); runInv() }()
+				defer func() { cancel(); <-invDone }()
 			}
 			srv.Org = func(ctx context.Context) (*server.OrgView, error) { return orgSummary(ctx, db) }
 			ln, err := net.Listen("tcp", c.Listen)
@@ -406,10 +425,10 @@ var serveListening func(addr string)
 
 // buildPipeline assembles detection, incidents and response from the
 // configuration.
-func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, reg prometheus.Registerer, log *slog.Logger, anchor *audit.Anchorer) (*pipeline.Pipeline, func(), error) {
+func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, reg prometheus.Registerer, log *slog.Logger, anchor *audit.Anchorer) (*pipeline.Pipeline, *org.Inventory, func(), error) {
 	rules, _, err := loadRules(io, c.Detect.Rules, !*c.Detect.BuiltinRules)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	engine := detect.NewEngine(rules)
 	incidents := correlate.New(c.Correlate.Window.D())
@@ -428,7 +447,7 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 	if c.Detect.GeoIP != "" || c.Detect.ASN != "" {
 		geo, err := enrich.OpenGeo(c.Detect.GeoIP, c.Detect.ASN)
 		if err != nil {
-			return nil, nil, fmt.Errorf("detect.geoip/asn: %w", err)
+			return nil, nil, nil, fmt.Errorf("detect.geoip/asn: %w", err)
 		}
 		closers = append(closers, func() { geo.Close() })
 		enrichers = append(enrichers, geo.Enrich)
@@ -436,14 +455,14 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 	if len(c.Detect.CloudRanges) > 0 {
 		ranges, err := enrich.LoadRanges(c.Detect.CloudRanges...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("detect.cloud_ranges: %w", err)
+			return nil, nil, nil, fmt.Errorf("detect.cloud_ranges: %w", err)
 		}
 		enrichers = append(enrichers, ranges.Enrich)
 	}
 	if c.Detect.Paths != "" {
 		w, err := attackpath.LoadWalker(c.Detect.Paths)
 		if err != nil {
-			return nil, nil, fmt.Errorf("detect.paths: %w", err)
+			return nil, nil, nil, fmt.Errorf("detect.paths: %w", err)
 		}
 		p.Paths = w
 		log.Info("privilege-escalation paths loaded", "file", c.Detect.Paths, "paths", w.Paths())
@@ -451,7 +470,7 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 	if len(c.Intel.Files) > 0 {
 		intel, err := enrich.LoadIntel(c.Intel.Files...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("intel.files: %w", err)
+			return nil, nil, nil, fmt.Errorf("intel.files: %w", err)
 		}
 		p.Intel = intel
 		for f, n := range intel.Loaded {
@@ -472,12 +491,11 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 		orgRole: cmp.Or(c.Organization.ResponderRole, c.Organization.Role), orgExternalID: c.Organization.ExternalID}
 	resp, closeResp, err := rf.engineOn(ctx, IO{In: io.In, Out: io.Err, Err: io.Err}, db)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	resp.FourEyes = c.Auth.FourEyes
 	resp.ProtectAccounts = protectScope(c)
-	inv, stopInv := watchInventory(ctx, c.Organization, log)
-	closers = append(closers, stopInv)
+	inv := newInventory(c.Organization)
 	if inv != nil {
 		resp.Accounts = inv.Resolve
 	}
@@ -487,13 +505,12 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 	p.Respond = resp
 	closers = append(closers, closeResp)
 	if err := p.Start(ctx); err != nil {
-		stopInv()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, s := range p.Suppressions() {
 		s.Accounts = resp.Accounts // before any finding is evaluated
 	}
-	return p, func() {
+	return p, inv, func() {
 		for _, f := range closers {
 			f()
 		}

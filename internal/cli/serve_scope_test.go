@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"testing"
 
 	"github.com/parapet-sec/parapet/internal/config"
@@ -10,16 +9,13 @@ import (
 
 // serve's scopes resolve through the static organization.accounts at
 // once (Organizations' list, when readable, replaces it: see
-// org.TestWatcherPoll); with no organization there is no inventory.
+// org.TestWatcherPoll and runOrgInventory); with no organization there is no inventory.
 func TestWatchInventoryStatic(t *testing.T) {
-	inv, stop := watchInventory(context.Background(), config.Organization{}, nil)
-	stop()
-	if inv != nil {
+	if inv := newInventory(config.Organization{}); inv != nil {
 		t.Errorf("no organization: inventory %v, want none", inv.Accounts())
 	}
 	c := config.Organization{Accounts: []config.OrgAccount{{ID: "111111111111", Name: "sandbox", OU: "Root/Sandbox"}}}
-	inv, stop = watchInventory(context.Background(), c, nil)
-	defer stop()
+	inv := newInventory(c)
 	if inv == nil || !(org.Scope{OUs: []string{"Sandbox"}}).Matches("111111111111", inv.Resolve) {
 		t.Errorf("static accounts: a Sandbox scope does not cover 111111111111")
 	}

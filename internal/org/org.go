@@ -77,6 +77,12 @@ func tagsMatch(have, want map[string]string, all bool) bool {
 	return n > 0
 }
 
+// InOU says whether the account is in ou: an OU path from the root
+// (Root/Workloads: that OU and its sub-OUs) or a bare OU name (Sandbox: any
+// OU of exactly that name on the account's path), case-insensitively. A
+// name that is a prefix of another OU's name does not match it.
+func (a Account) InOU(ou string) bool { return inOU(a.OU, ou) }
+
 // inOU: the account's OU path is ou or below it; a bare name (no "/")
 // matches any OU of that name on the path.
 func inOU(path, ou string) bool {

@@ -170,8 +170,18 @@ func TestWatcherPoll(t *testing.T) {
 	inv := &Inventory{}
 	w := &Watcher{Base: f.Cfg, Include: Filter{OUs: []string{"Sandbox"}}, Inventory: inv}
 	sandboxScope := Scope{OUs: []string{"Sandbox"}}
+	if got := w.Latest(); got != nil {
+		t.Errorf("Latest before a poll = %v, want nil", got)
+	}
 	if got, ch, err := w.Poll(ctx); err != nil || !ch || len(got) != 3 {
 		t.Fatalf("first Poll = %d accounts, changed %v, %v; want 3, true", len(got), ch, err)
+	}
+	if got := w.Latest(); len(got) != 3 || !slices.ContainsFunc(got, func(a Account) bool { return a.ID == f.Sandbox[0] && a.OU == "Root/Sandbox" }) {
+		t.Errorf("Latest after a poll = %v", got)
+	}
+	none := &Watcher{Base: f.Cfg, Include: Filter{OUs: []string{"Nowhere"}}}
+	if _, _, err := none.Poll(ctx); err != nil || none.Latest() == nil || len(none.Latest()) != 0 {
+		t.Errorf("Latest of a poll that included nothing = %#v, %v; want an empty list", none.Latest(), err)
 	}
 	if _, ch, err := w.Poll(ctx); err != nil || ch {
 		t.Errorf("second Poll: changed %v, %v; want no change", ch, err)

@@ -20,8 +20,21 @@ type Watcher struct {
 	// Inventory, when set, is given every account each poll lists
 	// (included or not): what scopes resolve account ids through.
 	Inventory *Inventory
+	mu        sync.Mutex // guards last and seen: Latest is called from other goroutines
 	last      []Account
 	seen      bool
+}
+
+// Latest is the included accounts of the last successful poll (never nil
+// after one, nil before one): serve's inventory, for the API's account and
+// OU filters.
+func (w *Watcher) Latest() []Account {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.seen {
+		return nil
+	}
+	return append([]Account{}, w.last...)
 }
 
 // Poll lists the accounts; changed is true on the first poll and whenever
@@ -35,6 +48,8 @@ func (w *Watcher) Poll(ctx context.Context) (accounts []Account, changed bool, e
 		w.Inventory.Set(all)
 	}
 	sel := Select(all, w.Include, w.Exclude)
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	changed = !w.seen || !slices.EqualFunc(sel, w.last, func(a, b Account) bool { return a.ID == b.ID && a.OU == b.OU })
 	w.last, w.seen = sel, true
 	return sel, changed, nil

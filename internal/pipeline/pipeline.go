@@ -545,8 +545,8 @@ func (p *Pipeline) store(ctx context.Context, body *store.Spooled, findings, gro
 			// Stored, counted, but neither filed into an incident nor
 			// handed to the playbooks.
 			body := report.AppendFindingJSON(nil, f)
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				f.ID, "suppressed:"+sid, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				f.ID, "suppressed:"+sid, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body), f.Cloud.Account)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -601,8 +601,8 @@ func (p *Pipeline) store(ctx context.Context, body *store.Spooled, findings, gro
 			}
 		}
 		body := report.AppendFindingJSON(nil, f)
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, incidentID, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body))
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO findings (id, incident_id, time, level, rule_id, created, body, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, incidentID, f.Time.UTC().Format(time.RFC3339Nano), f.Level, f.RuleID, now, string(body), f.Cloud.Account)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -637,9 +637,9 @@ func (p *Pipeline) store(ctx context.Context, body *store.Spooled, findings, gro
 			opened++
 		}
 		body, _ := json.Marshal(in)
-		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, risk, first, last, updated, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET status = excluded.status, risk = excluded.risk, first = excluded.first, last = excluded.last, updated = excluded.updated, body = excluded.body`,
-			in.ID, in.Status, in.Risk, in.First.UTC().Format(time.RFC3339Nano), in.Last.UTC().Format(time.RFC3339Nano), now, string(body))
+		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, status, risk, first, last, updated, body, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, risk = excluded.risk, first = excluded.first, last = excluded.last, updated = excluded.updated, body = excluded.body, account = excluded.account`,
+			in.ID, in.Status, in.Risk, in.First.UTC().Format(time.RFC3339Nano), in.Last.UTC().Format(time.RFC3339Nano), now, string(body), in.Account)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -821,6 +821,18 @@ type IncidentFilter struct {
 	// Merged includes incidents merged into others (status "merged"),
 	// which are left out unless Status asks for them.
 	Merged bool
+	// Accounts, when not empty, keeps the incidents opened in one of these
+	// accounts or holding a finding from one (exact ids).
+	Accounts []string
+}
+
+// inAccounts is the condition "col is one of accounts" and its arguments.
+func inAccounts(col string, accounts []string) (string, []any) {
+	args := make([]any, len(accounts))
+	for i, a := range accounts {
+		args[i] = a
+	}
+	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(accounts)), ", ") + ")", args
 }
 
 // FindIncidents lists the incidents a filter selects, most recent first
@@ -833,6 +845,12 @@ func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*corr
 	args := []any{f.Status, f.Status, f.MinRisk}
 	if f.Status == "" && !f.Merged {
 		q += ` AND status <> 'merged'`
+	}
+	if len(f.Accounts) > 0 {
+		own, args1 := inAccounts("account", f.Accounts)
+		theirs, args2 := inAccounts("account", f.Accounts)
+		q += ` AND id IN (SELECT id FROM incidents WHERE ` + own + ` UNION SELECT incident_id FROM findings WHERE ` + theirs + `)`
+		args = append(append(args, args1...), args2...)
 	}
 	if f.Query != "" {
 		q += ` AND LOWER(body) LIKE ? ESCAPE '\'`
@@ -861,6 +879,49 @@ func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*corr
 			return nil, err
 		}
 		out = append(out, &in)
+	}
+	return out, rows.Err()
+}
+
+// FindingFilter selects findings; zero fields select all.
+type FindingFilter struct {
+	Level    string   // exactly this level
+	Accounts []string // when not empty: findings in one of these accounts (exact ids)
+	Limit    int      // default 100
+}
+
+// StoredFinding is a finding as stored: its JSON and its account.
+type StoredFinding struct {
+	Body    json.RawMessage
+	Account string
+}
+
+// FindFindings lists the findings a filter selects, newest first.
+func FindFindings(ctx context.Context, db *store.DB, f FindingFilter) ([]StoredFinding, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q := `SELECT body, account FROM findings WHERE (? = '' OR level = ?)`
+	args := []any{f.Level, f.Level}
+	if len(f.Accounts) > 0 {
+		c, a := inAccounts("account", f.Accounts)
+		q += ` AND ` + c
+		args = append(args, a...)
+	}
+	q += ` ORDER BY time DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []StoredFinding{}
+	for rows.Next() {
+		var b, account string
+		if err := rows.Scan(&b, &account); err != nil {
+			return nil, err
+		}
+		out = append(out, StoredFinding{Body: json.RawMessage(b), Account: account})
 	}
 	return out, rows.Err()
 }

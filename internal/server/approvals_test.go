@@ -57,13 +57,13 @@ func TestIncidentsByRiskAndApprovalIncident(t *testing.T) {
 	if _, err := s.DB.ExecContext(ctx, `INSERT INTO findings (id, incident_id, time, level, rule_id, created, body) VALUES ('f-1', 'inc-high', '2026-12-01T10:00:00Z', 'high', 'r', '2026-12-01T10:00:00Z', '{}'), ('f-2', '', '2026-12-01T10:00:00Z', 'high', 'r', '2026-12-01T10:00:00Z', '{}')`); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.approvalIncident(ctx, "f-1"); got == nil || got.ID != "inc-high" || got.Title != "Title of inc-high" || got.Risk != 90 || got.Status != "open" {
+	if got, _ := s.approvalIncident(ctx, "f-1"); got == nil || got.ID != "inc-high" || got.Title != "Title of inc-high" || got.Risk != 90 || got.Status != "open" {
 		t.Errorf("the incident of f-1: %+v", got)
 	}
-	if got := s.approvalIncident(ctx, "f-2"); got != nil {
+	if got, _ := s.approvalIncident(ctx, "f-2"); got != nil {
 		t.Errorf("a finding in no incident: %+v", got)
 	}
-	if got := s.approvalIncident(ctx, "nope"); got != nil {
+	if got, _ := s.approvalIncident(ctx, "nope"); got != nil {
 		t.Errorf("a missing finding: %+v", got)
 	}
 }

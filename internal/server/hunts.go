@@ -80,6 +80,7 @@ type (
 		Source    string    `json:"source"`
 		Class     string    `json:"class"`
 		Account   string    `json:"account"`
+		OU        string    `json:"ou,omitempty"` // the account's OU path, when the organization's inventory knows it
 		Region    string    `json:"region"`
 		Service   string    `json:"service"`
 		Operation string    `json:"operation"`
@@ -452,6 +453,10 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	sc, ok := s.scopeOf(w, r)
+	if !ok {
+		return
+	}
 	var after *lake.Row // the previous page's last row
 	if v := qv.Get("cursor"); v != "" {
 		c, err := decodeCursor(v)
@@ -470,6 +475,10 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if sc.none() {
+		writeJSON(w, http.StatusOK, timelinePage{Items: []timelineItem{}})
+		return
+	}
 	ctx, cancel := s.huntContext(r)
 	defer cancel()
 	// The page's rows, bounded: kept sorted and cut to limit+1 whenever
@@ -487,7 +496,7 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	match := func(batch []lake.Row) error {
 		var keep []lake.Row
 		for i := range batch {
-			if ent.match(&batch[i]) && (after == nil || newer(after, &batch[i]) < 0) {
+			if ent.match(&batch[i]) && sc.has(batch[i].Account) && (after == nil || newer(after, &batch[i]) < 0) {
 				keep = append(keep, cloneRow(&batch[i]))
 			}
 		}
@@ -504,11 +513,11 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	// Newest days first, in batches of 1, 2, 4… days, until a page is
 	// full: every row of a day is newer than every row of the days before
 	// it, so the rows of the days read hold the page.
-	days, parts, err := lakeDays(ctx, s.Lake, since, until)
+	days, parts, err := lakeDays(ctx, s.Lake, since, until, sc.list())
 	for i, n := 0, 1; err == nil && i < len(days) && len(rows) <= limit; i, n = i+n, n*2 {
 		batch := days[i:min(i+n, len(days))]
 		var scan lake.ScanStats
-		scan, err = s.Lake.ScanParallel(ctx, lake.Filter{From: batch[len(batch)-1], To: batch[0], Equal: ent.equal()}, since, until, huntWorkers(), match)
+		scan, err = s.Lake.ScanParallel(ctx, lake.Filter{From: batch[len(batch)-1], To: batch[0], Accounts: sc.list(), Equal: ent.equal()}, since, until, huntWorkers(), match)
 		st.FilesRead += scan.FilesRead
 		st.BytesRead += scan.BytesRead
 		st.RowGroups += scan.RowGroups
@@ -531,16 +540,20 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		page.NextCursor = cursor{T: last.Time, S: last.Source, U: last.EventUID}.encode()
 		rows = rows[:limit]
 	}
+	ous := s.ouIndex()
 	for i := range rows {
-		page.Items = append(page.Items, timelineItemOf(&rows[i]))
+		it := timelineItemOf(&rows[i])
+		it.OU = ous[it.Account]
+		page.Items = append(page.Items, it)
 	}
 	page.Stats = statsOf(st, start)
 	writeJSON(w, http.StatusOK, page)
 }
 
-// lakeDays lists the days of the lake's partitions in [since, until),
-// newest first, and how many partitions the lake has.
-func lakeDays(ctx context.Context, l *lake.Lake, since, until time.Time) ([]string, int, error) {
+// lakeDays lists the days of the lake's partitions in [since, until)
+// (of accounts only, when given), newest first, and how many partitions
+// the lake has.
+func lakeDays(ctx context.Context, l *lake.Lake, since, until time.Time, accounts []string) ([]string, int, error) {
 	files, err := l.Files(ctx, lake.Filter{})
 	if err != nil {
 		return nil, 0, err
@@ -550,7 +563,7 @@ func lakeDays(ctx context.Context, l *lake.Lake, since, until time.Time) ([]stri
 	var days []string
 	for _, f := range files {
 		parts[f.Partition] = true
-		if d := f.Partition.Day; d >= from && d <= to {
+		if d := f.Partition.Day; d >= from && d <= to && (len(accounts) == 0 || slices.Contains(accounts, f.Partition.Account)) {
 			days = append(days, d)
 		}
 	}

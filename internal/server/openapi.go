@@ -35,7 +35,13 @@ type (
 		ErrorMessage string `json:"errorMessage,omitempty"`
 	}
 	incidentList struct {
-		Items []*correlate.Incident `json:"items"`
+		Items []incidentItem `json:"items"`
+	}
+	// incidentItem is an incident as lists show it: with its account's OU
+	// path when the organization's inventory knows it.
+	incidentItem struct {
+		correlate.Incident
+		OU string `json:"ou,omitempty"`
 	}
 	incidentDetail struct {
 		Incident *correlate.Incident `json:"incident"`
@@ -66,10 +72,22 @@ type (
 		Queued bool `json:"queued"`
 	}
 	pathsAnswer struct {
-		Source  string            `json:"source,omitempty"` // the file (detect.paths); empty: none configured
-		Account string            `json:"account,omitempty"`
-		Target  string            `json:"target,omitempty"`
-		Paths   []attackpath.Path `json:"paths"`
+		Source  string     `json:"source,omitempty"` // the file (detect.paths); empty: none configured
+		Account string     `json:"account,omitempty"`
+		Target  string     `json:"target,omitempty"`
+		Paths   []pathItem `json:"paths"`
+	}
+	// pathItem is a path with its source's account and that account's OU.
+	pathItem struct {
+		attackpath.Path
+		Account string `json:"account,omitempty"`
+		OU      string `json:"ou,omitempty"`
+	}
+	orgInventory struct {
+		Organization bool          `json:"organization"` // whether serve has an organization configured
+		Listed       bool          `json:"listed"`       // whether serve has listed its accounts yet
+		Items        []org.Account `json:"items"`
+		OUs          []string      `json:"ous"` // every OU path an account is in, and their parents
 	}
 	tokenList struct {
 		Items []store.Token `json:"items"`
@@ -150,6 +168,13 @@ type shape struct {
 
 var limitParam = param{name: "limit", typ: "integer", desc: "at most this many (1 to 1000, default 100)"}
 
+// scopeParams are the account and OU filters of the lists of
+// account-bearing items.
+var scopeParams = []param{
+	{name: "account", typ: "string", many: true, desc: "only these accounts: ids, comma-separated or repeated (exact)"},
+	{name: "ou", typ: "string", many: true, desc: "only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)"},
+}
+
 // shapes is keyed by "METHOD pattern", one for each route.
 func shapes() map[string]shape {
 	ingest := shape{code: http.StatusAccepted, resp: ingestAccepted{}}
@@ -165,6 +190,8 @@ func shapes() map[string]shape {
 			{name: "min_risk", typ: "number", desc: "at least this risk (0 to 100)"},
 			{name: "q", typ: "string", desc: "text anywhere in the incident (at most 200 characters)"},
 			{name: "sort", typ: "string", enum: []string{"last", "risk"}, desc: "last (the default): last seen first; risk: highest risk first, then last seen"},
+			{name: "account", typ: "string", many: true, desc: "only these accounts: ids, comma-separated or repeated (exact)"},
+			{name: "ou", typ: "string", many: true, desc: "only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)"},
 			limitParam}},
 		"GET /v1/incidents/{id}":        {resp: incidentDetail{}},
 		"POST /v1/incidents/{id}/close": {body: reasonBody{}, resp: incidentClosed{}},
@@ -172,14 +199,12 @@ func shapes() map[string]shape {
 		"POST /v1/suppressions":         {body: suppressionBody{}, code: http.StatusCreated, resp: suppressionCreated{}},
 		"DELETE /v1/suppressions/{id}": {body: reasonBody{}, resp: suppressionRemoved{}, query: []param{
 			{name: "reason", typ: "string", desc: "why (or in the body)"}}},
-		"GET /v1/posture":       {},
+		"GET /v1/posture":       {query: scopeParams},
 		"POST /v1/posture/scan": {code: http.StatusAccepted, resp: postureQueued{}},
-		"GET /v1/paths":         {resp: pathsAnswer{}},
-		"GET /v1/org": {resp: orgAnswer{}, query: []param{
-			{name: "account", typ: "string", many: true, desc: "only this account id"},
-			{name: "ou", typ: "string", many: true, desc: "only accounts in this OU: a path (Root/Workloads, with the OUs below it) or an OU name"}}},
-		"GET /v1/events/{id}": {},
-		"POST /v1/hunts":      {body: huntBody{}, resp: huntResult{}},
+		"GET /v1/paths":         {resp: pathsAnswer{}, query: scopeParams},
+		"GET /v1/org":           {resp: orgAnswer{}, query: scopeParams},
+		"GET /v1/events/{id}":   {},
+		"POST /v1/hunts":        {body: huntBody{}, resp: huntResult{}},
 		"GET /v1/timeline": {resp: timelinePage{}, query: []param{
 			{name: "principal", typ: "string", desc: "an ARN, principal id or session issuer ARN (name one entity)"},
 			{name: "access_key", typ: "string", desc: "an access key id"},
@@ -188,15 +213,22 @@ func shapes() map[string]shape {
 			{name: "since", typ: "string", desc: "RFC 3339 or YYYY-MM-DD (default: 30 days before until)"},
 			{name: "until", typ: "string", desc: "excluded; RFC 3339 or YYYY-MM-DD (default: now)"},
 			{name: "cursor", typ: "string", desc: "the next_cursor of the previous page"},
+			scopeParams[0], scopeParams[1],
 			{name: "limit", typ: "integer", desc: "at most this many (1 to 1000, default 100)"}}},
 		"GET /v1/config":         {},
 		"GET /v1/tokens":         {resp: tokenList{}},
 		"DELETE /v1/tokens/{id}": {resp: tokenRevoked{}},
 		"GET /v1/findings": {resp: findingList{}, query: []param{
 			{name: "level", typ: "string", enum: []string{"informational", "low", "medium", "high", "critical"}},
+			{name: "account", typ: "string", many: true, desc: "only these accounts: ids, comma-separated or repeated (exact)"},
+			{name: "ou", typ: "string", many: true, desc: "only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)"},
 			limitParam}},
 		"GET /v1/approvals": {resp: approvalList{}, query: []param{
-			{name: "status", typ: "string", enum: []string{"pending", "approved", "denied", "expired"}}}},
+			{name: "status", typ: "string", enum: []string{"pending", "approved", "denied", "expired"}},
+			{name: "account", typ: "string", many: true, desc: "only these accounts: ids, comma-separated or repeated (exact)"},
+			{name: "ou", typ: "string", many: true, desc: "only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)"},
+		}},
+		"GET /v1/org/accounts":            {resp: orgInventory{}},
 		"POST /v1/approvals/{id}/approve": {body: commentBody{}, resp: runOutcome{}},
 		"POST /v1/approvals/{id}/deny":    {body: commentBody{}, resp: runOutcome{}},
 		"GET /v1/playbooks": {resp: playbookList{}, query: []param{

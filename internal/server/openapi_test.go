@@ -172,7 +172,12 @@ func TestOpenAPIValid(t *testing.T) {
 	if err := validate(doc, req, resp, body); err != nil {
 		t.Fatalf("GET /v1/incidents: %v", err)
 	}
-	inc.Properties["risk"].Value.Type = &openapi3.Types{"string"}
+	// The list's items are incidents with their OU.
+	item := doc.Components.Schemas["IncidentItem"].Value
+	if item.Properties["ou"] == nil || contains(item.Required, "ou") || !contains(item.Required, "risk") {
+		t.Errorf("IncidentItem schema: %+v", item)
+	}
+	item.Properties["risk"].Value.Type = &openapi3.Types{"string"}
 	if err := validate(doc, req, resp, body); err == nil || !strings.Contains(err.Error(), "/items/0/risk") {
 		t.Errorf("a response that breaks its schema: %v", err)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/parapet-sec/parapet/internal/org/orgposture"
 )
@@ -63,7 +64,14 @@ func (s *Server) orgView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	accounts, ous := q["account"], q["ou"]
+	// As the other lists: comma-separated or repeated.
+	var accounts, ous []string
+	for _, v := range q["account"] {
+		accounts = append(accounts, strings.Split(v, ",")...)
+	}
+	for _, v := range q["ou"] {
+		ous = append(ous, strings.Split(v, ",")...)
+	}
 	for _, o := range ous {
 		if len(o) > 512 {
 			apiError(w, http.StatusBadRequest, "ou: at most 512 characters")

@@ -25,6 +25,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/config"
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/lake"
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/pipeline"
 	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
@@ -54,7 +55,9 @@ type Server struct {
 
 	// PostureSummary and PostureScan are set by serve when posture scans
 	// are configured.
-	PostureSummary func(ctx context.Context) (map[string]any, error)
+	// PostureSummary's accounts, when not nil, keeps only results in those
+	// accounts.
+	PostureSummary func(ctx context.Context, accounts []string) (map[string]any, error)
 	PostureScan    func() bool
 	// Org, set by serve with an organization, is the latest organization
 	// scan's posture and rollup for GET /v1/org (nil, or a nil view: none).
@@ -71,6 +74,11 @@ type Server struct {
 	// anchor file; nil: one without an anchor, made on first use).
 	AuditCheck *audit.Checker
 	auditOnce  sync.Once
+
+	// OrgAccounts, when set (serve with an organization), is the
+	// organization's latest inventory: what GET /v1/org/accounts lists and
+	// what the lists' ou= filter resolves OUs to accounts with.
+	OrgAccounts func() []org.Account
 
 	// Lake is the lake hunts and timelines read (nil: they answer 409).
 	Lake *lake.Lake
@@ -111,24 +119,24 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/ingest/azure", "ingest", "Azure Activity Log: {\"records\":[…]} as diagnostic settings export it (Event Hub, storage account), JSON lines, or Log Analytics AzureActivity rows", s.ingest("azure")},
 		{"POST", "/v1/ingest/gcp", "ingest", "Google Cloud audit log entries (LogEntry with an AuditLog protoPayload), a JSON array or JSON lines, as a log sink exports them", s.ingest("gcp")},
 		{"POST", "/v1/ingest/vpcflow", "ingest", "VPC Flow Logs text (default or custom format with its header line), gzip or not", s.ingest("vpcflow")},
-		{"GET", "/v1/incidents", "viewer", "Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)", s.incidents},
+		{"GET", "/v1/incidents", "viewer", "Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')", s.incidents},
 		{"GET", "/v1/incidents/{id}", "viewer", "One incident with its findings", s.incident},
 		{"POST", "/v1/incidents/{id}/close", "analyst", "Close an incident; body {\"reason\": \"…\"}", s.closeIncident},
 		{"GET", "/v1/suppressions", "viewer", "Active suppressions (false-positive patterns)", s.suppressions},
 		{"POST", "/v1/suppressions", "analyst", "Suppress a pattern; body {\"expr\": CEL over finding that pins the rule, principal, a resource or the account, \"reason\": \"…\", \"expires\": RFC 3339, \"scope\": optional {\"accounts\", \"ous\", \"tags\", \"exclude\"}}", s.addSuppression},
 		{"DELETE", "/v1/suppressions/{id}", "analyst", "End a suppression; ?reason=… or body {\"reason\": \"…\"}", s.removeSuppression},
-		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend", s.posture},
+		{"GET", "/v1/posture", "viewer", "Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)", s.posture},
 		{"POST", "/v1/posture/scan", "analyst", "Scan the configured posture targets now", s.postureScan},
-		{"GET", "/v1/org", "viewer", "The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)", s.orgView},
-		{"GET", "/v1/paths", "viewer", "Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)", s.paths},
+		{"GET", "/v1/org", "viewer", "The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (account=ID,ID…&ou=OU path or name: only those accounts' and OUs' rows, the OU rollup recomputed over them)", s.orgView},
+		{"GET", "/v1/paths", "viewer", "Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)", s.paths},
 		{"POST", "/v1/hunts", "viewer", "Hunt over the lake, synchronously: body {since, until, accounts, regions, rules: \"builtin\" or rule ids of the loaded pack, sigma: one Sigma rule (YAML), cel: a filter over the promoted columns, intel: match the loaded indicators, limit (default 1000, at most 10000), format: findings|events}; the range defaults to the 30 days before until (default now)", s.hunt},
-		{"GET", "/v1/timeline", "viewer", "Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns", s.timeline},
+		{"GET", "/v1/timeline", "viewer", "Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)", s.timeline},
 		{"GET", "/v1/events/{id}", "viewer", "The native record of an event a finding names", s.event},
 		{"GET", "/v1/config", "admin", "The effective configuration (secrets redacted)", s.config},
 		{"GET", "/v1/tokens", "admin", "API tokens: id, name, role, created, last used, revoked (never a secret or a hash)", s.tokensList},
 		{"DELETE", "/v1/tokens/{id}", "admin", "Revoke a token: it and its browser sessions stop working (on other workers within auth.token_cache)", s.tokenRevoke},
-		{"GET", "/v1/findings", "viewer", "Findings, newest first (?level=high&limit=100)", s.findings},
-		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step", s.approvals},
+		{"GET", "/v1/findings", "viewer", "Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))", s.findings},
+		{"GET", "/v1/approvals", "viewer", "Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step", s.approvals},
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
 		{"POST", "/v1/approvals/{id}/deny", "approver", "Deny a pending action; body {\"comment\": \"…\"}", s.decide(false)},
 		{"GET", "/v1/playbooks", "viewer", "The loaded playbooks: trigger, mode, approval policy, steps (?finding_id=…: only the enabled ones whose trigger selects that finding)", s.playbooks},
@@ -136,6 +144,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/playbook-runs", "analyst", "Run a playbook on a finding; body {\"finding_id\": \"…\", \"playbook\": \"…\", \"comment\": \"…\"}. It waits for approval when the playbook says so, and always under the four-eyes rule", s.requestRun},
 		{"GET", "/v1/playbook-runs/{id}", "viewer", "One playbook run: who asked, who decided, each step's calls and outcome", s.run},
 		{"GET", "/v1/audit", "viewer", "The audit trail (?after=SEQ&limit=100) and whether its hash chain is intact and holds its latest anchor", s.audit},
+		{"GET", "/v1/org/accounts", "viewer", "The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)", s.orgAccounts},
 		{"GET", "/v1/whoami", "viewer", "The caller's token: id, name, role", s.whoami},
 		{"GET", "/v1/stats", "viewer", "Alert reduction, MTTD, MTTR, findings by level", s.stats},
 		{"GET", "/v1/stream", "viewer", "Server-sent events: incident and approval changes as they happen", s.streamHandler},
@@ -240,15 +249,26 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "q: at most 200 characters")
 		return
 	}
+	sc, ok := s.scopeOf(w, r)
+	if !ok {
+		return
+	}
+	items := []incidentItem{}
+	if sc.none() {
+		writeJSON(w, http.StatusOK, incidentList{Items: items})
+		return
+	}
+	f.Accounts = sc.list()
 	incs, err := pipeline.FindIncidents(r.Context(), s.DB, f)
 	if err != nil {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return
 	}
-	if incs == nil {
-		incs = []*correlate.Incident{}
+	ous := s.ouIndex()
+	for _, in := range incs {
+		items = append(items, incidentItem{Incident: *in, OU: ous[in.Account]})
 	}
-	writeJSON(w, http.StatusOK, incidentList{Items: incs})
+	writeJSON(w, http.StatusOK, incidentList{Items: items})
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
@@ -286,21 +306,23 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 	if v, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && v > 0 && v <= 1000 {
 		limit = v
 	}
-	level := r.URL.Query().Get("level")
-	rows, err := s.DB.QueryContext(r.Context(), `SELECT body FROM findings WHERE ? = '' OR level = ? ORDER BY time DESC LIMIT ?`, level, level, limit)
+	sc, ok := s.scopeOf(w, r)
+	if !ok {
+		return
+	}
+	items := []json.RawMessage{}
+	if sc.none() {
+		writeJSON(w, http.StatusOK, findingList{Items: items})
+		return
+	}
+	fs, err := pipeline.FindFindings(r.Context(), s.DB, pipeline.FindingFilter{Level: r.URL.Query().Get("level"), Accounts: sc.list(), Limit: limit})
 	if err != nil {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return
 	}
-	defer rows.Close()
-	items := []json.RawMessage{}
-	for rows.Next() {
-		var b string
-		if err := rows.Scan(&b); err != nil {
-			apiError(w, http.StatusInternalServerError, "store: %v", err)
-			return
-		}
-		items = append(items, json.RawMessage(b))
+	ous := s.ouIndex()
+	for _, f := range fs {
+		items = append(items, withOU(f.Body, ous[f.Account]))
 	}
 	writeJSON(w, http.StatusOK, findingList{Items: items})
 }
@@ -317,14 +339,27 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "status %q: want pending, approved, denied or expired", status)
 		return
 	}
+	sc, ok := s.scopeOf(w, r)
+	if !ok {
+		return
+	}
+	if sc.none() {
+		writeJSON(w, http.StatusOK, approvalList{Items: []approvalView{}})
+		return
+	}
 	as, err := s.Pipeline.Respond.Approvals(r.Context(), status)
 	if err != nil {
 		apiError(w, http.StatusInternalServerError, "store: %v", err)
 		return
 	}
+	ous := s.ouIndex()
 	items := make([]approvalView, 0, len(as))
 	for _, a := range as {
-		items = append(items, approvalView{Approval: a, Incident: s.approvalIncident(r.Context(), a.FindingID)})
+		in, account := s.approvalIncident(r.Context(), a.FindingID)
+		if !sc.has(account) {
+			continue
+		}
+		items = append(items, approvalView{Approval: a, Incident: in, Account: account, OU: ous[account]})
 	}
 	writeJSON(w, http.StatusOK, approvalList{Items: items})
 }
@@ -334,6 +369,8 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
 type approvalView struct {
 	respond.Approval
 	Incident *approvalIncident `json:"incident,omitempty"`
+	Account  string            `json:"account,omitempty"` // the finding's
+	OU       string            `json:"ou,omitempty"`      // the account's OU path, when the organization's inventory knows it
 }
 
 type approvalIncident struct {
@@ -346,16 +383,16 @@ type approvalIncident struct {
 }
 
 // approvalIncident finds the incident of a finding (nil when the finding
-// is in none, or gone).
-func (s *Server) approvalIncident(ctx context.Context, findingID string) *approvalIncident {
-	var id string
-	if err := s.DB.QueryRowContext(ctx, `SELECT incident_id FROM findings WHERE id = ?`, findingID).Scan(&id); err != nil || id == "" {
-		return nil
+// is in none, or gone) and the finding's account.
+func (s *Server) approvalIncident(ctx context.Context, findingID string) (*approvalIncident, string) {
+	var id, account string
+	if err := s.DB.QueryRowContext(ctx, `SELECT incident_id, account FROM findings WHERE id = ?`, findingID).Scan(&id, &account); err != nil || id == "" {
+		return nil, account
 	}
 	var body string
 	out := &approvalIncident{ID: id}
 	if err := s.DB.QueryRowContext(ctx, `SELECT risk, status, body FROM incidents WHERE id = ?`, id).Scan(&out.Risk, &out.Status, &body); err != nil {
-		return out
+		return out, account
 	}
 	var in struct {
 		Title   string `json:"title"`
@@ -364,7 +401,7 @@ func (s *Server) approvalIncident(ctx context.Context, findingID string) *approv
 	}
 	_ = json.Unmarshal([]byte(body), &in)
 	out.Title, out.Summary, out.Level = in.Title, in.Summary, in.Level
-	return out
+	return out, account
 }
 
 // decide approves or denies as the caller: the token's name, its role and
@@ -658,11 +695,19 @@ func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) posture(w http.ResponseWriter, r *http.Request) {
+	sc, ok := s.scopeOf(w, r)
+	if !ok {
+		return
+	}
 	if s.PostureSummary == nil {
 		writeJSON(w, http.StatusOK, map[string]any{"targets": []any{}, "trend": []any{}})
 		return
 	}
-	v, err := s.PostureSummary(r.Context())
+	accounts := sc.list()
+	if sc != nil && accounts == nil {
+		accounts = []string{}
+	}
+	v, err := s.PostureSummary(r.Context(), accounts)
 	if err != nil {
 		apiError(w, http.StatusInternalServerError, "%v", err)
 		return
@@ -671,11 +716,28 @@ func (s *Server) posture(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) paths(w http.ResponseWriter, r *http.Request) {
-	if s.Paths == nil {
-		writeJSON(w, http.StatusOK, pathsAnswer{Paths: []attackpath.Path{}})
+	sc, ok := s.scopeOf(w, r)
+	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, pathsAnswer{Source: s.PathsSource, Account: s.Paths.Account, Target: s.Paths.Target, Paths: s.Paths.Paths})
+	items := []pathItem{}
+	if s.Paths == nil {
+		writeJSON(w, http.StatusOK, pathsAnswer{Paths: items})
+		return
+	}
+	ous := s.ouIndex()
+	for _, p := range s.Paths.Paths {
+		// A path is in its source's account (the report's when the
+		// source's ARN names none).
+		account := accountOf(p.Source)
+		if account == "" {
+			account = s.Paths.Account
+		}
+		if sc.has(account) {
+			items = append(items, pathItem{Path: p, Account: account, OU: ous[account]})
+		}
+	}
+	writeJSON(w, http.StatusOK, pathsAnswer{Source: s.PathsSource, Account: s.Paths.Account, Target: s.Paths.Target, Paths: items})
 }
 
 func (s *Server) postureScan(w http.ResponseWriter, r *http.Request) {

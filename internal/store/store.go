@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -159,6 +160,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // columns added since a table was first created: a store made by an
 // earlier version gains them when it is opened.
 var columns = []struct{ table, column, def string }{
+	{"findings", "account", "TEXT NOT NULL DEFAULT ''"},
+	{"incidents", "account", "TEXT NOT NULL DEFAULT ''"},
 	{"approvals", "requested_by", "TEXT"},
 	{"approvals", "run_id", "TEXT"},
 	{"approvals", "fold_key", "TEXT"},
@@ -181,8 +184,77 @@ func (db *DB) migrate(ctx context.Context) error {
 		if _, err := db.DB.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.def); err != nil {
 			return fmt.Errorf("adding %s.%s: %w", c.table, c.column, err)
 		}
+		if fill, ok := backfill[c.table+"."+c.column]; ok {
+			if err := db.fill(ctx, c.table, c.column, fill); err != nil {
+				return fmt.Errorf("filling %s.%s: %w", c.table, c.column, err)
+			}
+		}
+	}
+	// Indexes on added columns: after the columns exist.
+	for _, ix := range indexes {
+		if _, err := db.DB.ExecContext(ctx, ix); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
 	}
 	return nil
+}
+
+// backfill fills a column added to a store made by an earlier version
+// from each row's body: the value of a JSON path.
+var backfill = map[string][]string{
+	"findings.account":  {"cloud", "account"},
+	"incidents.account": {"account"},
+}
+
+// fill sets column to the string at path in each row's JSON body, in one
+// transaction; a body that is not JSON, or has no string there, leaves
+// the column's default.
+func (db *DB) fill(ctx context.Context, table, column string, path []string) error {
+	rows, err := db.QueryContext(ctx, `SELECT id, body FROM `+table)
+	if err != nil {
+		return err
+	}
+	type set struct{ id, value string }
+	var sets []set
+	for rows.Next() {
+		var id, body string
+		if err := rows.Scan(&id, &body); err != nil {
+			rows.Close()
+			return err
+		}
+		var v any
+		if json.Unmarshal([]byte(body), &v) != nil {
+			continue
+		}
+		for _, k := range path {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+		if s, ok := v.(string); ok && s != "" {
+			sets = append(sets, set{id, s})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, s := range sets {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+column+` = ? WHERE id = ?`, s.value, s.id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// indexes made once every column exists.
+var indexes = []string{
+	`CREATE INDEX IF NOT EXISTS findings_account ON findings (account, time, incident_id)`,
+	`CREATE INDEX IF NOT EXISTS incidents_account ON incidents (account, last)`,
 }
 
 // pgSchema turns the SQLite schema into PostgreSQL's.

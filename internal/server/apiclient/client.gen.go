@@ -137,6 +137,15 @@ func (e GetPlaybookRunsParamsStatus) Valid() bool {
 	}
 }
 
+// Account defines model for Account.
+type Account struct {
+	Id     string             `json:"id"`
+	Name   *string            `json:"name,omitempty"`
+	Ou     *string            `json:"ou,omitempty"`
+	Status *string            `json:"status,omitempty"`
+	Tags   *map[string]string `json:"tags,omitempty"`
+}
+
 // Anchor defines model for Anchor.
 type Anchor struct {
 	Hash string    `json:"hash"`
@@ -172,6 +181,7 @@ type ApprovalPolicy struct {
 
 // ApprovalView defines model for ApprovalView.
 type ApprovalView struct {
+	Account        *string           `json:"account,omitempty"`
 	Approvers      *[]string         `json:"approvers"`
 	Comment        *string           `json:"comment,omitempty"`
 	Created        time.Time         `json:"created"`
@@ -182,6 +192,7 @@ type ApprovalView struct {
 	Id             string            `json:"id"`
 	Incident       *ApprovalIncident `json:"incident,omitempty"`
 	OnTimeout      string            `json:"on_timeout"`
+	Ou             *string           `json:"ou,omitempty"`
 	Playbook       string            `json:"playbook"`
 	Repeats        int               `json:"repeats"`
 	RequestedBy    *string           `json:"requested_by,omitempty"`
@@ -335,9 +346,40 @@ type IncidentDetail struct {
 	Incident *Incident      `json:"incident"`
 }
 
+// IncidentItem defines model for IncidentItem.
+type IncidentItem struct {
+	Account      *string         `json:"account,omitempty"`
+	CloseReason  *string         `json:"close_reason,omitempty"`
+	Closed       *time.Time      `json:"closed,omitempty"`
+	ClosedBy     *string         `json:"closed_by,omitempty"`
+	Entities     *[]string       `json:"entities,omitempty"`
+	FindingCount int             `json:"finding_count"`
+	Findings     *[]string       `json:"findings"`
+	First        time.Time       `json:"first"`
+	Headline     string          `json:"headline"`
+	Id           string          `json:"id"`
+	Key          string          `json:"key"`
+	Last         time.Time       `json:"last"`
+	Level        string          `json:"level"`
+	Levels       *map[string]int `json:"levels"`
+	Made         *[]string       `json:"made,omitempty"`
+	MergedInto   *string         `json:"merged_into,omitempty"`
+	Ou           *string         `json:"ou,omitempty"`
+	Principal    *string         `json:"principal,omitempty"`
+	Resources    *[]string       `json:"resources,omitempty"`
+	Risk         float64         `json:"risk"`
+	Status       string          `json:"status"`
+	Story        *[]StoryPart    `json:"story,omitempty"`
+	Summary      *string         `json:"summary,omitempty"`
+	Tactics      *[]string       `json:"tactics,omitempty"`
+	Techniques   *[]string       `json:"techniques,omitempty"`
+	Title        string          `json:"title"`
+	Why          *[]string       `json:"why"`
+}
+
 // IncidentList defines model for IncidentList.
 type IncidentList struct {
-	Items *[]Incident `json:"items"`
+	Items *[]IncidentItem `json:"items"`
 }
 
 // IngestAccepted defines model for IngestAccepted.
@@ -397,6 +439,14 @@ type OrgAnswer struct {
 	Target          *string           `json:"target,omitempty"`
 }
 
+// OrgInventory defines model for OrgInventory.
+type OrgInventory struct {
+	Items        *[]Account `json:"items"`
+	Listed       bool       `json:"listed"`
+	Organization bool       `json:"organization"`
+	Ous          *[]string  `json:"ous"`
+}
+
 // Outcome defines model for Outcome.
 type Outcome struct {
 	After   *map[string]interface{} `json:"after,omitempty"`
@@ -405,10 +455,12 @@ type Outcome struct {
 	Summary string                  `json:"summary"`
 }
 
-// Path defines model for Path.
-type Path struct {
+// PathItem defines model for PathItem.
+type PathItem struct {
 	Access     *string `json:"access,omitempty"`
+	Account    *string `json:"account,omitempty"`
 	AdminVia   *Grant  `json:"admin_via,omitempty"`
+	Ou         *string `json:"ou,omitempty"`
 	Source     string  `json:"source"`
 	SourceKind string  `json:"source_kind"`
 	SourceName string  `json:"source_name"`
@@ -419,10 +471,10 @@ type Path struct {
 
 // PathsAnswer defines model for PathsAnswer.
 type PathsAnswer struct {
-	Account *string `json:"account,omitempty"`
-	Paths   *[]Path `json:"paths"`
-	Source  *string `json:"source,omitempty"`
-	Target  *string `json:"target,omitempty"`
+	Account *string     `json:"account,omitempty"`
+	Paths   *[]PathItem `json:"paths"`
+	Source  *string     `json:"source,omitempty"`
+	Target  *string     `json:"target,omitempty"`
 }
 
 // PlannedStep defines model for PlannedStep.
@@ -621,6 +673,7 @@ type TimelineItem struct {
 	Error     string    `json:"error"`
 	EventUid  string    `json:"event_uid"`
 	Operation string    `json:"operation"`
+	Ou        *string   `json:"ou,omitempty"`
 	Outcome   string    `json:"outcome"`
 	Region    string    `json:"region"`
 	Resources *[]string `json:"resources"`
@@ -684,6 +737,12 @@ type Unauthorized = ErrorBody
 // GetApprovalsParams defines parameters for GetApprovals.
 type GetApprovalsParams struct {
 	Status *GetApprovalsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 }
 
 // GetApprovalsParamsStatus defines parameters for GetApprovals.
@@ -701,6 +760,12 @@ type GetAuditParams struct {
 // GetFindingsParams defines parameters for GetFindings.
 type GetFindingsParams struct {
 	Level *GetFindingsParamsLevel `form:"level,omitempty" json:"level,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 
 	// Limit at most this many (1 to 1000, default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -721,6 +786,12 @@ type GetIncidentsParams struct {
 
 	// Sort last (the default): last seen first; risk: highest risk first, then last seen
 	Sort *GetIncidentsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 
 	// Limit at most this many (1 to 1000, default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -770,10 +841,19 @@ type PostIngestVpcflowTextBody interface{}
 
 // GetOrgParams defines parameters for GetOrg.
 type GetOrgParams struct {
-	// Account only this account id
+	// Account only these accounts: ids, comma-separated or repeated (exact)
 	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
 
-	// Ou only accounts in this OU: a path (Root/Workloads, with the OUs below it) or an OU name
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
+}
+
+// GetPathsParams defines parameters for GetPaths.
+type GetPathsParams struct {
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
 	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 }
 
@@ -794,6 +874,15 @@ type GetPlaybookRunsParamsStatus string
 type GetPlaybooksParams struct {
 	// FindingId only the enabled playbooks whose trigger selects this finding
 	FindingId *string `form:"finding_id,omitempty" json:"finding_id,omitempty"`
+}
+
+// GetPostureParams defines parameters for GetPosture.
+type GetPostureParams struct {
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 }
 
 // DeleteSuppressionsIdParams defines parameters for DeleteSuppressionsId.
@@ -824,6 +913,12 @@ type GetTimelineParams struct {
 
 	// Cursor the next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 
 	// Limit at most this many (1 to 1000, default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -960,7 +1055,7 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// GetApprovals Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
+	// GetApprovals Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -1024,7 +1119,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/events/{id} (the `GetEventsId` operationId).
 	GetEventsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetFindings Findings, newest first (?level=high&limit=100)
+	// GetFindings Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -1049,7 +1144,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
 	PostHunts(ctx context.Context, body PostHuntsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
+	// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -1250,19 +1345,26 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetOrg The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)
+	// GetOrg The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (account=ID,ID…&ou=OU path or name: only those accounts' and OUs' rows, the OU rollup recomputed over them)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Corresponds with GET /v1/org (the `GetOrg` operationId).
 	GetOrg(ctx context.Context, params *GetOrgParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+	// GetOrgAccounts The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Corresponds with GET /v1/org/accounts (the `GetOrgAccounts` operationId).
+	GetOrgAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Corresponds with GET /v1/paths (the `GetPaths` operationId).
-	GetPaths(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetPaths(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPlaybookRuns Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
 	//
@@ -1303,12 +1405,12 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/playbooks (the `GetPlaybooks` operationId).
 	GetPlaybooks(ctx context.Context, params *GetPlaybooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPosture Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend
+	// GetPosture Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Corresponds with GET /v1/posture (the `GetPosture` operationId).
-	GetPosture(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetPosture(ctx context.Context, params *GetPostureParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostPostureScan Scan the configured posture targets now
 	//
@@ -1374,7 +1476,7 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/suppressions/{id} (the `DeleteSuppressionsId` operationId).
 	DeleteSuppressionsId(ctx context.Context, id string, params *DeleteSuppressionsIdParams, body DeleteSuppressionsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+	// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -1403,7 +1505,7 @@ type ClientInterface interface {
 	GetWhoami(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// GetApprovals Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
+// GetApprovals Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step
 //
 // Needs a token with role viewer or above.
 //
@@ -1547,7 +1649,7 @@ func (c *Client) GetEventsId(ctx context.Context, id string, reqEditors ...Reque
 	return c.Client.Do(req)
 }
 
-// GetFindings Findings, newest first (?level=high&limit=100)
+// GetFindings Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))
 //
 // Needs a token with role viewer or above.
 //
@@ -1602,7 +1704,7 @@ func (c *Client) PostHunts(ctx context.Context, body PostHuntsJSONRequestBody, r
 	return c.Client.Do(req)
 }
 
-// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
+// GetIncidents Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')
 //
 // Needs a token with role viewer or above.
 //
@@ -2033,7 +2135,7 @@ func (c *Client) GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// GetOrg The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)
+// GetOrg The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (account=ID,ID…&ou=OU path or name: only those accounts' and OUs' rows, the OU rollup recomputed over them)
 //
 // Needs a token with role viewer or above.
 //
@@ -2050,13 +2152,30 @@ func (c *Client) GetOrg(ctx context.Context, params *GetOrgParams, reqEditors ..
 	return c.Client.Do(req)
 }
 
-// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+// GetOrgAccounts The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)
+//
+// Needs a token with role viewer or above.
+//
+// Corresponds with GET /v1/org/accounts (the `GetOrgAccounts` operationId).
+func (c *Client) GetOrgAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrgAccountsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPaths Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)
 //
 // Needs a token with role viewer or above.
 //
 // Corresponds with GET /v1/paths (the `GetPaths` operationId).
-func (c *Client) GetPaths(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPathsRequest(c.Server)
+func (c *Client) GetPaths(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPathsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2156,13 +2275,13 @@ func (c *Client) GetPlaybooks(ctx context.Context, params *GetPlaybooksParams, r
 	return c.Client.Do(req)
 }
 
-// GetPosture Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend
+// GetPosture Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)
 //
 // Needs a token with role viewer or above.
 //
 // Corresponds with GET /v1/posture (the `GetPosture` operationId).
-func (c *Client) GetPosture(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPostureRequest(c.Server)
+func (c *Client) GetPosture(ctx context.Context, params *GetPostureParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPostureRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2317,7 +2436,7 @@ func (c *Client) DeleteSuppressionsId(ctx context.Context, id string, params *De
 	return c.Client.Do(req)
 }
 
-// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+// GetTimeline Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)
 //
 // Needs a token with role viewer or above.
 //
@@ -2416,6 +2535,30 @@ func NewGetApprovalsRequest(server string, params *GetApprovalsParams) (*http.Re
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2700,6 +2843,30 @@ func NewGetFindingsRequest(server string, params *GetFindingsParams) (*http.Requ
 
 		}
 
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -2833,6 +3000,30 @@ func NewGetIncidentsRequest(server string, params *GetIncidentsParams) (*http.Re
 		if params.Sort != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3348,8 +3539,35 @@ func NewGetOrgRequest(server string, params *GetOrgParams) (*http.Request, error
 	return req, nil
 }
 
+// NewGetOrgAccountsRequest constructs an http.Request for the GetOrgAccounts method
+func NewGetOrgAccountsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/org/accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetPathsRequest constructs an http.Request for the GetPaths method
-func NewGetPathsRequest(server string) (*http.Request, error) {
+func NewGetPathsRequest(server string, params *GetPathsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3365,6 +3583,45 @@ func NewGetPathsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3594,7 +3851,7 @@ func NewGetPlaybooksRequest(server string, params *GetPlaybooksParams) (*http.Re
 }
 
 // NewGetPostureRequest constructs an http.Request for the GetPosture method
-func NewGetPostureRequest(server string) (*http.Request, error) {
+func NewGetPostureRequest(server string, params *GetPostureParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3610,6 +3867,45 @@ func NewGetPostureRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3954,6 +4250,30 @@ func NewGetTimelineRequest(server string, params *GetTimelineParams) (*http.Requ
 
 		}
 
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -4112,7 +4432,7 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
+	// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -4184,7 +4504,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/events/{id} (the `GetEventsId` operationId).
 	GetEventsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetEventsIdResponse, error)
 
-	// GetFindingsWithResponse Findings, newest first (?level=high&limit=100)
+	// GetFindingsWithResponse Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -4211,7 +4531,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/hunts (the `PostHunts` operationId).
 	PostHuntsWithResponse(ctx context.Context, body PostHuntsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHuntsResponse, error)
 
-	// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
+	// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -4418,7 +4738,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenapiJsonResponse, error)
 
-	// GetOrgWithResponse The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)
+	// GetOrgWithResponse The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (account=ID,ID…&ou=OU path or name: only those accounts' and OUs' rows, the OU rollup recomputed over them)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -4427,14 +4747,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/org (the `GetOrg` operationId).
 	GetOrgWithResponse(ctx context.Context, params *GetOrgParams, reqEditors ...RequestEditorFn) (*GetOrgResponse, error)
 
-	// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+	// GetOrgAccountsWithResponse The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)
+	//
+	// Needs a token with role viewer or above.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/org/accounts (the `GetOrgAccounts` operationId).
+	GetOrgAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOrgAccountsResponse, error)
+
+	// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/paths (the `GetPaths` operationId).
-	GetPathsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPathsResponse, error)
+	GetPathsWithResponse(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*GetPathsResponse, error)
 
 	// GetPlaybookRunsWithResponse Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
 	//
@@ -4481,14 +4810,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/playbooks (the `GetPlaybooks` operationId).
 	GetPlaybooksWithResponse(ctx context.Context, params *GetPlaybooksParams, reqEditors ...RequestEditorFn) (*GetPlaybooksResponse, error)
 
-	// GetPostureWithResponse Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend
+	// GetPostureWithResponse Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/posture (the `GetPosture` operationId).
-	GetPostureWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostureResponse, error)
+	GetPostureWithResponse(ctx context.Context, params *GetPostureParams, reqEditors ...RequestEditorFn) (*GetPostureResponse, error)
 
 	// PostPostureScanWithResponse Scan the configured posture targets now
 	//
@@ -4562,7 +4891,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/suppressions/{id} (the `DeleteSuppressionsId` operationId).
 	DeleteSuppressionsIdWithResponse(ctx context.Context, id string, params *DeleteSuppressionsIdParams, body DeleteSuppressionsIdJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteSuppressionsIdResponse, error)
 
-	// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+	// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -6176,11 +6505,82 @@ func (r GetOrgResponse) ContentType() string {
 	return ""
 }
 
+type GetOrgAccountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrgInventory
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Throttled
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOrgAccountsResponse) GetJSON200() *OrgInventory {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetOrgAccountsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetOrgAccountsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetOrgAccountsResponse) GetJSON429() *Throttled {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetOrgAccountsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOrgAccountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOrgAccountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOrgAccountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOrgAccountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetPathsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PathsAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -6194,6 +6594,11 @@ type GetPathsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetPathsResponse) GetJSON200() *PathsAnswer {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPathsResponse) GetJSON400() *Error {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -6554,6 +6959,8 @@ type GetPostureResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -6567,6 +6974,11 @@ type GetPostureResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetPostureResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPostureResponse) GetJSON400() *Error {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -7336,7 +7748,7 @@ func (r GetWhoamiResponse) ContentType() string {
 	return ""
 }
 
-// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired), each with its incident (id, title, risk, status) and the API calls of each planned step
+// GetApprovalsWithResponse Approvals (?status=pending|approved|denied|expired; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the finding's account), each with its incident (id, title, risk, status), its finding's account and OU, and the API calls of each planned step
 //
 // Needs a token with role viewer or above.
 //
@@ -7456,7 +7868,7 @@ func (c *ClientWithResponses) GetEventsIdWithResponse(ctx context.Context, id st
 	return ParseGetEventsIdResponse(rsp)
 }
 
-// GetFindingsWithResponse Findings, newest first (?level=high&limit=100)
+// GetFindingsWithResponse Findings, newest first (?level=high&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'))
 //
 // Needs a token with role viewer or above.
 //
@@ -7501,7 +7913,7 @@ func (c *ClientWithResponses) PostHuntsWithResponse(ctx context.Context, body Po
 	return ParsePostHuntsResponse(rsp)
 }
 
-// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100)
+// GetIncidentsWithResponse Incidents, most recent first or by risk (?status=open|closed&min_risk=60&q=text&sort=last|risk&limit=100; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts'), by the incident's account or any of its findings')
 //
 // Needs a token with role viewer or above.
 //
@@ -7846,7 +8258,7 @@ func (c *ClientWithResponses) GetOpenapiJsonWithResponse(ctx context.Context, re
 	return ParseGetOpenapiJsonResponse(rsp)
 }
 
-// GetOrgWithResponse The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (?account=ID&ou=PATH or name, each repeatable)
+// GetOrgWithResponse The AWS Organization from the latest organization scan: accounts with their OU, score per framework and coverage gaps, the OU rollup, the GuardDuty / Security Hub / Config / CloudTrail coverage matrix, SCPs and delegated administrators (account=ID,ID…&ou=OU path or name: only those accounts' and OUs' rows, the OU rollup recomputed over them)
 //
 // Needs a token with role viewer or above.
 //
@@ -7861,15 +8273,30 @@ func (c *ClientWithResponses) GetOrgWithResponse(ctx context.Context, params *Ge
 	return ParseGetOrgResponse(rsp)
 }
 
-// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths)
+// GetOrgAccountsWithResponse The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)
+//
+// Needs a token with role viewer or above.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/org/accounts (the `GetOrgAccounts` operationId).
+func (c *ClientWithResponses) GetOrgAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOrgAccountsResponse, error) {
+	rsp, err := c.GetOrgAccounts(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOrgAccountsResponse(rsp)
+}
+
+// GetPathsWithResponse Privilege-escalation paths: each principal that can become an administrator, step by step (from detect.paths, the JSON of parapet paths; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') sources)
 //
 // Needs a token with role viewer or above.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/paths (the `GetPaths` operationId).
-func (c *ClientWithResponses) GetPathsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPathsResponse, error) {
-	rsp, err := c.GetPaths(ctx, reqEditors...)
+func (c *ClientWithResponses) GetPathsWithResponse(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*GetPathsResponse, error) {
+	rsp, err := c.GetPaths(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7951,15 +8378,15 @@ func (c *ClientWithResponses) GetPlaybooksWithResponse(ctx context.Context, para
 	return ParseGetPlaybooksResponse(rsp)
 }
 
-// GetPostureWithResponse Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend
+// GetPostureWithResponse Posture: the latest scan of each target (framework scores, failed checks, new / fixed / still failing since its previous scan) and the score trend (account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') results, the counts recomputed from them; framework scores stay the target's)
 //
 // Needs a token with role viewer or above.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/posture (the `GetPosture` operationId).
-func (c *ClientWithResponses) GetPostureWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPostureResponse, error) {
-	rsp, err := c.GetPosture(ctx, reqEditors...)
+func (c *ClientWithResponses) GetPostureWithResponse(ctx context.Context, params *GetPostureParams, reqEditors ...RequestEditorFn) (*GetPostureResponse, error) {
+	rsp, err := c.GetPosture(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8086,7 +8513,7 @@ func (c *ClientWithResponses) DeleteSuppressionsIdWithResponse(ctx context.Conte
 	return ParseDeleteSuppressionsIdResponse(rsp)
 }
 
-// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns
+// GetTimelineWithResponse Everything one entity did over a range, newest first, a page at a time (?principal=ARN or principal id or session issuer|access_key=|ip=|resource=ARN&since=&until=&limit=100&cursor=); read from the lake, pruned by day and time statistics, rows matched on their promoted columns; account=ID,ID…&ou=OU path or name: only those accounts' (or OUs' accounts') events, the other accounts' partitions not read)
 //
 // Needs a token with role viewer or above.
 //
@@ -9438,6 +9865,60 @@ func ParseGetOrgResponse(rsp *http.Response) (*GetOrgResponse, error) {
 	return response, nil
 }
 
+// ParseGetOrgAccountsResponse parses an HTTP response from a GetOrgAccountsWithResponse call
+func ParseGetOrgAccountsResponse(rsp *http.Response) (*GetOrgAccountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOrgAccountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrgInventory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Throttled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetPathsResponse parses an HTTP response from a GetPathsWithResponse call
 func ParseGetPathsResponse(rsp *http.Response) (*GetPathsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9458,6 +9939,13 @@ func ParseGetPathsResponse(rsp *http.Response) (*GetPathsResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
@@ -9756,6 +10244,13 @@ func ParseGetPostureResponse(rsp *http.Response) (*GetPostureResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized

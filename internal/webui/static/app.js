@@ -26,7 +26,35 @@ function show(v, ...kids) {
   v.replaceChildren(...kids.flat().filter(k => k !== null && k !== undefined));
 }
 
-async function api(method, path, body) {
+// The account / OU every list shows: ?account=ID,ID…&ou=OU in the page's
+// address (before the #), so that it survives reloads, links and moving
+// between pages; the lists of account-bearing items are asked for with it.
+const SCOPED = ["/v1/incidents", "/v1/findings", "/v1/approvals", "/v1/posture", "/v1/paths", "/v1/timeline"];
+function scopeParams() {
+  const q = new URLSearchParams(location.search), out = new URLSearchParams();
+  for (const k of ["account", "ou"]) if (q.get(k)) out.set(k, q.get(k));
+  return out;
+}
+function scoped(path) {
+  const [base, query] = path.split("?");
+  const sp = scopeParams();
+  if (!SCOPED.includes(base) || !sp.toString()) return path;
+  const q = new URLSearchParams(query || "");
+  for (const [k, v] of sp) q.set(k, v);
+  return base + "?" + q;
+}
+
+// scopeNote says, on a page the header's scope only partly applies to,
+// what it covers (null without a scope).
+function scopeNote(text) {
+  const sp = scopeParams();
+  if (!sp.toString()) return null;
+  return el("p", { class: "muted scope-note" }, (sp.get("ou") ? "OU " + sp.get("ou") : "Account " + sp.get("account")) + ": " + text);
+}
+
+// opts.scope === false: every account's (an incident's own approvals).
+async function api(method, path, body, o = {}) {
+  if (method === "GET" && o.scope !== false) path = scoped(path);
   const opts = { method, headers: {}, credentials: "same-origin" };
   if (method !== "GET") {
     opts.headers["X-CSRF-Token"] = state.csrf;
@@ -107,7 +135,38 @@ function signedIn(s) {
     });
   }
   refreshPending();
+  loadScope();
   route();
+}
+
+// loadScope fills the header's selector from the organization's inventory
+// (hidden without one, unless the address names a scope).
+async function loadScope() {
+  const sel = $("#scope");
+  let inv = { items: [], ous: [] };
+  try { inv = await api("GET", "/v1/org/accounts"); } catch (e) { /* signed out */ }
+  const cur = scopeParams();
+  const value = cur.get("ou") ? "ou:" + cur.get("ou") : cur.get("account") ? "account:" + cur.get("account") : "";
+  const ous = inv.ous || [], accts = inv.items || [];
+  const opts = [el("option", { value: "" }, "All accounts")];
+  if (ous.length) opts.push(el("optgroup", { label: "OUs" }, ous.map(o => el("option", { value: "ou:" + o }, o))));
+  if (accts.length) opts.push(el("optgroup", { label: "Accounts" }, accts.map(a => el("option", { value: "account:" + a.id },
+    (a.name ? a.name + " · " : "") + a.id + (a.ou ? " (" + a.ou + ")" : "")))));
+  if (value && ![...el("select", {}, opts).options].some(o => o.value === value)) opts.push(el("option", { value }, value.replace(":", " ")));
+  sel.replaceChildren(...opts);
+  sel.value = value;
+  sel.classList.toggle("on", value !== "");
+  sel.hidden = !inv.organization && !value;
+  sel.onchange = () => {
+    const q = new URLSearchParams(location.search);
+    q.delete("account"); q.delete("ou");
+    const [k, ...rest] = sel.value.split(":");
+    if (k) q.set(k, rest.join(":"));
+    history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : "") + location.hash);
+    sel.classList.toggle("on", sel.value !== "");
+    refreshPending();
+    route();
+  };
 }
 
 async function refreshPending() {
@@ -154,11 +213,11 @@ async function incidentsView(v) {
   // Each row is a link: the title is one, and the row itself takes focus
   // and opens on Enter.
   const open = i => { location.hash = "#/incident/" + encodeURIComponent(i.id); };
-  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, tabindex: "0", "aria-label": "incident: " + (i.title || i.id), onclick: ev => { if (!ev.target.closest("a")) open(i); },
+  const rows = items.map(i => el("tr", { class: "row", "data-id": i.id, "data-account": i.account || "", tabindex: "0", "aria-label": "incident: " + (i.title || i.id), onclick: ev => { if (!ev.target.closest("a")) open(i); },
     onkeydown: ev => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { ev.preventDefault(); open(i); } } },
     el("td", {}, el("span", { class: "risk", style: "background:" + riskColor(i.risk) }, Math.round(i.risk || 0))),
     el("td", {}, level(i.level)),
-    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), i.summary ? el("div", { class: "story-line" }, i.summary) : null, el("div", { class: "muted" }, (i.principal || i.key || "—") + (i.status === "closed" ? " · closed" : ""))),
+    el("td", {}, el("a", { href: "#/incident/" + encodeURIComponent(i.id), tabindex: "-1" }, el("strong", {}, i.title || i.id)), i.summary ? el("div", { class: "story-line" }, i.summary) : null, el("div", { class: "muted" }, (i.principal || i.key || i.account || "—") + (i.ou ? " · " + i.ou : "") + (i.status === "closed" ? " · closed" : ""))),
     el("td", {}, chain(i.tactics)),
     el("td", {}, i.finding_count || (i.findings || []).length || 0),
     el("td", { class: "muted" }, when(i.last))));
@@ -175,7 +234,7 @@ async function incidentsView(v) {
   q.value = filter.q;
   let timer = null;
   q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { filter.q = q.value.trim(); route().then(() => { const box = $("#filter-q"); if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }); }, 250); });
-  const filtered = filter.status !== "" || filter.q || filter.minRisk;
+  const filtered = filter.status !== "" || filter.q || filter.minRisk || scopeParams().toString();
   show(v, el("h1", {}, "Incidents"),
     el("div", { class: "filters" }, status, risk, sort, q),
     items.length ? el("div", { class: "card" }, el("table", { id: "incidents" },
@@ -188,7 +247,7 @@ async function incidentView(v, id, focus) {
   const data = await api("GET", "/v1/incidents/" + encodeURIComponent(id));
   const i = data.incident;
   const findings = data.findings || [];
-  const approvals = (await api("GET", "/v1/approvals")).items || [];
+  const approvals = (await api("GET", "/v1/approvals", null, { scope: false })).items || [];
   const mine = approvals.filter(a => findings.some(f => f.id === a.finding_id));
   const runs = (await api("GET", "/v1/playbook-runs?incident_id=" + encodeURIComponent(id))).items || [];
   const playbooks = await api("GET", "/v1/playbooks");
@@ -523,7 +582,7 @@ async function overviewView(v) {
   // MTTD runs from each event's own time: replayed or late-delivered
   // records (the demo replays last week's) count their age.
   const mttdNote = "MTTD is measured from each event's own time to its finding. Replayed or backfilled records (the demo replays last week's telemetry) count their age, so MTTD then shows how old they were, not how fast Parapet detects.";
-  show(v, el("h1", {}, "Overview"),
+  show(v, el("h1", {}, "Overview"), scopeNote("these statistics cover every account."),
     el("div", { class: "stats" },
       stat(s.incidents, "incidents"), stat(s.findings, "findings"),
       stat(Math.round(100 * s.alert_reduction) + "%", "alert reduction (findings → incidents)"),
@@ -569,7 +628,7 @@ async function postureView(v, only) {
     return;
   }
   const openCheck = id => { location.hash = "#/posture/" + encodeURIComponent(id); };
-  show(v, el("h1", { id: "posture-title" }, "Posture"), scanBtn,
+  show(v, el("h1", { id: "posture-title" }, "Posture"), scopeNote("only its results are listed and counted; framework scores and trends are the whole target's."), scanBtn,
     only ? el("p", { id: "posture-only" }, "Showing the failures of " + only + " · ", el("a", { href: "#/posture" }, "show every check")) : null,
     ...targets.map(t => {
     const trend = (p.trend || []).filter(x => x.target === t.target);
