@@ -51,18 +51,6 @@ func (of *orgFlags) register(fs *pflag.FlagSet, concurrency *int) {
 	_ = fs.MarkHidden("org-config")
 }
 
-func tagFilter(kvs []string) map[string]string {
-	if len(kvs) == 0 {
-		return nil
-	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		k, v, _ := strings.Cut(kv, "=")
-		m[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	return m
-}
-
 // orgTarget is the organization a command reads: the central identity,
 // the included accounts and the role into each.
 type orgTarget struct {
@@ -212,8 +200,8 @@ func (of *orgFlags) roleFor() (role, externalID string) {
 
 // orgSelection is the organization section's account selection.
 func orgSelection(c pconfig.Organization) (include, exclude org.Filter, static []org.Account) {
-	include = org.Filter{Accounts: c.Include.Accounts, OUs: c.Include.OUs, Tags: tagFilter(c.Include.Tags)}
-	exclude = org.Filter{Accounts: c.Exclude.Accounts, OUs: c.Exclude.OUs, Tags: tagFilter(c.Exclude.Tags)}
+	include = org.Filter{Accounts: c.Include.Accounts, OUs: c.Include.OUs, Tags: org.TagFilter(c.Include.Tags)}
+	exclude = org.Filter{Accounts: c.Exclude.Accounts, OUs: c.Exclude.OUs, Tags: org.TagFilter(c.Exclude.Tags)}
 	for _, a := range c.Accounts {
 		static = append(static, org.Account{ID: a.ID, Name: a.Name, OU: a.OU})
 	}

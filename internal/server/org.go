@@ -18,16 +18,11 @@ type OrgView struct {
 }
 
 type (
+	// orgAccount is an account's scores with its coverage counts.
 	orgAccount struct {
-		Account string             `json:"account"`
-		Name    string             `json:"name,omitempty"`
-		OU      string             `json:"ou,omitempty"`
-		Scores  map[string]float64 `json:"scores"` // framework id → percent of evaluated controls passed
-		Passed  int                `json:"passed"`
-		Failed  int                `json:"failed"`
-		Unknown int                `json:"unknown"`
-		Gaps    int                `json:"gaps"`          // coverage cells not covered
-		Unread  int                `json:"unknown_cells"` // coverage cells that could not be read
+		orgposture.AccountScore
+		Gaps   int `json:"gaps"`          // coverage cells not covered
+		Unread int `json:"unknown_cells"` // coverage cells that could not be read
 	}
 	orgAnswer struct {
 		At        string                      `json:"at,omitempty"`     // the scan's time; empty: no organization scan yet
@@ -110,8 +105,7 @@ func (s *Server) orgView(w http.ResponseWriter, r *http.Request) {
 			if !keep(a.Account, a.OU) {
 				continue
 			}
-			ans.Accounts = append(ans.Accounts, orgAccount{Account: a.Account, Name: a.Name, OU: a.OU, Scores: a.Scores, Passed: a.Passed, Failed: a.Failed,
-				Unknown: a.Unknown, Gaps: gaps[a.Account], Unread: unread[a.Account]})
+			ans.Accounts = append(ans.Accounts, orgAccount{AccountScore: a, Gaps: gaps[a.Account], Unread: unread[a.Account]})
 		}
 		// The OU rollup over the accounts the filter keeps.
 		var scores []orgposture.AccountScore
