@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -202,8 +203,14 @@ else 3 when some input was bad, else 0.`,
 				// Nothing keeps state across events (no models, playbooks,
 				// correlations or episodes): findings are made and encoded
 				// as events are read, and only the bytes wait for order.
+				var batches sync.Pool
 				st, ost, err = flags.detectEncoded(cmd.Context(), io, args, func(evs []event.Event) ([][]byte, error) {
-					payloads, err := encodeFindings(enc, engine.DetectBatch(evs), len(evs), minRank)
+					b, _ := batches.Get().(*detect.Batch)
+					if b == nil {
+						b = &detect.Batch{}
+					}
+					payloads, err := encodeFindings(enc, engine.DetectInto(evs, b), len(evs), minRank)
+					batches.Put(b) // encoded: its findings' memory serves the next batch
 					if err != nil || walker == nil {
 						return payloads, err
 					}
@@ -322,6 +329,7 @@ func appendFinding(enc *report.FindingEncoder, p, line []byte, f *detect.Finding
 			return p, line, err
 		}
 	}
+	p = slices.Grow(p, 1+2*binary.MaxVarintLen64+len(f.Title)+len(line)) // one allocation, not one per append
 	p = append(p, byte(rank))
 	p = binary.AppendUvarint(p, uint64(len(f.Title)))
 	p = append(p, f.Title...)

@@ -51,7 +51,15 @@ type corrRef struct {
 // call from many goroutines; pass the result to a Correlator in event
 // order.
 func (e *Engine) DetectBatch(events []event.Event) *Batch {
-	b := &Batch{}
+	return e.DetectInto(events, &Batch{})
+}
+
+// DetectInto is DetectBatch into b, emptied first: a caller done with one
+// batch's findings (encoded as they were found) gives the same Batch back
+// for the next, and its memory is reused instead of grown again.
+func (e *Engine) DetectInto(events []event.Event, b *Batch) *Batch {
+	clear(b.Findings) // what the last batch's findings pointed to can go
+	b.Findings, b.hits, b.at = b.Findings[:0], b.hits[:0], b.at[:0]
 	m, _ := e.matchers.Get().(*sigma.Matcher)
 	if m == nil {
 		m = e.rules.Matcher()
