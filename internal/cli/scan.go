@@ -99,6 +99,9 @@ type scanReport struct {
 	// in serve, with the target's previous scan.
 	Lifecycle *lifecycle `json:"lifecycle,omitempty"`
 	Seconds   float64    `json:"seconds"`
+	// Stats is a live scan's API traffic: calls, throttled responses and
+	// retries, in total and (--org) per account.
+	Stats *org.ScanStats `json:"stats,omitempty"`
 }
 
 // scanNotice is a part of the input the scan could not read: a module
@@ -739,6 +742,7 @@ type scanFlags struct {
 	events             []string       // CloudTrail logs whose write calls explain failing resources (scan config, scan aws)
 	changes            *changes.Index // built from events
 	badEvents          int            // event inputs that could not be read
+	apiStats           *org.ScanStats // scan aws: the inventory's API traffic
 }
 
 // registerEvents adds --events (scan config, scan aws).
@@ -886,6 +890,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		return usagef("--framework %s: unknown framework; known: %s", fw, frameworkIDs())
 	}
 	rep.Seconds = time.Since(start).Seconds()
+	rep.Stats = sf.apiStats
 	w := bufio.NewWriter(io.Out)
 	defer w.Flush()
 	switch format {
@@ -911,6 +916,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	w.Flush()
 	fmt.Fprintf(io.Err, "parapet: %d resources, %d checks: %d passed, %d failed, %d unknown, %d suppressed in %.2f s\n",
 		rep.Resources, len(checks), rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed), rep.Seconds)
+	writeAPIStats(io.Err, rep.Stats)
 	if lc := rep.Lifecycle; lc != nil {
 		fmt.Fprintf(io.Err, "parapet: against %s: %d new, %d still failing, %d fixed\n", lc.Against, lc.New, lc.StillFailing, lc.Fixed)
 	}
@@ -973,6 +979,7 @@ scanned" (exit 3). parapet deploy roles generates the roles.`,
 				return err
 			}
 			sf.notices = append(sf.notices, notices...)
+			sf.apiStats = of.stats
 			var errs []error
 			for _, e := range all {
 				fmt.Fprintf(io.Err, "parapet: %v\n", e)

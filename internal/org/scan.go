@@ -26,7 +26,7 @@ type ScanOptions struct {
 // ScanStats is a scan's API traffic per account (by id) and in total.
 type ScanStats struct {
 	Total    awsapi.CallStats            `json:"total"`
-	Accounts map[string]awsapi.CallStats `json:"accounts"`
+	Accounts map[string]awsapi.CallStats `json:"accounts,omitempty"`
 }
 
 // Attributes Scan sets on every resource it returns.

@@ -18,7 +18,7 @@ import (
 // CallStats counts one scan's (or one account's) API traffic.
 type CallStats struct {
 	Calls     int64 `json:"calls"`     // API operations; a retried operation is one call
-	Throttled int64 `json:"throttled"` // responses that were throttling errors (ThrottlingException, RequestLimitExceeded, SlowDown, 429, …)
+	Throttled int64 `json:"throttled"` // responses that were throttling errors (ThrottlingException, RequestLimitExceeded, SlowDown, …, or HTTP 429 or 503)
 	Retries   int64 `json:"retries"`   // attempts after an operation's first
 	// GaveUp are the operations that still failed after every attempt
 	// they were allowed (their part of the inventory is missing).
@@ -43,7 +43,9 @@ func (s *Stats) Snapshot() CallStats {
 }
 
 // throttled: the attempt's error is AWS saying "slow down": a throttling
-// error code of any protocol, or an HTTP 429.
+// error code of any protocol, or an HTTP 429 or 503 (S3's SlowDown and
+// EC2's RequestLimitExceeded come as 503s, and a 503 whose body cannot be
+// read says the same).
 func throttled(err error) bool {
 	if err == nil {
 		return false
@@ -52,7 +54,10 @@ func throttled(err error) bool {
 		return true
 	}
 	var st interface{ HTTPStatusCode() int }
-	return errors.As(err, &st) && st.HTTPStatusCode() == http.StatusTooManyRequests
+	if !errors.As(err, &st) {
+		return false
+	}
+	return st.HTTPStatusCode() == http.StatusTooManyRequests || st.HTTPStatusCode() == http.StatusServiceUnavailable
 }
 
 // retryer is the SDK's adaptive retry mode: jittered exponential backoff
