@@ -951,8 +951,10 @@ func newScanAWS(io IO) *cobra.Command {
 AWS_ENDPOINT_URL points elsewhere): S3 buckets, IAM users, roles, customer policies and the password
 policy, and per region security groups, VPCs and flow logs, EBS volumes and default encryption, EC2
 instances, CloudTrail trails, GuardDuty detectors, KMS keys and RDS instances. --assume-role scans
-one more account per role; throttled calls are retried (--max-attempts) and at most --concurrency
-calls are in flight.
+one more account per role; throttled calls are retried (--max-attempts, jittered exponential backoff
+and an adaptive request rate per service client), at most --concurrency calls are in flight (4 per
+service), and the summary (and the JSON report's stats) counts the API calls, throttled responses and
+retries, with --org per account.
 
 --remediate hands each failed check that names a response action to the response engine: approvals
 (destructive actions wait unless --approve-all), guardrails and the audit trail apply as for

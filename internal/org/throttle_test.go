@@ -166,3 +166,52 @@ func TestScanGivesUpPerAccount(t *testing.T) {
 		t.Errorf("%d buckets, want the fixture's 2 (S3 is not throttled)", types[resource.S3Bucket])
 	}
 }
+
+// Each account's calls in flight stay within Inventory.Concurrency, and
+// within Inventory.PerAPI per service, as the proxy in front of the
+// emulator sees them (each account signs with its own role session).
+func TestScanBoundsCallsInFlight(t *testing.T) {
+	f, accts := throttleOrg(t)
+	ctx := context.Background()
+	base, err := f.Cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgtest.Latency.Store(int64(20 * time.Millisecond))
+	defer orgtest.Latency.Store(0)
+	orgtest.ResetInFlight()
+	_, errs := Scan(ctx, ScanOptions{Assumer: &Assumer{Base: f.Cfg, Role: orgtest.Role}, Accounts: accts, Session: "parapet-bounded", Concurrency: 5,
+		Inventory: awsapi.Options{Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-2"}, Concurrency: 3, PerAPI: 2}})
+	for _, e := range errs {
+		var u *awsapi.Unsupported
+		if !errors.As(e, &u) {
+			t.Error(e)
+		}
+	}
+	var accounts, services, atAccount, atService int
+	for k, n := range orgtest.MaxInFlight() {
+		if strings.HasPrefix(k, base.AccessKeyID) { // the Assumer's own STS calls
+			continue
+		}
+		if strings.Contains(k, "/") {
+			services++
+			if n > 2 {
+				t.Errorf("%s: %d calls in flight at once, want at most 2", k, n)
+			}
+			if n == 2 {
+				atService++
+			}
+			continue
+		}
+		accounts++
+		if n > 3 {
+			t.Errorf("credential %s: %d calls in flight at once, want at most 3", k, n)
+		}
+		if n == 3 {
+			atAccount++
+		}
+	}
+	if accounts != len(accts) || atAccount == 0 || atService == 0 {
+		t.Errorf("%d credentials (want %d), %d reached 3 calls at once, %d services reached 2: the bounds were not exercised", accounts, len(accts), atAccount, atService)
+	}
+}

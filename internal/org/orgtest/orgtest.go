@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -59,6 +60,52 @@ type Throttle struct {
 }
 
 var throttle atomic.Pointer[throttler]
+
+var inFlight struct {
+	mu       sync.Mutex
+	now, max map[string]int
+}
+
+// ResetInFlight forgets the requests in flight counted so far.
+func ResetInFlight() {
+	inFlight.mu.Lock()
+	defer inFlight.mu.Unlock()
+	inFlight.now, inFlight.max = map[string]int{}, map[string]int{}
+}
+
+// MaxInFlight is the most requests the proxy has had in flight at once
+// since ResetInFlight, per access key ("AKID") and per access key and
+// service ("AKID/ec2").
+func MaxInFlight() map[string]int {
+	inFlight.mu.Lock()
+	defer inFlight.mu.Unlock()
+	return maps.Clone(inFlight.max)
+}
+
+// track counts r in flight until the returned function is called.
+func track(r *http.Request) (done func()) {
+	key, _, service := scope(r)
+	if key == "" {
+		return func() {}
+	}
+	keys := []string{key, key + "/" + service}
+	inFlight.mu.Lock()
+	defer inFlight.mu.Unlock()
+	if inFlight.now == nil {
+		inFlight.now, inFlight.max = map[string]int{}, map[string]int{}
+	}
+	for _, k := range keys {
+		inFlight.now[k]++
+		inFlight.max[k] = max(inFlight.max[k], inFlight.now[k])
+	}
+	return func() {
+		inFlight.mu.Lock()
+		defer inFlight.mu.Unlock()
+		for _, k := range keys {
+			inFlight.now[k]--
+		}
+	}
+}
 
 type throttler struct {
 	Throttle
@@ -165,6 +212,7 @@ func STSProxy(t testing.TB, motoURL string) *httptest.Server {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		Requests.Add(1)
+		defer track(r)()
 		if d := Latency.Load(); d > 0 {
 			time.Sleep(time.Duration(d))
 		}

@@ -147,9 +147,10 @@ func configs(ctx context.Context, opt Options, custom bool) (aws.Config, []aws.C
 	if opt.Credentials != nil {
 		base.Credentials = opt.Credentials
 	}
-	// Each account its own bound per service, all counted into opt.Stats.
+	// Each account its own bounds on calls in flight (in all, and per
+	// service), all counted into opt.Stats.
 	limited := func(c aws.Config) aws.Config {
-		l := &limiter{perAPI: opt.PerAPI, st: opt.Stats, sems: map[string]chan struct{}{}}
+		l := newLimiter(opt.Concurrency, opt.PerAPI, opt.Stats)
 		c.APIOptions = append(slices.Clone(c.APIOptions), l.apiOption)
 		return c
 	}

@@ -93,13 +93,27 @@ func retryer(maxAttempts int, maxBackoff time.Duration, custom bool) func() aws.
 
 type attemptsKey struct{}
 
-// limiter bounds one account's calls in flight per service (perAPI) and
-// counts them into st.
+// limiter bounds one account's calls in flight, in all (calls) and per
+// service (perAPI), and counts them into st.
 type limiter struct {
 	perAPI int
+	calls  chan struct{}
 	st     *Stats
 	mu     sync.Mutex
 	sems   map[string]chan struct{}
+}
+
+func newLimiter(calls, perAPI int, st *Stats) *limiter {
+	return &limiter{perAPI: perAPI, calls: make(chan struct{}, calls), st: st, sems: map[string]chan struct{}{}}
+}
+
+func acquire(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (l *limiter) sem(service string) chan struct{} {
@@ -114,18 +128,21 @@ func (l *limiter) sem(service string) chan struct{} {
 }
 
 // apiOption adds the limiter to a client's stack: around the whole
-// operation (retries included: a throttled call keeps its slot while it
-// backs off) the per-service bound and the call count; around each attempt
+// operation (retries included: a throttled call keeps its slots while it
+// backs off) the bounds, the service's first (a call waiting for a busy
+// service holds no account slot), and the call count; around each attempt
 // (after the retry middleware) the attempt and throttle counts.
 func (l *limiter) apiOption(s *middleware.Stack) error {
 	err := s.Initialize.Add(middleware.InitializeMiddlewareFunc("parapetLimits", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 		sem := l.sem(awsmiddleware.GetServiceID(ctx))
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return middleware.InitializeOutput{}, middleware.Metadata{}, ctx.Err()
+		if err := acquire(ctx, sem); err != nil {
+			return middleware.InitializeOutput{}, middleware.Metadata{}, err
 		}
 		defer func() { <-sem }()
+		if err := acquire(ctx, l.calls); err != nil {
+			return middleware.InitializeOutput{}, middleware.Metadata{}, err
+		}
+		defer func() { <-l.calls }()
 		l.st.calls.Add(1)
 		var attempts atomic.Int64
 		out, md, err := next.HandleInitialize(context.WithValue(ctx, attemptsKey{}, &attempts), in)
