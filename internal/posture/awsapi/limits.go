@@ -103,7 +103,18 @@ type limiter struct {
 	sems   map[string]chan struct{}
 }
 
+// newLimiter: calls and perAPI default to Inventory's (8, 4); st to a
+// count nobody reads.
 func newLimiter(calls, perAPI int, st *Stats) *limiter {
+	if calls <= 0 {
+		calls = 8
+	}
+	if perAPI <= 0 {
+		perAPI = 4
+	}
+	if st == nil {
+		st = &Stats{}
+	}
 	return &limiter{perAPI: perAPI, calls: make(chan struct{}, calls), st: st, sems: map[string]chan struct{}{}}
 }
 
