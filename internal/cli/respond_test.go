@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -710,6 +711,16 @@ func TestScanAWSThrottled(t *testing.T) {
 	}
 	if !strings.Contains(out, `"arn": "arn:aws:s3:::busy-bucket"`) || throttled.Load() < 10 {
 		t.Errorf("throttled %d times; the bucket read: %v", throttled.Load(), strings.Contains(out, "busy-bucket"))
+	}
+	// The report counts what the proxy did: every throttled response, each
+	// retried, none given up.
+	var rep scanReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if st := rep.Stats; st == nil || st.Total.Throttled != throttled.Load() || st.Total.Retries < st.Total.Throttled || st.Total.GaveUp != 0 ||
+		!strings.Contains(errOut, fmt.Sprintf("parapet: API: %d API calls, %d throttled responses", st.Total.Calls, throttled.Load())) {
+		t.Errorf("stats %+v, proxy throttled %d; stderr: %s", rep.Stats, throttled.Load(), errOut)
 	}
 	_, errOut, code = run(t, "", "scan", "aws", "--format", "json", "--max-attempts", "1")
 	if code != ExitBadInput || !strings.Contains(errOut, "StatusCode: 503") || !strings.Contains(errOut, "could not be read") {

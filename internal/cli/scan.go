@@ -106,6 +106,9 @@ type scanReport struct {
 	Organization *orgposture.Posture `json:"organization,omitempty"`
 	// Rollup is the framework scores by account and OU (scan aws --org).
 	Rollup *orgposture.Rollup `json:"rollup,omitempty"`
+	// Stats is a live scan's API traffic: calls, throttled responses and
+	// retries, in total and (--org) per account.
+	Stats *org.ScanStats `json:"stats,omitempty"`
 }
 
 // scanNotice is a part of the input the scan could not read: a module
@@ -753,6 +756,7 @@ type scanFlags struct {
 	accounts           org.Resolver        // the organization's accounts (scan aws --org), for scopes
 	org                *orgposture.Posture // scan aws --org: the organization's posture, its results added to the report's
 	orgAccounts        []org.Account       // and the included accounts, for the rollup
+	apiStats           *org.ScanStats      // scan aws: the inventory's API traffic
 }
 
 // registerEvents adds --events (scan config, scan aws).
@@ -951,6 +955,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 		rep.Rollup = &r
 	}
 	rep.Seconds = time.Since(start).Seconds()
+	rep.Stats = sf.apiStats
 	w := bufio.NewWriter(io.Out)
 	defer w.Flush()
 	switch format {
@@ -976,6 +981,7 @@ func (sf *scanFlags) report(io IO, root string, checks []*check.Check, res []*re
 	w.Flush()
 	fmt.Fprintf(io.Err, "parapet: %d resources, %d checks: %d passed, %d failed, %d unknown, %d suppressed in %.2f s\n",
 		rep.Resources, len(checks), rep.Passed, rep.Failed, rep.Unknown, len(rep.Suppressed), rep.Seconds)
+	writeAPIStats(io.Err, rep.Stats)
 	if lc := rep.Lifecycle; lc != nil {
 		fmt.Fprintf(io.Err, "parapet: against %s: %d new, %d still failing, %d fixed\n", lc.Against, lc.New, lc.StillFailing, lc.Fixed)
 	}
@@ -1010,8 +1016,10 @@ func newScanAWS(io IO) *cobra.Command {
 AWS_ENDPOINT_URL points elsewhere): S3 buckets, IAM users, roles, customer policies and the password
 policy, and per region security groups, VPCs and flow logs, EBS volumes and default encryption, EC2
 instances, CloudTrail trails, GuardDuty detectors, KMS keys and RDS instances. --assume-role scans
-one more account per role; throttled calls are retried (--max-attempts) and at most --concurrency
-calls are in flight.
+one more account per role; throttled calls are retried (--max-attempts, jittered exponential backoff
+and an adaptive request rate per service client), at most --concurrency calls are in flight (4 per
+service), and the summary (and the JSON report's stats) counts the API calls, throttled responses and
+retries, with --org per account.
 
 --remediate hands each failed check that names a response action to the response engine: approvals
 (destructive actions wait unless --approve-all), guardrails and the audit trail apply as for
@@ -1042,6 +1050,7 @@ scanned" (exit 3). parapet deploy roles generates the roles.`,
 			}
 			sf.notices = append(sf.notices, notices...)
 			sf.org, sf.orgAccounts = of.posture, of.accounts
+			sf.apiStats = of.stats
 			var errs []error
 			for _, e := range all {
 				fmt.Fprintf(io.Err, "parapet: %v\n", e)

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +38,9 @@ type orgFlags struct {
 	// included accounts.
 	posture  *orgposture.Posture
 	accounts []org.Account
+	// stats is the last inventory's API traffic (calls, throttled
+	// responses, retries), per account with --org.
+	stats *org.ScanStats
 }
 
 func (of *orgFlags) register(fs *pflag.FlagSet, concurrency *int) {
@@ -129,7 +135,10 @@ func (of *orgFlags) accountsConcurrency() int {
 // --org it also reads the organization's posture (of.posture).
 func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start time.Time) ([]*resource.Resource, []error, []scanNotice, error) {
 	if !of.on {
+		st := &awsapi.Stats{}
+		opt.Stats = st
 		res, errs := awsapi.Inventory(ctx, opt)
+		of.stats = &org.ScanStats{Total: st.Snapshot()}
 		return res, errs, nil, nil
 	}
 	if len(opt.AssumeRoles) > 0 {
@@ -143,7 +152,8 @@ func (of *orgFlags) inventory(ctx context.Context, opt awsapi.Options, start tim
 	n := of.accountsConcurrency()
 	opt.Concurrency = 0 // calls in flight per account: awsapi's default
 	session := org.SessionName("parapet-scan", start.UTC().Format("20060102T150405Z"))
-	res, errs := org.Scan(ctx, org.ScanOptions{Assumer: tg.assumer, Accounts: tg.accounts, Concurrency: n, Inventory: opt, Session: session})
+	of.stats = &org.ScanStats{}
+	res, errs := org.Scan(ctx, org.ScanOptions{Assumer: tg.assumer, Accounts: tg.accounts, Concurrency: n, Inventory: opt, Stats: of.stats, Session: session})
 	var notices []scanNotice
 	for _, e := range errs {
 		var ae *org.AccountError
@@ -249,4 +259,31 @@ func postureTarget(args []string) string {
 		kept = append(kept, args[i])
 	}
 	return strings.Join(kept, " ")
+}
+
+// writeAPIStats is the scan summary's account of the API traffic: the
+// total, and with --org each account AWS throttled or that gave up calls
+// (the JSON report's stats has every account).
+func writeAPIStats(w io.Writer, st *org.ScanStats) {
+	if st == nil {
+		return
+	}
+	line := func(who string, c awsapi.CallStats) {
+		fmt.Fprintf(w, "parapet: %s: %d API calls, %d throttled responses, %d retries", who, c.Calls, c.Throttled, c.Retries)
+		if c.GaveUp > 0 {
+			fmt.Fprintf(w, ", %d calls gave up after their attempts (partial)", c.GaveUp)
+		}
+		fmt.Fprintln(w)
+	}
+	ids := slices.Sorted(maps.Keys(st.Accounts))
+	for _, id := range ids {
+		if c := st.Accounts[id]; c.Throttled > 0 || c.GaveUp > 0 {
+			line("account "+id, c)
+		}
+	}
+	who := "API"
+	if st.Accounts != nil {
+		who = fmt.Sprintf("%d accounts", len(st.Accounts))
+	}
+	line(who, st.Total)
 }

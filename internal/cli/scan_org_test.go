@@ -46,6 +46,18 @@ func TestScanAWSOrg(t *testing.T) {
 	if !notice {
 		t.Errorf("report notices %+v: want account %s not scanned", rep.Notices, f.NoRole)
 	}
+	// The API traffic: per scanned account and in total, on stderr too.
+	if st := rep.Stats; st == nil || len(st.Accounts) != 4 || st.Total.Calls == 0 {
+		t.Errorf("report stats %+v: want the calls of the 4 accounts scanned", rep.Stats)
+	} else {
+		var calls int64
+		for _, c := range st.Accounts {
+			calls += c.Calls
+		}
+		if calls != st.Total.Calls || !strings.Contains(errOut, fmt.Sprintf("parapet: 4 accounts: %d API calls, %d throttled responses, %d retries", st.Total.Calls, st.Total.Throttled, st.Total.Retries)) {
+			t.Errorf("stats total %+v (accounts sum to %d calls), stderr: %s", st.Total, calls, errOut)
+		}
+	}
 	accounts := map[string]string{}
 	var public []scanResult
 	for _, r := range rep.Results {

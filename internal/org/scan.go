@@ -17,7 +17,16 @@ type ScanOptions struct {
 	// Concurrency is how many accounts are read at once (default 4);
 	// Inventory bounds the calls in flight within each.
 	Concurrency int
-	Inventory   awsapi.Options // regions, calls in flight and attempts per account
+	Inventory   awsapi.Options // regions, calls in flight (per account and per service in it) and attempts
+	// Stats, when set, receives the scan's API traffic: calls, throttled
+	// responses and retries per account and in total.
+	Stats *ScanStats
+}
+
+// ScanStats is a scan's API traffic per account (by id) and in total.
+type ScanStats struct {
+	Total    awsapi.CallStats            `json:"total"`
+	Accounts map[string]awsapi.CallStats `json:"accounts,omitempty"`
 }
 
 // Attributes Scan sets on every resource it returns.
@@ -27,8 +36,13 @@ const (
 )
 
 // Scan inventories every account through its assumed role, at most
-// Concurrency accounts at once. An account that cannot be assumed is an
-// *AccountError among the errors; the others' resources are complete.
+// Concurrency accounts at once, each with its own bounds on calls in
+// flight (Inventory.Concurrency, and Inventory.PerAPI per service) and its
+// own adaptive retry rates, so one throttled account does not slow the
+// others. An account that cannot be assumed is an *AccountError among the
+// errors; the others' resources are complete. A call that AWS still
+// throttles after its attempts is an error of its account (the scan is
+// partial there), never the end of the scan.
 // Each resource carries its account id (Account) and the account's OU and
 // name (attributes AttrOU, AttrAccountName).
 func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) {
@@ -43,6 +57,7 @@ func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) 
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, n)
 	)
+	stats := map[string]awsapi.CallStats{}
 	for _, a := range opt.Accounts {
 		wg.Go(func() {
 			sem <- struct{}{}
@@ -56,6 +71,8 @@ func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) 
 			inv := opt.Inventory
 			inv.AssumeRoles = nil
 			inv.Credentials = opt.Assumer.Credentials(a.ID, opt.Session)
+			st := &awsapi.Stats{}
+			inv.Stats = st
 			res, es := awsapi.Inventory(ctx, inv)
 			for _, r := range res {
 				if r.Attrs == nil {
@@ -69,6 +86,7 @@ func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) 
 				}
 			}
 			mu.Lock()
+			stats[a.ID] = st.Snapshot()
 			out = append(out, res...)
 			for _, e := range es {
 				errs = append(errs, &accountScanError{account: a.ID, err: e})
@@ -77,6 +95,13 @@ func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) 
 		})
 	}
 	wg.Wait()
+	if opt.Stats != nil {
+		opt.Stats.Accounts = stats
+		opt.Stats.Total = awsapi.CallStats{}
+		for _, s := range stats {
+			opt.Stats.Total.Add(s)
+		}
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Account != out[j].Account {
 			return out[i].Account < out[j].Account

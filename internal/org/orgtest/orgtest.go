@@ -8,12 +8,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,18 +39,185 @@ var Latency atomic.Int64
 // Requests counts the API requests the proxy has seen (benchmarks).
 var Requests atomic.Int64
 
+// Throttled counts the requests the proxy refused with a throttling error.
+var Throttled atomic.Int64
+
+// Throttle is the request rate the proxy allows, as AWS meters it: per
+// credential (a scan assumes one role session per account, so per
+// account), region and service, a token bucket of Burst requests refilled
+// at Rate a second. A request above it is answered with the service's
+// own throttling error: Throttling (query APIs: IAM, STS, RDS, …),
+// RequestLimitExceeded (EC2, HTTP 503), ThrottlingException (JSON APIs:
+// KMS, CloudTrail, Config, …), SlowDown (S3, HTTP 503) or
+// TooManyRequestsException (REST-JSON APIs, HTTP 429). STS and
+// Organizations are never throttled (the scan's way in, not its
+// inventory). Services, when set, limits the throttling to those
+// (signing names: iam, ec2, s3, …).
+type Throttle struct {
+	Rate     float64
+	Burst    int
+	Services []string
+}
+
+var throttle atomic.Pointer[throttler]
+
+var inFlight struct {
+	mu       sync.Mutex
+	now, max map[string]int
+}
+
+// ResetInFlight forgets the requests in flight counted so far.
+func ResetInFlight() {
+	inFlight.mu.Lock()
+	defer inFlight.mu.Unlock()
+	inFlight.now, inFlight.max = map[string]int{}, map[string]int{}
+}
+
+// MaxInFlight is the most requests the proxy has had in flight at once
+// since ResetInFlight, per access key ("AKID") and per access key and
+// service ("AKID/ec2").
+func MaxInFlight() map[string]int {
+	inFlight.mu.Lock()
+	defer inFlight.mu.Unlock()
+	return maps.Clone(inFlight.max)
+}
+
+// track counts r in flight until the returned function is called.
+func track(r *http.Request) (done func()) {
+	key, _, service := scope(r)
+	if key == "" {
+		return func() {}
+	}
+	keys := []string{key, key + "/" + service}
+	inFlight.mu.Lock()
+	defer inFlight.mu.Unlock()
+	if inFlight.now == nil {
+		inFlight.now, inFlight.max = map[string]int{}, map[string]int{}
+	}
+	for _, k := range keys {
+		inFlight.now[k]++
+		inFlight.max[k] = max(inFlight.max[k], inFlight.now[k])
+	}
+	return func() {
+		inFlight.mu.Lock()
+		defer inFlight.mu.Unlock()
+		for _, k := range keys {
+			inFlight.now[k]--
+		}
+	}
+}
+
+type throttler struct {
+	Throttle
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// SetThrottle makes the proxy throttle as t says until the returned
+// function is called.
+func SetThrottle(t Throttle) (restore func()) {
+	throttle.Store(&throttler{Throttle: t, buckets: map[string]*bucket{}})
+	return func() { throttle.Store(nil) }
+}
+
+// allow takes a token from the request's bucket.
+func (th *throttler) allow(key string, now time.Time) bool {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	b, ok := th.buckets[key]
+	if !ok {
+		b = &bucket{tokens: float64(th.Burst), at: now}
+		th.buckets[key] = b
+	}
+	b.tokens = min(float64(th.Burst), b.tokens+now.Sub(b.at).Seconds()*th.Rate)
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// scope is the request's signing scope: access key, region, service.
+func scope(r *http.Request) (key, region, service string) {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return "", "", ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	p := strings.Split(cred, "/")
+	if len(p) < 5 {
+		return "", "", ""
+	}
+	return p[0], p[2], p[3]
+}
+
+// throttled answers r with a throttling error when it is above the rate.
+func throttled(w http.ResponseWriter, r *http.Request) bool {
+	th := throttle.Load()
+	if th == nil {
+		return false
+	}
+	key, region, service := scope(r)
+	if service == "" || service == "sts" || service == "organizations" || len(th.Services) > 0 && !slices.Contains(th.Services, service) {
+		return false
+	}
+	if th.allow(key+"/"+region+"/"+service, time.Now()) {
+		return false
+	}
+	Throttled.Add(1)
+	switch {
+	case service == "s3" && strings.HasPrefix(r.URL.Path, "/v20180820/"): // S3 Control wraps its errors
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><ErrorResponse><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error><RequestId>1</RequestId></ErrorResponse>`)
+	case service == "s3":
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>1</RequestId></Error>`)
+	case service == "ec2":
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>1</RequestID></Response>`)
+	case r.Header.Get("X-Amz-Target") != "":
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
+	case strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>`)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"message":"Rate exceeded"}`)
+	}
+	return true
+}
+
 // STSProxy stands in front of the emulator and makes its STS refuse what
 // AWS refuses and moto allows: assuming a role that does not exist in the
 // target account (moto lets any ARN be assumed). The existence check is
-// the emulator's own IAM in that account.
+// the emulator's own IAM in that account. It also throttles as AWS does
+// when SetThrottle says so, and delays every request by Latency.
 func STSProxy(t testing.TB, motoURL string) *httptest.Server {
 	t.Helper()
 	u, _ := url.Parse(motoURL)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		Requests.Add(1)
+		defer track(r)()
 		if d := Latency.Load(); d > 0 {
 			time.Sleep(time.Duration(d))
+		}
+		if throttled(w, r) {
+			return
 		}
 		if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			body, _ := io.ReadAll(r.Body)

@@ -1,7 +1,7 @@
 // Package awsapi inventories a live AWS account into the resource model
 // with read-only calls: several regions, several accounts (by assuming a
-// role in each), the SDK's standard retryer with more attempts for
-// throttling, and a limit on calls in flight.
+// role in each), the SDK's adaptive retryer with more attempts for
+// throttling, and limits on calls in flight per account and per service.
 package awsapi
 
 import (
@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,14 +54,18 @@ import (
 
 // Options say what to inventory.
 type Options struct {
-	Regions     []string  // default: the configured region
-	AssumeRoles []string  // role ARNs, one per account; none: the caller's account
-	Concurrency int       // calls in flight (default 8)
-	MaxAttempts int       // per call, for throttling (default 10)
-	Now         time.Time // the clock for key and credential ages (default: now)
+	Regions     []string      // default: the configured region
+	AssumeRoles []string      // role ARNs, one per account; none: the caller's account
+	Concurrency int           // calls in flight per account (default 8)
+	PerAPI      int           // calls in flight per account and service (default 4)
+	MaxAttempts int           // per call, for throttling (default 10)
+	MaxBackoff  time.Duration // longest wait between attempts (default: the SDK's, 20 s)
+	Now         time.Time     // the clock for key and credential ages (default: now)
 	// Credentials, when set, replace the default chain's (internal/org:
 	// a member account's assumed role).
 	Credentials aws.CredentialsProvider
+	// Stats, when set, counts the calls, throttled responses and retries.
+	Stats *Stats
 }
 
 // Inventory reads every account and region.
@@ -71,6 +76,13 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 	if opt.MaxAttempts <= 0 {
 		opt.MaxAttempts = 10
 	}
+	if opt.PerAPI <= 0 {
+		opt.PerAPI = 4
+	}
+	if opt.Stats == nil {
+		opt.Stats = &Stats{}
+	}
+	before := opt.Stats.Snapshot()
 	custom := os.Getenv("AWS_ENDPOINT_URL") != ""
 	base, accounts, err := configs(ctx, opt, custom)
 	if err != nil {
@@ -102,6 +114,12 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 		}
 	}
 	wg.Wait()
+	// Calls that gave up and whose callers reported nothing (a missing
+	// optional attribute is left unknown): the inventory is partial all
+	// the same.
+	if n := opt.Stats.Snapshot().GaveUp - before.GaveUp - inv.gaveUp.Load(); n > 0 {
+		inv.fail(fmt.Errorf("%d more calls still failed after %d attempts (throttled or unavailable): their attributes are missing", n, opt.MaxAttempts))
+	}
 	inv.out = mergeConfig(inv.out, inv.fromConfig)
 	// What only the account as a whole answers (CIS 3.8, 3.9, section 4),
 	// and the support role (1.17).
@@ -119,21 +137,7 @@ func Inventory(ctx context.Context, opt Options) ([]*resource.Resource, []error)
 // opt.MaxAttempts) and one per account: the caller's, or each role of
 // opt.AssumeRoles assumed from it.
 func configs(ctx context.Context, opt Options, custom bool) (aws.Config, []aws.Config, error) {
-	base, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = opt.MaxAttempts
-			if custom {
-				// An emulator or proxy that lacks a service answers with a
-				// page, not an AWS error: retrying will not help.
-				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-					if unsupported(err) {
-						return aws.FalseTernary
-					}
-					return aws.UnknownTernary
-				})}, o.Retryables...)
-			}
-		})
-	}))
+	base, err := config.LoadDefaultConfig(ctx, config.WithRetryer(retryer(opt.MaxAttempts, opt.MaxBackoff, custom)))
 	if err != nil {
 		return aws.Config{}, nil, err
 	}
@@ -143,7 +147,14 @@ func configs(ctx context.Context, opt Options, custom bool) (aws.Config, []aws.C
 	if opt.Credentials != nil {
 		base.Credentials = opt.Credentials
 	}
-	accounts := []aws.Config{base}
+	// Each account its own bounds on calls in flight (in all, and per
+	// service), all counted into opt.Stats.
+	limited := func(c aws.Config) aws.Config {
+		l := newLimiter(opt.Concurrency, opt.PerAPI, opt.Stats)
+		c.APIOptions = append(slices.Clone(c.APIOptions), l.apiOption)
+		return c
+	}
+	accounts := []aws.Config{limited(base.Copy())}
 	if len(opt.AssumeRoles) > 0 {
 		accounts = nil
 		for _, arn := range opt.AssumeRoles {
@@ -151,7 +162,7 @@ func configs(ctx context.Context, opt Options, custom bool) (aws.Config, []aws.C
 			c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), arn, func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = "parapet-scan"
 			}))
-			accounts = append(accounts, c)
+			accounts = append(accounts, limited(c))
 		}
 	}
 	return base, accounts, nil
@@ -169,6 +180,9 @@ type inventory struct {
 	// fromConfig are the resources read from the Config recorders' current
 	// items (configItems), merged into out at the end.
 	fromConfig []*resource.Resource
+	// gaveUp counts the errors fail reported that were calls out of
+	// attempts.
+	gaveUp atomic.Int64
 }
 
 func (in *inventory) fail(err error) {
@@ -176,6 +190,10 @@ func (in *inventory) fail(err error) {
 	defer in.mu.Unlock()
 	if in.custom && unsupported(err) {
 		err = &Unsupported{Err: err}
+	}
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) || throttled(err) {
+		in.gaveUp.Add(1)
 	}
 	in.errs = append(in.errs, err)
 }
