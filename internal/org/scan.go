@@ -46,55 +46,44 @@ const (
 // Each resource carries its account id (Account) and the account's OU and
 // name (attributes AttrOU, AttrAccountName).
 func Scan(ctx context.Context, opt ScanOptions) ([]*resource.Resource, []error) {
-	n := opt.Concurrency
-	if n <= 0 {
-		n = 4
-	}
 	var (
 		mu   sync.Mutex
 		out  []*resource.Resource
 		errs []error
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, n)
 	)
 	stats := map[string]awsapi.CallStats{}
-	for _, a := range opt.Accounts {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := opt.Assumer.Check(ctx, a, opt.Session); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-				return
-			}
-			inv := opt.Inventory
-			inv.AssumeRoles = nil
-			inv.Credentials = opt.Assumer.Credentials(a.ID, opt.Session)
-			st := &awsapi.Stats{}
-			inv.Stats = st
-			res, es := awsapi.Inventory(ctx, inv)
-			for _, r := range res {
-				if r.Attrs == nil {
-					r.Attrs = map[string]any{}
-				}
-				if a.OU != "" {
-					r.Attrs[AttrOU] = a.OU
-				}
-				if a.Name != "" {
-					r.Attrs[AttrAccountName] = a.Name
-				}
-			}
+	EachAccount(opt.Accounts, opt.Concurrency, func(a Account) {
+		if err := opt.Assumer.Check(ctx, a, opt.Session); err != nil {
 			mu.Lock()
-			stats[a.ID] = st.Snapshot()
-			out = append(out, res...)
-			for _, e := range es {
-				errs = append(errs, &accountScanError{account: a.ID, err: e})
-			}
+			errs = append(errs, err)
 			mu.Unlock()
-		})
-	}
-	wg.Wait()
+			return
+		}
+		inv := opt.Inventory
+		inv.AssumeRoles = nil
+		inv.Credentials = opt.Assumer.Credentials(a.ID, opt.Session)
+		st := &awsapi.Stats{}
+		inv.Stats = st
+		res, es := awsapi.Inventory(ctx, inv)
+		for _, r := range res {
+			if r.Attrs == nil {
+				r.Attrs = map[string]any{}
+			}
+			if a.OU != "" {
+				r.Attrs[AttrOU] = a.OU
+			}
+			if a.Name != "" {
+				r.Attrs[AttrAccountName] = a.Name
+			}
+		}
+		mu.Lock()
+		stats[a.ID] = st.Snapshot()
+		out = append(out, res...)
+		for _, e := range es {
+			errs = append(errs, &accountScanError{account: a.ID, err: e})
+		}
+		mu.Unlock()
+	})
 	if opt.Stats != nil {
 		opt.Stats.Accounts = stats
 		opt.Stats.Total = awsapi.CallStats{}
@@ -118,3 +107,21 @@ type accountScanError struct {
 
 func (e *accountScanError) Error() string { return "account " + e.account + ": " + e.err.Error() }
 func (e *accountScanError) Unwrap() error { return e.err }
+
+// EachAccount calls fn for every account, at most n at once (4 when n ≤
+// 0), and returns when all have returned.
+func EachAccount(accounts []Account, n int, fn func(Account)) {
+	if n <= 0 {
+		n = 4
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, n)
+	for _, a := range accounts {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fn(a)
+		})
+	}
+	wg.Wait()
+}

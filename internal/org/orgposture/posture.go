@@ -182,37 +182,24 @@ func ReadPosture(ctx context.Context, opt PostureOptions) *Posture {
 		}
 	}
 
-	n := opt.Concurrency
-	if n <= 0 {
-		n = 4
-	}
-	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, n)
-	)
-	for _, a := range opt.Accounts {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			var cells []Cell
-			aerr := opt.Assumer.Check(ctx, a, opt.Session)
-			for _, region := range regions {
-				if aerr != nil {
-					for _, s := range Services {
-						cells = append(cells, Cell{Account: a.ID, OU: a.OU, Region: region, Service: s, Status: Unknown, Error: aerr.Error()})
-					}
-					continue
+	var mu sync.Mutex
+	org.EachAccount(opt.Accounts, opt.Concurrency, func(a org.Account) {
+		var cells []Cell
+		aerr := opt.Assumer.Check(ctx, a, opt.Session)
+		for _, region := range regions {
+			if aerr != nil {
+				for _, s := range Services {
+					cells = append(cells, Cell{Account: a.ID, OU: a.OU, Region: region, Service: s, Status: Unknown, Error: aerr.Error()})
 				}
-				cfg := opt.Assumer.Config(a.ID, region, opt.Session)
-				cells = append(cells, readCoverage(ctx, cfg, a, region, orgTrails[region])...)
+				continue
 			}
-			mu.Lock()
-			p.Coverage = append(p.Coverage, cells...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+			cfg := opt.Assumer.Config(a.ID, region, opt.Session)
+			cells = append(cells, readCoverage(ctx, cfg, a, region, orgTrails[region])...)
+		}
+		mu.Lock()
+		p.Coverage = append(p.Coverage, cells...)
+		mu.Unlock()
+	})
 	order := map[string]int{}
 	for i, s := range Services {
 		order[s] = i
