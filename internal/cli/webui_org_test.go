@@ -118,7 +118,7 @@ func TestWebUIOrgFilter(t *testing.T) {
 		return chromedp.Poll(rowAccounts+` === `+jsString(strings.Join(want, ",")), nil, chromedp.WithPollingInterval(50*time.Millisecond))
 	}
 	var options []string
-	var search, afterReload, onApprovals, chosen, rowText, overviewNote string
+	var search, afterReload, onApprovals, chosen, rowText, overviewNote, overviewIncidents string
 	var overflow float64
 	steps := []struct {
 		name string
@@ -159,6 +159,7 @@ func TestWebUIOrgFilter(t *testing.T) {
 		{"overview", chromedp.Evaluate(`document.querySelector('nav a[data-view="overview"]').click()`, nil)},
 		{"overview's note", chromedp.WaitVisible(".scope-note", chromedp.ByQuery)},
 		{"overview's note text", chromedp.Text(".scope-note", &overviewNote, chromedp.ByQuery)},
+		{"overview's incidents", chromedp.Text(".stats .stat .n", &overviewIncidents, chromedp.ByQuery)},
 		{"incidents again", chromedp.Evaluate(`document.querySelector('nav a[data-view="incidents"]').click()`, nil)},
 		{"the OU again", showing(f.Sandbox[0], f.Sandbox[1])},
 		{"narrow", chromedp.EmulateViewport(390, 844)},
@@ -197,8 +198,13 @@ func TestWebUIOrgFilter(t *testing.T) {
 	if onApprovals != "?ou=Root%2FSandbox#/approvals" {
 		t.Errorf("moving to approvals: %q", onApprovals)
 	}
-	if overviewNote != "OU Root/Sandbox: these statistics cover every account." {
+	if overviewNote != "OU Root/Sandbox: these figures cover its findings, their incidents, approvals and runs; suppressions are every account's." {
 		t.Errorf("the overview's note: %q", overviewNote)
+	}
+	// The Sandbox's two accounts have an incident each; Production's is
+	// not counted.
+	if overviewIncidents != "2" {
+		t.Errorf("the overview counts %q incidents in Root/Sandbox, want 2", overviewIncidents)
 	}
 	if chosen != "|" {
 		t.Errorf("all accounts again: %q", chosen)

@@ -335,8 +335,11 @@ func (e *Engine) saveRun(ctx context.Context, r *Result) error {
 // RunFilter selects runs; empty fields select all.
 type RunFilter struct {
 	FindingIDs []string
-	Status     string
-	Limit      int
+	// Accounts, when not nil, keeps the runs of findings in these
+	// accounts (none when empty).
+	Accounts []string
+	Status   string
+	Limit    int
 }
 
 // Runs lists playbook runs, newest first.
@@ -352,6 +355,15 @@ func Runs(ctx context.Context, db *store.DB, f RunFilter) ([]Result, error) {
 		q += ` AND finding_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(f.FindingIDs)), ", ") + `)`
 		for _, id := range f.FindingIDs {
 			args = append(args, id)
+		}
+	}
+	if f.Accounts != nil {
+		if len(f.Accounts) == 0 {
+			return nil, nil
+		}
+		q += ` AND finding_id IN (SELECT id FROM findings WHERE account IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(f.Accounts)), ", ") + `))`
+		for _, a := range f.Accounts {
+			args = append(args, a)
 		}
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {

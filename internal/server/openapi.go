@@ -237,13 +237,13 @@ func shapes() map[string]shape {
 			{name: "finding_id", typ: "string", many: true},
 			{name: "incident_id", typ: "string"},
 			{name: "status", typ: "string", enum: []string{"executed", "planned", "pending-approval", "denied", "expired", "failed", "halted"}},
-			limitParam}},
+			limitParam, scopeParams[0], scopeParams[1]}},
 		"POST /v1/playbook-runs":     {body: runBody{}, code: http.StatusCreated, resp: runOutcome{}},
 		"GET /v1/playbook-runs/{id}": {resp: respond.Result{}},
 		"GET /v1/audit": {resp: auditPage{}, query: []param{
 			{name: "after", typ: "integer", desc: "records after this sequence number"}, limitParam}},
 		"GET /v1/whoami":       {resp: whoamiAnswer{}},
-		"GET /v1/stats":        {},
+		"GET /v1/stats":        {query: scopeParams},
 		"GET /v1/stream":       {stream: "text/event-stream"},
 		"GET /v1/openapi.json": {},
 	}

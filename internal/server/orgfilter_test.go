@@ -231,6 +231,25 @@ func TestOrgFilter(t *testing.T) {
 					if got := accountsIn(t, v, "items", incAccount, ous); code != 200 || got != tc.want {
 						t.Errorf("approvals%s: %d %s, want %s", q, code, got, tc.want)
 					}
+					// One CreateUser per account: a finding, its incident, a
+					// pending approval and its run in each selected account.
+					n := 0
+					if tc.want != "" {
+						n = len(strings.Split(tc.want, ","))
+					}
+					code, v = getJSON(t, ts, tok, "/v1/stats"+q)
+					for _, k := range []string{"findings", "incidents", "pending_approvals"} {
+						if got, _ := v[k].(float64); code != 200 || int(got) != n {
+							t.Errorf("stats%s: %d, %s %v, want %d", q, code, k, v[k], n)
+						}
+					}
+					if byLevel, _ := v["findings_by_level"].(map[string]any); n > 0 && byLevel["medium"] != float64(n) {
+						t.Errorf("stats%s: findings by level %v, want medium %d", q, byLevel, n)
+					}
+					code, v = getJSON(t, ts, tok, "/v1/playbook-runs"+q)
+					if items, _ := v["items"].([]any); code != 200 || len(items) != n {
+						t.Errorf("playbook-runs%s: %d, %d runs, want %d", q, code, len(items), n)
+					}
 				})
 			}
 			// Paths: by their source's account.

@@ -140,13 +140,13 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/approvals/{id}/approve", "approver", "Approve a pending action and run it; body {\"comment\": \"…\"}", s.decide(true)},
 		{"POST", "/v1/approvals/{id}/deny", "approver", "Deny a pending action; body {\"comment\": \"…\"}", s.decide(false)},
 		{"GET", "/v1/playbooks", "viewer", "The loaded playbooks: trigger, mode, approval policy, steps (?finding_id=…: only the enabled ones whose trigger selects that finding)", s.playbooks},
-		{"GET", "/v1/playbook-runs", "viewer", "Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)", s.runs},
+		{"GET", "/v1/playbook-runs", "viewer", "Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100; account=ID,ID…&ou=OU path or name: only the runs of those accounts' (or OUs' accounts') findings)", s.runs},
 		{"POST", "/v1/playbook-runs", "analyst", "Run a playbook on a finding; body {\"finding_id\": \"…\", \"playbook\": \"…\", \"comment\": \"…\"}. It waits for approval when the playbook says so, and always under the four-eyes rule", s.requestRun},
 		{"GET", "/v1/playbook-runs/{id}", "viewer", "One playbook run: who asked, who decided, each step's calls and outcome", s.run},
 		{"GET", "/v1/audit", "viewer", "The audit trail (?after=SEQ&limit=100) and whether its hash chain is intact and holds its latest anchor", s.audit},
 		{"GET", "/v1/org/accounts", "viewer", "The organization's accounts (id, name, OU path, tags, status) as serve's inventory last listed them, and their OU paths: what the account and OU filters take (empty without an organization)", s.orgAccounts},
 		{"GET", "/v1/whoami", "viewer", "The caller's token: id, name, role", s.whoami},
-		{"GET", "/v1/stats", "viewer", "Alert reduction, MTTD, MTTR, findings by level", s.stats},
+		{"GET", "/v1/stats", "viewer", "Alert reduction, MTTD, MTTR, findings by level (account=ID,ID…&ou=OU path or name: over those accounts' (or OUs' accounts') findings, their incidents, approvals and runs)", s.stats},
 		{"GET", "/v1/stream", "viewer", "Server-sent events: incident and approval changes as they happen", s.streamHandler},
 		{"GET", "/v1/openapi.json", "viewer", "This API as an OpenAPI 3.1 document", s.openapi},
 	}
@@ -503,6 +503,13 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, runList{Items: []respond.Result{}})
 			return
 		}
+	}
+	sc, ok := s.scopeOf(w, r)
+	if !ok {
+		return
+	}
+	if sc != nil {
+		f.Accounts = sc.accounts
 	}
 	items, err := respond.Runs(r.Context(), s.DB, f)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -126,22 +127,63 @@ func (s *Server) streamHandler(w http.ResponseWriter, r *http.Request) {
 // mttrQuery pairs when a finding was stored with when it was remediated:
 // its first playbook run that executed (automatically or once approved),
 // or, for an incident closed by hand, its first finding with its closing.
-const mttrQuery = `SELECT MIN(f.created), MIN(r.updated) FROM playbook_runs r JOIN findings f ON f.id = r.finding_id
-		WHERE r.status = 'executed' GROUP BY f.id
+// cond (with its arguments, given for each part) narrows both parts'
+// findings f.
+func mttrQuery(cond string) string {
+	return `SELECT MIN(f.created), MIN(r.updated) FROM playbook_runs r JOIN findings f ON f.id = r.finding_id
+		WHERE r.status = 'executed'` + cond + ` GROUP BY f.id
 	UNION ALL SELECT MIN(f.created), json_extract(i.body, '$.closed') FROM incidents i JOIN findings f ON f.incident_id = i.id
-		WHERE i.status = 'closed' GROUP BY i.id LIMIT 5000`
+		WHERE i.status = 'closed'` + cond + ` GROUP BY i.id LIMIT 5000`
+}
+
+// accountIn is the condition " AND col IN (accounts…)" and its
+// arguments; "" and none when sc selects every account.
+func accountIn(col string, sc *scope) (string, []any) {
+	if sc == nil {
+		return "", nil
+	}
+	args := make([]any, len(sc.accounts))
+	for i, a := range sc.accounts {
+		args[i] = a
+	}
+	if len(args) == 0 {
+		return " AND 1 = 0", nil
+	}
+	return " AND " + col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")", args
+}
 
 // stats: alert reduction (findings → incidents), MTTD (event time →
 // finding stored) and MTTR (finding stored → remediated: a playbook run
 // executed, or the incident closed), medians over the most recent.
+//
+// account= and ou= narrow every figure to those accounts' findings, the
+// incidents that opened in them or hold one of their findings, and the
+// approvals and runs of their findings.
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	sc, ok := s.scopeOf(w, r)
+	if !ok {
+		return
+	}
+	fc, fa := accountIn("account", sc)     // findings
+	ffc, ffa := accountIn("f.account", sc) // findings f of the MTTR pairs
+	ic, ia := "", []any(nil)               // incidents
+	if sc != nil {
+		own, oa := accountIn("account", sc)
+		theirs, ta := accountIn("account", sc)
+		ic = ` AND id IN (SELECT id FROM incidents WHERE 1 = 1` + own + ` UNION SELECT incident_id FROM findings WHERE 1 = 1` + theirs + `)`
+		ia = append(oa, ta...)
+	}
+	ofFindings := ""
+	if sc != nil {
+		ofFindings = ` AND finding_id IN (SELECT id FROM findings WHERE 1 = 1` + fc + `)`
+	}
 	var findings, incidents, pending int
-	_ = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM findings`).Scan(&findings)
-	_ = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents`).Scan(&incidents)
-	_ = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM approvals WHERE status = 'pending'`).Scan(&pending)
+	_ = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM findings WHERE 1 = 1`+fc, fa...).Scan(&findings)
+	_ = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE 1 = 1`+ic, ia...).Scan(&incidents)
+	_ = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM approvals WHERE status = 'pending'`+ofFindings, fa...).Scan(&pending)
 	byLevel := map[string]int{}
-	if rows, err := s.DB.QueryContext(ctx, `SELECT level, COUNT(*) FROM findings GROUP BY level`); err == nil {
+	if rows, err := s.DB.QueryContext(ctx, `SELECT level, COUNT(*) FROM findings WHERE 1 = 1`+fc+` GROUP BY level`, fa...); err == nil {
 		for rows.Next() {
 			var l string
 			var n int
@@ -171,7 +213,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	detect, remedy := pairs(`SELECT time, created FROM findings ORDER BY created DESC LIMIT 5000`), pairs(mttrQuery)
+	detect, remedy := pairs(`SELECT time, created FROM findings WHERE 1 = 1`+fc+` ORDER BY created DESC LIMIT 5000`, fa...), pairs(mttrQuery(ffc), append(slices.Clone(ffa), ffa...)...)
 	mttd, nd := medianOf(detect)
 	mttr, nr := medianOf(remedy)
 	reduction := 0.0
@@ -206,7 +248,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		return i
 	}
 	incs := make([]map[string]bool, days)
-	if rows, err := s.DB.QueryContext(ctx, `SELECT created, incident_id FROM findings WHERE created >= ? ORDER BY created DESC LIMIT 200000`, since.Format(time.RFC3339Nano)); err == nil {
+	if rows, err := s.DB.QueryContext(ctx, `SELECT created, incident_id FROM findings WHERE created >= ?`+fc+` ORDER BY created DESC LIMIT 200000`, append([]any{since.Format(time.RFC3339Nano)}, fa...)...); err == nil {
 		for rows.Next() {
 			var c, inc string
 			if rows.Scan(&c, &inc) != nil {

@@ -865,6 +865,12 @@ type GetPlaybookRunsParams struct {
 
 	// Limit at most this many (1 to 1000, default 100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
 }
 
 // GetPlaybookRunsParamsStatus defines parameters for GetPlaybookRuns.
@@ -878,6 +884,15 @@ type GetPlaybooksParams struct {
 
 // GetPostureParams defines parameters for GetPosture.
 type GetPostureParams struct {
+	// Account only these accounts: ids, comma-separated or repeated (exact)
+	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
+
+	// Ou only the accounts of these OUs: a path from Root (sub-OUs included) or an OU name; needs an organization (400 without)
+	Ou *[]string `form:"ou,omitempty" json:"ou,omitempty"`
+}
+
+// GetStatsParams defines parameters for GetStats.
+type GetStatsParams struct {
 	// Account only these accounts: ids, comma-separated or repeated (exact)
 	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
 
@@ -1366,7 +1381,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/paths (the `GetPaths` operationId).
 	GetPaths(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPlaybookRuns Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
+	// GetPlaybookRuns Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100; account=ID,ID…&ou=OU path or name: only the runs of those accounts' (or OUs' accounts') findings)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -1419,12 +1434,12 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/posture/scan (the `PostPostureScan` operationId).
 	PostPostureScan(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetStats Alert reduction, MTTD, MTTR, findings by level
+	// GetStats Alert reduction, MTTD, MTTR, findings by level (account=ID,ID…&ou=OU path or name: over those accounts' (or OUs' accounts') findings, their incidents, approvals and runs)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Corresponds with GET /v1/stats (the `GetStats` operationId).
-	GetStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetStats(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetStream Server-sent events: incident and approval changes as they happen
 	//
@@ -2186,7 +2201,7 @@ func (c *Client) GetPaths(ctx context.Context, params *GetPathsParams, reqEditor
 	return c.Client.Do(req)
 }
 
-// GetPlaybookRuns Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
+// GetPlaybookRuns Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100; account=ID,ID…&ou=OU path or name: only the runs of those accounts' (or OUs' accounts') findings)
 //
 // Needs a token with role viewer or above.
 //
@@ -2309,13 +2324,13 @@ func (c *Client) PostPostureScan(ctx context.Context, reqEditors ...RequestEdito
 	return c.Client.Do(req)
 }
 
-// GetStats Alert reduction, MTTD, MTTR, findings by level
+// GetStats Alert reduction, MTTD, MTTR, findings by level (account=ID,ID…&ou=OU path or name: over those accounts' (or OUs' accounts') findings, their incidents, approvals and runs)
 //
 // Needs a token with role viewer or above.
 //
 // Corresponds with GET /v1/stats (the `GetStats` operationId).
-func (c *Client) GetStats(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetStatsRequest(c.Server)
+func (c *Client) GetStats(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStatsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3708,6 +3723,30 @@ func NewGetPlaybookRunsRequest(server string, params *GetPlaybookRunsParams) (*h
 
 		}
 
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3944,7 +3983,7 @@ func NewPostPostureScanRequest(server string) (*http.Request, error) {
 }
 
 // NewGetStatsRequest constructs an http.Request for the GetStats method
-func NewGetStatsRequest(server string) (*http.Request, error) {
+func NewGetStatsRequest(server string, params *GetStatsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3960,6 +3999,45 @@ func NewGetStatsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Account != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ou != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ou", *params.Ou, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4765,7 +4843,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/paths (the `GetPaths` operationId).
 	GetPathsWithResponse(ctx context.Context, params *GetPathsParams, reqEditors ...RequestEditorFn) (*GetPathsResponse, error)
 
-	// GetPlaybookRunsWithResponse Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
+	// GetPlaybookRunsWithResponse Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100; account=ID,ID…&ou=OU path or name: only the runs of those accounts' (or OUs' accounts') findings)
 	//
 	// Needs a token with role viewer or above.
 	//
@@ -4828,14 +4906,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/posture/scan (the `PostPostureScan` operationId).
 	PostPostureScanWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostPostureScanResponse, error)
 
-	// GetStatsWithResponse Alert reduction, MTTD, MTTR, findings by level
+	// GetStatsWithResponse Alert reduction, MTTD, MTTR, findings by level (account=ID,ID…&ou=OU path or name: over those accounts' (or OUs' accounts') findings, their incidents, approvals and runs)
 	//
 	// Needs a token with role viewer or above.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/stats (the `GetStats` operationId).
-	GetStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetStatsResponse, error)
+	GetStatsWithResponse(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*GetStatsResponse, error)
 
 	// GetStreamWithResponse Server-sent events: incident and approval changes as they happen
 	//
@@ -7104,6 +7182,8 @@ type GetStatsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -7117,6 +7197,11 @@ type GetStatsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetStatsResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetStatsResponse) GetJSON400() *Error {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -8303,7 +8388,7 @@ func (c *ClientWithResponses) GetPathsWithResponse(ctx context.Context, params *
 	return ParseGetPathsResponse(rsp)
 }
 
-// GetPlaybookRunsWithResponse Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100)
+// GetPlaybookRunsWithResponse Playbook runs, newest first (?finding_id=…&incident_id=…&status=executed|planned|pending-approval|denied|expired|failed|halted&limit=100; account=ID,ID…&ou=OU path or name: only the runs of those accounts' (or OUs' accounts') findings)
 //
 // Needs a token with role viewer or above.
 //
@@ -8408,15 +8493,15 @@ func (c *ClientWithResponses) PostPostureScanWithResponse(ctx context.Context, r
 	return ParsePostPostureScanResponse(rsp)
 }
 
-// GetStatsWithResponse Alert reduction, MTTD, MTTR, findings by level
+// GetStatsWithResponse Alert reduction, MTTD, MTTR, findings by level (account=ID,ID…&ou=OU path or name: over those accounts' (or OUs' accounts') findings, their incidents, approvals and runs)
 //
 // Needs a token with role viewer or above.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/stats (the `GetStats` operationId).
-func (c *ClientWithResponses) GetStatsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetStatsResponse, error) {
-	rsp, err := c.GetStats(ctx, reqEditors...)
+func (c *ClientWithResponses) GetStatsWithResponse(ctx context.Context, params *GetStatsParams, reqEditors ...RequestEditorFn) (*GetStatsResponse, error) {
+	rsp, err := c.GetStats(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10359,6 +10444,13 @@ func ParseGetStatsResponse(rsp *http.Response) (*GetStatsResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized

@@ -29,7 +29,7 @@ function show(v, ...kids) {
 // The account / OU every list shows: ?account=ID,ID…&ou=OU in the page's
 // address (before the #), so that it survives reloads, links and moving
 // between pages; the lists of account-bearing items are asked for with it.
-const SCOPED = ["/v1/incidents", "/v1/findings", "/v1/approvals", "/v1/posture", "/v1/paths", "/v1/timeline"];
+const SCOPED = ["/v1/incidents", "/v1/findings", "/v1/approvals", "/v1/posture", "/v1/paths", "/v1/timeline", "/v1/stats", "/v1/playbook-runs"];
 function scopeParams() {
   const q = new URLSearchParams(location.search), out = new URLSearchParams();
   for (const k of ["account", "ou"]) if (q.get(k)) out.set(k, q.get(k));
@@ -249,7 +249,7 @@ async function incidentView(v, id, focus) {
   const findings = data.findings || [];
   const approvals = (await api("GET", "/v1/approvals", null, { scope: false })).items || [];
   const mine = approvals.filter(a => findings.some(f => f.id === a.finding_id));
-  const runs = (await api("GET", "/v1/playbook-runs?incident_id=" + encodeURIComponent(id))).items || [];
+  const runs = (await api("GET", "/v1/playbook-runs?incident_id=" + encodeURIComponent(id), undefined, { scope: false })).items || [];
   const playbooks = await api("GET", "/v1/playbooks");
   show(v, 
     el("p", {}, el("a", { href: "#/incidents" }, "← Incidents")),
@@ -582,7 +582,7 @@ async function overviewView(v) {
   // MTTD runs from each event's own time: replayed or late-delivered
   // records (the demo replays last week's) count their age.
   const mttdNote = "MTTD is measured from each event's own time to its finding. Replayed or backfilled records (the demo replays last week's telemetry) count their age, so MTTD then shows how old they were, not how fast Parapet detects.";
-  show(v, el("h1", {}, "Overview"), scopeNote("these statistics cover every account."),
+  show(v, el("h1", {}, "Overview"), scopeNote("these figures cover its findings, their incidents, approvals and runs; suppressions are every account's."),
     el("div", { class: "stats" },
       stat(s.incidents, "incidents"), stat(s.findings, "findings"),
       stat(Math.round(100 * s.alert_reduction) + "%", "alert reduction (findings → incidents)"),
