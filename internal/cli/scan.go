@@ -1096,6 +1096,7 @@ scanned" (exit 3). parapet deploy roles generates the roles.`,
 	cmd.Flags().StringArrayVar(&opt.AssumeRoles, "assume-role", nil, "a role ARN to assume: scans that account (repeatable)")
 	cmd.Flags().IntVar(&opt.Concurrency, "concurrency", 8, "API calls in flight")
 	cmd.Flags().IntVar(&opt.MaxAttempts, "max-attempts", 10, "attempts per call when AWS throttles")
+	cmd.Flags().DurationVar(&opt.MaxBackoff, "max-backoff", 0, "longest wait between attempts of a throttled call (default 20s, the SDK's)")
 	of.register(cmd.Flags(), &opt.Concurrency)
 	cmd.Flags().BoolVar(&remediate, "remediate", false, "hand each failed check with a response action to the response engine")
 	cmd.Flags().BoolVar(&approveAll, "approve-all", false, "with --remediate: approve what would wait for approval (recorded as such)")

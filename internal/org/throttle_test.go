@@ -47,6 +47,9 @@ func resourcesJSON(t *testing.T, res []*resource.Resource) []string {
 // the resources of the unthrottled scan; its counts agree with the
 // proxy's.
 func TestScanThrottledReturnsTheSameResources(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three scans of an organization through the throttling proxy (TestScanBoundsCallsInFlight keeps the limits under -short)")
+	}
 	f, accts := throttleOrg(t)
 	ctx := context.Background()
 	as := &Assumer{Base: f.Cfg, Role: orgtest.Role}
@@ -119,6 +122,9 @@ func TestScanThrottledReturnsTheSameResources(t *testing.T) {
 // account and the service), never fatal; the other services' resources
 // are all there.
 func TestScanGivesUpPerAccount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an organization scanned with IAM throttled past its attempts")
+	}
 	f, accts := throttleOrg(t)
 	ctx := context.Background()
 	as := &Assumer{Base: f.Cfg, Role: orgtest.Role}
