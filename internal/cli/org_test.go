@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -120,4 +121,25 @@ func equalCounts(a, b map[string]int) bool {
 // isOrgCheck: one of the organization checks (orgposture.Checks).
 func isOrgCheck(id string) bool {
 	return slices.ContainsFunc(orgposture.Checks, func(c *check.Check) bool { return c.ID == id })
+}
+
+// checks list names the organization's checks beside the content's, with
+// their frameworks.
+func TestChecksListOrganization(t *testing.T) {
+	out, errOut, code := run(t, "", "checks", "list")
+	if code != ExitOK {
+		t.Fatalf("checks list: exit %d: %s", code, errOut)
+	}
+	for _, c := range orgposture.Checks {
+		line := fmt.Sprintf("%-17s %-9s %-34s %s\n", c.ID, c.Severity, c.Resource, c.Title)
+		if !strings.Contains(out, line) {
+			t.Errorf("checks list lacks %s:\n%s", c.ID, line)
+		}
+	}
+	if !strings.Contains(out, "PARAPET-S3-001 ") {
+		t.Errorf("checks list lost the content's checks")
+	}
+	if n := strings.Count(out, "\nPARAPET-ORG-006 "); n != 1 {
+		t.Errorf("PARAPET-ORG-006 listed %d times", n)
+	}
 }

@@ -721,9 +721,11 @@ func newChecks(io IO) *cobra.Command {
 		},
 	}
 	list := &cobra.Command{
-		Use: "list", Short: "List the checks", Args: noArgs,
+		Use: "list", Short: "List the checks (with the organization's, which scan aws --org runs)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			checks, _ := loadChecks(io, nil)
+			// The organization's own checks (scan aws --org), written in Go.
+			checks = append(slices.Clone(checks), orgposture.Checks...)
 			w := bufio.NewWriter(io.Out)
 			defer w.Flush()
 			for _, c := range checks {
