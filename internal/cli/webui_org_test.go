@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,16 +24,7 @@ import (
 // address), and "All accounts" shows every one again. PARAPET_SCREENSHOTS=DIR
 // keeps the list of one OU as DIR/incidents-ou.png.
 func TestWebUIOrgFilter(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives a browser")
-	}
-	chrome, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is required in CI (scripts/test-deps.sh installs it)")
-		}
-		t.Skip("no chromium: scripts/test-deps.sh installs it")
-	}
+	chrome := chromium(t)
 	f := orgtest.New(t) // Root/Sandbox and Root/Production, three accounts each
 	data := t.TempDir()
 	viewer, analyst := token(t, data, "viewer"), token(t, data, "analyst")

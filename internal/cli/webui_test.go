@@ -39,16 +39,7 @@ import (
 // PARAPET_SCREENSHOTS=DIR keeps a screenshot of every page at both widths
 // there (docs/ holds the committed ones: PARAPET_SCREENSHOTS=$PWD/docs).
 func TestWebUI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives a browser")
-	}
-	chrome, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is required in CI (scripts/test-deps.sh installs it)")
-		}
-		t.Skip("no chromium: scripts/test-deps.sh installs it")
-	}
+	chrome := chromium(t)
 	// An organization on the emulator (which this also starts), scanned
 	// with scan aws --org for the Organization page: GuardDuty on in one
 	// account, an account whose role cannot be assumed.
@@ -776,4 +767,22 @@ func waitApprovals(t *testing.T, url, tok string, n int) []map[string]any {
 	}
 	t.Fatalf("approvals: %v", last)
 	return nil
+}
+
+// chromium is the browser the UI tests drive (Debian's, which
+// scripts/test-deps.sh installs); they skip under -short or without it,
+// but fail without it in CI.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("drives a browser")
+	}
+	chrome, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is required in CI (scripts/test-deps.sh installs it)")
+		}
+		t.Skip("no chromium: scripts/test-deps.sh installs it")
+	}
+	return chrome
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -20,13 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/config"
-	"github.com/parapet-sec/parapet/internal/correlate"
-	"github.com/parapet-sec/parapet/internal/detect"
-	"github.com/parapet-sec/parapet/internal/detect/sigma"
-	"github.com/parapet-sec/parapet/internal/pipeline"
-	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/server/apiclient"
 	"github.com/parapet-sec/parapet/internal/store"
 )
@@ -50,64 +42,16 @@ func setupLive(t *testing.T) *live {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	rules, errs := sigma.Load(fstest.MapFS{"create_user.yml": {Data: []byte(`title: User Created
-id: 5c1e0a2b-0000-4000-8000-000000000001
-level: medium
-logsource: {product: aws, service: cloudtrail}
-detection:
-  s:
-    eventName: CreateUser
-  condition: s
-`)}}, ".", sigma.Options{})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
 	l := &live{}
-	reg := respond.NewRegistry()
-	reg.Add(&respond.Action{Name: "test.tell", Required: []string{"text"}, NoLiveState: true,
-		Plan: func(respond.Params) []respond.Call { return nil },
-		Execute: func(_ context.Context, p respond.Params) (respond.Outcome, error) {
-			l.mu.Lock()
-			l.told = append(l.told, p["text"])
-			l.mu.Unlock()
-			return respond.Outcome{Summary: "told"}, nil
-		}})
-	pb, err := respond.Parse([]byte(`name: tell
-trigger: finding.rule_id == "5c1e0a2b-0000-4000-8000-000000000001"
-mode: approve
-approval: {timeout: 1h}
-steps:
-  - action: test.tell
-    params: {text: "${finding.title}"}
-`), "tell.yml", reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour),
-		Respond: &respond.Engine{Playbooks: []*respond.Playbook{pb}, Registry: reg, DB: db, Audit: log}}
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 	body := `{"Records":[{"eventVersion":"1.08","eventTime":"2026-11-24T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser",` +
 		`"awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.17.20","eventID":"e-1","eventType":"AwsApiCall","recipientAccountId":"111122223333",` +
 		`"userIdentity":{"type":"IAMUser","principalId":"AIDAALICE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},` +
 		`"requestParameters":{"userName":"mallory"}}]}`
-	seq, err := p.Submit(ctx, "cloudtrail", []byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
-	defer wcancel()
-	if err := p.WaitFor(wctx, seq); err != nil {
-		t.Fatalf("the body was not processed: %v", err)
-	}
+	p := approvalPipeline(t, ctx, cancel, db, "tell", func(text string) {
+		l.mu.Lock()
+		l.told = append(l.told, text)
+		l.mu.Unlock()
+	}, body)
 	c := config.Default()
 	s := New(c, db, p, prometheus.NewRegistry(), nil, nil)
 	l.ts = httptest.NewServer(s.Handler())

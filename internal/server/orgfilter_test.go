@@ -13,21 +13,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"testing/fstest"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parapet-sec/parapet/internal/attackpath"
-	"github.com/parapet-sec/parapet/internal/audit"
 	"github.com/parapet-sec/parapet/internal/config"
-	"github.com/parapet-sec/parapet/internal/correlate"
-	"github.com/parapet-sec/parapet/internal/detect"
-	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/pgtest"
-	"github.com/parapet-sec/parapet/internal/pipeline"
-	"github.com/parapet-sec/parapet/internal/respond"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -59,47 +51,6 @@ func orgFilterServer(t *testing.T, dbPath string, inventory bool) (*Server, *htt
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	rules, errs := sigma.Load(fstest.MapFS{"create_user.yml": {Data: []byte(`title: User Created
-id: 5c1e0a2b-0000-4000-8000-0000000000f1
-level: medium
-logsource: {product: aws, service: cloudtrail}
-detection:
-  s:
-    eventName: CreateUser
-  condition: s
-`)}}, ".", sigma.Options{})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	reg := respond.NewRegistry()
-	reg.Add(&respond.Action{Name: "test.note", Required: []string{"text"}, NoLiveState: true,
-		Plan: func(respond.Params) []respond.Call { return nil },
-		Execute: func(context.Context, respond.Params) (respond.Outcome, error) {
-			return respond.Outcome{Summary: "noted"}, nil
-		}})
-	pb, err := respond.Parse([]byte(`name: note
-trigger: finding.rule_id == "5c1e0a2b-0000-4000-8000-0000000000f1"
-mode: approve
-approval: {timeout: 1h}
-steps:
-  - action: test.note
-    params: {text: "${finding.title}"}
-`), "note.yml", reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pipeline.Pipeline{DB: db, Rules: detect.NewEngine(rules), Incidents: correlate.New(time.Hour),
-		Respond: &respond.Engine{Playbooks: []*respond.Playbook{pb}, Registry: reg, DB: db, Audit: log}}
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 	var recs []string
 	for i, a := range filterOrg {
 		user := strings.ReplaceAll(a.Name, "-", "")
@@ -108,15 +59,7 @@ steps:
 			`"userIdentity":{"type":"IAMUser","principalId":"AIDA%s","arn":"arn:aws:iam::%s:user/%s","accountId":%q,"userName":%q},`+
 			`"requestParameters":{"userName":"new-%s"}}`, i, 10+i, i, a.ID, strings.ToUpper(user), a.ID, user, a.ID, user, user))
 	}
-	seq, err := p.Submit(ctx, "cloudtrail", []byte(`{"Records":[`+strings.Join(recs, ",")+`]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
-	defer wcancel()
-	if err := p.WaitFor(wctx, seq); err != nil {
-		t.Fatalf("the body was not processed: %v", err)
-	}
+	p := approvalPipeline(t, ctx, cancel, db, "note", func(string) {}, `{"Records":[`+strings.Join(recs, ",")+`]}`)
 	s := New(config.Default(), db, p, prometheus.NewRegistry(), nil, nil)
 	if inventory {
 		s.OrgAccounts = func() []org.Account { return slices.Clone(filterOrg) }
