@@ -826,15 +826,6 @@ type IncidentFilter struct {
 	Accounts []string
 }
 
-// inAccounts is the condition "col is one of accounts" and its arguments.
-func inAccounts(col string, accounts []string) (string, []any) {
-	args := make([]any, len(accounts))
-	for i, a := range accounts {
-		args[i] = a
-	}
-	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(accounts)), ", ") + ")", args
-}
-
 // FindIncidents lists the incidents a filter selects, most recent first
 // (or by risk).
 func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*correlate.Incident, error) {
@@ -847,8 +838,8 @@ func FindIncidents(ctx context.Context, db *store.DB, f IncidentFilter) ([]*corr
 		q += ` AND status <> 'merged'`
 	}
 	if len(f.Accounts) > 0 {
-		own, args1 := inAccounts("account", f.Accounts)
-		theirs, args2 := inAccounts("account", f.Accounts)
+		own, args1 := store.In("account", f.Accounts)
+		theirs, args2 := store.In("account", f.Accounts)
 		q += ` AND id IN (SELECT id FROM incidents WHERE ` + own + ` UNION SELECT incident_id FROM findings WHERE ` + theirs + `)`
 		args = append(append(args, args1...), args2...)
 	}
@@ -904,7 +895,7 @@ func FindFindings(ctx context.Context, db *store.DB, f FindingFilter) ([]StoredF
 	q := `SELECT body, account FROM findings WHERE (? = '' OR level = ?)`
 	args := []any{f.Level, f.Level}
 	if len(f.Accounts) > 0 {
-		c, a := inAccounts("account", f.Accounts)
+		c, a := store.In("account", f.Accounts)
 		q += ` AND ` + c
 		args = append(args, a...)
 	}

@@ -352,19 +352,17 @@ func Runs(ctx context.Context, db *store.DB, f RunFilter) ([]Result, error) {
 	q := `SELECT body FROM playbook_runs WHERE (? = '' OR status = ?)`
 	args := []any{f.Status, f.Status}
 	if len(f.FindingIDs) > 0 {
-		q += ` AND finding_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(f.FindingIDs)), ", ") + `)`
-		for _, id := range f.FindingIDs {
-			args = append(args, id)
-		}
+		c, a := store.In("finding_id", f.FindingIDs)
+		q += ` AND ` + c
+		args = append(args, a...)
 	}
 	if f.Accounts != nil {
 		if len(f.Accounts) == 0 {
 			return nil, nil
 		}
-		q += ` AND finding_id IN (SELECT id FROM findings WHERE account IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(f.Accounts)), ", ") + `))`
-		for _, a := range f.Accounts {
-			args = append(args, a)
-		}
+		c, a := store.In("account", f.Accounts)
+		q += ` AND finding_id IN (SELECT id FROM findings WHERE ` + c + `)`
+		args = append(args, a...)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100

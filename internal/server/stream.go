@@ -142,14 +142,11 @@ func accountIn(col string, sc *scope) (string, []any) {
 	if sc == nil {
 		return "", nil
 	}
-	args := make([]any, len(sc.accounts))
-	for i, a := range sc.accounts {
-		args[i] = a
-	}
-	if len(args) == 0 {
+	if len(sc.accounts) == 0 {
 		return " AND 1 = 0", nil
 	}
-	return " AND " + col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")", args
+	c, args := store.In(col, sc.accounts)
+	return " AND " + c, args
 }
 
 // stats: alert reduction (findings → incidents), MTTD (event time →

@@ -345,3 +345,13 @@ func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	return tx.Tx.QueryRowContext(ctx, tx.db.Rebind(q), args...)
 }
+
+// In is the condition "col IN (?, ?, …)" for values, with its arguments
+// (values must not be empty: "IN ()" is no SQL).
+func In(col string, values []string) (string, []any) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")", args
+}
