@@ -498,6 +498,7 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 	inv := newInventory(c.Organization)
 	if inv != nil {
 		resp.Accounts = inv.Resolve
+		p.Accounts = inv.Resolve
 	}
 	// A dry run's calls are kept in its playbook run and the audit trail;
 	// printed for every finding they would only flood the log.
@@ -506,9 +507,6 @@ func buildPipeline(ctx context.Context, io IO, c *config.Config, db *store.DB, r
 	closers = append(closers, closeResp)
 	if err := p.Start(ctx); err != nil {
 		return nil, nil, nil, err
-	}
-	for _, s := range p.Suppressions() {
-		s.Accounts = resp.Accounts // before any finding is evaluated
 	}
 	return p, inv, func() {
 		for _, f := range closers {

@@ -20,7 +20,6 @@ func TestScopedSuppression(t *testing.T) {
 	if err := json.Unmarshal(b, &s); err != nil || s.Scope == nil {
 		t.Fatalf("round trip: %s: %v", b, err)
 	}
-	s.Accounts = inv
 	if err := s.Compile(now); err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +40,12 @@ func TestScopedSuppression(t *testing.T) {
 		{"noisy", "", false},
 		{"noisy", "999999999999", false}, // not in the inventory
 	} {
-		if got := s.Matches(doc(tc.rule, tc.account), now); got != tc.want {
+		if got := s.Matches(doc(tc.rule, tc.account), now, inv); got != tc.want {
 			t.Errorf("Matches(%s in %q) = %v, want %v", tc.rule, tc.account, got, tc.want)
 		}
 	}
-	s.Accounts = nil // no inventory: the OU cannot be told
-	if s.Matches(doc("noisy", "111111111111"), now) {
+	// No inventory: the OU cannot be told.
+	if s.Matches(doc("noisy", "111111111111"), now, nil) {
 		t.Error("Matches without an inventory: an OU scope matched")
 	}
 	bad := &Suppression{Expr: `finding.rule_id == "noisy"`, Reason: "r", Expires: now.Add(time.Hour), Scope: &org.Scope{Accounts: []string{"12"}}}

@@ -27,11 +27,11 @@ type Suppression struct {
 	Created   time.Time `json:"created"`
 	Expires   time.Time `json:"expires"`
 	// Scope, when set, narrows the suppression to findings of these
-	// accounts (finding.cloud.account), OUs and tags, resolved through
-	// Accounts; with no Accounts only account ids match (see org.Scope).
-	Scope    *org.Scope   `json:"scope,omitempty"`
-	Accounts org.Resolver `json:"-"`
-	prg      cel.Program
+	// accounts (finding.cloud.account), OUs and tags, resolved through the
+	// resolver Matches is given; without one only account ids match (see
+	// org.Scope).
+	Scope *org.Scope `json:"scope,omitempty"`
+	prg   cel.Program
 }
 
 var suppressEnv = func() *cel.Env {
@@ -102,17 +102,17 @@ func (s *Suppression) Compile(now time.Time) error {
 	return nil
 }
 
-// Matches says whether a finding (its JSON document) is suppressed at t.
-// An expression that errors on a finding (a field it lacks, the cost
+// Matches says whether a finding (its JSON document) is suppressed at t;
+// accounts (nil: none) resolves the scope's OUs and tags. An expression that errors on a finding (a field it lacks, the cost
 // limit reached) does not match it.
-func (s *Suppression) Matches(doc map[string]any, t time.Time) bool {
+func (s *Suppression) Matches(doc map[string]any, t time.Time, accounts org.Resolver) bool {
 	if s.prg == nil || !t.Before(s.Expires) {
 		return false
 	}
 	if s.Scope != nil {
 		c, _ := doc["cloud"].(map[string]any)
 		account, _ := c["account"].(string)
-		if !s.Scope.Matches(account, s.Accounts) {
+		if !s.Scope.Matches(account, accounts) {
 			return false
 		}
 	}

@@ -92,10 +92,10 @@ func TestSuppressionCost(t *testing.T) {
 		ids[n-1] = "needle"
 		return map[string]any{"rule_id": "r", "event_ids": ids}
 	}
-	if !s.Matches(doc(10), now) {
+	if !s.Matches(doc(10), now, nil) {
 		t.Error("a cheap finding does not match")
 	}
-	if s.Matches(doc(200_000), now) {
+	if s.Matches(doc(200_000), now, nil) {
 		t.Error("a finding past the runtime cost limit matched")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parapet-sec/parapet/internal/org"
 	"io"
 	"log/slog"
 	"slices"
@@ -44,13 +45,17 @@ import (
 
 // Pipeline processes the spool.
 type Pipeline struct {
-	DB        *store.DB
-	Rules     *detect.Engine
-	UEBA      *ueba.Engine       // nil: off
-	Enrich    func(*event.Event) // nil: none
-	Intel     *enrich.Intel      // nil: none; replace it while running with SetIntel
-	Paths     *attackpath.Walker // nil: none; steps of known privilege-escalation paths are findings
-	Respond   *respond.Engine    // nil: off
+	DB      *store.DB
+	Rules   *detect.Engine
+	UEBA    *ueba.Engine       // nil: off
+	Enrich  func(*event.Event) // nil: none
+	Intel   *enrich.Intel      // nil: none; replace it while running with SetIntel
+	Paths   *attackpath.Walker // nil: none; steps of known privilege-escalation paths are findings
+	Respond *respond.Engine    // nil: off
+	// Accounts resolves a finding's account to its OU and tags for
+	// suppressions' scopes (serve: the organization's inventory; nil: only
+	// scopes naming accounts by id match).
+	Accounts  org.Resolver
 	Incidents *correlate.Correlator
 	Metrics   *Metrics
 	Log       *slog.Logger

@@ -38,7 +38,7 @@ func (p *Pipeline) suppressedIDs(findings []detect.Finding) []string {
 			continue
 		}
 		for _, s := range sups {
-			if s.Matches(doc, now) {
+			if s.Matches(doc, now, p.Accounts) {
 				out[i] = s.ID
 				break
 			}

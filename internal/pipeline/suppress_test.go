@@ -14,6 +14,7 @@ import (
 	"github.com/parapet-sec/parapet/internal/correlate"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/org"
 	"github.com/parapet-sec/parapet/internal/store"
 )
 
@@ -158,5 +159,35 @@ func TestStoredSuppressionsRechecked(t *testing.T) {
 	sids := p.suppressedIDs([]detect.Finding{finding("f1", "r1", "a"), finding("f2", "r2", "b")})
 	if sids[0] != "sup-ok" || sids[1] != "" {
 		t.Errorf("suppressed by %q, want [sup-ok \"\"]", sids)
+	}
+}
+
+// A suppression scoped to an OU mutes the findings of that OU's accounts,
+// resolved through the pipeline's inventory (Accounts): a production
+// account's finding of the same rule is filed, and so is one of an account
+// the inventory does not know.
+func TestScopedSuppressionThroughTheInventory(t *testing.T) {
+	ctx := context.Background()
+	p := newPipeline(t)
+	p.Accounts = org.Static([]org.Account{{ID: "111111111111", OU: "Root/Sandbox"}, {ID: "222222222222", OU: "Root/Production"}})
+	if err := p.AddSuppression(ctx, &correlate.Suppression{Expr: `finding.rule_id == "noisy"`, Reason: "sandbox noise", Expires: time.Now().Add(time.Hour),
+		CreatedBy: "alice", Scope: &org.Scope{OUs: []string{"Sandbox"}}}); err != nil {
+		t.Fatal(err)
+	}
+	in := func(id, account string) detect.Finding {
+		f := finding(id, "noisy", "arn:aws:iam::"+account+":user/ci")
+		f.Cloud.Account = account
+		return f
+	}
+	kept, _, err := p.store(ctx, nil, []detect.Finding{in("f1", "111111111111"), in("f2", "222222222222"), in("f3", "999999999999")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range kept {
+		ids = append(ids, f.ID)
+	}
+	if strings.Join(ids, ",") != "f2,f3" {
+		t.Errorf("filed %v, want f2 (production) and f3 (unknown account); f1 (sandbox) suppressed", ids)
 	}
 }

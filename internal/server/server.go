@@ -666,9 +666,6 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sup := &correlate.Suppression{Expr: body.Expr, Reason: body.Reason, Expires: body.Expires, CreatedBy: caller(r), Scope: body.Scope}
-	if e := s.Pipeline.Respond; e != nil {
-		sup.Accounts = e.Accounts // the organization's inventory (serve)
-	}
 	if err := s.Pipeline.AddSuppression(r.Context(), sup); err != nil {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return
