@@ -94,7 +94,7 @@ func Inputs(paths []string, stdin io.Reader) ([]ingest.Input, error) {
 }
 
 func open(path string, size int64) ingest.Input {
-	return ingest.Input{Name: path, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return ingest.Input{Name: path, Size: size, Open: func() (io.ReadCloser, error) { return openFile(path) }}
 }
 
 // SortByTime orders inputs by the time AWS wrote into their names (the
