@@ -204,17 +204,18 @@ else 3 when some input was bad, else 0.`,
 				// correlations or episodes): findings are made and encoded
 				// as events are read, and only the bytes wait for order.
 				var batches sync.Pool
-				st, ost, err = flags.detectEncoded(cmd.Context(), io, args, func(evs []event.Event) ([][]byte, error) {
+				st, ost, err = flags.detectEncoded(cmd.Context(), io, args, func(evs []event.Event, buf []byte) ([][]byte, []byte, error) {
 					b, _ := batches.Get().(*detect.Batch)
 					if b == nil {
 						b = &detect.Batch{}
 					}
-					payloads, err := encodeFindings(enc, engine.DetectInto(evs, b), len(evs), minRank)
+					payloads, buf, err := encodeFindings(enc, engine.DetectInto(evs, b), len(evs), minRank, buf)
 					batches.Put(b) // encoded: its findings' memory serves the next batch
 					if err != nil || walker == nil {
-						return payloads, err
+						return payloads, buf, err
 					}
-					return encodeWalk(enc, walker, evs, payloads, minRank)
+					payloads, err = encodeWalk(enc, walker, evs, payloads, minRank)
+					return payloads, buf, err
 				}, func(p []byte) error {
 					return decodeFindings(p, func(rank int, title string, line []byte) error {
 						if rank < minRank {
@@ -294,25 +295,47 @@ else 3 when some input was bad, else 0.`,
 // encodeFindings encodes each event's findings (res from DetectBatch over
 // n events) for output: per finding its level's rank, its title and its
 // output (none below minRank, which is only counted); nil when there
-// are none.
-func encodeFindings(enc *report.FindingEncoder, res *detect.Batch, n, minRank int) ([][]byte, error) {
+// are none. The payloads are written into buf (grown as needed, and
+// returned: the caller may use it again once it is done with them), each
+// capped so that appending to one does not write over the next.
+func encodeFindings(enc *report.FindingEncoder, res *detect.Batch, n, minRank int, buf []byte) ([][]byte, []byte, error) {
 	if len(res.Findings) == 0 {
-		return nil, nil
+		return nil, buf, nil
 	}
 	payloads := make([][]byte, n)
+	buf = buf[:0]
 	var line []byte
+	cur, start := -1, 0 // the event whose findings buf[start:] holds
+	end := func() {
+		if cur >= 0 {
+			payloads[cur] = buf[start:len(buf):len(buf)]
+		}
+		cur = -1
+	}
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		ev := res.EventOf(i)
 		if ev < 0 {
-			return nil, fmt.Errorf("finding %s: no event", f.ID)
+			return nil, buf, fmt.Errorf("finding %s: no event", f.ID)
 		}
 		var err error
-		if payloads[ev], line, err = appendFinding(enc, payloads[ev], line, f, minRank); err != nil {
-			return nil, err
+		switch {
+		case ev == cur:
+			buf, line, err = appendFinding(enc, buf, line, f, minRank)
+		case payloads[ev] != nil: // an event's findings apart: appended to its own
+			end()
+			payloads[ev], line, err = appendFinding(enc, payloads[ev], line, f, minRank)
+		default:
+			end()
+			cur, start = ev, len(buf)
+			buf, line, err = appendFinding(enc, buf, line, f, minRank)
+		}
+		if err != nil {
+			return nil, buf, err
 		}
 	}
-	return payloads, nil
+	end()
+	return payloads, buf, nil
 }
 
 // appendFinding appends one finding's payload (its rank, title and, at or

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -298,8 +299,10 @@ func (f *ingestFlags) openOrdered(ctx context.Context, io IO, paths []string) ([
 // events: encode makes and encodes each event's findings as it is read,
 // on every core (after the enrichment the flags ask for), and only those
 // bytes are held, to be handed to emit in event-time order (copies of a
-// record passed over).
-func (f *ingestFlags) detectEncoded(ctx context.Context, io IO, paths []string, encode func([]event.Event) ([][]byte, error), emit func(payload []byte) error) (ingest.Stats, detect.OrderStats, error) {
+// record passed over). encode writes the payloads into buf, grown as it
+// needs, and returns it: the order copies what it holds, so the memory
+// serves a later batch.
+func (f *ingestFlags) detectEncoded(ctx context.Context, io IO, paths []string, encode func(evs []event.Event, buf []byte) ([][]byte, []byte, error), emit func(payload []byte) error) (ingest.Stats, detect.OrderStats, error) {
 	inputs, enrich, done, err := f.openOrdered(ctx, io, paths)
 	if err != nil {
 		return ingest.Stats{}, detect.OrderStats{}, err
@@ -307,8 +310,10 @@ func (f *ingestFlags) detectEncoded(ctx context.Context, io IO, paths []string, 
 	defer done()
 	type encoded struct {
 		payloads [][]byte
+		buf      *[]byte // what payloads lie in, back to bufs once held
 		err      error
 	}
+	var bufs sync.Pool // of *[]byte: the order copies what it holds
 	ord := &detect.Order{Dedup: detect.NewDedup(0, 0), Memory: f.sortMemory}
 	defer ord.Close()
 	f.recycle = true // only the payloads are kept
@@ -318,8 +323,13 @@ func (f *ingestFlags) detectEncoded(ctx context.Context, io IO, paths []string, 
 				enrich(&b.Events[i])
 			}
 		}
-		p, err := encode(b.Events)
-		b.Data = encoded{p, err}
+		buf, _ := bufs.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		p, grown, err := encode(b.Events, *buf)
+		*buf = grown
+		b.Data = encoded{p, buf, err}
 	}
 	start := time.Now()
 	st, read, err := f.read(ctx, io, inputs, mapFn, func(b *ingest.Batch) error {
@@ -327,7 +337,11 @@ func (f *ingestFlags) detectEncoded(ctx context.Context, io IO, paths []string, 
 		if e.err != nil {
 			return e.err
 		}
-		return ord.AddPayloads(b.Events, e.payloads)
+		err := ord.AddPayloads(b.Events, e.payloads)
+		if e.buf != nil {
+			bufs.Put(e.buf)
+		}
+		return err
 	})
 	if err != nil {
 		return st, detect.OrderStats{}, err

@@ -33,7 +33,7 @@ const (
 const (
 	readBatch    = -1 // read back from a run on disk
 	heldBatch    = -2 // held by AddSparse: held.get(idx)
-	payloadBatch = -4 // held by AddPayloads: payloads[idx]
+	payloadBatch = -4 // held by AddPayloads: paid.get(idx)
 	skipBatch    = -3 // passed over by AddSparse: ordered and counted only
 )
 
@@ -73,7 +73,7 @@ type Order struct {
 	items    []item
 	batches  [][]event.Event // the slices Add was given, for items to point into
 	held     *arena          // what AddSparse holds
-	payloads [][]byte        // what AddPayloads holds
+	paid     *arena          // what AddPayloads holds
 	bytes    int64
 	seq      uint64
 	newest   int64
@@ -227,10 +227,15 @@ func (o *Order) addHeld(events []event.Event, keep []bool, payloads [][]byte) er
 				o.held = &arena{}
 			}
 			if payloads != nil {
-				// As they are: the caller made them for this.
-				it.batch, it.idx = payloadBatch, int32(len(o.payloads))
-				o.payloads = append(o.payloads, payloads[i])
-				o.bytes += int64(len(payloads[i]) + 24)
+				// Copied: the caller's memory is its own again once
+				// this returns.
+				if o.paid == nil {
+					o.paid = &arena{plain: true}
+				}
+				var n int
+				it.batch = payloadBatch
+				it.idx, n = o.paid.add(payloads[i], nil)
+				o.bytes += int64(n)
 			} else {
 				var n int
 				it.batch = heldBatch
@@ -275,9 +280,9 @@ func (o *Order) spill() error {
 		return err
 	}
 	o.runs = append(o.runs, w.f.Name())
-	items, batches, held, payloads := o.items, o.batches, o.held, o.payloads
+	items, batches, held, paid := o.items, o.batches, o.held, o.paid
 	o.items, o.batches, o.bytes = make([]item, 0, len(items)), nil, 0
-	o.held, o.payloads = nil, nil
+	o.held, o.paid = nil, nil
 	done := make(chan spillResult, 1)
 	o.spilling = done
 	go func() {
@@ -292,7 +297,7 @@ func (o *Order) spill() error {
 			case it.batch == heldBatch:
 				payload = held.get(it.idx)
 			case it.batch == payloadBatch:
-				payload = payloads[it.idx]
+				payload = paid.get(it.idx)
 			}
 			if err := w.write(it.t, it.seq, it.key, payload); err != nil {
 				w.abort()
@@ -335,7 +340,7 @@ func (o *Order) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	o.runs, o.items, o.batches, o.held, o.payloads = nil, nil, nil, nil, nil
+	o.runs, o.items, o.batches, o.held, o.paid = nil, nil, nil, nil, nil
 	return errors.Join(errs...)
 }
 
@@ -524,7 +529,7 @@ func (o *Order) Run(ctx context.Context, emit func(events []event.Event, b *Batc
 func (o *Order) source() (source, func(), error) {
 	o.sort()
 	if len(o.runs) == 0 {
-		return &memSource{items: o.items, held: o.held, payloads: o.payloads}, func() {}, nil
+		return &memSource{items: o.items, held: o.held, paid: o.paid}, func() {}, nil
 	}
 	for len(o.runs) > maxFanIn {
 		if err := o.premerge(); err != nil {
@@ -603,8 +608,9 @@ func (o *Order) process(j *job) {
 	j.res = o.Map(j.events)
 }
 
-// arena holds what AddSparse and AddPayloads keep, S2-compressed in
-// blocks of arenaBlock bytes as each fills: a sparse run holds a fifth of
+// arena holds what AddSparse keeps, S2-compressed in blocks of
+// arenaBlock bytes as each fills (and what AddPayloads keeps, in plain
+// blocks): a sparse run holds a fifth of
 // the memory, and on machines where first touching memory is dear (12 µs
 // a page on the one the benchmarks ran on) that is faster as well as
 // smaller. Not safe for concurrent use.
@@ -620,6 +626,10 @@ type arena struct {
 	}
 	next    int
 	scratch []byte // for compressing
+	// plain: blocks are kept as they are, not compressed (payloads: a
+	// copy into a block is cheaper than a fresh allocation per payload,
+	// compressing and decompressing them dearer than the memory saved).
+	plain bool
 }
 
 // ref is where one payload lies: in block (len(sealed) while it is the
@@ -651,12 +661,20 @@ func (a *arena) add(p []byte, ev *event.Event) (int32, int) {
 	}
 	n := len(a.open) - off
 	a.refs = append(a.refs, ref{block: int32(len(a.sealed)), off: uint32(off), n: uint32(n)})
+	if a.plain {
+		return int32(len(a.refs) - 1), n + int(unsafe.Sizeof(ref{}))
+	}
 	// S2 keeps about a quarter of JSON and of events' binary form.
 	return int32(len(a.refs) - 1), n/4 + int(unsafe.Sizeof(ref{}))
 }
 
 // seal compresses the open block.
 func (a *arena) seal() {
+	if a.plain {
+		a.sealed = append(a.sealed, a.open)
+		a.open = nil
+		return
+	}
 	a.scratch = s2.Encode(a.scratch[:cap(a.scratch)], a.open)
 	a.sealed = append(a.sealed, append([]byte(nil), a.scratch...)) // Encode's buffer is the worst case's size
 	a.open = a.open[:0]
@@ -666,9 +684,12 @@ func (a *arena) seal() {
 func (a *arena) get(i int32) []byte {
 	r := a.refs[i]
 	var data []byte
-	if int(r.block) == len(a.sealed) {
+	switch {
+	case int(r.block) == len(a.sealed):
 		data = a.open
-	} else {
+	case a.plain:
+		data = a.sealed[r.block]
+	default:
 		for _, c := range a.cache {
 			if c.data != nil && c.block == r.block {
 				data = c.data
@@ -693,10 +714,10 @@ type source interface {
 }
 
 type memSource struct {
-	items    []item
-	held     *arena
-	payloads [][]byte
-	i        int
+	items []item
+	held  *arena
+	paid  *arena
+	i     int
 }
 
 func (m *memSource) next() (item, []byte, bool, error) {
@@ -709,7 +730,7 @@ func (m *memSource) next() (item, []byte, bool, error) {
 		return it, m.held.get(it.idx), true, nil
 	}
 	if it.batch == payloadBatch {
-		return it, m.payloads[it.idx], true, nil
+		return it, m.paid.get(it.idx), true, nil
 	}
 	return it, nil, true, nil
 }
@@ -915,7 +936,7 @@ func (h *cursorHeap) Pop() any {
 }
 
 func (o *Order) merger() (*merger, error) {
-	m := &merger{mem: &memSource{items: o.items, held: o.held, payloads: o.payloads}}
+	m := &merger{mem: &memSource{items: o.items, held: o.held, paid: o.paid}}
 	for _, p := range o.runs {
 		r, err := openRun(p)
 		if err != nil {

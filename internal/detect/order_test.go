@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,8 +251,11 @@ func TestOrderSparse(t *testing.T) {
 
 // AddPayloads and RunPayloads: what the caller made of each event comes
 // back in the events' time order, once per record (copies passed over),
-// held in memory or in runs on disk; events without a payload are counted.
+// held in memory (over several blocks) or in runs on disk, and copied:
+// the caller's memory is its own again once AddPayloads returns; events
+// without a payload are counted.
 func TestOrderPayloads(t *testing.T) {
+	pay := func(k string) string { return k + "|" + strings.Repeat(k, 100<<10/len(k)) } // ~100 KiB
 	evs := samples(t)
 	for i := range evs[:10] {
 		ev := evs[i]
@@ -264,12 +268,15 @@ func TestOrderPayloads(t *testing.T) {
 	var want []string
 	for i, ev := range all {
 		if i%3 == 0 {
-			want = append(want, ev.ID+"@"+ev.Time.String())
+			want = append(want, pay(ev.ID+"@"+ev.Time.String()))
 		}
+	}
+	if len(want)*100<<10 < 1<<20 {
+		t.Fatalf("%d payloads: too few to fill more than one block", len(want))
 	}
 	chosen := map[string]bool{}
 	for _, w := range want {
-		chosen[w] = true
+		chosen[w[:strings.IndexByte(w, '|')]] = true
 	}
 	for _, memory := range []int64{-1, 1} {
 		o := &detect.Order{Memory: memory, Dir: t.TempDir(), Dedup: detect.NewDedup(0, 0)}
@@ -281,11 +288,16 @@ func TestOrderPayloads(t *testing.T) {
 					for len(payloads) <= j {
 						payloads = append(payloads, nil)
 					}
-					payloads[j] = []byte(k)
+					payloads[j] = []byte(pay(k))
 				}
 			}
 			if err := o.AddPayloads(chunk, payloads); err != nil {
 				t.Fatal(err)
+			}
+			for _, p := range payloads {
+				for k := range p {
+					p[k] = 'x' // the caller's memory serves its next batch
+				}
 			}
 		}
 		var got []string
@@ -297,7 +309,7 @@ func TestOrderPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("memory %d: payloads %v, want %v", memory, got, want)
+			t.Errorf("memory %d: %d payloads, want %d, or different", memory, len(got), len(want))
 		}
 		if ost.Events != st.Events || ost.Duplicates != st.Duplicates || memory == 1 && ost.Runs < 2 {
 			t.Errorf("memory %d: stats %+v, holding all %+v", memory, ost, st)
