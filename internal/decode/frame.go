@@ -102,6 +102,24 @@ func NewLineFramer(r io.Reader, file string) *Framer {
 	return f
 }
 
+// NewFramerBytes frames b, the whole input, in place: the chunks it
+// returns alias b, which the caller must not change or reuse.
+func NewFramerBytes(b []byte, file string) *Framer {
+	f := NewFramer(nil, file)
+	f.buf, f.eof, f.began = b, true, true
+	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		f.pos = 3 // UTF-8 byte order mark
+	}
+	return f
+}
+
+// NewLineFramerBytes is NewLineFramer over b, as NewFramerBytes.
+func NewLineFramerBytes(b []byte, file string) *Framer {
+	f := NewFramerBytes(b, file)
+	f.mode = modeLines
+	return f
+}
+
 // Skip tells the framer that n bytes holding one line (a header the caller
 // consumed) came before its input, so that offsets and lines stay true.
 func (f *Framer) Skip(n int64) {

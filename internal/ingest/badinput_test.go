@@ -50,8 +50,13 @@ func input(name string, open func() io.Reader) ingest.Input {
 	return ingest.Input{Name: name, Size: -1, Open: func() (io.ReadCloser, error) { return io.NopCloser(open()), nil }}
 }
 
+// bytesInput is b as a file of known size: a gzip file is read whole and
+// decompressed in one call (TestBadInput also reads it as a stream of
+// unknown size).
 func bytesInput(name string, b []byte) ingest.Input {
-	return input(name, func() io.Reader { return bytes.NewReader(b) })
+	in := input(name, func() io.Reader { return bytes.NewReader(b) })
+	in.Size = int64(len(b))
+	return in
 }
 
 func TestBadInput(t *testing.T) {
@@ -125,7 +130,15 @@ func TestBadInput(t *testing.T) {
 			in:  bytesInput("port.log", []byte("version srcaddr dstaddr srcport dstport start log-status\n2 10.0.0.1 10.0.0.2 99999 22 1418530010 OK\n")),
 			bad: 1, errParts: []string{"port.log: offset 57 (line 2)", "port out of range"}},
 	}
+	streamed := cases[:0:0]
 	for _, tc := range cases {
+		if tc.in.Size > 0 { // the same, of unknown size: streamed
+			tc.name += ", streamed"
+			tc.in.Size = -1
+			streamed = append(streamed, tc)
+		}
+	}
+	for _, tc := range append(cases, streamed...) {
 		t.Run(tc.name, func(t *testing.T) {
 			evs, st := decodeAll(t, []ingest.Input{tc.in}, ingest.Options{})
 			var ids []string
