@@ -2,12 +2,14 @@ package lake
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -270,6 +272,7 @@ row:
 			if err != nil {
 				return err
 			}
+			rows = inTimeOrder(rows)
 			st.Rows += int64(len(cols))
 			st.RowsMatched += int64(len(rows))
 			if err := fn(rows); err != nil {
@@ -290,6 +293,7 @@ row:
 			}
 		}
 		st.RowsMatched += int64(len(kept))
+		kept = inTimeOrder(kept)
 		if len(kept) > 0 {
 			if err := fn(kept); err != nil {
 				return err
@@ -297,4 +301,33 @@ row:
 		}
 	}
 	return nil
+}
+
+// inTimeOrder returns rows in time order: as they are when a row group
+// was written by the writer; sorted (into a new slice) when by
+// compaction, which orders a row group's rows by actor and operation.
+func inTimeOrder(rows []Row) []Row {
+	sorted := true
+	for i := 1; i < len(rows) && sorted; i++ {
+		sorted = timeOrder(&rows[i-1], &rows[i]) <= 0
+	}
+	if sorted {
+		return rows
+	}
+	idx := make([]int32, len(rows))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return timeOrder(&rows[a], &rows[b]) })
+	out := make([]Row, len(rows))
+	for i, j := range idx {
+		out[i] = rows[j]
+	}
+	return out
+}
+
+// timeOrder is the order of the rows of a file the writer writes: by
+// time, then key.
+func timeOrder(a, b *Row) int {
+	return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Source, b.Source), cmp.Compare(a.EventUID, b.EventUID))
 }
