@@ -3,7 +3,6 @@ package lake
 import (
 	"bytes"
 	"cmp"
-	"math"
 	"slices"
 
 	"github.com/parquet-go/parquet-go"
@@ -18,17 +17,16 @@ type fileFormat struct {
 	groupRows int        // rows of a row group
 	// dicts: the mostly-distinct columns (actor, principal, key, session,
 	// addresses) are dictionary-encoded (coldRow): in a file of a
-	// partition's day, a user's calls repeat them.
+	// partition's day, a user's calls repeat them; and a dictionary
+	// column's Bloom filter is sized for its distinct values (parquet-go
+	// sizes it by the dictionary), not for every value.
 	dicts bool
 	// cluster: a row group's rows are ordered by (actor, operation,
 	// time), not by time, so that like records sit together for zstd;
 	// row groups still hold consecutive time ranges (the file's rows are
 	// cut in time order), so time statistics prune as before.
 	cluster bool
-	// bloomDistinct: a Bloom filter has 10 bits per distinct value of its
-	// column chunk rather than per value.
-	bloomDistinct bool
-	// blobBounds: the raw and ocsf columns get no min and max (whole
+	// noBlobBounds: the raw and ocsf columns get no min and max (whole
 	// records, in each page's header, the page index and the footer: no
 	// reader prunes by them).
 	noBlobBounds bool
@@ -49,14 +47,23 @@ var hotFormat = fileFormat{
 // coldFormat is compaction's: a compacted file is written once and read
 // for months (CompactOptions.Level sets its zstd level).
 var coldFormat = fileFormat{
-	level:         zstd.SpeedBestCompression,
-	pageSize:      1 << 20,
-	groupRows:     rowGroupRows,
-	dicts:         true,
-	cluster:       true,
-	bloomDistinct: true,
-	noBlobBounds:  true,
-	noPageStats:   true,
+	level:        zstd.SpeedBestCompression,
+	pageSize:     1 << 20,
+	groupRows:    rowGroupRows,
+	dicts:        true,
+	cluster:      true,
+	noBlobBounds: true,
+	noPageStats:  true,
+}
+
+// codecs are the zstd codecs of each level, shared by every file written:
+// a codec pools its encoders, and an encoder at the best level holds
+// tens of MiB (one made for each file took compaction to 8 GiB).
+var codecs = map[zstd.Level]*zstd.Codec{
+	zstd.SpeedFastest:           {Level: zstd.SpeedFastest},
+	zstd.SpeedDefault:           {Level: zstd.SpeedDefault},
+	zstd.SpeedBetterCompression: {Level: zstd.SpeedBetterCompression},
+	zstd.SpeedBestCompression:   {Level: zstd.SpeedBestCompression},
 }
 
 // rowGroupRows bounds a row group: statistics and Bloom filters prune by
@@ -104,18 +111,6 @@ func clusterOrder(a, b *Row) int {
 		cmp.Compare(a.Time, b.Time), cmp.Compare(a.Source, b.Source), cmp.Compare(a.EventUID, b.EventUID))
 }
 
-// distinctBloom is a Bloom filter sized for the distinct values of a
-// column chunk (ratio: at most that many per value, over the file's row
-// groups) rather than for every value.
-type distinctBloom struct {
-	parquet.BloomFilterColumn
-	ratio float64
-}
-
-func (f distinctBloom) Size(numValues int64) int {
-	return f.BloomFilterColumn.Size(max(1, int64(math.Ceil(float64(numValues)*f.ratio))))
-}
-
 // encode writes rows, sorted by time, as a Parquet file.
 func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 	var buf bytes.Buffer
@@ -145,7 +140,7 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 		}
 	}
 	opts := []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: ff.level}),
+		parquet.Compression(codecs[ff.level]),
 		parquet.CreatedBy("parapet", "lake "+Version, ""),
 		parquet.MaxRowsPerRowGroup(int64(ff.groupRows)),
 		parquet.DataPageStatistics(!ff.noPageStats),
@@ -160,9 +155,6 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 	blooms := make([]parquet.BloomFilterColumn, len(bloomColumns))
 	for i, c := range bloomColumns {
 		blooms[i] = parquet.SplitBlockFilter(10, c)
-		if ff.bloomDistinct {
-			blooms[i] = distinctBloom{blooms[i], distinctRatio(groups, c)}
-		}
 	}
 	opts = append(opts, parquet.BloomFilters(blooms...))
 	if len(replaces) > 0 {
@@ -200,19 +192,4 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// distinctRatio is the most distinct values per row of column c over
-// groups.
-func distinctRatio(groups [][]Row, c string) float64 {
-	ratio := 0.0
-	seen := map[string]struct{}{}
-	for _, g := range groups {
-		clear(seen)
-		for i := range g {
-			seen[g[i].column(c)] = struct{}{}
-		}
-		ratio = max(ratio, float64(len(seen))/float64(max(1, len(g))))
-	}
-	return ratio
 }

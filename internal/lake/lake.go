@@ -95,9 +95,13 @@ func (l *Lake) Files(ctx context.Context, f Filter) ([]File, error) {
 // replace.
 func (l *Lake) replaced(ctx context.Context, files []File) (map[string]bool, error) {
 	dead := map[string]bool{}
+	perPart := map[Partition]int{}
 	for _, f := range files {
-		if !strings.HasPrefix(f.Name, mergedPrefix) {
-			continue
+		perPart[f.Partition]++
+	}
+	for _, f := range files {
+		if !strings.HasPrefix(f.Name, mergedPrefix) || perPart[f.Partition] < 2 {
+			continue // alone in its partition (as compaction leaves most): nothing there to replace
 		}
 		v, ok, err := l.footerValue(ctx, f, replacesKey)
 		if err != nil {
@@ -205,6 +209,18 @@ type CompactOptions struct {
 	// faster and 4% larger files).
 	Level zstd.Level
 }
+
+// CompactLevel is the zstd level named fastest, default, better or best.
+func CompactLevel(name string) (zstd.Level, error) {
+	for _, l := range []zstd.Level{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression, zstd.SpeedBestCompression} {
+		if name == levelNames[l] {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a level (fastest, default, better, best)", name)
+}
+
+var levelNames = map[zstd.Level]string{zstd.SpeedFastest: "fastest", zstd.SpeedDefault: "default", zstd.SpeedBetterCompression: "better", zstd.SpeedBestCompression: "best"}
 
 // CompactStats say what Compact did.
 type CompactStats struct {

@@ -48,8 +48,7 @@ func TestLakeSizeFormats(t *testing.T) {
 	add("+ zstd SpeedBestCompression", func(f *fileFormat) { f.level = zstd.SpeedBestCompression })
 	add("+ 4 MiB pages", func(f *fileFormat) { f.pageSize = 4 << 20 })
 	v.pageSize = 1 << 20
-	add("(1 MiB pages) + dictionaries", func(f *fileFormat) { f.dicts = true })
-	add("+ Bloom filters sized by distinct values", func(f *fileFormat) { f.bloomDistinct = true })
+	add("(1 MiB pages) + dictionaries (and Bloom filters sized by them)", func(f *fileFormat) { f.dicts = true })
 	add("+ rows by (actor, operation, time) in each row group", func(f *fileFormat) { f.cluster = true })
 	add("+ no min/max on raw and ocsf", func(f *fileFormat) { f.noBlobBounds = true })
 	add("+ no statistics in page headers (= compaction's format)", func(f *fileFormat) { f.noPageStats = true })
