@@ -303,9 +303,9 @@ row:
 	return nil
 }
 
-// inTimeOrder returns rows in time order: as they are when a row group
-// was written by the writer; sorted (into a new slice) when by
-// compaction, which orders a row group's rows by actor and operation.
+// inTimeOrder puts rows in time order, in place, and returns them: they
+// are when the writer wrote their row group; compaction orders a row
+// group's rows by actor and operation.
 func inTimeOrder(rows []Row) []Row {
 	sorted := true
 	for i := 1; i < len(rows) && sorted; i++ {
@@ -314,16 +314,41 @@ func inTimeOrder(rows []Row) []Row {
 	if sorted {
 		return rows
 	}
-	idx := make([]int32, len(rows))
-	for i := range idx {
-		idx[i] = int32(i)
+	// Sort (time, index) pairs, not rows: a comparison does not reach
+	// into two rows (cache misses) but on equal times.
+	type at struct {
+		t int64
+		i int32
 	}
-	slices.SortFunc(idx, func(a, b int32) int { return timeOrder(&rows[a], &rows[b]) })
-	out := make([]Row, len(rows))
-	for i, j := range idx {
-		out[i] = rows[j]
+	idx := make([]at, len(rows))
+	for i := range rows {
+		idx[i] = at{rows[i].Time, int32(i)}
 	}
-	return out
+	slices.SortFunc(idx, func(a, b at) int {
+		if a.t != b.t {
+			return cmp.Compare(a.t, b.t)
+		}
+		return timeOrder(&rows[a.i], &rows[b.i])
+	})
+	// Move each row once, cycle by cycle: rows[d] gets rows[idx[d].i].
+	for d := range idx {
+		if idx[d].i < 0 {
+			continue
+		}
+		tmp := rows[d]
+		j := d
+		for {
+			k := int(idx[j].i)
+			idx[j].i = -1
+			if k == d {
+				rows[j] = tmp
+				break
+			}
+			rows[j] = rows[k]
+			j = k
+		}
+	}
+	return rows
 }
 
 // timeOrder is the order of the rows of a file the writer writes: by
