@@ -293,7 +293,7 @@ func newLakeCompact(io IO) *cobra.Command {
 				return err
 			}
 			st, err := l.Compact(cmd.Context(), lake.CompactOptions{Target: size, Retention: keep, Level: lvl})
-			fmt.Fprintf(io.Err, "parapet: lake %s: %d files merged into %d in %d partitions, %d copies dropped, %d files past retention removed\n",
+			fmt.Fprintf(io.Err, "parapet: lake %s: %d files merged or rewritten into %d in %d partitions, %d copies dropped, %d files past retention removed\n",
 				l, st.FilesMerged, st.FilesWritten, st.Partitions, st.Duplicates, st.Pruned)
 			return err
 		},

@@ -205,8 +205,8 @@ type CompactOptions struct {
 	Retention time.Duration
 	Now       func() time.Time
 	// Level is the zstd level of the files compaction writes (0:
-	// zstd.SpeedBestCompression; SpeedBetterCompression writes about 3×
-	// faster and 4% larger files).
+	// zstd.SpeedBestCompression; SpeedBetterCompression compacts about
+	// 2× faster into 3% larger files).
 	Level zstd.Level
 }
 
