@@ -113,6 +113,20 @@ func TestCompactForSize(t *testing.T) {
 	if err != nil || st.FilesWritten != 0 || st.FilesMerged != 0 {
 		t.Errorf("compacting again: %+v, %v; want nothing done", st, err)
 	}
+
+	// A writer opened on the compacted lake reads the keys of its files:
+	// every event offered again is a copy.
+	w2 := openTest(t, w.String(), Options{})
+	evs := append(benchEvents(6000), sample()...)
+	if err := w2.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w2.Stats(); st.Duplicates != int64(len(evs)) || st.Written != 0 {
+		t.Errorf("writing the events again: %+v; want all %d passed over", st, len(evs))
+	}
 }
 
 // TestColdRowGroups: a compacted file's row groups hold consecutive time
