@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -236,5 +237,35 @@ func TestColdRowGroups(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" || st.Pruned < len(groups)-2 {
 		t.Errorf("rows of key %s (-want +got):\n%s\nstats %+v: want most row groups pruned", key0, d, st)
+	}
+}
+
+// TestColdRowSchema: compacted files have the writer's columns, types and
+// order (engines read both with one table definition); only encodings
+// differ.
+func TestColdRowSchema(t *testing.T) {
+	describe := func(s *parquet.Schema) []string {
+		var out []string
+		for _, f := range s.Fields() {
+			out = append(out, f.Name()+" "+hiveType(f))
+		}
+		for _, p := range s.Columns() {
+			leaf, _ := s.Lookup(p...)
+			typ := leaf.Node.Type()
+			lt := ""
+			if l := typ.LogicalType(); l != nil {
+				lt = l.String()
+			}
+			out = append(out, fmt.Sprintf("%s %v %s def=%d rep=%d optional=%v", strings.Join(p, "."), typ.Kind(), lt,
+				leaf.MaxDefinitionLevel, leaf.MaxRepetitionLevel, leaf.Node.Optional()))
+		}
+		return out
+	}
+	cold := parquet.SchemaOf(coldRow{})
+	if d := cmp.Diff(describe(parquet.SchemaOf(Row{})), describe(cold)); d != "" {
+		t.Errorf("coldRow's schema differs from Row's (-Row +coldRow):\n%s", d)
+	}
+	if leaf, _ := cold.Lookup("actor_arn"); leaf.Node.Encoding() == nil || leaf.Node.Encoding().String() != "RLE_DICTIONARY" {
+		t.Error("coldRow's actor_arn is not dictionary-encoded")
 	}
 }
