@@ -133,7 +133,7 @@ func TestLakeImport(t *testing.T) {
 	if n, _ := lakeRows(t, lakeDir); n != 0 {
 		t.Errorf("after prune the lake holds %d rows", n)
 	}
-	for _, args := range [][]string{{"lake", "import", "--lake", lakeDir}, {"lake", "prune", "--lake", lakeDir}, {"lake", "compact", "--retention", "soon"}, {"lake", "compact", "--target", "big"}} {
+	for _, args := range [][]string{{"lake", "import", "--lake", lakeDir}, {"lake", "prune", "--lake", lakeDir}, {"lake", "compact", "--retention", "soon"}, {"lake", "compact", "--target", "big"}, {"lake", "compact", "--level", "max"}} {
 		if _, errOut, code := run(t, "", args...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d: %s", args, code, ExitUsage, errOut)
 		}

@@ -14,7 +14,8 @@
 // actor ARN, principal id, access key id, session, source address, API
 // service and operation, resource ARNs, error code, severity), the native
 // record and, for events the native record does not make again, the OCSF
-// record as JSON, zstd-compressed, sorted by time, with row-group and
+// record as JSON, zstd-compressed, sorted by time (by actor within a
+// row group of a compacted file, below), with row-group and
 // page statistics, page indexes and Bloom filters on the access key,
 // actor, principal, source address, operation and event id columns.
 //
@@ -37,6 +38,27 @@
 // half the bytes); Flush encodes the files of several partitions on
 // several cores. What is left is mostly zstd on the native record and
 // parquet-go copying it into its column buffer.
+//
+// # Compacted files
+//
+// The writer's files are tuned for speed; compaction writes for size,
+// as table formats rewrite cold files: Compact rewrites every file the
+// writer wrote (a file alone in its partition too) with zstd at its best
+// level (CompactOptions.Level), the mostly-distinct columns
+// dictionary-encoded (in a day of a partition a user's calls repeat
+// them; parquet-go then sizes their Bloom filters for the dictionary's
+// values, not for every row), no min and max on the raw and ocsf columns
+// (whole records, in the footer, the page index and each page header:
+// nothing prunes by them), no statistics in page headers (the page index
+// keeps them), and each row group's rows ordered by (actor, operation,
+// time), so that a user's records sit together for zstd. Row groups are
+// still cut from the rows in time order, so each holds a narrow time
+// range and scans prune row groups by time as before; Scan, ReadFile and
+// hunts put a row group's rows back in time order (sorting (time, index)
+// pairs, moving each row once). On the generated lake of 300,000 calls
+// (bench/README, "Lake size after compaction") this is 65 bytes per
+// event against the writer's 89 (gzipped CloudTrail: 48.5); the event
+// id, in its column and in the native record, is 12.5 of them.
 //
 // Scans read a row group column by column, page by page, into rows
 // (parquet-go's generic reader assembles every row by reflection), and

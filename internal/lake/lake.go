@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Lake is a lake's files: listed, read, compacted and pruned.
@@ -94,9 +95,13 @@ func (l *Lake) Files(ctx context.Context, f Filter) ([]File, error) {
 // replace.
 func (l *Lake) replaced(ctx context.Context, files []File) (map[string]bool, error) {
 	dead := map[string]bool{}
+	perPart := map[Partition]int{}
 	for _, f := range files {
-		if !strings.HasPrefix(f.Name, mergedPrefix) {
-			continue
+		perPart[f.Partition]++
+	}
+	for _, f := range files {
+		if !strings.HasPrefix(f.Name, mergedPrefix) || perPart[f.Partition] < 2 {
+			continue // alone in its partition (as compaction leaves most): nothing there to replace
 		}
 		v, ok, err := l.footerValue(ctx, f, replacesKey)
 		if err != nil {
@@ -141,9 +146,10 @@ func (l *Lake) open(ctx context.Context, key string) (*parquet.File, error) {
 	return pf, nil
 }
 
-// ReadFile reads every row of a file.
+// ReadFile reads every row of a file, in time order.
 func (l *Lake) ReadFile(ctx context.Context, key string) ([]Row, error) {
-	return readAll[Row](ctx, l, key)
+	rows, err := readAll[Row](ctx, l, key)
+	return inTimeOrder(rows), err
 }
 
 func readAll[T any](ctx context.Context, l *Lake, key string) ([]T, error) {
@@ -198,19 +204,38 @@ type CompactOptions struct {
 	// than this long before Now.
 	Retention time.Duration
 	Now       func() time.Time
+	// Level is the zstd level of the files compaction writes (0:
+	// zstd.SpeedBestCompression; SpeedBetterCompression compacts about
+	// 2× faster into 3% larger files).
+	Level zstd.Level
 }
+
+// CompactLevel is the zstd level named fastest, default, better or best.
+func CompactLevel(name string) (zstd.Level, error) {
+	for _, l := range []zstd.Level{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression, zstd.SpeedBestCompression} {
+		if name == levelNames[l] {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a level (fastest, default, better, best)", name)
+}
+
+var levelNames = map[zstd.Level]string{zstd.SpeedFastest: "fastest", zstd.SpeedDefault: "default", zstd.SpeedBetterCompression: "better", zstd.SpeedBestCompression: "best"}
 
 // CompactStats say what Compact did.
 type CompactStats struct {
 	Partitions   int   // partitions with files merged
-	FilesMerged  int   // files merged away
+	FilesMerged  int   // files merged away (or rewritten alone)
 	FilesWritten int   // merged files written
 	Duplicates   int64 // rows dropped as copies of another row
 	Pruned       int   // files removed by retention
 }
 
 // Compact merges each partition's small files into larger ones, dropping
-// rows with the same key (source, id, time), and applies retention.
+// rows with the same key (source, id, time), and applies retention. The
+// files it writes are encoded for size rather than speed (see the package
+// doc, "Compacted files"); a file the writer wrote is rewritten so even
+// when it is its partition's only small file.
 //
 // A merge writes the merged file, whose footer names the files it
 // replaces, before it removes them: killed in between, the lake holds the
@@ -222,6 +247,10 @@ func (l *Lake) Compact(ctx context.Context, opt CompactOptions) (CompactStats, e
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	ff := coldFormat
+	if opt.Level != 0 {
+		ff.level = opt.Level
 	}
 	var st CompactStats
 	if opt.Retention > 0 {
@@ -258,7 +287,7 @@ func (l *Lake) Compact(ctx context.Context, opt CompactOptions) (CompactStats, e
 		for j < len(all) && all[j].Partition == all[i].Partition {
 			j++
 		}
-		n, err := l.compactPartition(ctx, all[i:j], opt.Target, &st)
+		n, err := l.compactPartition(ctx, all[i:j], opt.Target, ff, &st)
 		if err != nil {
 			return st, err
 		}
@@ -270,7 +299,7 @@ func (l *Lake) Compact(ctx context.Context, opt CompactOptions) (CompactStats, e
 	return st, nil
 }
 
-func (l *Lake) compactPartition(ctx context.Context, files []File, target int64, st *CompactStats) (int, error) {
+func (l *Lake) compactPartition(ctx context.Context, files []File, target int64, ff fileFormat, st *CompactStats) (int, error) {
 	var small []File
 	for _, f := range files {
 		if f.Size < target/2 {
@@ -278,7 +307,7 @@ func (l *Lake) compactPartition(ctx context.Context, files []File, target int64,
 		}
 	}
 	merged := 0
-	for len(small) >= 2 {
+	for len(small) > 0 {
 		var group []File
 		var size int64
 		for len(small) > 0 && (len(group) == 0 || size+small[0].Size <= target) {
@@ -286,8 +315,8 @@ func (l *Lake) compactPartition(ctx context.Context, files []File, target int64,
 			size += small[0].Size
 			small = small[1:]
 		}
-		if len(group) < 2 {
-			continue
+		if len(group) < 2 && !strings.HasPrefix(group[0].Name, writtenPrefix) {
+			continue // compacted already
 		}
 		var rows []*Row
 		seen := map[string]bool{}
@@ -313,7 +342,7 @@ func (l *Lake) compactPartition(ctx context.Context, files []File, target int64,
 			}
 		}
 		if len(rows) > 0 {
-			key, _, err := l.writeFile(ctx, group[0].Partition, rows, names)
+			key, _, err := l.writeFile(ctx, group[0].Partition, rows, names, &ff)
 			if err != nil {
 				return merged, err
 			}

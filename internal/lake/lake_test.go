@@ -809,7 +809,7 @@ func TestCompactDropsOCSF(t *testing.T) {
 			old = append(old, &rows[i])
 		}
 	}
-	if _, _, err := w.writeFile(ctx, rowPartition(old[0]), old, nil); err != nil {
+	if _, _, err := w.writeFile(ctx, rowPartition(old[0]), old, nil, &hotFormat); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Write(ctx, manyCalls(10, t0.Add(time.Hour))[5:]); err != nil {

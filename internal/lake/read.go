@@ -2,12 +2,14 @@ package lake
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -270,6 +272,7 @@ row:
 			if err != nil {
 				return err
 			}
+			rows = inTimeOrder(rows)
 			st.Rows += int64(len(cols))
 			st.RowsMatched += int64(len(rows))
 			if err := fn(rows); err != nil {
@@ -290,6 +293,7 @@ row:
 			}
 		}
 		st.RowsMatched += int64(len(kept))
+		kept = inTimeOrder(kept)
 		if len(kept) > 0 {
 			if err := fn(kept); err != nil {
 				return err
@@ -297,4 +301,58 @@ row:
 		}
 	}
 	return nil
+}
+
+// inTimeOrder puts rows in time order, in place, and returns them: they
+// are when the writer wrote their row group; compaction orders a row
+// group's rows by actor and operation.
+func inTimeOrder(rows []Row) []Row {
+	sorted := true
+	for i := 1; i < len(rows) && sorted; i++ {
+		sorted = timeOrder(&rows[i-1], &rows[i]) <= 0
+	}
+	if sorted {
+		return rows
+	}
+	// Sort (time, index) pairs, not rows: a comparison does not reach
+	// into two rows (cache misses) but on equal times.
+	type at struct {
+		t int64
+		i int32
+	}
+	idx := make([]at, len(rows))
+	for i := range rows {
+		idx[i] = at{rows[i].Time, int32(i)}
+	}
+	slices.SortFunc(idx, func(a, b at) int {
+		if a.t != b.t {
+			return cmp.Compare(a.t, b.t)
+		}
+		return timeOrder(&rows[a.i], &rows[b.i])
+	})
+	// Move each row once, cycle by cycle: rows[d] gets rows[idx[d].i].
+	for d := range idx {
+		if idx[d].i < 0 {
+			continue
+		}
+		tmp := rows[d]
+		j := d
+		for {
+			k := int(idx[j].i)
+			idx[j].i = -1
+			if k == d {
+				rows[j] = tmp
+				break
+			}
+			rows[j] = rows[k]
+			j = k
+		}
+	}
+	return rows
+}
+
+// timeOrder is the order of the rows of a file the writer writes: by
+// time, then key.
+func timeOrder(a, b *Row) int {
+	return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Source, b.Source), cmp.Compare(a.EventUID, b.EventUID))
 }

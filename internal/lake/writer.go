@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/parapet-sec/parapet/internal/event"
 )
@@ -417,7 +415,7 @@ func (w *Writer) rollAll(ctx context.Context, pts []*part) error {
 	files := make([]encodedFile, len(pts))
 	errs := make([]error, len(pts))
 	if len(pts) == 1 {
-		files[0], errs[0] = prepareFile(pts[0].p, pts[0].rows, nil)
+		files[0], errs[0] = prepareFile(pts[0].p, pts[0].rows, nil, &hotFormat)
 	} else {
 		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 		var wg sync.WaitGroup
@@ -425,7 +423,7 @@ func (w *Writer) rollAll(ctx context.Context, pts []*part) error {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				files[i], errs[i] = prepareFile(pt.p, pt.rows, nil)
+				files[i], errs[i] = prepareFile(pt.p, pt.rows, nil, &hotFormat)
 			})
 		}
 		wg.Wait()
@@ -461,8 +459,8 @@ func (w *Writer) written(ctx context.Context, pt *part, f encodedFile) error {
 // its content: the same rows make the same name, so a file written again
 // (a replay) replaces itself. replaces lists files the new one holds
 // every row of (compaction).
-func (l *Lake) writeFile(ctx context.Context, p Partition, rows []*Row, replaces []string) (string, int64, error) {
-	f, err := prepareFile(p, rows, replaces)
+func (l *Lake) writeFile(ctx context.Context, p Partition, rows []*Row, replaces []string, ff *fileFormat) (string, int64, error) {
+	f, err := prepareFile(p, rows, replaces, ff)
 	if err != nil {
 		return "", 0, err
 	}
@@ -477,13 +475,11 @@ type encodedFile struct {
 
 // prepareFile sorts and encodes rows as a file of p (writeFile without
 // the write, so that files can be encoded in parallel).
-func prepareFile(p Partition, rows []*Row, replaces []string) (encodedFile, error) {
+func prepareFile(p Partition, rows []*Row, replaces []string, ff *fileFormat) (encodedFile, error) {
 	// By time, then key: (source, event id) compare as the key strings
 	// (source\x00id\x00time) do for one time.
 	order := slices.Clone(rows)
-	slices.SortFunc(order, func(a, b *Row) int {
-		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Source, b.Source), cmp.Compare(a.EventUID, b.EventUID))
-	})
+	slices.SortFunc(order, timeOrder)
 	sorted := make([]Row, len(order))
 	for i, r := range order {
 		sorted[i] = *r
@@ -495,12 +491,12 @@ func prepareFile(p Partition, rows []*Row, replaces []string) (encodedFile, erro
 		h.Write(kb)
 	}
 	sum := hex.EncodeToString(h.Sum(nil)[:10])
-	prefix := "p-"
+	prefix := writtenPrefix
 	if len(replaces) > 0 {
 		prefix = mergedPrefix
 	}
 	name := prefix + time.UnixMilli(sorted[0].Time).UTC().Format("20060102T150405Z") + "-" + sum + ".parquet"
-	data, err := encode(sorted, replaces)
+	data, err := ff.encode(sorted, replaces)
 	if err != nil {
 		return encodedFile{}, fmt.Errorf("lake: encode %s%s: %w", p.Prefix(), name, err)
 	}
@@ -514,6 +510,9 @@ func (l *Lake) putFile(ctx context.Context, f encodedFile) (string, int64, error
 	return f.key, int64(len(f.data)), nil
 }
 
+// writtenPrefix names the files the writer writes.
+const writtenPrefix = "p-"
+
 // mergedPrefix names compacted files, whose footer lists the files they
 // replace.
 const mergedPrefix = "m-"
@@ -521,48 +520,6 @@ const mergedPrefix = "m-"
 // replacesKey is the footer metadata key listing the files a compacted
 // file replaces (names in its partition, comma-separated).
 const replacesKey = "parapet.replaces"
-
-// rowGroupRows bounds a row group: statistics and Bloom filters prune by
-// row group, so smaller groups prune finer.
-const rowGroupRows = 16 << 10
-
-// bloomColumns are the columns that get a Bloom filter: high-cardinality
-// values hunters look up one at a time.
-var bloomColumns = []string{"access_key_id", "actor_arn", "principal_id", "src_ip", "api_operation", "event_uid"}
-
-func encode(rows []Row, replaces []string) ([]byte, error) {
-	var buf bytes.Buffer
-	var size int64
-	for i := range rows {
-		size += rowSize(&rows[i])
-	}
-	buf.Grow(int(size/4) + 64<<10)
-	opts := []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-		parquet.CreatedBy("parapet", "lake "+Version, ""),
-		parquet.MaxRowsPerRowGroup(rowGroupRows),
-		parquet.DataPageStatistics(true),
-		parquet.PageBufferSize(1 << 20), // larger pages: the JSON and raw columns compress 15% smaller
-		parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending("time"))),
-		parquet.KeyValueMetadata("parapet.lake_version", Version),
-	}
-	blooms := make([]parquet.BloomFilterColumn, len(bloomColumns))
-	for i, c := range bloomColumns {
-		blooms[i] = parquet.SplitBlockFilter(10, c)
-	}
-	opts = append(opts, parquet.BloomFilters(blooms...))
-	if len(replaces) > 0 {
-		opts = append(opts, parquet.KeyValueMetadata(replacesKey, joinNames(replaces)))
-	}
-	pw := parquet.NewGenericWriter[Row](&buf, opts...)
-	if _, err := pw.Write(rows); err != nil {
-		return nil, err
-	}
-	if err := pw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
 
 func joinNames(names []string) string {
 	var b bytes.Buffer

@@ -67,60 +67,72 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 		t.Fatalf("stats %+v: want several files", st)
 	}
 
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	src := fmt.Sprintf("read_parquet('%s', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)", filepath.Join(dir, "**", "*.parquet"))
-	one := func(q string, args ...any) any {
+	// The files the writer wrote, then the files compaction writes in
+	// their place (dictionaries, rows by actor in each row group, zstd's
+	// best level), read alike.
+	check := func(stage string) {
 		t.Helper()
-		var v any
-		if err := db.QueryRowContext(ctx, fmt.Sprintf(q, src), args...).Scan(&v); err != nil {
-			t.Fatalf("%s: %v", q, err)
+		db, err := sql.Open("duckdb", "")
+		if err != nil {
+			t.Fatal(stage, err)
 		}
-		return v
-	}
-	if n := one("select count(*) from %s"); n != int64(len(evs)) {
-		t.Errorf("rows = %v, want %d", n, len(evs))
-	}
-	if n := one("select count(distinct event_uid) from %s"); n != int64(len(evs)) {
-		t.Errorf("distinct ids = %v, want %d", n, len(evs))
-	}
-	// Promoted columns and partition keys filter as a hunter writes it.
-	want := 0
-	for i, e := range evs {
-		if i < 3000 && e.Actor.AccessKeyID == "AKIAEXAMPLE000000007" && e.Cloud.Account == "044455556666" && e.API.Operation == "GetObject" && e.Time.UTC().Format("20060102") == "20261104" {
-			want++
+		defer db.Close()
+		src := fmt.Sprintf("read_parquet('%s', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)", filepath.Join(dir, "**", "*.parquet"))
+		one := func(q string, args ...any) any {
+			t.Helper()
+			var v any
+			if err := db.QueryRowContext(ctx, fmt.Sprintf(q, src), args...).Scan(&v); err != nil {
+				t.Fatalf("%s: %s: %v", stage, q, err)
+			}
+			return v
+		}
+		if n := one("select count(*) from %s"); n != int64(len(evs)) {
+			t.Errorf(stage+": rows = %v, want %d", n, len(evs))
+		}
+		if n := one("select count(distinct event_uid) from %s"); n != int64(len(evs)) {
+			t.Errorf(stage+": distinct ids = %v, want %d", n, len(evs))
+		}
+		// Promoted columns and partition keys filter as a hunter writes it.
+		want := 0
+		for i, e := range evs {
+			if i < 3000 && e.Actor.AccessKeyID == "AKIAEXAMPLE000000007" && e.Cloud.Account == "044455556666" && e.API.Operation == "GetObject" && e.Time.UTC().Format("20060102") == "20261104" {
+				want++
+			}
+		}
+		got := one(`select count(*) from %s where access_key_id = 'AKIAEXAMPLE000000007' and accountId = '044455556666'
+			and api_operation = 'GetObject' and eventDay = '20261104' and region = 'eu-west-1'`)
+		if want == 0 || got != int64(want) {
+			t.Errorf(stage+": filtered count = %v, want %d (> 0)", got, want)
+		}
+		if n := one("select count(*) from %s where list_contains(resource_arns, 'arn:aws:s3:::data-044455556666') and class_uid = 6003"); n != int64(1500) {
+			t.Errorf(stage+": resource_arns filter = %v, want 1500", n)
+		}
+		// A CloudTrail call keeps its native record, from which Parapet makes
+		// its OCSF again: its ocsf column is null; a flow record's is its
+		// OCSF JSON.
+		if op := one("select json_extract_string(decode(raw), '$.eventName') from %s where event_uid = 'evt-00004'"); op != "PutObject" {
+			t.Errorf(stage+": raw JSON eventName = %v, want PutObject", op)
+		}
+		if n := one("select count(*) from %s where ocsf is not null and source = 'cloudtrail'"); n != int64(0) {
+			t.Errorf(stage+": CloudTrail rows with an ocsf column = %v, want 0", n)
+		}
+		if c := one("select json_extract_string(ocsf, '$.class_uid') from %s where event_uid = 'flow-1'"); c != "4001" {
+			t.Errorf(stage+": flow ocsf JSON class_uid = %v, want 4001", c)
+		}
+		if raw := one("select decode(raw) from %s where event_uid = 'flow-1'"); raw != "2 111122223333 eni-1 10.0.0.9 203.0.113.5 22 50000 6 1 100 0 60 REJECT OK" {
+			t.Errorf(stage+": raw = %v", raw)
+		}
+		if ts, ok := one("select min(time) from %s").(time.Time); !ok || !ts.Equal(t0) {
+			t.Errorf(stage+": min(time) = %v, want the TIMESTAMP %v", ts, t0)
+		}
+		if n := one("select count(*) from %s where class_uid = 4001 and src_ip = '10.0.0.9' and eventDay = '20261103'"); n != int64(1) {
+			t.Errorf(stage+": network activity rows = %v, want 1", n)
 		}
 	}
-	got := one(`select count(*) from %s where access_key_id = 'AKIAEXAMPLE000000007' and accountId = '044455556666'
-		and api_operation = 'GetObject' and eventDay = '20261104' and region = 'eu-west-1'`)
-	if want == 0 || got != int64(want) {
-		t.Errorf("filtered count = %v, want %d (> 0)", got, want)
+	check("written")
+	st, err := w.Compact(ctx, lake.CompactOptions{})
+	if err != nil || st.FilesWritten == 0 {
+		t.Fatalf("compact: %+v, %v", st, err)
 	}
-	if n := one("select count(*) from %s where list_contains(resource_arns, 'arn:aws:s3:::data-044455556666') and class_uid = 6003"); n != int64(1500) {
-		t.Errorf("resource_arns filter = %v, want 1500", n)
-	}
-	// A CloudTrail call keeps its native record, from which Parapet makes
-	// its OCSF again: its ocsf column is null; a flow record's is its
-	// OCSF JSON.
-	if op := one("select json_extract_string(decode(raw), '$.eventName') from %s where event_uid = 'evt-00004'"); op != "PutObject" {
-		t.Errorf("raw JSON eventName = %v, want PutObject", op)
-	}
-	if n := one("select count(*) from %s where ocsf is not null and source = 'cloudtrail'"); n != int64(0) {
-		t.Errorf("CloudTrail rows with an ocsf column = %v, want 0", n)
-	}
-	if c := one("select json_extract_string(ocsf, '$.class_uid') from %s where event_uid = 'flow-1'"); c != "4001" {
-		t.Errorf("flow ocsf JSON class_uid = %v, want 4001", c)
-	}
-	if raw := one("select decode(raw) from %s where event_uid = 'flow-1'"); raw != "2 111122223333 eni-1 10.0.0.9 203.0.113.5 22 50000 6 1 100 0 60 REJECT OK" {
-		t.Errorf("raw = %v", raw)
-	}
-	if ts, ok := one("select min(time) from %s").(time.Time); !ok || !ts.Equal(t0) {
-		t.Errorf("min(time) = %v, want the TIMESTAMP %v", ts, t0)
-	}
-	if n := one("select count(*) from %s where class_uid = 4001 and src_ip = '10.0.0.9' and eventDay = '20261103'"); n != int64(1) {
-		t.Errorf("network activity rows = %v, want 1", n)
-	}
+	check("compacted")
 }
