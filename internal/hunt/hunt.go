@@ -47,14 +47,21 @@ type Query struct {
 	// per core; eight per core for a scan pruned by a CEL filter's
 	// column == "value").
 	Workers int
+	// noPrefilter rebuilds and runs every row that passes Where (tests
+	// compare the prefilter's findings with the full run's).
+	noPrefilter bool
 }
 
 // Stats sum up a hunt.
 type Stats struct {
 	lake.ScanStats
-	Events   int64 // rows in the range
-	Passed   int64 // of those, rebuilt and run: passing Where (and, hunting intel alone, naming a listed address)
-	Findings int64
+	Events int64 // rows in the range
+	Passed int64 // of those, passing Where (and, hunting intel alone, naming a listed address)
+	// PassedOver are the rows of Passed no rule (nor indicator) could
+	// match, judged on their promoted columns (see prefilter): counted,
+	// not rebuilt. The others were rebuilt and run.
+	PassedOver int64
+	Findings   int64
 }
 
 // Run hunts over l, reading q.Workers files at once (0: one per core).
@@ -95,8 +102,15 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	// Intel alone over addresses: the promoted src_ip and dst_ip columns
 	// say whether a row can match before its event is rebuilt.
 	byAddr := q.Engine == nil && q.Intel != nil && q.Intel.Domains() == 0
+	// Rules over rows: those no rule can match are passed over (with
+	// intel, only when it matches by address).
+	var pre *prefilter
+	if q.Engine != nil && !q.noPrefilter && (q.Intel == nil || q.Intel.Domains() == 0) {
+		pre = newPrefilter(q.Engine.Rules())
+	}
 	scan, err := l.ScanParallel(ctx, q.Filter, q.Since, q.Until, workers, func(rows []lake.Row) error {
 		evs := make([]event.Event, 0, len(rows))
+		passed, over := 0, 0
 		for i := range rows {
 			if q.Where != nil {
 				ok, err := q.Where.Match(&rows[i])
@@ -108,6 +122,12 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 				}
 			}
 			if byAddr && !q.Intel.MayMatch(rows[i].SrcIP, rows[i].DstIP, time.UnixMilli(rows[i].Time)) {
+				continue
+			}
+			passed++
+			if pre != nil && !pre.mayMatch(&rows[i]) &&
+				(q.Intel == nil || !q.Intel.MayMatch(rows[i].SrcIP, rows[i].DstIP, time.UnixMilli(rows[i].Time))) {
+				over++
 				continue
 			}
 			ev, err := rows[i].Event()
@@ -145,7 +165,8 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 		mu.Lock()
 		defer mu.Unlock()
 		st.Events += int64(len(rows))
-		st.Passed += int64(len(evs))
+		st.Passed += int64(passed)
+		st.PassedOver += int64(over)
 		if !findings {
 			for i := range evs {
 				if err := emit(&evs[i], nil); err != nil {

@@ -1,0 +1,211 @@
+package hunt
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+
+	"github.com/parapet-sec/parapet/internal/detect/sigma"
+	"github.com/parapet-sec/parapet/internal/event"
+	"github.com/parapet-sec/parapet/internal/lake"
+)
+
+// A full retro-hunt spent most of its time decoding each CloudTrail row's
+// native record again and running the rules on it, though most rows match
+// no rule. The prefilter judges a row on its promoted columns first: the
+// operation, service, error code, actor type and region of a CloudTrail
+// row are the fields cloudtrail.Decode makes of its record (the lake
+// wrote them from that event), and rules read those fields from the
+// decoded event (event.Event.Each) — a field the decoder left empty is
+// read from the record, where, when the record does not hold its key, it
+// is absent. sigma.Matcher.MayMatch evaluates the candidate rules in
+// three-valued logic over those fields (any other field may hold
+// anything); a row no rule can match is counted and passed over without
+// being decoded. Rows the columns cannot speak for are always decoded:
+// other sources, Insight events (whose operation the decoder takes from
+// insightDetails and whose fields rules read from the record), records
+// holding a backslash (an escaped key or value reads otherwise than its
+// bytes). Verdicts are remembered per combination of those columns.
+
+// prefilter judges rows for one rule set; safe for concurrent use.
+type prefilter struct {
+	set  *sigma.Set
+	pool sync.Pool // *judge
+}
+
+func newPrefilter(set *sigma.Set) *prefilter {
+	p := &prefilter{set: set}
+	p.pool.New = func() any { return &judge{m: set.Matcher(), memo: map[string]*verdict{}} }
+	return p
+}
+
+// judge is one goroutine's matcher and verdicts.
+type judge struct {
+	m    *sigma.Matcher
+	memo map[string]*verdict // by the row's columns (key)
+	key  []byte
+	ev   event.Event
+	// asked are the fields of other columns MayMatch asked about, in the
+	// order it asked, with whether the record lacks their key.
+	asked []answer
+}
+
+type answer struct {
+	field  string
+	absent bool
+}
+
+// verdict is what MayMatch said for rows of some columns: a leaf (field
+// ""), or the field it asked about next, and what it said after, for a
+// record lacking the field's key and for one holding it. MayMatch is
+// deterministic: given the columns and the answers so far, it asks the
+// same next field.
+type verdict struct {
+	field           string
+	key             []byte // keyOf(field)
+	may             bool
+	absent, present *verdict
+}
+
+// maxVerdicts bounds the column combinations a judge remembers.
+const maxVerdicts = 4096
+
+// the fields a CloudTrail row's columns hold, as rules name them
+const (
+	knowName uint8 = 1 << iota
+	knowSource
+	knowError
+	knowType
+	knowRegion
+)
+
+var (
+	keyEventSource = []byte(`"eventSource"`)
+	keyErrorCode   = []byte(`"errorCode"`)
+	keyType        = []byte(`"type"`)
+	keyAWSRegion   = []byte(`"awsRegion"`)
+	insight        = []byte(`AwsCloudTrailInsight`)
+)
+
+// decoded are the CloudTrail fields rules read from the decoded event
+// (event.Event.Each) that no column the prefilter reads holds: the
+// decoder may fill them from elsewhere than their key, so a record
+// lacking the key says nothing about them.
+var decoded = map[string]bool{"userAgent": true, "eventType": true, "userIdentity.arn": true, "userIdentity.accountId": true,
+	"userIdentity.accessKeyId": true, "userIdentity.principalId": true, "userIdentity.invokedBy": true,
+	"userIdentity.sessionContext.sessionIssuer.arn": true, "userIdentity.sessionContext.sessionIssuer.type": true}
+
+// keyOf is the object key every value at path sits under (its last
+// segment that is not an array index), quoted; nil when there is none or
+// the field is not read from the record alone.
+func keyOf(path string) []byte {
+	if decoded[path] || strings.HasPrefix(path, "parapet.") {
+		return nil
+	}
+	for path != "" {
+		seg := path
+		if i := strings.LastIndexByte(path, '.'); i >= 0 {
+			seg, path = path[i+1:], path[:i]
+		} else {
+			path = ""
+		}
+		if seg != "" && strings.Trim(seg, "0123456789") != "" {
+			return []byte(`"` + seg + `"`)
+		}
+	}
+	return nil
+}
+
+// mayMatch reports whether some rule can match the event of row r: false
+// only when none can, whatever the row's other fields hold.
+func (p *prefilter) mayMatch(r *lake.Row) bool {
+	raw := r.Raw
+	if r.Source != "cloudtrail" || r.APIOperation == "" || len(raw) == 0 || raw[0] != '{' ||
+		bytes.IndexByte(raw, '\\') >= 0 || bytes.Contains(raw, insight) {
+		return true
+	}
+	// A column is known when it holds a value, or when the record lacks
+	// the field's key (so the field is absent from the event).
+	known := knowName
+	if r.APIService != "" || !bytes.Contains(raw, keyEventSource) {
+		known |= knowSource
+	}
+	if r.ErrorCode != "" || !bytes.Contains(raw, keyErrorCode) {
+		known |= knowError
+	}
+	if r.ActorType != "" || !bytes.Contains(raw, keyType) {
+		known |= knowType
+	}
+	if r.Region != "" || !bytes.Contains(raw, keyAWSRegion) {
+		known |= knowRegion
+	}
+	j := p.pool.Get().(*judge)
+	defer p.pool.Put(j)
+	j.key = append(j.key[:0], known)
+	for _, s := range []string{r.APIOperation, r.APIService, r.ErrorCode, r.ActorType, r.Region} {
+		j.key = append(j.key, s...)
+		j.key = append(j.key, 0)
+	}
+	// What was said for these columns and the answers of this record.
+	v := j.memo[string(j.key)]
+	for v != nil && v.field != "" {
+		if bytes.Contains(raw, v.key) {
+			v = v.present
+		} else {
+			v = v.absent
+		}
+	}
+	if v != nil {
+		return v.may
+	}
+	j.ev = event.Event{Source: event.SourceCloudTrail,
+		API:   event.API{Operation: r.APIOperation, Service: r.APIService, ErrorCode: r.ErrorCode},
+		Actor: event.Actor{Type: r.ActorType}, Cloud: event.Cloud{Provider: "aws", Region: r.Region}}
+	j.asked = j.asked[:0]
+	may := j.m.MayMatch(&j.ev, func(field string) bool {
+		switch field {
+		case "eventName":
+			return known&knowName != 0
+		case "eventSource":
+			return known&knowSource != 0
+		case "errorCode":
+			return known&knowError != 0
+		case "userIdentity.type":
+			return known&knowType != 0
+		case "awsRegion":
+			return known&knowRegion != 0
+		}
+		for _, a := range j.asked {
+			if a.field == field {
+				return a.absent
+			}
+		}
+		k := keyOf(field)
+		if k == nil {
+			return false
+		}
+		a := answer{field, !bytes.Contains(raw, k)}
+		j.asked = append(j.asked, a)
+		return a.absent
+	})
+	j.ev = event.Event{}
+	// File the verdict under the answers given.
+	root := j.memo[string(j.key)]
+	at := &root
+	for _, a := range j.asked {
+		if *at == nil {
+			*at = &verdict{field: a.field, key: keyOf(a.field)}
+		}
+		if a.absent {
+			at = &(*at).absent
+		} else {
+			at = &(*at).present
+		}
+	}
+	*at = &verdict{may: may}
+	if _, ok := j.memo[string(j.key)]; !ok && len(j.memo) >= maxVerdicts {
+		clear(j.memo)
+	}
+	j.memo[string(j.key)] = root
+	return may
+}
