@@ -108,8 +108,18 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	if q.Engine != nil && !q.noPrefilter && (q.Intel == nil || q.Intel.Domains() == 0) {
 		pre = newPrefilter(q.Engine.Rules())
 	}
-	scan, err := l.ScanParallel(ctx, q.Filter, q.Since, q.Until, workers, func(rows []lake.Row) error {
-		evs := make([]event.Event, 0, len(rows))
+	// Running rules, a CloudTrail row's event is rebuilt from its native
+	// record alone: the scan reads the columns the prefilter and intel
+	// read, and reads the others only for rows of other sources (or whose
+	// record does not decode). A CEL filter reads any column.
+	var first map[string]bool
+	if q.Engine != nil && q.Where == nil && !q.noPrefilter {
+		first = firstColumns
+	}
+	scan, err := l.ScanColumns(ctx, q.Filter, q.Since, q.Until, workers, first, func(rows []lake.Row, full func([]int) ([]lake.Row, error)) error {
+		// The rows to rebuild, then their events (an event is a kilobyte:
+		// not one for each row passed over).
+		keep := make([]int32, 0, len(rows))
 		passed, over := 0, 0
 		for i := range rows {
 			if q.Where != nil {
@@ -130,11 +140,31 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 				over++
 				continue
 			}
-			ev, err := rows[i].Event()
+			keep = append(keep, int32(i))
+		}
+		evs := make([]event.Event, len(keep))
+		var more, moreAt []int // rows read in part that need every column; their events
+		for k, i := range keep {
+			if first != nil {
+				if !rows[i].DecodeRaw(&evs[k]) {
+					more, moreAt = append(more, int(i)), append(moreAt, k)
+				}
+				continue
+			}
+			if err := rows[i].Rebuild(&evs[k]); err != nil {
+				return err
+			}
+		}
+		if len(more) > 0 {
+			whole, err := full(more)
 			if err != nil {
 				return err
 			}
-			evs = append(evs, ev)
+			for j := range whole {
+				if err := whole[j].Rebuild(&evs[moreAt[j]]); err != nil {
+					return err
+				}
+			}
 		}
 		var b *detect.Batch
 		if q.Engine != nil {
@@ -190,6 +220,12 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	st.ScanStats = scan
 	return st, err
 }
+
+// firstColumns are the columns a hunt running rules reads of every row:
+// what rebuilds a CloudTrail row's event, what the prefilter and intel
+// (by address) read.
+var firstColumns = map[string]bool{"time": true, "source": true, "raw": true, "api_operation": true, "api_service": true,
+	"error_code": true, "actor_type": true, "cloud_region": true, "src_ip": true, "dst_ip": true}
 
 // Filter is a compiled CEL expression over a row's promoted columns:
 // time (a timestamp), class_uid, activity_id, severity_id, status_id

@@ -62,7 +62,7 @@ type answer struct {
 // same next field.
 type verdict struct {
 	field           string
-	key             []byte // keyOf(field)
+	key             *finder // keyOf(field)
 	may             bool
 	absent, present *verdict
 }
@@ -80,12 +80,63 @@ const (
 )
 
 var (
-	keyEventSource = []byte(`"eventSource"`)
-	keyErrorCode   = []byte(`"errorCode"`)
-	keyType        = []byte(`"type"`)
-	keyAWSRegion   = []byte(`"awsRegion"`)
-	insight        = []byte(`AwsCloudTrailInsight`)
+	keyEventSource = newFinder(`"eventSource"`)
+	keyErrorCode   = newFinder(`"errorCode"`)
+	keyType        = newFinder(`"type"`)
+	keyAWSRegion   = newFinder(`"awsRegion"`)
+	insight        = newFinder(`AwsCloudTrailInsight`)
 )
+
+// finder looks for a short text in records: bytes.Contains starts from
+// the text's first byte, a quote, met every few bytes of JSON; a finder
+// starts from its rarest byte (by a rough order of letters in CloudTrail
+// records), so that a record lacking the text is passed in about the
+// time of one bytes.IndexByte.
+type finder struct {
+	text []byte
+	at   int // the byte looked for first
+}
+
+// commonness orders bytes from rare to common: upper case but the
+// frequent A, S, I, then lower case from rare to common, then the rest.
+const commonness = "QZXJVKYWUPLHGFBMONDRTECSIAzqjxkvbywgpfmucdlhrsnioate"
+
+func newFinder(text string) *finder {
+	f := &finder{text: []byte(text)}
+	best := len(commonness) + 1
+	for i := range len(text) {
+		r := strings.IndexByte(commonness, text[i])
+		if r < 0 {
+			r = len(commonness)
+		}
+		if r < best {
+			best, f.at = r, i
+		}
+	}
+	return f
+}
+
+// in reports whether b holds the text.
+func (f *finder) in(b []byte) bool {
+	n := len(f.text)
+	c := f.text[f.at]
+	lo, hi := f.at, len(b)-(n-1-f.at) // where the byte may be
+	for fails := 0; lo < hi; fails++ {
+		o := bytes.IndexByte(b[lo:hi], c)
+		if o < 0 {
+			return false
+		}
+		start := lo + o - f.at
+		if string(b[start:start+n]) == string(f.text) {
+			return true
+		}
+		lo += o + 1
+		if fails > 16 {
+			return bytes.Contains(b[start+1:], f.text)
+		}
+	}
+	return false
+}
 
 // decoded are the CloudTrail fields rules read from the decoded event
 // (event.Event.Each) that no column the prefilter reads holds: the
@@ -98,7 +149,7 @@ var decoded = map[string]bool{"userAgent": true, "eventType": true, "userIdentit
 // keyOf is the object key every value at path sits under (its last
 // segment that is not an array index), quoted; nil when there is none or
 // the field is not read from the record alone.
-func keyOf(path string) []byte {
+func keyOf(path string) *finder {
 	if decoded[path] || strings.HasPrefix(path, "parapet.") {
 		return nil
 	}
@@ -110,7 +161,7 @@ func keyOf(path string) []byte {
 			path = ""
 		}
 		if seg != "" && strings.Trim(seg, "0123456789") != "" {
-			return []byte(`"` + seg + `"`)
+			return newFinder(`"` + seg + `"`)
 		}
 	}
 	return nil
@@ -121,22 +172,22 @@ func keyOf(path string) []byte {
 func (p *prefilter) mayMatch(r *lake.Row) bool {
 	raw := r.Raw
 	if r.Source != "cloudtrail" || r.APIOperation == "" || len(raw) == 0 || raw[0] != '{' ||
-		bytes.IndexByte(raw, '\\') >= 0 || bytes.Contains(raw, insight) {
+		bytes.IndexByte(raw, '\\') >= 0 || insight.in(raw) {
 		return true
 	}
 	// A column is known when it holds a value, or when the record lacks
 	// the field's key (so the field is absent from the event).
 	known := knowName
-	if r.APIService != "" || !bytes.Contains(raw, keyEventSource) {
+	if r.APIService != "" || !keyEventSource.in(raw) {
 		known |= knowSource
 	}
-	if r.ErrorCode != "" || !bytes.Contains(raw, keyErrorCode) {
+	if r.ErrorCode != "" || !keyErrorCode.in(raw) {
 		known |= knowError
 	}
-	if r.ActorType != "" || !bytes.Contains(raw, keyType) {
+	if r.ActorType != "" || !keyType.in(raw) {
 		known |= knowType
 	}
-	if r.Region != "" || !bytes.Contains(raw, keyAWSRegion) {
+	if r.Region != "" || !keyAWSRegion.in(raw) {
 		known |= knowRegion
 	}
 	j := p.pool.Get().(*judge)
@@ -149,7 +200,7 @@ func (p *prefilter) mayMatch(r *lake.Row) bool {
 	// What was said for these columns and the answers of this record.
 	v := j.memo[string(j.key)]
 	for v != nil && v.field != "" {
-		if bytes.Contains(raw, v.key) {
+		if v.key.in(raw) {
 			v = v.present
 		} else {
 			v = v.absent
@@ -184,7 +235,7 @@ func (p *prefilter) mayMatch(r *lake.Row) bool {
 		if k == nil {
 			return false
 		}
-		a := answer{field, !bytes.Contains(raw, k)}
+		a := answer{field, !k.in(raw)}
 		j.asked = append(j.asked, a)
 		return a.absent
 	})

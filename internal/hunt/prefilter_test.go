@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/parapet-sec/parapet/content"
 	"github.com/parapet-sec/parapet/internal/decode/cloudtrail"
+	"github.com/parapet-sec/parapet/internal/decode/vpcflow"
 	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/event"
@@ -129,6 +131,20 @@ func TestPrefilterExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs = append(evs, ev)
+	// Rows whose event is rebuilt from every column: a CloudTrail call
+	// whose record does not decode (no eventTime) and flow log records.
+	evs = append(evs, event.Event{ID: "broken-1", Source: event.SourceCloudTrail, Time: at, Class: event.ClassAPIActivity,
+		Cloud: event.Cloud{Provider: "aws", Account: "111122223333", Region: "eu-west-1"},
+		API:   event.API{Service: "cloudtrail.amazonaws.com", Operation: "StopLogging"},
+		Raw:   event.Raw{Format: event.RawJSON, Data: []byte(`{"eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com"}`)}})
+	for i, port := range []int{22, 3389, 443, 5432} {
+		t0 := at.Add(time.Duration(i) * time.Minute).Unix()
+		line := fmt.Sprintf("2 111122223333 eni-0a1b2c3d 198.51.100.%d 10.0.0.5 44321 %d 6 10 840 %d %d ACCEPT OK", 7+i, port, t0, t0+60)
+		if err := vpcflow.Default.Decode(line, &ev); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
 	w, err := lake.Open(ctx, lake.Options{Path: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -190,5 +206,28 @@ func TestPrefilterExact(t *testing.T) {
 	if len(byRule) < 5 || st.PassedOver == 0 || st.PassedOver == st.Events || stAll.PassedOver != 0 ||
 		st.Events != int64(len(evs)) || st.Passed != stAll.Passed || st.Findings != stAll.Findings {
 		t.Errorf("findings of %d rules %v; stats %+v, without the prefilter %+v", len(byRule), byRule, st, stAll)
+	}
+}
+
+// TestFinder: a finder says what bytes.Contains says, on texts where its
+// bytes recur (the fallback after many false starts) and where they do
+// not.
+func TestFinder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, text := range []string{`"errorCode"`, `"type"`, `AwsCloudTrailInsight`, `"a"`, `""`, `"QZ"`} {
+		f := newFinder(text)
+		for range 3000 {
+			b := make([]byte, rng.IntN(80))
+			for i := range b {
+				b[i] = `"erorCdtypeAwsInsightaQZ`[rng.IntN(24)]
+			}
+			if rng.IntN(3) == 0 && len(b) >= len(text) {
+				at := rng.IntN(len(b) - len(text) + 1)
+				copy(b[at:], text)
+			}
+			if got, want := f.in(b), bytes.Contains(b, []byte(text)); got != want {
+				t.Fatalf("finder %q in %q: %v, bytes.Contains %v", text, b, got, want)
+			}
+		}
 	}
 }
