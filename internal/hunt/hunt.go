@@ -114,7 +114,10 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	// record does not decode). A CEL filter reads any column.
 	var first map[string]bool
 	if q.Engine != nil && q.Where == nil && !q.noPrefilter {
-		first = firstColumns
+		first = maps.Clone(firstColumns)
+		if q.Intel != nil {
+			first["src_ip"], first["dst_ip"] = true, true
+		}
 	}
 	scan, err := l.ScanColumns(ctx, q.Filter, q.Since, q.Until, workers, first, func(rows []lake.Row, full func([]int) ([]lake.Row, error)) error {
 		// The rows to rebuild, then their events (an event is a kilobyte:
@@ -222,10 +225,10 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 }
 
 // firstColumns are the columns a hunt running rules reads of every row:
-// what rebuilds a CloudTrail row's event, what the prefilter and intel
-// (by address) read.
+// what rebuilds a CloudTrail row's event and what the prefilter reads
+// (and, with intel, the addresses).
 var firstColumns = map[string]bool{"time": true, "source": true, "raw": true, "api_operation": true, "api_service": true,
-	"error_code": true, "actor_type": true, "cloud_region": true, "src_ip": true, "dst_ip": true}
+	"error_code": true, "actor_type": true, "cloud_region": true}
 
 // Filter is a compiled CEL expression over a row's promoted columns:
 // time (a timestamp), class_uid, activity_id, severity_id, status_id
