@@ -69,9 +69,11 @@ type Stats struct {
 // (nil without an engine or intel); with an engine or intel, events with
 // no finding are not emitted. Hunting intel alone over addresses only (no
 // domain indicators), rows whose source and destination addresses match
-// no indicator are passed over without rebuilding their event. emit is
-// called from one goroutine at a time, events of one file in time order,
-// files in no order.
+// no indicator are passed over without rebuilding their event; running
+// rules, so are rows no rule can match by their columns (see prefilter).
+// emit is called from one goroutine at a time, events of one file in time
+// order, files in no order; ev (not what it points to: its strings and
+// record, nor found) is valid until emit returns.
 func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, found []detect.Finding) error) (Stats, error) {
 	var st Stats
 	var mu sync.Mutex // st and emit
@@ -122,7 +124,9 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	scan, err := l.ScanColumns(ctx, q.Filter, q.Since, q.Until, workers, first, func(rows []lake.Row, full func([]int) ([]lake.Row, error)) error {
 		// The rows to rebuild, then their events (an event is a kilobyte:
 		// not one for each row passed over).
-		keep := make([]int32, 0, len(rows))
+		sc := scratches.Get().(*scratch)
+		defer scratches.Put(sc)
+		keep := sc.keep[:0]
 		passed, over := 0, 0
 		for i := range rows {
 			if q.Where != nil {
@@ -145,7 +149,10 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 			}
 			keep = append(keep, int32(i))
 		}
-		evs := make([]event.Event, len(keep))
+		sc.keep = keep
+		evs := slices.Grow(sc.evs[:0], len(keep))[:len(keep)]
+		sc.evs = evs
+		defer clear(evs)       // what they point to can go
 		var more, moreAt []int // rows read in part that need every column; their events
 		for k, i := range keep {
 			if first != nil {
@@ -171,7 +178,8 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 		}
 		var b *detect.Batch
 		if q.Engine != nil {
-			b = q.Engine.DetectBatch(evs)
+			b = q.Engine.DetectInto(evs, &sc.batch)
+			defer clear(b.Findings)
 		}
 		// What was found, by the index of its event (-1: none).
 		byEvent := map[int][]detect.Finding{}
@@ -223,6 +231,16 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	st.ScanStats = scan
 	return st, err
 }
+
+// scratch is what a goroutine of Run reuses from one row group to the
+// next: an event is a kilobyte.
+type scratch struct {
+	keep  []int32
+	evs   []event.Event
+	batch detect.Batch
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
 
 // firstColumns are the columns a hunt running rules reads of every row:
 // what rebuilds a CloudTrail row's event and what the prefilter reads
