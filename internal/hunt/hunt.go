@@ -108,7 +108,7 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	// intel, only when it matches by address).
 	var pre *prefilter
 	if q.Engine != nil && !q.noPrefilter && (q.Intel == nil || q.Intel.Domains() == 0) {
-		pre = newPrefilter(q.Engine.Rules())
+		pre = newPrefilter(q.Engine)
 	}
 	// Running rules, a CloudTrail row's event is rebuilt from its native
 	// record alone: the scan reads the columns the prefilter and intel

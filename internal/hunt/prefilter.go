@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/parapet-sec/parapet/internal/detect"
 	"github.com/parapet-sec/parapet/internal/detect/sigma"
 	"github.com/parapet-sec/parapet/internal/event"
 	"github.com/parapet-sec/parapet/internal/lake"
@@ -27,13 +28,23 @@ import (
 // holding a backslash (an escaped key or value reads otherwise than its
 // bytes). Verdicts are remembered per combination of those columns.
 
-// prefilter judges rows for one rule set; safe for concurrent use.
+// prefilter judges rows for one engine; safe for concurrent use.
 type prefilter struct {
 	set  *sigma.Set
 	pool sync.Pool // *judge
 }
 
-func newPrefilter(set *sigma.Set) *prefilter {
+// newPrefilter judges rows by the rules of e that make findings in a hunt:
+// not those whose matches only feed correlations (Engine.Quiet), which a
+// hunt does not run.
+func newPrefilter(e *detect.Engine) *prefilter {
+	var rules []*sigma.Rule
+	for _, r := range e.Rules().Rules() {
+		if !e.Quiet(r) {
+			rules = append(rules, r)
+		}
+	}
+	set := sigma.NewSet(rules)
 	p := &prefilter{set: set}
 	p.pool.New = func() any { return &judge{m: set.Matcher(), memo: map[string]*verdict{}} }
 	return p
