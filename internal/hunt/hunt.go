@@ -8,6 +8,15 @@
 // conjuncts, by the columns' Bloom filters and then by those columns
 // alone (the rest of a row group is read only when a row holds the
 // values); one row group is held at a time.
+//
+// Running rules over every row, a hunt reads of each row group only the
+// columns that rebuild a CloudTrail row's event (its source and native
+// record) and those the prefilter judges rows by (operation, service,
+// error code, actor type, region); a row no rule that makes findings can
+// match, judged on those columns and on which keys its record lacks, is
+// counted (Stats.PassedOver) and not decoded; the others are decoded and
+// run. Rows of other sources, or whose record does not decode, get every
+// column. Findings are those of decoding and running every row.
 package hunt
 
 import (
