@@ -81,22 +81,7 @@ type verdict struct {
 // maxVerdicts bounds the column combinations a judge remembers.
 const maxVerdicts = 4096
 
-// the fields a CloudTrail row's columns hold, as rules name them
-const (
-	knowName uint8 = 1 << iota
-	knowSource
-	knowError
-	knowType
-	knowRegion
-)
-
-var (
-	keyEventSource = newFinder(`"eventSource"`)
-	keyErrorCode   = newFinder(`"errorCode"`)
-	keyType        = newFinder(`"type"`)
-	keyAWSRegion   = newFinder(`"awsRegion"`)
-	insight        = newFinder(`AwsCloudTrailInsight`)
-)
+var insight = newFinder(`AwsCloudTrailInsight`)
 
 // finder looks for a short text in records: bytes.Contains starts from
 // the text's first byte, a quote, met every few bytes of JSON; a finder
@@ -182,28 +167,12 @@ func keyOf(path string) *finder {
 // only when none can, whatever the row's other fields hold.
 func (p *prefilter) mayMatch(r *lake.Row) bool {
 	raw := r.Raw
-	if r.Source != "cloudtrail" || r.APIOperation == "" || len(raw) == 0 || raw[0] != '{' ||
-		bytes.IndexByte(raw, '\\') >= 0 || insight.in(raw) {
+	if r.Source != "cloudtrail" || r.APIOperation == "" || len(raw) == 0 || raw[0] != '{' {
 		return true
-	}
-	// A column is known when it holds a value, or when the record lacks
-	// the field's key (so the field is absent from the event).
-	known := knowName
-	if r.APIService != "" || !keyEventSource.in(raw) {
-		known |= knowSource
-	}
-	if r.ErrorCode != "" || !keyErrorCode.in(raw) {
-		known |= knowError
-	}
-	if r.ActorType != "" || !keyType.in(raw) {
-		known |= knowType
-	}
-	if r.Region != "" || !keyAWSRegion.in(raw) {
-		known |= knowRegion
 	}
 	j := p.pool.Get().(*judge)
 	defer p.pool.Put(j)
-	j.key = append(j.key[:0], known)
+	j.key = j.key[:0]
 	for _, s := range []string{r.APIOperation, r.APIService, r.ErrorCode, r.ActorType, r.Region} {
 		j.key = append(j.key, s...)
 		j.key = append(j.key, 0)
@@ -217,25 +186,34 @@ func (p *prefilter) mayMatch(r *lake.Row) bool {
 			v = v.absent
 		}
 	}
+	may := false
 	if v != nil {
-		return v.may
+		may = v.may
+	} else {
+		may = j.judge(r)
 	}
+	// The answers hold for a record whose bytes read as its JSON: no
+	// escape; and an Insight's fields are not its columns'. Checked only
+	// when they would pass the row over.
+	return may || bytes.IndexByte(raw, '\\') >= 0 || insight.in(raw)
+}
+
+// judge asks MayMatch about row r and files the verdict under the
+// answers it was given.
+func (j *judge) judge(r *lake.Row) bool {
+	raw := r.Raw
+	// A column that holds a value is known; an empty one, like any
+	// field, is known (absent from the event) when the record lacks the
+	// field's key.
+	columns := map[string]string{"eventName": r.APIOperation, "eventSource": r.APIService, "errorCode": r.ErrorCode,
+		"userIdentity.type": r.ActorType, "awsRegion": r.Region}
 	j.ev = event.Event{Source: event.SourceCloudTrail,
 		API:   event.API{Operation: r.APIOperation, Service: r.APIService, ErrorCode: r.ErrorCode},
 		Actor: event.Actor{Type: r.ActorType}, Cloud: event.Cloud{Provider: "aws", Region: r.Region}}
 	j.asked = j.asked[:0]
 	may := j.m.MayMatch(&j.ev, func(field string) bool {
-		switch field {
-		case "eventName":
-			return known&knowName != 0
-		case "eventSource":
-			return known&knowSource != 0
-		case "errorCode":
-			return known&knowError != 0
-		case "userIdentity.type":
-			return known&knowType != 0
-		case "awsRegion":
-			return known&knowRegion != 0
+		if columns[field] != "" {
+			return true
 		}
 		for _, a := range j.asked {
 			if a.field == field {
@@ -251,7 +229,6 @@ func (p *prefilter) mayMatch(r *lake.Row) bool {
 		return a.absent
 	})
 	j.ev = event.Event{}
-	// File the verdict under the answers given.
 	root := j.memo[string(j.key)]
 	at := &root
 	for _, a := range j.asked {
