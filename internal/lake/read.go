@@ -114,7 +114,8 @@ func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Tim
 // indexes of rows (ascending), from the pages holding them — for the few
 // rows the first columns do not say enough about (a hunt rebuilds a
 // CloudTrail row's event from its source and native record alone, the
-// others' from every column). full is valid until fn returns. Without
+// others' from every column). With cols, rows (not what their strings
+// and records point to) and full are valid until fn returns. Without
 // Filter.Equal, a row group's every row is read at first; with it, the
 // rows holding its values, whole.
 func (l *Lake) ScanColumns(ctx context.Context, f Filter, since, until time.Time, workers int, cols map[string]bool,
@@ -171,8 +172,9 @@ func (l *Lake) ScanColumns(ctx context.Context, f Filter, since, until time.Time
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Go(func() {
+			var buf []Row // reused: rows read in part are valid until fn returns
 			for file := range work {
-				if err := l.scanFile(ctx, file, lo, hi, f.Equal, cols, &stats[i], fn); err != nil {
+				if err := l.scanFile(ctx, file, lo, hi, f.Equal, cols, &buf, &stats[i], fn); err != nil {
 					errs[i] = err
 					cancel()
 					return
@@ -222,7 +224,7 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[string]string, first map[string]bool, st *ScanStats,
+func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[string]string, first map[string]bool, buf *[]Row, st *ScanStats,
 	fn func([]Row, func([]int) ([]Row, error)) error) error {
 	var pf *parquet.File
 	_, onS3 := l.dest.(*s3Dest)
@@ -317,7 +319,14 @@ row:
 			}
 			continue
 		}
-		rows, err := readRowGroup(file.Key, rg, nil, first)
+		var rows []Row
+		var err error
+		if first != nil {
+			rows, err = readRowGroup(file.Key, rg, *buf, first)
+			*buf = rows
+		} else {
+			rows, err = readRowGroup(file.Key, rg, nil, nil)
+		}
 		if err != nil {
 			return err
 		}
