@@ -219,6 +219,11 @@ func (e *Engine) Correlations() (rules []*sigma.Rule, dangling []string) {
 // Rules returns the engine's rule set.
 func (e *Engine) Rules() *sigma.Set { return e.rules }
 
+// Quiet reports whether r's own matches make no finding: r feeds
+// correlation rules that keep them back (generate: false). Without
+// correlations (a hunt), such a rule finds nothing.
+func (e *Engine) Quiet(r *sigma.Rule) bool { return e.quiet[r] }
+
 // FromEvent starts a finding on one event: time, event id, cloud, actor,
 // source and resources; the caller sets the rest and the id.
 func FromEvent(ev *event.Event) Finding {

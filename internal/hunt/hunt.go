@@ -8,6 +8,15 @@
 // conjuncts, by the columns' Bloom filters and then by those columns
 // alone (the rest of a row group is read only when a row holds the
 // values); one row group is held at a time.
+//
+// Running rules over every row, a hunt reads of each row group only the
+// columns that rebuild a CloudTrail row's event (its source and native
+// record) and those the prefilter judges rows by (operation, service,
+// error code, actor type, region); a row no rule that makes findings can
+// match, judged on those columns and on which keys its record lacks, is
+// counted (Stats.PassedOver) and not decoded; the others are decoded and
+// run. Rows of other sources, or whose record does not decode, get every
+// column. Findings are those of decoding and running every row.
 package hunt
 
 import (
@@ -47,14 +56,21 @@ type Query struct {
 	// per core; eight per core for a scan pruned by a CEL filter's
 	// column == "value").
 	Workers int
+	// noPrefilter rebuilds and runs every row that passes Where (tests
+	// compare the prefilter's findings with the full run's).
+	noPrefilter bool
 }
 
 // Stats sum up a hunt.
 type Stats struct {
 	lake.ScanStats
-	Events   int64 // rows in the range
-	Passed   int64 // of those, rebuilt and run: passing Where (and, hunting intel alone, naming a listed address)
-	Findings int64
+	Events int64 // rows in the range
+	Passed int64 // of those, passing Where (and, hunting intel alone, naming a listed address)
+	// PassedOver are the rows of Passed no rule (nor indicator) could
+	// match, judged on their promoted columns (see prefilter): counted,
+	// not rebuilt. The others were rebuilt and run.
+	PassedOver int64
+	Findings   int64
 }
 
 // Run hunts over l, reading q.Workers files at once (0: one per core).
@@ -62,9 +78,11 @@ type Stats struct {
 // (nil without an engine or intel); with an engine or intel, events with
 // no finding are not emitted. Hunting intel alone over addresses only (no
 // domain indicators), rows whose source and destination addresses match
-// no indicator are passed over without rebuilding their event. emit is
-// called from one goroutine at a time, events of one file in time order,
-// files in no order.
+// no indicator are passed over without rebuilding their event; running
+// rules, so are rows no rule can match by their columns (see prefilter).
+// emit is called from one goroutine at a time, events of one file in time
+// order, files in no order; ev (not what it points to: its strings and
+// record, nor found) is valid until emit returns.
 func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, found []detect.Finding) error) (Stats, error) {
 	var st Stats
 	var mu sync.Mutex // st and emit
@@ -95,8 +113,30 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	// Intel alone over addresses: the promoted src_ip and dst_ip columns
 	// say whether a row can match before its event is rebuilt.
 	byAddr := q.Engine == nil && q.Intel != nil && q.Intel.Domains() == 0
-	scan, err := l.ScanParallel(ctx, q.Filter, q.Since, q.Until, workers, func(rows []lake.Row) error {
-		evs := make([]event.Event, 0, len(rows))
+	// Rules over rows: those no rule can match are passed over (with
+	// intel, only when it matches by address).
+	var pre *prefilter
+	if q.Engine != nil && !q.noPrefilter && (q.Intel == nil || q.Intel.Domains() == 0) {
+		pre = newPrefilter(q.Engine)
+	}
+	// Running rules, a CloudTrail row's event is rebuilt from its native
+	// record alone: the scan reads the columns the prefilter and intel
+	// read, and reads the others only for rows of other sources (or whose
+	// record does not decode). A CEL filter reads any column.
+	var first map[string]bool
+	if q.Engine != nil && q.Where == nil && !q.noPrefilter {
+		first = maps.Clone(firstColumns)
+		if q.Intel != nil {
+			first["src_ip"], first["dst_ip"] = true, true
+		}
+	}
+	scan, err := l.ScanColumns(ctx, q.Filter, q.Since, q.Until, workers, first, func(rows []lake.Row, full func([]int) ([]lake.Row, error)) error {
+		// The rows to rebuild, then their events (an event is a kilobyte:
+		// not one for each row passed over).
+		sc := scratches.Get().(*scratch)
+		defer scratches.Put(sc)
+		keep := sc.keep[:0]
+		passed, over := 0, 0
 		for i := range rows {
 			if q.Where != nil {
 				ok, err := q.Where.Match(&rows[i])
@@ -110,15 +150,45 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 			if byAddr && !q.Intel.MayMatch(rows[i].SrcIP, rows[i].DstIP, time.UnixMilli(rows[i].Time)) {
 				continue
 			}
-			ev, err := rows[i].Event()
+			passed++
+			if pre != nil && !pre.mayMatch(&rows[i]) &&
+				(q.Intel == nil || !q.Intel.MayMatch(rows[i].SrcIP, rows[i].DstIP, time.UnixMilli(rows[i].Time))) {
+				over++
+				continue
+			}
+			keep = append(keep, int32(i))
+		}
+		sc.keep = keep
+		evs := slices.Grow(sc.evs[:0], len(keep))[:len(keep)]
+		sc.evs = evs
+		defer clear(evs)       // what they point to can go
+		var more, moreAt []int // rows read in part that need every column; their events
+		for k, i := range keep {
+			if first != nil {
+				if !rows[i].DecodeRaw(&evs[k]) {
+					more, moreAt = append(more, int(i)), append(moreAt, k)
+				}
+				continue
+			}
+			if err := rows[i].Rebuild(&evs[k]); err != nil {
+				return err
+			}
+		}
+		if len(more) > 0 {
+			whole, err := full(more)
 			if err != nil {
 				return err
 			}
-			evs = append(evs, ev)
+			for j := range whole {
+				if err := whole[j].Rebuild(&evs[moreAt[j]]); err != nil {
+					return err
+				}
+			}
 		}
 		var b *detect.Batch
 		if q.Engine != nil {
-			b = q.Engine.DetectBatch(evs)
+			b = q.Engine.DetectInto(evs, &sc.batch)
+			defer clear(b.Findings)
 		}
 		// What was found, by the index of its event (-1: none).
 		byEvent := map[int][]detect.Finding{}
@@ -145,7 +215,8 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 		mu.Lock()
 		defer mu.Unlock()
 		st.Events += int64(len(rows))
-		st.Passed += int64(len(evs))
+		st.Passed += int64(passed)
+		st.PassedOver += int64(over)
 		if !findings {
 			for i := range evs {
 				if err := emit(&evs[i], nil); err != nil {
@@ -169,6 +240,22 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	st.ScanStats = scan
 	return st, err
 }
+
+// scratch is what a goroutine of Run reuses from one row group to the
+// next: an event is a kilobyte.
+type scratch struct {
+	keep  []int32
+	evs   []event.Event
+	batch detect.Batch
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// firstColumns are the columns a hunt running rules reads of every row:
+// what rebuilds a CloudTrail row's event and what the prefilter reads
+// (and, with intel, the addresses).
+var firstColumns = map[string]bool{"time": true, "source": true, "raw": true, "api_operation": true, "api_service": true,
+	"error_code": true, "actor_type": true, "cloud_region": true}
 
 // Filter is a compiled CEL expression over a row's promoted columns:
 // time (a timestamp), class_uid, activity_id, severity_id, status_id

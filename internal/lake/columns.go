@@ -171,6 +171,15 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 		repeated := leaf.MaxRepetitionLevel > 0
 		a.last = ""
 		at := -1
+		// The native records are not copied: they keep their pages,
+		// which are not released to parquet-go's pool (most of a row
+		// group's bytes, read once).
+		keep := path[0] == "raw"
+		release := func(p parquet.Page) {
+			if !keep {
+				parquet.Release(p)
+			}
+		}
 		pages := chunks[leaf.ColumnIndex].Pages()
 		err = func() error {
 			defer pages.Close()
@@ -190,10 +199,15 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 							at++
 						}
 						if at >= n {
-							parquet.Release(p)
+							release(p)
 							return fmt.Errorf("column %s holds more than the row group's %d rows", path[0], n)
 						}
 						if v.DefinitionLevel() == leaf.MaxDefinitionLevel && !v.IsNull() {
+							if keep {
+								b := v.ByteArray()
+								rows[at].Raw = b[:len(b):len(b)]
+								continue
+							}
 							set(&rows[at], v, &a)
 						}
 					}
@@ -201,11 +215,11 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 						break
 					}
 					if err != nil {
-						parquet.Release(p)
+						release(p)
 						return err
 					}
 				}
-				parquet.Release(p)
+				release(p)
 			}
 		}()
 		if err != nil {

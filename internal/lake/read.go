@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -26,15 +27,18 @@ import (
 // (enrichment aside); other rows get the promoted columns and their native
 // JSON record.
 func (r *Row) Event() (event.Event, error) {
-	if r.Source == "cloudtrail" && len(r.Raw) > 0 {
-		var ev event.Event
-		err := cloudtrail.Decode(r.Raw, &ev)
-		if err == nil {
-			return ev, nil
-		}
-		// fall through: the columns still say what happened
+	var ev event.Event
+	err := r.Rebuild(&ev)
+	return ev, err
+}
+
+// Rebuild is Event into ev (overwritten): rebuilding many events into a
+// slice, it spares copying each.
+func (r *Row) Rebuild(ev *event.Event) error {
+	if r.DecodeRaw(ev) {
+		return nil
 	}
-	ev := event.Event{
+	*ev = event.Event{
 		ID:       r.EventUID,
 		Time:     time.UnixMilli(r.Time).UTC(),
 		Source:   sourceOf(r.Source),
@@ -57,7 +61,16 @@ func (r *Row) Event() (event.Event, error) {
 	if len(r.Raw) > 0 && r.Raw[0] == '{' {
 		ev.Raw = event.Raw{Format: event.RawJSON, Data: r.Raw}
 	}
-	return ev, nil
+	return nil
+}
+
+// DecodeRaw rebuilds into ev the event of a CloudTrail row from its
+// native record alone (and its source column), as Rebuild does; false
+// when Rebuild needs the row's other columns: a row of another source, or
+// a record that does not decode (ev is then overwritten, but not an
+// event).
+func (r *Row) DecodeRaw(ev *event.Event) bool {
+	return r.Source == "cloudtrail" && len(r.Raw) > 0 && cloudtrail.Decode(r.Raw, ev) == nil
 }
 
 func sourceOf(name string) event.Source {
@@ -94,6 +107,25 @@ func (l *Lake) Scan(ctx context.Context, f Filter, since, until time.Time, fn fu
 // for concurrent use. Rows of one file come in time order, files in no
 // order.
 func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Time, workers int, fn func([]Row) error) (ScanStats, error) {
+	return l.ScanColumns(ctx, f, since, until, workers, nil, func(rows []Row, _ func([]int) ([]Row, error)) error { return fn(rows) })
+}
+
+// ScanColumns is ScanParallel reading, at first, only the columns named in
+// cols (and time; nil: every column but ocsf): fn gets rows holding those,
+// and full, which reads every column (but ocsf) of the rows at the given
+// indexes of rows (ascending), from the pages holding them — for the few
+// rows the first columns do not say enough about (a hunt rebuilds a
+// CloudTrail row's event from its source and native record alone, the
+// others' from every column). With cols, rows (not what their strings
+// and records point to) and full are valid until fn returns. Without
+// Filter.Equal, a row group's every row is read at first; with it, the
+// rows holding its values, whole.
+func (l *Lake) ScanColumns(ctx context.Context, f Filter, since, until time.Time, workers int, cols map[string]bool,
+	fn func(rows []Row, full func(at []int) ([]Row, error)) error) (ScanStats, error) {
+	if cols != nil {
+		cols = maps.Clone(cols)
+		cols["time"] = true
+	}
 	var st ScanStats
 	if !since.IsZero() && f.From == "" {
 		f.From = since.UTC().Format("20060102")
@@ -142,8 +174,9 @@ func (l *Lake) ScanParallel(ctx context.Context, f Filter, since, until time.Tim
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Go(func() {
+			var buf []Row // reused: rows read in part are valid until fn returns
 			for file := range work {
-				if err := l.scanFile(ctx, file, lo, hi, f.Equal, &stats[i], fn); err != nil {
+				if err := l.scanFile(ctx, file, lo, hi, f.Equal, cols, &buf, &stats[i], fn); err != nil {
 					errs[i] = err
 					cancel()
 					return
@@ -193,7 +226,8 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[string]string, st *ScanStats, fn func([]Row) error) error {
+func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[string]string, first map[string]bool, buf *[]Row, st *ScanStats,
+	fn func([]Row, func([]int) ([]Row, error)) error) error {
 	var pf *parquet.File
 	_, onS3 := l.dest.(*s3Dest)
 	if len(equal) == 0 || onS3 && file.Size <= s3WholeMax {
@@ -275,27 +309,61 @@ row:
 			rows = inTimeOrder(rows)
 			st.Rows += int64(len(cols))
 			st.RowsMatched += int64(len(rows))
-			if err := fn(rows); err != nil {
+			// read whole: full has nothing more to read
+			whole := func(at []int) ([]Row, error) {
+				out := make([]Row, len(at))
+				for k, j := range at {
+					out[k] = rows[j]
+				}
+				return out, nil
+			}
+			if err := fn(rows, whole); err != nil {
 				return err
 			}
 			continue
 		}
-		rows, err := readRowGroup(file.Key, rg, nil, nil)
+		var rows []Row
+		var err error
+		if first != nil {
+			rows, err = readRowGroup(file.Key, rg, *buf, first)
+			*buf = rows
+		} else {
+			rows, err = readRowGroup(file.Key, rg, nil, nil)
+		}
 		if err != nil {
 			return err
 		}
 		n := len(rows)
 		st.Rows += int64(n)
-		kept := rows[:0]
-		for _, row := range rows {
-			if row.Time >= lo && row.Time <= hi {
-				kept = append(kept, row)
+		kept := rows
+		var pos []int // the row-group row of each kept row; nil: all kept
+		if s := pf.Metadata().RowGroups[i].Columns[leaf.ColumnIndex].MetaData.Statistics; len(s.MinValue) != 8 || len(s.MaxValue) != 8 ||
+			int64(binary.LittleEndian.Uint64(s.MinValue)) < lo || int64(binary.LittleEndian.Uint64(s.MaxValue)) > hi {
+			// some rows may be out of the range (a row is a few hundred
+			// bytes: not copied when all are in)
+			kept = rows[:0]
+			pos = []int{}
+			for j, row := range rows {
+				if row.Time >= lo && row.Time <= hi {
+					kept = append(kept, row)
+					pos = append(pos, j)
+				}
 			}
+		}
+		full := func(at []int) ([]Row, error) {
+			if pos != nil {
+				rgAt := make([]int, len(at))
+				for k, j := range at {
+					rgAt[k] = pos[j]
+				}
+				at = rgAt
+			}
+			return readRowsAt(file.Key, rg, at)
 		}
 		st.RowsMatched += int64(len(kept))
 		kept = inTimeOrder(kept)
 		if len(kept) > 0 {
-			if err := fn(kept); err != nil {
+			if err := fn(kept, full); err != nil {
 				return err
 			}
 		}
