@@ -207,6 +207,15 @@ func TestPrefilterExact(t *testing.T) {
 		st.Events != int64(len(evs)) || st.Passed != stAll.Passed || st.Findings != stAll.Findings {
 		t.Errorf("findings of %d rules %v; stats %+v, without the prefilter %+v", len(byRule), byRule, st, stAll)
 	}
+	// Compacted files hold a row group's rows by actor, not time: the
+	// same findings, from the same rows.
+	if cs, err := w.Compact(ctx, lake.CompactOptions{}); err != nil || cs.FilesWritten == 0 {
+		t.Fatalf("compact: %+v, %v", cs, err)
+	}
+	q.noPrefilter = false
+	if compacted, _ := run(q); !slices.Equal(compacted, want) {
+		t.Errorf("on the compacted lake: %d findings, want %d, or others", len(compacted), len(want))
+	}
 }
 
 // TestFinder: a finder says what bytes.Contains says, on texts where its

@@ -358,10 +358,22 @@ row:
 				}
 				at = rgAt
 			}
-			return readRowsAt(file.Key, rg, at)
+			return readRowsAnyOrder(file.Key, rg, at)
 		}
 		st.RowsMatched += int64(len(kept))
-		kept = inTimeOrder(kept)
+		var perm []int32
+		if kept, perm = inTimeOrderPerm(kept); perm != nil {
+			// full's positions follow the rows
+			moved := make([]int, len(perm))
+			for d, j := range perm {
+				if pos != nil {
+					moved[d] = pos[j]
+				} else {
+					moved[d] = int(j)
+				}
+			}
+			pos = moved
+		}
 		if len(kept) > 0 {
 			if err := fn(kept, full); err != nil {
 				return err
@@ -371,16 +383,50 @@ row:
 	return nil
 }
 
+// readRowsAnyOrder is readRowsAt for row numbers in any order (a
+// compacted row group's rows are handed out in time order, not as
+// stored).
+func readRowsAnyOrder(file string, rg parquet.RowGroup, at []int) ([]Row, error) {
+	if slices.IsSorted(at) {
+		return readRowsAt(file, rg, at)
+	}
+	order := make([]int, len(at)) // order[k]: the k-th smallest of at's indexes
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(at[a], at[b]) })
+	asc := make([]int, len(at))
+	for k, i := range order {
+		asc[k] = at[i]
+	}
+	rows, err := readRowsAt(file, rg, asc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Row, len(at))
+	for k, i := range order {
+		out[i] = rows[k]
+	}
+	return out, nil
+}
+
 // inTimeOrder puts rows in time order, in place, and returns them: they
 // are when the writer wrote their row group; compaction orders a row
 // group's rows by actor and operation.
 func inTimeOrder(rows []Row) []Row {
+	rows, _ = inTimeOrderPerm(rows)
+	return rows
+}
+
+// inTimeOrderPerm is inTimeOrder, and says where each row came from:
+// rows[d] was rows[perm[d]] (perm is nil when they were in order).
+func inTimeOrderPerm(rows []Row) ([]Row, []int32) {
 	sorted := true
 	for i := 1; i < len(rows) && sorted; i++ {
 		sorted = timeOrder(&rows[i-1], &rows[i]) <= 0
 	}
 	if sorted {
-		return rows
+		return rows, nil
 	}
 	// Sort (time, index) pairs, not rows: a comparison does not reach
 	// into two rows (cache misses) but on equal times.
@@ -398,6 +444,10 @@ func inTimeOrder(rows []Row) []Row {
 		}
 		return timeOrder(&rows[a.i], &rows[b.i])
 	})
+	perm := make([]int32, len(idx))
+	for d := range idx {
+		perm[d] = idx[d].i
+	}
 	// Move each row once, cycle by cycle: rows[d] gets rows[idx[d].i].
 	for d := range idx {
 		if idx[d].i < 0 {
@@ -416,7 +466,7 @@ func inTimeOrder(rows []Row) []Row {
 			j = k
 		}
 	}
-	return rows
+	return rows, perm
 }
 
 // timeOrder is the order of the rows of a file the writer writes: by
