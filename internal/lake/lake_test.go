@@ -337,6 +337,40 @@ func TestForget(t *testing.T) {
 	}
 }
 
+// TestForgetByKeys: an import in time order holds the id sets of the days
+// it is writing, not of every day it wrote (MaxKeys), and still catches
+// every copy of a forgotten day's rows.
+func TestForgetByKeys(t *testing.T) {
+	ctx := context.Background()
+	w := openTest(t, t.TempDir(), Options{MaxKeys: 60})
+	var evs []event.Event
+	for d := range 10 {
+		for i := range 50 {
+			evs = append(evs, apiCall(fmt.Sprintf("d%d-%d", d, i), t0.Add(time.Duration(d)*24*time.Hour+time.Duration(i)*time.Second),
+				"111122223333", "ASIAEXAMPLEKEY00001", "GetObject"))
+		}
+	}
+	for pass := range 2 {
+		for i := 0; i < len(evs); i += 25 {
+			if err := w.Write(ctx, evs[i:i+25]); err != nil {
+				t.Fatal(err)
+			}
+			if len(w.parts) > 2 || w.keys > 60+50 {
+				t.Fatalf("pass %d, after %d events: %d partitions, %d keys held (MaxKeys 60)", pass, i+25, len(w.parts), w.keys)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := countRows(t, w.Lake); n != len(evs) {
+		t.Errorf("lake holds %d rows, want %d", n, len(evs))
+	}
+	if st := w.Stats(); st.Duplicates != int64(len(evs)) {
+		t.Errorf("stats %+v, want %d duplicates", st, len(evs))
+	}
+}
+
 func manyCalls(n int, from time.Time) []event.Event {
 	evs := make([]event.Event, n)
 	for i := range evs {

@@ -40,6 +40,12 @@ type Options struct {
 	// 256): the least recently written is flushed and forgotten, and read
 	// back from its files when written again.
 	MaxPartitions int
+	// MaxKeys bounds the row keys held over all partitions' id sets
+	// (default 8M, some 300 MiB): past it, the least recently written
+	// partitions are flushed and forgotten as a new one is opened, so an
+	// import of years of history holds the days it is writing, not every
+	// day it wrote.
+	MaxKeys int
 	// Recent, when > 0, is serve's mode: a row is passed over when its
 	// key is among the last Recent to Recent×2 keys written (any
 	// partition), and partitions' files are not read for their keys, so
@@ -68,6 +74,9 @@ func (o *Options) fill() {
 	if o.MaxPartitions <= 0 {
 		o.MaxPartitions = 256
 	}
+	if o.MaxKeys <= 0 {
+		o.MaxKeys = 8 << 20
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -94,6 +103,7 @@ type Writer struct {
 	parts    map[Partition]*part
 	recent   [2]map[[2]uint64]struct{} // Recent mode: the current and the previous generation
 	buffered int64
+	keys     int // in the parts' id sets
 	clock    uint64
 	stats    Stats
 }
@@ -211,6 +221,7 @@ func (w *Writer) WriteRows(ctx context.Context, rows []Row) error {
 				continue
 			}
 			pt.ids[k] = struct{}{}
+			w.keys++
 		}
 		if len(pt.rows) == 0 {
 			pt.since = now
@@ -357,7 +368,7 @@ func (w *Writer) part(ctx context.Context, p Partition) (*part, error) {
 		w.parts[p] = pt
 		return pt, nil
 	}
-	if len(w.parts) >= w.opt.MaxPartitions {
+	for len(w.parts) > 0 && (len(w.parts) >= w.opt.MaxPartitions || w.keys > w.opt.MaxKeys) {
 		var old *part
 		for _, pt := range w.parts {
 			if old == nil || pt.used < old.used {
@@ -368,6 +379,7 @@ func (w *Writer) part(ctx context.Context, p Partition) (*part, error) {
 			return nil, err
 		}
 		delete(w.parts, old.p)
+		w.keys -= len(old.ids)
 	}
 	pt := &part{p: p, ids: map[[2]uint64]struct{}{}, used: w.clock}
 	files, err := w.dest.list(ctx, p.Prefix())
@@ -383,6 +395,7 @@ func (w *Writer) part(ctx context.Context, p Partition) (*part, error) {
 			pt.ids[w.hash(k)] = struct{}{}
 		}
 	}
+	w.keys += len(pt.ids)
 	w.parts[p] = pt
 	return pt, nil
 }
