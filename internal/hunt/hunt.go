@@ -124,11 +124,17 @@ func Run(ctx context.Context, l *lake.Lake, q Query, emit func(ev *event.Event, 
 	// read, and reads the others only for rows of other sources (or whose
 	// record does not decode). A CEL filter reads any column.
 	var first map[string]bool
-	if q.Engine != nil && q.Where == nil && !q.noPrefilter {
+	if q.Engine != nil && !q.noPrefilter {
 		first = maps.Clone(firstColumns)
 		if q.Intel != nil {
 			first["src_ip"], first["dst_ip"] = true, true
 		}
+	} else if q.Where != nil && !byAddr && !q.noPrefilter {
+		// A CEL hunt: the columns it reads, and what rebuilds an event.
+		first = map[string]bool{"time": true, "source": true, "raw": true}
+	}
+	if first != nil && q.Where != nil {
+		maps.Copy(first, q.Where.columns)
 	}
 	scan, err := l.ScanColumns(ctx, q.Filter, q.Since, q.Until, workers, first, func(rows []lake.Row, full func([]int) ([]lake.Row, error)) error {
 		// The rows to rebuild, then their events (an event is a kilobyte:
@@ -271,6 +277,8 @@ type Filter struct {
 	// a row that passes holds them, so the scan prunes by them
 	// (lake.Filter.Equal: Bloom filters, then those columns first).
 	equal map[string]string
+	// columns are the lake columns the expression reads.
+	columns map[string]bool
 }
 
 // celColumns names the lake column of a string variable where it differs.
@@ -344,8 +352,17 @@ func Compile(expr string) (*Filter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cel: %w", err)
 	}
-	f := &Filter{prg: prg, equal: map[string]string{}}
+	f := &Filter{prg: prg, equal: map[string]string{}, columns: map[string]bool{}}
 	equalities(ast.NativeRep().Expr(), f.equal)
+	celast.PostOrderVisit(ast.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() == celast.IdentKind {
+			name := e.AsIdent()
+			if c, ok := celColumns[name]; ok {
+				name = c
+			}
+			f.columns[name] = true
+		}
+	}))
 	return f, nil
 }
 

@@ -99,10 +99,12 @@ func init() {
 	}
 }
 
-// equal reports whether the row's columns hold the values of eq.
-func (r *Row) equal(eq map[string]string) bool {
-	for c, v := range eq {
-		if r.column(c) != v {
+// equal reports whether r holds every (column, value) pair (a slice, not
+// a map: a scan tests every row of a row group, and a map's iteration
+// costs more than the test).
+func (r *Row) equal(eq [][2]string) bool {
+	for _, cv := range eq {
+		if r.column(cv[0]) != cv[1] {
 			return false
 		}
 	}
@@ -229,17 +231,18 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 	return rows, nil
 }
 
-// readRowsAt reads the rows of rg at idx (ascending row numbers), every
-// column but ocsf: for each, only the pages holding them (found by the
-// file's offset index), so that a few rows cost a few pages.
-func readRowsAt(file string, rg parquet.RowGroup, idx []int) ([]Row, error) {
+// readRowsAt reads the rows of rg at idx (ascending row numbers), the
+// columns in only (nil: every column but ocsf): for each, only the pages
+// holding them (found by the file's offset index), so that a few rows
+// cost a few pages.
+func readRowsAt(file string, rg parquet.RowGroup, idx []int, only map[string]bool) ([]Row, error) {
 	rows := make([]Row, len(idx))
 	schema := rg.Schema()
 	chunks := rg.ColumnChunks()
 	var a arena
 	vals := make([]parquet.Value, 1024)
 	for _, path := range schema.Columns() {
-		set, leaf, err := scanColumn(schema, path, nil)
+		set, leaf, err := scanColumn(schema, path, only)
 		if err != nil {
 			return nil, fmt.Errorf("lake: read %s: %w", file, err)
 		}

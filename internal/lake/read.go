@@ -261,8 +261,10 @@ func (l *Lake) scanFile(ctx context.Context, file File, lo, hi int64, equal map[
 		return fmt.Errorf("lake: %s: no time column", file.Key)
 	}
 	eqCols := map[string]bool{"time": true}
-	for c := range equal {
+	var eqPairs [][2]string
+	for c, v := range equal {
 		eqCols[c] = true
+		eqPairs = append(eqPairs, [2]string{c, v})
 	}
 row:
 	for i, rg := range pf.RowGroups() {
@@ -294,7 +296,7 @@ row:
 			}
 			var at []int
 			for j := range cols {
-				if cols[j].Time >= lo && cols[j].Time <= hi && cols[j].equal(equal) {
+				if cols[j].Time >= lo && cols[j].Time <= hi && cols[j].equal(eqPairs) {
 					at = append(at, j)
 				}
 			}
@@ -302,20 +304,34 @@ row:
 				st.Pruned++
 				continue
 			}
-			rows, err := readRowsAt(file.Key, rg, at)
+			var only map[string]bool // nil: every column
+			if first != nil {
+				only = maps.Clone(first)
+				maps.Copy(only, eqCols)
+			}
+			rows, err := readRowsAt(file.Key, rg, at, only)
 			if err != nil {
 				return err
 			}
-			rows = inTimeOrder(rows)
+			rows, perm := inTimeOrderPerm(rows)
 			st.Rows += int64(len(cols))
 			st.RowsMatched += int64(len(rows))
-			// read whole: full has nothing more to read
-			whole := func(at []int) ([]Row, error) {
-				out := make([]Row, len(at))
-				for k, j := range at {
-					out[k] = rows[j]
+			whole := func(idx []int) ([]Row, error) {
+				if only == nil { // read whole: nothing more to read
+					out := make([]Row, len(idx))
+					for k, j := range idx {
+						out[k] = rows[j]
+					}
+					return out, nil
 				}
-				return out, nil
+				rgAt := make([]int, len(idx))
+				for k, j := range idx {
+					if perm != nil {
+						j = int(perm[j])
+					}
+					rgAt[k] = at[j]
+				}
+				return readRowsAnyOrder(file.Key, rg, rgAt)
 			}
 			if err := fn(rows, whole); err != nil {
 				return err
@@ -388,7 +404,7 @@ row:
 // stored).
 func readRowsAnyOrder(file string, rg parquet.RowGroup, at []int) ([]Row, error) {
 	if slices.IsSorted(at) {
-		return readRowsAt(file, rg, at)
+		return readRowsAt(file, rg, at, nil)
 	}
 	order := make([]int, len(at)) // order[k]: the k-th smallest of at's indexes
 	for k := range order {
@@ -399,7 +415,7 @@ func readRowsAnyOrder(file string, rg parquet.RowGroup, at []int) ([]Row, error)
 	for k, i := range order {
 		asc[k] = at[i]
 	}
-	rows, err := readRowsAt(file, rg, asc)
+	rows, err := readRowsAt(file, rg, asc, nil)
 	if err != nil {
 		return nil, err
 	}
