@@ -129,9 +129,13 @@ detect prints them.`,
 				_, err = w.Write(line)
 				return err
 			})
-			fmt.Fprintf(io.Err, "parapet: hunt over %s: %d of %d partitions, %d files (%s), %d of %d row groups read; %d events in range, %d passed (%d rebuilt, the others matching no rule by their columns), %d findings in %.2f s\n",
+			rebuilt := ""
+			if st.PassedOver > 0 {
+				rebuilt = fmt.Sprintf(" (%d rebuilt, the others matching no rule by their columns)", st.Passed-st.PassedOver)
+			}
+			fmt.Fprintf(io.Err, "parapet: hunt over %s: %d of %d partitions, %d files (%s), %d of %d row groups read; %d events in range, %d passed%s, %d findings in %.2f s\n",
 				l, st.PartitionsSelected, st.PartitionsAvailable, st.FilesRead, bytesHuman(st.BytesRead), st.RowGroups-st.Skipped-st.Pruned, st.RowGroups,
-				st.RowsMatched, st.Passed, st.Passed-st.PassedOver, st.Findings, time.Since(start).Seconds())
+				st.RowsMatched, st.Passed, rebuilt, st.Findings, time.Since(start).Seconds())
 			return err
 		},
 	}
