@@ -73,8 +73,10 @@
 // A row's key is (source, event id, event time). The writer keeps, for
 // each partition it writes, the set of keys of every row the partition
 // holds — read from the partition's files the first time it is written
-// after Open (or after it was forgotten to bound memory), then kept up to
-// date — and drops a row whose key is in the set. Files are immutable and
+// after Open (or after it was forgotten to bound memory: past
+// Options.MaxPartitions partitions or Options.MaxKeys keys, the least
+// recently written is flushed and forgotten), then kept up to date — and
+// drops a row whose key is in the set. Files are immutable and
 // published whole (a folder: written under a hidden name, synced, renamed;
 // S3: one PutObject), so the set read back from files is exactly what is
 // durable. Hence, with one writer per lake:
