@@ -161,27 +161,23 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 		opts = append(opts, parquet.KeyValueMetadata(replacesKey, joinNames(replaces)))
 	}
 	if ff.dicts {
-		pw := parquet.NewGenericWriter[coldRow](&buf, opts...)
-		for _, g := range groups {
+		return writeGroups(&buf, opts, groups, func(g []Row) []coldRow {
 			c := make([]coldRow, len(g))
 			for i := range g {
 				c[i] = coldRow(g[i])
 			}
-			if _, err := pw.Write(c); err != nil {
-				return nil, err
-			}
-			if err := pw.Flush(); err != nil {
-				return nil, err
-			}
-		}
-		if err := pw.Close(); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
+			return c
+		})
 	}
-	pw := parquet.NewGenericWriter[Row](&buf, opts...)
+	return writeGroups(&buf, opts, groups, func(g []Row) []Row { return g })
+}
+
+// writeGroups writes each group of rows, as T, as a row group of a file
+// into buf and returns the file.
+func writeGroups[T any](buf *bytes.Buffer, opts []parquet.WriterOption, groups [][]Row, as func([]Row) []T) ([]byte, error) {
+	pw := parquet.NewGenericWriter[T](buf, opts...)
 	for _, g := range groups {
-		if _, err := pw.Write(g); err != nil {
+		if _, err := pw.Write(as(g)); err != nil {
 			return nil, err
 		}
 		if err := pw.Flush(); err != nil {
