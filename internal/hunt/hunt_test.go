@@ -65,10 +65,6 @@ func TestFilterEqualities(t *testing.T) {
 // the scan cannot prune by finds, reading fewer row groups.
 func TestRunPrunes(t *testing.T) {
 	ctx := context.Background()
-	w, err := lake.Open(ctx, lake.Options{Path: t.TempDir(), RollSize: 1 << 30})
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
 	var evs []event.Event
 	for i := range 40_000 {
@@ -84,12 +80,7 @@ func TestRunPrunes(t *testing.T) {
 		}
 		evs = append(evs, ev)
 	}
-	if err := w.Write(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	w := writeLake(t, evs, lake.Options{RollSize: 1 << 30})
 	every := false // read every column of a row (no partial reads)
 	run := func(expr string) ([]string, Stats) {
 		t.Helper()
@@ -143,10 +134,6 @@ func TestRunPrunes(t *testing.T) {
 // by actor, handed out in time order).
 func TestRunPartialRows(t *testing.T) {
 	ctx := context.Background()
-	w, err := lake.Open(ctx, lake.Options{Path: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
 	var evs []event.Event
 	for i := range 3000 {
@@ -173,12 +160,7 @@ func TestRunPartialRows(t *testing.T) {
 		Raw:   event.Raw{Format: event.RawJSON, Data: []byte(`{"eventName":"GetObject","sourceIPAddress":"198.51.100.7"}`)}}
 	broken.Src.IP = netip.MustParseAddr("198.51.100.7")
 	evs = append(evs, broken)
-	if err := w.Write(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	w := writeLake(t, evs)
 	where, err := Compile(`src_ip == "198.51.100.7" && class_uid != 0`)
 	if err != nil {
 		t.Fatal(err)

@@ -51,17 +51,7 @@ func intelLake(t *testing.T) (*lake.Lake, []event.Event) {
 	flow.Src.IP = netip.MustParseAddr("10.0.1.5")
 	flow.Dst.IP = netip.MustParseAddr("203.0.113.66")
 	evs = append(evs, flow)
-	ctx := context.Background()
-	w, err := lake.Open(ctx, lake.Options{Path: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	w := writeLake(t, evs)
 	return w.Lake, evs
 }
 
@@ -197,4 +187,27 @@ func mustCompile(t *testing.T, expr string) *Filter {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// writeLake writes evs into a new lake (in a temporary folder) with opt
+// (its Path set) and closes the writer.
+func writeLake(t *testing.T, evs []event.Event, opt ...lake.Options) *lake.Writer {
+	t.Helper()
+	o := lake.Options{}
+	if len(opt) > 0 {
+		o = opt[0]
+	}
+	o.Path = t.TempDir()
+	ctx := context.Background()
+	w, err := lake.Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w
 }

@@ -145,16 +145,7 @@ func TestPrefilterExact(t *testing.T) {
 		}
 		evs = append(evs, ev)
 	}
-	w, err := lake.Open(ctx, lake.Options{Path: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	w := writeLake(t, evs)
 	rules, errs := sigma.Load(content.FS, "rules", sigma.Options{})
 	if len(errs) > 0 {
 		t.Fatal(errs[0])
