@@ -66,6 +66,9 @@ func lakeEvents(t *testing.T, l *Lake) map[string][]lakeRow {
 // partition or one alone, as smaller files that read back as the same
 // rows, events and OCSF records; a second compaction leaves them alone.
 func TestCompactForSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("zstd at its best level: slow under the race detector (the full suite runs it)")
+	}
 	ctx := context.Background()
 	w := openTest(t, t.TempDir(), Options{RollSize: 512 << 10})
 	if err := w.Write(ctx, benchEvents(6000)); err != nil { // 3 accounts, 20 minutes: several files each
