@@ -22,6 +22,9 @@ import (
 // of a function whose role is admin has a one-step path; --live with a
 // PATH is a usage error.
 func TestPathsLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an organization on the emulator: slow under the race detector; the full suite runs it (TestScanAWSOrg keeps the organization scan's concurrency in the race pass)")
+	}
 	awstest.Start(t)
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
