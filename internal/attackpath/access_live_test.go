@@ -18,6 +18,9 @@ import (
 // writes to it, and a user who may assume that role reaches it in two
 // steps; a user with s3:* is cut by the bucket policy's Deny.
 func TestLivePathsToBucket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an account on the emulator: slow under the race detector; the full suite runs it")
+	}
 	awstest.Start(t)
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(liveRegion))

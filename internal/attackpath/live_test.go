@@ -433,6 +433,9 @@ func zipOf(t *testing.T) []byte {
 // member account and reads the organization with the caller's
 // (management account's) credentials.
 func TestLiveSCP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an account on the emulator: slow under the race detector; the full suite runs it")
+	}
 	ms, err := BuiltinMethods()
 	if err != nil {
 		t.Fatal(err)
