@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -872,5 +873,62 @@ func TestCompactDropsOCSF(t *testing.T) {
 	}
 	if n != 11 {
 		t.Errorf("%d rows after compaction, want 11", n)
+	}
+}
+
+// TestWriteMixedBatchFrees: a batch over several partitions is converted
+// partition by partition, so once a partition's rows are in a file their
+// memory can go, even while another partition of the same batch is still
+// buffered (one slice and arena for the batch kept all of it).
+func TestWriteMixedBatchFrees(t *testing.T) {
+	ctx := context.Background()
+	// Three partitions (accounts), interleaved; the third is small. Each
+	// record carries 8 KiB of parameters: 48 MiB for the two large ones.
+	pad := strings.Repeat("x", 8<<10)
+	var evs []event.Event
+	for i := range 6000 {
+		acct := []string{"111111111111", "222222222222"}[i%2]
+		if i%20 == 0 {
+			acct = "333333333333"
+		}
+		ev := apiCall(fmt.Sprintf("m-%d", i), t0.Add(time.Duration(i)*time.Millisecond), acct, "ASIAEXAMPLEKEY00001", "GetObject")
+		ev.Raw.Data = fmt.Appendf(nil, `{"eventVersion":"1.09","eventID":"m-%d","requestParameters":{"pad":%q}}`, i, pad)
+		evs = append(evs, ev)
+	}
+	w := openTest(t, t.TempDir(), Options{RollSize: 1 << 30, MaxBuffered: 1 << 30})
+	if err := w.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	evs = nil
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC() // and what pools held over the first
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	// Write the two large partitions, leave the small one buffered.
+	w.mu.Lock()
+	var big []*part
+	for _, pt := range w.parts {
+		if pt.p.Account != "333333333333" {
+			big = append(big, pt)
+		}
+	}
+	err := w.rollAll(ctx, big)
+	w.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := heap()
+	if len(big) != 2 || before < after || before-after < 32<<20 {
+		t.Errorf("%d partitions written: heap %d MiB before, %d MiB after (want at least 32 MiB freed)", len(big), before>>20, after>>20)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := countRows(t, w.Lake); n != 6000 {
+		t.Errorf("lake holds %d rows, want 6000", n)
 	}
 }

@@ -135,11 +135,74 @@ func Open(ctx context.Context, opt Options) (*Writer, error) {
 // Events are copied: the caller may reuse their memory once Write
 // returns. An event is durable once a Flush after its Write returned.
 func (w *Writer) Write(ctx context.Context, evs []event.Event) error {
-	rows, err := newRowsParallel(evs)
-	if err != nil {
+	groups := byPartition(evs)
+	if groups == nil {
+		rows, err := newRowsParallel(evs)
+		if err != nil {
+			return err
+		}
+		return w.WriteRows(ctx, rows)
+	}
+	// A batch over several partitions is converted partition by
+	// partition: a partition's buffered rows keep their slice and arena
+	// blocks alive, and sharing them would keep every row of the batch
+	// until the last partition it touched is written.
+	rows := make([][]Row, len(groups))
+	errs := make([]error, len(groups))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			rows[i], errs[i] = newRows(evs, g)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return w.WriteRows(ctx, rows)
+	for _, r := range rows {
+		if err := w.WriteRows(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// byPartition returns the indexes of evs by partition, in the order each
+// partition first appears; nil when they are all of one partition.
+func byPartition(evs []event.Event) [][]int32 {
+	same := func(a, b *event.Event) bool {
+		return a.Class == b.Class && a.Cloud.Region == b.Cloud.Region && a.Cloud.Account == b.Cloud.Account &&
+			a.Time.UTC().YearDay() == b.Time.UTC().YearDay() && a.Time.UTC().Year() == b.Time.UTC().Year()
+	}
+	i := 1
+	for i < len(evs) && same(&evs[0], &evs[i]) {
+		i++
+	}
+	if i >= len(evs) {
+		return nil
+	}
+	at := map[Partition]int{}
+	var groups [][]int32
+	prev := -1
+	for j := range evs {
+		if prev >= 0 && same(&evs[j-1], &evs[j]) {
+			groups[prev] = append(groups[prev], int32(j))
+			continue
+		}
+		p := PartitionOf(&evs[j])
+		g, ok := at[p]
+		if !ok {
+			g = len(groups)
+			at[p] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], int32(j))
+		prev = g
+	}
+	return groups
 }
 
 // parallelMin is the batch size from which Write converts on every core.
@@ -170,17 +233,33 @@ func newRowsParallel(evs []event.Event) ([]Row, error) {
 // with several cores convert batches in parallel and hand the rows to
 // WriteRows).
 func NewRows(evs []event.Event) ([]Row, error) {
-	rows := make([]Row, 0, len(evs))
+	return newRows(evs, nil)
+}
+
+// newRows is NewRows over the events at idx (nil: every one).
+func newRows(evs []event.Event, idx []int32) ([]Row, error) {
+	n := len(evs)
+	if idx != nil {
+		n = len(idx)
+	}
+	at := func(i int) *event.Event {
+		if idx != nil {
+			return &evs[idx[i]]
+		}
+		return &evs[i]
+	}
+	rows := make([]Row, 0, n)
 	scratch := make([]byte, 0, 4096)
 	var a arena
-	for i := range evs {
+	for i := range n {
 		// The native record and about what its promoted strings take.
-		a.want += len(evs[i].Raw.Data) + 256
+		a.want += len(at(i).Raw.Data) + 256
 	}
-	for i := range evs {
-		r, err := newRow(&evs[i], &a, &scratch)
+	for i := range n {
+		e := at(i)
+		r, err := newRow(e, &a, &scratch)
 		if err != nil {
-			return nil, fmt.Errorf("lake: event %s: %w", evs[i].ID, err)
+			return nil, fmt.Errorf("lake: event %s: %w", e.ID, err)
 		}
 		rows = append(rows, r)
 	}
