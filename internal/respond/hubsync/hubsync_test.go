@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -186,7 +187,11 @@ func TestResolve(t *testing.T) {
 		if err := json.Unmarshal(b, &body); err != nil {
 			t.Errorf("body %s: %v", b, err)
 		}
-		calls = append(calls, body)
+		// A request the SDK sends again (a connection reset under load)
+		// is one call.
+		if len(calls) == 0 || !reflect.DeepEqual(calls[len(calls)-1], body) {
+			calls = append(calls, body)
+		}
 		ids := body["FindingIdentifiers"].([]any)
 		_ = json.NewEncoder(w).Encode(map[string]any{"ProcessedFindings": ids, "UnprocessedFindings": []any{}})
 	}))
