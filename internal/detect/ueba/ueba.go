@@ -215,7 +215,23 @@ type entity struct {
 	burst                           float64  // decayed sum of recent unusual factors
 	burstT                          int64
 	burstN                          uint32
-	recent                          *recentRing // the last calls since its first denial, for their shape (not saved)
+	// burstA, burstB name the role session (sessionKey) whose calls make
+	// the burst: a role's sessions are one principal, and one instance's
+	// unusual calls are not another's (empty: a user's, or after a
+	// restore, not saved: the burst counts for any session).
+	burstA, burstB string
+	recent         *recentRing // the last calls since its first denial, for their shape (not saved)
+}
+
+// burstOf says which role session a burst's calls were of.
+func burstOf(a, b string) string {
+	switch {
+	case b != "":
+		return " in session " + b
+	case a != "":
+		return " with access key " + a
+	}
+	return ""
 }
 
 // recentRing holds a principal's last calls, from its first denied call
@@ -380,19 +396,36 @@ func (e *Engine) Observe(ev *event.Event) *detect.Finding {
 			}
 		}
 		// A session: unusual calls in quick succession are jointly rarer
-		// than each alone, so the decayed sum of the principal's recent
-		// unusual factors joins the score.
+		// than each alone, so the decayed sum of the session's recent
+		// unusual factors joins the score. A role's burst is one session's
+		// (one access key, else one role session): the sessions of a role
+		// are one principal, and one instance's unusual calls say nothing
+		// of another's; a user's is the user's, whose console and access
+		// keys are one person's hands. A call of another session takes the
+		// burst over only when its own unusual factors outweigh what is
+		// left of it.
 		if ent.burst > 0 && t >= ent.burstT {
 			ent.burst *= math.Exp(-float64(t-ent.burstT) / burstTau)
 		}
-		if ent.burst >= burstFactor {
+		var sa, sb string
+		if ev.Actor.Type == "AssumedRole" {
+			sa, sb = sessionKey(ev)
+		}
+		mine := ent.burstA == sa && ent.burstB == sb || ent.burstA == "" && ent.burstB == ""
+		if mine && ent.burst >= burstFactor {
 			factors = append(factors, factor{model: "session", feature: -1, score: ent.burst, value: fmt.Sprintf("%d unusual calls", ent.burstN),
-				text: fmt.Sprintf("%s made %d other unusual calls in the last minutes (their factors sum to %.1f, fading by half every %.0f minutes)", ent.name, ent.burstN, ent.burst, burstTau*math.Ln2/60)})
+				text: fmt.Sprintf("%s made %d other unusual calls in the last minutes%s (their factors sum to %.1f, fading by half every %.0f minutes)", ent.name, ent.burstN, burstOf(sa, sb), ent.burst, burstTau*math.Ln2/60)})
 			score += ent.burst
 		}
-		if unusual > 0 {
-			if ent.burst < burstFactor {
+		if unusual > 0 && (mine || unusual > ent.burst) {
+			switch {
+			case !mine:
+				ent.burst, ent.burstN = 0, 0
+			case ent.burst < burstFactor:
 				ent.burstN = 0
+			}
+			if ent.burstA != sa || ent.burstB != sb {
+				ent.burstA, ent.burstB = strings.Clone(sa), strings.Clone(sb)
 			}
 			ent.burst += unusual
 			ent.burstN++

@@ -600,3 +600,62 @@ func TestSessions(t *testing.T) {
 		t.Errorf("session findings per principal %v, want alice 1 (one console sign-in), ops 2 (two role sessions), bob 2 (a gap of two hours)", per)
 	}
 }
+
+// TestBurstIsOneSessions: the unusual calls of one role session (one
+// instance's credentials) join the score of that session's next calls,
+// not of another session of the role: one instance's burst says nothing
+// of another's calls. A user's burst is the user's, whichever key or
+// console session makes the calls.
+func TestBurstIsOneSessions(t *testing.T) {
+	e := New(Config{Warmup: time.Nanosecond, MatureEvents: -1, Final: true})
+	role := func(key, op string, at time.Time) event.Event {
+		ev := call("x", op, at, "203.0.113.20")
+		ev.Actor = event.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/app/" + key, UserName: "app", Account: "111122223333",
+			AccessKeyID: key, SessionIssuerARN: "arn:aws:iam::111122223333:role/app", SessionName: key}
+		ev.Src.UserAgent = "aws-sdk-go-v2/1.30.3"
+		e.Observe(&ev)
+		return ev
+	}
+	// The role's instances read their usual things for ten days, one
+	// session a day; the users work beside them.
+	ops := []string{"s3:GetObject", "sqs:ReceiveMessage", "dynamodb:GetItem", "kms:Decrypt"}
+	for d := range 10 {
+		for h := 9; h < 17; h++ {
+			for k := range 6 {
+				role(fmt.Sprintf("ASIAAPPDAY%02d", d), ops[(k+d)%len(ops)], t0.Add(time.Duration(d*24+h)*time.Hour+time.Duration(k*9)*time.Minute))
+			}
+		}
+	}
+	end := office(t, e, []string{"alice", "bob", "carol", "dave"}, 10)
+	at := end.Add(3 * time.Hour)
+	hasSession := func() bool {
+		return slices.ContainsFunc(e.factors, func(f factor) bool { return f.model == "session" })
+	}
+	recon := []string{"iam:ListUsers", "iam:ListRoles", "iam:ListPolicies", "iam:GetAccountAuthorizationDetails"}
+	for i, op := range recon {
+		role("ASIAAPPONE", op, at.Add(time.Duration(i)*time.Minute))
+	}
+	if !hasSession() {
+		t.Fatalf("the fourth unusual call of one role session carries no session factor: %+v", e.factors)
+	}
+	role("ASIAAPPTWO", "s3:GetObject", at.Add(4*time.Minute))
+	if hasSession() {
+		t.Errorf("another session's ordinary call carries the first session's burst: %+v", e.factors)
+	}
+	role("ASIAAPPONE", "iam:CreateUser", at.Add(5*time.Minute))
+	if !hasSession() {
+		t.Errorf("the burst's own session lost it to another session's call: %+v", e.factors)
+	}
+	// alice's long-term key, then her console session: one person's burst.
+	for i, op := range recon {
+		ev := call("alice", op, at.Add(time.Duration(10+i)*time.Minute), "203.0.113.10")
+		if i == len(recon)-1 {
+			ev.Actor.AccessKeyID = "ASIACONSOLEALICE"
+			ev.Src.UserAgent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)"
+		}
+		e.Observe(&ev)
+	}
+	if !hasSession() {
+		t.Errorf("alice's console call does not carry her key's burst: %+v", e.factors)
+	}
+}
