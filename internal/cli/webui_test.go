@@ -431,7 +431,9 @@ func TestWebUI(t *testing.T) {
 		{"toast", chromedp.WaitVisible("#toast", chromedp.ByQuery)},
 		{"toast text", chromedp.Text("#toast", &toast, chromedp.ByQuery)},
 		{"run executed", chromedp.WaitVisible("#runs li[data-run] .run-executed", chromedp.ByQuery)},
-		{"runs text", chromedp.Text("#runs", &runs, chromedp.ByQuery)},
+		// The card is drawn again as live updates arrive: read its text once
+		// it holds the decision (a node read while replaced reads empty).
+		{"runs text", chromedp.Poll(`(() => { const r = document.querySelector("#runs"); return r && r.innerText.includes("decided by") ? r.innerText : false })()`, &runs, chromedp.WithPollingInterval(50*time.Millisecond))},
 		{"approvals", chromedp.Navigate(url + "/#/approvals")},
 		{"approvals page", chromedp.WaitVisible("#approvals-title", chromedp.ByQuery)},
 		{"approvals text", chromedp.Text("#view", &pendingAfter, chromedp.ByQuery)},
