@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -41,6 +42,7 @@ var columnSetters = map[string]func(r *Row, v parquet.Value, a *arena){
 	"api_operation":      func(r *Row, v parquet.Value, a *arena) { r.APIOperation = a.value(v) },
 	"error_code":         func(r *Row, v parquet.Value, a *arena) { r.ErrorCode = a.value(v) },
 	"raw":                func(r *Row, v parquet.Value, a *arena) { r.Raw = a.bytes(v.ByteArray()) },
+	"raw_eventid_elided": func(r *Row, v parquet.Value, _ *arena) { r.RawEventIDElided = v.Boolean() },
 	"resource_arns":      func(r *Row, v parquet.Value, a *arena) { r.ResourceARNs = append(r.ResourceARNs, a.value(v)) },
 }
 
@@ -53,6 +55,8 @@ func columnKind(name string) parquet.Kind {
 		return parquet.Int64
 	case "class_uid", "activity_id", "severity_id", "status_id":
 		return parquet.Int32
+	case "raw_eventid_elided":
+		return parquet.Boolean
 	}
 	return parquet.ByteArray
 }
@@ -92,7 +96,7 @@ var stringColumns = map[string]bool{}
 func init() {
 	for c := range columnSetters {
 		switch c {
-		case "time", "class_uid", "activity_id", "severity_id", "status_id", "raw", "resource_arns":
+		case "time", "class_uid", "activity_id", "severity_id", "status_id", "raw", "resource_arns", "raw_eventid_elided":
 		default:
 			stringColumns[c] = true
 		}
@@ -156,6 +160,7 @@ func (r *Row) column(name string) string {
 // (grown as needed): the columns named in only (nil: every column but
 // ocsf).
 func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]bool) ([]Row, error) {
+	only = rawColumns(only)
 	n := int(rg.NumRows())
 	rows = append(rows[:0], make([]Row, n)...)
 	schema := rg.Schema()
@@ -228,7 +233,7 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 			return nil, fmt.Errorf("lake: read %s column %s: %w", file, path[0], err)
 		}
 	}
-	return rows, nil
+	return rows, restoreRaws(file, rows)
 }
 
 // readRowsAt reads the rows of rg at idx (ascending row numbers), the
@@ -236,6 +241,7 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 // holding them (found by the file's offset index), so that a few rows
 // cost a few pages.
 func readRowsAt(file string, rg parquet.RowGroup, idx []int, only map[string]bool) ([]Row, error) {
+	only = rawColumns(only)
 	rows := make([]Row, len(idx))
 	schema := rg.Schema()
 	chunks := rg.ColumnChunks()
@@ -298,5 +304,50 @@ func readRowsAt(file string, rg parquet.RowGroup, idx []int, only map[string]boo
 			return nil, fmt.Errorf("lake: read %s column %s: %w", file, path[0], err)
 		}
 	}
-	return rows, nil
+	return rows, restoreRaws(file, rows)
+}
+
+// rawColumns is only (nil: every column) with what restoring a native
+// record needs read with it (event_uid and raw_eventid_elided), and
+// without raw_eventid_elided when raw is not read.
+func rawColumns(only map[string]bool) map[string]bool {
+	switch {
+	case only == nil:
+	case only["raw"] && (!only["event_uid"] || !only["raw_eventid_elided"]):
+		only = maps.Clone(only)
+		only["event_uid"], only["raw_eventid_elided"] = true, true
+	case !only["raw"] && only["raw_eventid_elided"]:
+		only = maps.Clone(only)
+		delete(only, "raw_eventid_elided")
+	}
+	return only
+}
+
+// restoreRaws puts the event id back into the native records a file
+// holds without it (see eventid.go), and clears their mark.
+func restoreRaws(file string, rows []Row) error {
+	n := 0
+	for i := range rows {
+		if rows[i].RawEventIDElided {
+			n += len(rows[i].Raw) + len(rows[i].EventUID)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	buf := make([]byte, 0, n)
+	for i := range rows {
+		r := &rows[i]
+		if !r.RawEventIDElided {
+			continue
+		}
+		at := len(buf)
+		var err error
+		if buf, err = restoreEventID(buf, r.Raw, r.EventUID); err != nil {
+			return fmt.Errorf("lake: read %s: event %q: %w", file, r.EventUID, err)
+		}
+		r.Raw = buf[at:len(buf):len(buf)]
+		r.RawEventIDElided = false
+	}
+	return nil
 }

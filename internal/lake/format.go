@@ -103,6 +103,7 @@ type coldRow struct {
 	ErrorCode        string   `parquet:"error_code,dict"`
 	OCSF             string   `parquet:"ocsf,json,optional"`
 	Raw              []byte   `parquet:"raw"`
+	RawEventIDElided bool     `parquet:"raw_eventid_elided"`
 }
 
 // clusterOrder orders a row group's rows in a clustered file.
@@ -160,8 +161,10 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 	if len(replaces) > 0 {
 		opts = append(opts, parquet.KeyValueMetadata(replacesKey, joinNames(replaces)))
 	}
+	var e elider
 	if ff.dicts {
 		return writeGroups(&buf, opts, groups, func(g []Row) []coldRow {
+			g = e.rows(g)
 			c := make([]coldRow, len(g))
 			for i := range g {
 				c[i] = coldRow(g[i])
@@ -169,7 +172,44 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 			return c
 		})
 	}
-	return writeGroups(&buf, opts, groups, func(g []Row) []Row { return g })
+	return writeGroups(&buf, opts, groups, e.rows)
+}
+
+// elider stores the event id of a group's rows once (see eventid.go).
+type elider struct {
+	out []Row
+	buf []byte // the records cut, reused from group to group
+}
+
+// rows returns a copy of g (valid until the next call) whose CloudTrail
+// records hold their event id only in event_uid where elisionAt can
+// cut it out of them, marked so.
+func (e *elider) rows(g []Row) []Row {
+	e.out = append(e.out[:0], g...)
+	n := 0
+	for i := range g {
+		n += len(g[i].Raw)
+	}
+	if cap(e.buf) < n {
+		e.buf = make([]byte, 0, n)
+	}
+	e.buf = e.buf[:0]
+	for i := range e.out {
+		r := &e.out[i]
+		if r.RawEventIDElided || r.Source != "cloudtrail" || len(r.Raw) == 0 || r.Raw[0] != '{' {
+			continue
+		}
+		v := elisionAt(r.Raw, r.EventUID)
+		if v < 0 {
+			continue
+		}
+		at := len(e.buf)
+		e.buf = append(e.buf, r.Raw[:v]...)
+		e.buf = append(e.buf, r.Raw[v+len(r.EventUID):]...)
+		r.Raw = e.buf[at:len(e.buf):len(e.buf)]
+		r.RawEventIDElided = true
+	}
+	return e.out
 }
 
 // writeGroups writes each group of rows, as T, as a row group of a file

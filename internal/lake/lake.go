@@ -149,7 +149,13 @@ func (l *Lake) open(ctx context.Context, key string) (*parquet.File, error) {
 // ReadFile reads every row of a file, in time order.
 func (l *Lake) ReadFile(ctx context.Context, key string) ([]Row, error) {
 	rows, err := readAll[Row](ctx, l, key)
-	return inTimeOrder(rows), err
+	if err != nil {
+		return nil, err
+	}
+	if err := restoreRaws(key, rows); err != nil {
+		return nil, err
+	}
+	return inTimeOrder(rows), nil
 }
 
 func readAll[T any](ctx context.Context, l *Lake, key string) ([]T, error) {

@@ -54,6 +54,10 @@ type Row struct {
 	// the file's zstd compresses it page by page, where records of one
 	// source share most of their bytes.
 	Raw []byte `parquet:"raw"`
+	// RawEventIDElided, in a file, says that raw's "eventID" value is
+	// not there ("eventID":"") but in event_uid (see eventid.go). The
+	// rows this package hands out have it false: their Raw is whole.
+	RawEventIDElided bool `parquet:"raw_eventid_elided"`
 }
 
 // Table is the lake table (and Security Lake custom source name) of an
