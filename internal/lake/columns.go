@@ -42,7 +42,7 @@ var columnSetters = map[string]func(r *Row, v parquet.Value, a *arena){
 	"api_operation":      func(r *Row, v parquet.Value, a *arena) { r.APIOperation = a.value(v) },
 	"error_code":         func(r *Row, v parquet.Value, a *arena) { r.ErrorCode = a.value(v) },
 	"raw":                func(r *Row, v parquet.Value, a *arena) { r.Raw = a.bytes(v.ByteArray()) },
-	"raw_eventid_elided": func(r *Row, v parquet.Value, _ *arena) { r.RawEventIDElided = v.Boolean() },
+	"raw_elided":         func(r *Row, v parquet.Value, _ *arena) { r.RawElided = v.Int32() },
 	"resource_arns":      func(r *Row, v parquet.Value, a *arena) { r.ResourceARNs = append(r.ResourceARNs, a.value(v)) },
 }
 
@@ -53,10 +53,8 @@ func columnKind(name string) parquet.Kind {
 	switch name {
 	case "time":
 		return parquet.Int64
-	case "class_uid", "activity_id", "severity_id", "status_id":
+	case "class_uid", "activity_id", "severity_id", "status_id", "raw_elided":
 		return parquet.Int32
-	case "raw_eventid_elided":
-		return parquet.Boolean
 	}
 	return parquet.ByteArray
 }
@@ -96,7 +94,7 @@ var stringColumns = map[string]bool{}
 func init() {
 	for c := range columnSetters {
 		switch c {
-		case "time", "class_uid", "activity_id", "severity_id", "status_id", "raw", "resource_arns", "raw_eventid_elided":
+		case "time", "class_uid", "activity_id", "severity_id", "status_id", "raw", "resource_arns", "raw_elided":
 		default:
 			stringColumns[c] = true
 		}
@@ -308,28 +306,28 @@ func readRowsAt(file string, rg parquet.RowGroup, idx []int, only map[string]boo
 }
 
 // rawColumns is only (nil: every column) with what restoring a native
-// record needs read with it (event_uid and raw_eventid_elided), and
-// without raw_eventid_elided when raw is not read.
+// record needs read with it (event_uid, time and raw_elided), and
+// without raw_elided when raw is not read.
 func rawColumns(only map[string]bool) map[string]bool {
 	switch {
 	case only == nil:
-	case only["raw"] && (!only["event_uid"] || !only["raw_eventid_elided"]):
+	case only["raw"] && (!only["event_uid"] || !only["time"] || !only["raw_elided"]):
 		only = maps.Clone(only)
-		only["event_uid"], only["raw_eventid_elided"] = true, true
-	case !only["raw"] && only["raw_eventid_elided"]:
+		only["event_uid"], only["time"], only["raw_elided"] = true, true, true
+	case !only["raw"] && only["raw_elided"]:
 		only = maps.Clone(only)
-		delete(only, "raw_eventid_elided")
+		delete(only, "raw_elided")
 	}
 	return only
 }
 
-// restoreRaws puts the event id back into the native records a file
-// holds without it (see eventid.go), and clears their mark.
+// restoreRaws puts the values a file's native records are stored without
+// back into them (see elide.go), and clears their raw_elided.
 func restoreRaws(file string, rows []Row) error {
 	n := 0
 	for i := range rows {
-		if rows[i].RawEventIDElided {
-			n += len(rows[i].Raw) + len(rows[i].EventUID)
+		if rows[i].RawElided != 0 {
+			n += len(rows[i].Raw) + len(rows[i].EventUID) + len(eventTimeLayout)
 		}
 	}
 	if n == 0 {
@@ -338,16 +336,16 @@ func restoreRaws(file string, rows []Row) error {
 	buf := make([]byte, 0, n)
 	for i := range rows {
 		r := &rows[i]
-		if !r.RawEventIDElided {
+		if r.RawElided == 0 {
 			continue
 		}
 		at := len(buf)
 		var err error
-		if buf, err = restoreEventID(buf, r.Raw, r.EventUID); err != nil {
+		if buf, err = restore(buf, r.Raw, r.RawElided, r.EventUID, r.Time); err != nil {
 			return fmt.Errorf("lake: read %s: event %q: %w", file, r.EventUID, err)
 		}
 		r.Raw = buf[at:len(buf):len(buf)]
-		r.RawEventIDElided = false
+		r.RawElided = 0
 	}
 	return nil
 }

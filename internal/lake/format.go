@@ -103,7 +103,7 @@ type coldRow struct {
 	ErrorCode        string   `parquet:"error_code,dict"`
 	OCSF             string   `parquet:"ocsf,json,optional"`
 	Raw              []byte   `parquet:"raw"`
-	RawEventIDElided bool     `parquet:"raw_eventid_elided"`
+	RawElided        int32    `parquet:"raw_elided"`
 }
 
 // clusterOrder orders a row group's rows in a clustered file.
@@ -175,15 +175,16 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 	return writeGroups(&buf, opts, groups, e.rows)
 }
 
-// elider stores the event id of a group's rows once (see eventid.go).
+// elider stores the event id and time of a group's rows once (see
+// elide.go).
 type elider struct {
 	out []Row
 	buf []byte // the records cut, reused from group to group
 }
 
 // rows returns a copy of g (valid until the next call) whose CloudTrail
-// records hold their event id only in event_uid where elisionAt can
-// cut it out of them, marked so.
+// records hold their event id and time only in event_uid and time where
+// elide can cut them out, marked so.
 func (e *elider) rows(g []Row) []Row {
 	e.out = append(e.out[:0], g...)
 	n := 0
@@ -196,18 +197,15 @@ func (e *elider) rows(g []Row) []Row {
 	e.buf = e.buf[:0]
 	for i := range e.out {
 		r := &e.out[i]
-		if r.RawEventIDElided || r.Source != "cloudtrail" || len(r.Raw) == 0 || r.Raw[0] != '{' {
-			continue
-		}
-		v := elisionAt(r.Raw, r.EventUID)
-		if v < 0 {
+		if r.RawElided != 0 || r.Source != "cloudtrail" || len(r.Raw) == 0 || r.Raw[0] != '{' {
 			continue
 		}
 		at := len(e.buf)
-		e.buf = append(e.buf, r.Raw[:v]...)
-		e.buf = append(e.buf, r.Raw[v+len(r.EventUID):]...)
-		r.Raw = e.buf[at:len(e.buf):len(e.buf)]
-		r.RawEventIDElided = true
+		var bits int32
+		if e.buf, bits = elide(e.buf, r.Raw, r.EventUID, r.Time); bits != 0 {
+			r.Raw = e.buf[at:len(e.buf):len(e.buf)]
+			r.RawElided = bits
+		}
 	}
 	return e.out
 }

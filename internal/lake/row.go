@@ -54,10 +54,12 @@ type Row struct {
 	// the file's zstd compresses it page by page, where records of one
 	// source share most of their bytes.
 	Raw []byte `parquet:"raw"`
-	// RawEventIDElided, in a file, says that raw's "eventID" value is
-	// not there ("eventID":"") but in event_uid (see eventid.go). The
-	// rows this package hands out have it false: their Raw is whole.
-	RawEventIDElided bool `parquet:"raw_eventid_elided"`
+	// RawElided, in a file, says which values of a CloudTrail record raw
+	// holds empty ("eventID":"") because a column holds them (bit 1:
+	// "eventID", in event_uid; bit 2: "eventTime", in time): see
+	// elide.go. The rows this package hands out have it 0: their Raw is
+	// whole.
+	RawElided int32 `parquet:"raw_elided"`
 }
 
 // Table is the lake table (and Security Lake custom source name) of an
