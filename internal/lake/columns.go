@@ -327,7 +327,7 @@ func restoreRaws(file string, rows []Row) error {
 	n := 0
 	for i := range rows {
 		if rows[i].RawElided != 0 {
-			n += len(rows[i].Raw) + len(rows[i].EventUID) + len(eventTimeLayout)
+			n += len(rows[i].Raw) + len(rows[i].EventUID) + 20
 		}
 	}
 	if n == 0 {

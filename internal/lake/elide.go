@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unsafe"
 )
 
@@ -20,93 +19,113 @@ import (
 //
 // The test is on bytes, not on the JSON: the record must hold the key,
 // colon and quote ("eventID":") exactly once, followed by the value and a
-// quote, and the value must be non-empty and hold no quote or backslash.
-// Cutting the value out then leaves the key exactly once, followed by a
-// quote: the key can begin inside itself (or the other key) only at its
-// last quote, which the cut leaves followed by a quote, not by an e, and
-// no key fits in a value without quotes. So restoring finds the one
-// place and gives back the record as it was — for every input, JSON or
-// not; a record with the key twice (duplicate or nested keys, the key
-// inside a string), an escaped value or one that is not the column's is
-// stored whole. Which rows were cut is never guessed from the record (a
-// forged record may read "eventID":"" itself): raw_elided says it.
+// quote; the value must be non-empty and hold no quote or backslash; and
+// the two fields cut must not overlap (an id "eventTime" makes the
+// "eventTime" key begin at the id's opening quote). Cutting a value then
+// leaves each key as many times as before, followed by a quote where a
+// value was cut: a key can begin inside a key only at its last quote,
+// which the cut leaves followed by a quote, not by an e, and no key fits
+// in a value without quotes. So restoring finds each place and gives
+// back the record as it was — for every input, JSON or not. A record
+// with a key twice (duplicate or nested keys, the key inside a string),
+// an escaped value or one that is not the column's keeps that value.
+// Which rows were cut is never guessed from the record (a forged record
+// may read "eventID":"" itself): raw_elided says it.
 
 // The bits of raw_elided.
 const (
 	elidedEventID   = 1 << iota // raw's "eventID" value is event_uid's
-	elidedEventTime             // raw's "eventTime" value is time's, as eventTimeLayout
+	elidedEventTime             // raw's "eventTime" value is time's, as eventTimeText writes it
 	elidedAll       = elidedEventID | elidedEventTime
 )
 
 const (
-	eventIDKey      = `"eventID":"`
-	eventTimeKey    = `"eventTime":"`
-	eventTimeLayout = "2006-01-02T15:04:05Z"
+	eventIDKey   = `"eventID":"`
+	eventTimeKey = `"eventTime":"`
 )
 
-// eventTimeText appends the text of a time column's value elide compares
-// with a record's eventTime.
-func eventTimeText(dst []byte, ms int64) []byte {
-	return time.UnixMilli(ms).UTC().AppendFormat(dst, eventTimeLayout)
+// valueOffsets finds where the values of rec's "eventID" and
+// "eventTime" begin (after the key, colon and quote): -1 for a key rec
+// does not hold exactly once or, when first, does not hold; when first,
+// the first key found (restore: a record elide cut holds each key it cut
+// once).
+func valueOffsets(rec []byte, first bool) (id, tm int) {
+	return valueOffset(rec, eventIDKey, 7, first), valueOffset(rec, eventTimeKey, 6, first)
 }
 
-// elisionAt is the offset in rec of val when rec holds key exactly once,
-// followed by val and a quote, and val is not empty and holds no quote or
-// backslash; -1 otherwise.
-func elisionAt(rec []byte, key, val string) int {
-	if val == "" || strings.ContainsAny(val, `"\`) {
-		return -1
+// valueOffset is valueOffsets for one key. It looks for key[k], a byte
+// rare in records (the D of eventID, the T of eventTime), and compares
+// the key around it: a search for the key itself, which begins with a
+// quote, stops at every quote.
+func valueOffset(rec []byte, key string, k int, first bool) int {
+	c := key[k]
+	v, n := -1, 0
+	for i := k; i < len(rec); {
+		j := bytes.IndexByte(rec[i:], c)
+		if j < 0 {
+			break
+		}
+		at := i + j - k // where the key would begin
+		if len(rec)-at >= len(key) && string(rec[at:at+len(key)]) == key {
+			if first {
+				return at + len(key)
+			}
+			n++
+			v = at + len(key)
+		}
+		i += j + 1
 	}
-	at := bytes.Index(rec, []byte(key))
-	if at < 0 {
+	if n != 1 {
 		return -1
-	}
-	v := at + len(key)
-	if len(rec)-v < len(val)+1 || string(rec[v:v+len(val)]) != val || rec[v+len(val)] != '"' {
-		return -1
-	}
-	if bytes.Contains(rec[at+1:], []byte(key)) {
-		return -1 // twice (even overlapping the first: the id "eventID"): stored whole
 	}
 	return v
 }
 
-// elide appends to dst rec without the values elisionAt finds of its
-// "eventID" (uid) and "eventTime" (the time ms) and returns the bits
+// holds reports whether rec holds val at v, followed by a quote, and val
+// is a value elide cuts: not empty, no quote or backslash.
+func holds(rec []byte, v int, val string) bool {
+	return v >= 0 && val != "" && len(rec)-v > len(val) && string(rec[v:v+len(val)]) == val && rec[v+len(val)] == '"' &&
+		!strings.ContainsAny(val, `"\`)
+}
+
+// elide appends to dst rec without the values of its "eventID" (when it
+// is uid) and "eventTime" (when it is the time ms) and returns the bits
 // of what it cut; when it cuts nothing it appends nothing (rec is stored
 // as it is).
 func elide(dst, rec []byte, uid string, ms int64) ([]byte, int32) {
-	var tb [40]byte
+	idAt, tmAt := valueOffsets(rec, false)
+	var tb [24]byte
 	tt := eventTimeText(tb[:0], ms)
-	idAt := elisionAt(rec, eventIDKey, uid)
-	timeAt := elisionAt(rec, eventTimeKey, unsafe.String(unsafe.SliceData(tt), len(tt)))
-	var bits int32
-	type cut struct{ at, n int }
-	var cuts [2]cut
-	k := 0
-	if idAt >= 0 {
-		bits |= elidedEventID
-		cuts[k] = cut{idAt, len(uid)}
-		k++
+	ts := unsafe.String(unsafe.SliceData(tt), len(tt))
+	okID, okTime := holds(rec, idAt, uid), holds(rec, tmAt, ts)
+	if okID && okTime {
+		// The fields (key to closing quote) must not overlap.
+		idLo, idHi := idAt-len(eventIDKey), idAt+len(uid)+1
+		tmLo, tmHi := tmAt-len(eventTimeKey), tmAt+len(ts)+1
+		if idLo < tmHi && tmLo < idHi {
+			okID, okTime = false, false
+		}
 	}
-	if timeAt >= 0 {
-		bits |= elidedEventTime
-		cuts[k] = cut{timeAt, len(tt)}
-		k++
+	switch {
+	case okID && okTime:
+		a, an, b, bn := idAt, len(uid), tmAt, len(ts)
+		if b < a {
+			a, an, b, bn = b, bn, a, an
+		}
+		dst = append(dst, rec[:a]...)
+		dst = append(dst, rec[a+an:b]...)
+		return append(dst, rec[b+bn:]...), elidedEventID | elidedEventTime
+	case okID:
+		dst = append(dst, rec[:idAt]...)
+		return append(dst, rec[idAt+len(uid):]...), elidedEventID
+	case okTime:
+		dst = append(dst, rec[:tmAt]...)
+		return append(dst, rec[tmAt+len(ts):]...), elidedEventTime
 	}
-	if k == 0 {
-		return dst, 0
-	}
-	if k == 2 && cuts[1].at < cuts[0].at {
-		cuts[0], cuts[1] = cuts[1], cuts[0]
-	}
-	from := 0
-	for _, c := range cuts[:k] {
-		dst = append(dst, rec[from:c.at]...)
-		from = c.at + c.n
-	}
-	return append(dst, rec[from:]...), bits
+	return dst, 0
 }
+
+var errElided = errors.New("raw_elided says a value was cut, but the record does not hold its key once followed by an empty value")
 
 // restore appends to dst the record elide cut the values bits name out
 // of (uid: the row's event_uid; ms: its time).
@@ -114,38 +133,33 @@ func restore(dst, rec []byte, bits int32, uid string, ms int64) ([]byte, error) 
 	if bits&^elidedAll != 0 {
 		return dst, fmt.Errorf("raw_elided %d: bits this version does not know", bits)
 	}
-	type put struct {
-		at  int
-		val []byte
-	}
-	var puts [2]put
-	k := 0
-	var tb [40]byte
-	for _, f := range []struct {
-		bit int32
-		key string
-		val func() []byte
-	}{
-		{elidedEventID, eventIDKey, func() []byte { return unsafe.Slice(unsafe.StringData(uid), len(uid)) }},
-		{elidedEventTime, eventTimeKey, func() []byte { return eventTimeText(tb[:0], ms) }},
-	} {
-		if bits&f.bit == 0 {
-			continue
+	idAt, tmAt := valueOffsets(rec, true)
+	var tb [24]byte
+	tt := eventTimeText(tb[:0], ms)
+	a, av, b, bv := -1, []byte(nil), -1, []byte(nil)
+	if bits&elidedEventID != 0 {
+		if uid == "" || idAt < 0 || idAt >= len(rec) || rec[idAt] != '"' {
+			return dst, fmt.Errorf("%w (eventID)", errElided)
 		}
-		at := bytes.Index(rec, []byte(f.key))
-		v := at + len(f.key)
-		val := f.val()
-		if at < 0 || v >= len(rec) || rec[v] != '"' || len(val) == 0 {
-			return dst, fmt.Errorf("%w: %s", errElision, f.key)
-		}
-		puts[k] = put{v, val}
-		k++
+		a, av = idAt, unsafe.Slice(unsafe.StringData(uid), len(uid))
 	}
-	if k == 2 && puts[1].at < puts[0].at {
-		puts[0], puts[1] = puts[1], puts[0]
+	if bits&elidedEventTime != 0 {
+		if len(tt) == 0 || tmAt < 0 || tmAt >= len(rec) || rec[tmAt] != '"' {
+			return dst, fmt.Errorf("%w (eventTime)", errElided)
+		}
+		b, bv = tmAt, tt
+	}
+	if a < 0 || b >= 0 && b < a {
+		a, av, b, bv = b, bv, a, av
 	}
 	from := 0
-	for _, p := range puts[:k] {
+	for _, p := range [2]struct {
+		at  int
+		val []byte
+	}{{a, av}, {b, bv}} {
+		if p.at < 0 {
+			continue
+		}
 		dst = append(dst, rec[from:p.at]...)
 		dst = append(dst, p.val...)
 		from = p.at
@@ -153,4 +167,42 @@ func restore(dst, rec []byte, bits int32, uid string, ms int64) ([]byte, error) 
 	return append(dst, rec[from:]...), nil
 }
 
-var errElision = errors.New(`raw_elided says a value was cut, but the record holds no empty value after`)
+// eventTimeText appends the time ms as CloudTrail writes eventTime
+// (2006-01-02T15:04:05Z, UTC, milliseconds dropped); nothing for a time
+// before 1970 or after 9999.
+func eventTimeText(dst []byte, ms int64) []byte {
+	if ms < 0 || ms >= 253402300800000 {
+		return dst
+	}
+	s := ms / 1000
+	days, sod := s/86400, s%86400
+	// The civil date of a day number (Howard Hinnant's days_from_civil
+	// inverted).
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if mp >= 10 {
+		m = mp - 9
+		y++
+	}
+	two := func(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	dst = two(dst, y/100)
+	dst = two(dst, y%100)
+	dst = append(dst, '-')
+	dst = two(dst, m)
+	dst = append(dst, '-')
+	dst = two(dst, d)
+	dst = append(dst, 'T')
+	dst = two(dst, sod/3600)
+	dst = append(dst, ':')
+	dst = two(dst, sod/60%60)
+	dst = append(dst, ':')
+	dst = two(dst, sod%60)
+	return append(dst, 'Z')
+}

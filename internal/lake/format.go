@@ -182,20 +182,27 @@ type elider struct {
 	buf []byte // the records cut, reused from group to group
 }
 
-// rows returns a copy of g (valid until the next call) whose CloudTrail
-// records hold their event id and time only in event_uid and time where
-// elide can cut them out, marked so.
+// rows returns g, or a copy of it (valid until the next call) whose
+// CloudTrail records not cut yet (rows read back, for compaction) hold
+// their event id and time only in event_uid and time where elide can cut
+// them out, marked so. The writer's rows were cut by NewRows.
 func (e *elider) rows(g []Row) []Row {
+	first := slices.IndexFunc(g, func(r Row) bool {
+		return r.RawElided == 0 && r.Source == "cloudtrail" && len(r.Raw) > 0 && r.Raw[0] == '{'
+	})
+	if first < 0 {
+		return g
+	}
 	e.out = append(e.out[:0], g...)
 	n := 0
-	for i := range g {
+	for i := first; i < len(g); i++ {
 		n += len(g[i].Raw)
 	}
 	if cap(e.buf) < n {
 		e.buf = make([]byte, 0, n)
 	}
 	e.buf = e.buf[:0]
-	for i := range e.out {
+	for i := first; i < len(e.out); i++ {
 		r := &e.out[i]
 		if r.RawElided != 0 || r.Source != "cloudtrail" || len(r.Raw) == 0 || r.Raw[0] != '{' {
 			continue
