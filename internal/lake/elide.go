@@ -89,15 +89,16 @@ func holds(rec []byte, v int, val string) bool {
 }
 
 // elide appends to dst rec without the values of its "eventID" (when it
-// is uid) and "eventTime" (when it is the time ms) and returns the bits
-// of what it cut; when it cuts nothing it appends nothing (rec is stored
-// as it is).
-func elide(dst, rec []byte, uid string, ms int64) ([]byte, int32) {
+// is uid) and "eventTime" (when it is the time ms), of those the bits
+// of mask name, and returns the bits of what it cut; when it cuts
+// nothing it appends nothing (rec is stored as it is).
+func elide(dst, rec []byte, uid string, ms int64, mask int32) ([]byte, int32) {
 	idAt, tmAt := valueOffsets(rec, false)
 	var tb [24]byte
 	tt := eventTimeText(tb[:0], ms)
 	ts := unsafe.String(unsafe.SliceData(tt), len(tt))
-	okID, okTime := holds(rec, idAt, uid), holds(rec, tmAt, ts)
+	okID := mask&elidedEventID != 0 && holds(rec, idAt, uid)
+	okTime := mask&elidedEventTime != 0 && holds(rec, tmAt, ts)
 	if okID && okTime {
 		// The fields (key to closing quote) must not overlap.
 		idLo, idHi := idAt-len(eventIDKey), idAt+len(uid)+1

@@ -75,7 +75,7 @@ func TestElide(t *testing.T) {
 		{"flow log line", `2 111122223333 eni-1 10.0.0.9 203.0.113.5 22 50000 6 1 100 0 60 REJECT OK`, "flow-1", tElide, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, bits := elide([]byte("prefix"), []byte(tc.rec), tc.uid, tc.ms)
+			got, bits := elide([]byte("prefix"), []byte(tc.rec), tc.uid, tc.ms, elidedAll)
 			if bits != tc.bits {
 				t.Fatalf("elide(%s, %q) bits = %d, want %d", tc.rec, tc.uid, bits, tc.bits)
 			}
@@ -136,7 +136,7 @@ func FuzzElide(f *testing.F) {
 	f.Add([]byte(`"eventTime":""eventID":"x"`), "x", int64(0))
 	f.Add([]byte("2 111122223333 eni-1 10.0.0.9"), "flow-1", tElide)
 	f.Fuzz(func(t *testing.T, rec []byte, uid string, ms int64) {
-		cut, bits := elide(nil, rec, uid, ms)
+		cut, bits := elide(nil, rec, uid, ms, elidedAll)
 		if bits == 0 {
 			if len(cut) != 0 {
 				t.Fatalf("elide(%q, %q) cut nothing but appended %q", rec, uid, cut)

@@ -33,6 +33,10 @@ type fileFormat struct {
 	// noPageStats: pages' headers carry no statistics (the page index
 	// still does).
 	noPageStats bool
+	// cut: the values of CloudTrail records stored once, in their
+	// columns (raw_elided's bits: see elide.go), of the rows not cut
+	// yet (compaction's; NewRows cuts the writer's).
+	cut int32
 }
 
 // hotFormat is the writer's: zstd at its fastest level, which compresses
@@ -42,6 +46,7 @@ var hotFormat = fileFormat{
 	level:     zstd.SpeedFastest,
 	pageSize:  1 << 20, // larger pages: the JSON and raw columns compress 15% smaller
 	groupRows: rowGroupRows,
+	cut:       elidedAll,
 }
 
 // coldFormat is compaction's: a compacted file is written once and read
@@ -54,6 +59,7 @@ var coldFormat = fileFormat{
 	cluster:      true,
 	noBlobBounds: true,
 	noPageStats:  true,
+	cut:          elidedAll,
 }
 
 // codecs are the zstd codecs of each level, shared by every file written:
@@ -161,7 +167,7 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 	if len(replaces) > 0 {
 		opts = append(opts, parquet.KeyValueMetadata(replacesKey, joinNames(replaces)))
 	}
-	var e elider
+	e := elider{cut: ff.cut}
 	if ff.dicts {
 		return writeGroups(&buf, opts, groups, func(g []Row) []coldRow {
 			g = e.rows(g)
@@ -178,6 +184,7 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 // elider stores the event id and time of a group's rows once (see
 // elide.go).
 type elider struct {
+	cut int32 // the values it cuts (raw_elided's bits)
 	out []Row
 	buf []byte // the records cut, reused from group to group
 }
@@ -190,7 +197,7 @@ func (e *elider) rows(g []Row) []Row {
 	first := slices.IndexFunc(g, func(r Row) bool {
 		return r.RawElided == 0 && r.Source == "cloudtrail" && len(r.Raw) > 0 && r.Raw[0] == '{'
 	})
-	if first < 0 {
+	if first < 0 || e.cut == 0 {
 		return g
 	}
 	e.out = append(e.out[:0], g...)
@@ -209,7 +216,7 @@ func (e *elider) rows(g []Row) []Row {
 		}
 		at := len(e.buf)
 		var bits int32
-		if e.buf, bits = elide(e.buf, r.Raw, r.EventUID, r.Time); bits != 0 {
+		if e.buf, bits = elide(e.buf, r.Raw, r.EventUID, r.Time, e.cut); bits != 0 {
 			r.Raw = e.buf[at:len(e.buf):len(e.buf)]
 			r.RawElided = bits
 		}

@@ -225,7 +225,7 @@ func (a *arena) elided(rec []byte, uid string, ms int64) ([]byte, int32) {
 	a.grow(len(rec))
 	at := len(a.buf)
 	var bits int32
-	if a.buf, bits = elide(a.buf, rec, uid, ms); bits == 0 {
+	if a.buf, bits = elide(a.buf, rec, uid, ms, elidedAll); bits == 0 {
 		a.buf = append(a.buf, rec...)
 	}
 	return a.buf[at:len(a.buf):len(a.buf)], bits
