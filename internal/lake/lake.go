@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -214,6 +215,9 @@ type CompactOptions struct {
 	// zstd.SpeedBestCompression; SpeedBetterCompression compacts about
 	// 2× faster into 3% larger files).
 	Level zstd.Level
+	// Workers is how many partitions are compacted at once (default 1:
+	// serve compacts beside its intake); each holds its partition's rows.
+	Workers int
 }
 
 // CompactLevel is the zstd level named fastest, default, better or best.
@@ -288,21 +292,51 @@ func (l *Lake) Compact(ctx context.Context, opt CompactOptions) (CompactStats, e
 	}
 	all = slices.DeleteFunc(all, func(f File) bool { return dead[f.Key] })
 
+	var parts [][]File
 	for i := 0; i < len(all); {
 		j := i
 		for j < len(all) && all[j].Partition == all[i].Partition {
 			j++
 		}
-		n, err := l.compactPartition(ctx, all[i:j], opt.Target, ff, &st)
-		if err != nil {
-			return st, err
-		}
-		if n > 0 {
-			st.Partitions++
-		}
+		parts = append(parts, all[i:j])
 		i = j
 	}
-	return st, nil
+	workers := max(1, min(opt.Workers, len(parts)))
+	var (
+		mu    sync.Mutex // st, first, next
+		first error
+		next  int
+		wg    sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if first != nil || next == len(parts) {
+					mu.Unlock()
+					return
+				}
+				files := parts[next]
+				next++
+				mu.Unlock()
+				var ps CompactStats
+				n, err := l.compactPartition(ctx, files, opt.Target, ff, &ps)
+				mu.Lock()
+				st.FilesMerged += ps.FilesMerged
+				st.FilesWritten += ps.FilesWritten
+				st.Duplicates += ps.Duplicates
+				if n > 0 {
+					st.Partitions++
+				}
+				if err != nil && first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return st, first
 }
 
 func (l *Lake) compactPartition(ctx context.Context, files []File, target int64, ff fileFormat, st *CompactStats) (int, error) {

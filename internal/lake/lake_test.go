@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/parapet-sec/parapet/internal/awstest"
 	"github.com/parapet-sec/parapet/internal/config"
@@ -930,5 +932,66 @@ func TestWriteMixedBatchFrees(t *testing.T) {
 	}
 	if n, _ := countRows(t, w.Lake); n != 6000 {
 		t.Errorf("lake holds %d rows, want 6000", n)
+	}
+}
+
+// TestCompactWorkers: partitions compacted at once make the same files,
+// the same rows and the same counts as one at a time.
+func TestCompactWorkers(t *testing.T) {
+	ctx := context.Background()
+	var evs []event.Event
+	for d := range 6 {
+		day := manyCalls(60, t0.Add(time.Duration(d)*24*time.Hour))
+		for i := range day {
+			day[i].ID = fmt.Sprintf("d%d-%s", d, day[i].ID)
+		}
+		evs = append(evs, day...)
+	}
+	build := func(workers int) (CompactStats, map[string][]Row, []string) {
+		dir := t.TempDir()
+		// Copies across files, as two writers on one lake make them.
+		rogue := openTest(t, dir, Options{})
+		if err := rogue.Write(ctx, evs[50:200]); err != nil {
+			t.Fatal(err)
+		}
+		w := openTest(t, dir, Options{RollSize: 8 << 10})
+		if err := w.Write(ctx, evs[:len(evs)/2]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(ctx, evs[len(evs)/2:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rogue.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st, err := w.Compact(ctx, CompactOptions{Target: 1 << 20, Workers: workers, Level: zstd.SpeedFastest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, _ := w.Files(ctx, Filter{})
+		var names []string
+		for _, f := range files {
+			names = append(names, f.Key)
+		}
+		return st, readLake(t, w.Lake), names
+	}
+	st1, rows1, files1 := build(1)
+	st3, rows3, files3 := build(3)
+	if st1.Partitions != 6 || st1.Duplicates != 150 || len(files1) != 6 {
+		t.Fatalf("one at a time: %+v, files %v; want 6 partitions each compacted into one file, copies dropped", st1, files1)
+	}
+	if st3 != st1 || !slices.Equal(files3, files1) {
+		t.Errorf("three at once: %+v, files %v; one at a time: %+v, %v", st3, files3, st1, files1)
+	}
+	for p, rs := range rows1 {
+		if len(rs) == 0 || !reflect.DeepEqual(rs, rows3[p]) {
+			t.Errorf("partition %s: rows differ between one and three workers", p)
+		}
 	}
 }

@@ -63,7 +63,8 @@ type (
 		RowGroups           int     `json:"row_groups"`      // in the files read
 		RowGroupsRead       int     `json:"row_groups_read"` // of those, not passed over by their time statistics
 		Events              int64   `json:"events"`          // rows in the range
-		Passed              int64   `json:"passed"`          // events rebuilt and run (CEL, entity)
+		Passed              int64   `json:"passed"`          // events passing the CEL filter or the entity (all in the range without one)
+		PassedOver          int64   `json:"passed_over"`     // of those, not rebuilt: no rule nor indicator could match their columns
 		Findings            int64   `json:"findings"`
 		Seconds             float64 `json:"seconds"`
 	}
@@ -104,7 +105,7 @@ type (
 func statsOf(st hunt.Stats, since time.Time) lakeStats {
 	return lakeStats{Partitions: st.PartitionsSelected, PartitionsAvailable: st.PartitionsAvailable, Files: st.FilesRead,
 		BytesRead: st.BytesRead, RowGroups: st.RowGroups, RowGroupsRead: st.RowGroups - st.Skipped, Events: st.Events,
-		Passed: st.Passed, Findings: st.Findings, Seconds: time.Since(since).Seconds()}
+		Passed: st.Passed, PassedOver: st.PassedOver, Findings: st.Findings, Seconds: time.Since(since).Seconds()}
 }
 
 // parseWhen reads RFC 3339 or YYYY-MM-DD (UTC); "" is zero.

@@ -193,7 +193,8 @@ func TestHunts(t *testing.T) {
 	}
 	// Rule ids of the pack, one account, findings in time order.
 	a, _ := post(`{`+all+`,"rules":["0c1f7a40-2222-4000-8000-000000000001"],"accounts":["111122223333"]}`, 200)
-	if len(a.Findings) == 0 || len(a.Findings) >= counts["bucket"] || a.Stats.Partitions >= a.Stats.PartitionsAvailable {
+	if len(a.Findings) == 0 || len(a.Findings) >= counts["bucket"] || a.Stats.Partitions >= a.Stats.PartitionsAvailable ||
+		a.Stats.PassedOver == 0 || a.Stats.PassedOver > a.Stats.Passed-int64(len(a.Findings)) {
 		t.Errorf("one rule, one account: %d findings (of %d), stats %+v", len(a.Findings), counts["bucket"], a.Stats)
 	}
 	for i := 1; i < len(a.Findings); i++ {

@@ -397,6 +397,7 @@ type LakeStats struct {
 	Partitions          int     `json:"partitions"`
 	PartitionsAvailable int     `json:"partitions_available"`
 	Passed              int64   `json:"passed"`
+	PassedOver          int64   `json:"passed_over"`
 	RowGroups           int     `json:"row_groups"`
 	RowGroupsRead       int     `json:"row_groups_read"`
 	Seconds             float64 `json:"seconds"`
