@@ -275,6 +275,7 @@ func newLakeCompact(io IO) *cobra.Command {
 		retention string
 		level     string
 		workers   int
+		maxRows   int64
 	)
 	cmd := &cobra.Command{
 		Use:   "compact",
@@ -292,11 +293,14 @@ func newLakeCompact(io IO) *cobra.Command {
 			if workers < 1 {
 				return usagef("--workers: %d is not a count of partitions", workers)
 			}
+			if maxRows < 1 {
+				return usagef("--max-rows: %d is not a count of rows", maxRows)
+			}
 			l, keep, err := lf.openWithRetention(cmd, retention)
 			if err != nil {
 				return err
 			}
-			st, err := l.Compact(cmd.Context(), lake.CompactOptions{Target: size, Retention: keep, Level: lvl, Workers: workers})
+			st, err := l.Compact(cmd.Context(), lake.CompactOptions{Target: size, Retention: keep, Level: lvl, Workers: workers, MaxRows: maxRows})
 			fmt.Fprintf(io.Err, "parapet: lake %s: %d files merged or rewritten into %d in %d partitions, %d copies dropped, %d files past retention removed\n",
 				l, st.FilesMerged, st.FilesWritten, st.Partitions, st.Duplicates, st.Pruned)
 			return err
@@ -306,7 +310,8 @@ func newLakeCompact(io IO) *cobra.Command {
 	cmd.Flags().StringVar(&target, "target", "128MiB", "the file size compaction aims for: smaller files are merged up to it")
 	cmd.Flags().StringVar(&retention, "retention", "", "remove days older than this (90d, 12w, 36h; default: lake.retention; none: keep all)")
 	cmd.Flags().StringVar(&level, "level", "best", "zstd level of the files written: best (smallest), better (about 3× faster, 4% larger), default or fastest")
-	cmd.Flags().IntVar(&workers, "workers", 1, "partitions compacted at once (each on a core, holding its partition's rows in memory)")
+	cmd.Flags().IntVar(&workers, "workers", 1, "partitions compacted at once (each on a core, holding the rows of one merge in memory)")
+	cmd.Flags().Int64Var(&maxRows, "max-rows", 500_000, "the most rows merged into one file (a merge holds them in memory: 500,000 CloudTrail calls peak at about 2.4 GB)")
 	return cmd
 }
 

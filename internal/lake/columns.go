@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -41,6 +42,7 @@ var columnSetters = map[string]func(r *Row, v parquet.Value, a *arena){
 	"api_operation":      func(r *Row, v parquet.Value, a *arena) { r.APIOperation = a.value(v) },
 	"error_code":         func(r *Row, v parquet.Value, a *arena) { r.ErrorCode = a.value(v) },
 	"raw":                func(r *Row, v parquet.Value, a *arena) { r.Raw = a.bytes(v.ByteArray()) },
+	"raw_elided":         func(r *Row, v parquet.Value, _ *arena) { r.RawElided = v.Int32() },
 	"resource_arns":      func(r *Row, v parquet.Value, a *arena) { r.ResourceARNs = append(r.ResourceARNs, a.value(v)) },
 }
 
@@ -51,7 +53,7 @@ func columnKind(name string) parquet.Kind {
 	switch name {
 	case "time":
 		return parquet.Int64
-	case "class_uid", "activity_id", "severity_id", "status_id":
+	case "class_uid", "activity_id", "severity_id", "status_id", "raw_elided":
 		return parquet.Int32
 	}
 	return parquet.ByteArray
@@ -92,7 +94,7 @@ var stringColumns = map[string]bool{}
 func init() {
 	for c := range columnSetters {
 		switch c {
-		case "time", "class_uid", "activity_id", "severity_id", "status_id", "raw", "resource_arns":
+		case "time", "class_uid", "activity_id", "severity_id", "status_id", "raw", "resource_arns", "raw_elided":
 		default:
 			stringColumns[c] = true
 		}
@@ -156,6 +158,7 @@ func (r *Row) column(name string) string {
 // (grown as needed): the columns named in only (nil: every column but
 // ocsf).
 func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]bool) ([]Row, error) {
+	only = rawColumns(only)
 	n := int(rg.NumRows())
 	rows = append(rows[:0], make([]Row, n)...)
 	schema := rg.Schema()
@@ -228,7 +231,7 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 			return nil, fmt.Errorf("lake: read %s column %s: %w", file, path[0], err)
 		}
 	}
-	return rows, nil
+	return rows, restoreRaws(file, rows)
 }
 
 // readRowsAt reads the rows of rg at idx (ascending row numbers), the
@@ -236,6 +239,7 @@ func readRowGroup(file string, rg parquet.RowGroup, rows []Row, only map[string]
 // holding them (found by the file's offset index), so that a few rows
 // cost a few pages.
 func readRowsAt(file string, rg parquet.RowGroup, idx []int, only map[string]bool) ([]Row, error) {
+	only = rawColumns(only)
 	rows := make([]Row, len(idx))
 	schema := rg.Schema()
 	chunks := rg.ColumnChunks()
@@ -298,5 +302,50 @@ func readRowsAt(file string, rg parquet.RowGroup, idx []int, only map[string]boo
 			return nil, fmt.Errorf("lake: read %s column %s: %w", file, path[0], err)
 		}
 	}
-	return rows, nil
+	return rows, restoreRaws(file, rows)
+}
+
+// rawColumns is only (nil: every column) with what restoring a native
+// record needs read with it (event_uid, time and raw_elided), and
+// without raw_elided when raw is not read.
+func rawColumns(only map[string]bool) map[string]bool {
+	switch {
+	case only == nil:
+	case only["raw"] && (!only["event_uid"] || !only["time"] || !only["raw_elided"]):
+		only = maps.Clone(only)
+		only["event_uid"], only["time"], only["raw_elided"] = true, true, true
+	case !only["raw"] && only["raw_elided"]:
+		only = maps.Clone(only)
+		delete(only, "raw_elided")
+	}
+	return only
+}
+
+// restoreRaws puts the values a file's native records are stored without
+// back into them (see elide.go), and clears their raw_elided.
+func restoreRaws(file string, rows []Row) error {
+	n := 0
+	for i := range rows {
+		if rows[i].RawElided != 0 {
+			n += len(rows[i].Raw) + len(rows[i].EventUID) + 20
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	buf := make([]byte, 0, n)
+	for i := range rows {
+		r := &rows[i]
+		if r.RawElided == 0 {
+			continue
+		}
+		at := len(buf)
+		var err error
+		if buf, err = restore(buf, r.Raw, r.RawElided, r.EventUID, r.Time); err != nil {
+			return fmt.Errorf("lake: read %s: event %q: %w", file, r.EventUID, err)
+		}
+		r.Raw = buf[at:len(buf):len(buf)]
+		r.RawElided = 0
+	}
+	return nil
 }

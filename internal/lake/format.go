@@ -33,6 +33,10 @@ type fileFormat struct {
 	// noPageStats: pages' headers carry no statistics (the page index
 	// still does).
 	noPageStats bool
+	// cut: the values of CloudTrail records stored once, in their
+	// columns (raw_elided's bits: see elide.go), of the rows not cut
+	// yet (compaction's; NewRows cuts the writer's).
+	cut int32
 }
 
 // hotFormat is the writer's: zstd at its fastest level, which compresses
@@ -42,6 +46,7 @@ var hotFormat = fileFormat{
 	level:     zstd.SpeedFastest,
 	pageSize:  1 << 20, // larger pages: the JSON and raw columns compress 15% smaller
 	groupRows: rowGroupRows,
+	cut:       elidedAll,
 }
 
 // coldFormat is compaction's: a compacted file is written once and read
@@ -54,6 +59,7 @@ var coldFormat = fileFormat{
 	cluster:      true,
 	noBlobBounds: true,
 	noPageStats:  true,
+	cut:          elidedAll,
 }
 
 // codecs are the zstd codecs of each level, shared by every file written:
@@ -103,6 +109,7 @@ type coldRow struct {
 	ErrorCode        string   `parquet:"error_code,dict"`
 	OCSF             string   `parquet:"ocsf,json,optional"`
 	Raw              []byte   `parquet:"raw"`
+	RawElided        int32    `parquet:"raw_elided"`
 }
 
 // clusterOrder orders a row group's rows in a clustered file.
@@ -160,8 +167,10 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 	if len(replaces) > 0 {
 		opts = append(opts, parquet.KeyValueMetadata(replacesKey, joinNames(replaces)))
 	}
+	e := elider{cut: ff.cut}
 	if ff.dicts {
 		return writeGroups(&buf, opts, groups, func(g []Row) []coldRow {
+			g = e.rows(g)
 			c := make([]coldRow, len(g))
 			for i := range g {
 				c[i] = coldRow(g[i])
@@ -169,7 +178,50 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 			return c
 		})
 	}
-	return writeGroups(&buf, opts, groups, func(g []Row) []Row { return g })
+	return writeGroups(&buf, opts, groups, e.rows)
+}
+
+// elider stores the event id and time of a group's rows once (see
+// elide.go).
+type elider struct {
+	cut int32 // the values it cuts (raw_elided's bits)
+	out []Row
+	buf []byte // the records cut, reused from group to group
+}
+
+// rows returns g, or a copy of it (valid until the next call) whose
+// CloudTrail records not cut yet (rows read back, for compaction) hold
+// their event id and time only in event_uid and time where elide can cut
+// them out, marked so. The writer's rows were cut by NewRows.
+func (e *elider) rows(g []Row) []Row {
+	first := slices.IndexFunc(g, func(r Row) bool {
+		return r.RawElided == 0 && r.Source == "cloudtrail" && len(r.Raw) > 0 && r.Raw[0] == '{'
+	})
+	if first < 0 || e.cut == 0 {
+		return g
+	}
+	e.out = append(e.out[:0], g...)
+	n := 0
+	for i := first; i < len(g); i++ {
+		n += len(g[i].Raw)
+	}
+	if cap(e.buf) < n {
+		e.buf = make([]byte, 0, n)
+	}
+	e.buf = e.buf[:0]
+	for i := first; i < len(e.out); i++ {
+		r := &e.out[i]
+		if r.RawElided != 0 || r.Source != "cloudtrail" || len(r.Raw) == 0 || r.Raw[0] != '{' {
+			continue
+		}
+		at := len(e.buf)
+		var bits int32
+		if e.buf, bits = elide(e.buf, r.Raw, r.EventUID, r.Time, e.cut); bits != 0 {
+			r.Raw = e.buf[at:len(e.buf):len(e.buf)]
+			r.RawElided = bits
+		}
+	}
+	return e.out
 }
 
 // writeGroups writes each group of rows, as T, as a row group of a file

@@ -54,6 +54,12 @@ type Row struct {
 	// the file's zstd compresses it page by page, where records of one
 	// source share most of their bytes.
 	Raw []byte `parquet:"raw"`
+	// RawElided says which values of a CloudTrail record Raw holds
+	// empty ("eventID":"") because a column holds them (bit 1: "eventID",
+	// in event_uid; bit 2: "eventTime", in time): see elide.go. Rows
+	// NewRows makes for WriteRows hold records so, as files do; rows
+	// read back (Scan, ReadFile, hunts) have it 0 and their Raw whole.
+	RawElided int32 `parquet:"raw_elided"`
 }
 
 // Table is the lake table (and Security Lake custom source name) of an
@@ -202,8 +208,27 @@ func newRow(e *event.Event, a *arena, scratch *[]byte) (Row, error) {
 		*scratch = js
 		r.OCSF = a.str(unsafe.String(unsafe.SliceData(js), len(js)))
 	}
-	r.Raw = a.bytes(e.Raw.Data)
+	if e.Source == event.SourceCloudTrail && rebuilds(e) {
+		r.Raw, r.RawElided = a.elided(e.Raw.Data, r.EventUID, r.Time)
+	} else {
+		r.Raw = a.bytes(e.Raw.Data)
+	}
 	return r, nil
+}
+
+// elided is rec in a, without the values elide cuts out of it, and the
+// bits of what it cut (the copy a row makes of its record anyway).
+func (a *arena) elided(rec []byte, uid string, ms int64) ([]byte, int32) {
+	if len(rec) == 0 {
+		return nil, 0
+	}
+	a.grow(len(rec))
+	at := len(a.buf)
+	var bits int32
+	if a.buf, bits = elide(a.buf, rec, uid, ms, elidedAll); bits == 0 {
+		a.buf = append(a.buf, rec...)
+	}
+	return a.buf[at:len(a.buf):len(a.buf)], bits
 }
 
 // ip is addr's text in a.

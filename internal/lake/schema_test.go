@@ -36,6 +36,8 @@ func rowColumns(t *testing.T) []Column {
 			typ = "int"
 		case f.Type.Kind() == reflect.String:
 			typ = "string"
+		case f.Type.Kind() == reflect.Bool:
+			typ = "boolean"
 		case f.Type == reflect.TypeFor[[]byte]():
 			typ = "binary"
 		case f.Type == reflect.TypeFor[[]string]():

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -15,8 +14,6 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
-
-var eventIDField = regexp.MustCompile(`"eventID":"[^"]*",?`)
 
 // TestLakeSizeFormats (PARAPET_LAKESIZE_DIR: a lake, e.g. the hunt
 // package's generated one) encodes each partition's rows as one file in
@@ -41,12 +38,14 @@ func TestLakeSizeFormats(t *testing.T) {
 		ff   fileFormat
 	}
 	v := hotFormat
+	v.cut = 0
 	var vs []variant
 	add := func(name string, f func(*fileFormat)) {
 		f(&v)
 		vs = append(vs, variant{name, v})
 	}
-	add("1 file per partition-day, writer's format", func(*fileFormat) {})
+	add("1 file per partition-day, writer's format, records whole", func(*fileFormat) {})
+	vs = append(vs, variant{"  the same, the id and time cut (the writer's files now)", hotFormat})
 	add("+ zstd SpeedBetterCompression", func(f *fileFormat) { f.level = zstd.SpeedBetterCompression })
 	add("+ zstd SpeedBestCompression", func(f *fileFormat) { f.level = zstd.SpeedBestCompression })
 	add("+ 4 MiB pages", func(f *fileFormat) { f.pageSize = 4 << 20 })
@@ -54,7 +53,9 @@ func TestLakeSizeFormats(t *testing.T) {
 	add("(1 MiB pages) + dictionaries (and Bloom filters sized by them)", func(f *fileFormat) { f.dicts = true })
 	add("+ rows by (actor, operation, time) in each row group", func(f *fileFormat) { f.cluster = true })
 	add("+ no min/max on raw and ocsf", func(f *fileFormat) { f.noBlobBounds = true })
-	add("+ no statistics in page headers (= compaction's format)", func(f *fileFormat) { f.noPageStats = true })
+	add("+ no statistics in page headers (= stop 30's compaction)", func(f *fileFormat) { f.noPageStats = true })
+	add("+ the event id stored once (raw's \"eventID\" cut)", func(f *fileFormat) { f.cut = elidedEventID })
+	add("+ the event time stored once (= compaction's format)", func(f *fileFormat) { f.cut = elidedAll })
 	if v != coldFormat {
 		t.Fatalf("the last variant is not compaction's format: %+v", v)
 	}
@@ -67,7 +68,6 @@ func TestLakeSizeFormats(t *testing.T) {
 	var raws [][]byte
 	var times []int64
 	pfs := make([]*parquet.File, len(vs))
-	var whatIf [2]int64
 	cols := map[string]*[3]int64{} // compressed size, Bloom filter, column+offset index
 	var colOrder []string
 	var nfiles int64
@@ -121,20 +121,6 @@ func TestLakeSizeFormats(t *testing.T) {
 				}
 			}
 		}
-		// What-ifs, not the product: the event id stored once.
-		noCol := slices.Clone(rows)
-		noRaw := slices.Clone(rows)
-		for k := range rows {
-			noCol[k].EventUID = ""
-			noRaw[k].Raw = eventIDField.ReplaceAll(rows[k].Raw, nil)
-		}
-		for k, rs := range [][]Row{noCol, noRaw} {
-			data, err := coldFormat.encode(rs, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			whatIf[k] += int64(len(data))
-		}
 	}
 	// gzipped CloudTrail: the records in time order, in files of 2,000.
 	order := make([]int, len(raws))
@@ -164,9 +150,6 @@ func TestLakeSizeFormats(t *testing.T) {
 	for k, vr := range vs {
 		fmt.Fprintf(&out, "%-60s %8.1f B/event  encode %7.0f events/s\n", vr.name, float64(sizes[k])/float64(events), float64(events)/took[k].Seconds())
 	}
-	fmt.Fprintf(&out, "what if (not the product), compaction's format with the event id stored once:\n")
-	fmt.Fprintf(&out, "%-60s %8.1f B/event\n", "  no event_uid column (nor its Bloom filter)", float64(whatIf[0])/float64(events))
-	fmt.Fprintf(&out, "%-60s %8.1f B/event\n", "  no \"eventID\" field in the native record", float64(whatIf[1])/float64(events))
 	fmt.Fprintf(&out, "columns in compaction's format over %d files (B/event: data pages with headers and dictionaries; Bloom filter; column and offset index):\n", nfiles)
 	var sum [3]int64
 	for _, name := range colOrder {

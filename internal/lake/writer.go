@@ -239,7 +239,8 @@ func newRowsParallel(evs []event.Event) ([]Row, error) {
 
 // NewRows converts events to rows (the costly part of a write: callers
 // with several cores convert batches in parallel and hand the rows to
-// WriteRows).
+// WriteRows). A CloudTrail row's Raw may lack its event id and time, as
+// a file stores it (Row.RawElided).
 func NewRows(evs []event.Event) ([]Row, error) {
 	return newRows(evs, nil)
 }

@@ -29,7 +29,7 @@ func call(i int, account, key, op string, at time.Time) event.Event {
 		Src:       event.Endpoint{IP: netip.AddrFrom4([4]byte{198, 51, 100, byte(i % 250)})},
 		API:       event.API{Service: "s3.amazonaws.com", Operation: op},
 		Resources: []event.Resource{{Type: "AWS::S3::Bucket", UID: "arn:aws:s3:::data-" + account}},
-		Raw:       event.Raw{Format: event.RawJSON, Data: fmt.Appendf(nil, `{"eventID":"evt-%05d","eventName":%q}`, i, op)},
+		Raw:       event.Raw{Format: event.RawJSON, Data: fmt.Appendf(nil, `{"eventTime":%q,"eventID":"evt-%05d","eventName":%q}`, at.UTC().Format(time.RFC3339), i, op)},
 	}
 }
 
@@ -54,6 +54,10 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 		Network: &event.Network{Protocol: 6, Bytes: 100, Packets: 1, Action: "REJECT"},
 		Raw:     event.Raw{Format: event.RawFields, Data: []byte("2 111122223333 eni-1 10.0.0.9 203.0.113.5 22 50000 6 1 100 0 60 REJECT OK")},
 	})
+	wantRaw := map[string]string{}
+	for _, e := range evs {
+		wantRaw[e.ID] = string(e.Raw.Data)
+	}
 	if err := w.Write(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +117,33 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 		if op := one("select json_extract_string(decode(raw), '$.eventName') from %s where event_uid = 'evt-00004'"); op != "PutObject" {
 			t.Errorf(stage+": raw JSON eventName = %v, want PutObject", op)
 		}
+		// The event id and time are stored once, in event_uid and time:
+		// raw holds them empty, as raw_elided says, and the README's
+		// expression gives the native record back byte for byte.
+		if id := one("select json_extract_string(decode(raw), '$.eventID') from %s where event_uid = 'evt-00004'"); id != "" {
+			t.Errorf(stage+": raw JSON eventID = %q, want it empty (in event_uid)", id)
+		}
+		if bits := one("select raw_elided from %s where event_uid = 'evt-00004'"); bits != int32(3) {
+			t.Errorf(stage+": raw_elided = %v (%T), want 3", bits, bits)
+		}
+		rows, err := db.QueryContext(ctx, "select event_uid, "+nativeRecord+" from "+src)
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		n := 0
+		for rows.Next() {
+			var id, rec string
+			if err := rows.Scan(&id, &rec); err != nil {
+				t.Fatal(stage, err)
+			}
+			if n++; rec != wantRaw[id] {
+				t.Errorf(stage+": the native record of %s = %s, want %s", id, rec, wantRaw[id])
+			}
+		}
+		if err := rows.Err(); err != nil || n != len(evs) {
+			t.Errorf("%s: %d native records, %v; want %d", stage, n, err, len(evs))
+		}
+		rows.Close()
 		if n := one("select count(*) from %s where ocsf is not null and source = 'cloudtrail'"); n != int64(0) {
 			t.Errorf(stage+": CloudTrail rows with an ocsf column = %v, want 0", n)
 		}

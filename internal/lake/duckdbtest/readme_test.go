@@ -32,6 +32,15 @@ GROUP BY 1, 2, 3
 ORDER BY denied DESC
 LIMIT 20`
 
+// nativeRecord is the README's expression (data lake section) of a row's
+// native record as its source wrote it: raw, with the CloudTrail event id
+// and time raw_elided says were cut put back from event_uid and time.
+const nativeRecord = `CASE WHEN raw_elided IS NULL OR raw_elided = 0 THEN decode(raw) ELSE
+  replace(replace(decode(raw),
+    '"eventID":""', '"eventID":"' || CASE WHEN raw_elided & 1 = 1 THEN event_uid ELSE '' END || '"'),
+    '"eventTime":""', '"eventTime":"' || CASE WHEN raw_elided & 2 = 2 THEN strftime(time AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') ELSE '' END || '"')
+END`
+
 // TestReadmeQueries: Security Lake's OCSF Parquet, imported into the
 // lake, answers the README's three hunting queries through the views
 // lake.Schema prints.
