@@ -34,8 +34,9 @@ type fileFormat struct {
 	// still does).
 	noPageStats bool
 	// cut: the values of CloudTrail records stored once, in their
-	// columns (raw_elided's bits: see elide.go), of the rows not cut
-	// yet (compaction's; NewRows cuts the writer's).
+	// columns (raw_elided's bits: see elide.go), cut at encoding from
+	// rows read back (compaction's); the writer's rows come cut from
+	// NewRows, which makes its copy of each record anyway.
 	cut int32
 }
 
@@ -46,7 +47,6 @@ var hotFormat = fileFormat{
 	level:     zstd.SpeedFastest,
 	pageSize:  1 << 20, // larger pages: the JSON and raw columns compress 15% smaller
 	groupRows: rowGroupRows,
-	cut:       elidedAll,
 }
 
 // coldFormat is compaction's: a compacted file is written once and read
@@ -194,10 +194,11 @@ type elider struct {
 // their event id and time only in event_uid and time where elide can cut
 // them out, marked so. The writer's rows were cut by NewRows.
 func (e *elider) rows(g []Row) []Row {
-	first := slices.IndexFunc(g, func(r Row) bool {
-		return r.RawElided == 0 && r.Source == "cloudtrail" && len(r.Raw) > 0 && r.Raw[0] == '{'
-	})
-	if first < 0 || e.cut == 0 {
+	if e.cut == 0 {
+		return g
+	}
+	first := slices.IndexFunc(g, uncut)
+	if first < 0 {
 		return g
 	}
 	e.out = append(e.out[:0], g...)
@@ -211,7 +212,7 @@ func (e *elider) rows(g []Row) []Row {
 	e.buf = e.buf[:0]
 	for i := first; i < len(e.out); i++ {
 		r := &e.out[i]
-		if r.RawElided != 0 || r.Source != "cloudtrail" || len(r.Raw) == 0 || r.Raw[0] != '{' {
+		if !uncut(*r) {
 			continue
 		}
 		at := len(e.buf)
@@ -222,6 +223,12 @@ func (e *elider) rows(g []Row) []Row {
 		}
 	}
 	return e.out
+}
+
+// uncut says whether r holds a CloudTrail JSON record whole, not cut
+// yet.
+func uncut(r Row) bool {
+	return r.RawElided == 0 && r.Source == "cloudtrail" && len(r.Raw) > 0 && r.Raw[0] == '{'
 }
 
 // writeGroups writes each group of rows, as T, as a row group of a file
