@@ -119,34 +119,38 @@ func (l *Lake) replaced(ctx context.Context, files []File) (map[string]bool, err
 	return dead, nil
 }
 
-// footerValue reads a key of a file's footer metadata, reading no more
-// of the file than its footer.
-// numRows reads the number of rows of a file from its footer.
-func (l *Lake) numRows(ctx context.Context, f File) (int64, error) {
+// footer opens a file reading no more of it than its footer: its
+// metadata, without page indexes or Bloom filters.
+func (l *Lake) footer(ctx context.Context, f File) (*parquet.File, error) {
 	r, done, err := l.dest.readerAt(ctx, f.Key)
 	if err != nil {
-		return 0, fmt.Errorf("lake: %w", err)
+		return nil, fmt.Errorf("lake: %w", err)
 	}
 	defer done()
 	pf, err := parquet.OpenFile(r, f.Size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
-		return 0, fmt.Errorf("lake: open %s: %w", f.Key, err)
+		return nil, fmt.Errorf("lake: open %s: %w", f.Key, err)
 	}
-	return pf.NumRows(), nil
+	return pf, nil
 }
 
+// footerValue reads a key of a file's footer metadata.
 func (l *Lake) footerValue(ctx context.Context, f File, key string) (string, bool, error) {
-	r, done, err := l.dest.readerAt(ctx, f.Key)
+	pf, err := l.footer(ctx, f)
 	if err != nil {
-		return "", false, fmt.Errorf("lake: %w", err)
-	}
-	defer done()
-	pf, err := parquet.OpenFile(r, f.Size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
-	if err != nil {
-		return "", false, fmt.Errorf("lake: open %s: %w", f.Key, err)
+		return "", false, err
 	}
 	v, ok := pf.Lookup(key)
 	return v, ok, nil
+}
+
+// numRows reads the number of rows of a file from its footer.
+func (l *Lake) numRows(ctx context.Context, f File) (int64, error) {
+	pf, err := l.footer(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	return pf.NumRows(), nil
 }
 
 func (l *Lake) open(ctx context.Context, key string) (*parquet.File, error) {
