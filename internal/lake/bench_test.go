@@ -77,92 +77,121 @@ func gzipBytes(evs []event.Event) int64 {
 	return total
 }
 
+// benchCorpora are the records the write benchmarks run on: "unique",
+// benchEvents (every call its own key, session, address and object: the
+// worst case for the promoted columns), and "trail", benchTrail (calls
+// in sessions, services' calls among them, as an account's trail holds
+// them).
+func benchCorpora(b *testing.B, n int) []struct {
+	name string
+	evs  []event.Event
+} {
+	return []struct {
+		name string
+		evs  []event.Event
+	}{{"records=unique", benchEvents(n)}, {"records=trail", benchTrail(b, n)}}
+}
+
 // BenchmarkLakeWrite: events converted to rows (OCSF JSON included; on
 // every core, as Write does), deduplicated, sorted, encoded and
 // zstd-compressed into files in a local folder.
 func BenchmarkLakeWrite(b *testing.B) {
 	ctx := context.Background()
-	evs := benchEvents(50_000)
-	var size, events int64
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		w := openTest(b, b.TempDir(), Options{RollSize: 256 << 20, RollAge: time.Hour})
-		b.StartTimer()
-		if err := w.Write(ctx, evs); err != nil {
-			b.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-		size += w.Stats().Bytes
-		events += int64(len(evs))
+	for _, c := range benchCorpora(b, 50_000) {
+		b.Run(c.name, func(b *testing.B) {
+			evs := c.evs
+			var size, events int64
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				w := openTest(b, b.TempDir(), Options{RollSize: 256 << 20, RollAge: time.Hour})
+				b.StartTimer()
+				if err := w.Write(ctx, evs); err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+				size += w.Stats().Bytes
+				events += int64(len(evs))
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(size)/float64(events), "bytes/event")
+			b.ReportMetric(float64(gzipBytes(evs))/float64(len(evs)), "gz-bytes/event")
+		})
 	}
-	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(size)/float64(events), "bytes/event")
-	b.ReportMetric(float64(gzipBytes(evs))/float64(len(evs)), "gz-bytes/event")
 }
 
 // BenchmarkLakeConvert is the conversion alone: events to rows, OCSF JSON
 // included, on one goroutine.
 func BenchmarkLakeConvert(b *testing.B) {
-	evs := benchEvents(10_000)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := NewRows(evs); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range benchCorpora(b, 10_000) {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NewRows(c.evs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(c.evs))/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
 }
 
 // BenchmarkLakeEncode is the rest: rows already made, deduplicated,
 // sorted, encoded, compressed and written.
 func BenchmarkLakeEncode(b *testing.B) {
 	ctx := context.Background()
-	rows, err := NewRows(benchEvents(50_000))
-	if err != nil {
-		b.Fatal(err)
+	for _, c := range benchCorpora(b, 50_000) {
+		b.Run(c.name, func(b *testing.B) {
+			rows, err := NewRows(c.evs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var events int64
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				w := openTest(b, b.TempDir(), Options{RollSize: 256 << 20, RollAge: time.Hour})
+				b.StartTimer()
+				if err := w.WriteRows(ctx, rows); err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+				events += int64(len(rows))
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	var events int64
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		w := openTest(b, b.TempDir(), Options{RollSize: 256 << 20, RollAge: time.Hour})
-		b.StartTimer()
-		if err := w.WriteRows(ctx, rows); err != nil {
-			b.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-		events += int64(len(rows))
-	}
-	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
 
 // BenchmarkLakeZstdRaw is the floor under a write: the native records
 // alone, zstd-compressed at the writer's level in 1 MiB blocks (its page
 // size), on one goroutine.
 func BenchmarkLakeZstdRaw(b *testing.B) {
-	evs := benchEvents(50_000)
-	var all []byte
-	for i := range evs {
-		all = append(all, evs[i].Raw.Data...)
+	for _, c := range benchCorpora(b, 50_000) {
+		b.Run(c.name, func(b *testing.B) {
+			var all []byte
+			for i := range c.evs {
+				all = append(all, c.evs[i].Raw.Data...)
+			}
+			enc, err := kzstd.NewWriter(nil, kzstd.WithEncoderLevel(kzstd.SpeedFastest), kzstd.WithEncoderConcurrency(1))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out []byte
+			var size int64
+			for b.Loop() {
+				size = 0
+				for off := 0; off < len(all); off += 1 << 20 {
+					out = enc.EncodeAll(all[off:min(off+1<<20, len(all))], out[:0])
+					size += int64(len(out))
+				}
+			}
+			b.ReportMetric(float64(b.N*len(c.evs))/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(size)/float64(len(c.evs)), "bytes/event")
+		})
 	}
-	enc, err := kzstd.NewWriter(nil, kzstd.WithEncoderLevel(kzstd.SpeedFastest), kzstd.WithEncoderConcurrency(1))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var out []byte
-	var size int64
-	for b.Loop() {
-		size = 0
-		for off := 0; off < len(all); off += 1 << 20 {
-			out = enc.EncodeAll(all[off:min(off+1<<20, len(all))], out[:0])
-			size += int64(len(out))
-		}
-	}
-	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(size)/float64(len(evs)), "bytes/event")
 }
