@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -1075,5 +1076,51 @@ func TestCompactMaxRows(t *testing.T) {
 	}
 	if again := check("second run"); st.FilesWritten != 0 || !slices.Equal(again, first) {
 		t.Errorf("the second run rewrote files: %+v; files %v, were %v", st, again, first)
+	}
+}
+
+// TestByPartition: byPartition groups events as PartitionOf names their
+// partitions, in order of first appearance, including values that make
+// one partition ("" and "unknown", "eu/west" and "eu_west") and days
+// before 1970.
+func TestByPartition(t *testing.T) {
+	regions := []string{"eu-west-1", "", "unknown", "eu/west", "eu_west", "us-east-1"}
+	accounts := []string{"111122223333", "444455556666", ""}
+	times := []time.Time{t0, t0.Add(20 * time.Hour), time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC), time.Date(1970, 1, 1, 1, 0, 0, 0, time.UTC)}
+	classes := []event.Class{event.ClassAPIActivity, event.ClassNetworkActivity, 0, 99}
+	rng := rand.New(rand.NewPCG(3, 4))
+	evs := make([]event.Event, 3000)
+	for i := range evs {
+		e := &evs[i]
+		if i > 0 && rng.IntN(3) == 0 { // runs of one partition
+			*e = evs[i-1]
+			continue
+		}
+		e.Class = classes[rng.IntN(len(classes))]
+		e.Cloud.Region = regions[rng.IntN(len(regions))]
+		e.Cloud.Account = accounts[rng.IntN(len(accounts))]
+		e.Time = times[rng.IntN(len(times))].Add(time.Duration(rng.IntN(3600)) * time.Second)
+	}
+	var want [][]int32
+	at := map[Partition]int{}
+	for i := range evs {
+		p := PartitionOf(&evs[i])
+		g, ok := at[p]
+		if !ok {
+			g = len(want)
+			at[p] = g
+			want = append(want, nil)
+		}
+		want[g] = append(want[g], int32(i))
+	}
+	got := byPartition(evs)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d groups, want %d", len(got), len(want))
+	}
+	if len(want) < 20 {
+		t.Fatalf("only %d partitions: the test does not mix them", len(want))
+	}
+	if got := byPartition(evs[:1]); got != nil {
+		t.Errorf("one partition: %v", got)
 	}
 }

@@ -192,20 +192,35 @@ func byPartition(evs []event.Event) [][]int32 {
 	if i >= len(evs) {
 		return nil
 	}
+	// Events are looked up by their values as they are (a partition's
+	// names, PartitionOf, cost more than the lookup: a day's text), then,
+	// once for each new set of values, by partition: two sets of values
+	// may make one partition ("" and "unknown").
+	type values struct {
+		class           event.Class
+		region, account string
+		day             int64
+	}
+	seen := map[values]int{}
 	at := map[Partition]int{}
 	var groups [][]int32
 	prev := -1
 	for j := range evs {
-		if prev >= 0 && same(&evs[j-1], &evs[j]) {
+		e := &evs[j]
+		if prev >= 0 && same(&evs[j-1], e) {
 			groups[prev] = append(groups[prev], int32(j))
 			continue
 		}
-		p := PartitionOf(&evs[j])
-		g, ok := at[p]
+		v := values{e.Class, e.Cloud.Region, e.Cloud.Account, day(e)}
+		g, ok := seen[v]
 		if !ok {
-			g = len(groups)
-			at[p] = g
-			groups = append(groups, nil)
+			p := PartitionOf(e)
+			if g, ok = at[p]; !ok {
+				g = len(groups)
+				at[p] = g
+				groups = append(groups, nil)
+			}
+			seen[v] = g
 		}
 		groups[g] = append(groups[g], int32(j))
 		prev = g
