@@ -357,13 +357,14 @@ func (f *lakeFlags) openWithRetention(cmd *cobra.Command, flag string) (*lake.La
 	return l, keep, err
 }
 
-// retentionOf is the flag's age, else the configuration's; 0: none.
+// retentionOf is the flag's age, else the configuration's; 0: none
+// (also when the flag says "none", whatever the configuration says).
 func retentionOf(cfg *config.Config, flag string) (time.Duration, error) {
 	s := cfg.Lake.Retention
 	if flag != "" {
 		s = flag
 	}
-	if s == "" {
+	if s == "" || flag == "none" {
 		return 0, nil
 	}
 	d, err := config.ParseAge(s)

@@ -126,6 +126,14 @@ func TestLakeImport(t *testing.T) {
 	if code != ExitOK || !strings.Contains(errOut, "0 files past retention removed") {
 		t.Errorf("compact: exit %d: %s", code, errOut)
 	}
+	// --retention none keeps every day (the events are weeks old).
+	_, errOut, code = run(t, "", "lake", "compact", "--lake", lakeDir, "--retention", "none")
+	if code != ExitOK || !strings.Contains(errOut, "0 files past retention removed") {
+		t.Errorf("compact --retention none: exit %d: %s", code, errOut)
+	}
+	if n, _ := lakeRows(t, lakeDir); n == 0 {
+		t.Error("compact --retention none removed the lake")
+	}
 	_, errOut, code = run(t, "", "lake", "prune", "--lake", lakeDir, "--retention", "1d")
 	if code != ExitOK || !strings.Contains(errOut, "3 files older than") {
 		t.Errorf("prune: exit %d: %s", code, errOut)
