@@ -1124,3 +1124,59 @@ func TestByPartition(t *testing.T) {
 		t.Errorf("one partition: %v", got)
 	}
 }
+
+// TestWriteRowsPartitions: rows of many partitions, interleaved (as
+// WriteRows may get them from another caller than Write), each land in
+// their own partition, across midnight, accounts, regions and tables,
+// and a copy in another batch is still dropped.
+func TestWriteRowsPartitions(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 6))
+	evs := make([]event.Event, 600)
+	for i := range evs {
+		e := &evs[i]
+		e.ID = fmt.Sprintf("ev-%03d", i)
+		e.Source = event.SourceCloudTrail
+		e.Class = []event.Class{event.ClassAPIActivity, event.ClassAccountChange}[rng.IntN(2)]
+		e.Cloud = event.Cloud{Provider: "aws", Account: []string{"111122223333", "444455556666"}[rng.IntN(2)], Region: []string{"eu-west-1", "us-east-1"}[rng.IntN(2)]}
+		// Around midnight: the day changes from one row to the next.
+		e.Time = time.Date(2026, 11, 3, 23, 59, 59, 0, time.UTC).Add(time.Duration(rng.IntN(2000)) * time.Millisecond)
+		e.Raw = event.Raw{Format: event.RawJSON, Data: []byte(fmt.Sprintf(`{"eventID":%q}`, e.ID))}
+	}
+	rows, err := NewRows(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := openTest(t, t.TempDir(), Options{})
+	if err := w.WriteRows(ctx, rows[:400]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRows(ctx, rows[300:]); err != nil { // 100 copies
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := w.Stats().Duplicates; d != 100 {
+		t.Errorf("%d copies dropped, want 100", d)
+	}
+	want := map[string][]string{}
+	for i := range evs {
+		p := PartitionOf(&evs[i]).Prefix()
+		want[p] = append(want[p], evs[i].ID)
+	}
+	got := map[string][]string{}
+	for p, rs := range readLake(t, w.Lake) {
+		got[p] = uids(rs)
+		slices.Sort(got[p])
+	}
+	for p := range want {
+		slices.Sort(want[p])
+	}
+	if len(want) != 16 {
+		t.Fatalf("the events make %d partitions, want 16", len(want))
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("partitions (-want +got):\n%s", d)
+	}
+}

@@ -300,18 +300,40 @@ func rowPartition(r *Row) Partition {
 	}
 }
 
+// samePartition reports whether b is in a's partition: the same table,
+// region and account values and the same UTC day.
+func samePartition(a, b *Row) bool {
+	day := func(ms int64) int64 {
+		if ms < 0 {
+			ms -= 86_400_000 - 1
+		}
+		return ms / 86_400_000
+	}
+	return Table(event.Class(a.ClassUID)) == Table(event.Class(b.ClassUID)) && a.Region == b.Region && a.Account == b.Account && day(a.Time) == day(b.Time)
+}
+
 // WriteRows is Write for rows made by NewRows. It keeps pointers to the
 // rows until they are in a file: the caller leaves them unchanged.
 func (w *Writer) WriteRows(ctx context.Context, rows []Row) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.opt.Now()
+	var pt *part
+	var prev *Row // the last row, whose partition pt is
 	for i := range rows {
 		r := &rows[i]
-		pt, err := w.part(ctx, rowPartition(r))
-		if err != nil {
-			return err
+		if prev != nil && samePartition(prev, r) {
+			// The rows of a batch come by partition (Write groups them):
+			// the partition's names (a day's text) are made once.
+			w.clock++
+			pt.used = w.clock
+		} else {
+			var err error
+			if pt, err = w.part(ctx, rowPartition(r)); err != nil {
+				return err
+			}
 		}
+		prev = r
 		k := w.hashRow(r)
 		if w.opt.Recent > 0 {
 			if w.seenRecently(k) {
