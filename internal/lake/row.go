@@ -124,6 +124,9 @@ type arena struct {
 	// a block is no bigger than that (a small batch's rows, buffered for
 	// minutes in serve, do not each hold a MiB).
 	want int
+	// strs holds the rows' lists (resource ARNs) one after the other,
+	// each capped: one allocation for a batch, not one a row.
+	strs []string
 }
 
 const arenaBlock = 1 << 20
@@ -195,9 +198,15 @@ func newRow(e *event.Event, a *arena, scratch *[]byte) (Row, error) {
 			r.Severity = strings.ToUpper(f.Level[:1]) + f.Level[1:]
 		}
 	}
-	for _, res := range e.Resources {
-		if res.UID != "" {
-			r.ResourceARNs = append(r.ResourceARNs, a.str(res.UID))
+	if len(e.Resources) > 0 {
+		from := len(a.strs)
+		for _, res := range e.Resources {
+			if res.UID != "" {
+				a.strs = append(a.strs, a.str(res.UID))
+			}
+		}
+		if len(a.strs) > from {
+			r.ResourceARNs = a.strs[from:len(a.strs):len(a.strs)]
 		}
 	}
 	if !rebuilds(e) {

@@ -275,10 +275,13 @@ func newRows(evs []event.Event, idx []int32) ([]Row, error) {
 	rows := make([]Row, 0, n)
 	scratch := make([]byte, 0, 4096)
 	var a arena
+	arns := 0
 	for i := range n {
 		// The native record and about what its promoted strings take.
 		a.want += len(at(i).Raw.Data) + 256
+		arns += len(at(i).Resources)
 	}
+	a.strs = make([]string, 0, arns)
 	for i := range n {
 		e := at(i)
 		r, err := newRow(e, &a, &scratch)
