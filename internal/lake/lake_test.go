@@ -1180,3 +1180,58 @@ func TestWriteRowsPartitions(t *testing.T) {
 		t.Errorf("partitions (-want +got):\n%s", d)
 	}
 }
+
+// TestOCSFNull: a row without an OCSF record holds null in the ocsf
+// column, whatever its neighbours hold, in the writer's files and in
+// compaction's (parquet-go writes an empty string of an optional column
+// as null or as "" depending on the rows around it), and the files'
+// schema is Row's.
+func TestOCSFNull(t *testing.T) {
+	for _, ff := range []*fileFormat{&hotFormat, &coldFormat} {
+		for _, pat := range [][]string{{"", "{}", "", "", ""}, {"{}", "", ""}, {"", "", "{}"}, {"{}", "{}", "", "{}", "", ""}} {
+			rows := make([]Row, len(pat))
+			for i, o := range pat {
+				rows[i] = Row{Time: int64(i), EventUID: fmt.Sprint(i), Source: "cloudtrail", OCSF: o, Raw: []byte("r")}
+			}
+			data, err := ff.encode(rows, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := pf.Schema().String(), parquet.SchemaOf(Row{}).String(); got != want {
+				t.Fatalf("schema:\n%s\nwant Row's:\n%s", got, want)
+			}
+			leaf, _ := pf.Schema().Lookup("ocsf")
+			pages := pf.RowGroups()[0].ColumnChunks()[leaf.ColumnIndex].Pages()
+			var got []string
+			for {
+				p, err := pages.ReadPage()
+				if err != nil {
+					break
+				}
+				vals := make([]parquet.Value, p.NumValues())
+				n, _ := p.Values().ReadValues(vals)
+				for _, v := range vals[:n] {
+					if v.IsNull() {
+						got = append(got, "null")
+					} else {
+						got = append(got, string(v.ByteArray()))
+					}
+				}
+			}
+			var want []string
+			for _, o := range pat {
+				if o == "" {
+					o = "null"
+				}
+				want = append(want, o)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("cluster=%v %q: the column holds %q", ff.cluster, pat, got)
+			}
+		}
+	}
+}
