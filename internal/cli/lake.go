@@ -143,8 +143,8 @@ errors, 2 on usage errors.`,
 
 			st, err := importRun(ctx, io, &flags, w, cp, todo, enrich)
 			ws := w.Stats()
-			fmt.Fprintf(io.Err, "parapet: lake %s: %d events written in %d files (%s), %d copies passed over\n",
-				w, ws.Written, ws.Files, bytesHuman(ws.Bytes), ws.Duplicates)
+			fmt.Fprintf(io.Err, "parapet: lake %s: %s written in %s (%s), %s passed over\n",
+				w, count(ws.Written, "event", "events"), count(ws.Files, "file", "files"), bytesHuman(ws.Bytes), count(ws.Duplicates, "copy", "copies"))
 			if err != nil {
 				return err
 			}
@@ -301,8 +301,8 @@ func newLakeCompact(io IO) *cobra.Command {
 				return err
 			}
 			st, err := l.Compact(cmd.Context(), lake.CompactOptions{Target: size, Retention: keep, Level: lvl, Workers: workers, MaxRows: maxRows})
-			fmt.Fprintf(io.Err, "parapet: lake %s: %d files merged or rewritten into %d in %d partitions, %d copies dropped, %d files past retention removed\n",
-				l, st.FilesMerged, st.FilesWritten, st.Partitions, st.Duplicates, st.Pruned)
+			fmt.Fprintf(io.Err, "parapet: lake %s: %s merged or rewritten into %d in %s, %s dropped, %s past retention removed\n",
+				l, count(st.FilesMerged, "file", "files"), st.FilesWritten, count(st.Partitions, "partition", "partitions"), count(st.Duplicates, "copy", "copies"), count(st.Pruned, "file", "files"))
 			return err
 		},
 	}
@@ -372,6 +372,14 @@ func retentionOf(cfg *config.Config, flag string) (time.Duration, error) {
 		return 0, usagef("--retention: %v", err)
 	}
 	return d, nil
+}
+
+// count is n and the noun, singular for 1.
+func count[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // parseSize reads 1048576, 64KiB, 64MiB or 1GiB.

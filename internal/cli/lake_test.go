@@ -275,3 +275,11 @@ tags: [attack.t1530]
 		}
 	}
 }
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 copies", 1: "1 copy", 2: "2 copies", 1000: "1000 copies"} {
+		if got := count(n, "copy", "copies"); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
