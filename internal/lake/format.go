@@ -83,9 +83,9 @@ const rowGroupRows = 16 << 10
 // values hunters look up one at a time.
 var bloomColumns = []string{"access_key_id", "actor_arn", "principal_id", "src_ip", "api_operation", "event_uid"}
 
-// coldRow is fileRow with dictionaries on the columns whose values
-// repeat within a compacted file: the same columns, types and order (a
-// Go conversion between the two is a copy), other encodings.
+// coldRow is Row with dictionaries on the columns whose values repeat
+// within a compacted file: the same columns, types and order (a Go
+// conversion between the two is a copy), other encodings.
 type coldRow struct {
 	Time             int64    `parquet:"time,timestamp(millisecond),delta"`
 	ClassUID         int32    `parquet:"class_uid"`
@@ -177,69 +177,12 @@ func (ff *fileFormat) encode(rows []Row, replaces []string) ([]byte, error) {
 			g = e.rows(g)
 			c = slices.Grow(c[:0], len(g))[:len(g)]
 			for i := range g {
-				c[i] = coldRow(g[i].fileRow())
+				c[i] = coldRow(g[i])
 			}
 			return c
 		})
 	}
-	var h []fileRow
-	return writeGroups(&buf, opts, groups, func(g []Row) []fileRow {
-		g = e.rows(g)
-		h = slices.Grow(h[:0], len(g))[:len(g)]
-		for i := range g {
-			h[i] = g[i].fileRow()
-		}
-		return h
-	})
-}
-
-// fileRow is Row as the writer hands it to parquet-go: an empty ocsf is
-// a nil pointer, so that the column holds null (parquet-go writes an
-// empty string of an optional column as null or as "" depending on its
-// neighbours). The same columns, types and order as Row.
-type fileRow struct {
-	Time             int64    `parquet:"time,timestamp(millisecond),delta"`
-	ClassUID         int32    `parquet:"class_uid"`
-	ClassName        string   `parquet:"class_name,dict"`
-	ActivityID       int32    `parquet:"activity_id"`
-	SeverityID       int32    `parquet:"severity_id"`
-	Severity         string   `parquet:"severity,dict"`
-	StatusID         int32    `parquet:"status_id"`
-	EventUID         string   `parquet:"event_uid,zstd"`
-	Source           string   `parquet:"source,dict"`
-	Account          string   `parquet:"account_id,dict"`
-	Region           string   `parquet:"cloud_region,dict"`
-	ActorARN         string   `parquet:"actor_arn"`
-	ActorType        string   `parquet:"actor_type,dict"`
-	PrincipalID      string   `parquet:"principal_id"`
-	AccessKeyID      string   `parquet:"access_key_id"`
-	SessionName      string   `parquet:"session_name"`
-	SessionIssuerARN string   `parquet:"session_issuer_arn"`
-	SrcIP            string   `parquet:"src_ip"`
-	DstIP            string   `parquet:"dst_ip"`
-	APIService       string   `parquet:"api_service,dict"`
-	APIOperation     string   `parquet:"api_operation,dict"`
-	ResourceARNs     []string `parquet:"resource_arns,list"`
-	ErrorCode        string   `parquet:"error_code,dict"`
-	OCSF             *string  `parquet:"ocsf,json,optional"`
-	Raw              []byte   `parquet:"raw"`
-	RawElided        int32    `parquet:"raw_elided"`
-}
-
-// fileRow is r as a file holds it; its ocsf points into r.
-func (r *Row) fileRow() fileRow {
-	f := fileRow{
-		Time: r.Time, ClassUID: r.ClassUID, ClassName: r.ClassName, ActivityID: r.ActivityID, SeverityID: r.SeverityID,
-		Severity: r.Severity, StatusID: r.StatusID, EventUID: r.EventUID, Source: r.Source, Account: r.Account, Region: r.Region,
-		ActorARN: r.ActorARN, ActorType: r.ActorType, PrincipalID: r.PrincipalID, AccessKeyID: r.AccessKeyID,
-		SessionName: r.SessionName, SessionIssuerARN: r.SessionIssuerARN, SrcIP: r.SrcIP, DstIP: r.DstIP,
-		APIService: r.APIService, APIOperation: r.APIOperation, ResourceARNs: r.ResourceARNs, ErrorCode: r.ErrorCode,
-		Raw: r.Raw, RawElided: r.RawElided,
-	}
-	if r.OCSF != "" {
-		f.OCSF = &r.OCSF
-	}
-	return f
+	return writeGroups(&buf, opts, groups, e.rows)
 }
 
 // elider stores the event id and time of a group's rows once (see

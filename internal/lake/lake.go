@@ -415,7 +415,7 @@ func (l *Lake) compactPartition(ctx context.Context, files []File, target, maxRo
 			for i := range rs {
 				r := &rs[i]
 				if r.Source == "cloudtrail" && len(r.Raw) > 0 && r.Raw[0] == '{' {
-					r.OCSF = "" // a file written before CloudTrail calls lost the column: Row.OCSFJSON makes it
+					r.OCSF = nil // a file written before CloudTrail calls lost the column: Row.OCSFJSON makes it
 				}
 				k := r.key()
 				if seen[k] {

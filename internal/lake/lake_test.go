@@ -112,6 +112,14 @@ func readLake(t testing.TB, l *Lake) map[string][]Row {
 	return out
 }
 
+// ocsfOf is r's ocsf column, "" when null.
+func ocsfOf(r Row) string {
+	if r.OCSF == nil {
+		return ""
+	}
+	return *r.OCSF
+}
+
 func uids(rows []Row) []string {
 	var out []string
 	for _, r := range rows {
@@ -161,8 +169,8 @@ func TestRoundTrip(t *testing.T) {
 	}
 	// A CloudTrail call's OCSF is made again from its native record, not
 	// stored; a flow record's (no native JSON to make it from) is stored.
-	if r.OCSF != "" {
-		t.Errorf("ocsf column = %s, want null for a CloudTrail call", r.OCSF)
+	if r.OCSF != nil {
+		t.Errorf("ocsf column = %s, want null for a CloudTrail call", *r.OCSF)
 	}
 	if js, err := r.OCSFJSON(); err != nil || !strings.Contains(string(js), `"operation":"GetBucketAcl"`) || !strings.Contains(string(js), `"class_uid":6003`) {
 		t.Errorf("OCSFJSON = %s, %v, want the OCSF record of the call", js, err)
@@ -170,7 +178,7 @@ func TestRoundTrip(t *testing.T) {
 	if !strings.Contains(string(r.Raw), `"eventID":"ct-5"`) {
 		t.Errorf("raw column = %s, want the native record", r.Raw)
 	}
-	r.OCSF, r.Raw = "", nil
+	r.Raw = nil
 	if d := cmp.Diff(wantRow, r); d != "" {
 		t.Errorf("row (-want +got):\n%s", d)
 	}
@@ -178,10 +186,10 @@ func TestRoundTrip(t *testing.T) {
 	if fl.SrcIP != "10.0.1.5" || fl.DstIP != "203.0.113.9" || !strings.HasPrefix(string(fl.Raw), "2 111122223333 eni-") {
 		t.Errorf("flow row = %+v", fl)
 	}
-	if !strings.Contains(fl.OCSF, `"class_uid":4001`) {
-		t.Errorf("flow row ocsf column = %s, want its OCSF record", fl.OCSF)
+	if !strings.Contains(ocsfOf(fl), `"class_uid":4001`) {
+		t.Errorf("flow row ocsf column = %s, want its OCSF record", ocsfOf(fl))
 	}
-	if js, err := fl.OCSFJSON(); err != nil || string(js) != fl.OCSF {
+	if js, err := fl.OCSFJSON(); err != nil || string(js) != ocsfOf(fl) {
 		t.Errorf("flow row OCSFJSON = %s, %v, want its ocsf column", js, err)
 	}
 	gd := got["ext/detection_finding/1.0/region=eu-west-1/accountId=111122223333/eventDay=20261103/"][0]
@@ -643,7 +651,7 @@ func TestScanColumns(t *testing.T) {
 	want := map[string]Row{}
 	for _, rows := range readLake(t, w.Lake) {
 		for _, r := range rows {
-			r.OCSF = ""
+			r.OCSF = nil
 			if len(r.ResourceARNs) == 0 {
 				r.ResourceARNs = nil
 			}
@@ -843,7 +851,8 @@ func TestCompactDropsOCSF(t *testing.T) {
 	var old []*Row
 	for i := range rows {
 		if rows[i].Source == "cloudtrail" {
-			rows[i].OCSF = `{"class_uid":6003}` // as the writer stored it before
+			o := `{"class_uid":6003}` // as the writer stored it before
+			rows[i].OCSF = &o
 			old = append(old, &rows[i])
 		}
 	}
@@ -866,11 +875,11 @@ func TestCompactDropsOCSF(t *testing.T) {
 	for _, rows := range readLake(t, w.Lake) {
 		for _, r := range rows {
 			n++
-			if r.Source == "cloudtrail" && r.OCSF != "" {
-				t.Errorf("call %s keeps its ocsf column after compaction: %s", r.EventUID, r.OCSF)
+			if r.Source == "cloudtrail" && r.OCSF != nil {
+				t.Errorf("call %s keeps its ocsf column after compaction: %s", r.EventUID, *r.OCSF)
 			}
-			if r.Source == "vpcflow" && !strings.Contains(r.OCSF, `"class_uid":4001`) {
-				t.Errorf("flow %s: ocsf column %q, want its OCSF record", r.EventUID, r.OCSF)
+			if r.Source == "vpcflow" && !strings.Contains(ocsfOf(r), `"class_uid":4001`) {
+				t.Errorf("flow %s: ocsf column %q, want its OCSF record", r.EventUID, ocsfOf(r))
 			}
 		}
 	}
@@ -1191,7 +1200,10 @@ func TestOCSFNull(t *testing.T) {
 		for _, pat := range [][]string{{"", "{}", "", "", ""}, {"{}", "", ""}, {"", "", "{}"}, {"{}", "{}", "", "{}", "", ""}} {
 			rows := make([]Row, len(pat))
 			for i, o := range pat {
-				rows[i] = Row{Time: int64(i), EventUID: fmt.Sprint(i), Source: "cloudtrail", OCSF: o, Raw: []byte("r")}
+				rows[i] = Row{Time: int64(i), EventUID: fmt.Sprint(i), Source: "cloudtrail", Raw: []byte("r")}
+				if o != "" {
+					rows[i].OCSF = &o
+				}
 			}
 			data, err := ff.encode(rows, nil)
 			if err != nil {

@@ -46,10 +46,13 @@ type Row struct {
 	ResourceARNs     []string `parquet:"resource_arns,list"`
 	ErrorCode        string   `parquet:"error_code,dict"`
 	// OCSF is the OCSF 1.8 record (without raw_data) as JSON, for events
-	// Event does not rebuild from Raw; null for the others (CloudTrail
-	// calls), whose OCSF OCSFJSON makes from Raw on demand: the column
-	// cost as many bytes as the native record and most of a write's time.
-	OCSF string `parquet:"ocsf,json,optional"`
+	// Event does not rebuild from Raw; nil, null in the column, for the
+	// others (CloudTrail calls), whose OCSF OCSFJSON makes from Raw on
+	// demand: the column cost as many bytes as the native record and most
+	// of a write's time. A pointer, not a string: parquet-go writes an
+	// empty string of an optional column as null or as "" depending on
+	// the rows around it.
+	OCSF *string `parquet:"ocsf,json,optional"`
 	// Raw is the native record (the JSON object, or a flow log's line);
 	// the file's zstd compresses it page by page, where records of one
 	// source share most of their bytes.
@@ -103,8 +106,8 @@ func rebuilds(e *event.Event) bool {
 // ocsf column, or, when it is null, the record made from the event Event
 // rebuilds.
 func (r *Row) OCSFJSON() ([]byte, error) {
-	if r.OCSF != "" {
-		return []byte(r.OCSF), nil
+	if r.OCSF != nil {
+		return []byte(*r.OCSF), nil
 	}
 	ev, err := r.Event()
 	if err != nil {
@@ -215,7 +218,8 @@ func newRow(e *event.Event, a *arena, scratch *[]byte) (Row, error) {
 			return Row{}, err
 		}
 		*scratch = js
-		r.OCSF = a.str(unsafe.String(unsafe.SliceData(js), len(js)))
+		o := a.str(unsafe.String(unsafe.SliceData(js), len(js)))
+		r.OCSF = &o
 	}
 	if e.Source == event.SourceCloudTrail && rebuilds(e) {
 		r.Raw, r.RawElided = a.elided(e.Raw.Data, r.EventUID, r.Time)

@@ -34,7 +34,7 @@ func rowColumns(t *testing.T) []Column {
 			typ = "bigint"
 		case f.Type.Kind() == reflect.Int32:
 			typ = "int"
-		case f.Type.Kind() == reflect.String:
+		case f.Type.Kind() == reflect.String, f.Type == reflect.TypeFor[*string]():
 			typ = "string"
 		case f.Type.Kind() == reflect.Bool:
 			typ = "boolean"

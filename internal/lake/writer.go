@@ -408,9 +408,12 @@ func (w *Writer) Buffered() int64 {
 }
 
 func rowSize(r *Row) int64 {
-	n := 160 + len(r.OCSF) + len(r.Raw) + len(r.EventUID) + len(r.ActorARN) + len(r.PrincipalID) + len(r.SessionIssuerARN)
+	n := 160 + len(r.Raw) + len(r.EventUID) + len(r.ActorARN) + len(r.PrincipalID) + len(r.SessionIssuerARN)
 	for _, a := range r.ResourceARNs {
 		n += len(a) + 8
+	}
+	if r.OCSF != nil {
+		n += len(*r.OCSF)
 	}
 	return int64(n)
 }

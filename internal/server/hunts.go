@@ -605,6 +605,6 @@ func cloneRow(r *lake.Row) lake.Row {
 		c.ResourceARNs = append(c.ResourceARNs, strings.Clone(a))
 	}
 	c.Raw = slices.Clone(r.Raw)
-	c.OCSF = ""
+	c.OCSF = nil
 	return c
 }
