@@ -173,15 +173,7 @@ func (w *Writer) Write(ctx context.Context, evs []event.Event) error {
 // byPartition returns the indexes of evs by partition, in the order each
 // partition first appears; nil when they are all of one partition.
 func byPartition(evs []event.Event) [][]int32 {
-	// The UTC day by division (a calendar per event costs more than the
-	// rest of the test): floor, for times before 1970.
-	day := func(e *event.Event) int64 {
-		s := e.Time.Unix()
-		if s < 0 {
-			s -= 86399
-		}
-		return s / 86400
-	}
+	day := func(e *event.Event) int64 { return utcDay(e.Time.UnixMilli()) }
 	same := func(a, b *event.Event) bool {
 		return a.Class == b.Class && a.Cloud.Region == b.Cloud.Region && a.Cloud.Account == b.Cloud.Account && day(a) == day(b)
 	}
@@ -306,13 +298,17 @@ func rowPartition(r *Row) Partition {
 // samePartition reports whether b is in a's partition: the same table,
 // region and account values and the same UTC day.
 func samePartition(a, b *Row) bool {
-	day := func(ms int64) int64 {
-		if ms < 0 {
-			ms -= 86_400_000 - 1
-		}
-		return ms / 86_400_000
+	return Table(event.Class(a.ClassUID)) == Table(event.Class(b.ClassUID)) && a.Region == b.Region && a.Account == b.Account && utcDay(a.Time) == utcDay(b.Time)
+}
+
+// utcDay is the UTC day of a time in ms since the epoch, by division (a
+// calendar per row costs more than the rest of a partition test): floor,
+// for times before 1970.
+func utcDay(ms int64) int64 {
+	if ms < 0 {
+		ms -= 86_400_000 - 1
 	}
-	return Table(event.Class(a.ClassUID)) == Table(event.Class(b.ClassUID)) && a.Region == b.Region && a.Account == b.Account && day(a.Time) == day(b.Time)
+	return ms / 86_400_000
 }
 
 // WriteRows is Write for rows made by NewRows. It keeps pointers to the
